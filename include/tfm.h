@@ -1,0 +1,12 @@
+/* tfm.h - umbrella header of tfm, a header-only transformer inference library.
+   MIT or public domain, your choice (see LICENSE).
+
+   Includes every tfm header in dependency order. In exactly one C or C++ file:
+       #define TFM_IMPLEMENTATION
+       #include "tfm.h"
+*/
+#ifndef TFM_H
+#define TFM_H
+#endif
+
+#include "tfm_tensor.h"

@@ -1,0 +1,1441 @@
+/* tfm_tensor.h - the foundation of tfm, a header-only transformer inference library.
+   MIT or public domain, your choice: see the end of this file (and LICENSE).
+
+   WHAT IS HERE
+     config hooks, status codes and error messages, dtypes (f32 f16 bf16 and the ids of the quantized
+     types, equal to GGML's), f16/bf16 conversions, tensor views, an arena, the SIMD vector layer
+     (AVX-512, AVX2+FMA+F16C, NEON, scalar), OpenMP threading, and the f32 kernels every model needs:
+     dot axpy scale add mul argmax silu gelu swiglu softmax rmsnorm layernorm rope gemv gemm.
+
+   USAGE
+     In exactly one C or C++ file:
+        #define TFM_IMPLEMENTATION
+        #include "tfm_tensor.h"
+     Everywhere else just #include "tfm_tensor.h".
+
+   OPTIONS (define before including)
+     TFM_STATIC                  every function static (private to one translation unit)
+     TFM_MALLOC(sz) TFM_FREE(p) TFM_REALLOC(p,sz)   allocator hooks (all three or none)
+     TFM_ASSERT(x)               defaults to assert(x); used only for internal invariants
+     TFM_NO_SIMD                 force the scalar path
+
+   CONVENTIONS
+     - Row-major. A weight matrix is W[rows][cols] with cols contiguous; gemv computes y = W x,
+       gemm computes Y[m][n] = X[m][k] * W[n][k]^T (a batch of activation rows, the prefill shape).
+     - tfm_tensor dims follow GGML: ne[0] is the contiguous (innermost) dimension.
+     - Errors are values: functions that can fail return tfm_status; nothing calls exit().
+     - Results do not depend on the thread count: each output element is reduced by one thread
+       in a fixed order.
+     - Elementwise kernels take n == 0 as a no-op; kernels that return tfm_status reject NULL
+       pointers and zero sizes with TFM_ERR_INVALID_ARGUMENT.
+*/
+#ifndef TFM_TENSOR_H
+#define TFM_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TFM__UNUSED __attribute__((unused))
+#define TFM__PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
+#else
+#define TFM__UNUSED
+#define TFM__PRINTF(fmt_index, first_arg)
+#endif
+
+#ifndef TFM_API
+#ifdef TFM_STATIC
+#define TFM_API static TFM__UNUSED
+#else
+#define TFM_API extern
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status and errors */
+
+typedef enum tfm_status {
+    TFM_OK = 0,
+    TFM_ERR_INVALID_ARGUMENT = -1, /* NULL pointer, zero size, bad option value */
+    TFM_ERR_SHAPE = -2,            /* tensor shapes do not fit together */
+    TFM_ERR_OUT_OF_MEMORY = -3,
+    TFM_ERR_IO = -4,               /* file missing, unreadable, short read */
+    TFM_ERR_FORMAT = -5,           /* file contents malformed or inconsistent */
+    TFM_ERR_UNSUPPORTED = -6,      /* valid but not implemented (a dtype, an architecture) */
+    TFM_ERR_OUT_OF_RANGE = -7,     /* index/token/position outside its valid range */
+    TFM_ERR_CONTEXT_FULL = -8      /* no room left in a KV cache or arena */
+} tfm_status;
+
+/* A short, static, human-readable description of a status ("invalid argument", ...). */
+TFM_API const char *tfm_status_string(tfm_status status);
+
+/* Detailed error: functions that can fail for many reasons (loaders) fill one of these. */
+typedef struct tfm_error {
+    tfm_status status;
+    char message[256];
+} tfm_error;
+
+/* Records status and a printf-formatted message in err (err may be NULL) and returns status,
+   so that `return tfm_error_set(err, TFM_ERR_FORMAT, "bad magic %x", m);` reads naturally. */
+TFM_API tfm_status tfm_error_set(tfm_error *err, tfm_status status, const char *fmt, ...) TFM__PRINTF(3, 4);
+/* Clears err to TFM_OK with an empty message (err may be NULL). */
+TFM_API void tfm_error_clear(tfm_error *err);
+
+/* ---------------------------------------------------------------- dtypes */
+
+/* Ids are GGML's ggml_type values, so GGUF tensor types map one to one. */
+typedef enum tfm_dtype {
+    TFM_F32 = 0,
+    TFM_F16 = 1,
+    TFM_Q4_0 = 2,
+    TFM_Q4_1 = 3,
+    TFM_Q5_0 = 6,
+    TFM_Q5_1 = 7,
+    TFM_Q8_0 = 8,
+    TFM_Q8_1 = 9,
+    TFM_Q2_K = 10,
+    TFM_Q3_K = 11,
+    TFM_Q4_K = 12,
+    TFM_Q5_K = 13,
+    TFM_Q6_K = 14,
+    TFM_Q8_K = 15,
+    TFM_I8 = 24,
+    TFM_I16 = 25,
+    TFM_I32 = 26,
+    TFM_I64 = 27,
+    TFM_F64 = 28,
+    TFM_BF16 = 30,
+    TFM_DTYPE_COUNT = 31
+} tfm_dtype;
+
+/* Name ("f32", "q4_k", ...) or NULL for an id that is not a known dtype. */
+TFM_API const char *tfm_dtype_name(tfm_dtype t);
+/* Elements per block (1 for plain types, 32 or 256 for quantized ones); 0 if unknown. */
+TFM_API size_t tfm_dtype_block_size(tfm_dtype t);
+/* Bytes per block; 0 if unknown. */
+TFM_API size_t tfm_dtype_block_bytes(tfm_dtype t);
+/* Bytes of a row of n elements in *bytes. Fails if the type is unknown, n is not a multiple of
+   the block size, or the size overflows. */
+TFM_API tfm_status tfm_dtype_row_bytes(tfm_dtype t, uint64_t n, size_t *bytes);
+
+/* ---------------------------------------------------------------- f16 / bf16 */
+
+/* IEEE binary16 <-> binary32, round to nearest even; subnormals exact; NaN stays NaN (quieted),
+   Inf stays Inf, overflow rounds to Inf. */
+TFM_API float tfm_f16_to_f32(uint16_t h);
+TFM_API uint16_t tfm_f32_to_f16(float f);
+/* bfloat16 <-> binary32, round to nearest even; subnormals kept (no flush); NaN quieted. */
+TFM_API float tfm_bf16_to_f32(uint16_t h);
+TFM_API uint16_t tfm_f32_to_bf16(float f);
+/* Row conversions, SIMD where available (F16C / NEON; bf16 with integer SIMD so subnormals are
+   exact, which AVX512-BF16's vcvtneps2bf16 is not). Results equal the scalar functions bit for bit. */
+TFM_API void tfm_f16_to_f32_row(float *out, const uint16_t *in, size_t n);
+TFM_API void tfm_f32_to_f16_row(uint16_t *out, const float *in, size_t n);
+TFM_API void tfm_bf16_to_f32_row(float *out, const uint16_t *in, size_t n);
+TFM_API void tfm_f32_to_bf16_row(uint16_t *out, const float *in, size_t n);
+
+/* ---------------------------------------------------------------- tensor views */
+
+#define TFM_MAX_DIMS 4
+
+/* A view of memory it does not own. ne[0] is the contiguous dimension; nb[] are byte strides
+   (nb[0] = bytes of one block, nb[1] = bytes of one row, ...). Unused dims have ne = 1. */
+typedef struct tfm_tensor {
+    tfm_dtype dtype;
+    int n_dims;
+    int64_t ne[TFM_MAX_DIMS];
+    size_t nb[TFM_MAX_DIMS];
+    void *data;
+} tfm_tensor;
+
+/* Initialises a contiguous view of n_dims (1..4) dims. Fails on bad dims, an unknown dtype,
+   ne[0] not a multiple of the block size, or a size that overflows. data may be NULL (shape only). */
+TFM_API tfm_status tfm_tensor_init(tfm_tensor *t, tfm_dtype dtype, int n_dims, const int64_t *ne, void *data);
+TFM_API int64_t tfm_tensor_nelements(const tfm_tensor *t);
+/* Bytes spanned by a contiguous tensor. */
+TFM_API size_t tfm_tensor_nbytes(const tfm_tensor *t);
+TFM_API int tfm_tensor_is_contiguous(const tfm_tensor *t);
+/* Pointer to row (i1, i2, i3); no bounds check beyond TFM_ASSERT. */
+TFM_API void *tfm_tensor_row(const tfm_tensor *t, int64_t i1, int64_t i2, int64_t i3);
+
+/* ---------------------------------------------------------------- arena */
+
+/* A bump allocator for activations: allocate once up front, hand out 64-byte aligned pieces,
+   reset to a mark. Nothing is freed individually. */
+typedef struct tfm_arena {
+    unsigned char *base;
+    size_t size;
+    size_t used;
+    size_t peak;
+    void *owned; /* the allocation behind base when the arena allocated it itself */
+} tfm_arena;
+
+TFM_API tfm_status tfm_arena_init(tfm_arena *arena, size_t size);
+/* Uses caller memory; the arena never frees it. */
+TFM_API void tfm_arena_init_buffer(tfm_arena *arena, void *buffer, size_t size);
+/* 64-byte aligned, NULL when the arena is full. */
+TFM_API void *tfm_arena_alloc(tfm_arena *arena, size_t bytes);
+TFM_API size_t tfm_arena_mark(const tfm_arena *arena);
+TFM_API void tfm_arena_reset(tfm_arena *arena, size_t mark);
+TFM_API void tfm_arena_free(tfm_arena *arena);
+
+/* 64-byte aligned allocation through the TFM_MALLOC hook; free with tfm_aligned_free. */
+TFM_API void *tfm_aligned_alloc(size_t bytes);
+TFM_API void tfm_aligned_free(void *p);
+
+/* ---------------------------------------------------------------- build facts */
+
+/* "avx512", "avx2", "neon" or "scalar": the vector layer compiled in. */
+TFM_API const char *tfm_simd_name(void);
+/* Threads used when a kernel is passed n_threads <= 0: OpenMP's maximum, or 1 without OpenMP. */
+TFM_API int tfm_default_threads(void);
+
+/* ---------------------------------------------------------------- f32 kernels */
+
+TFM_API float tfm_dot(const float *a, const float *b, size_t n);
+/* y += alpha * x */
+TFM_API void tfm_axpy(float *y, float alpha, const float *x, size_t n);
+/* y *= alpha */
+TFM_API void tfm_scale(float *y, float alpha, size_t n);
+/* out = a + b, out = a * b (out may alias a or b) */
+TFM_API void tfm_add(float *out, const float *a, const float *b, size_t n);
+TFM_API void tfm_mul(float *out, const float *a, const float *b, size_t n);
+/* Index of the first maximum, NaNs ignored; 0 when n == 0 or all are NaN. */
+TFM_API size_t tfm_argmax(const float *x, size_t n);
+/* Activations, out may alias x. silu(x) = x / (1 + e^-x). */
+TFM_API void tfm_silu(float *out, const float *x, size_t n);
+/* gelu with the tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+TFM_API void tfm_gelu_tanh(float *out, const float *x, size_t n);
+/* exact gelu: 0.5 x (1 + erf(x / sqrt 2)), erf to ~2e-7 absolute */
+TFM_API void tfm_gelu_erf(float *out, const float *x, size_t n);
+/* out = silu(gate) * up (out may alias gate or up) */
+TFM_API void tfm_swiglu(float *out, const float *gate, const float *up, size_t n);
+
+/* Numerically stable softmax in place (subtracts the max). -Inf entries give exactly 0. */
+TFM_API tfm_status tfm_softmax(float *x, size_t n);
+/* out = x / sqrt(mean(x^2) + eps) * weight; weight may be NULL (all ones); out may alias x. */
+TFM_API tfm_status tfm_rmsnorm(float *out, const float *x, const float *weight, size_t n, float eps);
+/* out = (x - mean) / sqrt(var + eps) * weight + bias; weight/bias may be NULL; out may alias x. */
+TFM_API tfm_status tfm_layernorm(float *out, const float *x, const float *weight, const float *bias,
+                                 size_t n, float eps);
+
+typedef enum tfm_rope_mode {
+    TFM_ROPE_NORMAL = 0, /* rotate adjacent pairs (x[2i], x[2i+1]): Llama/GGUF, llama2.c */
+    TFM_ROPE_NEOX = 1    /* rotate halves (x[i], x[i + rot_dim/2]): GPT-NeoX */
+} tfm_rope_mode;
+
+/* Rotary embedding in place on one token's x[n_heads][head_dim] at position pos. The first rot_dim
+   (even, <= head_dim) dims of each head rotate, by angle pos * base^(-2i/rot_dim) for pair i. */
+TFM_API tfm_status tfm_rope(float *x, int n_heads, int head_dim, int rot_dim, int pos, float base,
+                            tfm_rope_mode mode);
+
+/* y[rows] = W[rows][cols] x[cols]; W of dtype f32, f16 or bf16 (others: TFM_ERR_UNSUPPORTED).
+   Memory-bound; rows are split across threads. */
+TFM_API tfm_status tfm_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, int rows, int cols,
+                            int n_threads);
+/* Y[m][n] = X[m][k] W[n][k]^T, X rows ldx floats apart, Y rows ldy floats apart; W contiguous, dtype
+   f32, f16 or bf16. Blocked and packed; allocates its packing buffers per call. */
+TFM_API tfm_status tfm_gemm(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w,
+                            int m, int n, int k, int n_threads);
+/* Checked tensor form: y[m][n] = x[m][k] w[n][k]^T with y, x f32 and contiguous rows; m == 1 is a gemv. */
+TFM_API tfm_status tfm_matmul(tfm_tensor *y, const tfm_tensor *w, const tfm_tensor *x, int n_threads);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TFM_TENSOR_H */
+
+/* ================================================================================================ */
+#if defined(TFM_IMPLEMENTATION) && !defined(TFM_TENSOR_IMPLEMENTATION_DONE)
+#define TFM_TENSOR_IMPLEMENTATION_DONE
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#if defined(TFM_MALLOC) && defined(TFM_FREE) && defined(TFM_REALLOC)
+#elif !defined(TFM_MALLOC) && !defined(TFM_FREE) && !defined(TFM_REALLOC)
+#include <stdlib.h>
+#define TFM_MALLOC(sz) malloc(sz)
+#define TFM_FREE(p) free(p)
+#define TFM_REALLOC(p, sz) realloc(p, sz)
+#else
+#error "tfm: define all of TFM_MALLOC, TFM_FREE and TFM_REALLOC, or none"
+#endif
+
+#ifndef TFM_ASSERT
+#include <assert.h>
+#define TFM_ASSERT(x) assert(x)
+#endif
+
+/* ---------------------------------------------------------------- SIMD layer selection */
+#if defined(TFM_NO_SIMD)
+#define TFM__SIMD_SCALAR 1
+#elif defined(__AVX512F__)
+#define TFM__SIMD_AVX512 1
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define TFM__SIMD_AVX2 1
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+#define TFM__SIMD_NEON 1
+#else
+#define TFM__SIMD_SCALAR 1
+#endif
+
+#if defined(TFM__SIMD_AVX512) || defined(TFM__SIMD_AVX2)
+/* g++ 12 warns "__Y may be used uninitialized" inside its own AVX-512 intrinsics (GCC PR105593);
+   the warning is located in immintrin.h, so it is silenced there, for g++ only. */
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
+#endif
+#if defined(TFM__SIMD_NEON)
+#include <arm_neon.h>
+#endif
+
+#if defined(_OPENMP)
+#include <omp.h>
+#define TFM__PRAGMA(x) _Pragma(#x)
+/* A static-schedule parallel loop; one thread when n_threads is 1, so small work pays nothing. */
+#define TFM__PARALLEL_FOR(n_threads) TFM__PRAGMA(omp parallel for schedule(static) num_threads(n_threads) if((n_threads) > 1))
+#else
+#define TFM__PARALLEL_FOR(n_threads)
+#endif
+
+#define TFM__INLINE static inline
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status */
+
+const char *tfm_status_string(tfm_status status)
+{
+    switch (status) {
+    case TFM_OK: return "ok";
+    case TFM_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case TFM_ERR_SHAPE: return "shape mismatch";
+    case TFM_ERR_OUT_OF_MEMORY: return "out of memory";
+    case TFM_ERR_IO: return "i/o error";
+    case TFM_ERR_FORMAT: return "malformed data";
+    case TFM_ERR_UNSUPPORTED: return "unsupported";
+    case TFM_ERR_OUT_OF_RANGE: return "out of range";
+    case TFM_ERR_CONTEXT_FULL: return "context full";
+    }
+    return "unknown status";
+}
+
+tfm_status tfm_error_set(tfm_error *err, tfm_status status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        err->status = status;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+void tfm_error_clear(tfm_error *err)
+{
+    if (err) {
+        err->status = TFM_OK;
+        err->message[0] = '\0';
+    }
+}
+
+/* ---------------------------------------------------------------- dtypes */
+
+typedef struct tfm__dtype_traits {
+    const char *name;
+    size_t block_size;
+    size_t block_bytes;
+} tfm__dtype_traits;
+
+static const tfm__dtype_traits tfm__dtype_table[TFM_DTYPE_COUNT] = {
+    /* 0 */ {"f32", 1, 4},
+    /* 1 */ {"f16", 1, 2},
+    /* 2 */ {"q4_0", 32, 18},
+    /* 3 */ {"q4_1", 32, 20},
+    /* 4 */ {NULL, 0, 0},
+    /* 5 */ {NULL, 0, 0},
+    /* 6 */ {"q5_0", 32, 22},
+    /* 7 */ {"q5_1", 32, 24},
+    /* 8 */ {"q8_0", 32, 34},
+    /* 9 */ {"q8_1", 32, 36},
+    /* 10 */ {"q2_k", 256, 84},
+    /* 11 */ {"q3_k", 256, 110},
+    /* 12 */ {"q4_k", 256, 144},
+    /* 13 */ {"q5_k", 256, 176},
+    /* 14 */ {"q6_k", 256, 210},
+    /* 15 */ {"q8_k", 256, 292},
+    /* 16..23: GGML's iq* types, not supported */
+    {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0},
+    {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0},
+    /* 24 */ {"i8", 1, 1},
+    /* 25 */ {"i16", 1, 2},
+    /* 26 */ {"i32", 1, 4},
+    /* 27 */ {"i64", 1, 8},
+    /* 28 */ {"f64", 1, 8},
+    /* 29 */ {NULL, 0, 0},
+    /* 30 */ {"bf16", 1, 2},
+};
+
+static const tfm__dtype_traits *tfm__traits(tfm_dtype t)
+{
+    if ((int)t < 0 || (int)t >= TFM_DTYPE_COUNT || !tfm__dtype_table[t].name) return NULL;
+    return &tfm__dtype_table[t];
+}
+
+const char *tfm_dtype_name(tfm_dtype t)
+{
+    const tfm__dtype_traits *tr = tfm__traits(t);
+    return tr ? tr->name : NULL;
+}
+
+size_t tfm_dtype_block_size(tfm_dtype t)
+{
+    const tfm__dtype_traits *tr = tfm__traits(t);
+    return tr ? tr->block_size : 0;
+}
+
+size_t tfm_dtype_block_bytes(tfm_dtype t)
+{
+    const tfm__dtype_traits *tr = tfm__traits(t);
+    return tr ? tr->block_bytes : 0;
+}
+
+tfm_status tfm_dtype_row_bytes(tfm_dtype t, uint64_t n, size_t *bytes)
+{
+    const tfm__dtype_traits *tr = tfm__traits(t);
+    uint64_t blocks;
+    if (!tr || !bytes) return TFM_ERR_INVALID_ARGUMENT;
+    if (n % tr->block_size) return TFM_ERR_SHAPE;
+    blocks = n / tr->block_size;
+    if (blocks > (uint64_t)SIZE_MAX / tr->block_bytes) return TFM_ERR_OUT_OF_RANGE;
+    *bytes = (size_t)(blocks * tr->block_bytes);
+    return TFM_OK;
+}
+
+/* ---------------------------------------------------------------- f16 / bf16, scalar */
+
+static uint32_t tfm__f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static float tfm__bits_f32(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+float tfm_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exponent = (h >> 10) & 0x1f;
+    uint32_t mantissa = h & 0x3ff;
+    if (exponent == 0) {
+        /* zero or subnormal: mantissa * 2^-24 is exact in f32 */
+        float magnitude = (float)mantissa * (1.0f / 16777216.0f);
+        return tfm__bits_f32(sign | tfm__f32_bits(magnitude));
+    }
+    if (exponent == 31) {
+        /* Inf, or NaN with its payload kept and the quiet bit set (as F16C and IEEE conversion do) */
+        uint32_t quiet = mantissa ? 0x00400000u : 0u;
+        return tfm__bits_f32(sign | 0x7f800000u | quiet | (mantissa << 13));
+    }
+    return tfm__bits_f32(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+uint16_t tfm_f32_to_f16(float f)
+{
+    uint32_t x = tfm__f32_bits(f);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    uint32_t magnitude = x & 0x7fffffffu;
+    uint32_t exponent = magnitude >> 23;
+    if (magnitude >= 0x7f800000u) {
+        if (magnitude > 0x7f800000u) return (uint16_t)(sign | 0x7e00 | ((magnitude >> 13) & 0x3ff));
+        return (uint16_t)(sign | 0x7c00);
+    }
+    /* 65520 (0x477ff000) is halfway between 65504 (the largest f16) and 65536: it and above round to Inf */
+    if (magnitude >= 0x477ff000u) return (uint16_t)(sign | 0x7c00);
+    if (exponent < 113) {
+        /* result is an f16 subnormal (or rounds up to the smallest normal, encoded the same way) */
+        uint32_t significand = (magnitude & 0x7fffffu) | 0x800000u;
+        uint32_t shift = 126 - exponent; /* >= 14 */
+        uint32_t q, rem, half;
+        if (exponent == 0) return sign; /* f32 zero or subnormal: far below half the smallest f16 */
+        if (shift > 24) return sign;
+        q = significand >> shift;
+        rem = significand & ((1u << shift) - 1);
+        half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (q & 1))) q++;
+        return (uint16_t)(sign | q);
+    }
+    {
+        uint32_t h = ((exponent - 112) << 10) | ((magnitude >> 13) & 0x3ff);
+        uint32_t rem = magnitude & 0x1fff;
+        if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++; /* a carry into the exponent is right */
+        return (uint16_t)(sign | h);
+    }
+}
+
+float tfm_bf16_to_f32(uint16_t h)
+{
+    return tfm__bits_f32((uint32_t)h << 16);
+}
+
+uint16_t tfm_f32_to_bf16(float f)
+{
+    uint32_t x = tfm__f32_bits(f);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40);
+    x += 0x7fffu + ((x >> 16) & 1);
+    return (uint16_t)(x >> 16);
+}
+
+/* ================================================================ the SIMD vector layer
+   tfm__vf is a native-width f32 vector of TFM__VF_N lanes. Kernels (here and in the other headers'
+   implementations) are written once against these functions. */
+
+#if defined(TFM__SIMD_AVX512)
+typedef __m512 tfm__vf;
+#define TFM__VF_N 16
+TFM__INLINE tfm__vf tfm__vf_zero(void) { return _mm512_setzero_ps(); }
+TFM__INLINE tfm__vf tfm__vf_set1(float x) { return _mm512_set1_ps(x); }
+TFM__INLINE tfm__vf tfm__vf_load(const float *p) { return _mm512_loadu_ps(p); }
+TFM__INLINE void tfm__vf_store(float *p, tfm__vf v) { _mm512_storeu_ps(p, v); }
+TFM__INLINE tfm__vf tfm__vf_load_n(const float *p, size_t n)
+{
+    return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+}
+TFM__INLINE void tfm__vf_store_n(float *p, tfm__vf v, size_t n)
+{
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v);
+}
+TFM__INLINE tfm__vf tfm__vf_add(tfm__vf a, tfm__vf b) { return _mm512_add_ps(a, b); }
+TFM__INLINE tfm__vf tfm__vf_sub(tfm__vf a, tfm__vf b) { return _mm512_sub_ps(a, b); }
+TFM__INLINE tfm__vf tfm__vf_mul(tfm__vf a, tfm__vf b) { return _mm512_mul_ps(a, b); }
+TFM__INLINE tfm__vf tfm__vf_div(tfm__vf a, tfm__vf b) { return _mm512_div_ps(a, b); }
+TFM__INLINE tfm__vf tfm__vf_max(tfm__vf a, tfm__vf b) { return _mm512_max_ps(a, b); }
+TFM__INLINE tfm__vf tfm__vf_min(tfm__vf a, tfm__vf b) { return _mm512_min_ps(a, b); }
+/* a * b + c */
+TFM__INLINE tfm__vf tfm__vf_fma(tfm__vf a, tfm__vf b, tfm__vf c) { return _mm512_fmadd_ps(a, b, c); }
+TFM__INLINE float tfm__vf_sum(tfm__vf v) { return _mm512_reduce_add_ps(v); }
+TFM__INLINE float tfm__vf_hmax(tfm__vf v) { return _mm512_reduce_max_ps(v); }
+TFM__INLINE tfm__vf tfm__vf_round(tfm__vf v)
+{
+    return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+/* 2^n for integral n in [-150, 129]; gives 0 or Inf beyond the float range as exp needs */
+TFM__INLINE tfm__vf tfm__vf_mul_pow2(tfm__vf x, tfm__vf n) { return _mm512_scalef_ps(x, n); }
+TFM__INLINE tfm__vf tfm__vf_load_f16(const uint16_t *p)
+{
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+}
+TFM__INLINE void tfm__vf_store_f16(uint16_t *p, tfm__vf v)
+{
+    _mm256_storeu_si256((__m256i *)(void *)p, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+TFM__INLINE tfm__vf tfm__vf_load_bf16(const uint16_t *p)
+{
+    __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+TFM__INLINE void tfm__vf_store_bf16(uint16_t *p, tfm__vf v)
+{
+    __m512i x = _mm512_castps_si512(v);
+    __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(x, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+    __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(0x40));
+    rounded = _mm512_mask_mov_epi32(rounded, nan, quiet);
+    _mm256_storeu_si256((__m256i *)(void *)p, _mm512_cvtepi32_epi16(rounded));
+}
+
+#elif defined(TFM__SIMD_AVX2)
+typedef __m256 tfm__vf;
+#define TFM__VF_N 8
+TFM__INLINE tfm__vf tfm__vf_zero(void) { return _mm256_setzero_ps(); }
+TFM__INLINE tfm__vf tfm__vf_set1(float x) { return _mm256_set1_ps(x); }
+TFM__INLINE tfm__vf tfm__vf_load(const float *p) { return _mm256_loadu_ps(p); }
+TFM__INLINE void tfm__vf_store(float *p, tfm__vf v) { _mm256_storeu_ps(p, v); }
+TFM__INLINE __m256i tfm__avx2_mask(size_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+TFM__INLINE tfm__vf tfm__vf_load_n(const float *p, size_t n) { return _mm256_maskload_ps(p, tfm__avx2_mask(n)); }
+TFM__INLINE void tfm__vf_store_n(float *p, tfm__vf v, size_t n) { _mm256_maskstore_ps(p, tfm__avx2_mask(n), v); }
+TFM__INLINE tfm__vf tfm__vf_add(tfm__vf a, tfm__vf b) { return _mm256_add_ps(a, b); }
+TFM__INLINE tfm__vf tfm__vf_sub(tfm__vf a, tfm__vf b) { return _mm256_sub_ps(a, b); }
+TFM__INLINE tfm__vf tfm__vf_mul(tfm__vf a, tfm__vf b) { return _mm256_mul_ps(a, b); }
+TFM__INLINE tfm__vf tfm__vf_div(tfm__vf a, tfm__vf b) { return _mm256_div_ps(a, b); }
+TFM__INLINE tfm__vf tfm__vf_max(tfm__vf a, tfm__vf b) { return _mm256_max_ps(a, b); }
+TFM__INLINE tfm__vf tfm__vf_min(tfm__vf a, tfm__vf b) { return _mm256_min_ps(a, b); }
+TFM__INLINE tfm__vf tfm__vf_fma(tfm__vf a, tfm__vf b, tfm__vf c) { return _mm256_fmadd_ps(a, b, c); }
+TFM__INLINE float tfm__vf_sum(tfm__vf v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+TFM__INLINE float tfm__vf_hmax(tfm__vf v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+TFM__INLINE tfm__vf tfm__vf_round(tfm__vf v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+TFM__INLINE tfm__vf tfm__vf_mul_pow2(tfm__vf x, tfm__vf n)
+{
+    /* two factors so that each stays a normal float over n in [-150, 129] */
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i a = _mm256_srai_epi32(ni, 1);
+    __m256i b = _mm256_sub_epi32(ni, a);
+    __m256 pa = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(a, _mm256_set1_epi32(127)), 23));
+    __m256 pb = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(x, pa), pb);
+}
+TFM__INLINE tfm__vf tfm__vf_load_f16(const uint16_t *p)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+TFM__INLINE void tfm__vf_store_f16(uint16_t *p, tfm__vf v)
+{
+    _mm_storeu_si128((__m128i *)(void *)p, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+TFM__INLINE tfm__vf tfm__vf_load_bf16(const uint16_t *p)
+{
+    __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+TFM__INLINE void tfm__vf_store_bf16(uint16_t *p, tfm__vf v)
+{
+    __m256i x = _mm256_castps_si256(v);
+    __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1));
+    __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(x, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
+    __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(0x40));
+    __m256i packed;
+    rounded = _mm256_blendv_epi8(rounded, quiet, nan);
+    packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(rounded, rounded), 0xD8);
+    _mm_storeu_si128((__m128i *)(void *)p, _mm256_castsi256_si128(packed));
+}
+
+#elif defined(TFM__SIMD_NEON)
+typedef float32x4_t tfm__vf;
+#define TFM__VF_N 4
+TFM__INLINE tfm__vf tfm__vf_zero(void) { return vdupq_n_f32(0.0f); }
+TFM__INLINE tfm__vf tfm__vf_set1(float x) { return vdupq_n_f32(x); }
+TFM__INLINE tfm__vf tfm__vf_load(const float *p) { return vld1q_f32(p); }
+TFM__INLINE void tfm__vf_store(float *p, tfm__vf v) { vst1q_f32(p, v); }
+TFM__INLINE tfm__vf tfm__vf_load_n(const float *p, size_t n)
+{
+    float buf[4] = {0, 0, 0, 0};
+    memcpy(buf, p, n * sizeof(float));
+    return vld1q_f32(buf);
+}
+TFM__INLINE void tfm__vf_store_n(float *p, tfm__vf v, size_t n)
+{
+    float buf[4];
+    vst1q_f32(buf, v);
+    memcpy(p, buf, n * sizeof(float));
+}
+TFM__INLINE tfm__vf tfm__vf_add(tfm__vf a, tfm__vf b) { return vaddq_f32(a, b); }
+TFM__INLINE tfm__vf tfm__vf_sub(tfm__vf a, tfm__vf b) { return vsubq_f32(a, b); }
+TFM__INLINE tfm__vf tfm__vf_mul(tfm__vf a, tfm__vf b) { return vmulq_f32(a, b); }
+TFM__INLINE tfm__vf tfm__vf_div(tfm__vf a, tfm__vf b) { return vdivq_f32(a, b); }
+TFM__INLINE tfm__vf tfm__vf_max(tfm__vf a, tfm__vf b) { return vmaxq_f32(a, b); }
+TFM__INLINE tfm__vf tfm__vf_min(tfm__vf a, tfm__vf b) { return vminq_f32(a, b); }
+TFM__INLINE tfm__vf tfm__vf_fma(tfm__vf a, tfm__vf b, tfm__vf c) { return vfmaq_f32(c, a, b); }
+TFM__INLINE float tfm__vf_sum(tfm__vf v) { return vaddvq_f32(v); }
+TFM__INLINE float tfm__vf_hmax(tfm__vf v) { return vmaxvq_f32(v); }
+TFM__INLINE tfm__vf tfm__vf_round(tfm__vf v) { return vrndnq_f32(v); }
+TFM__INLINE tfm__vf tfm__vf_mul_pow2(tfm__vf x, tfm__vf n)
+{
+    int32x4_t ni = vcvtq_s32_f32(n);
+    int32x4_t a = vshrq_n_s32(ni, 1);
+    int32x4_t b = vsubq_s32(ni, a);
+    float32x4_t pa = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(a, vdupq_n_s32(127)), 23));
+    float32x4_t pb = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(b, vdupq_n_s32(127)), 23));
+    return vmulq_f32(vmulq_f32(x, pa), pb);
+}
+TFM__INLINE tfm__vf tfm__vf_load_f16(const uint16_t *p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+TFM__INLINE void tfm__vf_store_f16(uint16_t *p, tfm__vf v) { vst1_u16(p, vreinterpret_u16_f16(vcvt_f16_f32(v))); }
+TFM__INLINE tfm__vf tfm__vf_load_bf16(const uint16_t *p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
+TFM__INLINE void tfm__vf_store_bf16(uint16_t *p, tfm__vf v)
+{
+    uint32x4_t x = vreinterpretq_u32_f32(v);
+    uint32x4_t nan = vmvnq_u32(vceqq_f32(v, v));
+    uint32x4_t lsb = vandq_u32(vshrq_n_u32(x, 16), vdupq_n_u32(1));
+    uint32x4_t rounded = vshrq_n_u32(vaddq_u32(x, vaddq_u32(lsb, vdupq_n_u32(0x7fff))), 16);
+    uint32x4_t quiet = vorrq_u32(vshrq_n_u32(x, 16), vdupq_n_u32(0x40));
+    vst1_u16(p, vmovn_u32(vbslq_u32(nan, quiet, rounded)));
+}
+
+#else /* scalar: a "vector" of one lane, so the same kernels run everywhere */
+typedef float tfm__vf;
+#define TFM__VF_N 1
+TFM__INLINE tfm__vf tfm__vf_zero(void) { return 0.0f; }
+TFM__INLINE tfm__vf tfm__vf_set1(float x) { return x; }
+TFM__INLINE tfm__vf tfm__vf_load(const float *p) { return *p; }
+TFM__INLINE void tfm__vf_store(float *p, tfm__vf v) { *p = v; }
+TFM__INLINE tfm__vf tfm__vf_load_n(const float *p, size_t n) { return n ? *p : 0.0f; }
+TFM__INLINE void tfm__vf_store_n(float *p, tfm__vf v, size_t n)
+{
+    if (n) *p = v;
+}
+TFM__INLINE tfm__vf tfm__vf_add(tfm__vf a, tfm__vf b) { return a + b; }
+TFM__INLINE tfm__vf tfm__vf_sub(tfm__vf a, tfm__vf b) { return a - b; }
+TFM__INLINE tfm__vf tfm__vf_mul(tfm__vf a, tfm__vf b) { return a * b; }
+TFM__INLINE tfm__vf tfm__vf_div(tfm__vf a, tfm__vf b) { return a / b; }
+TFM__INLINE tfm__vf tfm__vf_max(tfm__vf a, tfm__vf b) { return a > b ? a : b; }
+TFM__INLINE tfm__vf tfm__vf_min(tfm__vf a, tfm__vf b) { return a < b ? a : b; }
+TFM__INLINE tfm__vf tfm__vf_fma(tfm__vf a, tfm__vf b, tfm__vf c) { return a * b + c; }
+TFM__INLINE float tfm__vf_sum(tfm__vf v) { return v; }
+TFM__INLINE float tfm__vf_hmax(tfm__vf v) { return v; }
+TFM__INLINE tfm__vf tfm__vf_round(tfm__vf v) { return nearbyintf(v); }
+TFM__INLINE tfm__vf tfm__vf_mul_pow2(tfm__vf x, tfm__vf n) { return ldexpf(x, (int)n); }
+TFM__INLINE tfm__vf tfm__vf_load_f16(const uint16_t *p) { return tfm_f16_to_f32(*p); }
+TFM__INLINE void tfm__vf_store_f16(uint16_t *p, tfm__vf v) { *p = tfm_f32_to_f16(v); }
+TFM__INLINE tfm__vf tfm__vf_load_bf16(const uint16_t *p) { return tfm_bf16_to_f32(*p); }
+TFM__INLINE void tfm__vf_store_bf16(uint16_t *p, tfm__vf v) { *p = tfm_f32_to_bf16(v); }
+#endif
+
+/* e^x for every lane: range reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r
+   (about 1 ulp), then scaling by 2^n. Lanes below -104 give 0 (so -Inf gives 0), above 89 give Inf. */
+TFM__INLINE tfm__vf tfm__vf_exp(tfm__vf x)
+{
+    tfm__vf n, r, p;
+    x = tfm__vf_max(x, tfm__vf_set1(-104.0f));
+    x = tfm__vf_min(x, tfm__vf_set1(89.0f));
+    n = tfm__vf_round(tfm__vf_mul(x, tfm__vf_set1(1.44269504088896341f)));
+    r = tfm__vf_fma(n, tfm__vf_set1(-0.693359375f), x); /* ln2 split in two for an exact product */
+    r = tfm__vf_fma(n, tfm__vf_set1(2.12194440e-4f), r);
+    p = tfm__vf_set1(1.9875691500e-4f);
+    p = tfm__vf_fma(p, r, tfm__vf_set1(1.3981999507e-3f));
+    p = tfm__vf_fma(p, r, tfm__vf_set1(8.3334519073e-3f));
+    p = tfm__vf_fma(p, r, tfm__vf_set1(4.1665795894e-2f));
+    p = tfm__vf_fma(p, r, tfm__vf_set1(1.6666665459e-1f));
+    p = tfm__vf_fma(p, r, tfm__vf_set1(5.0000001201e-1f));
+    p = tfm__vf_fma(p, tfm__vf_mul(r, r), tfm__vf_add(r, tfm__vf_set1(1.0f)));
+    return tfm__vf_mul_pow2(p, n);
+}
+
+/* f32 loads from a row of any float dtype; the scalar backend's loads convert one element. */
+TFM__INLINE tfm__vf tfm__vf_load_any(tfm_dtype t, const void *row, size_t i)
+{
+    if (t == TFM_F16) return tfm__vf_load_f16((const uint16_t *)row + i);
+    if (t == TFM_BF16) return tfm__vf_load_bf16((const uint16_t *)row + i);
+    return tfm__vf_load((const float *)row + i);
+}
+
+TFM__INLINE float tfm__load_any_scalar(tfm_dtype t, const void *row, size_t i)
+{
+    if (t == TFM_F16) return tfm_f16_to_f32(((const uint16_t *)row)[i]);
+    if (t == TFM_BF16) return tfm_bf16_to_f32(((const uint16_t *)row)[i]);
+    return ((const float *)row)[i];
+}
+
+/* ---------------------------------------------------------------- conversions, rows */
+
+void tfm_f16_to_f32_row(float *out, const uint16_t *in, size_t n)
+{
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store(out + i, tfm__vf_load_f16(in + i));
+    for (; i < n; i++) out[i] = tfm_f16_to_f32(in[i]);
+}
+
+void tfm_f32_to_f16_row(uint16_t *out, const float *in, size_t n)
+{
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store_f16(out + i, tfm__vf_load(in + i));
+    for (; i < n; i++) out[i] = tfm_f32_to_f16(in[i]);
+}
+
+void tfm_bf16_to_f32_row(float *out, const uint16_t *in, size_t n)
+{
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store(out + i, tfm__vf_load_bf16(in + i));
+    for (; i < n; i++) out[i] = tfm_bf16_to_f32(in[i]);
+}
+
+void tfm_f32_to_bf16_row(uint16_t *out, const float *in, size_t n)
+{
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store_bf16(out + i, tfm__vf_load(in + i));
+    for (; i < n; i++) out[i] = tfm_f32_to_bf16(in[i]);
+}
+
+/* ---------------------------------------------------------------- tensors */
+
+tfm_status tfm_tensor_init(tfm_tensor *t, tfm_dtype dtype, int n_dims, const int64_t *ne, void *data)
+{
+    size_t row_bytes, total;
+    int i;
+    if (!t || !ne || n_dims < 1 || n_dims > TFM_MAX_DIMS) return TFM_ERR_INVALID_ARGUMENT;
+    if (!tfm__traits(dtype)) return TFM_ERR_UNSUPPORTED;
+    for (i = 0; i < n_dims; i++)
+        if (ne[i] <= 0) return TFM_ERR_SHAPE;
+    {
+        tfm_status s = tfm_dtype_row_bytes(dtype, (uint64_t)ne[0], &row_bytes);
+        if (s != TFM_OK) return s;
+    }
+    t->dtype = dtype;
+    t->n_dims = n_dims;
+    t->data = data;
+    t->nb[0] = tfm_dtype_block_bytes(dtype);
+    t->ne[0] = ne[0];
+    total = row_bytes;
+    for (i = 1; i < TFM_MAX_DIMS; i++) {
+        int64_t d = i < n_dims ? ne[i] : 1;
+        t->ne[i] = d;
+        t->nb[i] = total;
+        if ((uint64_t)d > (uint64_t)SIZE_MAX / total) return TFM_ERR_OUT_OF_RANGE;
+        total *= (size_t)d;
+    }
+    return TFM_OK;
+}
+
+int64_t tfm_tensor_nelements(const tfm_tensor *t)
+{
+    return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+}
+
+size_t tfm_tensor_nbytes(const tfm_tensor *t)
+{
+    return t->nb[3] * (size_t)t->ne[3];
+}
+
+int tfm_tensor_is_contiguous(const tfm_tensor *t)
+{
+    size_t row_bytes = 0;
+    int i;
+    if (tfm_dtype_row_bytes(t->dtype, (uint64_t)t->ne[0], &row_bytes) != TFM_OK) return 0;
+    if (t->nb[0] != tfm_dtype_block_bytes(t->dtype) || t->nb[1] != row_bytes) return 0;
+    for (i = 2; i < TFM_MAX_DIMS; i++)
+        if (t->nb[i] != t->nb[i - 1] * (size_t)t->ne[i - 1]) return 0;
+    return 1;
+}
+
+void *tfm_tensor_row(const tfm_tensor *t, int64_t i1, int64_t i2, int64_t i3)
+{
+    TFM_ASSERT(i1 >= 0 && i1 < t->ne[1] && i2 >= 0 && i2 < t->ne[2] && i3 >= 0 && i3 < t->ne[3]);
+    return (unsigned char *)t->data + (size_t)i1 * t->nb[1] + (size_t)i2 * t->nb[2] + (size_t)i3 * t->nb[3];
+}
+
+/* ---------------------------------------------------------------- memory */
+
+void *tfm_aligned_alloc(size_t bytes)
+{
+    /* over-allocate, align, and keep the original pointer just before the aligned block */
+    unsigned char *raw, *aligned;
+    if (bytes > SIZE_MAX - 64 - sizeof(void *)) return NULL;
+    raw = (unsigned char *)TFM_MALLOC(bytes + 64 + sizeof(void *));
+    if (!raw) return NULL;
+    aligned = (unsigned char *)(((uintptr_t)(raw + sizeof(void *)) + 63) & ~(uintptr_t)63);
+    memcpy(aligned - sizeof(void *), &raw, sizeof(void *));
+    return aligned;
+}
+
+void tfm_aligned_free(void *p)
+{
+    void *raw;
+    if (!p) return;
+    memcpy(&raw, (unsigned char *)p - sizeof(void *), sizeof(void *));
+    TFM_FREE(raw);
+}
+
+tfm_status tfm_arena_init(tfm_arena *arena, size_t size)
+{
+    if (!arena || size == 0) return TFM_ERR_INVALID_ARGUMENT;
+    memset(arena, 0, sizeof *arena);
+    arena->owned = tfm_aligned_alloc(size);
+    if (!arena->owned) return TFM_ERR_OUT_OF_MEMORY;
+    arena->base = (unsigned char *)arena->owned;
+    arena->size = size;
+    return TFM_OK;
+}
+
+void tfm_arena_init_buffer(tfm_arena *arena, void *buffer, size_t size)
+{
+    memset(arena, 0, sizeof *arena);
+    arena->base = (unsigned char *)buffer;
+    arena->size = buffer ? size : 0;
+}
+
+void *tfm_arena_alloc(tfm_arena *arena, size_t bytes)
+{
+    uintptr_t start = ((uintptr_t)(arena->base + arena->used) + 63) & ~(uintptr_t)63;
+    size_t offset = (size_t)(start - (uintptr_t)arena->base);
+    if (offset > arena->size || bytes > arena->size - offset) return NULL;
+    arena->used = offset + bytes;
+    if (arena->used > arena->peak) arena->peak = arena->used;
+    return arena->base + offset;
+}
+
+size_t tfm_arena_mark(const tfm_arena *arena) { return arena->used; }
+
+void tfm_arena_reset(tfm_arena *arena, size_t mark)
+{
+    if (mark <= arena->used) arena->used = mark;
+}
+
+void tfm_arena_free(tfm_arena *arena)
+{
+    if (!arena) return;
+    tfm_aligned_free(arena->owned);
+    memset(arena, 0, sizeof *arena);
+}
+
+/* ---------------------------------------------------------------- build facts */
+
+const char *tfm_simd_name(void)
+{
+#if defined(TFM__SIMD_AVX512)
+    return "avx512";
+#elif defined(TFM__SIMD_AVX2)
+    return "avx2";
+#elif defined(TFM__SIMD_NEON)
+    return "neon";
+#else
+    return "scalar";
+#endif
+}
+
+int tfm_default_threads(void)
+{
+#if defined(_OPENMP)
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int tfm__threads(int n_threads)
+{
+    return n_threads > 0 ? n_threads : tfm_default_threads();
+}
+
+/* ---------------------------------------------------------------- elementwise kernels */
+
+float tfm_dot(const float *a, const float *b, size_t n)
+{
+    tfm__vf acc0 = tfm__vf_zero(), acc1 = tfm__vf_zero(), acc2 = tfm__vf_zero(), acc3 = tfm__vf_zero();
+    size_t i = 0;
+    for (; i + 4 * TFM__VF_N <= n; i += 4 * TFM__VF_N) {
+        acc0 = tfm__vf_fma(tfm__vf_load(a + i), tfm__vf_load(b + i), acc0);
+        acc1 = tfm__vf_fma(tfm__vf_load(a + i + TFM__VF_N), tfm__vf_load(b + i + TFM__VF_N), acc1);
+        acc2 = tfm__vf_fma(tfm__vf_load(a + i + 2 * TFM__VF_N), tfm__vf_load(b + i + 2 * TFM__VF_N), acc2);
+        acc3 = tfm__vf_fma(tfm__vf_load(a + i + 3 * TFM__VF_N), tfm__vf_load(b + i + 3 * TFM__VF_N), acc3);
+    }
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) acc0 = tfm__vf_fma(tfm__vf_load(a + i), tfm__vf_load(b + i), acc0);
+    if (i < n) acc1 = tfm__vf_fma(tfm__vf_load_n(a + i, n - i), tfm__vf_load_n(b + i, n - i), acc1);
+    return tfm__vf_sum(tfm__vf_add(tfm__vf_add(acc0, acc1), tfm__vf_add(acc2, acc3)));
+}
+
+void tfm_axpy(float *y, float alpha, const float *x, size_t n)
+{
+    tfm__vf va = tfm__vf_set1(alpha);
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N)
+        tfm__vf_store(y + i, tfm__vf_fma(va, tfm__vf_load(x + i), tfm__vf_load(y + i)));
+    if (i < n) tfm__vf_store_n(y + i, tfm__vf_fma(va, tfm__vf_load_n(x + i, n - i), tfm__vf_load_n(y + i, n - i)), n - i);
+}
+
+void tfm_scale(float *y, float alpha, size_t n)
+{
+    tfm__vf va = tfm__vf_set1(alpha);
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store(y + i, tfm__vf_mul(va, tfm__vf_load(y + i)));
+    if (i < n) tfm__vf_store_n(y + i, tfm__vf_mul(va, tfm__vf_load_n(y + i, n - i)), n - i);
+}
+
+void tfm_add(float *out, const float *a, const float *b, size_t n)
+{
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store(out + i, tfm__vf_add(tfm__vf_load(a + i), tfm__vf_load(b + i)));
+    if (i < n) tfm__vf_store_n(out + i, tfm__vf_add(tfm__vf_load_n(a + i, n - i), tfm__vf_load_n(b + i, n - i)), n - i);
+}
+
+void tfm_mul(float *out, const float *a, const float *b, size_t n)
+{
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store(out + i, tfm__vf_mul(tfm__vf_load(a + i), tfm__vf_load(b + i)));
+    if (i < n) tfm__vf_store_n(out + i, tfm__vf_mul(tfm__vf_load_n(a + i, n - i), tfm__vf_load_n(b + i, n - i)), n - i);
+}
+
+size_t tfm_argmax(const float *x, size_t n)
+{
+    size_t i, best = 0;
+    int found = 0;
+    float best_value = 0.0f;
+    for (i = 0; i < n; i++) {
+        if (x[i] != x[i]) continue;
+        if (!found || x[i] > best_value) {
+            best = i;
+            best_value = x[i];
+            found = 1;
+        }
+    }
+    return best;
+}
+
+TFM__INLINE tfm__vf tfm__vf_silu(tfm__vf x)
+{
+    tfm__vf one = tfm__vf_set1(1.0f);
+    return tfm__vf_div(x, tfm__vf_add(one, tfm__vf_exp(tfm__vf_sub(tfm__vf_zero(), x))));
+}
+
+/* tanh(y) = 1 - 2 / (e^(2y) + 1): saturates cleanly to +-1 as e^(2y) goes to Inf or 0 */
+TFM__INLINE tfm__vf tfm__vf_tanh(tfm__vf y)
+{
+    tfm__vf one = tfm__vf_set1(1.0f);
+    tfm__vf e = tfm__vf_exp(tfm__vf_add(y, y));
+    return tfm__vf_sub(one, tfm__vf_div(tfm__vf_set1(2.0f), tfm__vf_add(e, one)));
+}
+
+TFM__INLINE tfm__vf tfm__vf_gelu_tanh(tfm__vf x)
+{
+    tfm__vf x3 = tfm__vf_mul(tfm__vf_mul(x, x), x);
+    tfm__vf inner = tfm__vf_mul(tfm__vf_set1(0.7978845608028654f), tfm__vf_fma(tfm__vf_set1(0.044715f), x3, x));
+    tfm__vf half_x = tfm__vf_mul(tfm__vf_set1(0.5f), x);
+    return tfm__vf_fma(half_x, tfm__vf_tanh(inner), half_x);
+}
+
+/* erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), odd symmetry for negative inputs */
+TFM__INLINE tfm__vf tfm__vf_erf(tfm__vf x)
+{
+    tfm__vf ax = tfm__vf_max(x, tfm__vf_sub(tfm__vf_zero(), x));
+    tfm__vf one = tfm__vf_set1(1.0f);
+    tfm__vf t = tfm__vf_div(one, tfm__vf_fma(tfm__vf_set1(0.3275911f), ax, one));
+    tfm__vf poly = tfm__vf_set1(1.061405429f);
+    tfm__vf y, sign;
+    poly = tfm__vf_fma(poly, t, tfm__vf_set1(-1.453152027f));
+    poly = tfm__vf_fma(poly, t, tfm__vf_set1(1.421413741f));
+    poly = tfm__vf_fma(poly, t, tfm__vf_set1(-0.284496736f));
+    poly = tfm__vf_fma(poly, t, tfm__vf_set1(0.254829592f));
+    poly = tfm__vf_mul(poly, t);
+    y = tfm__vf_sub(one, tfm__vf_mul(poly, tfm__vf_exp(tfm__vf_sub(tfm__vf_zero(), tfm__vf_mul(ax, ax)))));
+    /* copy the sign of x: y * x / |x|, with 0 kept as 0 */
+    sign = tfm__vf_div(x, tfm__vf_max(ax, tfm__vf_set1(1e-30f)));
+    return tfm__vf_mul(y, sign);
+}
+
+TFM__INLINE tfm__vf tfm__vf_gelu_erf(tfm__vf x)
+{
+    tfm__vf half_x = tfm__vf_mul(tfm__vf_set1(0.5f), x);
+    return tfm__vf_fma(half_x, tfm__vf_erf(tfm__vf_mul(x, tfm__vf_set1(0.70710678118654752f))), half_x);
+}
+
+#define TFM__UNARY_KERNEL(name, vector_fn)                                                      \
+    void name(float *out, const float *x, size_t n)                                             \
+    {                                                                                           \
+        size_t i = 0;                                                                           \
+        for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store(out + i, vector_fn(tfm__vf_load(x + i))); \
+        if (i < n) tfm__vf_store_n(out + i, vector_fn(tfm__vf_load_n(x + i, n - i)), n - i);   \
+    }
+
+TFM__UNARY_KERNEL(tfm_silu, tfm__vf_silu)
+TFM__UNARY_KERNEL(tfm_gelu_tanh, tfm__vf_gelu_tanh)
+TFM__UNARY_KERNEL(tfm_gelu_erf, tfm__vf_gelu_erf)
+
+void tfm_swiglu(float *out, const float *gate, const float *up, size_t n)
+{
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N)
+        tfm__vf_store(out + i, tfm__vf_mul(tfm__vf_silu(tfm__vf_load(gate + i)), tfm__vf_load(up + i)));
+    if (i < n)
+        tfm__vf_store_n(out + i, tfm__vf_mul(tfm__vf_silu(tfm__vf_load_n(gate + i, n - i)), tfm__vf_load_n(up + i, n - i)), n - i);
+}
+
+/* ---------------------------------------------------------------- normalisation, softmax */
+
+tfm_status tfm_softmax(float *x, size_t n)
+{
+    size_t i;
+    float max_value, sum = 0.0f;
+    tfm__vf vmax, vsum = tfm__vf_zero();
+    if (!x || n == 0) return TFM_ERR_INVALID_ARGUMENT;
+    max_value = x[0];
+    vmax = tfm__vf_set1(x[0]);
+    for (i = 0; i + TFM__VF_N <= n; i += TFM__VF_N) vmax = tfm__vf_max(vmax, tfm__vf_load(x + i));
+    max_value = tfm__vf_hmax(vmax);
+    for (; i < n; i++)
+        if (x[i] > max_value) max_value = x[i];
+    if (max_value == -INFINITY) max_value = 0.0f; /* all masked: every e^x is 0, handled below */
+    vmax = tfm__vf_set1(max_value);
+    for (i = 0; i + TFM__VF_N <= n; i += TFM__VF_N) {
+        tfm__vf e = tfm__vf_exp(tfm__vf_sub(tfm__vf_load(x + i), vmax));
+        tfm__vf_store(x + i, e);
+        vsum = tfm__vf_add(vsum, e);
+    }
+    if (i < n) {
+        tfm__vf e = tfm__vf_exp(tfm__vf_sub(tfm__vf_load_n(x + i, n - i), vmax));
+        tfm__vf_store_n(x + i, e, n - i);
+        for (; i < n; i++) sum += x[i];
+    }
+    sum += tfm__vf_sum(vsum);
+    if (sum > 0.0f) tfm_scale(x, 1.0f / sum, n);
+    return TFM_OK;
+}
+
+tfm_status tfm_rmsnorm(float *out, const float *x, const float *weight, size_t n, float eps)
+{
+    size_t i;
+    float inv_rms;
+    tfm__vf vscale;
+    if (!out || !x || n == 0) return TFM_ERR_INVALID_ARGUMENT;
+    inv_rms = 1.0f / sqrtf(tfm_dot(x, x, n) / (float)n + eps);
+    vscale = tfm__vf_set1(inv_rms);
+    for (i = 0; i + TFM__VF_N <= n; i += TFM__VF_N) {
+        tfm__vf v = tfm__vf_mul(tfm__vf_load(x + i), vscale);
+        if (weight) v = tfm__vf_mul(v, tfm__vf_load(weight + i));
+        tfm__vf_store(out + i, v);
+    }
+    for (; i < n; i++) out[i] = x[i] * inv_rms * (weight ? weight[i] : 1.0f);
+    return TFM_OK;
+}
+
+tfm_status tfm_layernorm(float *out, const float *x, const float *weight, const float *bias, size_t n, float eps)
+{
+    size_t i;
+    float mean = 0.0f, var = 0.0f, inv_std;
+    tfm__vf acc = tfm__vf_zero(), vmean, vinv;
+    if (!out || !x || n == 0) return TFM_ERR_INVALID_ARGUMENT;
+    for (i = 0; i + TFM__VF_N <= n; i += TFM__VF_N) acc = tfm__vf_add(acc, tfm__vf_load(x + i));
+    for (; i < n; i++) mean += x[i];
+    mean = (mean + tfm__vf_sum(acc)) / (float)n;
+    vmean = tfm__vf_set1(mean);
+    acc = tfm__vf_zero();
+    for (i = 0; i + TFM__VF_N <= n; i += TFM__VF_N) {
+        tfm__vf d = tfm__vf_sub(tfm__vf_load(x + i), vmean);
+        acc = tfm__vf_fma(d, d, acc);
+    }
+    for (; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
+    var = (var + tfm__vf_sum(acc)) / (float)n;
+    inv_std = 1.0f / sqrtf(var + eps);
+    vinv = tfm__vf_set1(inv_std);
+    for (i = 0; i + TFM__VF_N <= n; i += TFM__VF_N) {
+        tfm__vf v = tfm__vf_mul(tfm__vf_sub(tfm__vf_load(x + i), vmean), vinv);
+        if (weight) v = tfm__vf_mul(v, tfm__vf_load(weight + i));
+        if (bias) v = tfm__vf_add(v, tfm__vf_load(bias + i));
+        tfm__vf_store(out + i, v);
+    }
+    for (; i < n; i++) out[i] = (x[i] - mean) * inv_std * (weight ? weight[i] : 1.0f) + (bias ? bias[i] : 0.0f);
+    return TFM_OK;
+}
+
+tfm_status tfm_rope(float *x, int n_heads, int head_dim, int rot_dim, int pos, float base, tfm_rope_mode mode)
+{
+    int i, h;
+    if (!x || n_heads <= 0 || head_dim <= 0 || rot_dim <= 0 || rot_dim > head_dim || (rot_dim & 1) || pos < 0 ||
+        !(base > 0.0f) || (mode != TFM_ROPE_NORMAL && mode != TFM_ROPE_NEOX))
+        return TFM_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < rot_dim / 2; i++) {
+        /* the angle in double: positions reach 1e5 and more, where a float angle loses digits */
+        double theta = (double)pos * pow((double)base, -2.0 * i / (double)rot_dim);
+        float c = (float)cos(theta), s = (float)sin(theta);
+        int first = mode == TFM_ROPE_NORMAL ? 2 * i : i;
+        int second = mode == TFM_ROPE_NORMAL ? 2 * i + 1 : i + rot_dim / 2;
+        for (h = 0; h < n_heads; h++) {
+            float *v = x + (size_t)h * (size_t)head_dim;
+            float a = v[first], b = v[second];
+            v[first] = a * c - b * s;
+            v[second] = a * s + b * c;
+        }
+    }
+    return TFM_OK;
+}
+
+/* ---------------------------------------------------------------- gemv */
+
+/* Four rows at a time share each load of x; every row keeps one accumulator chain so its sum
+   does not depend on which rows it was grouped with. */
+static void tfm__gemv_rows(float *y, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, const float *x,
+                           int row_begin, int row_end, int cols)
+{
+    int r = row_begin;
+    size_t n = (size_t)cols;
+    for (; r + 4 <= row_end; r += 4) {
+        const void *w0 = w + (size_t)r * row_bytes, *w1 = w + (size_t)(r + 1) * row_bytes;
+        const void *w2 = w + (size_t)(r + 2) * row_bytes, *w3 = w + (size_t)(r + 3) * row_bytes;
+        tfm__vf a0 = tfm__vf_zero(), a1 = tfm__vf_zero(), a2 = tfm__vf_zero(), a3 = tfm__vf_zero();
+        float s0, s1, s2, s3;
+        size_t i = 0;
+        for (; i + TFM__VF_N <= n; i += TFM__VF_N) {
+            tfm__vf xv = tfm__vf_load(x + i);
+            a0 = tfm__vf_fma(tfm__vf_load_any(wtype, w0, i), xv, a0);
+            a1 = tfm__vf_fma(tfm__vf_load_any(wtype, w1, i), xv, a1);
+            a2 = tfm__vf_fma(tfm__vf_load_any(wtype, w2, i), xv, a2);
+            a3 = tfm__vf_fma(tfm__vf_load_any(wtype, w3, i), xv, a3);
+        }
+        s0 = tfm__vf_sum(a0);
+        s1 = tfm__vf_sum(a1);
+        s2 = tfm__vf_sum(a2);
+        s3 = tfm__vf_sum(a3);
+        for (; i < n; i++) {
+            s0 += tfm__load_any_scalar(wtype, w0, i) * x[i];
+            s1 += tfm__load_any_scalar(wtype, w1, i) * x[i];
+            s2 += tfm__load_any_scalar(wtype, w2, i) * x[i];
+            s3 += tfm__load_any_scalar(wtype, w3, i) * x[i];
+        }
+        y[r] = s0;
+        y[r + 1] = s1;
+        y[r + 2] = s2;
+        y[r + 3] = s3;
+    }
+    for (; r < row_end; r++) {
+        const void *w0 = w + (size_t)r * row_bytes;
+        tfm__vf a0 = tfm__vf_zero();
+        float s0;
+        size_t i = 0;
+        for (; i + TFM__VF_N <= n; i += TFM__VF_N) a0 = tfm__vf_fma(tfm__vf_load_any(wtype, w0, i), tfm__vf_load(x + i), a0);
+        s0 = tfm__vf_sum(a0);
+        for (; i < n; i++) s0 += tfm__load_any_scalar(wtype, w0, i) * x[i];
+        y[r] = s0;
+    }
+}
+
+static int tfm__is_float_weight(tfm_dtype t)
+{
+    return t == TFM_F32 || t == TFM_F16 || t == TFM_BF16;
+}
+
+tfm_status tfm_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, int rows, int cols, int n_threads)
+{
+    size_t elem = tfm_dtype_block_bytes(wtype);
+    size_t row_bytes = elem * (size_t)cols;
+    int chunks, c;
+    const int rows_per_chunk = 64;
+    if (!y || !w || !x || rows <= 0 || cols <= 0) return TFM_ERR_INVALID_ARGUMENT;
+    if (!tfm__is_float_weight(wtype)) return TFM_ERR_UNSUPPORTED;
+    n_threads = tfm__threads(n_threads);
+    if ((size_t)rows * (size_t)cols < 32768) n_threads = 1;
+    chunks = (rows + rows_per_chunk - 1) / rows_per_chunk;
+    TFM__PARALLEL_FOR(n_threads)
+    for (c = 0; c < chunks; c++) {
+        int begin = c * rows_per_chunk;
+        int end = begin + rows_per_chunk < rows ? begin + rows_per_chunk : rows;
+        tfm__gemv_rows(y, wtype, (const unsigned char *)w, row_bytes, x, begin, end, cols);
+    }
+    return TFM_OK;
+}
+
+/* ---------------------------------------------------------------- gemm
+   BLIS-style: the weight matrix is packed (and converted to f32) in KC x NR micro-panels, the
+   activations in KC x MR micro-panels, and an MR x NR register-blocked micro-kernel does the
+   rank-1 updates. Threads split the output columns (weight rows) in NR-aligned chunks; every
+   element sums its K blocks in the same order whatever the split. */
+
+#define TFM__GEMM_MR 8
+#define TFM__GEMM_NV 2 /* vectors per micro-tile row */
+#define TFM__GEMM_NR (TFM__GEMM_NV * TFM__VF_N)
+#define TFM__GEMM_KC 256
+#define TFM__GEMM_MC 96
+#define TFM__GEMM_NC 512
+
+/* packed[p][j] = W[j0 + j][k0 + p] for one NR-wide panel, zero past the edge */
+static void tfm__gemm_pack_w(float *packed, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, int j0, int nr,
+                             int k0, int kc)
+{
+    int j, p;
+    for (j = 0; j < TFM__GEMM_NR; j++) {
+        if (j < nr) {
+            const unsigned char *row = w + (size_t)(j0 + j) * row_bytes;
+            for (p = 0; p < kc; p++) packed[(size_t)p * TFM__GEMM_NR + j] = tfm__load_any_scalar(wtype, row, (size_t)(k0 + p));
+        } else {
+            for (p = 0; p < kc; p++) packed[(size_t)p * TFM__GEMM_NR + j] = 0.0f;
+        }
+    }
+}
+
+/* packed[p][i] = X[i0 + i][k0 + p] for one MR-tall panel, zero past the edge */
+static void tfm__gemm_pack_x(float *packed, const float *x, size_t ldx, int i0, int mr, int k0, int kc)
+{
+    int i, p;
+    for (p = 0; p < kc; p++)
+        for (i = 0; i < TFM__GEMM_MR; i++)
+            packed[(size_t)p * TFM__GEMM_MR + i] = i < mr ? x[(size_t)(i0 + i) * ldx + (size_t)(k0 + p)] : 0.0f;
+}
+
+#define TFM__MK_ROW(i)                                             \
+    do {                                                           \
+        tfm__vf a_ = tfm__vf_set1(pa[i]);                          \
+        c##i##0 = tfm__vf_fma(a_, b0, c##i##0);                    \
+        c##i##1 = tfm__vf_fma(a_, b1, c##i##1);                    \
+    } while (0)
+#define TFM__MK_SAVE(i)                                            \
+    do {                                                           \
+        tfm__vf_store(tile + (i) * TFM__GEMM_NR, c##i##0);         \
+        tfm__vf_store(tile + (i) * TFM__GEMM_NR + TFM__VF_N, c##i##1); \
+    } while (0)
+
+/* C[mr][nr] (+)= packed_x^T packed_w over kc */
+static void tfm__gemm_micro(int kc, const float *pa, const float *pb, float *c, size_t ldc, int mr, int nr, int accumulate)
+{
+    tfm__vf c00 = tfm__vf_zero(), c01 = tfm__vf_zero(), c10 = tfm__vf_zero(), c11 = tfm__vf_zero();
+    tfm__vf c20 = tfm__vf_zero(), c21 = tfm__vf_zero(), c30 = tfm__vf_zero(), c31 = tfm__vf_zero();
+    tfm__vf c40 = tfm__vf_zero(), c41 = tfm__vf_zero(), c50 = tfm__vf_zero(), c51 = tfm__vf_zero();
+    tfm__vf c60 = tfm__vf_zero(), c61 = tfm__vf_zero(), c70 = tfm__vf_zero(), c71 = tfm__vf_zero();
+    float tile[TFM__GEMM_MR * TFM__GEMM_NR];
+    int p, i, j;
+    for (p = 0; p < kc; p++) {
+        tfm__vf b0 = tfm__vf_load(pb), b1 = tfm__vf_load(pb + TFM__VF_N);
+        TFM__MK_ROW(0);
+        TFM__MK_ROW(1);
+        TFM__MK_ROW(2);
+        TFM__MK_ROW(3);
+        TFM__MK_ROW(4);
+        TFM__MK_ROW(5);
+        TFM__MK_ROW(6);
+        TFM__MK_ROW(7);
+        pa += TFM__GEMM_MR;
+        pb += TFM__GEMM_NR;
+    }
+    TFM__MK_SAVE(0);
+    TFM__MK_SAVE(1);
+    TFM__MK_SAVE(2);
+    TFM__MK_SAVE(3);
+    TFM__MK_SAVE(4);
+    TFM__MK_SAVE(5);
+    TFM__MK_SAVE(6);
+    TFM__MK_SAVE(7);
+    for (i = 0; i < mr; i++) {
+        float *crow = c + (size_t)i * ldc;
+        const float *trow = tile + i * TFM__GEMM_NR;
+        if (accumulate)
+            for (j = 0; j < nr; j++) crow[j] += trow[j];
+        else
+            for (j = 0; j < nr; j++) crow[j] = trow[j];
+    }
+}
+
+/* One thread's share: output columns [n_begin, n_end). */
+static tfm_status tfm__gemm_columns(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype,
+                                    const unsigned char *w, size_t row_bytes, int m, int n_begin, int n_end, int k)
+{
+    float *packed_w = (float *)tfm_aligned_alloc(sizeof(float) * TFM__GEMM_KC * (TFM__GEMM_NC + TFM__GEMM_NR));
+    float *packed_x = (float *)tfm_aligned_alloc(sizeof(float) * TFM__GEMM_KC * (TFM__GEMM_MC + TFM__GEMM_MR));
+    int jc, pc, ic, jr, ir;
+    if (!packed_w || !packed_x) {
+        tfm_aligned_free(packed_w);
+        tfm_aligned_free(packed_x);
+        return TFM_ERR_OUT_OF_MEMORY;
+    }
+    for (jc = n_begin; jc < n_end; jc += TFM__GEMM_NC) {
+        int nc = n_end - jc < TFM__GEMM_NC ? n_end - jc : TFM__GEMM_NC;
+        for (pc = 0; pc < k; pc += TFM__GEMM_KC) {
+            int kc = k - pc < TFM__GEMM_KC ? k - pc : TFM__GEMM_KC;
+            for (jr = 0; jr < nc; jr += TFM__GEMM_NR) {
+                int nr = nc - jr < TFM__GEMM_NR ? nc - jr : TFM__GEMM_NR;
+                tfm__gemm_pack_w(packed_w + (size_t)jr * kc, wtype, w, row_bytes, jc + jr, nr, pc, kc);
+            }
+            for (ic = 0; ic < m; ic += TFM__GEMM_MC) {
+                int mc = m - ic < TFM__GEMM_MC ? m - ic : TFM__GEMM_MC;
+                for (ir = 0; ir < mc; ir += TFM__GEMM_MR) {
+                    int mr = mc - ir < TFM__GEMM_MR ? mc - ir : TFM__GEMM_MR;
+                    tfm__gemm_pack_x(packed_x + (size_t)ir * kc, x, ldx, ic + ir, mr, pc, kc);
+                }
+                for (jr = 0; jr < nc; jr += TFM__GEMM_NR) {
+                    int nr = nc - jr < TFM__GEMM_NR ? nc - jr : TFM__GEMM_NR;
+                    for (ir = 0; ir < mc; ir += TFM__GEMM_MR) {
+                        int mr = mc - ir < TFM__GEMM_MR ? mc - ir : TFM__GEMM_MR;
+                        tfm__gemm_micro(kc, packed_x + (size_t)ir * kc, packed_w + (size_t)jr * kc,
+                                        y + (size_t)(ic + ir) * ldy + (size_t)(jc + jr), ldy, mr, nr, pc > 0);
+                    }
+                }
+            }
+        }
+    }
+    tfm_aligned_free(packed_w);
+    tfm_aligned_free(packed_x);
+    return TFM_OK;
+}
+
+tfm_status tfm_gemm(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w, int m, int n,
+                    int k, int n_threads)
+{
+    size_t row_bytes;
+    int t, panels, chunks;
+    tfm_status status = TFM_OK;
+    if (!y || !x || !w || m <= 0 || n <= 0 || k <= 0 || ldx < (size_t)k || ldy < (size_t)n)
+        return TFM_ERR_INVALID_ARGUMENT;
+    if (!tfm__is_float_weight(wtype)) return TFM_ERR_UNSUPPORTED;
+    row_bytes = tfm_dtype_block_bytes(wtype) * (size_t)k;
+    n_threads = tfm__threads(n_threads);
+    panels = (n + TFM__GEMM_NR - 1) / TFM__GEMM_NR;
+    chunks = n_threads < panels ? n_threads : panels;
+    if ((double)m * n * k < 1e6) chunks = 1;
+    TFM__PARALLEL_FOR(chunks)
+    for (t = 0; t < chunks; t++) {
+        int begin = (int)((long long)panels * t / chunks) * TFM__GEMM_NR;
+        int end = (int)((long long)panels * (t + 1) / chunks) * TFM__GEMM_NR;
+        tfm_status s;
+        if (end > n) end = n;
+        s = tfm__gemm_columns(y, ldy, x, ldx, wtype, (const unsigned char *)w, row_bytes, m, begin, end, k);
+        if (s != TFM_OK) {
+#if defined(_OPENMP)
+#pragma omp critical(tfm_gemm_status)
+#endif
+            status = s;
+        }
+    }
+    return status;
+}
+
+tfm_status tfm_matmul(tfm_tensor *y, const tfm_tensor *w, const tfm_tensor *x, int n_threads)
+{
+    int64_t m, n, k;
+    if (!y || !w || !x || !y->data || !w->data || !x->data) return TFM_ERR_INVALID_ARGUMENT;
+    if (y->dtype != TFM_F32 || x->dtype != TFM_F32) return TFM_ERR_UNSUPPORTED;
+    if (w->n_dims > 2 || x->n_dims > 2 || y->n_dims > 2) return TFM_ERR_SHAPE;
+    k = w->ne[0];
+    n = w->ne[1];
+    m = x->ne[1];
+    if (x->ne[0] != k || y->ne[0] != n || y->ne[1] != m) return TFM_ERR_SHAPE;
+    if (!tfm_tensor_is_contiguous(w) || x->nb[0] != sizeof(float) || y->nb[0] != sizeof(float))
+        return TFM_ERR_SHAPE;
+    if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) return TFM_ERR_OUT_OF_RANGE;
+    if (m == 1) return tfm_gemv((float *)y->data, w->dtype, w->data, (const float *)x->data, (int)n, (int)k, n_threads);
+    return tfm_gemm((float *)y->data, y->nb[1] / sizeof(float), (const float *)x->data, x->nb[1] / sizeof(float),
+                    w->dtype, w->data, (int)m, (int)n, (int)k, n_threads);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TFM_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+This software is available under 2 licenses -- choose whichever you prefer.
+ALTERNATIVE A - MIT License. Copyright (c) 2026 the tfm authors. Permission is hereby granted, free
+of charge, to any person obtaining a copy of this software and associated documentation files (the
+"Software"), to deal in the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to
+permit persons to whom the Software is furnished to do so, subject to the following conditions: The
+above copyright notice and this permission notice shall be included in all copies or substantial
+portions of the Software. THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND.
+ALTERNATIVE B - Public Domain (www.unlicense.org). Anyone is free to copy, modify, publish, use,
+compile, sell, or distribute this software, for any purpose, commercial or non-commercial.
+------------------------------------------------------------------------------
+*/

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Builds and runs every tests/test_*.c in each configuration and ends with the plain line
+# "N passed, M failed", summed over every configuration. Exit status 1 if anything failed.
+#
+#   native   gcc -O2 -march=native (+OpenMP)
+#   asan     the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   scalar   -DTFM_NO_SIMD: the portable fallback path
+#   avx2     -mavx2 -mfma -mf16c without AVX-512: the AVX2 path (when the CPU has AVX2)
+#   cxx      the implementation compiled as C++ by g++, linked with the C tests
+#   clang    clang for the tests and the implementation (when clang is installed)
+#   clangxx  the implementation compiled as C++ by clang++ (when installed)
+#
+# TFM_TEST_CONFIGS="native scalar" picks a subset; TFM_TESTS="tensor quant" picks test files.
+# OPENMP=0 builds without OpenMP.
+set -u
+cd "$(dirname "$0")/.."
+
+OPENMP=${OPENMP:-1}
+omp=""
+[ "$OPENMP" = 1 ] && omp="-fopenmp"
+warn="-Wall -Wextra -Werror -pedantic"
+cflags="-std=c99 $warn -Iinclude"
+cxxflags="-std=c++11 $warn -Iinclude -x c++"
+native="-march=native"
+sanitize="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+cpu_has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
+
+configs=${TFM_TEST_CONFIGS:-"native asan scalar avx2 cxx clang clangxx"}
+tests=""
+for f in tests/test_*.c; do
+    name=${f#tests/test_}; name=${name%.c}
+    if [ -z "${TFM_TESTS:-}" ] || [[ " $TFM_TESTS " == *" $name "* ]]; then tests="$tests $name"; fi
+done
+
+total_pass=0 total_fail=0 total_skip=0
+summary=""
+
+run_config() {
+    local cfg=$1 cc=$2 cc_flags=$3 impl_cc=$4 impl_flags=$5 ld_flags=$6
+    local dir=build/test/$cfg
+    mkdir -p "$dir"
+    echo "== $cfg: $cc $cc_flags | impl: $impl_cc $impl_flags"
+    if ! $impl_cc $impl_flags -c tests/tfm_impl.c -o "$dir/impl.o" 2>"$dir/impl.log"; then
+        cat "$dir/impl.log"
+        echo "  FAIL $cfg: the implementation does not compile"
+        total_fail=$((total_fail + 1)); summary="$summary\n  $cfg: build failed"
+        return
+    fi
+    local t pass=0 fail=0 skip=0
+    for t in $tests; do
+        if ! $cc $cc_flags "tests/test_$t.c" -c -o "$dir/test_$t.o" 2>"$dir/$t.log" ||
+           ! $impl_cc "$dir/test_$t.o" "$dir/impl.o" $ld_flags -o "$dir/test_$t" 2>>"$dir/$t.log"; then
+            cat "$dir/$t.log"
+            echo "  FAIL test_$t: does not build"
+            fail=$((fail + 1))
+            continue
+        fi
+        local out rc line
+        out=$(timeout 1200 "./$dir/test_$t" 2>"$dir/$t.stderr")
+        rc=$?
+        line=$(printf '%s\n' "$out" | grep -E '^[a-z0-9_]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
+        grep -E '^  (FAIL|SKIP)' "$dir/$t.stderr" | head -n 40
+        if [ -z "$line" ]; then
+            tail -n 20 "$dir/$t.stderr"
+            echo "  FAIL test_$t: exited with status $rc before its summary"
+            fail=$((fail + 1))
+            continue
+        fi
+        echo "  $line"
+        local p f s
+        p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+        f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+        s=$(echo "$line" | sed -E 's/.* ([0-9]+) skipped.*/\1/')
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+            tail -n 20 "$dir/$t.stderr"
+            echo "  FAIL test_$t: exit status $rc"
+            f=1
+        fi
+        pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+    done
+    total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail)); total_skip=$((total_skip + skip))
+    summary="$summary\n  $cfg: $pass passed, $fail failed, $skip skipped"
+}
+
+for cfg in $configs; do
+    case $cfg in
+    native) run_config native gcc "$cflags -O2 $native $omp" gcc "$cflags -O2 $native $omp" "$omp -lm" ;;
+    asan) run_config asan gcc "$cflags -O1 -g $native $omp $sanitize" gcc "$cflags -O1 -g $native $omp $sanitize" "$omp $sanitize -lm" ;;
+    scalar) run_config scalar gcc "$cflags -O2 -DTFM_NO_SIMD $omp" gcc "$cflags -O2 -DTFM_NO_SIMD $omp" "$omp -lm" ;;
+    avx2)
+        if cpu_has avx2 && cpu_has fma && cpu_has f16c; then
+            run_config avx2 gcc "$cflags -O2 -mavx2 -mfma -mf16c $omp" gcc "$cflags -O2 -mavx2 -mfma -mf16c $omp" "$omp -lm"
+        else echo "== avx2: skipped (CPU without AVX2/FMA/F16C)"; fi ;;
+    cxx) run_config cxx gcc "$cflags -O2 $native $omp" g++ "$cxxflags -O2 $native $omp" "$omp -lm" ;;
+    clang)
+        if have clang; then run_config clang clang "$cflags -O2 $native $omp" clang "$cflags -O2 $native $omp" "$omp -lm"
+        else echo "== clang: skipped (clang not installed)"; fi ;;
+    clangxx)
+        if have clang++; then run_config clangxx clang "$cflags -O2 $native $omp" clang++ "$cxxflags -O2 $native $omp" "$omp -lm"
+        else echo "== clangxx: skipped (clang++ not installed)"; fi ;;
+    *) echo "unknown test configuration '$cfg'"; total_fail=$((total_fail + 1)) ;;
+    esac
+done
+
+printf "== summary$summary\n"
+echo "$total_skip skipped (a skipped test needs a file from ../shared that is absent)"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,143 @@
+/* tfm_test.h - the tiny test runner every tests/test_*.c uses.
+
+   A test is a void function; TT_ASSERT fails it (and returns), TT_SKIP skips it. main() calls
+   TT_RUN for each and ends with `return tt_summary("name");`, which prints one line
+   `name: N passed, M failed, S skipped` that tests/run.sh sums up.
+   Float comparisons go through tt_close(), against references computed in double in the test. */
+#ifndef TFM_TEST_H
+#define TFM_TEST_H
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TT_FN static __attribute__((unused))
+#else
+#define TT_FN static
+#endif
+
+static int tt_passed, tt_failed, tt_skipped;
+static int tt_current_failed, tt_current_skipped;
+static const char *tt_current_name = "";
+
+TT_FN void tt_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    tt_current_failed = 1;
+    fprintf(stderr, "  FAIL %s (%s:%d): ", tt_current_name, file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+#define TT_ASSERT(cond, ...)                                   \
+    do {                                                       \
+        if (!(cond)) {                                         \
+            tt_fail(__FILE__, __LINE__, __VA_ARGS__);          \
+            return;                                            \
+        }                                                      \
+    } while (0)
+
+#define TT_CHECK(cond) TT_ASSERT(cond, "%s", #cond)
+
+#define TT_SKIP(reason)                                                      \
+    do {                                                                     \
+        tt_current_skipped = 1;                                              \
+        fprintf(stderr, "  SKIP %s: %s\n", tt_current_name, reason);         \
+        return;                                                              \
+    } while (0)
+
+#define TT_RUN(fn)                                                           \
+    do {                                                                     \
+        tt_current_name = #fn;                                               \
+        tt_current_failed = tt_current_skipped = 0;                          \
+        fn();                                                                \
+        if (tt_current_failed) tt_failed++;                                  \
+        else if (tt_current_skipped) tt_skipped++;                           \
+        else tt_passed++;                                                    \
+    } while (0)
+
+TT_FN int tt_summary(const char *suite)
+{
+    printf("%s: %d passed, %d failed, %d skipped\n", suite, tt_passed, tt_failed, tt_skipped);
+    fflush(stdout);
+    return tt_failed ? 1 : 0;
+}
+
+/* |got - want| <= atol + rtol * |want|, NaN equal to NaN, infinities equal when identical */
+TT_FN int tt_close(double got, double want, double atol, double rtol)
+{
+    if (want != want) return got != got;
+    if (isinf(want)) return got == want;
+    return fabs(got - want) <= atol + rtol * fabs(want);
+}
+
+/* Deterministic test RNG (splitmix64), independent of the library's. */
+static uint64_t tt_rng_state = 0x9E3779B97F4A7C15ull;
+TT_FN void tt_seed(uint64_t s) { tt_rng_state = s; }
+TT_FN uint64_t tt_next(void)
+{
+    uint64_t z = (tt_rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+/* uniform in [lo, hi) */
+TT_FN float tt_uniform(float lo, float hi) { return lo + (hi - lo) * (float)((tt_next() >> 40) * (1.0 / 16777216.0)); }
+TT_FN void tt_fill(float *x, size_t n, float lo, float hi)
+{
+    size_t i;
+    for (i = 0; i < n; i++) x[i] = tt_uniform(lo, hi);
+}
+
+TT_FN void *tt_alloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "test: out of memory\n");
+        abort();
+    }
+    return p;
+}
+
+/* Path of a file under ../shared (or $TFM_SHARED); NULL if it does not exist, so the caller skips. */
+TT_FN const char *tt_shared(const char *relative)
+{
+    static char path[1024];
+    const char *root = getenv("TFM_SHARED");
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", root && *root ? root : "../shared", relative);
+    f = fopen(path, "rb");
+    if (!f) return NULL;
+    fclose(f);
+    return path;
+}
+
+/* Whole file into memory (NUL-terminated); NULL if missing. */
+TT_FN char *tt_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = (char *)tt_alloc((size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    fclose(f);
+    if (size) *size = (size_t)n;
+    return buf;
+}
+
+#endif
