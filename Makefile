@@ -3,6 +3,7 @@
 #   make bench       the benchmark harness
 #   make run         generate a story with stories260K (../shared/models, then models/)
 #   make OPENMP=0    build without OpenMP
+#   make BUILD=dir   put the binaries in dir instead of build/
 CC ?= gcc
 ifeq ($(origin CC),default)
 CC = gcc
@@ -16,37 +17,38 @@ endif
 ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(OMPFLAGS) -Iinclude
 LDLIBS = -lm
 
+BUILD ?= build
 HEADERS = $(wildcard include/*.h)
-EXAMPLES = $(patsubst examples/%.c,build/tfm-%,$(wildcard examples/*.c))
+EXAMPLES = $(patsubst examples/%.c,$(BUILD)/tfm-%,$(wildcard examples/*.c))
 BENCH_SOURCES = $(wildcard benchmarks/*.c)
-BENCH = $(if $(BENCH_SOURCES),build/tfm-bench)
+BENCH = $(if $(BENCH_SOURCES),$(BUILD)/tfm-bench)
 
 MODELS_DIR = $(firstword $(wildcard ../shared/models models))
 
 .PHONY: all test bench run clean
 all: $(EXAMPLES) $(BENCH)
 
-build:
-	@mkdir -p build
+$(BUILD):
+	@mkdir -p $(BUILD)
 
-build/tfm-%: examples/%.c $(HEADERS) | build
+$(BUILD)/tfm-%: examples/%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-build/tfm-bench: $(BENCH_SOURCES) $(wildcard benchmarks/*.h) $(HEADERS) | build
+$(BUILD)/tfm-bench: $(BENCH_SOURCES) $(wildcard benchmarks/*.h) $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(BENCH_SOURCES) -o $@ $(LDLIBS)
 
 test: all
-	OPENMP=$(OPENMP) bash tests/run.sh
+	OPENMP=$(OPENMP) TFM_BUILD_DIR=$(BUILD) bash tests/run.sh
 
 bench: $(BENCH)
-	./build/tfm-bench all
+	$(BUILD)/tfm-bench all
 
 run: all
-	@if [ -x build/tfm-generate ] && [ -n "$(MODELS_DIR)" ]; then \
-		./build/tfm-generate -m $(MODELS_DIR)/stories260K.bin -z $(MODELS_DIR)/tok512.bin -p "Once upon a time"; \
+	@if [ -x $(BUILD)/tfm-generate ] && [ -n "$(MODELS_DIR)" ]; then \
+		$(BUILD)/tfm-generate -m $(MODELS_DIR)/stories260K.bin -z $(MODELS_DIR)/tok512.bin -p "Once upon a time"; \
 	else \
-		./build/tfm-bench gemm --m 256 --n 256 --k 256; \
+		$(BUILD)/tfm-bench gemm --m 256 --n 256 --k 256; \
 	fi
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)

@@ -10,8 +10,9 @@
 #   clang    clang for the tests and the implementation (when clang is installed)
 #   clangxx  the implementation compiled as C++ by clang++ (when installed)
 #
-# TFM_TEST_CONFIGS="native scalar" picks a subset; TFM_TESTS="tensor quant" picks test files.
-# OPENMP=0 builds without OpenMP.
+# TFM_TEST_CONFIGS="native scalar" picks a subset; TFM_TESTS="tensor quant" picks test files;
+# TFM_BUILD_DIR puts the objects elsewhere than build/. OPENMP=0 builds without OpenMP.
+# Each test also counts one check that tfm.h (every header) compiles with TFM_IMPLEMENTATION.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -37,22 +38,41 @@ done
 total_pass=0 total_fail=0 total_skip=0
 summary=""
 
+build_root=${TFM_BUILD_DIR:-build}
+
+# The implementation unit of one test: TFM_IMPLEMENTATION plus the tfm headers the test includes,
+# so each test builds against exactly the headers it uses (and each header is checked to compile
+# on its own). "umbrella" is tfm.h itself.
+write_impl() {
+    local name=$1 out=$2
+    {
+        echo "#define TFM_IMPLEMENTATION"
+        if [ "$name" = umbrella ]; then echo '#include "tfm.h"'
+        else grep -E '^#include "tfm[a-z_]*\.h"' "tests/test_$name.c" | grep -v tfm_test.h; fi
+    } >"$out.tmp"
+    if ! cmp -s "$out.tmp" "$out"; then mv "$out.tmp" "$out"; else rm -f "$out.tmp"; fi
+}
+
 run_config() {
     local cfg=$1 cc=$2 cc_flags=$3 impl_cc=$4 impl_flags=$5 ld_flags=$6
-    local dir=build/test/$cfg
+    local dir=$build_root/test/$cfg
     mkdir -p "$dir"
     echo "== $cfg: $cc $cc_flags | impl: $impl_cc $impl_flags"
-    if ! $impl_cc $impl_flags -c tests/tfm_impl.c -o "$dir/impl.o" 2>"$dir/impl.log"; then
-        cat "$dir/impl.log"
-        echo "  FAIL $cfg: the implementation does not compile"
-        total_fail=$((total_fail + 1)); summary="$summary\n  $cfg: build failed"
-        return
-    fi
     local t pass=0 fail=0 skip=0
+    write_impl umbrella "$dir/impl_umbrella.c"
+    if $impl_cc $impl_flags -c "$dir/impl_umbrella.c" -o "$dir/impl_umbrella.o" 2>"$dir/umbrella.log"; then
+        pass=$((pass + 1))
+    else
+        head -n 30 "$dir/umbrella.log"
+        echo "  FAIL umbrella: tfm.h with TFM_IMPLEMENTATION does not compile"
+        fail=$((fail + 1))
+    fi
     for t in $tests; do
-        if ! $cc $cc_flags "tests/test_$t.c" -c -o "$dir/test_$t.o" 2>"$dir/$t.log" ||
-           ! $impl_cc "$dir/test_$t.o" "$dir/impl.o" $ld_flags -o "$dir/test_$t" 2>>"$dir/$t.log"; then
-            cat "$dir/$t.log"
+        write_impl "$t" "$dir/impl_$t.c"
+        if ! $impl_cc $impl_flags -c "$dir/impl_$t.c" -o "$dir/impl_$t.o" 2>"$dir/$t.log" ||
+           ! $cc $cc_flags "tests/test_$t.c" -c -o "$dir/test_$t.o" 2>>"$dir/$t.log" ||
+           ! $impl_cc "$dir/test_$t.o" "$dir/impl_$t.o" $ld_flags -o "$dir/test_$t" 2>>"$dir/$t.log"; then
+            head -n 40 "$dir/$t.log"
             echo "  FAIL test_$t: does not build"
             fail=$((fail + 1))
             continue
