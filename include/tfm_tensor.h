@@ -3,7 +3,7 @@
 
    WHAT IS HERE
      config hooks, status codes and error messages, dtypes (f32 f16 bf16 and the ids of the quantized
-     types, equal to GGML's), f16/bf16 conversions, tensor views, an arena, the SIMD vector layer
+     types, equal to GGML's), f16/bf16 conversions, tensor views, an arena, file mapping, the SIMD vector layer
      (AVX-512, AVX2+FMA+F16C, NEON, scalar), OpenMP threading, and the f32 kernels every model needs:
      dot axpy scale add mul argmax silu gelu swiglu softmax rmsnorm layernorm rope gemv gemm.
 
@@ -185,6 +185,23 @@ TFM_API void tfm_arena_free(tfm_arena *arena);
 /* 64-byte aligned allocation through the TFM_MALLOC hook; free with tfm_aligned_free. */
 TFM_API void *tfm_aligned_alloc(size_t bytes);
 TFM_API void tfm_aligned_free(void *p);
+
+/* ---------------------------------------------------------------- files */
+
+/* A whole file, read-only: memory-mapped where the platform has mmap (POSIX), else read into memory.
+   Model weights point into it, so it lives as long as the model. */
+typedef struct tfm_file_map {
+    const unsigned char *data;
+    size_t size;
+    int is_mapped; /* 1: mmap'ed, 0: read into owned memory */
+    void *owned;
+} tfm_file_map;
+
+enum { TFM_FILE_MAP_DEFAULT = 0, TFM_FILE_MAP_NO_MMAP = 1 };
+
+/* Opens path; on failure map is zeroed and err says why (missing file, unreadable, empty). */
+TFM_API tfm_status tfm_file_map_open(tfm_file_map *map, const char *path, int flags, tfm_error *err);
+TFM_API void tfm_file_map_close(tfm_file_map *map);
 
 /* ---------------------------------------------------------------- build facts */
 
@@ -903,6 +920,119 @@ void tfm_arena_free(tfm_arena *arena)
     if (!arena) return;
     tfm_aligned_free(arena->owned);
     memset(arena, 0, sizeof *arena);
+}
+
+/* ---------------------------------------------------------------- files */
+
+#if defined(__unix__) || defined(__APPLE__)
+#define TFM__HAVE_MMAP 1
+#endif
+#ifdef __cplusplus
+}
+#endif
+#if defined(TFM__HAVE_MMAP)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+#include <errno.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+static tfm_status tfm__file_read_all(tfm_file_map *map, const char *path, tfm_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = NULL;
+    size_t size = 0, capacity = 0;
+    if (!f) return tfm_error_set(err, TFM_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    /* grow while reading rather than trusting ftell, which is a long and may not fit */
+    for (;;) {
+        size_t got;
+        if (size == capacity) {
+            size_t next = capacity ? capacity * 2 : (size_t)1 << 20;
+            unsigned char *grown;
+            if (next < capacity) break;
+            grown = (unsigned char *)TFM_REALLOC(buf, next);
+            if (!grown) {
+                TFM_FREE(buf);
+                fclose(f);
+                return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory reading '%s'", path);
+            }
+            buf = grown;
+            capacity = next;
+        }
+        got = fread(buf + size, 1, capacity - size, f);
+        size += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        TFM_FREE(buf);
+        fclose(f);
+        return tfm_error_set(err, TFM_ERR_IO, "error reading '%s'", path);
+    }
+    fclose(f);
+    map->data = buf;
+    map->owned = buf;
+    map->size = size;
+    map->is_mapped = 0;
+    return TFM_OK;
+}
+
+tfm_status tfm_file_map_open(tfm_file_map *map, const char *path, int flags, tfm_error *err)
+{
+    if (!map || !path) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no file given");
+    memset(map, 0, sizeof *map);
+#if defined(TFM__HAVE_MMAP)
+    if (!(flags & TFM_FILE_MAP_NO_MMAP)) {
+        struct stat st;
+        void *p;
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) return tfm_error_set(err, TFM_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            return tfm_error_set(err, TFM_ERR_IO, "'%s' is not a regular file", path);
+        }
+        if (st.st_size == 0) {
+            close(fd);
+            return tfm_error_set(err, TFM_ERR_FORMAT, "'%s' is empty", path);
+        }
+        if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX) {
+            close(fd);
+            return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "'%s' does not fit in the address space", path);
+        }
+        p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (p != MAP_FAILED) {
+            map->data = (const unsigned char *)p;
+            map->size = (size_t)st.st_size;
+            map->is_mapped = 1;
+            return TFM_OK;
+        }
+        /* mmap can fail on special filesystems: fall through to reading */
+    }
+#else
+    (void)flags;
+#endif
+    {
+        tfm_status s = tfm__file_read_all(map, path, err);
+        if (s == TFM_OK && map->size == 0) {
+            tfm_file_map_close(map);
+            return tfm_error_set(err, TFM_ERR_FORMAT, "'%s' is empty", path);
+        }
+        return s;
+    }
+}
+
+void tfm_file_map_close(tfm_file_map *map)
+{
+    if (!map) return;
+#if defined(TFM__HAVE_MMAP)
+    if (map->is_mapped && map->data) munmap((void *)(uintptr_t)map->data, map->size);
+#endif
+    TFM_FREE(map->owned);
+    memset(map, 0, sizeof *map);
 }
 
 /* ---------------------------------------------------------------- build facts */

@@ -593,6 +593,34 @@ static void test_arena(void)
     TT_CHECK(tfm_arena_init(&arena, 0) == TFM_ERR_INVALID_ARGUMENT);
 }
 
+static void test_file_map(void)
+{
+    const char *path = "build/test_file_map.tmp";
+    FILE *f = fopen(path, "wb");
+    static const char content[] = "tfm file map \0 with a NUL";
+    tfm_file_map map;
+    tfm_error err;
+    int flags;
+    TT_ASSERT(f != NULL, "cannot create %s", path);
+    fwrite(content, 1, sizeof content, f);
+    fclose(f);
+    for (flags = 0; flags < 2; flags++) {
+        TT_CHECK(tfm_file_map_open(&map, path, flags ? TFM_FILE_MAP_NO_MMAP : TFM_FILE_MAP_DEFAULT, &err) == TFM_OK);
+        TT_CHECK(map.size == sizeof content && memcmp(map.data, content, sizeof content) == 0);
+        if (flags) TT_CHECK(!map.is_mapped);
+        tfm_file_map_close(&map);
+        TT_CHECK(map.data == NULL);
+    }
+    TT_CHECK(tfm_file_map_open(&map, "build/no/such/file", 0, &err) == TFM_ERR_IO);
+    TT_CHECK(strstr(err.message, "build/no/such/file") != NULL && map.data == NULL);
+    f = fopen(path, "wb");
+    fclose(f);
+    TT_CHECK(tfm_file_map_open(&map, path, 0, &err) == TFM_ERR_FORMAT);
+    TT_CHECK(tfm_file_map_open(&map, path, TFM_FILE_MAP_NO_MMAP, &err) == TFM_ERR_FORMAT);
+    TT_CHECK(tfm_file_map_open(&map, "build", 0, &err) != TFM_OK); /* a directory */
+    remove(path);
+}
+
 int main(void)
 {
     printf("simd: %s, threads: %d\n", tfm_simd_name(), tfm_default_threads());
@@ -612,5 +640,6 @@ int main(void)
     TT_RUN(test_matmul_tensor);
     TT_RUN(test_invalid_arguments);
     TT_RUN(test_arena);
+    TT_RUN(test_file_map);
     return tt_summary("tensor");
 }
