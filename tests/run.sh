@@ -9,6 +9,7 @@
 #   cxx      the implementation compiled as C++ by g++, linked with the C tests
 #   clang    clang for the tests and the implementation (when clang is installed)
 #   clangxx  the implementation compiled as C++ by clang++ (when installed)
+#   neon     aarch64 cross-build (NEON + dot product) run under qemu-aarch64 (when both are installed)
 #
 # TFM_TEST_CONFIGS="native scalar" picks a subset; TFM_TESTS="tensor quant" picks test files;
 # TFM_BUILD_DIR puts the objects elsewhere than build/. OPENMP=0 builds without OpenMP.
@@ -28,7 +29,7 @@ sanitize="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame
 have() { command -v "$1" >/dev/null 2>&1; }
 cpu_has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
 
-configs=${TFM_TEST_CONFIGS:-"native asan scalar avx2 cxx clang clangxx"}
+configs=${TFM_TEST_CONFIGS:-"native asan scalar avx2 cxx clang clangxx neon"}
 tests=""
 for f in tests/test_*.c; do
     name=${f#tests/test_}; name=${name%.c}
@@ -54,7 +55,7 @@ write_impl() {
 }
 
 run_config() {
-    local cfg=$1 cc=$2 cc_flags=$3 impl_cc=$4 impl_flags=$5 ld_flags=$6
+    local cfg=$1 cc=$2 cc_flags=$3 impl_cc=$4 impl_flags=$5 ld_flags=$6 runner=${7:-}
     local dir=$build_root/test/$cfg
     mkdir -p "$dir"
     echo "== $cfg: $cc $cc_flags | impl: $impl_cc $impl_flags"
@@ -78,7 +79,7 @@ run_config() {
             continue
         fi
         local out rc line
-        out=$(timeout 1200 "./$dir/test_$t" 2>"$dir/$t.stderr")
+        out=$(timeout 1200 $runner "./$dir/test_$t" 2>"$dir/$t.stderr")
         rc=$?
         line=$(printf '%s\n' "$out" | grep -E '^[a-z0-9_]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
         grep -E '^  (FAIL|SKIP)' "$dir/$t.stderr" | head -n 40
@@ -120,6 +121,11 @@ for cfg in $configs; do
     clangxx)
         if have clang++; then run_config clangxx clang "$cflags -O2 $native $omp" clang++ "$cxxflags -O2 $native $omp" "$omp -lm"
         else echo "== clangxx: skipped (clang++ not installed)"; fi ;;
+    neon)
+        if have aarch64-linux-gnu-gcc && have qemu-aarch64; then
+            arm="-O2 -march=armv8.2-a+dotprod+fp16 $omp"
+            run_config neon aarch64-linux-gnu-gcc "$cflags $arm" aarch64-linux-gnu-gcc "$cflags $arm" "-static $omp -lm" qemu-aarch64
+        else echo "== neon: skipped (needs aarch64-linux-gnu-gcc and qemu-aarch64)"; fi ;;
     *) echo "unknown test configuration '$cfg'"; total_fail=$((total_fail + 1)) ;;
     esac
 done
