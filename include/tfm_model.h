@@ -1,0 +1,759 @@
+/* tfm_model.h - a Llama-family decoder: config, weights, loaders, the forward pass.
+   MIT or public domain, your choice: see the end of this file (and LICENSE).
+
+   WHAT IS HERE
+     A model (config + weights as typed views into the mapped file; read-only after load, shareable
+     by any number of threads and contexts), a context (KV cache, activations, position, threads:
+     the mutable state of one sequence, owned by the caller), the llama2.c `.bin` loader and
+     tfm_forward, which runs a batch of tokens through the network: a prompt with one gemm per
+     weight matrix, a generated token with one gemv per matrix.
+
+   USAGE
+        tfm_model *model;  tfm_context *ctx;  tfm_error err;
+        if (tfm_model_load("stories15M.bin", NULL, &model, &err) != TFM_OK) { puts(err.message); ... }
+        if (tfm_context_create(model, NULL, &ctx, &err) != TFM_OK) { ... }
+        logits = malloc(model->config.vocab_size * sizeof(float));
+        tfm_forward(ctx, prompt, n_prompt, logits, TFM_LOGITS_LAST, &err);   prefill: logits of the last
+        while (...) {                                                        token of the prompt
+            token = pick(logits);
+            tfm_forward(ctx, &token, 1, logits, TFM_LOGITS_LAST, &err);      decode: one token
+        }
+        tfm_context_free(ctx);  tfm_model_free(model);
+
+   THE FORWARD PASS (Llama 2; llama2.c's run.c computes the same, one token at a time)
+     x = embedding[token]
+     for each layer:
+         h = rmsnorm(x) * attn_norm
+         q = Wq h, k = Wk h, v = Wv h           k and v are written straight into the KV cache
+         rotate q and k by their position (RoPE, adjacent pairs, base 10000)
+         a = softmax(q K^T / sqrt(head_dim)) V  per head, causal, over every cached position;
+                                                query head h reads kv head h / (n_heads / n_kv_heads)
+         x = x + Wo a
+         h = rmsnorm(x) * ffn_norm
+         x = x + W_down (silu(W_gate h) * W_up h)
+     logits = W_out (rmsnorm(x) * output_norm)   W_out is the embedding table unless the file has its own
+
+   FILES
+     llama2.c legacy `.bin` (karpathy/llama2.c export.py --version 0): a header of 7 little-endian int32
+     (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a negative vocab_size means the
+     classifier is stored separately at the end) then f32 arrays in run.c's order. GGUF is recognised by
+     its magic and reported as not supported yet.
+
+   THREADS AND DETERMINISM
+     The matrix products split output rows across threads and attention splits heads, so every output
+     element is summed by one thread in a fixed order: logits are bit-identical for any thread count.
+     A prompt fed in one call (gemm) and fed token by token (gemv) agree to rounding (~1e-6).
+*/
+#ifndef TFM_MODEL_H
+#define TFM_MODEL_H
+
+#include "tfm_tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The shape of the network. */
+typedef struct tfm_model_config {
+    int dim;            /* width of the residual stream */
+    int hidden_dim;     /* inner width of the feed-forward block */
+    int n_layers;
+    int n_heads;        /* query heads */
+    int n_kv_heads;     /* key/value heads: n_heads (MHA), a divisor of it (GQA), 1 (MQA) */
+    int head_dim;       /* dims per head; dim / n_heads in llama2.c files */
+    int vocab_size;
+    int context_length; /* positions the model was trained for (llama2.c's seq_len) */
+    float rope_base;    /* RoPE frequency base (10000) */
+    int rope_dim;       /* leading dims of each head that rotate (head_dim) */
+    tfm_rope_mode rope_mode;
+    float norm_eps;     /* RMSNorm epsilon (1e-5) */
+    int n_experts;      /* mixture of experts: experts per layer, 0 for a dense feed-forward block */
+    int n_experts_used; /* experts each token is routed to */
+} tfm_model_config;
+
+/* One transformer block's weights. Matrices are [rows][cols] with ne[0] = cols (tfm_tensor.h);
+   norm weights are f32 vectors. q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim. */
+typedef struct tfm_layer {
+    tfm_tensor attn_norm; /* [dim] */
+    tfm_tensor wq;        /* [q_dim][dim] */
+    tfm_tensor wk;        /* [kv_dim][dim] */
+    tfm_tensor wv;        /* [kv_dim][dim] */
+    tfm_tensor wo;        /* [dim][q_dim] */
+    tfm_tensor ffn_norm;  /* [dim] */
+    tfm_tensor ffn_gate;  /* [hidden_dim][dim]  (llama2.c's w1) */
+    tfm_tensor ffn_up;    /* [hidden_dim][dim]  (w3) */
+    tfm_tensor ffn_down;  /* [dim][hidden_dim]  (w2) */
+} tfm_layer;
+
+/* Weights, read-only after load. Any number of contexts (and threads) may use one model. */
+typedef struct tfm_model {
+    tfm_model_config config;
+    tfm_tensor token_embd;  /* [vocab_size][dim] */
+    tfm_layer *layers;      /* [n_layers] */
+    tfm_tensor output_norm; /* [dim] */
+    tfm_tensor output;      /* [vocab_size][dim], the classifier; a view of token_embd when shared */
+    tfm_file_map file;      /* the file the weights point into (empty when loaded from memory) */
+} tfm_model;
+
+typedef struct tfm_model_options {
+    int no_mmap; /* 1: read the file into memory instead of mapping it */
+} tfm_model_options;
+
+/* Loads a model file, recognising the format from its first bytes. options may be NULL. On failure
+   *model is NULL and err (may be NULL) says why: missing file, truncated, bad dimensions, ... */
+TFM_API tfm_status tfm_model_load(const char *path, const tfm_model_options *options, tfm_model **model,
+                                  tfm_error *err);
+/* The same from the bytes of a model file already in memory (4-byte aligned). Not copied: the
+   weights point into data, which must outlive the model. */
+TFM_API tfm_status tfm_model_load_memory(const void *data, size_t size, tfm_model **model, tfm_error *err);
+TFM_API void tfm_model_free(tfm_model *model);
+/* Bytes of weights one decode step reads: every layer's matrices and norms, the final norm and the
+   classifier (the one embedding row is left out). Divide by the time per token for the bandwidth used. */
+TFM_API size_t tfm_model_weight_bytes(const tfm_model *model);
+
+/* ---------------------------------------------------------------- context */
+
+typedef struct tfm_context_params {
+    int context_length; /* positions the KV cache holds; 0: the model's context_length (the maximum) */
+    int max_batch;      /* tokens per chunk; longer inputs to tfm_forward are processed in chunks.
+                           0: 512 */
+    int n_threads;      /* 0: tfm_default_threads() */
+} tfm_context_params;
+
+/* The state of one sequence: its KV cache and the activations of a chunk, all allocated once by
+   tfm_context_create. Use a context from one thread at a time (it spreads its own work over
+   n_threads). Fields may be read; n_threads may be changed between calls. */
+typedef struct tfm_context {
+    const tfm_model *model;
+    int context_length;
+    int max_batch;
+    int n_threads;
+    int pos;            /* positions filled in the KV cache: the position of the next token */
+    float *key_cache;   /* [n_layers][context_length][kv_dim] */
+    float *value_cache; /* [n_layers][context_length][kv_dim] */
+    /* activations of one chunk of up to max_batch tokens */
+    float *x;      /* [max_batch][dim]     the residual stream */
+    float *xb;     /* [max_batch][dim]     a block's normalised input, then its output */
+    float *q;      /* [max_batch][q_dim]   queries */
+    float *att;    /* [max_batch][q_dim]   attention output, one head after another */
+    float *hb;     /* [max_batch][hidden]  feed-forward gate, then silu(gate) * up */
+    float *hb2;    /* [max_batch][hidden]  feed-forward up */
+    float *scores; /* [n_heads][context_length] attention scores, one row per head */
+    tfm_arena memory; /* the one allocation all of the above live in */
+} tfm_context;
+
+/* params may be NULL (all defaults). */
+TFM_API tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *params, tfm_context **ctx,
+                                      tfm_error *err);
+TFM_API void tfm_context_free(tfm_context *ctx);
+/* Forgets the sequence: the next token goes to position 0. */
+TFM_API void tfm_context_reset(tfm_context *ctx);
+
+/* ---------------------------------------------------------------- forward */
+
+typedef enum tfm_logits_mode {
+    TFM_LOGITS_LAST = 0, /* logits[vocab_size] of the last token */
+    TFM_LOGITS_ALL = 1   /* logits[n_tokens][vocab_size], one row per token */
+} tfm_logits_mode;
+
+/* Runs n_tokens tokens at positions ctx->pos, ctx->pos + 1, ... through the model, appends their keys
+   and values to the KV cache and advances ctx->pos. logits may be NULL (then no classifier is run).
+   Nothing is done when a token id is outside the vocabulary (TFM_ERR_OUT_OF_RANGE) or the tokens do not
+   fit in the context (TFM_ERR_CONTEXT_FULL); if a kernel fails midway, ctx->pos stays at the start of
+   the chunk that failed. err may be NULL. */
+TFM_API tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float *logits,
+                               tfm_logits_mode mode, tfm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TFM_MODEL_H */
+
+/* ================================================================================================ */
+#if defined(TFM_IMPLEMENTATION) && !defined(TFM_MODEL_IMPLEMENTATION_DONE)
+#define TFM_MODEL_IMPLEMENTATION_DONE
+
+#include <limits.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- checks shared by every loader */
+
+/* The shape rules the forward pass relies on. Each dimension is an int the kernels take, and the
+   products the forward pass forms (q_dim, kv_dim) must fit one too. */
+static tfm_status tfm__model_check_config(const tfm_model_config *c, tfm_error *err)
+{
+    const int limit = 1 << 24; /* far above any real model; keeps every product below in 64 bits */
+    if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 ||
+        c->head_dim <= 0 || c->vocab_size <= 0 || c->context_length <= 0)
+        return tfm_error_set(err, TFM_ERR_FORMAT,
+                             "bad dimensions: dim %d, hidden_dim %d, n_layers %d, n_heads %d, n_kv_heads %d, "
+                             "vocab_size %d, context %d (each must be positive)",
+                             c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size,
+                             c->context_length);
+    if (c->dim > limit || c->hidden_dim > limit || c->n_layers > limit || c->n_heads > limit ||
+        c->head_dim > limit || c->vocab_size > limit || c->context_length > limit)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "absurd dimensions (a dimension above %d)", limit);
+    if ((int64_t)c->n_heads * c->head_dim > limit)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "absurd dimensions: n_heads %d x head_dim %d", c->n_heads,
+                             c->head_dim);
+    if (c->n_kv_heads > c->n_heads || c->n_heads % c->n_kv_heads != 0)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "n_kv_heads %d does not divide n_heads %d", c->n_kv_heads,
+                             c->n_heads);
+    if (c->rope_dim <= 0 || c->rope_dim > c->head_dim || (c->rope_dim & 1))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "rope_dim %d must be even and at most head_dim %d", c->rope_dim,
+                             c->head_dim);
+    if (!(c->rope_base > 0.0f) || !(c->norm_eps >= 0.0f) || (c->rope_mode != TFM_ROPE_NORMAL &&
+                                                             c->rope_mode != TFM_ROPE_NEOX))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "bad rope base, rope mode or norm epsilon");
+    if (c->n_experts != 0 || c->n_experts_used != 0)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "mixture-of-experts models are not supported yet");
+    return TFM_OK;
+}
+
+/* A weight the forward pass reads: the shape it expects, a dtype the matmul handles, data present. */
+static tfm_status tfm__model_check_tensor(const tfm_tensor *t, const char *name, int64_t cols, int64_t rows,
+                                          int must_be_f32, tfm_error *err)
+{
+    int64_t want_rows = rows > 0 ? rows : 1;
+    if (!t->data || t->ne[0] != cols || t->ne[1] != want_rows || t->ne[2] != 1 || t->ne[3] != 1)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "tensor %s has the wrong shape (want [%lld][%lld])", name,
+                             (long long)want_rows, (long long)cols);
+    if (must_be_f32 ? t->dtype != TFM_F32 : (t->dtype != TFM_F32 && t->dtype != TFM_F16 && t->dtype != TFM_BF16))
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "tensor %s has dtype %s, not supported here", name,
+                             tfm_dtype_name(t->dtype) ? tfm_dtype_name(t->dtype) : "?");
+    return TFM_OK;
+}
+
+static tfm_status tfm__model_check_weights(const tfm_model *m, tfm_error *err)
+{
+    const tfm_model_config *c = &m->config;
+    int64_t q_dim = (int64_t)c->n_heads * c->head_dim, kv_dim = (int64_t)c->n_kv_heads * c->head_dim;
+    tfm_status s = tfm__model_check_tensor(&m->token_embd, "token_embd", c->dim, c->vocab_size, 0, err);
+    int l;
+    if (s == TFM_OK) s = tfm__model_check_tensor(&m->output_norm, "output_norm", c->dim, 0, 1, err);
+    if (s == TFM_OK) s = tfm__model_check_tensor(&m->output, "output", c->dim, c->vocab_size, 0, err);
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        const tfm_layer *L = &m->layers[l];
+        s = tfm__model_check_tensor(&L->attn_norm, "attn_norm", c->dim, 0, 1, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wq, "wq", c->dim, q_dim, 0, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wk, "wk", c->dim, kv_dim, 0, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wv, "wv", c->dim, kv_dim, 0, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wo, "wo", q_dim, c->dim, 0, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_norm, "ffn_norm", c->dim, 0, 1, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_gate, "ffn_gate", c->dim, c->hidden_dim, 0, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_up, "ffn_up", c->dim, c->hidden_dim, 0, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_down, "ffn_down", c->hidden_dim, c->dim, 0, err);
+    }
+    return s;
+}
+
+/* A view of rows x cols f32 values (rows 0: a vector); shapes were bounded by the config check. */
+static void tfm__model_view_f32(tfm_tensor *t, const float *data, int64_t cols, int64_t rows)
+{
+    int64_t ne[2];
+    ne[0] = cols;
+    ne[1] = rows;
+    tfm_tensor_init(t, TFM_F32, rows > 0 ? 2 : 1, ne, (void *)(uintptr_t)data);
+}
+
+/* ---------------------------------------------------------------- llama2.c legacy .bin */
+
+/* Walks the f32 arrays of a file in order. Sizes are computed in 64 bits with overflow checks, and the
+   offset keeps growing past the end, so the loader can report how many bytes the header implies. */
+typedef struct tfm__walk {
+    const unsigned char *data;
+    uint64_t size;
+    uint64_t offset;
+    int overflow;
+} tfm__walk;
+
+/* The next a*b*c floats, or NULL if they do not lie inside the file. */
+static const float *tfm__walk_floats(tfm__walk *w, uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t count, bytes;
+    const float *p;
+    if (w->overflow || (b && a > UINT64_MAX / b) || (c && a * b > UINT64_MAX / c)) {
+        w->overflow = 1;
+        return NULL;
+    }
+    count = a * b * c;
+    if (count > (UINT64_MAX - w->offset) / 4) {
+        w->overflow = 1;
+        return NULL;
+    }
+    bytes = count * 4;
+    p = w->offset + bytes <= w->size ? (const float *)(const void *)(w->data + w->offset) : NULL;
+    w->offset += bytes;
+    return p;
+}
+
+static int32_t tfm__read_le32(const unsigned char *p)
+{
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    int32_t v;
+    memcpy(&v, &u, 4);
+    return v;
+}
+
+static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *data, size_t size, tfm_error *err)
+{
+    tfm_model_config *c = &m->config;
+    tfm__walk w;
+    const float *embd, *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *w1, *w2, *w3, *final_norm, *wcls;
+    uint64_t dim, hidden, layers, q_dim, kv_dim;
+    int32_t header[7];
+    int i, shared, l;
+    tfm_status s;
+    const uint16_t endian_probe = 1;
+
+    if (*(const unsigned char *)&endian_probe != 1)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "llama2.c files are little-endian; this machine is not");
+    if (size < 28) return tfm_error_set(err, TFM_ERR_FORMAT, "file too short for a llama2.c header (%zu bytes)", size);
+    for (i = 0; i < 7; i++) header[i] = tfm__read_le32(data + 4 * i);
+
+    memset(c, 0, sizeof *c);
+    c->dim = header[0];
+    c->hidden_dim = header[1];
+    c->n_layers = header[2];
+    c->n_heads = header[3];
+    c->n_kv_heads = header[4];
+    /* a negative vocab_size marks a classifier stored apart from the embedding */
+    shared = header[5] > 0;
+    c->vocab_size = header[5] == INT32_MIN ? 0 : (header[5] < 0 ? -header[5] : header[5]);
+    c->context_length = header[6];
+    if (c->n_heads > 0 && c->dim % c->n_heads != 0)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "n_heads %d does not divide dim %d", c->n_heads, c->dim);
+    c->head_dim = c->n_heads > 0 ? c->dim / c->n_heads : 0;
+    c->rope_base = 10000.0f;
+    c->rope_dim = c->head_dim;
+    c->rope_mode = TFM_ROPE_NORMAL;
+    c->norm_eps = 1e-5f;
+    s = tfm__model_check_config(c, err);
+    if (s != TFM_OK) return s;
+
+    /* the arrays in llama2.c run.c's order (memory_map_weights): each kind for all layers at once */
+    dim = (uint64_t)c->dim;
+    hidden = (uint64_t)c->hidden_dim;
+    layers = (uint64_t)c->n_layers;
+    q_dim = (uint64_t)c->n_heads * (uint64_t)c->head_dim;
+    kv_dim = (uint64_t)c->n_kv_heads * (uint64_t)c->head_dim;
+    w.data = data;
+    w.size = size;
+    w.offset = 28;
+    w.overflow = 0;
+    embd = tfm__walk_floats(&w, (uint64_t)c->vocab_size, dim, 1);
+    attn_norm = tfm__walk_floats(&w, layers, dim, 1);
+    wq = tfm__walk_floats(&w, layers, q_dim, dim);
+    wk = tfm__walk_floats(&w, layers, kv_dim, dim);
+    wv = tfm__walk_floats(&w, layers, kv_dim, dim);
+    wo = tfm__walk_floats(&w, layers, dim, q_dim);
+    ffn_norm = tfm__walk_floats(&w, layers, dim, 1);
+    w1 = tfm__walk_floats(&w, layers, hidden, dim);
+    w2 = tfm__walk_floats(&w, layers, dim, hidden);
+    w3 = tfm__walk_floats(&w, layers, hidden, dim);
+    final_norm = tfm__walk_floats(&w, dim, 1, 1);
+    /* RoPE tables older versions stored (freq_cis_real, freq_cis_imag): skipped, RoPE is computed */
+    tfm__walk_floats(&w, (uint64_t)c->context_length, (uint64_t)c->head_dim / 2, 2);
+    wcls = shared ? embd : tfm__walk_floats(&w, (uint64_t)c->vocab_size, dim, 1);
+
+    if (w.overflow) return tfm_error_set(err, TFM_ERR_FORMAT, "sizes in the header overflow");
+    if (w.offset != size)
+        return tfm_error_set(err, TFM_ERR_FORMAT,
+                             "%s: a llama2.c model with dim %d, hidden_dim %d, %d layers, %d heads, %d kv heads, "
+                             "vocab %d%s, seq_len %d is %llu bytes, the file has %zu",
+                             w.offset > size ? "truncated" : "trailing bytes", c->dim, c->hidden_dim, c->n_layers,
+                             c->n_heads, c->n_kv_heads, c->vocab_size, shared ? "" : " (own classifier)",
+                             c->context_length, (unsigned long long)w.offset, size);
+
+    m->layers = (tfm_layer *)TFM_MALLOC(sizeof(tfm_layer) * (size_t)c->n_layers);
+    if (!m->layers) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    tfm__model_view_f32(&m->token_embd, embd, c->dim, c->vocab_size);
+    tfm__model_view_f32(&m->output_norm, final_norm, c->dim, 0);
+    tfm__model_view_f32(&m->output, wcls, c->dim, c->vocab_size);
+    for (l = 0; l < c->n_layers; l++) {
+        tfm_layer *L = &m->layers[l];
+        uint64_t u = (uint64_t)l;
+        tfm__model_view_f32(&L->attn_norm, attn_norm + u * dim, c->dim, 0);
+        tfm__model_view_f32(&L->wq, wq + u * q_dim * dim, c->dim, (int64_t)q_dim);
+        tfm__model_view_f32(&L->wk, wk + u * kv_dim * dim, c->dim, (int64_t)kv_dim);
+        tfm__model_view_f32(&L->wv, wv + u * kv_dim * dim, c->dim, (int64_t)kv_dim);
+        tfm__model_view_f32(&L->wo, wo + u * dim * q_dim, (int64_t)q_dim, c->dim);
+        tfm__model_view_f32(&L->ffn_norm, ffn_norm + u * dim, c->dim, 0);
+        tfm__model_view_f32(&L->ffn_gate, w1 + u * hidden * dim, c->dim, c->hidden_dim);
+        tfm__model_view_f32(&L->ffn_down, w2 + u * dim * hidden, c->hidden_dim, c->dim);
+        tfm__model_view_f32(&L->ffn_up, w3 + u * hidden * dim, c->dim, c->hidden_dim);
+    }
+    return tfm__model_check_weights(m, err);
+}
+
+/* ---------------------------------------------------------------- loading */
+
+/* Picks the loader from the first bytes: GGUF by its magic, anything else is a llama2.c header. */
+static tfm_status tfm__model_load_bytes(tfm_model *m, const unsigned char *data, size_t size, tfm_error *err)
+{
+    if (((uintptr_t)data & 3) != 0)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "model data must be 4-byte aligned");
+    if (size >= 4 && memcmp(data, "GGUF", 4) == 0)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "GGUF files are not supported yet");
+    if (size >= 4 && memcmp(data, "ak42", 4) == 0)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
+                             "llama2.c version 1/2 export (magic ak42) is not supported: export with --version 0");
+    return tfm__model_load_llama2c(m, data, size, err);
+}
+
+static tfm_model *tfm__model_new(void)
+{
+    tfm_model *m = (tfm_model *)TFM_MALLOC(sizeof(tfm_model));
+    if (m) memset(m, 0, sizeof *m);
+    return m;
+}
+
+tfm_status tfm_model_load(const char *path, const tfm_model_options *options, tfm_model **model, tfm_error *err)
+{
+    tfm_model *m;
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!model) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no output model given");
+    *model = NULL;
+    if (!path) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no model file given");
+    m = tfm__model_new();
+    if (!m) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    s = tfm_file_map_open(&m->file, path, options && options->no_mmap ? TFM_FILE_MAP_NO_MMAP : 0, err);
+    if (s == TFM_OK) {
+        s = tfm__model_load_bytes(m, m->file.data, m->file.size, err);
+        /* prefix the loader's message with the file it is about */
+        if (s != TFM_OK && err) {
+            char message[sizeof err->message];
+            memcpy(message, err->message, sizeof message);
+            tfm_error_set(err, s, "%s: %s", path, message);
+        }
+    }
+    if (s != TFM_OK) {
+        tfm_model_free(m);
+        return s;
+    }
+    *model = m;
+    return TFM_OK;
+}
+
+tfm_status tfm_model_load_memory(const void *data, size_t size, tfm_model **model, tfm_error *err)
+{
+    tfm_model *m;
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!model) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no output model given");
+    *model = NULL;
+    if (!data || size == 0) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no model data given");
+    m = tfm__model_new();
+    if (!m) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    s = tfm__model_load_bytes(m, (const unsigned char *)data, size, err);
+    if (s != TFM_OK) {
+        tfm_model_free(m);
+        return s;
+    }
+    *model = m;
+    return TFM_OK;
+}
+
+void tfm_model_free(tfm_model *model)
+{
+    if (!model) return;
+    TFM_FREE(model->layers);
+    tfm_file_map_close(&model->file);
+    TFM_FREE(model);
+}
+
+size_t tfm_model_weight_bytes(const tfm_model *model)
+{
+    size_t bytes;
+    int l;
+    if (!model) return 0;
+    bytes = tfm_tensor_nbytes(&model->output_norm) + tfm_tensor_nbytes(&model->output);
+    for (l = 0; l < model->config.n_layers; l++) {
+        const tfm_layer *L = &model->layers[l];
+        bytes += tfm_tensor_nbytes(&L->attn_norm) + tfm_tensor_nbytes(&L->wq) + tfm_tensor_nbytes(&L->wk) +
+                 tfm_tensor_nbytes(&L->wv) + tfm_tensor_nbytes(&L->wo) + tfm_tensor_nbytes(&L->ffn_norm) +
+                 tfm_tensor_nbytes(&L->ffn_gate) + tfm_tensor_nbytes(&L->ffn_up) + tfm_tensor_nbytes(&L->ffn_down);
+    }
+    return bytes;
+}
+
+/* ---------------------------------------------------------------- context */
+
+/* bytes += count floats (rounded up to the arena's 64-byte alignment); 0 on overflow */
+static int tfm__add_floats(size_t *bytes, uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t n;
+    if ((b && a > UINT64_MAX / b) || (c && a * b > UINT64_MAX / c)) return 0;
+    n = a * b * c;
+    if (n > ((uint64_t)SIZE_MAX - 64 - *bytes) / sizeof(float)) return 0;
+    *bytes += (size_t)n * sizeof(float) + 64;
+    return 1;
+}
+
+static float *tfm__take_floats(tfm_arena *arena, uint64_t a, uint64_t b, uint64_t c)
+{
+    return (float *)tfm_arena_alloc(arena, (size_t)(a * b * c) * sizeof(float));
+}
+
+tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *params, tfm_context **out,
+                              tfm_error *err)
+{
+    const tfm_model_config *c;
+    tfm_context *ctx;
+    uint64_t layers, context, batch, dim, hidden, q_dim, kv_dim, heads;
+    size_t bytes = 0;
+    tfm_error_clear(err);
+    if (!out) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no output context given");
+    *out = NULL;
+    if (!model) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no model given");
+    c = &model->config;
+    ctx = (tfm_context *)TFM_MALLOC(sizeof(tfm_context));
+    if (!ctx) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    memset(ctx, 0, sizeof *ctx);
+    ctx->model = model;
+    ctx->context_length = params && params->context_length ? params->context_length : c->context_length;
+    ctx->max_batch = params && params->max_batch ? params->max_batch : 512;
+    ctx->n_threads = params && params->n_threads > 0 ? params->n_threads : tfm_default_threads();
+    if (ctx->context_length < 1 || ctx->context_length > c->context_length || ctx->max_batch < 1) {
+        tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "context_length %d must be 1..%d and max_batch %d positive",
+                      ctx->context_length, c->context_length, ctx->max_batch);
+        TFM_FREE(ctx);
+        return TFM_ERR_INVALID_ARGUMENT;
+    }
+    if (ctx->max_batch > ctx->context_length) ctx->max_batch = ctx->context_length;
+
+    layers = (uint64_t)c->n_layers;
+    context = (uint64_t)ctx->context_length;
+    batch = (uint64_t)ctx->max_batch;
+    dim = (uint64_t)c->dim;
+    hidden = (uint64_t)c->hidden_dim;
+    heads = (uint64_t)c->n_heads;
+    q_dim = heads * (uint64_t)c->head_dim;
+    kv_dim = (uint64_t)c->n_kv_heads * (uint64_t)c->head_dim;
+    if (!tfm__add_floats(&bytes, layers, context, kv_dim) || !tfm__add_floats(&bytes, layers, context, kv_dim) ||
+        !tfm__add_floats(&bytes, batch, dim, 1) || !tfm__add_floats(&bytes, batch, dim, 1) ||
+        !tfm__add_floats(&bytes, batch, q_dim, 1) || !tfm__add_floats(&bytes, batch, q_dim, 1) ||
+        !tfm__add_floats(&bytes, batch, hidden, 1) || !tfm__add_floats(&bytes, batch, hidden, 1) ||
+        !tfm__add_floats(&bytes, heads, context, 1) || tfm_arena_init(&ctx->memory, bytes) != TFM_OK) {
+        tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for a context of %d positions (%zu bytes)",
+                      ctx->context_length, bytes);
+        TFM_FREE(ctx);
+        return TFM_ERR_OUT_OF_MEMORY;
+    }
+    ctx->key_cache = tfm__take_floats(&ctx->memory, layers, context, kv_dim);
+    ctx->value_cache = tfm__take_floats(&ctx->memory, layers, context, kv_dim);
+    ctx->x = tfm__take_floats(&ctx->memory, batch, dim, 1);
+    ctx->xb = tfm__take_floats(&ctx->memory, batch, dim, 1);
+    ctx->q = tfm__take_floats(&ctx->memory, batch, q_dim, 1);
+    ctx->att = tfm__take_floats(&ctx->memory, batch, q_dim, 1);
+    ctx->hb = tfm__take_floats(&ctx->memory, batch, hidden, 1);
+    ctx->hb2 = tfm__take_floats(&ctx->memory, batch, hidden, 1);
+    ctx->scores = tfm__take_floats(&ctx->memory, heads, context, 1);
+    *out = ctx;
+    return TFM_OK;
+}
+
+void tfm_context_free(tfm_context *ctx)
+{
+    if (!ctx) return;
+    tfm_arena_free(&ctx->memory);
+    TFM_FREE(ctx);
+}
+
+void tfm_context_reset(tfm_context *ctx)
+{
+    if (ctx) ctx->pos = 0;
+}
+
+/* ---------------------------------------------------------------- the forward pass */
+
+/* y[n_tokens][rows] = x[n_tokens][cols] W^T for W = [rows][cols]: every matrix product of the model goes
+   through here, so a new weight dtype needs only the kernels behind it. One token is a gemv (memory-bound:
+   each weight read once), a batch a gemm (compute-bound: each weight read once for all tokens). */
+static tfm_status tfm__model_matmul(const tfm_context *ctx, const tfm_tensor *w, const float *x, float *y,
+                                    int n_tokens)
+{
+    int rows = (int)w->ne[1], cols = (int)w->ne[0];
+    if (n_tokens == 1) return tfm_gemv(y, w->dtype, w->data, x, rows, cols, ctx->n_threads);
+    return tfm_gemm(y, (size_t)rows, x, (size_t)cols, w->dtype, w->data, n_tokens, rows, cols, ctx->n_threads);
+}
+
+/* out[dim] = row `token` of the embedding table, in f32 whatever the table's dtype. */
+static tfm_status tfm__model_embed(const tfm_tensor *table, int token, float *out)
+{
+    const void *row = tfm_tensor_row(table, token, 0, 0);
+    size_t n = (size_t)table->ne[0];
+    switch (table->dtype) {
+    case TFM_F32: memcpy(out, row, n * sizeof(float)); return TFM_OK;
+    case TFM_F16: tfm_f16_to_f32_row(out, (const uint16_t *)row, n); return TFM_OK;
+    case TFM_BF16: tfm_bf16_to_f32_row(out, (const uint16_t *)row, n); return TFM_OK;
+    default: return TFM_ERR_UNSUPPORTED;
+    }
+}
+
+/* Causal attention of n_tokens queries at positions pos0.. against one layer's cache, which already
+   holds the keys and values of positions 0 .. pos0 + n_tokens - 1:
+       out[i][h] = softmax_t(q[i][h] . K[t][h / group] / sqrt(head_dim)) V[t][h / group],  t <= pos0 + i
+   q and out are [n_tokens][n_heads * head_dim]; the caches are [context][n_kv_heads * head_dim].
+   Heads are independent, so threads take whole heads (each keeps its own row of scores). */
+static void tfm__model_attention(const tfm_context *ctx, const float *key_cache, const float *value_cache,
+                                 const float *q, int n_tokens, int pos0, float *out)
+{
+    const tfm_model_config *c = &ctx->model->config;
+    const int head_dim = c->head_dim, group = c->n_heads / c->n_kv_heads;
+    const size_t q_dim = (size_t)c->n_heads * (size_t)head_dim, kv_dim = (size_t)c->n_kv_heads * (size_t)head_dim;
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    /* below ~64K multiply-adds a thread team costs more than it saves */
+    double work = (double)n_tokens * (pos0 + n_tokens) * (double)q_dim;
+    int n_threads = work < 65536.0 ? 1 : (ctx->n_threads < c->n_heads ? ctx->n_threads : c->n_heads);
+    int h;
+    (void)n_threads;
+    TFM__PARALLEL_FOR(n_threads)
+    for (h = 0; h < c->n_heads; h++) {
+        float *scores = ctx->scores + (size_t)h * (size_t)ctx->context_length;
+        const size_t kv_offset = (size_t)(h / group) * (size_t)head_dim;
+        int i, t;
+        for (i = 0; i < n_tokens; i++) {
+            const float *qi = q + (size_t)i * q_dim + (size_t)h * (size_t)head_dim;
+            float *oi = out + (size_t)i * q_dim + (size_t)h * (size_t)head_dim;
+            int n_keys = pos0 + i + 1;
+            for (t = 0; t < n_keys; t++)
+                scores[t] = tfm_dot(qi, key_cache + (size_t)t * kv_dim + kv_offset, (size_t)head_dim) * scale;
+            tfm_softmax(scores, (size_t)n_keys);
+            memset(oi, 0, sizeof(float) * (size_t)head_dim);
+            for (t = 0; t < n_keys; t++)
+                tfm_axpy(oi, scores[t], value_cache + (size_t)t * kv_dim + kv_offset, (size_t)head_dim);
+        }
+    }
+}
+
+/* x[i] = rmsnorm(x[i]) * weight for each of n rows of width dim, into out. */
+static void tfm__model_rmsnorm_rows(float *out, const float *x, const tfm_tensor *weight, int n, int dim, float eps)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        tfm_rmsnorm(out + (size_t)i * (size_t)dim, x + (size_t)i * (size_t)dim, (const float *)weight->data,
+                    (size_t)dim, eps);
+}
+
+/* One chunk of n <= max_batch tokens at positions ctx->pos ...; logits (may be NULL) receive the last
+   row or every row. */
+static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, int n, float *logits, int all_rows,
+                                           tfm_error *err)
+{
+    const tfm_model *m = ctx->model;
+    const tfm_model_config *c = &m->config;
+    const int dim = c->dim, hidden = c->hidden_dim, pos0 = ctx->pos;
+    const size_t q_dim = (size_t)c->n_heads * (size_t)c->head_dim;
+    const size_t kv_dim = (size_t)c->n_kv_heads * (size_t)c->head_dim;
+    const size_t layer_cache = (size_t)ctx->context_length * kv_dim;
+    float *x = ctx->x, *xb = ctx->xb, *q = ctx->q, *att = ctx->att, *hb = ctx->hb, *hb2 = ctx->hb2;
+    tfm_status s = TFM_OK;
+    int i, l;
+
+    /* the residual stream starts as each token's embedding */
+    for (i = 0; i < n && s == TFM_OK; i++) s = tfm__model_embed(&m->token_embd, tokens[i], x + (size_t)i * dim);
+    if (s != TFM_OK) return tfm_error_set(err, s, "embedding lookup failed: %s", tfm_status_string(s));
+
+    for (l = 0; l < c->n_layers; l++) {
+        const tfm_layer *L = &m->layers[l];
+        float *key_cache = ctx->key_cache + (size_t)l * layer_cache;
+        float *value_cache = ctx->value_cache + (size_t)l * layer_cache;
+        float *k = key_cache + (size_t)pos0 * kv_dim; /* this chunk's keys and values go straight */
+        float *v = value_cache + (size_t)pos0 * kv_dim; /* into the cache, rows pos0 .. pos0 + n - 1 */
+
+        /* attention block: x += Wo attention(rope(Wq h), rope(Wk h), Wv h), h = rmsnorm(x) */
+        tfm__model_rmsnorm_rows(xb, x, &L->attn_norm, n, dim, c->norm_eps);
+        s = tfm__model_matmul(ctx, &L->wq, xb, q, n);
+        if (s == TFM_OK) s = tfm__model_matmul(ctx, &L->wk, xb, k, n);
+        if (s == TFM_OK) s = tfm__model_matmul(ctx, &L->wv, xb, v, n);
+        if (s != TFM_OK) break;
+        for (i = 0; i < n; i++) {
+            tfm_rope(q + (size_t)i * q_dim, c->n_heads, c->head_dim, c->rope_dim, pos0 + i, c->rope_base,
+                     c->rope_mode);
+            tfm_rope(k + (size_t)i * kv_dim, c->n_kv_heads, c->head_dim, c->rope_dim, pos0 + i, c->rope_base,
+                     c->rope_mode);
+        }
+        tfm__model_attention(ctx, key_cache, value_cache, q, n, pos0, att);
+        s = tfm__model_matmul(ctx, &L->wo, att, xb, n);
+        if (s != TFM_OK) break;
+        tfm_add(x, x, xb, (size_t)n * (size_t)dim);
+
+        /* feed-forward block: x += W_down (silu(W_gate h) * W_up h), h = rmsnorm(x) */
+        tfm__model_rmsnorm_rows(xb, x, &L->ffn_norm, n, dim, c->norm_eps);
+        s = tfm__model_matmul(ctx, &L->ffn_gate, xb, hb, n);
+        if (s == TFM_OK) s = tfm__model_matmul(ctx, &L->ffn_up, xb, hb2, n);
+        if (s != TFM_OK) break;
+        tfm_swiglu(hb, hb, hb2, (size_t)n * (size_t)hidden);
+        s = tfm__model_matmul(ctx, &L->ffn_down, hb, xb, n);
+        if (s != TFM_OK) break;
+        tfm_add(x, x, xb, (size_t)n * (size_t)dim);
+    }
+    if (s != TFM_OK) return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l, tfm_status_string(s));
+    ctx->pos += n;
+
+    /* classifier: logits = W_out rmsnorm(x), for the rows asked for */
+    if (logits) {
+        int first = all_rows ? 0 : n - 1, rows = all_rows ? n : 1;
+        tfm__model_rmsnorm_rows(xb, x + (size_t)first * dim, &m->output_norm, rows, dim, c->norm_eps);
+        s = tfm__model_matmul(ctx, &m->output, xb, logits, rows);
+        if (s != TFM_OK) return tfm_error_set(err, s, "classifier failed: %s", tfm_status_string(s));
+    }
+    return TFM_OK;
+}
+
+tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float *logits, tfm_logits_mode mode,
+                       tfm_error *err)
+{
+    int i, done;
+    tfm_error_clear(err);
+    if (!ctx || !tokens || n_tokens <= 0 || (mode != TFM_LOGITS_LAST && mode != TFM_LOGITS_ALL))
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_forward: no context, no tokens or a bad mode");
+    for (i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || tokens[i] >= ctx->model->config.vocab_size)
+            return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE, "token %d (at index %d) is outside the vocabulary 0..%d",
+                                 tokens[i], i, ctx->model->config.vocab_size - 1);
+    if (n_tokens > ctx->context_length - ctx->pos)
+        return tfm_error_set(err, TFM_ERR_CONTEXT_FULL,
+                             "context full: %d tokens do not fit after position %d (context length %d)", n_tokens,
+                             ctx->pos, ctx->context_length);
+    for (done = 0; done < n_tokens;) {
+        int n = n_tokens - done < ctx->max_batch ? n_tokens - done : ctx->max_batch;
+        int last_chunk = done + n == n_tokens;
+        float *out = NULL;
+        tfm_status s;
+        if (logits && mode == TFM_LOGITS_ALL) out = logits + (size_t)done * (size_t)ctx->model->config.vocab_size;
+        if (logits && mode == TFM_LOGITS_LAST && last_chunk) out = logits;
+        s = tfm__model_forward_chunk(ctx, tokens + done, n, out, mode == TFM_LOGITS_ALL, err);
+        if (s != TFM_OK) return s;
+        done += n;
+    }
+    return TFM_OK;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TFM_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+This software is available under 2 licenses -- choose whichever you prefer.
+ALTERNATIVE A - MIT License. Copyright (c) 2026 the tfm authors. Permission is hereby granted, free
+of charge, to any person obtaining a copy of this software and associated documentation files (the
+"Software"), to deal in the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to
+permit persons to whom the Software is furnished to do so, subject to the following conditions: The
+above copyright notice and this permission notice shall be included in all copies or substantial
+portions of the Software. THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND.
+ALTERNATIVE B - Public Domain (www.unlicense.org). Anyone is free to copy, modify, publish, use,
+compile, sell, or distribute this software, for any purpose, commercial or non-commercial.
+------------------------------------------------------------------------------
+*/

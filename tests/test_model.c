@@ -1,0 +1,619 @@
+/* Tests of tfm_model.h: the forward pass against llama2.c's logits (../shared/golden) and against a
+   float64 forward pass written plainly here, prefill vs decode, thread determinism, and hostile files. */
+#include "tfm_test.h"
+#include "tfm_model.h"
+
+static char build_dir[1024] = ".";
+
+/* ---------------------------------------------------------------- a synthetic llama2.c file */
+
+/* Shape of a test model; the file is built here, independently of the loader, in run.c's layout. */
+typedef struct synth {
+    int dim, hidden, layers, heads, kv_heads, vocab, seq_len, shared;
+    float *file; /* the whole file as floats; the header's 7 int32 are its first 7 slots */
+    size_t n_floats;
+    /* where each array starts, in floats from the start of the file */
+    size_t embd, attn_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3, final_norm, wcls;
+} synth;
+
+static size_t synth_take(size_t *at, size_t count)
+{
+    size_t start = *at;
+    *at += count;
+    return start;
+}
+
+/* Random weights; the norms near 1 so activations keep a useful scale. */
+static void synth_make(synth *s, int dim, int hidden, int layers, int heads, int kv_heads, int vocab, int seq_len,
+                       int shared, uint64_t seed)
+{
+    size_t at = 7, i, L = (size_t)layers, hd = (size_t)(dim / heads), kv = hd * (size_t)kv_heads;
+    int32_t header[7];
+    s->dim = dim, s->hidden = hidden, s->layers = layers, s->heads = heads, s->kv_heads = kv_heads;
+    s->vocab = vocab, s->seq_len = seq_len, s->shared = shared;
+    s->embd = synth_take(&at, (size_t)vocab * dim);
+    s->attn_norm = synth_take(&at, L * dim);
+    s->wq = synth_take(&at, L * dim * dim);
+    s->wk = synth_take(&at, L * dim * kv);
+    s->wv = synth_take(&at, L * dim * kv);
+    s->wo = synth_take(&at, L * dim * dim);
+    s->ffn_norm = synth_take(&at, L * dim);
+    s->w1 = synth_take(&at, L * dim * hidden);
+    s->w2 = synth_take(&at, L * hidden * dim);
+    s->w3 = synth_take(&at, L * hidden * dim);
+    s->final_norm = synth_take(&at, (size_t)dim);
+    synth_take(&at, (size_t)seq_len * hd); /* the legacy freq_cis_real and freq_cis_imag */
+    s->wcls = shared ? s->embd : synth_take(&at, (size_t)vocab * dim);
+    s->n_floats = at;
+    s->file = (float *)tt_alloc(at * sizeof(float));
+    tt_seed(seed);
+    for (i = 7; i < at; i++) s->file[i] = tt_uniform(-1.0f, 1.0f) / sqrtf((float)dim);
+    for (i = 0; i < L * dim; i++) {
+        s->file[s->attn_norm + i] = tt_uniform(0.5f, 1.5f);
+        s->file[s->ffn_norm + i] = tt_uniform(0.5f, 1.5f);
+    }
+    for (i = 0; i < (size_t)dim; i++) s->file[s->final_norm + i] = tt_uniform(0.5f, 1.5f);
+    header[0] = dim, header[1] = hidden, header[2] = layers, header[3] = heads, header[4] = kv_heads;
+    header[5] = shared ? vocab : -vocab, header[6] = seq_len;
+    memcpy(s->file, header, sizeof header);
+}
+
+static void synth_set_header(synth *s, int index, int32_t value) { memcpy(&s->file[index], &value, 4); }
+
+static void synth_free(synth *s) { free(s->file); }
+
+static const char *build_path(const char *name)
+{
+    static char path[1200];
+    snprintf(path, sizeof path, "%s/%s", build_dir, name);
+    return path;
+}
+
+static int write_bytes(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    size_t wrote;
+    if (!f) return 0;
+    wrote = fwrite(data, 1, size, f);
+    return fclose(f) == 0 && wrote == size;
+}
+
+/* ---------------------------------------------------------------- a float64 reference forward pass */
+
+static void ref_rmsnorm(double *out, const double *x, const float *w, int n)
+{
+    double ss = 0;
+    int i;
+    for (i = 0; i < n; i++) ss += x[i] * x[i];
+    ss = 1.0 / sqrt(ss / n + 1e-5);
+    for (i = 0; i < n; i++) out[i] = x[i] * ss * w[i];
+}
+
+/* y[rows] = W[rows][cols] x */
+static void ref_matvec(double *y, const float *w, const double *x, int rows, int cols)
+{
+    int r, c;
+    for (r = 0; r < rows; r++) {
+        double acc = 0;
+        for (c = 0; c < cols; c++) acc += (double)w[(size_t)r * cols + c] * x[c];
+        y[r] = acc;
+    }
+}
+
+static void ref_rope(double *v, int n_heads, int hd, int pos)
+{
+    int h, i;
+    for (h = 0; h < n_heads; h++)
+        for (i = 0; i < hd; i += 2) {
+            double theta = pos / pow(10000.0, (double)i / hd);
+            double a = v[h * hd + i], b = v[h * hd + i + 1];
+            v[h * hd + i] = a * cos(theta) - b * sin(theta);
+            v[h * hd + i + 1] = a * sin(theta) + b * cos(theta);
+        }
+}
+
+/* logits[n][vocab] of a causal pass over tokens, everything in double, straight from the file's arrays */
+static void ref_forward(const synth *s, const int *tokens, int n, double *logits)
+{
+    const float *f = s->file;
+    int dim = s->dim, hd = dim / s->heads, kv = hd * s->kv_heads, hidden = s->hidden, group = s->heads / s->kv_heads;
+    double *x = (double *)tt_alloc(sizeof(double) * dim), *h = (double *)tt_alloc(sizeof(double) * dim);
+    double *q = (double *)tt_alloc(sizeof(double) * dim), *o = (double *)tt_alloc(sizeof(double) * dim);
+    double *ff = (double *)tt_alloc(sizeof(double) * dim);
+    double *g = (double *)tt_alloc(sizeof(double) * hidden), *u = (double *)tt_alloc(sizeof(double) * hidden);
+    double *K = (double *)tt_alloc(sizeof(double) * s->layers * n * kv);
+    double *V = (double *)tt_alloc(sizeof(double) * s->layers * n * kv);
+    double *att = (double *)tt_alloc(sizeof(double) * n);
+    int p, l, i, hh, t;
+    for (p = 0; p < n; p++) {
+        for (i = 0; i < dim; i++) x[i] = f[s->embd + (size_t)tokens[p] * dim + i];
+        for (l = 0; l < s->layers; l++) {
+            double *Kl = K + (size_t)l * n * kv, *Vl = V + (size_t)l * n * kv;
+            ref_rmsnorm(h, x, f + s->attn_norm + (size_t)l * dim, dim);
+            ref_matvec(q, f + s->wq + (size_t)l * dim * dim, h, dim, dim);
+            ref_matvec(Kl + (size_t)p * kv, f + s->wk + (size_t)l * dim * kv, h, kv, dim);
+            ref_matvec(Vl + (size_t)p * kv, f + s->wv + (size_t)l * dim * kv, h, kv, dim);
+            ref_rope(q, s->heads, hd, p);
+            ref_rope(Kl + (size_t)p * kv, s->kv_heads, hd, p);
+            for (hh = 0; hh < s->heads; hh++) {
+                double mx = -1e300, sum = 0;
+                int kh = hh / group;
+                for (t = 0; t <= p; t++) {
+                    double d = 0;
+                    for (i = 0; i < hd; i++) d += q[hh * hd + i] * Kl[(size_t)t * kv + kh * hd + i];
+                    att[t] = d / sqrt((double)hd);
+                    if (att[t] > mx) mx = att[t];
+                }
+                for (t = 0; t <= p; t++) sum += (att[t] = exp(att[t] - mx));
+                for (i = 0; i < hd; i++) {
+                    double acc = 0;
+                    for (t = 0; t <= p; t++) acc += att[t] / sum * Vl[(size_t)t * kv + kh * hd + i];
+                    o[hh * hd + i] = acc;
+                }
+            }
+            ref_matvec(ff, f + s->wo + (size_t)l * dim * dim, o, dim, dim);
+            for (i = 0; i < dim; i++) x[i] += ff[i];
+            ref_rmsnorm(h, x, f + s->ffn_norm + (size_t)l * dim, dim);
+            ref_matvec(g, f + s->w1 + (size_t)l * dim * hidden, h, hidden, dim);
+            ref_matvec(u, f + s->w3 + (size_t)l * dim * hidden, h, hidden, dim);
+            for (i = 0; i < hidden; i++) g[i] = g[i] / (1.0 + exp(-g[i])) * u[i];
+            ref_matvec(ff, f + s->w2 + (size_t)l * dim * hidden, g, dim, hidden);
+            for (i = 0; i < dim; i++) x[i] += ff[i];
+        }
+        ref_rmsnorm(h, x, f + s->final_norm, dim);
+        ref_matvec(logits + (size_t)p * s->vocab, f + s->wcls, h, s->vocab, dim);
+    }
+    free(x), free(h), free(q), free(o), free(ff), free(g), free(u), free(K), free(V), free(att);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static tfm_model *load_synth(const synth *s)
+{
+    tfm_model *m = NULL;
+    tfm_error err;
+    if (tfm_model_load_memory(s->file, s->n_floats * sizeof(float), &m, &err) != TFM_OK)
+        fprintf(stderr, "  load: %s\n", err.message);
+    return m;
+}
+
+static tfm_context *new_context(const tfm_model *m, int context_length, int max_batch, int n_threads)
+{
+    tfm_context_params p;
+    tfm_context *ctx = NULL;
+    tfm_error err;
+    p.context_length = context_length;
+    p.max_batch = max_batch;
+    p.n_threads = n_threads;
+    if (tfm_context_create(m, &p, &ctx, &err) != TFM_OK) fprintf(stderr, "  context: %s\n", err.message);
+    return ctx;
+}
+
+static void random_tokens(int *tokens, int n, int vocab)
+{
+    int i;
+    for (i = 0; i < n; i++) tokens[i] = (int)(tt_next() % (uint64_t)vocab);
+}
+
+/* Golden teacher-forced logits: the tokens and their [n][512] logits, or 0 if absent. */
+static int read_golden(const char *name, int *tokens, int max_tokens, int *n, float **logits)
+{
+    char rel[256];
+    const char *path;
+    char *text, *p;
+    size_t bytes;
+    snprintf(rel, sizeof rel, "golden/stories260K.%s.logits.f32.tokens", name);
+    if (!(path = tt_shared(rel)) || !(text = tt_read_file(path, NULL))) return 0;
+    *n = 0;
+    for (p = text; *n < max_tokens;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p) break;
+        tokens[(*n)++] = (int)v;
+        p = end;
+    }
+    free(text);
+    snprintf(rel, sizeof rel, "golden/stories260K.%s.logits.f32", name);
+    if (!(path = tt_shared(rel)) || !(*logits = (float *)tt_read_file(path, &bytes))) return 0;
+    return bytes == (size_t)*n * 512 * sizeof(float);
+}
+
+/* ---------------------------------------------------------------- golden logits (llama2.c) */
+
+static void check_golden(const char *name, int prefill)
+{
+    const char *found = tt_shared("models/stories260K.bin");
+    char path[1024];
+    int tokens[512], n = 0, i, j;
+    float *gold = NULL, *logits;
+    double worst = 0;
+    tfm_model *m;
+    tfm_context *ctx;
+    tfm_error err;
+    if (found) snprintf(path, sizeof path, "%s", found); /* tt_shared's buffer is reused below */
+    if (!found || !read_golden(name, tokens, 512, &n, &gold)) {
+        free(gold);
+        TT_SKIP("stories260K.bin or its golden logits are missing");
+    }
+    TT_ASSERT(tfm_model_load(path, NULL, &m, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(m->config.vocab_size == 512 && m->config.n_kv_heads == 4, "unexpected stories260K config");
+    ctx = new_context(m, 0, prefill ? 0 : 1, 2);
+    logits = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
+    if (prefill) {
+        TT_ASSERT(tfm_forward(ctx, tokens, n, logits, TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+    } else {
+        for (i = 0; i < n; i++)
+            TT_ASSERT(tfm_forward(ctx, &tokens[i], 1, logits + (size_t)i * 512, TFM_LOGITS_LAST, &err) == TFM_OK,
+                      "%s", err.message);
+    }
+    for (i = 0; i < n; i++)
+        for (j = 0; j < 512; j++) {
+            double d = fabs((double)logits[(size_t)i * 512 + j] - gold[(size_t)i * 512 + j]);
+            if (d > worst) worst = d;
+            TT_ASSERT(d <= 1e-4, "%s position %d logit %d: %g, llama2.c %g", name, i, j, logits[(size_t)i * 512 + j],
+                      gold[(size_t)i * 512 + j]);
+        }
+    TT_ASSERT(ctx->pos == n, "position %d after %d tokens", ctx->pos, n);
+    free(logits), free(gold);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+}
+
+static void test_golden_logits_decode(void)
+{
+    check_golden("once_upon_a_time", 0);
+    if (!tt_current_failed && !tt_current_skipped) check_golden("lily_ball", 0);
+}
+
+static void test_golden_logits_prefill(void)
+{
+    check_golden("once_upon_a_time", 1);
+    if (!tt_current_failed && !tt_current_skipped) check_golden("lily_ball", 1);
+}
+
+/* ---------------------------------------------------------------- float64 reference */
+
+/* Sizes that are no multiple of a vector (dim 72, hidden 100, vocab 97, head_dim 12), GQA with groups of 3
+   and a separate classifier, then MHA with a shared one; prefill in chunks of 5 so chunk boundaries are
+   crossed; against the plain double forward pass. */
+static void test_matches_float64_reference(void)
+{
+    synth s;
+    const int n = 23;
+    int tokens[23], i, variant;
+    double *want = (double *)tt_alloc(sizeof(double) * n * 97);
+    float *got = (float *)tt_alloc(sizeof(float) * n * 97);
+    tfm_error err;
+    for (variant = 0; variant < 2; variant++) {
+        tfm_model *m;
+        tfm_context *ctx;
+        int shared = variant == 1;
+        synth_make(&s, 72, 100, 2, 6, shared ? 6 : 2, 97, 40, shared, 11 + variant);
+        random_tokens(tokens, n, 97);
+        ref_forward(&s, tokens, n, want);
+        m = load_synth(&s);
+        TT_ASSERT(m, "synthetic model does not load");
+        TT_ASSERT(shared ? m->output.data == m->token_embd.data : m->output.data != m->token_embd.data,
+                  "classifier sharing misread");
+        ctx = new_context(m, 0, 5, 2);
+        TT_ASSERT(ctx, "no context");
+        TT_ASSERT(tfm_forward(ctx, tokens, n, got, TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+        for (i = 0; i < n * 97; i++)
+            TT_ASSERT(tt_close(got[i], want[i], 2e-5, 2e-5), "variant %d position %d logit %d: %g, want %g", variant,
+                      i / 97, i % 97, got[i], want[i]);
+        tfm_context_free(ctx);
+        tfm_model_free(m);
+        synth_free(&s);
+    }
+    free(want), free(got);
+}
+
+/* ---------------------------------------------------------------- prefill vs decode, threads */
+
+/* A model big enough that gemv, gemm and attention all use several threads. */
+static void make_threaded_model(synth *s) { synth_make(s, 256, 688, 2, 8, 2, 1000, 160, 0, 7); }
+
+static int greedy(const float *logits, int vocab) { return (int)tfm_argmax(logits, (size_t)vocab); }
+
+static void test_prefill_then_decode_equals_decode(void)
+{
+    synth s;
+    enum { PROMPT = 37, GEN = 40 };
+    int seq_a[PROMPT + GEN], seq_b[PROMPT + GEN], i, j;
+    float *la = (float *)tt_alloc(sizeof(float) * 1000), *lb = (float *)tt_alloc(sizeof(float) * 1000);
+    tfm_model *m;
+    tfm_context *a, *b;
+    tfm_error err;
+    make_threaded_model(&s);
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    a = new_context(m, 0, 16, 2); /* prefill in chunks of 16, 16 and 5 */
+    b = new_context(m, 0, 0, 2);
+    random_tokens(seq_a, PROMPT, 1000);
+    memcpy(seq_b, seq_a, sizeof(int) * PROMPT);
+    TT_ASSERT(tfm_forward(a, seq_a, PROMPT, la, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+    for (i = 0; i < PROMPT; i++) TT_ASSERT(tfm_forward(b, &seq_b[i], 1, lb, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+    for (i = PROMPT; i < PROMPT + GEN; i++) {
+        for (j = 0; j < 1000; j++)
+            TT_ASSERT(fabsf(la[j] - lb[j]) <= 1e-5f, "step %d logit %d: prefill path %g, decode path %g", i, j, la[j], lb[j]);
+        seq_a[i] = greedy(la, 1000);
+        seq_b[i] = greedy(lb, 1000);
+        TT_ASSERT(seq_a[i] == seq_b[i], "greedy tokens differ at %d", i);
+        TT_ASSERT(tfm_forward(a, &seq_a[i], 1, la, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+        TT_ASSERT(tfm_forward(b, &seq_b[i], 1, lb, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+    }
+    free(la), free(lb);
+    tfm_context_free(a), tfm_context_free(b);
+    tfm_model_free(m);
+    synth_free(&s);
+}
+
+/* Same logits, bit for bit, with one thread and with two; prefill (gemm, threaded attention) and decode. */
+static void test_threads_bit_identical(void)
+{
+    synth s;
+    enum { N = 150 };
+    int tokens[N + 3], t;
+    float *logits[2];
+    tfm_model *m;
+    tfm_error err;
+    make_threaded_model(&s);
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    random_tokens(tokens, N + 3, 1000);
+    for (t = 0; t < 2; t++) {
+        tfm_context *ctx = new_context(m, 0, 0, t + 1);
+        int i;
+        logits[t] = (float *)tt_alloc(sizeof(float) * (N + 3) * 1000);
+        TT_ASSERT(tfm_forward(ctx, tokens, N, logits[t], TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+        for (i = N; i < N + 3; i++)
+            TT_ASSERT(tfm_forward(ctx, &tokens[i], 1, logits[t] + (size_t)i * 1000, TFM_LOGITS_LAST, &err) == TFM_OK,
+                      "%s", err.message);
+        tfm_context_free(ctx);
+    }
+    TT_ASSERT(memcmp(logits[0], logits[1], sizeof(float) * (N + 3) * 1000) == 0, "1 and 2 threads differ");
+    free(logits[0]), free(logits[1]);
+    tfm_model_free(m);
+    synth_free(&s);
+}
+
+/* The same model file mapped and read into memory, and loaded from memory, gives the same logits. */
+static void test_mmap_read_and_memory_agree(void)
+{
+    synth s;
+    const char *path = build_path("model_test_small.bin");
+    int tokens[9], k;
+    float logits[3][97];
+    tfm_model_options no_mmap;
+    tfm_error err;
+    synth_make(&s, 72, 100, 2, 6, 3, 97, 40, 0, 5);
+    TT_ASSERT(write_bytes(path, s.file, s.n_floats * sizeof(float)), "cannot write %s", path);
+    random_tokens(tokens, 9, 97);
+    no_mmap.no_mmap = 1;
+    for (k = 0; k < 3; k++) {
+        tfm_model *m = NULL;
+        tfm_context *ctx;
+        if (k == 0) TT_ASSERT(tfm_model_load(path, NULL, &m, &err) == TFM_OK, "%s", err.message);
+        if (k == 1) TT_ASSERT(tfm_model_load(path, &no_mmap, &m, &err) == TFM_OK, "%s", err.message);
+        if (k == 2) m = load_synth(&s);
+        TT_ASSERT(m, "no model");
+        TT_ASSERT(k == 2 || m->file.is_mapped == (k == 0), "mapping flag %d for load %d", m->file.is_mapped, k);
+        ctx = new_context(m, 0, 0, 1);
+        TT_ASSERT(tfm_forward(ctx, tokens, 9, logits[k], TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+        tfm_context_free(ctx);
+        tfm_model_free(m);
+    }
+    TT_ASSERT(memcmp(logits[0], logits[1], sizeof logits[0]) == 0 && memcmp(logits[0], logits[2], sizeof logits[0]) == 0,
+              "mapped, read and in-memory loads differ");
+    remove(path);
+    synth_free(&s);
+}
+
+/* Weight bytes per token: every matrix and norm of the layers, the final norm and the classifier. */
+static void test_weight_bytes(void)
+{
+    synth s;
+    tfm_model *m;
+    size_t dim = 72, hidden = 100, kv = 12 * 3, want;
+    synth_make(&s, 72, 100, 2, 6, 3, 97, 40, 0, 5);
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    want = 4 * (2 * (2 * dim + 2 * dim * dim + 2 * dim * kv + 3 * dim * hidden) + dim + 97 * dim);
+    TT_ASSERT(tfm_model_weight_bytes(m) == want, "weight bytes %zu, want %zu", tfm_model_weight_bytes(m), want);
+    tfm_model_free(m);
+    synth_free(&s);
+}
+
+/* ---------------------------------------------------------------- bad input */
+
+/* Loads bytes from memory and expects a failure with the given status and a message. */
+static int load_fails(const void *data, size_t size, tfm_status want, const char *what)
+{
+    tfm_model *m = (tfm_model *)&m; /* must be reset to NULL */
+    tfm_error err;
+    tfm_status s = tfm_model_load_memory(data, size, &m, &err);
+    if (s == want && m == NULL && err.status == want && err.message[0]) return 1;
+    fprintf(stderr, "  %s: status %d (%s), want %d; message '%s'\n", what, s, tfm_status_string(s), want,
+            s == TFM_OK ? "" : err.message);
+    if (s == TFM_OK) tfm_model_free(m);
+    return 0;
+}
+
+static void test_truncated_everywhere(void)
+{
+    synth s;
+    size_t size, cut;
+    unsigned char *copy;
+    tfm_model *m;
+    tfm_error err;
+    const char *path = build_path("model_test_truncated.bin");
+    synth_make(&s, 8, 12, 2, 4, 2, 10, 6, 0, 3);
+    size = s.n_floats * sizeof(float);
+    copy = (unsigned char *)tt_alloc(size + 4);
+    memcpy(copy, s.file, size);
+    /* every prefix: a fresh allocation of exactly that size so ASan sees any read past it */
+    for (cut = 1; cut < size; cut++) {
+        unsigned char *prefix = (unsigned char *)tt_alloc(cut);
+        int ok;
+        memcpy(prefix, copy, cut);
+        ok = load_fails(prefix, cut, TFM_ERR_FORMAT, "truncated");
+        free(prefix);
+        TT_ASSERT(ok, "a file cut to %zu of %zu bytes loaded or failed wrongly", cut, size);
+    }
+    /* one byte too many is not a llama2.c file of this shape either */
+    memset(copy + size, 0, 4);
+    TT_ASSERT(load_fails(copy, size + 4, TFM_ERR_FORMAT, "trailing bytes"), "trailing bytes accepted");
+    /* and through the file loader, mapped and read */
+    TT_ASSERT(write_bytes(path, copy, size / 2), "cannot write %s", path);
+    TT_ASSERT(tfm_model_load(path, NULL, &m, &err) == TFM_ERR_FORMAT && !m, "truncated file loaded");
+    TT_ASSERT(strstr(err.message, "truncated") && strstr(err.message, path), "message: %s", err.message);
+    TT_ASSERT(tfm_model_load_memory(copy, size, &m, &err) == TFM_OK, "the intact file: %s", err.message);
+    tfm_model_free(m);
+    remove(path);
+    free(copy);
+    synth_free(&s);
+}
+
+static void test_bad_headers(void)
+{
+    synth s;
+    size_t size;
+    static const struct {
+        int index;
+        int32_t value;
+        tfm_status want;
+        const char *what;
+    } cases[] = {
+        {0, 0, TFM_ERR_FORMAT, "dim 0"},
+        {1, 0, TFM_ERR_FORMAT, "hidden_dim 0"},
+        {2, 0, TFM_ERR_FORMAT, "n_layers 0"},
+        {3, 0, TFM_ERR_FORMAT, "n_heads 0"},
+        {4, 0, TFM_ERR_FORMAT, "n_kv_heads 0"},
+        {5, 0, TFM_ERR_FORMAT, "vocab_size 0"},
+        {6, 0, TFM_ERR_FORMAT, "seq_len 0"},
+        {0, -8, TFM_ERR_FORMAT, "negative dim"},
+        {2, -1, TFM_ERR_FORMAT, "negative n_layers"},
+        {5, INT32_MIN, TFM_ERR_FORMAT, "vocab_size INT32_MIN"},
+        {0, INT32_MAX, TFM_ERR_FORMAT, "absurd dim"},
+        {1, 1 << 30, TFM_ERR_FORMAT, "absurd hidden_dim"},
+        {2, 1 << 23, TFM_ERR_FORMAT, "many layers: sizes far beyond the file"},
+        {6, 1 << 24, TFM_ERR_FORMAT, "long seq_len: beyond the file"},
+        {3, 3, TFM_ERR_FORMAT, "n_heads 3 does not divide dim 8"},
+        {3, 16, TFM_ERR_FORMAT, "n_heads 16 above dim 8"},
+        {4, 3, TFM_ERR_FORMAT, "n_kv_heads 3 does not divide n_heads 4"},
+        {4, 8, TFM_ERR_FORMAT, "n_kv_heads 8 above n_heads 4"},
+        {3, 8, TFM_ERR_FORMAT, "head_dim 1: odd, cannot rotate"},
+        {5, 11, TFM_ERR_FORMAT, "vocab one larger: sizes exceed the file"},
+    };
+    size_t i;
+    synth_make(&s, 8, 12, 2, 4, 2, 10, 6, 0, 3);
+    size = s.n_floats * sizeof(float);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int32_t saved;
+        int ok;
+        memcpy(&saved, &s.file[cases[i].index], 4);
+        synth_set_header(&s, cases[i].index, cases[i].value);
+        ok = load_fails(s.file, size, cases[i].want, cases[i].what);
+        synth_set_header(&s, cases[i].index, saved);
+        TT_ASSERT(ok, "case '%s'", cases[i].what);
+    }
+    synth_free(&s);
+    /* sizes whose products overflow 64 bits: every dimension at the int32 maximum but divisible */
+    {
+        int32_t header[8] = {1 << 24, 1 << 24, 1 << 24, 1 << 4, 1 << 4, 1 << 24, 1 << 24, 0};
+        TT_ASSERT(load_fails(header, sizeof header, TFM_ERR_FORMAT, "overflowing sizes"), "overflow accepted");
+    }
+    {
+        static const char gguf[32] = "GGUF\3\0\0\0";
+        static const char ak42[32] = "ak42\1\0\0\0";
+        float tiny[2] = {0, 0};
+        TT_ASSERT(load_fails(gguf, sizeof gguf, TFM_ERR_UNSUPPORTED, "gguf"), "GGUF not reported");
+        TT_ASSERT(load_fails(ak42, sizeof ak42, TFM_ERR_UNSUPPORTED, "ak42"), "llama2.c v1 not reported");
+        TT_ASSERT(load_fails(tiny, sizeof tiny, TFM_ERR_FORMAT, "8 bytes"), "8-byte file accepted");
+    }
+}
+
+static void test_missing_file_and_bad_arguments(void)
+{
+    tfm_model *m = NULL;
+    tfm_context *ctx = NULL;
+    tfm_error err;
+    TT_ASSERT(tfm_model_load(build_path("no_such_model.bin"), NULL, &m, &err) == TFM_ERR_IO && !m, "missing file");
+    TT_ASSERT(strstr(err.message, "no_such_model.bin") != NULL, "message: %s", err.message);
+    TT_ASSERT(tfm_model_load(NULL, NULL, &m, &err) == TFM_ERR_INVALID_ARGUMENT, "NULL path");
+    TT_ASSERT(tfm_model_load("x", NULL, NULL, &err) == TFM_ERR_INVALID_ARGUMENT, "NULL output");
+    TT_ASSERT(tfm_model_load_memory(NULL, 10, &m, &err) == TFM_ERR_INVALID_ARGUMENT, "NULL data");
+    TT_ASSERT(tfm_context_create(NULL, NULL, &ctx, &err) == TFM_ERR_INVALID_ARGUMENT && !ctx, "NULL model");
+    tfm_model_free(NULL);
+    tfm_context_free(NULL);
+    {
+        int32_t one[2] = {0, 0};
+        TT_ASSERT(tfm_model_load_memory((const char *)one + 1, 4, &m, &err) == TFM_ERR_INVALID_ARGUMENT,
+                  "unaligned data");
+    }
+}
+
+static void test_forward_errors(void)
+{
+    synth s;
+    tfm_model *m;
+    tfm_context *ctx;
+    tfm_error err;
+    tfm_context_params p;
+    int tokens[8] = {1, 2, 3, 4, 5, 6, 7, 8}, bad[3] = {1, 10, 2}, neg = -1;
+    float logits[10];
+    synth_make(&s, 8, 12, 2, 4, 2, 10, 6, 0, 3); /* context 6 */
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    p.context_length = 7, p.max_batch = 0, p.n_threads = 1;
+    TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_ERR_INVALID_ARGUMENT && !ctx, "context above the model's");
+    p.max_batch = -1, p.context_length = 0;
+    TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_ERR_INVALID_ARGUMENT && !ctx, "negative batch");
+    ctx = new_context(m, 0, 4, 1);
+    TT_ASSERT(ctx, "no context");
+    TT_ASSERT(tfm_forward(ctx, bad, 3, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_OUT_OF_RANGE, "token 10 of 10");
+    TT_ASSERT(strstr(err.message, "10") != NULL, "message: %s", err.message);
+    TT_ASSERT(tfm_forward(ctx, &neg, 1, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_OUT_OF_RANGE, "token -1");
+    TT_ASSERT(ctx->pos == 0, "a rejected call moved the position");
+    TT_ASSERT(tfm_forward(ctx, tokens, 0, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_INVALID_ARGUMENT, "no tokens");
+    TT_ASSERT(tfm_forward(ctx, tokens, 2, logits, (tfm_logits_mode)7, &err) == TFM_ERR_INVALID_ARGUMENT, "bad mode");
+    /* a prompt longer than the context is refused whole */
+    TT_ASSERT(tfm_forward(ctx, tokens, 7, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_CONTEXT_FULL, "7 tokens in 6");
+    TT_ASSERT(ctx->pos == 0, "a rejected prompt moved the position");
+    /* fill the context, then one more position is refused */
+    TT_ASSERT(tfm_forward(ctx, tokens, 5, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(tfm_forward(ctx, tokens, 2, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_CONTEXT_FULL, "2 more at 5 of 6");
+    TT_ASSERT(tfm_forward(ctx, tokens, 1, NULL, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(ctx->pos == 6, "position %d", ctx->pos);
+    TT_ASSERT(tfm_forward(ctx, tokens, 1, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_CONTEXT_FULL, "position 6 of 6");
+    TT_ASSERT(strstr(err.message, "context") != NULL, "message: %s", err.message);
+    tfm_context_reset(ctx);
+    TT_ASSERT(tfm_forward(ctx, tokens, 6, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "after reset: %s", err.message);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+    synth_free(&s);
+}
+
+int main(int argc, char **argv)
+{
+    /* scratch files go next to the test binary, inside the build directory */
+    if (argc > 0 && strrchr(argv[0], '/')) {
+        size_t len = (size_t)(strrchr(argv[0], '/') - argv[0]);
+        if (len < sizeof build_dir) {
+            memcpy(build_dir, argv[0], len);
+            build_dir[len] = '\0';
+        }
+    }
+    TT_RUN(test_golden_logits_decode);
+    TT_RUN(test_golden_logits_prefill);
+    TT_RUN(test_matches_float64_reference);
+    TT_RUN(test_prefill_then_decode_equals_decode);
+    TT_RUN(test_threads_bit_identical);
+    TT_RUN(test_mmap_read_and_memory_agree);
+    TT_RUN(test_weight_bytes);
+    TT_RUN(test_truncated_everywhere);
+    TT_RUN(test_bad_headers);
+    TT_RUN(test_missing_file_and_bad_arguments);
+    TT_RUN(test_forward_errors);
+    return tt_summary("model");
+}
