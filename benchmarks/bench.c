@@ -1,0 +1,447 @@
+/* bench.c - main of build/tfm-bench: the command table, the shared helpers of bench.h, and the
+   machine ceilings (measured with the library's own SIMD layer, so they match the kernels' width).
+
+   tfm-bench <command> [options]     tfm-bench --help lists the commands. */
+#define TFM_IMPLEMENTATION
+#include "bench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int bench_all(int argc, char **argv);
+
+typedef struct bench_command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+    const char *all_args; /* options `all` runs it with; NULL: not part of `all` */
+} bench_command;
+
+/* One line per subcommand; `all` runs those with all_args, in this order, after the ceilings. */
+static const bench_command bench_commands[] = {
+    {"ceilings", bench_ceilings_cmd, "machine ceilings: FMA peak GFLOP/s, read and copy GB/s per thread count", NULL},
+    {"gemm", bench_gemm, "Y = X W^T: --m --n --k --dtype f32|f16|bf16, GFLOP/s vs peak and OpenBLAS", ""},
+    {"gemv", bench_gemv, "y = W x: --rows --cols --dtype, GB/s of weights vs read bandwidth", ""},
+    {"kernels", bench_kernels, "rmsnorm, softmax, rope, silu, dot on one token: ns and GB/s", ""},
+    {"all", bench_all, "ceilings, then every benchmark's default suite (about a minute)", NULL},
+};
+#define BENCH_N_COMMANDS (sizeof bench_commands / sizeof bench_commands[0])
+
+static void bench_usage(void)
+{
+    size_t i;
+    printf("usage: tfm-bench <command> [options]\n"
+           "common options: --threads 1,2 (list; default 1 and %d), --csv (CSV instead of a table)\n"
+           "simd: %s\n\ncommands:\n",
+           tfm_default_threads(), tfm_simd_name());
+    for (i = 0; i < BENCH_N_COMMANDS; i++) printf("  %-10s %s\n", bench_commands[i].name, bench_commands[i].help);
+}
+
+/* Splits all_args on spaces and appends the options given to `all` (they win: last occurrence). */
+static int bench_run_with(const bench_command *cmd, int argc, char **argv)
+{
+    char buffer[256];
+    char *args[64];
+    int n = 0, i;
+    char *token;
+    args[n++] = (char *)cmd->name;
+    snprintf(buffer, sizeof buffer, "%s", cmd->all_args);
+    for (token = strtok(buffer, " "); token && n < 48; token = strtok(NULL, " ")) args[n++] = token;
+    for (i = 1; i < argc && n < 63; i++) args[n++] = argv[i];
+    args[n] = NULL;
+    return cmd->fn(n, args);
+}
+
+static int bench_all(int argc, char **argv)
+{
+    size_t i;
+    int failed = 0;
+    double start = bench_now();
+    if (!bench_check_args(argc, argv, "--threads", "--csv")) return 2;
+    failed |= bench_ceilings_cmd(argc, argv);
+    for (i = 0; i < BENCH_N_COMMANDS; i++) {
+        if (!bench_commands[i].all_args) continue;
+        printf("\n== %s\n", bench_commands[i].name);
+        fflush(stdout);
+        failed |= bench_run_with(&bench_commands[i], argc, argv);
+    }
+    printf("\nall: %.1f s\n", bench_now() - start);
+    return failed;
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        bench_usage();
+        return argc < 2 ? 2 : 0;
+    }
+    for (i = 0; i < BENCH_N_COMMANDS; i++)
+        if (!strcmp(argv[1], bench_commands[i].name)) {
+            if (bench_flag(argc - 1, argv + 1, "--help")) {
+                printf("%s: %s\n", bench_commands[i].name, bench_commands[i].help);
+                return 0;
+            }
+            return bench_commands[i].fn(argc - 1, argv + 1) ? 1 : 0;
+        }
+    fprintf(stderr, "tfm-bench: unknown command '%s' (try --help)\n", argv[1]);
+    return 2;
+}
+
+/* ================================================================ time */
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void bench_sleep(double seconds)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+double bench_best(bench_fn fn, void *ctx, int min_reps, double min_seconds)
+{
+    double best = INFINITY, start;
+    int reps;
+    fn(ctx);
+    start = bench_now();
+    for (reps = 0; reps < 1000 && (reps < min_reps || bench_now() - start < min_seconds); reps++) {
+        double t0 = bench_now(), dt;
+        fn(ctx);
+        dt = bench_now() - t0;
+        if (dt < best) best = dt;
+    }
+    return best;
+}
+
+/* ================================================================ arguments */
+
+const char *bench_arg_str(int argc, char **argv, const char *name, const char *fallback)
+{
+    int i;
+    const char *value = fallback;
+    for (i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], name)) value = argv[++i];
+    return value;
+}
+
+long bench_arg_int(int argc, char **argv, const char *name, long fallback)
+{
+    const char *s = bench_arg_str(argc, argv, name, NULL);
+    char *end;
+    long v;
+    if (!s) return fallback;
+    v = strtol(s, &end, 10);
+    if (*end || end == s) {
+        fprintf(stderr, "tfm-bench: %s wants an integer, got '%s'; using %ld\n", name, s, fallback);
+        return fallback;
+    }
+    return v;
+}
+
+double bench_arg_num(int argc, char **argv, const char *name, double fallback)
+{
+    const char *s = bench_arg_str(argc, argv, name, NULL);
+    char *end;
+    double v;
+    if (!s) return fallback;
+    v = strtod(s, &end);
+    if (*end || end == s) {
+        fprintf(stderr, "tfm-bench: %s wants a number, got '%s'; using %g\n", name, s, fallback);
+        return fallback;
+    }
+    return v;
+}
+
+int bench_flag(int argc, char **argv, const char *name)
+{
+    int i;
+    for (i = 1; i < argc; i++)
+        if (!strcmp(argv[i], name)) return 1;
+    return 0;
+}
+
+int bench_threads(int argc, char **argv, int *list, int max)
+{
+    const char *s = bench_arg_str(argc, argv, "--threads", NULL);
+    int n = 0;
+    if (!s) {
+        list[n++] = 1;
+        if (tfm_default_threads() > 1 && max > 1) list[n++] = tfm_default_threads();
+        return n;
+    }
+    while (*s && n < max) {
+        char *end;
+        long t = strtol(s, &end, 10);
+        if (end == s || t < 1 || t > 1024 || (*end && *end != ',')) {
+            fprintf(stderr, "tfm-bench: --threads wants a list like 1,2\n");
+            return 0;
+        }
+#if !defined(_OPENMP)
+        if (t > 1) {
+            fprintf(stderr, "tfm-bench: built without OpenMP, running 1 thread instead of %ld\n", t);
+            t = 1;
+        }
+#endif
+        list[n++] = (int)t;
+        s = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+static int bench_word_in(const char *word, const char *list)
+{
+    size_t len = strlen(word);
+    const char *p = list;
+    while (list && (p = strstr(p, word)) != NULL) {
+        if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0')) return 1;
+        p += len;
+    }
+    return 0;
+}
+
+int bench_check_args(int argc, char **argv, const char *options, const char *flags)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        if (bench_word_in(argv[i], options)) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "tfm-bench %s: %s needs a value\n", argv[0], argv[i]);
+                return 0;
+            }
+            i++;
+        } else if (!bench_word_in(argv[i], flags)) {
+            fprintf(stderr, "tfm-bench %s: unknown option '%s' (options: %s; flags: %s)\n", argv[0], argv[i], options,
+                    flags);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ================================================================ rows */
+
+void bench_row_init(bench_row *row) { memset(row, 0, sizeof *row); }
+
+void bench_row_str(bench_row *row, const char *name, const char *value)
+{
+    if (row->n >= BENCH_MAX_COLS) return;
+    snprintf(row->name[row->n], sizeof row->name[0], "%s", name);
+    snprintf(row->value[row->n], sizeof row->value[0], "%s", value);
+    row->n++;
+}
+
+void bench_row_int(bench_row *row, const char *name, long long value)
+{
+    char s[32];
+    snprintf(s, sizeof s, "%lld", value);
+    bench_row_str(row, name, s);
+}
+
+void bench_row_num(bench_row *row, const char *name, double value, int decimals)
+{
+    char s[32] = "";
+    if (value == value) snprintf(s, sizeof s, "%.*f", decimals, value);
+    bench_row_str(row, name, s);
+}
+
+void bench_row_print(const bench_row *row, int csv, int header)
+{
+    int i;
+    if (header) {
+        for (i = 0; i < row->n; i++) {
+            int w = (int)strlen(row->name[i]) > 9 ? (int)strlen(row->name[i]) : 9;
+            if (csv) printf("%s%s", i ? "," : "", row->name[i]);
+            else printf("%s%*s", i ? " " : "", w, row->name[i]);
+        }
+        printf("\n");
+    }
+    for (i = 0; i < row->n; i++) {
+        int w = (int)strlen(row->name[i]) > 9 ? (int)strlen(row->name[i]) : 9;
+        if (csv) printf("%s%s", i ? "," : "", row->value[i]);
+        else printf("%s%*s", i ? " " : "", w, row->value[i]);
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+/* ================================================================ ceilings */
+
+#if defined(_OPENMP)
+#define BENCH_PRAGMA(x) _Pragma(#x)
+#define BENCH_PARALLEL(t) BENCH_PRAGMA(omp parallel num_threads(t))
+#define BENCH_BARRIER BENCH_PRAGMA(omp barrier)
+#define BENCH_THREAD_ID omp_get_thread_num()
+#else
+#define BENCH_PARALLEL(t)
+#define BENCH_BARRIER
+#define BENCH_THREAD_ID 0
+#endif
+
+#define BENCH_MAX_THREADS 1024
+
+#define BENCH_FMA_CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define BENCH_FMA_DECL(i) tfm__vf a##i = tfm__vf_set1(1.0f + 0.01f * (float)(i));
+#define BENCH_FMA_STEP(i) a##i = tfm__vf_fma(a##i, b, c);
+#define BENCH_FMA_SUM(i) s = tfm__vf_add(s, a##i);
+#define BENCH_FMA_PER_ITER 12
+
+/* 12 independent FMA chains: enough to fill two pipes of latency 4 to 6. a*b+c stays near 1. */
+static float bench_fma_loop(long iters)
+{
+    tfm__vf b = tfm__vf_set1(0.999999f), c = tfm__vf_set1(1e-6f), s = tfm__vf_zero();
+    long it;
+    BENCH_FMA_CHAINS(BENCH_FMA_DECL)
+    for (it = 0; it < iters; it++) {
+        BENCH_FMA_CHAINS(BENCH_FMA_STEP)
+    }
+    BENCH_FMA_CHAINS(BENCH_FMA_SUM)
+    return tfm__vf_sum(s);
+}
+
+static double bench_measure_fma(int threads)
+{
+    float sinks[BENCH_MAX_THREADS] = {0};
+    volatile float sink = 0.0f;
+    long iters = 2000000;
+    double best = INFINITY, dt;
+    int rep;
+    double t0 = bench_now();
+    sink += bench_fma_loop(iters);
+    dt = bench_now() - t0;
+    if (dt > 0) iters = (long)((double)iters * 0.05 / dt) + 1; /* about 50 ms a run */
+    for (rep = 0; rep < 3; rep++) {
+        double start = 0, end = 0;
+        BENCH_PARALLEL(threads)
+        {
+            float s;
+            BENCH_BARRIER
+            if (BENCH_THREAD_ID == 0) start = bench_now();
+            s = bench_fma_loop(iters);
+            BENCH_BARRIER
+            if (BENCH_THREAD_ID == 0) end = bench_now();
+            sinks[BENCH_THREAD_ID % BENCH_MAX_THREADS] = s;
+        }
+        if (end - start < best) best = end - start;
+    }
+    sink = sinks[0];
+    (void)sink;
+    return 2.0 * BENCH_FMA_PER_ITER * TFM__VF_N * (double)iters * threads / best * 1e-9;
+}
+
+/* Eight accumulators of loads: the core's read ceiling, not an add-latency bound. */
+static float bench_read_sum(const float *p, size_t n)
+{
+    tfm__vf s0 = tfm__vf_zero(), s1 = tfm__vf_zero(), s2 = tfm__vf_zero(), s3 = tfm__vf_zero();
+    tfm__vf s4 = tfm__vf_zero(), s5 = tfm__vf_zero(), s6 = tfm__vf_zero(), s7 = tfm__vf_zero();
+    size_t i;
+    for (i = 0; i + 8 * TFM__VF_N <= n; i += 8 * TFM__VF_N) {
+        s0 = tfm__vf_add(s0, tfm__vf_load(p + i));
+        s1 = tfm__vf_add(s1, tfm__vf_load(p + i + TFM__VF_N));
+        s2 = tfm__vf_add(s2, tfm__vf_load(p + i + 2 * TFM__VF_N));
+        s3 = tfm__vf_add(s3, tfm__vf_load(p + i + 3 * TFM__VF_N));
+        s4 = tfm__vf_add(s4, tfm__vf_load(p + i + 4 * TFM__VF_N));
+        s5 = tfm__vf_add(s5, tfm__vf_load(p + i + 5 * TFM__VF_N));
+        s6 = tfm__vf_add(s6, tfm__vf_load(p + i + 6 * TFM__VF_N));
+        s7 = tfm__vf_add(s7, tfm__vf_load(p + i + 7 * TFM__VF_N));
+    }
+    s0 = tfm__vf_add(tfm__vf_add(tfm__vf_add(s0, s1), tfm__vf_add(s2, s3)),
+                     tfm__vf_add(tfm__vf_add(s4, s5), tfm__vf_add(s6, s7)));
+    return tfm__vf_sum(s0);
+}
+
+#define BENCH_BW_BYTES ((size_t)512 << 20)
+
+/* Best of 3 passes; each thread reads (or copies) its contiguous share. */
+static void bench_measure_bandwidth(int threads, double *read_gbps, double *copy_gbps)
+{
+    size_t n = BENCH_BW_BYTES / sizeof(float), i;
+    float *buf = (float *)tfm_aligned_alloc(BENCH_BW_BYTES);
+    float sinks[BENCH_MAX_THREADS] = {0};
+    volatile float sink;
+    double best_read = INFINITY, best_copy = INFINITY;
+    int rep;
+    *read_gbps = *copy_gbps = NAN;
+    if (!buf) return;
+    for (i = 0; i < n; i++) buf[i] = (float)(i & 1023);
+    for (rep = 0; rep < 4; rep++) {
+        int copy = rep & 1;
+        double start = 0, end = 0;
+        BENCH_PARALLEL(threads)
+        {
+            int t = BENCH_THREAD_ID;
+            size_t half = n / 2, share = (copy ? half : n) / (size_t)threads;
+            share -= share % 1024;
+            BENCH_BARRIER
+            if (t == 0) start = bench_now();
+            if (copy) memcpy(buf + half + share * (size_t)t, buf + share * (size_t)t, share * sizeof(float));
+            else sinks[t % BENCH_MAX_THREADS] = bench_read_sum(buf + share * (size_t)t, share);
+            BENCH_BARRIER
+            if (t == 0) end = bench_now();
+        }
+        if (copy) {
+            if (end - start < best_copy) best_copy = end - start;
+        } else if (end - start < best_read) {
+            best_read = end - start;
+        }
+    }
+    sink = sinks[0];
+    (void)sink;
+    tfm_aligned_free(buf);
+    *read_gbps = (double)BENCH_BW_BYTES / best_read * 1e-9;
+    *copy_gbps = (double)BENCH_BW_BYTES / best_copy * 1e-9; /* half read + half written */
+}
+
+#define BENCH_MAX_CEILINGS 16
+
+static bench_ceiling bench_ceiling_cache[BENCH_MAX_CEILINGS];
+static int bench_ceiling_count;
+
+const bench_ceiling *bench_ceiling_get(int threads)
+{
+    int i;
+    bench_ceiling *c;
+    for (i = 0; i < bench_ceiling_count; i++)
+        if (bench_ceiling_cache[i].threads == threads) return &bench_ceiling_cache[i];
+    c = &bench_ceiling_cache[bench_ceiling_count < BENCH_MAX_CEILINGS ? bench_ceiling_count++ : BENCH_MAX_CEILINGS - 1];
+    c->threads = threads;
+    c->fma_gflops = bench_measure_fma(threads);
+    bench_measure_bandwidth(threads, &c->read_gbps, &c->copy_gbps);
+    return c;
+}
+
+double bench_pct(double value, double ceiling)
+{
+    return ceiling > 0 ? 100.0 * value / ceiling : NAN;
+}
+
+int bench_ceilings_cmd(int argc, char **argv)
+{
+    int threads[8], n, i, csv = bench_flag(argc, argv, "--csv");
+    if (!bench_check_args(argc, argv, "--threads", "--csv")) return 2;
+    n = bench_threads(argc, argv, threads, 8);
+    if (!n) return 2;
+    if (!csv) printf("simd %s (%d floats a vector), %d thread(s) available\n", tfm_simd_name(), TFM__VF_N, tfm_default_threads());
+    for (i = 0; i < n; i++) {
+        const bench_ceiling *c = bench_ceiling_get(threads[i]);
+        bench_row row;
+        bench_row_init(&row);
+        bench_row_int(&row, "threads", c->threads);
+        bench_row_num(&row, "fma_gflops", c->fma_gflops, 1);
+        bench_row_num(&row, "read_gbps", c->read_gbps, 1);
+        bench_row_num(&row, "copy_gbps", c->copy_gbps, 1);
+        bench_row_print(&row, csv, i == 0);
+    }
+    return 0;
+}
