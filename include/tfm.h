@@ -10,3 +10,4 @@
 #endif
 
 #include "tfm_tensor.h"
+#include "tfm_moe.h"
