@@ -10,4 +10,5 @@
 #endif
 
 #include "tfm_tensor.h"
+#include "tfm_tokenizer.h"
 #include "tfm_moe.h"
