@@ -27,6 +27,7 @@ static const bench_command bench_commands[] = {
     {"gemm", bench_gemm, "Y = X W^T: --m --n --k --dtype f32|f16|bf16, GFLOP/s vs peak and OpenBLAS", ""},
     {"gemv", bench_gemv, "y = W x: --rows --cols --dtype, GB/s of weights vs read bandwidth", ""},
     {"kernels", bench_kernels, "rmsnorm, softmax, rope, silu, dot on one token: ns and GB/s", ""},
+    {"moe", bench_moe, "MoE block, Mixtral-shaped: batched prefill vs token by token, decode vs dense FFN, routing share", "--seconds 0.2"},
     {"all", bench_all, "ceilings, then every benchmark's default suite (about a minute)", NULL},
 };
 #define BENCH_N_COMMANDS (sizeof bench_commands / sizeof bench_commands[0])

@@ -29,6 +29,7 @@ int bench_ceilings_cmd(int argc, char **argv);
 int bench_gemm(int argc, char **argv);
 int bench_gemv(int argc, char **argv);
 int bench_kernels(int argc, char **argv);
+int bench_moe(int argc, char **argv);
 
 /* ---------------------------------------------------------------- time */
 
