@@ -10,5 +10,6 @@
 #endif
 
 #include "tfm_tensor.h"
+#include "tfm_gguf.h"
 #include "tfm_tokenizer.h"
 #include "tfm_moe.h"
