@@ -43,13 +43,18 @@ build_root=${TFM_BUILD_DIR:-build}
 
 # The implementation unit of one test: TFM_IMPLEMENTATION plus the tfm headers the test includes,
 # so each test builds against exactly the headers it uses (and each header is checked to compile
-# on its own). "umbrella" is tfm.h itself.
+# on its own). "umbrella" is tfm.h itself. A test may put lines in front of those includes, e.g. to
+# install allocation hooks it defines itself, one per comment line of the exact form
+#   /* tfm-test-impl-prelude: #define TFM_MALLOC(sz) test_malloc(sz) */
 write_impl() {
     local name=$1 out=$2
     {
         echo "#define TFM_IMPLEMENTATION"
         if [ "$name" = umbrella ]; then echo '#include "tfm.h"'
-        else grep -E '^#include "tfm[a-z_]*\.h"' "tests/test_$name.c" | grep -v tfm_test.h; fi
+        else
+            sed -n 's|^/\* tfm-test-impl-prelude: \(.*\) \*/$|\1|p' "tests/test_$name.c"
+            grep -E '^#include "tfm[a-z_]*\.h"' "tests/test_$name.c" | grep -v tfm_test.h
+        fi
     } >"$out.tmp"
     if ! cmp -s "$out.tmp" "$out"; then mv "$out.tmp" "$out"; else rm -f "$out.tmp"; fi
 }

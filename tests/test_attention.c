@@ -1,0 +1,948 @@
+/* Tests of tfm_attention.h: every variant against its definition computed here in float64 with plain
+   loops (softmax(scale Q K^T + mask) V under a mask built from the variant's definition), decode against
+   prefill, 1 vs 2 threads bit for bit, and the memory promises through the allocation hooks below. */
+/* tfm-test-impl-prelude: #include <stddef.h> */
+/* tfm-test-impl-prelude: #ifdef __cplusplus */
+/* tfm-test-impl-prelude: extern "C" { */
+/* tfm-test-impl-prelude: #endif */
+/* tfm-test-impl-prelude: void *test_malloc(size_t bytes); void test_free(void *p); void *test_realloc(void *p, size_t bytes); */
+/* tfm-test-impl-prelude: #ifdef __cplusplus */
+/* tfm-test-impl-prelude: } */
+/* tfm-test-impl-prelude: #endif */
+/* tfm-test-impl-prelude: #define TFM_MALLOC(sz) test_malloc(sz) */
+/* tfm-test-impl-prelude: #define TFM_FREE(p) test_free(p) */
+/* tfm-test-impl-prelude: #define TFM_REALLOC(p, sz) test_realloc(p, sz) */
+#include "tfm_test.h"
+#include "tfm_attention.h"
+
+/* ---------------------------------------------------------------- allocation hooks of the library */
+
+static size_t hook_calls, hook_live, hook_peak;
+
+/* 16 bytes in front of each block remember its size, keeping malloc's alignment */
+void *test_malloc(size_t bytes)
+{
+    unsigned char *p = (unsigned char *)malloc(bytes + 16);
+    if (!p) return NULL;
+    memcpy(p, &bytes, sizeof bytes);
+    hook_calls++;
+    hook_live += bytes;
+    if (hook_live > hook_peak) hook_peak = hook_live;
+    return p + 16;
+}
+
+void test_free(void *ptr)
+{
+    size_t bytes;
+    unsigned char *p = (unsigned char *)ptr;
+    if (!p) return;
+    memcpy(&bytes, p - 16, sizeof bytes);
+    hook_live -= bytes;
+    free(p - 16);
+}
+
+void *test_realloc(void *ptr, size_t bytes)
+{
+    void *fresh = test_malloc(bytes);
+    size_t old;
+    if (!fresh || !ptr) return fresh;
+    memcpy(&old, (unsigned char *)ptr - 16, sizeof old);
+    memcpy(fresh, ptr, old < bytes ? old : bytes);
+    test_free(ptr);
+    return fresh;
+}
+
+static void hook_reset(void)
+{
+    hook_calls = 0;
+    hook_peak = hook_live;
+}
+
+/* ---------------------------------------------------------------- float64 references */
+
+static double *to_double(const float *x, size_t n)
+{
+    double *d = (double *)tt_alloc(n * sizeof(double));
+    size_t i;
+    for (i = 0; i < n; i++) d[i] = x[i];
+    return d;
+}
+
+static float *random_array(size_t n, float lo, float hi)
+{
+    float *x = (float *)tt_alloc(n * sizeof(float));
+    tt_fill(x, n, lo, hi);
+    return x;
+}
+
+/* out[i][h][:] = softmax_j(scale q_i.k_j over mask[i][j]) v_j for one sequence; a row with no
+   visible key is 0. Query head h reads kv head h / (H / KV). */
+static void ref_masked(double *out, const float *q, const double *k, const double *v, int n_q, int n_kv, int H, int KV,
+                       int D, double scale, const unsigned char *mask)
+{
+    double *s = (double *)tt_alloc((size_t)n_kv * sizeof(double));
+    int i, h, j, c, G = H / KV;
+    for (i = 0; i < n_q; i++)
+        for (h = 0; h < H; h++) {
+            const float *qi = q + ((size_t)i * H + h) * D;
+            double *o = out + ((size_t)i * H + h) * D, mx = -INFINITY, sum = 0;
+            int kh = h / G;
+            for (c = 0; c < D; c++) o[c] = 0;
+            for (j = 0; j < n_kv; j++) {
+                const double *kj = k + ((size_t)j * KV + kh) * D;
+                double dot = 0;
+                if (!mask[(size_t)i * n_kv + j]) continue;
+                for (c = 0; c < D; c++) dot += qi[c] * kj[c];
+                s[j] = scale * dot;
+                if (s[j] > mx) mx = s[j];
+            }
+            if (mx == -INFINITY) continue;
+            for (j = 0; j < n_kv; j++) {
+                const double *vj = v + ((size_t)j * KV + kh) * D;
+                double p;
+                if (!mask[(size_t)i * n_kv + j]) continue;
+                p = exp(s[j] - mx);
+                sum += p;
+                for (c = 0; c < D; c++) o[c] += p * vj[c];
+            }
+            for (c = 0; c < D; c++) o[c] /= sum;
+        }
+    free(s);
+}
+
+/* index of the worst element, or -1 when every |got - want| <= atol + rtol |want| */
+static long worst(const float *got, const double *want, size_t n, double atol, double rtol, double *err)
+{
+    size_t i;
+    long bad = -1;
+    double worst_err = 0;
+    for (i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - want[i]);
+        if (!(e <= atol + rtol * fabs(want[i])) && (bad < 0 || e > worst_err)) {
+            bad = (long)i;
+            worst_err = e;
+        }
+    }
+    *err = worst_err;
+    return bad;
+}
+
+#define ATOL 3e-5
+#define RTOL 3e-4
+
+/* visibility of key j from a query at position p, by the definitions in tfm_attention.h */
+static int visible_plain(int causal, int p, int j) { return !causal || j <= p; }
+static int visible_window(int causal, int w, int p, int j)
+{
+    if (causal) return j <= p && p - j < w;
+    return abs(p - j) < w;
+}
+
+typedef struct problem {
+    int H, KV, D, n_q, n_kv, pos0, n_seq;
+    float *q, *k, *v, *out;
+} problem;
+
+static void problem_init(problem *p, int H, int KV, int D, int n_q, int n_kv, int pos0, int n_seq, float range)
+{
+    size_t nq = (size_t)n_seq * n_q * H * D, nk = (size_t)n_seq * n_kv * KV * D;
+    p->H = H;
+    p->KV = KV;
+    p->D = D;
+    p->n_q = n_q;
+    p->n_kv = n_kv;
+    p->pos0 = pos0;
+    p->n_seq = n_seq;
+    p->q = random_array(nq, -range, range);
+    p->k = random_array(nk, -range, range);
+    p->v = random_array(nk, -1.0f, 1.0f);
+    p->out = (float *)tt_alloc(nq * sizeof(float));
+    memset(p->out, 0x7f, nq * sizeof(float)); /* garbage the call must overwrite */
+}
+
+static void problem_free(problem *p)
+{
+    free(p->q);
+    free(p->k);
+    free(p->v);
+    free(p->out);
+}
+
+/* the mask of sequence s of a problem: kind-specific visibility, key padding kv_len */
+static unsigned char *build_mask(const tfm_attn_config *cfg, const problem *p, int len, const unsigned char *blocks, int nb)
+{
+    unsigned char *m = (unsigned char *)tt_alloc((size_t)p->n_q * p->n_kv);
+    int i, j;
+    for (i = 0; i < p->n_q; i++)
+        for (j = 0; j < p->n_kv; j++) {
+            int pos = p->pos0 + i, vis;
+            if (cfg->kind == TFM_ATTN_WINDOW) vis = visible_window(cfg->causal, cfg->window, pos, j);
+            else vis = visible_plain(cfg->causal, pos, j);
+            if (blocks) {
+                int b = cfg->bigbird.block;
+                vis = vis && blocks[(size_t)(pos / b) * nb + j / b];
+            }
+            m[(size_t)i * p->n_kv + j] = (unsigned char)(vis && j < len);
+        }
+    return m;
+}
+
+/* Runs cfg on p (with kv_len) and compares every sequence with the float64 reference. */
+static int check_against_reference(const tfm_attn_config *cfg, problem *p, const int *kv_len, const char *what)
+{
+    size_t nq = (size_t)p->n_q * p->H * p->D, nk = (size_t)p->n_kv * p->KV * p->D;
+    double *want = (double *)tt_alloc(nq * sizeof(double)), err;
+    unsigned char *blocks = NULL;
+    int s, nb = 0, ok = 1;
+    tfm_status st = tfm_attn_prefill(cfg, p->out, p->q, p->k, p->v, p->n_seq, p->n_q, p->n_kv, p->pos0, kv_len, NULL, 0);
+    if (st != TFM_OK) {
+        fprintf(stderr, "    %s: status %s\n", what, tfm_status_string(st));
+        free(want);
+        return 0;
+    }
+    if (cfg->kind == TFM_ATTN_BIGBIRD) {
+        nb = tfm_attn_bigbird_blocks(cfg, p->n_kv);
+        blocks = (unsigned char *)tt_alloc((size_t)nb * nb);
+        if (tfm_attn_bigbird_mask(cfg, p->n_kv, blocks, (size_t)nb * nb) != TFM_OK) ok = 0;
+    }
+    for (s = 0; s < p->n_seq && ok; s++) {
+        unsigned char *mask = build_mask(cfg, p, kv_len ? kv_len[s] : p->n_kv, blocks, nb);
+        double *k = to_double(p->k + s * nk, nk), *v = to_double(p->v + s * nk, nk);
+        double scale = cfg->scale != 0 ? cfg->scale : 1.0 / sqrt((double)p->D);
+        long bad;
+        ref_masked(want, p->q + s * nq, k, v, p->n_q, p->n_kv, p->H, p->KV, p->D, scale, mask);
+        bad = worst(p->out + s * nq, want, nq, ATOL, RTOL, &err);
+        if (bad >= 0) {
+            fprintf(stderr, "    %s: seq %d element %ld (token %ld head %ld): got %.7g want %.7g\n", what, s, bad,
+                    bad / (p->H * p->D), (bad / p->D) % p->H, p->out[s * nq + bad], want[bad]);
+            ok = 0;
+        }
+        free(mask);
+        free(k);
+        free(v);
+    }
+    free(blocks);
+    free(want);
+    return ok;
+}
+
+static void config(tfm_attn_config *cfg, tfm_attn_kind kind, int H, int KV, int D, int causal)
+{
+    tfm_attn_config_init(cfg, kind, H, KV, D);
+    cfg->causal = causal;
+}
+
+/* ---------------------------------------------------------------- dense and flash */
+
+static const int head_pairs[][2] = {{8, 8}, {8, 2}, {8, 1}, {6, 3}};
+static const int head_dims[] = {16, 64, 80, 128};
+
+static void test_dense_and_flash_equal_reference(void)
+{
+    static const int ns[] = {1, 2, 63, 64, 65, 130};
+    int a, b, causal, kind, case_id = 0;
+    tt_seed(11);
+    for (a = 0; a < 6; a++)
+        for (b = 0; b < 4; b++)
+            for (causal = 0; causal < 2; causal++)
+                for (kind = 0; kind < 2; kind++) {
+                    tfm_attn_config cfg;
+                    problem p;
+                    char what[128];
+                    int D = head_dims[(a + b) % 4], n = ns[a];
+                    config(&cfg, kind ? TFM_ATTN_FLASH : TFM_ATTN_DENSE, head_pairs[b][0], head_pairs[b][1], D, causal);
+                    if (case_id % 3 == 1) {
+                        cfg.tile_rows = 16;
+                        cfg.tile_keys = 16;
+                    } else if (case_id % 3 == 2) {
+                        cfg.tile_rows = 8;
+                        cfg.tile_keys = 24;
+                    }
+                    case_id++;
+                    problem_init(&p, cfg.n_heads, cfg.n_kv_heads, D, n, n, 0, 1, 1.0f);
+                    snprintf(what, sizeof what, "%s n=%d H=%d/%d D=%d causal=%d tiles %d,%d", tfm_attn_kind_name(cfg.kind), n,
+                             cfg.n_heads, cfg.n_kv_heads, D, causal, cfg.tile_rows, cfg.tile_keys);
+                    if (!check_against_reference(&cfg, &p, NULL, what)) {
+                        problem_free(&p);
+                        TT_ASSERT(0, "%s differs from the float64 reference", what);
+                    }
+                    problem_free(&p);
+                }
+}
+
+static void test_long_and_odd_shapes(void)
+{
+    /* n = 1000, odd head dims (masked vector tails), a chunk at pos0 > 0, big scores (online rescaling) */
+    static const struct {
+        tfm_attn_kind kind;
+        int H, KV, D, n_q, n_kv, pos0, causal;
+        float range, scale;
+    } cases[] = {
+        {TFM_ATTN_FLASH, 4, 2, 64, 1000, 1000, 0, 1, 1.0f, 0},
+        {TFM_ATTN_FLASH, 6, 3, 80, 1000, 1000, 0, 0, 1.0f, 0},
+        {TFM_ATTN_DENSE, 4, 1, 64, 1000, 1000, 0, 1, 1.0f, 0},
+        {TFM_ATTN_FLASH, 3, 1, 20, 65, 65, 0, 1, 1.0f, 0},
+        {TFM_ATTN_FLASH, 2, 2, 36, 63, 70, 0, 0, 1.0f, 0},
+        {TFM_ATTN_FLASH, 8, 2, 64, 40, 65, 25, 1, 1.0f, 0},
+        {TFM_ATTN_DENSE, 8, 2, 64, 40, 65, 25, 1, 1.0f, 0},
+        {TFM_ATTN_FLASH, 8, 2, 64, 3, 600, 597, 1, 1.0f, 0},
+        {TFM_ATTN_FLASH, 4, 2, 32, 200, 200, 0, 1, 3.0f, 1.0f},
+        {TFM_ATTN_FLASH, 4, 4, 17, 150, 150, 0, 0, 3.0f, 1.0f},
+    };
+    size_t i;
+    tt_seed(12);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tfm_attn_config cfg;
+        problem p;
+        char what[128];
+        config(&cfg, cases[i].kind, cases[i].H, cases[i].KV, cases[i].D, cases[i].causal);
+        cfg.scale = cases[i].scale;
+        problem_init(&p, cases[i].H, cases[i].KV, cases[i].D, cases[i].n_q, cases[i].n_kv, cases[i].pos0, 1, cases[i].range);
+        snprintf(what, sizeof what, "case %d (%s n_q=%d n_kv=%d pos0=%d D=%d)", (int)i, tfm_attn_kind_name(cfg.kind),
+                 cases[i].n_q, cases[i].n_kv, cases[i].pos0, cases[i].D);
+        if (!check_against_reference(&cfg, &p, NULL, what)) {
+            problem_free(&p);
+            TT_ASSERT(0, "%s differs from the float64 reference", what);
+        }
+        problem_free(&p);
+    }
+}
+
+/* ---------------------------------------------------------------- masks: window, padding */
+
+static void test_window_equals_masked_dense(void)
+{
+    static const int windows[] = {1, 5, 64, 100};
+    static const int ns[] = {63, 65, 300};
+    int wi, ni, causal;
+    tt_seed(13);
+    for (wi = 0; wi < 4; wi++)
+        for (ni = 0; ni < 3; ni++)
+            for (causal = 0; causal < 2; causal++) {
+                tfm_attn_config cfg;
+                problem p;
+                char what[96];
+                config(&cfg, TFM_ATTN_WINDOW, 8, 2, head_dims[(wi + ni) % 4], causal);
+                cfg.window = windows[wi];
+                if (ni == 1) cfg.tile_keys = 16;
+                problem_init(&p, 8, 2, cfg.head_dim, ns[ni], ns[ni], 0, 1, 1.0f);
+                snprintf(what, sizeof what, "window %d n=%d D=%d causal=%d", cfg.window, ns[ni], cfg.head_dim, causal);
+                if (!check_against_reference(&cfg, &p, NULL, what)) {
+                    problem_free(&p);
+                    TT_ASSERT(0, "%s differs from dense attention under the window mask", what);
+                }
+                problem_free(&p);
+            }
+    {
+        tfm_attn_config cfg;
+        problem p;
+        config(&cfg, TFM_ATTN_WINDOW, 4, 2, 64, 1);
+        cfg.window = 128;
+        problem_init(&p, 4, 2, 64, 1000, 1000, 0, 1, 1.0f);
+        TT_ASSERT(check_against_reference(&cfg, &p, NULL, "window 128 n=1000"), "window 128 n=1000 differs");
+        problem_free(&p);
+    }
+}
+
+static void test_key_padding(void)
+{
+    static const tfm_attn_kind kinds[] = {TFM_ATTN_DENSE, TFM_ATTN_FLASH, TFM_ATTN_WINDOW, TFM_ATTN_BIGBIRD};
+    int ki, causal, n;
+    tt_seed(14);
+    for (ki = 0; ki < 4; ki++)
+        for (causal = 0; causal < 2; causal++)
+            for (n = 1; n <= 70; n += 69) {
+                int lens[4];
+                tfm_attn_config cfg;
+                problem p;
+                char what[96];
+                lens[0] = n;
+                lens[1] = n > 7 ? n - 7 : 1;
+                lens[2] = 0;
+                lens[3] = n / 2;
+                config(&cfg, kinds[ki], 6, 3, 16, causal);
+                cfg.window = 9;
+                cfg.bigbird.block = 8;
+                problem_init(&p, 6, 3, 16, n, n, 0, 4, 1.0f);
+                snprintf(what, sizeof what, "padding %s causal=%d n=%d", tfm_attn_kind_name(kinds[ki]), causal, n);
+                if (!check_against_reference(&cfg, &p, lens, what)) {
+                    problem_free(&p);
+                    TT_ASSERT(0, "%s differs from the reference with keys >= kv_len masked", what);
+                }
+                problem_free(&p);
+            }
+}
+
+/* ---------------------------------------------------------------- BigBird */
+
+/* Checks a block mask against the definition; returns a message or NULL. */
+static const char *bigbird_mask_defect(const tfm_attn_config *cfg, int nb, const unsigned char *m)
+{
+    int I, J, g = cfg->bigbird.n_global, w = cfg->bigbird.n_window, r = cfg->bigbird.n_random;
+    for (I = 0; I < nb; I++) {
+        int reach = cfg->causal ? I + 1 : nb, lo, hi, pool, candidates = 0, extras = 0;
+        lo = cfg->causal ? I - w + 1 : I - (w - 1) / 2;
+        hi = lo + w - 1;
+        pool = cfg->causal ? I : nb;
+        for (J = 0; J < nb; J++) {
+            int set = m[(size_t)I * nb + J];
+            int must = J < reach && (I < g || J < g || (J >= lo && J <= hi));
+            int candidate = J < pool && J >= g && !(J >= lo && J <= hi) && I >= g;
+            if (J >= reach && set) return "a block beyond the causal limit is attended";
+            if (must && !set) return "a global or window block is missing";
+            if (!must && set && !candidate) return "a block that is neither global, window nor a candidate";
+            if (!must && set) extras++;
+            candidates += candidate;
+        }
+        if (I >= g && extras != (r < candidates ? r : candidates)) return "wrong number of random blocks in a row";
+    }
+    return NULL;
+}
+
+static void test_bigbird_mask_definition(void)
+{
+    static const int params[][5] = {
+        /* n_tokens, block, global, window, random */
+        {1000, 16, 1, 3, 2}, {1000, 64, 2, 3, 3}, {977, 50, 0, 1, 4}, {300, 16, 1, 4, 1}, {2048, 32, 1, 3, 30}, {64, 64, 1, 3, 2},
+    };
+    size_t i;
+    int causal;
+    for (i = 0; i < sizeof params / sizeof params[0]; i++)
+        for (causal = 0; causal < 2; causal++) {
+            tfm_attn_config cfg;
+            int nb, J, distinct = 0;
+            unsigned char *m, *again;
+            const char *defect;
+            config(&cfg, TFM_ATTN_BIGBIRD, 4, 2, 16, causal);
+            cfg.bigbird.block = params[i][1];
+            cfg.bigbird.n_global = params[i][2];
+            cfg.bigbird.n_window = params[i][3];
+            cfg.bigbird.n_random = params[i][4];
+            cfg.bigbird.seed = 1234 + i;
+            nb = tfm_attn_bigbird_blocks(&cfg, params[i][0]);
+            TT_ASSERT(nb == (params[i][0] + params[i][1] - 1) / params[i][1], "block count");
+            m = (unsigned char *)tt_alloc((size_t)nb * nb);
+            again = (unsigned char *)tt_alloc((size_t)nb * nb);
+            TT_CHECK(tfm_attn_bigbird_mask(&cfg, params[i][0], m, (size_t)nb * nb) == TFM_OK);
+            TT_CHECK(tfm_attn_bigbird_mask(&cfg, params[i][0], m, (size_t)nb * nb - 1) == TFM_ERR_INVALID_ARGUMENT);
+            defect = bigbird_mask_defect(&cfg, nb, m);
+            if (defect) {
+                free(m);
+                free(again);
+                TT_ASSERT(0, "params %d causal %d: %s", (int)i, causal, defect);
+            }
+            /* same seed, same mask; another seed moves random blocks when there is room */
+            TT_CHECK(tfm_attn_bigbird_mask(&cfg, params[i][0], again, (size_t)nb * nb) == TFM_OK);
+            TT_ASSERT(memcmp(m, again, (size_t)nb * nb) == 0, "the mask is not reproducible");
+            cfg.bigbird.seed++;
+            TT_CHECK(tfm_attn_bigbird_mask(&cfg, params[i][0], again, (size_t)nb * nb) == TFM_OK);
+            if (nb >= 16 && cfg.bigbird.n_random > 0 && cfg.bigbird.n_random < nb / 2)
+                TT_ASSERT(memcmp(m, again, (size_t)nb * nb) != 0, "another seed gives the same random blocks");
+            /* random blocks spread over the candidates (the RNG is not stuck) */
+            for (J = 0; J < nb; J++) {
+                int I, hit = 0;
+                for (I = 0; I < nb; I++) hit |= m[(size_t)I * nb + J];
+                distinct += hit;
+            }
+            if (nb >= 32) TT_ASSERT(distinct > nb / 2, "random blocks cover only %d of %d blocks", distinct, nb);
+            /* causal rows depend on the block index only: a longer sequence keeps the same prefix */
+            if (causal) {
+                int nb2 = tfm_attn_bigbird_blocks(&cfg, params[i][0] * 2), I;
+                unsigned char *big = (unsigned char *)tt_alloc((size_t)nb2 * nb2);
+                cfg.bigbird.seed--;
+                TT_CHECK(tfm_attn_bigbird_mask(&cfg, params[i][0] * 2, big, (size_t)nb2 * nb2) == TFM_OK);
+                for (I = 0; I < nb; I++)
+                    for (J = 0; J < nb; J++)
+                        if (I < nb - 1 || params[i][0] % params[i][1] == 0)
+                            TT_ASSERT(big[(size_t)I * nb2 + J] == m[(size_t)I * nb + J], "causal row %d changed with n", I);
+                free(big);
+            }
+            free(m);
+            free(again);
+        }
+}
+
+static void test_bigbird_equals_masked_dense(void)
+{
+    static const int params[][6] = {
+        /* n, block, global, window, random, head_dim */
+        {63, 16, 1, 3, 1, 16}, {65, 16, 1, 1, 2, 64}, {300, 16, 1, 3, 2, 80}, {300, 50, 1, 3, 1, 64},
+        {1000, 64, 1, 3, 2, 64}, {257, 8, 2, 5, 3, 16}, {130, 32, 0, 2, 0, 128},
+    };
+    size_t i;
+    int causal;
+    tt_seed(15);
+    for (i = 0; i < sizeof params / sizeof params[0]; i++)
+        for (causal = 0; causal < 2; causal++) {
+            tfm_attn_config cfg;
+            problem p;
+            char what[96];
+            int H = params[i][0] >= 1000 ? 4 : 8;
+            config(&cfg, TFM_ATTN_BIGBIRD, H, 2, params[i][5], causal);
+            cfg.bigbird.block = params[i][1];
+            cfg.bigbird.n_global = params[i][2];
+            cfg.bigbird.n_window = params[i][3];
+            cfg.bigbird.n_random = params[i][4];
+            cfg.bigbird.seed = 99 + i;
+            if (i % 2) cfg.tile_rows = 12;
+            problem_init(&p, H, 2, params[i][5], params[i][0], params[i][0], 0, 1, 1.0f);
+            snprintf(what, sizeof what, "bigbird n=%d b=%d g=%d w=%d r=%d causal=%d", params[i][0], params[i][1],
+                     params[i][2], params[i][3], params[i][4], causal);
+            if (!check_against_reference(&cfg, &p, NULL, what)) {
+                problem_free(&p);
+                TT_ASSERT(0, "%s differs from dense attention under its block mask", what);
+            }
+            problem_free(&p);
+        }
+}
+
+/* ---------------------------------------------------------------- GQA / MQA */
+
+static void test_gqa_equals_mha_with_repeated_kv(void)
+{
+    static const tfm_attn_kind kinds[] = {TFM_ATTN_DENSE, TFM_ATTN_FLASH, TFM_ATTN_WINDOW, TFM_ATTN_BIGBIRD, TFM_ATTN_LINEAR};
+    int ki, b;
+    tt_seed(16);
+    for (ki = 0; ki < 5; ki++)
+        for (b = 1; b < 4; b++) {
+            int H = head_pairs[b][0], KV = head_pairs[b][1], G = H / KV, D = 64, n = 97, i, h;
+            size_t nq = (size_t)n * H * D;
+            tfm_attn_config gqa, mha;
+            problem p;
+            float *k_rep = (float *)tt_alloc(nq * sizeof(float)), *v_rep = (float *)tt_alloc(nq * sizeof(float));
+            float *out_rep = (float *)tt_alloc(nq * sizeof(float));
+            double err = 0;
+            size_t j;
+            config(&gqa, kinds[ki], H, KV, D, 1);
+            gqa.window = 20;
+            gqa.bigbird.block = 16;
+            mha = gqa;
+            mha.n_kv_heads = H;
+            problem_init(&p, H, KV, D, n, n, 0, 1, 1.0f);
+            for (i = 0; i < n; i++)
+                for (h = 0; h < H; h++) {
+                    memcpy(k_rep + ((size_t)i * H + h) * D, p.k + ((size_t)i * KV + h / G) * D, D * sizeof(float));
+                    memcpy(v_rep + ((size_t)i * H + h) * D, p.v + ((size_t)i * KV + h / G) * D, D * sizeof(float));
+                }
+            TT_CHECK(tfm_attn_prefill(&gqa, p.out, p.q, p.k, p.v, 1, n, n, 0, NULL, NULL, 0) == TFM_OK);
+            TT_CHECK(tfm_attn_prefill(&mha, out_rep, p.q, k_rep, v_rep, 1, n, n, 0, NULL, NULL, 0) == TFM_OK);
+            for (j = 0; j < nq; j++)
+                if (fabs((double)p.out[j] - out_rep[j]) > err) err = fabs((double)p.out[j] - out_rep[j]);
+            problem_free(&p);
+            free(k_rep);
+            free(v_rep);
+            free(out_rep);
+            TT_ASSERT(err <= 1e-6, "%s %d/%d differs from MHA on repeated K/V by %g", tfm_attn_kind_name(kinds[ki]), H, KV, err);
+        }
+}
+
+/* ---------------------------------------------------------------- Linformer */
+
+static void test_linformer(void)
+{
+    static const int params[][4] = {{63, 16, 64, 0}, {200, 50, 80, 1}, {130, 130, 16, 0}, {65, 1, 64, 1}};
+    size_t i;
+    tt_seed(17);
+    for (i = 0; i < sizeof params / sizeof params[0]; i++) {
+        int n = params[i][0], kp = params[i][1], D = params[i][2], H = 8, KV = 2, s, r, j, c;
+        int lens[2];
+        size_t nq = (size_t)n * H * D, nk = (size_t)n * KV * D, np = (size_t)kp * KV * D;
+        tfm_attn_config cfg;
+        problem p;
+        float *E = random_array((size_t)kp * n, -0.2f, 0.2f), *F = random_array((size_t)kp * n, -0.2f, 0.2f);
+        double *kproj = (double *)tt_alloc(np * sizeof(double)), *vproj = (double *)tt_alloc(np * sizeof(double));
+        double *want = (double *)tt_alloc(nq * sizeof(double)), err;
+        unsigned char *all = (unsigned char *)tt_alloc((size_t)n * kp);
+        long bad;
+        lens[0] = n;
+        lens[1] = params[i][3] ? n / 3 : n;
+        config(&cfg, TFM_ATTN_LINFORMER, H, KV, D, 0);
+        cfg.linformer.k = kp;
+        cfg.linformer.n = n;
+        cfg.linformer.e = E;
+        cfg.linformer.f = F;
+        problem_init(&p, H, KV, D, n, n, 0, 2, 1.0f);
+        TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 2, n, n, 0, lens, NULL, 0) == TFM_OK);
+        memset(all, 1, (size_t)n * kp);
+        for (s = 0; s < 2; s++) {
+            /* K' = E K and V' = F V over the valid keys, then plain dense attention over the k rows */
+            for (r = 0; r < kp; r++)
+                for (c = 0; c < KV * D; c++) {
+                    double a = 0, b = 0;
+                    for (j = 0; j < lens[s]; j++) {
+                        a += (double)E[(size_t)r * n + j] * p.k[s * nk + (size_t)j * KV * D + c];
+                        b += (double)F[(size_t)r * n + j] * p.v[s * nk + (size_t)j * KV * D + c];
+                    }
+                    kproj[(size_t)r * KV * D + c] = a;
+                    vproj[(size_t)r * KV * D + c] = b;
+                }
+            ref_masked(want, p.q + s * nq, kproj, vproj, n, kp, H, KV, D, 1.0 / sqrt((double)D), all);
+            bad = worst(p.out + s * nq, want, nq, ATOL, RTOL, &err);
+            if (bad >= 0) break;
+        }
+        problem_free(&p);
+        free(E);
+        free(F);
+        free(kproj);
+        free(vproj);
+        free(want);
+        free(all);
+        TT_ASSERT(bad < 0, "linformer n=%d k=%d D=%d: error %g at %ld", n, kp, D, err, bad);
+    }
+}
+
+/* ---------------------------------------------------------------- linear attention */
+
+static double phi(double x) { return x > 0 ? x + 1 : exp(x); }
+
+static void test_linear_attention(void)
+{
+    static const int params[][5] = {{1, 8, 8, 16, 0}, {2, 8, 2, 64, 0}, {65, 8, 1, 80, 0}, {300, 6, 3, 64, 0}, {130, 4, 2, 128, 1}};
+    size_t t;
+    int causal;
+    tt_seed(18);
+    for (t = 0; t < sizeof params / sizeof params[0]; t++)
+        for (causal = 0; causal < 2; causal++) {
+            int n = params[t][0], H = params[t][1], KV = params[t][2], D = params[t][3], G = H / KV;
+            int i, h, j, c, e, len = params[t][4] ? n - 5 : n;
+            size_t nq = (size_t)n * H * D;
+            tfm_attn_config cfg;
+            problem p;
+            double *want = (double *)tt_alloc(nq * sizeof(double)), err;
+            double *kv = (double *)tt_alloc((size_t)D * D * sizeof(double)), *z = (double *)tt_alloc((size_t)D * sizeof(double));
+            long bad;
+            config(&cfg, TFM_ATTN_LINEAR, H, KV, D, causal);
+            problem_init(&p, H, KV, D, n, n, 0, 1, 1.0f);
+            TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, n, n, 0, &len, NULL, 0) == TFM_OK);
+            for (h = 0; h < H; h++) {
+                int kh = h / G;
+                if (!causal) {
+                    /* phi(K)^T V and sum phi(K) first, then each query: phi(q)^T (phi(K)^T V) / phi(q).z */
+                    for (c = 0; c < D * D; c++) kv[c] = 0;
+                    for (c = 0; c < D; c++) z[c] = 0;
+                    for (j = 0; j < len; j++)
+                        for (c = 0; c < D; c++) {
+                            double fk = phi(p.k[((size_t)j * KV + kh) * D + c]);
+                            z[c] += fk;
+                            for (e = 0; e < D; e++) kv[(size_t)c * D + e] += fk * p.v[((size_t)j * KV + kh) * D + e];
+                        }
+                    for (i = 0; i < n; i++) {
+                        double den = 0;
+                        double *o = want + ((size_t)i * H + h) * D;
+                        for (e = 0; e < D; e++) o[e] = 0;
+                        for (c = 0; c < D; c++) {
+                            double fq = phi(p.q[((size_t)i * H + h) * D + c]);
+                            den += fq * z[c];
+                            for (e = 0; e < D; e++) o[e] += fq * kv[(size_t)c * D + e];
+                        }
+                        for (e = 0; e < D; e++) o[e] = len ? o[e] / den : 0;
+                    }
+                } else {
+                    /* causal form: out_i = sum_{j <= i} (phi(q_i).phi(k_j)) v_j / sum_{j <= i} phi(q_i).phi(k_j) */
+                    for (i = 0; i < n; i++) {
+                        double den = 0;
+                        double *o = want + ((size_t)i * H + h) * D;
+                        for (e = 0; e < D; e++) o[e] = 0;
+                        for (j = 0; j <= i && j < len; j++) {
+                            double a = 0;
+                            for (c = 0; c < D; c++) a += phi(p.q[((size_t)i * H + h) * D + c]) * phi(p.k[((size_t)j * KV + kh) * D + c]);
+                            den += a;
+                            for (e = 0; e < D; e++) o[e] += a * p.v[((size_t)j * KV + kh) * D + e];
+                        }
+                        for (e = 0; e < D; e++) o[e] = den > 0 ? o[e] / den : 0;
+                    }
+                }
+            }
+            bad = worst(p.out, want, nq, ATOL, RTOL, &err);
+            problem_free(&p);
+            free(want);
+            free(kv);
+            free(z);
+            TT_ASSERT(bad < 0, "linear n=%d H=%d/%d D=%d causal=%d: error %g at %ld", n, H, KV, D, causal, err, bad);
+        }
+}
+
+/* ---------------------------------------------------------------- decode through the KV cache */
+
+/* Prefill the whole sequence, then feed it through a cache in chunks of the given sizes (cycled);
+   every row must match the prefill row. */
+static int decode_matches_prefill(const tfm_attn_config *cfg, int n, const int *chunks, int n_chunks, int use_workspace,
+                                  double *max_err)
+{
+    int H = cfg->n_heads, KV = cfg->n_kv_heads, D = cfg->head_dim, pos = 0, ci = 0, ok = 1;
+    size_t qrow = (size_t)H * D, krow = (size_t)KV * D, j;
+    problem p;
+    float *dec;
+    tfm_kv_cache cache;
+    size_t bytes = 0;
+    void *ws = NULL;
+    problem_init(&p, H, KV, D, n, n, 0, 1, 1.0f);
+    dec = (float *)tt_alloc((size_t)n * qrow * sizeof(float));
+    if (tfm_attn_prefill(cfg, p.out, p.q, p.k, p.v, 1, n, n, 0, NULL, NULL, 0) != TFM_OK) ok = 0;
+    if (ok && tfm_kv_cache_init(&cache, cfg, n) != TFM_OK) ok = 0;
+    if (ok && use_workspace) {
+        int largest = 0, i;
+        for (i = 0; i < n_chunks; i++) largest = chunks[i] > largest ? chunks[i] : largest;
+        if (tfm_attn_workspace_size(cfg, largest, n, &bytes) != TFM_OK) ok = 0;
+        ws = tt_alloc(bytes);
+    }
+    while (ok && pos < n) {
+        int step = chunks[ci++ % n_chunks];
+        if (step > n - pos) step = n - pos;
+        if (tfm_attn_decode(cfg, &cache, dec + pos * qrow, p.q + pos * qrow, p.k + pos * krow, p.v + pos * krow, step, ws,
+                            bytes) != TFM_OK || cache.length != pos + step)
+            ok = 0;
+        pos += step;
+    }
+    *max_err = 0;
+    for (j = 0; ok && j < (size_t)n * qrow; j++) {
+        double e = fabs((double)dec[j] - p.out[j]);
+        if (e > *max_err) *max_err = e;
+    }
+    if (ok && *max_err > 2e-5) ok = 0;
+    if (ok && tfm_attn_decode(cfg, &cache, dec, p.q, p.k, p.v, 1, ws, bytes) != TFM_ERR_CONTEXT_FULL) ok = 0;
+    if (ok && cache.length != n) ok = 0;
+    tfm_kv_cache_free(&cache);
+    free(ws);
+    free(dec);
+    problem_free(&p);
+    return ok;
+}
+
+static void test_decode_matches_prefill(void)
+{
+    static const int ones[] = {1};
+    static const int mixed[] = {7, 1, 1, 30, 1, 2, 64, 1};
+    static const tfm_attn_kind kinds[] = {TFM_ATTN_DENSE, TFM_ATTN_FLASH, TFM_ATTN_WINDOW, TFM_ATTN_BIGBIRD, TFM_ATTN_LINEAR};
+    int ki, b, mode;
+    tt_seed(19);
+    for (ki = 0; ki < 5; ki++)
+        for (b = 0; b < 4; b++)
+            for (mode = 0; mode < 2; mode++) {
+                tfm_attn_config cfg;
+                double err;
+                int n = mode ? 150 : 100;
+                config(&cfg, kinds[ki], head_pairs[b][0], head_pairs[b][1], head_dims[(ki + b) % 4], 1);
+                cfg.window = 16; /* the ring wraps many times */
+                cfg.bigbird.block = 12;
+                cfg.bigbird.n_random = 3;
+                TT_ASSERT(decode_matches_prefill(&cfg, n, mode ? mixed : ones, mode ? 8 : 1, mode, &err),
+                          "%s %d/%d %s: decode differs from prefill (max error %g)", tfm_attn_kind_name(cfg.kind), cfg.n_heads,
+                          cfg.n_kv_heads, mode ? "chunks" : "one token at a time", err);
+            }
+    {
+        /* a long cache: decode steps split the keys into several 512-key chunks */
+        static const int chunk[] = {1200, 1, 1, 1, 1};
+        tfm_attn_config cfg;
+        double err;
+        config(&cfg, TFM_ATTN_FLASH, 8, 2, 64, 1);
+        TT_ASSERT(decode_matches_prefill(&cfg, 1204, chunk, 5, 1, &err), "long decode differs (max error %g)", err);
+        cfg.kind = TFM_ATTN_BIGBIRD;
+        cfg.bigbird.block = 32;
+        TT_ASSERT(decode_matches_prefill(&cfg, 1204, chunk, 5, 1, &err), "long bigbird decode differs (max error %g)", err);
+    }
+}
+
+static void test_cache(void)
+{
+    tfm_attn_config cfg;
+    tfm_kv_cache cache;
+    float q[4 * 16], k[2 * 16], v[2 * 16], out[4 * 16];
+    int i;
+    tt_fill(q, 64, -1, 1);
+    tt_fill(k, 32, -1, 1);
+    tt_fill(v, 32, -1, 1);
+    /* the window cache holds w rows whatever max_tokens is; linear holds its state only */
+    config(&cfg, TFM_ATTN_WINDOW, 4, 2, 16, 1);
+    cfg.window = 8;
+    TT_CHECK(tfm_kv_cache_init(&cache, &cfg, 1000000) == TFM_OK);
+    TT_CHECK(cache.ring && cache.capacity == 8 && tfm_kv_cache_bytes(&cache) == 2 * 8 * 2 * 16 * sizeof(float));
+    tfm_kv_cache_free(&cache);
+    cfg.kind = TFM_ATTN_LINEAR;
+    TT_CHECK(tfm_kv_cache_init(&cache, &cfg, 1000000) == TFM_OK);
+    TT_CHECK(tfm_kv_cache_bytes(&cache) == 2 * 16 * 17 * sizeof(float));
+    tfm_kv_cache_free(&cache);
+    cfg.kind = TFM_ATTN_FLASH;
+    TT_CHECK(tfm_kv_cache_init(&cache, &cfg, 5) == TFM_OK);
+    for (i = 0; i < 5; i++) TT_CHECK(tfm_attn_decode(&cfg, &cache, out, q, k, v, 1, NULL, 0) == TFM_OK);
+    TT_CHECK(tfm_attn_decode(&cfg, &cache, out, q, k, v, 1, NULL, 0) == TFM_ERR_CONTEXT_FULL && cache.length == 5);
+    tfm_kv_cache_reset(&cache);
+    TT_CHECK(cache.length == 0 && tfm_attn_decode(&cfg, &cache, out, q, k, v, 1, NULL, 0) == TFM_OK);
+    /* a cache made for another shape or kind is refused */
+    cfg.n_kv_heads = 4;
+    TT_CHECK(tfm_attn_decode(&cfg, &cache, out, q, k, v, 1, NULL, 0) == TFM_ERR_SHAPE);
+    cfg.n_kv_heads = 2;
+    cfg.kind = TFM_ATTN_LINEAR;
+    TT_CHECK(tfm_attn_decode(&cfg, &cache, out, q, k, v, 1, NULL, 0) == TFM_ERR_INVALID_ARGUMENT);
+    tfm_kv_cache_free(&cache);
+    TT_CHECK(cache.k == NULL && cache.length == 0);
+    cfg.kind = TFM_ATTN_LINFORMER;
+    cfg.causal = 0;
+    TT_CHECK(tfm_kv_cache_init(&cache, &cfg, 10) != TFM_OK);
+    tfm_kv_cache_free(&cache);
+}
+
+/* ---------------------------------------------------------------- threads, memory, errors */
+
+static void test_threads_bit_identical(void)
+{
+    static const tfm_attn_kind kinds[] = {TFM_ATTN_DENSE, TFM_ATTN_FLASH, TFM_ATTN_WINDOW, TFM_ATTN_BIGBIRD,
+                                          TFM_ATTN_LINFORMER, TFM_ATTN_LINEAR};
+    int ki, n_q;
+    tt_seed(20);
+    for (ki = 0; ki < 6; ki++)
+        for (n_q = 1; n_q <= 300; n_q += 299) {
+            /* n_q = 1 over 2000 keys takes the split-key decode path */
+            int n_kv = n_q == 1 ? 2000 : 300, pos0 = n_q == 1 ? 1999 : 0, same;
+            size_t nq = (size_t)n_q * 8 * 64;
+            tfm_attn_config cfg;
+            problem p;
+            float *E = random_array((size_t)32 * n_kv, -0.1f, 0.1f), *two = (float *)tt_alloc(nq * sizeof(float));
+            config(&cfg, kinds[ki], 8, 2, 64, kinds[ki] != TFM_ATTN_LINFORMER);
+            cfg.window = 100;
+            cfg.bigbird.block = 32;
+            cfg.linformer.k = 32;
+            cfg.linformer.n = n_kv;
+            cfg.linformer.e = cfg.linformer.f = E;
+            problem_init(&p, 8, 2, 64, n_q, n_kv, pos0, 1, 1.0f);
+            cfg.n_threads = 1;
+            TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, n_q, n_kv, pos0, NULL, NULL, 0) == TFM_OK);
+            cfg.n_threads = 2;
+            TT_CHECK(tfm_attn_prefill(&cfg, two, p.q, p.k, p.v, 1, n_q, n_kv, pos0, NULL, NULL, 0) == TFM_OK);
+            same = memcmp(p.out, two, nq * sizeof(float)) == 0;
+            problem_free(&p);
+            free(E);
+            free(two);
+            TT_ASSERT(same, "%s n_q=%d: 1 and 2 threads differ", tfm_attn_kind_name(kinds[ki]), n_q);
+        }
+}
+
+static void test_flash_memory(void)
+{
+    tfm_attn_config cfg;
+    size_t ws4k, ws8k, ws_dense, n2 = (size_t)4096 * 4096 * sizeof(float);
+    problem p;
+    void *ws;
+    /* the workspace grows linearly (a few bytes per key), far below n^2 floats */
+    config(&cfg, TFM_ATTN_FLASH, 8, 2, 64, 1);
+    cfg.n_threads = 2;
+    TT_CHECK(tfm_attn_workspace_size(&cfg, 4096, 4096, &ws4k) == TFM_OK);
+    TT_CHECK(tfm_attn_workspace_size(&cfg, 8192, 8192, &ws8k) == TFM_OK);
+    TT_ASSERT(ws4k < n2 / 100, "flash workspace %zu bytes for n=4096 (n^2 floats: %zu)", ws4k, n2);
+    TT_ASSERT(ws8k - ws4k < 4096 * 64, "flash workspace grows by %zu bytes from n=4096 to 8192", ws8k - ws4k);
+    cfg.kind = TFM_ATTN_DENSE;
+    TT_CHECK(tfm_attn_workspace_size(&cfg, 4096, 4096, &ws_dense) == TFM_OK);
+    TT_CHECK(ws_dense >= n2);
+    /* counted through the allocation hooks: a flash prefill at n = 4096 allocates exactly its workspace,
+       nothing with a caller workspace; dense allocates its n x n scores */
+    tt_seed(21);
+    config(&cfg, TFM_ATTN_FLASH, 2, 1, 16, 1);
+    problem_init(&p, 2, 1, 16, 4096, 4096, 0, 1, 1.0f);
+    TT_CHECK(tfm_attn_workspace_size(&cfg, 4096, 4096, &ws4k) == TFM_OK);
+    hook_reset();
+    TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, 4096, 4096, 0, NULL, NULL, 0) == TFM_OK);
+    TT_ASSERT(hook_calls == 1 && hook_peak - hook_live == ws4k, "flash allocated %zu blocks, peak %zu bytes (workspace %zu)",
+              hook_calls, hook_peak - hook_live, ws4k);
+    TT_ASSERT(ws4k < n2 / 1000, "flash workspace %zu bytes", ws4k);
+    ws = tt_alloc(ws4k);
+    hook_reset();
+    TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, 4096, 4096, 0, NULL, ws, ws4k) == TFM_OK);
+    TT_ASSERT(hook_calls == 0, "flash with a workspace allocated %zu times", hook_calls);
+    TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, 4096, 4096, 0, NULL, ws, ws4k - 1) == TFM_ERR_INVALID_ARGUMENT);
+    free(ws);
+    problem_free(&p);
+    config(&cfg, TFM_ATTN_DENSE, 2, 1, 16, 1);
+    cfg.n_threads = 1;
+    problem_init(&p, 2, 1, 16, 512, 512, 0, 1, 1.0f);
+    hook_reset();
+    TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, 512, 512, 0, NULL, NULL, 0) == TFM_OK);
+    TT_ASSERT(hook_peak - hook_live >= (size_t)512 * 512 * sizeof(float), "dense peak %zu bytes", hook_peak - hook_live);
+    problem_free(&p);
+}
+
+static void test_errors(void)
+{
+    tfm_attn_config cfg, before;
+    tfm_error err;
+    float x[64] = {0};
+    int len = 3;
+    size_t bytes;
+    tfm_kv_cache cache;
+    config(&cfg, TFM_ATTN_FLASH, 8, 3, 16, 1);
+    TT_CHECK(tfm_attn_config_check(&cfg, &err) == TFM_ERR_SHAPE && strstr(err.message, "multiple"));
+    TT_CHECK(tfm_attn_prefill(&cfg, x, x, x, x, 1, 1, 1, 0, NULL, NULL, 0) == TFM_ERR_SHAPE);
+    config(&cfg, TFM_ATTN_FLASH, 8, 2, 0, 1);
+    TT_CHECK(tfm_attn_config_check(&cfg, &err) == TFM_ERR_INVALID_ARGUMENT);
+    config(&cfg, TFM_ATTN_FLASH, 0, 0, 16, 1);
+    TT_CHECK(tfm_attn_config_check(&cfg, NULL) == TFM_ERR_INVALID_ARGUMENT);
+    config(&cfg, TFM_ATTN_WINDOW, 2, 1, 16, 1);
+    cfg.window = 0;
+    TT_CHECK(tfm_attn_config_check(&cfg, &err) == TFM_ERR_INVALID_ARGUMENT && strstr(err.message, "window"));
+    config(&cfg, TFM_ATTN_BIGBIRD, 2, 1, 16, 1);
+    cfg.bigbird.block = 0;
+    TT_CHECK(tfm_attn_config_check(&cfg, NULL) == TFM_ERR_INVALID_ARGUMENT);
+    cfg.bigbird.block = 4;
+    cfg.bigbird.n_window = 0;
+    TT_CHECK(tfm_attn_config_check(&cfg, NULL) == TFM_ERR_INVALID_ARGUMENT);
+    config(&cfg, TFM_ATTN_LINFORMER, 2, 1, 16, 1);
+    cfg.linformer.k = 2;
+    cfg.linformer.n = 4;
+    cfg.linformer.e = cfg.linformer.f = x;
+    TT_CHECK(tfm_attn_config_check(&cfg, &err) == TFM_ERR_UNSUPPORTED && strstr(err.message, "bidirectional"));
+    TT_CHECK(tfm_attn_prefill(&cfg, x, x, x, x, 1, 1, 4, 0, NULL, NULL, 0) == TFM_ERR_UNSUPPORTED);
+    cfg.causal = 0;
+    TT_CHECK(tfm_attn_prefill(&cfg, x, x, x, x, 1, 1, 3, 0, NULL, NULL, 0) == TFM_ERR_SHAPE); /* n_kv != n */
+    TT_CHECK(tfm_attn_prefill(&cfg, x, x, x, x, 1, 1, 4, 0, NULL, NULL, 0) == TFM_OK);
+    config(&cfg, TFM_ATTN_FLASH, 2, 1, 16, 1);
+    TT_CHECK(tfm_attn_prefill(NULL, x, x, x, x, 1, 1, 1, 0, NULL, NULL, 0) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_attn_prefill(&cfg, NULL, x, x, x, 1, 1, 1, 0, NULL, NULL, 0) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_attn_prefill(&cfg, x, x, NULL, x, 1, 1, 1, 0, NULL, NULL, 0) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_attn_prefill(&cfg, x, x, x, x, 1, 0, 1, 0, NULL, NULL, 0) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_attn_prefill(&cfg, x, x, x, x, 1, 1, 1, -1, NULL, NULL, 0) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_attn_prefill(&cfg, x, x, x, x, 1, 1, 2, 0, &len, NULL, 0) == TFM_ERR_OUT_OF_RANGE);
+    TT_CHECK(tfm_attn_workspace_size(&cfg, 1, 1, NULL) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_attn_workspace_size(&cfg, 0, 1, &bytes) == TFM_ERR_INVALID_ARGUMENT);
+    config(&cfg, TFM_ATTN_DENSE, 2, 1, 16, 1);
+    TT_CHECK(tfm_attn_workspace_size(&cfg, 2000000000, 2000000000, &bytes) == TFM_ERR_OUT_OF_RANGE);
+    TT_CHECK(tfm_attn_prefill(&cfg, x, x, x, x, 1, 2000000000, 2000000000, 0, NULL, NULL, 0) == TFM_ERR_OUT_OF_RANGE);
+    config(&cfg, TFM_ATTN_BIGBIRD, 2, 1, 16, 1);
+    TT_CHECK(tfm_attn_prefill(&cfg, x, x, x, x, 1, 2, 1, 0, NULL, NULL, 0) == TFM_ERR_SHAPE); /* future queries */
+    TT_CHECK(tfm_attn_bigbird_mask(&cfg, 0, (unsigned char *)x, sizeof x) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_kv_cache_init(&cache, &cfg, 0) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_kv_cache_init(NULL, &cfg, 1) == TFM_ERR_INVALID_ARGUMENT);
+    /* specs */
+    config(&cfg, TFM_ATTN_FLASH, 2, 1, 16, 1);
+    before = cfg;
+    TT_CHECK(tfm_attn_config_parse(&cfg, "window:0", &err) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_attn_config_parse(&cfg, "bigbird:64,1,3", &err) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_attn_config_parse(&cfg, "window:12x", &err) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_attn_config_parse(&cfg, "sparse", &err) == TFM_ERR_INVALID_ARGUMENT && strstr(err.message, "sparse"));
+    TT_CHECK(memcmp(&cfg, &before, sizeof cfg) == 0);
+    TT_CHECK(tfm_attn_config_parse(&cfg, "bigbird:32,2,3,4", NULL) == TFM_OK && cfg.kind == TFM_ATTN_BIGBIRD &&
+             cfg.bigbird.block == 32 && cfg.bigbird.n_global == 2 && cfg.bigbird.n_window == 3 && cfg.bigbird.n_random == 4);
+    TT_CHECK(tfm_attn_config_parse(&cfg, "bigbird:32,2,3,4,77", NULL) == TFM_OK && cfg.bigbird.seed == 77);
+    TT_CHECK(tfm_attn_config_parse(&cfg, "window:256", NULL) == TFM_OK && cfg.kind == TFM_ATTN_WINDOW && cfg.window == 256);
+    TT_CHECK(tfm_attn_config_parse(&cfg, "linformer:128", NULL) == TFM_OK && cfg.linformer.k == 128);
+    TT_CHECK(tfm_attn_config_parse(&cfg, "dense", NULL) == TFM_OK && cfg.kind == TFM_ATTN_DENSE && cfg.n_heads == 2);
+    TT_CHECK(!strcmp(tfm_attn_kind_name(TFM_ATTN_LINEAR), "linear") && tfm_attn_kind_name((tfm_attn_kind)42) == NULL);
+}
+
+int main(void)
+{
+    printf("simd: %s, threads: %d\n", tfm_simd_name(), tfm_default_threads());
+    TT_RUN(test_errors);
+    TT_RUN(test_dense_and_flash_equal_reference);
+    TT_RUN(test_long_and_odd_shapes);
+    TT_RUN(test_window_equals_masked_dense);
+    TT_RUN(test_key_padding);
+    TT_RUN(test_bigbird_mask_definition);
+    TT_RUN(test_bigbird_equals_masked_dense);
+    TT_RUN(test_gqa_equals_mha_with_repeated_kv);
+    TT_RUN(test_linformer);
+    TT_RUN(test_linear_attention);
+    TT_RUN(test_decode_matches_prefill);
+    TT_RUN(test_cache);
+    TT_RUN(test_threads_bit_identical);
+    TT_RUN(test_flash_memory);
+    return tt_summary("attention");
+}
