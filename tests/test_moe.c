@@ -1,7 +1,44 @@
 /* Tests of tfm_moe.h: routing, dispatch/combine, capacity, statistics and the expert FFN, each against
    a float64 loop written plainly here (per token, no grouping). */
+/* tfm-test-impl-prelude: #include <stddef.h> */
+/* tfm-test-impl-prelude: #ifdef __cplusplus */
+/* tfm-test-impl-prelude: extern "C" { */
+/* tfm-test-impl-prelude: #endif */
+/* tfm-test-impl-prelude: void *test_malloc(size_t bytes); void test_free(void *p); void *test_realloc(void *p, size_t bytes); */
+/* tfm-test-impl-prelude: #ifdef __cplusplus */
+/* tfm-test-impl-prelude: } */
+/* tfm-test-impl-prelude: #endif */
+/* tfm-test-impl-prelude: #define TFM_MALLOC(sz) test_malloc(sz) */
+/* tfm-test-impl-prelude: #define TFM_FREE(p) test_free(p) */
+/* tfm-test-impl-prelude: #define TFM_REALLOC(p, sz) test_realloc(p, sz) */
 #include "tfm_test.h"
 #include "tfm_moe.h"
+
+/* ---------------------------------------------------------------- the library's allocations */
+
+static long hook_calls, hook_live; /* allocations made, blocks not yet freed */
+static int hook_fail;              /* nonzero: every allocation fails */
+
+void *test_malloc(size_t bytes)
+{
+    if (hook_fail) return NULL;
+    hook_calls++;
+    hook_live++;
+    return malloc(bytes ? bytes : 1);
+}
+
+void test_free(void *p)
+{
+    if (p) hook_live--;
+    free(p);
+}
+
+void *test_realloc(void *p, size_t bytes)
+{
+    if (hook_fail) return NULL;
+    if (!p) return test_malloc(bytes);
+    return realloc(p, bytes ? bytes : 1);
+}
 
 /* ---------------------------------------------------------------- weights */
 
@@ -765,6 +802,38 @@ static void test_workspace(void)
     layer_free(&L);
 }
 
+/* Decode allocates nothing; nothing leaks; a failed allocation inside the block is a status. */
+static void test_allocations(void)
+{
+    test_layer L;
+    tfm_moe_stats st;
+    float x[16 * 48], out[16 * 48];
+    size_t bytes;
+    void *work;
+    long calls;
+    tt_seed(111);
+    layer_make(&L, 48, 64, 4, 2, 32, TFM_F32, TFM_F32);
+    work = work_for(&L.cfg, 16, &bytes);
+    tt_fill(x, sizeof x / sizeof x[0], -1.0f, 1.0f);
+    TT_CHECK(tfm_moe_stats_init(&st, 4) == TFM_OK);
+    calls = hook_calls;
+    TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, out, x, 1, work, bytes, &st, NULL, 2) == TFM_OK);
+    TT_ASSERT(hook_calls == calls, "one-token forward made %ld allocations", hook_calls - calls);
+    TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, out, x, 16, work, bytes, &st, NULL, 2) == TFM_OK);
+    TT_ASSERT(hook_live == 1, "%ld blocks live after a batch (want the stats' one)", hook_live);
+    tfm_moe_stats_free(&st);
+    TT_CHECK(hook_live == 0);
+    hook_fail = 1;
+    TT_CHECK(tfm_moe_stats_init(&st, 4) == TFM_ERR_OUT_OF_MEMORY);
+    TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, out, x, 1, work, bytes, NULL, NULL, 1) == TFM_OK);
+    TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, out, x, 16, work, bytes, NULL, NULL, 1) == TFM_ERR_OUT_OF_MEMORY);
+    hook_fail = 0;
+    TT_CHECK(hook_live == 0);
+    tfm_moe_stats_free(&st);
+    free(work);
+    layer_free(&L);
+}
+
 static void test_bad_input(void)
 {
     test_layer L;
@@ -890,6 +959,7 @@ int main(void)
     TT_RUN(test_half_weights);
     TT_RUN(test_threads_bit_exact);
     TT_RUN(test_workspace);
+    TT_RUN(test_allocations);
     TT_RUN(test_bad_input);
     return tt_summary("moe");
 }
