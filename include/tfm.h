@@ -10,6 +10,8 @@
 #endif
 
 #include "tfm_tensor.h"
+#include "tfm_attention.h"
+#include "tfm_quant.h"
 #include "tfm_gguf.h"
 #include "tfm_tokenizer.h"
 #include "tfm_moe.h"

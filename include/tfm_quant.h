@@ -1,0 +1,1396 @@
+/* tfm_quant.h - GGML-compatible block quantization and int8 kernels for tfm.
+   MIT or public domain, your choice: see the end of this file (and LICENSE).
+
+   WHAT IS HERE
+     Block formats with GGML's exact byte layouts (so GGUF tensors load unchanged and ours load in
+     llama.cpp): Q8_0, Q4_0, Q4_1, the k-quants Q4_K and Q6_K, and the activation formats Q8_1 and Q8_K
+     they pair with. Quantize (f32 -> blocks, GGML's reference rounding), dequantize, whole-matrix
+     quantization; quantized dot products, gemv and gemm whose activations are quantized on the fly and
+     whose products run in int8 (AVX-512 VNNI, AVX-VNNI, AVX2, NEON dot product, scalar); int8 KV-cache
+     row helpers.
+
+   USAGE
+     #define TFM_IMPLEMENTATION in one file before including (it implements tfm_tensor.h too).
+     tfm_quant_gemv / tfm_quant_gemm take the same arguments as tfm_gemv / tfm_gemm and accept every
+     supported weight dtype (f32, f16, bf16 are forwarded to tfm_gemv / tfm_gemm), so a model calls them
+     for every weight matrix whatever its type.
+
+   THE FORMATS (little-endian; "fp16" is IEEE binary16, elements numbered 0..block-1)
+     q8_0  34 B / 32: fp16 d, int8 q[32]; x = d*q.
+     q8_1  36 B / 32: fp16 d, fp16 s = d*sum(q), int8 q[32]; x = d*q. (activations of q4_1)
+     q4_0  18 B / 32: fp16 d, 16 bytes; element j is the low nibble of byte j, element j+16 the high
+           nibble; x = d*(q-8).
+     q4_1  20 B / 32: fp16 d, fp16 m, nibbles as q4_0; x = d*q + m.
+     q4_k 144 B / 256: fp16 d, fp16 dmin, 12 bytes of eight 6-bit scales sc and mins mn, 128 bytes of
+           nibbles. Sub-block j (32 elements): for j < 4, sc = b[j] & 63, mn = b[j+4] & 63; for j >= 4,
+           sc = (b[j+4] & 15) | (b[j-4] >> 6) << 4, mn = (b[j+4] >> 4) | (b[j] >> 6) << 4. Bytes 32c..32c+31
+           hold elements 64c+l in their low nibbles and 64c+32+l in their high nibbles; x = d*sc*q - dmin*mn.
+     q6_k 210 B / 256: ql[128], qh[64], int8 scales[16], fp16 d. In each half h (128 elements, ql+64h,
+           qh+32h), for l < 32: element l = ql[l] low | (qh[l] bits 0-1) << 4, element l+32 = ql[l+32] low
+           | bits 2-3, element l+64 = ql[l] high | bits 4-5, element l+96 = ql[l+32] high | bits 6-7;
+           x = d * scales[e/16] * (q-32).
+     q8_k 292 B / 256: float d, int8 q[256], int16 bsums[16] (sums of each 16 q's); x = d*q.
+
+   ROUNDING (GGML's quantize_row_*_ref, reproduced operation for operation)
+     q8_0, q8_1: d = amax/127, q = roundf(x/d) (ties away from zero), with x/d computed as x*(1/d).
+     q4_0: d = v/-8 where v is the first element of largest magnitude (sign kept), q = min(15,
+           trunc(x*(1/d) + 8.5)). q4_1: d = (max-min)/15, m = min, q = min(15, trunc((x-min)*(1/d) + 0.5)).
+     q4_k: per sub-block, make_qkx2_quants (weights sqrt(mean x^2) + |x|, 21 candidate scales) finds
+           scale and min; they are quantized to 6 bits against their maxima, then every element is
+           re-quantized with the stored scales.
+     q6_k: per 16 elements, make_qx_quants (rmse_type 1, 19 candidate scales); the scales are
+           quantized to int8 against the largest, then every element is re-quantized.
+     q8_k: q = min(127, nearest(x * -127/v)) with v as in q4_0, d = 1/(-127/v).
+     Q8_0, Q8_1, Q4_0, Q4_1 results equal llama.cpp's byte for byte (tested against a llama.cpp-made
+     GGUF for Q8_0). Q4_K and Q6_K follow the reference code exactly when floating-point contraction
+     is off (gcc and g++ in ISO modes, and clang, which this file asks with #pragma STDC FP_CONTRACT);
+     llama.cpp itself builds them in GNU mode where the compiler may fuse multiply-adds, so a rare
+     element may differ from a particular llama.cpp binary. Non-finite inputs give unspecified but
+     safe output (no undefined behaviour).
+
+   KERNELS
+     Activations are quantized per row to tfm_quant_vec_dot_type(wtype): q8_0 for q8_0/q4_0 weights,
+     q8_1 for q4_1 (its sum term carries the minimum), q8_k for q4_k/q6_k, as GGML does. Each block's
+     (or super-block's) integer dot product is computed exactly in int32; the row result is then
+     accumulated in one fixed order: acc = fma((float)isum_b, dw_b*dx_b, acc) over the blocks b
+     (plus acc = fma(m_b, s_b, acc) for q4_1 and acc = fma(-(float)msum_b, dmin_b*dx_b, acc) for
+     q4_k). Every path (scalar, AVX2, AVX-512, NEON) and every kernel shape (vec_dot, gemv, gemm
+     tiles) follows that order, so results are identical bit for bit across paths, thread counts and
+     batch sizes: a row of a gemm equals the gemv of that row.
+
+   SCRATCH
+     tfm_quant_gemv quantizes x into a buffer on the stack when cols <= TFM_QUANT_STACK_COLS (16384),
+     and allocates it otherwise. tfm_quant_gemm allocates its workspace per call; a model that must not
+     allocate uses tfm_quant_gemm_ws with a buffer of tfm_quant_workspace_size(wtype, m, k) bytes
+     (m = 1 is a gemv), e.g. carved once from its arena.
+
+   OPTIONS: those of tfm_tensor.h.
+*/
+#ifndef TFM_QUANT_H
+#define TFM_QUANT_H
+
+#include "tfm_tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TFM_QK 32    /* elements per block of the legacy formats */
+#define TFM_QK_K 256 /* elements per super-block of the k-quants */
+#define TFM_QUANT_STACK_COLS 16384
+
+/* The blocks, byte for byte GGML's (sizes 34, 36, 18, 20, 144, 210, 292). fp16 fields hold raw bits. */
+typedef struct tfm_block_q8_0 { uint16_t d; int8_t qs[TFM_QK]; } tfm_block_q8_0;
+typedef struct tfm_block_q8_1 { uint16_t d, s; int8_t qs[TFM_QK]; } tfm_block_q8_1;
+typedef struct tfm_block_q4_0 { uint16_t d; uint8_t qs[TFM_QK / 2]; } tfm_block_q4_0;
+typedef struct tfm_block_q4_1 { uint16_t d, m; uint8_t qs[TFM_QK / 2]; } tfm_block_q4_1;
+typedef struct tfm_block_q4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[TFM_QK_K / 2]; } tfm_block_q4_K;
+typedef struct tfm_block_q6_K { uint8_t ql[TFM_QK_K / 2]; uint8_t qh[TFM_QK_K / 4]; int8_t scales[TFM_QK_K / 16]; uint16_t d; } tfm_block_q6_K;
+typedef struct tfm_block_q8_K { float d; int8_t qs[TFM_QK_K]; int16_t bsums[TFM_QK_K / 16]; } tfm_block_q8_K;
+
+/* 1 if tfm_quantize_row / tfm_dequantize_row handle the dtype: f32 f16 bf16 q8_0 q8_1 q4_0 q4_1
+   q4_k q6_k q8_k. */
+TFM_API int tfm_quant_supported(tfm_dtype type);
+/* f32 -> n elements of `type` in dst (tfm_dtype_row_bytes(type, n) bytes). TFM_ERR_SHAPE if n is not a
+   multiple of the block size, TFM_ERR_UNSUPPORTED for other dtypes, TFM_ERR_INVALID_ARGUMENT on NULL
+   or n == 0. */
+TFM_API tfm_status tfm_quantize_row(tfm_dtype type, const float *src, void *dst, size_t n);
+/* n elements of `type` -> f32; same errors. */
+TFM_API tfm_status tfm_dequantize_row(tfm_dtype type, const void *src, float *dst, size_t n);
+/* A rows x cols f32 matrix -> rows rows of `type`, rows split across threads. */
+TFM_API tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows, size_t cols, int n_threads);
+
+/* The activation dtype a weight dtype's dot product pairs with (q8_0, q8_1 or q8_k); TFM_F32 for
+   f32/f16/bf16; -1 cast to tfm_dtype for dtypes without kernels. */
+TFM_API tfm_dtype tfm_quant_vec_dot_type(tfm_dtype wtype);
+/* *out = the dot of n weights (a row of wtype) with n activations already quantized to
+   tfm_quant_vec_dot_type(wtype) (their int8 values must lie in [-127, 127], as the quantizers make). */
+TFM_API tfm_status tfm_quant_vec_dot(tfm_dtype wtype, const void *w, const void *xq, size_t n, float *out);
+
+/* y[rows] = W[rows][cols] x[cols] for any supported weight dtype; cols must be a multiple of the
+   block size (TFM_ERR_SHAPE). Rows are split across threads. */
+TFM_API tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, int rows, int cols,
+                                  int n_threads);
+/* Y[m][n] = X[m][k] W[n][k]^T (X rows ldx floats apart, Y rows ldy apart) for any supported weight
+   dtype. The X rows are quantized once; each weight tile is then reused across all m rows, so the
+   weights are read once per call. Allocates its workspace per call. */
+TFM_API tfm_status tfm_quant_gemm(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w,
+                                  int m, int n, int k, int n_threads);
+/* Bytes of workspace tfm_quant_gemm_ws needs for m rows of k activations against wtype weights
+   (0 for float dtypes, which need none; 0 also for an unsupported dtype or bad sizes). */
+TFM_API size_t tfm_quant_workspace_size(tfm_dtype wtype, int m, int k);
+/* tfm_quant_gemm with caller-provided workspace (64-byte alignment not required): never allocates
+   for quantized dtypes. TFM_ERR_INVALID_ARGUMENT if ws_bytes < tfm_quant_workspace_size(wtype, m, k). */
+TFM_API tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype,
+                                     const void *w, int m, int n, int k, int n_threads, void *ws, size_t ws_bytes);
+
+/* int8 KV-cache rows: one float scale per row, scale = max|x| / 127, q[i] = roundf(x[i] / scale)
+   (all zero, scale 0, for an all-zero row). Any length. Returns the scale. */
+TFM_API float tfm_kv_quantize_row(int8_t *q, const float *x, size_t n);
+/* sum_i x[i] * scale * q[i] (an f32 query against an int8 key row) */
+TFM_API float tfm_kv_dot(const float *x, const int8_t *q, float scale, size_t n);
+/* y[i] += alpha * scale * q[i] (accumulating an int8 value row into an f32 output) */
+TFM_API void tfm_kv_axpy(float *y, float alpha, const int8_t *q, float scale, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TFM_QUANT_H */
+
+/* ================================================================================================ */
+#if defined(TFM_IMPLEMENTATION) && !defined(TFM_QUANT_IMPLEMENTATION_DONE)
+#define TFM_QUANT_IMPLEMENTATION_DONE
+
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#if defined(__clang__)
+/* The reference quantizers must round every product on its own, as GGML's source reads. */
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- rounding helpers */
+
+/* (int)roundf(v) clamped to [lo, hi]; NaN gives 0. Equals GGML's roundf + int8 conversion on the
+   values its quantizers produce, without undefined behaviour on others. */
+static int tfm__round_clamp(float v, int lo, int hi)
+{
+    if (v != v) return 0;
+    if (v <= (float)lo) return lo;
+    if (v >= (float)hi) return hi;
+    return (int)roundf(v);
+}
+
+/* min(hi, (int)trunc(v)) for v >= 0; 0 for negative or NaN v (GGML's (int8_t)(v) then MIN). */
+static int tfm__trunc_clamp(float v, int hi)
+{
+    if (!(v > 0.0f)) return 0;
+    if (v >= (float)hi) return hi;
+    return (int)v;
+}
+
+/* GGML's nearest_int: round half to even through the 1.5 * 2^23 trick (|v| < 2^22); out-of-range
+   and NaN values are clamped first so nothing overflows. */
+static int tfm__nearest_int(float v)
+{
+    float t;
+    int32_t i;
+    if (v != v) return 0;
+    if (v > 4194303.0f) v = 4194303.0f;
+    if (v < -4194303.0f) v = -4194303.0f;
+    t = v + 12582912.0f;
+    memcpy(&i, &t, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+static int tfm__imin(int a, int b) { return a < b ? a : b; }
+static int tfm__imax(int a, int b) { return a > b ? a : b; }
+
+/* ---------------------------------------------------------------- legacy formats */
+
+static void tfm__quantize_q8_0(const float *x, tfm_block_q8_0 *y, size_t nb)
+{
+    size_t i;
+    int j;
+    for (i = 0; i < nb; i++, x += TFM_QK) {
+        float amax = 0.0f, d, id;
+        for (j = 0; j < TFM_QK; j++) {
+            float a = fabsf(x[j]);
+            amax = amax > a ? amax : a;
+        }
+        d = amax / 127.0f;
+        id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = tfm_f32_to_f16(d);
+        for (j = 0; j < TFM_QK; j++) y[i].qs[j] = (int8_t)tfm__round_clamp(x[j] * id, -127, 127);
+    }
+}
+
+static void tfm__quantize_q8_1(const float *x, tfm_block_q8_1 *y, size_t nb)
+{
+    size_t i;
+    int j;
+    for (i = 0; i < nb; i++, x += TFM_QK) {
+        float amax = 0.0f, d, id;
+        int sum = 0;
+        for (j = 0; j < TFM_QK; j++) {
+            float a = fabsf(x[j]);
+            amax = amax > a ? amax : a;
+        }
+        d = amax / 127.0f;
+        id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = tfm_f32_to_f16(d);
+        for (j = 0; j < TFM_QK; j++) {
+            y[i].qs[j] = (int8_t)tfm__round_clamp(x[j] * id, -127, 127);
+            sum += y[i].qs[j];
+        }
+        y[i].s = tfm_f32_to_f16((float)sum * d);
+    }
+}
+
+static void tfm__quantize_q4_0(const float *x, tfm_block_q4_0 *y, size_t nb)
+{
+    size_t i;
+    int j;
+    for (i = 0; i < nb; i++, x += TFM_QK) {
+        float amax = 0.0f, max = 0.0f, d, id;
+        for (j = 0; j < TFM_QK; j++) {
+            if (amax < fabsf(x[j])) {
+                amax = fabsf(x[j]);
+                max = x[j];
+            }
+        }
+        d = max / -8.0f;
+        id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = tfm_f32_to_f16(d);
+        for (j = 0; j < TFM_QK / 2; j++) {
+            int lo = tfm__trunc_clamp(x[j] * id + 8.5f, 15);
+            int hi = tfm__trunc_clamp(x[j + TFM_QK / 2] * id + 8.5f, 15);
+            y[i].qs[j] = (uint8_t)(lo | (hi << 4));
+        }
+    }
+}
+
+static void tfm__quantize_q4_1(const float *x, tfm_block_q4_1 *y, size_t nb)
+{
+    size_t i;
+    int j;
+    for (i = 0; i < nb; i++, x += TFM_QK) {
+        float min = FLT_MAX, max = -FLT_MAX, d, id;
+        for (j = 0; j < TFM_QK; j++) {
+            if (x[j] < min) min = x[j];
+            if (x[j] > max) max = x[j];
+        }
+        d = (max - min) / 15.0f;
+        id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = tfm_f32_to_f16(d);
+        y[i].m = tfm_f32_to_f16(min);
+        for (j = 0; j < TFM_QK / 2; j++) {
+            int lo = tfm__trunc_clamp((x[j] - min) * id + 0.5f, 15);
+            int hi = tfm__trunc_clamp((x[j + TFM_QK / 2] - min) * id + 0.5f, 15);
+            y[i].qs[j] = (uint8_t)(lo | (hi << 4));
+        }
+    }
+}
+
+static void tfm__dequantize_q8_0(const tfm_block_q8_0 *x, float *y, size_t nb)
+{
+    size_t i;
+    int j;
+    for (i = 0; i < nb; i++, y += TFM_QK) {
+        float d = tfm_f16_to_f32(x[i].d);
+        for (j = 0; j < TFM_QK; j++) y[j] = (float)x[i].qs[j] * d;
+    }
+}
+
+static void tfm__dequantize_q8_1(const tfm_block_q8_1 *x, float *y, size_t nb)
+{
+    size_t i;
+    int j;
+    for (i = 0; i < nb; i++, y += TFM_QK) {
+        float d = tfm_f16_to_f32(x[i].d);
+        for (j = 0; j < TFM_QK; j++) y[j] = (float)x[i].qs[j] * d;
+    }
+}
+
+static void tfm__dequantize_q4_0(const tfm_block_q4_0 *x, float *y, size_t nb)
+{
+    size_t i;
+    int j;
+    for (i = 0; i < nb; i++, y += TFM_QK) {
+        float d = tfm_f16_to_f32(x[i].d);
+        for (j = 0; j < TFM_QK / 2; j++) {
+            y[j] = (float)((x[i].qs[j] & 15) - 8) * d;
+            y[j + TFM_QK / 2] = (float)((x[i].qs[j] >> 4) - 8) * d;
+        }
+    }
+}
+
+static void tfm__dequantize_q4_1(const tfm_block_q4_1 *x, float *y, size_t nb)
+{
+    size_t i;
+    int j;
+    for (i = 0; i < nb; i++, y += TFM_QK) {
+        float d = tfm_f16_to_f32(x[i].d), m = tfm_f16_to_f32(x[i].m);
+        for (j = 0; j < TFM_QK / 2; j++) {
+            float lo = (float)(x[i].qs[j] & 15) * d, hi = (float)(x[i].qs[j] >> 4) * d;
+            y[j] = lo + m;
+            y[j + TFM_QK / 2] = hi + m;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- k-quants */
+
+/* GGML's make_qx_quants with rmse_type 1 and no importance weights: a signed scale for n values on
+   the grid [-nmax, nmax-1], refined over 19 candidate scales by weighted least squares (weights x^2).
+   L receives the levels offset by nmax. */
+static float tfm__make_qx_quants(int n, int nmax, const float *x, int8_t *L)
+{
+    float max = 0.0f, amax = 0.0f, iscale, sumlx = 0.0f, suml2 = 0.0f, scale, best;
+    int i, is;
+    for (i = 0; i < n; i++) {
+        float ax = fabsf(x[i]);
+        if (ax > amax) {
+            amax = ax;
+            max = x[i];
+        }
+    }
+    if (amax < 1e-15f) {
+        for (i = 0; i < n; i++) L[i] = 0;
+        return 0.0f;
+    }
+    iscale = -(float)nmax / max;
+    for (i = 0; i < n; i++) {
+        int l = tfm__imax(-nmax, tfm__imin(nmax - 1, tfm__nearest_int(iscale * x[i])));
+        float w = x[i] * x[i], wx = w * x[i], wl = w * (float)l;
+        L[i] = (int8_t)(l + nmax);
+        sumlx += wx * (float)l;
+        suml2 += wl * (float)l;
+    }
+    scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
+    best = scale * sumlx;
+    for (is = -9; is <= 9; is++) {
+        if (is == 0) continue;
+        iscale = -((float)nmax + 0.1f * (float)is) / max;
+        sumlx = suml2 = 0.0f;
+        for (i = 0; i < n; i++) {
+            int l = tfm__imax(-nmax, tfm__imin(nmax - 1, tfm__nearest_int(iscale * x[i])));
+            float w = x[i] * x[i], wx = w * x[i], wl = w * (float)l;
+            sumlx += wx * (float)l;
+            suml2 += wl * (float)l;
+        }
+        if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
+            for (i = 0; i < n; i++) {
+                int l = tfm__imax(-nmax, tfm__imin(nmax - 1, tfm__nearest_int(iscale * x[i])));
+                L[i] = (int8_t)(l + nmax);
+            }
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+/* GGML's make_qkx2_quants: scale and (non-positive) min for n values on [0, nmax], weighted least
+   squares over nstep+1 candidate scales (use_mad false: squared error). Returns the scale and
+   stores -min in *the_min. n <= 32. */
+static float tfm__make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                                   float rmin, float rdelta, int nstep)
+{
+    uint8_t Laux[32];
+    float min = x[0], max = x[0], sum_w = weights[0], sum_x = sum_w * x[0], iscale, scale, best_error = 0.0f;
+    int i, is;
+    for (i = 1; i < n; i++) {
+        float wx;
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        sum_w += weights[i];
+        wx = weights[i] * x[i];
+        sum_x += wx;
+    }
+    if (min > 0.0f) min = 0.0f;
+    if (max == min) {
+        for (i = 0; i < n; i++) L[i] = 0;
+        *the_min = -min;
+        return 0.0f;
+    }
+    iscale = (float)nmax / (max - min);
+    scale = 1.0f / iscale;
+    for (i = 0; i < n; i++) {
+        int l = tfm__nearest_int(iscale * (x[i] - min));
+        float diff, sl;
+        L[i] = (uint8_t)tfm__imax(0, tfm__imin(nmax, l));
+        sl = scale * (float)L[i];
+        diff = sl + min - x[i];
+        diff = diff * diff;
+        best_error += weights[i] * diff;
+    }
+    for (is = 0; is <= nstep; is++) {
+        float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f, D, rs = rdelta * (float)is;
+        iscale = (rmin + rs + (float)nmax) / (max - min);
+        for (i = 0; i < n; i++) {
+            int l = tfm__imax(0, tfm__imin(nmax, tfm__nearest_int(iscale * (x[i] - min))));
+            float w = weights[i], wl = w * (float)l, wll = wl * (float)l, wlx = wl * x[i];
+            Laux[i] = (uint8_t)l;
+            sum_l += wl;
+            sum_l2 += wll;
+            sum_xl += wlx;
+        }
+        {
+            float p1 = sum_w * sum_l2, p2 = sum_l * sum_l;
+            D = p1 - p2;
+        }
+        if (D > 0.0f) {
+            float a1 = sum_w * sum_xl, a2 = sum_x * sum_l, b1 = sum_l2 * sum_x, b2 = sum_l * sum_xl;
+            float this_scale = (a1 - a2) / D, this_min = (b1 - b2) / D, cur_error = 0.0f;
+            if (this_min > 0.0f) {
+                this_min = 0.0f;
+                this_scale = sum_xl / sum_l2;
+            }
+            for (i = 0; i < n; i++) {
+                float sl = this_scale * (float)Laux[i], diff = sl + this_min - x[i];
+                diff = diff * diff;
+                cur_error += weights[i] * diff;
+            }
+            if (cur_error < best_error) {
+                for (i = 0; i < n; i++) L[i] = Laux[i];
+                best_error = cur_error;
+                scale = this_scale;
+                min = this_min;
+            }
+        }
+    }
+    *the_min = -min;
+    return scale;
+}
+
+/* 6-bit scale and min of sub-block j from the 12 packed bytes */
+static void tfm__q4k_scale_min(int j, const uint8_t *q, int *sc, int *mn)
+{
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *mn = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 15) | ((q[j - 4] >> 6) << 4);
+        *mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+static void tfm__quantize_q4_K(const float *x, tfm_block_q4_K *y, size_t nb)
+{
+    uint8_t L[TFM_QK_K];
+    float weights[32], mins[8], scales[8];
+    size_t i;
+    int j, l;
+    for (i = 0; i < nb; i++, x += TFM_QK_K) {
+        float max_scale = 0.0f, max_min = 0.0f, inv_scale, inv_min, d, dmin;
+        for (j = 0; j < 8; j++) {
+            float sum_x2 = 0.0f, av_x;
+            for (l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
+            av_x = sqrtf(sum_x2 / 32.0f);
+            for (l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
+            scales[j] = tfm__make_qkx2_quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], -1.0f, 0.1f, 20);
+            if (scales[j] > max_scale) max_scale = scales[j];
+            if (mins[j] > max_min) max_min = mins[j];
+        }
+        inv_scale = max_scale > 0.0f ? 63.0f / max_scale : 0.0f;
+        inv_min = max_min > 0.0f ? 63.0f / max_min : 0.0f;
+        for (j = 0; j < 8; j++) {
+            /* GGML stores nearest_int into a uint8_t before MIN(63): keep that wrap-around */
+            int ls = tfm__imin(63, (uint8_t)tfm__nearest_int(inv_scale * scales[j]));
+            int lm = tfm__imin(63, (uint8_t)tfm__nearest_int(inv_min * mins[j]));
+            if (j < 4) {
+                y[i].scales[j] = (uint8_t)ls;
+                y[i].scales[j + 4] = (uint8_t)lm;
+            } else {
+                y[i].scales[j + 4] = (uint8_t)((ls & 15) | ((lm & 15) << 4));
+                y[i].scales[j - 4] |= (uint8_t)((ls >> 4) << 6);
+                y[i].scales[j] |= (uint8_t)((lm >> 4) << 6);
+            }
+        }
+        y[i].d = tfm_f32_to_f16(max_scale / 63.0f);
+        y[i].dmin = tfm_f32_to_f16(max_min / 63.0f);
+        d = tfm_f16_to_f32(y[i].d);
+        dmin = tfm_f16_to_f32(y[i].dmin);
+        for (j = 0; j < 8; j++) {
+            int sc, mn;
+            float ds, dm;
+            tfm__q4k_scale_min(j, y[i].scales, &sc, &mn);
+            ds = d * (float)sc;
+            if (ds == 0.0f) continue;
+            dm = dmin * (float)mn;
+            for (l = 0; l < 32; l++) L[32 * j + l] = (uint8_t)tfm__imax(0, tfm__imin(15, tfm__nearest_int((x[32 * j + l] + dm) / ds)));
+        }
+        for (j = 0; j < 4; j++)
+            for (l = 0; l < 32; l++) y[i].qs[32 * j + l] = (uint8_t)(L[64 * j + l] | (L[64 * j + 32 + l] << 4));
+    }
+}
+
+static void tfm__dequantize_q4_K(const tfm_block_q4_K *x, float *y, size_t nb)
+{
+    size_t i;
+    int j, l;
+    for (i = 0; i < nb; i++) {
+        float d = tfm_f16_to_f32(x[i].d), dmin = tfm_f16_to_f32(x[i].dmin);
+        for (j = 0; j < 4; j++) {
+            const uint8_t *q = x[i].qs + 32 * j;
+            int sc, mn;
+            float d1, m1, d2, m2;
+            tfm__q4k_scale_min(2 * j, x[i].scales, &sc, &mn);
+            d1 = d * (float)sc;
+            m1 = dmin * (float)mn;
+            tfm__q4k_scale_min(2 * j + 1, x[i].scales, &sc, &mn);
+            d2 = d * (float)sc;
+            m2 = dmin * (float)mn;
+            for (l = 0; l < 32; l++) {
+                float v = d1 * (float)(q[l] & 15);
+                *y++ = v - m1;
+            }
+            for (l = 0; l < 32; l++) {
+                float v = d2 * (float)(q[l] >> 4);
+                *y++ = v - m2;
+            }
+        }
+    }
+}
+
+static void tfm__quantize_q6_K(const float *x, tfm_block_q6_K *y, size_t nb)
+{
+    int8_t L[TFM_QK_K];
+    float scales[16];
+    size_t i;
+    int j, l;
+    for (i = 0; i < nb; i++, x += TFM_QK_K) {
+        float max_scale = 0.0f, max_abs_scale = 0.0f, iscale, d;
+        for (j = 0; j < 16; j++) {
+            scales[j] = tfm__make_qx_quants(16, 32, x + 16 * j, L + 16 * j);
+            if (fabsf(scales[j]) > max_abs_scale) {
+                max_abs_scale = fabsf(scales[j]);
+                max_scale = scales[j];
+            }
+        }
+        if (max_abs_scale < 1e-15f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        iscale = -128.0f / max_scale;
+        y[i].d = tfm_f32_to_f16(1.0f / iscale);
+        for (j = 0; j < 16; j++) y[i].scales[j] = (int8_t)tfm__imax(-128, tfm__imin(127, tfm__nearest_int(iscale * scales[j])));
+        d = tfm_f16_to_f32(y[i].d);
+        for (j = 0; j < 16; j++) {
+            float ds = d * (float)y[i].scales[j];
+            if (ds == 0.0f) continue;
+            for (l = 0; l < 16; l++) L[16 * j + l] = (int8_t)(tfm__imax(-32, tfm__imin(31, tfm__nearest_int(x[16 * j + l] / ds))) + 32);
+        }
+        for (j = 0; j < 2; j++) {
+            uint8_t *ql = y[i].ql + 64 * j, *qh = y[i].qh + 32 * j;
+            const int8_t *Lh = L + 128 * j;
+            for (l = 0; l < 32; l++) {
+                ql[l] = (uint8_t)((Lh[l] & 15) | ((Lh[l + 64] & 15) << 4));
+                ql[l + 32] = (uint8_t)((Lh[l + 32] & 15) | ((Lh[l + 96] & 15) << 4));
+                qh[l] = (uint8_t)((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) | ((Lh[l + 64] >> 4) << 4) | ((Lh[l + 96] >> 4) << 6));
+            }
+        }
+    }
+}
+
+/* the 6-bit level (0..63) of element e (0..255) of a q6_K block */
+static int tfm__q6k_level(const tfm_block_q6_K *b, int e)
+{
+    int h = e / 128, r = e % 128, l = r % 32, quarter = r / 32;
+    const uint8_t *ql = b->ql + 64 * h, *qh = b->qh + 32 * h;
+    int low = quarter & 1 ? ql[l + 32] : ql[l];
+    low = quarter & 2 ? low >> 4 : low & 15;
+    return low | (((qh[l] >> (2 * quarter)) & 3) << 4);
+}
+
+static void tfm__dequantize_q6_K(const tfm_block_q6_K *x, float *y, size_t nb)
+{
+    size_t i;
+    int e;
+    for (i = 0; i < nb; i++) {
+        float d = tfm_f16_to_f32(x[i].d);
+        for (e = 0; e < TFM_QK_K; e++) {
+            float ds = d * (float)x[i].scales[e / 16];
+            *y++ = ds * (float)(tfm__q6k_level(&x[i], e) - 32);
+        }
+    }
+}
+
+static void tfm__quantize_q8_K(const float *x, tfm_block_q8_K *y, size_t nb)
+{
+    size_t i;
+    int j, l;
+    for (i = 0; i < nb; i++, x += TFM_QK_K) {
+        float max = 0.0f, amax = 0.0f, iscale;
+        for (j = 0; j < TFM_QK_K; j++) {
+            if (fabsf(x[j]) > amax) {
+                amax = fabsf(x[j]);
+                max = x[j];
+            }
+        }
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        iscale = -127.0f / max;
+        for (j = 0; j < TFM_QK_K; j++) y[i].qs[j] = (int8_t)tfm__imax(-128, tfm__imin(127, tfm__nearest_int(iscale * x[j])));
+        for (j = 0; j < 16; j++) {
+            int sum = 0;
+            for (l = 0; l < 16; l++) sum += y[i].qs[16 * j + l];
+            y[i].bsums[j] = (int16_t)sum;
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
+static void tfm__dequantize_q8_K(const tfm_block_q8_K *x, float *y, size_t nb)
+{
+    size_t i;
+    int j;
+    for (i = 0; i < nb; i++)
+        for (j = 0; j < TFM_QK_K; j++) *y++ = x[i].d * (float)x[i].qs[j];
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+int tfm_quant_supported(tfm_dtype type)
+{
+    switch (type) {
+    case TFM_F32: case TFM_F16: case TFM_BF16: case TFM_Q8_0: case TFM_Q8_1: case TFM_Q4_0: case TFM_Q4_1:
+    case TFM_Q4_K: case TFM_Q6_K: case TFM_Q8_K:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* the alignment the block structs of a dtype need */
+static size_t tfm__dtype_align(tfm_dtype t)
+{
+    return t == TFM_F32 || t == TFM_Q8_K ? 4 : t == TFM_F16 || t == TFM_BF16 || tfm_dtype_block_size(t) > 1 ? 2 : 1;
+}
+
+static int tfm__aligned(const void *p, tfm_dtype t) { return (uintptr_t)p % tfm__dtype_align(t) == 0; }
+
+/* common argument checks of the row functions; *nb = blocks */
+static tfm_status tfm__row_check(tfm_dtype type, const void *a, const void *b, size_t n, size_t *nb)
+{
+    size_t bs;
+    if (!a || !b || n == 0) return TFM_ERR_INVALID_ARGUMENT;
+    if (!tfm_quant_supported(type)) return TFM_ERR_UNSUPPORTED;
+    bs = tfm_dtype_block_size(type);
+    if (n % bs) return TFM_ERR_SHAPE;
+    *nb = n / bs;
+    return TFM_OK;
+}
+
+tfm_status tfm_quantize_row(tfm_dtype type, const float *src, void *dst, size_t n)
+{
+    size_t nb = 0;
+    tfm_status s = tfm__row_check(type, src, dst, n, &nb);
+    if (s != TFM_OK) return s;
+    if (!tfm__aligned(dst, type)) return TFM_ERR_INVALID_ARGUMENT;
+    switch (type) {
+    case TFM_F32: memmove(dst, src, n * sizeof(float)); break;
+    case TFM_F16: tfm_f32_to_f16_row((uint16_t *)dst, src, n); break;
+    case TFM_BF16: tfm_f32_to_bf16_row((uint16_t *)dst, src, n); break;
+    case TFM_Q8_0: tfm__quantize_q8_0(src, (tfm_block_q8_0 *)dst, nb); break;
+    case TFM_Q8_1: tfm__quantize_q8_1(src, (tfm_block_q8_1 *)dst, nb); break;
+    case TFM_Q4_0: tfm__quantize_q4_0(src, (tfm_block_q4_0 *)dst, nb); break;
+    case TFM_Q4_1: tfm__quantize_q4_1(src, (tfm_block_q4_1 *)dst, nb); break;
+    case TFM_Q4_K: tfm__quantize_q4_K(src, (tfm_block_q4_K *)dst, nb); break;
+    case TFM_Q6_K: tfm__quantize_q6_K(src, (tfm_block_q6_K *)dst, nb); break;
+    case TFM_Q8_K: tfm__quantize_q8_K(src, (tfm_block_q8_K *)dst, nb); break;
+    default: return TFM_ERR_UNSUPPORTED;
+    }
+    return TFM_OK;
+}
+
+tfm_status tfm_dequantize_row(tfm_dtype type, const void *src, float *dst, size_t n)
+{
+    size_t nb = 0;
+    tfm_status s = tfm__row_check(type, src, dst, n, &nb);
+    if (s != TFM_OK) return s;
+    if (!tfm__aligned(src, type)) return TFM_ERR_INVALID_ARGUMENT;
+    switch (type) {
+    case TFM_F32: memmove(dst, src, n * sizeof(float)); break;
+    case TFM_F16: tfm_f16_to_f32_row(dst, (const uint16_t *)src, n); break;
+    case TFM_BF16: tfm_bf16_to_f32_row(dst, (const uint16_t *)src, n); break;
+    case TFM_Q8_0: tfm__dequantize_q8_0((const tfm_block_q8_0 *)src, dst, nb); break;
+    case TFM_Q8_1: tfm__dequantize_q8_1((const tfm_block_q8_1 *)src, dst, nb); break;
+    case TFM_Q4_0: tfm__dequantize_q4_0((const tfm_block_q4_0 *)src, dst, nb); break;
+    case TFM_Q4_1: tfm__dequantize_q4_1((const tfm_block_q4_1 *)src, dst, nb); break;
+    case TFM_Q4_K: tfm__dequantize_q4_K((const tfm_block_q4_K *)src, dst, nb); break;
+    case TFM_Q6_K: tfm__dequantize_q6_K((const tfm_block_q6_K *)src, dst, nb); break;
+    case TFM_Q8_K: tfm__dequantize_q8_K((const tfm_block_q8_K *)src, dst, nb); break;
+    default: return TFM_ERR_UNSUPPORTED;
+    }
+    return TFM_OK;
+}
+
+tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows, size_t cols, int n_threads)
+{
+    size_t row_bytes = 0;
+    long long r;
+    tfm_status s;
+    if (!src || !dst || rows == 0 || cols == 0) return TFM_ERR_INVALID_ARGUMENT;
+    if (!tfm_quant_supported(type)) return TFM_ERR_UNSUPPORTED;
+    s = tfm_dtype_row_bytes(type, cols, &row_bytes);
+    if (s != TFM_OK) return s;
+    if (rows > (size_t)LLONG_MAX || rows > SIZE_MAX / row_bytes || rows > SIZE_MAX / cols) return TFM_ERR_OUT_OF_RANGE;
+    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    TFM__PARALLEL_FOR(n_threads)
+    for (r = 0; r < (long long)rows; r++)
+        tfm_quantize_row(type, src + (size_t)r * cols, (unsigned char *)dst + (size_t)r * row_bytes, cols);
+    return TFM_OK;
+}
+
+/* ================================================================ kernels
+   Every dot product below follows one order (see KERNELS in the header comment): per block, the
+   integer dot isum is exact in int32; then acc = fma((float)isum, dw*dx, acc). The ISA-specific part
+   is only "the exact isum of one block for 4 weight rows", returned as 4 int32 lanes; the float
+   update runs on 4 lanes (one per weight row), which every path does alike. */
+
+#if (defined(TFM__SIMD_AVX512) || defined(TFM__SIMD_AVX2)) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define TFM__Q_X86 1
+#elif defined(TFM__SIMD_NEON)
+#define TFM__Q_NEON 1
+#else
+#define TFM__Q_SCALAR 1
+#endif
+
+#if defined(TFM__Q_X86)
+typedef __m128 tfm__f4;   /* one float lane per weight row */
+typedef __m128i tfm__i4;  /* one int32 lane per weight row */
+typedef __m256i tfm__iv;  /* one row's partial integer sums of a block, lanes summed by tfm__reduce4 */
+TFM__INLINE tfm__f4 tfm__f4_zero(void) { return _mm_setzero_ps(); }
+TFM__INLINE tfm__f4 tfm__f4_set1(float v) { return _mm_set1_ps(v); }
+TFM__INLINE tfm__f4 tfm__f4_mul(tfm__f4 a, tfm__f4 b) { return _mm_mul_ps(a, b); }
+TFM__INLINE tfm__f4 tfm__f4_fma(tfm__f4 a, tfm__f4 b, tfm__f4 c) { return _mm_fmadd_ps(a, b, c); }
+TFM__INLINE tfm__f4 tfm__f4_fnma(tfm__f4 a, tfm__f4 b, tfm__f4 c) { return _mm_fnmadd_ps(a, b, c); }
+TFM__INLINE tfm__f4 tfm__f4_cvt(tfm__i4 v) { return _mm_cvtepi32_ps(v); }
+TFM__INLINE void tfm__f4_store(float *p, tfm__f4 v) { _mm_storeu_ps(p, v); }
+TFM__INLINE tfm__i4 tfm__i4_set(int a, int b, int c, int d) { return _mm_setr_epi32(a, b, c, d); }
+TFM__INLINE float tfm__h2f(uint16_t h) { return _cvtsh_ss(h); }
+TFM__INLINE tfm__f4 tfm__h2f4(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
+{
+    return _mm_cvtph_ps(_mm_setr_epi16((short)a, (short)b, (short)c, (short)d, 0, 0, 0, 0));
+}
+TFM__INLINE tfm__i4 tfm__reduce4(tfm__iv p0, tfm__iv p1, tfm__iv p2, tfm__iv p3)
+{
+    __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+/* int32 lane i += sum of u8 u[4i..4i+3] times s8 s[4i..4i+3]; the pair sums must fit int16 when
+   there is no VNNI (u <= 128 with |s| <= 127, as every caller ensures) */
+TFM__INLINE __m256i tfm__x86_dp(__m256i acc, __m256i u, __m256i s)
+{
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpbusd_epi32(acc, u, s);
+#elif defined(__AVXVNNI__)
+    return _mm256_dpbusd_avx_epi32(acc, u, s);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+#endif
+}
+/* signed x signed through |w| and sign(w) * a (a in [-127, 127]) */
+TFM__INLINE __m256i tfm__x86_dp_ss(__m256i w, __m256i a)
+{
+    return tfm__x86_dp(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+}
+/* acc += int16 pairs of maddubs(u, s) times int16 scales */
+TFM__INLINE __m256i tfm__x86_dp_scaled(__m256i acc, __m256i u, __m256i s, __m256i scales16)
+{
+    __m256i p16 = _mm256_maddubs_epi16(u, s);
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpwssd_epi32(acc, p16, scales16);
+#elif defined(__AVXVNNI__)
+    return _mm256_dpwssd_avx_epi32(acc, p16, scales16);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, scales16));
+#endif
+}
+/* the 32 nibbles of 16 bytes: low nibbles first (elements 0..15), then high (16..31) */
+TFM__INLINE __m256i tfm__x86_nibbles16(const uint8_t *q)
+{
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)q), m = _mm_set1_epi8(15);
+    __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+}
+TFM__INLINE __m256i tfm__x86_load32(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+#elif defined(TFM__Q_NEON)
+typedef float32x4_t tfm__f4;
+typedef int32x4_t tfm__i4;
+typedef int32x4_t tfm__iv;
+TFM__INLINE tfm__f4 tfm__f4_zero(void) { return vdupq_n_f32(0.0f); }
+TFM__INLINE tfm__f4 tfm__f4_set1(float v) { return vdupq_n_f32(v); }
+TFM__INLINE tfm__f4 tfm__f4_mul(tfm__f4 a, tfm__f4 b) { return vmulq_f32(a, b); }
+TFM__INLINE tfm__f4 tfm__f4_fma(tfm__f4 a, tfm__f4 b, tfm__f4 c) { return vfmaq_f32(c, a, b); }
+TFM__INLINE tfm__f4 tfm__f4_fnma(tfm__f4 a, tfm__f4 b, tfm__f4 c) { return vfmsq_f32(c, a, b); }
+TFM__INLINE tfm__f4 tfm__f4_cvt(tfm__i4 v) { return vcvtq_f32_s32(v); }
+TFM__INLINE void tfm__f4_store(float *p, tfm__f4 v) { vst1q_f32(p, v); }
+TFM__INLINE tfm__i4 tfm__i4_set(int a, int b, int c, int d)
+{
+    int32_t v[4];
+    v[0] = a; v[1] = b; v[2] = c; v[3] = d;
+    return vld1q_s32(v);
+}
+TFM__INLINE tfm__f4 tfm__h2f4(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
+{
+    uint16_t v[4];
+    v[0] = a; v[1] = b; v[2] = c; v[3] = d;
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(v)));
+}
+TFM__INLINE float tfm__h2f(uint16_t h) { return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0); }
+TFM__INLINE tfm__i4 tfm__reduce4(tfm__iv p0, tfm__iv p1, tfm__iv p2, tfm__iv p3)
+{
+    return vpaddq_s32(vpaddq_s32(p0, p1), vpaddq_s32(p2, p3));
+}
+/* acc += int8 dot products in groups of 4 (sdot), or widening multiplies without the extension */
+TFM__INLINE int32x4_t tfm__neon_dot16(int32x4_t acc, int8x16_t a, int8x16_t b)
+{
+#if defined(__ARM_FEATURE_DOTPROD)
+    return vdotq_s32(acc, a, b);
+#else
+    int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
+    int16x8_t hi = vmull_s8(vget_high_s8(a), vget_high_s8(b));
+    return vpadalq_s16(vpadalq_s16(acc, lo), hi);
+#endif
+}
+TFM__INLINE int32x4_t tfm__neon_dot32(int8x16_t w0, int8x16_t w1, const int8_t *a)
+{
+    return tfm__neon_dot16(tfm__neon_dot16(vdupq_n_s32(0), w0, vld1q_s8(a)), w1, vld1q_s8(a + 16));
+}
+
+#else
+typedef struct tfm__f4 { float v[4]; } tfm__f4;
+typedef struct tfm__i4 { int32_t v[4]; } tfm__i4;
+typedef int32_t tfm__iv;
+TFM__INLINE tfm__f4 tfm__f4_zero(void)
+{
+    tfm__f4 r;
+    r.v[0] = r.v[1] = r.v[2] = r.v[3] = 0.0f;
+    return r;
+}
+TFM__INLINE tfm__f4 tfm__f4_set1(float v)
+{
+    tfm__f4 r;
+    r.v[0] = r.v[1] = r.v[2] = r.v[3] = v;
+    return r;
+}
+TFM__INLINE tfm__f4 tfm__f4_mul(tfm__f4 a, tfm__f4 b)
+{
+    int i;
+    for (i = 0; i < 4; i++) a.v[i] *= b.v[i];
+    return a;
+}
+TFM__INLINE tfm__f4 tfm__f4_fma(tfm__f4 a, tfm__f4 b, tfm__f4 c)
+{
+    int i;
+    for (i = 0; i < 4; i++) c.v[i] = fmaf(a.v[i], b.v[i], c.v[i]);
+    return c;
+}
+TFM__INLINE tfm__f4 tfm__f4_fnma(tfm__f4 a, tfm__f4 b, tfm__f4 c)
+{
+    int i;
+    for (i = 0; i < 4; i++) c.v[i] = fmaf(-a.v[i], b.v[i], c.v[i]);
+    return c;
+}
+TFM__INLINE tfm__f4 tfm__f4_cvt(tfm__i4 v)
+{
+    tfm__f4 r;
+    int i;
+    for (i = 0; i < 4; i++) r.v[i] = (float)v.v[i];
+    return r;
+}
+TFM__INLINE void tfm__f4_store(float *p, tfm__f4 v) { memcpy(p, v.v, sizeof v.v); }
+TFM__INLINE tfm__i4 tfm__i4_set(int a, int b, int c, int d)
+{
+    tfm__i4 r;
+    r.v[0] = a; r.v[1] = b; r.v[2] = c; r.v[3] = d;
+    return r;
+}
+TFM__INLINE float tfm__h2f(uint16_t h) { return tfm_f16_to_f32(h); }
+TFM__INLINE tfm__f4 tfm__h2f4(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
+{
+    tfm__f4 r;
+    r.v[0] = tfm_f16_to_f32(a); r.v[1] = tfm_f16_to_f32(b); r.v[2] = tfm_f16_to_f32(c); r.v[3] = tfm_f16_to_f32(d);
+    return r;
+}
+TFM__INLINE tfm__i4 tfm__reduce4(tfm__iv p0, tfm__iv p1, tfm__iv p2, tfm__iv p3) { return tfm__i4_set(p0, p1, p2, p3); }
+#endif
+
+/* ---------------------------------------------------------------- one block, one weight row
+   tfm__row_<w>: the partial integer sums (lanes add up to the exact block isum) of one weight block
+   against one activation block. */
+
+static tfm__iv tfm__row_q8_0(const tfm_block_q8_0 *w, const tfm_block_q8_0 *a)
+{
+#if defined(TFM__Q_X86)
+    return tfm__x86_dp_ss(tfm__x86_load32(w->qs), tfm__x86_load32(a->qs));
+#elif defined(TFM__Q_NEON)
+    return tfm__neon_dot32(vld1q_s8(w->qs), vld1q_s8(w->qs + 16), a->qs);
+#else
+    int j, s = 0;
+    for (j = 0; j < TFM_QK; j++) s += w->qs[j] * a->qs[j];
+    return s;
+#endif
+}
+
+static tfm__iv tfm__row_q4_0(const tfm_block_q4_0 *w, const tfm_block_q8_0 *a)
+{
+#if defined(TFM__Q_X86)
+    __m256i q = _mm256_sub_epi8(tfm__x86_nibbles16(w->qs), _mm256_set1_epi8(8));
+    return tfm__x86_dp_ss(q, tfm__x86_load32(a->qs));
+#elif defined(TFM__Q_NEON)
+    uint8x16_t b = vld1q_u8(w->qs);
+    int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b, vdupq_n_u8(15))), vdupq_n_s8(8));
+    int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), vdupq_n_s8(8));
+    return tfm__neon_dot32(lo, hi, a->qs);
+#else
+    int j, s = 0;
+    for (j = 0; j < TFM_QK / 2; j++)
+        s += ((w->qs[j] & 15) - 8) * a->qs[j] + ((w->qs[j] >> 4) - 8) * a->qs[j + TFM_QK / 2];
+    return s;
+#endif
+}
+
+static tfm__iv tfm__row_q4_1(const tfm_block_q4_1 *w, const tfm_block_q8_1 *a)
+{
+#if defined(TFM__Q_X86)
+    return tfm__x86_dp(_mm256_setzero_si256(), tfm__x86_nibbles16(w->qs), tfm__x86_load32(a->qs));
+#elif defined(TFM__Q_NEON)
+    uint8x16_t b = vld1q_u8(w->qs);
+    return tfm__neon_dot32(vreinterpretq_s8_u8(vandq_u8(b, vdupq_n_u8(15))), vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), a->qs);
+#else
+    int j, s = 0;
+    for (j = 0; j < TFM_QK / 2; j++) s += (w->qs[j] & 15) * a->qs[j] + (w->qs[j] >> 4) * a->qs[j + TFM_QK / 2];
+    return s;
+#endif
+}
+
+/* q4_K: sum over sub-blocks j of sc_j * (nibbles . activations) */
+static tfm__iv tfm__row_q4_K(const tfm_block_q4_K *w, const tfm_block_q8_K *a)
+{
+    int sc[8], mn, j;
+    for (j = 0; j < 8; j++) tfm__q4k_scale_min(j, w->scales, &sc[j], &mn);
+    {
+#if defined(TFM__Q_X86)
+        __m256i acc = _mm256_setzero_si256(), m = _mm256_set1_epi8(15);
+        for (j = 0; j < 4; j++) {
+            __m256i q = tfm__x86_load32(w->qs + 32 * j);
+            __m256i lo = _mm256_and_si256(q, m), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m);
+            acc = tfm__x86_dp_scaled(acc, lo, tfm__x86_load32(a->qs + 64 * j), _mm256_set1_epi16((short)sc[2 * j]));
+            acc = tfm__x86_dp_scaled(acc, hi, tfm__x86_load32(a->qs + 64 * j + 32), _mm256_set1_epi16((short)sc[2 * j + 1]));
+        }
+        return acc;
+#elif defined(TFM__Q_NEON)
+        int32x4_t acc = vdupq_n_s32(0);
+        for (j = 0; j < 4; j++) {
+            uint8x16_t b0 = vld1q_u8(w->qs + 32 * j), b1 = vld1q_u8(w->qs + 32 * j + 16), m = vdupq_n_u8(15);
+            const int8_t *q8 = a->qs + 64 * j;
+            int32x4_t lo = tfm__neon_dot32(vreinterpretq_s8_u8(vandq_u8(b0, m)), vreinterpretq_s8_u8(vandq_u8(b1, m)), q8);
+            int32x4_t hi = tfm__neon_dot32(vreinterpretq_s8_u8(vshrq_n_u8(b0, 4)), vreinterpretq_s8_u8(vshrq_n_u8(b1, 4)), q8 + 32);
+            acc = vmlaq_n_s32(acc, lo, sc[2 * j]);
+            acc = vmlaq_n_s32(acc, hi, sc[2 * j + 1]);
+        }
+        return acc;
+#else
+        int s = 0, l;
+        for (j = 0; j < 4; j++) {
+            int lo = 0, hi = 0;
+            for (l = 0; l < 32; l++) {
+                lo += (w->qs[32 * j + l] & 15) * a->qs[64 * j + l];
+                hi += (w->qs[32 * j + l] >> 4) * a->qs[64 * j + 32 + l];
+            }
+            s += sc[2 * j] * lo + sc[2 * j + 1] * hi;
+        }
+        return s;
+#endif
+    }
+}
+
+/* q4_K's min term: sum over sub-blocks of mn_j times the sum of its 32 activations */
+static int tfm__msum_q4_K(const tfm_block_q4_K *w, const tfm_block_q8_K *a)
+{
+    int j, sc, mn, s = 0;
+    for (j = 0; j < 8; j++) {
+        tfm__q4k_scale_min(j, w->scales, &sc, &mn);
+        s += mn * (a->bsums[2 * j] + a->bsums[2 * j + 1]);
+    }
+    return s;
+}
+
+/* q6_K: sum over 16-groups g of sc_g * (levels . activations), minus 32 * sum of sc_g * bsums_g
+   (the levels are q+32, so this is the exact sum of sc_g * q . a whenever bsums are the sums) */
+static tfm__iv tfm__row_q6_K(const tfm_block_q6_K *w, const tfm_block_q8_K *a)
+{
+    int g, bias = 0;
+    for (g = 0; g < 16; g++) bias += w->scales[g] * a->bsums[g];
+    bias *= 32;
+    {
+#if defined(TFM__Q_X86)
+        __m256i acc = _mm256_setr_epi32(-bias, 0, 0, 0, 0, 0, 0, 0), m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+        int h, k;
+        for (h = 0; h < 2; h++) {
+            const uint8_t *ql = w->ql + 64 * h, *qh = w->qh + 32 * h;
+            const int8_t *sc = w->scales + 8 * h, *q8 = a->qs + 128 * h;
+            __m256i l0 = tfm__x86_load32(ql), l1 = tfm__x86_load32(ql + 32), hb = tfm__x86_load32(qh);
+            __m256i low[4], q;
+            low[0] = _mm256_and_si256(l0, m4);
+            low[1] = _mm256_and_si256(l1, m4);
+            low[2] = _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4);
+            low[3] = _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4);
+            for (k = 0; k < 4; k++) {
+                __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * k), m2), 4);
+                __m256i scales16 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16((short)sc[2 * k])),
+                                                           _mm_set1_epi16((short)sc[2 * k + 1]), 1);
+                q = _mm256_or_si256(low[k], high);
+                acc = tfm__x86_dp_scaled(acc, q, tfm__x86_load32(q8 + 32 * k), scales16);
+            }
+        }
+        return acc;
+#elif defined(TFM__Q_NEON)
+        int32x4_t acc = vsetq_lane_s32(-bias, vdupq_n_s32(0), 0);
+        int h, k, half;
+        for (h = 0; h < 2; h++) {
+            const uint8_t *ql = w->ql + 64 * h, *qh = w->qh + 32 * h;
+            const int8_t *sc = w->scales + 8 * h, *q8 = a->qs + 128 * h;
+            for (k = 0; k < 4; k++)
+                for (half = 0; half < 2; half++) {
+                    uint8x16_t lb = vld1q_u8(ql + (k & 1) * 32 + 16 * half), hb = vld1q_u8(qh + 16 * half);
+                    uint8x16_t low = k & 2 ? vshrq_n_u8(lb, 4) : vandq_u8(lb, vdupq_n_u8(15));
+                    uint8x16_t high = vshlq_n_u8(vandq_u8(vshlq_u8(hb, vdupq_n_s8((int8_t)(-2 * k))), vdupq_n_u8(3)), 4);
+                    int8x16_t q = vreinterpretq_s8_u8(vorrq_u8(low, high));
+                    int32x4_t d = tfm__neon_dot16(vdupq_n_s32(0), q, vld1q_s8(q8 + 32 * k + 16 * half));
+                    acc = vmlaq_n_s32(acc, d, sc[2 * k + half]);
+                }
+        }
+        return acc;
+#else
+        int s = -bias, e;
+        for (g = 0; g < 16; g++) {
+            int d = 0;
+            for (e = 16 * g; e < 16 * g + 16; e++) d += tfm__q6k_level(w, e) * a->qs[e];
+            s += w->scales[g] * d;
+        }
+        return s;
+#endif
+    }
+}
+
+/* ---------------------------------------------------------------- 4 weight rows, one activation row */
+
+typedef void (*tfm__dot4_fn)(const unsigned char *const *w, const void *xq, size_t nb, float *out);
+
+#define TFM__ISUM4(fn, w, a, b) tfm__reduce4(fn(w[0] + (b), a + (b)), fn(w[1] + (b), a + (b)), fn(w[2] + (b), a + (b)), fn(w[3] + (b), a + (b)))
+#define TFM__DW4(w, b, field) tfm__h2f4(w[0][b].field, w[1][b].field, w[2][b].field, w[3][b].field)
+
+static void tfm__dot4_q8_0(const unsigned char *const *wr, const void *xq, size_t nb, float *out)
+{
+    const tfm_block_q8_0 *w[4], *a = (const tfm_block_q8_0 *)xq;
+    tfm__f4 acc = tfm__f4_zero();
+    size_t b;
+    int r;
+    for (r = 0; r < 4; r++) w[r] = (const tfm_block_q8_0 *)(const void *)wr[r];
+    for (b = 0; b < nb; b++) {
+        tfm__f4 s = tfm__f4_mul(TFM__DW4(w, b, d), tfm__f4_set1(tfm__h2f(a[b].d)));
+        acc = tfm__f4_fma(tfm__f4_cvt(TFM__ISUM4(tfm__row_q8_0, w, a, b)), s, acc);
+    }
+    tfm__f4_store(out, acc);
+}
+
+static void tfm__dot4_q4_0(const unsigned char *const *wr, const void *xq, size_t nb, float *out)
+{
+    const tfm_block_q4_0 *w[4];
+    const tfm_block_q8_0 *a = (const tfm_block_q8_0 *)xq;
+    tfm__f4 acc = tfm__f4_zero();
+    size_t b;
+    int r;
+    for (r = 0; r < 4; r++) w[r] = (const tfm_block_q4_0 *)(const void *)wr[r];
+    for (b = 0; b < nb; b++) {
+        tfm__f4 s = tfm__f4_mul(TFM__DW4(w, b, d), tfm__f4_set1(tfm__h2f(a[b].d)));
+        acc = tfm__f4_fma(tfm__f4_cvt(TFM__ISUM4(tfm__row_q4_0, w, a, b)), s, acc);
+    }
+    tfm__f4_store(out, acc);
+}
+
+static void tfm__dot4_q4_1(const unsigned char *const *wr, const void *xq, size_t nb, float *out)
+{
+    const tfm_block_q4_1 *w[4];
+    const tfm_block_q8_1 *a = (const tfm_block_q8_1 *)xq;
+    tfm__f4 acc = tfm__f4_zero();
+    size_t b;
+    int r;
+    for (r = 0; r < 4; r++) w[r] = (const tfm_block_q4_1 *)(const void *)wr[r];
+    for (b = 0; b < nb; b++) {
+        tfm__f4 s = tfm__f4_mul(TFM__DW4(w, b, d), tfm__f4_set1(tfm__h2f(a[b].d)));
+        acc = tfm__f4_fma(tfm__f4_cvt(TFM__ISUM4(tfm__row_q4_1, w, a, b)), s, acc);
+        acc = tfm__f4_fma(TFM__DW4(w, b, m), tfm__f4_set1(tfm__h2f(a[b].s)), acc);
+    }
+    tfm__f4_store(out, acc);
+}
+
+static void tfm__dot4_q4_K(const unsigned char *const *wr, const void *xq, size_t nb, float *out)
+{
+    const tfm_block_q4_K *w[4];
+    const tfm_block_q8_K *a = (const tfm_block_q8_K *)xq;
+    tfm__f4 acc = tfm__f4_zero();
+    size_t b;
+    int r;
+    for (r = 0; r < 4; r++) w[r] = (const tfm_block_q4_K *)(const void *)wr[r];
+    for (b = 0; b < nb; b++) {
+        tfm__f4 da = tfm__f4_set1(a[b].d);
+        tfm__i4 msum = tfm__i4_set(tfm__msum_q4_K(w[0] + b, a + b), tfm__msum_q4_K(w[1] + b, a + b),
+                                   tfm__msum_q4_K(w[2] + b, a + b), tfm__msum_q4_K(w[3] + b, a + b));
+        acc = tfm__f4_fma(tfm__f4_cvt(TFM__ISUM4(tfm__row_q4_K, w, a, b)), tfm__f4_mul(TFM__DW4(w, b, d), da), acc);
+        acc = tfm__f4_fnma(tfm__f4_cvt(msum), tfm__f4_mul(TFM__DW4(w, b, dmin), da), acc);
+    }
+    tfm__f4_store(out, acc);
+}
+
+static void tfm__dot4_q6_K(const unsigned char *const *wr, const void *xq, size_t nb, float *out)
+{
+    const tfm_block_q6_K *w[4];
+    const tfm_block_q8_K *a = (const tfm_block_q8_K *)xq;
+    tfm__f4 acc = tfm__f4_zero();
+    size_t b;
+    int r;
+    for (r = 0; r < 4; r++) w[r] = (const tfm_block_q6_K *)(const void *)wr[r];
+    for (b = 0; b < nb; b++) {
+        tfm__f4 s = tfm__f4_mul(TFM__DW4(w, b, d), tfm__f4_set1(a[b].d));
+        acc = tfm__f4_fma(tfm__f4_cvt(TFM__ISUM4(tfm__row_q6_K, w, a, b)), s, acc);
+    }
+    tfm__f4_store(out, acc);
+}
+
+static tfm__dot4_fn tfm__dot4_for(tfm_dtype wtype)
+{
+    switch (wtype) {
+    case TFM_Q8_0: return tfm__dot4_q8_0;
+    case TFM_Q4_0: return tfm__dot4_q4_0;
+    case TFM_Q4_1: return tfm__dot4_q4_1;
+    case TFM_Q4_K: return tfm__dot4_q4_K;
+    case TFM_Q6_K: return tfm__dot4_q6_K;
+    default: return NULL;
+    }
+}
+
+tfm_dtype tfm_quant_vec_dot_type(tfm_dtype wtype)
+{
+    switch (wtype) {
+    case TFM_F32: case TFM_F16: case TFM_BF16: return TFM_F32;
+    case TFM_Q8_0: case TFM_Q4_0: return TFM_Q8_0;
+    case TFM_Q4_1: return TFM_Q8_1;
+    case TFM_Q4_K: case TFM_Q6_K: return TFM_Q8_K;
+    default: return (tfm_dtype)-1;
+    }
+}
+
+tfm_status tfm_quant_vec_dot(tfm_dtype wtype, const void *w, const void *xq, size_t n, float *out)
+{
+    tfm__dot4_fn dot4 = tfm__dot4_for(wtype);
+    const unsigned char *wr[4];
+    float res[4];
+    size_t bs;
+    if (!w || !xq || !out || n == 0) return TFM_ERR_INVALID_ARGUMENT;
+    if (!dot4) return TFM_ERR_UNSUPPORTED;
+    bs = tfm_dtype_block_size(wtype);
+    if (n % bs) return TFM_ERR_SHAPE;
+    if (!tfm__aligned(w, wtype) || !tfm__aligned(xq, tfm_quant_vec_dot_type(wtype))) return TFM_ERR_INVALID_ARGUMENT;
+    wr[0] = wr[1] = wr[2] = wr[3] = (const unsigned char *)w;
+    dot4(wr, xq, n / bs, res);
+    *out = res[0];
+    return TFM_OK;
+}
+
+/* ---------------------------------------------------------------- gemv / gemm */
+
+/* Y[c][r] for weight rows [r0, r1) and every activation row c: each group of 4 weight rows stays
+   in L1 while all m activation rows pass over it. A tail group repeats its last row (lanes are
+   independent, so that changes nothing) and stores only the real rows. */
+static void tfm__qgemm_rows(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, int m,
+                            tfm__dot4_fn dot4, const unsigned char *w, size_t row_bytes, size_t nb, int r0, int r1)
+{
+    int r, c, i;
+    for (r = r0; r < r1; r += 4) {
+        const unsigned char *wr[4];
+        int nr = r1 - r < 4 ? r1 - r : 4;
+        for (i = 0; i < 4; i++) wr[i] = w + (size_t)(r + (i < nr ? i : nr - 1)) * row_bytes;
+        for (c = 0; c < m; c++) {
+            float out[4];
+            dot4(wr, xq + (size_t)c * xq_row_bytes, nb, out);
+            for (i = 0; i < nr; i++) y[(size_t)c * ldy + (size_t)(r + i)] = out[i];
+        }
+    }
+}
+
+/* checks shared by gemv and gemm; *nb blocks per row, *row_bytes of a weight row, *xq_row_bytes of
+   a quantized activation row */
+static tfm_status tfm__qcheck(tfm_dtype wtype, const void *w, int n, int k, size_t *nb, size_t *row_bytes,
+                              size_t *xq_row_bytes)
+{
+    tfm_status s;
+    if (!tfm__dot4_for(wtype)) return TFM_ERR_UNSUPPORTED;
+    if ((size_t)k % tfm_dtype_block_size(wtype)) return TFM_ERR_SHAPE;
+    if (!tfm__aligned(w, wtype)) return TFM_ERR_INVALID_ARGUMENT;
+    s = tfm_dtype_row_bytes(wtype, (uint64_t)k, row_bytes);
+    if (s == TFM_OK) s = tfm_dtype_row_bytes(tfm_quant_vec_dot_type(wtype), (uint64_t)k, xq_row_bytes);
+    if (s == TFM_OK && (size_t)n > SIZE_MAX / *row_bytes) s = TFM_ERR_OUT_OF_RANGE;
+    *nb = (size_t)k / tfm_dtype_block_size(wtype);
+    return s;
+}
+
+/* rows split across threads in chunks of a multiple of 4 rows */
+static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, int m,
+                                tfm__dot4_fn dot4, const unsigned char *w, size_t row_bytes, size_t nb, int n,
+                                int n_threads)
+{
+    const int chunk_rows = 64;
+    int chunks = (n + chunk_rows - 1) / chunk_rows, c;
+    if ((double)n * (double)nb * (double)m < 4096.0) n_threads = 1;
+    TFM__PARALLEL_FOR(n_threads)
+    for (c = 0; c < chunks; c++) {
+        int r0 = c * chunk_rows, r1 = r0 + chunk_rows < n ? r0 + chunk_rows : n;
+        tfm__qgemm_rows(y, ldy, xq, xq_row_bytes, m, dot4, w, row_bytes, nb, r0, r1);
+    }
+    (void)n_threads; /* unused without OpenMP */
+}
+
+tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, int rows, int cols, int n_threads)
+{
+    tfm_block_q8_K stack[TFM_QUANT_STACK_COLS / TFM_QK_K];
+    size_t nb = 0, row_bytes = 0, xq_row_bytes = 0;
+    unsigned char *xq;
+    tfm_status s;
+    if (!y || !w || !x || rows <= 0 || cols <= 0) return TFM_ERR_INVALID_ARGUMENT;
+    if (wtype == TFM_F32 || wtype == TFM_F16 || wtype == TFM_BF16) return tfm_gemv(y, wtype, w, x, rows, cols, n_threads);
+    s = tfm__qcheck(wtype, w, rows, cols, &nb, &row_bytes, &xq_row_bytes);
+    if (s != TFM_OK) return s;
+    xq = xq_row_bytes <= sizeof stack ? (unsigned char *)stack : (unsigned char *)tfm_aligned_alloc(xq_row_bytes);
+    if (!xq) return TFM_ERR_OUT_OF_MEMORY;
+    tfm_quantize_row(tfm_quant_vec_dot_type(wtype), x, xq, (size_t)cols);
+    tfm__qgemm_parallel(y, 0, xq, xq_row_bytes, 1, tfm__dot4_for(wtype), (const unsigned char *)w, row_bytes, nb, rows,
+                        n_threads > 0 ? n_threads : tfm_default_threads());
+    if (xq != (unsigned char *)stack) tfm_aligned_free(xq);
+    return TFM_OK;
+}
+
+size_t tfm_quant_workspace_size(tfm_dtype wtype, int m, int k)
+{
+    size_t xq_row_bytes = 0;
+    if (m <= 0 || k <= 0 || !tfm__dot4_for(wtype)) return 0;
+    if (tfm_dtype_row_bytes(tfm_quant_vec_dot_type(wtype), (uint64_t)k, &xq_row_bytes) != TFM_OK) return 0;
+    if ((size_t)m > (SIZE_MAX - 64) / xq_row_bytes) return 0;
+    return (size_t)m * xq_row_bytes + 64; /* + room to align the caller's pointer */
+}
+
+tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w, int m,
+                             int n, int k, int n_threads, void *ws, size_t ws_bytes)
+{
+    size_t nb = 0, row_bytes = 0, xq_row_bytes = 0;
+    unsigned char *xq;
+    int c;
+    tfm_status s;
+    if (!y || !x || !w || m <= 0 || n <= 0 || k <= 0 || ldx < (size_t)k || ldy < (size_t)n)
+        return TFM_ERR_INVALID_ARGUMENT;
+    if (wtype == TFM_F32 || wtype == TFM_F16 || wtype == TFM_BF16) return tfm_gemm(y, ldy, x, ldx, wtype, w, m, n, k, n_threads);
+    s = tfm__qcheck(wtype, w, n, k, &nb, &row_bytes, &xq_row_bytes);
+    if (s != TFM_OK) return s;
+    if (!ws || ws_bytes < tfm_quant_workspace_size(wtype, m, k)) return TFM_ERR_INVALID_ARGUMENT;
+    xq = (unsigned char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    TFM__PARALLEL_FOR(m > 1 ? n_threads : 1)
+    for (c = 0; c < m; c++)
+        tfm_quantize_row(tfm_quant_vec_dot_type(wtype), x + (size_t)c * ldx, xq + (size_t)c * xq_row_bytes, (size_t)k);
+    tfm__qgemm_parallel(y, ldy, xq, xq_row_bytes, m, tfm__dot4_for(wtype), (const unsigned char *)w, row_bytes, nb, n,
+                        n_threads);
+    return TFM_OK;
+}
+
+tfm_status tfm_quant_gemm(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w, int m, int n,
+                          int k, int n_threads)
+{
+    size_t bytes;
+    void *ws;
+    tfm_status s;
+    if (wtype == TFM_F32 || wtype == TFM_F16 || wtype == TFM_BF16) return tfm_gemm(y, ldy, x, ldx, wtype, w, m, n, k, n_threads);
+    bytes = tfm_quant_workspace_size(wtype, m, k);
+    if (bytes == 0) return tfm_quant_gemm_ws(y, ldy, x, ldx, wtype, w, m, n, k, n_threads, NULL, 0);
+    ws = TFM_MALLOC(bytes);
+    if (!ws) return TFM_ERR_OUT_OF_MEMORY;
+    s = tfm_quant_gemm_ws(y, ldy, x, ldx, wtype, w, m, n, k, n_threads, ws, bytes);
+    TFM_FREE(ws);
+    return s;
+}
+
+/* ---------------------------------------------------------------- int8 KV-cache rows */
+
+/* int8 -> f32 vector loads for the KV helpers */
+#if defined(TFM__SIMD_AVX512)
+TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p)));
+}
+#elif defined(TFM__SIMD_AVX2)
+TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p)
+{
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
+}
+#elif defined(TFM__SIMD_NEON)
+TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p)
+{
+    int8x8_t b = vreinterpret_s8_s32(vld1_dup_s32((const int32_t *)(const void *)p));
+    return vcvtq_f32_s32(vmovl_s16(vget_low_s16(vmovl_s8(b))));
+}
+#else
+TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p) { return (float)*p; }
+#endif
+
+float tfm_kv_quantize_row(int8_t *q, const float *x, size_t n)
+{
+    float amax = 0.0f, scale, id;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        amax = amax > a ? amax : a;
+    }
+    scale = amax / 127.0f;
+    id = scale != 0.0f ? 1.0f / scale : 0.0f;
+    for (i = 0; i < n; i++) q[i] = (int8_t)tfm__round_clamp(x[i] * id, -127, 127);
+    return scale;
+}
+
+float tfm_kv_dot(const float *x, const int8_t *q, float scale, size_t n)
+{
+    tfm__vf acc = tfm__vf_zero();
+    float s;
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) acc = tfm__vf_fma(tfm__vf_load(x + i), tfm__vf_load_i8(q + i), acc);
+    s = tfm__vf_sum(acc);
+    for (; i < n; i++) s += x[i] * (float)q[i];
+    return s * scale;
+}
+
+void tfm_kv_axpy(float *y, float alpha, const int8_t *q, float scale, size_t n)
+{
+    float a = alpha * scale;
+    tfm__vf va = tfm__vf_set1(a);
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store(y + i, tfm__vf_fma(va, tfm__vf_load_i8(q + i), tfm__vf_load(y + i)));
+    for (; i < n; i++) y[i] += a * (float)q[i];
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT DEFAULT
+#endif
+
+#endif /* TFM_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+This software is available under 2 licenses -- choose whichever you prefer.
+ALTERNATIVE A - MIT License. Copyright (c) 2026 the tfm authors. Permission is hereby granted, free
+of charge, to any person obtaining a copy of this software and associated documentation files (the
+"Software"), to deal in the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to
+permit persons to whom the Software is furnished to do so, subject to the following conditions: The
+above copyright notice and this permission notice shall be included in all copies or substantial
+portions of the Software. THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND.
+ALTERNATIVE B - Public Domain (www.unlicense.org). Anyone is free to copy, modify, publish, use,
+compile, sell, or distribute this software, for any purpose, commercial or non-commercial.
+------------------------------------------------------------------------------
+*/

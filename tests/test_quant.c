@@ -1,0 +1,951 @@
+/* Tests of tfm_quant.h. Blocks are decoded here bit by bit from the layouts in GGML's documentation
+   (never through the library's structs), dot products are recomputed in the documented order from
+   those decodings, and quantization is checked against error bounds derived per format and against
+   a GGUF file llama.cpp quantized. */
+#include "tfm_test.h"
+#include "tfm_quant.h"
+
+/* ---------------------------------------------------------------- independent decoding */
+
+static uint16_t rd16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+static float rdf32(const unsigned char *p)
+{
+    uint32_t u = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* binary16 decoded field by field */
+static double f16v(uint16_t h)
+{
+    int sign = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+    double v;
+    if (e == 31) return m ? NAN : (sign ? -INFINITY : INFINITY);
+    v = e == 0 ? ldexp((double)m, -24) : ldexp(1024.0 + m, e - 25);
+    return sign ? -v : v;
+}
+
+static int s8(unsigned char b) { return b < 128 ? b : b - 256; }
+
+/* Integer levels and scales of one block as GGML documents them. For every format an element is
+   x = D * (sc[e] * q[e]) - M * mn[e] (+ m for q4_1), with the integer q and scales read from bytes. */
+typedef struct decoded {
+    int n;           /* elements */
+    int q[256];      /* signed level: q8: int8, q4_0: nibble-8, q4_1/q4_k: nibble, q6_k: level-32 */
+    int sc[256];     /* integer scale of the element's sub-block (1 for legacy formats) */
+    int mn[256];     /* integer min of the element's sub-block (q4_k), else 0 */
+    double D, M;     /* block scale (d) and min scale (dmin for q4_k, m for q4_1) */
+    double s;        /* q8_1: the stored s */
+    int bsums[16];   /* q8_k */
+} decoded;
+
+static void decode_block(tfm_dtype t, const unsigned char *b, decoded *o)
+{
+    int e, j;
+    memset(o, 0, sizeof *o);
+    for (e = 0; e < 256; e++) o->sc[e] = 1;
+    switch (t) {
+    case TFM_Q8_0:
+        o->n = 32;
+        o->D = f16v(rd16(b));
+        for (e = 0; e < 32; e++) o->q[e] = s8(b[2 + e]);
+        break;
+    case TFM_Q8_1:
+        o->n = 32;
+        o->D = f16v(rd16(b));
+        o->s = f16v(rd16(b + 2));
+        for (e = 0; e < 32; e++) o->q[e] = s8(b[4 + e]);
+        break;
+    case TFM_Q4_0:
+        o->n = 32;
+        o->D = f16v(rd16(b));
+        for (j = 0; j < 16; j++) {
+            o->q[j] = (b[2 + j] & 15) - 8;
+            o->q[j + 16] = (b[2 + j] >> 4) - 8;
+        }
+        break;
+    case TFM_Q4_1:
+        o->n = 32;
+        o->D = f16v(rd16(b));
+        o->M = f16v(rd16(b + 2));
+        for (j = 0; j < 16; j++) {
+            o->q[j] = b[4 + j] & 15;
+            o->q[j + 16] = b[4 + j] >> 4;
+        }
+        break;
+    case TFM_Q4_K: {
+        const unsigned char *sc = b + 4, *qs = b + 16;
+        o->n = 256;
+        o->D = f16v(rd16(b));
+        o->M = f16v(rd16(b + 2));
+        for (e = 0; e < 256; e++) {
+            int sub = e / 32, chunk = e / 64, l = e % 32, high = (e % 64) >= 32, s, m;
+            if (sub < 4) {
+                s = sc[sub] & 63;
+                m = sc[sub + 4] & 63;
+            } else {
+                s = (sc[sub + 4] & 15) | ((sc[sub - 4] >> 6) << 4);
+                m = (sc[sub + 4] >> 4) | ((sc[sub] >> 6) << 4);
+            }
+            o->sc[e] = s;
+            o->mn[e] = m;
+            o->q[e] = high ? qs[32 * chunk + l] >> 4 : qs[32 * chunk + l] & 15;
+        }
+        break;
+    }
+    case TFM_Q6_K: {
+        const unsigned char *ql = b, *qh = b + 128, *scales = b + 192;
+        o->n = 256;
+        o->D = f16v(rd16(b + 208));
+        for (e = 0; e < 256; e++) {
+            int half = e / 128, r = e % 128, l = r % 32, which = r / 32, low, high;
+            int lbyte = ql[64 * half + l + (which == 1 || which == 3 ? 32 : 0)];
+            low = which >= 2 ? lbyte >> 4 : lbyte & 15;
+            high = (qh[32 * half + l] >> (2 * which)) & 3;
+            o->q[e] = (low | (high << 4)) - 32;
+            o->sc[e] = s8(scales[e / 16]);
+        }
+        break;
+    }
+    case TFM_Q8_K:
+        o->n = 256;
+        o->D = rdf32(b);
+        for (e = 0; e < 256; e++) o->q[e] = s8(b[4 + e]);
+        for (j = 0; j < 16; j++) o->bsums[j] = (int16_t)rd16(b + 260 + 2 * j);
+        break;
+    default:
+        break;
+    }
+}
+
+/* the value of element e, computed in double (exact for every format here) and rounded once */
+static float decoded_value(tfm_dtype t, const decoded *o, int e)
+{
+    double v = o->D * o->sc[e] * o->q[e];
+    if (t == TFM_Q4_1) v += o->M;
+    if (t == TFM_Q4_K) v -= o->M * o->mn[e];
+    return (float)v;
+}
+
+static const tfm_dtype formats[] = {TFM_Q8_0, TFM_Q8_1, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_Q8_K};
+#define N_FORMATS (sizeof formats / sizeof formats[0])
+static const tfm_dtype weight_types[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K};
+#define N_WEIGHT_TYPES (sizeof weight_types / sizeof weight_types[0])
+
+static size_t bsize(tfm_dtype t) { return tfm_dtype_block_size(t); }
+static size_t bbytes(tfm_dtype t) { return tfm_dtype_block_bytes(t); }
+
+/* ---------------------------------------------------------------- layouts */
+
+static void test_block_sizes(void)
+{
+    TT_CHECK(sizeof(tfm_block_q8_0) == 34 && bbytes(TFM_Q8_0) == 34);
+    TT_CHECK(sizeof(tfm_block_q8_1) == 36 && bbytes(TFM_Q8_1) == 36);
+    TT_CHECK(sizeof(tfm_block_q4_0) == 18 && bbytes(TFM_Q4_0) == 18);
+    TT_CHECK(sizeof(tfm_block_q4_1) == 20 && bbytes(TFM_Q4_1) == 20);
+    TT_CHECK(sizeof(tfm_block_q4_K) == 144 && bbytes(TFM_Q4_K) == 144);
+    TT_CHECK(sizeof(tfm_block_q6_K) == 210 && bbytes(TFM_Q6_K) == 210);
+    TT_CHECK(sizeof(tfm_block_q8_K) == 292 && bbytes(TFM_Q8_K) == 292);
+}
+
+/* random bytes with finite, moderate fp16 scales */
+static void random_blocks(tfm_dtype t, unsigned char *buf, size_t nblocks)
+{
+    size_t i, j, bb = bbytes(t);
+    for (i = 0; i < nblocks * bb; i++) buf[i] = (unsigned char)(tt_next() >> 56);
+    for (i = 0; i < nblocks; i++) {
+        unsigned char *b = buf + i * bb;
+        uint16_t h1 = tfm_f32_to_f16(tt_uniform(-2.0f, 2.0f)), h2 = tfm_f32_to_f16(tt_uniform(-2.0f, 2.0f));
+        switch (t) {
+        case TFM_Q8_0: case TFM_Q4_0:
+            memcpy(b, &h1, 2);
+            if (t == TFM_Q8_0)
+                for (j = 0; j < 32; j++)
+                    if (b[2 + j] == 128) b[2 + j] = 129; /* keep [-127, 127] for activations */
+            break;
+        case TFM_Q8_1: case TFM_Q4_1: case TFM_Q4_K:
+            memcpy(b, &h1, 2);
+            memcpy(b + 2, &h2, 2);
+            if (t == TFM_Q8_1)
+                for (j = 0; j < 32; j++)
+                    if (b[4 + j] == 128) b[4 + j] = 129;
+            break;
+        case TFM_Q6_K: memcpy(b + 208, &h1, 2); break;
+        case TFM_Q8_K: {
+            float d = tt_uniform(-0.1f, 0.1f);
+            int g, l;
+            memcpy(b, &d, 4);
+            for (j = 0; j < 256; j++)
+                if (b[4 + j] == 128) b[4 + j] = 129;
+            for (g = 0; g < 16; g++) {
+                int16_t s = 0;
+                for (l = 0; l < 16; l++) s = (int16_t)(s + s8(b[4 + 16 * g + l]));
+                memcpy(b + 260 + 2 * g, &s, 2);
+            }
+            break;
+        }
+        default: break;
+        }
+    }
+}
+
+static void test_dequantize_matches_hand_decoding(void)
+{
+    size_t f;
+    tt_seed(11);
+    for (f = 0; f < N_FORMATS; f++) {
+        tfm_dtype t = formats[f];
+        const size_t nblocks = 5;
+        unsigned char *buf = (unsigned char *)tt_alloc(nblocks * bbytes(t));
+        float *out = (float *)tt_alloc(nblocks * bsize(t) * sizeof(float));
+        size_t i;
+        int e;
+        random_blocks(t, buf, nblocks);
+        TT_ASSERT(tfm_dequantize_row(t, buf, out, nblocks * bsize(t)) == TFM_OK, "%s", tfm_dtype_name(t));
+        for (i = 0; i < nblocks; i++) {
+            decoded d;
+            decode_block(t, buf + i * bbytes(t), &d);
+            for (e = 0; e < d.n; e++) {
+                float want = decoded_value(t, &d, e), got = out[i * bsize(t) + (size_t)e];
+                TT_ASSERT(got == want, "%s block %zu element %d: %.9g, hand-decoded %.9g", tfm_dtype_name(t), i, e, got, want);
+            }
+        }
+        free(buf);
+        free(out);
+    }
+}
+
+/* ---------------------------------------------------------------- quantization error bounds */
+
+/* Rows that stress the quantizers: random, all zero, constant, huge, tiny, one outlier, alternating sign. */
+static void fill_row(int kind, float *x, size_t n)
+{
+    size_t i;
+    switch (kind) {
+    case 0: tt_fill(x, n, -1.0f, 1.0f); break;
+    case 1: for (i = 0; i < n; i++) x[i] = 0.0f; break;
+    case 2: for (i = 0; i < n; i++) x[i] = -0.75f; break;
+    case 3: tt_fill(x, n, -3e4f, 3e4f); break;
+    case 4: tt_fill(x, n, -1e-3f, 1e-3f); break;
+    case 5: tt_fill(x, n, -0.01f, 0.01f); x[n / 3] = 5.0f; break;
+    default: for (i = 0; i < n; i++) x[i] = (i & 1 ? -1.0f : 1.0f) * tt_uniform(0.5f, 2.0f); break;
+    }
+}
+#define N_KINDS 7
+
+/* the largest rounding error of a value stored as fp16 near v (half a step; subnormals step 2^-24) */
+static double f16_error(double v) { return fabs(v) / 2048 > ldexp(1.0, -25) ? fabs(v) / 2048 : ldexp(1.0, -25); }
+
+/* Largest allowed |x - x^| for element e of a block of the given format, derived from how the format
+   quantizes (xb: the block's inputs; o: the decoded block). fp16 rounding of the stored scales is
+   added as |q| * |d - d16| terms, and 1e-6 relative slack covers the float arithmetic. */
+static double error_bound(tfm_dtype t, const float *xb, const decoded *o, int e)
+{
+    int j, n = o->n;
+    double amax = 0, mx = 0, mn = 1e300, sub_lo = 1e300, sub_hi = -1e300, slack;
+    for (j = 0; j < n; j++) {
+        if (fabs(xb[j]) > amax) amax = fabs(xb[j]);
+        if (xb[j] > mx || j == 0) mx = xb[j];
+        if (xb[j] < mn) mn = xb[j];
+    }
+    slack = 1e-6 * amax + 1e-30;
+    switch (t) {
+    case TFM_Q8_0: case TFM_Q8_1: {
+        double d = amax / 127; /* q = round(x/d): half a step, plus the fp16 error of d */
+        return d / 2 + 127 * fabs(d - o->D) + slack;
+    }
+    case TFM_Q8_K: return amax / 127 / 2 + slack;
+    case TFM_Q4_0: {
+        /* d = v/-8 for the extreme v: x/d spans [-8, 8]; the top level is 7, so values past 7.5
+           steps clamp (error up to one step) and the rest round to the nearest step */
+        double d = fabs(o->D), ratio = d > 0 ? fabs(xb[e] / d) : 0;
+        double steps = (xb[e] * (double)o->D > 0 && ratio > 7.5) ? ratio - 7 : 0.5;
+        return d * steps + 8 * fabs(amax / 8 - d) + slack;
+    }
+    case TFM_Q4_1: {
+        double d = (mx - mn) / 15; /* levels cover [min, max] in 15 steps */
+        return d / 2 + 15 * fabs(d - o->D) + fabs(mn - o->M) + slack;
+    }
+    case TFM_Q4_K: case TFM_Q6_K: {
+        /* fitted scales: one step of the sub-block's own grid (q4_k: its range over 15 levels;
+           q6_k: its amax over 31.5 levels), plus what quantizing the scales costs: a sub-block scale
+           is off by up to D/2 (D the super-block's step of scales), which moves the top level (15 or
+           32) by that much, and a q4_k min is off by up to M/2 */
+        int sub = t == TFM_Q4_K ? 32 : 16, s0 = e / sub * sub;
+        for (j = s0; j < s0 + sub; j++) {
+            if (xb[j] < sub_lo) sub_lo = xb[j];
+            if (xb[j] > sub_hi) sub_hi = xb[j];
+        }
+        if (t == TFM_Q4_K)
+            return ((sub_hi > 0 ? sub_hi : 0) - (sub_lo < 0 ? sub_lo : 0)) / 15 + 15 * fabs(o->D) / 2 + fabs(o->M) / 2 +
+                   63 * 15 * f16_error(o->D) + 63 * f16_error(o->M) + slack;
+        return (fabs(sub_hi) > fabs(sub_lo) ? fabs(sub_hi) : fabs(sub_lo)) / 31.5 + 32 * fabs(o->D) / 2 +
+               128 * 32 * f16_error(o->D) + slack;
+    }
+    default: return 0;
+    }
+}
+
+static void test_quantize_error_bounds(void)
+{
+    size_t f;
+    tt_seed(21);
+    for (f = 0; f < N_FORMATS; f++) {
+        tfm_dtype t = formats[f];
+        size_t block_counts[3], ci;
+        int kind;
+        block_counts[0] = 1;
+        block_counts[1] = 3;
+        block_counts[2] = bsize(t) == 32 ? 7 : 2;
+        for (ci = 0; ci < 3; ci++)
+            for (kind = 0; kind < N_KINDS; kind++) {
+                size_t nb = block_counts[ci], n = nb * bsize(t), b;
+                float *x = (float *)tt_alloc(n * sizeof(float)), *back = (float *)tt_alloc(n * sizeof(float));
+                unsigned char *q = (unsigned char *)tt_alloc(nb * bbytes(t));
+                fill_row(kind, x, n);
+                TT_ASSERT(tfm_quantize_row(t, x, q, n) == TFM_OK, "quantize %s", tfm_dtype_name(t));
+                TT_ASSERT(tfm_dequantize_row(t, q, back, n) == TFM_OK, "dequantize %s", tfm_dtype_name(t));
+                for (b = 0; b < nb; b++) {
+                    decoded o;
+                    int e;
+                    decode_block(t, q + b * bbytes(t), &o);
+                    if (t == TFM_Q8_1) { /* s = d * sum(q) rounded to fp16, d = amax/127 unrounded */
+                        double sum = 0, amax = 0, want;
+                        for (e = 0; e < 32; e++) {
+                            sum += o.q[e];
+                            amax = fabs(x[b * 32 + (size_t)e]) > amax ? fabs(x[b * 32 + (size_t)e]) : amax;
+                        }
+                        want = sum * (amax / 127);
+                        if (fabs(want) > 65504) /* past the fp16 range: the format overflows, as GGML's does */
+                            TT_ASSERT(isinf(o.s) || fabs(o.s) == 65504, "q8_1 s %g, want inf", o.s);
+                        else
+                            TT_ASSERT(fabs(o.s - want) <= fabs(want) * (1.0 / 2048 + 1e-6) + ldexp(1.0, -25), "q8_1 s %g, want %g", o.s, want);
+                    }
+                    if (t == TFM_Q8_K)
+                        for (e = 0; e < 16; e++) {
+                            int s = 0, l;
+                            for (l = 0; l < 16; l++) s += o.q[16 * e + l];
+                            TT_ASSERT(s == o.bsums[e], "q8_k bsums[%d] %d, want %d", e, o.bsums[e], s);
+                        }
+                    for (e = 0; e < o.n; e++) {
+                        size_t i = b * bsize(t) + (size_t)e;
+                        double err = fabs((double)x[i] - back[i]), bound = error_bound(t, x + b * bsize(t), &o, e);
+                        TT_ASSERT(err <= bound, "%s kind %d, %zu blocks, element %zu: x %.8g back %.8g err %.3g > bound %.3g",
+                                  tfm_dtype_name(t), kind, nb, i, x[i], back[i], err, bound);
+                        if (kind == 1) TT_ASSERT(back[i] == 0.0f, "%s: zero row gives %g", tfm_dtype_name(t), back[i]);
+                    }
+                }
+                free(x);
+                free(back);
+                free(q);
+            }
+    }
+}
+
+/* the k-quants re-quantize each element with the stored scales: every element must sit on the
+   level of its grid nearest to it (the clamp aside) */
+static void test_kquant_nearest_level(void)
+{
+    tfm_dtype ts[2];
+    int ti;
+    ts[0] = TFM_Q4_K;
+    ts[1] = TFM_Q6_K;
+    tt_seed(31);
+    for (ti = 0; ti < 2; ti++) {
+        tfm_dtype t = ts[ti];
+        float x[768];
+        unsigned char q[3 * 210 + 3 * 144];
+        int kind, b, e;
+        for (kind = 0; kind < N_KINDS; kind++) {
+            fill_row(kind, x, 768);
+            TT_ASSERT(tfm_quantize_row(t, x, q, 768) == TFM_OK, "quantize");
+            for (b = 0; b < 3; b++) {
+                decoded o;
+                decode_block(t, q + (size_t)b * bbytes(t), &o);
+                for (e = 0; e < 256; e++) {
+                    double step = o.D * (double)(float)o.sc[e], xv = x[256 * b + e];
+                    double best = 1e300, got;
+                    int l, lo = t == TFM_Q4_K ? 0 : -32, hi = t == TFM_Q4_K ? 15 : 31;
+                    if ((float)step == 0.0f) continue; /* GGML keeps the first pass's levels there */
+                    for (l = lo; l <= hi; l++) {
+                        double v = step * l - (t == TFM_Q4_K ? o.M * o.mn[e] : 0);
+                        if (fabs(v - xv) < best) best = fabs(v - xv);
+                    }
+                    got = fabs(decoded_value(t, &o, e) - xv);
+                    TT_ASSERT(got <= best + 1e-6 * fabs(xv) + fabs(step) * 1e-5, "%s kind %d element %d: error %g, nearest level %g",
+                              tfm_dtype_name(t), kind, 256 * b + e, got, best);
+                }
+            }
+        }
+    }
+}
+
+static void test_float_types_round_trip(void)
+{
+    float x[40], back[40];
+    uint16_t h[40];
+    int i;
+    tt_seed(5);
+    tt_fill(x, 40, -100.0f, 100.0f);
+    TT_CHECK(tfm_quantize_row(TFM_F16, x, h, 40) == TFM_OK);
+    TT_CHECK(tfm_dequantize_row(TFM_F16, h, back, 40) == TFM_OK);
+    for (i = 0; i < 40; i++) TT_ASSERT(back[i] == tfm_f16_to_f32(tfm_f32_to_f16(x[i])), "f16 %d", i);
+    TT_CHECK(tfm_quantize_row(TFM_BF16, x, h, 40) == TFM_OK);
+    TT_CHECK(tfm_dequantize_row(TFM_BF16, h, back, 40) == TFM_OK);
+    for (i = 0; i < 40; i++) TT_ASSERT(back[i] == tfm_bf16_to_f32(tfm_f32_to_bf16(x[i])), "bf16 %d", i);
+    TT_CHECK(tfm_quantize_row(TFM_F32, x, back, 40) == TFM_OK);
+    TT_CHECK(memcmp(x, back, sizeof x) == 0);
+}
+
+/* Known blocks written out by hand from the GGML layouts. */
+static void test_known_blocks(void)
+{
+    float x[32], y[32];
+    unsigned char q[36];
+    int j;
+    /* q4_0: the largest magnitude is -4 (element 3): d = -4 / -8 = 0.5, q = x/0.5 + 8 */
+    for (j = 0; j < 32; j++) x[j] = (float)((j % 8) - 4) * 0.5f;
+    x[3] = -4.0f;
+    TT_CHECK(tfm_quantize_row(TFM_Q4_0, x, q, 32) == TFM_OK);
+    TT_CHECK(rd16(q) == 0x3800); /* 0.5 */
+    for (j = 0; j < 16; j++) {
+        int lo = (int)(x[j] / 0.5f) + 8, hi = (int)(x[j + 16] / 0.5f) + 8;
+        TT_ASSERT(q[2 + j] == (unsigned char)(lo | (hi << 4)), "q4_0 byte %d = %02x", j, q[2 + j]);
+    }
+    /* q8_0: amax 127 gives d = 1 (0x3c00) and q = x exactly; 2.5 rounds away from zero to 3 */
+    for (j = 0; j < 32; j++) x[j] = (float)(j * 8 - 127);
+    x[5] = 2.5f;
+    x[6] = -2.5f;
+    TT_CHECK(tfm_quantize_row(TFM_Q8_0, x, q, 32) == TFM_OK);
+    TT_CHECK(rd16(q) == 0x3c00);
+    TT_CHECK(s8(q[2 + 5]) == 3 && s8(q[2 + 6]) == -3 && s8(q[2 + 0]) == -127);
+    TT_CHECK(tfm_dequantize_row(TFM_Q8_0, q, y, 32) == TFM_OK);
+    TT_CHECK(y[31] == 121.0f);
+    /* q4_1: min -1, max 14: d = 1, m = -1, q = x + 1 */
+    for (j = 0; j < 32; j++) x[j] = (float)(j % 16) - 1.0f;
+    TT_CHECK(tfm_quantize_row(TFM_Q4_1, x, q, 32) == TFM_OK);
+    TT_CHECK(rd16(q) == 0x3c00 && rd16(q + 2) == 0xbc00);
+    for (j = 0; j < 16; j++) TT_ASSERT(q[4 + j] == (unsigned char)(j | (j << 4)), "q4_1 byte %d", j);
+}
+
+/* ---------------------------------------------------------------- llama.cpp's own Q8_0 file */
+
+/* Minimal GGUF v3 reading, enough to find tensors: name, dims, type, data offset. */
+typedef struct gg_tensor { char name[96]; int n_dims; uint64_t ne[4]; int type; uint64_t offset; } gg_tensor;
+typedef struct gg_file { unsigned char *data; size_t size, pos, data_start; uint64_t n_tensors; gg_tensor *t; int ok; } gg_file;
+
+static uint64_t gg_u(gg_file *g, int bytes)
+{
+    uint64_t v = 0;
+    int i;
+    if (g->pos + (size_t)bytes > g->size) {
+        g->ok = 0;
+        return 0;
+    }
+    for (i = 0; i < bytes; i++) v |= (uint64_t)g->data[g->pos + (size_t)i] << (8 * i);
+    g->pos += (size_t)bytes;
+    return v;
+}
+
+static void gg_skip_value(gg_file *g, uint32_t type)
+{
+    static const int sizes[13] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+    if (type == 8) {
+        uint64_t len = gg_u(g, 8);
+        if (len > g->size - g->pos) g->ok = 0;
+        else g->pos += (size_t)len;
+    } else if (type == 9) {
+        uint32_t et = (uint32_t)gg_u(g, 4);
+        uint64_t n = gg_u(g, 8), i;
+        for (i = 0; i < n && g->ok; i++) gg_skip_value(g, et);
+    } else if (type < 13) {
+        g->pos += (size_t)sizes[type];
+        if (g->pos > g->size) g->ok = 0;
+    } else {
+        g->ok = 0;
+    }
+}
+
+static int gg_open(gg_file *g, const char *path)
+{
+    uint64_t n_kv, i;
+    memset(g, 0, sizeof *g);
+    g->data = (unsigned char *)tt_read_file(path, &g->size);
+    g->ok = g->data && g->size > 24 && memcmp(g->data, "GGUF", 4) == 0;
+    if (!g->ok) return 0;
+    g->pos = 4;
+    gg_u(g, 4);
+    g->n_tensors = gg_u(g, 8);
+    n_kv = gg_u(g, 8);
+    for (i = 0; i < n_kv && g->ok; i++) {
+        uint64_t len = gg_u(g, 8);
+        g->pos += (size_t)len;
+        gg_skip_value(g, (uint32_t)gg_u(g, 4));
+    }
+    if (!g->ok || g->n_tensors > 10000) return g->ok = 0;
+    g->t = (gg_tensor *)tt_alloc(sizeof(gg_tensor) * (size_t)g->n_tensors);
+    for (i = 0; i < g->n_tensors && g->ok; i++) {
+        gg_tensor *t = &g->t[i];
+        uint64_t len = gg_u(g, 8), d;
+        memset(t, 0, sizeof *t);
+        if (len >= sizeof t->name || g->pos + len > g->size) return g->ok = 0;
+        memcpy(t->name, g->data + g->pos, (size_t)len);
+        g->pos += (size_t)len;
+        t->n_dims = (int)gg_u(g, 4);
+        if (t->n_dims < 1 || t->n_dims > 4) return g->ok = 0;
+        for (d = 0; d < 4; d++) t->ne[d] = d < (uint64_t)t->n_dims ? gg_u(g, 8) : 1;
+        t->type = (int)gg_u(g, 4);
+        t->offset = gg_u(g, 8);
+    }
+    g->data_start = (g->pos + 31) / 32 * 32; /* general.alignment is the default 32 in these files */
+    return g->ok;
+}
+
+static const gg_tensor *gg_find(const gg_file *g, const char *name)
+{
+    uint64_t i;
+    for (i = 0; i < g->n_tensors; i++)
+        if (strcmp(g->t[i].name, name) == 0) return &g->t[i];
+    return NULL;
+}
+
+static void gg_close(gg_file *g)
+{
+    free(g->data);
+    free(g->t);
+}
+
+static void test_q8_0_equals_llama_cpp(void)
+{
+    const char *p32 = tt_shared("models/stories260K.gguf");
+    gg_file f32, q8;
+    uint64_t i;
+    int compared = 0;
+    if (!p32) TT_SKIP("stories260K.gguf not found");
+    TT_ASSERT(gg_open(&f32, p32), "cannot parse stories260K.gguf");
+    {
+        const char *pq = tt_shared("models/stories260K-q8_0-mixed.gguf");
+        if (!pq) {
+            gg_close(&f32);
+            TT_SKIP("stories260K-q8_0-mixed.gguf not found");
+        }
+        TT_ASSERT(gg_open(&q8, pq), "cannot parse the q8_0 file");
+    }
+    for (i = 0; i < q8.n_tensors; i++) {
+        const gg_tensor *tq = &q8.t[i], *tf = gg_find(&f32, tq->name);
+        size_t rows, cols, row_bytes, r;
+        unsigned char *mine;
+        if (tq->type != TFM_Q8_0) continue;
+        TT_ASSERT(tf && tf->type == TFM_F32, "%s: no f32 original", tq->name);
+        cols = (size_t)tq->ne[0];
+        rows = (size_t)(tq->ne[1] * tq->ne[2] * tq->ne[3]);
+        row_bytes = cols / 32 * 34;
+        TT_ASSERT(f32.data_start + tf->offset + rows * cols * 4 <= f32.size && q8.data_start + tq->offset + rows * row_bytes <= q8.size,
+                  "%s out of the file", tq->name);
+        mine = (unsigned char *)tt_alloc(rows * row_bytes);
+        for (r = 0; r < rows; r++) {
+            float *src = (float *)tt_alloc(cols * 4);
+            memcpy(src, f32.data + f32.data_start + tf->offset + r * cols * 4, cols * 4);
+            TT_ASSERT(tfm_quantize_row(TFM_Q8_0, src, mine + r * row_bytes, cols) == TFM_OK, "quantize");
+            free(src);
+        }
+        TT_ASSERT(memcmp(mine, q8.data + q8.data_start + tq->offset, rows * row_bytes) == 0,
+                  "%s: our Q8_0 bytes differ from llama.cpp's", tq->name);
+        free(mine);
+        compared++;
+    }
+    TT_ASSERT(compared >= 20, "only %d Q8_0 tensors compared", compared);
+    gg_close(&f32);
+    gg_close(&q8);
+}
+
+/* ---------------------------------------------------------------- dot products in the documented order */
+
+/* The documented accumulation, from hand-decoded blocks: per block the exact integer dot, then
+   acc = fma((float)isum, dw*dx, acc), with the extra terms of q4_1 and q4_k. */
+static float reference_dot(tfm_dtype wt, const unsigned char *w, const unsigned char *xq, size_t n)
+{
+    tfm_dtype at = tfm_quant_vec_dot_type(wt);
+    size_t nb = n / bsize(wt), b;
+    float acc = 0.0f;
+    for (b = 0; b < nb; b++) {
+        decoded dw, da;
+        long long isum = 0, msum = 0;
+        int e;
+        float s;
+        decode_block(wt, w + b * bbytes(wt), &dw);
+        decode_block(at, xq + b * bbytes(at), &da);
+        if (wt == TFM_Q6_K) { /* the stored bsums stand for the activation sums, as GGML uses them */
+            for (e = 0; e < 256; e++) isum += (long long)dw.sc[e] * (dw.q[e] + 32) * da.q[e];
+            for (e = 0; e < 16; e++) isum -= 32LL * dw.sc[16 * e] * da.bsums[e];
+        } else {
+            for (e = 0; e < dw.n; e++) isum += (long long)dw.sc[e] * dw.q[e] * da.q[e];
+        }
+        if (wt == TFM_Q4_K)
+            for (e = 0; e < 8; e++) msum += (long long)dw.mn[32 * e] * (da.bsums[2 * e] + da.bsums[2 * e + 1]);
+        s = (float)dw.D * (float)da.D;
+        acc = fmaf((float)isum, s, acc);
+        if (wt == TFM_Q4_1) acc = fmaf((float)dw.M, (float)da.s, acc);
+        if (wt == TFM_Q4_K) {
+            float sm = (float)dw.M * (float)da.D;
+            acc = fmaf(-(float)msum, sm, acc);
+        }
+    }
+    return acc;
+}
+
+/* float64 dot of the dequantized weights and dequantized activations */
+static double dequantized_dot(tfm_dtype wt, const unsigned char *w, const unsigned char *xq, size_t n)
+{
+    float *a = (float *)tt_alloc(n * 4), *b = (float *)tt_alloc(n * 4);
+    double s = 0;
+    size_t i;
+    tfm_dequantize_row(wt, w, a, n);
+    tfm_dequantize_row(tfm_quant_vec_dot_type(wt), xq, b, n);
+    for (i = 0; i < n; i++) s += (double)a[i] * b[i];
+    free(a);
+    free(b);
+    return s;
+}
+
+/* With unit scales every float step is exact, so the result is the integer dot itself: checks the
+   integer part of the compiled SIMD path against plain integer arithmetic. */
+static void test_integer_part_exact(void)
+{
+    size_t wi;
+    tt_seed(41);
+    for (wi = 0; wi < N_WEIGHT_TYPES; wi++) {
+        tfm_dtype wt = weight_types[wi], at = tfm_quant_vec_dot_type(wt);
+        size_t nb = bsize(wt) == 32 ? 9 : 2, n = nb * bsize(wt), b;
+        unsigned char *w = (unsigned char *)tt_alloc(nb * bbytes(wt)), *xq = (unsigned char *)tt_alloc(nb * bbytes(at));
+        long long want = 0, absum = 0;
+        float got = -1.0f;
+        int trial;
+        for (trial = 0; trial < 20; trial++) {
+            want = absum = 0;
+            random_blocks(wt, w, nb);
+            random_blocks(at, xq, nb);
+            for (b = 0; b < nb; b++) {
+                unsigned char *wb = w + b * bbytes(wt), *ab = xq + b * bbytes(at);
+                decoded dw, da;
+                int e;
+                float one = 1.0f;
+                /* unit scales; zero q4_1 minimum, small q6_k scales */
+                if (wt == TFM_Q6_K) {
+                    wb[208] = 0x00, wb[209] = 0x3c;
+                    for (e = 0; e < 16; e++) wb[192 + e] = (unsigned char)(wb[192 + e] % 7);
+                } else {
+                    wb[0] = 0x00, wb[1] = 0x3c;
+                }
+                if (wt == TFM_Q4_K) wb[2] = 0x00, wb[3] = 0x3c;
+                if (wt == TFM_Q4_1) wb[2] = 0x00, wb[3] = 0x00;
+                if (at == TFM_Q8_K) memcpy(ab, &one, 4);
+                else ab[0] = 0x00, ab[1] = 0x3c;
+                decode_block(wt, wb, &dw);
+                decode_block(at, ab, &da);
+                for (e = 0; e < dw.n; e++) {
+                    long long term = (long long)dw.sc[e] * dw.q[e] * da.q[e];
+                    want += term;
+                    absum += term < 0 ? -term : term;
+                }
+                if (wt == TFM_Q4_K)
+                    for (e = 0; e < 256; e++) {
+                        want -= (long long)dw.mn[e] * da.q[e];
+                        absum += (long long)dw.mn[e] * (da.q[e] < 0 ? -da.q[e] : da.q[e]);
+                    }
+            }
+            TT_ASSERT(absum < (1LL << 24), "test precondition: partial sums must stay exact in float");
+            TT_ASSERT(tfm_quant_vec_dot(wt, w, xq, n, &got) == TFM_OK, "vec_dot %s", tfm_dtype_name(wt));
+            TT_ASSERT((double)got == (double)want, "%s: integer dot %lld, got %.1f", tfm_dtype_name(wt), want, got);
+        }
+        free(w);
+        free(xq);
+    }
+}
+
+static void test_vec_dot(void)
+{
+    size_t wi;
+    tt_seed(51);
+    for (wi = 0; wi < N_WEIGHT_TYPES; wi++) {
+        tfm_dtype wt = weight_types[wi], at = tfm_quant_vec_dot_type(wt);
+        size_t counts[3], ci;
+        counts[0] = 1;
+        counts[1] = 3;
+        counts[2] = bsize(wt) == 32 ? 37 : 5;
+        for (ci = 0; ci < 3; ci++) {
+            size_t nb = counts[ci], n = nb * bsize(wt), i;
+            float *wf = (float *)tt_alloc(n * 4), *xf = (float *)tt_alloc(n * 4), got;
+            unsigned char *w = (unsigned char *)tt_alloc(nb * bbytes(wt)), *xq = (unsigned char *)tt_alloc(nb * bbytes(at));
+            double exact = 0, mag = 0, deq;
+            tt_fill(wf, n, -1.0f, 1.0f);
+            tt_fill(xf, n, -2.0f, 2.0f);
+            TT_ASSERT(tfm_quantize_row(wt, wf, w, n) == TFM_OK && tfm_quantize_row(at, xf, xq, n) == TFM_OK, "quantize");
+            TT_ASSERT(tfm_quant_vec_dot(wt, w, xq, n, &got) == TFM_OK, "vec_dot");
+            TT_ASSERT(got == reference_dot(wt, w, xq, n), "%s n=%zu: %.9g, documented order gives %.9g", tfm_dtype_name(wt), n, got,
+                      reference_dot(wt, w, xq, n));
+            deq = dequantized_dot(wt, w, xq, n);
+            TT_ASSERT(fabs(got - deq) <= 1e-5 * (fabs(deq) + 1) + (wt == TFM_Q4_1 ? 2e-3 * nb : 0),
+                      "%s: %.9g vs dequantized %.9g", tfm_dtype_name(wt), got, deq);
+            for (i = 0; i < n; i++) {
+                exact += (double)wf[i] * xf[i];
+                mag += fabs((double)wf[i] * xf[i]);
+            }
+            /* weights within ~1/15 of their range, activations within 1/254: a few % of sum |w x| */
+            TT_ASSERT(fabs(got - exact) <= 0.06 * mag, "%s: %.6g vs unquantized %.6g (sum |wx| %.3g)", tfm_dtype_name(wt), got, exact, mag);
+            free(wf);
+            free(xf);
+            free(w);
+            free(xq);
+        }
+    }
+}
+
+/* real llama.cpp Q4_0 blocks through gemv against the documented order */
+static void test_gemv_on_synth15m_blocks(void)
+{
+    const char *path = tt_shared("models/synth15M-q4_0.gguf");
+    gg_file g;
+    const gg_tensor *t;
+    size_t rows, cols, row_bytes, r;
+    float *x, *y;
+    unsigned char *xq, *w;
+    if (!path) TT_SKIP("synth15M-q4_0.gguf not found");
+    TT_ASSERT(gg_open(&g, path), "cannot parse synth15M-q4_0.gguf");
+    t = gg_find(&g, "blk.0.ffn_gate.weight");
+    TT_ASSERT(t && t->type == TFM_Q4_0, "blk.0.ffn_gate.weight is not Q4_0");
+    cols = (size_t)t->ne[0];
+    rows = (size_t)t->ne[1];
+    row_bytes = cols / 32 * 18;
+    TT_ASSERT(g.data_start + t->offset + rows * row_bytes <= g.size, "tensor out of file");
+    w = (unsigned char *)tt_alloc(rows * row_bytes);
+    memcpy(w, g.data + g.data_start + t->offset, rows * row_bytes);
+    x = (float *)tt_alloc(cols * 4);
+    y = (float *)tt_alloc(rows * 4);
+    xq = (unsigned char *)tt_alloc(cols / 32 * 34);
+    tt_seed(61);
+    tt_fill(x, cols, -1.0f, 1.0f);
+    TT_ASSERT(tfm_quant_gemv(y, TFM_Q4_0, w, x, (int)rows, (int)cols, 2) == TFM_OK, "gemv");
+    tfm_quantize_row(TFM_Q8_0, x, xq, cols);
+    for (r = 0; r < rows; r++) {
+        float want = reference_dot(TFM_Q4_0, w + r * row_bytes, xq, cols);
+        TT_ASSERT(y[r] == want, "row %zu: %.9g, documented order %.9g", r, y[r], want);
+    }
+    free(w);
+    free(x);
+    free(y);
+    free(xq);
+    gg_close(&g);
+}
+
+/* gemv and gemm against the documented order, every shape, 1 vs 2 threads bit for bit */
+static void test_gemv_gemm(void)
+{
+    static const int ms[] = {1, 2, 7, 128};
+    static const int ns[] = {1, 3, 4, 5, 67};
+    size_t wi;
+    tt_seed(71);
+    for (wi = 0; wi < N_WEIGHT_TYPES; wi++) {
+        tfm_dtype wt = weight_types[wi], at = tfm_quant_vec_dot_type(wt);
+        size_t ks[2], ki, mi, ni;
+        ks[0] = bsize(wt);
+        ks[1] = bsize(wt) * (bsize(wt) == 32 ? 11 : 3);
+        for (ki = 0; ki < 2; ki++)
+            for (ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+                for (mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+                    int k = (int)ks[ki], n = ns[ni], m = ms[mi], r, c;
+                    size_t row_bytes = (size_t)k / bsize(wt) * bbytes(wt), xq_bytes = (size_t)k / bsize(at) * bbytes(at);
+                    size_t ldx = (size_t)k + 3, ldy = (size_t)n + 2;
+                    float *wf = (float *)tt_alloc((size_t)n * k * 4), *x = (float *)tt_alloc((size_t)m * ldx * 4);
+                    float *y1 = (float *)tt_alloc((size_t)m * ldy * 4), *y2 = (float *)tt_alloc((size_t)m * ldy * 4);
+                    unsigned char *w = (unsigned char *)tt_alloc((size_t)n * row_bytes), *xq = (unsigned char *)tt_alloc(xq_bytes);
+                    if (m == 128 && (n > 5 || ki == 0)) { /* keep the runtime small */
+                        free(wf); free(x); free(y1); free(y2); free(w); free(xq);
+                        continue;
+                    }
+                    tt_fill(wf, (size_t)n * k, -1.0f, 1.0f);
+                    tt_fill(x, (size_t)m * ldx, -3.0f, 3.0f);
+                    TT_ASSERT(tfm_quantize(wt, wf, w, (size_t)n, (size_t)k, 2) == TFM_OK, "quantize matrix");
+                    memset(y1, 0x7f, (size_t)m * ldy * 4);
+                    memcpy(y2, y1, (size_t)m * ldy * 4);
+                    if (m == 1) {
+                        TT_ASSERT(tfm_quant_gemv(y1, wt, w, x, n, k, 1) == TFM_OK, "gemv");
+                        TT_ASSERT(tfm_quant_gemv(y2, wt, w, x, n, k, 2) == TFM_OK, "gemv 2 threads");
+                    } else {
+                        TT_ASSERT(tfm_quant_gemm(y1, ldy, x, ldx, wt, w, m, n, k, 1) == TFM_OK, "gemm");
+                        TT_ASSERT(tfm_quant_gemm(y2, ldy, x, ldx, wt, w, m, n, k, 2) == TFM_OK, "gemm 2 threads");
+                    }
+                    TT_ASSERT(memcmp(y1, y2, (size_t)m * ldy * 4) == 0, "%s m=%d n=%d k=%d: 1 vs 2 threads differ", tfm_dtype_name(wt), m, n, k);
+                    for (c = 0; c < m; c++) {
+                        tfm_quantize_row(at, x + (size_t)c * ldx, xq, (size_t)k);
+                        for (r = 0; r < n; r++) {
+                            float want = reference_dot(wt, w + (size_t)r * row_bytes, xq, (size_t)k);
+                            TT_ASSERT(y1[(size_t)c * ldy + (size_t)r] == want, "%s m=%d n=%d k=%d y[%d][%d] = %.9g, want %.9g", tfm_dtype_name(wt),
+                                      m, n, k, c, r, y1[(size_t)c * ldy + (size_t)r], want);
+                        }
+                    }
+                    free(wf); free(x); free(y1); free(y2); free(w); free(xq);
+                }
+    }
+}
+
+static void test_float_weights_forwarded(void)
+{
+    float w[6 * 40], x[2 * 40], y1[12], y2[12];
+    tt_seed(81);
+    tt_fill(w, 240, -1.0f, 1.0f);
+    tt_fill(x, 80, -1.0f, 1.0f);
+    TT_CHECK(tfm_quant_gemv(y1, TFM_F32, w, x, 6, 40, 1) == TFM_OK);
+    TT_CHECK(tfm_gemv(y2, TFM_F32, w, x, 6, 40, 1) == TFM_OK);
+    TT_CHECK(memcmp(y1, y2, 6 * 4) == 0);
+    TT_CHECK(tfm_quant_gemm(y1, 6, x, 40, TFM_F32, w, 2, 6, 40, 1) == TFM_OK);
+    TT_CHECK(tfm_gemm(y2, 6, x, 40, TFM_F32, w, 2, 6, 40, 1) == TFM_OK);
+    TT_CHECK(memcmp(y1, y2, 12 * 4) == 0);
+    TT_CHECK(tfm_quant_workspace_size(TFM_F32, 2, 40) == 0);
+}
+
+static void test_workspace(void)
+{
+    float wf[8 * 64], x[3 * 64], y1[24], y2[24];
+    unsigned char w[8 * 2 * 34], *ws;
+    size_t bytes = tfm_quant_workspace_size(TFM_Q8_0, 3, 64);
+    tt_seed(91);
+    tt_fill(wf, 512, -1.0f, 1.0f);
+    tt_fill(x, 192, -1.0f, 1.0f);
+    TT_ASSERT(bytes >= 3 * 2 * 34, "workspace size %zu", bytes);
+    TT_CHECK(tfm_quantize(TFM_Q8_0, wf, w, 8, 64, 1) == TFM_OK);
+    ws = (unsigned char *)tt_alloc(bytes + 1);
+    TT_CHECK(tfm_quant_gemm_ws(y1, 8, x, 64, TFM_Q8_0, w, 3, 8, 64, 1, ws + 1, bytes) == TFM_OK); /* unaligned is fine */
+    TT_CHECK(tfm_quant_gemm(y2, 8, x, 64, TFM_Q8_0, w, 3, 8, 64, 1) == TFM_OK);
+    TT_CHECK(memcmp(y1, y2, sizeof y1) == 0);
+    TT_CHECK(tfm_quant_gemm_ws(y1, 8, x, 64, TFM_Q8_0, w, 3, 8, 64, 1, ws, bytes - 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_gemm_ws(y1, 8, x, 64, TFM_Q8_0, w, 3, 8, 64, 1, NULL, bytes) == TFM_ERR_INVALID_ARGUMENT);
+    free(ws);
+}
+
+static void test_large_cols_gemv(void)
+{
+    /* past the stack buffer: the activation row is allocated */
+    int cols = TFM_QUANT_STACK_COLS + 256, rows = 3, r;
+    float *wf = (float *)tt_alloc((size_t)rows * cols * 4), *x = (float *)tt_alloc((size_t)cols * 4), y[3];
+    unsigned char *w = (unsigned char *)tt_alloc((size_t)rows * cols / 256 * 210), *xq = (unsigned char *)tt_alloc((size_t)cols / 256 * 292);
+    tt_seed(95);
+    tt_fill(wf, (size_t)rows * cols, -1.0f, 1.0f);
+    tt_fill(x, (size_t)cols, -1.0f, 1.0f);
+    TT_CHECK(tfm_quantize(TFM_Q6_K, wf, w, (size_t)rows, (size_t)cols, 1) == TFM_OK);
+    TT_CHECK(tfm_quant_gemv(y, TFM_Q6_K, w, x, rows, cols, 1) == TFM_OK);
+    tfm_quantize_row(TFM_Q8_K, x, xq, (size_t)cols);
+    for (r = 0; r < rows; r++)
+        TT_ASSERT(y[r] == reference_dot(TFM_Q6_K, w + (size_t)r * cols / 256 * 210, xq, (size_t)cols), "row %d", r);
+    free(wf); free(x); free(w); free(xq);
+}
+
+static void test_bad_input(void)
+{
+    float x[64], y[4];
+    unsigned char q[2 * 34 + 4];
+    memset(x, 0, sizeof x);
+    memset(q, 0, sizeof q);
+    TT_CHECK(tfm_quantize_row(TFM_Q8_0, x, q, 48) == TFM_ERR_SHAPE);
+    TT_CHECK(tfm_quantize_row(TFM_Q8_0, NULL, q, 32) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quantize_row(TFM_Q8_0, x, NULL, 32) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quantize_row(TFM_Q8_0, x, q, 0) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quantize_row(TFM_Q5_0, x, q, 32) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_quantize_row((tfm_dtype)99, x, q, 32) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_dequantize_row(TFM_Q4_K, q, x, 64) == TFM_ERR_SHAPE);
+    TT_CHECK(tfm_dequantize_row(TFM_Q8_0, q + 1, x, 32) == TFM_ERR_INVALID_ARGUMENT); /* misaligned */
+    TT_CHECK(tfm_quant_gemv(y, TFM_Q8_0, q, x, 1, 48, 1) == TFM_ERR_SHAPE);
+    TT_CHECK(tfm_quant_gemv(y, TFM_Q4_K, q, x, 1, 64, 1) == TFM_ERR_SHAPE);
+    TT_CHECK(tfm_quant_gemv(NULL, TFM_Q8_0, q, x, 1, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_gemv(y, TFM_Q8_0, NULL, x, 1, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_gemv(y, TFM_Q8_0, q, x, 0, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_gemv(y, TFM_Q5_0, q, x, 1, 32, 1) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_quant_gemv(y, TFM_Q8_K, q, x, 1, 256, 1) == TFM_ERR_UNSUPPORTED); /* an activation format */
+    TT_CHECK(tfm_quant_gemv(y, TFM_Q8_0, q + 1, x, 1, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_gemm(y, 1, x, 48, TFM_Q8_0, q, 1, 1, 48, 1) == TFM_ERR_SHAPE);
+    TT_CHECK(tfm_quant_gemm(y, 1, x, 16, TFM_Q8_0, q, 2, 1, 32, 1) == TFM_ERR_INVALID_ARGUMENT); /* ldx < k */
+    TT_CHECK(tfm_quant_gemm(y, 1, x, 32, TFM_Q5_1, q, 2, 1, 32, 1) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_quant_vec_dot(TFM_Q8_0, q, q, 33, y) == TFM_ERR_SHAPE);
+    TT_CHECK(tfm_quant_vec_dot(TFM_Q8_0, q, q, 32, NULL) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_vec_dot(TFM_F16, q, q, 32, y) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_quantize(TFM_Q8_0, x, q, 1, 33, 1) == TFM_ERR_SHAPE);
+    TT_CHECK(tfm_quant_workspace_size(TFM_Q8_0, 1, 33) == 0);
+    TT_CHECK(tfm_quant_vec_dot_type(TFM_Q4_1) == TFM_Q8_1 && tfm_quant_vec_dot_type(TFM_Q6_K) == TFM_Q8_K);
+    TT_CHECK(tfm_quant_vec_dot_type(TFM_Q4_0) == TFM_Q8_0 && tfm_quant_vec_dot_type(TFM_BF16) == TFM_F32);
+}
+
+/* non-finite inputs: no crash and no undefined behaviour (the asan configuration checks) */
+static void test_non_finite_inputs(void)
+{
+    size_t f;
+    float x[512], back[512];
+    unsigned char q[2 * 292];
+    int i;
+    for (i = 0; i < 512; i++) x[i] = (float)i;
+    x[3] = NAN;
+    x[40] = INFINITY;
+    x[300] = -INFINITY;
+    for (f = 0; f < N_FORMATS; f++) {
+        TT_CHECK(tfm_quantize_row(formats[f], x, q, 512) == TFM_OK);
+        TT_CHECK(tfm_dequantize_row(formats[f], q, back, 512) == TFM_OK);
+    }
+}
+
+/* ---------------------------------------------------------------- KV-cache rows */
+
+static void test_kv_rows(void)
+{
+    static const size_t lens[] = {1, 8, 17, 64, 131};
+    size_t li;
+    tt_seed(99);
+    for (li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        size_t n = lens[li], i;
+        float x[131], qv[131], y[131], yref[131], scale;
+        int8_t q[131];
+        double amax = 0, want = 0;
+        tt_fill(x, n, -4.0f, 4.0f);
+        tt_fill(qv, n, -1.0f, 1.0f);
+        tt_fill(y, n, -1.0f, 1.0f);
+        for (i = 0; i < n; i++) amax = fabs(x[i]) > amax ? fabs(x[i]) : amax;
+        scale = tfm_kv_quantize_row(q, x, n);
+        TT_ASSERT(fabs(scale - amax / 127) <= 1e-6 * amax, "scale");
+        for (i = 0; i < n; i++) {
+            TT_ASSERT(fabs(x[i] - (double)scale * q[i]) <= amax / 127 / 2 * (1 + 1e-5), "kv element %zu", i);
+            want += (double)qv[i] * scale * q[i];
+            yref[i] = (float)(y[i] + 0.3 * (double)scale * q[i]);
+        }
+        TT_ASSERT(tt_close(tfm_kv_dot(qv, q, scale, n), want, 1e-5, 1e-5), "kv dot n=%zu", n);
+        tfm_kv_axpy(y, 0.3f, q, scale, n);
+        for (i = 0; i < n; i++) TT_ASSERT(tt_close(y[i], yref[i], 1e-6, 1e-6), "kv axpy %zu", i);
+    }
+    {
+        float z[5] = {0, 0, 0, 0, 0};
+        int8_t q[5];
+        TT_CHECK(tfm_kv_quantize_row(q, z, 5) == 0.0f && q[0] == 0 && q[4] == 0);
+    }
+}
+
+int main(void)
+{
+    printf("simd: %s, threads: %d\n", tfm_simd_name(), tfm_default_threads());
+    TT_RUN(test_block_sizes);
+    TT_RUN(test_dequantize_matches_hand_decoding);
+    TT_RUN(test_known_blocks);
+    TT_RUN(test_quantize_error_bounds);
+    TT_RUN(test_kquant_nearest_level);
+    TT_RUN(test_float_types_round_trip);
+    TT_RUN(test_q8_0_equals_llama_cpp);
+    TT_RUN(test_integer_part_exact);
+    TT_RUN(test_vec_dot);
+    TT_RUN(test_gemv_on_synth15m_blocks);
+    TT_RUN(test_gemv_gemm);
+    TT_RUN(test_float_weights_forwarded);
+    TT_RUN(test_workspace);
+    TT_RUN(test_large_cols_gemv);
+    TT_RUN(test_bad_input);
+    TT_RUN(test_non_finite_inputs);
+    TT_RUN(test_kv_rows);
+    return tt_summary("quant");
+}
