@@ -711,8 +711,11 @@ static tfm_status tfm__gguf_read_header(tfm__gguf_rd *r, uint64_t *n_tensors, ui
     if ((s = tfm__gguf_read_uint(r, 8, n_tensors, "tensor count")) != TFM_OK) return s;
     if ((s = tfm__gguf_read_uint(r, 8, n_kv, "kv count")) != TFM_OK) return s;
     /* counts are checked against the bytes they need before anything is allocated for them */
-    if (*n_kv > TFM_GGUF_MAX_KV || *n_tensors > TFM_GGUF_MAX_TENSORS ||
-        *n_kv * TFM__GGUF_MIN_KV_BYTES + *n_tensors * TFM__GGUF_MIN_TENSOR_BYTES > tfm__gguf_left(r))
+    if (*n_kv > TFM_GGUF_MAX_KV || *n_tensors > TFM_GGUF_MAX_TENSORS)
+        return tfm__gguf_fail(r, TFM_ERR_FORMAT, "%llu kv pairs and %llu tensors exceed the limits (%llu and %llu)",
+                              (unsigned long long)*n_kv, (unsigned long long)*n_tensors,
+                              (unsigned long long)TFM_GGUF_MAX_KV, (unsigned long long)TFM_GGUF_MAX_TENSORS);
+    if (*n_kv * TFM__GGUF_MIN_KV_BYTES + *n_tensors * TFM__GGUF_MIN_TENSOR_BYTES > tfm__gguf_left(r))
         return tfm__gguf_fail(r, TFM_ERR_FORMAT, "%llu kv pairs and %llu tensors cannot fit in a file of %llu bytes",
                               (unsigned long long)*n_kv, (unsigned long long)*n_tensors,
                               (unsigned long long)g->size);
