@@ -30,6 +30,9 @@ int bench_gemm(int argc, char **argv);
 int bench_gemv(int argc, char **argv);
 int bench_kernels(int argc, char **argv);
 int bench_moe(int argc, char **argv);
+int bench_model(int argc, char **argv);
+int bench_qgemv(int argc, char **argv);
+int bench_qgemm(int argc, char **argv);
 
 /* ---------------------------------------------------------------- time */
 

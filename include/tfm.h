@@ -15,3 +15,4 @@
 #include "tfm_gguf.h"
 #include "tfm_tokenizer.h"
 #include "tfm_moe.h"
+#include "tfm_model.h"

@@ -580,8 +580,28 @@ static tfm_status tfm__model_matmul(const tfm_context *ctx, const tfm_tensor *w,
                                     int n_tokens)
 {
     int rows = (int)w->ne[1], cols = (int)w->ne[0];
-    if (n_tokens == 1) return tfm_gemv(y, w->dtype, w->data, x, rows, cols, ctx->n_threads);
-    return tfm_gemm(y, (size_t)rows, x, (size_t)cols, w->dtype, w->data, n_tokens, rows, cols, ctx->n_threads);
+    int n_threads = (double)rows * cols < 32768.0 ? 1 : (ctx->n_threads < rows ? ctx->n_threads : rows);
+    tfm_status status = TFM_OK;
+    int t;
+    if (n_tokens > 1)
+        return tfm_gemm(y, (size_t)rows, x, (size_t)cols, w->dtype, w->data, n_tokens, rows, cols, ctx->n_threads);
+    /* One token: each thread takes one contiguous, equal share of the rows. Decoding is memory-bound and a
+       matrix is only a few hundred rows, so an even split matters (a 64-row granularity leaves one of two
+       threads a third idle on 288 rows); each row is still summed by one thread in one order. */
+    (void)t;
+    TFM__PARALLEL_FOR(n_threads)
+    for (t = 0; t < n_threads; t++) {
+        int begin = (int)((int64_t)rows * t / n_threads), end = (int)((int64_t)rows * (t + 1) / n_threads);
+        tfm_status s = tfm_gemv(y + begin, w->dtype, (const unsigned char *)w->data + (size_t)begin * w->nb[1], x,
+                                end - begin, cols, 1);
+        if (s != TFM_OK) {
+#if defined(_OPENMP)
+#pragma omp critical(tfm_model_matmul_status)
+#endif
+            status = s;
+        }
+    }
+    return status;
 }
 
 /* out[dim] = row `token` of the embedding table, in f32 whatever the table's dtype. */

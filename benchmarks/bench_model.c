@@ -1,0 +1,214 @@
+/* bench_model.c - end-to-end tokens/s of a model file (tfm-bench model).
+
+     tfm-bench model -m MODEL -p 128 -n 128 --threads 1,2 [--reps 3] [--csv] [--no-mmap]
+                     [--llama2c PATH/TO/run -z TOKENIZER]
+
+   pp_tok_s  a p-token prompt in one tfm_forward call (one gemm per weight matrix) on an empty cache
+   tg_tok_s  n tokens decoded one at a time (one gemv per matrix) from an empty cache, greedy
+   These are the two tests of llama.cpp's `llama-bench -p 128 -n 128`. Best of --reps runs.
+   weight_gb is what one decode step reads (tfm_model_weight_bytes); tg_gbps = weight_gb x tg_tok_s,
+   beside the machine's streaming read bandwidth (read_bw): decoding is memory-bound, so pct_read_bw
+   near 100 is the ceiling. A model smaller than the last-level cache can exceed it.
+
+   --llama2c runs karpathy/llama2.c's `run` binary on the same file as the baseline, right after ours
+   with the same thread count (OMP_NUM_THREADS): its decode rate (`-n n+1`, BOS only as prompt) and its
+   prompt rate (a prompt of p tokens, which run.c feeds one token at a time), parsed from its
+   "achieved tok/s" line, best of --reps; pp_ratio and tg_ratio are ours over its. */
+#include "bench.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct model_run {
+    tfm_context *ctx;
+    const int *tokens;
+    int n;
+    float *logits;
+    int vocab;
+    tfm_status status;
+    tfm_error err;
+} model_run;
+
+static void run_prefill(void *p)
+{
+    model_run *r = (model_run *)p;
+    tfm_context_reset(r->ctx);
+    r->status = tfm_forward(r->ctx, r->tokens, r->n, r->logits, TFM_LOGITS_LAST, &r->err);
+}
+
+static void run_decode(void *p)
+{
+    model_run *r = (model_run *)p;
+    int token = 1, i;
+    tfm_context_reset(r->ctx);
+    for (i = 0; i < r->n && r->status == TFM_OK; i++) {
+        r->status = tfm_forward(r->ctx, &token, 1, r->logits, TFM_LOGITS_LAST, &r->err);
+        token = (int)tfm_argmax(r->logits, (size_t)r->vocab);
+    }
+}
+
+/* Best "achieved tok/s" of `reps` runs of llama2.c's run (0 when it fails). prompt_tokens > 1: a prompt
+   of that many tokens (BOS + " the" repeated, one token each in the Llama vocab) and steps = its length,
+   so every timed step is a prompt token; else no prompt and steps = 1 + n (the first step is untimed). */
+static double llama2c_rate(const char *run, const char *model, const char *tokenizer, int threads, int prompt_tokens,
+                           int n, int reps)
+{
+    char *cmd, *prompt;
+    size_t cmd_size;
+    double best = 0;
+    int rep, i;
+    if (strchr(run, '\'') || strchr(model, '\'') || strchr(tokenizer, '\'')) {
+        fprintf(stderr, "model: paths with a quote are not supported for --llama2c\n");
+        return 0;
+    }
+    prompt = (char *)malloc((size_t)prompt_tokens * 4 + 1);
+    cmd_size = strlen(run) + strlen(model) + strlen(tokenizer) + (size_t)prompt_tokens * 4 + 128;
+    cmd = (char *)malloc(cmd_size);
+    if (!prompt || !cmd) {
+        free(prompt), free(cmd);
+        return 0;
+    }
+    prompt[0] = '\0';
+    for (i = 1; i < prompt_tokens; i++) strcat(prompt, i > 1 ? " the" : "the");
+    snprintf(cmd, cmd_size, "OMP_NUM_THREADS=%d '%s' '%s' -z '%s' -t 0 -n %d -i '%s' 2>&1 >/dev/null", threads, run,
+             model, tokenizer, prompt_tokens > 1 ? prompt_tokens : n + 1, prompt);
+    for (rep = 0; rep < reps; rep++) {
+        char line[256];
+        FILE *p;
+        bench_sleep(0.2); /* our OpenMP workers stop spinning before the baseline starts */
+        p = popen(cmd, "r");
+        if (!p) break;
+        while (fgets(line, sizeof line, p)) {
+            double v;
+            if (sscanf(line, "achieved tok/s: %lf", &v) == 1 && v > best) best = v;
+        }
+        if (pclose(p) != 0) {
+            fprintf(stderr, "model: '%s' failed\n", run);
+            best = 0;
+            break;
+        }
+    }
+    free(prompt), free(cmd);
+    return best;
+}
+
+/* stories260K where `make run` looks for it, so `tfm-bench all` has a model without options */
+static const char *default_model(void)
+{
+    static const char *candidates[] = {"../shared/models/stories260K.bin", "models/stories260K.bin"};
+    size_t i;
+    for (i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        FILE *f = fopen(candidates[i], "rb");
+        if (f) {
+            fclose(f);
+            return candidates[i];
+        }
+    }
+    return NULL;
+}
+
+int bench_model(int argc, char **argv)
+{
+    const char *path = bench_arg_str(argc, argv, "-m", NULL);
+    const char *l2c = bench_arg_str(argc, argv, "--llama2c", NULL), *tok = bench_arg_str(argc, argv, "-z", NULL);
+    long p = bench_arg_int(argc, argv, "-p", 128), n = bench_arg_int(argc, argv, "-n", 128);
+    long reps = bench_arg_int(argc, argv, "--reps", 3);
+    int csv = bench_flag(argc, argv, "--csv"), threads[8], n_threads, i, failed = 0;
+    const char *name;
+    tfm_model *model;
+    tfm_error err;
+    int *prompt;
+    float *logits;
+    tfm_model_options options;
+    if (!bench_check_args(argc, argv, "-m -p -n -z --threads --reps --llama2c", "--csv --no-mmap")) return 2;
+    options.no_mmap = bench_flag(argc, argv, "--no-mmap");
+    n_threads = bench_threads(argc, argv, threads, 8);
+    if (!n_threads) return 2;
+    if (!path) path = default_model();
+    if (!path) {
+        printf("model: no model (-m MODEL; stories260K.bin not found in ../shared/models or models): skipped\n");
+        return 0;
+    }
+    if (l2c && !tok) {
+        fprintf(stderr, "model: --llama2c needs the tokenizer too (-z TOKENIZER)\n");
+        return 2;
+    }
+    if (tfm_model_load(path, &options, &model, &err) != TFM_OK) {
+        fprintf(stderr, "model: %s\n", err.message);
+        return 1;
+    }
+    if (p < 1 || n < 1 || reps < 1 || p > model->config.context_length || n > model->config.context_length) {
+        fprintf(stderr, "model: -p and -n in 1..%d (the model's context), --reps positive\n",
+                model->config.context_length);
+        tfm_model_free(model);
+        return 2;
+    }
+    name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    prompt = (int *)malloc(sizeof(int) * (size_t)p);
+    logits = (float *)malloc(sizeof(float) * (size_t)model->config.vocab_size);
+    if (!prompt || !logits) {
+        fprintf(stderr, "model: out of memory\n");
+        free(prompt), free(logits);
+        tfm_model_free(model);
+        return 1;
+    }
+    /* a fixed pseudo-random prompt after BOS: the work does not depend on which tokens they are */
+    prompt[0] = 1;
+    for (i = 1; i < p; i++) prompt[i] = (int)((1103515245u * (unsigned)i + 12345u) % (unsigned)model->config.vocab_size);
+
+    for (i = 0; i < n_threads && !failed; i++) {
+        const bench_ceiling *ceil = bench_ceiling_get(threads[i]);
+        tfm_context_params params;
+        model_run r;
+        double pp, tg = 0, weight_gb = (double)tfm_model_weight_bytes(model) * 1e-9;
+        bench_row row;
+        memset(&params, 0, sizeof params);
+        params.context_length = (int)(p > n ? p : n);
+        params.n_threads = threads[i];
+        memset(&r, 0, sizeof r);
+        if (tfm_context_create(model, &params, &r.ctx, &r.err) != TFM_OK) {
+            fprintf(stderr, "model: %s\n", r.err.message);
+            failed = 1;
+            break;
+        }
+        r.logits = logits;
+        r.vocab = model->config.vocab_size;
+        r.tokens = prompt;
+        r.n = (int)p;
+        pp = (double)p / bench_best(run_prefill, &r, (int)reps, 0.0);
+        r.n = (int)n;
+        if (r.status == TFM_OK) tg = (double)n / bench_best(run_decode, &r, (int)reps, 0.0);
+        tfm_context_free(r.ctx);
+        if (r.status != TFM_OK) {
+            fprintf(stderr, "model: %s\n", r.err.message);
+            failed = 1;
+            break;
+        }
+        bench_row_init(&row);
+        bench_row_str(&row, "model", name);
+        bench_row_int(&row, "threads", threads[i]);
+        bench_row_int(&row, "pp", p);
+        bench_row_int(&row, "tg", n);
+        bench_row_num(&row, "pp_tok_s", pp, 1);
+        bench_row_num(&row, "tg_tok_s", tg, 1);
+        bench_row_num(&row, "weight_gb", weight_gb, 3);
+        bench_row_num(&row, "tg_gbps", weight_gb * tg, 1);
+        bench_row_num(&row, "read_bw", ceil->read_gbps, 1);
+        bench_row_num(&row, "pct_read_bw", bench_pct(weight_gb * tg, ceil->read_gbps), 1);
+        if (l2c) {
+            double l2c_tg = llama2c_rate(l2c, path, tok, threads[i], 0, (int)n, (int)reps);
+            double l2c_pp = llama2c_rate(l2c, path, tok, threads[i], (int)p, 0, (int)reps);
+            bench_row_num(&row, "l2c_pp_tok_s", l2c_pp > 0 ? l2c_pp : NAN, 1);
+            bench_row_num(&row, "l2c_tg_tok_s", l2c_tg > 0 ? l2c_tg : NAN, 1);
+            bench_row_num(&row, "pp_ratio", l2c_pp > 0 ? pp / l2c_pp : NAN, 2);
+            bench_row_num(&row, "tg_ratio", l2c_tg > 0 ? tg / l2c_tg : NAN, 2);
+            failed |= !(l2c_pp > 0 && l2c_tg > 0);
+        }
+        bench_row_print(&row, csv, i == 0);
+    }
+    free(prompt), free(logits);
+    tfm_model_free(model);
+    return failed;
+}
