@@ -2,6 +2,7 @@
    float64 forward pass written plainly here, prefill vs decode, thread determinism, and hostile files. */
 #include "tfm_test.h"
 #include "tfm_model.h"
+#include "tfm_tokenizer.h"
 
 static char build_dir[1024] = ".";
 
@@ -269,6 +270,90 @@ static void test_golden_logits_prefill(void)
 {
     check_golden("once_upon_a_time", 1);
     if (!tt_current_failed && !tt_current_skipped) check_golden("lily_ball", 1);
+}
+
+/* ---------------------------------------------------------------- golden text (llama2.c, greedy) */
+
+/* llama2.c's generate(): `steps` counts every position, BOS and prompt included; the text is each token
+   after BOS decoded against the one before it, ending early only at BOS, then a newline. Here the
+   prompt goes in as one prefill and the continuation one token at a time. */
+static void check_golden_text(const char *golden, const char *prompt, int steps)
+{
+    char rel[256], model_path[1024], *want, *text;
+    const char *found;
+    int ids[600], n_prompt = 0, prev, next, g, n_gen;
+    size_t used = 0;
+    float logits[512];
+    tfm_model *m;
+    tfm_context *ctx;
+    tfm_tokenizer *tok;
+    tfm_error err;
+    if (!(found = tt_shared("models/stories260K.bin"))) TT_SKIP("stories260K.bin is missing");
+    snprintf(model_path, sizeof model_path, "%s", found);
+    if (!(found = tt_shared("models/tok512.bin"))) TT_SKIP("tok512.bin is missing");
+    TT_ASSERT(tfm_tokenizer_load_llama2c(&tok, found, 512, &err) == TFM_OK, "%s", err.message);
+    snprintf(rel, sizeof rel, "golden/%s", golden);
+    if (!(found = tt_shared(rel)) || !(want = tt_read_file(found, NULL))) {
+        tfm_tokenizer_free(tok);
+        TT_SKIP("golden text is missing");
+    }
+    TT_ASSERT(tfm_model_load(model_path, NULL, &m, &err) == TFM_OK, "%s", err.message);
+    ctx = new_context(m, 0, 0, 2);
+    TT_ASSERT(tfm_tokenizer_encode(tok, prompt, strlen(prompt), 1, 0, ids, 600, &n_prompt) == TFM_OK, "encode");
+    text = (char *)tt_alloc(16384);
+    TT_ASSERT(tfm_forward(ctx, ids, n_prompt, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+    /* the prompt's own text: each token after BOS against the one before */
+    for (g = 1; g < n_prompt; g++) {
+        const char *piece;
+        size_t len;
+        TT_ASSERT(tfm_tokenizer_decode(tok, ids[g - 1], ids[g], &piece, &len) == TFM_OK, "decode");
+        if (tfm_tokenizer_piece_printable(piece, len)) memcpy(text + used, piece, len), used += len;
+    }
+    prev = ids[n_prompt - 1];
+    n_gen = steps - n_prompt + 1;
+    for (g = 0; g < n_gen; g++) {
+        const char *piece;
+        size_t len;
+        next = (int)tfm_argmax(logits, 512);
+        if (next == 1) break;
+        TT_ASSERT(tfm_tokenizer_decode(tok, prev, next, &piece, &len) == TFM_OK && used + len < 16000, "decode");
+        if (tfm_tokenizer_piece_printable(piece, len)) memcpy(text + used, piece, len), used += len;
+        prev = next;
+        if (g + 1 < n_gen)
+            TT_ASSERT(tfm_forward(ctx, &next, 1, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+    }
+    text[used++] = '\n';
+    text[used] = '\0';
+    TT_ASSERT(strcmp(text, want) == 0, "%s:\n--- got\n%s--- llama2.c\n%s", golden, text, want);
+    free(text), free(want);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+    tfm_tokenizer_free(tok);
+}
+
+static void test_golden_text_noprompt(void) { check_golden_text("stories260K.greedy.noprompt.n256.txt", "", 256); }
+
+static void test_golden_text_once_upon_a_time(void)
+{
+    check_golden_text("stories260K.greedy.once_upon_a_time.n200.txt", "Once upon a time", 200);
+}
+
+static void test_golden_text_tom_and_his_dog(void)
+{
+    check_golden_text("stories260K.greedy.tom_and_his_dog.n150.txt", "Tom and his dog", 150);
+}
+
+/* A model and a tokenizer must agree on the vocabulary: loading the tokenizer with the model's vocab size
+   refuses one of another size. */
+static void test_tokenizer_vocab_must_match_model(void)
+{
+    const char *found = tt_shared("models/tokenizer.bin");
+    tfm_tokenizer *tok = NULL;
+    tfm_error err;
+    if (!found) TT_SKIP("tokenizer.bin is missing");
+    TT_ASSERT(tfm_tokenizer_load_llama2c(&tok, found, 512, &err) != TFM_OK && !tok,
+              "the 32000-token tokenizer loaded for a 512-token model");
+    TT_ASSERT(err.message[0] != '\0', "no message");
 }
 
 /* ---------------------------------------------------------------- float64 reference */
@@ -606,6 +691,10 @@ int main(int argc, char **argv)
     }
     TT_RUN(test_golden_logits_decode);
     TT_RUN(test_golden_logits_prefill);
+    TT_RUN(test_golden_text_noprompt);
+    TT_RUN(test_golden_text_once_upon_a_time);
+    TT_RUN(test_golden_text_tom_and_his_dog);
+    TT_RUN(test_tokenizer_vocab_must_match_model);
     TT_RUN(test_matches_float64_reference);
     TT_RUN(test_prefill_then_decode_equals_decode);
     TT_RUN(test_threads_bit_identical);
