@@ -1370,128 +1370,329 @@ tfm_status tfm_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, in
 }
 
 /* ---------------------------------------------------------------- gemm
-   BLIS-style: the weight matrix is packed (and converted to f32) in KC x NR micro-panels, the
-   activations in KC x MR micro-panels, and an MR x NR register-blocked micro-kernel does the
-   rank-1 updates. Threads split the output columns (weight rows) in NR-aligned chunks; every
-   element sums its K blocks in the same order whatever the split. */
+   Y[m][n] = X[m][k] W[n][k]^T, BLIS-style. The output is computed in MR x NR register tiles
+   (MR rows of X, NR = NV vectors of W rows): each step p of the k loop broadcasts MR values of X
+   and loads NV vectors of packed W, and does MR * NV independent FMAs.
+   - X is packed in micro-panels of MR rows, each row a plain copy of KC values (rows TFM__GEMM_KCP
+     apart, so the kernel addresses row i at a constant offset): one X micro-panel stays in L1 while
+     the kernel streams every W micro-panel of the block past it.
+   - W is packed (and converted to f32) in micro-panels of NR rows transposed to [KC][NR], so a step
+     loads NR consecutive outputs' weights. Transposing goes in VF_N x VF_N register blocks; the
+     packed W block (NB x KC) stays in L2.
+   - Loops: X block (MB rows) > k block (KC) > W block (NB rows) > X micro-panel > W micro-panel.
+   Each output element is one FMA chain per k block, added to Y in k-block order, so results do not
+   depend on the thread count: threads split the output columns (W rows) in NR-aligned ranges.
+   Each thread allocates its packing buffers (at most ~3 MiB) per call through TFM_MALLOC; glibc
+   and most allocators recycle them, so a call costs no page faults after the first. */
 
-#define TFM__GEMM_MR 8
-#define TFM__GEMM_NV 2 /* vectors per micro-tile row */
+#if defined(TFM__GEMM_MR)
+#elif defined(TFM__SIMD_AVX512) || defined(TFM__SIMD_NEON)
+#define TFM__GEMM_MR 8 /* 8 x 3 vectors = 24 accumulators of 32 registers */
+#define TFM__GEMM_NV 3
+#elif defined(TFM__SIMD_AVX2)
+#define TFM__GEMM_MR 4 /* 4 x 3 = 12 accumulators of 16 registers */
+#define TFM__GEMM_NV 3
+#else
+#define TFM__GEMM_MR 4
+#define TFM__GEMM_NV 2
+#endif
 #define TFM__GEMM_NR (TFM__GEMM_NV * TFM__VF_N)
-#define TFM__GEMM_KC 256
-#define TFM__GEMM_MC 96
-#define TFM__GEMM_NC 512
+#ifndef TFM__GEMM_KC
+#define TFM__GEMM_KC 384
+#endif
+#define TFM__GEMM_KCP (TFM__GEMM_KC + 16) /* X row stride in a micro-panel: not a multiple of 4 KiB */
+#ifndef TFM__GEMM_NBX
+#define TFM__GEMM_NBX 512
+#endif
+#define TFM__GEMM_NB (TFM__GEMM_NR * (TFM__GEMM_NBX / TFM__GEMM_NR + 1))
+#define TFM__GEMM_MB (TFM__GEMM_MR * 128)
 
-/* packed[p][j] = W[j0 + j][k0 + p] for one NR-wide panel, zero past the edge */
+/* The transposing copy of packing W, VF_N rows x VF_N columns at a time in registers; written out
+   per ISA because a transpose is shuffles, which the vector layer does not have. */
+#if defined(TFM__SIMD_AVX512)
+#define TFM__GEMM_BLOCK 16
+#define TFM__T_LO(a, b) _mm512_unpacklo_ps(a, b)
+#define TFM__T_HI(a, b) _mm512_unpackhi_ps(a, b)
+#define TFM__T_LO64(a, b) _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)))
+#define TFM__T_HI64(a, b) _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)))
+/* dst[c * ld + r] = W row r, column p + c, for r, c < 16 */
+static void tfm__gemm_pack_block(float *dst, size_t ld, tfm_dtype t, const unsigned char *w, size_t row_bytes, size_t p)
+{
+    __m512 r0 = tfm__vf_load_any(t, w, p), r1 = tfm__vf_load_any(t, w + row_bytes, p);
+    __m512 r2 = tfm__vf_load_any(t, w + 2 * row_bytes, p), r3 = tfm__vf_load_any(t, w + 3 * row_bytes, p);
+    __m512 r4 = tfm__vf_load_any(t, w + 4 * row_bytes, p), r5 = tfm__vf_load_any(t, w + 5 * row_bytes, p);
+    __m512 r6 = tfm__vf_load_any(t, w + 6 * row_bytes, p), r7 = tfm__vf_load_any(t, w + 7 * row_bytes, p);
+    __m512 r8 = tfm__vf_load_any(t, w + 8 * row_bytes, p), r9 = tfm__vf_load_any(t, w + 9 * row_bytes, p);
+    __m512 r10 = tfm__vf_load_any(t, w + 10 * row_bytes, p), r11 = tfm__vf_load_any(t, w + 11 * row_bytes, p);
+    __m512 r12 = tfm__vf_load_any(t, w + 12 * row_bytes, p), r13 = tfm__vf_load_any(t, w + 13 * row_bytes, p);
+    __m512 r14 = tfm__vf_load_any(t, w + 14 * row_bytes, p), r15 = tfm__vf_load_any(t, w + 15 * row_bytes, p);
+    /* pairs of rows interleaved: within each 128-bit lane (a0 b0 a1 b1), (a2 b2 a3 b3) */
+    __m512 t0 = TFM__T_LO(r0, r1), t1 = TFM__T_HI(r0, r1), t2 = TFM__T_LO(r2, r3), t3 = TFM__T_HI(r2, r3);
+    __m512 t4 = TFM__T_LO(r4, r5), t5 = TFM__T_HI(r4, r5), t6 = TFM__T_LO(r6, r7), t7 = TFM__T_HI(r6, r7);
+    __m512 t8 = TFM__T_LO(r8, r9), t9 = TFM__T_HI(r8, r9), t10 = TFM__T_LO(r10, r11), t11 = TFM__T_HI(r10, r11);
+    __m512 t12 = TFM__T_LO(r12, r13), t13 = TFM__T_HI(r12, r13), t14 = TFM__T_LO(r14, r15), t15 = TFM__T_HI(r14, r15);
+    /* quads: q[4g + j], lane l = column 4l + j of rows 4g..4g+3 */
+    __m512 q0 = TFM__T_LO64(t0, t2), q1 = TFM__T_HI64(t0, t2), q2 = TFM__T_LO64(t1, t3), q3 = TFM__T_HI64(t1, t3);
+    __m512 q4 = TFM__T_LO64(t4, t6), q5 = TFM__T_HI64(t4, t6), q6 = TFM__T_LO64(t5, t7), q7 = TFM__T_HI64(t5, t7);
+    __m512 q8 = TFM__T_LO64(t8, t10), q9 = TFM__T_HI64(t8, t10), q10 = TFM__T_LO64(t9, t11), q11 = TFM__T_HI64(t9, t11);
+    __m512 q12 = TFM__T_LO64(t12, t14), q13 = TFM__T_HI64(t12, t14), q14 = TFM__T_LO64(t13, t15), q15 = TFM__T_HI64(t13, t15);
+    /* lane l of q[j], q[4 + j], q[8 + j], q[12 + j] make column 4l + j */
+#define TFM__T_COLUMNS(j, a, b, c, d)                                                                          \
+    {                                                                                                          \
+        __m512 u0 = _mm512_shuffle_f32x4(a, b, 0x88), u1 = _mm512_shuffle_f32x4(a, b, 0xDD);                    \
+        __m512 u2 = _mm512_shuffle_f32x4(c, d, 0x88), u3 = _mm512_shuffle_f32x4(c, d, 0xDD);                    \
+        _mm512_storeu_ps(dst + (j) * ld, _mm512_shuffle_f32x4(u0, u2, 0x88));                                   \
+        _mm512_storeu_ps(dst + ((j) + 4) * ld, _mm512_shuffle_f32x4(u1, u3, 0x88));                             \
+        _mm512_storeu_ps(dst + ((j) + 8) * ld, _mm512_shuffle_f32x4(u0, u2, 0xDD));                             \
+        _mm512_storeu_ps(dst + ((j) + 12) * ld, _mm512_shuffle_f32x4(u1, u3, 0xDD));                            \
+    }
+    TFM__T_COLUMNS(0, q0, q4, q8, q12)
+    TFM__T_COLUMNS(1, q1, q5, q9, q13)
+    TFM__T_COLUMNS(2, q2, q6, q10, q14)
+    TFM__T_COLUMNS(3, q3, q7, q11, q15)
+#undef TFM__T_COLUMNS
+}
+#elif defined(TFM__SIMD_AVX2)
+#define TFM__GEMM_BLOCK 8
+static void tfm__gemm_pack_block(float *dst, size_t ld, tfm_dtype t, const unsigned char *w, size_t row_bytes, size_t p)
+{
+    __m256 r0 = tfm__vf_load_any(t, w, p), r1 = tfm__vf_load_any(t, w + row_bytes, p);
+    __m256 r2 = tfm__vf_load_any(t, w + 2 * row_bytes, p), r3 = tfm__vf_load_any(t, w + 3 * row_bytes, p);
+    __m256 r4 = tfm__vf_load_any(t, w + 4 * row_bytes, p), r5 = tfm__vf_load_any(t, w + 5 * row_bytes, p);
+    __m256 r6 = tfm__vf_load_any(t, w + 6 * row_bytes, p), r7 = tfm__vf_load_any(t, w + 7 * row_bytes, p);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    /* s[4h + j], 128-bit lane l: column 4l + j of rows 4h..4h+3 */
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(s0, s4, 0x20));
+    _mm256_storeu_ps(dst + ld, _mm256_permute2f128_ps(s1, s5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ld, _mm256_permute2f128_ps(s2, s6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ld, _mm256_permute2f128_ps(s3, s7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ld, _mm256_permute2f128_ps(s0, s4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ld, _mm256_permute2f128_ps(s1, s5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ld, _mm256_permute2f128_ps(s2, s6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ld, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+#endif
+
+/* One W micro-panel: packed[p][j] = W[j0 + j][k0 + p], j < NR, zero past row nr. Whole blocks go
+   through registers; the k tail and the rows past the edge element by element. */
 static void tfm__gemm_pack_w(float *packed, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, int j0, int nr,
                              int k0, int kc)
 {
-    int j, p;
-    for (j = 0; j < TFM__GEMM_NR; j++) {
-        if (j < nr) {
-            const unsigned char *row = w + (size_t)(j0 + j) * row_bytes;
-            for (p = 0; p < kc; p++) packed[(size_t)p * TFM__GEMM_NR + j] = tfm__load_any_scalar(wtype, row, (size_t)(k0 + p));
-        } else {
-            for (p = 0; p < kc; p++) packed[(size_t)p * TFM__GEMM_NR + j] = 0.0f;
+    int jb, j, p;
+    for (jb = 0; jb < TFM__GEMM_NR; jb += TFM__VF_N) {
+        int p_done = 0;
+#if defined(TFM__GEMM_BLOCK)
+        if (jb + TFM__VF_N <= nr)
+            for (; p_done + TFM__GEMM_BLOCK <= kc; p_done += TFM__GEMM_BLOCK)
+                tfm__gemm_pack_block(packed + (size_t)p_done * TFM__GEMM_NR + jb, TFM__GEMM_NR, wtype,
+                                     w + (size_t)(j0 + jb) * row_bytes, row_bytes, (size_t)(k0 + p_done));
+#endif
+        for (j = jb; j < jb + TFM__VF_N; j++) {
+            if (j < nr) {
+                const unsigned char *row = w + (size_t)(j0 + j) * row_bytes;
+                for (p = p_done; p < kc; p++) packed[(size_t)p * TFM__GEMM_NR + j] = tfm__load_any_scalar(wtype, row, (size_t)(k0 + p));
+            } else {
+                for (p = p_done; p < kc; p++) packed[(size_t)p * TFM__GEMM_NR + j] = 0.0f;
+            }
         }
     }
 }
 
-/* packed[p][i] = X[i0 + i][k0 + p] for one MR-tall panel, zero past the edge */
+/* One X micro-panel: packed[i][p] = X[i0 + i][k0 + p], rows KCP apart, zero rows past mr. */
 static void tfm__gemm_pack_x(float *packed, const float *x, size_t ldx, int i0, int mr, int k0, int kc)
 {
-    int i, p;
-    for (p = 0; p < kc; p++)
-        for (i = 0; i < TFM__GEMM_MR; i++)
-            packed[(size_t)p * TFM__GEMM_MR + i] = i < mr ? x[(size_t)(i0 + i) * ldx + (size_t)(k0 + p)] : 0.0f;
+    int i;
+    for (i = 0; i < TFM__GEMM_MR; i++) {
+        float *dst = packed + (size_t)i * TFM__GEMM_KCP;
+        if (i < mr) memcpy(dst, x + (size_t)(i0 + i) * ldx + (size_t)k0, (size_t)kc * sizeof(float));
+        else memset(dst, 0, (size_t)kc * sizeof(float));
+    }
 }
 
-#define TFM__MK_ROW(i)                                             \
-    do {                                                           \
-        tfm__vf a_ = tfm__vf_set1(pa[i]);                          \
-        c##i##0 = tfm__vf_fma(a_, b0, c##i##0);                    \
-        c##i##1 = tfm__vf_fma(a_, b1, c##i##1);                    \
-    } while (0)
-#define TFM__MK_SAVE(i)                                            \
-    do {                                                           \
-        tfm__vf_store(tile + (i) * TFM__GEMM_NR, c##i##0);         \
-        tfm__vf_store(tile + (i) * TFM__GEMM_NR + TFM__VF_N, c##i##1); \
-    } while (0)
+#define TFM__GEMM_ROWS_4(X) X(0) X(1) X(2) X(3)
+#define TFM__GEMM_ROWS_6(X) TFM__GEMM_ROWS_4(X) X(4) X(5)
+#define TFM__GEMM_ROWS_8(X) TFM__GEMM_ROWS_6(X) X(6) X(7)
+#define TFM__GEMM_ROWS_12(X) TFM__GEMM_ROWS_8(X) X(8) X(9) X(10) X(11)
+#define TFM__GEMM_CAT(a, b) a##b
+#define TFM__GEMM_XCAT(a, b) TFM__GEMM_CAT(a, b)
+#define TFM__GEMM_ROWS TFM__GEMM_XCAT(TFM__GEMM_ROWS_, TFM__GEMM_MR)
 
-/* C[mr][nr] (+)= packed_x^T packed_w over kc */
-static void tfm__gemm_micro(int kc, const float *pa, const float *pb, float *c, size_t ldc, int mr, int nr, int accumulate)
+/* Per row i of the tile: declare, update (one broadcast of X times NV vectors of W), and write. */
+#if TFM__GEMM_NV == 3
+#define TFM__GEMM_DECL(i) tfm__vf c##i##a = tfm__vf_zero(), c##i##b = tfm__vf_zero(), c##i##c = tfm__vf_zero();
+#define TFM__GEMM_LOAD_W tfm__vf b0 = tfm__vf_load(wp), b1 = tfm__vf_load(wp + TFM__VF_N), b2 = tfm__vf_load(wp + 2 * TFM__VF_N);
+#define TFM__GEMM_FMA(i)                                                                                       \
+    {                                                                                                          \
+        tfm__vf a_ = tfm__vf_set1(xp[(i) * TFM__GEMM_KCP + p]);                                                \
+        c##i##a = tfm__vf_fma(a_, b0, c##i##a);                                                                \
+        c##i##b = tfm__vf_fma(a_, b1, c##i##b);                                                                \
+        c##i##c = tfm__vf_fma(a_, b2, c##i##c);                                                                \
+    }
+#define TFM__GEMM_ADD_C(i)                                                                                     \
+    {                                                                                                          \
+        const float *c_ = c + (size_t)(i) * ldc;                                                               \
+        c##i##a = tfm__vf_add(tfm__vf_load(c_), c##i##a);                                                      \
+        c##i##b = tfm__vf_add(tfm__vf_load(c_ + TFM__VF_N), c##i##b);                                          \
+        c##i##c = tfm__vf_add(tfm__vf_load(c_ + 2 * TFM__VF_N), c##i##c);                                      \
+    }
+#define TFM__GEMM_STORE(i, dst, ld)                                                                            \
+    {                                                                                                          \
+        tfm__vf_store((dst) + (size_t)(i) * (ld), c##i##a);                                                    \
+        tfm__vf_store((dst) + (size_t)(i) * (ld) + TFM__VF_N, c##i##b);                                        \
+        tfm__vf_store((dst) + (size_t)(i) * (ld) + 2 * TFM__VF_N, c##i##c);                                    \
+    }
+#else
+#define TFM__GEMM_DECL(i) tfm__vf c##i##a = tfm__vf_zero(), c##i##b = tfm__vf_zero();
+#define TFM__GEMM_LOAD_W tfm__vf b0 = tfm__vf_load(wp), b1 = tfm__vf_load(wp + TFM__VF_N);
+#define TFM__GEMM_FMA(i)                                                                                       \
+    {                                                                                                          \
+        tfm__vf a_ = tfm__vf_set1(xp[(i) * TFM__GEMM_KCP + p]);                                                \
+        c##i##a = tfm__vf_fma(a_, b0, c##i##a);                                                                \
+        c##i##b = tfm__vf_fma(a_, b1, c##i##b);                                                                \
+    }
+#define TFM__GEMM_ADD_C(i)                                                                                     \
+    {                                                                                                          \
+        const float *c_ = c + (size_t)(i) * ldc;                                                               \
+        c##i##a = tfm__vf_add(tfm__vf_load(c_), c##i##a);                                                      \
+        c##i##b = tfm__vf_add(tfm__vf_load(c_ + TFM__VF_N), c##i##b);                                          \
+    }
+#define TFM__GEMM_STORE(i, dst, ld)                                                                            \
+    {                                                                                                          \
+        tfm__vf_store((dst) + (size_t)(i) * (ld), c##i##a);                                                    \
+        tfm__vf_store((dst) + (size_t)(i) * (ld) + TFM__VF_N, c##i##b);                                        \
+    }
+#endif
+#define TFM__GEMM_STORE_C(i) TFM__GEMM_STORE(i, c, ldc)
+#define TFM__GEMM_STORE_TILE(i) TFM__GEMM_STORE(i, tile, TFM__GEMM_NR)
+
+/* C[mr][nr] = (accumulate ? C : 0) + X micro-panel . W micro-panel over kc */
+static void tfm__gemm_micro(int kc, const float *xp, const float *wp, float *c, size_t ldc, int mr, int nr, int accumulate)
 {
-    tfm__vf c00 = tfm__vf_zero(), c01 = tfm__vf_zero(), c10 = tfm__vf_zero(), c11 = tfm__vf_zero();
-    tfm__vf c20 = tfm__vf_zero(), c21 = tfm__vf_zero(), c30 = tfm__vf_zero(), c31 = tfm__vf_zero();
-    tfm__vf c40 = tfm__vf_zero(), c41 = tfm__vf_zero(), c50 = tfm__vf_zero(), c51 = tfm__vf_zero();
-    tfm__vf c60 = tfm__vf_zero(), c61 = tfm__vf_zero(), c70 = tfm__vf_zero(), c71 = tfm__vf_zero();
-    float tile[TFM__GEMM_MR * TFM__GEMM_NR];
-    int p, i, j;
+    int p;
+    TFM__GEMM_ROWS(TFM__GEMM_DECL)
     for (p = 0; p < kc; p++) {
-        tfm__vf b0 = tfm__vf_load(pb), b1 = tfm__vf_load(pb + TFM__VF_N);
-        TFM__MK_ROW(0);
-        TFM__MK_ROW(1);
-        TFM__MK_ROW(2);
-        TFM__MK_ROW(3);
-        TFM__MK_ROW(4);
-        TFM__MK_ROW(5);
-        TFM__MK_ROW(6);
-        TFM__MK_ROW(7);
-        pa += TFM__GEMM_MR;
-        pb += TFM__GEMM_NR;
+        TFM__GEMM_LOAD_W
+        TFM__GEMM_ROWS(TFM__GEMM_FMA)
+        wp += TFM__GEMM_NR;
     }
-    TFM__MK_SAVE(0);
-    TFM__MK_SAVE(1);
-    TFM__MK_SAVE(2);
-    TFM__MK_SAVE(3);
-    TFM__MK_SAVE(4);
-    TFM__MK_SAVE(5);
-    TFM__MK_SAVE(6);
-    TFM__MK_SAVE(7);
-    for (i = 0; i < mr; i++) {
-        float *crow = c + (size_t)i * ldc;
-        const float *trow = tile + i * TFM__GEMM_NR;
-        if (accumulate)
-            for (j = 0; j < nr; j++) crow[j] += trow[j];
-        else
-            for (j = 0; j < nr; j++) crow[j] = trow[j];
+    if (mr == TFM__GEMM_MR && nr == TFM__GEMM_NR) {
+        if (accumulate) {
+            TFM__GEMM_ROWS(TFM__GEMM_ADD_C)
+        }
+        TFM__GEMM_ROWS(TFM__GEMM_STORE_C)
+    } else {
+        float tile[TFM__GEMM_MR * TFM__GEMM_NR];
+        int i, j;
+        TFM__GEMM_ROWS(TFM__GEMM_STORE_TILE)
+        for (i = 0; i < mr; i++) {
+            float *crow = c + (size_t)i * ldc;
+            const float *trow = tile + i * TFM__GEMM_NR;
+            if (accumulate)
+                for (j = 0; j < nr; j++) crow[j] += trow[j];
+            else
+                for (j = 0; j < nr; j++) crow[j] = trow[j];
+        }
     }
 }
+
+static int tfm__min_int(int a, int b) { return a < b ? a : b; }
+
+/* A few X rows (m <= TFM__GEMM_SMALL_M): W is read once, as a gemv reads it, for all of them.
+   Two W rows at a time against four X rows (missing rows repeat row 0; their sums are dropped);
+   each output element is one vector FMA chain over k, summed, then a scalar tail. */
+#define TFM__GEMM_SMALL_M 4
+
+static void tfm__gemm_small(float *y, size_t ldy, const float *x, size_t ldx, int m, tfm_dtype wtype,
+                            const unsigned char *w, size_t row_bytes, int row_begin, int row_end, int k)
+{
+    const float *xs[4];
+    size_t n = (size_t)k;
+    int r, h, j;
+    for (j = 0; j < 4; j++) xs[j] = x + (j < m ? (size_t)j * ldx : 0);
+    for (r = row_begin; r < row_end; r += 2) {
+        int rows = row_end - r < 2 ? 1 : 2;
+        const void *w0 = w + (size_t)r * row_bytes, *w1 = w + (size_t)(r + rows - 1) * row_bytes;
+        tfm__vf a00 = tfm__vf_zero(), a01 = tfm__vf_zero(), a02 = tfm__vf_zero(), a03 = tfm__vf_zero();
+        tfm__vf a10 = tfm__vf_zero(), a11 = tfm__vf_zero(), a12 = tfm__vf_zero(), a13 = tfm__vf_zero();
+        float sums[2][4];
+        size_t i = 0;
+        for (; i + TFM__VF_N <= n; i += TFM__VF_N) {
+            tfm__vf v0 = tfm__vf_load_any(wtype, w0, i), v1 = tfm__vf_load_any(wtype, w1, i);
+            tfm__vf b0 = tfm__vf_load(xs[0] + i), b1 = tfm__vf_load(xs[1] + i);
+            tfm__vf b2 = tfm__vf_load(xs[2] + i), b3 = tfm__vf_load(xs[3] + i);
+            a00 = tfm__vf_fma(v0, b0, a00);
+            a01 = tfm__vf_fma(v0, b1, a01);
+            a02 = tfm__vf_fma(v0, b2, a02);
+            a03 = tfm__vf_fma(v0, b3, a03);
+            a10 = tfm__vf_fma(v1, b0, a10);
+            a11 = tfm__vf_fma(v1, b1, a11);
+            a12 = tfm__vf_fma(v1, b2, a12);
+            a13 = tfm__vf_fma(v1, b3, a13);
+        }
+        sums[0][0] = tfm__vf_sum(a00), sums[0][1] = tfm__vf_sum(a01), sums[0][2] = tfm__vf_sum(a02), sums[0][3] = tfm__vf_sum(a03);
+        sums[1][0] = tfm__vf_sum(a10), sums[1][1] = tfm__vf_sum(a11), sums[1][2] = tfm__vf_sum(a12), sums[1][3] = tfm__vf_sum(a13);
+        for (; i < n; i++) {
+            float v0 = tfm__load_any_scalar(wtype, w0, i), v1 = tfm__load_any_scalar(wtype, w1, i);
+            for (j = 0; j < 4; j++) {
+                sums[0][j] += v0 * xs[j][i];
+                sums[1][j] += v1 * xs[j][i];
+            }
+        }
+        for (h = 0; h < rows; h++)
+            for (j = 0; j < m; j++) y[(size_t)j * ldy + (size_t)(r + h)] = sums[h][j];
+    }
+}
+
+static int tfm__round_up(int a, int b) { return (a + b - 1) / b * b; }
 
 /* One thread's share: output columns [n_begin, n_end). */
 static tfm_status tfm__gemm_columns(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype,
                                     const unsigned char *w, size_t row_bytes, int m, int n_begin, int n_end, int k)
 {
-    float *packed_w = (float *)tfm_aligned_alloc(sizeof(float) * TFM__GEMM_KC * (TFM__GEMM_NC + TFM__GEMM_NR));
-    float *packed_x = (float *)tfm_aligned_alloc(sizeof(float) * TFM__GEMM_KC * (TFM__GEMM_MC + TFM__GEMM_MR));
-    int jc, pc, ic, jr, ir;
+    int mb_max = tfm__round_up(tfm__min_int(m, TFM__GEMM_MB), TFM__GEMM_MR);
+    int nb_max = tfm__round_up(tfm__min_int(n_end - n_begin, TFM__GEMM_NB), TFM__GEMM_NR);
+    int kc_max = tfm__min_int(k, TFM__GEMM_KC);
+    float *packed_x, *packed_w;
+    int xc, pc, wc, ir, jr;
+    if (m == 1) {
+        tfm__gemv_rows(y, wtype, w, row_bytes, x, n_begin, n_end, k);
+        return TFM_OK;
+    }
+    if (m <= TFM__GEMM_SMALL_M) {
+        tfm__gemm_small(y, ldy, x, ldx, m, wtype, w, row_bytes, n_begin, n_end, k);
+        return TFM_OK;
+    }
+    packed_x = (float *)tfm_aligned_alloc(sizeof(float) * (size_t)mb_max * TFM__GEMM_KCP);
+    packed_w = (float *)tfm_aligned_alloc(sizeof(float) * (size_t)nb_max * (size_t)kc_max);
     if (!packed_w || !packed_x) {
         tfm_aligned_free(packed_w);
         tfm_aligned_free(packed_x);
         return TFM_ERR_OUT_OF_MEMORY;
     }
-    for (jc = n_begin; jc < n_end; jc += TFM__GEMM_NC) {
-        int nc = n_end - jc < TFM__GEMM_NC ? n_end - jc : TFM__GEMM_NC;
+    for (xc = 0; xc < m; xc += TFM__GEMM_MB) {
+        int mb = tfm__min_int(m - xc, TFM__GEMM_MB);
         for (pc = 0; pc < k; pc += TFM__GEMM_KC) {
-            int kc = k - pc < TFM__GEMM_KC ? k - pc : TFM__GEMM_KC;
-            for (jr = 0; jr < nc; jr += TFM__GEMM_NR) {
-                int nr = nc - jr < TFM__GEMM_NR ? nc - jr : TFM__GEMM_NR;
-                tfm__gemm_pack_w(packed_w + (size_t)jr * kc, wtype, w, row_bytes, jc + jr, nr, pc, kc);
-            }
-            for (ic = 0; ic < m; ic += TFM__GEMM_MC) {
-                int mc = m - ic < TFM__GEMM_MC ? m - ic : TFM__GEMM_MC;
-                for (ir = 0; ir < mc; ir += TFM__GEMM_MR) {
-                    int mr = mc - ir < TFM__GEMM_MR ? mc - ir : TFM__GEMM_MR;
-                    tfm__gemm_pack_x(packed_x + (size_t)ir * kc, x, ldx, ic + ir, mr, pc, kc);
-                }
-                for (jr = 0; jr < nc; jr += TFM__GEMM_NR) {
-                    int nr = nc - jr < TFM__GEMM_NR ? nc - jr : TFM__GEMM_NR;
-                    for (ir = 0; ir < mc; ir += TFM__GEMM_MR) {
-                        int mr = mc - ir < TFM__GEMM_MR ? mc - ir : TFM__GEMM_MR;
-                        tfm__gemm_micro(kc, packed_x + (size_t)ir * kc, packed_w + (size_t)jr * kc,
-                                        y + (size_t)(ic + ir) * ldy + (size_t)(jc + jr), ldy, mr, nr, pc > 0);
-                    }
-                }
+            int kc = tfm__min_int(k - pc, TFM__GEMM_KC);
+            for (ir = 0; ir < mb; ir += TFM__GEMM_MR)
+                tfm__gemm_pack_x(packed_x + (size_t)ir * TFM__GEMM_KCP, x, ldx, xc + ir, tfm__min_int(mb - ir, TFM__GEMM_MR),
+                                 pc, kc);
+            for (wc = n_begin; wc < n_end; wc += TFM__GEMM_NB) {
+                int nb = tfm__min_int(n_end - wc, TFM__GEMM_NB);
+                for (jr = 0; jr < nb; jr += TFM__GEMM_NR)
+                    tfm__gemm_pack_w(packed_w + (size_t)jr * kc, wtype, w, row_bytes, wc + jr,
+                                     tfm__min_int(nb - jr, TFM__GEMM_NR), pc, kc);
+                for (ir = 0; ir < mb; ir += TFM__GEMM_MR)
+                    for (jr = 0; jr < nb; jr += TFM__GEMM_NR)
+                        tfm__gemm_micro(kc, packed_x + (size_t)ir * TFM__GEMM_KCP, packed_w + (size_t)jr * kc,
+                                        y + (size_t)(xc + ir) * ldy + (size_t)(wc + jr), ldy, tfm__min_int(mb - ir, TFM__GEMM_MR),
+                                        tfm__min_int(nb - jr, TFM__GEMM_NR), pc > 0);
             }
         }
     }
