@@ -218,6 +218,14 @@ extern "C" {
 #define TFM__ATTN_QW (2 * TFM__VF_N)
 #define TFM__ATTN_PV_W (TFM__ATTN_PV_NV * TFM__VF_N)
 
+/* a decode step streams its K/V rows once: fetch them ahead so the misses overlap */
+#if defined(__GNUC__) || defined(__clang__)
+#define TFM__ATTN_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define TFM__ATTN_PREFETCH(p) ((void)(p))
+#endif
+#define TFM__ATTN_PREFETCH_ROWS 8
+
 #if defined(_OPENMP)
 /* dynamic: causal tiles differ in cost; each task is still computed whole by one thread */
 #define TFM__ATTN_PARALLEL_FOR(n_threads) \
@@ -683,36 +691,33 @@ typedef struct tfm__attn_tile {
 #define TFM__QK_DECL(i) tfm__vf s##i##0 = tfm__vf_zero(), s##i##1 = tfm__vf_zero()
 #define TFM__QK_FMA(i)                                   \
     do {                                                 \
-        tfm__vf b_ = tfm__vf_set1(k##i[c]);              \
+        tfm__vf b_ = tfm__vf_set1(kc[(i) * ld]);         \
         s##i##0 = tfm__vf_fma(b_, a0, s##i##0);          \
         s##i##1 = tfm__vf_fma(b_, a1, s##i##1);          \
     } while (0)
 #define TFM__QK_STORE(i)                                                 \
     do {                                                                 \
-        if ((i) < nr) {                                                  \
-            tfm__vf_store(s + (size_t)(i) * lds, s##i##0);               \
-            tfm__vf_store(s + (size_t)(i) * lds + TFM__VF_N, s##i##1);   \
-        }                                                                \
+        tfm__vf_store(s + (size_t)(i) * lds, s##i##0);                   \
+        tfm__vf_store(s + (size_t)(i) * lds + TFM__VF_N, s##i##1);       \
     } while (0)
 
-/* s[i][0..QW) = sum_c krow[i][c] * qt[c][0..QW) for key rows i < nr (the JR row pointers are all
-   valid: rows past nr repeat the last one and are not stored). */
-static void tfm__attn_qk_micro(float *s, size_t lds, const float *qt, size_t ldq, const float *const *krow, int nr, int d)
+/* s[i][0..QW) = sum_c k[i * ld + c] * qt[c][0..QW) for JR key rows: one pointer walks all the rows
+   (fixed offsets), so the loop carries a single increment. */
+static void tfm__attn_qk_micro(float *s, size_t lds, const float *qt, size_t ldq, const float *k, size_t ld, int d)
 {
-    const float *k0 = krow[0], *k1 = krow[1], *k2 = krow[2], *k3 = krow[3];
-#if TFM__ATTN_JR == 8
-    const float *k4 = krow[4], *k5 = krow[5], *k6 = krow[6], *k7 = krow[7];
-    TFM__QK_DECL(4);
-    TFM__QK_DECL(5);
-    TFM__QK_DECL(6);
-    TFM__QK_DECL(7);
-#endif
     int c;
     TFM__QK_DECL(0);
     TFM__QK_DECL(1);
     TFM__QK_DECL(2);
     TFM__QK_DECL(3);
+#if TFM__ATTN_JR == 8
+    TFM__QK_DECL(4);
+    TFM__QK_DECL(5);
+    TFM__QK_DECL(6);
+    TFM__QK_DECL(7);
+#endif
     for (c = 0; c < d; c++) {
+        const float *kc = k + c;
         tfm__vf a0 = tfm__vf_load(qt + (size_t)c * ldq), a1 = tfm__vf_load(qt + (size_t)c * ldq + TFM__VF_N);
         TFM__QK_FMA(0);
         TFM__QK_FMA(1);
@@ -737,27 +742,47 @@ static void tfm__attn_qk_micro(float *s, size_t lds, const float *qt, size_t ldq
 #endif
 }
 
+/* one key row (the last rows of a chunk that do not fill a micro-tile) */
+static void tfm__attn_qk_row(float *s, const float *qt, size_t ldq, const float *k, int d)
+{
+    tfm__vf s0 = tfm__vf_zero(), s1 = tfm__vf_zero();
+    int c;
+    for (c = 0; c < d; c++) {
+        tfm__vf b = tfm__vf_set1(k[c]);
+        s0 = tfm__vf_fma(b, tfm__vf_load(qt + (size_t)c * ldq), s0);
+        s1 = tfm__vf_fma(b, tfm__vf_load(qt + (size_t)c * ldq + TFM__VF_N), s1);
+    }
+    tfm__vf_store(s, s0);
+    tfm__vf_store(s + TFM__VF_N, s1);
+}
+
 /* S^T[r][m] for bk keys from k (rows ld floats apart) against the packed Q^T of the tile */
 static void tfm__attn_qk_tile(const tfm__attn_tile *t, const float *k, size_t ld, int bk)
 {
-    const float *krow[TFM__ATTN_JR];
-    int r0, i, c0;
-    for (r0 = 0; r0 < bk; r0 += TFM__ATTN_JR) {
-        int nr = bk - r0 < TFM__ATTN_JR ? bk - r0 : TFM__ATTN_JR;
-        for (i = 0; i < TFM__ATTN_JR; i++) krow[i] = k + (size_t)(r0 + (i < nr ? i : nr - 1)) * ld;
+    size_t mpad = (size_t)t->mpad;
+    int r0 = 0, c0;
+    for (; r0 + TFM__ATTN_JR <= bk; r0 += TFM__ATTN_JR)
         for (c0 = 0; c0 < t->mpad; c0 += TFM__ATTN_QW)
-            tfm__attn_qk_micro(t->s + (size_t)r0 * (size_t)t->mpad + (size_t)c0, (size_t)t->mpad, t->qt + c0, (size_t)t->mpad,
-                               krow, nr, t->D);
-    }
+            tfm__attn_qk_micro(t->s + (size_t)r0 * mpad + (size_t)c0, mpad, t->qt + c0, mpad, k + (size_t)r0 * ld, ld, t->D);
+    for (; r0 < bk; r0++)
+        for (c0 = 0; c0 < t->mpad; c0 += TFM__ATTN_QW)
+            tfm__attn_qk_row(t->s + (size_t)r0 * mpad + (size_t)c0, t->qt + c0, mpad, k + (size_t)r0 * ld, t->D);
 }
 
-/* The decode shape (a few rows): each key row is loaded once and dotted with up to four query rows. */
-static void tfm__attn_qk_dot(const tfm__attn_tile *t, const float *k, size_t ld, int bk)
+/* The decode shape (a few rows): each key row is loaded once and dotted with up to four query rows.
+   Rows a few keys ahead (of K, and of V for the P V that follows) are prefetched: this path is
+   bound by memory, not arithmetic. */
+static void tfm__attn_qk_dot(const tfm__attn_tile *t, const float *k, const float *v, size_t ld, int bk)
 {
     int r, m, c, D = t->D;
     for (r = 0; r < bk; r++) {
         const float *kr = k + (size_t)r * ld;
         float *srow = t->s + (size_t)r * (size_t)t->mpad;
+        const char *kf = (const char *)(kr + TFM__ATTN_PREFETCH_ROWS * ld), *vf = (const char *)(v + (size_t)r * ld);
+        for (c = 0; c < D; c += 16) {
+            TFM__ATTN_PREFETCH(kf + (size_t)c * sizeof(float));
+            TFM__ATTN_PREFETCH(vf + (size_t)c * sizeof(float));
+        }
         for (m = 0; m < t->M; m += 4) {
             const float *q0 = t->q + (size_t)m * (size_t)D;
             int rows = t->M - m < 4 ? t->M - m : 4, i;
@@ -919,7 +944,7 @@ static void tfm__attn_chunk(const tfm__attn_tile *t, const tfm_attn_config *cfg,
 {
     int r, m;
     if (t->qt) tfm__attn_qk_tile(t, k, ld, bk);
-    else tfm__attn_qk_dot(t, k, ld, bk);
+    else tfm__attn_qk_dot(t, k, v, ld, bk);
     for (r = 0; r < bk; r++) {
         int lo, hi;
         float *srow = t->s + (size_t)r * (size_t)t->mpad;
