@@ -1230,20 +1230,199 @@ static tfm_status tfm__qcheck(tfm_dtype wtype, const void *w, int n, int k, size
     return s;
 }
 
-/* rows split across threads in chunks of a multiple of 4 rows */
-static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, int m,
-                                tfm__dot4_fn dot4, const unsigned char *w, size_t row_bytes, size_t nb, int n,
+/* ---------------------------------------------------------------- gemm tiles for AVX-512 VNNI
+   For the 32-element formats (q8_0, q4_0, q4_1) with m >= TFM__TILE_MIN_M activation rows, 16 weight
+   rows are repacked per block into 8 vectors of 16 lanes x 4 bytes (lane r holds 4 consecutive weights
+   of row r as unsigned bytes: q8_0 as q + 128, q4_0/q4_1 as the nibble), so that one vpdpbusd against
+   4 broadcast activation bytes advances 16 rows at once and lane r ends each block holding row r's
+   exact isum (after the offset correction -128 * sum(a) or -8 * sum(a)). The float update is then
+   the documented one, lane by lane, so the results equal every other path bit for bit. K is walked
+   in chunks of TFM__TILE_KC blocks (the repacked chunk stays in L1/L2 while all m activation rows pass
+   over it), the accumulators resting in Y between chunks. */
+
+#if defined(TFM__Q_X86) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#define TFM__Q_TILE16 1
+#define TFM__TILE_KC 32
+#define TFM__TILE_MIN_M 4
+
+typedef struct tfm__tile_block {
+    __m512i q[8];   /* q[t] lane r: elements 4t..4t+3 of row r */
+    float d[16], m[16];
+} tfm__tile_block;
+
+static int tfm__tile_type(tfm_dtype t) { return t == TFM_Q8_0 || t == TFM_Q4_0 || t == TFM_Q4_1; }
+
+/* the offset z in isum = sum (u - z) a: u = q + 128 for q8_0, nibble = q + 8 for q4_0 */
+static int tfm__tile_offset(tfm_dtype t) { return t == TFM_Q8_0 ? 128 : t == TFM_Q4_0 ? 8 : 0; }
+
+/* repack blocks [b0, b0 + nbk) of rows r0 .. r0 + nr - 1 (rows past nr repeat the last one) */
+static void tfm__tile_pack(tfm__tile_block *tb, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, int r0, int nr,
+                           size_t b0, size_t nbk)
+{
+    uint8_t rows[16][32];
+    const __m512i idx = _mm512_setr_epi32(0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120);
+    size_t bb = tfm_dtype_block_bytes(wtype), b;
+    int r, t;
+    for (b = 0; b < nbk; b++) {
+        for (r = 0; r < 16; r++) {
+            const unsigned char *blk = w + (size_t)(r0 + (r < nr ? r : nr - 1)) * row_bytes + (b0 + b) * bb;
+            __m256i u;
+            if (wtype == TFM_Q8_0) {
+                const tfm_block_q8_0 *q = (const tfm_block_q8_0 *)(const void *)blk;
+                u = _mm256_xor_si256(tfm__x86_load32(q->qs), _mm256_set1_epi8((char)0x80));
+                tb[b].d[r] = tfm__h2f(q->d);
+                tb[b].m[r] = 0.0f;
+            } else if (wtype == TFM_Q4_0) {
+                const tfm_block_q4_0 *q = (const tfm_block_q4_0 *)(const void *)blk;
+                u = tfm__x86_nibbles16(q->qs);
+                tb[b].d[r] = tfm__h2f(q->d);
+                tb[b].m[r] = 0.0f;
+            } else {
+                const tfm_block_q4_1 *q = (const tfm_block_q4_1 *)(const void *)blk;
+                u = tfm__x86_nibbles16(q->qs);
+                tb[b].d[r] = tfm__h2f(q->d);
+                tb[b].m[r] = tfm__h2f(q->m);
+            }
+            _mm256_storeu_si256((__m256i *)(void *)rows[r], u);
+        }
+        /* rows is a 16 x 8 matrix of 4-byte groups: vector t is its column t */
+        for (t = 0; t < 8; t++) tb[b].q[t] = _mm512_i32gather_epi32(idx, (const void *)&rows[0][4 * t], 4);
+    }
+}
+
+/* the activation block b of row xc: its int8 values, its d, and (q8_1) its s */
+static const int8_t *tfm__tile_act(tfm_dtype wtype, const unsigned char *xc, size_t b, float *da, float *sa)
+{
+    if (wtype == TFM_Q4_1) {
+        const tfm_block_q8_1 *a = (const tfm_block_q8_1 *)(const void *)xc + b;
+        *da = tfm__h2f(a->d);
+        *sa = tfm__h2f(a->s);
+        return a->qs;
+    } else {
+        const tfm_block_q8_0 *a = (const tfm_block_q8_0 *)(const void *)xc + b;
+        *da = tfm__h2f(a->d);
+        *sa = 0.0f;
+        return a->qs;
+    }
+}
+
+#define TFM__TILE_BCAST(qs, t) _mm512_set1_epi32(tfm__load_i32((qs) + 4 * (t)))
+TFM__INLINE int32_t tfm__load_i32(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Y[c][r0 .. r0+nr) over blocks [b0, b0 + nbk), continuing the accumulation in Y unless first. Four
+   activation rows run together so that four independent vpdpbusd chains hide its latency; a tail of
+   fewer rows repeats the last one and stores only the real ones. */
+static void tfm__tile_compute(float *y, size_t ldy, int r0, int nr, const tfm__tile_block *tb, size_t b0, size_t nbk,
+                              tfm_dtype wtype, const unsigned char *xq, size_t xq_row_bytes, const int32_t *xsum, size_t nb,
+                              int m, int first)
+{
+    const __mmask16 lanes = (__mmask16)((1u << nr) - 1u);
+    const int z = tfm__tile_offset(wtype);
+    int c, t, i;
+    size_t b;
+    for (c = 0; c < m; c += 4) {
+        int nc = m - c < 4 ? m - c : 4;
+        float *yc[4];
+        const unsigned char *xc[4];
+        const int32_t *sc[4];
+        __m512 acc0, acc1, acc2, acc3;
+        for (i = 0; i < 4; i++) {
+            int ci = c + (i < nc ? i : nc - 1);
+            yc[i] = y + (size_t)ci * ldy + (size_t)r0;
+            xc[i] = xq + (size_t)ci * xq_row_bytes;
+            sc[i] = xsum + (size_t)ci * nb + b0;
+        }
+        acc0 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[0]);
+        acc1 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[1]);
+        acc2 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[2]);
+        acc3 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[3]);
+        for (b = 0; b < nbk; b++) {
+            const tfm__tile_block *tw = tb + b;
+            float da[4], sa[4];
+            const int8_t *q0 = tfm__tile_act(wtype, xc[0], b0 + b, &da[0], &sa[0]);
+            const int8_t *q1 = tfm__tile_act(wtype, xc[1], b0 + b, &da[1], &sa[1]);
+            const int8_t *q2 = tfm__tile_act(wtype, xc[2], b0 + b, &da[2], &sa[2]);
+            const int8_t *q3 = tfm__tile_act(wtype, xc[3], b0 + b, &da[3], &sa[3]);
+            __m512i i0 = _mm512_set1_epi32(-z * sc[0][b]), i1 = _mm512_set1_epi32(-z * sc[1][b]);
+            __m512i i2 = _mm512_set1_epi32(-z * sc[2][b]), i3 = _mm512_set1_epi32(-z * sc[3][b]);
+            __m512 dw = _mm512_loadu_ps(tw->d);
+            for (t = 0; t < 8; t++) {
+                __m512i wq = tw->q[t];
+                i0 = _mm512_dpbusd_epi32(i0, wq, TFM__TILE_BCAST(q0, t));
+                i1 = _mm512_dpbusd_epi32(i1, wq, TFM__TILE_BCAST(q1, t));
+                i2 = _mm512_dpbusd_epi32(i2, wq, TFM__TILE_BCAST(q2, t));
+                i3 = _mm512_dpbusd_epi32(i3, wq, TFM__TILE_BCAST(q3, t));
+            }
+            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(dw, _mm512_set1_ps(da[0])), acc0);
+            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(dw, _mm512_set1_ps(da[1])), acc1);
+            acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i2), _mm512_mul_ps(dw, _mm512_set1_ps(da[2])), acc2);
+            acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i3), _mm512_mul_ps(dw, _mm512_set1_ps(da[3])), acc3);
+            if (wtype == TFM_Q4_1) {
+                __m512 mw = _mm512_loadu_ps(tw->m);
+                acc0 = _mm512_fmadd_ps(mw, _mm512_set1_ps(sa[0]), acc0);
+                acc1 = _mm512_fmadd_ps(mw, _mm512_set1_ps(sa[1]), acc1);
+                acc2 = _mm512_fmadd_ps(mw, _mm512_set1_ps(sa[2]), acc2);
+                acc3 = _mm512_fmadd_ps(mw, _mm512_set1_ps(sa[3]), acc3);
+            }
+        }
+        /* a tail group's repeated rows are stored last, so the real row's store wins */
+        _mm512_mask_storeu_ps(yc[3], lanes, acc3);
+        _mm512_mask_storeu_ps(yc[2], lanes, acc2);
+        _mm512_mask_storeu_ps(yc[1], lanes, acc1);
+        _mm512_mask_storeu_ps(yc[0], lanes, acc0);
+    }
+}
+
+/* one thread's weight rows [r0, r1), 16 at a time */
+static void tfm__tile_rows(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const int32_t *xsum, int m,
+                           tfm_dtype wtype, const unsigned char *w, size_t row_bytes, size_t nb, int r0, int r1)
+{
+    tfm__tile_block tb[TFM__TILE_KC];
+    int r;
+    size_t b0;
+    for (r = r0; r < r1; r += 16) {
+        int nr = r1 - r < 16 ? r1 - r : 16;
+        for (b0 = 0; b0 < nb; b0 += TFM__TILE_KC) {
+            size_t nbk = nb - b0 < TFM__TILE_KC ? nb - b0 : TFM__TILE_KC;
+            tfm__tile_pack(tb, wtype, w, row_bytes, r, nr, b0, nbk);
+            tfm__tile_compute(y, ldy, r, nr, tb, b0, nbk, wtype, xq, xq_row_bytes, xsum, nb, m, b0 == 0);
+        }
+    }
+}
+#endif
+
+/* rows split across threads in chunks of 64 rows (a multiple of the 4- and 16-row groups, so the
+   grouping, which anyway changes no result, does not depend on the thread count either) */
+static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const int32_t *xsum,
+                                int m, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, size_t nb, int n,
                                 int n_threads)
 {
     const int chunk_rows = 64;
-    int chunks = (n + chunk_rows - 1) / chunk_rows, c;
+    tfm__dot4_fn dot4 = tfm__dot4_for(wtype);
+    int chunks = (n + chunk_rows - 1) / chunk_rows, c, tiles = 0;
+#if defined(TFM__Q_TILE16)
+    tiles = xsum && m >= TFM__TILE_MIN_M && tfm__tile_type(wtype);
+#endif
     if ((double)n * (double)nb * (double)m < 4096.0) n_threads = 1;
     TFM__PARALLEL_FOR(n_threads)
     for (c = 0; c < chunks; c++) {
         int r0 = c * chunk_rows, r1 = r0 + chunk_rows < n ? r0 + chunk_rows : n;
+#if defined(TFM__Q_TILE16)
+        if (tiles) {
+            tfm__tile_rows(y, ldy, xq, xq_row_bytes, xsum, m, wtype, w, row_bytes, nb, r0, r1);
+            continue;
+        }
+#endif
         tfm__qgemm_rows(y, ldy, xq, xq_row_bytes, m, dot4, w, row_bytes, nb, r0, r1);
     }
     (void)n_threads; /* unused without OpenMP */
+    (void)xsum;
+    (void)tiles;
 }
 
 tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, int rows, int cols, int n_threads)
@@ -1259,19 +1438,22 @@ tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float 
     xq = xq_row_bytes <= sizeof stack ? (unsigned char *)stack : (unsigned char *)tfm_aligned_alloc(xq_row_bytes);
     if (!xq) return TFM_ERR_OUT_OF_MEMORY;
     tfm_quantize_row(tfm_quant_vec_dot_type(wtype), x, xq, (size_t)cols);
-    tfm__qgemm_parallel(y, 0, xq, xq_row_bytes, 1, tfm__dot4_for(wtype), (const unsigned char *)w, row_bytes, nb, rows,
+    tfm__qgemm_parallel(y, 0, xq, xq_row_bytes, NULL, 1, wtype, (const unsigned char *)w, row_bytes, nb, rows,
                         n_threads > 0 ? n_threads : tfm_default_threads());
     if (xq != (unsigned char *)stack) tfm_aligned_free(xq);
     return TFM_OK;
 }
 
+/* workspace: the quantized activation rows, then the int32 sum of each 32-block's activations
+   (the tile kernels' offset correction), then room to align the caller's pointer */
 size_t tfm_quant_workspace_size(tfm_dtype wtype, int m, int k)
 {
-    size_t xq_row_bytes = 0;
+    size_t xq_row_bytes = 0, per_row;
     if (m <= 0 || k <= 0 || !tfm__dot4_for(wtype)) return 0;
     if (tfm_dtype_row_bytes(tfm_quant_vec_dot_type(wtype), (uint64_t)k, &xq_row_bytes) != TFM_OK) return 0;
-    if ((size_t)m > (SIZE_MAX - 64) / xq_row_bytes) return 0;
-    return (size_t)m * xq_row_bytes + 64; /* + room to align the caller's pointer */
+    per_row = xq_row_bytes + (size_t)k / TFM_QK * sizeof(int32_t);
+    if ((size_t)m > (SIZE_MAX - 128) / per_row) return 0;
+    return (size_t)m * per_row + 128;
 }
 
 tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w, int m,
@@ -1279,6 +1461,7 @@ tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, t
 {
     size_t nb = 0, row_bytes = 0, xq_row_bytes = 0;
     unsigned char *xq;
+    int32_t *xsum;
     int c;
     tfm_status s;
     if (!y || !x || !w || m <= 0 || n <= 0 || k <= 0 || ldx < (size_t)k || ldy < (size_t)n)
@@ -1288,12 +1471,24 @@ tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, t
     if (s != TFM_OK) return s;
     if (!ws || ws_bytes < tfm_quant_workspace_size(wtype, m, k)) return TFM_ERR_INVALID_ARGUMENT;
     xq = (unsigned char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    xsum = (int32_t *)(void *)(xq + (((size_t)m * xq_row_bytes + 63) & ~(size_t)63));
     n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
     TFM__PARALLEL_FOR(m > 1 ? n_threads : 1)
-    for (c = 0; c < m; c++)
-        tfm_quantize_row(tfm_quant_vec_dot_type(wtype), x + (size_t)c * ldx, xq + (size_t)c * xq_row_bytes, (size_t)k);
-    tfm__qgemm_parallel(y, ldy, xq, xq_row_bytes, m, tfm__dot4_for(wtype), (const unsigned char *)w, row_bytes, nb, n,
-                        n_threads);
+    for (c = 0; c < m; c++) {
+        tfm_dtype at = tfm_quant_vec_dot_type(wtype);
+        unsigned char *row = xq + (size_t)c * xq_row_bytes;
+        tfm_quantize_row(at, x + (size_t)c * ldx, row, (size_t)k);
+        if (at == TFM_Q8_0 || at == TFM_Q8_1) {
+            size_t b, j, ab = tfm_dtype_block_bytes(at), off = at == TFM_Q8_0 ? 2 : 4;
+            for (b = 0; b < nb; b++) {
+                const int8_t *qs = (const int8_t *)(row + b * ab + off);
+                int32_t sum = 0;
+                for (j = 0; j < TFM_QK; j++) sum += qs[j];
+                xsum[(size_t)c * nb + b] = sum;
+            }
+        }
+    }
+    tfm__qgemm_parallel(y, ldy, xq, xq_row_bytes, xsum, m, wtype, (const unsigned char *)w, row_bytes, nb, n, n_threads);
     return TFM_OK;
 }
 

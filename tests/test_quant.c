@@ -749,10 +749,11 @@ static void test_gemv_gemm(void)
     tt_seed(71);
     for (wi = 0; wi < N_WEIGHT_TYPES; wi++) {
         tfm_dtype wt = weight_types[wi], at = tfm_quant_vec_dot_type(wt);
-        size_t ks[2], ki, mi, ni;
+        size_t ks[3], ki, mi, ni;
         ks[0] = bsize(wt);
         ks[1] = bsize(wt) * (bsize(wt) == 32 ? 11 : 3);
-        for (ki = 0; ki < 2; ki++)
+        ks[2] = bsize(wt) * (bsize(wt) == 32 ? 37 : 5); /* past one K chunk of the gemm tiles */
+        for (ki = 0; ki < 3; ki++)
             for (ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
                 for (mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
                     int k = (int)ks[ki], n = ns[ni], m = ms[mi], r, c;
