@@ -6,7 +6,8 @@
      GGUF v3 files that llama.cpp loads. The reader treats its input as hostile: every count, length,
      type, dimension and offset is checked against the file and against sane limits before it is used,
      so a corrupt or malicious file gives an error with a one-line message, never a crash, a read out of
-     bounds or a huge allocation. Memory the reader allocates is bounded by the size of the file.
+     bounds or a huge allocation. Memory the reader allocates is proportional to the bytes of the file it
+     has checked (and capped by the limits below), never to a count it has not.
 
    USAGE
      In exactly one C or C++ file:
@@ -35,7 +36,7 @@
      - Keys: 1..65535 bytes, no NUL, unique. Tensor names: 1..64 bytes, no NUL, unique.
      - bool values must be 0 or 1. `general.alignment`, when present, must be a u32 power of two
        (default 32).
-     - Tensors: 1..4 dims, each >= 1, element count and byte size without overflow, a type tfm knows
+     - Tensors: 1..4 dims, each >= 1 (stricter than llama.cpp, which also takes 0 dims and empty ones), element count and byte size without overflow, a type tfm knows
        (tfm_dtype, GGML's ids), ne[0] a multiple of the type's block size, offset a multiple of the
        alignment, data inside the file, and no two tensors' data overlapping (llama.cpp requires them to
        be packed in order; tfm only requires them to be disjoint).
