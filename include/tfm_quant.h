@@ -1250,7 +1250,7 @@ typedef struct tfm__tile_block {
     float d[16], m[16];
 } tfm__tile_block;
 
-static int tfm__tile_type(tfm_dtype t) { return t == TFM_Q8_0 || t == TFM_Q4_0 || t == TFM_Q4_1; }
+static int tfm__tile_type(tfm_dtype t) { return t == TFM_Q8_0 || t == TFM_Q4_0 || t == TFM_Q4_1 || t == TFM_Q4_K || t == TFM_Q6_K; }
 
 /* the offset z in isum = sum (u - z) a: u = q + 128 for q8_0, nibble = q + 8 for q4_0 */
 static int tfm__tile_offset(tfm_dtype t) { return t == TFM_Q8_0 ? 128 : t == TFM_Q4_0 ? 8 : 0; }
@@ -1378,6 +1378,134 @@ static void tfm__tile_compute(float *y, size_t ldy, int r0, int nr, const tfm__t
     }
 }
 
+/* The k-quants in the same scheme: a super-block of 16 rows becomes 64 vectors of 16 lanes x 4 bytes
+   (q4_k: nibbles; q6_k: the 6-bit levels), one vpdpbusd chain per sub-block (32 elements for q4_k, 16
+   for q6_k, whose chain starts at -32 * bsum so that it sums (level - 32) * a), multiplied lane by lane
+   by the rows' integer sub-block scales into the super-block's exact isum. */
+#define TFM__KTILE_KC 4 /* super-blocks per repacked chunk */
+
+typedef struct tfm__ktile_block {
+    __m512i q[64];
+    int32_t sc[16][16]; /* sc[g][r]: scale of sub-block g of row r (q4_k uses g < 8) */
+    int32_t mn[8][16];  /* q4_k mins */
+    float d[16], dmin[16];
+} tfm__ktile_block;
+
+static void tfm__ktile_pack(tfm__ktile_block *tb, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, int r0, int nr,
+                            size_t b0, size_t nbk)
+{
+    uint8_t rows[16][256];
+    const __m512i idx = _mm512_setr_epi32(0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768, 832, 896, 960);
+    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+    size_t bb = tfm_dtype_block_bytes(wtype), b;
+    int r, t, j, k, h;
+    for (b = 0; b < nbk; b++) {
+        for (r = 0; r < 16; r++) {
+            const unsigned char *blk = w + (size_t)(r0 + (r < nr ? r : nr - 1)) * row_bytes + (b0 + b) * bb;
+            if (wtype == TFM_Q4_K) {
+                const tfm_block_q4_K *q = (const tfm_block_q4_K *)(const void *)blk;
+                for (j = 0; j < 4; j++) {
+                    __m256i v = tfm__x86_load32(q->qs + 32 * j);
+                    _mm256_storeu_si256((__m256i *)(void *)&rows[r][64 * j], _mm256_and_si256(v, m4));
+                    _mm256_storeu_si256((__m256i *)(void *)&rows[r][64 * j + 32], _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+                }
+                for (j = 0; j < 8; j++) tfm__q4k_scale_min(j, q->scales, &tb[b].sc[j][r], &tb[b].mn[j][r]);
+                tb[b].d[r] = tfm__h2f(q->d);
+                tb[b].dmin[r] = tfm__h2f(q->dmin);
+            } else {
+                const tfm_block_q6_K *q = (const tfm_block_q6_K *)(const void *)blk;
+                for (h = 0; h < 2; h++) {
+                    __m256i l0 = tfm__x86_load32(q->ql + 64 * h), l1 = tfm__x86_load32(q->ql + 64 * h + 32);
+                    __m256i hb = tfm__x86_load32(q->qh + 32 * h), low[4];
+                    low[0] = _mm256_and_si256(l0, m4);
+                    low[1] = _mm256_and_si256(l1, m4);
+                    low[2] = _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4);
+                    low[3] = _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4);
+                    for (k = 0; k < 4; k++) {
+                        __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * k), m2), 4);
+                        _mm256_storeu_si256((__m256i *)(void *)&rows[r][128 * h + 32 * k], _mm256_or_si256(low[k], high));
+                    }
+                }
+                for (j = 0; j < 16; j++) tb[b].sc[j][r] = q->scales[j];
+                tb[b].d[r] = tfm__h2f(q->d);
+                tb[b].dmin[r] = 0.0f;
+            }
+        }
+        for (t = 0; t < 64; t++) tb[b].q[t] = _mm512_i32gather_epi32(idx, (const void *)&rows[0][4 * t], 4);
+    }
+}
+
+static void tfm__ktile_compute(float *y, size_t ldy, int r0, int nr, const tfm__ktile_block *tb, size_t b0, size_t nbk,
+                               tfm_dtype wtype, const unsigned char *xq, size_t xq_row_bytes, int m, int first)
+{
+    const __mmask16 lanes = (__mmask16)((1u << nr) - 1u);
+    const int groups = wtype == TFM_Q4_K ? 8 : 16, per_group = 64 / groups;
+    int c, t, g, i;
+    size_t b;
+    for (c = 0; c < m; c += 4) {
+        int nc = m - c < 4 ? m - c : 4;
+        float *yc[4];
+        const tfm_block_q8_K *xc[4];
+        __m512 acc0, acc1, acc2, acc3;
+        for (i = 0; i < 4; i++) {
+            int ci = c + (i < nc ? i : nc - 1);
+            yc[i] = y + (size_t)ci * ldy + (size_t)r0;
+            xc[i] = (const tfm_block_q8_K *)(const void *)(xq + (size_t)ci * xq_row_bytes) + b0;
+        }
+        acc0 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[0]);
+        acc1 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[1]);
+        acc2 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[2]);
+        acc3 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[3]);
+        for (b = 0; b < nbk; b++) {
+            const tfm__ktile_block *tw = tb + b;
+            const tfm_block_q8_K *a0 = xc[0] + b, *a1 = xc[1] + b, *a2 = xc[2] + b, *a3 = xc[3] + b;
+            __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, m0 = s0, m1 = s0, m2 = s0, m3 = s0;
+            __m512 d = _mm512_loadu_ps(tw->d), dmin = _mm512_loadu_ps(tw->dmin);
+            for (g = 0; g < groups; g++) {
+                __m512i i0, i1, i2, i3, scv = _mm512_loadu_si512((const void *)tw->sc[g]);
+                if (wtype == TFM_Q6_K) {
+                    i0 = _mm512_set1_epi32(-32 * a0->bsums[g]);
+                    i1 = _mm512_set1_epi32(-32 * a1->bsums[g]);
+                    i2 = _mm512_set1_epi32(-32 * a2->bsums[g]);
+                    i3 = _mm512_set1_epi32(-32 * a3->bsums[g]);
+                } else {
+                    __m512i mnv = _mm512_loadu_si512((const void *)tw->mn[g]);
+                    i0 = i1 = i2 = i3 = _mm512_setzero_si512();
+                    m0 = _mm512_add_epi32(m0, _mm512_mullo_epi32(mnv, _mm512_set1_epi32(a0->bsums[2 * g] + a0->bsums[2 * g + 1])));
+                    m1 = _mm512_add_epi32(m1, _mm512_mullo_epi32(mnv, _mm512_set1_epi32(a1->bsums[2 * g] + a1->bsums[2 * g + 1])));
+                    m2 = _mm512_add_epi32(m2, _mm512_mullo_epi32(mnv, _mm512_set1_epi32(a2->bsums[2 * g] + a2->bsums[2 * g + 1])));
+                    m3 = _mm512_add_epi32(m3, _mm512_mullo_epi32(mnv, _mm512_set1_epi32(a3->bsums[2 * g] + a3->bsums[2 * g + 1])));
+                }
+                for (t = g * per_group; t < (g + 1) * per_group; t++) {
+                    __m512i wq = tw->q[t];
+                    i0 = _mm512_dpbusd_epi32(i0, wq, TFM__TILE_BCAST(a0->qs, t));
+                    i1 = _mm512_dpbusd_epi32(i1, wq, TFM__TILE_BCAST(a1->qs, t));
+                    i2 = _mm512_dpbusd_epi32(i2, wq, TFM__TILE_BCAST(a2->qs, t));
+                    i3 = _mm512_dpbusd_epi32(i3, wq, TFM__TILE_BCAST(a3->qs, t));
+                }
+                s0 = _mm512_add_epi32(s0, _mm512_mullo_epi32(i0, scv));
+                s1 = _mm512_add_epi32(s1, _mm512_mullo_epi32(i1, scv));
+                s2 = _mm512_add_epi32(s2, _mm512_mullo_epi32(i2, scv));
+                s3 = _mm512_add_epi32(s3, _mm512_mullo_epi32(i3, scv));
+            }
+            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(d, _mm512_set1_ps(a0->d)), acc0);
+            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_mul_ps(d, _mm512_set1_ps(a1->d)), acc1);
+            acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s2), _mm512_mul_ps(d, _mm512_set1_ps(a2->d)), acc2);
+            acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s3), _mm512_mul_ps(d, _mm512_set1_ps(a3->d)), acc3);
+            if (wtype == TFM_Q4_K) {
+                acc0 = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m0), _mm512_mul_ps(dmin, _mm512_set1_ps(a0->d)), acc0);
+                acc1 = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m1), _mm512_mul_ps(dmin, _mm512_set1_ps(a1->d)), acc1);
+                acc2 = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m2), _mm512_mul_ps(dmin, _mm512_set1_ps(a2->d)), acc2);
+                acc3 = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m3), _mm512_mul_ps(dmin, _mm512_set1_ps(a3->d)), acc3);
+            }
+        }
+        _mm512_mask_storeu_ps(yc[3], lanes, acc3);
+        _mm512_mask_storeu_ps(yc[2], lanes, acc2);
+        _mm512_mask_storeu_ps(yc[1], lanes, acc1);
+        _mm512_mask_storeu_ps(yc[0], lanes, acc0);
+    }
+}
+
 /* one thread's weight rows [r0, r1), 16 at a time */
 static void tfm__tile_rows(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const int32_t *xsum, int m,
                            tfm_dtype wtype, const unsigned char *w, size_t row_bytes, size_t nb, int r0, int r1)
@@ -1385,6 +1513,18 @@ static void tfm__tile_rows(float *y, size_t ldy, const unsigned char *xq, size_t
     tfm__tile_block tb[TFM__TILE_KC];
     int r;
     size_t b0;
+    if (wtype == TFM_Q4_K || wtype == TFM_Q6_K) {
+        tfm__ktile_block kb[TFM__KTILE_KC];
+        for (r = r0; r < r1; r += 16) {
+            int nr = r1 - r < 16 ? r1 - r : 16;
+            for (b0 = 0; b0 < nb; b0 += TFM__KTILE_KC) {
+                size_t nbk = nb - b0 < TFM__KTILE_KC ? nb - b0 : TFM__KTILE_KC;
+                tfm__ktile_pack(kb, wtype, w, row_bytes, r, nr, b0, nbk);
+                tfm__ktile_compute(y, ldy, r, nr, kb, b0, nbk, wtype, xq, xq_row_bytes, m, b0 == 0);
+            }
+        }
+        return;
+    }
     for (r = r0; r < r1; r += 16) {
         int nr = r1 - r < 16 ? r1 - r : 16;
         for (b0 = 0; b0 < nb; b0 += TFM__TILE_KC) {
