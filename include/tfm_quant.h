@@ -451,15 +451,15 @@ static float tfm__make_qkx2_quants(int n, int nmax, const float *x, const float 
     return scale;
 }
 
-/* 6-bit scale and min of sub-block j from the 12 packed bytes */
-static void tfm__q4k_scale_min(int j, const uint8_t *q, int *sc, int *mn)
+/* the eight 6-bit scales and mins of a q4_K block from its 12 packed bytes */
+static void tfm__q4k_unpack(const uint8_t *b, int *sc, int *mn)
 {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *mn = q[j + 4] & 63;
-    } else {
-        *sc = (q[j + 4] & 15) | ((q[j - 4] >> 6) << 4);
-        *mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    int j;
+    for (j = 0; j < 4; j++) {
+        sc[j] = b[j] & 63;
+        mn[j] = b[j + 4] & 63;
+        sc[j + 4] = (b[j + 8] & 15) | ((b[j] >> 6) << 4);
+        mn[j + 4] = (b[j + 8] >> 4) | ((b[j + 4] >> 6) << 4);
     }
 }
 
@@ -468,7 +468,7 @@ static void tfm__quantize_q4_K(const float *x, tfm_block_q4_K *y, size_t nb)
     uint8_t L[TFM_QK_K];
     float weights[32], mins[8], scales[8];
     size_t i;
-    int j, l;
+    int j, l, sc[8], mn[8];
     for (i = 0; i < nb; i++, x += TFM_QK_K) {
         float max_scale = 0.0f, max_min = 0.0f, inv_scale, inv_min, d, dmin;
         for (j = 0; j < 8; j++) {
@@ -499,13 +499,11 @@ static void tfm__quantize_q4_K(const float *x, tfm_block_q4_K *y, size_t nb)
         y[i].dmin = tfm_f32_to_f16(max_min / 63.0f);
         d = tfm_f16_to_f32(y[i].d);
         dmin = tfm_f16_to_f32(y[i].dmin);
+        tfm__q4k_unpack(y[i].scales, sc, mn);
         for (j = 0; j < 8; j++) {
-            int sc, mn;
-            float ds, dm;
-            tfm__q4k_scale_min(j, y[i].scales, &sc, &mn);
-            ds = d * (float)sc;
+            float ds = d * (float)sc[j], dm;
             if (ds == 0.0f) continue;
-            dm = dmin * (float)mn;
+            dm = dmin * (float)mn[j];
             for (l = 0; l < 32; l++) L[32 * j + l] = (uint8_t)tfm__imax(0, tfm__imin(15, tfm__nearest_int((x[32 * j + l] + dm) / ds)));
         }
         for (j = 0; j < 4; j++)
@@ -516,19 +514,14 @@ static void tfm__quantize_q4_K(const float *x, tfm_block_q4_K *y, size_t nb)
 static void tfm__dequantize_q4_K(const tfm_block_q4_K *x, float *y, size_t nb)
 {
     size_t i;
-    int j, l;
+    int j, l, sc[8], mn[8];
     for (i = 0; i < nb; i++) {
         float d = tfm_f16_to_f32(x[i].d), dmin = tfm_f16_to_f32(x[i].dmin);
+        tfm__q4k_unpack(x[i].scales, sc, mn);
         for (j = 0; j < 4; j++) {
             const uint8_t *q = x[i].qs + 32 * j;
-            int sc, mn;
-            float d1, m1, d2, m2;
-            tfm__q4k_scale_min(2 * j, x[i].scales, &sc, &mn);
-            d1 = d * (float)sc;
-            m1 = dmin * (float)mn;
-            tfm__q4k_scale_min(2 * j + 1, x[i].scales, &sc, &mn);
-            d2 = d * (float)sc;
-            m2 = dmin * (float)mn;
+            float d1 = d * (float)sc[2 * j], m1 = dmin * (float)mn[2 * j];
+            float d2 = d * (float)sc[2 * j + 1], m2 = dmin * (float)mn[2 * j + 1];
             for (l = 0; l < 32; l++) {
                 float v = d1 * (float)(q[l] & 15);
                 *y++ = v - m1;
@@ -748,6 +741,9 @@ tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows
 #endif
 
 #if defined(TFM__Q_X86)
+#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
+#define TFM__Q_VNNI 1
+#endif
 typedef __m128 tfm__f4;   /* one float lane per weight row */
 typedef __m128i tfm__i4;  /* one int32 lane per weight row */
 typedef __m256i tfm__iv;  /* one row's partial integer sums of a block, lanes summed by tfm__reduce4 */
@@ -780,6 +776,11 @@ TFM__INLINE __m256i tfm__x86_dp(__m256i acc, __m256i u, __m256i s)
 #else
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 #endif
+}
+/* -z * (sum of each lane's 4 activations): the correction for weights stored as q + z */
+TFM__INLINE __m256i tfm__x86_offset(__m256i a, int z)
+{
+    return _mm256_sub_epi32(_mm256_setzero_si256(), tfm__x86_dp(_mm256_setzero_si256(), _mm256_set1_epi8((char)z), a));
 }
 /* signed x signed through |w| and sign(w) * a (a in [-127, 127]) */
 TFM__INLINE __m256i tfm__x86_dp_ss(__m256i w, __m256i a)
@@ -915,7 +916,11 @@ TFM__INLINE tfm__i4 tfm__reduce4(tfm__iv p0, tfm__iv p1, tfm__iv p2, tfm__iv p3)
 
 static tfm__iv tfm__row_q8_0(const tfm_block_q8_0 *w, const tfm_block_q8_0 *a)
 {
-#if defined(TFM__Q_X86)
+#if defined(TFM__Q_X86) && defined(TFM__Q_VNNI)
+    /* unsigned q + 128 against a, corrected by -128 * sum(a) (one vpdpbusd, no sign games) */
+    __m256i av = tfm__x86_load32(a->qs);
+    return tfm__x86_dp(tfm__x86_offset(av, 128), _mm256_xor_si256(tfm__x86_load32(w->qs), _mm256_set1_epi8((char)0x80)), av);
+#elif defined(TFM__Q_X86)
     return tfm__x86_dp_ss(tfm__x86_load32(w->qs), tfm__x86_load32(a->qs));
 #elif defined(TFM__Q_NEON)
     return tfm__neon_dot32(vld1q_s8(w->qs), vld1q_s8(w->qs + 16), a->qs);
@@ -929,8 +934,9 @@ static tfm__iv tfm__row_q8_0(const tfm_block_q8_0 *w, const tfm_block_q8_0 *a)
 static tfm__iv tfm__row_q4_0(const tfm_block_q4_0 *w, const tfm_block_q8_0 *a)
 {
 #if defined(TFM__Q_X86)
-    __m256i q = _mm256_sub_epi8(tfm__x86_nibbles16(w->qs), _mm256_set1_epi8(8));
-    return tfm__x86_dp_ss(q, tfm__x86_load32(a->qs));
+    /* the nibbles (q + 8) against a, corrected by -8 * sum(a) */
+    __m256i av = tfm__x86_load32(a->qs);
+    return tfm__x86_dp(tfm__x86_offset(av, 8), tfm__x86_nibbles16(w->qs), av);
 #elif defined(TFM__Q_NEON)
     uint8x16_t b = vld1q_u8(w->qs);
     int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b, vdupq_n_u8(15))), vdupq_n_s8(8));
@@ -961,8 +967,8 @@ static tfm__iv tfm__row_q4_1(const tfm_block_q4_1 *w, const tfm_block_q8_1 *a)
 /* q4_K: sum over sub-blocks j of sc_j * (nibbles . activations) */
 static tfm__iv tfm__row_q4_K(const tfm_block_q4_K *w, const tfm_block_q8_K *a)
 {
-    int sc[8], mn, j;
-    for (j = 0; j < 8; j++) tfm__q4k_scale_min(j, w->scales, &sc[j], &mn);
+    int sc[8], mn[8], j;
+    tfm__q4k_unpack(w->scales, sc, mn);
     {
 #if defined(TFM__Q_X86)
         __m256i acc = _mm256_setzero_si256(), m = _mm256_set1_epi8(15);
@@ -1002,11 +1008,9 @@ static tfm__iv tfm__row_q4_K(const tfm_block_q4_K *w, const tfm_block_q8_K *a)
 /* q4_K's min term: sum over sub-blocks of mn_j times the sum of its 32 activations */
 static int tfm__msum_q4_K(const tfm_block_q4_K *w, const tfm_block_q8_K *a)
 {
-    int j, sc, mn, s = 0;
-    for (j = 0; j < 8; j++) {
-        tfm__q4k_scale_min(j, w->scales, &sc, &mn);
-        s += mn * (a->bsums[2 * j] + a->bsums[2 * j + 1]);
-    }
+    int j, sc[8], mn[8], s = 0;
+    tfm__q4k_unpack(w->scales, sc, mn);
+    for (j = 0; j < 8; j++) s += mn[j] * (a->bsums[2 * j] + a->bsums[2 * j + 1]);
     return s;
 }
 
@@ -1398,7 +1402,7 @@ static void tfm__ktile_pack(tfm__ktile_block *tb, tfm_dtype wtype, const unsigne
     const __m512i idx = _mm512_setr_epi32(0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768, 832, 896, 960);
     const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
     size_t bb = tfm_dtype_block_bytes(wtype), b;
-    int r, t, j, k, h;
+    int r, t, j, k, h, sc[8], mn[8];
     for (b = 0; b < nbk; b++) {
         for (r = 0; r < 16; r++) {
             const unsigned char *blk = w + (size_t)(r0 + (r < nr ? r : nr - 1)) * row_bytes + (b0 + b) * bb;
@@ -1409,7 +1413,11 @@ static void tfm__ktile_pack(tfm__ktile_block *tb, tfm_dtype wtype, const unsigne
                     _mm256_storeu_si256((__m256i *)(void *)&rows[r][64 * j], _mm256_and_si256(v, m4));
                     _mm256_storeu_si256((__m256i *)(void *)&rows[r][64 * j + 32], _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
                 }
-                for (j = 0; j < 8; j++) tfm__q4k_scale_min(j, q->scales, &tb[b].sc[j][r], &tb[b].mn[j][r]);
+                tfm__q4k_unpack(q->scales, sc, mn);
+                for (j = 0; j < 8; j++) {
+                    tb[b].sc[j][r] = sc[j];
+                    tb[b].mn[j][r] = mn[j];
+                }
                 tb[b].d[r] = tfm__h2f(q->d);
                 tb[b].dmin[r] = tfm__h2f(q->dmin);
             } else {
