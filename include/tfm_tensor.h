@@ -1385,8 +1385,7 @@ tfm_status tfm_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, in
    Each thread allocates its packing buffers (at most ~3 MiB) per call through TFM_MALLOC; glibc
    and most allocators recycle them, so a call costs no page faults after the first. */
 
-#if defined(TFM__GEMM_MR)
-#elif defined(TFM__SIMD_AVX512) || defined(TFM__SIMD_NEON)
+#if defined(TFM__SIMD_AVX512) || defined(TFM__SIMD_NEON)
 #define TFM__GEMM_MR 8 /* 8 x 3 vectors = 24 accumulators of 32 registers */
 #define TFM__GEMM_NV 3
 #elif defined(TFM__SIMD_AVX2)
@@ -1397,15 +1396,12 @@ tfm_status tfm_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, in
 #define TFM__GEMM_NV 2
 #endif
 #define TFM__GEMM_NR (TFM__GEMM_NV * TFM__VF_N)
-#ifndef TFM__GEMM_KC
-#define TFM__GEMM_KC 384
-#endif
-#define TFM__GEMM_KCP (TFM__GEMM_KC + 16) /* X row stride in a micro-panel: not a multiple of 4 KiB */
-#ifndef TFM__GEMM_NBX
-#define TFM__GEMM_NBX 512
-#endif
-#define TFM__GEMM_NB (TFM__GEMM_NR * (TFM__GEMM_NBX / TFM__GEMM_NR + 1))
-#define TFM__GEMM_MB (TFM__GEMM_MR * 128)
+#define TFM__GEMM_KC 384                      /* an X micro-panel (8 x 384 floats, 12 KiB) stays in L1 */
+#define TFM__GEMM_KCP (TFM__GEMM_KC + 16)     /* X row stride in a micro-panel: not a multiple of 4 KiB */
+#define TFM__GEMM_MB (TFM__GEMM_MR * 128)     /* X rows per block: 1024, 1.6 MiB packed */
+#define TFM__GEMM_NB_WIDE (TFM__GEMM_NR * 11) /* W rows per block when X is large: ~800 KiB packed, in L2 */
+#define TFM__GEMM_NB_NARROW (TFM__GEMM_NR * 2)
+#define TFM__GEMM_X_IN_L2 512 /* up to this many X rows the packed X block stays in L2 */
 
 /* The transposing copy of packing W, VF_N rows x VF_N columns at a time in registers; written out
    per ISA because a transpose is shuffles, which the vector layer does not have. */
@@ -1572,12 +1568,43 @@ static void tfm__gemm_pack_x(float *packed, const float *x, size_t ldx, int i0, 
 #define TFM__GEMM_STORE_C(i) TFM__GEMM_STORE(i, c, ldc)
 #define TFM__GEMM_STORE_TILE(i) TFM__GEMM_STORE(i, tile, TFM__GEMM_NR)
 
+/* Walks the rows of the W block packed next, one cache line per step, so that the micro-kernel can
+   spread prefetches of it over its k loop: the block then comes from cache when it is packed,
+   while its memory traffic overlaps this block's arithmetic. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TFM__PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
+#else
+#define TFM__PREFETCH_L2(p) ((void)(p))
+#endif
+
+typedef struct tfm__gemm_prefetch {
+    const unsigned char *base; /* the block's first byte in its first row */
+    size_t row_bytes, span;    /* row stride, bytes of each row in the block */
+    size_t offset;
+    int rows, row;
+    int per_call, budget;      /* lines for each micro-kernel call, and left for the current one */
+} tfm__gemm_prefetch;
+
+TFM__INLINE void tfm__gemm_prefetch_step(tfm__gemm_prefetch *pf)
+{
+    if (pf->budget <= 0 || pf->row >= pf->rows) return;
+    pf->budget--;
+    TFM__PREFETCH_L2(pf->base + (size_t)pf->row * pf->row_bytes + pf->offset);
+    pf->offset += 64;
+    if (pf->offset >= pf->span) {
+        pf->offset = 0;
+        pf->row++;
+    }
+}
+
 /* C[mr][nr] = (accumulate ? C : 0) + X micro-panel . W micro-panel over kc */
-static void tfm__gemm_micro(int kc, const float *xp, const float *wp, float *c, size_t ldc, int mr, int nr, int accumulate)
+static void tfm__gemm_micro(int kc, const float *xp, const float *wp, float *c, size_t ldc, int mr, int nr, int accumulate,
+                            tfm__gemm_prefetch *pf)
 {
     int p;
     TFM__GEMM_ROWS(TFM__GEMM_DECL)
     for (p = 0; p < kc; p++) {
+        if ((p & 3) == 0) tfm__gemm_prefetch_step(pf); /* one line every fourth step: no burst */
         TFM__GEMM_LOAD_W
         TFM__GEMM_ROWS(TFM__GEMM_FMA)
         wp += TFM__GEMM_NR;
@@ -1652,25 +1679,34 @@ static void tfm__gemm_small(float *y, size_t ldy, const float *x, size_t ldx, in
 
 static int tfm__round_up(int a, int b) { return (a + b - 1) / b * b; }
 
-/* One thread's share: output columns [n_begin, n_end). */
+/* Aims the prefetcher at the W block [w0, w0 + rows) x [p0, p0 + KC) (none when p0 >= k), to be
+   spread over `calls` micro-kernel calls. */
+static void tfm__gemm_prefetch_init(tfm__gemm_prefetch *pf, const unsigned char *w, size_t row_bytes, int k, int w0,
+                                    int rows, int p0, int calls)
+{
+    size_t elem = row_bytes / (size_t)k, lines;
+    memset(pf, 0, sizeof *pf);
+    if (p0 >= k || rows <= 0) return;
+    pf->base = w + (size_t)w0 * row_bytes + (size_t)p0 * elem;
+    pf->row_bytes = row_bytes;
+    pf->span = (size_t)tfm__min_int(k - p0, TFM__GEMM_KC) * elem;
+    pf->rows = rows;
+    lines = (size_t)rows * ((pf->span + 63) / 64);
+    pf->per_call = (int)((lines + (size_t)calls - 1) / (size_t)calls);
+}
+
+/* One thread's share: output columns [n_begin, n_end), m > TFM__GEMM_SMALL_M. */
 static tfm_status tfm__gemm_columns(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype,
                                     const unsigned char *w, size_t row_bytes, int m, int n_begin, int n_end, int k)
 {
+    /* a small X block stays in L2 and streams past W micro-panels held in L1; a large one is the
+       other way round (an X micro-panel in L1, a wide W block in L2) */
+    int nb_block = m <= TFM__GEMM_X_IN_L2 ? TFM__GEMM_NB_NARROW : TFM__GEMM_NB_WIDE;
     int mb_max = tfm__round_up(tfm__min_int(m, TFM__GEMM_MB), TFM__GEMM_MR);
-    int nb_max = tfm__round_up(tfm__min_int(n_end - n_begin, TFM__GEMM_NB), TFM__GEMM_NR);
-    int kc_max = tfm__min_int(k, TFM__GEMM_KC);
-    float *packed_x, *packed_w;
+    int nb_max = tfm__round_up(tfm__min_int(n_end - n_begin, nb_block), TFM__GEMM_NR);
+    float *packed_x = (float *)tfm_aligned_alloc(sizeof(float) * (size_t)mb_max * TFM__GEMM_KCP);
+    float *packed_w = (float *)tfm_aligned_alloc(sizeof(float) * (size_t)nb_max * (size_t)tfm__min_int(k, TFM__GEMM_KC));
     int xc, pc, wc, ir, jr;
-    if (m == 1) {
-        tfm__gemv_rows(y, wtype, w, row_bytes, x, n_begin, n_end, k);
-        return TFM_OK;
-    }
-    if (m <= TFM__GEMM_SMALL_M) {
-        tfm__gemm_small(y, ldy, x, ldx, m, wtype, w, row_bytes, n_begin, n_end, k);
-        return TFM_OK;
-    }
-    packed_x = (float *)tfm_aligned_alloc(sizeof(float) * (size_t)mb_max * TFM__GEMM_KCP);
-    packed_w = (float *)tfm_aligned_alloc(sizeof(float) * (size_t)nb_max * (size_t)kc_max);
     if (!packed_w || !packed_x) {
         tfm_aligned_free(packed_w);
         tfm_aligned_free(packed_x);
@@ -1683,16 +1719,27 @@ static tfm_status tfm__gemm_columns(float *y, size_t ldy, const float *x, size_t
             for (ir = 0; ir < mb; ir += TFM__GEMM_MR)
                 tfm__gemm_pack_x(packed_x + (size_t)ir * TFM__GEMM_KCP, x, ldx, xc + ir, tfm__min_int(mb - ir, TFM__GEMM_MR),
                                  pc, kc);
-            for (wc = n_begin; wc < n_end; wc += TFM__GEMM_NB) {
-                int nb = tfm__min_int(n_end - wc, TFM__GEMM_NB);
+            for (wc = n_begin; wc < n_end; wc += nb_block) {
+                int nb = tfm__min_int(n_end - wc, nb_block);
+                int calls = ((mb + TFM__GEMM_MR - 1) / TFM__GEMM_MR) * ((nb + TFM__GEMM_NR - 1) / TFM__GEMM_NR);
+                tfm__gemm_prefetch pf;
+                /* the block packed next: the next W rows at this k, else the first ones at the next k */
+                if (wc + nb_block < n_end)
+                    tfm__gemm_prefetch_init(&pf, w, row_bytes, k, wc + nb_block, tfm__min_int(n_end - wc - nb_block, nb_block),
+                                            pc, calls);
+                else
+                    tfm__gemm_prefetch_init(&pf, w, row_bytes, k, n_begin, tfm__min_int(n_end - n_begin, nb_block),
+                                            pc + TFM__GEMM_KC, calls);
                 for (jr = 0; jr < nb; jr += TFM__GEMM_NR)
                     tfm__gemm_pack_w(packed_w + (size_t)jr * kc, wtype, w, row_bytes, wc + jr,
                                      tfm__min_int(nb - jr, TFM__GEMM_NR), pc, kc);
                 for (ir = 0; ir < mb; ir += TFM__GEMM_MR)
-                    for (jr = 0; jr < nb; jr += TFM__GEMM_NR)
+                    for (jr = 0; jr < nb; jr += TFM__GEMM_NR) {
+                        pf.budget = pf.per_call;
                         tfm__gemm_micro(kc, packed_x + (size_t)ir * TFM__GEMM_KCP, packed_w + (size_t)jr * kc,
                                         y + (size_t)(xc + ir) * ldy + (size_t)(wc + jr), ldy, tfm__min_int(mb - ir, TFM__GEMM_MR),
-                                        tfm__min_int(nb - jr, TFM__GEMM_NR), pc > 0);
+                                        tfm__min_int(nb - jr, TFM__GEMM_NR), pc > 0, &pf);
+                    }
             }
         }
     }
@@ -1715,13 +1762,16 @@ tfm_status tfm_gemm(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype 
     panels = (n + TFM__GEMM_NR - 1) / TFM__GEMM_NR;
     chunks = n_threads < panels ? n_threads : panels;
     if ((double)m * n * k < 1e6) chunks = 1;
+    /* threads take NR-aligned ranges of output columns and share nothing but X, read-only */
     TFM__PARALLEL_FOR(chunks)
     for (t = 0; t < chunks; t++) {
         int begin = (int)((long long)panels * t / chunks) * TFM__GEMM_NR;
-        int end = (int)((long long)panels * (t + 1) / chunks) * TFM__GEMM_NR;
-        tfm_status s;
-        if (end > n) end = n;
-        s = tfm__gemm_columns(y, ldy, x, ldx, wtype, (const unsigned char *)w, row_bytes, m, begin, end, k);
+        int end = tfm__min_int((int)((long long)panels * (t + 1) / chunks) * TFM__GEMM_NR, n);
+        const unsigned char *wb = (const unsigned char *)w;
+        tfm_status s = TFM_OK;
+        if (m == 1) tfm__gemv_rows(y, wtype, wb, row_bytes, x, begin, end, k);
+        else if (m <= TFM__GEMM_SMALL_M) tfm__gemm_small(y, ldy, x, ldx, m, wtype, wb, row_bytes, begin, end, k);
+        else s = tfm__gemm_columns(y, ldy, x, ldx, wtype, wb, row_bytes, m, begin, end, k);
         if (s != TFM_OK) {
 #if defined(_OPENMP)
 #pragma omp critical(tfm_gemm_status)

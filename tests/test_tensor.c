@@ -476,11 +476,11 @@ static void test_gemm(void)
 {
     /* m, n, k: odd shapes, then the edges of the blocking: the few-rows path (m <= 4), register
        tiles of MR = 4 or 8 rows and NR = 2, 12, 24 or 48 columns (by SIMD width), k blocks of 384,
-       W blocks of 528 rows, X blocks of 1024 rows */
+       W blocks of 2 NR rows (m <= 512) or about 528 rows, X blocks of 1024 rows */
     static const int shapes[][3] = {{1, 1, 1},      {7, 33, 31},   {33, 7, 127},   {127, 65, 1000}, {2, 4097, 7},
                                     {200, 300, 513}, {9, 31, 300},  {128, 96, 64},  {3, 100, 777},   {4, 47, 16},
                                     {5, 49, 385},    {9, 97, 383},  {8, 48, 384},   {7, 96, 1153},   {17, 529, 130},
-                                    {1030, 50, 20},  {16, 1061, 33}};
+                                    {1030, 50, 20},  {16, 1061, 33},  {520, 530, 400}};
     size_t s, ti;
     int i, j, p;
     tt_seed(10);
