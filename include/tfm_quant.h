@@ -1355,12 +1355,25 @@ static void tfm__tile_compute(float *y, size_t ldy, int r0, int nr, const tfm__t
             __m512i i0 = _mm512_set1_epi32(-z * sc[0][b]), i1 = _mm512_set1_epi32(-z * sc[1][b]);
             __m512i i2 = _mm512_set1_epi32(-z * sc[2][b]), i3 = _mm512_set1_epi32(-z * sc[3][b]);
             __m512 dw = _mm512_loadu_ps(tw->d);
-            for (t = 0; t < 8; t++) {
-                __m512i wq = tw->q[t];
-                i0 = _mm512_dpbusd_epi32(i0, wq, TFM__TILE_BCAST(q0, t));
-                i1 = _mm512_dpbusd_epi32(i1, wq, TFM__TILE_BCAST(q1, t));
-                i2 = _mm512_dpbusd_epi32(i2, wq, TFM__TILE_BCAST(q2, t));
-                i3 = _mm512_dpbusd_epi32(i3, wq, TFM__TILE_BCAST(q3, t));
+            /* two chains per row (t < 4 and t >= 4) halve the vpdpbusd latency chain; the integer
+               sum is the same */
+            {
+                __m512i j0 = _mm512_setzero_si512(), j1 = j0, j2 = j0, j3 = j0;
+                for (t = 0; t < 4; t++) {
+                    __m512i wa = tw->q[t], wb = tw->q[t + 4];
+                    i0 = _mm512_dpbusd_epi32(i0, wa, TFM__TILE_BCAST(q0, t));
+                    j0 = _mm512_dpbusd_epi32(j0, wb, TFM__TILE_BCAST(q0, t + 4));
+                    i1 = _mm512_dpbusd_epi32(i1, wa, TFM__TILE_BCAST(q1, t));
+                    j1 = _mm512_dpbusd_epi32(j1, wb, TFM__TILE_BCAST(q1, t + 4));
+                    i2 = _mm512_dpbusd_epi32(i2, wa, TFM__TILE_BCAST(q2, t));
+                    j2 = _mm512_dpbusd_epi32(j2, wb, TFM__TILE_BCAST(q2, t + 4));
+                    i3 = _mm512_dpbusd_epi32(i3, wa, TFM__TILE_BCAST(q3, t));
+                    j3 = _mm512_dpbusd_epi32(j3, wb, TFM__TILE_BCAST(q3, t + 4));
+                }
+                i0 = _mm512_add_epi32(i0, j0);
+                i1 = _mm512_add_epi32(i1, j1);
+                i2 = _mm512_add_epi32(i2, j2);
+                i3 = _mm512_add_epi32(i3, j3);
             }
             acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(dw, _mm512_set1_ps(da[0])), acc0);
             acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(dw, _mm512_set1_ps(da[1])), acc1);
@@ -1484,12 +1497,25 @@ static void tfm__ktile_compute(float *y, size_t ldy, int r0, int nr, const tfm__
                     m2 = _mm512_add_epi32(m2, _mm512_mullo_epi32(mnv, _mm512_set1_epi32(a2->bsums[2 * g] + a2->bsums[2 * g + 1])));
                     m3 = _mm512_add_epi32(m3, _mm512_mullo_epi32(mnv, _mm512_set1_epi32(a3->bsums[2 * g] + a3->bsums[2 * g + 1])));
                 }
-                for (t = g * per_group; t < (g + 1) * per_group; t++) {
-                    __m512i wq = tw->q[t];
-                    i0 = _mm512_dpbusd_epi32(i0, wq, TFM__TILE_BCAST(a0->qs, t));
-                    i1 = _mm512_dpbusd_epi32(i1, wq, TFM__TILE_BCAST(a1->qs, t));
-                    i2 = _mm512_dpbusd_epi32(i2, wq, TFM__TILE_BCAST(a2->qs, t));
-                    i3 = _mm512_dpbusd_epi32(i3, wq, TFM__TILE_BCAST(a3->qs, t));
+                {
+                    /* two vpdpbusd chains per row, as in the legacy tiles */
+                    __m512i j0 = _mm512_setzero_si512(), j1 = j0, j2 = j0, j3 = j0;
+                    int half = per_group / 2, t0 = g * per_group;
+                    for (t = t0; t < t0 + half; t++) {
+                        __m512i wa = tw->q[t], wb = tw->q[t + half];
+                        i0 = _mm512_dpbusd_epi32(i0, wa, TFM__TILE_BCAST(a0->qs, t));
+                        j0 = _mm512_dpbusd_epi32(j0, wb, TFM__TILE_BCAST(a0->qs, t + half));
+                        i1 = _mm512_dpbusd_epi32(i1, wa, TFM__TILE_BCAST(a1->qs, t));
+                        j1 = _mm512_dpbusd_epi32(j1, wb, TFM__TILE_BCAST(a1->qs, t + half));
+                        i2 = _mm512_dpbusd_epi32(i2, wa, TFM__TILE_BCAST(a2->qs, t));
+                        j2 = _mm512_dpbusd_epi32(j2, wb, TFM__TILE_BCAST(a2->qs, t + half));
+                        i3 = _mm512_dpbusd_epi32(i3, wa, TFM__TILE_BCAST(a3->qs, t));
+                        j3 = _mm512_dpbusd_epi32(j3, wb, TFM__TILE_BCAST(a3->qs, t + half));
+                    }
+                    i0 = _mm512_add_epi32(i0, j0);
+                    i1 = _mm512_add_epi32(i1, j1);
+                    i2 = _mm512_add_epi32(i2, j2);
+                    i3 = _mm512_add_epi32(i3, j3);
                 }
                 s0 = _mm512_add_epi32(s0, _mm512_mullo_epi32(i0, scv));
                 s1 = _mm512_add_epi32(s1, _mm512_mullo_epi32(i1, scv));
