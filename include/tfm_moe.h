@@ -45,7 +45,9 @@
          down_exps            ne = {hidden, dim, E}    (ffn_down_exps)
          router               ne = {dim, E}            (ffn_gate_inp)
      Expert e's matrix starts at data + e * nb[2], so the GGUF views are passed straight through.
-     Rows must be contiguous (nb[0] = block bytes, nb[1] = row bytes). Weight dtypes: f32, f16, bf16.
+     Rows must be contiguous (nb[0] = block bytes, nb[1] = row bytes). Weight dtypes: every one
+     tfm_quant.h multiplies (f32, f16, bf16, q8_0, q4_0, q4_1, q4_k, q6_k), mixed freely between the
+     tensors (a Q4_K_M file keeps down_exps in q6_k); the router may be any of them too.
 
    USAGE (what a model does, per MoE layer)
        tfm_moe_config cfg = tfm_moe_config_make(dim, hidden, n_expert, n_expert_used);
@@ -54,8 +56,9 @@
        tfm_moe_workspace_size(&cfg, max_batch, &bytes);   once: allocate `bytes` of scratch
        tfm_moe_forward(&cfg, &w, out, x, n_tokens, work, bytes, stats_or_NULL, NULL, n_threads);
      x and out are [n_tokens][dim] f32, contiguous, and must not overlap; out is overwritten (the
-     caller adds its residual). Nothing is allocated per call by this header (tfm_gemm packs into
-     buffers of its own).
+     caller adds its residual). All scratch, including the quantized activations of the int8 matmuls,
+     comes from the workspace: with quantized weights nothing is allocated per call, and with float
+     weights only tfm_gemm's own packing buffers are (batches of more than one token).
 
    OPTIONS
      As tfm_tensor.h (TFM_STATIC, allocator hooks, TFM_NO_SIMD). Threads: results do not depend on
@@ -67,6 +70,7 @@
 #include <stdio.h>
 
 #include "tfm_tensor.h"
+#include "tfm_quant.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -151,13 +155,17 @@ TFM_API tfm_status tfm_moe_select(const tfm_moe_config *cfg, const float *logits
 TFM_API tfm_status tfm_moe_route(const tfm_moe_config *cfg, const tfm_tensor *router, const float *x, int n_tokens,
                                  int32_t *experts, float *gates, float *probs, int n_threads);
 
+/* Bytes of scratch tfm_moe_expert_ffn needs for n_rows rows of these weights (checked as there). */
+TFM_API tfm_status tfm_moe_expert_scratch_size(int n_rows, const tfm_tensor *gate_exps, const tfm_tensor *up_exps,
+                                               const tfm_tensor *down_exps, size_t *bytes);
+
 /* One expert's SwiGLU FFN on n_rows rows: y[r] = down_e(silu(gate_e x[r]) * up_e x[r]), with the
-   3-D stacked tensors above and expert index e (a 2-D tensor is expert 0 of one). One gemm per matrix
-   over all rows (gemv when n_rows == 1). x, y: [n_rows][dim] f32; y may equal x (x is consumed before
-   y is written). scratch: 2 * n_rows * hidden floats. */
+   3-D stacked tensors above and expert index e (a 2-D tensor is expert 0 of one). One matmul per
+   weight matrix over all rows (gemv when n_rows == 1). x, y: [n_rows][dim] f32; y may equal x (x is
+   consumed before y is written). scratch: tfm_moe_expert_scratch_size bytes, any alignment. */
 TFM_API tfm_status tfm_moe_expert_ffn(float *y, const float *x, int n_rows, const tfm_tensor *gate_exps,
                                       const tfm_tensor *up_exps, const tfm_tensor *down_exps, int expert,
-                                      float *scratch, int n_threads);
+                                      void *scratch, size_t scratch_bytes, int n_threads);
 
 /* The MoE block on x[n_tokens][dim] into out[n_tokens][dim] (see the top for routing, combine order
    and capacity). work: at least tfm_moe_workspace_size(cfg, n_tokens) bytes, else
@@ -185,21 +193,45 @@ extern "C" {
 #endif
 
 /* ---------------------------------------------------------------- the expert matmul
-   Every router and expert matmul goes through these two functions, so the weight types the block
-   accepts are decided here and nowhere else. */
+   Every router and expert matmul goes through these functions, so the weight types the block accepts
+   are decided here and nowhere else: those tfm_quant.h multiplies. */
 
 static int tfm__moe_dtype_ok(tfm_dtype t)
 {
-    return t == TFM_F32 || t == TFM_F16 || t == TFM_BF16;
+    return tfm_quant_vec_dot_type(t) != (tfm_dtype)-1;
 }
 
-/* y[rows][n] = x[rows][k] W_e^T, W_e = matrix `expert` of w (n = ne[1], k = ne[0]) */
-static tfm_status tfm__moe_matmul(float *y, const float *x, int rows, const tfm_tensor *w, int expert, int n_threads)
+/* Scratch for the quantized activations of a matmul of rows x k, for k each of k1, k2, k3 (0: none)
+   and whatever the weight dtype. */
+static size_t tfm__moe_qbytes(int rows, int k1, int k2, int k3)
+{
+    size_t most = 0;
+    int t, i;
+    int ks[3];
+    ks[0] = k1;
+    ks[1] = k2;
+    ks[2] = k3;
+    for (t = 0; t < TFM_DTYPE_COUNT; t++)
+        for (i = 0; i < 3; i++) {
+            size_t b = tfm__moe_dtype_ok((tfm_dtype)t) && ks[i] > 0 ? tfm_quant_workspace_size((tfm_dtype)t, rows, ks[i]) : 0;
+            if (b > most) most = b;
+        }
+    return most;
+}
+
+/* y[rows][n] = x[rows][k] W_e^T, W_e = matrix `expert` of w (n = ne[1], k = ne[0]). Quantized weights
+   quantize the activations into q (q_bytes >= tfm__moe_qbytes(rows, k)); q == NULL lets tfm_quant.h
+   find the room itself. One row of float weights is a plain gemv. */
+static tfm_status tfm__moe_matmul(float *y, const float *x, int rows, const tfm_tensor *w, int expert, void *q,
+                                  size_t q_bytes, int n_threads)
 {
     const void *we = (const unsigned char *)w->data + (size_t)expert * w->nb[2];
     int n = (int)w->ne[1], k = (int)w->ne[0];
-    if (rows == 1) return tfm_gemv(y, w->dtype, we, x, n, k, n_threads);
-    return tfm_gemm(y, (size_t)n, x, (size_t)k, w->dtype, we, rows, n, k, n_threads);
+    if (!q || (rows == 1 && tfm_quant_vec_dot_type(w->dtype) == TFM_F32)) {
+        if (rows == 1) return tfm_quant_gemv(y, w->dtype, we, x, n, k, n_threads);
+        return tfm_quant_gemm(y, (size_t)n, x, (size_t)k, w->dtype, we, rows, n, k, n_threads);
+    }
+    return tfm_quant_gemm_ws(y, (size_t)n, x, (size_t)k, w->dtype, we, rows, n, k, n_threads, q, q_bytes);
 }
 
 /* ---------------------------------------------------------------- configuration and checks */
@@ -309,6 +341,8 @@ typedef struct tfm__moe_work {
     int32_t *cursor;  /* [E] */
     float *rows;      /* [T*k][dim] gathered inputs, then each expert's outputs in place */
     float *hidden;    /* [2][T][max(hidden, shared_hidden)] */
+    void *q;          /* quantized activations of one matmul */
+    size_t q_bytes;
 } tfm__moe_work;
 
 static size_t tfm__moe_mul(size_t a, size_t b, int *ok)
@@ -350,6 +384,8 @@ static size_t tfm__moe_layout(const tfm_moe_config *cfg, int n_tokens, void *bas
     w->cursor = (int32_t *)tfm__moe_take(p, &used, e, sizeof(int32_t), &ok);
     w->rows = (float *)tfm__moe_take(p, &used, tfm__moe_mul(tk, (size_t)cfg->dim, &ok), sizeof(float), &ok);
     w->hidden = (float *)tfm__moe_take(p, &used, tfm__moe_mul(tfm__moe_mul(2, t, &ok), hmax, &ok), sizeof(float), &ok);
+    w->q_bytes = tfm__moe_qbytes(n_tokens, cfg->dim, cfg->hidden, cfg->shared_hidden);
+    w->q = tfm__moe_take(p, &used, w->q_bytes, 1, &ok);
     return ok ? used + 63 : 0; /* + 63: room to align an unaligned base */
 }
 
@@ -432,7 +468,7 @@ tfm_status tfm_moe_route(const tfm_moe_config *cfg, const tfm_tensor *router, co
     s = tfm__moe_check_tensor(router, "router", cfg->dim, cfg->n_experts, 1, NULL);
     if (s != TFM_OK) return s;
     n_threads = tfm__threads(n_threads);
-    s = tfm__moe_matmul(probs, x, n_tokens, router, 0, n_threads);
+    s = tfm__moe_matmul(probs, x, n_tokens, router, 0, NULL, 0, n_threads);
     if (s != TFM_OK) return s;
     tfm__moe_select_all(cfg, probs, n_tokens, experts, gates, probs, n_threads);
     return TFM_OK;
@@ -440,35 +476,81 @@ tfm_status tfm_moe_route(const tfm_moe_config *cfg, const tfm_tensor *router, co
 
 /* ---------------------------------------------------------------- expert FFN */
 
-/* scratch: 2 * rows * hidden floats; y may equal x. */
+/* hidden: 2 * rows * (the FFN's hidden size) floats; q: as tfm__moe_matmul; y may equal x. */
 static tfm_status tfm__moe_ffn(float *y, const float *x, int rows, const tfm_tensor *gate, const tfm_tensor *up,
-                               const tfm_tensor *down, int expert, float *scratch, int n_threads)
+                               const tfm_tensor *down, int expert, float *hidden, void *q, size_t q_bytes, int n_threads)
 {
     size_t n = (size_t)rows * (size_t)gate->ne[1];
-    float *g = scratch, *u = scratch + n;
-    tfm_status s = tfm__moe_matmul(g, x, rows, gate, expert, n_threads);
-    if (s == TFM_OK) s = tfm__moe_matmul(u, x, rows, up, expert, n_threads);
+    float *g = hidden, *u = hidden + n;
+    tfm_status s = tfm__moe_matmul(g, x, rows, gate, expert, q, q_bytes, n_threads);
+    if (s == TFM_OK) s = tfm__moe_matmul(u, x, rows, up, expert, q, q_bytes, n_threads);
     if (s != TFM_OK) return s;
     tfm_swiglu(g, g, u, n);
-    return tfm__moe_matmul(y, g, rows, down, expert, n_threads);
+    return tfm__moe_matmul(y, g, rows, down, expert, q, q_bytes, n_threads);
 }
 
-tfm_status tfm_moe_expert_ffn(float *y, const float *x, int n_rows, const tfm_tensor *gate_exps,
-                              const tfm_tensor *up_exps, const tfm_tensor *down_exps, int expert, float *scratch,
-                              int n_threads)
+/* The three stacked tensors fit together; their dim and hidden. */
+static tfm_status tfm__moe_check_experts(const tfm_tensor *gate, const tfm_tensor *up, const tfm_tensor *down, int *dim,
+                                         int *hidden)
 {
     int64_t d, h, e;
     tfm_status s;
-    if (!y || !x || !scratch || n_rows <= 0 || !gate_exps) return TFM_ERR_INVALID_ARGUMENT;
-    d = gate_exps->ne[0];
-    h = gate_exps->ne[1];
-    e = gate_exps->ne[2];
-    if (d > INT32_MAX || h > INT32_MAX) return TFM_ERR_OUT_OF_RANGE;
-    if ((s = tfm__moe_check_tensor(gate_exps, "gate_exps", d, h, e, NULL)) != TFM_OK) return s;
-    if ((s = tfm__moe_check_tensor(up_exps, "up_exps", d, h, e, NULL)) != TFM_OK) return s;
-    if ((s = tfm__moe_check_tensor(down_exps, "down_exps", h, d, e, NULL)) != TFM_OK) return s;
-    if (expert < 0 || expert >= e) return TFM_ERR_OUT_OF_RANGE;
-    return tfm__moe_ffn(y, x, n_rows, gate_exps, up_exps, down_exps, expert, scratch, tfm__threads(n_threads));
+    if (!gate) return TFM_ERR_INVALID_ARGUMENT;
+    d = gate->ne[0];
+    h = gate->ne[1];
+    e = gate->ne[2];
+    if (d > INT32_MAX || h > INT32_MAX || e > INT32_MAX) return TFM_ERR_OUT_OF_RANGE;
+    if ((s = tfm__moe_check_tensor(gate, "gate_exps", d, h, e, NULL)) != TFM_OK) return s;
+    if ((s = tfm__moe_check_tensor(up, "up_exps", d, h, e, NULL)) != TFM_OK) return s;
+    if ((s = tfm__moe_check_tensor(down, "down_exps", h, d, e, NULL)) != TFM_OK) return s;
+    *dim = (int)d;
+    *hidden = (int)h;
+    return TFM_OK;
+}
+
+/* Scratch of the public expert FFN: the hidden rows, then the quantized activations. */
+static size_t tfm__moe_expert_layout(int n_rows, int dim, int hidden, void *base, float **h, void **q, size_t *q_bytes)
+{
+    int ok = 1;
+    size_t used = 0;
+    unsigned char *p = base ? (unsigned char *)(((uintptr_t)base + 63) & ~(uintptr_t)63) : NULL;
+    *h = (float *)tfm__moe_take(p, &used, tfm__moe_mul(2 * (size_t)n_rows, (size_t)hidden, &ok), sizeof(float), &ok);
+    *q_bytes = tfm__moe_qbytes(n_rows, dim, hidden, 0);
+    *q = tfm__moe_take(p, &used, *q_bytes, 1, &ok);
+    return ok ? used + 63 : 0;
+}
+
+tfm_status tfm_moe_expert_scratch_size(int n_rows, const tfm_tensor *gate_exps, const tfm_tensor *up_exps,
+                                       const tfm_tensor *down_exps, size_t *bytes)
+{
+    int dim = 0, hidden = 0;
+    float *h;
+    void *q;
+    size_t q_bytes;
+    tfm_status s = tfm__moe_check_experts(gate_exps, up_exps, down_exps, &dim, &hidden);
+    if (s != TFM_OK) return s;
+    if (!bytes || n_rows <= 0) return TFM_ERR_INVALID_ARGUMENT;
+    *bytes = tfm__moe_expert_layout(n_rows, dim, hidden, NULL, &h, &q, &q_bytes);
+    return *bytes ? TFM_OK : TFM_ERR_OUT_OF_RANGE;
+}
+
+tfm_status tfm_moe_expert_ffn(float *y, const float *x, int n_rows, const tfm_tensor *gate_exps,
+                              const tfm_tensor *up_exps, const tfm_tensor *down_exps, int expert, void *scratch,
+                              size_t scratch_bytes, int n_threads)
+{
+    int dim = 0, hidden = 0;
+    float *h;
+    void *q;
+    size_t q_bytes, need;
+    tfm_status s = tfm__moe_check_experts(gate_exps, up_exps, down_exps, &dim, &hidden);
+    if (s != TFM_OK) return s;
+    if (!y || !x || !scratch || n_rows <= 0) return TFM_ERR_INVALID_ARGUMENT;
+    if (expert < 0 || expert >= gate_exps->ne[2]) return TFM_ERR_OUT_OF_RANGE;
+    need = tfm__moe_expert_layout(n_rows, dim, hidden, NULL, &h, &q, &q_bytes);
+    if (need == 0) return TFM_ERR_OUT_OF_RANGE;
+    if (scratch_bytes < need) return TFM_ERR_INVALID_ARGUMENT;
+    tfm__moe_expert_layout(n_rows, dim, hidden, scratch, &h, &q, &q_bytes);
+    return tfm__moe_ffn(y, x, n_rows, gate_exps, up_exps, down_exps, expert, h, q, q_bytes, tfm__threads(n_threads));
 }
 
 /* ---------------------------------------------------------------- dispatch and combine */
@@ -514,7 +596,7 @@ static int tfm__moe_assign(const tfm_moe_config *cfg, int n_tokens, tfm__moe_wor
 
 /* The shared expert's part of out (written), or zeros. */
 static tfm_status tfm__moe_shared(const tfm_moe_config *cfg, const tfm_moe_weights *w, float *out, const float *x,
-                                  int n_tokens, float *scratch, int n_threads)
+                                  int n_tokens, const tfm__moe_work *ws, int n_threads)
 {
     size_t n = (size_t)n_tokens * (size_t)cfg->dim;
     tfm_status s;
@@ -522,7 +604,8 @@ static tfm_status tfm__moe_shared(const tfm_moe_config *cfg, const tfm_moe_weigh
         memset(out, 0, n * sizeof(float));
         return TFM_OK;
     }
-    s = tfm__moe_ffn(out, x, n_tokens, w->gate_shexp, w->up_shexp, w->down_shexp, 0, scratch, n_threads);
+    s = tfm__moe_ffn(out, x, n_tokens, w->gate_shexp, w->up_shexp, w->down_shexp, 0, ws->hidden, ws->q, ws->q_bytes,
+                     n_threads);
     if (s == TFM_OK && cfg->shared_weight != 1.0f) tfm_scale(out, cfg->shared_weight, n);
     return s;
 }
@@ -535,7 +618,8 @@ static tfm_status tfm__moe_decode(const tfm_moe_config *cfg, const tfm_moe_weigh
     for (r = 0; r < cfg->n_used; r++) {
         tfm_status s;
         if (ws->pos[r] < 0) continue;
-        s = tfm__moe_ffn(ws->rows, x, 1, w->gate_exps, w->up_exps, w->down_exps, ws->experts[r], ws->hidden, n_threads);
+        s = tfm__moe_ffn(ws->rows, x, 1, w->gate_exps, w->up_exps, w->down_exps, ws->experts[r], ws->hidden, ws->q,
+                         ws->q_bytes, n_threads);
         if (s != TFM_OK) return s;
         tfm_axpy(out, ws->gates[r], ws->rows, (size_t)cfg->dim);
     }
@@ -558,7 +642,8 @@ static tfm_status tfm__moe_batch(const tfm_moe_config *cfg, const tfm_moe_weight
         float *rows = ws->rows + (size_t)begin * dim;
         tfm_status s;
         if (count == 0) continue;
-        s = tfm__moe_ffn(rows, rows, count, w->gate_exps, w->up_exps, w->down_exps, e, ws->hidden, n_threads);
+        s = tfm__moe_ffn(rows, rows, count, w->gate_exps, w->up_exps, w->down_exps, e, ws->hidden, ws->q, ws->q_bytes,
+                         n_threads);
         if (s != TFM_OK) return s;
     }
     TFM__PARALLEL_FOR(copy_threads)
@@ -604,12 +689,12 @@ tfm_status tfm_moe_forward(const tfm_moe_config *cfg, const tfm_moe_weights *w, 
     tfm__moe_layout(cfg, n_tokens, work, &ws);
     n_threads = tfm__threads(n_threads);
 
-    s = tfm__moe_matmul(ws.probs, x, n_tokens, w->router, 0, n_threads);
+    s = tfm__moe_matmul(ws.probs, x, n_tokens, w->router, 0, ws.q, ws.q_bytes, n_threads);
     if (s != TFM_OK) return s;
     tfm__moe_select_all(cfg, ws.probs, n_tokens, ws.experts, ws.gates, ws.probs, n_threads);
     dropped = tfm__moe_assign(cfg, n_tokens, &ws);
 
-    s = tfm__moe_shared(cfg, w, out, x, n_tokens, ws.hidden, n_threads);
+    s = tfm__moe_shared(cfg, w, out, x, n_tokens, &ws, n_threads);
     if (s != TFM_OK) return s;
     s = n_tokens == 1 ? tfm__moe_decode(cfg, w, out, x, &ws, n_threads)
                       : tfm__moe_batch(cfg, w, out, x, n_tokens, &ws, n_threads);

@@ -13,23 +13,33 @@
 /* tfm-test-impl-prelude: #define TFM_REALLOC(p, sz) test_realloc(p, sz) */
 #include "tfm_test.h"
 #include "tfm_moe.h"
+#include "tfm_quant.h"
 
 /* ---------------------------------------------------------------- the library's allocations */
 
 static long hook_calls, hook_live; /* allocations made, blocks not yet freed */
 static int hook_fail;              /* nonzero: every allocation fails */
 
+/* tfm_gemm allocates inside its parallel region: the counters change atomically */
+static void hook_count(long *counter, long delta)
+{
+#if defined(_OPENMP)
+#pragma omp atomic
+#endif
+    *counter += delta;
+}
+
 void *test_malloc(size_t bytes)
 {
     if (hook_fail) return NULL;
-    hook_calls++;
-    hook_live++;
+    hook_count(&hook_calls, 1);
+    hook_count(&hook_live, 1);
     return malloc(bytes ? bytes : 1);
 }
 
 void test_free(void *p)
 {
-    if (p) hook_live--;
+    if (p) hook_count(&hook_live, -1);
     free(p);
 }
 
@@ -66,20 +76,31 @@ static void mat_store(test_mat *m)
     }
 }
 
-/* values uniform in [-scale, scale], n_dims 2 when ne2 == 0 */
+/* values uniform in [-scale, scale], n_dims 2 when ne2 == 0. Quantized dtypes: the values are
+   quantized once and replaced by what the blocks hold (tfm_quant.h's codecs, tested in test_quant). */
 static void mat_make(test_mat *m, tfm_dtype dt, int64_t ne0, int64_t ne1, int64_t ne2, float scale)
 {
     int64_t ne[3];
-    size_t i, n;
+    size_t i, n, rows;
     ne[0] = ne0;
     ne[1] = ne1;
     ne[2] = ne2 ? ne2 : 1;
     n = (size_t)(ne[0] * ne[1] * ne[2]);
+    rows = n / (size_t)ne0;
     m->values = (float *)tt_alloc(n * sizeof(float));
     m->storage = tt_alloc(n * 4);
     for (i = 0; i < n; i++) m->values[i] = round_to(dt, tt_uniform(-scale, scale));
     if (tfm_tensor_init(&m->t, dt, ne2 ? 3 : 2, ne, m->storage) != TFM_OK) abort();
-    mat_store(m);
+    if (tfm_dtype_block_size(dt) == 1) {
+        mat_store(m);
+        return;
+    }
+    for (i = 0; i < rows; i++) {
+        unsigned char *row = (unsigned char *)m->storage + i * m->t.nb[1];
+        if (tfm_quantize_row(dt, m->values + i * ne0, row, (size_t)ne0) != TFM_OK ||
+            tfm_dequantize_row(dt, row, m->values + i * ne0, (size_t)ne0) != TFM_OK)
+            abort();
+    }
 }
 
 static void mat_free(test_mat *m)
@@ -95,8 +116,9 @@ typedef struct test_layer {
     tfm_moe_weights w;
 } test_layer;
 
-static void layer_make(test_layer *L, int dim, int hidden, int n_experts, int k, int shared_hidden, tfm_dtype router_dt,
-                       tfm_dtype expert_dt)
+/* expert_dt for gate and up, down_dt for down (and the same for the shared expert) */
+static void layer_make2(test_layer *L, int dim, int hidden, int n_experts, int k, int shared_hidden, tfm_dtype router_dt,
+                        tfm_dtype expert_dt, tfm_dtype down_dt)
 {
     memset(L, 0, sizeof *L);
     L->cfg = tfm_moe_config_make(dim, hidden, n_experts, k);
@@ -104,7 +126,7 @@ static void layer_make(test_layer *L, int dim, int hidden, int n_experts, int k,
     mat_make(&L->router, router_dt, dim, n_experts, 0, 1.0f);
     mat_make(&L->gate, expert_dt, dim, hidden, n_experts, 0.5f);
     mat_make(&L->up, expert_dt, dim, hidden, n_experts, 0.5f);
-    mat_make(&L->down, expert_dt, hidden, dim, n_experts, 0.5f);
+    mat_make(&L->down, down_dt, hidden, dim, n_experts, 0.5f);
     L->w.router = &L->router.t;
     L->w.gate_exps = &L->gate.t;
     L->w.up_exps = &L->up.t;
@@ -112,11 +134,17 @@ static void layer_make(test_layer *L, int dim, int hidden, int n_experts, int k,
     if (shared_hidden) {
         mat_make(&L->sgate, expert_dt, dim, shared_hidden, 0, 0.5f);
         mat_make(&L->sup, expert_dt, dim, shared_hidden, 0, 0.5f);
-        mat_make(&L->sdown, expert_dt, shared_hidden, dim, 0, 0.5f);
+        mat_make(&L->sdown, down_dt, shared_hidden, dim, 0, 0.5f);
         L->w.gate_shexp = &L->sgate.t;
         L->w.up_shexp = &L->sup.t;
         L->w.down_shexp = &L->sdown.t;
     }
+}
+
+static void layer_make(test_layer *L, int dim, int hidden, int n_experts, int k, int shared_hidden, tfm_dtype router_dt,
+                       tfm_dtype expert_dt)
+{
+    layer_make2(L, dim, hidden, n_experts, k, shared_hidden, router_dt, expert_dt, expert_dt);
 }
 
 static void layer_free(test_layer *L)
@@ -134,31 +162,55 @@ static void layer_free(test_layer *L)
 
 /* ---------------------------------------------------------------- float64 references */
 
-/* y = down(silu(gate x) * up x) for one token; gate/up [hidden][dim], down [dim][hidden] */
-static void ref_ffn(double *y, const float *x, const float *gate, const float *up, const float *down, int dim, int hidden)
+/* The activations a matmul with weights of wtype multiplies: x itself for float weights, else x
+   quantized to the weights' activation format and decoded (tfm_quant.h's codecs, tested in test_quant). */
+static void ref_activations(float *out, const float *x, int n, tfm_dtype wtype)
 {
-    double *h = (double *)tt_alloc(sizeof(double) * (size_t)hidden);
+    tfm_dtype at = tfm_quant_vec_dot_type(wtype);
+    void *blocks;
+    if (at == TFM_F32) {
+        memcpy(out, x, sizeof(float) * (size_t)n);
+        return;
+    }
+    blocks = tt_alloc(sizeof(float) * (size_t)n + 64);
+    if (tfm_quantize_row(at, x, blocks, (size_t)n) != TFM_OK || tfm_dequantize_row(at, blocks, out, (size_t)n) != TFM_OK)
+        abort();
+    free(blocks);
+}
+
+/* y = down(silu(gate x) * up x) for one token; gate/up [hidden][dim] of dtype in_t, down [dim][hidden]
+   of dtype down_t (their values given as floats) */
+static void ref_ffn(double *y, const float *x, const float *gate, const float *up, const float *down, int dim, int hidden,
+                    tfm_dtype in_t, tfm_dtype down_t)
+{
+    float *xa = (float *)tt_alloc(sizeof(float) * (size_t)dim), *hf = (float *)tt_alloc(sizeof(float) * (size_t)hidden);
+    float *ha = (float *)tt_alloc(sizeof(float) * (size_t)hidden);
     int i, j;
+    ref_activations(xa, x, dim, in_t);
     for (j = 0; j < hidden; j++) {
         double g = 0, u = 0;
         for (i = 0; i < dim; i++) {
-            g += (double)gate[(size_t)j * dim + i] * x[i];
-            u += (double)up[(size_t)j * dim + i] * x[i];
+            g += (double)gate[(size_t)j * dim + i] * xa[i];
+            u += (double)up[(size_t)j * dim + i] * xa[i];
         }
-        h[j] = g / (1.0 + exp(-g)) * u;
+        hf[j] = (float)(g / (1.0 + exp(-g)) * u);
     }
+    ref_activations(ha, hf, hidden, down_t);
     for (i = 0; i < dim; i++) {
         double s = 0;
-        for (j = 0; j < hidden; j++) s += (double)down[(size_t)i * hidden + j] * h[j];
+        for (j = 0; j < hidden; j++) s += (double)down[(size_t)i * hidden + j] * ha[j];
         y[i] = s;
     }
-    free(h);
+    free(xa);
+    free(hf);
+    free(ha);
 }
 
 static void ref_expert(double *y, const float *x, const test_layer *L, int e)
 {
     size_t m = (size_t)L->cfg.dim * (size_t)L->cfg.hidden;
-    ref_ffn(y, x, L->gate.values + e * m, L->up.values + e * m, L->down.values + e * m, L->cfg.dim, L->cfg.hidden);
+    ref_ffn(y, x, L->gate.values + e * m, L->up.values + e * m, L->down.values + e * m, L->cfg.dim, L->cfg.hidden,
+            L->gate.t.dtype, L->down.t.dtype);
 }
 
 static void ref_logits(double *logits, const float *x, const test_layer *L)
@@ -248,7 +300,8 @@ static void ref_forward(double *out, const float *x, int n_tokens, const test_la
         double *ot = out + (size_t)t * dim;
         for (i = 0; i < dim; i++) ot[i] = 0;
         if (cfg->shared_hidden) {
-            ref_ffn(y, xt, L->sgate.values, L->sup.values, L->sdown.values, dim, cfg->shared_hidden);
+            ref_ffn(y, xt, L->sgate.values, L->sup.values, L->sdown.values, dim, cfg->shared_hidden, L->sgate.t.dtype,
+                    L->sdown.t.dtype);
             for (i = 0; i < dim; i++) ot[i] = cfg->shared_weight * y[i];
         }
         ref_logits(logits, xt, L);
@@ -469,7 +522,7 @@ static void test_copies_of_dense_ffn(void)
                     ref_gate(&L.cfg, logits, re, rg, rp);
                     for (gsum = 0, i = 0; i < k; i++) gsum += rg[i];
                 }
-                ref_ffn(want, x + t * dim, L.gate.values, L.up.values, L.down.values, dim, hidden);
+                ref_ffn(want, x + t * dim, L.gate.values, L.up.values, L.down.values, dim, hidden, TFM_F32, TFM_F32);
                 for (i = 0; i < dim; i++) want[i] *= gsum;
                 err = rel_err(out + t * dim, want, (size_t)dim);
                 TT_ASSERT(err < 2e-5, "k %d mode %d token %d: relative error %g", k, mode, t, err);
@@ -683,12 +736,15 @@ static void test_expert_ffn(void)
             test_layer L;
             int n = rows[ri], e, i;
             float *x = (float *)tt_alloc(sizeof(float) * n * 33), *y = (float *)tt_alloc(sizeof(float) * n * 33);
-            float *scratch = (float *)tt_alloc(sizeof(float) * 2 * n * 71);
+            void *scratch;
+            size_t sb = 0;
             double want[33], err;
             layer_make(&L, 33, 71, 3, 1, 0, TFM_F32, dts[di]);
+            TT_CHECK(tfm_moe_expert_scratch_size(n, &L.gate.t, &L.up.t, &L.down.t, &sb) == TFM_OK && sb >= sizeof(float) * 2 * n * 71);
+            scratch = tt_alloc(sb);
             tt_fill(x, (size_t)n * 33, -1.0f, 1.0f);
             for (e = 0; e < 3; e++) {
-                TT_CHECK(tfm_moe_expert_ffn(y, x, n, &L.gate.t, &L.up.t, &L.down.t, e, scratch, 0) == TFM_OK);
+                TT_CHECK(tfm_moe_expert_ffn(y, x, n, &L.gate.t, &L.up.t, &L.down.t, e, scratch, sb, 0) == TFM_OK);
                 for (i = 0; i < n; i++) {
                     ref_expert(want, x + i * 33, &L, e);
                     err = rel_err(y + i * 33, want, 33);
@@ -697,12 +753,14 @@ static void test_expert_ffn(void)
             }
             /* in place (y == x) */
             memcpy(y, x, sizeof(float) * n * 33);
-            TT_CHECK(tfm_moe_expert_ffn(y, y, n, &L.gate.t, &L.up.t, &L.down.t, 2, scratch, 0) == TFM_OK);
+            TT_CHECK(tfm_moe_expert_ffn(y, y, n, &L.gate.t, &L.up.t, &L.down.t, 2, scratch, sb, 0) == TFM_OK);
             ref_expert(want, x + (n - 1) * 33, &L, 2);
             TT_ASSERT(rel_err(y + (n - 1) * 33, want, 33) < 2e-5, "in place");
-            TT_CHECK(tfm_moe_expert_ffn(y, x, n, &L.gate.t, &L.up.t, &L.down.t, 3, scratch, 0) == TFM_ERR_OUT_OF_RANGE);
-            TT_CHECK(tfm_moe_expert_ffn(y, x, n, &L.gate.t, &L.up.t, &L.down.t, -1, scratch, 0) == TFM_ERR_OUT_OF_RANGE);
-            TT_CHECK(tfm_moe_expert_ffn(y, x, n, &L.gate.t, &L.down.t, &L.down.t, 0, scratch, 0) == TFM_ERR_SHAPE);
+            TT_CHECK(tfm_moe_expert_ffn(y, x, n, &L.gate.t, &L.up.t, &L.down.t, 3, scratch, sb, 0) == TFM_ERR_OUT_OF_RANGE);
+            TT_CHECK(tfm_moe_expert_ffn(y, x, n, &L.gate.t, &L.up.t, &L.down.t, -1, scratch, sb, 0) == TFM_ERR_OUT_OF_RANGE);
+            TT_CHECK(tfm_moe_expert_ffn(y, x, n, &L.gate.t, &L.down.t, &L.down.t, 0, scratch, sb, 0) == TFM_ERR_SHAPE);
+            TT_CHECK(tfm_moe_expert_ffn(y, x, n, &L.gate.t, &L.up.t, &L.down.t, 0, scratch, sb - 1, 0) == TFM_ERR_INVALID_ARGUMENT);
+            TT_CHECK(tfm_moe_expert_scratch_size(0, &L.gate.t, &L.up.t, &L.down.t, &sb) == TFM_ERR_INVALID_ARGUMENT);
             free(x);
             free(y);
             free(scratch);
@@ -738,6 +796,75 @@ static void test_half_weights(void)
         free(work);
         layer_free(&L);
     }
+}
+
+/* Quantized weights of every type the int8 kernels take, a Q4_K_M-style mix and a shared expert,
+   against float64 on the dequantized weights and the activations quantized as the kernels do. What
+   remains is float rounding, except for q4_1, whose minimum term multiplies q8_1's block sum s, stored
+   as fp16 (GGML's format) where the decoded activations carry the exact sum. The router is f32, so
+   routing is exact. */
+static void test_quantized_weights(void)
+{
+    static const tfm_dtype gate_dts[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_Q4_K};
+    static const tfm_dtype down_dts[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_Q6_K};
+    size_t i;
+    tt_seed(75);
+    for (i = 0; i < sizeof gate_dts / sizeof gate_dts[0]; i++) {
+        int kquant = tfm_dtype_block_size(gate_dts[i]) == 256, T = 9;
+        double tol = gate_dts[i] == TFM_Q4_1 ? 1e-2 : 1e-5;
+        int dim = kquant ? 256 : 96, hidden = kquant ? 512 : 160;
+        test_layer L;
+        float *x, *out = (float *)tt_alloc(sizeof(float) * T * dim);
+        double *want = (double *)tt_alloc(sizeof(double) * T * dim), err;
+        size_t bytes;
+        void *work;
+        layer_make2(&L, dim, hidden, 4, 2, i == 5 ? 2 * hidden : 0, TFM_F32, gate_dts[i], down_dts[i]);
+        x = clear_tokens(&L, T);
+        work = work_for(&L.cfg, T, &bytes);
+        TT_CHECK(tfm_moe_validate(&L.cfg, &L.w, NULL) == TFM_OK);
+        TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, out, x, T, work, bytes, NULL, NULL, 0) == TFM_OK);
+        ref_forward(want, x, T, &L, NULL);
+        err = rel_err(out, want, (size_t)T * dim);
+        TT_ASSERT(err < tol, "%s/%s: relative error %g", tfm_dtype_name(gate_dts[i]), tfm_dtype_name(down_dts[i]), err);
+        TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, out, x, 1, work, bytes, NULL, NULL, 0) == TFM_OK);
+        err = rel_err(out, want, (size_t)dim);
+        TT_ASSERT(err < tol, "%s one token: relative error %g", tfm_dtype_name(gate_dts[i]), err);
+        free(x);
+        free(out);
+        free(want);
+        free(work);
+        layer_free(&L);
+    }
+}
+
+/* Everything quantized, the router too: a quantized gemm row equals the gemv of that row, so the
+   batched dispatch must give each token exactly what the one-token path gives it, bit for bit,
+   whatever the grouping; and a batch allocates nothing. */
+static void test_quantized_batch_equals_tokens(void)
+{
+    enum { T = 37, dim = 128, hidden = 96 };
+    test_layer L;
+    float *x = (float *)tt_alloc(sizeof(float) * T * dim), *out = (float *)tt_alloc(sizeof(float) * T * dim);
+    float one[dim];
+    size_t bytes;
+    void *work;
+    long calls;
+    int t, dropped = -1;
+    tt_seed(77);
+    layer_make2(&L, dim, hidden, 8, 2, 64, TFM_Q8_0, TFM_Q4_0, TFM_Q8_0);
+    tt_fill(x, (size_t)T * dim, -1.0f, 1.0f);
+    work = work_for(&L.cfg, T, &bytes);
+    calls = hook_calls;
+    TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, out, x, T, work, bytes, NULL, &dropped, 1) == TFM_OK && dropped == 0);
+    TT_ASSERT(hook_calls == calls, "a quantized batch made %ld allocations", hook_calls - calls);
+    for (t = 0; t < T; t++) {
+        TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, one, x + t * dim, 1, work, bytes, NULL, NULL, 1) == TFM_OK);
+        TT_ASSERT(memcmp(one, out + t * dim, sizeof one) == 0, "token %d differs between batch and one-token path", t);
+    }
+    free(x);
+    free(out);
+    free(work);
+    layer_free(&L);
 }
 
 /* 1 vs 2 threads, bit for bit, on shapes large enough that the matmuls really split. */
@@ -817,9 +944,9 @@ static void test_allocations(void)
     tt_fill(x, sizeof x / sizeof x[0], -1.0f, 1.0f);
     TT_CHECK(tfm_moe_stats_init(&st, 4) == TFM_OK);
     calls = hook_calls;
-    TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, out, x, 1, work, bytes, &st, NULL, 2) == TFM_OK);
+    TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, out, x, 1, work, bytes, &st, NULL, 1) == TFM_OK);
     TT_ASSERT(hook_calls == calls, "one-token forward made %ld allocations", hook_calls - calls);
-    TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, out, x, 16, work, bytes, &st, NULL, 2) == TFM_OK);
+    TT_CHECK(tfm_moe_forward(&L.cfg, &L.w, out, x, 16, work, bytes, &st, NULL, 1) == TFM_OK);
     TT_ASSERT(hook_live == 1, "%ld blocks live after a batch (want the stats' one)", hook_live);
     tfm_moe_stats_free(&st);
     TT_CHECK(hook_live == 0);
@@ -912,6 +1039,11 @@ static void test_bad_input(void)
     bad.dtype = (tfm_dtype)99;
     EXPECT_W(up_exps, &bad, TFM_ERR_UNSUPPORTED);
     bad = L.up.t;
+    bad.dtype = TFM_Q5_0; /* a known dtype without int8 kernels */
+    EXPECT_W(up_exps, &bad, TFM_ERR_UNSUPPORTED);
+    bad.dtype = TFM_Q8_0; /* rows of 33 elements cannot be q8_0 blocks */
+    EXPECT_W(up_exps, &bad, TFM_ERR_SHAPE);
+    bad = L.up.t;
     bad.data = NULL;
     EXPECT_W(up_exps, &bad, TFM_ERR_INVALID_ARGUMENT);
 #undef EXPECT_W
@@ -957,6 +1089,8 @@ int main(void)
     TT_RUN(test_stats);
     TT_RUN(test_expert_ffn);
     TT_RUN(test_half_weights);
+    TT_RUN(test_quantized_weights);
+    TT_RUN(test_quantized_batch_equals_tokens);
     TT_RUN(test_threads_bit_exact);
     TT_RUN(test_workspace);
     TT_RUN(test_allocations);
