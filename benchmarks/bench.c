@@ -325,8 +325,9 @@ static double bench_measure_fma(int threads)
     double t0 = bench_now();
     sink += bench_fma_loop(iters);
     dt = bench_now() - t0;
-    if (dt > 0) iters = (long)((double)iters * 0.05 / dt) + 1; /* about 50 ms a run */
-    for (rep = 0; rep < 3; rep++) {
+    if (dt > 0) iters = (long)((double)iters * 0.02 / dt) + 1; /* about 20 ms a run */
+    /* many short runs: on a shared machine the best one is the one nobody else interrupted */
+    for (rep = 0; rep < 10; rep++) {
         double start = 0, end = 0;
         BENCH_PARALLEL(threads)
         {
@@ -368,7 +369,7 @@ static float bench_read_sum(const float *p, size_t n)
 
 #define BENCH_BW_BYTES ((size_t)512 << 20)
 
-/* Best of 3 passes; each thread reads (or copies) its contiguous share. */
+/* Best of 3 read passes and 2 copies; each thread reads (or copies) its contiguous share. */
 static void bench_measure_bandwidth(int threads, double *read_gbps, double *copy_gbps)
 {
     size_t n = BENCH_BW_BYTES / sizeof(float), i;
@@ -380,8 +381,8 @@ static void bench_measure_bandwidth(int threads, double *read_gbps, double *copy
     *read_gbps = *copy_gbps = NAN;
     if (!buf) return;
     for (i = 0; i < n; i++) buf[i] = (float)(i & 1023);
-    for (rep = 0; rep < 4; rep++) {
-        int copy = rep & 1;
+    for (rep = 0; rep < 5; rep++) {
+        int copy = rep == 1 || rep == 3;
         double start = 0, end = 0;
         BENCH_PARALLEL(threads)
         {
