@@ -580,7 +580,8 @@ static tfm_status tfm__model_matmul(const tfm_context *ctx, const tfm_tensor *w,
                                     int n_tokens)
 {
     int rows = (int)w->ne[1], cols = (int)w->ne[0];
-    int n_threads = (double)rows * cols < 32768.0 ? 1 : (ctx->n_threads < rows ? ctx->n_threads : rows);
+    /* below 64K weights (~10 us of work) a thread team costs more than it saves */
+    int n_threads = (double)rows * cols < 65536.0 ? 1 : (ctx->n_threads < rows ? ctx->n_threads : rows);
     tfm_status status = TFM_OK;
     int t;
     if (n_tokens > 1)
@@ -588,7 +589,6 @@ static tfm_status tfm__model_matmul(const tfm_context *ctx, const tfm_tensor *w,
     /* One token: each thread takes one contiguous, equal share of the rows. Decoding is memory-bound and a
        matrix is only a few hundred rows, so an even split matters (a 64-row granularity leaves one of two
        threads a third idle on 288 rows); each row is still summed by one thread in one order. */
-    (void)t;
     TFM__PARALLEL_FOR(n_threads)
     for (t = 0; t < n_threads; t++) {
         int begin = (int)((int64_t)rows * t / n_threads), end = (int)((int64_t)rows * (t + 1) / n_threads);
