@@ -9,6 +9,8 @@
        first evicted from the caches (a 512 MiB read before each run), as in a many-layer model;
        warm_ratio is the same ratio with the weights left cache-resident.
    (c) routing alone (router matmul, top-k and gates: tfm_moe_route) as a share of (a) and (b).
+   --dtype takes a list (default f32,q8_0,q4_0: every weight of the layer in that type, the router f32
+   as GGUF files have it). pct_peak is of the f32 FMA peak, which the int8 kernels may exceed.
    All ratios come from one run on the same data. */
 #include "bench.h"
 
@@ -30,11 +32,11 @@ static void moe_fill(float *x, size_t n, float scale)
     }
 }
 
-/* A weight tensor of random values in [-scale, scale], stored as dtype t, filled row by row. */
+/* A weight tensor of random values in [-scale, scale], stored as dtype t (quantized row by row). */
 static int moe_weight(tfm_tensor *w, tfm_dtype t, int64_t ne0, int64_t ne1, int64_t ne2, float scale)
 {
     int64_t ne[3];
-    size_t rows, r, row_bytes;
+    size_t rows, r;
     float *row = (float *)malloc((size_t)ne0 * sizeof(float));
     ne[0] = ne0;
     ne[1] = ne1;
@@ -44,21 +46,19 @@ static int moe_weight(tfm_tensor *w, tfm_dtype t, int64_t ne0, int64_t ne1, int6
         return 0;
     }
     w->data = tfm_aligned_alloc(tfm_tensor_nbytes(w));
-    if (!w->data) {
-        free(row);
-        return 0;
-    }
     rows = (size_t)(ne1 * ne2);
-    row_bytes = w->nb[1];
-    for (r = 0; r < rows; r++) {
-        void *dst = (unsigned char *)w->data + r * row_bytes;
+    for (r = 0; w->data && r < rows; r++) {
         moe_fill(row, (size_t)ne0, scale);
-        if (t == TFM_F16) tfm_f32_to_f16_row((uint16_t *)dst, row, (size_t)ne0);
-        else if (t == TFM_BF16) tfm_f32_to_bf16_row((uint16_t *)dst, row, (size_t)ne0);
-        else memcpy(dst, row, (size_t)ne0 * sizeof(float));
+        if (tfm_quantize_row(t, row, (unsigned char *)w->data + r * w->nb[1], (size_t)ne0) != TFM_OK) break;
     }
     free(row);
-    return 1;
+    return w->data && r == rows;
+}
+
+static void moe_weight_free(tfm_tensor *w)
+{
+    tfm_aligned_free(w->data);
+    w->data = NULL;
 }
 
 typedef struct moe_case {
@@ -106,10 +106,10 @@ static void run_dense(void *ctx)
 {
     moe_case *c = (moe_case *)ctx;
     int h = (int)c->dense_gate.ne[1], d = c->cfg.dim;
-    keep(c, tfm_gemv(c->hidden_a, c->dense_gate.dtype, c->dense_gate.data, c->x, h, d, c->threads));
-    keep(c, tfm_gemv(c->hidden_b, c->dense_up.dtype, c->dense_up.data, c->x, h, d, c->threads));
+    keep(c, tfm_quant_gemv(c->hidden_a, c->dense_gate.dtype, c->dense_gate.data, c->x, h, d, c->threads));
+    keep(c, tfm_quant_gemv(c->hidden_b, c->dense_up.dtype, c->dense_up.data, c->x, h, d, c->threads));
     tfm_swiglu(c->hidden_a, c->hidden_a, c->hidden_b, (size_t)h);
-    keep(c, tfm_gemv(c->out, c->dense_down.dtype, c->dense_down.data, c->hidden_a, d, h, c->threads));
+    keep(c, tfm_quant_gemv(c->out, c->dense_down.dtype, c->dense_down.data, c->hidden_a, d, h, c->threads));
 }
 
 static void run_route_prefill(void *ctx)
@@ -146,12 +146,24 @@ static double moe_best_cold(bench_fn fn, void *ctx, const float *evict, size_t n
     return best;
 }
 
-static tfm_dtype moe_parse_dtype(const char *s)
+/* Comma-separated dtype names that tfm_moe.h multiplies; how many, 0 on a bad name. */
+static int moe_parse_dtypes(const char *s, tfm_dtype *list, int max)
 {
-    if (!strcmp(s, "f32")) return TFM_F32;
-    if (!strcmp(s, "f16")) return TFM_F16;
-    if (!strcmp(s, "bf16")) return TFM_BF16;
-    return TFM_DTYPE_COUNT;
+    int n = 0;
+    while (*s && n < max) {
+        size_t len = strcspn(s, ",");
+        int t, found = 0;
+        for (t = 0; t < TFM_DTYPE_COUNT && !found; t++) {
+            const char *name = tfm_dtype_name((tfm_dtype)t);
+            if (name && strlen(name) == len && !strncmp(s, name, len) && tfm_quant_vec_dot_type((tfm_dtype)t) != (tfm_dtype)-1) {
+                list[n++] = (tfm_dtype)t;
+                found = 1;
+            }
+        }
+        if (!found) return 0;
+        s += len + (s[len] == ',');
+    }
+    return n;
 }
 
 /* The routing of the batch as the stats see it: aux loss and the busiest expert's share. */
@@ -170,15 +182,33 @@ static void moe_routing_summary(moe_case *c, double *aux_loss, double *max_share
     tfm_moe_stats_free(&st);
 }
 
-static void moe_free(moe_case *c)
+/* Weights of one dtype into c (the router stays f32); 0 when they cannot be made. */
+static int moe_make_weights(moe_case *c, tfm_tensor *router, tfm_tensor *gate, tfm_tensor *up, tfm_tensor *down,
+                            tfm_dtype dtype)
 {
-    tfm_aligned_free((void *)(uintptr_t)c->w.router->data);
-    tfm_aligned_free((void *)(uintptr_t)c->w.gate_exps->data);
-    tfm_aligned_free((void *)(uintptr_t)c->w.up_exps->data);
-    tfm_aligned_free((void *)(uintptr_t)c->w.down_exps->data);
-    tfm_aligned_free(c->dense_gate.data);
-    tfm_aligned_free(c->dense_up.data);
-    tfm_aligned_free(c->dense_down.data);
+    int d = c->cfg.dim, h = c->cfg.hidden, e = c->cfg.n_experts, k = c->cfg.n_used;
+    /* router logits of spread ~1 whatever dim, so routing is neither uniform nor one-hot; the dense
+       FFN has the active parameters of k experts */
+    return moe_weight(router, TFM_F32, d, e, 1, 3.0f / (float)sqrt((double)d)) && moe_weight(gate, dtype, d, h, e, 0.05f) &&
+           moe_weight(up, dtype, d, h, e, 0.05f) && moe_weight(down, dtype, h, d, e, 0.05f) &&
+           moe_weight(&c->dense_gate, dtype, d, (int64_t)k * h, 1, 0.05f) &&
+           moe_weight(&c->dense_up, dtype, d, (int64_t)k * h, 1, 0.05f) &&
+           moe_weight(&c->dense_down, dtype, (int64_t)k * h, d, 1, 0.05f);
+}
+
+static void moe_free_weights(moe_case *c, tfm_tensor *router, tfm_tensor *gate, tfm_tensor *up, tfm_tensor *down)
+{
+    moe_weight_free(router);
+    moe_weight_free(gate);
+    moe_weight_free(up);
+    moe_weight_free(down);
+    moe_weight_free(&c->dense_gate);
+    moe_weight_free(&c->dense_up);
+    moe_weight_free(&c->dense_down);
+}
+
+static void moe_free_buffers(moe_case *c)
+{
     tfm_aligned_free((void *)(uintptr_t)c->x);
     tfm_aligned_free(c->out);
     tfm_aligned_free(c->hidden_a);
@@ -189,114 +219,34 @@ static void moe_free(moe_case *c)
     tfm_aligned_free(c->work);
 }
 
-int bench_moe(int argc, char **argv)
+/* One row per thread count for the weights in c; nonzero on a failed call. */
+static int moe_measure(moe_case *c, const int *threads, int n_threads, double seconds, const float *evict,
+                       size_t evict_floats, int csv, int *header)
 {
-    tfm_tensor router, gate, up, down;
-    int dim, hidden, n_experts, k, n_tokens, threads[8], n_threads, i, csv;
-    double seconds, aux_loss, max_share;
-    tfm_dtype dtype;
-    moe_case c;
-    tfm_error err;
-    size_t wbytes, evict_floats = (size_t)128 << 20; /* 512 MiB, twice a large server L3 */
-    float *evict = NULL;
-    if (!bench_check_args(argc, argv, "--dim --hidden --experts --k --tokens --dtype --threads --seconds", "--csv"))
-        return 2;
-    dim = (int)bench_arg_int(argc, argv, "--dim", 1024);
-    hidden = (int)bench_arg_int(argc, argv, "--hidden", 3584);
-    n_experts = (int)bench_arg_int(argc, argv, "--experts", 8);
-    k = (int)bench_arg_int(argc, argv, "--k", 2);
-    n_tokens = (int)bench_arg_int(argc, argv, "--tokens", 128);
-    seconds = bench_arg_num(argc, argv, "--seconds", 0.3);
-    dtype = moe_parse_dtype(bench_arg_str(argc, argv, "--dtype", "f32"));
-    csv = bench_flag(argc, argv, "--csv");
-    n_threads = bench_threads(argc, argv, threads, 8);
-    if (!n_threads) return 2;
-    memset(&c, 0, sizeof c);
-    c.cfg = tfm_moe_config_make(dim, hidden, n_experts, k);
-    if (n_tokens <= 1 || dtype == TFM_DTYPE_COUNT || tfm_moe_workspace_size(&c.cfg, n_tokens, &c.work_bytes) != TFM_OK) {
-        fprintf(stderr, "moe: need --dim, --hidden, --experts > 0, 0 < --k <= --experts, --tokens > 1, --dtype f32|f16|bf16\n");
-        return 2;
-    }
-    c.n_tokens = n_tokens;
-    memset(&router, 0, sizeof router);
-    gate = up = down = router;
-    c.w.router = &router;
-    c.w.gate_exps = &gate;
-    c.w.up_exps = &up;
-    c.w.down_exps = &down;
-    /* router logits of spread ~1 whatever dim, so the routing is neither uniform nor one-hot; the
-       dense FFN has the active parameters of k experts */
-    if (!moe_weight(&router, TFM_F32, dim, n_experts, 1, 3.0f / (float)sqrt((double)dim)) ||
-        !moe_weight(&gate, dtype, dim, hidden, n_experts, 0.05f) || !moe_weight(&up, dtype, dim, hidden, n_experts, 0.05f) ||
-        !moe_weight(&down, dtype, hidden, dim, n_experts, 0.05f) ||
-        !moe_weight(&c.dense_gate, dtype, dim, (int64_t)k * hidden, 1, 0.05f) ||
-        !moe_weight(&c.dense_up, dtype, dim, (int64_t)k * hidden, 1, 0.05f) ||
-        !moe_weight(&c.dense_down, dtype, (int64_t)k * hidden, dim, 1, 0.05f)) {
-        fprintf(stderr, "moe: cannot make %s weights of this shape (block size, memory)\n", tfm_dtype_name(dtype));
-        moe_free(&c);
-        return 1;
-    }
-    if (tfm_moe_validate(&c.cfg, &c.w, &err) != TFM_OK) {
-        fprintf(stderr, "%s\n", err.message);
-        moe_free(&c);
-        return 2;
-    }
-    c.x = (const float *)tfm_aligned_alloc((size_t)n_tokens * dim * sizeof(float));
-    c.out = (float *)tfm_aligned_alloc((size_t)n_tokens * dim * sizeof(float));
-    c.hidden_a = (float *)tfm_aligned_alloc((size_t)k * hidden * sizeof(float));
-    c.hidden_b = (float *)tfm_aligned_alloc((size_t)k * hidden * sizeof(float));
-    c.probs = (float *)tfm_aligned_alloc((size_t)n_tokens * n_experts * sizeof(float));
-    c.gates = (float *)tfm_aligned_alloc((size_t)n_tokens * k * sizeof(float));
-    c.experts = (int32_t *)tfm_aligned_alloc((size_t)n_tokens * k * sizeof(int32_t));
-    c.work = tfm_aligned_alloc(c.work_bytes);
-    if (!c.x || !c.out || !c.hidden_a || !c.hidden_b || !c.probs || !c.gates || !c.experts || !c.work) {
-        fprintf(stderr, "moe: out of memory\n");
-        moe_free(&c);
-        return 1;
-    }
-    evict = (float *)tfm_aligned_alloc(evict_floats * sizeof(float));
-    if (!evict) {
-        fprintf(stderr, "moe: out of memory\n");
-        moe_free(&c);
-        return 1;
-    }
-    memset(evict, 0, evict_floats * sizeof(float));
-    moe_fill((float *)(uintptr_t)c.x, (size_t)n_tokens * dim, 1.0f);
-    moe_routing_summary(&c, &aux_loss, &max_share);
-    tfm_dtype_row_bytes(dtype, (uint64_t)dim * hidden, &wbytes);
-    if (!csv)
-        printf("moe: dim %d, hidden %d, %d experts, top-%d, %s experts, f32 router; %d-token prefill: aux loss %.3f, "
-               "busiest expert %.1f%% of assignments\n",
-               dim, hidden, n_experts, k, tfm_dtype_name(dtype), n_tokens, aux_loss, 100.0 * max_share);
-
+    int i, d = c->cfg.dim, h = c->cfg.hidden, k = c->cfg.n_used, n_tokens = c->n_tokens;
+    double bytes = (double)k * (double)(c->w.gate_exps->nb[2] + c->w.up_exps->nb[2] + c->w.down_exps->nb[2]);
     for (i = 0; i < n_threads; i++) {
         const bench_ceiling *ceil = bench_ceiling_get(threads[i]);
-        double t_batch, t_tokens, t_decode, t_dense, t_decode_warm, t_dense_warm, t_route_p, t_route_d, flops, gflops;
-        double bytes, gbps;
+        double t_batch, t_tokens, t_decode, t_dense, t_decode_warm, t_dense_warm, t_route_p, t_route_d, gflops, gbps;
         bench_row row;
-        c.threads = threads[i];
-        c.status = TFM_OK;
-        t_batch = bench_best(run_batched, &c, 3, seconds);
-        t_tokens = bench_best(run_token_by_token, &c, 1, 0.0);
-        bench_sleep(0.05);
-        t_decode_warm = bench_best(run_decode, &c, 5, seconds);
-        t_dense_warm = bench_best(run_dense, &c, 5, seconds);
-        t_decode = moe_best_cold(run_decode, &c, evict, evict_floats, 10);
-        t_dense = moe_best_cold(run_dense, &c, evict, evict_floats, 10);
-        t_route_p = bench_best(run_route_prefill, &c, 5, seconds / 3);
-        t_route_d = bench_best(run_route_decode, &c, 5, seconds / 3);
-        if (c.status != TFM_OK) {
-            fprintf(stderr, "moe: %s\n", tfm_status_string(c.status));
-            tfm_aligned_free(evict);
-            moe_free(&c);
+        c->threads = threads[i];
+        c->status = TFM_OK;
+        t_batch = bench_best(run_batched, c, 3, seconds);
+        t_tokens = bench_best(run_token_by_token, c, 1, 0.0);
+        t_decode_warm = bench_best(run_decode, c, 5, seconds);
+        t_dense_warm = bench_best(run_dense, c, 5, seconds);
+        t_decode = moe_best_cold(run_decode, c, evict, evict_floats, 10);
+        t_dense = moe_best_cold(run_dense, c, evict, evict_floats, 10);
+        t_route_p = bench_best(run_route_prefill, c, 5, seconds / 3);
+        t_route_d = bench_best(run_route_decode, c, 5, seconds / 3);
+        if (c->status != TFM_OK) {
+            fprintf(stderr, "moe: %s\n", tfm_status_string(c->status));
             return 1;
         }
-        flops = 2.0 * 3.0 * n_tokens * k * (double)dim * hidden;
-        gflops = flops / t_batch * 1e-9;
-        bytes = 3.0 * k * (double)wbytes;
+        gflops = 2.0 * 3.0 * n_tokens * k * (double)d * h / t_batch * 1e-9;
         gbps = bytes / t_decode * 1e-9;
         bench_row_init(&row);
-        bench_row_str(&row, "dtype", tfm_dtype_name(dtype));
+        bench_row_str(&row, "dtype", tfm_dtype_name(c->w.gate_exps->dtype));
         bench_row_int(&row, "threads", threads[i]);
         bench_row_int(&row, "tokens", n_tokens);
         bench_row_num(&row, "batched_ms", t_batch * 1e3, 2);
@@ -314,11 +264,82 @@ int bench_moe(int argc, char **argv)
         bench_row_num(&row, "route_pf_pct", 100.0 * t_route_p / t_batch, 2);
         bench_row_num(&row, "route_dec_us", t_route_d * 1e6, 2);
         bench_row_num(&row, "route_dec_pct", 100.0 * t_route_d / t_decode, 2);
-        bench_row_print(&row, csv, i == 0);
+        bench_row_print(&row, csv, *header);
+        *header = 0;
     }
-    tfm_aligned_free(evict);
-    if (!csv)
-        printf("targets: speedup (batched vs token by token) >= 3; decode/dense (same active parameters) <= 1.15\n");
-    moe_free(&c);
     return 0;
+}
+
+int bench_moe(int argc, char **argv)
+{
+    tfm_tensor router, gate, up, down;
+    tfm_dtype dtypes[8];
+    int threads[8], n_threads, n_dtypes, i, csv, failed = 0, header = 1;
+    double seconds;
+    moe_case c;
+    size_t evict_floats = (size_t)128 << 20; /* 512 MiB, twice a large server L3 */
+    float *evict;
+    if (!bench_check_args(argc, argv, "--dim --hidden --experts --k --tokens --dtype --threads --seconds", "--csv"))
+        return 2;
+    memset(&c, 0, sizeof c);
+    c.cfg = tfm_moe_config_make((int)bench_arg_int(argc, argv, "--dim", 1024), (int)bench_arg_int(argc, argv, "--hidden", 3584),
+                                (int)bench_arg_int(argc, argv, "--experts", 8), (int)bench_arg_int(argc, argv, "--k", 2));
+    c.n_tokens = (int)bench_arg_int(argc, argv, "--tokens", 128);
+    seconds = bench_arg_num(argc, argv, "--seconds", 0.3);
+    n_dtypes = moe_parse_dtypes(bench_arg_str(argc, argv, "--dtype", "f32,q8_0,q4_0"), dtypes, 8);
+    csv = bench_flag(argc, argv, "--csv");
+    n_threads = bench_threads(argc, argv, threads, 8);
+    if (!n_threads) return 2;
+    if (c.n_tokens <= 1 || !n_dtypes || tfm_moe_workspace_size(&c.cfg, c.n_tokens, &c.work_bytes) != TFM_OK) {
+        fprintf(stderr, "moe: need --dim, --hidden, --experts > 0, 0 < --k <= --experts, --tokens > 1, and --dtype a list "
+                        "of f32 f16 bf16 q8_0 q4_0 q4_1 q4_k q6_k\n");
+        return 2;
+    }
+    c.x = (const float *)tfm_aligned_alloc((size_t)c.n_tokens * c.cfg.dim * sizeof(float));
+    c.out = (float *)tfm_aligned_alloc((size_t)c.n_tokens * c.cfg.dim * sizeof(float));
+    c.hidden_a = (float *)tfm_aligned_alloc((size_t)c.cfg.n_used * c.cfg.hidden * sizeof(float));
+    c.hidden_b = (float *)tfm_aligned_alloc((size_t)c.cfg.n_used * c.cfg.hidden * sizeof(float));
+    c.probs = (float *)tfm_aligned_alloc((size_t)c.n_tokens * c.cfg.n_experts * sizeof(float));
+    c.gates = (float *)tfm_aligned_alloc((size_t)c.n_tokens * c.cfg.n_used * sizeof(float));
+    c.experts = (int32_t *)tfm_aligned_alloc((size_t)c.n_tokens * c.cfg.n_used * sizeof(int32_t));
+    c.work = tfm_aligned_alloc(c.work_bytes);
+    evict = (float *)tfm_aligned_alloc(evict_floats * sizeof(float));
+    if (!c.x || !c.out || !c.hidden_a || !c.hidden_b || !c.probs || !c.gates || !c.experts || !c.work || !evict) {
+        fprintf(stderr, "moe: out of memory\n");
+        moe_free_buffers(&c);
+        tfm_aligned_free(evict);
+        return 1;
+    }
+    memset(evict, 0, evict_floats * sizeof(float));
+    moe_fill((float *)(uintptr_t)c.x, (size_t)c.n_tokens * c.cfg.dim, 1.0f);
+    memset(&router, 0, sizeof router);
+    gate = up = down = router;
+    c.w.router = &router;
+    c.w.gate_exps = &gate;
+    c.w.up_exps = &up;
+    c.w.down_exps = &down;
+    for (i = 0; i < n_dtypes && !failed; i++) {
+        tfm_error err;
+        double aux_loss, max_share;
+        if (!moe_make_weights(&c, &router, &gate, &up, &down, dtypes[i])) {
+            fprintf(stderr, "moe: cannot make %s weights of this shape (block size, memory)\n", tfm_dtype_name(dtypes[i]));
+            failed = 1;
+        } else if (tfm_moe_validate(&c.cfg, &c.w, &err) != TFM_OK) {
+            fprintf(stderr, "%s\n", err.message);
+            failed = 1;
+        } else {
+            moe_routing_summary(&c, &aux_loss, &max_share);
+            if (!csv && i == 0)
+                printf("moe: dim %d, hidden %d, %d experts, top-%d, f32 router; %d-token prefill: aux loss %.3f, busiest "
+                       "expert %.1f%% of assignments\n",
+                       c.cfg.dim, c.cfg.hidden, c.cfg.n_experts, c.cfg.n_used, c.n_tokens, aux_loss, 100.0 * max_share);
+            failed = moe_measure(&c, threads, n_threads, seconds, evict, evict_floats, csv, &header);
+        }
+        moe_free_weights(&c, &router, &gate, &up, &down);
+    }
+    if (!csv && !failed)
+        printf("targets: speedup (batched vs token by token) >= 3; decode/dense (same active parameters) <= 1.15\n");
+    moe_free_buffers(&c);
+    tfm_aligned_free(evict);
+    return failed;
 }
