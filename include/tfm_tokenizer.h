@@ -7,7 +7,9 @@
      that are not pieces), then greedy merges of the adjacent pair whose concatenation is the piece
      with the highest score (ties: the leftmost pair), optional BOS/EOS. It gives exactly llama2.c's
      ids, but in O(n log n): a heap of candidate merges over a linked list of symbols, and a hash
-     table from piece to id (llama2.c rescans every pair after every merge, which is O(n^2)).
+     table from piece to id (llama2.c rescans every pair after every merge, which is O(n^2)). When no
+     piece has a space after a non-space byte (SentencePiece vocabs), no merge can cross the start of
+     a word, so each word is merged on its own: same ids, a small heap, ~10x faster on long text.
      Decoding turns byte tokens back into bytes and drops the dummy-prefix space after BOS.
      Loaders: llama2.c's tokenizer.bin (file or memory) and plain arrays (a GGUF tokenizer.ggml.* vocab).
      The tokenizer knows no tensors; it uses tfm_tensor.h only for tfm_status/tfm_error and the
@@ -134,15 +136,23 @@ TFM_API int tfm_tokenizer_piece_printable(const char *piece, size_t len);
 extern "C" {
 #endif
 
+/* A hash slot: a piece's id (-1: empty) and its full hash, compared before the piece itself. */
+typedef struct tfm__tok_slot {
+    int id;
+    uint32_t hash;
+} tfm__tok_slot;
+
 struct tfm_tokenizer {
     int n_vocab;
     int bos_id, eos_id, unk_id;
+    int space_id;           /* the piece " " (-1: none) */
+    int word_split;         /* no piece holds a non-space byte followed by a space (see tfm__tok_word_start) */
     char *text;             /* every piece, each followed by a NUL */
     size_t *offset;         /* piece i starts at text + offset[i] */
     int *length;
     float *score;
     unsigned char *type;    /* tfm_token_type */
-    int *slot;              /* open-addressing hash of the pieces text can produce: id, or -1 */
+    tfm__tok_slot *slot;    /* open-addressing hash of the pieces text can produce */
     uint32_t slot_mask;
     int byte_id[256];       /* byte fallback: the <0xNN> token of each byte */
     char byte_text[256][2]; /* decode of a byte token: the byte and a NUL */
@@ -177,11 +187,12 @@ static uint32_t tfm__tok_hash(const char *a, size_t na, const char *b, size_t nb
 /* Id of the piece a||b among the pieces text can produce, or -1. */
 static int tfm__tok_find2(const tfm_tokenizer *t, const char *a, size_t na, const char *b, size_t nb)
 {
-    uint32_t i = tfm__tok_hash(a, na, b, nb) & t->slot_mask;
+    uint32_t h = tfm__tok_hash(a, na, b, nb), i = h & t->slot_mask;
     for (;; i = (i + 1) & t->slot_mask) {
-        int id = t->slot[i];
+        int id = t->slot[i].id;
         const char *p;
         if (id < 0) return -1;
+        if (t->slot[i].hash != h) continue;
         p = t->text + t->offset[id];
         if ((size_t)t->length[id] == na + nb && memcmp(p, a, na) == 0 && memcmp(p + na, b, nb) == 0) return id;
     }
@@ -233,7 +244,7 @@ static tfm_status tfm__tok_alloc_arrays(tfm_tokenizer *t, int n, size_t text_byt
     t->length = (int *)TFM_MALLOC((size_t)n * sizeof *t->length);
     t->score = (float *)TFM_MALLOC((size_t)n * sizeof *t->score);
     t->type = (unsigned char *)TFM_MALLOC((size_t)n);
-    t->slot = (int *)TFM_MALLOC(slots * sizeof *t->slot);
+    t->slot = (tfm__tok_slot *)TFM_MALLOC(slots * sizeof *t->slot);
     if (!t->text || !t->offset || !t->length || !t->score || !t->type || !t->slot)
         return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for a vocab of %d tokens", n);
     memset(t->slot, 0xff, slots * sizeof *t->slot);
@@ -275,12 +286,22 @@ static tfm_status tfm__tok_index(tfm_tokenizer *t, const int32_t *given_types, t
         if (type == TFM_TOKEN_BYTE && t->byte_id[byte] < 0) t->byte_id[byte] = i;
         if (type == TFM_TOKEN_UNKNOWN && t->unk_id < 0) t->unk_id = i;
         if (tfm__tok_findable(type) && tfm__tok_find2(t, p, len, "", 0) < 0) {
-            uint32_t s = tfm__tok_hash(p, len, "", 0) & t->slot_mask;
-            while (t->slot[s] >= 0) s = (s + 1) & t->slot_mask;
-            t->slot[s] = i;
+            uint32_t h = tfm__tok_hash(p, len, "", 0), s = h & t->slot_mask;
+            while (t->slot[s].id >= 0) s = (s + 1) & t->slot_mask;
+            t->slot[s].id = i;
+            t->slot[s].hash = h;
         }
     }
     if (t->unk_id < 0) t->unk_id = 0; /* the Llama convention, for vocabs without byte tokens */
+    t->space_id = tfm__tok_find2(t, " ", 1, "", 0);
+    t->word_split = 1;
+    for (i = 0; i < t->n_vocab && t->word_split; i++) {
+        const char *p = t->text + t->offset[i];
+        int j;
+        if (!tfm__tok_findable(t->type[i])) continue;
+        for (j = 1; j < t->length[i]; j++)
+            if (p[j] == ' ' && p[j - 1] != ' ') t->word_split = 0;
+    }
     for (b = 0; b < 256; b++)
         if (t->byte_id[b] < 0) t->byte_id[b] = t->unk_id;
     return TFM_OK;
@@ -556,12 +577,47 @@ static int tfm__tok_add_char(const tfm_tokenizer *t, const char *c, size_t len, 
     return n;
 }
 
-/* The merged symbols of text (dummy prefix included) into sym; returns their count, -1 out of memory. */
+/* Merges symbols [lo, hi) as llama2.c does: always the best-scoring adjacent pair, the leftmost of equals.
+   Returns 0 when out of memory. */
+static int tfm__tok_merge_range(const tfm_tokenizer *t, tfm__tok_sym *sym, int lo, int hi, tfm__tok_heap *heap)
+{
+    int k, ok = 1;
+    for (k = lo; k < hi; k++) {
+        sym[k].prev = k > lo ? k - 1 : -1;
+        sym[k].next = k + 1 < hi ? k + 1 : -1;
+    }
+    heap->n = 0;
+    for (k = lo; k + 1 < hi && ok; k++) ok = tfm__tok_try_pair(t, sym, heap, k, k + 1);
+    while (ok && heap->n > 0) {
+        tfm__tok_cand c = tfm__tok_pop(heap);
+        tfm__tok_sym *l = &sym[c.left], *r = &sym[c.right];
+        /* stale: one side merged since the candidate was queued */
+        if (l->id != c.left_id || r->id != c.right_id || l->next != c.right) continue;
+        l->id = c.merged;
+        l->next = r->next;
+        if (r->next >= 0) sym[r->next].prev = c.left;
+        r->id = -1;
+        ok = tfm__tok_try_pair(t, sym, heap, l->prev, c.left) && tfm__tok_try_pair(t, sym, heap, c.left, l->next);
+    }
+    return ok;
+}
+
+/* No merge can join symbol k - 1 to a space symbol k when no piece holds a non-space byte followed by a
+   space (t->word_split) and the piece of k - 1 ends in a non-space byte: the merged piece would hold
+   both. So words merge on their own, which keeps the heap small and in cache. */
+static int tfm__tok_word_start(const tfm_tokenizer *t, const tfm__tok_sym *sym, int k)
+{
+    int prev = sym[k - 1].id, len = t->length[prev];
+    return t->word_split && sym[k].id == t->space_id && len > 0 && t->text[t->offset[prev] + (size_t)len - 1] != ' ';
+}
+
+/* The symbols of text (dummy prefix included) into sym, merged; merged-away symbols get id -1.
+   Returns how many symbols there were, -1 when out of memory. */
 static int tfm__tok_merge(const tfm_tokenizer *t, const char *text, size_t len, tfm__tok_sym *sym)
 {
     tfm__tok_heap heap;
     size_t i = 0;
-    int n = 0, k, ok = 1;
+    int n = 0, k, lo = 0, ok = 1;
     if (len == 0) return 0;
     n = tfm__tok_add_char(t, " ", 1, sym, n);
     while (i < len) {
@@ -570,26 +626,15 @@ static int tfm__tok_merge(const tfm_tokenizer *t, const char *text, size_t len, 
         n = tfm__tok_add_char(t, text + i, j - i, sym, n);
         i = j;
     }
-    for (k = 0; k < n; k++) {
-        sym[k].prev = k - 1;
-        sym[k].next = k + 1 < n ? k + 1 : -1;
-    }
     heap.n = 0;
-    heap.cap = (size_t)n;
+    heap.cap = 64;
     heap.a = (tfm__tok_cand *)TFM_MALLOC(heap.cap * sizeof *heap.a);
     if (!heap.a) return -1;
-    for (k = 0; k + 1 < n && ok; k++) ok = tfm__tok_try_pair(t, sym, &heap, k, k + 1);
-    while (ok && heap.n > 0) {
-        tfm__tok_cand c = tfm__tok_pop(&heap);
-        tfm__tok_sym *l = &sym[c.left], *r = &sym[c.right];
-        /* stale: one side merged since the candidate was queued */
-        if (l->id != c.left_id || r->id != c.right_id || l->next != c.right) continue;
-        l->id = c.merged;
-        l->next = r->next;
-        if (r->next >= 0) sym[r->next].prev = c.left;
-        r->id = -1;
-        ok = tfm__tok_try_pair(t, sym, &heap, l->prev, c.left) && tfm__tok_try_pair(t, sym, &heap, c.left, l->next);
-    }
+    for (k = 1; k <= n && ok; k++)
+        if (k == n || tfm__tok_word_start(t, sym, k)) {
+            ok = tfm__tok_merge_range(t, sym, lo, k, &heap);
+            lo = k;
+        }
     TFM_FREE(heap.a);
     return ok ? n : -1;
 }
@@ -617,7 +662,8 @@ tfm_status tfm_tokenizer_encode(const tfm_tokenizer *tok, const char *text, size
         return TFM_ERR_OUT_OF_MEMORY;
     }
     if (bos) tfm__tok_emit(ids, max_ids, &count, tok->bos_id);
-    for (k = n_sym > 0 ? 0 : -1; k >= 0; k = sym[k].next) tfm__tok_emit(ids, max_ids, &count, sym[k].id);
+    for (k = 0; k < n_sym; k++)
+        if (sym[k].id >= 0) tfm__tok_emit(ids, max_ids, &count, sym[k].id);
     if (eos) tfm__tok_emit(ids, max_ids, &count, tok->eos_id);
     TFM_FREE(sym);
     *n_ids = count;
