@@ -220,11 +220,11 @@ extern "C" {
 
 /* a decode step streams its K/V rows once: fetch them ahead so the misses overlap */
 #if defined(__GNUC__) || defined(__clang__)
-#define TFM__ATTN_PREFETCH(p) __builtin_prefetch(p)
+#define TFM__ATTN_PREFETCH(p) __builtin_prefetch((p), 0, 1)
 #else
 #define TFM__ATTN_PREFETCH(p) ((void)(p))
 #endif
-#define TFM__ATTN_PREFETCH_ROWS 8
+#define TFM__ATTN_PREFETCH_ROWS 16
 
 #if defined(_OPENMP)
 /* dynamic: causal tiles differ in cost; each task is still computed whole by one thread */
