@@ -14,5 +14,6 @@
 #include "tfm_quant.h"
 #include "tfm_gguf.h"
 #include "tfm_tokenizer.h"
+#include "tfm_sampler.h"
 #include "tfm_moe.h"
 #include "tfm_model.h"
