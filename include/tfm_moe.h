@@ -17,7 +17,9 @@
                cfg.shared_weight.
      combine   out[t] = shared_weight * shared(x[t]) + g[t][0] * E_{e0}(x[t]) + g[t][1] * E_{e1}(x[t]) + ...
                accumulated in exactly that order (shared first, then the experts in rank order), so the
-               result is the same whatever the grouping of tokens by expert and the thread count.
+               result does not depend on the thread count; with quantized weights (whose gemm rows equal
+               their gemv) it does not depend on the batch either: a token gets bit for bit what the
+               one-token path gives it. Float weights differ there only by gemm vs gemv rounding.
      dispatch  A batch (prefill) is grouped by expert with a counting sort: each expert's rows are
                gathered into one contiguous buffer and the expert runs as ONE gemm over them (gate and
                up, SwiGLU, down); the outputs are scattered back with the combine above. One token
@@ -35,8 +37,8 @@
                router probability p_i = softmax over all E logits (whatever the gating mode). From those:
                    f_i = selected_i / (all assignments)     (fraction of the n_tokens*k top-k choices)
                    P_i = (sum of p_i) / n_tokens             (mean router probability)
-                   aux loss = E * sum_i f_i * P_i            (Switch load-balancing loss; 1 = balanced,
-                                                              E = every token on one expert)
+                   aux loss = E * sum_i f_i * P_i            (Switch load-balancing loss: 1 when balanced,
+                                                              up to E when one expert takes everything)
                With k = 1 this is exactly Switch's top-1 definition.
 
    EXPERT WEIGHTS
@@ -55,6 +57,8 @@
        tfm_moe_validate(&cfg, &w, &err);                  once, at load: a message naming the bad tensor
        tfm_moe_workspace_size(&cfg, max_batch, &bytes);   once: allocate `bytes` of scratch
        tfm_moe_forward(&cfg, &w, out, x, n_tokens, work, bytes, stats_or_NULL, NULL, n_threads);
+     and for routing statistics (--moe-stats), per layer or summed with tfm_moe_stats_add:
+       tfm_moe_stats_init(&stats, n_expert);  ...forward calls...  tfm_moe_stats_print(&stats, "blk.3", stdout);
      x and out are [n_tokens][dim] f32, contiguous, and must not overlap; out is overwritten (the
      caller adds its residual). All scratch, including the quantized activations of the int8 matmuls,
      comes from the workspace: with quantized weights nothing is allocated per call, and with float
@@ -151,7 +155,9 @@ TFM_API void tfm_moe_stats_print(const tfm_moe_stats *stats, const char *title, 
 TFM_API tfm_status tfm_moe_select(const tfm_moe_config *cfg, const float *logits, int n_tokens, int32_t *experts,
                                   float *gates, float *probs);
 
-/* The router: logits = x W_router^T for x[n_tokens][dim] into probs, then tfm_moe_select in place. */
+/* The router: logits = x W_router^T for x[n_tokens][dim] into probs, then tfm_moe_select in place.
+   Standalone form: a quantized router allocates its quantized activations as tfm_quant_gemm does
+   (tfm_moe_forward takes them from its workspace). */
 TFM_API tfm_status tfm_moe_route(const tfm_moe_config *cfg, const tfm_tensor *router, const float *x, int n_tokens,
                                  int32_t *experts, float *gates, float *probs, int n_threads);
 
