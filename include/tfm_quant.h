@@ -807,6 +807,28 @@ TFM__INLINE __m256i tfm__x86_nibbles16(const uint8_t *q)
     return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
 }
 TFM__INLINE __m256i tfm__x86_load32(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+/* The exact isums of 4 rows of a nibble format (q4_0: z = 8, q4_1: z = 0) against one activation
+   block. Two rows share a vector: [row r's 16 bytes | row r+1's], whose low nibbles meet activations
+   0..15 and high nibbles 16..31 (both halves broadcast), so lanes 0-3 hold row r's partial sums and
+   lanes 4-7 row r+1's; the accumulators start at -z * sum(a) per half. */
+TFM__INLINE tfm__i4 tfm__x86_isum4_nibbles(const uint8_t *q0, const uint8_t *q1, const uint8_t *q2, const uint8_t *q3,
+                                          const int8_t *a, int z)
+{
+    const __m256i m = _mm256_set1_epi8(15);
+    __m256i alo = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)a));
+    __m256i ahi = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(a + 16)));
+    __m256i off = _mm256_setzero_si256(), v01, v23, p01, p23, h;
+    if (z) off = _mm256_sub_epi32(off, tfm__x86_dp(tfm__x86_dp(off, _mm256_set1_epi8((char)z), alo), _mm256_set1_epi8((char)z), ahi));
+    v01 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)q0)),
+                                  _mm_loadu_si128((const __m128i *)(const void *)q1), 1);
+    v23 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)q2)),
+                                  _mm_loadu_si128((const __m128i *)(const void *)q3), 1);
+    p01 = tfm__x86_dp(tfm__x86_dp(off, _mm256_and_si256(v01, m), alo), _mm256_and_si256(_mm256_srli_epi16(v01, 4), m), ahi);
+    p23 = tfm__x86_dp(tfm__x86_dp(off, _mm256_and_si256(v23, m), alo), _mm256_and_si256(_mm256_srli_epi16(v23, 4), m), ahi);
+    h = _mm256_hadd_epi32(p01, p23); /* low half: r0 r0 r2 r2, high half: r1 r1 r3 r3 */
+    h = _mm256_hadd_epi32(h, h);     /* low: r0 r2 r0 r2, high: r1 r3 r1 r3 */
+    return _mm_unpacklo_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
 
 #elif defined(TFM__Q_NEON)
 typedef float32x4_t tfm__f4;
@@ -931,13 +953,10 @@ static tfm__iv tfm__row_q8_0(const tfm_block_q8_0 *w, const tfm_block_q8_0 *a)
 #endif
 }
 
+#if !defined(TFM__Q_X86) /* x86 handles the nibble formats two rows at a time: tfm__x86_isum4_nibbles */
 static tfm__iv tfm__row_q4_0(const tfm_block_q4_0 *w, const tfm_block_q8_0 *a)
 {
-#if defined(TFM__Q_X86)
-    /* the nibbles (q + 8) against a, corrected by -8 * sum(a) */
-    __m256i av = tfm__x86_load32(a->qs);
-    return tfm__x86_dp(tfm__x86_offset(av, 8), tfm__x86_nibbles16(w->qs), av);
-#elif defined(TFM__Q_NEON)
+#if defined(TFM__Q_NEON)
     uint8x16_t b = vld1q_u8(w->qs);
     int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b, vdupq_n_u8(15))), vdupq_n_s8(8));
     int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), vdupq_n_s8(8));
@@ -952,9 +971,7 @@ static tfm__iv tfm__row_q4_0(const tfm_block_q4_0 *w, const tfm_block_q8_0 *a)
 
 static tfm__iv tfm__row_q4_1(const tfm_block_q4_1 *w, const tfm_block_q8_1 *a)
 {
-#if defined(TFM__Q_X86)
-    return tfm__x86_dp(_mm256_setzero_si256(), tfm__x86_nibbles16(w->qs), tfm__x86_load32(a->qs));
-#elif defined(TFM__Q_NEON)
+#if defined(TFM__Q_NEON)
     uint8x16_t b = vld1q_u8(w->qs);
     return tfm__neon_dot32(vreinterpretq_s8_u8(vandq_u8(b, vdupq_n_u8(15))), vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), a->qs);
 #else
@@ -963,6 +980,7 @@ static tfm__iv tfm__row_q4_1(const tfm_block_q4_1 *w, const tfm_block_q8_1 *a)
     return s;
 #endif
 }
+#endif
 
 /* q4_K: sum over sub-blocks j of sc_j * (nibbles . activations) */
 static tfm__iv tfm__row_q4_K(const tfm_block_q4_K *w, const tfm_block_q8_K *a)
@@ -1103,7 +1121,12 @@ static void tfm__dot4_q4_0(const unsigned char *const *wr, const void *xq, size_
     for (r = 0; r < 4; r++) w[r] = (const tfm_block_q4_0 *)(const void *)wr[r];
     for (b = 0; b < nb; b++) {
         tfm__f4 s = tfm__f4_mul(TFM__DW4(w, b, d), tfm__f4_set1(tfm__h2f(a[b].d)));
-        acc = tfm__f4_fma(tfm__f4_cvt(TFM__ISUM4(tfm__row_q4_0, w, a, b)), s, acc);
+#if defined(TFM__Q_X86)
+        tfm__i4 isum = tfm__x86_isum4_nibbles(w[0][b].qs, w[1][b].qs, w[2][b].qs, w[3][b].qs, a[b].qs, 8);
+#else
+        tfm__i4 isum = TFM__ISUM4(tfm__row_q4_0, w, a, b);
+#endif
+        acc = tfm__f4_fma(tfm__f4_cvt(isum), s, acc);
     }
     tfm__f4_store(out, acc);
 }
@@ -1118,7 +1141,12 @@ static void tfm__dot4_q4_1(const unsigned char *const *wr, const void *xq, size_
     for (r = 0; r < 4; r++) w[r] = (const tfm_block_q4_1 *)(const void *)wr[r];
     for (b = 0; b < nb; b++) {
         tfm__f4 s = tfm__f4_mul(TFM__DW4(w, b, d), tfm__f4_set1(tfm__h2f(a[b].d)));
-        acc = tfm__f4_fma(tfm__f4_cvt(TFM__ISUM4(tfm__row_q4_1, w, a, b)), s, acc);
+#if defined(TFM__Q_X86)
+        tfm__i4 isum = tfm__x86_isum4_nibbles(w[0][b].qs, w[1][b].qs, w[2][b].qs, w[3][b].qs, a[b].qs, 0);
+#else
+        tfm__i4 isum = TFM__ISUM4(tfm__row_q4_1, w, a, b);
+#endif
+        acc = tfm__f4_fma(tfm__f4_cvt(isum), s, acc);
         acc = tfm__f4_fma(TFM__DW4(w, b, m), tfm__f4_set1(tfm__h2f(a[b].s)), acc);
     }
     tfm__f4_store(out, acc);
