@@ -213,7 +213,8 @@ static int att_is_matmul(const char *variant) { return strcmp(variant, "linear")
 
 /* ---------------------------------------------------------------- one variant */
 
-static int att_variant(int argc, char **argv, const int *threads, int n_threads, int csv)
+/* header: print the column names before the first row */
+static int att_variant(int argc, char **argv, const int *threads, int n_threads, int csv, int header)
 {
     const char *variant = bench_arg_str(argc, argv, "--variant", "flash");
     int n = (int)bench_arg_int(argc, argv, "--seq", 4096), heads = (int)bench_arg_int(argc, argv, "--heads", 8);
@@ -242,7 +243,7 @@ static int att_variant(int argc, char **argv, const int *threads, int n_threads,
         bench_row_num(&row, "gflops", att_is_matmul(variant) ? r.gflops : NAN, 1);
         bench_row_num(&row, "peak_gflops", ceil->fma_gflops, 1);
         bench_row_num(&row, "pct_peak", att_is_matmul(variant) ? bench_pct(r.gflops, ceil->fma_gflops) : NAN, 1);
-        bench_row_print(&row, csv, i == 0);
+        bench_row_print(&row, csv, header && i == 0);
     }
     return 0;
 }
@@ -458,9 +459,9 @@ int bench_attention(int argc, char **argv)
             if (strncmp(variants[v], "linformer", 9)) args[n++] = (char *)"--causal";
             if (csv) args[n++] = (char *)"--csv";
             args[n] = NULL;
-            failed |= att_variant(n, args, threads, n_threads, csv && v == 0 ? 1 : csv);
+            failed |= att_variant(n, args, threads, n_threads, csv, v == 0);
         }
         return failed | att_decode(argc, argv, threads, n_threads, csv);
     }
-    return att_variant(argc, argv, threads, n_threads, csv);
+    return att_variant(argc, argv, threads, n_threads, csv, 1);
 }
