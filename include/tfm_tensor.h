@@ -1635,9 +1635,22 @@ static void tfm__gemm_micro(int kc, const float *xp, const float *wp, float *c, 
 static int tfm__min_int(int a, int b) { return a < b ? a : b; }
 
 /* A few X rows (m <= TFM__GEMM_SMALL_M): W is read once, as a gemv reads it, for all of them.
-   Two W rows at a time against four X rows (missing rows repeat row 0; their sums are dropped);
-   each output element is one vector FMA chain over k, summed, then a scalar tail. */
+   Four W rows at a time (four memory streams, as in a gemv) against four X rows (missing rows
+   repeat row 0; their sums are dropped); each output element is one vector FMA chain over k,
+   summed, then a scalar tail, whatever rows it was grouped with. */
 #define TFM__GEMM_SMALL_M 4
+
+#define TFM__SMALL_ROW(h)                                                                                      \
+    {                                                                                                          \
+        tfm__vf v_ = tfm__vf_load_any(wtype, wr[h], i);                                                        \
+        a##h##0 = tfm__vf_fma(v_, b0, a##h##0);                                                                \
+        a##h##1 = tfm__vf_fma(v_, b1, a##h##1);                                                                \
+        a##h##2 = tfm__vf_fma(v_, b2, a##h##2);                                                                \
+        a##h##3 = tfm__vf_fma(v_, b3, a##h##3);                                                                \
+    }
+#define TFM__SMALL_SUM(h)                                                                                      \
+    sums[h][0] = tfm__vf_sum(a##h##0), sums[h][1] = tfm__vf_sum(a##h##1), sums[h][2] = tfm__vf_sum(a##h##2),    \
+    sums[h][3] = tfm__vf_sum(a##h##3);
 
 static void tfm__gemm_small(float *y, size_t ldy, const float *x, size_t ldx, int m, tfm_dtype wtype,
                             const unsigned char *w, size_t row_bytes, int row_begin, int row_end, int k)
@@ -1646,35 +1659,33 @@ static void tfm__gemm_small(float *y, size_t ldy, const float *x, size_t ldx, in
     size_t n = (size_t)k;
     int r, h, j;
     for (j = 0; j < 4; j++) xs[j] = x + (j < m ? (size_t)j * ldx : 0);
-    for (r = row_begin; r < row_end; r += 2) {
-        int rows = row_end - r < 2 ? 1 : 2;
-        const void *w0 = w + (size_t)r * row_bytes, *w1 = w + (size_t)(r + rows - 1) * row_bytes;
+    for (r = row_begin; r < row_end; r += 4) {
+        int rows = tfm__min_int(row_end - r, 4);
+        const unsigned char *wr[4];
         tfm__vf a00 = tfm__vf_zero(), a01 = tfm__vf_zero(), a02 = tfm__vf_zero(), a03 = tfm__vf_zero();
         tfm__vf a10 = tfm__vf_zero(), a11 = tfm__vf_zero(), a12 = tfm__vf_zero(), a13 = tfm__vf_zero();
-        float sums[2][4];
+        tfm__vf a20 = tfm__vf_zero(), a21 = tfm__vf_zero(), a22 = tfm__vf_zero(), a23 = tfm__vf_zero();
+        tfm__vf a30 = tfm__vf_zero(), a31 = tfm__vf_zero(), a32 = tfm__vf_zero(), a33 = tfm__vf_zero();
+        float sums[4][4];
         size_t i = 0;
+        for (h = 0; h < 4; h++) wr[h] = w + (size_t)(r + tfm__min_int(h, rows - 1)) * row_bytes;
         for (; i + TFM__VF_N <= n; i += TFM__VF_N) {
-            tfm__vf v0 = tfm__vf_load_any(wtype, w0, i), v1 = tfm__vf_load_any(wtype, w1, i);
             tfm__vf b0 = tfm__vf_load(xs[0] + i), b1 = tfm__vf_load(xs[1] + i);
             tfm__vf b2 = tfm__vf_load(xs[2] + i), b3 = tfm__vf_load(xs[3] + i);
-            a00 = tfm__vf_fma(v0, b0, a00);
-            a01 = tfm__vf_fma(v0, b1, a01);
-            a02 = tfm__vf_fma(v0, b2, a02);
-            a03 = tfm__vf_fma(v0, b3, a03);
-            a10 = tfm__vf_fma(v1, b0, a10);
-            a11 = tfm__vf_fma(v1, b1, a11);
-            a12 = tfm__vf_fma(v1, b2, a12);
-            a13 = tfm__vf_fma(v1, b3, a13);
+            TFM__SMALL_ROW(0)
+            TFM__SMALL_ROW(1)
+            TFM__SMALL_ROW(2)
+            TFM__SMALL_ROW(3)
         }
-        sums[0][0] = tfm__vf_sum(a00), sums[0][1] = tfm__vf_sum(a01), sums[0][2] = tfm__vf_sum(a02), sums[0][3] = tfm__vf_sum(a03);
-        sums[1][0] = tfm__vf_sum(a10), sums[1][1] = tfm__vf_sum(a11), sums[1][2] = tfm__vf_sum(a12), sums[1][3] = tfm__vf_sum(a13);
-        for (; i < n; i++) {
-            float v0 = tfm__load_any_scalar(wtype, w0, i), v1 = tfm__load_any_scalar(wtype, w1, i);
-            for (j = 0; j < 4; j++) {
-                sums[0][j] += v0 * xs[j][i];
-                sums[1][j] += v1 * xs[j][i];
+        TFM__SMALL_SUM(0)
+        TFM__SMALL_SUM(1)
+        TFM__SMALL_SUM(2)
+        TFM__SMALL_SUM(3)
+        for (; i < n; i++)
+            for (h = 0; h < 4; h++) {
+                float v = tfm__load_any_scalar(wtype, wr[h], i);
+                for (j = 0; j < 4; j++) sums[h][j] += v * xs[j][i];
             }
-        }
         for (h = 0; h < rows; h++)
             for (j = 0; j < m; j++) y[(size_t)j * ldy + (size_t)(r + h)] = sums[h][j];
     }
