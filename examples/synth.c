@@ -7,6 +7,9 @@
    Weights are uniform in [-0.05, 0.05) from a seeded generator (the same file for the same seed on every
    machine), norm weights are 1, so activations stay finite. Format: llama2.c's legacy .bin; a new
    format is one more entry in `writers` below. */
+#define TFM_IMPLEMENTATION
+#include "tfm_sampler.h" /* tfm_rng: a seeded stream, the same on every platform */
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,19 +39,10 @@ typedef struct options {
 
 /* ---------------------------------------------------------------- values */
 
-/* splitmix64: a seeded stream, identical on every platform */
-static uint64_t next_u64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 typedef enum fill { RANDOM, ONES, ZEROS } fill;
 
 /* Writes count f32 values (little-endian, as every supported format stores them). */
-static int write_floats(FILE *f, uint64_t count, fill kind, uint64_t *rng)
+static int write_floats(FILE *f, uint64_t count, fill kind, tfm_rng *rng)
 {
     float buf[4096];
     unsigned char bytes[sizeof buf];
@@ -56,7 +50,7 @@ static int write_floats(FILE *f, uint64_t count, fill kind, uint64_t *rng)
         size_t n = count < 4096 ? (size_t)count : 4096, i;
         for (i = 0; i < n; i++) {
             uint32_t u;
-            if (kind == RANDOM) buf[i] = (float)((double)(next_u64(rng) >> 11) * (1.0 / 9007199254740992.0) * 0.1 - 0.05);
+            if (kind == RANDOM) buf[i] = (tfm_rng_float(rng) - 0.5f) * 0.1f;
             else buf[i] = kind == ONES ? 1.0f : 0.0f;
             memcpy(&u, &buf[i], 4);
             bytes[4 * i] = (unsigned char)u, bytes[4 * i + 1] = (unsigned char)(u >> 8);
@@ -77,10 +71,12 @@ static int write_llama2c(FILE *f, const options *o)
     const shape *s = &o->s;
     uint64_t dim = (uint64_t)s->dim, hidden = (uint64_t)s->hidden_dim, L = (uint64_t)s->n_layers;
     uint64_t head_dim = dim / (uint64_t)s->n_heads, kv_dim = head_dim * (uint64_t)s->n_kv_heads;
-    uint64_t vocab = (uint64_t)s->vocab_size, rng = o->seed;
+    uint64_t vocab = (uint64_t)s->vocab_size;
+    tfm_rng rng;
     int32_t header[7];
     unsigned char bytes[28];
     int i;
+    tfm_rng_seed(&rng, o->seed);
     header[0] = s->dim, header[1] = s->hidden_dim, header[2] = s->n_layers, header[3] = s->n_heads;
     header[4] = s->n_kv_heads, header[5] = o->own_classifier ? -s->vocab_size : s->vocab_size, header[6] = s->seq_len;
     for (i = 0; i < 7; i++) {

@@ -11,7 +11,8 @@
 #   clangxx  the implementation compiled as C++ by clang++ (when installed)
 #   neon     aarch64 cross-build (NEON + dot product) run under qemu-aarch64 (when both are installed)
 #
-# TFM_TEST_CONFIGS="native scalar" picks a subset; TFM_TESTS="tensor quant" picks test files;
+# TFM_TEST_CONFIGS="native scalar" picks a subset; TFM_TESTS="tensor quant" picks test files ("cli":
+# tests/cli.sh, the tfm-generate interface, run in the native configuration);
 # TFM_BUILD_DIR puts the objects elsewhere than build/. OPENMP=0 builds without OpenMP.
 # Each test also counts one check that tfm.h (every header) compiles with TFM_IMPLEMENTATION.
 set -u
@@ -106,6 +107,15 @@ run_config() {
         fi
         pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
     done
+    # the command-line interface (tests/cli.sh builds tfm-generate itself), in the native configuration
+    if [ "$cfg" = native ] && { [ -z "${TFM_TESTS:-}" ] || [[ " $TFM_TESTS " == *" cli "* ]]; }; then
+        line=$(bash tests/cli.sh "$dir" "$cc $cc_flags" 2>"$dir/cli.stderr" | tail -n 1)
+        grep -E '^  (FAIL|SKIP)' "$dir/cli.stderr" | head -n 40
+        echo "  $line"
+        if [[ "$line" =~ ^cli:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+            pass=$((pass + BASH_REMATCH[1])); fail=$((fail + BASH_REMATCH[2])); skip=$((skip + BASH_REMATCH[3]))
+        else fail=$((fail + 1)); fi
+    fi
     total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail)); total_skip=$((total_skip + skip))
     summary="$summary\n  $cfg: $pass passed, $fail failed, $skip skipped"
 }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The command-line interface of tfm-generate, as scripts (and the project's checks) use it: the greedy
+# story equals llama2.c's, stdout holds only the text, stderr ends with the timing line, and bad
+# arguments or files exit non-zero with one line. tests/run.sh runs it in the native configuration.
+#   bash tests/cli.sh OUT_DIR "COMPILER AND FLAGS"      ends "cli: N passed, M failed, S skipped"
+set -u
+cd "$(dirname "$0")/.."
+out=${1:-build/test/native}
+cc=${2:-gcc -std=c99 -O2 -march=native -fopenmp -Iinclude}
+mkdir -p "$out"
+gen=$out/tfm-generate
+pass=0 fail=0 skip=0
+
+ok() { pass=$((pass + 1)); }
+bad() { echo "  FAIL cli: $*" >&2; fail=$((fail + 1)); }
+
+if ! $cc examples/generate.c -o "$gen" -lm 2>"$out/cli_build.log"; then
+    head -n 20 "$out/cli_build.log" >&2
+    bad "examples/generate.c does not build"
+    echo "cli: $pass passed, $fail failed, $skip skipped"
+    exit 1
+fi
+
+shared=${TFM_SHARED:-../shared}
+model=$shared/models/stories260K.bin tok=$shared/models/tok512.bin
+golden=$shared/golden/stories260K.greedy.once_upon_a_time.n200.txt
+
+# Runs the generator; $rc, $out_text (stdout file) and $err_text (stderr file) describe the run.
+run() {
+    "$gen" "$@" >"$out/cli_stdout" 2>"$out/cli_stderr"
+    rc=$?
+}
+
+if [ -f "$model" ] && [ -f "$tok" ] && [ -f "$golden" ]; then
+    # llama2.c's -n 200 counts BOS and the 4 prompt tokens too: 196 new tokens
+    for threads in 1 2; do
+        run -m "$model" -z "$tok" -p "Once upon a time" -n 196 --temp 0 --threads $threads
+        if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$golden"; then ok
+        else bad "greedy story with $threads thread(s) (exit $rc) differs from llama2.c's"; fi
+        last=$(tail -n 1 "$out/cli_stderr")
+        if [[ "$last" =~ ^prefill:\ 5\ tok,\ [0-9.]+\ tok/s\ \|\ decode:\ 196\ tok,\ [0-9.]+\ tok/s\ \|\ peak\ RSS:\ [0-9.]+\ MiB$ ]]; then ok
+        else bad "last stderr line: '$last'"; fi
+    done
+    run -m "$model" -z "$tok" -n 20 --seed 7
+    if [ $rc -eq 0 ] && [ -s "$out/cli_stdout" ]; then ok; else bad "defaults (no prompt, sampling) exit $rc"; fi
+
+    # bad arguments and files: non-zero (not a signal), nothing on stdout, one line on stderr
+    expect_error() {
+        local what=$1
+        shift
+        run "$@"
+        if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ]; then ok
+        else bad "$what: exit $rc, stdout $(wc -c <"$out/cli_stdout") bytes, stderr: $(head -c 300 "$out/cli_stderr")"; fi
+    }
+    expect_error "no arguments"
+    expect_error "no tokenizer" -m "$model"
+    expect_error "option without value" -m "$model" -z "$tok" -n
+    expect_error "unknown option" -m "$model" -z "$tok" --bogus 1
+    expect_error "stray argument" -m "$model" -z "$tok" stray
+    expect_error "-n not a number" -m "$model" -z "$tok" -n abc
+    expect_error "-n negative" -m "$model" -z "$tok" -n -1
+    expect_error "--temp negative" -m "$model" -z "$tok" --temp -1
+    expect_error "--top-p 0" -m "$model" -z "$tok" --top-p 0
+    expect_error "--threads 0" -m "$model" -z "$tok" --threads 0
+    expect_error "--seed negative" -m "$model" -z "$tok" --seed -3
+    expect_error "missing model" -m "$out/no_such_model.bin" -z "$tok"
+    expect_error "missing tokenizer" -m "$model" -z "$out/no_such_tokenizer.bin"
+    expect_error "a tokenizer as the model" -m "$tok" -z "$tok"
+    if [ -f "$shared/models/tokenizer.bin" ]; then
+        expect_error "tokenizer of another vocab size" -m "$model" -z "$shared/models/tokenizer.bin"
+    fi
+    expect_error "prompt longer than the context" -m "$model" -z "$tok" -p "Once upon a time" --context 4
+    expect_error "context above the model's" -m "$model" -z "$tok" --context 100000
+
+    run --help
+    if [ $rc -eq 0 ] && grep -q "usage" "$out/cli_stdout"; then ok; else bad "--help exit $rc"; fi
+
+    # a reader that goes away: an error exit, not death by SIGPIPE
+    "$gen" -m "$model" -z "$tok" -n 400 --temp 0 --threads 1 2>"$out/cli_stderr" | head -c 10 >/dev/null
+    rc=${PIPESTATUS[0]}
+    if [ "$rc" -ge 1 ] && [ "$rc" -lt 128 ]; then ok; else bad "closed stdout: exit $rc"; fi
+else
+    echo "  SKIP cli: stories260K.bin, tok512.bin or the golden text is missing" >&2
+    skip=$((skip + 1))
+fi
+
+echo "cli: $pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
