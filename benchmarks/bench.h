@@ -34,6 +34,7 @@ int bench_model(int argc, char **argv);
 int bench_attention(int argc, char **argv);
 int bench_qgemv(int argc, char **argv);
 int bench_qgemm(int argc, char **argv);
+int bench_tokenizer(int argc, char **argv);
 
 /* ---------------------------------------------------------------- time */
 
