@@ -982,22 +982,47 @@ static tfm__iv tfm__row_q4_1(const tfm_block_q4_1 *w, const tfm_block_q8_1 *a)
 }
 #endif
 
+#if defined(TFM__Q_X86)
+/* q4_K on x86: one row's lanes for a super-block, *isum summing to sum_j sc_j (nibbles . a) and *msum
+   to sum_j mn_j * (the sum of sub-block j's activations, from bsums). The 12 scale bytes unpack as
+   little-endian words (x86 is): scales 0-3 = b[0..3] & 63, mins 0-3 = b[4..7] & 63, scales 4-7 =
+   b[8..11] low nibbles | (b[0..3] >> 6) << 4, mins 4-7 = high nibbles | (b[4..7] >> 6) << 4. */
+TFM__INLINE void tfm__x86_q4k_row(const tfm_block_q4_K *w, const tfm_block_q8_K *a, __m256i *isum, __m256i *msum)
+{
+    uint32_t b[3], sc[2], mn[2];
+    __m128i sc8, mn8;
+    __m256i scw, acc = _mm256_setzero_si256(), m4 = _mm256_set1_epi8(15), q;
+    memcpy(b, w->scales, 12);
+    sc[0] = b[0] & 0x3f3f3f3fu;
+    mn[0] = b[1] & 0x3f3f3f3fu;
+    sc[1] = (b[2] & 0x0f0f0f0fu) | (((b[0] >> 6) & 0x03030303u) << 4);
+    mn[1] = ((b[2] >> 4) & 0x0f0f0f0fu) | (((b[1] >> 6) & 0x03030303u) << 4);
+    sc8 = _mm_setr_epi32((int)sc[0], (int)sc[1], 0, 0);
+    mn8 = _mm_setr_epi32((int)mn[0], (int)mn[1], 0, 0);
+    /* mins doubled (mn0 mn0 mn1 mn1 ...) against the 16 bsums */
+    *msum = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8)), tfm__x86_load32(a->bsums));
+    scw = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc8)); /* int16 scales 0..7 in each half */
+#define TFM__Q4K_CHUNK(j)                                                                                          \
+    q = tfm__x86_load32(w->qs + 32 * (j));                                                                         \
+    acc = tfm__x86_dp_scaled(acc, _mm256_and_si256(q, m4), tfm__x86_load32(a->qs + 64 * (j)),                       \
+                             _mm256_shuffle_epi8(scw, _mm256_set1_epi16((short)(((4 * (j) + 1) << 8) | (4 * (j))))));   \
+    acc = tfm__x86_dp_scaled(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), tfm__x86_load32(a->qs + 64 * (j) + 32), \
+                             _mm256_shuffle_epi8(scw, _mm256_set1_epi16((short)(((4 * (j) + 3) << 8) | (4 * (j) + 2)))))
+    TFM__Q4K_CHUNK(0);
+    TFM__Q4K_CHUNK(1);
+    TFM__Q4K_CHUNK(2);
+    TFM__Q4K_CHUNK(3);
+#undef TFM__Q4K_CHUNK
+    *isum = acc;
+}
+#else
 /* q4_K: sum over sub-blocks j of sc_j * (nibbles . activations) */
 static tfm__iv tfm__row_q4_K(const tfm_block_q4_K *w, const tfm_block_q8_K *a)
 {
     int sc[8], mn[8], j;
     tfm__q4k_unpack(w->scales, sc, mn);
     {
-#if defined(TFM__Q_X86)
-        __m256i acc = _mm256_setzero_si256(), m = _mm256_set1_epi8(15);
-        for (j = 0; j < 4; j++) {
-            __m256i q = tfm__x86_load32(w->qs + 32 * j);
-            __m256i lo = _mm256_and_si256(q, m), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m);
-            acc = tfm__x86_dp_scaled(acc, lo, tfm__x86_load32(a->qs + 64 * j), _mm256_set1_epi16((short)sc[2 * j]));
-            acc = tfm__x86_dp_scaled(acc, hi, tfm__x86_load32(a->qs + 64 * j + 32), _mm256_set1_epi16((short)sc[2 * j + 1]));
-        }
-        return acc;
-#elif defined(TFM__Q_NEON)
+#if defined(TFM__Q_NEON)
         int32x4_t acc = vdupq_n_s32(0);
         for (j = 0; j < 4; j++) {
             uint8x16_t b0 = vld1q_u8(w->qs + 32 * j), b1 = vld1q_u8(w->qs + 32 * j + 16), m = vdupq_n_u8(15);
@@ -1031,37 +1056,44 @@ static int tfm__msum_q4_K(const tfm_block_q4_K *w, const tfm_block_q8_K *a)
     for (j = 0; j < 8; j++) s += mn[j] * (a->bsums[2 * j] + a->bsums[2 * j + 1]);
     return s;
 }
+#endif
 
 /* q6_K: sum over 16-groups g of sc_g * (levels . activations), minus 32 * sum of sc_g * bsums_g
    (the levels are q+32, so this is the exact sum of sc_g * q . a whenever bsums are the sums) */
 static tfm__iv tfm__row_q6_K(const tfm_block_q6_K *w, const tfm_block_q8_K *a)
 {
+#if defined(TFM__Q_X86)
+    /* scales as int16: low half 0..7, high half 8..15; the bias -32 * sum sc_g bsums_g as lanes */
+    __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)w->scales));
+    __m256i acc = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_madd_epi16(s16, tfm__x86_load32(a->bsums))), 5);
+    __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3), sh, l0, l1, hb;
+    /* the int16 scale vector of quarter k of a half: sc[2k] in the low 128 bits, sc[2k+1] in the high */
+#define TFM__Q6K_SCALES(k) _mm256_shuffle_epi8(sh, _mm256_inserti128_si256(_mm256_castsi128_si256(                     \
+        _mm_set1_epi16((short)(((4 * (k) + 1) << 8) | (4 * (k))))), _mm_set1_epi16((short)(((4 * (k) + 3) << 8) | (4 * (k) + 2))), 1))
+#define TFM__Q6K_QUARTER(h, k, low)                                                                                   \
+    acc = tfm__x86_dp_scaled(acc, _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * (k)), m2), 4)), \
+                             tfm__x86_load32(a->qs + 128 * (h) + 32 * (k)), TFM__Q6K_SCALES(k))
+#define TFM__Q6K_HALF(h)                                                                                              \
+    sh = _mm256_permute4x64_epi64(s16, (h) ? 0xEE : 0x44);                                                            \
+    l0 = tfm__x86_load32(w->ql + 64 * (h));                                                                            \
+    l1 = tfm__x86_load32(w->ql + 64 * (h) + 32);                                                                       \
+    hb = tfm__x86_load32(w->qh + 32 * (h));                                                                            \
+    TFM__Q6K_QUARTER(h, 0, _mm256_and_si256(l0, m4));                                                                  \
+    TFM__Q6K_QUARTER(h, 1, _mm256_and_si256(l1, m4));                                                                  \
+    TFM__Q6K_QUARTER(h, 2, _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4));                                            \
+    TFM__Q6K_QUARTER(h, 3, _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4))
+    TFM__Q6K_HALF(0);
+    TFM__Q6K_HALF(1);
+#undef TFM__Q6K_HALF
+#undef TFM__Q6K_QUARTER
+#undef TFM__Q6K_SCALES
+    return acc;
+#else
     int g, bias = 0;
     for (g = 0; g < 16; g++) bias += w->scales[g] * a->bsums[g];
     bias *= 32;
     {
-#if defined(TFM__Q_X86)
-        __m256i acc = _mm256_setr_epi32(-bias, 0, 0, 0, 0, 0, 0, 0), m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
-        int h, k;
-        for (h = 0; h < 2; h++) {
-            const uint8_t *ql = w->ql + 64 * h, *qh = w->qh + 32 * h;
-            const int8_t *sc = w->scales + 8 * h, *q8 = a->qs + 128 * h;
-            __m256i l0 = tfm__x86_load32(ql), l1 = tfm__x86_load32(ql + 32), hb = tfm__x86_load32(qh);
-            __m256i low[4], q;
-            low[0] = _mm256_and_si256(l0, m4);
-            low[1] = _mm256_and_si256(l1, m4);
-            low[2] = _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4);
-            low[3] = _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4);
-            for (k = 0; k < 4; k++) {
-                __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * k), m2), 4);
-                __m256i scales16 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16((short)sc[2 * k])),
-                                                           _mm_set1_epi16((short)sc[2 * k + 1]), 1);
-                q = _mm256_or_si256(low[k], high);
-                acc = tfm__x86_dp_scaled(acc, q, tfm__x86_load32(q8 + 32 * k), scales16);
-            }
-        }
-        return acc;
-#elif defined(TFM__Q_NEON)
+#if defined(TFM__Q_NEON)
         int32x4_t acc = vsetq_lane_s32(-bias, vdupq_n_s32(0), 0);
         int h, k, half;
         for (h = 0; h < 2; h++) {
@@ -1088,6 +1120,7 @@ static tfm__iv tfm__row_q6_K(const tfm_block_q6_K *w, const tfm_block_q8_K *a)
         return s;
 #endif
     }
+#endif
 }
 
 /* ---------------------------------------------------------------- 4 weight rows, one activation row */
@@ -1162,9 +1195,18 @@ static void tfm__dot4_q4_K(const unsigned char *const *wr, const void *xq, size_
     for (r = 0; r < 4; r++) w[r] = (const tfm_block_q4_K *)(const void *)wr[r];
     for (b = 0; b < nb; b++) {
         tfm__f4 da = tfm__f4_set1(a[b].d);
+#if defined(TFM__Q_X86)
+        __m256i i[4], mv[4];
+        tfm__i4 isum, msum;
+        for (r = 0; r < 4; r++) tfm__x86_q4k_row(w[r] + b, a + b, &i[r], &mv[r]);
+        isum = tfm__reduce4(i[0], i[1], i[2], i[3]);
+        msum = tfm__reduce4(mv[0], mv[1], mv[2], mv[3]);
+#else
+        tfm__i4 isum = TFM__ISUM4(tfm__row_q4_K, w, a, b);
         tfm__i4 msum = tfm__i4_set(tfm__msum_q4_K(w[0] + b, a + b), tfm__msum_q4_K(w[1] + b, a + b),
                                    tfm__msum_q4_K(w[2] + b, a + b), tfm__msum_q4_K(w[3] + b, a + b));
-        acc = tfm__f4_fma(tfm__f4_cvt(TFM__ISUM4(tfm__row_q4_K, w, a, b)), tfm__f4_mul(TFM__DW4(w, b, d), da), acc);
+#endif
+        acc = tfm__f4_fma(tfm__f4_cvt(isum), tfm__f4_mul(TFM__DW4(w, b, d), da), acc);
         acc = tfm__f4_fnma(tfm__f4_cvt(msum), tfm__f4_mul(TFM__DW4(w, b, dmin), da), acc);
     }
     tfm__f4_store(out, acc);
