@@ -1361,7 +1361,9 @@ tfm_status tfm_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, in
     if (!y || !w || !x || rows <= 0 || cols <= 0) return TFM_ERR_INVALID_ARGUMENT;
     if (!tfm__is_float_weight(wtype)) return TFM_ERR_UNSUPPORTED;
     n_threads = tfm__threads(n_threads);
-    if ((size_t)rows * (size_t)cols < 32768) n_threads = 1;
+    /* below ~1 MiB of f32 weights a second thread saves a few microseconds, and on a busy machine
+       waiting for it to be scheduled can cost milliseconds */
+    if ((size_t)rows * (size_t)cols < ((size_t)1 << 18)) n_threads = 1;
     chunks = (rows + rows_per_chunk - 1) / rows_per_chunk;
     TFM__PARALLEL_FOR(n_threads)
     for (c = 0; c < chunks; c++) {
@@ -1775,7 +1777,7 @@ tfm_status tfm_gemm(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype 
     n_threads = tfm__threads(n_threads);
     panels = (n + TFM__GEMM_NR - 1) / TFM__GEMM_NR;
     chunks = n_threads < panels ? n_threads : panels;
-    if ((double)m * n * k < 1e6) chunks = 1;
+    if ((double)m * n * k < 4e6) chunks = 1; /* under ~50 us of work: see tfm_gemv */
     /* threads take NR-aligned ranges of output columns and share nothing but X, read-only */
     TFM__PARALLEL_FOR(chunks)
     for (t = 0; t < chunks; t++) {
