@@ -1454,6 +1454,10 @@ static void tfm__gemm_pack_block(float *dst, size_t ld, tfm_dtype t, const unsig
     TFM__T_COLUMNS(3, q3, q7, q11, q15)
 #undef TFM__T_COLUMNS
 }
+#undef TFM__T_LO
+#undef TFM__T_HI
+#undef TFM__T_LO64
+#undef TFM__T_HI64
 #elif defined(TFM__SIMD_AVX2)
 #define TFM__GEMM_BLOCK 8
 static void tfm__gemm_pack_block(float *dst, size_t ld, tfm_dtype t, const unsigned char *w, size_t row_bytes, size_t p)
