@@ -1280,6 +1280,15 @@ static void tfm__qgemm_rows(float *y, size_t ldy, const unsigned char *xq, size_
         const unsigned char *wr[4];
         int nr = r1 - r < 4 ? r1 - r : 4;
         for (i = 0; i < 4; i++) wr[i] = w + (size_t)(r + (i < nr ? i : nr - 1)) * row_bytes;
+#if defined(__GNUC__) || defined(__clang__)
+        /* a gemv streams the weights once: ask for the next group's rows (into L2) while this one computes
+           (one core alone does not keep enough reads in flight to reach the read bandwidth) */
+        if (m == 1 && r + 4 < r1) {
+            const unsigned char *next = w + (size_t)(r + 4) * row_bytes;
+            size_t off, bytes = (size_t)(r1 - r - 4 < 4 ? r1 - r - 4 : 4) * row_bytes;
+            for (off = 0; off < bytes; off += 64) __builtin_prefetch(next + off, 0, 1);
+        }
+#endif
         for (c = 0; c < m; c++) {
             float out[4];
             dot4(wr, xq + (size_t)c * xq_row_bytes, nb, out);
