@@ -33,9 +33,10 @@
      The truncations come before the temperature, so a high temperature spreads probability only
      over tokens that were plausible to begin with. Logits may be -inf (masked); NaN or +inf logits
      are an error.
-     top-p does not sort the vocab: a token in the nucleus has probability at least
-     (1 - top_p) / (n - 1) (else the tokens from it on would hold more than 1 - top_p), so only the
-     tokens above half that bound are sorted.
+     top-p does not sort the vocab: without top-k it drops the tokens below llama2.c's cutoff (a token
+     of the nucleus has probability >= (1 - top_p) / (n - 1)), then finds the nucleus among the rest
+     by repeated partition around a pivot (quickselect on probability mass), expected O(n), falling
+     back to a sort of what is left if the pivots are unlucky.
 */
 #ifndef TFM_SAMPLER_H
 #define TFM_SAMPLER_H
@@ -87,8 +88,8 @@ TFM_API tfm_status tfm_sampler_accept(tfm_sampler *s, int token);
 /* Samples a token from logits[vocab_size] (not modified) and records it. */
 TFM_API tfm_status tfm_sampler_sample(tfm_sampler *s, const float *logits, int *token);
 /* The distribution sample would draw from: *n tokens, their ids and probabilities (summing to 1),
-   in decreasing probability when top-k or top-p is on, else in id order. The arrays belong to the
-   sampler and stay valid until its next call. Draws no random number and records nothing. */
+   in decreasing probability with top-k, else in an unspecified (but deterministic) order. The arrays
+   belong to the sampler and stay valid until its next call. Draws no random number, records nothing. */
 TFM_API tfm_status tfm_sampler_candidates(tfm_sampler *s, const float *logits, const int **ids, const float **probs,
                                           int *n);
 
@@ -136,8 +137,9 @@ struct tfm_sampler {
     int n_vocab;
     tfm_rng rng;
     float *logits;         /* the penalized copy */
+    float *weight;         /* e^(logit - max logit) of each candidate id, for top-p */
     tfm__samp_cand *cand;  /* the candidates of the stages */
-    int *out_ids;          /* tfm_sampler_candidates' arrays */
+    int *out_ids;          /* tfm_sampler_candidates' arrays; out_probs is also the stages' scratch */
     float *out_probs;
     unsigned char *seen;   /* marks the tokens already penalized in this call */
     int *history;          /* ring of the last repeat_last_n accepted tokens */
@@ -177,6 +179,7 @@ void tfm_sampler_free(tfm_sampler *s)
 {
     if (!s) return;
     TFM_FREE(s->logits);
+    TFM_FREE(s->weight);
     TFM_FREE(s->cand);
     TFM_FREE(s->out_ids);
     TFM_FREE(s->out_probs);
@@ -205,12 +208,13 @@ tfm_status tfm_sampler_create(tfm_sampler **out, int vocab_size, const tfm_sampl
     s->params = p;
     s->n_vocab = vocab_size;
     s->logits = (float *)TFM_MALLOC(n * sizeof *s->logits);
+    s->weight = (float *)TFM_MALLOC(n * sizeof *s->weight);
     s->cand = (tfm__samp_cand *)TFM_MALLOC(n * sizeof *s->cand);
     s->out_ids = (int *)TFM_MALLOC(n * sizeof *s->out_ids);
     s->out_probs = (float *)TFM_MALLOC(n * sizeof *s->out_probs);
     s->seen = (unsigned char *)TFM_MALLOC(n);
     s->history = (int *)TFM_MALLOC((size_t)(p.repeat_last_n > 0 ? p.repeat_last_n : 1) * sizeof *s->history);
-    if (!s->logits || !s->cand || !s->out_ids || !s->out_probs || !s->seen || !s->history) {
+    if (!s->logits || !s->weight || !s->cand || !s->out_ids || !s->out_probs || !s->seen || !s->history) {
         tfm_sampler_free(s);
         return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for a vocab of %d", vocab_size);
     }
@@ -243,9 +247,12 @@ static tfm_status tfm__samp_penalize(tfm_sampler *s, const float *logits)
 {
     float pen = s->params.repeat_penalty;
     int i;
-    for (i = 0; i < s->n_vocab; i++)
-        if (logits[i] != logits[i] || logits[i] == INFINITY) return TFM_ERR_INVALID_ARGUMENT;
-    memcpy(s->logits, logits, (size_t)s->n_vocab * sizeof *logits);
+    int bad = 0;
+    for (i = 0; i < s->n_vocab; i++) { /* branch-free, so it vectorizes */
+        bad |= !(logits[i] < INFINITY); /* NaN or +inf */
+        s->logits[i] = logits[i];
+    }
+    if (bad) return TFM_ERR_INVALID_ARGUMENT;
     if (pen == 1.0f) return TFM_OK;
     for (i = 0; i < s->history_count; i++) {
         int t = s->history[i];
@@ -298,37 +305,81 @@ static void tfm__samp_top_k(tfm_sampler *s, int k)
     qsort(h, (size_t)k, sizeof *h, tfm__samp_cmp);
 }
 
-/* Keeps the nucleus of cand[0..n) (ranked when *sorted, else ranked here once the tokens that cannot
-   be in it are dropped); max is the largest logit. Returns the new count. */
-static int tfm__samp_top_p(tfm__samp_cand *cand, int n, int *sorted, float max, float top_p)
+/* Reorders cand[lo, hi) around the pivot cand[piv]: the entries ranking before it first, then it, then
+   the rest. Returns the pivot's new index; *mass = the weight of the entries before it. */
+static int tfm__samp_partition(tfm__samp_cand *cand, const float *weight, int lo, int hi, int piv, double *mass)
 {
-    double z = 0.0, cum = 0.0;
-    int i, m = 0;
-    for (i = 0; i < n; i++) z += expf(cand[i].value - max);
-    if (!*sorted) {
-        /* probability >= half the bound <=> logit >= max + log(bound / 2 * z); the half keeps a margin
-           for rounding, and keeps the max (probability >= 1/n > half the bound) */
-        float floor_logit = n > 1 ? max + (float)log(0.5 * (1.0 - top_p) / (double)(n - 1) * z) : -INFINITY;
-        for (i = 0; i < n; i++)
-            if (cand[i].value >= floor_logit) cand[m++] = cand[i];
-        qsort(cand, (size_t)m, sizeof *cand, tfm__samp_cmp);
-        *sorted = 1;
-        n = m;
-    }
-    for (i = 0; i < n; i++) {
-        cum += expf(cand[i].value - max) / z;
-        if (cum >= top_p) return i + 1;
-    }
-    return n;
+    tfm__samp_cand pivot = cand[piv], tmp;
+    double m = 0.0;
+    int i, store = lo;
+    cand[piv] = cand[hi - 1];
+    for (i = lo; i < hi - 1; i++)
+        if (tfm__samp_before(&cand[i], &pivot)) {
+            m += weight[cand[i].id];
+            tmp = cand[i];
+            cand[i] = cand[store];
+            cand[store++] = tmp;
+        }
+    cand[hi - 1] = cand[store];
+    cand[store] = pivot;
+    *mass = m;
+    return store;
 }
 
-/* The stages up to the final distribution: s->cand[0..*n) with probabilities. */
-static tfm_status tfm__samp_prepare(tfm_sampler *s, const float *logits, int *n_out)
+/* The median of cand[a], cand[b], cand[c] in rank order. */
+static int tfm__samp_median3(const tfm__samp_cand *cand, int a, int b, int c)
 {
+    if (tfm__samp_before(&cand[b], &cand[a])) {
+        int t = a;
+        a = b;
+        b = t;
+    }
+    if (tfm__samp_before(&cand[c], &cand[b])) b = tfm__samp_before(&cand[c], &cand[a]) ? a : c;
+    return b;
+}
+
+/* The size of the nucleus of cand[0, n) with weight[] summing to z: the shortest prefix in rank order
+   whose probability reaches top_p, gathered at the front of cand (ranked when sorted, else in no
+   particular order). */
+static int tfm__samp_top_p(tfm__samp_cand *cand, int n, int sorted, const float *weight, double z, float top_p)
+{
+    double need = top_p * z, cum = 0.0;
+    int lo = 0, hi = n, rounds = 0, i;
+    if (!sorted && n > 1) {
+        /* llama2.c's cutoff: a token of the nucleus has probability >= (1 - top_p) / (n - 1), else the
+           tokens from it on would hold more than 1 - top_p; half of it leaves a margin for rounding */
+        float cutoff = (float)(0.5 * (1.0 - top_p) / (double)(n - 1) * z);
+        for (i = 0, hi = 0; i < n; i++)
+            if (weight[cand[i].id] >= cutoff) cand[hi++] = cand[i];
+    }
+    while (!sorted && hi - lo > 32) {
+        double mass;
+        int piv = tfm__samp_partition(cand, weight, lo, hi, tfm__samp_median3(cand, lo, lo + (hi - lo) / 2, hi - 1),
+                                      &mass);
+        if (cum + mass >= need) {
+            hi = piv; /* the nucleus ends before the pivot */
+        } else {
+            cum += mass + weight[cand[piv].id];
+            if (cum >= need) return piv + 1;
+            lo = piv + 1;
+        }
+        if (++rounds > 64) break; /* unlucky pivots: sort the rest */
+    }
+    if (!sorted) qsort(cand + lo, (size_t)(hi - lo), sizeof *cand, tfm__samp_cmp);
+    for (i = lo; i < hi; i++) {
+        cum += weight[cand[i].id];
+        if (cum >= need) return i + 1;
+    }
+    return hi;
+}
+
+/* The stages up to the final distribution: s->cand[0..*n) with weights proportional to their
+   probabilities, summing to *total (softmax's own normalisation is only as good as a float sum). */
+static tfm_status tfm__samp_prepare(tfm_sampler *s, const float *logits, int *n_out, double *total)
+{
+    double part[4] = {0.0, 0.0, 0.0, 0.0};
     const tfm_sampler_params *p = &s->params;
     int i, n = 0, sorted = 0;
-    float max = -INFINITY;
-    double sum = 0.0;
     tfm_status st;
     if ((st = tfm__samp_penalize(s, logits)) != TFM_OK) return st;
     if (p->temperature == 0.0f) {
@@ -337,6 +388,7 @@ static tfm_status tfm__samp_prepare(tfm_sampler *s, const float *logits, int *n_
         s->cand[0].id = (int)best;
         s->cand[0].value = 1.0f;
         *n_out = 1;
+        *total = 1.0;
         return TFM_OK;
     }
     if (p->top_k > 0 && p->top_k < s->n_vocab) {
@@ -352,35 +404,49 @@ static tfm_status tfm__samp_prepare(tfm_sampler *s, const float *logits, int *n_
             }
     }
     if (n == 0) return TFM_ERR_INVALID_ARGUMENT; /* every logit is -inf */
-    for (i = 0; i < n; i++)
-        if (s->cand[i].value > max) max = s->cand[i].value;
-    if (p->top_p < 1.0f) n = tfm__samp_top_p(s->cand, n, &sorted, max, p->top_p);
+    if (p->top_p < 1.0f) {
+        double z = 0.0;
+        for (i = 0; i < n; i++) s->out_probs[i] = s->cand[i].value;
+        tfm_softmax(s->out_probs, (size_t)n);
+        for (i = 0; i < n; i++) {
+            s->weight[s->cand[i].id] = s->out_probs[i];
+            z += s->out_probs[i];
+        }
+        n = tfm__samp_top_p(s->cand, n, sorted, s->weight, z, p->top_p);
+    }
     if (p->min_p > 0.0f) {
-        float floor_logit = max + logf(p->min_p);
+        float max = s->cand[0].value, floor_logit;
         int m = 0;
+        for (i = 1; i < n; i++)
+            if (s->cand[i].value > max) max = s->cand[i].value;
+        floor_logit = max + logf(p->min_p);
         for (i = 0; i < n; i++)
             if (s->cand[i].value >= floor_logit) s->cand[m++] = s->cand[i];
         n = m;
     }
-    for (i = 0; i < n; i++) {
-        s->cand[i].value = expf((s->cand[i].value - max) / p->temperature);
-        sum += s->cand[i].value;
+    TFM_ASSERT(n > 0); /* the largest logit survives every stage */
+    for (i = 0; i < n; i++) s->out_probs[i] = s->cand[i].value * (1.0f / p->temperature);
+    tfm_softmax(s->out_probs, (size_t)n);
+    for (i = 0; i < n; i++) { /* four partial sums: no chain of dependent additions */
+        s->cand[i].value = s->out_probs[i];
+        part[i & 3] += s->out_probs[i];
     }
-    for (i = 0; i < n; i++) s->cand[i].value = (float)(s->cand[i].value / sum);
     *n_out = n;
+    *total = (part[0] + part[1]) + (part[2] + part[3]);
     return TFM_OK;
 }
 
 tfm_status tfm_sampler_candidates(tfm_sampler *s, const float *logits, const int **ids, const float **probs, int *n)
 {
     int i, m;
+    double total;
     tfm_status st;
     if (n) *n = 0;
     if (!s || !logits || !ids || !probs || !n) return TFM_ERR_INVALID_ARGUMENT;
-    if ((st = tfm__samp_prepare(s, logits, &m)) != TFM_OK) return st;
+    if ((st = tfm__samp_prepare(s, logits, &m, &total)) != TFM_OK) return st;
     for (i = 0; i < m; i++) {
         s->out_ids[i] = s->cand[i].id;
-        s->out_probs[i] = s->cand[i].value;
+        s->out_probs[i] = (float)(s->cand[i].value / total);
     }
     *ids = s->out_ids;
     *probs = s->out_probs;
@@ -390,21 +456,19 @@ tfm_status tfm_sampler_candidates(tfm_sampler *s, const float *logits, const int
 
 tfm_status tfm_sampler_sample(tfm_sampler *s, const float *logits, int *token)
 {
-    int i, m, pick;
+    int m, pick = 0;
+    double total;
     tfm_status st;
     if (token) *token = -1;
     if (!s || !logits || !token) return TFM_ERR_INVALID_ARGUMENT;
-    if ((st = tfm__samp_prepare(s, logits, &m)) != TFM_OK) return st;
-    pick = 0;
+    if ((st = tfm__samp_prepare(s, logits, &m, &total)) != TFM_OK) return st;
     if (s->params.temperature > 0.0f) {
-        double total = 0.0, target, cdf = 0.0;
-        for (i = 0; i < m; i++) total += s->cand[i].value;
-        target = tfm_rng_float(&s->rng) * total;
+        double target = tfm_rng_float(&s->rng) * total, cdf = 0.0;
         for (pick = 0; pick < m - 1; pick++) {
             cdf += s->cand[pick].value;
             if (target < cdf) break;
         }
-        while (pick > 0 && s->cand[pick].value == 0.0f) pick--; /* never a token of probability 0 */
+        while (pick > 0 && s->cand[pick].value == 0.0f) pick--; /* rounding never picks a token of weight 0 */
     }
     *token = s->cand[pick].id;
     return tfm_sampler_accept(s, *token);
