@@ -47,6 +47,7 @@
 #ifndef TFM_MODEL_H
 #define TFM_MODEL_H
 
+#include "tfm_quant.h"
 #include "tfm_tensor.h"
 
 #ifdef __cplusplus
@@ -71,8 +72,9 @@ typedef struct tfm_model_config {
     int n_experts_used; /* experts each token is routed to */
 } tfm_model_config;
 
-/* One transformer block's weights. Matrices are [rows][cols] with ne[0] = cols (tfm_tensor.h);
-   norm weights are f32 vectors. q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim. */
+/* One transformer block's weights. Matrices are [rows][cols] with ne[0] = cols (tfm_tensor.h), of any
+   dtype tfm_quant_gemv handles (f32, f16, bf16, q8_0, q4_0, q4_1, q4_k, q6_k); norm weights are f32
+   vectors. q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim. */
 typedef struct tfm_layer {
     tfm_tensor attn_norm; /* [dim] */
     tfm_tensor wq;        /* [q_dim][dim] */
@@ -107,6 +109,9 @@ TFM_API tfm_status tfm_model_load(const char *path, const tfm_model_options *opt
    weights point into data, which must outlive the model. */
 TFM_API tfm_status tfm_model_load_memory(const void *data, size_t size, tfm_model **model, tfm_error *err);
 TFM_API void tfm_model_free(tfm_model *model);
+/* Checks that a model's config and weights fit the forward pass: every dimension, every tensor's shape
+   and dtype. The loaders end with it; call it after filling or changing a tfm_model's tensors yourself. */
+TFM_API tfm_status tfm_model_check(const tfm_model *model, tfm_error *err);
 /* Bytes of weights one decode step reads: every layer's matrices and norms, the final norm and the
    classifier (the one embedding row is left out). Divide by the time per token for the bandwidth used. */
 TFM_API size_t tfm_model_weight_bytes(const tfm_model *model);
@@ -139,6 +144,8 @@ typedef struct tfm_context {
     float *hb;     /* [max_batch][hidden]  feed-forward gate, then silu(gate) * up */
     float *hb2;    /* [max_batch][hidden]  feed-forward up */
     float *scores; /* [n_heads][context_length] attention scores, one row per head */
+    void *quant_ws;        /* a chunk's activations quantized for quantized weights (tfm_quant_gemm_ws) */
+    size_t quant_ws_bytes; /* 0 when every matrix is f32, f16 or bf16 */
     tfm_arena memory; /* the one allocation all of the above live in */
 } tfm_context;
 
@@ -215,39 +222,52 @@ static tfm_status tfm__model_check_config(const tfm_model_config *c, tfm_error *
     return TFM_OK;
 }
 
-/* A weight the forward pass reads: the shape it expects, a dtype the matmul handles, data present. */
-static tfm_status tfm__model_check_tensor(const tfm_tensor *t, const char *name, int64_t cols, int64_t rows,
-                                          int must_be_f32, tfm_error *err)
+enum { TFM__NORM, TFM__MATRIX, TFM__EMBEDDING };
+
+/* A weight the forward pass reads: the shape it expects, a dtype its kind handles (norms f32; matrices
+   whatever tfm_quant_gemv multiplies; the embedding whatever tfm_dequantize_row reads), data present. */
+static tfm_status tfm__model_check_tensor(const tfm_tensor *t, const char *name, int64_t cols, int64_t rows, int kind,
+                                          tfm_error *err)
 {
+    int dtype_ok = kind == TFM__NORM     ? t->dtype == TFM_F32
+                   : kind == TFM__MATRIX ? tfm_quant_vec_dot_type(t->dtype) != (tfm_dtype)-1
+                                         : tfm_quant_supported(t->dtype);
     int64_t want_rows = rows > 0 ? rows : 1;
     if (!t->data || t->ne[0] != cols || t->ne[1] != want_rows || t->ne[2] != 1 || t->ne[3] != 1)
         return tfm_error_set(err, TFM_ERR_FORMAT, "tensor %s has the wrong shape (want [%lld][%lld])", name,
                              (long long)want_rows, (long long)cols);
-    if (must_be_f32 ? t->dtype != TFM_F32 : (t->dtype != TFM_F32 && t->dtype != TFM_F16 && t->dtype != TFM_BF16))
+    if (!dtype_ok)
         return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "tensor %s has dtype %s, not supported here", name,
                              tfm_dtype_name(t->dtype) ? tfm_dtype_name(t->dtype) : "?");
     return TFM_OK;
 }
 
-static tfm_status tfm__model_check_weights(const tfm_model *m, tfm_error *err)
+tfm_status tfm_model_check(const tfm_model *m, tfm_error *err)
 {
-    const tfm_model_config *c = &m->config;
-    int64_t q_dim = (int64_t)c->n_heads * c->head_dim, kv_dim = (int64_t)c->n_kv_heads * c->head_dim;
-    tfm_status s = tfm__model_check_tensor(&m->token_embd, "token_embd", c->dim, c->vocab_size, 0, err);
+    const tfm_model_config *c;
+    int64_t q_dim, kv_dim;
+    tfm_status s;
     int l;
-    if (s == TFM_OK) s = tfm__model_check_tensor(&m->output_norm, "output_norm", c->dim, 0, 1, err);
-    if (s == TFM_OK) s = tfm__model_check_tensor(&m->output, "output", c->dim, c->vocab_size, 0, err);
+    if (!m || !m->layers) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no model or no layers");
+    c = &m->config;
+    s = tfm__model_check_config(c, err);
+    if (s != TFM_OK) return s;
+    q_dim = (int64_t)c->n_heads * c->head_dim;
+    kv_dim = (int64_t)c->n_kv_heads * c->head_dim;
+    s = tfm__model_check_tensor(&m->token_embd, "token_embd", c->dim, c->vocab_size, TFM__EMBEDDING, err);
+    if (s == TFM_OK) s = tfm__model_check_tensor(&m->output_norm, "output_norm", c->dim, 0, TFM__NORM, err);
+    if (s == TFM_OK) s = tfm__model_check_tensor(&m->output, "output", c->dim, c->vocab_size, TFM__MATRIX, err);
     for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
         const tfm_layer *L = &m->layers[l];
-        s = tfm__model_check_tensor(&L->attn_norm, "attn_norm", c->dim, 0, 1, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wq, "wq", c->dim, q_dim, 0, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wk, "wk", c->dim, kv_dim, 0, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wv, "wv", c->dim, kv_dim, 0, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wo, "wo", q_dim, c->dim, 0, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_norm, "ffn_norm", c->dim, 0, 1, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_gate, "ffn_gate", c->dim, c->hidden_dim, 0, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_up, "ffn_up", c->dim, c->hidden_dim, 0, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_down, "ffn_down", c->hidden_dim, c->dim, 0, err);
+        s = tfm__model_check_tensor(&L->attn_norm, "attn_norm", c->dim, 0, TFM__NORM, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wq, "wq", c->dim, q_dim, TFM__MATRIX, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wk, "wk", c->dim, kv_dim, TFM__MATRIX, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wv, "wv", c->dim, kv_dim, TFM__MATRIX, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wo, "wo", q_dim, c->dim, TFM__MATRIX, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_norm, "ffn_norm", c->dim, 0, TFM__NORM, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_gate, "ffn_gate", c->dim, c->hidden_dim, TFM__MATRIX, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_up, "ffn_up", c->dim, c->hidden_dim, TFM__MATRIX, err);
+        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_down, "ffn_down", c->hidden_dim, c->dim, TFM__MATRIX, err);
     }
     return s;
 }
@@ -388,7 +408,7 @@ static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *dat
         tfm__model_view_f32(&L->ffn_down, w2 + u * dim * hidden, c->hidden_dim, c->dim);
         tfm__model_view_f32(&L->ffn_up, w3 + u * hidden * dim, c->dim, c->hidden_dim);
     }
-    return tfm__model_check_weights(m, err);
+    return tfm_model_check(m, err);
 }
 
 /* ---------------------------------------------------------------- loading */
@@ -496,6 +516,24 @@ static int tfm__add_floats(size_t *bytes, uint64_t a, uint64_t b, uint64_t c)
     return 1;
 }
 
+/* Workspace the largest prefill product needs to quantize a chunk of activations (0 for float weights). */
+static size_t tfm__model_quant_ws_bytes(const tfm_model *m, int max_batch)
+{
+    size_t most = tfm_quant_workspace_size(m->output.dtype, max_batch, (int)m->output.ne[0]);
+    int l, i;
+    for (l = 0; l < m->config.n_layers; l++) {
+        const tfm_layer *L = &m->layers[l];
+        const tfm_tensor *mats[7];
+        mats[0] = &L->wq, mats[1] = &L->wk, mats[2] = &L->wv, mats[3] = &L->wo;
+        mats[4] = &L->ffn_gate, mats[5] = &L->ffn_up, mats[6] = &L->ffn_down;
+        for (i = 0; i < 7; i++) {
+            size_t need = tfm_quant_workspace_size(mats[i]->dtype, max_batch, (int)mats[i]->ne[0]);
+            if (need > most) most = need;
+        }
+    }
+    return most;
+}
+
 static float *tfm__take_floats(tfm_arena *arena, uint64_t a, uint64_t b, uint64_t c)
 {
     return (float *)tfm_arena_alloc(arena, (size_t)(a * b * c) * sizeof(float));
@@ -507,7 +545,7 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     const tfm_model_config *c;
     tfm_context *ctx;
     uint64_t layers, context, batch, dim, hidden, q_dim, kv_dim, heads;
-    size_t bytes = 0;
+    size_t bytes = 0, quant_ws_bytes;
     tfm_error_clear(err);
     if (!out) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no output context given");
     *out = NULL;
@@ -527,6 +565,7 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
         return TFM_ERR_INVALID_ARGUMENT;
     }
     if (ctx->max_batch > ctx->context_length) ctx->max_batch = ctx->context_length;
+    quant_ws_bytes = tfm__model_quant_ws_bytes(model, ctx->max_batch);
 
     layers = (uint64_t)c->n_layers;
     context = (uint64_t)ctx->context_length;
@@ -540,7 +579,8 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
         !tfm__add_floats(&bytes, batch, dim, 1) || !tfm__add_floats(&bytes, batch, dim, 1) ||
         !tfm__add_floats(&bytes, batch, q_dim, 1) || !tfm__add_floats(&bytes, batch, q_dim, 1) ||
         !tfm__add_floats(&bytes, batch, hidden, 1) || !tfm__add_floats(&bytes, batch, hidden, 1) ||
-        !tfm__add_floats(&bytes, heads, context, 1) || tfm_arena_init(&ctx->memory, bytes) != TFM_OK) {
+        !tfm__add_floats(&bytes, heads, context, 1) || bytes > SIZE_MAX - 64 - quant_ws_bytes ||
+        tfm_arena_init(&ctx->memory, bytes + 64 + quant_ws_bytes) != TFM_OK) {
         tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for a context of %d positions (%zu bytes)",
                       ctx->context_length, bytes);
         TFM_FREE(ctx);
@@ -555,6 +595,8 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     ctx->hb = tfm__take_floats(&ctx->memory, batch, hidden, 1);
     ctx->hb2 = tfm__take_floats(&ctx->memory, batch, hidden, 1);
     ctx->scores = tfm__take_floats(&ctx->memory, heads, context, 1);
+    ctx->quant_ws_bytes = quant_ws_bytes;
+    ctx->quant_ws = quant_ws_bytes ? tfm_arena_alloc(&ctx->memory, quant_ws_bytes) : NULL;
     *out = ctx;
     return TFM_OK;
 }
@@ -574,8 +616,9 @@ void tfm_context_reset(tfm_context *ctx)
 /* ---------------------------------------------------------------- the forward pass */
 
 /* y[n_tokens][rows] = x[n_tokens][cols] W^T for W = [rows][cols]: every matrix product of the model goes
-   through here, so a new weight dtype needs only the kernels behind it. One token is a gemv (memory-bound:
-   each weight read once), a batch a gemm (compute-bound: each weight read once for all tokens). */
+   through here, whatever W's dtype (tfm_quant.h multiplies f32, f16, bf16 and the GGML block formats).
+   One token is a gemv (memory-bound: each weight read once), a batch a gemm (compute-bound: each weight
+   read once for all the tokens). */
 static tfm_status tfm__model_matmul(const tfm_context *ctx, const tfm_tensor *w, const float *x, float *y,
                                     int n_tokens)
 {
@@ -585,15 +628,16 @@ static tfm_status tfm__model_matmul(const tfm_context *ctx, const tfm_tensor *w,
     tfm_status status = TFM_OK;
     int t;
     if (n_tokens > 1)
-        return tfm_gemm(y, (size_t)rows, x, (size_t)cols, w->dtype, w->data, n_tokens, rows, cols, ctx->n_threads);
+        return tfm_quant_gemm_ws(y, (size_t)rows, x, (size_t)cols, w->dtype, w->data, n_tokens, rows, cols,
+                                 ctx->n_threads, ctx->quant_ws, ctx->quant_ws_bytes);
     /* One token: each thread takes one contiguous, equal share of the rows. Decoding is memory-bound and a
        matrix is only a few hundred rows, so an even split matters (a 64-row granularity leaves one of two
        threads a third idle on 288 rows); each row is still summed by one thread in one order. */
     TFM__PARALLEL_FOR(n_threads)
     for (t = 0; t < n_threads; t++) {
         int begin = (int)((int64_t)rows * t / n_threads), end = (int)((int64_t)rows * (t + 1) / n_threads);
-        tfm_status s = tfm_gemv(y + begin, w->dtype, (const unsigned char *)w->data + (size_t)begin * w->nb[1], x,
-                                end - begin, cols, 1);
+        tfm_status s = tfm_quant_gemv(y + begin, w->dtype, (const unsigned char *)w->data + (size_t)begin * w->nb[1],
+                                      x, end - begin, cols, 1);
         if (s != TFM_OK) {
 #if defined(_OPENMP)
 #pragma omp critical(tfm_model_matmul_status)
@@ -607,14 +651,7 @@ static tfm_status tfm__model_matmul(const tfm_context *ctx, const tfm_tensor *w,
 /* out[dim] = row `token` of the embedding table, in f32 whatever the table's dtype. */
 static tfm_status tfm__model_embed(const tfm_tensor *table, int token, float *out)
 {
-    const void *row = tfm_tensor_row(table, token, 0, 0);
-    size_t n = (size_t)table->ne[0];
-    switch (table->dtype) {
-    case TFM_F32: memcpy(out, row, n * sizeof(float)); return TFM_OK;
-    case TFM_F16: tfm_f16_to_f32_row(out, (const uint16_t *)row, n); return TFM_OK;
-    case TFM_BF16: tfm_bf16_to_f32_row(out, (const uint16_t *)row, n); return TFM_OK;
-    default: return TFM_ERR_UNSUPPORTED;
-    }
+    return tfm_dequantize_row(table->dtype, tfm_tensor_row(table, token, 0, 0), out, (size_t)table->ne[0]);
 }
 
 /* Causal attention of n_tokens queries at positions pos0.. against one layer's cache, which already
