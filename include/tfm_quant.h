@@ -158,14 +158,21 @@ extern "C" {
 
 /* ---------------------------------------------------------------- rounding helpers */
 
-/* (int)roundf(v) clamped to [lo, hi]; NaN gives 0. Equals GGML's roundf + int8 conversion on the
-   values its quantizers produce, without undefined behaviour on others. */
+/* (int)roundf(v) clamped to [lo, hi] (|lo|, |hi| < 2^23); NaN gives 0. Equals GGML's roundf + int8
+   conversion on the values its quantizers produce, without undefined behaviour on others. Rounded
+   here rather than by libm's roundf: the fraction v - trunc(v) is exact, and a call into libm from
+   AVX-512 code can cost a state transition per element. */
 static int tfm__round_clamp(float v, int lo, int hi)
 {
-    if (v != v) return 0;
-    if (v <= (float)lo) return lo;
-    if (v >= (float)hi) return hi;
-    return (int)roundf(v);
+    int i;
+    float frac;
+    /* selects rather than branches: the inputs are data, the branches would mispredict */
+    v = v == v ? v : 0.0f;
+    v = v < (float)lo ? (float)lo : v;
+    v = v > (float)hi ? (float)hi : v;
+    i = (int)v;
+    frac = v - (float)i;
+    return i + (frac >= 0.5f) - (frac <= -0.5f);
 }
 
 /* min(hi, (int)trunc(v)) for v >= 0; 0 for negative or NaN v (GGML's (int8_t)(v) then MIN). */
@@ -1313,6 +1320,15 @@ static tfm_status tfm__qcheck(tfm_dtype wtype, const void *w, int n, int k, size
     return s;
 }
 
+/* Per activation block, prepared once per gemm for the tile kernels: the offset correction -z * sum(q)
+   for weights stored as q + z (z = 128 for q8_0, 8 for q4_0, 0 for q4_1), and d and s as floats. */
+typedef struct tfm__act_info {
+    int32_t off;
+    float d, s;
+} tfm__act_info;
+
+static int tfm__weight_offset(tfm_dtype t) { return t == TFM_Q8_0 ? 128 : t == TFM_Q4_0 ? 8 : 0; }
+
 /* ---------------------------------------------------------------- gemm tiles for AVX-512 VNNI
    For the 32-element formats (q8_0, q4_0, q4_1) with m >= TFM__TILE_MIN_M activation rows, 16 weight
    rows are repacked per block into 8 vectors of 16 lanes x 4 bytes (lane r holds 4 consecutive weights
@@ -1334,9 +1350,6 @@ typedef struct tfm__tile_block {
 } tfm__tile_block;
 
 static int tfm__tile_type(tfm_dtype t) { return t == TFM_Q8_0 || t == TFM_Q4_0 || t == TFM_Q4_1 || t == TFM_Q4_K || t == TFM_Q6_K; }
-
-/* the offset z in isum = sum (u - z) a: u = q + 128 for q8_0, nibble = q + 8 for q4_0 */
-static int tfm__tile_offset(tfm_dtype t) { return t == TFM_Q8_0 ? 128 : t == TFM_Q4_0 ? 8 : 0; }
 
 /* repack blocks [b0, b0 + nbk) of rows r0 .. r0 + nr - 1 (rows past nr repeat the last one) */
 static void tfm__tile_pack(tfm__tile_block *tb, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, int r0, int nr,
@@ -1373,20 +1386,11 @@ static void tfm__tile_pack(tfm__tile_block *tb, tfm_dtype wtype, const unsigned 
     }
 }
 
-/* the activation block b of row xc: its int8 values, its d, and (q8_1) its s */
-static const int8_t *tfm__tile_act(tfm_dtype wtype, const unsigned char *xc, size_t b, float *da, float *sa)
+/* the int8 values of activation block b of row xc */
+static const int8_t *tfm__tile_act(tfm_dtype wtype, const unsigned char *xc, size_t b)
 {
-    if (wtype == TFM_Q4_1) {
-        const tfm_block_q8_1 *a = (const tfm_block_q8_1 *)(const void *)xc + b;
-        *da = tfm__h2f(a->d);
-        *sa = tfm__h2f(a->s);
-        return a->qs;
-    } else {
-        const tfm_block_q8_0 *a = (const tfm_block_q8_0 *)(const void *)xc + b;
-        *da = tfm__h2f(a->d);
-        *sa = 0.0f;
-        return a->qs;
-    }
+    if (wtype == TFM_Q4_1) return ((const tfm_block_q8_1 *)(const void *)xc + b)->qs;
+    return ((const tfm_block_q8_0 *)(const void *)xc + b)->qs;
 }
 
 #define TFM__TILE_BCAST(qs, t) _mm512_set1_epi32(tfm__load_i32((qs) + 4 * (t)))
@@ -1401,24 +1405,23 @@ TFM__INLINE int32_t tfm__load_i32(const int8_t *p)
    activation rows run together so that four independent vpdpbusd chains hide its latency; a tail of
    fewer rows repeats the last one and stores only the real ones. */
 static void tfm__tile_compute(float *y, size_t ldy, int r0, int nr, const tfm__tile_block *tb, size_t b0, size_t nbk,
-                              tfm_dtype wtype, const unsigned char *xq, size_t xq_row_bytes, const int32_t *xsum, size_t nb,
-                              int m, int first)
+                              tfm_dtype wtype, const unsigned char *xq, size_t xq_row_bytes, const tfm__act_info *xinfo,
+                              size_t nb, int m, int first)
 {
     const __mmask16 lanes = (__mmask16)((1u << nr) - 1u);
-    const int z = tfm__tile_offset(wtype);
     int c, t, i;
     size_t b;
     for (c = 0; c < m; c += 4) {
         int nc = m - c < 4 ? m - c : 4;
         float *yc[4];
         const unsigned char *xc[4];
-        const int32_t *sc[4];
+        const tfm__act_info *in[4];
         __m512 acc0, acc1, acc2, acc3;
         for (i = 0; i < 4; i++) {
             int ci = c + (i < nc ? i : nc - 1);
             yc[i] = y + (size_t)ci * ldy + (size_t)r0;
             xc[i] = xq + (size_t)ci * xq_row_bytes;
-            sc[i] = xsum + (size_t)ci * nb + b0;
+            in[i] = xinfo + (size_t)ci * nb + b0;
         }
         acc0 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[0]);
         acc1 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[1]);
@@ -1426,13 +1429,10 @@ static void tfm__tile_compute(float *y, size_t ldy, int r0, int nr, const tfm__t
         acc3 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[3]);
         for (b = 0; b < nbk; b++) {
             const tfm__tile_block *tw = tb + b;
-            float da[4], sa[4];
-            const int8_t *q0 = tfm__tile_act(wtype, xc[0], b0 + b, &da[0], &sa[0]);
-            const int8_t *q1 = tfm__tile_act(wtype, xc[1], b0 + b, &da[1], &sa[1]);
-            const int8_t *q2 = tfm__tile_act(wtype, xc[2], b0 + b, &da[2], &sa[2]);
-            const int8_t *q3 = tfm__tile_act(wtype, xc[3], b0 + b, &da[3], &sa[3]);
-            __m512i i0 = _mm512_set1_epi32(-z * sc[0][b]), i1 = _mm512_set1_epi32(-z * sc[1][b]);
-            __m512i i2 = _mm512_set1_epi32(-z * sc[2][b]), i3 = _mm512_set1_epi32(-z * sc[3][b]);
+            const int8_t *q0 = tfm__tile_act(wtype, xc[0], b0 + b), *q1 = tfm__tile_act(wtype, xc[1], b0 + b);
+            const int8_t *q2 = tfm__tile_act(wtype, xc[2], b0 + b), *q3 = tfm__tile_act(wtype, xc[3], b0 + b);
+            __m512i i0 = _mm512_set1_epi32(in[0][b].off), i1 = _mm512_set1_epi32(in[1][b].off);
+            __m512i i2 = _mm512_set1_epi32(in[2][b].off), i3 = _mm512_set1_epi32(in[3][b].off);
             __m512 dw = _mm512_loadu_ps(tw->d);
             /* two chains per row (t < 4 and t >= 4) halve the vpdpbusd latency chain; the integer
                sum is the same */
@@ -1454,16 +1454,16 @@ static void tfm__tile_compute(float *y, size_t ldy, int r0, int nr, const tfm__t
                 i2 = _mm512_add_epi32(i2, j2);
                 i3 = _mm512_add_epi32(i3, j3);
             }
-            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(dw, _mm512_set1_ps(da[0])), acc0);
-            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(dw, _mm512_set1_ps(da[1])), acc1);
-            acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i2), _mm512_mul_ps(dw, _mm512_set1_ps(da[2])), acc2);
-            acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i3), _mm512_mul_ps(dw, _mm512_set1_ps(da[3])), acc3);
+            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(dw, _mm512_set1_ps(in[0][b].d)), acc0);
+            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(dw, _mm512_set1_ps(in[1][b].d)), acc1);
+            acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i2), _mm512_mul_ps(dw, _mm512_set1_ps(in[2][b].d)), acc2);
+            acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i3), _mm512_mul_ps(dw, _mm512_set1_ps(in[3][b].d)), acc3);
             if (wtype == TFM_Q4_1) {
                 __m512 mw = _mm512_loadu_ps(tw->m);
-                acc0 = _mm512_fmadd_ps(mw, _mm512_set1_ps(sa[0]), acc0);
-                acc1 = _mm512_fmadd_ps(mw, _mm512_set1_ps(sa[1]), acc1);
-                acc2 = _mm512_fmadd_ps(mw, _mm512_set1_ps(sa[2]), acc2);
-                acc3 = _mm512_fmadd_ps(mw, _mm512_set1_ps(sa[3]), acc3);
+                acc0 = _mm512_fmadd_ps(mw, _mm512_set1_ps(in[0][b].s), acc0);
+                acc1 = _mm512_fmadd_ps(mw, _mm512_set1_ps(in[1][b].s), acc1);
+                acc2 = _mm512_fmadd_ps(mw, _mm512_set1_ps(in[2][b].s), acc2);
+                acc3 = _mm512_fmadd_ps(mw, _mm512_set1_ps(in[3][b].s), acc3);
             }
         }
         /* a tail group's repeated rows are stored last, so the real row's store wins */
@@ -1620,7 +1620,7 @@ static void tfm__ktile_compute(float *y, size_t ldy, int r0, int nr, const tfm__
 }
 
 /* one thread's weight rows [r0, r1), 16 at a time */
-static void tfm__tile_rows(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const int32_t *xsum, int m,
+static void tfm__tile_rows(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const tfm__act_info *xinfo, int m,
                            tfm_dtype wtype, const unsigned char *w, size_t row_bytes, size_t nb, int r0, int r1)
 {
     tfm__tile_block tb[TFM__TILE_KC];
@@ -1643,7 +1643,7 @@ static void tfm__tile_rows(float *y, size_t ldy, const unsigned char *xq, size_t
         for (b0 = 0; b0 < nb; b0 += TFM__TILE_KC) {
             size_t nbk = nb - b0 < TFM__TILE_KC ? nb - b0 : TFM__TILE_KC;
             tfm__tile_pack(tb, wtype, w, row_bytes, r, nr, b0, nbk);
-            tfm__tile_compute(y, ldy, r, nr, tb, b0, nbk, wtype, xq, xq_row_bytes, xsum, nb, m, b0 == 0);
+            tfm__tile_compute(y, ldy, r, nr, tb, b0, nbk, wtype, xq, xq_row_bytes, xinfo, nb, m, b0 == 0);
         }
     }
 }
@@ -1651,7 +1651,7 @@ static void tfm__tile_rows(float *y, size_t ldy, const unsigned char *xq, size_t
 
 /* rows split across threads in chunks of 64 rows (a multiple of the 4- and 16-row groups, so the
    grouping, which anyway changes no result, does not depend on the thread count either) */
-static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const int32_t *xsum,
+static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const tfm__act_info *xinfo,
                                 int m, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, size_t nb, int n,
                                 int n_threads)
 {
@@ -1659,7 +1659,7 @@ static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, s
     tfm__dot4_fn dot4 = tfm__dot4_for(wtype);
     int chunks = (n + chunk_rows - 1) / chunk_rows, c, tiles = 0;
 #if defined(TFM__Q_TILE16)
-    tiles = xsum && m >= TFM__TILE_MIN_M && tfm__tile_type(wtype);
+    tiles = xinfo && m >= TFM__TILE_MIN_M && tfm__tile_type(wtype);
 #endif
     if ((double)n * (double)nb * (double)m < 4096.0) n_threads = 1;
     TFM__PARALLEL_FOR(n_threads)
@@ -1667,14 +1667,14 @@ static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, s
         int r0 = c * chunk_rows, r1 = r0 + chunk_rows < n ? r0 + chunk_rows : n;
 #if defined(TFM__Q_TILE16)
         if (tiles) {
-            tfm__tile_rows(y, ldy, xq, xq_row_bytes, xsum, m, wtype, w, row_bytes, nb, r0, r1);
+            tfm__tile_rows(y, ldy, xq, xq_row_bytes, xinfo, m, wtype, w, row_bytes, nb, r0, r1);
             continue;
         }
 #endif
         tfm__qgemm_rows(y, ldy, xq, xq_row_bytes, m, dot4, w, row_bytes, nb, r0, r1);
     }
     (void)n_threads; /* unused without OpenMP */
-    (void)xsum;
+    (void)xinfo;
     (void)tiles;
 }
 
@@ -1697,14 +1697,14 @@ tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float 
     return TFM_OK;
 }
 
-/* workspace: the quantized activation rows, then the int32 sum of each 32-block's activations
-   (the tile kernels' offset correction), then room to align the caller's pointer */
+/* workspace: the quantized activation rows, then a tfm__act_info per 32-block (for the tile
+   kernels), then room to align the caller's pointer */
 size_t tfm_quant_workspace_size(tfm_dtype wtype, int m, int k)
 {
     size_t xq_row_bytes = 0, per_row;
     if (m <= 0 || k <= 0 || !tfm__dot4_for(wtype)) return 0;
     if (tfm_dtype_row_bytes(tfm_quant_vec_dot_type(wtype), (uint64_t)k, &xq_row_bytes) != TFM_OK) return 0;
-    per_row = xq_row_bytes + (size_t)k / TFM_QK * sizeof(int32_t);
+    per_row = xq_row_bytes + (size_t)k / TFM_QK * sizeof(tfm__act_info);
     if ((size_t)m > (SIZE_MAX - 128) / per_row) return 0;
     return (size_t)m * per_row + 128;
 }
@@ -1714,7 +1714,7 @@ tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, t
 {
     size_t nb = 0, row_bytes = 0, xq_row_bytes = 0;
     unsigned char *xq;
-    int32_t *xsum;
+    tfm__act_info *xinfo;
     int c;
     tfm_status s;
     if (!y || !x || !w || m <= 0 || n <= 0 || k <= 0 || ldx < (size_t)k || ldy < (size_t)n)
@@ -1724,7 +1724,7 @@ tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, t
     if (s != TFM_OK) return s;
     if (!ws || ws_bytes < tfm_quant_workspace_size(wtype, m, k)) return TFM_ERR_INVALID_ARGUMENT;
     xq = (unsigned char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-    xsum = (int32_t *)(void *)(xq + (((size_t)m * xq_row_bytes + 63) & ~(size_t)63));
+    xinfo = (tfm__act_info *)(void *)(xq + (((size_t)m * xq_row_bytes + 63) & ~(size_t)63));
     n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
     TFM__PARALLEL_FOR(m > 1 ? n_threads : 1)
     for (c = 0; c < m; c++) {
@@ -1732,16 +1732,23 @@ tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, t
         unsigned char *row = xq + (size_t)c * xq_row_bytes;
         tfm_quantize_row(at, x + (size_t)c * ldx, row, (size_t)k);
         if (at == TFM_Q8_0 || at == TFM_Q8_1) {
-            size_t b, j, ab = tfm_dtype_block_bytes(at), off = at == TFM_Q8_0 ? 2 : 4;
+            size_t b, j, ab = tfm_dtype_block_bytes(at), qs_at = at == TFM_Q8_0 ? 2 : 4;
             for (b = 0; b < nb; b++) {
-                const int8_t *qs = (const int8_t *)(row + b * ab + off);
+                const unsigned char *blk = row + b * ab;
+                const int8_t *qs = (const int8_t *)(blk + qs_at);
+                tfm__act_info *in = xinfo + (size_t)c * nb + b;
                 int32_t sum = 0;
+                uint16_t h;
                 for (j = 0; j < TFM_QK; j++) sum += qs[j];
-                xsum[(size_t)c * nb + b] = sum;
+                in->off = -tfm__weight_offset(wtype) * sum;
+                memcpy(&h, blk, 2);
+                in->d = tfm_f16_to_f32(h);
+                memcpy(&h, blk + 2, 2);
+                in->s = at == TFM_Q8_1 ? tfm_f16_to_f32(h) : 0.0f;
             }
         }
     }
-    tfm__qgemm_parallel(y, ldy, xq, xq_row_bytes, xsum, m, wtype, (const unsigned char *)w, row_bytes, nb, n, n_threads);
+    tfm__qgemm_parallel(y, ldy, xq, xq_row_bytes, xinfo, m, wtype, (const unsigned char *)w, row_bytes, nb, n, n_threads);
     return TFM_OK;
 }
 
