@@ -423,6 +423,12 @@ static void test_known_blocks(void)
     TT_CHECK(s8(q[2 + 5]) == 3 && s8(q[2 + 6]) == -3 && s8(q[2 + 0]) == -127);
     TT_CHECK(tfm_dequantize_row(TFM_Q8_0, q, y, 32) == TFM_OK);
     TT_CHECK(y[31] == 121.0f);
+    /* every tie rounds away from zero, in every lane of the vector paths */
+    for (j = 0; j < 32; j++) x[j] = (float)(j % 2 ? -1 : 1) * ((float)(j * 3) + 0.5f);
+    x[7] = 127.0f;
+    TT_CHECK(tfm_quantize_row(TFM_Q8_0, x, q, 32) == TFM_OK);
+    for (j = 0; j < 32; j++)
+        if (j != 7) TT_ASSERT(s8(q[2 + j]) == (j % 2 ? -1 : 1) * (j * 3 + 1), "tie %d: %d", j, s8(q[2 + j]));
     /* q4_1: min -1, max 14: d = 1, m = -1, q = x + 1 */
     for (j = 0; j < 32; j++) x[j] = (float)(j % 16) - 1.0f;
     TT_CHECK(tfm_quantize_row(TFM_Q4_1, x, q, 32) == TFM_OK);
