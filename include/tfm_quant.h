@@ -58,11 +58,18 @@
      tiles) follows that order, so results are identical bit for bit across paths, thread counts and
      batch sizes: a row of a gemm equals the gemv of that row.
 
+   SPEED
+     gemv walks 4 weight rows at a time (prefetching the next 4), each block's 4 isums reduced
+     together. gemm with m >= 4 on AVX-512 VNNI repacks 16 weight rows per block into vpdpbusd order
+     (lane r = row r) and runs 4 activation rows per pass, K in chunks that stay in cache, so weight
+     bytes are read once per call and every block costs 8 vpdpbusd per 16 rows x 4 tokens.
+
    SCRATCH
      tfm_quant_gemv quantizes x into a buffer on the stack when cols <= TFM_QUANT_STACK_COLS (16384),
      and allocates it otherwise. tfm_quant_gemm allocates its workspace per call; a model that must not
      allocate uses tfm_quant_gemm_ws with a buffer of tfm_quant_workspace_size(wtype, m, k) bytes
-     (m = 1 is a gemv), e.g. carved once from its arena.
+     (m = 1 is a gemv), e.g. carved once from its arena. The gemm tiles repack into about 44 KB of
+     stack per thread.
 
    OPTIONS: those of tfm_tensor.h.
 */
