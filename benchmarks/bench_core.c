@@ -2,7 +2,9 @@
 
    gemm: GFLOP/s = 2 m n k / time (best of repetitions), beside the FMA peak and, when the machine
    has it, OpenBLAS's cblas_sgemm on the same f32 problem (loaded at run time with dlopen, so
-   OpenBLAS is never a dependency). gemv: GB/s of weight bytes beside the streaming read bandwidth. */
+   OpenBLAS is never a dependency). gemv: GB/s of weight bytes beside the streaming read bandwidth
+   and cblas_sgemv. `ratio` is always OpenBLAS's time over ours (> 1: tfm is faster); for f16/bf16
+   weights OpenBLAS runs the same product in f32. */
 #include "bench.h"
 
 #include <dlfcn.h>
@@ -366,7 +368,7 @@ static int gemv_shape(tfm_dtype dtype, int rows, int cols, const int *threads, i
             ob->set_threads(c.threads);
             tb = bench_best(run_openblas_gemv, &c, 3 * c.n_copies, seconds);
             bench_row_num(&row, "openblas_gbps", (double)f32_bytes / tb * 1e-9, 1);
-            bench_row_num(&row, "ratio", ((double)f32_bytes / tb) / ((double)bytes / t), 3);
+            bench_row_num(&row, "ratio", tb / t, 3); /* as for gemm: OpenBLAS time / ours, > 1 is faster */
             if (c.threads > 1) bench_sleep(0.2);
         }
         bench_row_print(&row, csv, *header);
