@@ -615,37 +615,65 @@ void tfm_context_reset(tfm_context *ctx)
 
 /* ---------------------------------------------------------------- the forward pass */
 
-/* y[n_tokens][rows] = x[n_tokens][cols] W^T for W = [rows][cols]: every matrix product of the model goes
-   through here, whatever W's dtype (tfm_quant.h multiplies f32, f16, bf16 and the GGML block formats).
-   One token is a gemv (memory-bound: each weight read once), a batch a gemm (compute-bound: each weight
-   read once for all the tokens). */
-static tfm_status tfm__model_matmul(const tfm_context *ctx, const tfm_tensor *w, const float *x, float *y,
-                                    int n_tokens)
+/* One matrix product y[n_tokens][rows] = x[n_tokens][cols] W^T, W = [rows][cols]. */
+typedef struct tfm__product {
+    const tfm_tensor *w;
+    float *y;
+} tfm__product;
+
+/* Products of one input x with `count` matrices (q, k and v; gate and up): every matrix product of the
+   model goes through here, whatever W's dtype (tfm_quant.h multiplies f32, f16, bf16 and the GGML block
+   formats). A batch is a gemm per matrix (compute-bound: each weight read once for all the tokens). One
+   token is memory-bound: each thread takes one contiguous, equal share of every matrix's rows, all the
+   matrices in one pass of the thread team (one synchronisation, not one per matrix). An even split
+   matters (a 64-row granularity leaves one of two threads a third idle on 288 rows); each row is still
+   summed by one thread in one order, so the result does not depend on the thread count. */
+static tfm_status tfm__model_matmuls(const tfm_context *ctx, const float *x, int n_tokens, const tfm__product *p,
+                                     int count)
 {
-    int rows = (int)w->ne[1], cols = (int)w->ne[0];
-    /* below 64K weights (~10 us of work) a thread team costs more than it saves */
-    int n_threads = (double)rows * cols < 65536.0 ? 1 : (ctx->n_threads < rows ? ctx->n_threads : rows);
     tfm_status status = TFM_OK;
-    int t;
-    if (n_tokens > 1)
-        return tfm_quant_gemm_ws(y, (size_t)rows, x, (size_t)cols, w->dtype, w->data, n_tokens, rows, cols,
-                                 ctx->n_threads, ctx->quant_ws, ctx->quant_ws_bytes);
-    /* One token: each thread takes one contiguous, equal share of the rows. Decoding is memory-bound and a
-       matrix is only a few hundred rows, so an even split matters (a 64-row granularity leaves one of two
-       threads a third idle on 288 rows); each row is still summed by one thread in one order. */
+    double weights = 0;
+    int n_threads, t, j;
+    if (n_tokens > 1) {
+        for (j = 0; j < count && status == TFM_OK; j++) {
+            int rows = (int)p[j].w->ne[1], cols = (int)p[j].w->ne[0];
+            status = tfm_quant_gemm_ws(p[j].y, (size_t)rows, x, (size_t)cols, p[j].w->dtype, p[j].w->data, n_tokens,
+                                       rows, cols, ctx->n_threads, ctx->quant_ws, ctx->quant_ws_bytes);
+        }
+        return status;
+    }
+    for (j = 0; j < count; j++) weights += (double)p[j].w->ne[0] * (double)p[j].w->ne[1];
+    /* below 64K weights (~10 us of work) a thread team costs more than it saves */
+    n_threads = weights < 65536.0 ? 1 : ctx->n_threads;
     TFM__PARALLEL_FOR(n_threads)
     for (t = 0; t < n_threads; t++) {
-        int begin = (int)((int64_t)rows * t / n_threads), end = (int)((int64_t)rows * (t + 1) / n_threads);
-        tfm_status s = tfm_quant_gemv(y + begin, w->dtype, (const unsigned char *)w->data + (size_t)begin * w->nb[1],
-                                      x, end - begin, cols, 1);
-        if (s != TFM_OK) {
+        int i;
+        for (i = 0; i < count; i++) {
+            const tfm_tensor *w = p[i].w;
+            int rows = (int)w->ne[1];
+            int begin = (int)((int64_t)rows * t / n_threads), end = (int)((int64_t)rows * (t + 1) / n_threads);
+            tfm_status s = end == begin ? TFM_OK
+                                        : tfm_quant_gemv(p[i].y + begin, w->dtype,
+                                                         (const unsigned char *)w->data + (size_t)begin * w->nb[1], x,
+                                                         end - begin, (int)w->ne[0], 1);
+            if (s != TFM_OK) {
 #if defined(_OPENMP)
 #pragma omp critical(tfm_model_matmul_status)
 #endif
-            status = s;
+                status = s;
+            }
         }
     }
     return status;
+}
+
+static tfm_status tfm__model_matmul(const tfm_context *ctx, const tfm_tensor *w, const float *x, float *y,
+                                    int n_tokens)
+{
+    tfm__product p;
+    p.w = w;
+    p.y = y;
+    return tfm__model_matmuls(ctx, x, n_tokens, &p, 1);
 }
 
 /* out[dim] = row `token` of the embedding table, in f32 whatever the table's dtype. */
@@ -666,9 +694,10 @@ static void tfm__model_attention(const tfm_context *ctx, const float *key_cache,
     const int head_dim = c->head_dim, group = c->n_heads / c->n_kv_heads;
     const size_t q_dim = (size_t)c->n_heads * (size_t)head_dim, kv_dim = (size_t)c->n_kv_heads * (size_t)head_dim;
     const float scale = 1.0f / sqrtf((float)head_dim);
-    /* below ~64K multiply-adds a thread team costs more than it saves */
+    /* below ~16K multiply-adds (a few microseconds, each key's dot and axpy) a thread team costs more
+       than it saves */
     double work = (double)n_tokens * (pos0 + n_tokens) * (double)q_dim;
-    int n_threads = work < 65536.0 ? 1 : (ctx->n_threads < c->n_heads ? ctx->n_threads : c->n_heads);
+    int n_threads = work < 16384.0 ? 1 : (ctx->n_threads < c->n_heads ? ctx->n_threads : c->n_heads);
     int h;
     (void)n_threads;
     TFM__PARALLEL_FOR(n_threads)
@@ -724,12 +753,14 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
         float *value_cache = ctx->value_cache + (size_t)l * layer_cache;
         float *k = key_cache + (size_t)pos0 * kv_dim; /* this chunk's keys and values go straight */
         float *v = value_cache + (size_t)pos0 * kv_dim; /* into the cache, rows pos0 .. pos0 + n - 1 */
+        tfm__product qkv[3], gate_up[2];
 
         /* attention block: x += Wo attention(rope(Wq h), rope(Wk h), Wv h), h = rmsnorm(x) */
         tfm__model_rmsnorm_rows(xb, x, &L->attn_norm, n, dim, c->norm_eps);
-        s = tfm__model_matmul(ctx, &L->wq, xb, q, n);
-        if (s == TFM_OK) s = tfm__model_matmul(ctx, &L->wk, xb, k, n);
-        if (s == TFM_OK) s = tfm__model_matmul(ctx, &L->wv, xb, v, n);
+        qkv[0].w = &L->wq, qkv[0].y = q;
+        qkv[1].w = &L->wk, qkv[1].y = k;
+        qkv[2].w = &L->wv, qkv[2].y = v;
+        s = tfm__model_matmuls(ctx, xb, n, qkv, 3);
         if (s != TFM_OK) break;
         for (i = 0; i < n; i++) {
             tfm_rope(q + (size_t)i * q_dim, c->n_heads, c->head_dim, c->rope_dim, pos0 + i, c->rope_base,
@@ -744,8 +775,9 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
 
         /* feed-forward block: x += W_down (silu(W_gate h) * W_up h), h = rmsnorm(x) */
         tfm__model_rmsnorm_rows(xb, x, &L->ffn_norm, n, dim, c->norm_eps);
-        s = tfm__model_matmul(ctx, &L->ffn_gate, xb, hb, n);
-        if (s == TFM_OK) s = tfm__model_matmul(ctx, &L->ffn_up, xb, hb2, n);
+        gate_up[0].w = &L->ffn_gate, gate_up[0].y = hb;
+        gate_up[1].w = &L->ffn_up, gate_up[1].y = hb2;
+        s = tfm__model_matmuls(ctx, xb, n, gate_up, 2);
         if (s != TFM_OK) break;
         tfm_swiglu(hb, hb, hb2, (size_t)n * (size_t)hidden);
         s = tfm__model_matmul(ctx, &L->ffn_down, hb, xb, n);
