@@ -33,11 +33,20 @@
          x = x + W_down (silu(W_gate h) * W_up h)
      logits = W_out (rmsnorm(x) * output_norm)   W_out is the embedding table unless the file has its own
 
-   FILES
+   FILES AND WEIGHT DTYPES
      llama2.c legacy `.bin` (karpathy/llama2.c export.py --version 0): a header of 7 little-endian int32
      (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a negative vocab_size means the
      classifier is stored separately at the end) then f32 arrays in run.c's order. GGUF is recognised by
-     its magic and reported as not supported yet.
+     its magic and reported as not supported yet. Every matrix product and the embedding lookup go
+     through tfm_quant.h, so weight views of f32, f16, bf16, q8_0, q4_0, q4_1, q4_k or q6_k run through
+     the same forward pass; a new loader fills a tfm_model's config and views and ends with
+     tfm_model_check.
+
+   MEMORY
+     tfm_context_create allocates the KV cache and the activations of one chunk of max_batch tokens once;
+     tfm_forward splits longer inputs into such chunks and allocates nothing itself; decoding a token
+     allocates nothing at all (a prefill chunk's f32 gemm packs its operands in buffers tfm_gemm
+     allocates per call).
 
    THREADS AND DETERMINISM
      The matrix products split output rows across threads and attention splits heads, so every output
