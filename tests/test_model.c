@@ -1,11 +1,57 @@
 /* Tests of tfm_model.h: the forward pass against llama2.c's logits (../shared/golden) and against a
    float64 forward pass written plainly here, prefill vs decode, thread determinism, and hostile files. */
+/* tfm-test-impl-prelude: #include <stddef.h> */
+/* tfm-test-impl-prelude: #ifdef __cplusplus */
+/* tfm-test-impl-prelude: extern "C" { */
+/* tfm-test-impl-prelude: #endif */
+/* tfm-test-impl-prelude: void *test_malloc(size_t bytes); void test_free(void *p); void *test_realloc(void *p, size_t bytes); */
+/* tfm-test-impl-prelude: #ifdef __cplusplus */
+/* tfm-test-impl-prelude: } */
+/* tfm-test-impl-prelude: #endif */
+/* tfm-test-impl-prelude: #define TFM_MALLOC(sz) test_malloc(sz) */
+/* tfm-test-impl-prelude: #define TFM_FREE(p) test_free(p) */
+/* tfm-test-impl-prelude: #define TFM_REALLOC(p, sz) test_realloc(p, sz) */
 #include "tfm_test.h"
 #include "tfm_model.h"
 #include "tfm_quant.h"
 #include "tfm_tokenizer.h"
 
 static char build_dir[1024] = ".";
+
+/* ---------------------------------------------------------------- the library's allocations */
+
+static long hook_calls, hook_live; /* allocations made, blocks not yet freed */
+static int hook_fail;              /* nonzero: every allocation fails */
+
+/* tfm_gemm allocates inside its parallel region: the counters change atomically */
+static void hook_count(long *counter, long delta)
+{
+#if defined(_OPENMP)
+#pragma omp atomic
+#endif
+    *counter += delta;
+}
+
+void *test_malloc(size_t bytes)
+{
+    if (hook_fail) return NULL;
+    hook_count(&hook_calls, 1);
+    hook_count(&hook_live, 1);
+    return malloc(bytes ? bytes : 1);
+}
+
+void test_free(void *p)
+{
+    if (p) hook_count(&hook_live, -1);
+    free(p);
+}
+
+void *test_realloc(void *p, size_t bytes)
+{
+    if (hook_fail) return NULL;
+    if (!p) return test_malloc(bytes);
+    return realloc(p, bytes ? bytes : 1);
+}
 
 /* ---------------------------------------------------------------- a synthetic llama2.c file */
 
@@ -591,6 +637,81 @@ static void test_quantized_weights(void)
     synth_free(&s);
 }
 
+/* ---------------------------------------------------------------- allocation */
+
+/* Decoding allocates nothing (f32 and Q8_0 weights, 1 and 2 threads); the model and a context are a
+   handful of blocks, all returned by their free functions. */
+static void test_decode_allocates_nothing(void)
+{
+    synth s;
+    int tokens[24], t, variant;
+    float logits[1000];
+    tfm_error err;
+    long live0 = hook_live;
+    synth_make(&s, 256, 704, 2, 8, 2, 1000, 64, 0, 4);
+    random_tokens(tokens, 24, 1000);
+    for (variant = 0; variant < 2; variant++) {
+        tfm_model *m = load_synth(&s);
+        void *q = NULL;
+        TT_ASSERT(m, "no model");
+        if (variant == 1) q = quantize_view(&m->layers[1].ffn_up, TFM_Q8_0);
+        for (t = 1; t <= 2; t++) {
+            tfm_context *ctx = new_context(m, 0, 0, t);
+            long calls;
+            int i;
+            TT_ASSERT(ctx, "no context");
+            TT_ASSERT(tfm_forward(ctx, tokens, 8, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+            calls = hook_calls;
+            for (i = 8; i < 24; i++)
+                TT_ASSERT(tfm_forward(ctx, &tokens[i], 1, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+            TT_ASSERT(hook_calls == calls, "variant %d, %d threads: %ld allocations in 16 decode steps", variant, t,
+                      hook_calls - calls);
+            tfm_context_free(ctx);
+        }
+        tfm_model_free(m);
+        free(q);
+    }
+    TT_ASSERT(hook_live == live0, "%ld blocks not freed", hook_live - live0);
+    synth_free(&s);
+}
+
+/* Every allocation failing: loading, creating a context and a prefill report it and leak nothing. */
+static void test_failed_allocations(void)
+{
+    synth s;
+    int tokens[20];
+    float logits[1000];
+    tfm_model *m = NULL;
+    tfm_context *ctx = NULL;
+    tfm_error err;
+    tfm_status st;
+    long live0 = hook_live;
+    synth_make(&s, 256, 704, 2, 8, 2, 1000, 64, 0, 4);
+    random_tokens(tokens, 20, 1000);
+    hook_fail = 1;
+    st = tfm_model_load_memory(s.file, s.n_floats * sizeof(float), &m, &err);
+    hook_fail = 0;
+    TT_ASSERT(st == TFM_ERR_OUT_OF_MEMORY && !m, "model load without memory: %d", st);
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    hook_fail = 1;
+    st = tfm_context_create(m, NULL, &ctx, &err);
+    hook_fail = 0;
+    TT_ASSERT(st == TFM_ERR_OUT_OF_MEMORY && !ctx, "context without memory: %d", st);
+    ctx = new_context(m, 0, 0, 2);
+    TT_ASSERT(ctx, "no context");
+    hook_fail = 1; /* the prefill's gemm cannot get its packing buffers */
+    st = tfm_forward(ctx, tokens, 20, logits, TFM_LOGITS_LAST, &err);
+    hook_fail = 0;
+    TT_ASSERT(st == TFM_ERR_OUT_OF_MEMORY && ctx->pos == 0, "prefill without memory: %d at position %d", st, ctx->pos);
+    TT_ASSERT(strstr(err.message, "layer 0") != NULL, "message: %s", err.message);
+    TT_ASSERT(tfm_forward(ctx, tokens, 20, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "then: %s", err.message);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+    TT_ASSERT(hook_live == live0, "%ld blocks not freed", hook_live - live0);
+    synth_free(&s);
+}
+
 /* ---------------------------------------------------------------- bad input */
 
 /* Loads bytes from memory and expects a failure with the given status and a message. */
@@ -782,6 +903,8 @@ int main(int argc, char **argv)
     TT_RUN(test_threads_bit_identical);
     TT_RUN(test_mmap_read_and_memory_agree);
     TT_RUN(test_quantized_weights);
+    TT_RUN(test_decode_allocates_nothing);
+    TT_RUN(test_failed_allocations);
     TT_RUN(test_weight_bytes);
     TT_RUN(test_truncated_everywhere);
     TT_RUN(test_bad_headers);
