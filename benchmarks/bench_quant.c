@@ -1,7 +1,10 @@
 /* bench_quant.c - quantized kernels of tfm_quant.h.
      qgemv: y = W x with W quantized: weight GB/s against the measured read bandwidth. The weights are
             copied until they span 768 MiB and the copies are used in turn, so every call reads cold
-            memory as a decode step of a large model does.
+            memory as a decode step of a large model does. --hot uses one copy (in cache when it fits):
+            the kernel's own rate, which must be well above the read bandwidth for the cold rate to
+            reach it. --packed runs tfm_quant_packed_gemv on tfm_quant_pack'ed copies (the load-time
+            repack), where the build has it.
      qgemm: Y = X W^T with W quantized (a prefill of m tokens): GFLOP/s-equivalent (2mnk / time) and
             tokens/s, beside tfm_gemm with the same weights in f32 in the same run. */
 #include "bench.h"
@@ -57,8 +60,9 @@ static void *make_quantized(tfm_dtype type, int rows, int cols, size_t *bytes)
 
 typedef struct qgemv_case {
     tfm_dtype type;
-    int rows, cols, threads, n_copies, next;
+    int rows, cols, threads, n_copies, next, packed;
     void *w[QGEMV_MAX_COPIES];
+    tfm_quant_packed p[QGEMV_MAX_COPIES];
     float *x, *y;
     tfm_status status;
 } qgemv_case;
@@ -66,12 +70,13 @@ typedef struct qgemv_case {
 static void run_qgemv(void *ctx)
 {
     qgemv_case *c = (qgemv_case *)ctx;
-    tfm_status s = tfm_quant_gemv(c->y, c->type, c->w[c->next], c->x, c->rows, c->cols, c->threads);
+    tfm_status s = c->packed ? tfm_quant_packed_gemv(c->y, &c->p[c->next], c->x, 0, c->rows, c->threads)
+                             : tfm_quant_gemv(c->y, c->type, c->w[c->next], c->x, c->rows, c->cols, c->threads);
     if (s != TFM_OK) c->status = s;
     c->next = (c->next + 1) % c->n_copies;
 }
 
-static int qgemv_one(tfm_dtype type, int rows, int cols, int threads, double seconds, int csv, int header)
+static int qgemv_one(tfm_dtype type, int rows, int cols, int threads, double seconds, int hot, int packed, int csv, int header)
 {
     qgemv_case c;
     const bench_ceiling *ceil = bench_ceiling_get(threads);
@@ -85,7 +90,7 @@ static int qgemv_one(tfm_dtype type, int rows, int cols, int threads, double sec
         fprintf(stderr, "qgemv: cannot make %s weights %dx%d\n", tfm_dtype_name(type), rows, cols);
         return 1;
     }
-    c.n_copies = (int)((QGEMV_FOOTPRINT + bytes - 1) / bytes);
+    c.n_copies = hot ? 1 : (int)((QGEMV_FOOTPRINT + bytes - 1) / bytes);
     if (c.n_copies > QGEMV_MAX_COPIES) c.n_copies = QGEMV_MAX_COPIES;
     for (i = 1; i < c.n_copies; i++) {
         c.w[i] = tfm_aligned_alloc(bytes);
@@ -93,6 +98,15 @@ static int qgemv_one(tfm_dtype type, int rows, int cols, int threads, double sec
         memcpy(c.w[i], c.w[0], bytes);
     }
     c.n_copies = i;
+    c.packed = packed && tfm_quant_packable(type);
+    for (i = 0; c.packed && i < c.n_copies; i++) {
+        /* the packed copy replaces the plain one (one copy of the weights per slot, as a model keeps) */
+        if (tfm_quant_pack(&c.p[i], type, c.w[i], rows, cols, 0) != TFM_OK) failed = 1;
+        if (i > 0) {
+            tfm_aligned_free(c.w[i]);
+            c.w[i] = NULL;
+        }
+    }
     c.x = (float *)tfm_aligned_alloc((size_t)cols * sizeof(float));
     c.y = (float *)tfm_aligned_alloc((size_t)rows * sizeof(float));
     if (!c.x || !c.y) failed = 1;
@@ -110,6 +124,8 @@ static int qgemv_one(tfm_dtype type, int rows, int cols, int threads, double sec
             bench_row_int(&row, "rows", rows);
             bench_row_int(&row, "cols", cols);
             bench_row_int(&row, "threads", threads);
+            bench_row_str(&row, "weights", hot ? "hot" : "cold");
+            bench_row_str(&row, "layout", c.packed ? "packed" : "ggml");
             bench_row_num(&row, "us", t * 1e6, 1);
             bench_row_num(&row, "weight_gbps", gbps, 2);
             bench_row_num(&row, "read_bw", ceil->read_gbps, 2);
@@ -117,7 +133,10 @@ static int qgemv_one(tfm_dtype type, int rows, int cols, int threads, double sec
             bench_row_print(&row, csv, header);
         }
     }
-    for (i = 0; i < c.n_copies; i++) tfm_aligned_free(c.w[i]);
+    for (i = 0; i < c.n_copies; i++) {
+        tfm_aligned_free(c.w[i]);
+        tfm_quant_packed_free(&c.p[i]);
+    }
     tfm_aligned_free(c.x);
     tfm_aligned_free(c.y);
     return failed;
@@ -129,9 +148,10 @@ int bench_qgemv(int argc, char **argv)
         {TFM_Q4_0, 5632, 2048}, {TFM_Q8_0, 5632, 2048}, {TFM_Q4_1, 5632, 2048},
         {TFM_Q4_K, 5632, 2048}, {TFM_Q6_K, 5632, 2048}, {TFM_Q4_0, 2048, 5632},
     };
-    int threads[8], n_threads, csv = bench_flag(argc, argv, "--csv"), header = 1, i, s, failed = 0;
+    int threads[8], n_threads, csv = bench_flag(argc, argv, "--csv"), hot = bench_flag(argc, argv, "--hot"), header = 1, i, s;
+    int packed = bench_flag(argc, argv, "--packed"), failed = 0;
     double seconds;
-    if (!bench_check_args(argc, argv, "--type --rows --cols --threads --seconds", "--csv")) return 2;
+    if (!bench_check_args(argc, argv, "--type --rows --cols --threads --seconds", "--csv --hot --packed")) return 2;
     n_threads = bench_threads(argc, argv, threads, 8);
     seconds = bench_arg_num(argc, argv, "--seconds", 0.3);
     if (!n_threads) return 2;
@@ -142,12 +162,12 @@ int bench_qgemv(int argc, char **argv)
             fprintf(stderr, "qgemv: --type q8_0|q4_0|q4_1|q4_k|q6_k|f32|f16|bf16, --rows --cols in 1..%d\n", 1 << 20);
             return 2;
         }
-        for (i = 0; i < n_threads; i++, header = 0) failed |= qgemv_one(type, (int)rows, (int)cols, threads[i], seconds, csv, header);
+        for (i = 0; i < n_threads; i++, header = 0) failed |= qgemv_one(type, (int)rows, (int)cols, threads[i], seconds, hot, packed, csv, header);
         return failed;
     }
     for (s = 0; s < (int)(sizeof suite / sizeof suite[0]); s++)
         for (i = 0; i < n_threads; i++, header = 0)
-            failed |= qgemv_one(suite[s].type, suite[s].rows, suite[s].cols, threads[i], seconds, csv, header);
+            failed |= qgemv_one(suite[s].type, suite[s].rows, suite[s].cols, threads[i], seconds, hot, packed, csv, header);
     return failed;
 }
 

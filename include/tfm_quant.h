@@ -6,8 +6,8 @@
      llama.cpp): Q8_0, Q4_0, Q4_1, the k-quants Q4_K and Q6_K, and the activation formats Q8_1 and Q8_K
      they pair with. Quantize (f32 -> blocks, GGML's reference rounding), dequantize, whole-matrix
      quantization; quantized dot products, gemv and gemm whose activations are quantized on the fly and
-     whose products run in int8 (AVX-512 VNNI, AVX-VNNI, AVX2, NEON dot product, scalar); int8 KV-cache
-     row helpers.
+     whose products run in int8 (AVX-512 VNNI, AVX-VNNI, AVX2, NEON dot product, scalar). (The int8
+     KV-cache rows live with the KV cache, in tfm_attention.h.)
 
    USAGE
      #define TFM_IMPLEMENTATION in one file before including (it implements tfm_tensor.h too).
@@ -59,17 +59,36 @@
      batch sizes: a row of a gemm equals the gemv of that row.
 
    SPEED
-     gemv walks 4 weight rows at a time (prefetching the next 4), each block's 4 isums reduced
-     together. gemm with m >= 4 on AVX-512 VNNI repacks 16 weight rows per block into vpdpbusd order
-     (lane r = row r) and runs 4 activation rows per pass, K in chunks that stay in cache, so weight
-     bytes are read once per call and every block costs 8 vpdpbusd per 16 rows x 4 tokens.
+     A decode step reads every weight once, so gemv must outrun memory: it is memory-bound only if
+     its in-cache rate is well above the read bandwidth. On AVX-512 (VBMI, VNNI) the gemv of q8_0,
+     q4_0 and q4_1 takes 16 rows x 4 blocks per step in the GGML layout: a byte permute (or, for q4_0,
+     a funnel shift) puts each row's blocks in front of prepared activation vectors, vpdpbusd, a
+     reduction to one isum per (row, block), the scales gathered by dword permutes; it prefetches the
+     next 16 rows into L2 as it goes. The other builds and dtypes walk 4 rows at a time, each block's
+     4 isums reduced together. gemm with m >= 4 on AVX-512 VNNI repacks 16 weight rows per block into
+     vpdpbusd order (lane r = row r) and runs 4 activation rows per pass, K in chunks that stay in
+     cache, so weight bytes are read once per call and every block costs 8 vpdpbusd per 16 rows x 4
+     tokens. Fastest of all: packed weights (below), repacked once at load into that vpdpbusd order.
+
+   PACKED WEIGHTS (tfm_quant_pack; AVX-512 VNNI builds, q8_0 q4_0 q4_1)
+     A model that calls tfm_quant_pack once per weight matrix at load, and then tfm_quant_packed_gemv /
+     tfm_quant_packed_gemm instead of tfm_quant_gemv / tfm_quant_gemm, gets the same results bit for bit
+     at about twice the in-cache speed (no shuffles: each block of 16 rows is 4 or 8 aligned loads and
+     8 vpdpbusd). The cost is one more copy of each packed matrix (the size of the original within 64
+     bytes per 16 rows); the original can be dropped unless its rows are read elsewhere.
+
+   THREADS
+     n_threads splits a gemv's rows in equal shares of 16-row blocks (or 64-row chunks), but only above
+     TFM__GEMV_MIN_BLOCKS blocks: below, one thread's work is shorter than waking a second one. A
+     caller running its own thread team (a model, one team per step) passes 1 and gives each thread a
+     row range (tfm_quant_packed_gemv takes r0, r1; for plain rows, offset the pointer).
 
    SCRATCH
      tfm_quant_gemv quantizes x into a buffer on the stack when cols <= TFM_QUANT_STACK_COLS (16384),
-     and allocates it otherwise. tfm_quant_gemm allocates its workspace per call; a model that must not
-     allocate uses tfm_quant_gemm_ws with a buffer of tfm_quant_workspace_size(wtype, m, k) bytes
-     (m = 1 is a gemv), e.g. carved once from its arena. The gemm tiles repack into about 44 KB of
-     stack per thread.
+     and allocates it otherwise (so does tfm_quant_packed_gemv). tfm_quant_gemm allocates its workspace
+     per call; a model that must not allocate uses tfm_quant_gemm_ws (or tfm_quant_packed_gemm) with a
+     buffer of tfm_quant_workspace_size(wtype, m, k) bytes (m = 1 is a gemv), e.g. carved once from its
+     arena. The gemm tiles repack into about 44 KB of stack per thread.
 
    OPTIONS: those of tfm_tensor.h.
 */
@@ -131,13 +150,36 @@ TFM_API size_t tfm_quant_workspace_size(tfm_dtype wtype, int m, int k);
 TFM_API tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype,
                                      const void *w, int m, int n, int k, int n_threads, void *ws, size_t ws_bytes);
 
-/* int8 KV-cache rows: one float scale per row, scale = max|x| / 127, q[i] = roundf(x[i] / scale)
-   (all zero, scale 0, for an all-zero row). Any length. Returns the scale. */
-TFM_API float tfm_kv_quantize_row(int8_t *q, const float *x, size_t n);
-/* sum_i x[i] * scale * q[i] (an f32 query against an int8 key row) */
-TFM_API float tfm_kv_dot(const float *x, const int8_t *q, float scale, size_t n);
-/* y[i] += alpha * scale * q[i] (accumulating an int8 value row into an f32 output) */
-TFM_API void tfm_kv_axpy(float *y, float alpha, const int8_t *q, float scale, size_t n);
+/* ---- packed weights: a load-time repack for the int8 kernels
+   A matrix of q8_0, q4_0 or q4_1 rows, repacked once into a tfm-private layout (16 rows interleaved
+   per block) that the AVX-512 VNNI kernels read with no shuffles; the results equal tfm_quant_gemv /
+   tfm_quant_gemm on the original rows bit for bit. Memory: one more copy of the matrix (bytes within 64
+   per 16 rows of the original), owned by the caller; the original may be freed or unmapped afterwards
+   unless something else reads its rows (an embedding table, a tied classifier's lookups). */
+typedef struct tfm_quant_packed {
+    tfm_dtype dtype; /* of the original rows */
+    int rows, cols;
+    size_t bytes;    /* of data */
+    void *data;      /* the layout, 64-byte aligned (tfm_aligned_alloc; tfm_quant_packed_free) */
+} tfm_quant_packed;
+
+/* 1 if this build has packed kernels for weights of wtype (x86 with AVX-512 VNNI: q8_0, q4_0, q4_1),
+   else 0 (a model then keeps the plain rows). */
+TFM_API int tfm_quant_packable(tfm_dtype wtype);
+/* *out = the rows x cols matrix w (GGML rows of wtype) packed. TFM_ERR_UNSUPPORTED where
+   !tfm_quant_packable(wtype), TFM_ERR_INVALID_ARGUMENT on NULL or sizes <= 0, TFM_ERR_SHAPE if cols is
+   not a multiple of 32, TFM_ERR_OUT_OF_MEMORY; *out is zeroed on failure. */
+TFM_API tfm_status tfm_quant_pack(tfm_quant_packed *out, tfm_dtype wtype, const void *w, int rows, int cols, int n_threads);
+TFM_API void tfm_quant_packed_free(tfm_quant_packed *p);
+/* y[0 .. r1 - r0) = rows r0 .. r1 - 1 of W times x (0 <= r0 < r1 <= rows): tfm_quant_gemv of those
+   rows, bit for bit. Threads of a caller's own team can each take a row range; ranges that start and
+   end on multiples of 16 rows waste nothing (a cut 16-row tile is computed whole by each side). */
+TFM_API tfm_status tfm_quant_packed_gemv(float *y, const tfm_quant_packed *w, const float *x, int r0, int r1, int n_threads);
+/* Y[m][w->rows] = X[m][w->cols] W^T (X rows ldx floats apart, Y rows ldy apart): tfm_quant_gemm bit for
+   bit. ws: tfm_quant_workspace_size(w->dtype, m, w->cols) bytes, or NULL to allocate per call. */
+TFM_API tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, size_t ldx, const tfm_quant_packed *w, int m,
+                                         int n_threads, void *ws, size_t ws_bytes);
+
 
 #ifdef __cplusplus
 }
@@ -177,7 +219,9 @@ extern "C" {
 /* (int)roundf(v) clamped to [lo, hi] (|lo|, |hi| < 2^23); NaN gives 0. Equals GGML's roundf + int8
    conversion on the values its quantizers produce, without undefined behaviour on others. Rounded
    here rather than by libm's roundf: the fraction v - trunc(v) is exact, and a call into libm from
-   AVX-512 code can cost a state transition per element. */
+   AVX-512 code can cost a state transition per element. (x86 rounds 8 lanes at a time the same way:
+   tfm__x86_round32.) */
+#if !defined(TFM__Q_X86)
 static int tfm__round_clamp(float v, int lo, int hi)
 {
     int i;
@@ -190,6 +234,7 @@ static int tfm__round_clamp(float v, int lo, int hi)
     frac = v - (float)i;
     return i + (frac >= 0.5f) - (frac <= -0.5f);
 }
+#endif
 
 /* min(hi, (int)trunc(v)) for v >= 0; 0 for negative or NaN v (GGML's (int8_t)(v) then MIN). */
 static int tfm__trunc_clamp(float v, int hi)
@@ -1374,6 +1419,293 @@ tfm_status tfm_quant_vec_dot(tfm_dtype wtype, const void *w, const void *xq, siz
     return TFM_OK;
 }
 
+/* ---------------------------------------------------------------- gemv on AVX-512 VBMI: 16 rows x 4 blocks
+   q8_0, q4_0 and q4_1 weights in their GGML layout. For each of 16 weight rows, the bytes of 4
+   consecutive blocks (two or four overlapping 64-byte loads) are put in place by one two-source byte
+   permute per 64 bytes (vpermt2b), so that the first 16 elements of block j face bytes 16j.. of one
+   prepared activation vector (lo) and the last 16 those of another (hi); two vpdpbusd then leave
+   lanes 4j..4j+3 summing to block j's isum (the accumulator starts at -z * sum(a) in lane 4j, the
+   correction for weights stored as q + z). Four rows' vectors reduce to one whose 128-bit lane j holds
+   their 4 isums of block j; a 4x4 transpose of lanes gives, per block, a vector of the 16 rows' isums.
+   The rows' fp16 scales go the same way through a tree of word permutes. The float update is then the
+   documented one, lane r = row r, block after block. Per 16 rows x 4 blocks (2048 weights): 32 (q4)
+   or 64 (q8_0) loads, ~96 vector operations on the rows, 44 to reduce, ~30 for the scales, 12 float. */
+#if defined(TFM__Q_X86) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+#define TFM__Q_ZMM 1 /* 16-lane int8 kernels: the gemm tiles and packed weights (and, with VBMI, this gemv) */
+#if defined(__AVX512VBMI__) && defined(__AVX512VBMI2__)
+#define TFM__Q_Z16 1
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TFM__Q_FORCE_INLINE static inline __attribute__((always_inline))
+#else
+#define TFM__Q_FORCE_INLINE static inline
+#endif
+
+/* One group of 4 activation blocks, prepared once per gemv. */
+typedef struct tfm__zx {
+    int8_t lo[64], hi[64]; /* block j's elements 0-15 at lo[16j..], 16-31 at hi[16j..] */
+    int32_t off[16];       /* lane 4j: -z * (sum of block j's 32 values); the other lanes 0 */
+    float d[4], s[4];      /* block j's scale (and q8_1's s = d * sum) as floats */
+    int32_t pad[8];        /* 256 bytes: the groups stay 64-byte aligned */
+} tfm__zx;
+
+static int tfm__z16_type(tfm_dtype t) { return t == TFM_Q8_0 || t == TFM_Q4_0 || t == TFM_Q4_1; }
+
+/* x (nb blocks of 32) quantized to the activation dtype of wtype and laid out in groups; missing
+   blocks of the last group are zero (their isums are 0 and their updates are skipped) */
+static void tfm__zx_quantize(tfm__zx *g, const float *x, size_t nb, tfm_dtype wtype)
+{
+    const int z = wtype == TFM_Q8_0 ? 128 : wtype == TFM_Q4_0 ? 8 : 0;
+    size_t b;
+    memset(g, 0, (nb + 3) / 4 * sizeof *g);
+    for (b = 0; b < nb; b++) {
+        tfm__zx *gg = g + b / 4;
+        int j = (int)(b % 4), e, sum = 0;
+        int8_t qs[TFM_QK];
+        if (wtype == TFM_Q4_1) {
+            tfm_block_q8_1 blk;
+            tfm__quantize_q8_1(x + b * TFM_QK, &blk, 1);
+            memcpy(qs, blk.qs, TFM_QK);
+            gg->d[j] = tfm__h2f(blk.d);
+            gg->s[j] = tfm__h2f(blk.s);
+        } else {
+            tfm_block_q8_0 blk;
+            tfm__quantize_q8_0(x + b * TFM_QK, &blk, 1);
+            memcpy(qs, blk.qs, TFM_QK);
+            gg->d[j] = tfm__h2f(blk.d);
+        }
+        memcpy(gg->lo + 16 * j, qs, 16);
+        memcpy(gg->hi + 16 * j, qs + 16, 16);
+        for (e = 0; e < TFM_QK; e++) sum += qs[e];
+        gg->off[4 * j] = -z * sum;
+    }
+}
+
+#endif /* TFM__Q_ZMM */
+
+#if defined(TFM__Q_Z16)
+/* Byte permutes, output byte 16j + k (block j, element k or 16 + k) from the sources (first, second):
+   q4_1 (p, p + 16): byte 20j + 4 + k; q8_0 lo (p, p + 64):
+   byte 34j + 2 + k; q8_0 hi (p + 8, p + 72): byte 34j + 18 + k. An index >= 64 reads the second. */
+static const uint8_t tfm__z_perm_q4_1[64] = {
+    4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39,
+    44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};
+static const uint8_t tfm__z_perm_q8_lo[64] = {
+    2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,
+    70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119};
+static const uint8_t tfm__z_perm_q8_hi[64] = {
+    10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59,
+    78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};
+/* The scale tree. Dword permutes (one cycle each, where word permutes take two) first gather, for 4
+   rows, the dwords holding their 4 block scales at dword 4t + j (row t, block j): rows (a, b) -> 8
+   dwords, two such -> 16. The scale is the dword's low word or its high one: q4_0 (from the load at
+   p) dwords 0 lo, 4 hi, 9 lo, 13 hi; q4_1 dwords 0, 5, 10, 15 with d low and m high; q8_0 from the
+   loads at p (dwords 0 lo, 8 hi) and p + 64 (dwords 1 lo, 9 hi). Word permutes then pick the scale
+   words of two such vectors (rows 0-7 or 8-15) into word 16u + 4t + j (u = which input), and the last
+   level picks block j of the 16 rows: output word 16j' + r = word 4r + j of the pair, j = j' (first
+   output) or j' + 2 (second). */
+static const uint32_t tfm__z_sc_q4_0[16] = {0, 4, 9, 13, 16, 20, 25, 29};
+static const uint32_t tfm__z_sc_q4_1[16] = {0, 5, 10, 15, 16, 21, 26, 31};
+static const uint32_t tfm__z_sc_q8_0a[16] = {0, 8, 16, 24};
+static const uint32_t tfm__z_sc_q8_0b[16] = {1, 9, 17, 25};
+static const uint32_t tfm__z_sc_q8_0ab[16] = {0, 1, 16, 17, 2, 3, 18, 19};
+static const uint32_t tfm__z_sc_cat8[16] = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+static const uint16_t tfm__z_sc_alt[32] = {0, 3, 4, 7, 8, 11, 12, 15, 16, 19, 20, 23, 24, 27, 28, 31, 32, 35, 36, 39, 40, 43, 44, 47, 48, 51, 52, 55, 56, 59, 60, 63};
+static const uint16_t tfm__z_sc_lo[32] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62};
+static const uint16_t tfm__z_sc_hi[32] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63};
+static const uint16_t tfm__z_sc_blocks01[32] = {0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60,
+                                                1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 49, 53, 57, 61};
+static const uint16_t tfm__z_sc_blocks23[32] = {2, 6, 10, 14, 18, 22, 26, 30, 34, 38, 42, 46, 50, 54, 58, 62,
+                                                3, 7, 11, 15, 19, 23, 27, 31, 35, 39, 43, 47, 51, 55, 59, 63};
+
+TFM__INLINE __m512i tfm__z_load(const void *p) { return _mm512_loadu_si512(p); }
+
+/* 4 rows' lanes (4 per block) -> 128-bit lane j = their 4 isums of block j */
+TFM__INLINE __m512i tfm__z_reduce4(__m512i a, __m512i b, __m512i c, __m512i d)
+{
+    __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+}
+
+/* The first `bytes` bytes from p, as a 64-byte load (full) or a masked one that reads nothing past
+   them. */
+TFM__Q_FORCE_INLINE __m512i tfm__z_part(const unsigned char *p, int full, long bytes)
+{
+    if (full) return tfm__z_load(p);
+    if (bytes <= 0) return _mm512_setzero_si512();
+    return _mm512_maskz_loadu_epi8(bytes >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << bytes) - 1), p);
+}
+
+/* One row's group at r (`bytes` bytes of blocks, 4 blocks when full): lanes 4j..4j+3 sum to block j's
+   isum; *sc (and *sc2 for q8_0) = the loads holding the scales. */
+TFM__Q_FORCE_INLINE __m512i tfm__z16_row(const unsigned char *r, tfm_dtype wtype, int full, long bytes, __m512i lo,
+                                        __m512i hi, __m512i off, __m512i *sc, __m512i *sc2)
+{
+    if (wtype == TFM_Q8_0) {
+        const __m512i flip = _mm512_set1_epi8((char)0x80);
+        __m512i v0 = tfm__z_part(r, full, bytes), v1 = tfm__z_part(r + 64, full, bytes - 64);
+        __m512i v2 = tfm__z_part(r + 8, full, bytes - 8), v3 = tfm__z_part(r + 72, full, bytes - 72);
+        __m512i wl = _mm512_xor_si512(_mm512_permutex2var_epi8(v0, tfm__z_load(tfm__z_perm_q8_lo), v1), flip);
+        __m512i wh = _mm512_xor_si512(_mm512_permutex2var_epi8(v2, tfm__z_load(tfm__z_perm_q8_hi), v3), flip);
+        *sc = v0;
+        *sc2 = v1;
+        return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(off, wl, lo), wh, hi);
+    } else if (wtype == TFM_Q4_0) {
+        /* block j's nibbles (bytes 18j + 2 ..) = qword pairs of the load at r + 1 shifted right by 2j + 1
+           bytes, funnelled from the next qwords (the load at r + 9): one vpshrdvq, off the shuffle port */
+        const __m512i m4 = _mm512_set1_epi8(15), shift = _mm512_setr_epi64(8, 8, 24, 24, 40, 40, 56, 56);
+        __m512i nib = _mm512_shrdv_epi64(tfm__z_part(r + 1, full, bytes - 1), tfm__z_part(r + 9, full, bytes - 9), shift);
+        *sc = tfm__z_part(r, full, bytes);
+        return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(off, _mm512_and_si512(nib, m4), lo),
+                                   _mm512_and_si512(_mm512_srli_epi16(nib, 4), m4), hi);
+    } else {
+        const long second = 16;
+        const __m512i m4 = _mm512_set1_epi8(15);
+        __m512i v0 = tfm__z_part(r, full, bytes), v1 = tfm__z_part(r + second, full, bytes - second);
+        __m512i nib = _mm512_permutex2var_epi8(v0, tfm__z_load(tfm__z_perm_q4_1), v1);
+        *sc = v0;
+        return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(off, _mm512_and_si512(nib, m4), lo),
+                                   _mm512_and_si512(_mm512_srli_epi16(nib, 4), m4), hi);
+    }
+}
+
+TFM__INLINE __m512i tfm__z_pt2d(__m512i a, const uint32_t *idx, __m512i b)
+{
+    return _mm512_permutex2var_epi32(a, tfm__z_load(idx), b);
+}
+
+/* the last two levels of the scale tree: the dwords of rows 0-3, 4-7, 8-11, 12-15 -> f32 d[j], lane r
+   = row r's scale of block j, taking the words `pick` says */
+TFM__INLINE void tfm__z_sc16(__m512i q0, __m512i q1, __m512i q2, __m512i q3, const uint16_t *pick, __m512 *d)
+{
+    const __m512i w = tfm__z_load(pick);
+    __m512i p01 = _mm512_permutex2var_epi16(q0, w, q1), p23 = _mm512_permutex2var_epi16(q2, w, q3);
+    __m512i z0 = _mm512_permutex2var_epi16(p01, tfm__z_load(tfm__z_sc_blocks01), p23);
+    __m512i z1 = _mm512_permutex2var_epi16(p01, tfm__z_load(tfm__z_sc_blocks23), p23);
+    d[0] = _mm512_cvtph_ps(_mm512_castsi512_si256(z0));
+    d[1] = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(z0, 1));
+    d[2] = _mm512_cvtph_ps(_mm512_castsi512_si256(z1));
+    d[3] = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(z1, 1));
+}
+
+/* 4 rows (p[0..3]) of a group: *isum's 128-bit lane j = their isums of block j; *sc the dwords holding
+   their scales at dword 4t + j */
+TFM__Q_FORCE_INLINE void tfm__z16_rows4(const unsigned char *const *p, size_t o, tfm_dtype wtype, int full, long bytes,
+                                       __m512i lo, __m512i hi, __m512i off, __m512i *isum, __m512i *sc)
+{
+    __m512i s0, s1, s2, s3, u0, u1, u2, u3;
+    __m512i a0 = tfm__z16_row(p[0] + o, wtype, full, bytes, lo, hi, off, &s0, &u0);
+    __m512i a1 = tfm__z16_row(p[1] + o, wtype, full, bytes, lo, hi, off, &s1, &u1);
+    __m512i a2 = tfm__z16_row(p[2] + o, wtype, full, bytes, lo, hi, off, &s2, &u2);
+    __m512i a3 = tfm__z16_row(p[3] + o, wtype, full, bytes, lo, hi, off, &s3, &u3);
+    *isum = tfm__z_reduce4(a0, a1, a2, a3);
+    if (wtype == TFM_Q8_0) {
+        __m512i r01 = tfm__z_pt2d(tfm__z_pt2d(s0, tfm__z_sc_q8_0a, s1), tfm__z_sc_q8_0ab, tfm__z_pt2d(u0, tfm__z_sc_q8_0b, u1));
+        __m512i r23 = tfm__z_pt2d(tfm__z_pt2d(s2, tfm__z_sc_q8_0a, s3), tfm__z_sc_q8_0ab, tfm__z_pt2d(u2, tfm__z_sc_q8_0b, u3));
+        *sc = tfm__z_pt2d(r01, tfm__z_sc_cat8, r23);
+    } else {
+        const uint32_t *first = wtype == TFM_Q4_0 ? tfm__z_sc_q4_0 : tfm__z_sc_q4_1;
+        *sc = tfm__z_pt2d(tfm__z_pt2d(s0, first, s1), tfm__z_sc_cat8, tfm__z_pt2d(s2, first, s3));
+    }
+}
+
+/* One group of 16 rows at byte offset o of each row, nblk blocks (full: 4, known at compile time;
+   otherwise the 1-3 at the end of a row): acc updated block by block in the documented order. */
+TFM__Q_FORCE_INLINE __m512 tfm__z16_group(__m512 acc, const unsigned char *const *p, size_t o, const tfm__zx *x,
+                                          tfm_dtype wtype, int full, int nblk)
+{
+    const long bytes = (long)nblk * (wtype == TFM_Q8_0 ? 34 : wtype == TFM_Q4_0 ? 18 : 20);
+    const __m512i lo = tfm__z_load(x->lo), hi = tfm__z_load(x->hi), off = tfm__z_load(x->off);
+    __m512i g0, g1, g2, g3, s0, s1, s2, s3, t0, t1, t2, t3;
+    __m512i v[4];
+    __m512 d[4], m[4];
+    tfm__z16_rows4(p, o, wtype, full, bytes, lo, hi, off, &g0, &s0);
+    tfm__z16_rows4(p + 4, o, wtype, full, bytes, lo, hi, off, &g1, &s1);
+    tfm__z16_rows4(p + 8, o, wtype, full, bytes, lo, hi, off, &g2, &s2);
+    tfm__z16_rows4(p + 12, o, wtype, full, bytes, lo, hi, off, &g3, &s3);
+    /* 4x4 transpose of 128-bit lanes: v[j] = block j's isums of rows 0-3, 4-7, 8-11, 12-15 */
+    t0 = _mm512_shuffle_i64x2(g0, g1, _MM_SHUFFLE(1, 0, 1, 0));
+    t1 = _mm512_shuffle_i64x2(g2, g3, _MM_SHUFFLE(1, 0, 1, 0));
+    t2 = _mm512_shuffle_i64x2(g0, g1, _MM_SHUFFLE(3, 2, 3, 2));
+    t3 = _mm512_shuffle_i64x2(g2, g3, _MM_SHUFFLE(3, 2, 3, 2));
+    v[0] = _mm512_shuffle_i64x2(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
+    v[1] = _mm512_shuffle_i64x2(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
+    v[2] = _mm512_shuffle_i64x2(t2, t3, _MM_SHUFFLE(2, 0, 2, 0));
+    v[3] = _mm512_shuffle_i64x2(t2, t3, _MM_SHUFFLE(3, 1, 3, 1));
+    tfm__z_sc16(s0, s1, s2, s3, wtype == TFM_Q4_1 ? tfm__z_sc_lo : tfm__z_sc_alt, d);
+    if (wtype == TFM_Q4_1) tfm__z_sc16(s0, s1, s2, s3, tfm__z_sc_hi, m);
+    /* written out (not a loop) so that v and d stay in registers */
+#define TFM__Z_UPDATE(j)                                                                                             \
+    if (nblk > (j)) {                                                                                                \
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v[j]), _mm512_mul_ps(d[j], _mm512_set1_ps(x->d[j])), acc);           \
+        if (wtype == TFM_Q4_1) acc = _mm512_fmadd_ps(m[j], _mm512_set1_ps(x->s[j]), acc);                            \
+    }
+    TFM__Z_UPDATE(0)
+    TFM__Z_UPDATE(1)
+    TFM__Z_UPDATE(2)
+    TFM__Z_UPDATE(3)
+#undef TFM__Z_UPDATE
+    return acc;
+}
+
+/* y[0 .. nr) (nr <= 16) of the rows at w (row_bytes apart) against the prepared activations xg of
+   nb blocks; rows past nr repeat the last one and are not stored. next: the following 16 rows (read
+   next), or NULL. */
+TFM__Q_FORCE_INLINE void tfm__z16_kernel(float *y, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, int nr,
+                                         const tfm__zx *xg, size_t nb, const unsigned char *next)
+{
+    /* q4_0's loads reach one byte past the group: its last full group of a row is read masked */
+    const size_t gb = 4 * tfm_dtype_block_bytes(wtype), ng = nb / 4, fast = wtype == TFM_Q4_0 && nb % 4 == 0 && ng > 0 ? ng - 1 : ng;
+    const unsigned char *p[16];
+    __m512 acc = _mm512_setzero_ps();
+    size_t g;
+    int i;
+    for (i = 0; i < 16; i++) p[i] = w + (size_t)(i < nr ? i : nr - 1) * row_bytes;
+    for (g = 0; g < fast; g++) {
+        if (next) { /* the next 16 rows (contiguous), a group's share per group, into L2 */
+            size_t o;
+            for (o = 16 * g * gb; o < 16 * (g + 1) * gb; o += 64) _mm_prefetch((const char *)(next + o), _MM_HINT_T1);
+        }
+        acc = tfm__z16_group(acc, p, g * gb, xg + g, wtype, 1, 4);
+    }
+    if (fast < ng) acc = tfm__z16_group(acc, p, fast * gb, xg + fast, wtype, 0, 4);
+    if (nb % 4) acc = tfm__z16_group(acc, p, ng * gb, xg + ng, wtype, 0, (int)(nb % 4));
+    _mm512_mask_storeu_ps(y, (__mmask16)((1u << nr) - 1u), acc);
+}
+
+static void tfm__z16_q8_0(float *y, const unsigned char *w, size_t row_bytes, int nr, const tfm__zx *xg, size_t nb,
+                         const unsigned char *next)
+{
+    tfm__z16_kernel(y, TFM_Q8_0, w, row_bytes, nr, xg, nb, next);
+}
+static void tfm__z16_q4_0(float *y, const unsigned char *w, size_t row_bytes, int nr, const tfm__zx *xg, size_t nb,
+                         const unsigned char *next)
+{
+    tfm__z16_kernel(y, TFM_Q4_0, w, row_bytes, nr, xg, nb, next);
+}
+static void tfm__z16_q4_1(float *y, const unsigned char *w, size_t row_bytes, int nr, const tfm__zx *xg, size_t nb,
+                         const unsigned char *next)
+{
+    tfm__z16_kernel(y, TFM_Q4_1, w, row_bytes, nr, xg, nb, next);
+}
+
+/* Y[c][r0 .. r1) for the m activation rows prepared in xg (groups apart), 16 weight rows at a time:
+   each block of 16 rows stays in cache while the activation rows pass over it */
+static void tfm__z16_rows(float *y, size_t ldy, const tfm__zx *xg, size_t groups, int m, tfm_dtype wtype, const unsigned char *w,
+                          size_t row_bytes, size_t nb, int r0, int r1)
+{
+    void (*kernel)(float *, const unsigned char *, size_t, int, const tfm__zx *, size_t, const unsigned char *) =
+        wtype == TFM_Q8_0 ? tfm__z16_q8_0 : wtype == TFM_Q4_0 ? tfm__z16_q4_0 : tfm__z16_q4_1;
+    int r, c;
+    for (r = r0; r < r1; r += 16)
+        for (c = 0; c < m; c++)
+            kernel(y + (size_t)c * ldy + (size_t)r, w + (size_t)r * row_bytes, row_bytes, r1 - r < 16 ? r1 - r : 16,
+                   xg + (size_t)c * groups, nb, c == 0 && r1 - r > 32 ? w + (size_t)(r + 16) * row_bytes : NULL);
+}
+#endif
+
 /* ---------------------------------------------------------------- gemv / gemm */
 
 /* Y[c][r] for weight rows [r0, r1) and every activation row c: each group of 4 weight rows stays
@@ -1439,7 +1771,7 @@ static int tfm__weight_offset(tfm_dtype t) { return t == TFM_Q8_0 ? 128 : t == T
    in chunks of TFM__TILE_KC blocks (the repacked chunk stays in L1/L2 while all m activation rows pass
    over it), the accumulators resting in Y between chunks. */
 
-#if defined(TFM__Q_X86) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#if defined(TFM__Q_ZMM)
 #define TFM__Q_TILE16 1
 #define TFM__TILE_KC 32
 #define TFM__TILE_MIN_M 4
@@ -1749,6 +2081,185 @@ static void tfm__tile_rows(float *y, size_t ldy, const unsigned char *xq, size_t
 }
 #endif
 
+/* ---------------------------------------------------------------- packed weights (AVX-512 VNNI)
+   The tfm-private layout tfm_quant_pack makes: row-tiles of 16 rows (the last one padded with zero
+   rows), one after the other, each tfm__pack_tile_bytes long. A row-tile holds first the scales of its
+   blocks, per block 16 fp16 d (q4_1: then 16 fp16 m), padded to a multiple of 64 bytes, then their
+   quants, per block 64-byte vectors whose 32-bit lane r holds 4 bytes of row r: q8_0 8 vectors (vector
+   t: elements 4t..4t+3, stored as q + 128), q4_0 and q4_1 4 vectors (vector t: the GGML bytes 4t..4t+3,
+   i.e. elements 4t.. in the low nibbles and 16 + 4t.. in the high ones). A block of 16 rows is then 4 or
+   8 aligned loads, one vpdpbusd against 4 broadcast activation bytes advances all 16 rows, and the
+   lanes end the block holding the rows' exact isums: no shuffles, no reductions. High nibbles are used
+   as 16 q (masked, not shifted) in their own accumulator, which is shifted back (exactly) once per
+   block. The float update is the documented one, lane r = row r. */
+
+#if defined(TFM__Q_ZMM)
+#define TFM__PACK_ROWS 16
+
+int tfm_quant_packable(tfm_dtype wtype) { return tfm__z16_type(wtype); }
+
+static size_t tfm__pack_scale_bytes(tfm_dtype t) { return t == TFM_Q4_1 ? 64 : 32; }
+static size_t tfm__pack_quant_bytes(tfm_dtype t) { return t == TFM_Q8_0 ? 512 : 256; }
+static size_t tfm__pack_scales_area(tfm_dtype t, size_t nb) { return (nb * tfm__pack_scale_bytes(t) + 63) / 64 * 64; }
+static size_t tfm__pack_tile_bytes(tfm_dtype t, size_t nb) { return tfm__pack_scales_area(t, nb) + nb * tfm__pack_quant_bytes(t); }
+
+/* rows [0, nr) of GGML rows at w (row_bytes apart) -> one row-tile at dst */
+static void tfm__pack_tile(unsigned char *dst, tfm_dtype t, const unsigned char *w, size_t row_bytes, int nr, size_t nb)
+{
+    const size_t sb = tfm__pack_scale_bytes(t), qb = tfm__pack_quant_bytes(t), bb = tfm_dtype_block_bytes(t);
+    unsigned char *sc = dst, *qs = dst + tfm__pack_scales_area(t, nb);
+    size_t b;
+    int r, k;
+    memset(dst, 0, tfm__pack_tile_bytes(t, nb));
+    for (r = 0; r < nr; r++)
+        for (b = 0; b < nb; b++) {
+            const unsigned char *blk = w + (size_t)r * row_bytes + b * bb;
+            unsigned char *s = sc + b * sb, *v = qs + b * qb;
+            memcpy(s + 2 * r, blk, 2);
+            if (t == TFM_Q4_1) memcpy(s + 32 + 2 * r, blk + 2, 2);
+            if (t == TFM_Q8_0)
+                for (k = 0; k < TFM_QK; k++) v[64 * (k / 4) + 4 * r + k % 4] = (unsigned char)(blk[2 + k] ^ 0x80);
+            else
+                for (k = 0; k < TFM_QK / 2; k++) v[64 * (k / 4) + 4 * r + k % 4] = blk[(t == TFM_Q4_1 ? 4 : 2) + k];
+        }
+}
+
+TFM__INLINE __m512i tfm__pack_bcast(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/* The 16 rows of one row-tile against the prepared activations: lane r = row r's dot, in the
+   documented order. */
+TFM__Q_FORCE_INLINE __m512 tfm__pack_dot(const unsigned char *tile, tfm_dtype t, const tfm__zx *xg, size_t nb,
+                                         const unsigned char *next)
+{
+    const size_t sb = tfm__pack_scale_bytes(t), qb = tfm__pack_quant_bytes(t), pf = (sb + qb) / 64;
+    const unsigned char *sc = tile, *qs = tile + tfm__pack_scales_area(t, nb);
+    const __m512i lo4 = _mm512_set1_epi8(0x0f), hi4 = _mm512_set1_epi8((char)0xf0);
+    __m512 acc = _mm512_setzero_ps();
+    size_t b;
+    for (b = 0; b < nb; b++, sc += sb, qs += qb) {
+        const tfm__zx *x = xg + b / 4;
+        const int j = (int)(b % 4);
+        const int8_t *al = x->lo + 16 * j, *ah = x->hi + 16 * j;
+        __m512i i0 = _mm512_set1_epi32(x->off[4 * j]), i1 = _mm512_setzero_si512(), isum;
+        if (next) { /* the next row-tile, a block's worth per block (into L2: one core alone keeps too few
+                       reads in flight to reach the read bandwidth) */
+            size_t l;
+            for (l = 0; l < pf; l++) _mm_prefetch((const char *)(next + 64 * (b * pf + l)), _MM_HINT_T1);
+        }
+        if (t == TFM_Q8_0) {
+#define TFM__PACK_Q8(k)                                                                                              \
+    i0 = _mm512_dpbusd_epi32(i0, _mm512_load_si512((const void *)(qs + 64 * (k))), tfm__pack_bcast(al + 4 * (k)));   \
+    i1 = _mm512_dpbusd_epi32(i1, _mm512_load_si512((const void *)(qs + 256 + 64 * (k))), tfm__pack_bcast(ah + 4 * (k)))
+            TFM__PACK_Q8(0);
+            TFM__PACK_Q8(1);
+            TFM__PACK_Q8(2);
+            TFM__PACK_Q8(3);
+#undef TFM__PACK_Q8
+            isum = _mm512_add_epi32(i0, i1);
+        } else {
+#define TFM__PACK_Q4(k)                                                                                              \
+    {                                                                                                                \
+        __m512i v = _mm512_load_si512((const void *)(qs + 64 * (k)));                                                \
+        i0 = _mm512_dpbusd_epi32(i0, _mm512_and_si512(v, lo4), tfm__pack_bcast(al + 4 * (k)));                       \
+        i1 = _mm512_dpbusd_epi32(i1, _mm512_and_si512(v, hi4), tfm__pack_bcast(ah + 4 * (k)));                       \
+    }
+            TFM__PACK_Q4(0)
+            TFM__PACK_Q4(1)
+            TFM__PACK_Q4(2)
+            TFM__PACK_Q4(3)
+#undef TFM__PACK_Q4
+            isum = _mm512_add_epi32(i0, _mm512_srai_epi32(i1, 4));
+        }
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),
+                              _mm512_mul_ps(_mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)sc)), _mm512_set1_ps(x->d[j])),
+                              acc);
+        if (t == TFM_Q4_1)
+            acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sc + 32))), _mm512_set1_ps(x->s[j]), acc);
+    }
+    return acc;
+}
+
+static __m512 tfm__pack_dot_q8_0(const unsigned char *tile, const tfm__zx *xg, size_t nb, const unsigned char *next)
+{
+    return tfm__pack_dot(tile, TFM_Q8_0, xg, nb, next);
+}
+static __m512 tfm__pack_dot_q4_0(const unsigned char *tile, const tfm__zx *xg, size_t nb, const unsigned char *next)
+{
+    return tfm__pack_dot(tile, TFM_Q4_0, xg, nb, next);
+}
+static __m512 tfm__pack_dot_q4_1(const unsigned char *tile, const tfm__zx *xg, size_t nb, const unsigned char *next)
+{
+    return tfm__pack_dot(tile, TFM_Q4_1, xg, nb, next);
+}
+
+/* Y[c][r - r0] for rows r in [r0, r1) (inside row-tiles [t0, t1)) and the m activation rows prepared in
+   xg (groups apart) */
+static void tfm__pack_rows(float *y, size_t ldy, const tfm__zx *xg, size_t groups, int m, const tfm_quant_packed *w, int r0,
+                           int r1, int t0, int t1)
+{
+    __m512 (*dot)(const unsigned char *, const tfm__zx *, size_t, const unsigned char *) =
+        w->dtype == TFM_Q8_0 ? tfm__pack_dot_q8_0 : w->dtype == TFM_Q4_0 ? tfm__pack_dot_q4_0 : tfm__pack_dot_q4_1;
+    const size_t nb = (size_t)w->cols / TFM_QK, tile_bytes = tfm__pack_tile_bytes(w->dtype, nb);
+    int t, c;
+    for (t = t0; t < t1; t++) {
+        const unsigned char *tile = (const unsigned char *)w->data + (size_t)t * tile_bytes;
+        int first = t * TFM__PACK_ROWS, lo = first > r0 ? first : r0, hi = first + TFM__PACK_ROWS < r1 ? first + TFM__PACK_ROWS : r1;
+        for (c = 0; c < m; c++) {
+            __m512 acc = dot(tile, xg + (size_t)c * groups, nb, c == 0 && t + 1 < t1 ? tile + tile_bytes : NULL);
+            float *yc = y + (size_t)c * ldy;
+            if (lo == first && hi - lo == TFM__PACK_ROWS) {
+                _mm512_storeu_ps(yc + (lo - r0), acc);
+            } else { /* a row-tile cut by r0 or r1 */
+                float out[TFM__PACK_ROWS];
+                _mm512_storeu_ps(out, acc);
+                memcpy(yc + (lo - r0), out + (lo - first), (size_t)(hi - lo) * sizeof(float));
+            }
+        }
+    }
+}
+
+/* the gemm tiles' block layout from a packed row-tile (blocks [b0, b0 + nbk)) */
+static void tfm__pack_to_tile(tfm__tile_block *tb, const tfm_quant_packed *w, const unsigned char *tile, size_t nb, size_t b0,
+                              size_t nbk)
+{
+    const tfm_dtype t = w->dtype;
+    const size_t sb = tfm__pack_scale_bytes(t), qb = tfm__pack_quant_bytes(t);
+    const __m512i lo4 = _mm512_set1_epi8(0x0f);
+    size_t b;
+    int k;
+    for (b = 0; b < nbk; b++) {
+        const unsigned char *sc = tile + (b0 + b) * sb, *qs = tile + tfm__pack_scales_area(t, nb) + (b0 + b) * qb;
+        _mm512_storeu_ps(tb[b].d, _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)sc)));
+        _mm512_storeu_ps(tb[b].m, t == TFM_Q4_1 ? _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sc + 32)))
+                                                : _mm512_setzero_ps());
+        for (k = 0; k < 4; k++) {
+            __m512i v = _mm512_load_si512((const void *)(qs + 64 * k));
+            if (t == TFM_Q8_0) {
+                tb[b].q[k] = v;
+                tb[b].q[k + 4] = _mm512_load_si512((const void *)(qs + 256 + 64 * k));
+            } else {
+                tb[b].q[k] = _mm512_and_si512(v, lo4);
+                tb[b].q[k + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+            }
+        }
+    }
+}
+#endif
+
+/* Threads for a matrix-vector product of `blocks` 32-element blocks (or super-blocks): one below
+   TFM__GEMV_MIN_BLOCKS, where waking a second thread and waiting for it costs more than it saves. */
+#define TFM__GEMV_MIN_BLOCKS 4096.0
+static int tfm__gemv_threads(int n_threads, double blocks)
+{
+    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    return blocks < TFM__GEMV_MIN_BLOCKS ? 1 : n_threads;
+}
+
 /* rows split across threads in chunks of 64 rows (a multiple of the 4- and 16-row groups, so the
    grouping, which anyway changes no result, does not depend on the thread count either) */
 static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const tfm__act_info *xinfo,
@@ -1761,7 +2272,7 @@ static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, s
 #if defined(TFM__Q_TILE16)
     tiles = xinfo && m >= TFM__TILE_MIN_M && tfm__tile_type(wtype);
 #endif
-    if ((double)n * (double)nb * (double)m < 4096.0) n_threads = 1;
+    n_threads = tfm__gemv_threads(n_threads, (double)n * (double)nb * (double)m);
     TFM__PARALLEL_FOR(n_threads)
     for (c = 0; c < chunks; c++) {
         int r0 = c * chunk_rows, r1 = r0 + chunk_rows < n ? r0 + chunk_rows : n;
@@ -1778,6 +2289,23 @@ static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, s
     (void)tiles;
 }
 
+#if defined(TFM__Q_Z16)
+/* the 16-row kernels over all n rows for m (<= 3) activation rows prepared in xg: each thread takes an
+   equal share of the 16-row blocks (even on a few hundred rows) */
+static void tfm__z16_parallel(float *y, size_t ldy, const tfm__zx *xg, size_t groups, int m, tfm_dtype wtype,
+                              const unsigned char *w, size_t row_bytes, size_t nb, int n, int n_threads)
+{
+    const int blocks = (n + 15) / 16;
+    int t;
+    n_threads = tfm__gemv_threads(n_threads, (double)n * (double)nb * (double)m);
+    TFM__PARALLEL_FOR(n_threads)
+    for (t = 0; t < n_threads; t++) {
+        int r0 = 16 * (blocks * t / n_threads), r1 = 16 * (blocks * (t + 1) / n_threads);
+        if (r0 < r1) tfm__z16_rows(y, ldy, xg, groups, m, wtype, w, row_bytes, nb, r0, r1 < n ? r1 : n);
+    }
+}
+#endif
+
 tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, int rows, int cols, int n_threads)
 {
     tfm_block_q8_K stack[TFM_QUANT_STACK_COLS / TFM_QK_K];
@@ -1788,44 +2316,54 @@ tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float 
     if (wtype == TFM_F32 || wtype == TFM_F16 || wtype == TFM_BF16) return tfm_gemv(y, wtype, w, x, rows, cols, n_threads);
     s = tfm__qcheck(wtype, w, rows, cols, &nb, &row_bytes, &xq_row_bytes);
     if (s != TFM_OK) return s;
+#if defined(TFM__Q_Z16)
+    if (tfm__z16_type(wtype)) {
+        /* the prepared activations (256 bytes per 128 columns) reuse the stack buffer */
+        size_t groups = (nb + 3) / 4;
+        tfm__zx *xg = groups * sizeof(tfm__zx) <= sizeof stack ? (tfm__zx *)(void *)stack
+                                                               : (tfm__zx *)tfm_aligned_alloc(groups * sizeof(tfm__zx));
+        if (!xg) return TFM_ERR_OUT_OF_MEMORY;
+        tfm__zx_quantize(xg, x, nb, wtype);
+        tfm__z16_parallel(y, 0, xg, groups, 1, wtype, (const unsigned char *)w, row_bytes, nb, rows, n_threads);
+        if (xg != (tfm__zx *)(void *)stack) tfm_aligned_free(xg);
+        return TFM_OK;
+    }
+#endif
     xq = xq_row_bytes <= sizeof stack ? (unsigned char *)stack : (unsigned char *)tfm_aligned_alloc(xq_row_bytes);
     if (!xq) return TFM_ERR_OUT_OF_MEMORY;
     tfm_quantize_row(tfm_quant_vec_dot_type(wtype), x, xq, (size_t)cols);
-    tfm__qgemm_parallel(y, 0, xq, xq_row_bytes, NULL, 1, wtype, (const unsigned char *)w, row_bytes, nb, rows,
-                        n_threads > 0 ? n_threads : tfm_default_threads());
+    tfm__qgemm_parallel(y, 0, xq, xq_row_bytes, NULL, 1, wtype, (const unsigned char *)w, row_bytes, nb, rows, n_threads);
     if (xq != (unsigned char *)stack) tfm_aligned_free(xq);
     return TFM_OK;
 }
 
-/* workspace: the quantized activation rows, then a tfm__act_info per 32-block (for the tile
-   kernels), then room to align the caller's pointer */
+/* Workspace of a gemm of m activation rows: the quantized rows, then a tfm__act_info per 32-block
+   (for the tile kernels), then room to align the caller's pointer; with fewer than
+   TFM__GEMM_ROWS_AS_GEMV rows of a 32-element format, at least the rows prepared for the 16-lane gemv
+   kernels (256 bytes per 128 columns each), which those builds use instead. */
+#define TFM__GEMM_ROWS_AS_GEMV 4
+#define TFM__ZX_BYTES 256
+
 size_t tfm_quant_workspace_size(tfm_dtype wtype, int m, int k)
 {
-    size_t xq_row_bytes = 0, per_row;
+    size_t xq_row_bytes = 0, per_row, bytes, zx_row;
     if (m <= 0 || k <= 0 || !tfm__dot4_for(wtype)) return 0;
     if (tfm_dtype_row_bytes(tfm_quant_vec_dot_type(wtype), (uint64_t)k, &xq_row_bytes) != TFM_OK) return 0;
     per_row = xq_row_bytes + (size_t)k / TFM_QK * sizeof(tfm__act_info);
     if ((size_t)m > (SIZE_MAX - 128) / per_row) return 0;
-    return (size_t)m * per_row + 128;
+    bytes = (size_t)m * per_row + 128;
+    zx_row = ((size_t)k / TFM_QK + 3) / 4 * TFM__ZX_BYTES;
+    if (m < TFM__GEMM_ROWS_AS_GEMV && tfm_dtype_block_size(wtype) == TFM_QK && (size_t)m * zx_row + 64 > bytes)
+        bytes = (size_t)m * zx_row + 64;
+    return bytes;
 }
 
-tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w, int m,
-                             int n, int k, int n_threads, void *ws, size_t ws_bytes)
+/* The m activation rows (ldx apart) quantized for the kernels of wtype into xq (xq_row_bytes apart),
+   with the tiles' per-block info in xinfo for the 32-element formats. */
+static void tfm__gemm_prepare(unsigned char *xq, size_t xq_row_bytes, tfm__act_info *xinfo, const float *x, size_t ldx, int m,
+                              tfm_dtype wtype, int k, size_t nb, int n_threads)
 {
-    size_t nb = 0, row_bytes = 0, xq_row_bytes = 0;
-    unsigned char *xq;
-    tfm__act_info *xinfo;
     int c;
-    tfm_status s;
-    if (!y || !x || !w || m <= 0 || n <= 0 || k <= 0 || ldx < (size_t)k || ldy < (size_t)n)
-        return TFM_ERR_INVALID_ARGUMENT;
-    if (wtype == TFM_F32 || wtype == TFM_F16 || wtype == TFM_BF16) return tfm_gemm(y, ldy, x, ldx, wtype, w, m, n, k, n_threads);
-    s = tfm__qcheck(wtype, w, n, k, &nb, &row_bytes, &xq_row_bytes);
-    if (s != TFM_OK) return s;
-    if (!ws || ws_bytes < tfm_quant_workspace_size(wtype, m, k)) return TFM_ERR_INVALID_ARGUMENT;
-    xq = (unsigned char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-    xinfo = (tfm__act_info *)(void *)(xq + (((size_t)m * xq_row_bytes + 63) & ~(size_t)63));
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
     TFM__PARALLEL_FOR(m > 1 ? n_threads : 1)
     for (c = 0; c < m; c++) {
         tfm_dtype at = tfm_quant_vec_dot_type(wtype);
@@ -1848,6 +2386,38 @@ tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, t
             }
         }
     }
+    (void)n_threads;
+}
+
+static void *tfm__align64(void *p) { return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+
+tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w, int m,
+                             int n, int k, int n_threads, void *ws, size_t ws_bytes)
+{
+    size_t nb = 0, row_bytes = 0, xq_row_bytes = 0;
+    unsigned char *xq;
+    tfm__act_info *xinfo;
+    tfm_status s;
+    if (!y || !x || !w || m <= 0 || n <= 0 || k <= 0 || ldx < (size_t)k || ldy < (size_t)n)
+        return TFM_ERR_INVALID_ARGUMENT;
+    if (wtype == TFM_F32 || wtype == TFM_F16 || wtype == TFM_BF16) return tfm_gemm(y, ldy, x, ldx, wtype, w, m, n, k, n_threads);
+    s = tfm__qcheck(wtype, w, n, k, &nb, &row_bytes, &xq_row_bytes);
+    if (s != TFM_OK) return s;
+    if (!ws || ws_bytes < tfm_quant_workspace_size(wtype, m, k)) return TFM_ERR_INVALID_ARGUMENT;
+    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+#if defined(TFM__Q_Z16)
+    if (m < TFM__GEMM_ROWS_AS_GEMV && tfm__z16_type(wtype)) {
+        size_t groups = (nb + 3) / 4;
+        tfm__zx *xg = (tfm__zx *)tfm__align64(ws);
+        int c;
+        for (c = 0; c < m; c++) tfm__zx_quantize(xg + (size_t)c * groups, x + (size_t)c * ldx, nb, wtype);
+        tfm__z16_parallel(y, ldy, xg, groups, m, wtype, (const unsigned char *)w, row_bytes, nb, n, n_threads);
+        return TFM_OK;
+    }
+#endif
+    xq = (unsigned char *)tfm__align64(ws);
+    xinfo = (tfm__act_info *)(void *)(xq + (((size_t)m * xq_row_bytes + 63) & ~(size_t)63));
+    tfm__gemm_prepare(xq, xq_row_bytes, xinfo, x, ldx, m, wtype, k, nb, n_threads);
     tfm__qgemm_parallel(y, ldy, xq, xq_row_bytes, xinfo, m, wtype, (const unsigned char *)w, row_bytes, nb, n, n_threads);
     return TFM_OK;
 }
@@ -1868,61 +2438,160 @@ tfm_status tfm_quant_gemm(float *y, size_t ldy, const float *x, size_t ldx, tfm_
     return s;
 }
 
-/* ---------------------------------------------------------------- int8 KV-cache rows */
+/* ---------------------------------------------------------------- packed weights: the API */
 
-/* int8 -> f32 vector loads for the KV helpers */
-#if defined(TFM__SIMD_AVX512)
-TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p)
+#if !defined(TFM__Q_ZMM)
+int tfm_quant_packable(tfm_dtype wtype)
 {
-    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p)));
+    (void)wtype;
+    return 0;
 }
-#elif defined(TFM__SIMD_AVX2)
-TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p)
-{
-    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
-}
-#elif defined(TFM__SIMD_NEON)
-TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p)
-{
-    int8x8_t b = vreinterpret_s8_s32(vld1_dup_s32((const int32_t *)(const void *)p));
-    return vcvtq_f32_s32(vmovl_s16(vget_low_s16(vmovl_s8(b))));
-}
-#else
-TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p) { return (float)*p; }
 #endif
 
-float tfm_kv_quantize_row(int8_t *q, const float *x, size_t n)
+tfm_status tfm_quant_pack(tfm_quant_packed *out, tfm_dtype wtype, const void *w, int rows, int cols, int n_threads)
 {
-    float amax = 0.0f, scale, id;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float a = fabsf(x[i]);
-        amax = amax > a ? amax : a;
+    size_t nb, row_bytes = 0, tile_bytes, tiles;
+    unsigned char *data;
+    int t;
+    if (!out) return TFM_ERR_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    if (!w || rows <= 0 || cols <= 0) return TFM_ERR_INVALID_ARGUMENT;
+    if (!tfm_quant_packable(wtype)) return TFM_ERR_UNSUPPORTED;
+    if (cols % TFM_QK) return TFM_ERR_SHAPE;
+    if (!tfm__aligned(w, wtype) || tfm_dtype_row_bytes(wtype, (uint64_t)cols, &row_bytes) != TFM_OK) return TFM_ERR_INVALID_ARGUMENT;
+#if defined(TFM__Q_ZMM)
+    nb = (size_t)cols / TFM_QK;
+    tile_bytes = tfm__pack_tile_bytes(wtype, nb);
+    tiles = ((size_t)rows + TFM__PACK_ROWS - 1) / TFM__PACK_ROWS;
+    if (tiles > SIZE_MAX / tile_bytes) return TFM_ERR_OUT_OF_RANGE;
+    data = (unsigned char *)tfm_aligned_alloc(tiles * tile_bytes);
+    if (!data) return TFM_ERR_OUT_OF_MEMORY;
+    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    TFM__PARALLEL_FOR(n_threads)
+    for (t = 0; t < (int)tiles; t++) {
+        int r0 = t * TFM__PACK_ROWS, nr = rows - r0 < TFM__PACK_ROWS ? rows - r0 : TFM__PACK_ROWS;
+        tfm__pack_tile(data + (size_t)t * tile_bytes, wtype, (const unsigned char *)w + (size_t)r0 * row_bytes, row_bytes, nr, nb);
     }
-    scale = amax / 127.0f;
-    id = scale != 0.0f ? 1.0f / scale : 0.0f;
-    for (i = 0; i < n; i++) q[i] = (int8_t)tfm__round_clamp(x[i] * id, -127, 127);
-    return scale;
+    out->dtype = wtype;
+    out->rows = rows;
+    out->cols = cols;
+    out->bytes = tiles * tile_bytes;
+    out->data = data;
+    return TFM_OK;
+#else
+    (void)n_threads, (void)nb, (void)tile_bytes, (void)tiles, (void)data, (void)t;
+    return TFM_ERR_UNSUPPORTED;
+#endif
 }
 
-float tfm_kv_dot(const float *x, const int8_t *q, float scale, size_t n)
+void tfm_quant_packed_free(tfm_quant_packed *p)
 {
-    tfm__vf acc = tfm__vf_zero();
-    float s;
-    size_t i = 0;
-    for (; i + TFM__VF_N <= n; i += TFM__VF_N) acc = tfm__vf_fma(tfm__vf_load(x + i), tfm__vf_load_i8(q + i), acc);
-    s = tfm__vf_sum(acc);
-    for (; i < n; i++) s += x[i] * (float)q[i];
-    return s * scale;
+    if (!p) return;
+    tfm_aligned_free(p->data);
+    memset(p, 0, sizeof *p);
 }
 
-void tfm_kv_axpy(float *y, float alpha, const int8_t *q, float scale, size_t n)
+static int tfm__packed_ok(const tfm_quant_packed *w)
 {
-    float a = alpha * scale;
-    tfm__vf va = tfm__vf_set1(a);
-    size_t i = 0;
-    for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store(y + i, tfm__vf_fma(va, tfm__vf_load_i8(q + i), tfm__vf_load(y + i)));
-    for (; i < n; i++) y[i] += a * (float)q[i];
+    return w && w->data && w->rows > 0 && w->cols > 0 && w->cols % TFM_QK == 0 && tfm_quant_packable(w->dtype);
+}
+
+tfm_status tfm_quant_packed_gemv(float *y, const tfm_quant_packed *w, const float *x, int r0, int r1, int n_threads)
+{
+#if defined(TFM__Q_ZMM)
+    tfm__zx stack[TFM_QUANT_STACK_COLS / 128], *xg;
+    size_t nb, groups;
+    int t0, t1, t;
+#endif
+    if (!y || !x || !tfm__packed_ok(w) || r0 < 0 || r1 > w->rows || r0 >= r1) return TFM_ERR_INVALID_ARGUMENT;
+#if defined(TFM__Q_ZMM)
+    nb = (size_t)w->cols / TFM_QK;
+    groups = (nb + 3) / 4;
+    xg = groups <= sizeof stack / sizeof stack[0] ? stack : (tfm__zx *)tfm_aligned_alloc(groups * sizeof(tfm__zx));
+    if (!xg) return TFM_ERR_OUT_OF_MEMORY;
+    tfm__zx_quantize(xg, x, nb, w->dtype);
+    t0 = r0 / TFM__PACK_ROWS;
+    t1 = (r1 + TFM__PACK_ROWS - 1) / TFM__PACK_ROWS;
+    n_threads = tfm__gemv_threads(n_threads, (size_t)(r1 - r0) * nb);
+    TFM__PARALLEL_FOR(n_threads)
+    for (t = 0; t < n_threads; t++) {
+        int a = t0 + (t1 - t0) * t / n_threads, b = t0 + (t1 - t0) * (t + 1) / n_threads;
+        if (a < b) tfm__pack_rows(y, 0, xg, groups, 1, w, r0, r1, a, b);
+    }
+    if (xg != stack) tfm_aligned_free(xg);
+    return TFM_OK;
+#else
+    (void)n_threads;
+    return TFM_ERR_UNSUPPORTED;
+#endif
+}
+
+#if defined(TFM__Q_ZMM)
+/* row-tile t of a packed matrix through the gemm tiles, K in chunks */
+static void tfm__pack_gemm_tile(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const tfm__act_info *xinfo,
+                                int m, const tfm_quant_packed *w, int t)
+{
+    tfm__tile_block tb[TFM__TILE_KC];
+    const size_t nb = (size_t)w->cols / TFM_QK;
+    const unsigned char *tile = (const unsigned char *)w->data + (size_t)t * tfm__pack_tile_bytes(w->dtype, nb);
+    const int r0 = t * TFM__PACK_ROWS, nr = w->rows - r0 < TFM__PACK_ROWS ? w->rows - r0 : TFM__PACK_ROWS;
+    size_t b0;
+    for (b0 = 0; b0 < nb; b0 += TFM__TILE_KC) {
+        size_t nbk = nb - b0 < TFM__TILE_KC ? nb - b0 : TFM__TILE_KC;
+        tfm__pack_to_tile(tb, w, tile, nb, b0, nbk);
+        tfm__tile_compute(y, ldy, r0, nr, tb, b0, nbk, w->dtype, xq, xq_row_bytes, xinfo, nb, m, b0 == 0);
+    }
+}
+#endif
+
+tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, size_t ldx, const tfm_quant_packed *w, int m,
+                                 int n_threads, void *ws, size_t ws_bytes)
+{
+#if defined(TFM__Q_ZMM)
+    size_t bytes, nb, groups, xq_row_bytes = 0;
+    void *own = NULL;
+    int tiles, t;
+#endif
+    if (!y || !x || !tfm__packed_ok(w) || m <= 0 || ldx < (size_t)w->cols || ldy < (size_t)w->rows) return TFM_ERR_INVALID_ARGUMENT;
+#if defined(TFM__Q_ZMM)
+    bytes = tfm_quant_workspace_size(w->dtype, m, w->cols);
+    if (bytes == 0) return TFM_ERR_OUT_OF_RANGE;
+    if (!ws) {
+        own = ws = TFM_MALLOC(bytes);
+        if (!own) return TFM_ERR_OUT_OF_MEMORY;
+        ws_bytes = bytes;
+    }
+    if (ws_bytes < bytes) return TFM_ERR_INVALID_ARGUMENT;
+    nb = (size_t)w->cols / TFM_QK;
+    groups = (nb + 3) / 4;
+    tiles = (w->rows + TFM__PACK_ROWS - 1) / TFM__PACK_ROWS;
+    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    if (m < TFM__GEMM_ROWS_AS_GEMV) {
+        tfm__zx *xg = (tfm__zx *)tfm__align64(ws);
+        int c;
+        for (c = 0; c < m; c++) tfm__zx_quantize(xg + (size_t)c * groups, x + (size_t)c * ldx, nb, w->dtype);
+        n_threads = tfm__gemv_threads(n_threads, (double)w->rows * (double)nb * (double)m);
+        TFM__PARALLEL_FOR(n_threads)
+        for (t = 0; t < n_threads; t++) {
+            int a = tiles * t / n_threads, b = tiles * (t + 1) / n_threads;
+            if (a < b) tfm__pack_rows(y, ldy, xg, groups, m, w, 0, w->rows, a, b);
+        }
+    } else {
+        unsigned char *xq = (unsigned char *)tfm__align64(ws);
+        tfm__act_info *xinfo;
+        tfm_dtype_row_bytes(tfm_quant_vec_dot_type(w->dtype), (uint64_t)w->cols, &xq_row_bytes);
+        xinfo = (tfm__act_info *)(void *)(xq + (((size_t)m * xq_row_bytes + 63) & ~(size_t)63));
+        tfm__gemm_prepare(xq, xq_row_bytes, xinfo, x, ldx, m, w->dtype, w->cols, nb, n_threads);
+        n_threads = tfm__gemv_threads(n_threads, (double)w->rows * (double)nb * (double)m);
+        TFM__PARALLEL_FOR(n_threads)
+        for (t = 0; t < tiles; t++) tfm__pack_gemm_tile(y, ldy, xq, xq_row_bytes, xinfo, m, w, t);
+    }
+    TFM_FREE(own);
+    return TFM_OK;
+#else
+    (void)ldx, (void)ldy, (void)m, (void)n_threads, (void)ws, (void)ws_bytes;
+    return TFM_ERR_UNSUPPORTED;
+#endif
 }
 
 #ifdef __cplusplus

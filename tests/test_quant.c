@@ -798,6 +798,131 @@ static void test_gemv_gemm(void)
     }
 }
 
+/* gemv against the documented order around the 16-row blocks of the AVX-512 kernels and the 4-block
+   groups of their activations, 1 vs 2 threads bit for bit, on both sides of the threading threshold */
+static void test_gemv_row_blocks(void)
+{
+    static const int rows[] = {1, 15, 16, 17, 31, 33, 47, 300};
+    static const int blocks[] = {1, 2, 3, 4, 5, 8, 9, 16};
+    size_t wi, ri, bi;
+    tt_seed(73);
+    for (wi = 0; wi < N_WEIGHT_TYPES; wi++) {
+        tfm_dtype wt = weight_types[wi], at = tfm_quant_vec_dot_type(wt);
+        for (ri = 0; ri < sizeof rows / sizeof rows[0]; ri++)
+            for (bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
+                int n = rows[ri], k = blocks[bi] * (int)bsize(wt), r;
+                size_t row_bytes = (size_t)k / bsize(wt) * bbytes(wt);
+                float *wf, *x, *y1, *y2;
+                unsigned char *w, *xq;
+                /* runtime: the k-quants (slow to quantize) have no 4-block groups to cover */
+                if (bsize(wt) == 256 && (blocks[bi] > 2 || n > 33)) continue;
+                wf = (float *)tt_alloc((size_t)n * k * 4), x = (float *)tt_alloc((size_t)k * 4);
+                y1 = (float *)tt_alloc((size_t)n * 4), y2 = (float *)tt_alloc((size_t)n * 4);
+                w = (unsigned char *)tt_alloc((size_t)n * row_bytes), xq = (unsigned char *)tt_alloc((size_t)k / bsize(at) * bbytes(at));
+                tt_fill(wf, (size_t)n * k, -1.0f, 1.0f);
+                tt_fill(x, (size_t)k, -2.0f, 2.0f);
+                TT_ASSERT(tfm_quantize(wt, wf, w, (size_t)n, (size_t)k, 1) == TFM_OK, "quantize");
+                TT_ASSERT(tfm_quant_gemv(y1, wt, w, x, n, k, 1) == TFM_OK, "gemv");
+                TT_ASSERT(tfm_quant_gemv(y2, wt, w, x, n, k, 2) == TFM_OK, "gemv 2 threads");
+                TT_ASSERT(memcmp(y1, y2, (size_t)n * 4) == 0, "%s %dx%d: 1 vs 2 threads differ", tfm_dtype_name(wt), n, k);
+                tfm_quantize_row(at, x, xq, (size_t)k);
+                for (r = 0; r < n; r++) {
+                    float want = reference_dot(wt, w + (size_t)r * row_bytes, xq, (size_t)k);
+                    TT_ASSERT(y1[r] == want, "%s %dx%d row %d: %.9g, want %.9g", tfm_dtype_name(wt), n, k, r, y1[r], want);
+                }
+                free(wf); free(x); free(y1); free(y2); free(w); free(xq);
+            }
+    }
+}
+
+/* the load-time repack: packed gemv (whole, row ranges, 1 and 2 threads) and gemm equal the plain
+   layout's bit for bit, which the tests above tie to the documented order */
+static void test_packed(void)
+{
+    static const int rows[] = {1, 15, 16, 17, 33, 300};
+    static const int blocks[] = {1, 3, 4, 9, 37};
+    static const int ms[] = {1, 2, 3, 4, 7};
+    static const tfm_dtype packable[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1};
+    size_t wi, ri, bi, mi;
+    tt_seed(79);
+    for (wi = 0; wi < sizeof packable / sizeof packable[0]; wi++) {
+        tfm_dtype wt = packable[wi];
+        if (!tfm_quant_packable(wt)) {
+            tfm_quant_packed p;
+            unsigned char w[34 * 2];
+            memset(w, 0, sizeof w);
+            TT_CHECK(tfm_quant_pack(&p, wt, w, 2, 32, 1) == TFM_ERR_UNSUPPORTED && p.data == NULL);
+            continue;
+        }
+        for (ri = 0; ri < sizeof rows / sizeof rows[0]; ri++)
+            for (bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
+                int n = rows[ri], k = blocks[bi] * 32, m = 7, r0, i;
+                size_t row_bytes = (size_t)blocks[bi] * bbytes(wt), ldy = (size_t)n + 3;
+                float *wf = (float *)tt_alloc((size_t)n * k * 4), *x = (float *)tt_alloc((size_t)m * k * 4);
+                float *y1 = (float *)tt_alloc((size_t)m * ldy * 4), *y2 = (float *)tt_alloc((size_t)m * ldy * 4);
+                unsigned char *w = (unsigned char *)tt_alloc((size_t)n * row_bytes);
+                tfm_quant_packed p;
+                tt_fill(wf, (size_t)n * k, -1.0f, 1.0f);
+                tt_fill(x, (size_t)m * k, -2.0f, 2.0f);
+                TT_ASSERT(tfm_quantize(wt, wf, w, (size_t)n, (size_t)k, 1) == TFM_OK, "quantize");
+                TT_ASSERT(tfm_quant_pack(&p, wt, w, n, k, 1 + (int)(ri % 2)) == TFM_OK, "pack %s %dx%d", tfm_dtype_name(wt), n, k);
+                TT_ASSERT(p.bytes <= (size_t)n * row_bytes + (size_t)(n + 15) / 16 * (64 + 15 * row_bytes), "packed %zu bytes", p.bytes);
+                TT_ASSERT(tfm_quant_gemv(y1, wt, w, x, n, k, 1) == TFM_OK, "gemv");
+                for (i = 1; i <= 2; i++) {
+                    memset(y2, 0, (size_t)n * 4);
+                    TT_ASSERT(tfm_quant_packed_gemv(y2, &p, x, 0, n, i) == TFM_OK, "packed gemv");
+                    TT_ASSERT(memcmp(y1, y2, (size_t)n * 4) == 0, "%s %dx%d, %d threads: packed gemv differs", tfm_dtype_name(wt), n, k, i);
+                }
+                for (r0 = 0; r0 < n; r0 += 7) { /* ranges cutting the 16-row tiles anywhere */
+                    int r1 = r0 + 1 + (r0 * 5) % 23 < n ? r0 + 1 + (r0 * 5) % 23 : n;
+                    float sentinel = -7.0f;
+                    y2[r1 - r0] = sentinel;
+                    TT_ASSERT(tfm_quant_packed_gemv(y2, &p, x, r0, r1, 1) == TFM_OK, "packed gemv range");
+                    TT_ASSERT(memcmp(y1 + r0, y2, (size_t)(r1 - r0) * 4) == 0 && y2[r1 - r0] == sentinel,
+                              "%s %dx%d rows %d..%d: packed gemv range differs", tfm_dtype_name(wt), n, k, r0, r1);
+                }
+                for (mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+                    int mm = ms[mi];
+                    TT_ASSERT(tfm_quant_gemm(y1, ldy, x, (size_t)k, wt, w, mm, n, k, 1) == TFM_OK, "gemm");
+                    memset(y2, 0, (size_t)m * ldy * 4);
+                    TT_ASSERT(tfm_quant_packed_gemm(y2, ldy, x, (size_t)k, &p, mm, 1 + (int)(mi % 2), NULL, 0) == TFM_OK, "packed gemm");
+                    for (i = 0; i < mm; i++)
+                        TT_ASSERT(memcmp(y1 + (size_t)i * ldy, y2 + (size_t)i * ldy, (size_t)n * 4) == 0,
+                                  "%s %dx%d m=%d: packed gemm row %d differs", tfm_dtype_name(wt), n, k, mm, i);
+                }
+                tfm_quant_packed_free(&p);
+                TT_CHECK(p.data == NULL);
+                free(wf); free(x); free(y1); free(y2); free(w);
+            }
+    }
+}
+
+static void test_packed_bad_input(void)
+{
+    unsigned char w[2 * 34];
+    float x[64], y[2];
+    tfm_quant_packed p;
+    memset(w, 0, sizeof w);
+    memset(x, 0, sizeof x);
+    TT_CHECK(tfm_quant_pack(NULL, TFM_Q8_0, w, 2, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_pack(&p, TFM_Q8_0, NULL, 2, 32, 1) == TFM_ERR_INVALID_ARGUMENT && p.data == NULL);
+    TT_CHECK(tfm_quant_pack(&p, TFM_Q8_0, w, 0, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_pack(&p, TFM_Q4_K, w, 1, 256, 1) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_quant_packed_gemv(y, NULL, x, 0, 1, 1) == TFM_ERR_INVALID_ARGUMENT);
+    if (!tfm_quant_packable(TFM_Q8_0)) return;
+    TT_CHECK(tfm_quant_pack(&p, TFM_Q8_0, w, 1, 48, 1) == TFM_ERR_SHAPE);
+    TT_ASSERT(tfm_quant_pack(&p, TFM_Q8_0, w, 2, 32, 1) == TFM_OK, "pack");
+    TT_CHECK(tfm_quant_packed_gemv(y, &p, x, 1, 1, 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_packed_gemv(y, &p, x, 0, 3, 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_packed_gemv(y, &p, x, -1, 1, 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_packed_gemv(NULL, &p, x, 0, 1, 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_quant_packed_gemm(y, 1, x, 32, &p, 1, 1, NULL, 0) == TFM_ERR_INVALID_ARGUMENT); /* ldy < rows */
+    TT_CHECK(tfm_quant_packed_gemm(y, 2, x, 32, &p, 1, 1, x, 1) == TFM_ERR_INVALID_ARGUMENT);    /* workspace too small */
+    TT_CHECK(tfm_quant_packed_gemv(y, &p, x, 0, 2, 1) == TFM_OK && y[0] == 0.0f && y[1] == 0.0f);
+    tfm_quant_packed_free(&p);
+    tfm_quant_packed_free(NULL);
+}
+
 static void test_float_weights_forwarded(void)
 {
     float w[6 * 40], x[2 * 40], y1[12], y2[12];
@@ -900,40 +1025,6 @@ static void test_non_finite_inputs(void)
     }
 }
 
-/* ---------------------------------------------------------------- KV-cache rows */
-
-static void test_kv_rows(void)
-{
-    static const size_t lens[] = {1, 8, 17, 64, 131};
-    size_t li;
-    tt_seed(99);
-    for (li = 0; li < sizeof lens / sizeof lens[0]; li++) {
-        size_t n = lens[li], i;
-        float x[131], qv[131], y[131], yref[131], scale;
-        int8_t q[131];
-        double amax = 0, want = 0;
-        tt_fill(x, n, -4.0f, 4.0f);
-        tt_fill(qv, n, -1.0f, 1.0f);
-        tt_fill(y, n, -1.0f, 1.0f);
-        for (i = 0; i < n; i++) amax = fabs(x[i]) > amax ? fabs(x[i]) : amax;
-        scale = tfm_kv_quantize_row(q, x, n);
-        TT_ASSERT(fabs(scale - amax / 127) <= 1e-6 * amax, "scale");
-        for (i = 0; i < n; i++) {
-            TT_ASSERT(fabs(x[i] - (double)scale * q[i]) <= amax / 127 / 2 * (1 + 1e-5), "kv element %zu", i);
-            want += (double)qv[i] * scale * q[i];
-            yref[i] = (float)(y[i] + 0.3 * (double)scale * q[i]);
-        }
-        TT_ASSERT(tt_close(tfm_kv_dot(qv, q, scale, n), want, 1e-5, 1e-5), "kv dot n=%zu", n);
-        tfm_kv_axpy(y, 0.3f, q, scale, n);
-        for (i = 0; i < n; i++) TT_ASSERT(tt_close(y[i], yref[i], 1e-6, 1e-6), "kv axpy %zu", i);
-    }
-    {
-        float z[5] = {0, 0, 0, 0, 0};
-        int8_t q[5];
-        TT_CHECK(tfm_kv_quantize_row(q, z, 5) == 0.0f && q[0] == 0 && q[4] == 0);
-    }
-}
-
 int main(void)
 {
     printf("simd: %s, threads: %d\n", tfm_simd_name(), tfm_default_threads());
@@ -948,11 +1039,13 @@ int main(void)
     TT_RUN(test_vec_dot);
     TT_RUN(test_gemv_on_synth15m_blocks);
     TT_RUN(test_gemv_gemm);
+    TT_RUN(test_gemv_row_blocks);
+    TT_RUN(test_packed);
+    TT_RUN(test_packed_bad_input);
     TT_RUN(test_float_weights_forwarded);
     TT_RUN(test_workspace);
     TT_RUN(test_large_cols_gemv);
     TT_RUN(test_bad_input);
     TT_RUN(test_non_finite_inputs);
-    TT_RUN(test_kv_rows);
     return tt_summary("quant");
 }
