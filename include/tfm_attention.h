@@ -111,6 +111,7 @@ typedef struct tfm_attn_config {
     int tile_rows;  /* flash: query rows per tile (tokens x heads of a group); 0: 64 */
     int tile_keys;  /* flash: keys per chunk; 0: 64 */
     int n_threads;  /* <= 0: tfm_default_threads() */
+    tfm_dtype kv_type; /* storage of a KV cache made for this config: TFM_F32 (0) or TFM_I8 */
 } tfm_attn_config;
 
 /* Fills cfg with a valid default: the given kind and shape, causal, scale 1/sqrt(head_dim),
@@ -172,6 +173,14 @@ TFM_API void tfm_kv_cache_free(tfm_kv_cache *cache);
 TFM_API void tfm_kv_cache_reset(tfm_kv_cache *cache);
 /* Bytes the cache holds (K and V rows or the state). */
 TFM_API size_t tfm_kv_cache_bytes(const tfm_kv_cache *cache);
+
+/* int8 KV-cache rows: one float scale per row, scale = max|x| / 127, q[i] = x[i] / scale rounded half
+   away from zero (all zero, scale 0, for an all-zero row). Any length. Returns the scale. */
+TFM_API float tfm_kv_quantize_row(int8_t *q, const float *x, size_t n);
+/* sum_i x[i] * scale * q[i] (an f32 query against an int8 key row) */
+TFM_API float tfm_kv_dot(const float *x, const int8_t *q, float scale, size_t n);
+/* y[i] += alpha * scale * q[i] (accumulating an int8 value row into an f32 output) */
+TFM_API void tfm_kv_axpy(float *y, float alpha, const int8_t *q, float scale, size_t n);
 
 /* Appends n_new tokens' k_new, v_new ([n_new][n_kv_heads][head_dim]) to the cache and writes the
    attention of their queries q ([n_new][n_heads][head_dim], positions cache->length ..) over every
@@ -1334,6 +1343,50 @@ tfm_status tfm_attn_prefill(const tfm_attn_config *cfg, float *out, const float 
     }
     TFM_FREE(owned);
     return TFM_OK;
+}
+
+/* ---------------------------------------------------------------- int8 KV-cache rows */
+
+/* x rounded half away from zero, clamped to [-127, 127]; NaN gives 0 */
+static int8_t tfm__attn_round_i8(float x)
+{
+    float a = x == x ? x : 0.0f;
+    int i;
+    a = a < -127.0f ? -127.0f : (a > 127.0f ? 127.0f : a);
+    i = (int)a;
+    a -= (float)i;
+    return (int8_t)(i + (a >= 0.5f) - (a <= -0.5f));
+}
+
+float tfm_kv_quantize_row(int8_t *q, const float *x, size_t n)
+{
+    float amax = 0.0f, scale, id;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        amax = a > amax ? a : amax;
+    }
+    scale = amax / 127.0f;
+    id = scale != 0.0f ? 1.0f / scale : 0.0f;
+    for (i = 0; i < n; i++) q[i] = tfm__attn_round_i8(x[i] * id);
+    return scale;
+}
+
+float tfm_kv_dot(const float *x, const int8_t *q, float scale, size_t n)
+{
+    tfm__vf acc = tfm__vf_zero();
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) acc = tfm__vf_fma(tfm__vf_load(x + i), tfm__vf_load_i8(q + i), acc);
+    if (i < n) acc = tfm__vf_fma(tfm__vf_load_n(x + i, n - i), tfm__vf_load_i8_n(q + i, n - i), acc);
+    return tfm__vf_sum(acc) * scale;
+}
+
+void tfm_kv_axpy(float *y, float alpha, const int8_t *q, float scale, size_t n)
+{
+    tfm__vf a = tfm__vf_set1(alpha * scale);
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store(y + i, tfm__vf_fma(a, tfm__vf_load_i8(q + i), tfm__vf_load(y + i)));
+    if (i < n) tfm__vf_store_n(y + i, tfm__vf_fma(a, tfm__vf_load_i8_n(q + i, n - i), tfm__vf_load_n(y + i, n - i)), n - i);
 }
 
 /* ---------------------------------------------------------------- KV cache */

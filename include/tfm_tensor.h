@@ -587,6 +587,10 @@ TFM__INLINE void tfm__vf_store_bf16(uint16_t *p, tfm__vf v)
     rounded = _mm512_mask_mov_epi32(rounded, nan, quiet);
     _mm256_storeu_si256((__m256i *)(void *)p, _mm512_cvtepi32_epi16(rounded));
 }
+TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p)));
+}
 
 #elif defined(TFM__SIMD_AVX2)
 typedef __m256 tfm__vf;
@@ -658,6 +662,10 @@ TFM__INLINE void tfm__vf_store_bf16(uint16_t *p, tfm__vf v)
     packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(rounded, rounded), 0xD8);
     _mm_storeu_si128((__m128i *)(void *)p, _mm256_castsi256_si128(packed));
 }
+TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p)
+{
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
+}
 
 #elif defined(TFM__SIMD_NEON)
 typedef float32x4_t tfm__vf;
@@ -709,6 +717,12 @@ TFM__INLINE void tfm__vf_store_bf16(uint16_t *p, tfm__vf v)
     uint32x4_t quiet = vorrq_u32(vshrq_n_u32(x, 16), vdupq_n_u32(0x40));
     vst1_u16(p, vmovn_u32(vbslq_u32(nan, quiet, rounded)));
 }
+TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p)
+{
+    int32_t four;
+    memcpy(&four, p, 4);
+    return vcvtq_f32_s32(vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_s32(vdup_n_s32(four))))));
+}
 
 #else /* scalar: a "vector" of one lane, so the same kernels run everywhere */
 typedef float tfm__vf;
@@ -737,7 +751,17 @@ TFM__INLINE tfm__vf tfm__vf_load_f16(const uint16_t *p) { return tfm_f16_to_f32(
 TFM__INLINE void tfm__vf_store_f16(uint16_t *p, tfm__vf v) { *p = tfm_f32_to_f16(v); }
 TFM__INLINE tfm__vf tfm__vf_load_bf16(const uint16_t *p) { return tfm_bf16_to_f32(*p); }
 TFM__INLINE void tfm__vf_store_bf16(uint16_t *p, tfm__vf v) { *p = tfm_f32_to_bf16(v); }
+TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p) { return (float)*p; }
 #endif
+
+/* TFM__VF_N int8 values as f32 lanes (tfm__vf_load_i8), or only the first n < TFM__VF_N of them, the
+   other lanes 0 (reads just those n bytes). */
+TFM__INLINE tfm__vf tfm__vf_load_i8_n(const int8_t *p, size_t n)
+{
+    int8_t buf[16] = {0}; /* TFM__VF_N <= 16 */
+    memcpy(buf, p, n);
+    return tfm__vf_load_i8(buf);
+}
 
 /* e^x for every lane: range reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r
    (about 1 ulp), then scaling by 2^n. Lanes below -104 give 0 (so -Inf gives 0), above 89 give Inf. */

@@ -927,6 +927,40 @@ static void test_errors(void)
     TT_CHECK(!strcmp(tfm_attn_kind_name(TFM_ATTN_LINEAR), "linear") && tfm_attn_kind_name((tfm_attn_kind)42) == NULL);
 }
 
+/* ---------------------------------------------------------------- int8 KV-cache rows */
+
+static void test_kv_rows(void)
+{
+    static const size_t lens[] = {1, 8, 17, 64, 131};
+    size_t li;
+    tt_seed(99);
+    for (li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        size_t n = lens[li], i;
+        float x[131], qv[131], y[131], yref[131], scale;
+        int8_t q[131];
+        double amax = 0, want = 0;
+        tt_fill(x, n, -4.0f, 4.0f);
+        tt_fill(qv, n, -1.0f, 1.0f);
+        tt_fill(y, n, -1.0f, 1.0f);
+        for (i = 0; i < n; i++) amax = fabs(x[i]) > amax ? fabs(x[i]) : amax;
+        scale = tfm_kv_quantize_row(q, x, n);
+        TT_ASSERT(fabs(scale - amax / 127) <= 1e-6 * amax, "scale");
+        for (i = 0; i < n; i++) {
+            TT_ASSERT(fabs(x[i] - (double)scale * q[i]) <= amax / 127 / 2 * (1 + 1e-5), "kv element %zu", i);
+            want += (double)qv[i] * scale * q[i];
+            yref[i] = (float)(y[i] + 0.3 * (double)scale * q[i]);
+        }
+        TT_ASSERT(tt_close(tfm_kv_dot(qv, q, scale, n), want, 1e-5, 1e-5), "kv dot n=%zu", n);
+        tfm_kv_axpy(y, 0.3f, q, scale, n);
+        for (i = 0; i < n; i++) TT_ASSERT(tt_close(y[i], yref[i], 1e-6, 1e-6), "kv axpy %zu", i);
+    }
+    {
+        float z[5] = {0, 0, 0, 0, 0};
+        int8_t q[5];
+        TT_CHECK(tfm_kv_quantize_row(q, z, 5) == 0.0f && q[0] == 0 && q[4] == 0);
+    }
+}
+
 int main(void)
 {
     printf("simd: %s, threads: %d\n", tfm_simd_name(), tfm_default_threads());
@@ -944,5 +978,6 @@ int main(void)
     TT_RUN(test_cache);
     TT_RUN(test_threads_bit_identical);
     TT_RUN(test_flash_memory);
+    TT_RUN(test_kv_rows);
     return tt_summary("attention");
 }
