@@ -6,9 +6,11 @@
             reach it. --packed runs tfm_quant_packed_gemv on tfm_quant_pack'ed copies (the load-time
             repack), where the build has it.
      qgemm: Y = X W^T with W quantized (a prefill of m tokens): GFLOP/s-equivalent (2mnk / time) and
-            tokens/s, beside tfm_gemm with the same weights in f32 in the same run. */
+            tokens/s, beside tfm_gemm with the same weights in f32 in the same run, and (where the build
+            packs the type) tfm_quant_packed_gemm on the packed weights (nan otherwise). */
 #include "bench.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +179,7 @@ typedef struct qgemm_case {
     tfm_dtype type;
     int m, n, k, threads;
     const void *w;
+    const tfm_quant_packed *packed; /* when set, tfm_quant_packed_gemm on it */
     const float *x;
     float *y;
     tfm_status status;
@@ -185,18 +188,20 @@ typedef struct qgemm_case {
 static void run_qgemm(void *ctx)
 {
     qgemm_case *c = (qgemm_case *)ctx;
-    tfm_status s = tfm_quant_gemm(c->y, (size_t)c->n, c->x, (size_t)c->k, c->type, c->w, c->m, c->n, c->k, c->threads);
+    tfm_status s = c->packed ? tfm_quant_packed_gemm(c->y, (size_t)c->n, c->x, (size_t)c->k, c->packed, c->m, c->threads, NULL, 0)
+                             : tfm_quant_gemm(c->y, (size_t)c->n, c->x, (size_t)c->k, c->type, c->w, c->m, c->n, c->k, c->threads);
     if (s != TFM_OK) c->status = s;
 }
 
 static int qgemm_one(tfm_dtype type, int m, int n, int k, int threads, double seconds, int csv, int header)
 {
-    qgemm_case q, f;
+    qgemm_case q, f, pk;
+    tfm_quant_packed packed;
     const bench_ceiling *ceil = bench_ceiling_get(threads);
     size_t bytes = 0, f32_bytes = 0;
     void *w = make_quantized(type, n, k, &bytes), *wf = make_quantized(TFM_F32, n, k, &f32_bytes);
     float *x = (float *)tfm_aligned_alloc((size_t)m * k * sizeof(float)), *y = (float *)tfm_aligned_alloc((size_t)m * n * sizeof(float));
-    double tq, tf, flop = 2.0 * m * n * k;
+    double tq, tf, tp = NAN, flop = 2.0 * m * n * k;
     bench_row row;
     int failed = 0;
     if (!w || !wf || !x || !y) {
@@ -209,9 +214,16 @@ static int qgemm_one(tfm_dtype type, int m, int n, int k, int threads, double se
         f = q;
         f.type = TFM_F32;
         f.w = wf;
+        pk = q;
+        memset(&packed, 0, sizeof packed);
+        if (tfm_quant_packable(type) && tfm_quant_pack(&packed, type, w, n, k, threads) == TFM_OK) {
+            pk.packed = &packed;
+            tp = bench_best(run_qgemm, &pk, 3, seconds);
+        }
         tq = bench_best(run_qgemm, &q, 3, seconds);
         tf = bench_best(run_qgemm, &f, 3, seconds);
-        if (q.status != TFM_OK || f.status != TFM_OK) {
+        tfm_quant_packed_free(&packed);
+        if (q.status != TFM_OK || f.status != TFM_OK || pk.status != TFM_OK) {
             fprintf(stderr, "qgemm: %s\n", tfm_status_string(q.status != TFM_OK ? q.status : f.status));
             failed = 1;
         } else {
@@ -227,6 +239,8 @@ static int qgemm_one(tfm_dtype type, int m, int n, int k, int threads, double se
             bench_row_num(&row, "f32_gflops", flop / tf * 1e-9, 1);
             bench_row_num(&row, "f32_tok_s", m / tf, 0);
             bench_row_num(&row, "speedup_vs_f32", tf / tq, 2);
+            bench_row_num(&row, "packed_gflops", flop / tp * 1e-9, 1);
+            bench_row_num(&row, "packed_vs_plain", tq / tp, 2);
             bench_row_num(&row, "f32_fma_peak", ceil->fma_gflops, 1);
             bench_row_print(&row, csv, header);
         }

@@ -70,12 +70,13 @@
      cache, so weight bytes are read once per call and every block costs 8 vpdpbusd per 16 rows x 4
      tokens. Fastest of all: packed weights (below), repacked once at load into that vpdpbusd order.
 
-   PACKED WEIGHTS (tfm_quant_pack; AVX-512 VNNI builds, q8_0 q4_0 q4_1)
+   PACKED WEIGHTS (tfm_quant_pack; AVX-512 VNNI builds, q8_0 q4_0 q4_1 q4_k q6_k)
      A model that calls tfm_quant_pack once per weight matrix at load, and then tfm_quant_packed_gemv /
      tfm_quant_packed_gemm instead of tfm_quant_gemv / tfm_quant_gemm, gets the same results bit for bit
-     at about twice the in-cache speed (no shuffles: each block of 16 rows is 4 or 8 aligned loads and
-     8 vpdpbusd). The cost is one more copy of each packed matrix (the size of the original within 64
-     bytes per 16 rows); the original can be dropped unless its rows are read elsewhere.
+     at 2-4 times the in-cache speed (no shuffles: each block of 16 rows is a few aligned loads and
+     vpdpbusd against broadcast activations). The cost is one more copy of each packed matrix (the
+     original's size; 2.8% more for q4_k, 1% for q6_k); the original can be dropped unless its rows are
+     read elsewhere.
 
    THREADS
      n_threads splits a gemv's rows in equal shares of 16-row blocks (or 64-row chunks), but only above
@@ -151,10 +152,10 @@ TFM_API tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_
                                      const void *w, int m, int n, int k, int n_threads, void *ws, size_t ws_bytes);
 
 /* ---- packed weights: a load-time repack for the int8 kernels
-   A matrix of q8_0, q4_0 or q4_1 rows, repacked once into a tfm-private layout (16 rows interleaved
-   per block) that the AVX-512 VNNI kernels read with no shuffles; the results equal tfm_quant_gemv /
-   tfm_quant_gemm on the original rows bit for bit. Memory: one more copy of the matrix (bytes within 64
-   per 16 rows of the original), owned by the caller; the original may be freed or unmapped afterwards
+   A matrix of q8_0, q4_0, q4_1, q4_k or q6_k rows, repacked once into a tfm-private layout (16 rows
+   interleaved per block) that the AVX-512 VNNI kernels read with no shuffles; the results equal tfm_quant_gemv /
+   tfm_quant_gemm on the original rows bit for bit. Memory: one more copy of the matrix (the original's
+   size, plus at most 64 bytes per 16 rows, 2.8% for q4_k, 1% for q6_k), owned by the caller; the original may be freed or unmapped afterwards
    unless something else reads its rows (an embedding table, a tied classifier's lookups). */
 typedef struct tfm_quant_packed {
     tfm_dtype dtype; /* of the original rows */
@@ -163,12 +164,12 @@ typedef struct tfm_quant_packed {
     void *data;      /* the layout, 64-byte aligned (tfm_aligned_alloc; tfm_quant_packed_free) */
 } tfm_quant_packed;
 
-/* 1 if this build has packed kernels for weights of wtype (x86 with AVX-512 VNNI: q8_0, q4_0, q4_1),
-   else 0 (a model then keeps the plain rows). */
+/* 1 if this build has packed kernels for weights of wtype (x86 with AVX-512 VNNI: q8_0, q4_0, q4_1,
+   q4_k, q6_k), else 0 (a model then keeps the plain rows). */
 TFM_API int tfm_quant_packable(tfm_dtype wtype);
 /* *out = the rows x cols matrix w (GGML rows of wtype) packed. TFM_ERR_UNSUPPORTED where
    !tfm_quant_packable(wtype), TFM_ERR_INVALID_ARGUMENT on NULL or sizes <= 0, TFM_ERR_SHAPE if cols is
-   not a multiple of 32, TFM_ERR_OUT_OF_MEMORY; *out is zeroed on failure. */
+   not a multiple of the block size, TFM_ERR_OUT_OF_MEMORY; *out is zeroed on failure. */
 TFM_API tfm_status tfm_quant_pack(tfm_quant_packed *out, tfm_dtype wtype, const void *w, int rows, int cols, int n_threads);
 TFM_API void tfm_quant_packed_free(tfm_quant_packed *p);
 /* y[0 .. r1 - r0) = rows r0 .. r1 - 1 of W times x (0 <= r0 < r1 <= rows): tfm_quant_gemv of those
@@ -879,7 +880,7 @@ tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows
     if (s != TFM_OK) return s;
     if (rows > (size_t)LLONG_MAX || rows > SIZE_MAX / row_bytes || rows > SIZE_MAX / cols) return TFM_ERR_OUT_OF_RANGE;
     n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
-    TFM__PARALLEL_FOR(n_threads)
+    TFM__PARALLEL_FOR((double)rows * (double)cols >= 65536.0 ? n_threads : 1)
     for (r = 0; r < (long long)rows; r++)
         tfm_quantize_row(type, src + (size_t)r * cols, (unsigned char *)dst + (size_t)r * row_bytes, cols);
     return TFM_OK;
@@ -2083,44 +2084,86 @@ static void tfm__tile_rows(float *y, size_t ldy, const unsigned char *xq, size_t
 
 /* ---------------------------------------------------------------- packed weights (AVX-512 VNNI)
    The tfm-private layout tfm_quant_pack makes: row-tiles of 16 rows (the last one padded with zero
-   rows), one after the other, each tfm__pack_tile_bytes long. A row-tile holds first the scales of its
-   blocks, per block 16 fp16 d (q4_1: then 16 fp16 m), padded to a multiple of 64 bytes, then their
-   quants, per block 64-byte vectors whose 32-bit lane r holds 4 bytes of row r: q8_0 8 vectors (vector
-   t: elements 4t..4t+3, stored as q + 128), q4_0 and q4_1 4 vectors (vector t: the GGML bytes 4t..4t+3,
-   i.e. elements 4t.. in the low nibbles and 16 + 4t.. in the high ones). A block of 16 rows is then 4 or
-   8 aligned loads, one vpdpbusd against 4 broadcast activation bytes advances all 16 rows, and the
-   lanes end the block holding the rows' exact isums: no shuffles, no reductions. High nibbles are used
-   as 16 q (masked, not shifted) in their own accumulator, which is shifted back (exactly) once per
-   block. The float update is the documented one, lane r = row r. */
+   rows), one after the other, each tfm__pack_tile_bytes long, in which 64-byte vectors hold 4 bytes of
+   each of the 16 rows (lane r = row r). Then a block of 16 rows is a few aligned loads, one vpdpbusd
+   against 4 broadcast activation bytes advances all 16 rows, and the lanes end the block holding the
+   rows' exact isums: no shuffles, no reductions. The float update is the documented one, lane by lane.
+     q8_0, q4_0, q4_1: a row-tile holds first the scales of its blocks, per block 16 fp16 d (q4_1: then
+       16 fp16 m), padded to a multiple of 64 bytes, then their quants, per block 8 vectors (q8_0:
+       vector t = elements 4t..4t+3, stored as q + 128) or 4 (q4_0, q4_1: vector t = the GGML bytes
+       4t..4t+3, i.e. elements 4t.. in the low nibbles and 16 + 4t.. in the high ones).
+     q4_k, per super-block (2368 bytes): 32 vectors, (c, t) = GGML bytes 32c + 4t.. (elements 64c + 4t..
+       low, 64c + 32 + 4t.. high); 16 fp16 d; 16 fp16 dmin; the 6-bit scales as bytes [8][16]; the
+       mins as byte pairs [4][16][2] (sub-blocks 2i, 2i + 1: one vpdpwssd against the activation sums).
+     q6_k, per super-block (3392 bytes): ql as 32 vectors (h, p, t) = GGML ql bytes 64h + 32p + 4t..; qh
+       as 16 vectors (h, t) = qh bytes 32h + 4t..; the int8 scales [16][16]; 16 fp16 d; 32 bytes pad.
+   High nibbles enter vpdpbusd as 16 q (masked, not shifted) in their own accumulator, shifted back
+   (exactly) once per block. */
 
 #if defined(TFM__Q_ZMM)
 #define TFM__PACK_ROWS 16
+#define TFM__PACK_Q4K_BYTES 2368
+#define TFM__PACK_Q6K_BYTES 3392
 
-int tfm_quant_packable(tfm_dtype wtype) { return tfm__z16_type(wtype); }
+static int tfm__pack_kquant(tfm_dtype t) { return t == TFM_Q4_K || t == TFM_Q6_K; }
+int tfm_quant_packable(tfm_dtype wtype) { return tfm__z16_type(wtype) || tfm__pack_kquant(wtype); }
 
 static size_t tfm__pack_scale_bytes(tfm_dtype t) { return t == TFM_Q4_1 ? 64 : 32; }
 static size_t tfm__pack_quant_bytes(tfm_dtype t) { return t == TFM_Q8_0 ? 512 : 256; }
 static size_t tfm__pack_scales_area(tfm_dtype t, size_t nb) { return (nb * tfm__pack_scale_bytes(t) + 63) / 64 * 64; }
-static size_t tfm__pack_tile_bytes(tfm_dtype t, size_t nb) { return tfm__pack_scales_area(t, nb) + nb * tfm__pack_quant_bytes(t); }
+/* bytes of one row-tile of nb blocks (super-blocks for the k-quants) */
+static size_t tfm__pack_tile_bytes(tfm_dtype t, size_t nb)
+{
+    if (t == TFM_Q4_K) return nb * TFM__PACK_Q4K_BYTES;
+    if (t == TFM_Q6_K) return nb * TFM__PACK_Q6K_BYTES;
+    return tfm__pack_scales_area(t, nb) + nb * tfm__pack_quant_bytes(t);
+}
+
+/* byte k of the 4-byte lane of row r in vector v of a block's vectors at o */
+#define TFM__PACK_AT(o, v, r, k) ((o)[64 * (v) + 4 * (r) + (k)])
 
 /* rows [0, nr) of GGML rows at w (row_bytes apart) -> one row-tile at dst */
 static void tfm__pack_tile(unsigned char *dst, tfm_dtype t, const unsigned char *w, size_t row_bytes, int nr, size_t nb)
 {
-    const size_t sb = tfm__pack_scale_bytes(t), qb = tfm__pack_quant_bytes(t), bb = tfm_dtype_block_bytes(t);
-    unsigned char *sc = dst, *qs = dst + tfm__pack_scales_area(t, nb);
+    const size_t bb = tfm_dtype_block_bytes(t);
     size_t b;
-    int r, k;
+    int r, k, v, j;
     memset(dst, 0, tfm__pack_tile_bytes(t, nb));
     for (r = 0; r < nr; r++)
         for (b = 0; b < nb; b++) {
             const unsigned char *blk = w + (size_t)r * row_bytes + b * bb;
-            unsigned char *s = sc + b * sb, *v = qs + b * qb;
-            memcpy(s + 2 * r, blk, 2);
-            if (t == TFM_Q4_1) memcpy(s + 32 + 2 * r, blk + 2, 2);
-            if (t == TFM_Q8_0)
-                for (k = 0; k < TFM_QK; k++) v[64 * (k / 4) + 4 * r + k % 4] = (unsigned char)(blk[2 + k] ^ 0x80);
-            else
-                for (k = 0; k < TFM_QK / 2; k++) v[64 * (k / 4) + 4 * r + k % 4] = blk[(t == TFM_Q4_1 ? 4 : 2) + k];
+            if (t == TFM_Q4_K) {
+                const tfm_block_q4_K *q = (const tfm_block_q4_K *)(const void *)blk;
+                unsigned char *o = dst + b * TFM__PACK_Q4K_BYTES;
+                int sc[8], mn[8];
+                for (v = 0; v < 32; v++)
+                    for (k = 0; k < 4; k++) TFM__PACK_AT(o, v, r, k) = q->qs[4 * v + k];
+                memcpy(o + 2048 + 2 * r, &q->d, 2);
+                memcpy(o + 2080 + 2 * r, &q->dmin, 2);
+                tfm__q4k_unpack(q->scales, sc, mn);
+                for (j = 0; j < 8; j++) {
+                    o[2112 + 16 * j + r] = (unsigned char)sc[j];
+                    o[2240 + 32 * (j / 2) + 2 * r + j % 2] = (unsigned char)mn[j];
+                }
+            } else if (t == TFM_Q6_K) {
+                const tfm_block_q6_K *q = (const tfm_block_q6_K *)(const void *)blk;
+                unsigned char *o = dst + b * TFM__PACK_Q6K_BYTES;
+                for (v = 0; v < 32; v++)
+                    for (k = 0; k < 4; k++) TFM__PACK_AT(o, v, r, k) = q->ql[4 * v + k];
+                for (v = 0; v < 16; v++)
+                    for (k = 0; k < 4; k++) TFM__PACK_AT(o + 2048, v, r, k) = q->qh[4 * v + k];
+                for (j = 0; j < 16; j++) o[3072 + 16 * j + r] = (unsigned char)q->scales[j];
+                memcpy(o + 3328 + 2 * r, &q->d, 2);
+            } else {
+                const size_t sb = tfm__pack_scale_bytes(t), qb = tfm__pack_quant_bytes(t);
+                unsigned char *s = dst + b * sb, *o = dst + tfm__pack_scales_area(t, nb) + b * qb;
+                memcpy(s + 2 * r, blk, 2);
+                if (t == TFM_Q4_1) memcpy(s + 32 + 2 * r, blk + 2, 2);
+                if (t == TFM_Q8_0)
+                    for (k = 0; k < TFM_QK; k++) TFM__PACK_AT(o, k / 4, r, k % 4) = (unsigned char)(blk[2 + k] ^ 0x80);
+                else
+                    for (k = 0; k < TFM_QK / 2; k++) TFM__PACK_AT(o, k / 4, r, k % 4) = blk[(t == TFM_Q4_1 ? 4 : 2) + k];
+            }
         }
 }
 
@@ -2130,13 +2173,23 @@ TFM__INLINE __m512i tfm__pack_bcast(const int8_t *p)
     memcpy(&v, p, 4);
     return _mm512_set1_epi32(v);
 }
+TFM__INLINE __m512i tfm__pack_vec(const unsigned char *o, int v) { return _mm512_load_si512((const void *)(o + 64 * v)); }
+TFM__INLINE __m512 tfm__pack_h16(const unsigned char *p) { return _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)p)); }
 
-/* The 16 rows of one row-tile against the prepared activations: lane r = row r's dot, in the
-   documented order. */
+/* the next row-tile into L2 while this one computes, `lines` 64-byte lines per block (one core alone
+   keeps too few reads in flight to reach the read bandwidth) */
+TFM__INLINE void tfm__pack_prefetch(const unsigned char *next, size_t b, size_t lines)
+{
+    size_t l;
+    if (next)
+        for (l = 0; l < lines; l++) _mm_prefetch((const char *)(next + 64 * (b * lines + l)), _MM_HINT_T1);
+}
+
+/* The 16 rows of a q8_0 / q4_0 / q4_1 row-tile against the prepared activations: lane r = row r's dot. */
 TFM__Q_FORCE_INLINE __m512 tfm__pack_dot(const unsigned char *tile, tfm_dtype t, const tfm__zx *xg, size_t nb,
                                          const unsigned char *next)
 {
-    const size_t sb = tfm__pack_scale_bytes(t), qb = tfm__pack_quant_bytes(t), pf = (sb + qb) / 64;
+    const size_t sb = tfm__pack_scale_bytes(t), qb = tfm__pack_quant_bytes(t);
     const unsigned char *sc = tile, *qs = tile + tfm__pack_scales_area(t, nb);
     const __m512i lo4 = _mm512_set1_epi8(0x0f), hi4 = _mm512_set1_epi8((char)0xf0);
     __m512 acc = _mm512_setzero_ps();
@@ -2146,15 +2199,11 @@ TFM__Q_FORCE_INLINE __m512 tfm__pack_dot(const unsigned char *tile, tfm_dtype t,
         const int j = (int)(b % 4);
         const int8_t *al = x->lo + 16 * j, *ah = x->hi + 16 * j;
         __m512i i0 = _mm512_set1_epi32(x->off[4 * j]), i1 = _mm512_setzero_si512(), isum;
-        if (next) { /* the next row-tile, a block's worth per block (into L2: one core alone keeps too few
-                       reads in flight to reach the read bandwidth) */
-            size_t l;
-            for (l = 0; l < pf; l++) _mm_prefetch((const char *)(next + 64 * (b * pf + l)), _MM_HINT_T1);
-        }
+        tfm__pack_prefetch(next, b, (sb + qb) / 64);
         if (t == TFM_Q8_0) {
 #define TFM__PACK_Q8(k)                                                                                              \
-    i0 = _mm512_dpbusd_epi32(i0, _mm512_load_si512((const void *)(qs + 64 * (k))), tfm__pack_bcast(al + 4 * (k)));   \
-    i1 = _mm512_dpbusd_epi32(i1, _mm512_load_si512((const void *)(qs + 256 + 64 * (k))), tfm__pack_bcast(ah + 4 * (k)))
+    i0 = _mm512_dpbusd_epi32(i0, tfm__pack_vec(qs, k), tfm__pack_bcast(al + 4 * (k)));                                \
+    i1 = _mm512_dpbusd_epi32(i1, tfm__pack_vec(qs, (k) + 4), tfm__pack_bcast(ah + 4 * (k)))
             TFM__PACK_Q8(0);
             TFM__PACK_Q8(1);
             TFM__PACK_Q8(2);
@@ -2164,7 +2213,7 @@ TFM__Q_FORCE_INLINE __m512 tfm__pack_dot(const unsigned char *tile, tfm_dtype t,
         } else {
 #define TFM__PACK_Q4(k)                                                                                              \
     {                                                                                                                \
-        __m512i v = _mm512_load_si512((const void *)(qs + 64 * (k)));                                                \
+        __m512i v = tfm__pack_vec(qs, k);                                                                            \
         i0 = _mm512_dpbusd_epi32(i0, _mm512_and_si512(v, lo4), tfm__pack_bcast(al + 4 * (k)));                       \
         i1 = _mm512_dpbusd_epi32(i1, _mm512_and_si512(v, hi4), tfm__pack_bcast(ah + 4 * (k)));                       \
     }
@@ -2175,42 +2224,133 @@ TFM__Q_FORCE_INLINE __m512 tfm__pack_dot(const unsigned char *tile, tfm_dtype t,
 #undef TFM__PACK_Q4
             isum = _mm512_add_epi32(i0, _mm512_srai_epi32(i1, 4));
         }
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),
-                              _mm512_mul_ps(_mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)sc)), _mm512_set1_ps(x->d[j])),
-                              acc);
-        if (t == TFM_Q4_1)
-            acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sc + 32))), _mm512_set1_ps(x->s[j]), acc);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(tfm__pack_h16(sc), _mm512_set1_ps(x->d[j])), acc);
+        if (t == TFM_Q4_1) acc = _mm512_fmadd_ps(tfm__pack_h16(sc + 32), _mm512_set1_ps(x->s[j]), acc);
     }
     return acc;
 }
 
-static __m512 tfm__pack_dot_q8_0(const unsigned char *tile, const tfm__zx *xg, size_t nb, const unsigned char *next)
+/* q4_k: per sub-block pair c, the low nibbles (sub-block 2c) and the high ones (2c + 1, as 16 q) each
+   in their own vpdpbusd chain, times the rows' 6-bit scales; the minima through vpdpwssd of the
+   (mn_2i, mn_2i+1) pairs against the activations' (sum_2i, sum_2i+1) */
+static __m512 tfm__pack_dot_q4_K(const unsigned char *tile, const void *xa, size_t nb, const unsigned char *next)
 {
-    return tfm__pack_dot(tile, TFM_Q8_0, xg, nb, next);
-}
-static __m512 tfm__pack_dot_q4_0(const unsigned char *tile, const tfm__zx *xg, size_t nb, const unsigned char *next)
-{
-    return tfm__pack_dot(tile, TFM_Q4_0, xg, nb, next);
-}
-static __m512 tfm__pack_dot_q4_1(const unsigned char *tile, const tfm__zx *xg, size_t nb, const unsigned char *next)
-{
-    return tfm__pack_dot(tile, TFM_Q4_1, xg, nb, next);
+    const tfm_block_q8_K *a = (const tfm_block_q8_K *)xa;
+    const __m512i lo4 = _mm512_set1_epi8(0x0f), hi4 = _mm512_set1_epi8((char)0xf0);
+    __m512 acc = _mm512_setzero_ps();
+    size_t b;
+    int c, i;
+    for (b = 0; b < nb; b++, a++) {
+        const unsigned char *o = tile + b * TFM__PACK_Q4K_BYTES;
+        __m512i isum = _mm512_setzero_si512(), msum = isum;
+        __m512 da = _mm512_set1_ps(a->d);
+        tfm__pack_prefetch(next, b, TFM__PACK_Q4K_BYTES / 64);
+        for (c = 0; c < 4; c++) {
+            const int8_t *q8 = a->qs + 64 * c;
+            __m512i lo = _mm512_setzero_si512(), hi = lo;
+#define TFM__PACK_K4(t)                                                                                              \
+    {                                                                                                                \
+        __m512i v = tfm__pack_vec(o, 8 * c + (t));                                                                   \
+        lo = _mm512_dpbusd_epi32(lo, _mm512_and_si512(v, lo4), tfm__pack_bcast(q8 + 4 * (t)));                       \
+        hi = _mm512_dpbusd_epi32(hi, _mm512_and_si512(v, hi4), tfm__pack_bcast(q8 + 32 + 4 * (t)));                  \
+    }
+            TFM__PACK_K4(0) TFM__PACK_K4(1) TFM__PACK_K4(2) TFM__PACK_K4(3)
+            TFM__PACK_K4(4) TFM__PACK_K4(5) TFM__PACK_K4(6) TFM__PACK_K4(7)
+#undef TFM__PACK_K4
+            isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(lo, _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(const void *)(o + 2112 + 32 * c)))));
+            isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_srai_epi32(hi, 4),
+                                                             _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(const void *)(o + 2128 + 32 * c)))));
+        }
+        for (i = 0; i < 4; i++) {
+            int s0 = a->bsums[4 * i] + a->bsums[4 * i + 1], s1 = a->bsums[4 * i + 2] + a->bsums[4 * i + 3];
+            msum = _mm512_dpwssd_epi32(msum, _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)(const void *)(o + 2240 + 32 * i))),
+                                       _mm512_set1_epi32((int32_t)(((uint32_t)s1 << 16) | ((uint32_t)s0 & 0xffffu))));
+        }
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(tfm__pack_h16(o + 2048), da), acc);
+        acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(tfm__pack_h16(o + 2080), da), acc);
+    }
+    return acc;
 }
 
-/* Y[c][r - r0] for rows r in [r0, r1) (inside row-tiles [t0, t1)) and the m activation rows prepared in
-   xg (groups apart) */
-static void tfm__pack_rows(float *y, size_t ldy, const tfm__zx *xg, size_t groups, int m, const tfm_quant_packed *w, int r0,
-                           int r1, int t0, int t1)
+/* the 6-bit levels of q6_k's 4 element sets (e, e + 32, e + 64, e + 96; e = 128h + 4t..) from the ql
+   vectors l0 (h, 0, t), l1 (h, 1, t) and the qh vector: low nibble | 2 qh bits << 4, the bits picked
+   by one ternary select (imm 0xE4: c ? a : b) against 0x0F */
+#define TFM__Q6_SEL(a, b) _mm512_ternarylogic_epi32((a), (b), m4, 0xE4)
+
+/* q6_k: one vpdpbusd chain per 16-element group (starting at -32 * its activation sum), times the
+   rows' int8 scales */
+static __m512 tfm__pack_dot_q6_K(const unsigned char *tile, const void *xa, size_t nb, const unsigned char *next)
 {
-    __m512 (*dot)(const unsigned char *, const tfm__zx *, size_t, const unsigned char *) =
-        w->dtype == TFM_Q8_0 ? tfm__pack_dot_q8_0 : w->dtype == TFM_Q4_0 ? tfm__pack_dot_q4_0 : tfm__pack_dot_q4_1;
-    const size_t nb = (size_t)w->cols / TFM_QK, tile_bytes = tfm__pack_tile_bytes(w->dtype, nb);
+    const tfm_block_q8_K *a = (const tfm_block_q8_K *)xa;
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi8(0x3f);
+    __m512 acc = _mm512_setzero_ps();
+    size_t b;
+    int i;
+    for (b = 0; b < nb; b++, a++) {
+        const unsigned char *o = tile + b * TFM__PACK_Q6K_BYTES;
+        __m512i g[16], isum = _mm512_setzero_si512();
+        tfm__pack_prefetch(next, b, TFM__PACK_Q6K_BYTES / 64);
+        for (i = 0; i < 16; i++) g[i] = _mm512_set1_epi32(-32 * a->bsums[i]);
+        /* written out for constant h and t, so that g stays in registers */
+#define TFM__PACK_K6(h, t)                                                                                           \
+    {                                                                                                                \
+        const int8_t *q8 = a->qs + 128 * (h);                                                                        \
+        __m512i l0 = tfm__pack_vec(o, 16 * (h) + (t)), l1 = tfm__pack_vec(o, 16 * (h) + 8 + (t));                    \
+        __m512i qh = tfm__pack_vec(o + 2048, 8 * (h) + (t));                                                         \
+        const int gi = 8 * (h) + (t) / 4;                                                                            \
+        g[gi] = _mm512_dpbusd_epi32(g[gi], TFM__Q6_SEL(l0, _mm512_and_si512(_mm512_slli_epi16(qh, 4), m6)), tfm__pack_bcast(q8 + 4 * (t))); \
+        g[gi + 2] = _mm512_dpbusd_epi32(g[gi + 2], TFM__Q6_SEL(l1, _mm512_and_si512(_mm512_slli_epi16(qh, 2), m6)), tfm__pack_bcast(q8 + 32 + 4 * (t))); \
+        g[gi + 4] = _mm512_dpbusd_epi32(g[gi + 4], TFM__Q6_SEL(_mm512_srli_epi16(l0, 4), _mm512_and_si512(qh, m6)), tfm__pack_bcast(q8 + 64 + 4 * (t))); \
+        g[gi + 6] = _mm512_dpbusd_epi32(g[gi + 6], TFM__Q6_SEL(_mm512_srli_epi16(l1, 4), _mm512_and_si512(_mm512_srli_epi16(qh, 2), m6)), \
+                                        tfm__pack_bcast(q8 + 96 + 4 * (t)));                                         \
+    }
+        TFM__PACK_K6(0, 0) TFM__PACK_K6(0, 1) TFM__PACK_K6(0, 2) TFM__PACK_K6(0, 3)
+        TFM__PACK_K6(0, 4) TFM__PACK_K6(0, 5) TFM__PACK_K6(0, 6) TFM__PACK_K6(0, 7)
+        TFM__PACK_K6(1, 0) TFM__PACK_K6(1, 1) TFM__PACK_K6(1, 2) TFM__PACK_K6(1, 3)
+        TFM__PACK_K6(1, 4) TFM__PACK_K6(1, 5) TFM__PACK_K6(1, 6) TFM__PACK_K6(1, 7)
+#undef TFM__PACK_K6
+#define TFM__PACK_K6S(i)                                                                                             \
+    isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(g[i], _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(const void *)(o + 3072 + 16 * (i))))))
+        TFM__PACK_K6S(0); TFM__PACK_K6S(1); TFM__PACK_K6S(2); TFM__PACK_K6S(3);
+        TFM__PACK_K6S(4); TFM__PACK_K6S(5); TFM__PACK_K6S(6); TFM__PACK_K6S(7);
+        TFM__PACK_K6S(8); TFM__PACK_K6S(9); TFM__PACK_K6S(10); TFM__PACK_K6S(11);
+        TFM__PACK_K6S(12); TFM__PACK_K6S(13); TFM__PACK_K6S(14); TFM__PACK_K6S(15);
+#undef TFM__PACK_K6S
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(tfm__pack_h16(o + 3328), _mm512_set1_ps(a->d)), acc);
+    }
+    return acc;
+}
+#undef TFM__Q6_SEL
+
+static __m512 tfm__pack_dot_q8_0(const unsigned char *tile, const void *xa, size_t nb, const unsigned char *next)
+{
+    return tfm__pack_dot(tile, TFM_Q8_0, (const tfm__zx *)xa, nb, next);
+}
+static __m512 tfm__pack_dot_q4_0(const unsigned char *tile, const void *xa, size_t nb, const unsigned char *next)
+{
+    return tfm__pack_dot(tile, TFM_Q4_0, (const tfm__zx *)xa, nb, next);
+}
+static __m512 tfm__pack_dot_q4_1(const unsigned char *tile, const void *xa, size_t nb, const unsigned char *next)
+{
+    return tfm__pack_dot(tile, TFM_Q4_1, (const tfm__zx *)xa, nb, next);
+}
+
+/* Y[c][r - r0] for rows r in [r0, r1) (inside row-tiles [t0, t1)) and the m activation rows at xa
+   (xa_bytes apart): prepared groups for the 32-element formats, q8_k rows for the k-quants */
+static void tfm__pack_rows(float *y, size_t ldy, const unsigned char *xa, size_t xa_bytes, int m, const tfm_quant_packed *w,
+                           int r0, int r1, int t0, int t1)
+{
+    const tfm_dtype dt = w->dtype;
+    __m512 (*dot)(const unsigned char *, const void *, size_t, const unsigned char *) =
+        dt == TFM_Q8_0 ? tfm__pack_dot_q8_0 : dt == TFM_Q4_0 ? tfm__pack_dot_q4_0 : dt == TFM_Q4_1 ? tfm__pack_dot_q4_1
+        : dt == TFM_Q4_K ? tfm__pack_dot_q4_K : tfm__pack_dot_q6_K;
+    const size_t nb = (size_t)w->cols / tfm_dtype_block_size(dt), tile_bytes = tfm__pack_tile_bytes(dt, nb);
     int t, c;
     for (t = t0; t < t1; t++) {
         const unsigned char *tile = (const unsigned char *)w->data + (size_t)t * tile_bytes;
         int first = t * TFM__PACK_ROWS, lo = first > r0 ? first : r0, hi = first + TFM__PACK_ROWS < r1 ? first + TFM__PACK_ROWS : r1;
         for (c = 0; c < m; c++) {
-            __m512 acc = dot(tile, xg + (size_t)c * groups, nb, c == 0 && t + 1 < t1 ? tile + tile_bytes : NULL);
+            __m512 acc = dot(tile, xa + (size_t)c * xa_bytes, nb, c == 0 && t + 1 < t1 ? tile + tile_bytes : NULL);
             float *yc = y + (size_t)c * ldy;
             if (lo == first && hi - lo == TFM__PACK_ROWS) {
                 _mm512_storeu_ps(yc + (lo - r0), acc);
@@ -2223,25 +2363,22 @@ static void tfm__pack_rows(float *y, size_t ldy, const tfm__zx *xg, size_t group
     }
 }
 
-/* the gemm tiles' block layout from a packed row-tile (blocks [b0, b0 + nbk)) */
-static void tfm__pack_to_tile(tfm__tile_block *tb, const tfm_quant_packed *w, const unsigned char *tile, size_t nb, size_t b0,
-                              size_t nbk)
+/* the gemm tiles' block layout from a packed q8_0 / q4_0 / q4_1 row-tile (blocks [b0, b0 + nbk)) */
+static void tfm__pack_to_tile(tfm__tile_block *tb, tfm_dtype t, const unsigned char *tile, size_t nb, size_t b0, size_t nbk)
 {
-    const tfm_dtype t = w->dtype;
     const size_t sb = tfm__pack_scale_bytes(t), qb = tfm__pack_quant_bytes(t);
     const __m512i lo4 = _mm512_set1_epi8(0x0f);
     size_t b;
     int k;
     for (b = 0; b < nbk; b++) {
         const unsigned char *sc = tile + (b0 + b) * sb, *qs = tile + tfm__pack_scales_area(t, nb) + (b0 + b) * qb;
-        _mm512_storeu_ps(tb[b].d, _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)sc)));
-        _mm512_storeu_ps(tb[b].m, t == TFM_Q4_1 ? _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sc + 32)))
-                                                : _mm512_setzero_ps());
+        _mm512_storeu_ps(tb[b].d, tfm__pack_h16(sc));
+        _mm512_storeu_ps(tb[b].m, t == TFM_Q4_1 ? tfm__pack_h16(sc + 32) : _mm512_setzero_ps());
         for (k = 0; k < 4; k++) {
-            __m512i v = _mm512_load_si512((const void *)(qs + 64 * k));
+            __m512i v = tfm__pack_vec(qs, k);
             if (t == TFM_Q8_0) {
                 tb[b].q[k] = v;
-                tb[b].q[k + 4] = _mm512_load_si512((const void *)(qs + 256 + 64 * k));
+                tb[b].q[k + 4] = tfm__pack_vec(qs, k + 4);
             } else {
                 tb[b].q[k] = _mm512_and_si512(v, lo4);
                 tb[b].q[k + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
@@ -2249,11 +2386,54 @@ static void tfm__pack_to_tile(tfm__tile_block *tb, const tfm_quant_packed *w, co
         }
     }
 }
+
+/* the k-quant gemm tiles' layout (one byte per element, int32 scales) from packed super-blocks */
+static void tfm__pack_to_ktile(tfm__ktile_block *tb, tfm_dtype t, const unsigned char *tile, size_t b0, size_t nbk)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi8(0x3f);
+    size_t b;
+    int v, j, r;
+    for (b = 0; b < nbk; b++) {
+        tfm__ktile_block *kb = tb + b;
+        if (t == TFM_Q4_K) {
+            const unsigned char *o = tile + (b0 + b) * TFM__PACK_Q4K_BYTES;
+            for (v = 0; v < 32; v++) { /* vector (c, t): elements 64c + 4t.. low, 64c + 32 + 4t.. high */
+                __m512i q = tfm__pack_vec(o, v);
+                kb->q[16 * (v / 8) + v % 8] = _mm512_and_si512(q, m4);
+                kb->q[16 * (v / 8) + 8 + v % 8] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+            }
+            for (j = 0; j < 8; j++)
+                for (r = 0; r < 16; r++) {
+                    kb->sc[j][r] = o[2112 + 16 * j + r];
+                    kb->mn[j][r] = o[2240 + 32 * (j / 2) + 2 * r + j % 2];
+                }
+            _mm512_storeu_ps(kb->d, tfm__pack_h16(o + 2048));
+            _mm512_storeu_ps(kb->dmin, tfm__pack_h16(o + 2080));
+        } else {
+            const unsigned char *o = tile + (b0 + b) * TFM__PACK_Q6K_BYTES;
+            for (v = 0; v < 16; v++) { /* (h, t): elements 128h + 4t.. + 32k from level set k */
+                int h = v / 8, tt = v % 8;
+                __m512i l0 = tfm__pack_vec(o, 16 * h + tt), l1 = tfm__pack_vec(o, 16 * h + 8 + tt), qh = tfm__pack_vec(o + 2048, v);
+                kb->q[32 * h + tt] = _mm512_ternarylogic_epi32(l0, _mm512_and_si512(_mm512_slli_epi16(qh, 4), m6), m4, 0xE4);
+                kb->q[32 * h + 8 + tt] = _mm512_ternarylogic_epi32(l1, _mm512_and_si512(_mm512_slli_epi16(qh, 2), m6), m4, 0xE4);
+                kb->q[32 * h + 16 + tt] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l0, 4), _mm512_and_si512(qh, m6), m4, 0xE4);
+                kb->q[32 * h + 24 + tt] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1, 4), _mm512_and_si512(_mm512_srli_epi16(qh, 2), m6), m4, 0xE4);
+            }
+            for (j = 0; j < 16; j++)
+                for (r = 0; r < 16; r++) kb->sc[j][r] = (int8_t)o[3072 + 16 * j + r];
+            _mm512_storeu_ps(kb->d, tfm__pack_h16(o + 3328));
+            _mm512_storeu_ps(kb->dmin, _mm512_setzero_ps());
+        }
+    }
+}
 #endif
 
 /* Threads for a matrix-vector product of `blocks` 32-element blocks (or super-blocks): one below
-   TFM__GEMV_MIN_BLOCKS, where waking a second thread and waiting for it costs more than it saves. */
-#define TFM__GEMV_MIN_BLOCKS 4096.0
+   TFM__GEMV_MIN_BLOCKS, where waking a second thread and waiting for it costs more than it saves.
+   Measured on one core: a 288 x 288 q8_0 gemv (2592 blocks) takes ~4.5 us in the GGML layout and
+   ~1.8 us packed, 768 x 288 ~11 / ~3.7 us; a fork/join of an OpenMP team costs ~2-3 us on an idle
+   machine (far more on a busy one). 16K blocks is ~15-25 us plain, ~7-9 us packed. */
+#define TFM__GEMV_MIN_BLOCKS 16384.0
 static int tfm__gemv_threads(int n_threads, double blocks)
 {
     n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
@@ -2364,7 +2544,8 @@ static void tfm__gemm_prepare(unsigned char *xq, size_t xq_row_bytes, tfm__act_i
                               tfm_dtype wtype, int k, size_t nb, int n_threads)
 {
     int c;
-    TFM__PARALLEL_FOR(m > 1 ? n_threads : 1)
+    /* ~1 ns per value: a team only for a few tens of microseconds of work */
+    TFM__PARALLEL_FOR((double)m * (double)k >= 65536.0 ? n_threads : 1)
     for (c = 0; c < m; c++) {
         tfm_dtype at = tfm_quant_vec_dot_type(wtype);
         unsigned char *row = xq + (size_t)c * xq_row_bytes;
@@ -2457,17 +2638,17 @@ tfm_status tfm_quant_pack(tfm_quant_packed *out, tfm_dtype wtype, const void *w,
     memset(out, 0, sizeof *out);
     if (!w || rows <= 0 || cols <= 0) return TFM_ERR_INVALID_ARGUMENT;
     if (!tfm_quant_packable(wtype)) return TFM_ERR_UNSUPPORTED;
-    if (cols % TFM_QK) return TFM_ERR_SHAPE;
+    if ((size_t)cols % tfm_dtype_block_size(wtype)) return TFM_ERR_SHAPE;
     if (!tfm__aligned(w, wtype) || tfm_dtype_row_bytes(wtype, (uint64_t)cols, &row_bytes) != TFM_OK) return TFM_ERR_INVALID_ARGUMENT;
 #if defined(TFM__Q_ZMM)
-    nb = (size_t)cols / TFM_QK;
+    nb = (size_t)cols / tfm_dtype_block_size(wtype);
     tile_bytes = tfm__pack_tile_bytes(wtype, nb);
     tiles = ((size_t)rows + TFM__PACK_ROWS - 1) / TFM__PACK_ROWS;
     if (tiles > SIZE_MAX / tile_bytes) return TFM_ERR_OUT_OF_RANGE;
     data = (unsigned char *)tfm_aligned_alloc(tiles * tile_bytes);
     if (!data) return TFM_ERR_OUT_OF_MEMORY;
     n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
-    TFM__PARALLEL_FOR(n_threads)
+    TFM__PARALLEL_FOR((double)rows * (double)cols >= 65536.0 ? n_threads : 1)
     for (t = 0; t < (int)tiles; t++) {
         int r0 = t * TFM__PACK_ROWS, nr = rows - r0 < TFM__PACK_ROWS ? rows - r0 : TFM__PACK_ROWS;
         tfm__pack_tile(data + (size_t)t * tile_bytes, wtype, (const unsigned char *)w + (size_t)r0 * row_bytes, row_bytes, nr, nb);
@@ -2493,32 +2674,48 @@ void tfm_quant_packed_free(tfm_quant_packed *p)
 
 static int tfm__packed_ok(const tfm_quant_packed *w)
 {
-    return w && w->data && w->rows > 0 && w->cols > 0 && w->cols % TFM_QK == 0 && tfm_quant_packable(w->dtype);
+    return w && w->data && w->rows > 0 && w->cols > 0 && tfm_quant_packable(w->dtype) &&
+           (size_t)w->cols % tfm_dtype_block_size(w->dtype) == 0;
 }
+
+#if defined(TFM__Q_ZMM)
+/* activation row x prepared for the packed kernels of wtype at xa: groups (tfm__zx) for the 32-element
+   formats, a q8_k row for the k-quants; bytes it takes in *bytes */
+static size_t tfm__pack_act_bytes(tfm_dtype wtype, size_t cols)
+{
+    return tfm__pack_kquant(wtype) ? cols / TFM_QK_K * sizeof(tfm_block_q8_K) : (cols / TFM_QK + 3) / 4 * sizeof(tfm__zx);
+}
+static void tfm__pack_act(unsigned char *xa, const float *x, tfm_dtype wtype, size_t cols)
+{
+    if (tfm__pack_kquant(wtype)) tfm_quantize_row(TFM_Q8_K, x, xa, cols);
+    else tfm__zx_quantize((tfm__zx *)(void *)xa, x, cols / TFM_QK, wtype);
+}
+#endif
 
 tfm_status tfm_quant_packed_gemv(float *y, const tfm_quant_packed *w, const float *x, int r0, int r1, int n_threads)
 {
 #if defined(TFM__Q_ZMM)
-    tfm__zx stack[TFM_QUANT_STACK_COLS / 128], *xg;
-    size_t nb, groups;
+    tfm__zx stack[TFM_QUANT_STACK_COLS / 128];
+    unsigned char *xa;
+    size_t bytes, nb;
     int t0, t1, t;
 #endif
     if (!y || !x || !tfm__packed_ok(w) || r0 < 0 || r1 > w->rows || r0 >= r1) return TFM_ERR_INVALID_ARGUMENT;
 #if defined(TFM__Q_ZMM)
-    nb = (size_t)w->cols / TFM_QK;
-    groups = (nb + 3) / 4;
-    xg = groups <= sizeof stack / sizeof stack[0] ? stack : (tfm__zx *)tfm_aligned_alloc(groups * sizeof(tfm__zx));
-    if (!xg) return TFM_ERR_OUT_OF_MEMORY;
-    tfm__zx_quantize(xg, x, nb, w->dtype);
+    bytes = tfm__pack_act_bytes(w->dtype, (size_t)w->cols);
+    xa = bytes <= sizeof stack ? (unsigned char *)stack : (unsigned char *)tfm_aligned_alloc(bytes);
+    if (!xa) return TFM_ERR_OUT_OF_MEMORY;
+    tfm__pack_act(xa, x, w->dtype, (size_t)w->cols);
+    nb = (size_t)w->cols / tfm_dtype_block_size(w->dtype);
     t0 = r0 / TFM__PACK_ROWS;
     t1 = (r1 + TFM__PACK_ROWS - 1) / TFM__PACK_ROWS;
-    n_threads = tfm__gemv_threads(n_threads, (size_t)(r1 - r0) * nb);
+    n_threads = tfm__gemv_threads(n_threads, (double)(r1 - r0) * (double)nb);
     TFM__PARALLEL_FOR(n_threads)
     for (t = 0; t < n_threads; t++) {
         int a = t0 + (t1 - t0) * t / n_threads, b = t0 + (t1 - t0) * (t + 1) / n_threads;
-        if (a < b) tfm__pack_rows(y, 0, xg, groups, 1, w, r0, r1, a, b);
+        if (a < b) tfm__pack_rows(y, 0, xa, 0, 1, w, r0, r1, a, b);
     }
-    if (xg != stack) tfm_aligned_free(xg);
+    if (xa != (unsigned char *)stack) tfm_aligned_free(xa);
     return TFM_OK;
 #else
     (void)n_threads;
@@ -2531,15 +2728,25 @@ tfm_status tfm_quant_packed_gemv(float *y, const tfm_quant_packed *w, const floa
 static void tfm__pack_gemm_tile(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const tfm__act_info *xinfo,
                                 int m, const tfm_quant_packed *w, int t)
 {
-    tfm__tile_block tb[TFM__TILE_KC];
-    const size_t nb = (size_t)w->cols / TFM_QK;
-    const unsigned char *tile = (const unsigned char *)w->data + (size_t)t * tfm__pack_tile_bytes(w->dtype, nb);
+    const tfm_dtype dt = w->dtype;
+    const size_t nb = (size_t)w->cols / tfm_dtype_block_size(dt);
+    const unsigned char *tile = (const unsigned char *)w->data + (size_t)t * tfm__pack_tile_bytes(dt, nb);
     const int r0 = t * TFM__PACK_ROWS, nr = w->rows - r0 < TFM__PACK_ROWS ? w->rows - r0 : TFM__PACK_ROWS;
     size_t b0;
-    for (b0 = 0; b0 < nb; b0 += TFM__TILE_KC) {
-        size_t nbk = nb - b0 < TFM__TILE_KC ? nb - b0 : TFM__TILE_KC;
-        tfm__pack_to_tile(tb, w, tile, nb, b0, nbk);
-        tfm__tile_compute(y, ldy, r0, nr, tb, b0, nbk, w->dtype, xq, xq_row_bytes, xinfo, nb, m, b0 == 0);
+    if (tfm__pack_kquant(dt)) {
+        tfm__ktile_block kb[TFM__KTILE_KC];
+        for (b0 = 0; b0 < nb; b0 += TFM__KTILE_KC) {
+            size_t nbk = nb - b0 < TFM__KTILE_KC ? nb - b0 : TFM__KTILE_KC;
+            tfm__pack_to_ktile(kb, dt, tile, b0, nbk);
+            tfm__ktile_compute(y, ldy, r0, nr, kb, b0, nbk, dt, xq, xq_row_bytes, m, b0 == 0);
+        }
+    } else {
+        tfm__tile_block tb[TFM__TILE_KC];
+        for (b0 = 0; b0 < nb; b0 += TFM__TILE_KC) {
+            size_t nbk = nb - b0 < TFM__TILE_KC ? nb - b0 : TFM__TILE_KC;
+            tfm__pack_to_tile(tb, dt, tile, nb, b0, nbk);
+            tfm__tile_compute(y, ldy, r0, nr, tb, b0, nbk, dt, xq, xq_row_bytes, xinfo, nb, m, b0 == 0);
+        }
     }
 }
 #endif
@@ -2548,36 +2755,35 @@ tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, size_t ld
                                  int n_threads, void *ws, size_t ws_bytes)
 {
 #if defined(TFM__Q_ZMM)
-    size_t bytes, nb, groups, xq_row_bytes = 0;
+    size_t bytes, nb;
     void *own = NULL;
-    int tiles, t;
+    int tiles, t, c;
 #endif
     if (!y || !x || !tfm__packed_ok(w) || m <= 0 || ldx < (size_t)w->cols || ldy < (size_t)w->rows) return TFM_ERR_INVALID_ARGUMENT;
 #if defined(TFM__Q_ZMM)
     bytes = tfm_quant_workspace_size(w->dtype, m, w->cols);
     if (bytes == 0) return TFM_ERR_OUT_OF_RANGE;
+    if (ws && ws_bytes < bytes) return TFM_ERR_INVALID_ARGUMENT;
     if (!ws) {
         own = ws = TFM_MALLOC(bytes);
         if (!own) return TFM_ERR_OUT_OF_MEMORY;
-        ws_bytes = bytes;
     }
-    if (ws_bytes < bytes) return TFM_ERR_INVALID_ARGUMENT;
-    nb = (size_t)w->cols / TFM_QK;
-    groups = (nb + 3) / 4;
+    nb = (size_t)w->cols / tfm_dtype_block_size(w->dtype);
     tiles = (w->rows + TFM__PACK_ROWS - 1) / TFM__PACK_ROWS;
     n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
-    if (m < TFM__GEMM_ROWS_AS_GEMV) {
-        tfm__zx *xg = (tfm__zx *)tfm__align64(ws);
-        int c;
-        for (c = 0; c < m; c++) tfm__zx_quantize(xg + (size_t)c * groups, x + (size_t)c * ldx, nb, w->dtype);
+    if (m < TFM__GEMM_ROWS_AS_GEMV) { /* the gemv kernels, activation rows prepared as they need */
+        unsigned char *xa = (unsigned char *)tfm__align64(ws);
+        size_t xa_bytes = tfm__pack_act_bytes(w->dtype, (size_t)w->cols);
+        for (c = 0; c < m; c++) tfm__pack_act(xa + (size_t)c * xa_bytes, x + (size_t)c * ldx, w->dtype, (size_t)w->cols);
         n_threads = tfm__gemv_threads(n_threads, (double)w->rows * (double)nb * (double)m);
         TFM__PARALLEL_FOR(n_threads)
         for (t = 0; t < n_threads; t++) {
             int a = tiles * t / n_threads, b = tiles * (t + 1) / n_threads;
-            if (a < b) tfm__pack_rows(y, ldy, xg, groups, m, w, 0, w->rows, a, b);
+            if (a < b) tfm__pack_rows(y, ldy, xa, xa_bytes, m, w, 0, w->rows, a, b);
         }
     } else {
         unsigned char *xq = (unsigned char *)tfm__align64(ws);
+        size_t xq_row_bytes = 0;
         tfm__act_info *xinfo;
         tfm_dtype_row_bytes(tfm_quant_vec_dot_type(w->dtype), (uint64_t)w->cols, &xq_row_bytes);
         xinfo = (tfm__act_info *)(void *)(xq + (((size_t)m * xq_row_bytes + 63) & ~(size_t)63));

@@ -799,10 +799,11 @@ static void test_gemv_gemm(void)
 }
 
 /* gemv against the documented order around the 16-row blocks of the AVX-512 kernels and the 4-block
-   groups of their activations, 1 vs 2 threads bit for bit, on both sides of the threading threshold */
+   groups of their activations, 1 vs 2 threads bit for bit, on both sides of the threading threshold
+   (16K blocks: 1041 rows x 16 blocks is above it) */
 static void test_gemv_row_blocks(void)
 {
-    static const int rows[] = {1, 15, 16, 17, 31, 33, 47, 300};
+    static const int rows[] = {1, 15, 16, 17, 31, 33, 47, 300, 1041};
     static const int blocks[] = {1, 2, 3, 4, 5, 8, 9, 16};
     size_t wi, ri, bi;
     tt_seed(73);
@@ -816,6 +817,7 @@ static void test_gemv_row_blocks(void)
                 unsigned char *w, *xq;
                 /* runtime: the k-quants (slow to quantize) have no 4-block groups to cover */
                 if (bsize(wt) == 256 && (blocks[bi] > 2 || n > 33)) continue;
+                if (n > 300 && blocks[bi] != 16) continue;
                 wf = (float *)tt_alloc((size_t)n * k * 4), x = (float *)tt_alloc((size_t)k * 4);
                 y1 = (float *)tt_alloc((size_t)n * 4), y2 = (float *)tt_alloc((size_t)n * 4);
                 w = (unsigned char *)tt_alloc((size_t)n * row_bytes), xq = (unsigned char *)tt_alloc((size_t)k / bsize(at) * bbytes(at));
@@ -839,34 +841,41 @@ static void test_gemv_row_blocks(void)
    layout's bit for bit, which the tests above tie to the documented order */
 static void test_packed(void)
 {
-    static const int rows[] = {1, 15, 16, 17, 33, 300};
-    static const int blocks[] = {1, 3, 4, 9, 37};
+    static const int rows[] = {1, 15, 16, 17, 33, 300, 1041}; /* the last above the threading threshold */
+    static const int blocks[] = {1, 3, 4, 9, 37, 16};
     static const int ms[] = {1, 2, 3, 4, 7};
-    static const tfm_dtype packable[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1};
+    static const tfm_dtype packable[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K};
     size_t wi, ri, bi, mi;
     tt_seed(79);
     for (wi = 0; wi < sizeof packable / sizeof packable[0]; wi++) {
         tfm_dtype wt = packable[wi];
         if (!tfm_quant_packable(wt)) {
             tfm_quant_packed p;
-            unsigned char w[34 * 2];
+            unsigned char w[210 * 2];
             memset(w, 0, sizeof w);
-            TT_CHECK(tfm_quant_pack(&p, wt, w, 2, 32, 1) == TFM_ERR_UNSUPPORTED && p.data == NULL);
+            TT_CHECK(tfm_quant_pack(&p, wt, w, 2, (int)bsize(wt), 1) == TFM_ERR_UNSUPPORTED && p.data == NULL);
             continue;
         }
         for (ri = 0; ri < sizeof rows / sizeof rows[0]; ri++)
             for (bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
-                int n = rows[ri], k = blocks[bi] * 32, m = 7, r0, i;
-                size_t row_bytes = (size_t)blocks[bi] * bbytes(wt), ldy = (size_t)n + 3;
+                /* the k-quants (slow to quantize) on fewer shapes: a few super-blocks, no 1041 rows */
+                int kq = bsize(wt) == 256, nbk = kq ? 1 + blocks[bi] % 4 : blocks[bi];
+                int n = rows[ri], k = nbk * (int)bsize(wt), m = 7, r0, i;
+                size_t row_bytes = (size_t)nbk * bbytes(wt), ldy = (size_t)n + 3;
                 float *wf = (float *)tt_alloc((size_t)n * k * 4), *x = (float *)tt_alloc((size_t)m * k * 4);
                 float *y1 = (float *)tt_alloc((size_t)m * ldy * 4), *y2 = (float *)tt_alloc((size_t)m * ldy * 4);
                 unsigned char *w = (unsigned char *)tt_alloc((size_t)n * row_bytes);
                 tfm_quant_packed p;
+                if ((n > 300) != (blocks[bi] == 16) || (kq && (n > 300 || bi > 2))) {
+                    free(wf); free(x); free(y1); free(y2); free(w);
+                    continue;
+                }
                 tt_fill(wf, (size_t)n * k, -1.0f, 1.0f);
                 tt_fill(x, (size_t)m * k, -2.0f, 2.0f);
                 TT_ASSERT(tfm_quantize(wt, wf, w, (size_t)n, (size_t)k, 1) == TFM_OK, "quantize");
                 TT_ASSERT(tfm_quant_pack(&p, wt, w, n, k, 1 + (int)(ri % 2)) == TFM_OK, "pack %s %dx%d", tfm_dtype_name(wt), n, k);
-                TT_ASSERT(p.bytes <= (size_t)n * row_bytes + (size_t)(n + 15) / 16 * (64 + 15 * row_bytes), "packed %zu bytes", p.bytes);
+                /* the original's size, padded to 16 rows, plus at most 64 bytes per block of 16 rows (2.8% for q4_k) */
+                TT_ASSERT(p.bytes <= (size_t)(n + 15) / 16 * (16 * row_bytes + (kq ? (size_t)nbk * 64 : 64)), "packed %zu bytes", p.bytes);
                 TT_ASSERT(tfm_quant_gemv(y1, wt, w, x, n, k, 1) == TFM_OK, "gemv");
                 for (i = 1; i <= 2; i++) {
                     memset(y2, 0, (size_t)n * 4);
@@ -907,7 +916,7 @@ static void test_packed_bad_input(void)
     TT_CHECK(tfm_quant_pack(NULL, TFM_Q8_0, w, 2, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
     TT_CHECK(tfm_quant_pack(&p, TFM_Q8_0, NULL, 2, 32, 1) == TFM_ERR_INVALID_ARGUMENT && p.data == NULL);
     TT_CHECK(tfm_quant_pack(&p, TFM_Q8_0, w, 0, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
-    TT_CHECK(tfm_quant_pack(&p, TFM_Q4_K, w, 1, 256, 1) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_quant_pack(&p, TFM_Q5_1, w, 1, 256, 1) == TFM_ERR_UNSUPPORTED);
     TT_CHECK(tfm_quant_packed_gemv(y, NULL, x, 0, 1, 1) == TFM_ERR_INVALID_ARGUMENT);
     if (!tfm_quant_packable(TFM_Q8_0)) return;
     TT_CHECK(tfm_quant_pack(&p, TFM_Q8_0, w, 1, 48, 1) == TFM_ERR_SHAPE);
