@@ -1,6 +1,7 @@
 /* tfm-generate: text generation with a Llama-family model, printed as it is produced.
 
      tfm-generate -m stories15M.bin -z tokenizer.bin -p "Once upon a time" -n 200
+     tfm-generate -m stories260K.gguf -p "Once upon a time" -n 200      (a GGUF file carries its vocab)
 
    The prompt goes through the model in one batch (prefill), then each new token is sampled, printed and
    fed back (decode). stdout gets the text only: the prompt, then the continuation, then a newline.
@@ -35,10 +36,11 @@ typedef struct options {
 
 static void usage(void)
 {
-    printf("usage: tfm-generate -m MODEL -z TOKENIZER [options]\n"
-           "Generates text with a llama2.c model (.bin), printing it as it is produced.\n"
-           "  -m MODEL              model file (llama2.c .bin, e.g. stories15M.bin)\n"
-           "  -z TOKENIZER          tokenizer file (llama2.c tokenizer.bin; tok512.bin for stories260K)\n"
+    printf("usage: tfm-generate -m MODEL [-z TOKENIZER] [options]\n"
+           "Generates text with a Llama-family model, printing it as it is produced.\n"
+           "  -m MODEL              model file: GGUF, or llama2.c .bin (e.g. stories15M.bin)\n"
+           "  -z TOKENIZER          llama2.c tokenizer.bin (tok512.bin for stories260K); needed for a .bin,\n"
+           "                        optional for a GGUF file (default: the vocab it carries)\n"
            "  -p PROMPT             text to continue (default: none, the story starts from BOS)\n"
            "  -n N                  tokens to generate (default 256); stops earlier at EOS or BOS, or when\n"
            "                        the context is full. A prompt longer than the context is an error.\n"
@@ -50,7 +52,7 @@ static void usage(void)
            "  --repeat-penalty R    penalise tokens already in the text (default 1 = off)\n"
            "  --seed S              random seed (default: the time, so each run differs)\n"
            "  --threads T           threads (default: all cores, %d here)\n"
-           "  --context N           positions to keep (default: the model's context length)\n"
+           "  --context N           positions to keep (default and maximum: the model's context length)\n"
            "  -h, --help            this help\n",
            tfm_default_threads());
 }
@@ -144,8 +146,8 @@ static int parse_args(int argc, char **argv, options *o)
             return 0;
         }
     }
-    if (!o->model || !o->tokenizer) {
-        fprintf(stderr, "tfm-generate: give a model and its tokenizer: -m MODEL -z TOKENIZER (see --help)\n");
+    if (!o->model) {
+        fprintf(stderr, "tfm-generate: give a model: -m MODEL [-z TOKENIZER] (see --help)\n");
         return 0;
     }
     return 1;
@@ -193,7 +195,8 @@ static int print_token(const tfm_tokenizer *tok, int prev, int id)
 
 typedef struct session {
     tfm_model *model;
-    tfm_tokenizer *tok;
+    tfm_tokenizer *own_tok;   /* loaded from -z */
+    const tfm_tokenizer *tok; /* own_tok, else the model's */
     tfm_context *ctx;
     tfm_sampler *sampler;
     int *ids;
@@ -204,7 +207,7 @@ static int finish(session *s, int status)
 {
     tfm_sampler_free(s->sampler);
     tfm_context_free(s->ctx);
-    tfm_tokenizer_free(s->tok);
+    tfm_tokenizer_free(s->own_tok);
     tfm_model_free(s->model);
     free(s->ids);
     free(s->logits);
@@ -228,8 +231,20 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof s);
 
     if (tfm_model_load(o.model, NULL, &s.model, &err) != TFM_OK ||
-        tfm_tokenizer_load_llama2c(&s.tok, o.tokenizer, s.model->config.vocab_size, &err) != TFM_OK) {
+        (o.tokenizer &&
+         tfm_tokenizer_load_llama2c(&s.own_tok, o.tokenizer, s.model->config.vocab_size, &err) != TFM_OK)) {
         fprintf(stderr, "tfm-generate: %s\n", err.message);
+        return finish(&s, 1);
+    }
+    s.tok = s.own_tok ? s.own_tok : tfm_model_tokenizer(s.model);
+    if (!s.tok) {
+        fprintf(stderr, "tfm-generate: %s carries no vocab: give its tokenizer with -z TOKENIZER\n", o.model);
+        return finish(&s, 1);
+    }
+    /* the library runs past the trained length (perplexity does); generating there makes no sense */
+    if (o.context > s.model->config.context_length) {
+        fprintf(stderr, "tfm-generate: --context %d is above the %d positions the model was trained for\n", o.context,
+                s.model->config.context_length);
         return finish(&s, 1);
     }
     memset(&params, 0, sizeof params);

@@ -36,8 +36,14 @@
    FILES AND WEIGHT DTYPES
      llama2.c legacy `.bin` (karpathy/llama2.c export.py --version 0): a header of 7 little-endian int32
      (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a negative vocab_size means the
-     classifier is stored separately at the end) then f32 arrays in run.c's order. GGUF is recognised by
-     its magic and reported as not supported yet. Every matrix product and the embedding lookup go
+     classifier is stored separately at the end) then f32 arrays in run.c's order.
+     GGUF v2/v3 (tfm_gguf.h), architecture `llama`: hyperparameters from the `llama.*` keys (see
+     tfm__model_gguf_config for defaults), tensors `token_embd`, `blk.N.attn_{norm,q,k,v,output}`,
+     `blk.N.ffn_{norm,gate,up,down}`, `output_norm`, `output` (absent: tied to token_embd), each checked
+     against the config by name; Q and K rotate as adjacent pairs, as llama.cpp does for `llama` (its
+     converters permute HF weights so that this holds). The vocab `tokenizer.ggml.*` (model "llama") comes
+     with the model: tfm_model_tokenizer. Mixture-of-experts keys are refused for now.
+     Every matrix product and the embedding lookup go
      through tfm_quant.h, so weight views of f32, f16, bf16, q8_0, q4_0, q4_1, q4_k or q6_k run through
      the same forward pass; a new loader fills a tfm_model's config and views and ends with
      tfm_model_check.
@@ -56,8 +62,10 @@
 #ifndef TFM_MODEL_H
 #define TFM_MODEL_H
 
+#include "tfm_gguf.h"
 #include "tfm_quant.h"
 #include "tfm_tensor.h"
+#include "tfm_tokenizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -104,6 +112,7 @@ typedef struct tfm_model {
     tfm_tensor output_norm; /* [dim] */
     tfm_tensor output;      /* [vocab_size][dim], the classifier; a view of token_embd when shared */
     tfm_file_map file;      /* the file the weights point into (empty when loaded from memory) */
+    tfm_tokenizer *tokenizer; /* the vocab the file carries (GGUF), owned by the model; NULL if none */
 } tfm_model;
 
 typedef struct tfm_model_options {
@@ -124,11 +133,16 @@ TFM_API tfm_status tfm_model_check(const tfm_model *model, tfm_error *err);
 /* Bytes of weights one decode step reads: every layer's matrices and norms, the final norm and the
    classifier (the one embedding row is left out). Divide by the time per token for the bandwidth used. */
 TFM_API size_t tfm_model_weight_bytes(const tfm_model *model);
+/* The tokenizer stored in the model file (a GGUF vocab), or NULL when the file has none (llama2.c
+   files: load tokenizer.bin with tfm_tokenizer.h). It lives as long as the model. */
+TFM_API const tfm_tokenizer *tfm_model_tokenizer(const tfm_model *model);
 
 /* ---------------------------------------------------------------- context */
 
 typedef struct tfm_context_params {
-    int context_length; /* positions the KV cache holds; 0: the model's context_length (the maximum) */
+    int context_length; /* positions the KV cache holds; 0: the model's context_length. More is allowed
+                           (RoPE extrapolates past the trained length, as llama.cpp lets it: perplexity
+                           at a context above a small model's context_length) */
     int max_batch;      /* tokens per chunk; longer inputs to tfm_forward are processed in chunks.
                            0: 512 */
     int n_threads;      /* 0: tfm_default_threads() */
@@ -180,6 +194,33 @@ typedef enum tfm_logits_mode {
 TFM_API tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float *logits,
                                tfm_logits_mode mode, tfm_error *err);
 
+/* ---------------------------------------------------------------- perplexity */
+
+/* The result of tfm_perplexity, over the chunks evaluated so far. */
+typedef struct tfm_perplexity_result {
+    double ppl;       /* exp(mean negative log-likelihood) */
+    double ppl_error; /* llama.cpp's "+/-": ppl * sqrt((mean(nll^2) - mean(nll)^2) / (n_scored - 1)) */
+    double mean_nll;  /* mean negative log-likelihood (nats per token) */
+    long n_scored;    /* tokens scored: n_chunks * (n_ctx - n_ctx/2 - 1) */
+    int n_chunks;     /* chunks evaluated */
+} tfm_perplexity_result;
+
+/* Called after each chunk with the result so far and the number of chunks the whole run takes. */
+typedef void (*tfm_perplexity_progress)(void *user, const tfm_perplexity_result *so_far, int total_chunks);
+
+/* Perplexity of a text by llama.cpp's protocol (llama-perplexity without --ppl-stride). tokens is the
+   whole text tokenized once with a leading BOS (tfm_tokenizer_encode(..., bos 1, eos 0)); it is cut
+   into floor(n_tokens / n_ctx) consecutive chunks of n_ctx tokens (max_chunks > 0: at most that many).
+   Each chunk has its first token replaced by bos (bos < 0: kept) and runs from an empty cache (ctx is
+   reset); the logits at positions n_ctx/2 .. n_ctx-2 are scored against the tokens at n_ctx/2+1 ..
+   n_ctx-1, log-softmax in double. Needs n_tokens >= 2 n_ctx (as llama.cpp) and 3 <= n_ctx <=
+   ctx->context_length. The first half of a chunk runs as one prompt without the classifier, the
+   scored half in batches of up to ctx->max_batch tokens with all their logits (allocated per call:
+   batch x vocab floats). The result does not depend on the thread count. progress may be NULL. */
+TFM_API tfm_status tfm_perplexity(tfm_context *ctx, const int *tokens, int n_tokens, int n_ctx, int bos,
+                                  int max_chunks, tfm_perplexity_progress progress, void *user,
+                                  tfm_perplexity_result *result, tfm_error *err);
+
 #ifdef __cplusplus
 }
 #endif
@@ -191,6 +232,9 @@ TFM_API tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens
 #define TFM_MODEL_IMPLEMENTATION_DONE
 
 #include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #ifdef __cplusplus
@@ -420,6 +464,288 @@ static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *dat
     return tfm_model_check(m, err);
 }
 
+/* ---------------------------------------------------------------- GGUF */
+
+/* A hyperparameter `<arch>.<name>` as an int. fallback < 0: the key is required; else its value when
+   the key is absent. Values are bounded before they are narrowed (the config check bounds them again). */
+static tfm_status tfm__model_gguf_int(const tfm_gguf *g, const char *arch, const char *name, int fallback, int *out,
+                                      tfm_error *err)
+{
+    char key[96];
+    uint32_t v;
+    tfm_status s;
+    snprintf(key, sizeof key, "%s.%s", arch, name);
+    if (fallback >= 0 && tfm_gguf_find_key(g, key) < 0) {
+        *out = fallback;
+        return TFM_OK;
+    }
+    s = tfm_gguf_get_u32(g, key, &v, err);
+    if (s != TFM_OK) return s;
+    if (v > (1u << 30)) return tfm_error_set(err, TFM_ERR_FORMAT, "%s = %lu is absurd", key, (unsigned long)v);
+    *out = (int)v;
+    return TFM_OK;
+}
+
+static tfm_status tfm__model_gguf_float(const tfm_gguf *g, const char *arch, const char *name, int required,
+                                        float fallback, float *out, tfm_error *err)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%s.%s", arch, name);
+    if (!required && tfm_gguf_find_key(g, key) < 0) {
+        *out = fallback;
+        return TFM_OK;
+    }
+    return tfm_gguf_get_f32(g, key, out, err);
+}
+
+/* The shape from the `<arch>.*` keys, with llama.cpp's defaults: head_count_kv = head_count, head dim
+   = embedding_length / head_count (attention.key_length overrides), rope.dimension_count = head dim,
+   rope.freq_base = 10000. embedding_length, block_count, feed_forward_length, attention.head_count,
+   context_length and attention.layer_norm_rms_epsilon are required, as llama.cpp requires them. */
+static tfm_status tfm__model_gguf_config(const tfm_gguf *g, const char *arch, tfm_model_config *c, tfm_error *err)
+{
+    char key[96];
+    const char *scaling = NULL;
+    size_t scaling_len = 0;
+    int value_length;
+    tfm_status s;
+    memset(c, 0, sizeof *c);
+    s = tfm__model_gguf_int(g, arch, "embedding_length", -1, &c->dim, err);
+    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "block_count", -1, &c->n_layers, err);
+    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "feed_forward_length", -1, &c->hidden_dim, err);
+    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "attention.head_count", -1, &c->n_heads, err);
+    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "attention.head_count_kv", c->n_heads, &c->n_kv_heads, err);
+    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "context_length", -1, &c->context_length, err);
+    if (s != TFM_OK) return s;
+    snprintf(key, sizeof key, "%s.attention.key_length", arch);
+    if (c->n_heads > 0 && c->dim % c->n_heads != 0 && tfm_gguf_find_key(g, key) < 0)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "%s.attention.head_count %d does not divide embedding_length %d",
+                             arch, c->n_heads, c->dim);
+    s = tfm__model_gguf_int(g, arch, "attention.key_length", c->n_heads > 0 ? c->dim / c->n_heads : 0, &c->head_dim,
+                            err);
+    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "attention.value_length", c->head_dim, &value_length, err);
+    if (s == TFM_OK && value_length != c->head_dim)
+        s = tfm_error_set(err, TFM_ERR_UNSUPPORTED, "key length %d != value length %d is not supported", c->head_dim,
+                          value_length);
+    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "rope.dimension_count", c->head_dim, &c->rope_dim, err);
+    if (s == TFM_OK) s = tfm__model_gguf_float(g, arch, "rope.freq_base", 0, 10000.0f, &c->rope_base, err);
+    if (s == TFM_OK) s = tfm__model_gguf_float(g, arch, "attention.layer_norm_rms_epsilon", 1, 0, &c->norm_eps, err);
+    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "expert_count", 0, &c->n_experts, err);
+    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "expert_used_count", 0, &c->n_experts_used, err);
+    if (s != TFM_OK) return s;
+    if (c->n_experts > 0)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
+                             "mixture-of-experts models (%s.expert_count %d) are not supported yet", arch, c->n_experts);
+    /* positions scaled or frequencies rescaled would silently give other logits: refuse them */
+    snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+    if (tfm_gguf_find_key(g, key) >= 0 && (s = tfm_gguf_get_string(g, key, &scaling, &scaling_len, err)) != TFM_OK)
+        return s;
+    if (scaling && !(scaling_len == 4 && memcmp(scaling, "none", 4) == 0))
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "RoPE scaling '%.*s' is not supported yet",
+                             (int)(scaling_len < 32 ? scaling_len : 32), scaling);
+    if (tfm_gguf_find_tensor(g, "rope_freqs.weight") >= 0)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "RoPE frequency factors (rope_freqs) are not supported yet");
+    c->rope_mode = TFM_ROPE_NORMAL;
+    return TFM_OK;
+}
+
+/* A special token id key: absent -> fallback; llama.cpp writes "none" as 0xFFFFFFFF. */
+static tfm_status tfm__model_gguf_token_id(const tfm_gguf *g, const char *key, int fallback, uint64_t n_vocab,
+                                           int *out, tfm_error *err)
+{
+    uint32_t v;
+    tfm_status s;
+    *out = fallback;
+    if (tfm_gguf_find_key(g, key) < 0) return TFM_OK;
+    s = tfm_gguf_get_u32(g, key, &v, err);
+    if (s != TFM_OK) return s;
+    if (v == UINT32_MAX) *out = -1;
+    else if (v >= n_vocab)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "%s %lu is outside the vocab of %llu tokens", key, (unsigned long)v,
+                             (unsigned long long)n_vocab);
+    else *out = (int)v;
+    return TFM_OK;
+}
+
+/* The vocab `tokenizer.ggml.*` (a SentencePiece "llama" vocab) into *out; no tokens key: no tokenizer. */
+static tfm_status tfm__model_gguf_tokenizer(const tfm_gguf *g, tfm_tokenizer **out, tfm_error *err)
+{
+    const char *model = NULL, **pieces = NULL;
+    size_t model_len = 0, *lengths = NULL;
+    float *scores = NULL;
+    int32_t *types = NULL;
+    tfm_gguf_type elem;
+    uint64_t n = 0, i;
+    int bos = 1, eos = 2; /* llama.cpp's defaults for a SentencePiece vocab */
+    int have_scores = tfm_gguf_find_key(g, "tokenizer.ggml.scores") >= 0;
+    int have_types = tfm_gguf_find_key(g, "tokenizer.ggml.token_type") >= 0;
+    tfm_status s;
+    *out = NULL;
+    if (tfm_gguf_find_key(g, "tokenizer.ggml.tokens") < 0) return TFM_OK;
+    s = tfm_gguf_get_string(g, "tokenizer.ggml.model", &model, &model_len, err);
+    if (s != TFM_OK) return s;
+    if (!(model_len == 5 && memcmp(model, "llama", 5) == 0))
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
+                             "tokenizer model '%.*s' is not supported (only 'llama', SentencePiece BPE)",
+                             (int)(model_len < 32 ? model_len : 32), model);
+    s = tfm_gguf_get_array(g, "tokenizer.ggml.tokens", &elem, &n, err);
+    if (s != TFM_OK) return s;
+    if (elem != TFM_GGUF_STRING || n == 0 || n > TFM_TOKENIZER_MAX_VOCAB)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "tokenizer.ggml.tokens must be 1..%d strings",
+                             TFM_TOKENIZER_MAX_VOCAB);
+    /* n is bounded by the file (the reader checked every string), so these allocations are too */
+    pieces = (const char **)TFM_MALLOC(sizeof(char *) * (size_t)n);
+    lengths = (size_t *)TFM_MALLOC(sizeof(size_t) * (size_t)n);
+    if (have_scores) scores = (float *)TFM_MALLOC(sizeof(float) * (size_t)n);
+    if (have_types) types = (int32_t *)TFM_MALLOC(sizeof(int32_t) * (size_t)n);
+    if (!pieces || !lengths || (have_scores && !scores) || (have_types && !types))
+        s = tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for a vocab of %llu tokens",
+                          (unsigned long long)n);
+    for (i = 0; i < n && s == TFM_OK; i++)
+        s = tfm_gguf_get_array_string(g, "tokenizer.ggml.tokens", i, &pieces[i], &lengths[i], err);
+    if (s == TFM_OK && scores) s = tfm_gguf_get_array_f32(g, "tokenizer.ggml.scores", scores, n, err);
+    if (s == TFM_OK && types) s = tfm_gguf_get_array_i32(g, "tokenizer.ggml.token_type", types, n, err);
+    if (s == TFM_OK) s = tfm__model_gguf_token_id(g, "tokenizer.ggml.bos_token_id", bos, n, &bos, err);
+    if (s == TFM_OK) s = tfm__model_gguf_token_id(g, "tokenizer.ggml.eos_token_id", eos, n, &eos, err);
+    if (s == TFM_OK) {
+        s = tfm_tokenizer_from_vocab(out, (int)n, pieces, lengths, scores, types, bos < (int)n ? bos : -1,
+                                     eos < (int)n ? eos : -1, err);
+        if (s != TFM_OK && err) {
+            char message[sizeof err->message];
+            memcpy(message, err->message, sizeof message);
+            tfm_error_set(err, s, "tokenizer: %s", message);
+        }
+    }
+    TFM_FREE(types);
+    TFM_FREE(scores);
+    TFM_FREE(lengths);
+    TFM_FREE((void *)pieces);
+    return s;
+}
+
+/* Dimensions of a GGUF tensor, resolved against the config. */
+enum { TFM__GGUF_ONE, TFM__GGUF_DIM, TFM__GGUF_Q_DIM, TFM__GGUF_KV_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_VOCAB };
+
+static int64_t tfm__model_gguf_dim(const tfm_model_config *c, int which)
+{
+    switch (which) {
+    case TFM__GGUF_DIM: return c->dim;
+    case TFM__GGUF_Q_DIM: return (int64_t)c->n_heads * c->head_dim;
+    case TFM__GGUF_KV_DIM: return (int64_t)c->n_kv_heads * c->head_dim;
+    case TFM__GGUF_HIDDEN: return c->hidden_dim;
+    case TFM__GGUF_VOCAB: return c->vocab_size;
+    default: return 1;
+    }
+}
+
+/* The tensor `name` into *out, its shape [rows][cols] (ne[0] = cols) checked against the config. */
+static tfm_status tfm__model_gguf_tensor(const tfm_gguf *g, const tfm_model_config *c, const char *name, int cols,
+                                         int rows, tfm_tensor *out, tfm_error *err)
+{
+    int64_t want0 = tfm__model_gguf_dim(c, cols), want1 = tfm__model_gguf_dim(c, rows);
+    tfm_status s = tfm_gguf_get_tensor(g, name, out, err);
+    if (s != TFM_OK) return s;
+    if (out->ne[0] != want0 || out->ne[1] != want1 || out->ne[2] != 1 || out->ne[3] != 1)
+        return tfm_error_set(err, TFM_ERR_FORMAT,
+                             "tensor '%s' has shape {%lld, %lld, %lld, %lld}, the hyperparameters want {%lld, %lld}",
+                             name, (long long)out->ne[0], (long long)out->ne[1], (long long)out->ne[2],
+                             (long long)out->ne[3], (long long)want0, (long long)want1);
+    return TFM_OK;
+}
+
+/* A dense layer's tensors: blk.N.<name>.weight, where its view goes, its shape (ne[0], ne[1]). */
+typedef struct tfm__model_gguf_layer_tensor {
+    const char *name;
+    size_t offset;
+    int cols, rows;
+} tfm__model_gguf_layer_tensor;
+
+static const tfm__model_gguf_layer_tensor tfm__model_gguf_layer_tensors[] = {
+    {"attn_norm", offsetof(tfm_layer, attn_norm), TFM__GGUF_DIM, TFM__GGUF_ONE},
+    {"attn_q", offsetof(tfm_layer, wq), TFM__GGUF_DIM, TFM__GGUF_Q_DIM},
+    {"attn_k", offsetof(tfm_layer, wk), TFM__GGUF_DIM, TFM__GGUF_KV_DIM},
+    {"attn_v", offsetof(tfm_layer, wv), TFM__GGUF_DIM, TFM__GGUF_KV_DIM},
+    {"attn_output", offsetof(tfm_layer, wo), TFM__GGUF_Q_DIM, TFM__GGUF_DIM},
+    {"ffn_norm", offsetof(tfm_layer, ffn_norm), TFM__GGUF_DIM, TFM__GGUF_ONE},
+    {"ffn_gate", offsetof(tfm_layer, ffn_gate), TFM__GGUF_DIM, TFM__GGUF_HIDDEN},
+    {"ffn_up", offsetof(tfm_layer, ffn_up), TFM__GGUF_DIM, TFM__GGUF_HIDDEN},
+    {"ffn_down", offsetof(tfm_layer, ffn_down), TFM__GGUF_HIDDEN, TFM__GGUF_DIM},
+};
+
+/* The weights: views into the file, each checked by name against the config. */
+static tfm_status tfm__model_gguf_weights(tfm_model *m, const tfm_gguf *g, tfm_error *err)
+{
+    const tfm_model_config *c = &m->config;
+    const size_t n_layer_tensors = sizeof tfm__model_gguf_layer_tensors / sizeof tfm__model_gguf_layer_tensors[0];
+    char name[TFM_GGUF_MAX_NAME + 1];
+    tfm_status s;
+    size_t i;
+    int l;
+    /* every layer needs its own tensors: a block_count the file cannot hold allocates nothing */
+    if ((uint64_t)c->n_layers * n_layer_tensors > (uint64_t)tfm_gguf_n_tensors(g))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "block_count %d needs %llu tensors, the file has %lld", c->n_layers,
+                             (unsigned long long)((uint64_t)c->n_layers * n_layer_tensors),
+                             (long long)tfm_gguf_n_tensors(g));
+    m->layers = (tfm_layer *)TFM_MALLOC(sizeof(tfm_layer) * (size_t)c->n_layers);
+    if (!m->layers) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers);
+    s = tfm__model_gguf_tensor(g, c, "token_embd.weight", TFM__GGUF_DIM, TFM__GGUF_VOCAB, &m->token_embd, err);
+    if (s == TFM_OK)
+        s = tfm__model_gguf_tensor(g, c, "output_norm.weight", TFM__GGUF_DIM, TFM__GGUF_ONE, &m->output_norm, err);
+    if (s == TFM_OK && tfm_gguf_find_tensor(g, "output.weight") >= 0)
+        s = tfm__model_gguf_tensor(g, c, "output.weight", TFM__GGUF_DIM, TFM__GGUF_VOCAB, &m->output, err);
+    else if (s == TFM_OK)
+        m->output = m->token_embd;
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++)
+        for (i = 0; i < n_layer_tensors && s == TFM_OK; i++) {
+            const tfm__model_gguf_layer_tensor *t = &tfm__model_gguf_layer_tensors[i];
+            snprintf(name, sizeof name, "blk.%d.%s.weight", l, t->name);
+            s = tfm__model_gguf_tensor(g, c, name, t->cols, t->rows,
+                                       (tfm_tensor *)(void *)((char *)&m->layers[l] + t->offset), err);
+        }
+    return s;
+}
+
+static tfm_status tfm__model_gguf_fill(tfm_model *m, const tfm_gguf *g, tfm_error *err)
+{
+    tfm_model_config *c = &m->config;
+    const char *arch;
+    size_t arch_len;
+    int64_t embd;
+    tfm_tensor t;
+    tfm_status s = tfm_gguf_get_string(g, "general.architecture", &arch, &arch_len, err);
+    if (s != TFM_OK) return s;
+    /* one architecture today; another is its key prefix plus whatever tensors it adds */
+    if (!(arch_len == 5 && memcmp(arch, "llama", 5) == 0))
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (only 'llama')",
+                             (int)(arch_len < 32 ? arch_len : 32), arch);
+    s = tfm__model_gguf_config(g, "llama", c, err);
+    if (s == TFM_OK) s = tfm__model_gguf_tokenizer(g, &m->tokenizer, err);
+    if (s == TFM_OK) s = tfm_gguf_get_tensor(g, "token_embd.weight", &t, err);
+    if (s != TFM_OK) return s;
+    /* the vocab size is the tokenizer's; the embedding must have one row per token */
+    embd = t.ne[1];
+    if (m->tokenizer && embd != tfm_tokenizer_vocab_size(m->tokenizer))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "the vocab has %d tokens, token_embd has %lld rows",
+                             tfm_tokenizer_vocab_size(m->tokenizer), (long long)embd);
+    if (embd > (1 << 24))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "token_embd has %lld rows (an absurd vocab)", (long long)embd);
+    c->vocab_size = (int)embd;
+    s = tfm__model_check_config(c, err);
+    if (s == TFM_OK) s = tfm__model_gguf_weights(m, g, err);
+    return s;
+}
+
+static tfm_status tfm__model_load_gguf(tfm_model *m, const unsigned char *data, size_t size, tfm_error *err)
+{
+    tfm_gguf *g;
+    tfm_status s = tfm_gguf_open_memory(&g, data, size, err);
+    if (s != TFM_OK) return s;
+    s = tfm__model_gguf_fill(m, g, err);
+    tfm_gguf_close(g); /* the views point into data, which the model keeps; the reader's index can go */
+    return s == TFM_OK ? tfm_model_check(m, err) : s;
+}
+
 /* ---------------------------------------------------------------- loading */
 
 /* Picks the loader from the first bytes: GGUF by its magic, anything else is a llama2.c header. */
@@ -427,8 +753,7 @@ static tfm_status tfm__model_load_bytes(tfm_model *m, const unsigned char *data,
 {
     if (((uintptr_t)data & 3) != 0)
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "model data must be 4-byte aligned");
-    if (size >= 4 && memcmp(data, "GGUF", 4) == 0)
-        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "GGUF files are not supported yet");
+    if (size >= 4 && memcmp(data, "GGUF", 4) == 0) return tfm__model_load_gguf(m, data, size, err);
     if (size >= 4 && memcmp(data, "ak42", 4) == 0)
         return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
                              "llama2.c version 1/2 export (magic ak42) is not supported: export with --version 0");
@@ -493,9 +818,12 @@ void tfm_model_free(tfm_model *model)
 {
     if (!model) return;
     TFM_FREE(model->layers);
+    tfm_tokenizer_free(model->tokenizer);
     tfm_file_map_close(&model->file);
     TFM_FREE(model);
 }
+
+const tfm_tokenizer *tfm_model_tokenizer(const tfm_model *model) { return model ? model->tokenizer : NULL; }
 
 size_t tfm_model_weight_bytes(const tfm_model *model)
 {
@@ -567,9 +895,9 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     ctx->context_length = params && params->context_length ? params->context_length : c->context_length;
     ctx->max_batch = params && params->max_batch ? params->max_batch : 512;
     ctx->n_threads = params && params->n_threads > 0 ? params->n_threads : tfm_default_threads();
-    if (ctx->context_length < 1 || ctx->context_length > c->context_length || ctx->max_batch < 1) {
+    if (ctx->context_length < 1 || ctx->context_length > (1 << 24) || ctx->max_batch < 1) {
         tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "context_length %d must be 1..%d and max_batch %d positive",
-                      ctx->context_length, c->context_length, ctx->max_batch);
+                      ctx->context_length, 1 << 24, ctx->max_batch);
         TFM_FREE(ctx);
         return TFM_ERR_INVALID_ARGUMENT;
     }
@@ -833,6 +1161,109 @@ tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float 
         done += n;
     }
     return TFM_OK;
+}
+
+/* ---------------------------------------------------------------- perplexity */
+
+/* -log softmax(logits)[target] as llama.cpp computes it: each exp(logit - max) in float, their sum
+   (here one double per vector lane, added in a fixed order) and the logarithm in double. */
+static double tfm__model_nll(const float *logits, int n, int target)
+{
+    double lanes[TFM__VF_N], sum = 0;
+    float e[TFM__VF_N], max;
+    tfm__vf vmax = tfm__vf_set1(logits[0]);
+    int i, j;
+    for (i = 0; i + TFM__VF_N <= n; i += TFM__VF_N) vmax = tfm__vf_max(vmax, tfm__vf_load(logits + i));
+    max = tfm__vf_hmax(vmax);
+    for (; i < n; i++) max = logits[i] > max ? logits[i] : max;
+    vmax = tfm__vf_set1(max);
+    for (j = 0; j < TFM__VF_N; j++) lanes[j] = 0;
+    for (i = 0; i < n; i += TFM__VF_N) {
+        int count = n - i < TFM__VF_N ? n - i : TFM__VF_N;
+        tfm__vf_store(e, tfm__vf_exp(tfm__vf_sub(tfm__vf_load_n(logits + i, (size_t)count), vmax)));
+        for (j = 0; j < count; j++) lanes[j] += (double)e[j];
+    }
+    for (j = 0; j < TFM__VF_N; j++) sum += lanes[j];
+    return log(sum) - ((double)logits[target] - (double)max);
+}
+
+static void tfm__model_ppl_result(tfm_perplexity_result *r, double sum, double sum2, long count, int n_chunks)
+{
+    double mean = sum / (double)count, var = sum2 / (double)count - mean * mean;
+    r->mean_nll = mean;
+    r->ppl = exp(mean);
+    r->ppl_error = var > 0 && count > 1 ? r->ppl * sqrt(var / (double)(count - 1)) : 0.0;
+    r->n_scored = count;
+    r->n_chunks = n_chunks;
+}
+
+tfm_status tfm_perplexity(tfm_context *ctx, const int *tokens, int n_tokens, int n_ctx, int bos, int max_chunks,
+                          tfm_perplexity_progress progress, void *user, tfm_perplexity_result *result, tfm_error *err)
+{
+    int first, vocab, n_chunks, batch, chunk, i;
+    int *ids = NULL;
+    float *logits = NULL;
+    double *nll = NULL, sum = 0, sum2 = 0;
+    long count = 0;
+    tfm_status s = TFM_OK;
+    tfm_error_clear(err);
+    if (!ctx || !tokens || !result)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_perplexity: no context, tokens or result");
+    memset(result, 0, sizeof *result);
+    vocab = ctx->model->config.vocab_size;
+    if (n_ctx < 3 || n_ctx > ctx->context_length)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "perplexity context %d must be 3..%d (the context's)",
+                             n_ctx, ctx->context_length);
+    if (n_tokens / 2 < n_ctx)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT,
+                             "perplexity at a context of %d needs at least %ld tokens, the text has %d", n_ctx,
+                             2L * n_ctx, n_tokens);
+    if (bos >= vocab)
+        return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE, "BOS %d is outside the vocabulary 0..%d", bos, vocab - 1);
+    n_chunks = n_tokens / n_ctx;
+    if (max_chunks > 0 && max_chunks < n_chunks) n_chunks = max_chunks;
+    /* the last token of a chunk is only a target, never fed: check every token here */
+    for (i = 0; i < n_chunks * n_ctx; i++)
+        if (tokens[i] < 0 || tokens[i] >= vocab)
+            return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE, "token %d (at index %d) is outside the vocabulary 0..%d",
+                                 tokens[i], i, vocab - 1);
+    first = n_ctx / 2;
+    batch = ctx->max_batch < n_ctx - 1 - first ? ctx->max_batch : n_ctx - 1 - first;
+    if ((size_t)batch > SIZE_MAX / sizeof(float) / (size_t)vocab)
+        return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "logits of %d tokens do not fit in memory", batch);
+    ids = (int *)TFM_MALLOC(sizeof(int) * (size_t)n_ctx);
+    logits = (float *)TFM_MALLOC(sizeof(float) * (size_t)batch * (size_t)vocab);
+    nll = (double *)TFM_MALLOC(sizeof(double) * (size_t)batch);
+    if (!ids || !logits || !nll) s = tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for perplexity");
+
+    for (chunk = 0; chunk < n_chunks && s == TFM_OK; chunk++) {
+        int done, n;
+        memcpy(ids, tokens + (size_t)chunk * (size_t)n_ctx, sizeof(int) * (size_t)n_ctx);
+        if (bos >= 0) ids[0] = bos;
+        tfm_context_reset(ctx);
+        /* the unscored first half needs no classifier */
+        s = tfm_forward(ctx, ids, first, NULL, TFM_LOGITS_LAST, err);
+        for (done = first; done < n_ctx - 1 && s == TFM_OK; done += n) {
+            int threads;
+            n = n_ctx - 1 - done < batch ? n_ctx - 1 - done : batch;
+            s = tfm_forward(ctx, ids + done, n, logits, TFM_LOGITS_ALL, err);
+            if (s != TFM_OK) break;
+            /* rows are independent and summed below in order, so any thread count gives the same sums */
+            threads = (double)n * vocab < 65536.0 ? 1 : ctx->n_threads;
+            (void)threads;
+            TFM__PARALLEL_FOR(threads)
+            for (i = 0; i < n; i++) nll[i] = tfm__model_nll(logits + (size_t)i * (size_t)vocab, vocab, ids[done + i + 1]);
+            for (i = 0; i < n; i++) sum += nll[i], sum2 += nll[i] * nll[i];
+            count += n;
+        }
+        if (s != TFM_OK) break;
+        tfm__model_ppl_result(result, sum, sum2, count, chunk + 1);
+        if (progress) progress(user, result, n_chunks);
+    }
+    TFM_FREE(ids);
+    TFM_FREE(logits);
+    TFM_FREE(nll);
+    return s;
 }
 
 #ifdef __cplusplus

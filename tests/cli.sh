@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The command-line interface of tfm-generate, as scripts (and the project's checks) use it: the greedy
 # story equals llama2.c's, stdout holds only the text, stderr ends with the timing line, and bad
-# arguments or files exit non-zero with one line. tests/run.sh runs it in the native configuration.
+# arguments or files exit non-zero with one line; a GGUF model needs no -z, a corrupt one is such an
+# error. Then tfm-perplexity's interface. tests/run.sh runs it in the native configuration.
 #   bash tests/cli.sh OUT_DIR "COMPILER AND FLAGS"      ends "cli: N passed, M failed, S skipped"
 set -u
 cd "$(dirname "$0")/.."
@@ -81,6 +82,68 @@ if [ -f "$model" ] && [ -f "$tok" ] && [ -f "$golden" ]; then
     if [ "$rc" -ge 1 ] && [ "$rc" -lt 128 ]; then ok; else bad "closed stdout: exit $rc"; fi
 else
     echo "  SKIP cli: stories260K.bin, tok512.bin or the golden text is missing" >&2
+    skip=$((skip + 1))
+fi
+
+# ---------------------------------------------------------------- GGUF models (the vocab inside)
+gguf=$shared/models/stories260K.gguf
+if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
+    # one line on stderr, nothing on stdout, an exit status that is not a signal's
+    expect_error_gguf() {
+        local what=$1
+        shift
+        run "$@"
+        if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ]; then ok
+        else bad "$what: exit $rc, stdout $(wc -c <"$out/cli_stdout") bytes, stderr: $(head -c 300 "$out/cli_stderr")"; fi
+    }
+    run -m "$gguf" -p "Once upon a time" -n 196 --temp 0 --threads 2
+    if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$golden"; then ok
+    else bad "GGUF greedy story without -z (exit $rc) differs from llama2.c's"; fi
+    run -m "$gguf" -z "$tok" -p "Once upon a time" -n 196 --temp 0 --threads 1
+    if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$golden"; then ok
+    else bad "GGUF greedy story with -z (exit $rc) differs from llama2.c's"; fi
+
+    # corrupt files: cut short, another architecture or tokenizer spelled into the bytes, only a header
+    head -c 600000 "$gguf" >"$out/cut.gguf"
+    expect_error_gguf "GGUF cut short" -m "$out/cut.gguf" -n 5
+    for key in general.architecture tokenizer.ggml.model; do
+        cp "$gguf" "$out/patched.gguf"
+        at=$(grep -obUa "$key" "$gguf" | head -n 1 | cut -d: -f1)
+        # the value follows the key (its length), its type (4 bytes) and its length (8): "llama" -> "xlama"
+        printf 'x' | dd of="$out/patched.gguf" bs=1 seek=$((at + ${#key} + 12)) conv=notrunc status=none
+        expect_error_gguf "GGUF with another $key" -m "$out/patched.gguf" -n 5
+        if grep -q "xlama" "$out/cli_stderr"; then ok; else bad "the reason does not name 'xlama': $(cat "$out/cli_stderr")"; fi
+    done
+    head -c 24 "$gguf" >"$out/header.gguf"
+    expect_error_gguf "GGUF header only" -m "$out/header.gguf"
+    printf 'GGUF' >"$out/magic.gguf"
+    expect_error_gguf "GGUF magic only" -m "$out/magic.gguf"
+    expect_error_gguf "a .bin model without -z" -m "$model"
+
+    # ---------------------------------------------------------------- tfm-perplexity
+    ppl=$out/tfm-perplexity
+    text=$shared/golden/tinystories.valid.first500.txt
+    if $cc examples/perplexity.c -o "$ppl" -lm 2>"$out/cli_build.log"; then
+        "$ppl" -m "$gguf" -f "$text" --ctx 64 --chunks 5 --threads 2 >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        last=$(tail -n 1 "$out/cli_stdout")
+        if [ $rc -eq 0 ] && [[ "$last" =~ PPL\ =\ [0-9]+\.[0-9]+\ \+/-\ [0-9]+\.[0-9]+$ ]]; then ok
+        else bad "tfm-perplexity: exit $rc, last line '$last'"; fi
+        if grep -q "chunk 5/5" "$out/cli_stderr"; then ok; else bad "tfm-perplexity: no progress on stderr"; fi
+        printf 'Once upon a time' >"$out/short.txt"
+        for args in "-m $gguf" "-m $gguf -f $out/short.txt --ctx 64" "-m $gguf -f $out/no_such.txt" \
+                    "-m $out/cut.gguf -f $text" "-m $gguf -f $text --ctx 2" "-m $model -f $text"; do
+            "$ppl" $args >"$out/cli_stdout" 2>"$out/cli_stderr"
+            rc=$?
+            if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ]; then ok
+            else bad "tfm-perplexity $args: exit $rc, stderr: $(head -c 300 "$out/cli_stderr")"; fi
+        done
+    else
+        head -n 20 "$out/cli_build.log" >&2
+        bad "examples/perplexity.c does not build"
+    fi
+else
+    echo "  SKIP cli: stories260K.gguf, tok512.bin or the golden text is missing" >&2
     skip=$((skip + 1))
 fi
 

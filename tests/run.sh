@@ -14,6 +14,8 @@
 # TFM_TEST_CONFIGS="native scalar" picks a subset; TFM_TESTS="tensor quant" picks test files ("cli":
 # tests/cli.sh, the tfm-generate interface, run in the native configuration);
 # TFM_BUILD_DIR puts the objects elsewhere than build/. OPENMP=0 builds without OpenMP.
+# The asan and neon configurations run with TFM_TEST_QUICK=1 (10-50x slower): tests may skip their longest
+# runs there (e.g. test_gguf_model's full-text perplexity), never what a fast configuration leaves out.
 # Each test also counts one check that tfm.h (every header) compiles with TFM_IMPLEMENTATION.
 set -u
 cd "$(dirname "$0")/.."
@@ -123,7 +125,7 @@ run_config() {
 for cfg in $configs; do
     case $cfg in
     native) run_config native gcc "$cflags -O2 $native $omp" gcc "$cflags -O2 $native $omp" "$omp -lm" ;;
-    asan) run_config asan gcc "$cflags -O1 -g $native $omp $sanitize" gcc "$cflags -O1 -g $native $omp $sanitize" "$omp $sanitize -lm" ;;
+    asan) TFM_TEST_QUICK=1 run_config asan gcc "$cflags -O1 -g $native $omp $sanitize" gcc "$cflags -O1 -g $native $omp $sanitize" "$omp $sanitize -lm" ;;
     scalar) run_config scalar gcc "$cflags -O2 -DTFM_NO_SIMD $omp" gcc "$cflags -O2 -DTFM_NO_SIMD $omp" "$omp -lm" ;;
     avx2)
         if cpu_has avx2 && cpu_has fma && cpu_has f16c; then
@@ -139,7 +141,7 @@ for cfg in $configs; do
     neon)
         if have aarch64-linux-gnu-gcc && have qemu-aarch64; then
             arm="-O2 -march=armv8.2-a+dotprod+fp16 $omp"
-            run_config neon aarch64-linux-gnu-gcc "$cflags $arm" aarch64-linux-gnu-gcc "$cflags $arm" "-static $omp -lm" qemu-aarch64
+            TFM_TEST_QUICK=1 run_config neon aarch64-linux-gnu-gcc "$cflags $arm" aarch64-linux-gnu-gcc "$cflags $arm" "-static $omp -lm" qemu-aarch64
         else echo "== neon: skipped (needs aarch64-linux-gnu-gcc and qemu-aarch64)"; fi ;;
     *) echo "unknown test configuration '$cfg'"; total_fail=$((total_fail + 1)) ;;
     esac
