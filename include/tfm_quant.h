@@ -1422,15 +1422,16 @@ tfm_status tfm_quant_vec_dot(tfm_dtype wtype, const void *w, const void *xq, siz
 
 /* ---------------------------------------------------------------- gemv on AVX-512 VBMI: 16 rows x 4 blocks
    q8_0, q4_0 and q4_1 weights in their GGML layout. For each of 16 weight rows, the bytes of 4
-   consecutive blocks (two or four overlapping 64-byte loads) are put in place by one two-source byte
-   permute per 64 bytes (vpermt2b), so that the first 16 elements of block j face bytes 16j.. of one
-   prepared activation vector (lo) and the last 16 those of another (hi); two vpdpbusd then leave
-   lanes 4j..4j+3 summing to block j's isum (the accumulator starts at -z * sum(a) in lane 4j, the
-   correction for weights stored as q + z). Four rows' vectors reduce to one whose 128-bit lane j holds
-   their 4 isums of block j; a 4x4 transpose of lanes gives, per block, a vector of the 16 rows' isums.
-   The rows' fp16 scales go the same way through a tree of word permutes. The float update is then the
-   documented one, lane r = row r, block after block. Per 16 rows x 4 blocks (2048 weights): 32 (q4)
-   or 64 (q8_0) loads, ~96 vector operations on the rows, 44 to reduce, ~30 for the scales, 12 float. */
+   consecutive blocks (overlapping 64-byte loads) are put in place by a two-source byte permute
+   (vpermt2b; for q4_0 a qword funnel shift, vpshrdvq, which runs off the shuffle port), so that the
+   first 16 elements of block j face bytes 16j.. of one prepared activation vector (lo) and the last
+   16 those of another (hi); two vpdpbusd then leave lanes 4j..4j+3 summing to block j's isum (the
+   accumulator starts at -z * sum(a) in lane 4j, the correction for weights stored as q + z). Four
+   rows' vectors reduce to one whose 128-bit lane j holds their 4 isums of block j; a 4x4 transpose of
+   lanes gives, per block, a vector of the 16 rows' isums. The rows' fp16 scales go through a tree of
+   dword then word permutes. The float update is then the documented one, lane r = row r, block after
+   block. The shuffle port bounds it: per 16 rows x 4 blocks (2048 weights) ~24 shuffles to reduce,
+   ~20 for the scales, plus 32 (q8_0) or 16 (q4_1) byte permutes at 2 cycles each. */
 #if defined(TFM__Q_X86) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
 #define TFM__Q_ZMM 1 /* 16-lane int8 kernels: the gemm tiles and packed weights (and, with VBMI, this gemv) */
 #if defined(__AVX512VBMI__) && defined(__AVX512VBMI2__)
@@ -1451,7 +1452,8 @@ typedef struct tfm__zx {
     int32_t pad[8];        /* 256 bytes: the groups stay 64-byte aligned */
 } tfm__zx;
 
-static int tfm__z16_type(tfm_dtype t) { return t == TFM_Q8_0 || t == TFM_Q4_0 || t == TFM_Q4_1; }
+/* the 32-element formats of the 16-lane kernels (activations prepared as tfm__zx) */
+static int tfm__zx_type(tfm_dtype t) { return t == TFM_Q8_0 || t == TFM_Q4_0 || t == TFM_Q4_1; }
 
 /* x (nb blocks of 32) quantized to the activation dtype of wtype and laid out in groups; missing
    blocks of the last group are zero (their isums are 0 and their updates are skipped) */
@@ -2106,7 +2108,7 @@ static void tfm__tile_rows(float *y, size_t ldy, const unsigned char *xq, size_t
 #define TFM__PACK_Q6K_BYTES 3392
 
 static int tfm__pack_kquant(tfm_dtype t) { return t == TFM_Q4_K || t == TFM_Q6_K; }
-int tfm_quant_packable(tfm_dtype wtype) { return tfm__z16_type(wtype) || tfm__pack_kquant(wtype); }
+int tfm_quant_packable(tfm_dtype wtype) { return tfm__zx_type(wtype) || tfm__pack_kquant(wtype); }
 
 static size_t tfm__pack_scale_bytes(tfm_dtype t) { return t == TFM_Q4_1 ? 64 : 32; }
 static size_t tfm__pack_quant_bytes(tfm_dtype t) { return t == TFM_Q8_0 ? 512 : 256; }
@@ -2177,8 +2179,9 @@ TFM__INLINE __m512i tfm__pack_vec(const unsigned char *o, int v) { return _mm512
 TFM__INLINE __m512 tfm__pack_h16(const unsigned char *p) { return _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)p)); }
 
 /* the next row-tile into L2 while this one computes, `lines` 64-byte lines per block (one core alone
-   keeps too few reads in flight to reach the read bandwidth) */
-TFM__INLINE void tfm__pack_prefetch(const unsigned char *next, size_t b, size_t lines)
+   keeps too few reads in flight to reach the read bandwidth). Forced inline: gcc's IPA mod/ref analysis
+   finds a separate prefetching function free of side effects and deletes its calls. */
+TFM__Q_FORCE_INLINE void tfm__pack_prefetch(const unsigned char *next, size_t b, size_t lines)
 {
     size_t l;
     if (next)
@@ -2497,7 +2500,7 @@ tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float 
     s = tfm__qcheck(wtype, w, rows, cols, &nb, &row_bytes, &xq_row_bytes);
     if (s != TFM_OK) return s;
 #if defined(TFM__Q_Z16)
-    if (tfm__z16_type(wtype)) {
+    if (tfm__zx_type(wtype)) {
         /* the prepared activations (256 bytes per 128 columns) reuse the stack buffer */
         size_t groups = (nb + 3) / 4;
         tfm__zx *xg = groups * sizeof(tfm__zx) <= sizeof stack ? (tfm__zx *)(void *)stack
@@ -2587,7 +2590,7 @@ tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, t
     if (!ws || ws_bytes < tfm_quant_workspace_size(wtype, m, k)) return TFM_ERR_INVALID_ARGUMENT;
     n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
 #if defined(TFM__Q_Z16)
-    if (m < TFM__GEMM_ROWS_AS_GEMV && tfm__z16_type(wtype)) {
+    if (m < TFM__GEMM_ROWS_AS_GEMV && tfm__zx_type(wtype)) {
         size_t groups = (nb + 3) / 4;
         tfm__zx *xg = (tfm__zx *)tfm__align64(ws);
         int c;
