@@ -1,7 +1,7 @@
 /* bench_model.c - end-to-end tokens/s of a model file (tfm-bench model).
 
      tfm-bench model -m MODEL -p 128 -n 128 --threads 1,2 [--reps 3] [--csv] [--no-mmap]
-                     [--llama2c PATH/TO/run -z TOKENIZER]
+                     [--llama2c PATH/TO/run -z TOKENIZER | --llama-bench PATH/TO/llama-bench]
 
    pp_tok_s  a p-token prompt in one tfm_forward call (one gemm per weight matrix) on an empty cache
    tg_tok_s  n tokens decoded one at a time (one gemv per matrix) from an empty cache, greedy
@@ -15,7 +15,9 @@
    with the same thread count (OMP_NUM_THREADS): its decode rate (`-n n+1`, BOS only as prompt) and its
    prompt rate (a prompt of p tokens, which run.c feeds one token at a time), parsed from its
    "achieved tok/s" line. Each rep runs ours then the baseline, so both see the same machine; best of
-   --reps; pp_ratio and tg_ratio are ours over its. */
+   --reps; pp_ratio and tg_ratio are ours over its.
+   --llama-bench does the same with llama.cpp's llama-bench on a GGUF file (`-p P -n N -t T -r 1`, its own
+   warm-up included): the same two tests, its avg_ts of each; columns lcpp_pp_tok_s and lcpp_tg_tok_s. */
 #include "bench.h"
 
 #include <math.h>
@@ -93,6 +95,64 @@ static double llama2c_rate(const char *run, const char *model, const char *token
     return rate;
 }
 
+/* Field `want` of a CSV line whose fields may be quoted (no quotes inside them); NULL if absent. */
+static const char *csv_field(const char *line, int want, char *buf, size_t cap)
+{
+    int field = 0;
+    size_t n = 0;
+    int quoted = 0;
+    for (; *line && *line != '\n' && *line != '\r'; line++) {
+        if (*line == '"') quoted = !quoted;
+        else if (*line == ',' && !quoted) {
+            if (field++ == want) break;
+            n = 0;
+        } else if (field == want && n + 1 < cap) buf[n++] = *line;
+    }
+    buf[n] = '\0';
+    return field >= want ? buf : NULL;
+}
+
+/* llama.cpp's llama-bench on the same file: its prompt and generation rates (0 when it fails). */
+static void llama_bench_rates(const char *bin, const char *model, int threads, int p, int n, double *pp, double *tg)
+{
+    char *cmd, line[4096], field[256];
+    size_t cmd_size = strlen(bin) + strlen(model) + 128;
+    int col_prompt = -1, col_gen = -1, col_ts = -1, header = 1;
+    FILE *f;
+    *pp = *tg = 0;
+    if (strchr(bin, '\'') || strchr(model, '\'')) {
+        fprintf(stderr, "model: paths with a quote are not supported for --llama-bench\n");
+        return;
+    }
+    cmd = (char *)malloc(cmd_size);
+    if (!cmd) return;
+    snprintf(cmd, cmd_size, "'%s' -m '%s' -p %d -n %d -t %d -r 1 -o csv 2>/dev/null", bin, model, p, n, threads);
+    bench_sleep(0.2); /* our OpenMP workers stop spinning before the baseline starts */
+    f = popen(cmd, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (header) {
+            int i;
+            for (i = 0; csv_field(line, i, field, sizeof field); i++) {
+                if (!strcmp(field, "n_prompt")) col_prompt = i;
+                if (!strcmp(field, "n_gen")) col_gen = i;
+                if (!strcmp(field, "avg_ts")) col_ts = i;
+            }
+            header = 0;
+        } else if (col_prompt >= 0 && col_gen >= 0 && col_ts >= 0) {
+            double rate = atof(csv_field(line, col_ts, field, sizeof field) ? field : "0");
+            int prompt = atoi(csv_field(line, col_prompt, field, sizeof field) ? field : "0");
+            int gen = atoi(csv_field(line, col_gen, field, sizeof field) ? field : "0");
+            if (prompt > 0 && gen == 0) *pp = rate;
+            if (gen > 0 && prompt == 0) *tg = rate;
+        }
+    }
+    if (!f || pclose(f) != 0) {
+        fprintf(stderr, "model: '%s' failed\n", bin);
+        *pp = *tg = 0;
+    }
+    free(cmd);
+}
+
 /* stories260K where `make run` looks for it, so `tfm-bench all` has a model without options */
 static const char *default_model(void)
 {
@@ -112,6 +172,7 @@ int bench_model(int argc, char **argv)
 {
     const char *path = bench_arg_str(argc, argv, "-m", NULL);
     const char *l2c = bench_arg_str(argc, argv, "--llama2c", NULL), *tok = bench_arg_str(argc, argv, "-z", NULL);
+    const char *lcpp = bench_arg_str(argc, argv, "--llama-bench", NULL);
     long p = bench_arg_int(argc, argv, "-p", 128), n = bench_arg_int(argc, argv, "-n", 128);
     long reps = bench_arg_int(argc, argv, "--reps", 3);
     int csv = bench_flag(argc, argv, "--csv"), threads[8], n_threads, i, rep, failed = 0;
@@ -121,7 +182,7 @@ int bench_model(int argc, char **argv)
     int *prompt;
     float *logits;
     tfm_model_options options;
-    if (!bench_check_args(argc, argv, "-m -p -n -z --threads --reps --llama2c", "--csv --no-mmap")) return 2;
+    if (!bench_check_args(argc, argv, "-m -p -n -z --threads --reps --llama2c --llama-bench", "--csv --no-mmap")) return 2;
     options.no_mmap = bench_flag(argc, argv, "--no-mmap");
     n_threads = bench_threads(argc, argv, threads, 8);
     if (!n_threads) return 2;
@@ -132,6 +193,10 @@ int bench_model(int argc, char **argv)
     }
     if (l2c && !tok) {
         fprintf(stderr, "model: --llama2c needs the tokenizer too (-z TOKENIZER)\n");
+        return 2;
+    }
+    if (l2c && lcpp) {
+        fprintf(stderr, "model: one baseline at a time: --llama2c or --llama-bench\n");
         return 2;
     }
     if (tfm_model_load(path, &options, &model, &err) != TFM_OK) {
@@ -161,7 +226,7 @@ int bench_model(int argc, char **argv)
         const bench_ceiling *ceil = bench_ceiling_get(threads[i]);
         tfm_context_params params;
         model_run r;
-        double pp = 0, tg = 0, l2c_pp = 0, l2c_tg = 0, weight_gb = (double)tfm_model_weight_bytes(model) * 1e-9;
+        double pp = 0, tg = 0, l2c_pp = 0, l2c_tg = 0, lcpp_pp = 0, lcpp_tg = 0, weight_gb = (double)tfm_model_weight_bytes(model) * 1e-9;
         bench_row row;
         memset(&params, 0, sizeof params);
         params.context_length = (int)(p > n ? p : n);
@@ -194,6 +259,12 @@ int bench_model(int argc, char **argv)
                 v = llama2c_rate(l2c, path, tok, threads[i], (int)p, 0);
                 if (v > l2c_pp) l2c_pp = v;
             }
+            if (lcpp && rep >= 0) {
+                double vp, vt;
+                llama_bench_rates(lcpp, path, threads[i], (int)p, (int)n, &vp, &vt);
+                if (vp > lcpp_pp) lcpp_pp = vp;
+                if (vt > lcpp_tg) lcpp_tg = vt;
+            }
         }
         tfm_context_free(r.ctx);
         if (r.status != TFM_OK) {
@@ -218,6 +289,13 @@ int bench_model(int argc, char **argv)
             bench_row_num(&row, "pp_ratio", l2c_pp > 0 ? pp / l2c_pp : NAN, 2);
             bench_row_num(&row, "tg_ratio", l2c_tg > 0 ? tg / l2c_tg : NAN, 2);
             failed |= !(l2c_pp > 0 && l2c_tg > 0);
+        }
+        if (lcpp) {
+            bench_row_num(&row, "lcpp_pp_tok_s", lcpp_pp > 0 ? lcpp_pp : NAN, 1);
+            bench_row_num(&row, "lcpp_tg_tok_s", lcpp_tg > 0 ? lcpp_tg : NAN, 1);
+            bench_row_num(&row, "pp_ratio", lcpp_pp > 0 ? pp / lcpp_pp : NAN, 2);
+            bench_row_num(&row, "tg_ratio", lcpp_tg > 0 ? tg / lcpp_tg : NAN, 2);
+            failed |= !(lcpp_pp > 0 && lcpp_tg > 0);
         }
         bench_row_print(&row, csv, i == 0);
     }

@@ -2,13 +2,25 @@
    where the values do not matter but the sizes do (speed does not depend on what the weights are).
 
      tfm-synth --shape stories110M -o build/synth110M.bin
+     tfm-synth --shape TinyLlama-1.1B --format gguf --type q4_0 -z tokenizer.bin -o build/tinyllama-q4_0.gguf
      tfm-synth --dim 512 --hidden 1376 --layers 8 --heads 8 --vocab 32000 --seq-len 1024 -o m.bin
 
-   Weights are uniform in [-0.05, 0.05) from a seeded generator (the same file for the same seed on every
-   machine), norm weights are 1, so activations stay finite. Format: llama2.c's legacy .bin; a new
-   format is one more entry in `writers` below. */
+   Weights are uniform in [-0.05, 0.05) from a seeded generator, norm weights are 1, so activations stay
+   finite. Each tensor draws from its own stream (seed, tensor, layer), so the same seed gives the same
+   weights in every format and on every machine: a GGUF f32 file and the llama2.c file compute the same
+   logits. Formats, one entry each in `writers` below:
+     llama2c  llama2.c's legacy .bin (f32)
+     gguf     GGUF v3 in the layout llama.cpp's converters write (u32 hyperparameters, a SentencePiece
+              "llama" vocab), matrices of --type (f32 f16 bf16 q8_0 q4_0 q4_1 q4_k q6_k, quantized with
+              tfm_quantize_row); a matrix whose rows are no multiple of the type's block stays f16, as
+              llama.cpp's quantizer leaves it; norms f32. Rows are produced while the file is written, so
+              a multi-GB model never sits in memory. The vocab is tokenizer.bin's (-z, its size must be
+              --vocab) or a stand-in: <unk> <s> </s>, the 256 byte tokens, then placeholder pieces. */
 #define TFM_IMPLEMENTATION
+#include "tfm_gguf.h"
+#include "tfm_quant.h"
 #include "tfm_sampler.h" /* tfm_rng: a seeded stream, the same on every platform */
+#include "tfm_tokenizer.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -21,12 +33,15 @@ typedef struct shape {
     int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len;
 } shape;
 
-/* Karpathy's tinyllamas (huggingface.co/karpathy/tinyllamas) */
+/* Karpathy's tinyllamas (huggingface.co/karpathy/tinyllamas), TinyLlama-1.1B, and two layers of
+   Llama-2-7B (all its matrix shapes, a fraction of its depth) */
 static const shape shapes[] = {
     {"stories260K", 64, 172, 5, 8, 4, 512, 512},
     {"stories15M", 288, 768, 6, 6, 6, 32000, 256},
     {"stories42M", 512, 1376, 8, 8, 8, 32000, 1024},
     {"stories110M", 768, 2048, 12, 12, 12, 32000, 1024},
+    {"TinyLlama-1.1B", 2048, 5632, 22, 32, 4, 32000, 2048},
+    {"llama2-7B-2layers", 4096, 11008, 2, 32, 32, 32000, 4096},
 };
 
 typedef struct options {
@@ -35,23 +50,47 @@ typedef struct options {
     uint64_t seed;
     const char *format;
     const char *out;
+    tfm_dtype type;        /* gguf: the matrices' dtype */
+    const char *tokenizer; /* gguf: tokenizer.bin whose vocab goes in the file */
 } options;
 
 /* ---------------------------------------------------------------- values */
 
 typedef enum fill { RANDOM, ONES, ZEROS } fill;
 
-/* Writes count f32 values (little-endian, as every supported format stores them). */
+/* The tensors of a model; each has its own stream of values. */
+typedef enum kind {
+    EMBEDDING, ATTN_NORM, WQ, WK, WV, WO, FFN_NORM, FFN_GATE, FFN_DOWN, FFN_UP, FINAL_NORM, CLASSIFIER
+} kind;
+
+/* The stream of tensor `k` of `layer` (splitmix64's finalizer over the three: nearby seeds, tensors and
+   layers give unrelated streams). */
+static void tensor_stream(tfm_rng *rng, uint64_t seed, kind k, int layer)
+{
+    uint64_t z = seed + 0x9E3779B97F4A7C15ull * (1 + (uint64_t)k * 4099 + (uint64_t)layer * 65537 * 4099);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    tfm_rng_seed(rng, z ^ (z >> 31));
+}
+
+static void fill_values(float *x, size_t n, fill f, tfm_rng *rng)
+{
+    size_t i;
+    for (i = 0; i < n; i++) x[i] = f == RANDOM ? (tfm_rng_float(rng) - 0.5f) * 0.1f : f == ONES ? 1.0f : 0.0f;
+}
+
+/* ---------------------------------------------------------------- llama2.c .bin */
+
+/* Writes count f32 values of one tensor's stream (little-endian, as llama2.c stores them). */
 static int write_floats(FILE *f, uint64_t count, fill kind, tfm_rng *rng)
 {
     float buf[4096];
     unsigned char bytes[sizeof buf];
     while (count > 0) {
         size_t n = count < 4096 ? (size_t)count : 4096, i;
+        fill_values(buf, n, kind, rng);
         for (i = 0; i < n; i++) {
             uint32_t u;
-            if (kind == RANDOM) buf[i] = (tfm_rng_float(rng) - 0.5f) * 0.1f;
-            else buf[i] = kind == ONES ? 1.0f : 0.0f;
             memcpy(&u, &buf[i], 4);
             bytes[4 * i] = (unsigned char)u, bytes[4 * i + 1] = (unsigned char)(u >> 8);
             bytes[4 * i + 2] = (unsigned char)(u >> 16), bytes[4 * i + 3] = (unsigned char)(u >> 24);
@@ -62,21 +101,36 @@ static int write_floats(FILE *f, uint64_t count, fill kind, tfm_rng *rng)
     return 1;
 }
 
-/* ---------------------------------------------------------------- writers */
+/* One kind of tensor for every layer, in layer order (run.c's layout). */
+static int write_layers(FILE *f, const options *o, kind k, uint64_t per_layer, fill what)
+{
+    tfm_rng rng;
+    int l;
+    for (l = 0; l < o->s.n_layers; l++) {
+        tensor_stream(&rng, o->seed, k, l);
+        if (!write_floats(f, per_layer, what, &rng)) return 0;
+    }
+    return 1;
+}
+
+static int write_tensor(FILE *f, const options *o, kind k, uint64_t count, fill what)
+{
+    tfm_rng rng;
+    tensor_stream(&rng, o->seed, k, 0);
+    return write_floats(f, count, what, &rng);
+}
 
 /* llama2.c legacy (export.py --version 0): 7 int32, then every array of a kind for all layers, in
    run.c's order, the unused RoPE tables, and the classifier if it is not the embedding. */
 static int write_llama2c(FILE *f, const options *o)
 {
     const shape *s = &o->s;
-    uint64_t dim = (uint64_t)s->dim, hidden = (uint64_t)s->hidden_dim, L = (uint64_t)s->n_layers;
+    uint64_t dim = (uint64_t)s->dim, hidden = (uint64_t)s->hidden_dim;
     uint64_t head_dim = dim / (uint64_t)s->n_heads, kv_dim = head_dim * (uint64_t)s->n_kv_heads;
     uint64_t vocab = (uint64_t)s->vocab_size;
-    tfm_rng rng;
     int32_t header[7];
     unsigned char bytes[28];
     int i;
-    tfm_rng_seed(&rng, o->seed);
     header[0] = s->dim, header[1] = s->hidden_dim, header[2] = s->n_layers, header[3] = s->n_heads;
     header[4] = s->n_kv_heads, header[5] = o->own_classifier ? -s->vocab_size : s->vocab_size, header[6] = s->seq_len;
     for (i = 0; i < 7; i++) {
@@ -84,20 +138,207 @@ static int write_llama2c(FILE *f, const options *o)
         bytes[4 * i] = (unsigned char)u, bytes[4 * i + 1] = (unsigned char)(u >> 8);
         bytes[4 * i + 2] = (unsigned char)(u >> 16), bytes[4 * i + 3] = (unsigned char)(u >> 24);
     }
-    return fwrite(bytes, 1, 28, f) == 28 &&
-           write_floats(f, vocab * dim, RANDOM, &rng) &&         /* token embedding */
-           write_floats(f, L * dim, ONES, &rng) &&               /* attention norms */
-           write_floats(f, L * dim * dim, RANDOM, &rng) &&       /* wq */
-           write_floats(f, L * kv_dim * dim, RANDOM, &rng) &&    /* wk */
-           write_floats(f, L * kv_dim * dim, RANDOM, &rng) &&    /* wv */
-           write_floats(f, L * dim * dim, RANDOM, &rng) &&       /* wo */
-           write_floats(f, L * dim, ONES, &rng) &&               /* feed-forward norms */
-           write_floats(f, L * hidden * dim, RANDOM, &rng) &&    /* w1 (gate) */
-           write_floats(f, L * dim * hidden, RANDOM, &rng) &&    /* w2 (down) */
-           write_floats(f, L * hidden * dim, RANDOM, &rng) &&    /* w3 (up) */
-           write_floats(f, dim, ONES, &rng) &&                   /* final norm */
-           write_floats(f, (uint64_t)s->seq_len * head_dim, ZEROS, &rng) && /* legacy freq_cis_real, _imag */
-           (!o->own_classifier || write_floats(f, vocab * dim, RANDOM, &rng));
+    return fwrite(bytes, 1, 28, f) == 28 && write_tensor(f, o, EMBEDDING, vocab * dim, RANDOM) &&
+           write_layers(f, o, ATTN_NORM, dim, ONES) && write_layers(f, o, WQ, dim * dim, RANDOM) &&
+           write_layers(f, o, WK, kv_dim * dim, RANDOM) && write_layers(f, o, WV, kv_dim * dim, RANDOM) &&
+           write_layers(f, o, WO, dim * dim, RANDOM) && write_layers(f, o, FFN_NORM, dim, ONES) &&
+           write_layers(f, o, FFN_GATE, hidden * dim, RANDOM) && write_layers(f, o, FFN_DOWN, dim * hidden, RANDOM) &&
+           write_layers(f, o, FFN_UP, hidden * dim, RANDOM) && write_tensor(f, o, FINAL_NORM, dim, ONES) &&
+           write_floats(f, (uint64_t)s->seq_len * head_dim, ZEROS, NULL) && /* legacy freq_cis_real, _imag */
+           (!o->own_classifier || write_tensor(f, o, CLASSIFIER, vocab * dim, RANDOM));
+}
+
+/* ---------------------------------------------------------------- GGUF */
+
+/* A tensor whose rows are made while the writer streams the file. */
+typedef struct row_source {
+    tfm_rng rng;
+    fill what;
+    tfm_dtype dtype;
+    int64_t cols, next_row;
+    float *scratch; /* one row of f32 values, shared by every tensor */
+} row_source;
+
+static tfm_status make_rows(void *user, int64_t first_row, int64_t n_rows, void *dst)
+{
+    row_source *r = (row_source *)user;
+    size_t row_bytes;
+    int64_t i;
+    tfm_status s = tfm_dtype_row_bytes(r->dtype, (uint64_t)r->cols, &row_bytes);
+    if (s != TFM_OK) return s;
+    if (first_row != r->next_row) return TFM_ERR_INVALID_ARGUMENT; /* the stream only goes forward */
+    for (i = 0; i < n_rows && s == TFM_OK; i++) {
+        fill_values(r->scratch, (size_t)r->cols, r->what, &r->rng);
+        s = tfm_quantize_row(r->dtype, r->scratch, (unsigned char *)dst + (size_t)i * row_bytes, (size_t)r->cols);
+    }
+    r->next_row += n_rows;
+    return s;
+}
+
+/* general.file_type: llama.cpp's llama_ftype for a model that is mostly `t` */
+static uint32_t gguf_file_type(tfm_dtype t)
+{
+    switch (t) {
+    case TFM_F16: return 1;
+    case TFM_Q4_0: return 2;
+    case TFM_Q4_1: return 3;
+    case TFM_Q8_0: return 7;
+    case TFM_Q4_K: return 14; /* Q4_K_S: every matrix q4_k */
+    case TFM_Q6_K: return 18;
+    case TFM_BF16: return 32;
+    default: return 0;
+    }
+}
+
+/* The GGUF writing job: the writer, one row_source per tensor, what fell back to f16. */
+typedef struct gguf_job {
+    const options *o;
+    tfm_gguf_writer *w;
+    row_source *sources;
+    int n_sources;
+    float *scratch;
+    int fallbacks;     /* matrices stored f16 because their rows are no multiple of the block */
+    int64_t fallback_cols;
+    tfm_error err;
+} gguf_job;
+
+/* Adds tensor `name` of rows x cols (rows 0: a vector), values of stream (k, layer). Matrices get the
+   file's type where their rows fit its blocks, else f16. */
+static int add_tensor(gguf_job *j, const char *name, kind k, int layer, int64_t cols, int64_t rows, fill what)
+{
+    row_source *r = &j->sources[j->n_sources++];
+    int64_t ne[2];
+    size_t bytes;
+    ne[0] = cols;
+    ne[1] = rows;
+    r->dtype = TFM_F32;
+    if (rows > 0) {
+        r->dtype = j->o->type;
+        if (tfm_dtype_row_bytes(r->dtype, (uint64_t)cols, &bytes) != TFM_OK) {
+            r->dtype = TFM_F16;
+            j->fallbacks++;
+            j->fallback_cols = cols;
+        }
+    }
+    tensor_stream(&r->rng, j->o->seed, k, layer);
+    r->what = what;
+    r->cols = cols;
+    r->next_row = 0;
+    r->scratch = j->scratch;
+    return tfm_gguf_writer_add_tensor_rows(j->w, name, r->dtype, rows > 0 ? 2 : 1, ne, make_rows, r, &j->err) == TFM_OK;
+}
+
+/* The vocab: tokenizer.bin's pieces in GGUF's spelling (U+2581 for a space, <s> and </s> for the
+   controls), or the stand-in. */
+static int add_vocab(gguf_job *j)
+{
+    const int n = j->o->s.vocab_size;
+    tfm_tokenizer *tok = NULL;
+    char **pieces = (char **)calloc((size_t)n, sizeof(char *));
+    size_t *lens = (size_t *)malloc(sizeof(size_t) * (size_t)n);
+    float *scores = (float *)malloc(sizeof(float) * (size_t)n);
+    int32_t *types = (int32_t *)malloc(sizeof(int32_t) * (size_t)n);
+    int ok = pieces && lens && scores && types, i;
+    if (ok && j->o->tokenizer &&
+        tfm_tokenizer_load_llama2c(&tok, j->o->tokenizer, n, &j->err) != TFM_OK)
+        ok = 0;
+    for (i = 0; ok && i < n; i++) {
+        char text[64];
+        const char *piece = text;
+        size_t len, k, out = 0;
+        tfm_token_type type;
+        if (tok) {
+            ok = tfm_tokenizer_token(tok, i, &piece, &len, &scores[i], &type) == TFM_OK;
+            if (i == tfm_tokenizer_bos(tok)) piece = "<s>", len = 3;
+            else if (i == tfm_tokenizer_eos(tok)) piece = "</s>", len = 4;
+        } else {
+            type = i == 0 ? TFM_TOKEN_UNKNOWN : i < 3 ? TFM_TOKEN_CONTROL : i < 259 ? TFM_TOKEN_BYTE : TFM_TOKEN_NORMAL;
+            if (i == 0) strcpy(text, "<unk>");
+            else if (i < 3) strcpy(text, i == 1 ? "<s>" : "</s>");
+            else if (i < 259) sprintf(text, "<0x%02X>", i - 3);
+            else sprintf(text, " w%d", i); /* placeholders, each its own word */
+            len = strlen(text);
+            scores[i] = i < 259 ? 0.0f : -(float)i;
+        }
+        types[i] = (int32_t)type;
+        pieces[i] = ok ? (char *)malloc(3 * len + 1) : NULL;
+        if (!pieces[i]) ok = 0;
+        for (k = 0; ok && k < len; k++) {
+            if (piece[k] == ' ' && type != TFM_TOKEN_BYTE) { /* SentencePiece's space, U+2581 */
+                pieces[i][out++] = (char)0xE2, pieces[i][out++] = (char)0x96, pieces[i][out++] = (char)0x81;
+            } else pieces[i][out++] = piece[k];
+        }
+        lens[i] = out;
+    }
+    ok = ok && tfm_gguf_writer_add_string(j->w, "tokenizer.ggml.model", "llama", &j->err) == TFM_OK &&
+         tfm_gguf_writer_add_array_string(j->w, "tokenizer.ggml.tokens", (const char *const *)pieces, lens,
+                                          (uint64_t)n, &j->err) == TFM_OK &&
+         tfm_gguf_writer_add_array(j->w, "tokenizer.ggml.scores", TFM_GGUF_F32, scores, (uint64_t)n, &j->err) == TFM_OK &&
+         tfm_gguf_writer_add_array(j->w, "tokenizer.ggml.token_type", TFM_GGUF_I32, types, (uint64_t)n, &j->err) ==
+             TFM_OK &&
+         tfm_gguf_writer_add_u32(j->w, "tokenizer.ggml.unknown_token_id", 0, &j->err) == TFM_OK &&
+         tfm_gguf_writer_add_u32(j->w, "tokenizer.ggml.bos_token_id", 1, &j->err) == TFM_OK &&
+         tfm_gguf_writer_add_u32(j->w, "tokenizer.ggml.eos_token_id", 2, &j->err) == TFM_OK;
+    for (i = 0; pieces && i < n; i++) free(pieces[i]);
+    free(pieces), free(lens), free(scores), free(types);
+    tfm_tokenizer_free(tok);
+    return ok;
+}
+
+static int add_metadata(gguf_job *j)
+{
+    const shape *s = &j->o->s;
+    tfm_gguf_writer *w = j->w;
+    tfm_error *e = &j->err;
+    return tfm_gguf_writer_add_string(w, "general.architecture", "llama", e) == TFM_OK &&
+           tfm_gguf_writer_add_string(w, "general.name", s->name ? s->name : "synthetic", e) == TFM_OK &&
+           tfm_gguf_writer_add_u32(w, "general.file_type", gguf_file_type(j->o->type), e) == TFM_OK &&
+           tfm_gguf_writer_add_u32(w, "general.quantization_version", 2, e) == TFM_OK &&
+           tfm_gguf_writer_add_u32(w, "llama.context_length", (uint32_t)s->seq_len, e) == TFM_OK &&
+           tfm_gguf_writer_add_u32(w, "llama.embedding_length", (uint32_t)s->dim, e) == TFM_OK &&
+           tfm_gguf_writer_add_u32(w, "llama.feed_forward_length", (uint32_t)s->hidden_dim, e) == TFM_OK &&
+           tfm_gguf_writer_add_u32(w, "llama.attention.head_count", (uint32_t)s->n_heads, e) == TFM_OK &&
+           tfm_gguf_writer_add_u32(w, "llama.attention.head_count_kv", (uint32_t)s->n_kv_heads, e) == TFM_OK &&
+           tfm_gguf_writer_add_u32(w, "llama.block_count", (uint32_t)s->n_layers, e) == TFM_OK &&
+           tfm_gguf_writer_add_u32(w, "llama.rope.dimension_count", (uint32_t)(s->dim / s->n_heads), e) == TFM_OK &&
+           tfm_gguf_writer_add_f32(w, "llama.rope.freq_base", 10000.0f, e) == TFM_OK &&
+           tfm_gguf_writer_add_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f, e) == TFM_OK;
+}
+
+static int write_gguf(FILE *f, const options *o)
+{
+    const shape *s = &o->s;
+    int64_t dim = s->dim, hidden = s->hidden_dim, kv_dim = (int64_t)(s->dim / s->n_heads) * s->n_kv_heads;
+    gguf_job j;
+    char name[64];
+    int ok, l;
+    memset(&j, 0, sizeof j);
+    j.o = o;
+    j.sources = (row_source *)calloc((size_t)s->n_layers * 9 + 3, sizeof(row_source));
+    j.scratch = (float *)malloc(sizeof(float) * (size_t)(dim > hidden ? dim : hidden));
+    ok = j.sources && j.scratch && tfm_gguf_writer_create(&j.w, &j.err) == TFM_OK && add_metadata(&j) && add_vocab(&j);
+    ok = ok && add_tensor(&j, "token_embd.weight", EMBEDDING, 0, dim, s->vocab_size, RANDOM) &&
+         add_tensor(&j, "output_norm.weight", FINAL_NORM, 0, dim, 0, ONES) &&
+         (!o->own_classifier || add_tensor(&j, "output.weight", CLASSIFIER, 0, dim, s->vocab_size, RANDOM));
+    for (l = 0; ok && l < s->n_layers; l++) {
+#define LAYER_TENSOR(suffix, k, cols, rows, what) \
+    (snprintf(name, sizeof name, "blk.%d.%s.weight", l, suffix), add_tensor(&j, name, k, l, cols, rows, what))
+        ok = LAYER_TENSOR("attn_norm", ATTN_NORM, dim, 0, ONES) && LAYER_TENSOR("attn_q", WQ, dim, dim, RANDOM) &&
+             LAYER_TENSOR("attn_k", WK, dim, kv_dim, RANDOM) && LAYER_TENSOR("attn_v", WV, dim, kv_dim, RANDOM) &&
+             LAYER_TENSOR("attn_output", WO, dim, dim, RANDOM) && LAYER_TENSOR("ffn_norm", FFN_NORM, dim, 0, ONES) &&
+             LAYER_TENSOR("ffn_gate", FFN_GATE, dim, hidden, RANDOM) &&
+             LAYER_TENSOR("ffn_up", FFN_UP, dim, hidden, RANDOM) &&
+             LAYER_TENSOR("ffn_down", FFN_DOWN, hidden, dim, RANDOM);
+#undef LAYER_TENSOR
+    }
+    ok = ok && tfm_gguf_writer_write(j.w, f, &j.err) == TFM_OK;
+    if (!ok && j.err.message[0]) fprintf(stderr, "tfm-synth: %s\n", j.err.message);
+    if (ok && j.fallbacks)
+        fprintf(stderr, "tfm-synth: %d matrices stay f16: rows of %lld are no multiple of %s's %zu-element block\n",
+                j.fallbacks, (long long)j.fallback_cols, tfm_dtype_name(o->type), tfm_dtype_block_size(o->type));
+    tfm_gguf_writer_free(j.w);
+    free(j.sources), free(j.scratch);
+    return ok;
 }
 
 typedef struct writer {
@@ -107,26 +348,32 @@ typedef struct writer {
 
 static const writer writers[] = {
     {"llama2c", write_llama2c},
+    {"gguf", write_gguf},
 };
 
 /* ---------------------------------------------------------------- command line */
+
+static const tfm_dtype gguf_types[] = {TFM_F32, TFM_F16, TFM_BF16, TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K};
 
 static void usage(FILE *out)
 {
     size_t i;
     fprintf(out,
             "usage: tfm-synth (--shape NAME | --dim D --hidden H --layers L --heads N [--kv-heads K] --vocab V\n"
-            "                  --seq-len S) -o OUT [--seed S] [--own-classifier] [--format F]\n"
+            "                  --seq-len S) -o OUT [--seed S] [--own-classifier] [--format F] [--type T] [-z TOK]\n"
             "Writes a model with random weights (uniform +-0.05, norms 1) in a real model's shape.\n"
             "  --shape NAME       start from a named shape (flags after it override its dimensions):");
     for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) fprintf(out, " %s", shapes[i].name);
     fprintf(out,
             "\n  --kv-heads K       key/value heads (default: --heads)\n"
-            "  --own-classifier   store a classifier apart from the embedding (negative vocab in llama2.c)\n"
-            "  --seed S           random seed (default 1); same seed, same file\n"
+            "  --own-classifier   store a classifier apart from the embedding\n"
+            "  --seed S           random seed (default 1); same seed, same weights in every format\n"
             "  --format F         output format:");
     for (i = 0; i < sizeof writers / sizeof writers[0]; i++) fprintf(out, " %s", writers[i].format);
-    fprintf(out, " (default llama2c)\n");
+    fprintf(out, " (default llama2c)\n  --type T           gguf: dtype of the matrices:");
+    for (i = 0; i < sizeof gguf_types / sizeof gguf_types[0]; i++) fprintf(out, " %s", tfm_dtype_name(gguf_types[i]));
+    fprintf(out, " (default f32)\n"
+                 "  -z TOKENIZER       gguf: the vocab of this llama2.c tokenizer.bin (default: a stand-in vocab)\n");
 }
 
 static int parse_int(const char *flag, const char *text, int *out)
@@ -143,12 +390,25 @@ static int parse_int(const char *flag, const char *text, int *out)
     return 1;
 }
 
+static int parse_type(const char *text, tfm_dtype *out)
+{
+    size_t i;
+    for (i = 0; i < sizeof gguf_types / sizeof gguf_types[0]; i++)
+        if (!strcmp(text, tfm_dtype_name(gguf_types[i]))) {
+            *out = gguf_types[i];
+            return 1;
+        }
+    fprintf(stderr, "tfm-synth: unknown --type '%s' (see --help)\n", text);
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, options *o)
 {
     int i;
     memset(o, 0, sizeof *o);
     o->seed = 1;
     o->format = "llama2c";
+    o->type = TFM_F32;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int *target = NULL;
@@ -175,6 +435,9 @@ static int parse_args(int argc, char **argv, options *o)
             o->s = shapes[k];
         } else if (!strcmp(a, "-o")) o->out = v;
         else if (!strcmp(a, "--format")) o->format = v;
+        else if (!strcmp(a, "--type")) {
+            if (!parse_type(v, &o->type)) return 0;
+        } else if (!strcmp(a, "-z")) o->tokenizer = v;
         else if (!strcmp(a, "--seed")) o->seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--dim")) target = &o->s.dim;
         else if (!strcmp(a, "--hidden")) target = &o->s.hidden_dim;
@@ -200,6 +463,10 @@ static int parse_args(int argc, char **argv, options *o)
     }
     if (o->s.dim % o->s.n_heads || (o->s.dim / o->s.n_heads) % 2 || o->s.n_heads % o->s.n_kv_heads) {
         fprintf(stderr, "tfm-synth: --heads must divide --dim into even head sizes and --kv-heads divide --heads\n");
+        return 0;
+    }
+    if (strcmp(o->format, "gguf") != 0 && (o->type != TFM_F32 || o->tokenizer)) {
+        fprintf(stderr, "tfm-synth: --type and -z are for --format gguf\n");
         return 0;
     }
     return 1;
@@ -231,8 +498,9 @@ int main(int argc, char **argv)
         remove(o.out);
         return 1;
     }
-    fprintf(stderr, "tfm-synth: wrote %s (%s: dim %d, hidden %d, %d layers, %d heads, %d kv heads, vocab %d, seq_len %d)\n",
-            o.out, o.format, o.s.dim, o.s.hidden_dim, o.s.n_layers, o.s.n_heads, o.s.n_kv_heads, o.s.vocab_size,
-            o.s.seq_len);
+    fprintf(stderr,
+            "tfm-synth: wrote %s (%s%s%s: dim %d, hidden %d, %d layers, %d heads, %d kv heads, vocab %d, seq_len %d)\n",
+            o.out, o.format, strcmp(o.format, "gguf") ? "" : " ", strcmp(o.format, "gguf") ? "" : tfm_dtype_name(o.type),
+            o.s.dim, o.s.hidden_dim, o.s.n_layers, o.s.n_heads, o.s.n_kv_heads, o.s.vocab_size, o.s.seq_len);
     return 0;
 }

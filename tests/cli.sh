@@ -142,6 +142,33 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
         head -n 20 "$out/cli_build.log" >&2
         bad "examples/perplexity.c does not build"
     fi
+
+    # ---------------------------------------------------------------- tfm-synth: the same weights in both formats
+    synth=$out/tfm-synth
+    if $cc examples/synth.c -o "$synth" -lm 2>"$out/cli_build.log"; then
+        dims="--dim 64 --hidden 96 --layers 2 --heads 4 --kv-heads 2 --vocab 512 --seq-len 64 --seed 5"
+        if "$synth" $dims -o "$out/synth.bin" 2>/dev/null &&
+           "$synth" $dims --format gguf -z "$tok" -o "$out/synth.gguf" 2>/dev/null; then ok
+        else bad "tfm-synth failed"; fi
+        run -m "$out/synth.bin" -z "$tok" -p "Once upon a time" -n 20 --temp 0
+        cp "$out/cli_stdout" "$out/synth_bin.txt"
+        run -m "$out/synth.gguf" -p "Once upon a time" -n 20 --temp 0
+        if [ $rc -eq 0 ] && [ -s "$out/synth_bin.txt" ] && cmp -s "$out/cli_stdout" "$out/synth_bin.txt"; then ok
+        else bad "the GGUF and .bin files of one seed generate different text"; fi
+        for type in q8_0 q4_k; do
+            "$synth" --dim 256 --hidden 512 --layers 1 --heads 4 --vocab 300 --seq-len 32 --format gguf --type $type \
+                -o "$out/synth-$type.gguf" 2>/dev/null
+            run -m "$out/synth-$type.gguf" -p "ab" -n 8 --temp 0
+            if [ $rc -eq 0 ]; then ok; else bad "synthetic $type model: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+        done
+        "$synth" $dims --type q4_0 -o "$out/synth-bad.bin" >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ]; then ok
+        else bad "tfm-synth --type without --format gguf: exit $rc"; fi
+    else
+        head -n 20 "$out/cli_build.log" >&2
+        bad "examples/synth.c does not build"
+    fi
 else
     echo "  SKIP cli: stories260K.gguf, tok512.bin or the golden text is missing" >&2
     skip=$((skip + 1))
