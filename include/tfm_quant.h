@@ -80,7 +80,8 @@
 
    THREADS
      n_threads splits a gemv's rows in equal shares of 16-row blocks (or 64-row chunks), but only above
-     TFM__GEMV_MIN_BLOCKS blocks: below, one thread's work is shorter than waking a second one. A
+     512K multiply-adds (TFM__GEMV_MIN_WEIGHTS): below, one thread's work is shorter than waking a
+     second one. A
      caller running its own thread team (a model, one team per step) passes 1 and gives each thread a
      row range (tfm_quant_packed_gemv takes r0, r1; for plain rows, offset the pointer).
 
@@ -2431,16 +2432,16 @@ static void tfm__pack_to_ktile(tfm__ktile_block *tb, tfm_dtype t, const unsigned
 }
 #endif
 
-/* Threads for a matrix-vector product of `blocks` 32-element blocks (or super-blocks): one below
-   TFM__GEMV_MIN_BLOCKS, where waking a second thread and waiting for it costs more than it saves.
-   Measured on one core: a 288 x 288 q8_0 gemv (2592 blocks) takes ~4.5 us in the GGML layout and
-   ~1.8 us packed, 768 x 288 ~11 / ~3.7 us; a fork/join of an OpenMP team costs ~2-3 us on an idle
-   machine (far more on a busy one). 16K blocks is ~15-25 us plain, ~7-9 us packed. */
-#define TFM__GEMV_MIN_BLOCKS 16384.0
-static int tfm__gemv_threads(int n_threads, double blocks)
+/* Threads for `weights` multiply-adds of a gemv (or a few-rows gemm): one below TFM__GEMV_MIN_WEIGHTS,
+   where waking a second thread and waiting for it costs more than it saves. Measured on one core: a
+   288 x 288 q8_0 gemv takes ~4.5 us in the GGML layout and ~1.8 us packed, 768 x 288 ~11 / ~3.7 us; a
+   fork/join of an OpenMP team costs ~2-3 us on an idle machine (far more on a busy one). 512K weights
+   (2048 x 256) is ~15-25 us plain, ~7-9 us packed. */
+#define TFM__GEMV_MIN_WEIGHTS 524288.0
+static int tfm__gemv_threads(int n_threads, double weights)
 {
     n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
-    return blocks < TFM__GEMV_MIN_BLOCKS ? 1 : n_threads;
+    return weights < TFM__GEMV_MIN_WEIGHTS ? 1 : n_threads;
 }
 
 /* rows split across threads in chunks of 64 rows (a multiple of the 4- and 16-row groups, so the
@@ -2455,7 +2456,7 @@ static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, s
 #if defined(TFM__Q_TILE16)
     tiles = xinfo && m >= TFM__TILE_MIN_M && tfm__tile_type(wtype);
 #endif
-    n_threads = tfm__gemv_threads(n_threads, (double)n * (double)nb * (double)m);
+    n_threads = tfm__gemv_threads(n_threads, (double)n * (double)nb * (double)tfm_dtype_block_size(wtype) * (double)m);
     TFM__PARALLEL_FOR(n_threads)
     for (c = 0; c < chunks; c++) {
         int r0 = c * chunk_rows, r1 = r0 + chunk_rows < n ? r0 + chunk_rows : n;
@@ -2480,7 +2481,7 @@ static void tfm__z16_parallel(float *y, size_t ldy, const tfm__zx *xg, size_t gr
 {
     const int blocks = (n + 15) / 16;
     int t;
-    n_threads = tfm__gemv_threads(n_threads, (double)n * (double)nb * (double)m);
+    n_threads = tfm__gemv_threads(n_threads, (double)n * (double)nb * TFM_QK * (double)m);
     TFM__PARALLEL_FOR(n_threads)
     for (t = 0; t < n_threads; t++) {
         int r0 = 16 * (blocks * t / n_threads), r1 = 16 * (blocks * (t + 1) / n_threads);
@@ -2700,7 +2701,7 @@ tfm_status tfm_quant_packed_gemv(float *y, const tfm_quant_packed *w, const floa
 #if defined(TFM__Q_ZMM)
     tfm__zx stack[TFM_QUANT_STACK_COLS / 128];
     unsigned char *xa;
-    size_t bytes, nb;
+    size_t bytes;
     int t0, t1, t;
 #endif
     if (!y || !x || !tfm__packed_ok(w) || r0 < 0 || r1 > w->rows || r0 >= r1) return TFM_ERR_INVALID_ARGUMENT;
@@ -2709,10 +2710,9 @@ tfm_status tfm_quant_packed_gemv(float *y, const tfm_quant_packed *w, const floa
     xa = bytes <= sizeof stack ? (unsigned char *)stack : (unsigned char *)tfm_aligned_alloc(bytes);
     if (!xa) return TFM_ERR_OUT_OF_MEMORY;
     tfm__pack_act(xa, x, w->dtype, (size_t)w->cols);
-    nb = (size_t)w->cols / tfm_dtype_block_size(w->dtype);
     t0 = r0 / TFM__PACK_ROWS;
     t1 = (r1 + TFM__PACK_ROWS - 1) / TFM__PACK_ROWS;
-    n_threads = tfm__gemv_threads(n_threads, (double)(r1 - r0) * (double)nb);
+    n_threads = tfm__gemv_threads(n_threads, (double)(r1 - r0) * (double)w->cols);
     TFM__PARALLEL_FOR(n_threads)
     for (t = 0; t < n_threads; t++) {
         int a = t0 + (t1 - t0) * t / n_threads, b = t0 + (t1 - t0) * (t + 1) / n_threads;
@@ -2778,7 +2778,7 @@ tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, size_t ld
         unsigned char *xa = (unsigned char *)tfm__align64(ws);
         size_t xa_bytes = tfm__pack_act_bytes(w->dtype, (size_t)w->cols);
         for (c = 0; c < m; c++) tfm__pack_act(xa + (size_t)c * xa_bytes, x + (size_t)c * ldx, w->dtype, (size_t)w->cols);
-        n_threads = tfm__gemv_threads(n_threads, (double)w->rows * (double)nb * (double)m);
+        n_threads = tfm__gemv_threads(n_threads, (double)w->rows * (double)w->cols * (double)m);
         TFM__PARALLEL_FOR(n_threads)
         for (t = 0; t < n_threads; t++) {
             int a = tiles * t / n_threads, b = tiles * (t + 1) / n_threads;
@@ -2791,7 +2791,7 @@ tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, size_t ld
         tfm_dtype_row_bytes(tfm_quant_vec_dot_type(w->dtype), (uint64_t)w->cols, &xq_row_bytes);
         xinfo = (tfm__act_info *)(void *)(xq + (((size_t)m * xq_row_bytes + 63) & ~(size_t)63));
         tfm__gemm_prepare(xq, xq_row_bytes, xinfo, x, ldx, m, w->dtype, w->cols, nb, n_threads);
-        n_threads = tfm__gemv_threads(n_threads, (double)w->rows * (double)nb * (double)m);
+        n_threads = tfm__gemv_threads(n_threads, (double)w->rows * (double)w->cols * (double)m);
         TFM__PARALLEL_FOR(n_threads)
         for (t = 0; t < tiles; t++) tfm__pack_gemm_tile(y, ldy, xq, xq_row_bytes, xinfo, m, w, t);
     }

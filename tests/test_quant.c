@@ -800,7 +800,7 @@ static void test_gemv_gemm(void)
 
 /* gemv against the documented order around the 16-row blocks of the AVX-512 kernels and the 4-block
    groups of their activations, 1 vs 2 threads bit for bit, on both sides of the threading threshold
-   (16K blocks: 1041 rows x 16 blocks is above it) */
+   (512K multiply-adds: 1041 rows x 512 columns is above it) */
 static void test_gemv_row_blocks(void)
 {
     static const int rows[] = {1, 15, 16, 17, 31, 33, 47, 300, 1041};
@@ -815,9 +815,10 @@ static void test_gemv_row_blocks(void)
                 size_t row_bytes = (size_t)k / bsize(wt) * bbytes(wt);
                 float *wf, *x, *y1, *y2;
                 unsigned char *w, *xq;
-                /* runtime: the k-quants (slow to quantize) have no 4-block groups to cover */
-                if (bsize(wt) == 256 && (blocks[bi] > 2 || n > 33)) continue;
-                if (n > 300 && blocks[bi] != 16) continue;
+                /* runtime: the k-quants (slow to quantize) have no 4-block groups to cover; 1041 rows only
+                   with 512 columns */
+                if (bsize(wt) == 256 && (blocks[bi] > 2 || (n > 33 && n != 1041))) continue;
+                if (n > 300 && blocks[bi] * (int)bsize(wt) != 512) continue;
                 wf = (float *)tt_alloc((size_t)n * k * 4), x = (float *)tt_alloc((size_t)k * 4);
                 y1 = (float *)tt_alloc((size_t)n * 4), y2 = (float *)tt_alloc((size_t)n * 4);
                 w = (unsigned char *)tt_alloc((size_t)n * row_bytes), xq = (unsigned char *)tt_alloc((size_t)k / bsize(at) * bbytes(at));
@@ -841,7 +842,7 @@ static void test_gemv_row_blocks(void)
    layout's bit for bit, which the tests above tie to the documented order */
 static void test_packed(void)
 {
-    static const int rows[] = {1, 15, 16, 17, 33, 300, 1041}; /* the last above the threading threshold */
+    static const int rows[] = {1, 15, 16, 17, 33, 300, 1041}; /* the last (x 512 columns) above the threading threshold */
     static const int blocks[] = {1, 3, 4, 9, 37, 16};
     static const int ms[] = {1, 2, 3, 4, 7};
     static const tfm_dtype packable[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K};
@@ -858,7 +859,7 @@ static void test_packed(void)
         }
         for (ri = 0; ri < sizeof rows / sizeof rows[0]; ri++)
             for (bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
-                /* the k-quants (slow to quantize) on fewer shapes: a few super-blocks, no 1041 rows */
+                /* 1041 rows only with 512 columns; the k-quants (slow to quantize) on fewer shapes */
                 int kq = bsize(wt) == 256, nbk = kq ? 1 + blocks[bi] % 4 : blocks[bi];
                 int n = rows[ri], k = nbk * (int)bsize(wt), m = 7, r0, i;
                 size_t row_bytes = (size_t)nbk * bbytes(wt), ldy = (size_t)n + 3;
@@ -866,7 +867,8 @@ static void test_packed(void)
                 float *y1 = (float *)tt_alloc((size_t)m * ldy * 4), *y2 = (float *)tt_alloc((size_t)m * ldy * 4);
                 unsigned char *w = (unsigned char *)tt_alloc((size_t)n * row_bytes);
                 tfm_quant_packed p;
-                if ((n > 300) != (blocks[bi] == 16) || (kq && (n > 300 || bi > 2))) {
+                int keep = n > 300 ? k == 512 && (!kq || bi == 0) : k != 512 && (!kq || bi == 1 || bi == 2);
+                if (!keep) {
                     free(wf); free(x); free(y1); free(y2); free(w);
                     continue;
                 }
