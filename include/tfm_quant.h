@@ -59,16 +59,21 @@
      batch sizes: a row of a gemm equals the gemv of that row.
 
    SPEED
-     A decode step reads every weight once, so gemv must outrun memory: it is memory-bound only if
-     its in-cache rate is well above the read bandwidth. On AVX-512 (VBMI, VNNI) the gemv of q8_0,
-     q4_0 and q4_1 takes 16 rows x 4 blocks per step in the GGML layout: a byte permute (or, for q4_0,
-     a funnel shift) puts each row's blocks in front of prepared activation vectors, vpdpbusd, a
-     reduction to one isum per (row, block), the scales gathered by dword permutes; it prefetches the
-     next 16 rows into L2 as it goes. The other builds and dtypes walk 4 rows at a time, each block's
+     A decode step reads every weight once: bytes per weight are 1.0625 (q8_0), 0.5625 (q4_0, q4_k),
+     0.625 (q4_1), 0.8203 (q6_k), so one core reading ~16.5 GB/s must multiply-add ~29 G q4_0 weights
+     a second (10 per cycle at 2.9 GHz). A gemv is memory-bound only if its in-cache rate is well above
+     that, since one core does not fully overlap compute and its reads; the 4-row kernel below (~14
+     micro-ops per q4_0 block and row) ran at about the memory rate in cache and half of it cold.
+     On AVX-512 (VBMI, VNNI) the gemv of q8_0, q4_0 and q4_1 takes 16 rows x 4 blocks per step in the
+     GGML layout: a byte permute (q4_0: a funnel shift) puts each row's blocks in front of prepared
+     activation vectors, vpdpbusd, a reduction to one isum per (row, block), the scales gathered by
+     dword permutes; it prefetches the next 16 rows into L2 as it goes (~2x in cache, 85-95% of the
+     read bandwidth cold on one core). The other builds and dtypes walk 4 rows at a time, each block's
      4 isums reduced together. gemm with m >= 4 on AVX-512 VNNI repacks 16 weight rows per block into
      vpdpbusd order (lane r = row r) and runs 4 activation rows per pass, K in chunks that stay in
      cache, so weight bytes are read once per call and every block costs 8 vpdpbusd per 16 rows x 4
-     tokens. Fastest of all: packed weights (below), repacked once at load into that vpdpbusd order.
+     tokens. Fastest of all: packed weights (below), repacked once at load into that vpdpbusd order
+     (3-4x the 4-row kernel in cache, 90-100% of the read bandwidth cold, on 1 and 2 threads).
 
    PACKED WEIGHTS (tfm_quant_pack; AVX-512 VNNI builds, q8_0 q4_0 q4_1 q4_k q6_k)
      A model that calls tfm_quant_pack once per weight matrix at load, and then tfm_quant_packed_gemv /
@@ -81,9 +86,9 @@
    THREADS
      n_threads splits a gemv's rows in equal shares of 16-row blocks (or 64-row chunks), but only above
      512K multiply-adds (TFM__GEMV_MIN_WEIGHTS): below, one thread's work is shorter than waking a
-     second one. A
-     caller running its own thread team (a model, one team per step) passes 1 and gives each thread a
-     row range (tfm_quant_packed_gemv takes r0, r1; for plain rows, offset the pointer).
+     second one. A caller running its own thread team (a model, one team per step) passes 1 and gives
+     each thread a row range (tfm_quant_packed_gemv takes r0, r1; for plain rows, offset the pointer);
+     ranges on multiples of 16 rows waste nothing.
 
    SCRATCH
      tfm_quant_gemv quantizes x into a buffer on the stack when cols <= TFM_QUANT_STACK_COLS (16384),
