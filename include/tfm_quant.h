@@ -91,8 +91,8 @@
      ranges on multiples of 16 rows waste nothing.
 
    SCRATCH
-     tfm_quant_gemv quantizes x into a buffer on the stack when cols <= TFM_QUANT_STACK_COLS (16384),
-     and allocates it otherwise (so does tfm_quant_packed_gemv). tfm_quant_gemm allocates its workspace
+     tfm_quant_gemv quantizes x into a buffer on the stack (at most 32 KB) when cols <=
+     TFM_QUANT_STACK_COLS (16384), and allocates it otherwise (so does tfm_quant_packed_gemv). tfm_quant_gemm allocates its workspace
      per call; a model that must not allocate uses tfm_quant_gemm_ws (or tfm_quant_packed_gemm) with a
      buffer of tfm_quant_workspace_size(wtype, m, k) bytes (m = 1 is a gemv), e.g. carved once from its
      arena. The gemm tiles repack into about 44 KB of stack per thread.
@@ -2495,6 +2495,23 @@ static void tfm__z16_parallel(float *y, size_t ldy, const tfm__zx *xg, size_t gr
 }
 #endif
 
+#if defined(TFM__Q_Z16)
+/* the 16-row gemv; the prepared activations (256 bytes per 128 columns) on the stack up to
+   TFM_QUANT_STACK_COLS columns */
+static tfm_status tfm__z16_gemv(float *y, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, const float *x, int rows,
+                                size_t nb, int n_threads)
+{
+    tfm__zx stack[TFM_QUANT_STACK_COLS / 128];
+    size_t groups = (nb + 3) / 4;
+    tfm__zx *xg = groups <= sizeof stack / sizeof stack[0] ? stack : (tfm__zx *)tfm_aligned_alloc(groups * sizeof(tfm__zx));
+    if (!xg) return TFM_ERR_OUT_OF_MEMORY;
+    tfm__zx_quantize(xg, x, nb, wtype);
+    tfm__z16_parallel(y, 0, xg, groups, 1, wtype, w, row_bytes, nb, rows, n_threads);
+    if (xg != stack) tfm_aligned_free(xg);
+    return TFM_OK;
+}
+#endif
+
 tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, int rows, int cols, int n_threads)
 {
     tfm_block_q8_K stack[TFM_QUANT_STACK_COLS / TFM_QK_K];
@@ -2506,17 +2523,7 @@ tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float 
     s = tfm__qcheck(wtype, w, rows, cols, &nb, &row_bytes, &xq_row_bytes);
     if (s != TFM_OK) return s;
 #if defined(TFM__Q_Z16)
-    if (tfm__zx_type(wtype)) {
-        /* the prepared activations (256 bytes per 128 columns) reuse the stack buffer */
-        size_t groups = (nb + 3) / 4;
-        tfm__zx *xg = groups * sizeof(tfm__zx) <= sizeof stack ? (tfm__zx *)(void *)stack
-                                                               : (tfm__zx *)tfm_aligned_alloc(groups * sizeof(tfm__zx));
-        if (!xg) return TFM_ERR_OUT_OF_MEMORY;
-        tfm__zx_quantize(xg, x, nb, wtype);
-        tfm__z16_parallel(y, 0, xg, groups, 1, wtype, (const unsigned char *)w, row_bytes, nb, rows, n_threads);
-        if (xg != (tfm__zx *)(void *)stack) tfm_aligned_free(xg);
-        return TFM_OK;
-    }
+    if (tfm__zx_type(wtype)) return tfm__z16_gemv(y, wtype, (const unsigned char *)w, row_bytes, x, rows, nb, n_threads);
 #endif
     xq = xq_row_bytes <= sizeof stack ? (unsigned char *)stack : (unsigned char *)tfm_aligned_alloc(xq_row_bytes);
     if (!xq) return TFM_ERR_OUT_OF_MEMORY;

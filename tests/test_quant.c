@@ -968,21 +968,35 @@ static void test_workspace(void)
     free(ws);
 }
 
+/* at the stack buffer's size and past it (the activation row is then allocated), plain and packed */
 static void test_large_cols_gemv(void)
 {
-    /* past the stack buffer: the activation row is allocated */
-    int cols = TFM_QUANT_STACK_COLS + 256, rows = 3, r;
-    float *wf = (float *)tt_alloc((size_t)rows * cols * 4), *x = (float *)tt_alloc((size_t)cols * 4), y[3];
-    unsigned char *w = (unsigned char *)tt_alloc((size_t)rows * cols / 256 * 210), *xq = (unsigned char *)tt_alloc((size_t)cols / 256 * 292);
+    static const tfm_dtype types[] = {TFM_Q6_K, TFM_Q8_0, TFM_Q4_0};
+    size_t ti, ci;
     tt_seed(95);
-    tt_fill(wf, (size_t)rows * cols, -1.0f, 1.0f);
-    tt_fill(x, (size_t)cols, -1.0f, 1.0f);
-    TT_CHECK(tfm_quantize(TFM_Q6_K, wf, w, (size_t)rows, (size_t)cols, 1) == TFM_OK);
-    TT_CHECK(tfm_quant_gemv(y, TFM_Q6_K, w, x, rows, cols, 1) == TFM_OK);
-    tfm_quantize_row(TFM_Q8_K, x, xq, (size_t)cols);
-    for (r = 0; r < rows; r++)
-        TT_ASSERT(y[r] == reference_dot(TFM_Q6_K, w + (size_t)r * cols / 256 * 210, xq, (size_t)cols), "row %d", r);
-    free(wf); free(x); free(w); free(xq);
+    for (ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+        for (ci = 0; ci < 2; ci++) {
+            tfm_dtype wt = types[ti], at = tfm_quant_vec_dot_type(wt);
+            int cols = TFM_QUANT_STACK_COLS + (ci ? 256 : 0), rows = 3, r;
+            size_t row_bytes = (size_t)cols / bsize(wt) * bbytes(wt);
+            float *wf = (float *)tt_alloc((size_t)rows * cols * 4), *x = (float *)tt_alloc((size_t)cols * 4), y[3], yp[3];
+            unsigned char *w = (unsigned char *)tt_alloc((size_t)rows * row_bytes);
+            unsigned char *xq = (unsigned char *)tt_alloc((size_t)cols / bsize(at) * bbytes(at));
+            tfm_quant_packed p;
+            tt_fill(wf, (size_t)rows * cols, -1.0f, 1.0f);
+            tt_fill(x, (size_t)cols, -1.0f, 1.0f);
+            TT_CHECK(tfm_quantize(wt, wf, w, (size_t)rows, (size_t)cols, 1) == TFM_OK);
+            TT_CHECK(tfm_quant_gemv(y, wt, w, x, rows, cols, 1) == TFM_OK);
+            tfm_quantize_row(at, x, xq, (size_t)cols);
+            for (r = 0; r < rows; r++)
+                TT_ASSERT(y[r] == reference_dot(wt, w + (size_t)r * row_bytes, xq, (size_t)cols), "%s %d cols row %d", tfm_dtype_name(wt), cols, r);
+            if (tfm_quant_pack(&p, wt, w, rows, cols, 1) == TFM_OK) {
+                TT_CHECK(tfm_quant_packed_gemv(yp, &p, x, 0, rows, 1) == TFM_OK);
+                TT_ASSERT(memcmp(y, yp, sizeof y) == 0, "%s %d cols: packed differs", tfm_dtype_name(wt), cols);
+                tfm_quant_packed_free(&p);
+            }
+            free(wf); free(x); free(w); free(xq);
+        }
 }
 
 static void test_bad_input(void)
