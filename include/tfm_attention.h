@@ -51,13 +51,25 @@
      Masks: causal or bidirectional (cfg.causal); per-sequence valid length kv_len (key padding: keys
      j >= kv_len[s] are invisible). A query that sees no key gets a zero output row.
 
+   KV CACHE
+     tfm_kv_cache_init makes the cache a config needs: all K/V rows, a ring of the last w rows for a
+     window, or linear attention's state. cfg.kv_type TFM_I8 stores each (token, kv head) row of head_dim
+     values as int8 with one f32 scale (tfm_kv_quantize_row: scale = max|x| / 127, so an element moves by
+     at most scale / 2): (head_dim + 4) / (4 head_dim) of the f32 bytes, 27% at head_dim 64. The new
+     tokens of a tfm_attn_decode call are quantized first and attended like the cached ones. A decode
+     step reads int8 rows directly (converted in registers: it is bound by the bytes it reads); a prompt
+     chunk's tiles dequantize each chunk of keys once, then run the f32 kernels.
+     A decode step (one query) keeps its scores row-major, so the online softmax runs along the keys
+     with full vectors, and reads each K and V row once for the query heads of its group.
+
    WORKSPACE AND THREADS
      Scratch memory is a workspace the caller owns: tfm_attn_workspace_size() tells its size for at
      most n_q queries per sequence against at most n_kv keys (for tfm_attn_decode: n_q = the largest
      n_new, n_kv = the cache's max_tokens). Pass NULL to have the call allocate and free it itself.
      Nothing else is allocated by prefill/decode. Threads (cfg.n_threads, <= 0: tfm_default_threads())
      split query tiles and heads; a decode step splits the keys in fixed chunks of 512 positions and
-     merges the partial softmaxes in a fixed order, so results never depend on the thread count.
+     merges the partial softmaxes in a fixed order, so results never depend on the thread count (a step
+     of under ~4K multiply-adds runs on one thread: a team would cost more than it saves).
 
    ERRORS
      Every function returning tfm_status rejects NULL, bad counts (n_heads % n_kv_heads != 0,
@@ -152,26 +164,30 @@ TFM_API tfm_status tfm_attn_bigbird_mask(const tfm_attn_config *cfg, int n_token
 /* ---------------------------------------------------------------- KV cache (one per layer) */
 
 typedef struct tfm_kv_cache {
-    tfm_dtype dtype;    /* storage type of k and v: TFM_F32 (int8 arrives with tfm_quant.h) */
+    tfm_dtype dtype;    /* storage of k and v: TFM_F32, or TFM_I8 (tfm_kv_quantize_row rows) */
     int n_kv_heads;
     int head_dim;
     int max_tokens;     /* positions 0..max_tokens-1 can be appended; beyond: TFM_ERR_CONTEXT_FULL */
     int capacity;       /* rows of k and v: max_tokens, the window for a ring, 0 for linear attention */
     int ring;           /* nonzero: position p lives in row p % capacity (sliding window) */
     int length;         /* tokens appended so far (the next token's position) */
-    void *k;            /* [capacity][n_kv_heads][head_dim] */
+    void *k;            /* [capacity][n_kv_heads][head_dim] of dtype */
     void *v;
+    float *k_scale;     /* TFM_I8: [capacity][n_kv_heads], the scale of each row of k */
+    float *v_scale;
     float *state;       /* linear attention: per kv head S[head_dim][head_dim] then z[head_dim] */
 } tfm_kv_cache;
 
 /* Allocates a cache suited to cfg: full K/V rows (DENSE, FLASH, BIGBIRD), a ring of min(window,
-   max_tokens) rows (WINDOW), or the recurrent state (LINEAR). LINFORMER has no cache
+   max_tokens) rows (WINDOW), or the recurrent state (LINEAR), with rows of cfg->kv_type: TFM_F32, or
+   TFM_I8 (head_dim int8 values and one f32 scale per token and kv head: (head_dim + 4) / (4 head_dim)
+   of the f32 bytes; not for LINEAR, whose state is no rows). LINFORMER has no cache
    (TFM_ERR_UNSUPPORTED). On failure the cache is left empty (safe to free). */
 TFM_API tfm_status tfm_kv_cache_init(tfm_kv_cache *cache, const tfm_attn_config *cfg, int max_tokens);
 TFM_API void tfm_kv_cache_free(tfm_kv_cache *cache);
 /* Forgets every token (length 0, linear state zeroed); keeps the memory. */
 TFM_API void tfm_kv_cache_reset(tfm_kv_cache *cache);
-/* Bytes the cache holds (K and V rows or the state). */
+/* Bytes the cache holds (K and V rows with their scales, or the state). */
 TFM_API size_t tfm_kv_cache_bytes(const tfm_kv_cache *cache);
 
 /* int8 KV-cache rows: one float scale per row, scale = max|x| / 127, q[i] = x[i] / scale rounded half
@@ -186,7 +202,10 @@ TFM_API void tfm_kv_axpy(float *y, float alpha, const int8_t *q, float scale, si
    attention of their queries q ([n_new][n_heads][head_dim], positions cache->length ..) over every
    token in the cache to out. n_new = 1 is a decode step (keys split across threads in fixed chunks);
    n_new > 1 a prompt chunk (tiled like prefill). Row i equals row cache->length + i of a prefill over
-   the whole sequence. TFM_ERR_CONTEXT_FULL (cache unchanged) if the tokens do not fit. */
+   the whole sequence. TFM_ERR_CONTEXT_FULL (cache unchanged) if the tokens do not fit. An int8 cache
+   quantizes the new rows first and attends over the stored (dequantized) values only, the new tokens'
+   own included, so a row does not depend on how the tokens were split into calls. cfg->kv_type must
+   be the cache's dtype. */
 TFM_API tfm_status tfm_attn_decode(const tfm_attn_config *cfg, tfm_kv_cache *cache, float *out, const float *q,
                                    const float *k_new, const float *v_new, int n_new, void *workspace,
                                    size_t workspace_bytes);
@@ -524,6 +543,8 @@ typedef struct tfm__attn_layout {
     size_t slot_floats;   /* one decode partial: rmax, rsum, corr [mpad] + o [G][Dpad] */
     size_t ranges_bytes;  /* block list + ranges for a decode step, shared */
     size_t proj_bytes;    /* linformer projections K', V' */
+    size_t deq_floats;    /* int8 rows: one chunk of K and V dequantized for a tile, per thread */
+    size_t stage_bytes;   /* int8 rows: the new tokens' quantized K, V and scales, shared */
     int max_splits;
     int max_blocks;       /* entries of one block list */
     size_t total;
@@ -564,7 +585,9 @@ static tfm_status tfm__attn_layout_init(tfm__attn_layout *L, const tfm_attn_conf
         size_t ints = 3 * (size_t)L->max_blocks;
         L->tile_floats = tfm__attn_round(D * mpad + (size_t)d->bk * mpad + mpad * Dpad + 3 * mpad, 16);
         if (L->tile_floats < (size_t)d->bk * mpad_d) L->tile_floats = (size_t)d->bk * mpad_d;
-        L->thread_bytes = tfm__attn_add(tfm__attn_bytes(L->tile_floats), tfm__attn_round(tfm__attn_mul(ints, sizeof(int)), 64));
+        if (cfg->kv_type == TFM_I8) L->deq_floats = 2 * (size_t)d->bk * Dpad;
+        L->thread_bytes = tfm__attn_add(tfm__attn_bytes(L->tile_floats), tfm__attn_bytes(L->deq_floats));
+        L->thread_bytes = tfm__attn_add(L->thread_bytes, tfm__attn_round(tfm__attn_mul(ints, sizeof(int)), 64));
         L->max_splits = keys / TFM__ATTN_SPLIT + 2;
         L->slot_floats = tfm__attn_round(3 * mpad_d + (size_t)d->G * Dpad, 16);
         L->split_bytes = tfm__attn_bytes(tfm__attn_mul(tfm__attn_mul((size_t)d->KV, (size_t)L->max_splits), L->slot_floats));
@@ -572,10 +595,15 @@ static tfm_status tfm__attn_layout_init(tfm__attn_layout *L, const tfm_attn_conf
         if (cfg->kind == TFM_ATTN_LINFORMER)
             L->proj_bytes = tfm__attn_bytes(tfm__attn_mul(2 * (size_t)cfg->linformer.k, (size_t)d->KV * D));
     }
+    if (cfg->kv_type == TFM_I8 && cfg->kind != TFM_ATTN_LINEAR && cfg->kind != TFM_ATTN_LINFORMER) {
+        size_t rows = tfm__attn_mul((size_t)n_q, (size_t)d->KV); /* the new tokens' rows, quantized */
+        L->stage_bytes = tfm__attn_add(2 * tfm__attn_round(tfm__attn_mul(rows, D), 64), 2 * tfm__attn_bytes(rows));
+    }
     L->total = tfm__attn_add(tfm__attn_mul(L->thread_bytes, T), 64);
     L->total = tfm__attn_add(L->total, L->split_bytes);
     L->total = tfm__attn_add(L->total, L->ranges_bytes);
     L->total = tfm__attn_add(L->total, L->proj_bytes);
+    L->total = tfm__attn_add(L->total, L->stage_bytes);
     return L->total >= TFM__ATTN_OVER ? TFM_ERR_OUT_OF_RANGE : TFM_OK;
 }
 
@@ -597,17 +625,21 @@ tfm_status tfm_attn_workspace_size(const tfm_attn_config *cfg, int n_q, int n_kv
 
 /* ---------------------------------------------------------------- key sources */
 
-/* Keys at positions [begin, end) stored contiguously: row of position p at k + (p - begin) * stride. */
+/* Keys at positions [begin, end) stored contiguously: the row of position p (all kv heads) at
+   k + (p - begin) * stride elements: f32, or int8 with the scale of kv head h at ks[(p - begin) * n_kv + h]. */
 typedef struct tfm__attn_seg {
-    const float *k, *v;
+    const void *k, *v;
+    const float *ks, *vs; /* int8 rows: their scales; NULL for f32 rows */
     int begin, end;
 } tfm__attn_seg;
 
-/* At most: two pieces of a ring buffer plus the new tokens of a decode call. */
+/* At most: two pieces of a ring buffer plus the new tokens of a decode call. Every segment holds the
+   same element type. */
 typedef struct tfm__attn_src {
     tfm__attn_seg seg[3];
     int n_seg;
-    size_t stride; /* floats between consecutive positions: n_kv_heads * head_dim */
+    size_t stride; /* elements between consecutive positions: n_kv_heads * head_dim */
+    int n_kv;      /* scales per position */
 } tfm__attn_src;
 
 /* One sequence of a call. */
@@ -620,13 +652,37 @@ typedef struct tfm__attn_seq {
     tfm__attn_src src;
 } tfm__attn_seq;
 
-static const float *tfm__attn_src_row(const tfm__attn_src *src, int pos, int values)
+static const tfm__attn_seg *tfm__attn_src_seg(const tfm__attn_src *src, int pos)
 {
     int s;
     for (s = 0; s < src->n_seg; s++)
-        if (pos >= src->seg[s].begin && pos < src->seg[s].end)
-            return (values ? src->seg[s].v : src->seg[s].k) + (size_t)(pos - src->seg[s].begin) * src->stride;
+        if (pos >= src->seg[s].begin && pos < src->seg[s].end) return &src->seg[s];
     return NULL;
+}
+
+/* An f32 row (of K or V) of kv head 0 at position pos: only for f32 sources (prefill's). */
+static const float *tfm__attn_src_row(const tfm__attn_src *src, int pos, int values)
+{
+    const tfm__attn_seg *g = tfm__attn_src_seg(src, pos);
+    return (const float *)(values ? g->v : g->k) + (size_t)(pos - g->begin) * src->stride;
+}
+
+/* q . k (kv head kh at position pos), whatever the rows' type */
+static float tfm__attn_src_dot(const tfm__attn_src *src, int pos, int kh, const float *q, int D)
+{
+    const tfm__attn_seg *g = tfm__attn_src_seg(src, pos);
+    size_t row = (size_t)(pos - g->begin), off = row * src->stride + (size_t)kh * (size_t)D;
+    if (g->ks) return tfm_kv_dot(q, (const int8_t *)g->k + off, g->ks[row * (size_t)src->n_kv + (size_t)kh], (size_t)D);
+    return tfm_dot(q, (const float *)g->k + off, (size_t)D);
+}
+
+/* o += a v (kv head kh at position pos), whatever the rows' type */
+static void tfm__attn_src_axpy(const tfm__attn_src *src, int pos, int kh, float a, float *o, int D)
+{
+    const tfm__attn_seg *g = tfm__attn_src_seg(src, pos);
+    size_t row = (size_t)(pos - g->begin), off = row * src->stride + (size_t)kh * (size_t)D;
+    if (g->vs) tfm_kv_axpy(o, a, (const int8_t *)g->v + off, g->vs[row * (size_t)src->n_kv + (size_t)kh], (size_t)D);
+    else tfm_axpy(o, a, (const float *)g->v + off, (size_t)D);
 }
 
 /* Position ranges [r[2i], r[2i+1]) of the keys that queries at positions [p_first, p_last] may see
@@ -778,52 +834,37 @@ static void tfm__attn_qk_tile(const tfm__attn_tile *t, const float *k, size_t ld
             tfm__attn_qk_row(t->s + (size_t)r0 * mpad + (size_t)c0, t->qt + c0, mpad, k + (size_t)r0 * ld, t->D);
 }
 
-/* The decode shape (a few rows): each key row is loaded once and dotted with up to four query rows.
-   Rows a few keys ahead (of K, and of V for the P V that follows) are prefetched: this path is
-   bound by memory, not arithmetic. */
-static void tfm__attn_qk_dot(const tfm__attn_tile *t, const float *k, const float *v, size_t ld, int bk)
+/* ---------------------------------------------------------------- rows of f32 or int8
+   The kernels that stream K and V rows are written once for both row types: always inlined with a
+   constant i8, each instance keeps only its own loads. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TFM__ATTN_SPECIALISE static inline __attribute__((always_inline))
+#else
+#define TFM__ATTN_SPECIALISE static inline
+#endif
+
+/* elements c .. c + TFM__VF_N - 1 of a row */
+TFM__ATTN_SPECIALISE tfm__vf tfm__attn_ld(const void *row, size_t c, int i8)
 {
-    int r, m, c, D = t->D;
-    for (r = 0; r < bk; r++) {
-        const float *kr = k + (size_t)r * ld;
-        float *srow = t->s + (size_t)r * (size_t)t->mpad;
-        const char *kf = (const char *)(kr + TFM__ATTN_PREFETCH_ROWS * ld), *vf = (const char *)(v + (size_t)r * ld);
-        for (c = 0; c < D; c += 16) {
-            TFM__ATTN_PREFETCH(kf + (size_t)c * sizeof(float));
-            TFM__ATTN_PREFETCH(vf + (size_t)c * sizeof(float));
-        }
-        for (m = 0; m < t->M; m += 4) {
-            const float *q0 = t->q + (size_t)m * (size_t)D;
-            int rows = t->M - m < 4 ? t->M - m : 4, i;
-            const float *q1 = q0 + (rows > 1 ? D : 0), *q2 = q0 + (rows > 2 ? 2 * D : 0), *q3 = q0 + (rows > 3 ? 3 * D : 0);
-            tfm__vf a0 = tfm__vf_zero(), a1 = tfm__vf_zero(), a2 = tfm__vf_zero(), a3 = tfm__vf_zero();
-            float sums[4];
-            for (c = 0; c + TFM__VF_N <= D; c += TFM__VF_N) {
-                tfm__vf kv = tfm__vf_load(kr + c);
-                a0 = tfm__vf_fma(tfm__vf_load(q0 + c), kv, a0);
-                a1 = tfm__vf_fma(tfm__vf_load(q1 + c), kv, a1);
-                a2 = tfm__vf_fma(tfm__vf_load(q2 + c), kv, a2);
-                a3 = tfm__vf_fma(tfm__vf_load(q3 + c), kv, a3);
-            }
-            if (c < D) {
-                size_t n = (size_t)(D - c);
-                tfm__vf kv = tfm__vf_load_n(kr + c, n);
-                a0 = tfm__vf_fma(tfm__vf_load_n(q0 + c, n), kv, a0);
-                a1 = tfm__vf_fma(tfm__vf_load_n(q1 + c, n), kv, a1);
-                a2 = tfm__vf_fma(tfm__vf_load_n(q2 + c, n), kv, a2);
-                a3 = tfm__vf_fma(tfm__vf_load_n(q3 + c, n), kv, a3);
-            }
-            sums[0] = tfm__vf_sum(a0);
-            sums[1] = tfm__vf_sum(a1);
-            sums[2] = tfm__vf_sum(a2);
-            sums[3] = tfm__vf_sum(a3);
-            for (i = 0; i < rows; i++) srow[m + i] = sums[i] * t->scale;
-        }
-        for (m = t->M; m < t->mpad; m++) srow[m] = 0.0f;
-    }
+    return i8 ? tfm__vf_load_i8((const int8_t *)row + c) : tfm__vf_load((const float *)row + c);
 }
 
-/* P V micro-kernels: o[i][c0..) += sum_r p[r][i] * v[r][c0..), p rows ldp apart, v rows ldv apart. */
+/* elements c .. c + n - 1 (n < TFM__VF_N), the other lanes 0 */
+TFM__ATTN_SPECIALISE tfm__vf tfm__attn_ld_n(const void *row, size_t c, size_t n, int i8)
+{
+    return i8 ? tfm__vf_load_i8_n((const int8_t *)row + c, n) : tfm__vf_load_n((const float *)row + c, n);
+}
+
+/* element i of an array of rows: the start of row i when i = r * ld */
+TFM__ATTN_SPECIALISE const void *tfm__attn_at(const void *base, size_t i, int i8)
+{
+    return i8 ? (const void *)((const int8_t *)base + i) : (const void *)((const float *)base + i);
+}
+
+/* ---------------------------------------------------------------- P V */
+
+/* o[i][c0..) += sum_r p(r, i) v[r][c0..) with p(r, i) = p[r * ldp + i * ldi] (the flash tile keeps its
+   weights key-major, a decode step row-major) and v rows ldv elements apart. */
 #define TFM__PV_LOAD_O(i, x) tfm__vf o##i##x = tfm__vf_load(o + (size_t)(i) * ldo + (x) * TFM__VF_N)
 #define TFM__PV_STORE_O(i, x) tfm__vf_store(o + (size_t)(i) * ldo + (x) * TFM__VF_N, o##i##x)
 
@@ -832,29 +873,30 @@ static void tfm__attn_qk_dot(const tfm__attn_tile *t, const float *k, const floa
 #define TFM__PV_ROW_STORE(i) TFM__PV_STORE_O(i, 0); TFM__PV_STORE_O(i, 1); TFM__PV_STORE_O(i, 2); TFM__PV_STORE_O(i, 3)
 #define TFM__PV_ROW_FMA(i)                                  \
     do {                                                    \
-        tfm__vf p_ = tfm__vf_set1(pr[i]);                   \
+        tfm__vf p_ = tfm__vf_set1(pr[(size_t)(i) * ldi]);   \
         o##i##0 = tfm__vf_fma(p_, v0, o##i##0);             \
         o##i##1 = tfm__vf_fma(p_, v1, o##i##1);             \
         o##i##2 = tfm__vf_fma(p_, v2, o##i##2);             \
         o##i##3 = tfm__vf_fma(p_, v3, o##i##3);             \
     } while (0)
-#define TFM__PV_LOAD_V                                                                        \
-    tfm__vf v0 = tfm__vf_load(vr), v1 = tfm__vf_load(vr + TFM__VF_N), v2 = tfm__vf_load(vr + 2 * TFM__VF_N), \
-            v3 = tfm__vf_load(vr + 3 * TFM__VF_N)
+#define TFM__PV_LOAD_V                                                                                   \
+    tfm__vf v0 = tfm__attn_ld(vr, 0, i8), v1 = tfm__attn_ld(vr, TFM__VF_N, i8),                          \
+            v2 = tfm__attn_ld(vr, 2 * TFM__VF_N, i8), v3 = tfm__attn_ld(vr, 3 * TFM__VF_N, i8)
 #else
 #define TFM__PV_ROW_LOAD(i) TFM__PV_LOAD_O(i, 0); TFM__PV_LOAD_O(i, 1)
 #define TFM__PV_ROW_STORE(i) TFM__PV_STORE_O(i, 0); TFM__PV_STORE_O(i, 1)
 #define TFM__PV_ROW_FMA(i)                                  \
     do {                                                    \
-        tfm__vf p_ = tfm__vf_set1(pr[i]);                   \
+        tfm__vf p_ = tfm__vf_set1(pr[(size_t)(i) * ldi]);   \
         o##i##0 = tfm__vf_fma(p_, v0, o##i##0);             \
         o##i##1 = tfm__vf_fma(p_, v1, o##i##1);             \
     } while (0)
-#define TFM__PV_LOAD_V tfm__vf v0 = tfm__vf_load(vr), v1 = tfm__vf_load(vr + TFM__VF_N)
+#define TFM__PV_LOAD_V tfm__vf v0 = tfm__attn_ld(vr, 0, i8), v1 = tfm__attn_ld(vr, TFM__VF_N, i8)
 #endif
 
 /* four rows x TFM__ATTN_PV_W columns */
-static void tfm__attn_pv_4w(float *o, size_t ldo, const float *p, size_t ldp, const float *v, size_t ldv, int bk)
+TFM__ATTN_SPECIALISE void tfm__attn_pv_4w(float *o, size_t ldo, const float *p, size_t ldp, size_t ldi, const void *v,
+                                          size_t ldv, int bk, int i8)
 {
     int r;
     TFM__PV_ROW_LOAD(0);
@@ -862,7 +904,8 @@ static void tfm__attn_pv_4w(float *o, size_t ldo, const float *p, size_t ldp, co
     TFM__PV_ROW_LOAD(2);
     TFM__PV_ROW_LOAD(3);
     for (r = 0; r < bk; r++) {
-        const float *pr = p + (size_t)r * ldp, *vr = v + (size_t)r * ldv;
+        const float *pr = p + (size_t)r * ldp;
+        const void *vr = tfm__attn_at(v, (size_t)r * ldv, i8);
         TFM__PV_LOAD_V;
         TFM__PV_ROW_FMA(0);
         TFM__PV_ROW_FMA(1);
@@ -876,49 +919,98 @@ static void tfm__attn_pv_4w(float *o, size_t ldo, const float *p, size_t ldp, co
 }
 
 /* one row x TFM__ATTN_PV_W columns */
-static void tfm__attn_pv_1w(float *o, size_t ldo, const float *p, size_t ldp, const float *v, size_t ldv, int bk)
+TFM__ATTN_SPECIALISE void tfm__attn_pv_1w(float *o, size_t ldo, const float *p, size_t ldp, size_t ldi, const void *v,
+                                          size_t ldv, int bk, int i8)
 {
     int r;
     TFM__PV_ROW_LOAD(0);
     for (r = 0; r < bk; r++) {
-        const float *pr = p + (size_t)r * ldp, *vr = v + (size_t)r * ldv;
+        const float *pr = p + (size_t)r * ldp;
+        const void *vr = tfm__attn_at(v, (size_t)r * ldv, i8);
         TFM__PV_LOAD_V;
         TFM__PV_ROW_FMA(0);
     }
+    (void)ldi;
     TFM__PV_ROW_STORE(0);
 }
 
-/* `rows` (1..4) rows x one vector of which `lanes` are real columns (v is read only there) */
-static void tfm__attn_pv_narrow(float *o, size_t ldo, int rows, const float *p, size_t ldp, const float *v, size_t ldv,
-                                int bk, size_t lanes)
+/* the first `lanes` columns of row r of v (all TFM__VF_N of them, or fewer: v is read only there) */
+TFM__ATTN_SPECIALISE tfm__vf tfm__attn_pv_row(const void *v, size_t ldv, int r, size_t lanes, int i8)
 {
-    tfm__vf acc[4];
-    int r, i;
-    for (i = 0; i < rows; i++) acc[i] = tfm__vf_load(o + (size_t)i * ldo);
-    for (r = 0; r < bk; r++) {
-        const float *pr = p + (size_t)r * ldp;
-        tfm__vf vv = lanes == TFM__VF_N ? tfm__vf_load(v + (size_t)r * ldv) : tfm__vf_load_n(v + (size_t)r * ldv, lanes);
-        for (i = 0; i < rows; i++) acc[i] = tfm__vf_fma(tfm__vf_set1(pr[i]), vv, acc[i]);
-    }
-    for (i = 0; i < rows; i++) tfm__vf_store(o + (size_t)i * ldo, acc[i]);
+    const void *vr = tfm__attn_at(v, (size_t)r * ldv, i8);
+    return lanes == TFM__VF_N ? tfm__attn_ld(vr, 0, i8) : tfm__attn_ld_n(vr, 0, lanes, i8);
 }
 
-/* O[M][Dpad] += P^T V for bk keys */
-static void tfm__attn_pv(const tfm__attn_tile *t, const float *v, size_t ldv, int bk)
+/* `rows` (1..4) rows x one vector of which `lanes` are real columns. Four rows share each load of v;
+   fewer take one row at a time with four accumulators over interleaved keys, so that they do not wait
+   on one chain of dependent FMAs. */
+TFM__ATTN_SPECIALISE void tfm__attn_pv_narrow(float *o, size_t ldo, int rows, const float *p, size_t ldp, size_t ldi,
+                                              const void *v, size_t ldv, int bk, size_t lanes, int i8)
 {
-    size_t ldo = (size_t)t->Dpad, ldp = (size_t)t->mpad;
-    int c0 = 0, m;
-    for (; c0 + TFM__ATTN_PV_W <= t->D; c0 += TFM__ATTN_PV_W) {
-        for (m = 0; m + 4 <= t->M; m += 4) tfm__attn_pv_4w(t->o + (size_t)m * ldo + (size_t)c0, ldo, t->s + m, ldp, v + c0, ldv, bk);
-        for (; m < t->M; m++) tfm__attn_pv_1w(t->o + (size_t)m * ldo + (size_t)c0, ldo, t->s + m, ldp, v + c0, ldv, bk);
+    int r, i;
+    if (rows == 4) {
+        tfm__vf a0 = tfm__vf_load(o), a1 = tfm__vf_load(o + ldo), a2 = tfm__vf_load(o + 2 * ldo), a3 = tfm__vf_load(o + 3 * ldo);
+        for (r = 0; r < bk; r++) {
+            const float *pr = p + (size_t)r * ldp;
+            tfm__vf vv = tfm__attn_pv_row(v, ldv, r, lanes, i8);
+            a0 = tfm__vf_fma(tfm__vf_set1(pr[0]), vv, a0);
+            a1 = tfm__vf_fma(tfm__vf_set1(pr[ldi]), vv, a1);
+            a2 = tfm__vf_fma(tfm__vf_set1(pr[2 * ldi]), vv, a2);
+            a3 = tfm__vf_fma(tfm__vf_set1(pr[3 * ldi]), vv, a3);
+        }
+        tfm__vf_store(o, a0);
+        tfm__vf_store(o + ldo, a1);
+        tfm__vf_store(o + 2 * ldo, a2);
+        tfm__vf_store(o + 3 * ldo, a3);
+        return;
     }
-    for (; c0 < t->D; c0 += TFM__VF_N) {
-        size_t lanes = (size_t)(t->D - c0) < (size_t)TFM__VF_N ? (size_t)(t->D - c0) : (size_t)TFM__VF_N;
-        for (m = 0; m < t->M; m += 4) {
-            int rows = t->M - m < 4 ? t->M - m : 4;
-            tfm__attn_pv_narrow(t->o + (size_t)m * ldo + (size_t)c0, ldo, rows, t->s + m, ldp, v + c0, ldv, bk, lanes);
+    for (i = 0; i < rows; i++) {
+        const float *pi = p + (size_t)i * ldi;
+        tfm__vf a0 = tfm__vf_load(o + (size_t)i * ldo), a1 = tfm__vf_zero(), a2 = tfm__vf_zero(), a3 = tfm__vf_zero();
+        for (r = 0; r + 4 <= bk; r += 4) {
+            a0 = tfm__vf_fma(tfm__vf_set1(pi[(size_t)r * ldp]), tfm__attn_pv_row(v, ldv, r, lanes, i8), a0);
+            a1 = tfm__vf_fma(tfm__vf_set1(pi[(size_t)(r + 1) * ldp]), tfm__attn_pv_row(v, ldv, r + 1, lanes, i8), a1);
+            a2 = tfm__vf_fma(tfm__vf_set1(pi[(size_t)(r + 2) * ldp]), tfm__attn_pv_row(v, ldv, r + 2, lanes, i8), a2);
+            a3 = tfm__vf_fma(tfm__vf_set1(pi[(size_t)(r + 3) * ldp]), tfm__attn_pv_row(v, ldv, r + 3, lanes, i8), a3);
+        }
+        for (; r < bk; r++) a0 = tfm__vf_fma(tfm__vf_set1(pi[(size_t)r * ldp]), tfm__attn_pv_row(v, ldv, r, lanes, i8), a0);
+        tfm__vf_store(o + (size_t)i * ldo, tfm__vf_add(tfm__vf_add(a0, a1), tfm__vf_add(a2, a3)));
+    }
+}
+
+/* O[M][ldo] += P^T V for bk keys of D columns */
+TFM__ATTN_SPECIALISE void tfm__attn_pv(float *o, size_t ldo, int M, int D, const float *p, size_t ldp, size_t ldi,
+                                       const void *v, size_t ldv, int bk, int i8)
+{
+    int c0 = 0, m;
+    for (; c0 + TFM__ATTN_PV_W <= D; c0 += TFM__ATTN_PV_W) {
+        const void *vc = tfm__attn_at(v, (size_t)c0, i8);
+        for (m = 0; m + 4 <= M; m += 4)
+            tfm__attn_pv_4w(o + (size_t)m * ldo + (size_t)c0, ldo, p + (size_t)m * ldi, ldp, ldi, vc, ldv, bk, i8);
+        for (; m < M; m++)
+            tfm__attn_pv_1w(o + (size_t)m * ldo + (size_t)c0, ldo, p + (size_t)m * ldi, ldp, ldi, vc, ldv, bk, i8);
+    }
+    for (; c0 < D; c0 += TFM__VF_N) {
+        size_t lanes = (size_t)(D - c0) < (size_t)TFM__VF_N ? (size_t)(D - c0) : (size_t)TFM__VF_N;
+        const void *vc = tfm__attn_at(v, (size_t)c0, i8);
+        for (m = 0; m < M; m += 4) {
+            int rows = M - m < 4 ? M - m : 4;
+            tfm__attn_pv_narrow(o + (size_t)m * ldo + (size_t)c0, ldo, rows, p + (size_t)m * ldi, ldp, ldi, vc, ldv, bk,
+                                lanes, i8);
         }
     }
+}
+
+/* ---------------------------------------------------------------- flash tile: online softmax */
+
+/* e^x for the weights of a softmax (x <= 0), exactly 0 from x = -87 down (e^-87 is near FLT_MIN): the
+   exponential is only taken of arguments with a normal result, because an underflow to 0 (e^-Inf of
+   every masked score) costs a microcode assist per vector on x86. */
+TFM__INLINE tfm__vf tfm__attn_exp(tfm__vf x)
+{
+    tfm__vf keep = tfm__vf_mul(tfm__vf_add(x, tfm__vf_set1(87.0f)), tfm__vf_set1(1e30f));
+    keep = tfm__vf_min(tfm__vf_max(keep, tfm__vf_zero()), tfm__vf_set1(1.0f));
+    return tfm__vf_mul(tfm__vf_exp(tfm__vf_max(x, tfm__vf_set1(-87.0f))), keep);
 }
 
 /* Online softmax over one chunk of bk scores per row: new running max, P = e^(S - max) in place,
@@ -933,11 +1025,11 @@ static void tfm__attn_softmax_step(const tfm__attn_tile *t, int bk)
         old = tfm__vf_load(t->rmax + mv);
         nw = tfm__vf_max(old, mx);
         tfm__vf_store(t->rmax + mv, nw);
-        c = tfm__vf_exp(tfm__vf_sub(old, nw));
+        c = tfm__attn_exp(tfm__vf_sub(old, nw));
         tfm__vf_store(t->corr + mv, c);
         for (r = 0; r < bk; r++) {
             float *sp = t->s + (size_t)r * ld + (size_t)mv;
-            tfm__vf e = tfm__vf_exp(tfm__vf_sub(tfm__vf_load(sp), nw));
+            tfm__vf e = tfm__attn_exp(tfm__vf_sub(tfm__vf_load(sp), nw));
             tfm__vf_store(sp, e);
             sum = tfm__vf_add(sum, e);
         }
@@ -947,13 +1039,12 @@ static void tfm__attn_softmax_step(const tfm__attn_tile *t, int bk)
         if (t->corr[m] != 1.0f) tfm_scale(t->o + (size_t)m * (size_t)t->Dpad, t->corr[m], (size_t)t->Dpad);
 }
 
-/* One chunk of bk keys at positions j0.. (k, v: rows of this kv head, ld floats apart). */
+/* One chunk of bk keys at positions j0.. (k, v: f32 rows of this kv head, ld floats apart). */
 static void tfm__attn_chunk(const tfm__attn_tile *t, const tfm_attn_config *cfg, const float *k, const float *v, size_t ld,
                             int j0, int bk)
 {
     int r, m;
-    if (t->qt) tfm__attn_qk_tile(t, k, ld, bk);
-    else tfm__attn_qk_dot(t, k, v, ld, bk);
+    tfm__attn_qk_tile(t, k, ld, bk);
     for (r = 0; r < bk; r++) {
         int lo, hi;
         float *srow = t->s + (size_t)r * (size_t)t->mpad;
@@ -963,8 +1054,151 @@ static void tfm__attn_chunk(const tfm__attn_tile *t, const tfm_attn_config *cfg,
         for (m = hi > lo ? hi * t->G : 0; m < t->M; m++) srow[m] = -INFINITY;
     }
     tfm__attn_softmax_step(t, bk);
-    tfm__attn_pv(t, v, ld, bk);
+    tfm__attn_pv(t->o, (size_t)t->Dpad, t->M, t->D, t->s, (size_t)t->mpad, 1, v, ld, bk, 0);
 }
+
+/* bk int8 rows of one kv head (ld elements apart, their scales ld_scale apart) as f32 rows ldd apart:
+   a tile reads each row many times, so it reads them once dequantized. */
+static void tfm__attn_dequant(float *dst, size_t ldd, const int8_t *src, const float *scales, size_t ld, size_t ld_scale,
+                              int bk, int D)
+{
+    int r, c;
+    for (r = 0; r < bk; r++) {
+        const int8_t *row = src + (size_t)r * ld;
+        float *out = dst + (size_t)r * ldd;
+        tfm__vf sc = tfm__vf_set1(scales[(size_t)r * ld_scale]);
+        for (c = 0; c + TFM__VF_N <= D; c += TFM__VF_N) tfm__vf_store(out + c, tfm__vf_mul(tfm__vf_load_i8(row + c), sc));
+        if (c < D) tfm__vf_store_n(out + c, tfm__vf_mul(tfm__vf_load_i8_n(row + c, (size_t)(D - c)), sc), (size_t)(D - c));
+    }
+}
+
+/* ---------------------------------------------------------------- decode: one query token */
+
+/* Scores of a decode step, row-major: s[m * lds + r] = scale q_m . k_r (times the row's scale for
+   int8) for the M query rows of a kv group (q: M rows of D) and bk key rows ld elements apart. Each
+   key row is loaded once for every query row; rows a few keys ahead (of K, and of V for the P V that
+   follows) are prefetched: this path is bound by memory, not arithmetic. */
+TFM__ATTN_SPECIALISE void tfm__attn_decode_qk(float *s, size_t lds, const float *q, int M, int D, float scale,
+                                              const void *k, const void *v, const float *ks, size_t ld,
+                                              size_t ld_scale, int bk, int i8)
+{
+    int r, m, c, line = i8 ? 64 : 16; /* elements per cache line */
+    for (r = 0; r < bk; r++) {
+        const void *kr = tfm__attn_at(k, (size_t)r * ld, i8);
+        const char *kf = (const char *)tfm__attn_at(k, (size_t)(r + TFM__ATTN_PREFETCH_ROWS) * ld, i8);
+        const char *vf = (const char *)tfm__attn_at(v, (size_t)r * ld, i8);
+        float f = i8 ? scale * ks[(size_t)r * ld_scale] : scale;
+        for (c = 0; c < D; c += line) {
+            TFM__ATTN_PREFETCH(tfm__attn_at(kf, (size_t)c, i8));
+            TFM__ATTN_PREFETCH(tfm__attn_at(vf, (size_t)c, i8));
+        }
+        for (m = 0; m + 4 <= M; m += 4) {
+            const float *q0 = q + (size_t)m * (size_t)D, *q1 = q0 + D, *q2 = q1 + D, *q3 = q2 + D;
+            tfm__vf a0 = tfm__vf_zero(), a1 = tfm__vf_zero(), a2 = tfm__vf_zero(), a3 = tfm__vf_zero(), kv;
+            float *out = s + (size_t)m * lds + (size_t)r;
+            for (c = 0; c + TFM__VF_N <= D; c += TFM__VF_N) {
+                kv = tfm__attn_ld(kr, (size_t)c, i8);
+                a0 = tfm__vf_fma(tfm__vf_load(q0 + c), kv, a0);
+                a1 = tfm__vf_fma(tfm__vf_load(q1 + c), kv, a1);
+                a2 = tfm__vf_fma(tfm__vf_load(q2 + c), kv, a2);
+                a3 = tfm__vf_fma(tfm__vf_load(q3 + c), kv, a3);
+            }
+            if (c < D) {
+                size_t n = (size_t)(D - c);
+                kv = tfm__attn_ld_n(kr, (size_t)c, n, i8);
+                a0 = tfm__vf_fma(tfm__vf_load_n(q0 + c, n), kv, a0);
+                a1 = tfm__vf_fma(tfm__vf_load_n(q1 + c, n), kv, a1);
+                a2 = tfm__vf_fma(tfm__vf_load_n(q2 + c, n), kv, a2);
+                a3 = tfm__vf_fma(tfm__vf_load_n(q3 + c, n), kv, a3);
+            }
+            out[0] = f * tfm__vf_sum(a0);
+            out[lds] = f * tfm__vf_sum(a1);
+            out[2 * lds] = f * tfm__vf_sum(a2);
+            out[3 * lds] = f * tfm__vf_sum(a3);
+        }
+        for (; m < M; m++) {
+            const float *qm = q + (size_t)m * (size_t)D;
+            tfm__vf a = tfm__vf_zero();
+            for (c = 0; c + TFM__VF_N <= D; c += TFM__VF_N) a = tfm__vf_fma(tfm__vf_load(qm + c), tfm__attn_ld(kr, (size_t)c, i8), a);
+            if (c < D) {
+                size_t n = (size_t)(D - c);
+                a = tfm__vf_fma(tfm__vf_load_n(qm + c, n), tfm__attn_ld_n(kr, (size_t)c, n, i8), a);
+            }
+            s[(size_t)m * lds + (size_t)r] = f * tfm__vf_sum(a);
+        }
+    }
+}
+
+/* Lanes 0..n-1 of tfm__vf_load(tfm__attn_first + 16 - n) are 1, the others 0 (TFM__VF_N <= 16): the
+   last, partial vector of a row of scores is handled whole with it (reading back a masked store lane by
+   lane would stall on every lane) and without e^x of a padding -Inf (an underflow: microcode assists). */
+static const float tfm__attn_first[32] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/* Online softmax of a decode chunk: each of the M rows of bk scores (lds apart) runs along its keys
+   with full vectors; running max and sum, P = e^(S - max) in place, the output rescaled. */
+static void tfm__attn_decode_softmax(const tfm__attn_tile *t, size_t lds, int bk)
+{
+    int m, r, full = bk - bk % TFM__VF_N;
+    size_t n = (size_t)(bk - full);
+    tfm__vf first = tfm__vf_load(tfm__attn_first + 16 - n), rest = tfm__vf_sub(tfm__vf_set1(1.0f), first);
+    tfm__vf last = tfm__vf_zero();
+    for (m = 0; m < t->M; m++) {
+        float *row = t->s + (size_t)m * lds, nw, c;
+        tfm__vf vmax = tfm__vf_set1(row[0]), vsum = tfm__vf_zero(), e;
+        for (r = 0; r < full; r += TFM__VF_N) vmax = tfm__vf_max(vmax, tfm__vf_load(row + r));
+        if (n) { /* padding lanes hold row[0]: they do not change the max */
+            last = tfm__vf_fma(tfm__vf_load_n(row + full, n), first, tfm__vf_mul(tfm__vf_set1(row[0]), rest));
+            vmax = tfm__vf_max(vmax, last);
+        }
+        nw = tfm__vf_hmax(vmax);
+        nw = t->rmax[m] > nw ? t->rmax[m] : nw;
+        c = t->rmax[m] == TFM__ATTN_NONE ? 0.0f : expf(t->rmax[m] - nw);
+        vmax = tfm__vf_set1(nw);
+        for (r = 0; r < full; r += TFM__VF_N) {
+            e = tfm__attn_exp(tfm__vf_sub(tfm__vf_load(row + r), vmax));
+            tfm__vf_store(row + r, e);
+            vsum = tfm__vf_add(vsum, e);
+        }
+        if (n) {
+            e = tfm__vf_mul(tfm__attn_exp(tfm__vf_mul(tfm__vf_sub(last, vmax), first)), first);
+            tfm__vf_store_n(row + full, e, n);
+            vsum = tfm__vf_add(vsum, e);
+        }
+        t->rsum[m] = t->rsum[m] * c + tfm__vf_sum(vsum);
+        t->rmax[m] = nw;
+        if (c != 1.0f) tfm_scale(t->o + (size_t)m * (size_t)t->Dpad, c, (size_t)t->Dpad);
+    }
+}
+
+/* One chunk of bk keys of a decode step (rows of one kv head, ld elements apart; int8 rows with their
+   scales ld_scale apart). The key ranges of a single position are exact (tfm__attn_ranges), so every
+   key here is visible: no mask. Scores row-major, lds apart. */
+TFM__ATTN_SPECIALISE void tfm__attn_decode_chunk(const tfm__attn_tile *t, size_t lds, const void *k, const void *v,
+                                                 const float *ks, const float *vs, size_t ld, size_t ld_scale, int bk,
+                                                 int i8)
+{
+    int m, r;
+    tfm__attn_decode_qk(t->s, lds, t->q, t->M, t->D, t->scale, k, v, ks, ld, ld_scale, bk, i8);
+    tfm__attn_decode_softmax(t, lds, bk);
+    if (i8) /* each value row's scale joins its weights */
+        for (m = 0; m < t->M; m++)
+            for (r = 0; r < bk; r++) t->s[(size_t)m * lds + (size_t)r] *= vs[(size_t)r * ld_scale];
+    tfm__attn_pv(t->o, (size_t)t->Dpad, t->M, t->D, t->s, 1, lds, v, ld, bk, i8);
+}
+
+static void tfm__attn_decode_chunk_f32(const tfm__attn_tile *t, size_t lds, const float *k, const float *v, size_t ld, int bk)
+{
+    tfm__attn_decode_chunk(t, lds, k, v, NULL, NULL, ld, 0, bk, 0);
+}
+
+static void tfm__attn_decode_chunk_i8(const tfm__attn_tile *t, size_t lds, const int8_t *k, const int8_t *v,
+                                      const float *ks, const float *vs, size_t ld, size_t ld_scale, int bk)
+{
+    tfm__attn_decode_chunk(t, lds, k, v, ks, vs, ld, ld_scale, bk, 1);
+}
+
+/* ---------------------------------------------------------------- tiles over key ranges */
 
 static void tfm__attn_tile_reset(const tfm__attn_tile *t)
 {
@@ -976,11 +1210,15 @@ static void tfm__attn_tile_reset(const tfm__attn_tile *t)
     }
 }
 
-/* Runs the chunks of every key range (clipped to [clip_lo, clip_hi)) through the tile, kv head kh. */
+/* Runs the chunks of every key range (clipped to [clip_lo, clip_hi)) through the tile, kv head kh: a
+   decode step (no Q^T) chunk by chunk from the rows as stored, a flash tile from f32 rows (int8 rows
+   dequantized into deq first: 2 * d->bk * d->Dpad floats). */
 static void tfm__attn_tile_keys(const tfm__attn_tile *t, const tfm_attn_config *cfg, const tfm__attn_dims *d,
-                                const tfm__attn_src *src, int kh, const int *ranges, int n_ranges, int clip_lo, int clip_hi)
+                                const tfm__attn_src *src, int kh, const int *ranges, int n_ranges, int clip_lo, int clip_hi,
+                                float *deq)
 {
     int i, s, j0;
+    size_t Dpad = (size_t)d->Dpad, ns = (size_t)src->n_kv;
     for (i = 0; i < n_ranges; i++) {
         int a = ranges[2 * i] > clip_lo ? ranges[2 * i] : clip_lo;
         int b = ranges[2 * i + 1] < clip_hi ? ranges[2 * i + 1] : clip_hi;
@@ -989,8 +1227,22 @@ static void tfm__attn_tile_keys(const tfm__attn_tile *t, const tfm_attn_config *
             int sa = a > g->begin ? a : g->begin, sb = b < g->end ? b : g->end;
             for (j0 = sa; j0 < sb; j0 += d->bk) {
                 int bk = sb - j0 < d->bk ? sb - j0 : d->bk;
-                size_t off = (size_t)(j0 - g->begin) * src->stride + (size_t)kh * (size_t)d->D;
-                tfm__attn_chunk(t, cfg, g->k + off, g->v + off, src->stride, j0, bk);
+                size_t row = (size_t)(j0 - g->begin), off = row * src->stride + (size_t)kh * (size_t)d->D;
+                const float *ks = g->ks ? g->ks + row * ns + (size_t)kh : NULL, *vs = g->vs ? g->vs + row * ns + (size_t)kh : NULL;
+                if (!t->qt && ks) {
+                    tfm__attn_decode_chunk_i8(t, (size_t)d->bk, (const int8_t *)g->k + off, (const int8_t *)g->v + off, ks, vs,
+                                              src->stride, ns, bk);
+                } else if (!t->qt) {
+                    tfm__attn_decode_chunk_f32(t, (size_t)d->bk, (const float *)g->k + off, (const float *)g->v + off,
+                                               src->stride, bk);
+                } else if (ks) {
+                    float *kd = deq, *vd = deq + (size_t)d->bk * Dpad;
+                    tfm__attn_dequant(kd, Dpad, (const int8_t *)g->k + off, ks, src->stride, ns, bk, d->D);
+                    tfm__attn_dequant(vd, Dpad, (const int8_t *)g->v + off, vs, src->stride, ns, bk, d->D);
+                    tfm__attn_chunk(t, cfg, kd, vd, Dpad, j0, bk);
+                } else {
+                    tfm__attn_chunk(t, cfg, (const float *)g->k + off, (const float *)g->v + off, src->stride, j0, bk);
+                }
             }
         }
     }
@@ -1036,7 +1288,8 @@ static void tfm__attn_flash_seq(const tfm_attn_config *cfg, const tfm__attn_dims
     TFM__ATTN_PARALLEL_FOR(d->threads)
     for (task = 0; task < n_tasks; task++) {
         unsigned char *mine = ws + (size_t)tfm__attn_thread() * L->thread_bytes;
-        int *blocks = (int *)(void *)(mine + tfm__attn_bytes(L->tile_floats)), *ranges = blocks + L->max_blocks;
+        float *deq = (float *)(void *)(mine + tfm__attn_bytes(L->tile_floats));
+        int *blocks = (int *)(void *)((unsigned char *)deq + tfm__attn_bytes(L->deq_floats)), *ranges = blocks + L->max_blocks;
         int kh = task % d->KV, i0, i1, tok, g, c, n_ranges;
         tfm__attn_tile t;
         float *qt;
@@ -1067,13 +1320,14 @@ static void tfm__attn_flash_seq(const tfm_attn_config *cfg, const tfm__attn_dims
         t.qt = qt;
         tfm__attn_tile_reset(&t);
         n_ranges = tfm__attn_ranges(cfg, sq, t.p0, t.p0 + t.T - 1, blocks, ranges);
-        tfm__attn_tile_keys(&t, cfg, d, &sq->src, kh, ranges, n_ranges, 0, INT_MAX);
+        tfm__attn_tile_keys(&t, cfg, d, &sq->src, kh, ranges, n_ranges, 0, INT_MAX, deq);
         tfm__attn_tile_finish(&t, sq->out + (size_t)i0 * q_stride + (size_t)(kh * t.G) * (size_t)t.D, q_stride);
     }
 }
 
 /* One query token: its keys split in fixed chunks of TFM__ATTN_SPLIT positions, one task per
-   (kv head, chunk), partial softmaxes merged in chunk order. */
+   (kv head, chunk), partial softmaxes merged in chunk order (a single chunk is its own result). Below
+   ~4K multiply-adds (a microsecond) one thread does it all: a team costs more than it saves. */
 static void tfm__attn_decode_seq(const tfm_attn_config *cfg, const tfm__attn_dims *d, const tfm__attn_layout *L,
                                  const tfm__attn_seq *sq, unsigned char *ws)
 {
@@ -1081,7 +1335,7 @@ static void tfm__attn_decode_seq(const tfm_attn_config *cfg, const tfm__attn_dim
     float *slots = (float *)(void *)shared;
     int *blocks = (int *)(void *)(shared + L->split_bytes), *ranges = blocks + L->max_blocks;
     int n_ranges = tfm__attn_ranges(cfg, sq, sq->pos0, sq->pos0, blocks, ranges);
-    int first, n_splits, n_tasks, task, kh, m, sp, c;
+    int first, n_splits, n_tasks, task, kh, m, sp, threads, keys = 0;
     size_t mpad = tfm__attn_mpad_decode(d), q_stride = (size_t)d->G * (size_t)d->D;
     if (n_ranges == 0) {
         memset(sq->out, 0, sizeof(float) * (size_t)d->H * (size_t)d->D);
@@ -1091,7 +1345,10 @@ static void tfm__attn_decode_seq(const tfm_attn_config *cfg, const tfm__attn_dim
     n_splits = (ranges[2 * n_ranges - 1] - 1) / TFM__ATTN_SPLIT - first + 1;
     TFM_ASSERT(n_splits <= L->max_splits);
     n_tasks = n_splits * d->KV;
-    TFM__ATTN_PARALLEL_FOR(d->threads)
+    for (m = 0; m < n_ranges; m++) keys += ranges[2 * m + 1] - ranges[2 * m];
+    threads = (double)keys * d->H * d->D < 4096.0 ? 1 : d->threads;
+    (void)threads; /* only the OpenMP pragma reads it */
+    TFM__ATTN_PARALLEL_FOR(threads)
     for (task = 0; task < n_tasks; task++) {
         float *slot = slots + (size_t)task * L->slot_floats;
         int k_head = task / n_splits;
@@ -1115,8 +1372,10 @@ static void tfm__attn_decode_seq(const tfm_attn_config *cfg, const tfm__attn_dim
         t.o = slot + 3 * mpad;
         tfm__attn_tile_reset(&t);
         tfm__attn_tile_keys(&t, cfg, d, &sq->src, k_head, ranges, n_ranges, (int)(split * TFM__ATTN_SPLIT),
-                            clip_hi > INT_MAX ? INT_MAX : (int)clip_hi);
+                            clip_hi > INT_MAX ? INT_MAX : (int)clip_hi, NULL);
+        if (n_splits == 1) tfm__attn_tile_finish(&t, sq->out + (size_t)k_head * q_stride, q_stride);
     }
+    if (n_splits == 1) return;
     for (kh = 0; kh < d->KV; kh++)
         for (m = 0; m < d->G; m++) {
             float best = TFM__ATTN_NONE, total = 0.0f, inv;
@@ -1133,7 +1392,7 @@ static void tfm__attn_decode_seq(const tfm_attn_config *cfg, const tfm__attn_dim
                 tfm_axpy(dst, w, slot + 3 * mpad + (size_t)m * (size_t)d->Dpad, (size_t)d->D);
             }
             inv = total > 0.0f ? 1.0f / total : 0.0f;
-            for (c = 0; c < d->D; c++) dst[c] *= inv;
+            tfm_scale(dst, inv, (size_t)d->D);
         }
 }
 
@@ -1147,14 +1406,13 @@ static void tfm__attn_dense_seq(const tfm_attn_config *cfg, const tfm__attn_dims
     TFM__ATTN_PARALLEL_FOR(d->threads)
     for (h = 0; h < d->H; h++) {
         float *scores = (float *)(void *)(ws + (size_t)tfm__attn_thread() * L->thread_bytes);
-        size_t kv_off = (size_t)(h / d->G) * (size_t)d->D;
-        int i, j;
+        int kh = h / d->G, i, j;
         /* all the scores of the head first: the materialised n_q x n_kv matrix */
         for (i = 0; i < sq->n_q; i++) {
             const float *qi = sq->q + (size_t)i * q_stride + (size_t)h * (size_t)d->D;
             float *row = scores + (size_t)i * (size_t)sq->n_kv;
             long long hi = cfg->causal && (long long)sq->pos0 + i + 1 < sq->kv_end ? (long long)sq->pos0 + i + 1 : sq->kv_end;
-            for (j = 0; j < (int)hi; j++) row[j] = d->scale * tfm_dot(qi, tfm__attn_src_row(&sq->src, j, 0) + kv_off, (size_t)d->D);
+            for (j = 0; j < (int)hi; j++) row[j] = d->scale * tfm__attn_src_dot(&sq->src, j, kh, qi, d->D);
             for (; j < sq->n_kv; j++) row[j] = -INFINITY;
         }
         for (i = 0; i < sq->n_q; i++) {
@@ -1163,7 +1421,7 @@ static void tfm__attn_dense_seq(const tfm_attn_config *cfg, const tfm__attn_dims
             tfm_softmax(row, (size_t)sq->n_kv);
             memset(oi, 0, sizeof(float) * (size_t)d->D);
             for (j = 0; j < sq->kv_end; j++)
-                if (row[j] != 0.0f) tfm_axpy(oi, row[j], tfm__attn_src_row(&sq->src, j, 1) + kv_off, (size_t)d->D);
+                if (row[j] != 0.0f) tfm__attn_src_axpy(&sq->src, j, kh, row[j], oi, d->D);
         }
     }
 }
@@ -1323,8 +1581,10 @@ tfm_status tfm_attn_prefill(const tfm_attn_config *cfg, float *out, const float 
         sq.kv_end = kv_len ? kv_len[i] : n_kv;
         sq.src.n_seg = 1;
         sq.src.stride = (size_t)d.KV * (size_t)d.D;
+        sq.src.n_kv = d.KV;
         sq.src.seg[0].k = k + (size_t)i * kv_floats;
         sq.src.seg[0].v = v + (size_t)i * kv_floats;
+        sq.src.seg[0].ks = sq.src.seg[0].vs = NULL;
         sq.src.seg[0].begin = 0;
         sq.src.seg[0].end = n_kv;
         if (cfg->kind == TFM_ATTN_LINFORMER) {
@@ -1332,8 +1592,8 @@ tfm_status tfm_attn_prefill(const tfm_attn_config *cfg, float *out, const float 
             int kp = cfg->linformer.k;
             float *kproj = (float *)(void *)(ws + tfm__attn_mul(L.thread_bytes, (size_t)d.threads) + L.split_bytes + L.ranges_bytes);
             float *vproj = kproj + (size_t)kp * sq.src.stride;
-            tfm__attn_project(kproj, cfg->linformer.e, kp, n_kv, sq.src.seg[0].k, sq.kv_end, sq.src.stride, d.threads);
-            tfm__attn_project(vproj, cfg->linformer.f, kp, n_kv, sq.src.seg[0].v, sq.kv_end, sq.src.stride, d.threads);
+            tfm__attn_project(kproj, cfg->linformer.e, kp, n_kv, k + (size_t)i * kv_floats, sq.kv_end, sq.src.stride, d.threads);
+            tfm__attn_project(vproj, cfg->linformer.f, kp, n_kv, v + (size_t)i * kv_floats, sq.kv_end, sq.src.stride, d.threads);
             sq.src.seg[0].k = kproj;
             sq.src.seg[0].v = vproj;
             sq.src.seg[0].end = kp;
@@ -1393,7 +1653,7 @@ void tfm_kv_axpy(float *y, float alpha, const int8_t *q, float scale, size_t n)
 
 tfm_status tfm_kv_cache_init(tfm_kv_cache *cache, const tfm_attn_config *cfg, int max_tokens)
 {
-    size_t row, bytes;
+    size_t row, bytes, elem;
     tfm_status s;
     if (!cache) return TFM_ERR_INVALID_ARGUMENT;
     memset(cache, 0, sizeof *cache);
@@ -1401,7 +1661,8 @@ tfm_status tfm_kv_cache_init(tfm_kv_cache *cache, const tfm_attn_config *cfg, in
     if (s != TFM_OK) return s;
     if (max_tokens <= 0) return TFM_ERR_INVALID_ARGUMENT;
     if (cfg->kind == TFM_ATTN_LINFORMER) return TFM_ERR_UNSUPPORTED;
-    cache->dtype = TFM_F32;
+    if (cfg->kv_type != TFM_F32 && (cfg->kv_type != TFM_I8 || cfg->kind == TFM_ATTN_LINEAR)) return TFM_ERR_UNSUPPORTED;
+    cache->dtype = cfg->kv_type;
     cache->n_kv_heads = cfg->n_kv_heads;
     cache->head_dim = cfg->head_dim;
     cache->max_tokens = max_tokens;
@@ -1419,11 +1680,17 @@ tfm_status tfm_kv_cache_init(tfm_kv_cache *cache, const tfm_attn_config *cfg, in
         cache->capacity = cfg->window;
         cache->ring = 1;
     }
-    bytes = tfm__attn_mul(tfm__attn_mul(row, (size_t)cache->capacity), sizeof(float));
+    elem = cache->dtype == TFM_I8 ? 1 : sizeof(float);
+    bytes = tfm__attn_mul(tfm__attn_mul(row, (size_t)cache->capacity), elem);
     if (bytes >= TFM__ATTN_OVER) return TFM_ERR_OUT_OF_RANGE;
     cache->k = tfm_aligned_alloc(bytes);
     cache->v = tfm_aligned_alloc(bytes);
-    if (!cache->k || !cache->v) {
+    if (cache->dtype == TFM_I8) {
+        bytes = (size_t)cfg->n_kv_heads * (size_t)cache->capacity * sizeof(float);
+        cache->k_scale = (float *)tfm_aligned_alloc(bytes);
+        cache->v_scale = (float *)tfm_aligned_alloc(bytes);
+    }
+    if (!cache->k || !cache->v || (cache->dtype == TFM_I8 && (!cache->k_scale || !cache->v_scale))) {
         tfm_kv_cache_free(cache);
         return TFM_ERR_OUT_OF_MEMORY;
     }
@@ -1435,6 +1702,8 @@ void tfm_kv_cache_free(tfm_kv_cache *cache)
     if (!cache) return;
     tfm_aligned_free(cache->k);
     tfm_aligned_free(cache->v);
+    tfm_aligned_free(cache->k_scale);
+    tfm_aligned_free(cache->v_scale);
     tfm_aligned_free(cache->state);
     memset(cache, 0, sizeof *cache);
 }
@@ -1443,9 +1712,10 @@ size_t tfm_kv_cache_bytes(const tfm_kv_cache *cache)
 {
     size_t row;
     if (!cache) return 0;
-    row = (size_t)cache->n_kv_heads * (size_t)cache->head_dim * sizeof(float);
-    if (cache->state) return row * ((size_t)cache->head_dim + 1);
-    return 2 * row * (size_t)cache->capacity;
+    row = (size_t)cache->n_kv_heads * (size_t)cache->head_dim;
+    if (cache->state) return row * ((size_t)cache->head_dim + 1) * sizeof(float);
+    if (cache->dtype == TFM_I8) return 2 * (row + (size_t)cache->n_kv_heads * sizeof(float)) * (size_t)cache->capacity;
+    return 2 * row * sizeof(float) * (size_t)cache->capacity;
 }
 
 void tfm_kv_cache_reset(tfm_kv_cache *cache)
@@ -1455,39 +1725,62 @@ void tfm_kv_cache_reset(tfm_kv_cache *cache)
     if (cache->state) memset(cache->state, 0, tfm_kv_cache_bytes(cache));
 }
 
-/* Keys the cache holds before this call (as up to two segments of its rows) plus the new ones. */
-static void tfm__attn_cache_src(const tfm_kv_cache *c, const float *k_new, const float *v_new, int n_new, tfm__attn_src *src)
+/* Keys the cache holds before this call (as up to two segments of its rows), then the new ones (fresh:
+   the caller's f32 rows, or int8 rows quantized into the workspace). */
+static void tfm__attn_cache_src(const tfm_kv_cache *c, const tfm__attn_seg *fresh, tfm__attn_src *src)
 {
-    const float *k = (const float *)c->k, *v = (const float *)c->v;
+    int i8 = c->dtype == TFM_I8;
     int first = c->ring && c->length > c->capacity ? c->length - c->capacity : 0;
     src->n_seg = 0;
     src->stride = (size_t)c->n_kv_heads * (size_t)c->head_dim;
+    src->n_kv = c->n_kv_heads;
     while (first < c->length) {
         int row = c->ring ? first % c->capacity : first;
         int count = c->length - first;
         tfm__attn_seg *g = &src->seg[src->n_seg++];
         if (row + count > c->capacity) count = c->capacity - row;
-        g->k = k + (size_t)row * src->stride;
-        g->v = v + (size_t)row * src->stride;
+        g->k = tfm__attn_at(c->k, (size_t)row * src->stride, i8);
+        g->v = tfm__attn_at(c->v, (size_t)row * src->stride, i8);
+        g->ks = i8 ? c->k_scale + (size_t)row * (size_t)c->n_kv_heads : NULL;
+        g->vs = i8 ? c->v_scale + (size_t)row * (size_t)c->n_kv_heads : NULL;
         g->begin = first;
         g->end = first + count;
         first += count;
     }
-    src->seg[src->n_seg].k = k_new;
-    src->seg[src->n_seg].v = v_new;
-    src->seg[src->n_seg].begin = c->length;
-    src->seg[src->n_seg].end = c->length + n_new;
-    src->n_seg++;
+    src->seg[src->n_seg++] = *fresh;
 }
 
-static void tfm__attn_cache_store(tfm_kv_cache *c, const float *k_new, const float *v_new, int n_new)
+/* The n_new tokens' f32 K and V as int8 rows with their scales, in the workspace's staging area
+   (laid out as tfm__attn_layout_init sized it): fresh's rows and scales. */
+static void tfm__attn_quantize_new(const tfm__attn_dims *d, unsigned char *stage, const float *k_new, const float *v_new,
+                                   int n_new, tfm__attn_seg *fresh)
 {
-    size_t row_floats = (size_t)c->n_kv_heads * (size_t)c->head_dim;
+    size_t D = (size_t)d->D, rows = (size_t)n_new * (size_t)d->KV, i;
+    int8_t *kq = (int8_t *)stage, *vq = kq + tfm__attn_round(rows * D, 64);
+    float *ks = (float *)(void *)(vq + tfm__attn_round(rows * D, 64)), *vs = ks + tfm__attn_round(rows, 16);
+    for (i = 0; i < rows; i++) {
+        ks[i] = tfm_kv_quantize_row(kq + i * D, k_new + i * D, D);
+        vs[i] = tfm_kv_quantize_row(vq + i * D, v_new + i * D, D);
+    }
+    fresh->k = kq;
+    fresh->v = vq;
+    fresh->ks = ks;
+    fresh->vs = vs;
+}
+
+/* Copies the new tokens' rows (fresh's, of the cache's type) into the cache. */
+static void tfm__attn_cache_store(tfm_kv_cache *c, const tfm__attn_seg *fresh, int n_new)
+{
+    size_t nk = (size_t)c->n_kv_heads, row_bytes = nk * (size_t)c->head_dim * (c->dtype == TFM_I8 ? 1 : sizeof(float));
     int i = c->ring && n_new > c->capacity ? n_new - c->capacity : 0; /* older ones would be overwritten */
     for (; i < n_new; i++) {
         int pos = c->length + i, row = c->ring ? pos % c->capacity : pos;
-        memcpy((float *)c->k + (size_t)row * row_floats, k_new + (size_t)i * row_floats, sizeof(float) * row_floats);
-        memcpy((float *)c->v + (size_t)row * row_floats, v_new + (size_t)i * row_floats, sizeof(float) * row_floats);
+        memcpy((unsigned char *)c->k + (size_t)row * row_bytes, (const unsigned char *)fresh->k + (size_t)i * row_bytes, row_bytes);
+        memcpy((unsigned char *)c->v + (size_t)row * row_bytes, (const unsigned char *)fresh->v + (size_t)i * row_bytes, row_bytes);
+        if (c->dtype == TFM_I8) {
+            memcpy(c->k_scale + (size_t)row * nk, fresh->ks + (size_t)i * nk, nk * sizeof(float));
+            memcpy(c->v_scale + (size_t)row * nk, fresh->vs + (size_t)i * nk, nk * sizeof(float));
+        }
     }
     c->length += n_new;
 }
@@ -1524,16 +1817,18 @@ tfm_status tfm_attn_decode(const tfm_attn_config *cfg, tfm_kv_cache *cache, floa
     unsigned char *ws;
     void *owned;
     tfm__attn_seq sq;
+    tfm__attn_seg fresh;
     tfm_status s = tfm_attn_config_check(cfg, NULL);
     if (s != TFM_OK) return s;
     if (cfg->kind == TFM_ATTN_LINFORMER) return TFM_ERR_UNSUPPORTED;
     if (!cache || !out || !q || !k_new || !v_new || n_new <= 0) return TFM_ERR_INVALID_ARGUMENT;
-    if (cache->dtype != TFM_F32) return TFM_ERR_UNSUPPORTED;
+    if ((cache->dtype != TFM_F32 && cache->dtype != TFM_I8) || cache->dtype != cfg->kv_type) return TFM_ERR_UNSUPPORTED;
     if (cache->n_kv_heads != cfg->n_kv_heads || cache->head_dim != cfg->head_dim) return TFM_ERR_SHAPE;
     /* the cache must be the kind made for this config: the state for linear, K/V rows otherwise, and
        a ring only for a window it covers */
     if ((cfg->kind == TFM_ATTN_LINEAR) != (cache->state != NULL) ||
         (cfg->kind != TFM_ATTN_LINEAR && (!cache->k || !cache->v)) ||
+        (cache->dtype == TFM_I8 && (!cache->k_scale || !cache->v_scale)) ||
         (cache->ring && (cfg->kind != TFM_ATTN_WINDOW || cache->capacity < cfg->window)))
         return TFM_ERR_INVALID_ARGUMENT;
     if (cache->length < 0 || n_new > cache->max_tokens - cache->length) return TFM_ERR_CONTEXT_FULL;
@@ -1552,9 +1847,18 @@ tfm_status tfm_attn_decode(const tfm_attn_config *cfg, tfm_kv_cache *cache, floa
     sq.n_q = n_new;
     sq.pos0 = cache->length;
     sq.n_kv = sq.kv_end = cache->length + n_new;
-    tfm__attn_cache_src(cache, k_new, v_new, n_new, &sq.src);
+    fresh.k = k_new;
+    fresh.v = v_new;
+    fresh.ks = fresh.vs = NULL;
+    fresh.begin = cache->length;
+    fresh.end = cache->length + n_new;
+    if (cache->dtype == TFM_I8) {
+        unsigned char *stage = ws + tfm__attn_mul(L.thread_bytes, (size_t)d.threads) + L.split_bytes + L.ranges_bytes + L.proj_bytes;
+        tfm__attn_quantize_new(&d, stage, k_new, v_new, n_new, &fresh);
+    }
+    tfm__attn_cache_src(cache, &fresh, &sq.src);
     tfm__attn_run_seq(cfg, &d, &L, &sq, ws);
-    tfm__attn_cache_store(cache, k_new, v_new, n_new);
+    tfm__attn_cache_store(cache, &fresh, n_new);
     TFM_FREE(owned);
     return TFM_OK;
 }

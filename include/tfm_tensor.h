@@ -756,12 +756,19 @@ TFM__INLINE tfm__vf tfm__vf_load_i8(const int8_t *p) { return (float)*p; }
 
 /* TFM__VF_N int8 values as f32 lanes (tfm__vf_load_i8), or only the first n < TFM__VF_N of them, the
    other lanes 0 (reads just those n bytes). */
+#if defined(TFM__SIMD_AVX512) && defined(__AVX512BW__) && defined(__AVX512VL__)
+TFM__INLINE tfm__vf tfm__vf_load_i8_n(const int8_t *p, size_t n)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8((__mmask16)((1u << n) - 1u), p)));
+}
+#else
 TFM__INLINE tfm__vf tfm__vf_load_i8_n(const int8_t *p, size_t n)
 {
     int8_t buf[16] = {0}; /* TFM__VF_N <= 16 */
     memcpy(buf, p, n);
     return tfm__vf_load_i8(buf);
 }
+#endif
 
 /* e^x for every lane: range reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r
    (about 1 ulp), then scaling by 2^n. Lanes below -104 give 0 (so -Inf gives 0), above 89 give Inf. */

@@ -961,6 +961,216 @@ static void test_kv_rows(void)
     }
 }
 
+/* ---------------------------------------------------------------- int8 KV cache */
+
+/* Feeds p (one sequence) through a cache made for cfg in chunks of the given sizes (cycled); out gets
+   every row. hook_calls must not move while the workspace is the caller's. */
+static int feed_cache(const tfm_attn_config *cfg, tfm_kv_cache *cache, const problem *p, const int *chunks, int n_chunks,
+                      float *out)
+{
+    size_t qrow = (size_t)p->H * p->D, krow = (size_t)p->KV * p->D, bytes = 0, calls;
+    int pos = 0, ci = 0, ok = 1, largest = 0, i;
+    void *ws;
+    for (i = 0; i < n_chunks; i++) largest = chunks[i] > largest ? chunks[i] : largest;
+    if (tfm_kv_cache_init(cache, cfg, p->n_kv) != TFM_OK || tfm_attn_workspace_size(cfg, largest, p->n_kv, &bytes) != TFM_OK)
+        return 0;
+    ws = tt_alloc(bytes);
+    calls = hook_calls;
+    while (ok && pos < p->n_kv) {
+        int step = chunks[ci++ % n_chunks];
+        if (step > p->n_kv - pos) step = p->n_kv - pos;
+        ok = tfm_attn_decode(cfg, cache, out + pos * qrow, p->q + pos * qrow, p->k + pos * krow, p->v + pos * krow, step, ws,
+                             bytes) == TFM_OK;
+        pos += step;
+    }
+    free(ws);
+    return ok && hook_calls == calls;
+}
+
+/* K or V rows [n][KV][D] as an int8 cache holds them, dequantized in double; *half_step gets the
+   largest scale / 2 (the most an element moves). The rows come from tfm_kv_quantize_row, checked
+   against its definition by test_kv_rows. */
+static double *int8_rows(const float *x, int n, int KV, int D, double *half_step)
+{
+    double *out = (double *)tt_alloc((size_t)n * KV * D * sizeof(double));
+    int8_t *q = (int8_t *)tt_alloc((size_t)D);
+    int r, c;
+    *half_step = 0;
+    for (r = 0; r < n * KV; r++) {
+        float scale = tfm_kv_quantize_row(q, x + (size_t)r * D, (size_t)D);
+        for (c = 0; c < D; c++) out[(size_t)r * D + c] = (double)scale * q[c];
+        if (scale / 2.0 > *half_step) *half_step = scale / 2.0;
+    }
+    free(q);
+    return out;
+}
+
+/* An int8 cache attends over the dequantized rows: equal to the float64 attention over them (every
+   variant, GQA, head dims with vector tails), and within the error the quantization allows of the f32
+   attention. That bound: each score moves by at most eps = scale * sum|q| * (K's largest half step),
+   so each weight by a factor within e^(+-2 eps), and the output by at most
+   (e^(2 eps) - 1) max|v| + (V's largest half step). */
+static void test_int8_cache_attention(void)
+{
+    static const tfm_attn_kind kinds[] = {TFM_ATTN_DENSE, TFM_ATTN_FLASH, TFM_ATTN_WINDOW, TFM_ATTN_BIGBIRD};
+    static const int dims[] = {16, 64, 80, 20};
+    static const int chunks[] = {7, 1, 1, 30, 1, 2, 64, 1};
+    int ki, b, moved = 0;
+    tt_seed(23);
+    for (ki = 0; ki < 4; ki++)
+        for (b = 0; b < 4; b++) {
+            int H = head_pairs[b][0], KV = head_pairs[b][1], D = dims[(ki + b) % 4], n = 150, i, h, c;
+            size_t nq = (size_t)n * H * D, nk = (size_t)n * KV * D;
+            double *want = (double *)tt_alloc(nq * sizeof(double)), *exact = (double *)tt_alloc(nq * sizeof(double));
+            double kstep, vstep, scale = 1.0 / sqrt((double)D), err, vmax = 0;
+            double *kq, *vq, *k64, *v64;
+            unsigned char *mask, *blocks = NULL;
+            tfm_attn_config cfg;
+            tfm_kv_cache cache;
+            problem p;
+            int nb = 0, fed;
+            long bad;
+            config(&cfg, kinds[ki], H, KV, D, 1);
+            cfg.kv_type = TFM_I8;
+            cfg.window = 16;
+            cfg.bigbird.block = 12;
+            problem_init(&p, H, KV, D, n, n, 0, 1, 1.0f);
+            fed = feed_cache(&cfg, &cache, &p, chunks, 8, p.out);
+            TT_ASSERT(fed && cache.dtype == TFM_I8, "%s: int8 cache run failed or allocated", tfm_attn_kind_name(cfg.kind));
+            tfm_kv_cache_free(&cache);
+            if (cfg.kind == TFM_ATTN_BIGBIRD) {
+                nb = tfm_attn_bigbird_blocks(&cfg, n);
+                blocks = (unsigned char *)tt_alloc((size_t)nb * nb);
+                TT_CHECK(tfm_attn_bigbird_mask(&cfg, n, blocks, (size_t)nb * nb) == TFM_OK);
+            }
+            mask = build_mask(&cfg, &p, n, blocks, nb);
+            kq = int8_rows(p.k, n, KV, D, &kstep);
+            vq = int8_rows(p.v, n, KV, D, &vstep);
+            k64 = to_double(p.k, nk);
+            v64 = to_double(p.v, nk);
+            ref_masked(want, p.q, kq, vq, n, n, H, KV, D, scale, mask);
+            ref_masked(exact, p.q, k64, v64, n, n, H, KV, D, scale, mask);
+            bad = worst(p.out, want, nq, ATOL, RTOL, &err);
+            TT_ASSERT(bad < 0, "%s H=%d/%d D=%d: int8 attention %.7g, float64 over the dequantized rows %.7g (element %ld)",
+                      tfm_attn_kind_name(cfg.kind), H, KV, D, p.out[bad > 0 ? bad : 0], want[bad > 0 ? bad : 0], bad);
+            for (i = 0; i < (int)nk; i++) vmax = fabs(v64[i]) > vmax ? fabs(v64[i]) : vmax;
+            for (i = 0; i < n; i++)
+                for (h = 0; h < H; h++) {
+                    const float *qi = p.q + ((size_t)i * H + h) * D;
+                    double sum_q = 0, eps, bound;
+                    for (c = 0; c < D; c++) sum_q += fabs(qi[c]);
+                    eps = scale * sum_q * kstep;
+                    bound = (exp(2 * eps) - 1) * vmax + vstep + ATOL;
+                    TT_ASSERT(bound < 0.2 * vmax, "the bound %g says nothing (max |v| %g)", bound, vmax);
+                    for (c = 0; c < D; c++) {
+                        size_t e = ((size_t)i * H + h) * D + c;
+                        double d = fabs(p.out[e] - exact[e]);
+                        TT_ASSERT(d <= bound, "%s H=%d/%d D=%d token %d head %d: off the f32 attention by %g, bound %g",
+                                  tfm_attn_kind_name(cfg.kind), H, KV, D, i, h, d, bound);
+                        moved |= d > 1e-4;
+                    }
+                }
+            free(want), free(exact), free(kq), free(vq), free(k64), free(v64), free(mask), free(blocks);
+            problem_free(&p);
+        }
+    TT_ASSERT(moved, "int8 outputs never left the f32 ones: the cache did not quantize");
+}
+
+/* Decode with an int8 cache gives prefill's rows: one chunk, token by token and mixed chunks agree
+   (the new tokens are quantized before they are attended), and the caches hold the same bytes; the
+   long cache takes the split-key decode path. 1 and 2 threads are bit-identical. */
+static void test_int8_cache_decode_and_threads(void)
+{
+    static const int whole[] = {1300}, ones[] = {1}, mixed[] = {600, 1, 650, 1, 1, 47};
+    const int *plans[3];
+    int n_plans[3], plan, t, ki;
+    plans[0] = whole, plans[1] = ones, plans[2] = mixed;
+    n_plans[0] = 1, n_plans[1] = 1, n_plans[2] = 6;
+    tt_seed(29);
+    for (ki = 0; ki < 2; ki++) {
+        tfm_attn_config cfg;
+        tfm_kv_cache first, cache;
+        problem p;
+        size_t nq = (size_t)1300 * 8 * 64;
+        float *rows = (float *)tt_alloc(nq * sizeof(float));
+        config(&cfg, ki ? TFM_ATTN_WINDOW : TFM_ATTN_FLASH, 8, 2, 64, 1);
+        cfg.kv_type = TFM_I8;
+        cfg.window = 700;
+        problem_init(&p, 8, 2, 64, 1300, 1300, 0, 1, 1.0f);
+        cfg.n_threads = 2;
+        TT_CHECK(feed_cache(&cfg, &first, &p, whole, 1, rows));
+        for (plan = 1; plan < 3; plan++)
+            for (t = 1; t <= 2; t++) {
+                size_t j, cells = (size_t)first.capacity * 2 * 64;
+                double e = 0;
+                cfg.n_threads = t;
+                TT_CHECK(feed_cache(&cfg, &cache, &p, plans[plan], n_plans[plan], p.out));
+                for (j = 0; j < nq; j++) e = fabs(p.out[j] - rows[j]) > e ? fabs(p.out[j] - rows[j]) : e;
+                TT_ASSERT(e <= 2e-5, "%s plan %d, %d threads: rows differ from one prefill by %g", tfm_attn_kind_name(cfg.kind),
+                          plan, t, e);
+                TT_ASSERT(memcmp(cache.k, first.k, cells) == 0 && memcmp(cache.v, first.v, cells) == 0 &&
+                              memcmp(cache.k_scale, first.k_scale, (size_t)first.capacity * 2 * sizeof(float)) == 0,
+                          "%s plan %d: the cache holds other bytes", tfm_attn_kind_name(cfg.kind), plan);
+                tfm_kv_cache_free(&cache);
+            }
+        {
+            /* 1 vs 2 threads, bit for bit: a long prompt chunk (tiles) then split-key decode steps */
+            float *one = (float *)tt_alloc(nq * sizeof(float));
+            cfg.n_threads = 1;
+            TT_CHECK(feed_cache(&cfg, &cache, &p, mixed, 6, one));
+            tfm_kv_cache_free(&cache);
+            cfg.n_threads = 2;
+            TT_CHECK(feed_cache(&cfg, &cache, &p, mixed, 6, p.out));
+            tfm_kv_cache_free(&cache);
+            TT_ASSERT(memcmp(one, p.out, nq * sizeof(float)) == 0, "%s: int8 cache, 1 and 2 threads differ",
+                      tfm_attn_kind_name(cfg.kind));
+            free(one);
+        }
+        tfm_kv_cache_free(&first);
+        free(rows);
+        problem_free(&p);
+    }
+}
+
+/* int8 cache memory and the requests it refuses. */
+static void test_int8_cache_memory_and_errors(void)
+{
+    tfm_attn_config cfg;
+    tfm_kv_cache cache;
+    float q[4 * 64], k[2 * 64], v[2 * 64], out[4 * 64];
+    size_t f32_bytes;
+    tt_fill(q, 256, -1, 1);
+    tt_fill(k, 128, -1, 1);
+    tt_fill(v, 128, -1, 1);
+    config(&cfg, TFM_ATTN_FLASH, 4, 2, 64, 1);
+    TT_CHECK(tfm_kv_cache_init(&cache, &cfg, 1000) == TFM_OK);
+    f32_bytes = tfm_kv_cache_bytes(&cache);
+    tfm_kv_cache_free(&cache);
+    cfg.kv_type = TFM_I8;
+    TT_CHECK(tfm_kv_cache_init(&cache, &cfg, 1000) == TFM_OK);
+    /* per token and kv head: 64 int8 values and one f32 scale, for K and for V */
+    TT_CHECK(tfm_kv_cache_bytes(&cache) == (size_t)1000 * 2 * 2 * (64 + 4) && f32_bytes == (size_t)1000 * 2 * 2 * 64 * 4);
+    /* a cache of one type is refused under a config of the other */
+    cfg.kv_type = TFM_F32;
+    TT_CHECK(tfm_attn_decode(&cfg, &cache, out, q, k, v, 1, NULL, 0) == TFM_ERR_UNSUPPORTED && cache.length == 0);
+    cfg.kv_type = TFM_I8;
+    TT_CHECK(tfm_attn_decode(&cfg, &cache, out, q, k, v, 1, NULL, 0) == TFM_OK && cache.length == 1);
+    tfm_kv_cache_free(&cache);
+    /* a window's ring of int8 rows */
+    cfg.kind = TFM_ATTN_WINDOW;
+    cfg.window = 8;
+    TT_CHECK(tfm_kv_cache_init(&cache, &cfg, 1000000) == TFM_OK);
+    TT_CHECK(cache.ring && tfm_kv_cache_bytes(&cache) == (size_t)8 * 2 * 2 * (64 + 4));
+    tfm_kv_cache_free(&cache);
+    /* linear attention keeps a state, not rows; other storage types do not exist */
+    cfg.kind = TFM_ATTN_LINEAR;
+    TT_CHECK(tfm_kv_cache_init(&cache, &cfg, 100) == TFM_ERR_UNSUPPORTED && cache.k == NULL && cache.state == NULL);
+    cfg.kind = TFM_ATTN_FLASH;
+    cfg.kv_type = TFM_F16;
+    TT_CHECK(tfm_kv_cache_init(&cache, &cfg, 100) == TFM_ERR_UNSUPPORTED);
+    tfm_kv_cache_free(&cache);
+}
+
 int main(void)
 {
     printf("simd: %s, threads: %d\n", tfm_simd_name(), tfm_default_threads());
@@ -979,5 +1189,8 @@ int main(void)
     TT_RUN(test_threads_bit_identical);
     TT_RUN(test_flash_memory);
     TT_RUN(test_kv_rows);
+    TT_RUN(test_int8_cache_attention);
+    TT_RUN(test_int8_cache_decode_and_threads);
+    TT_RUN(test_int8_cache_memory_and_errors);
     return tt_summary("attention");
 }
