@@ -28,9 +28,10 @@
 #endif
 
 typedef struct options {
-    const char *model, *tokenizer, *prompt;
+    const char *model, *tokenizer, *prompt, *attn;
     long n_generate;
     int n_threads, context;
+    tfm_dtype kv_type;
     tfm_sampler_params sampling;
 } options;
 
@@ -53,6 +54,11 @@ static void usage(void)
            "  --seed S              random seed (default: the time, so each run differs)\n"
            "  --threads T           threads (default: all cores, %d here)\n"
            "  --context N           positions to keep (default and maximum: the model's context length)\n"
+           "  --attn SPEC           attention of every layer: flash (default), dense (the same function),\n"
+           "                        window:W or bigbird:B,G,W,R[,SEED] (sparse: they change the model's\n"
+           "                        function; a window keeps only W positions in memory)\n"
+           "  --kv-type T           KV cache storage: f32 (default) or i8 (int8 rows, one scale per token\n"
+           "                        and head: about a quarter of the memory)\n"
            "  -h, --help            this help\n",
            tfm_default_threads());
 }
@@ -141,6 +147,11 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--context")) {
             if (!parse_long(a, val, 1, 1L << 24, &v)) return 0;
             o->context = (int)v;
+        } else if (!strcmp(a, "--attn")) {
+            o->attn = val;
+        } else if (!strcmp(a, "--kv-type")) {
+            if (strcmp(val, "f32") && strcmp(val, "i8")) return fail_arg(a, val, "f32 or i8");
+            o->kv_type = strcmp(val, "i8") ? TFM_F32 : TFM_I8;
         } else {
             fprintf(stderr, "tfm-generate: unknown option '%s' (see --help)\n", a);
             return 0;
@@ -250,6 +261,8 @@ int main(int argc, char **argv)
     memset(&params, 0, sizeof params);
     params.context_length = o.context;
     params.n_threads = o.n_threads;
+    params.attn = o.attn;
+    params.kv_type = o.kv_type;
     if (tfm_context_create(s.model, &params, &s.ctx, &err) != TFM_OK ||
         tfm_sampler_create(&s.sampler, s.model->config.vocab_size, &o.sampling, &err) != TFM_OK) {
         fprintf(stderr, "tfm-generate: %s\n", err.message);

@@ -21,9 +21,10 @@
 #include <time.h>
 
 typedef struct options {
-    const char *model, *text, *tokenizer;
+    const char *model, *text, *tokenizer, *attn;
     long n_ctx, n_chunks;
     int n_threads;
+    tfm_dtype kv_type;
 } options;
 
 static void usage(void)
@@ -36,6 +37,9 @@ static void usage(void)
            "  --ctx N         tokens per chunk (default 512); the text needs at least 2N tokens\n"
            "  --chunks K      score at most K chunks (default: all)\n"
            "  --threads T     threads (default: all cores, %d here)\n"
+           "  --attn SPEC     attention of every layer: flash (default), dense (the same function), window:W\n"
+           "                  or bigbird:B,G,W,R[,SEED] (sparse: they change the model's function)\n"
+           "  --kv-type T     KV cache storage: f32 (default) or i8 (int8 rows, one scale per token and head)\n"
            "  -h, --help      this help\n",
            tfm_default_threads());
 }
@@ -82,6 +86,14 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--threads")) {
             if (!parse_long(a, val, 1, 1024, &v)) return 0;
             o->n_threads = (int)v;
+        } else if (!strcmp(a, "--attn")) {
+            o->attn = val;
+        } else if (!strcmp(a, "--kv-type")) {
+            if (strcmp(val, "f32") && strcmp(val, "i8")) {
+                fprintf(stderr, "tfm-perplexity: --kv-type wants f32 or i8, got '%s'\n", val);
+                return 0;
+            }
+            o->kv_type = strcmp(val, "i8") ? TFM_F32 : TFM_I8;
         } else {
             fprintf(stderr, "tfm-perplexity: unknown option '%s' (see --help)\n", a);
             return 0;
@@ -212,6 +224,8 @@ int main(int argc, char **argv)
     params.context_length = (int)o.n_ctx;
     params.max_batch = (int)o.n_ctx;
     params.n_threads = o.n_threads;
+    params.attn = o.attn;
+    params.kv_type = o.kv_type;
     if (tfm_context_create(model, &params, &ctx, &err) != TFM_OK) {
         fprintf(stderr, "tfm-perplexity: %s\n", err.message);
         goto done;

@@ -4,9 +4,9 @@
    WHAT IS HERE
      A model (config + weights as typed views into the mapped file; read-only after load, shareable
      by any number of threads and contexts), a context (KV cache, activations, position, threads:
-     the mutable state of one sequence, owned by the caller), the llama2.c `.bin` loader and
-     tfm_forward, which runs a batch of tokens through the network: a prompt with one gemm per
-     weight matrix, a generated token with one gemv per matrix.
+     the mutable state of one sequence, owned by the caller, with a per-layer choice of attention), the
+     loaders and tfm_forward, which runs a batch of tokens through the network: a prompt with one gemm
+     per weight matrix, a generated token with one gemv per matrix.
 
    USAGE
         tfm_model *model;  tfm_context *ctx;  tfm_error err;
@@ -24,14 +24,32 @@
      x = embedding[token]
      for each layer:
          h = rmsnorm(x) * attn_norm
-         q = Wq h, k = Wk h, v = Wv h           k and v are written straight into the KV cache
+         q = Wq h, k = Wk h, v = Wv h
          rotate q and k by their position (RoPE, adjacent pairs, base 10000)
+         append k and v to the layer's KV cache
          a = softmax(q K^T / sqrt(head_dim)) V  per head, causal, over every cached position;
                                                 query head h reads kv head h / (n_heads / n_kv_heads)
          x = x + Wo a
          h = rmsnorm(x) * ffn_norm
          x = x + W_down (silu(W_gate h) * W_up h)
      logits = W_out (rmsnorm(x) * output_norm)   W_out is the embedding table unless the file has its own
+
+   ATTENTION AND THE KV CACHE (tfm_attention.h)
+     Each layer has its own tfm_attn_config and tfm_kv_cache; the prompt's chunks and every generated
+     token go through tfm_attn_decode. tfm_context_params.attn picks the variant of every layer and
+     layer_attn overrides it layer by layer:
+       flash (default)   the attention above, tiled with an online softmax: O(n d) memory, no n x n scores
+       dense             the same function with materialised scores (a reference); same tokens as flash
+       window:W          each position sees the W latest positions (itself included); the cache is a
+                         ring of W rows, so memory stays O(W) however long the context
+       bigbird:B,G,W,R   BigBird blocks of B tokens: G global blocks, a window of W blocks, R random
+                         blocks per query block (causal)
+     window and bigbird change the model's function (the weights were trained dense): the README's table
+     gives their perplexity cost. linear and linformer need weights trained for them and are refused.
+     kv_type TFM_I8 stores K and V as int8 rows, one f32 scale per (token, kv head) row of head_dim values:
+     (head_dim + 4) / (4 head_dim) of the f32 cache (27% at head_dim 64), fewer bytes read per decode step;
+     the new tokens are quantized before they are attended, so a row does not depend on how the tokens
+     were split into calls.
 
    FILES AND WEIGHT DTYPES
      llama2.c legacy `.bin` (karpathy/llama2.c export.py --version 0): a header of 7 little-endian int32
@@ -49,19 +67,22 @@
      tfm_model_check.
 
    MEMORY
-     tfm_context_create allocates the KV cache and the activations of one chunk of max_batch tokens once;
+     tfm_context_create allocates the KV caches (two blocks per layer, four for int8) and, in one arena,
+     the activations of one chunk of max_batch tokens and the attention and quantization workspaces, once;
      tfm_forward splits longer inputs into such chunks and allocates nothing itself; decoding a token
      allocates nothing at all (a prefill chunk's f32 gemm packs its operands in buffers tfm_gemm
      allocates per call).
 
    THREADS AND DETERMINISM
-     The matrix products split output rows across threads and attention splits heads, so every output
-     element is summed by one thread in a fixed order: logits are bit-identical for any thread count.
+     The matrix products split output rows across threads and attention splits heads, query tiles and
+     fixed 512-key chunks (merged in a fixed order), so every output element is summed in an order that
+     does not depend on the thread count: logits are bit-identical for any thread count.
      A prompt fed in one call (gemm) and fed token by token (gemv) agree to rounding (~1e-6).
 */
 #ifndef TFM_MODEL_H
 #define TFM_MODEL_H
 
+#include "tfm_attention.h"
 #include "tfm_gguf.h"
 #include "tfm_quant.h"
 #include "tfm_tensor.h"
@@ -139,6 +160,7 @@ TFM_API const tfm_tokenizer *tfm_model_tokenizer(const tfm_model *model);
 
 /* ---------------------------------------------------------------- context */
 
+/* Zero-initialise (memset) and set what you need: every zero field means its default. */
 typedef struct tfm_context_params {
     int context_length; /* positions the KV cache holds; 0: the model's context_length. More is allowed
                            (RoPE extrapolates past the trained length, as llama.cpp lets it: perplexity
@@ -146,6 +168,13 @@ typedef struct tfm_context_params {
     int max_batch;      /* tokens per chunk; longer inputs to tfm_forward are processed in chunks.
                            0: 512 */
     int n_threads;      /* 0: tfm_default_threads() */
+    const char *attn;   /* every layer's attention, a tfm_attn_config_parse spec: "flash" (NULL: the
+                           default), "dense" (the same function, materialised scores), "window:W" or
+                           "bigbird:B,G,W,R[,SEED]" (sparse: they change the model's function) */
+    const char *const *layer_attn; /* NULL, or n_layers specs overriding attn layer by layer (a NULL
+                                      entry keeps attn), e.g. window on most layers, dense on a few */
+    tfm_dtype kv_type;  /* KV cache storage: TFM_F32 (0, the default) or TFM_I8 (int8 rows with one
+                           f32 scale per token and kv head: ~1/4 of the bytes at head_dim 64) */
 } tfm_context_params;
 
 /* The state of one sequence: its KV cache and the activations of a chunk, all allocated once by
@@ -157,19 +186,23 @@ typedef struct tfm_context {
     int max_batch;
     int n_threads;
     int pos;            /* positions filled in the KV cache: the position of the next token */
-    float *key_cache;   /* [n_layers][context_length][kv_dim] */
-    float *value_cache; /* [n_layers][context_length][kv_dim] */
+    tfm_attn_config *attn; /* [n_layers] each layer's attention: causal, scale 1/sqrt(head_dim) */
+    tfm_kv_cache *kv;      /* [n_layers] each layer's KV cache (full, or a ring for a window) */
+    void *attn_ws;         /* attention scratch for a chunk, sized once for every layer */
+    size_t attn_ws_bytes;
+    int attn_threads;      /* threads attn_ws has room for: attention uses min(n_threads, this) */
     /* activations of one chunk of up to max_batch tokens */
     float *x;      /* [max_batch][dim]     the residual stream */
     float *xb;     /* [max_batch][dim]     a block's normalised input, then its output */
     float *q;      /* [max_batch][q_dim]   queries */
+    float *k;      /* [max_batch][kv_dim]  keys and values, which tfm_attn_decode then appends */
+    float *v;      /* [max_batch][kv_dim]  to the layer's cache */
     float *att;    /* [max_batch][q_dim]   attention output, one head after another */
     float *hb;     /* [max_batch][hidden]  feed-forward gate, then silu(gate) * up */
     float *hb2;    /* [max_batch][hidden]  feed-forward up */
-    float *scores; /* [n_heads][context_length] attention scores, one row per head */
     void *quant_ws;        /* a chunk's activations quantized for quantized weights (tfm_quant_gemm_ws) */
     size_t quant_ws_bytes; /* 0 when every matrix is f32, f16 or bf16 */
-    tfm_arena memory; /* the one allocation all of the above live in */
+    tfm_arena memory; /* the one allocation the activations and workspaces live in (caches apart) */
 } tfm_context;
 
 /* params may be NULL (all defaults). */
@@ -190,7 +223,8 @@ typedef enum tfm_logits_mode {
    and values to the KV cache and advances ctx->pos. logits may be NULL (then no classifier is run).
    Nothing is done when a token id is outside the vocabulary (TFM_ERR_OUT_OF_RANGE) or the tokens do not
    fit in the context (TFM_ERR_CONTEXT_FULL); if a kernel fails midway, ctx->pos stays at the start of
-   the chunk that failed. err may be NULL. */
+   the chunk that failed and the caches forget that chunk (but a window layer's ring has then lost rows
+   of earlier positions: a context with one is reset to position 0). err may be NULL. */
 TFM_API tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float *logits,
                                tfm_logits_mode mode, tfm_error *err);
 
@@ -876,13 +910,62 @@ static float *tfm__take_floats(tfm_arena *arena, uint64_t a, uint64_t b, uint64_
     return (float *)tfm_arena_alloc(arena, (size_t)(a * b * c) * sizeof(float));
 }
 
+/* Each layer's attention from params ("flash" unless told otherwise), as the model needs it: causal,
+   scale 1/sqrt(head_dim), over a KV cache of kv_type rows. */
+static tfm_status tfm__model_attn_configs(tfm_context *ctx, const tfm_context_params *params, tfm_error *err)
+{
+    const tfm_model_config *c = &ctx->model->config;
+    const char *all = params && params->attn ? params->attn : "flash";
+    tfm_dtype kv_type = params ? params->kv_type : TFM_F32;
+    int l;
+    if (kv_type != TFM_F32 && kv_type != TFM_I8)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "KV cache type %s: f32 or i8 only",
+                             tfm_dtype_name(kv_type) ? tfm_dtype_name(kv_type) : "?");
+    for (l = 0; l < c->n_layers; l++) {
+        tfm_attn_config *cfg = &ctx->attn[l];
+        int own = params && params->layer_attn && params->layer_attn[l];
+        const char *spec = own ? params->layer_attn[l] : all;
+        tfm_error e;
+        tfm_attn_config_init(cfg, TFM_ATTN_FLASH, c->n_heads, c->n_kv_heads, c->head_dim);
+        cfg->kv_type = kv_type;
+        cfg->n_threads = ctx->attn_threads;
+        if (tfm_attn_config_parse(cfg, spec, &e) != TFM_OK) {
+            if (own) return tfm_error_set(err, e.status, "layer %d: %s", l, e.message);
+            return tfm_error_set(err, e.status, "%s", e.message);
+        }
+        if (cfg->kind == TFM_ATTN_LINEAR || cfg->kind == TFM_ATTN_LINFORMER)
+            return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
+                                 "attention '%s' needs weights trained for it (this model was trained with softmax "
+                                 "attention): use dense, flash, window:W or bigbird:B,G,W,R", spec);
+    }
+    return TFM_OK;
+}
+
+/* Every layer's KV cache and the attention workspace (the most any layer needs for a chunk). */
+static tfm_status tfm__model_attn_memory(tfm_context *ctx, size_t *ws_bytes, tfm_error *err)
+{
+    int l;
+    *ws_bytes = 0;
+    for (l = 0; l < ctx->model->config.n_layers; l++) {
+        size_t need;
+        tfm_status s = tfm_kv_cache_init(&ctx->kv[l], &ctx->attn[l], ctx->context_length);
+        if (s == TFM_OK) s = tfm_attn_workspace_size(&ctx->attn[l], ctx->max_batch, ctx->context_length, &need);
+        if (s != TFM_OK)
+            return tfm_error_set(err, s, "KV cache of layer %d (%d positions, %s attention): %s", l,
+                                 ctx->context_length, tfm_attn_kind_name(ctx->attn[l].kind), tfm_status_string(s));
+        if (need > *ws_bytes) *ws_bytes = need;
+    }
+    return TFM_OK;
+}
+
 tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *params, tfm_context **out,
                               tfm_error *err)
 {
     const tfm_model_config *c;
     tfm_context *ctx;
-    uint64_t layers, context, batch, dim, hidden, q_dim, kv_dim, heads;
-    size_t bytes = 0, quant_ws_bytes;
+    uint64_t batch, dim, hidden, q_dim, kv_dim;
+    size_t bytes = 0, quant_ws_bytes, attn_ws_bytes;
+    tfm_status s;
     tfm_error_clear(err);
     if (!out) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no output context given");
     *out = NULL;
@@ -895,6 +978,8 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     ctx->context_length = params && params->context_length ? params->context_length : c->context_length;
     ctx->max_batch = params && params->max_batch ? params->max_batch : 512;
     ctx->n_threads = params && params->n_threads > 0 ? params->n_threads : tfm_default_threads();
+    /* room for the machine's threads too, so raising n_threads later up to them needs no new workspace */
+    ctx->attn_threads = ctx->n_threads > tfm_default_threads() ? ctx->n_threads : tfm_default_threads();
     if (ctx->context_length < 1 || ctx->context_length > (1 << 24) || ctx->max_batch < 1) {
         tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "context_length %d must be 1..%d and max_batch %d positive",
                       ctx->context_length, 1 << 24, ctx->max_batch);
@@ -902,36 +987,47 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
         return TFM_ERR_INVALID_ARGUMENT;
     }
     if (ctx->max_batch > ctx->context_length) ctx->max_batch = ctx->context_length;
+    ctx->attn = (tfm_attn_config *)TFM_MALLOC(sizeof(tfm_attn_config) * (size_t)c->n_layers);
+    ctx->kv = (tfm_kv_cache *)TFM_MALLOC(sizeof(tfm_kv_cache) * (size_t)c->n_layers);
+    if (!ctx->attn || !ctx->kv) {
+        tfm_context_free(ctx);
+        return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    memset(ctx->kv, 0, sizeof(tfm_kv_cache) * (size_t)c->n_layers);
+    s = tfm__model_attn_configs(ctx, params, err);
+    if (s == TFM_OK) s = tfm__model_attn_memory(ctx, &attn_ws_bytes, err);
+    if (s != TFM_OK) {
+        tfm_context_free(ctx);
+        return s;
+    }
     quant_ws_bytes = tfm__model_quant_ws_bytes(model, ctx->max_batch);
 
-    layers = (uint64_t)c->n_layers;
-    context = (uint64_t)ctx->context_length;
     batch = (uint64_t)ctx->max_batch;
     dim = (uint64_t)c->dim;
     hidden = (uint64_t)c->hidden_dim;
-    heads = (uint64_t)c->n_heads;
-    q_dim = heads * (uint64_t)c->head_dim;
+    q_dim = (uint64_t)c->n_heads * (uint64_t)c->head_dim;
     kv_dim = (uint64_t)c->n_kv_heads * (uint64_t)c->head_dim;
-    if (!tfm__add_floats(&bytes, layers, context, kv_dim) || !tfm__add_floats(&bytes, layers, context, kv_dim) ||
-        !tfm__add_floats(&bytes, batch, dim, 1) || !tfm__add_floats(&bytes, batch, dim, 1) ||
-        !tfm__add_floats(&bytes, batch, q_dim, 1) || !tfm__add_floats(&bytes, batch, q_dim, 1) ||
+    if (!tfm__add_floats(&bytes, batch, dim, 1) || !tfm__add_floats(&bytes, batch, dim, 1) ||
+        !tfm__add_floats(&bytes, batch, q_dim, 1) || !tfm__add_floats(&bytes, batch, kv_dim, 1) ||
+        !tfm__add_floats(&bytes, batch, kv_dim, 1) || !tfm__add_floats(&bytes, batch, q_dim, 1) ||
         !tfm__add_floats(&bytes, batch, hidden, 1) || !tfm__add_floats(&bytes, batch, hidden, 1) ||
-        !tfm__add_floats(&bytes, heads, context, 1) || bytes > SIZE_MAX - 64 - quant_ws_bytes ||
-        tfm_arena_init(&ctx->memory, bytes + 64 + quant_ws_bytes) != TFM_OK) {
+        bytes > SIZE_MAX - 128 - quant_ws_bytes - attn_ws_bytes ||
+        tfm_arena_init(&ctx->memory, bytes + 128 + quant_ws_bytes + attn_ws_bytes) != TFM_OK) {
         tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for a context of %d positions (%zu bytes)",
                       ctx->context_length, bytes);
-        TFM_FREE(ctx);
+        tfm_context_free(ctx);
         return TFM_ERR_OUT_OF_MEMORY;
     }
-    ctx->key_cache = tfm__take_floats(&ctx->memory, layers, context, kv_dim);
-    ctx->value_cache = tfm__take_floats(&ctx->memory, layers, context, kv_dim);
     ctx->x = tfm__take_floats(&ctx->memory, batch, dim, 1);
     ctx->xb = tfm__take_floats(&ctx->memory, batch, dim, 1);
     ctx->q = tfm__take_floats(&ctx->memory, batch, q_dim, 1);
+    ctx->k = tfm__take_floats(&ctx->memory, batch, kv_dim, 1);
+    ctx->v = tfm__take_floats(&ctx->memory, batch, kv_dim, 1);
     ctx->att = tfm__take_floats(&ctx->memory, batch, q_dim, 1);
     ctx->hb = tfm__take_floats(&ctx->memory, batch, hidden, 1);
     ctx->hb2 = tfm__take_floats(&ctx->memory, batch, hidden, 1);
-    ctx->scores = tfm__take_floats(&ctx->memory, heads, context, 1);
+    ctx->attn_ws_bytes = attn_ws_bytes;
+    ctx->attn_ws = tfm_arena_alloc(&ctx->memory, attn_ws_bytes);
     ctx->quant_ws_bytes = quant_ws_bytes;
     ctx->quant_ws = quant_ws_bytes ? tfm_arena_alloc(&ctx->memory, quant_ws_bytes) : NULL;
     *out = ctx;
@@ -940,14 +1036,22 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
 
 void tfm_context_free(tfm_context *ctx)
 {
+    int l;
     if (!ctx) return;
+    if (ctx->kv)
+        for (l = 0; l < ctx->model->config.n_layers; l++) tfm_kv_cache_free(&ctx->kv[l]);
+    TFM_FREE(ctx->kv);
+    TFM_FREE(ctx->attn);
     tfm_arena_free(&ctx->memory);
     TFM_FREE(ctx);
 }
 
 void tfm_context_reset(tfm_context *ctx)
 {
-    if (ctx) ctx->pos = 0;
+    int l;
+    if (!ctx) return;
+    ctx->pos = 0;
+    for (l = 0; l < ctx->model->config.n_layers; l++) tfm_kv_cache_reset(&ctx->kv[l]);
 }
 
 /* ---------------------------------------------------------------- the forward pass */
@@ -1019,41 +1123,29 @@ static tfm_status tfm__model_embed(const tfm_tensor *table, int token, float *ou
     return tfm_dequantize_row(table->dtype, tfm_tensor_row(table, token, 0, 0), out, (size_t)table->ne[0]);
 }
 
-/* Causal attention of n_tokens queries at positions pos0.. against one layer's cache, which already
-   holds the keys and values of positions 0 .. pos0 + n_tokens - 1:
-       out[i][h] = softmax_t(q[i][h] . K[t][h / group] / sqrt(head_dim)) V[t][h / group],  t <= pos0 + i
-   q and out are [n_tokens][n_heads * head_dim]; the caches are [context][n_kv_heads * head_dim].
-   Heads are independent, so threads take whole heads (each keeps its own row of scores). */
-static void tfm__model_attention(const tfm_context *ctx, const float *key_cache, const float *value_cache,
-                                 const float *q, int n_tokens, int pos0, float *out)
+/* The layer's attention (tfm_attention.h) of the chunk's n queries over its KV cache, which first takes
+   the chunk's keys and values. */
+static tfm_status tfm__model_attention(tfm_context *ctx, int layer, int n, float *out)
 {
-    const tfm_model_config *c = &ctx->model->config;
-    const int head_dim = c->head_dim, group = c->n_heads / c->n_kv_heads;
-    const size_t q_dim = (size_t)c->n_heads * (size_t)head_dim, kv_dim = (size_t)c->n_kv_heads * (size_t)head_dim;
-    const float scale = 1.0f / sqrtf((float)head_dim);
-    /* below ~16K multiply-adds (a few microseconds, each key's dot and axpy) a thread team costs more
-       than it saves */
-    double work = (double)n_tokens * (pos0 + n_tokens) * (double)q_dim;
-    int n_threads = work < 16384.0 ? 1 : (ctx->n_threads < c->n_heads ? ctx->n_threads : c->n_heads);
-    int h;
-    (void)n_threads;
-    TFM__PARALLEL_FOR(n_threads)
-    for (h = 0; h < c->n_heads; h++) {
-        float *scores = ctx->scores + (size_t)h * (size_t)ctx->context_length;
-        const size_t kv_offset = (size_t)(h / group) * (size_t)head_dim;
-        int i, t;
-        for (i = 0; i < n_tokens; i++) {
-            const float *qi = q + (size_t)i * q_dim + (size_t)h * (size_t)head_dim;
-            float *oi = out + (size_t)i * q_dim + (size_t)h * (size_t)head_dim;
-            int n_keys = pos0 + i + 1;
-            for (t = 0; t < n_keys; t++)
-                scores[t] = tfm_dot(qi, key_cache + (size_t)t * kv_dim + kv_offset, (size_t)head_dim) * scale;
-            tfm_softmax(scores, (size_t)n_keys);
-            memset(oi, 0, sizeof(float) * (size_t)head_dim);
-            for (t = 0; t < n_keys; t++)
-                tfm_axpy(oi, scores[t], value_cache + (size_t)t * kv_dim + kv_offset, (size_t)head_dim);
+    tfm_attn_config *cfg = &ctx->attn[layer];
+    cfg->n_threads = ctx->n_threads < ctx->attn_threads ? ctx->n_threads : ctx->attn_threads;
+    return tfm_attn_decode(cfg, &ctx->kv[layer], out, ctx->q, ctx->k, ctx->v, n, ctx->attn_ws, ctx->attn_ws_bytes);
+}
+
+/* After a failure midway through a chunk, the caches of the layers that took it forget it again. A
+   window's ring has by then overwritten rows of earlier positions: a context with one is reset. */
+static void tfm__model_rollback(tfm_context *ctx)
+{
+    int l, n_layers = ctx->model->config.n_layers;
+    for (l = 0; l < n_layers; l++) {
+        const tfm_kv_cache *kv = &ctx->kv[l];
+        if (kv->length > ctx->pos && kv->ring && kv->length > kv->capacity) {
+            tfm_context_reset(ctx);
+            return;
         }
     }
+    for (l = 0; l < n_layers; l++)
+        if (ctx->kv[l].length > ctx->pos) ctx->kv[l].length = ctx->pos;
 }
 
 /* x[i] = rmsnorm(x[i]) * weight for each of n rows of width dim, into out. */
@@ -1075,8 +1167,8 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
     const int dim = c->dim, hidden = c->hidden_dim, pos0 = ctx->pos;
     const size_t q_dim = (size_t)c->n_heads * (size_t)c->head_dim;
     const size_t kv_dim = (size_t)c->n_kv_heads * (size_t)c->head_dim;
-    const size_t layer_cache = (size_t)ctx->context_length * kv_dim;
-    float *x = ctx->x, *xb = ctx->xb, *q = ctx->q, *att = ctx->att, *hb = ctx->hb, *hb2 = ctx->hb2;
+    float *x = ctx->x, *xb = ctx->xb, *q = ctx->q, *k = ctx->k, *v = ctx->v, *att = ctx->att, *hb = ctx->hb;
+    float *hb2 = ctx->hb2;
     tfm_status s = TFM_OK;
     int i, l;
 
@@ -1086,10 +1178,6 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
 
     for (l = 0; l < c->n_layers; l++) {
         const tfm_layer *L = &m->layers[l];
-        float *key_cache = ctx->key_cache + (size_t)l * layer_cache;
-        float *value_cache = ctx->value_cache + (size_t)l * layer_cache;
-        float *k = key_cache + (size_t)pos0 * kv_dim; /* this chunk's keys and values go straight */
-        float *v = value_cache + (size_t)pos0 * kv_dim; /* into the cache, rows pos0 .. pos0 + n - 1 */
         tfm__product qkv[3], gate_up[2];
 
         /* attention block: x += Wo attention(rope(Wq h), rope(Wk h), Wv h), h = rmsnorm(x) */
@@ -1105,7 +1193,8 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
             tfm_rope(k + (size_t)i * kv_dim, c->n_kv_heads, c->head_dim, c->rope_dim, pos0 + i, c->rope_base,
                      c->rope_mode);
         }
-        tfm__model_attention(ctx, key_cache, value_cache, q, n, pos0, att);
+        s = tfm__model_attention(ctx, l, n, att);
+        if (s != TFM_OK) break;
         s = tfm__model_matmul(ctx, &L->wo, att, xb, n);
         if (s != TFM_OK) break;
         tfm_add(x, x, xb, (size_t)n * (size_t)dim);
@@ -1121,7 +1210,10 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
         if (s != TFM_OK) break;
         tfm_add(x, x, xb, (size_t)n * (size_t)dim);
     }
-    if (s != TFM_OK) return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l, tfm_status_string(s));
+    if (s != TFM_OK) {
+        tfm__model_rollback(ctx);
+        return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l, tfm_status_string(s));
+    }
     ctx->pos += n;
 
     /* classifier: logits = W_out rmsnorm(x), for the rows asked for */

@@ -73,6 +73,24 @@ if [ -f "$model" ] && [ -f "$tok" ] && [ -f "$golden" ]; then
     expect_error "prompt longer than the context" -m "$model" -z "$tok" -p "Once upon a time" --context 4
     expect_error "context above the model's" -m "$model" -z "$tok" --context 100000
 
+    # attention variants: dense (and a window as long as the context) compute flash's function, so they
+    # tell llama2.c's greedy story too; sparse layers and the int8 cache run; bad specs are one-line errors
+    for attn in dense window:512; do
+        run -m "$model" -z "$tok" -p "Once upon a time" -n 196 --temp 0 --threads 2 --attn $attn
+        if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$golden"; then ok
+        else bad "greedy story with --attn $attn (exit $rc) differs from llama2.c's"; fi
+    done
+    for args in "--attn window:32 --kv-type i8" "--attn bigbird:16,1,2,1" "--kv-type i8"; do
+        run -m "$model" -z "$tok" -p "Once upon a time" -n 100 --temp 0 $args
+        if [ $rc -eq 0 ] && [ -s "$out/cli_stdout" ] && tail -n 1 "$out/cli_stderr" | grep -q "decode: 100 tok"; then ok
+        else bad "$args: exit $rc, stderr: $(head -c 300 "$out/cli_stderr")"; fi
+    done
+    for spec in "" sparse window window: window:0 window:-4 window:8x bigbird:4,1,2 bigbird:0,1,2,1 bigbird:4,1,2,1,2,3 \
+                linear linformer:16; do
+        expect_error "--attn '$spec'" -m "$model" -z "$tok" -n 5 --attn "$spec"
+    done
+    expect_error "--kv-type f16" -m "$model" -z "$tok" -n 5 --kv-type f16
+
     run --help
     if [ $rc -eq 0 ] && grep -q "usage" "$out/cli_stdout"; then ok; else bad "--help exit $rc"; fi
 
@@ -130,9 +148,15 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
         if [ $rc -eq 0 ] && [[ "$last" =~ PPL\ =\ [0-9]+\.[0-9]+\ \+/-\ [0-9]+\.[0-9]+$ ]]; then ok
         else bad "tfm-perplexity: exit $rc, last line '$last'"; fi
         if grep -q "chunk 5/5" "$out/cli_stderr"; then ok; else bad "tfm-perplexity: no progress on stderr"; fi
+        "$ppl" -m "$gguf" -f "$text" --ctx 64 --chunks 3 --attn window:16 --kv-type i8 >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        last=$(tail -n 1 "$out/cli_stdout")
+        if [ $rc -eq 0 ] && [[ "$last" =~ PPL\ =\ [0-9]+\.[0-9]+\ \+/-\ [0-9]+\.[0-9]+$ ]]; then ok
+        else bad "tfm-perplexity --attn window:16 --kv-type i8: exit $rc, last line '$last'"; fi
         printf 'Once upon a time' >"$out/short.txt"
         for args in "-m $gguf" "-m $gguf -f $out/short.txt --ctx 64" "-m $gguf -f $out/no_such.txt" \
-                    "-m $out/cut.gguf -f $text" "-m $gguf -f $text --ctx 2" "-m $model -f $text"; do
+                    "-m $out/cut.gguf -f $text" "-m $gguf -f $text --ctx 2" "-m $model -f $text" \
+                    "-m $gguf -f $text --attn window:0" "-m $gguf -f $text --attn linear" "-m $gguf -f $text --kv-type q4"; do
             "$ppl" $args >"$out/cli_stdout" 2>"$out/cli_stderr"
             rc=$?
             if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ]; then ok
