@@ -31,6 +31,7 @@ int bench_gemv(int argc, char **argv);
 int bench_kernels(int argc, char **argv);
 int bench_moe(int argc, char **argv);
 int bench_model(int argc, char **argv);
+int bench_kv(int argc, char **argv);
 int bench_attention(int argc, char **argv);
 int bench_qgemv(int argc, char **argv);
 int bench_qgemm(int argc, char **argv);
