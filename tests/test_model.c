@@ -581,8 +581,8 @@ static void *quantize_view(tfm_tensor *t, tfm_dtype type)
 }
 
 /* Quantized weights go through the same forward pass: Q8_0 everywhere (embedding too), then a llama.cpp
-   style mix (Q4_K and Q6_K where rows are multiples of 256, Q4_0/Q8_0 elsewhere). Prefill equals
-   decode, 1 thread equals 2, and the logits stay near the float64 reference of the f32 weights. */
+   style mix (Q4_K and Q6_K where rows are multiples of 256, Q4_0/Q8_0 elsewhere). Prefill agrees
+   with decode, 1 thread equals 2, and the logits stay near the float64 reference of the f32 weights. */
 static void test_quantized_weights(void)
 {
     synth s;
@@ -626,8 +626,12 @@ static void test_quantized_weights(void)
             for (i = 0; i < N; i++)
                 TT_ASSERT(tfm_forward(decode, &tokens[i], 1, one + (size_t)i * 1000, TFM_LOGITS_LAST, &err) == TFM_OK,
                           "%s", err.message);
+            /* Not bit for bit: the tiled prefill and the decode kernel sum the scores in different orders,
+               and a last-bit difference can move an activation across a q8_0 rounding boundary (one step
+               is 1/127 of the block's largest value). Measured: 0 on the SIMD paths, 0.15% of the largest
+               logit on the scalar one; a wrong position or cache row gives tens of percent. */
             for (i = 0; i < N * 1000; i++)
-                TT_ASSERT(fabsf(one[i] - all[i]) <= 1e-5f, "variant %d, %d threads, position %d logit %d: decode %g, prefill %g",
+                TT_ASSERT(fabs(one[i] - all[i]) <= 0.005 * scale, "variant %d, %d threads, position %d logit %d: decode %g, prefill %g",
                           variant, t, i / 1000, i % 1000, one[i], all[i]);
             tfm_context_free(prefill), tfm_context_free(decode);
         }
