@@ -295,11 +295,14 @@ static void test_long_and_odd_shapes(void)
         tfm_attn_config cfg;
         problem p;
         char what[128];
+        /* the quick configurations keep n = 300: still many tiles, but a tenth of the float64 reference */
+        int n_q = cases[i].n_q == 1000 && tt_quick() ? 300 : cases[i].n_q;
+        int n_kv = cases[i].n_kv == 1000 && tt_quick() ? 300 : cases[i].n_kv;
         config(&cfg, cases[i].kind, cases[i].H, cases[i].KV, cases[i].D, cases[i].causal);
         cfg.scale = cases[i].scale;
-        problem_init(&p, cases[i].H, cases[i].KV, cases[i].D, cases[i].n_q, cases[i].n_kv, cases[i].pos0, 1, cases[i].range);
+        problem_init(&p, cases[i].H, cases[i].KV, cases[i].D, n_q, n_kv, cases[i].pos0, 1, cases[i].range);
         snprintf(what, sizeof what, "case %d (%s n_q=%d n_kv=%d pos0=%d D=%d)", (int)i, tfm_attn_kind_name(cfg.kind),
-                 cases[i].n_q, cases[i].n_kv, cases[i].pos0, cases[i].D);
+                 n_q, n_kv, cases[i].pos0, cases[i].D);
         if (!check_against_reference(&cfg, &p, NULL, what)) {
             problem_free(&p);
             TT_ASSERT(0, "%s differs from the float64 reference", what);
@@ -731,15 +734,16 @@ static void test_decode_matches_prefill(void)
                           cfg.n_kv_heads, mode ? "chunks" : "one token at a time", err);
             }
     {
-        /* a long cache: decode steps split the keys into several 512-key chunks */
-        static const int chunk[] = {1200, 1, 1, 1, 1};
+        /* a long cache: decode steps split the keys into several 512-key chunks (two in quick runs) */
+        int chunk[] = {1200, 1, 1, 1, 1};
         tfm_attn_config cfg;
         double err;
+        if (tt_quick()) chunk[0] = 600;
         config(&cfg, TFM_ATTN_FLASH, 8, 2, 64, 1);
-        TT_ASSERT(decode_matches_prefill(&cfg, 1204, chunk, 5, 1, &err), "long decode differs (max error %g)", err);
+        TT_ASSERT(decode_matches_prefill(&cfg, chunk[0] + 4, chunk, 5, 1, &err), "long decode differs (max error %g)", err);
         cfg.kind = TFM_ATTN_BIGBIRD;
         cfg.bigbird.block = 32;
-        TT_ASSERT(decode_matches_prefill(&cfg, 1204, chunk, 5, 1, &err), "long bigbird decode differs (max error %g)", err);
+        TT_ASSERT(decode_matches_prefill(&cfg, chunk[0] + 4, chunk, 5, 1, &err), "long bigbird decode differs (max error %g)", err);
     }
 }
 
@@ -821,6 +825,7 @@ static void test_flash_memory(void)
 {
     tfm_attn_config cfg;
     size_t ws4k, ws8k, ws_dense, n2 = (size_t)4096 * 4096 * sizeof(float);
+    int n;
     problem p;
     void *ws;
     /* the workspace grows linearly (a few bytes per key), far below n^2 floats */
@@ -833,22 +838,25 @@ static void test_flash_memory(void)
     cfg.kind = TFM_ATTN_DENSE;
     TT_CHECK(tfm_attn_workspace_size(&cfg, 4096, 4096, &ws_dense) == TFM_OK);
     TT_CHECK(ws_dense >= n2);
-    /* counted through the allocation hooks: a flash prefill at n = 4096 allocates exactly its workspace,
-       nothing with a caller workspace; dense allocates its n x n scores */
+    /* counted through the allocation hooks: a flash prefill at n = 4096 (1024 in quick runs: n^2 floats
+       are still 80x its workspace) allocates exactly its workspace, nothing with a caller workspace;
+       dense allocates its n x n scores */
     tt_seed(21);
     config(&cfg, TFM_ATTN_FLASH, 2, 1, 16, 1);
-    problem_init(&p, 2, 1, 16, 4096, 4096, 0, 1, 1.0f);
-    TT_CHECK(tfm_attn_workspace_size(&cfg, 4096, 4096, &ws4k) == TFM_OK);
+    n = tt_quick() ? 1024 : 4096;
+    n2 = (size_t)n * n * sizeof(float);
+    problem_init(&p, 2, 1, 16, n, n, 0, 1, 1.0f);
+    TT_CHECK(tfm_attn_workspace_size(&cfg, n, n, &ws4k) == TFM_OK);
     hook_reset();
-    TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, 4096, 4096, 0, NULL, NULL, 0) == TFM_OK);
+    TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, n, n, 0, NULL, NULL, 0) == TFM_OK);
     TT_ASSERT(hook_calls == 1 && hook_peak - hook_live == ws4k, "flash allocated %zu blocks, peak %zu bytes (workspace %zu)",
               hook_calls, hook_peak - hook_live, ws4k);
-    TT_ASSERT(ws4k < n2 / 1000, "flash workspace %zu bytes", ws4k);
+    TT_ASSERT(ws4k < n2 / (n == 4096 ? 1000 : 50), "flash workspace %zu bytes at n = %d", ws4k, n);
     ws = tt_alloc(ws4k);
     hook_reset();
-    TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, 4096, 4096, 0, NULL, ws, ws4k) == TFM_OK);
+    TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, n, n, 0, NULL, ws, ws4k) == TFM_OK);
     TT_ASSERT(hook_calls == 0, "flash with a workspace allocated %zu times", hook_calls);
-    TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, 4096, 4096, 0, NULL, ws, ws4k - 1) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_attn_prefill(&cfg, p.out, p.q, p.k, p.v, 1, n, n, 0, NULL, ws, ws4k - 1) == TFM_ERR_INVALID_ARGUMENT);
     free(ws);
     problem_free(&p);
     config(&cfg, TFM_ATTN_DENSE, 2, 1, 16, 1);
@@ -1081,9 +1089,13 @@ static void test_int8_cache_attention(void)
    long cache takes the split-key decode path. 1 and 2 threads are bit-identical. */
 static void test_int8_cache_decode_and_threads(void)
 {
-    static const int whole[] = {1300}, ones[] = {1}, mixed[] = {600, 1, 650, 1, 1, 47};
+    /* 1300 tokens (700 in quick runs): past the 512-key decode split, and the window's ring wraps */
+    int n = tt_quick() ? 700 : 1300, half = (n - 50) / 2;
+    int whole[1], ones[] = {1}, mixed[6];
     const int *plans[3];
     int n_plans[3], plan, t, ki;
+    whole[0] = n;
+    mixed[0] = half, mixed[1] = 1, mixed[2] = n - 50 - half, mixed[3] = 1, mixed[4] = 1, mixed[5] = 47;
     plans[0] = whole, plans[1] = ones, plans[2] = mixed;
     n_plans[0] = 1, n_plans[1] = 1, n_plans[2] = 6;
     tt_seed(29);
@@ -1091,12 +1103,12 @@ static void test_int8_cache_decode_and_threads(void)
         tfm_attn_config cfg;
         tfm_kv_cache first, cache;
         problem p;
-        size_t nq = (size_t)1300 * 8 * 64;
+        size_t nq = (size_t)n * 8 * 64;
         float *rows = (float *)tt_alloc(nq * sizeof(float));
         config(&cfg, ki ? TFM_ATTN_WINDOW : TFM_ATTN_FLASH, 8, 2, 64, 1);
         cfg.kv_type = TFM_I8;
-        cfg.window = 700;
-        problem_init(&p, 8, 2, 64, 1300, 1300, 0, 1, 1.0f);
+        cfg.window = n / 2 + 50;
+        problem_init(&p, 8, 2, 64, n, n, 0, 1, 1.0f);
         cfg.n_threads = 2;
         TT_CHECK(feed_cache(&cfg, &first, &p, whole, 1, rows));
         for (plan = 1; plan < 3; plan++)

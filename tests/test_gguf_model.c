@@ -5,18 +5,12 @@
 
    The full llama.cpp perplexity runs (775 chunks of 256 tokens, three times, and two 15M-parameter
    models) take a few seconds natively. With TFM_TEST_QUICK set to anything but "" or "0" (tests/run.sh
-   sets it for the asan and neon configurations, which run them 10-50x slower) those runs are skipped;
+   sets it for the asan, scalar and neon configurations, which run them 10-50x slower) those runs are skipped;
    everything else, including the protocol against the plain implementation, still runs. */
 #include "tfm_test.h"
 #include "tfm_gguf.h"
 #include "tfm_model.h"
 #include "tfm_tokenizer.h"
-
-static int quick_mode(void)
-{
-    const char *v = getenv("TFM_TEST_QUICK");
-    return v && *v && strcmp(v, "0") != 0;
-}
 
 /* A shared model by relative path, or NULL (the caller skips). */
 static tfm_model *load_shared(const char *rel)
@@ -413,7 +407,7 @@ static void check_llamacpp_ppl(const char *model_rel, size_t max_bytes, int n_th
     tfm_perplexity_result r;
     tfm_error err;
     int n_ids = 0, *ids;
-    if (quick_mode()) TT_SKIP("TFM_TEST_QUICK: full llama.cpp perplexity runs skipped");
+    if (tt_quick()) TT_SKIP("TFM_TEST_QUICK: full llama.cpp perplexity runs skipped");
     if (!(m = load_shared(model_rel))) TT_SKIP("model file is missing");
     ids = tokenize_file(m, "golden/tinystories.valid.first500.txt", max_bytes, &n_ids);
     if (!ids) {

@@ -444,18 +444,19 @@ static void frequencies(int n, const tfm_sampler_params *p, int draws, uint64_t 
 static void test_frequencies(void)
 {
     tfm_sampler_params p = params_off();
+    int draws = tt_quick() ? 20000 : 200000; /* every expected count stays well above 5 either way */
     p.seed = 99;
-    frequencies(16, &p, 200000, 31); /* plain softmax */
+    frequencies(16, &p, draws, 31); /* plain softmax */
     p.temperature = 0.8f;
     p.top_k = 10;
     p.top_p = 0.95f;
     p.min_p = 0.05f;
-    frequencies(16, &p, 200000, 32); /* every truncation, ranked order */
+    frequencies(16, &p, draws, 32); /* every truncation, ranked order */
     p.temperature = 1.5f;
     p.top_k = 0;
     p.top_p = 0.6f;
     p.min_p = 0.0f;
-    frequencies(300, &p, 200000, 33); /* top-p without top-k: the cutoff path */
+    frequencies(300, &p, draws, 33); /* top-p without top-k: the cutoff path */
 }
 
 /* ---------------------------------------------------------------- bad input */

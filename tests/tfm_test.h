@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TT_FN static __attribute__((unused))
@@ -52,14 +53,19 @@ TT_FN void tt_fail(const char *file, int line, const char *fmt, ...)
         return;                                                              \
     } while (0)
 
+/* TT_TIMES=1 in the environment prints each test's processor time on stderr (finding slow tests). */
 #define TT_RUN(fn)                                                           \
     do {                                                                     \
+        clock_t tt_started_ = clock();                                       \
         tt_current_name = #fn;                                               \
         tt_current_failed = tt_current_skipped = 0;                          \
         fn();                                                                \
         if (tt_current_failed) tt_failed++;                                  \
         else if (tt_current_skipped) tt_skipped++;                           \
         else tt_passed++;                                                    \
+        if (getenv("TT_TIMES"))                                              \
+            fprintf(stderr, "  TIME %s %.2f s\n", #fn,                       \
+                    (double)(clock() - tt_started_) / CLOCKS_PER_SEC);       \
     } while (0)
 
 TT_FN int tt_summary(const char *suite)
@@ -103,6 +109,15 @@ TT_FN void *tt_alloc(size_t bytes)
         abort();
     }
     return p;
+}
+
+/* TFM_TEST_QUICK set to anything but "" or "0": tests/run.sh sets it for the configurations that run
+   10-50x slower (sanitizers, emulated aarch64). A test may then shrink or skip its longest runs, never
+   what the fast configurations leave out. */
+TT_FN int tt_quick(void)
+{
+    const char *v = getenv("TFM_TEST_QUICK");
+    return v && *v && strcmp(v, "0") != 0;
 }
 
 /* Path of a file under ../shared (or $TFM_SHARED); NULL if it does not exist, so the caller skips. */
