@@ -134,10 +134,17 @@ typedef struct tfm_model {
     tfm_tensor output;      /* [vocab_size][dim], the classifier; a view of token_embd when shared */
     tfm_file_map file;      /* the file the weights point into (empty when loaded from memory) */
     tfm_tokenizer *tokenizer; /* the vocab the file carries (GGUF), owned by the model; NULL if none */
+    /* The matrices repacked for the int8 kernels (tfm_model_pack), [n_layers * 7 + 1]: each layer's wq wk
+       wv wo ffn_gate ffn_up ffn_down, then the classifier; an entry with data NULL is multiplied as
+       stored. packed_from[i] is the data entry i was made from: a copy is used only while its matrix
+       still points there. NULL when nothing is packed. */
+    tfm_quant_packed *packed;
+    const void **packed_from;
 } tfm_model;
 
 typedef struct tfm_model_options {
     int no_mmap; /* 1: read the file into memory instead of mapping it */
+    int no_pack; /* 1: keep the matrices as stored (no tfm_model_pack at load; same logits, slower) */
 } tfm_model_options;
 
 /* Loads a model file, recognising the format from its first bytes. options may be NULL. On failure
@@ -151,6 +158,14 @@ TFM_API void tfm_model_free(tfm_model *model);
 /* Checks that a model's config and weights fit the forward pass: every dimension, every tensor's shape
    and dtype. The loaders end with it; call it after filling or changing a tfm_model's tensors yourself. */
 TFM_API tfm_status tfm_model_check(const tfm_model *model, tfm_error *err);
+/* Repacks every quantized matrix the int8 kernels have a packed layout for (tfm_quant_packable: AVX-512
+   VNNI builds) once, so that the forward pass runs packed gemv and gemm on it: the same logits bit for
+   bit, faster. The loaders call it (unless options->no_pack); call it again after changing a loaded
+   model's matrices yourself (copies of matrices that changed are dropped and remade). The token
+   embedding stays as stored (row lookups), and so does a classifier tied to it (a second copy of the
+   table is not worth its memory: see the README's numbers). Memory: one copy of each packed matrix,
+   freed by tfm_model_free; the mapped originals are not read again. n_threads <= 0: all. */
+TFM_API tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err);
 /* Bytes of weights one decode step reads: every layer's matrices and norms, the final norm and the
    classifier (the one embedding row is left out). Divide by the time per token for the bandwidth used. */
 TFM_API size_t tfm_model_weight_bytes(const tfm_model *model);
@@ -814,6 +829,7 @@ tfm_status tfm_model_load(const char *path, const tfm_model_options *options, tf
     s = tfm_file_map_open(&m->file, path, options && options->no_mmap ? TFM_FILE_MAP_NO_MMAP : 0, err);
     if (s == TFM_OK) {
         s = tfm__model_load_bytes(m, m->file.data, m->file.size, err);
+        if (s == TFM_OK && !(options && options->no_pack)) s = tfm_model_pack(m, 0, err);
         /* prefix the loader's message with the file it is about */
         if (s != TFM_OK && err) {
             char message[sizeof err->message];
@@ -840,6 +856,7 @@ tfm_status tfm_model_load_memory(const void *data, size_t size, tfm_model **mode
     m = tfm__model_new();
     if (!m) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     s = tfm__model_load_bytes(m, (const unsigned char *)data, size, err);
+    if (s == TFM_OK) s = tfm_model_pack(m, 0, err);
     if (s != TFM_OK) {
         tfm_model_free(m);
         return s;
@@ -848,9 +865,81 @@ tfm_status tfm_model_load_memory(const void *data, size_t size, tfm_model **mode
     return TFM_OK;
 }
 
+/* ---------------------------------------------------------------- packed matrices */
+
+enum { TFM__LAYER_MATRICES = 7 };
+
+/* Matrix i of model->packed's order: layer i / 7's wq wk wv wo ffn_gate ffn_up ffn_down, then the
+   classifier. */
+static const tfm_tensor *tfm__model_matrix(const tfm_model *m, int i)
+{
+    const tfm_layer *L;
+    if (i == m->config.n_layers * TFM__LAYER_MATRICES) return &m->output;
+    L = &m->layers[i / TFM__LAYER_MATRICES];
+    switch (i % TFM__LAYER_MATRICES) {
+    case 0: return &L->wq;
+    case 1: return &L->wk;
+    case 2: return &L->wv;
+    case 3: return &L->wo;
+    case 4: return &L->ffn_gate;
+    case 5: return &L->ffn_up;
+    default: return &L->ffn_down;
+    }
+}
+
+static void tfm__model_unpack(tfm_model *m)
+{
+    int i, n = m->config.n_layers * TFM__LAYER_MATRICES + 1;
+    if (m->packed)
+        for (i = 0; i < n; i++) tfm_quant_packed_free(&m->packed[i]);
+    TFM_FREE(m->packed);
+    TFM_FREE((void *)m->packed_from);
+    m->packed = NULL;
+    m->packed_from = NULL;
+}
+
+/* Whether matrix w gets a packed copy: a packable dtype, rows stored back to back, and not the
+   embedding table (read by rows; as a tied classifier it keeps the plain gemv). */
+static int tfm__model_packs(const tfm_model *m, const tfm_tensor *w)
+{
+    size_t row_bytes;
+    return tfm_quant_packable(w->dtype) && w->data != m->token_embd.data &&
+           tfm_dtype_row_bytes(w->dtype, (uint64_t)w->ne[0], &row_bytes) == TFM_OK && w->nb[1] == row_bytes;
+}
+
+tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err)
+{
+    int i, n;
+    tfm_status s = TFM_OK;
+    tfm_error_clear(err);
+    if (!model || !model->layers) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no model to pack");
+    tfm__model_unpack(model);
+    n = model->config.n_layers * TFM__LAYER_MATRICES + 1;
+    if (n_threads <= 0) n_threads = tfm_default_threads();
+    model->packed = (tfm_quant_packed *)TFM_MALLOC(sizeof(tfm_quant_packed) * (size_t)n);
+    model->packed_from = (const void **)TFM_MALLOC(sizeof(void *) * (size_t)n);
+    if (!model->packed || !model->packed_from) s = TFM_ERR_OUT_OF_MEMORY;
+    else {
+        memset(model->packed, 0, sizeof(tfm_quant_packed) * (size_t)n);
+        memset((void *)model->packed_from, 0, sizeof(void *) * (size_t)n);
+    }
+    for (i = 0; i < n && s == TFM_OK; i++) {
+        const tfm_tensor *w = tfm__model_matrix(model, i);
+        if (!tfm__model_packs(model, w)) continue;
+        s = tfm_quant_pack(&model->packed[i], w->dtype, w->data, (int)w->ne[1], (int)w->ne[0], n_threads);
+        model->packed_from[i] = w->data;
+    }
+    if (s != TFM_OK) {
+        tfm__model_unpack(model);
+        return tfm_error_set(err, s, "repacking the weights: %s", tfm_status_string(s));
+    }
+    return TFM_OK;
+}
+
 void tfm_model_free(tfm_model *model)
 {
     if (!model) return;
+    tfm__model_unpack(model);
     TFM_FREE(model->layers);
     tfm_tokenizer_free(model->tokenizer);
     tfm_file_map_close(&model->file);
@@ -1056,18 +1145,35 @@ void tfm_context_reset(tfm_context *ctx)
 
 /* ---------------------------------------------------------------- the forward pass */
 
-/* One matrix product y[n_tokens][rows] = x[n_tokens][cols] W^T, W = [rows][cols]. */
+/* One matrix product y[n_tokens][rows] = x[n_tokens][cols] W^T, W = [rows][cols]; packed: W's packed
+   copy, or NULL. */
 typedef struct tfm__product {
     const tfm_tensor *w;
+    const tfm_quant_packed *packed;
     float *y;
 } tfm__product;
+
+/* The product with matrix i of model->packed's order, through its packed copy while that is current. */
+static tfm__product tfm__model_product(const tfm_model *m, int i, float *y)
+{
+    tfm__product p;
+    p.w = tfm__model_matrix(m, i);
+    p.packed = m->packed && m->packed[i].data && m->packed_from[i] == p.w->data ? &m->packed[i] : NULL;
+    p.y = y;
+    return p;
+}
+
+/* Below this many multiply-adds a step's products run on one thread: waking the team (~2 us each
+   way) costs more than the second thread saves. */
+#define TFM__MODEL_TEAM_MIN_WEIGHTS 65536.0
 
 /* Products of one input x with `count` matrices (q, k and v; gate and up): every matrix product of the
    model goes through here, whatever W's dtype (tfm_quant.h multiplies f32, f16, bf16 and the GGML block
    formats). A batch is a gemm per matrix (compute-bound: each weight read once for all the tokens). One
    token is memory-bound: each thread takes one contiguous, equal share of every matrix's rows, all the
-   matrices in one pass of the thread team (one synchronisation, not one per matrix). An even split
-   matters (a 64-row granularity leaves one of two threads a third idle on 288 rows); each row is still
+   matrices in one pass of the thread team (one synchronisation, not one per matrix). Shares are whole
+   16-row groups (the int8 kernels' tile: a cut tile would be computed by both sides), as even as that
+   allows (a 64-row granularity leaves one of two threads a third idle on 288 rows); each row is still
    summed by one thread in one order, so the result does not depend on the thread count. */
 static tfm_status tfm__model_matmuls(const tfm_context *ctx, const float *x, int n_tokens, const tfm__product *p,
                                      int count)
@@ -1078,25 +1184,30 @@ static tfm_status tfm__model_matmuls(const tfm_context *ctx, const float *x, int
     if (n_tokens > 1) {
         for (j = 0; j < count && status == TFM_OK; j++) {
             int rows = (int)p[j].w->ne[1], cols = (int)p[j].w->ne[0];
-            status = tfm_quant_gemm_ws(p[j].y, (size_t)rows, x, (size_t)cols, p[j].w->dtype, p[j].w->data, n_tokens,
-                                       rows, cols, ctx->n_threads, ctx->quant_ws, ctx->quant_ws_bytes);
+            status = p[j].packed ? tfm_quant_packed_gemm(p[j].y, (size_t)rows, x, (size_t)cols, p[j].packed, n_tokens,
+                                                         ctx->n_threads, ctx->quant_ws, ctx->quant_ws_bytes)
+                                 : tfm_quant_gemm_ws(p[j].y, (size_t)rows, x, (size_t)cols, p[j].w->dtype,
+                                                     p[j].w->data, n_tokens, rows, cols, ctx->n_threads, ctx->quant_ws,
+                                                     ctx->quant_ws_bytes);
         }
         return status;
     }
     for (j = 0; j < count; j++) weights += (double)p[j].w->ne[0] * (double)p[j].w->ne[1];
-    /* below 64K weights (~10 us of work) a thread team costs more than it saves */
-    n_threads = weights < 65536.0 ? 1 : ctx->n_threads;
+    n_threads = weights < TFM__MODEL_TEAM_MIN_WEIGHTS ? 1 : ctx->n_threads;
     TFM__PARALLEL_FOR(n_threads)
     for (t = 0; t < n_threads; t++) {
         int i;
         for (i = 0; i < count; i++) {
             const tfm_tensor *w = p[i].w;
-            int rows = (int)w->ne[1];
-            int begin = (int)((int64_t)rows * t / n_threads), end = (int)((int64_t)rows * (t + 1) / n_threads);
-            tfm_status s = end == begin ? TFM_OK
-                                        : tfm_quant_gemv(p[i].y + begin, w->dtype,
-                                                         (const unsigned char *)w->data + (size_t)begin * w->nb[1], x,
-                                                         end - begin, (int)w->ne[0], 1);
+            int rows = (int)w->ne[1], groups = (rows + 15) / 16;
+            int begin = (int)((int64_t)groups * t / n_threads) * 16, end = (int)((int64_t)groups * (t + 1) / n_threads) * 16;
+            tfm_status s;
+            if (end > rows) end = rows;
+            s = end <= begin ? TFM_OK
+                : p[i].packed ? tfm_quant_packed_gemv(p[i].y + begin, p[i].packed, x, begin, end, 1)
+                              : tfm_quant_gemv(p[i].y + begin, w->dtype,
+                                               (const unsigned char *)w->data + (size_t)begin * w->nb[1], x,
+                                               end - begin, (int)w->ne[0], 1);
             if (s != TFM_OK) {
 #if defined(_OPENMP)
 #pragma omp critical(tfm_model_matmul_status)
@@ -1108,12 +1219,10 @@ static tfm_status tfm__model_matmuls(const tfm_context *ctx, const float *x, int
     return status;
 }
 
-static tfm_status tfm__model_matmul(const tfm_context *ctx, const tfm_tensor *w, const float *x, float *y,
-                                    int n_tokens)
+/* The product with matrix i of model->packed's order. */
+static tfm_status tfm__model_matmul(const tfm_context *ctx, int i, const float *x, float *y, int n_tokens)
 {
-    tfm__product p;
-    p.w = w;
-    p.y = y;
+    tfm__product p = tfm__model_product(ctx->model, i, y);
     return tfm__model_matmuls(ctx, x, n_tokens, &p, 1);
 }
 
@@ -1178,13 +1287,14 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
 
     for (l = 0; l < c->n_layers; l++) {
         const tfm_layer *L = &m->layers[l];
+        const int mat = l * TFM__LAYER_MATRICES; /* this layer's wq in model->packed's order */
         tfm__product qkv[3], gate_up[2];
 
         /* attention block: x += Wo attention(rope(Wq h), rope(Wk h), Wv h), h = rmsnorm(x) */
         tfm__model_rmsnorm_rows(xb, x, &L->attn_norm, n, dim, c->norm_eps);
-        qkv[0].w = &L->wq, qkv[0].y = q;
-        qkv[1].w = &L->wk, qkv[1].y = k;
-        qkv[2].w = &L->wv, qkv[2].y = v;
+        qkv[0] = tfm__model_product(m, mat, q);
+        qkv[1] = tfm__model_product(m, mat + 1, k);
+        qkv[2] = tfm__model_product(m, mat + 2, v);
         s = tfm__model_matmuls(ctx, xb, n, qkv, 3);
         if (s != TFM_OK) break;
         for (i = 0; i < n; i++) {
@@ -1195,18 +1305,18 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
         }
         s = tfm__model_attention(ctx, l, n, att);
         if (s != TFM_OK) break;
-        s = tfm__model_matmul(ctx, &L->wo, att, xb, n);
+        s = tfm__model_matmul(ctx, mat + 3, att, xb, n);
         if (s != TFM_OK) break;
         tfm_add(x, x, xb, (size_t)n * (size_t)dim);
 
         /* feed-forward block: x += W_down (silu(W_gate h) * W_up h), h = rmsnorm(x) */
         tfm__model_rmsnorm_rows(xb, x, &L->ffn_norm, n, dim, c->norm_eps);
-        gate_up[0].w = &L->ffn_gate, gate_up[0].y = hb;
-        gate_up[1].w = &L->ffn_up, gate_up[1].y = hb2;
+        gate_up[0] = tfm__model_product(m, mat + 4, hb);
+        gate_up[1] = tfm__model_product(m, mat + 5, hb2);
         s = tfm__model_matmuls(ctx, xb, n, gate_up, 2);
         if (s != TFM_OK) break;
         tfm_swiglu(hb, hb, hb2, (size_t)n * (size_t)hidden);
-        s = tfm__model_matmul(ctx, &L->ffn_down, hb, xb, n);
+        s = tfm__model_matmul(ctx, mat + 6, hb, xb, n);
         if (s != TFM_OK) break;
         tfm_add(x, x, xb, (size_t)n * (size_t)dim);
     }
@@ -1220,7 +1330,7 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
     if (logits) {
         int first = all_rows ? 0 : n - 1, rows = all_rows ? n : 1;
         tfm__model_rmsnorm_rows(xb, x + (size_t)first * dim, &m->output_norm, rows, dim, c->norm_eps);
-        s = tfm__model_matmul(ctx, &m->output, xb, logits, rows);
+        s = tfm__model_matmul(ctx, c->n_layers * TFM__LAYER_MATRICES, xb, logits, rows);
         if (s != TFM_OK) return tfm_error_set(err, s, "classifier failed: %s", tfm_status_string(s));
     }
     return TFM_OK;
