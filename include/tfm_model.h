@@ -278,6 +278,24 @@ TFM_API tfm_status tfm_perplexity(tfm_context *ctx, const int *tokens, int n_tok
                                   int max_chunks, tfm_perplexity_progress progress, void *user,
                                   tfm_perplexity_result *result, tfm_error *err);
 
+/* ---------------------------------------------------------------- writing GGUF (tfm_gguf.h's writer) */
+
+/* llama.cpp's general.file_type (llama_ftype) of a model whose matrices are mostly `type`: f32 0,
+   f16 1, q4_0 2, q4_1 3, q8_0 7, q4_k 14 (Q4_K_S), q6_k 18, bf16 32. */
+TFM_API uint32_t tfm_model_gguf_file_type(tfm_dtype type);
+/* Adds the keys llama.cpp reads for a `llama` model of config c, as its converters write them (u32
+   hyperparameters): general.architecture, general.name (name; NULL: "tfm"), general.file_type of
+   `type`, general.quantization_version 2, llama.context_length, embedding_length, feed_forward_length,
+   attention.head_count(_kv), block_count, rope.dimension_count, rope.freq_base,
+   attention.layer_norm_rms_epsilon. */
+TFM_API tfm_status tfm_model_gguf_add_config(tfm_gguf_writer *w, const tfm_model_config *c, const char *name,
+                                             tfm_dtype type, tfm_error *err);
+/* Adds a SentencePiece ("llama") vocab of n_vocab tokens: tok's pieces, scores and types (a llama2.c
+   tokenizer.bin's, whose size must be n_vocab) in GGUF's spelling (U+2581 for a space, <s> and </s>
+   for the controls), or with tok NULL a stand-in: <unk> <s> </s>, the 256 byte tokens, then
+   placeholder words. unk 0, bos 1, eos 2. */
+TFM_API tfm_status tfm_model_gguf_add_vocab(tfm_gguf_writer *w, const tfm_tokenizer *tok, int n_vocab, tfm_error *err);
+
 #ifdef __cplusplus
 }
 #endif
@@ -1475,6 +1493,120 @@ tfm_status tfm_perplexity(tfm_context *ctx, const int *tokens, int n_tokens, int
     TFM_FREE(ids);
     TFM_FREE(logits);
     TFM_FREE(nll);
+    return s;
+}
+
+/* ---------------------------------------------------------------- writing GGUF */
+
+uint32_t tfm_model_gguf_file_type(tfm_dtype type)
+{
+    switch (type) {
+    case TFM_F16: return 1;
+    case TFM_Q4_0: return 2;
+    case TFM_Q4_1: return 3;
+    case TFM_Q8_0: return 7;
+    case TFM_Q4_K: return 14; /* Q4_K_S: every matrix q4_k */
+    case TFM_Q6_K: return 18;
+    case TFM_BF16: return 32;
+    default: return 0;
+    }
+}
+
+tfm_status tfm_model_gguf_add_config(tfm_gguf_writer *w, const tfm_model_config *c, const char *name, tfm_dtype type,
+                                     tfm_error *err)
+{
+    tfm_status s;
+    if (!w || !c) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no writer or no config");
+    s = tfm_gguf_writer_add_string(w, "general.architecture", "llama", err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_string(w, "general.name", name ? name : "tfm", err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "general.file_type", tfm_model_gguf_file_type(type), err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "general.quantization_version", 2, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.context_length", (uint32_t)c->context_length, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.embedding_length", (uint32_t)c->dim, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.feed_forward_length", (uint32_t)c->hidden_dim, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.attention.head_count", (uint32_t)c->n_heads, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.block_count", (uint32_t)c->n_layers, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.rope.dimension_count", (uint32_t)c->rope_dim, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_f32(w, "llama.rope.freq_base", c->rope_base, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_f32(w, "llama.attention.layer_norm_rms_epsilon", c->norm_eps, err);
+    return s;
+}
+
+/* Token i of the stand-in vocab: <unk> <s> </s>, the byte tokens <0x00>..<0xFF>, then words " wN". */
+static void tfm__model_standin_token(int i, char *text, size_t cap, float *score, tfm_token_type *type)
+{
+    *type = i == 0 ? TFM_TOKEN_UNKNOWN : i < 3 ? TFM_TOKEN_CONTROL : i < 259 ? TFM_TOKEN_BYTE : TFM_TOKEN_NORMAL;
+    if (i < 3) snprintf(text, cap, "%s", i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>");
+    else if (i < 259) snprintf(text, cap, "<0x%02X>", i - 3);
+    else snprintf(text, cap, " w%d", i); /* placeholders, each its own word */
+    *score = i < 259 ? 0.0f : -(float)i;
+}
+
+/* Token i's piece in GGUF's spelling, into a new buffer (*out, *out_len); 0 when out of memory. */
+static int tfm__model_gguf_piece(const tfm_tokenizer *tok, int i, char **out, size_t *out_len, float *score,
+                                 int32_t *type_out)
+{
+    char text[64];
+    const char *piece = text;
+    size_t len, k, n = 0;
+    tfm_token_type type;
+    if (tok) {
+        if (tfm_tokenizer_token(tok, i, &piece, &len, score, &type) != TFM_OK) return 0;
+        if (i == tfm_tokenizer_bos(tok)) piece = "<s>", len = 3;
+        else if (i == tfm_tokenizer_eos(tok)) piece = "</s>", len = 4;
+    } else {
+        tfm__model_standin_token(i, text, sizeof text, score, &type);
+        len = strlen(text);
+    }
+    *type_out = (int32_t)type;
+    *out = (char *)TFM_MALLOC(3 * len + 1);
+    if (!*out) return 0;
+    for (k = 0; k < len; k++) {
+        if (piece[k] == ' ' && type != TFM_TOKEN_BYTE) { /* SentencePiece's space, U+2581 */
+            (*out)[n++] = (char)0xE2, (*out)[n++] = (char)0x96, (*out)[n++] = (char)0x81;
+        } else (*out)[n++] = piece[k];
+    }
+    *out_len = n;
+    return 1;
+}
+
+tfm_status tfm_model_gguf_add_vocab(tfm_gguf_writer *w, const tfm_tokenizer *tok, int n_vocab, tfm_error *err)
+{
+    char **pieces;
+    size_t *lens;
+    float *scores;
+    int32_t *types;
+    tfm_status s = TFM_OK;
+    int i;
+    if (!w || n_vocab <= 0) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no writer or no vocab size");
+    if (tok && tfm_tokenizer_vocab_size(tok) != n_vocab)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "the tokenizer has %d tokens, the model %d",
+                             tfm_tokenizer_vocab_size(tok), n_vocab);
+    pieces = (char **)TFM_MALLOC(sizeof(char *) * (size_t)n_vocab);
+    lens = (size_t *)TFM_MALLOC(sizeof(size_t) * (size_t)n_vocab);
+    scores = (float *)TFM_MALLOC(sizeof(float) * (size_t)n_vocab);
+    types = (int32_t *)TFM_MALLOC(sizeof(int32_t) * (size_t)n_vocab);
+    if (pieces) memset(pieces, 0, sizeof(char *) * (size_t)n_vocab);
+    if (!pieces || !lens || !scores || !types) s = TFM_ERR_OUT_OF_MEMORY;
+    for (i = 0; s == TFM_OK && i < n_vocab; i++)
+        if (!tfm__model_gguf_piece(tok, i, &pieces[i], &lens[i], &scores[i], &types[i])) s = TFM_ERR_OUT_OF_MEMORY;
+    if (s != TFM_OK) tfm_error_set(err, s, "out of memory for a vocab of %d tokens", n_vocab);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_string(w, "tokenizer.ggml.model", "llama", err);
+    if (s == TFM_OK)
+        s = tfm_gguf_writer_add_array_string(w, "tokenizer.ggml.tokens", (const char *const *)pieces, lens,
+                                             (uint64_t)n_vocab, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_array(w, "tokenizer.ggml.scores", TFM_GGUF_F32, scores, (uint64_t)n_vocab, err);
+    if (s == TFM_OK)
+        s = tfm_gguf_writer_add_array(w, "tokenizer.ggml.token_type", TFM_GGUF_I32, types, (uint64_t)n_vocab, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "tokenizer.ggml.unknown_token_id", 0, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", 1, err);
+    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "tokenizer.ggml.eos_token_id", 2, err);
+    for (i = 0; pieces && i < n_vocab; i++) TFM_FREE(pieces[i]);
+    TFM_FREE(pieces);
+    TFM_FREE(lens);
+    TFM_FREE(scores);
+    TFM_FREE(types);
     return s;
 }
 
