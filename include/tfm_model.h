@@ -1191,8 +1191,10 @@ static tfm__product tfm__model_product(const tfm_model *m, int i, float *y)
     return p;
 }
 
-/* Below this many multiply-adds a step's products run on one thread: waking the team (~2 us each
-   way) costs more than the second thread saves. */
+/* Below this many multiply-adds (~10 us of work) a step's products run on one thread: a thread team
+   costs more than it saves. (512K, tfm_quant.h's threshold for one gemv, would leave every matrix of a
+   stories15M-sized layer on one thread; 2-thread timings on the shared machine were too noisy to move
+   it either way.) */
 #define TFM__MODEL_TEAM_MIN_WEIGHTS 65536.0
 
 /* Products of one input x with `count` matrices (q, k and v; gate and up): every matrix product of the
