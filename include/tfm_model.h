@@ -70,8 +70,10 @@
      On builds with packed int8 kernels (tfm_quant_packable: AVX-512 VNNI), the loaders repack every
      q8_0, q4_0, q4_1, q4_k and q6_k matrix once (tfm_model_pack) and the forward pass multiplies the
      packed copies: the same logits bit for bit, 1.4x faster decode on a stories15M-shaped q8_0 model,
-     close to the read bandwidth where the weights are not in cache. The copies are the model's only resident
-     weights (mapped originals are left alone); options.no_pack keeps the stored layout.
+     close to the read bandwidth where the weights are not in cache. The copies are the only weights the
+     forward pass reads; the mapped file pages packing read once stay mapped (clean page cache the kernel
+     may reclaim, but counted in RSS: TinyLlama-1.1B q4_0 peaks at ~2x its file; dropping them needs
+     madvise, which strict C99 headers do not declare). options.no_pack keeps the stored layout.
 
    MEMORY
      tfm_context_create allocates the KV caches (two blocks per layer, four for int8) and, in one arena,
