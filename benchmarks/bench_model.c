@@ -1,6 +1,6 @@
 /* bench_model.c - end-to-end tokens/s of a model file (tfm-bench model).
 
-     tfm-bench model -m MODEL -p 128 -n 128 --threads 1,2 [--reps 3] [--csv] [--no-mmap]
+     tfm-bench model -m MODEL -p 128 -n 128 --threads 1,2 [--reps 3] [--csv] [--no-mmap] [--no-pack]
                      [--llama2c PATH/TO/run -z TOKENIZER | --llama-bench PATH/TO/llama-bench]
 
    pp_tok_s  a p-token prompt in one tfm_forward call (one gemm per weight matrix) on an empty cache
@@ -182,8 +182,9 @@ int bench_model(int argc, char **argv)
     int *prompt;
     float *logits;
     tfm_model_options options;
-    if (!bench_check_args(argc, argv, "-m -p -n -z --threads --reps --llama2c --llama-bench", "--csv --no-mmap")) return 2;
+    if (!bench_check_args(argc, argv, "-m -p -n -z --threads --reps --llama2c --llama-bench", "--csv --no-mmap --no-pack")) return 2;
     options.no_mmap = bench_flag(argc, argv, "--no-mmap");
+    options.no_pack = bench_flag(argc, argv, "--no-pack"); /* the weights as stored (tfm_model_pack skipped) */
     n_threads = bench_threads(argc, argv, threads, 8);
     if (!n_threads) return 2;
     if (!path) path = default_model();

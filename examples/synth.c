@@ -17,8 +17,7 @@
               a multi-GB model never sits in memory. The vocab is tokenizer.bin's (-z, its size must be
               --vocab) or a stand-in: <unk> <s> </s>, the 256 byte tokens, then placeholder pieces. */
 #define TFM_IMPLEMENTATION
-#include "tfm_gguf.h"
-#include "tfm_quant.h"
+#include "tfm_model.h" /* the GGUF metadata and vocab writers */
 #include "tfm_sampler.h" /* tfm_rng: a seeded stream, the same on every platform */
 #include "tfm_tokenizer.h"
 
@@ -175,21 +174,6 @@ static tfm_status make_rows(void *user, int64_t first_row, int64_t n_rows, void 
     return s;
 }
 
-/* general.file_type: llama.cpp's llama_ftype for a model that is mostly `t` */
-static uint32_t gguf_file_type(tfm_dtype t)
-{
-    switch (t) {
-    case TFM_F16: return 1;
-    case TFM_Q4_0: return 2;
-    case TFM_Q4_1: return 3;
-    case TFM_Q8_0: return 7;
-    case TFM_Q4_K: return 14; /* Q4_K_S: every matrix q4_k */
-    case TFM_Q6_K: return 18;
-    case TFM_BF16: return 32;
-    default: return 0;
-    }
-}
-
 /* The GGUF writing job: the writer, one row_source per tensor, what fell back to f16. */
 typedef struct gguf_job {
     const options *o;
@@ -228,81 +212,22 @@ static int add_tensor(gguf_job *j, const char *name, kind k, int layer, int64_t 
     return tfm_gguf_writer_add_tensor_rows(j->w, name, r->dtype, rows > 0 ? 2 : 1, ne, make_rows, r, &j->err) == TFM_OK;
 }
 
-/* The vocab: tokenizer.bin's pieces in GGUF's spelling (U+2581 for a space, <s> and </s> for the
-   controls), or the stand-in. */
-static int add_vocab(gguf_job *j)
-{
-    const int n = j->o->s.vocab_size;
-    tfm_tokenizer *tok = NULL;
-    char **pieces = (char **)calloc((size_t)n, sizeof(char *));
-    size_t *lens = (size_t *)malloc(sizeof(size_t) * (size_t)n);
-    float *scores = (float *)malloc(sizeof(float) * (size_t)n);
-    int32_t *types = (int32_t *)malloc(sizeof(int32_t) * (size_t)n);
-    int ok = pieces && lens && scores && types, i;
-    if (ok && j->o->tokenizer &&
-        tfm_tokenizer_load_llama2c(&tok, j->o->tokenizer, n, &j->err) != TFM_OK)
-        ok = 0;
-    for (i = 0; ok && i < n; i++) {
-        char text[64];
-        const char *piece = text;
-        size_t len, k, out = 0;
-        tfm_token_type type;
-        if (tok) {
-            ok = tfm_tokenizer_token(tok, i, &piece, &len, &scores[i], &type) == TFM_OK;
-            if (i == tfm_tokenizer_bos(tok)) piece = "<s>", len = 3;
-            else if (i == tfm_tokenizer_eos(tok)) piece = "</s>", len = 4;
-        } else {
-            type = i == 0 ? TFM_TOKEN_UNKNOWN : i < 3 ? TFM_TOKEN_CONTROL : i < 259 ? TFM_TOKEN_BYTE : TFM_TOKEN_NORMAL;
-            if (i == 0) strcpy(text, "<unk>");
-            else if (i < 3) strcpy(text, i == 1 ? "<s>" : "</s>");
-            else if (i < 259) sprintf(text, "<0x%02X>", i - 3);
-            else sprintf(text, " w%d", i); /* placeholders, each its own word */
-            len = strlen(text);
-            scores[i] = i < 259 ? 0.0f : -(float)i;
-        }
-        types[i] = (int32_t)type;
-        pieces[i] = ok ? (char *)malloc(3 * len + 1) : NULL;
-        if (!pieces[i]) ok = 0;
-        for (k = 0; ok && k < len; k++) {
-            if (piece[k] == ' ' && type != TFM_TOKEN_BYTE) { /* SentencePiece's space, U+2581 */
-                pieces[i][out++] = (char)0xE2, pieces[i][out++] = (char)0x96, pieces[i][out++] = (char)0x81;
-            } else pieces[i][out++] = piece[k];
-        }
-        lens[i] = out;
-    }
-    ok = ok && tfm_gguf_writer_add_string(j->w, "tokenizer.ggml.model", "llama", &j->err) == TFM_OK &&
-         tfm_gguf_writer_add_array_string(j->w, "tokenizer.ggml.tokens", (const char *const *)pieces, lens,
-                                          (uint64_t)n, &j->err) == TFM_OK &&
-         tfm_gguf_writer_add_array(j->w, "tokenizer.ggml.scores", TFM_GGUF_F32, scores, (uint64_t)n, &j->err) == TFM_OK &&
-         tfm_gguf_writer_add_array(j->w, "tokenizer.ggml.token_type", TFM_GGUF_I32, types, (uint64_t)n, &j->err) ==
-             TFM_OK &&
-         tfm_gguf_writer_add_u32(j->w, "tokenizer.ggml.unknown_token_id", 0, &j->err) == TFM_OK &&
-         tfm_gguf_writer_add_u32(j->w, "tokenizer.ggml.bos_token_id", 1, &j->err) == TFM_OK &&
-         tfm_gguf_writer_add_u32(j->w, "tokenizer.ggml.eos_token_id", 2, &j->err) == TFM_OK;
-    for (i = 0; pieces && i < n; i++) free(pieces[i]);
-    free(pieces), free(lens), free(scores), free(types);
-    tfm_tokenizer_free(tok);
-    return ok;
-}
-
+/* The vocab (tokenizer.bin's or the stand-in) and the hyperparameters, written as tfm_model.h writes them. */
 static int add_metadata(gguf_job *j)
 {
     const shape *s = &j->o->s;
-    tfm_gguf_writer *w = j->w;
-    tfm_error *e = &j->err;
-    return tfm_gguf_writer_add_string(w, "general.architecture", "llama", e) == TFM_OK &&
-           tfm_gguf_writer_add_string(w, "general.name", s->name ? s->name : "synthetic", e) == TFM_OK &&
-           tfm_gguf_writer_add_u32(w, "general.file_type", gguf_file_type(j->o->type), e) == TFM_OK &&
-           tfm_gguf_writer_add_u32(w, "general.quantization_version", 2, e) == TFM_OK &&
-           tfm_gguf_writer_add_u32(w, "llama.context_length", (uint32_t)s->seq_len, e) == TFM_OK &&
-           tfm_gguf_writer_add_u32(w, "llama.embedding_length", (uint32_t)s->dim, e) == TFM_OK &&
-           tfm_gguf_writer_add_u32(w, "llama.feed_forward_length", (uint32_t)s->hidden_dim, e) == TFM_OK &&
-           tfm_gguf_writer_add_u32(w, "llama.attention.head_count", (uint32_t)s->n_heads, e) == TFM_OK &&
-           tfm_gguf_writer_add_u32(w, "llama.attention.head_count_kv", (uint32_t)s->n_kv_heads, e) == TFM_OK &&
-           tfm_gguf_writer_add_u32(w, "llama.block_count", (uint32_t)s->n_layers, e) == TFM_OK &&
-           tfm_gguf_writer_add_u32(w, "llama.rope.dimension_count", (uint32_t)(s->dim / s->n_heads), e) == TFM_OK &&
-           tfm_gguf_writer_add_f32(w, "llama.rope.freq_base", 10000.0f, e) == TFM_OK &&
-           tfm_gguf_writer_add_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f, e) == TFM_OK;
+    tfm_tokenizer *tok = NULL;
+    tfm_model_config c;
+    int ok;
+    memset(&c, 0, sizeof c);
+    c.dim = s->dim, c.hidden_dim = s->hidden_dim, c.n_layers = s->n_layers, c.n_heads = s->n_heads;
+    c.n_kv_heads = s->n_kv_heads, c.head_dim = s->dim / s->n_heads, c.vocab_size = s->vocab_size;
+    c.context_length = s->seq_len, c.rope_base = 10000.0f, c.rope_dim = c.head_dim, c.norm_eps = 1e-5f;
+    ok = tfm_model_gguf_add_config(j->w, &c, s->name ? s->name : "synthetic", j->o->type, &j->err) == TFM_OK;
+    if (ok && j->o->tokenizer) ok = tfm_tokenizer_load_llama2c(&tok, j->o->tokenizer, s->vocab_size, &j->err) == TFM_OK;
+    ok = ok && tfm_model_gguf_add_vocab(j->w, tok, s->vocab_size, &j->err) == TFM_OK;
+    tfm_tokenizer_free(tok);
+    return ok;
 }
 
 static int write_gguf(FILE *f, const options *o)
@@ -316,7 +241,7 @@ static int write_gguf(FILE *f, const options *o)
     j.o = o;
     j.sources = (row_source *)calloc((size_t)s->n_layers * 9 + 3, sizeof(row_source));
     j.scratch = (float *)malloc(sizeof(float) * (size_t)(dim > hidden ? dim : hidden));
-    ok = j.sources && j.scratch && tfm_gguf_writer_create(&j.w, &j.err) == TFM_OK && add_metadata(&j) && add_vocab(&j);
+    ok = j.sources && j.scratch && tfm_gguf_writer_create(&j.w, &j.err) == TFM_OK && add_metadata(&j);
     ok = ok && add_tensor(&j, "token_embd.weight", EMBEDDING, 0, dim, s->vocab_size, RANDOM) &&
          add_tensor(&j, "output_norm.weight", FINAL_NORM, 0, dim, 0, ONES) &&
          (!o->own_classifier || add_tensor(&j, "output.weight", CLASSIFIER, 0, dim, s->vocab_size, RANDOM));

@@ -2,7 +2,7 @@
 # The command-line interface of tfm-generate, as scripts (and the project's checks) use it: the greedy
 # story equals llama2.c's, stdout holds only the text, stderr ends with the timing line, and bad
 # arguments or files exit non-zero with one line; a GGUF model needs no -z, a corrupt one is such an
-# error. Then tfm-perplexity's interface. tests/run.sh runs it in the native configuration.
+# error. Then tfm-perplexity's, tfm-synth's and tfm-quantize's. tests/run.sh runs it in the native configuration.
 #   bash tests/cli.sh OUT_DIR "COMPILER AND FLAGS"      ends "cli: N passed, M failed, S skipped"
 set -u
 cd "$(dirname "$0")/.."
@@ -192,6 +192,48 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
     else
         head -n 20 "$out/cli_build.log" >&2
         bad "examples/synth.c does not build"
+    fi
+
+    # ---------------------------------------------------------------- tfm-quantize
+    # every type from the llama2.c file (vocab from -z) makes a GGUF that tfm-generate runs without -z:
+    # f16 tells llama2.c's greedy story; the others its first 60 bytes (measured: the 4-bit types part
+    # from it after 73-88 bytes, the 8-bit and k-quants after ~300)
+    quant=$out/tfm-quantize
+    if $cc examples/quantize.c -o "$quant" -lm 2>"$out/cli_build.log"; then
+        for type in q8_0 q4_0 q4_1 q4_k q6_k f16 bf16; do
+            rm -f "$out/quant-$type.gguf"
+            "$quant" "$model" "$out/quant-$type.gguf" $type -z "$tok" >"$out/cli_stdout" 2>"$out/cli_stderr"
+            rc=$?
+            if [ $rc -eq 0 ] && grep -q "wrote" "$out/cli_stderr"; then ok; else bad "tfm-quantize $type: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+            run -m "$out/quant-$type.gguf" -p "Once upon a time" -n 196 --temp 0
+            if [ $type = f16 ]; then
+                if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$golden"; then ok
+                else bad "the tfm-quantize f16 model's greedy story (exit $rc) differs from llama2.c's"; fi
+            elif [ $rc -eq 0 ] && cmp -s -n 60 "$out/cli_stdout" "$golden"; then ok
+            else bad "the tfm-quantize $type model (exit $rc) does not start llama2.c's greedy story"; fi
+        done
+        # the fallback rule: stories260K's ffn_down rows (172) fit no block, k-quant rows of 64 go q8_0
+        "$quant" "$gguf" "$out/quant-gguf.gguf" q4_k >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -eq 0 ] && grep -q "blk.0.ffn_down.weight: rows of 172 .*: f16" "$out/cli_stderr" &&
+           grep -q "blk.0.attn_q.weight: rows of 64 .*: q8_0" "$out/cli_stderr"; then ok
+        else bad "tfm-quantize q4_k fallbacks: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+        run -m "$out/quant-gguf.gguf" -p "Once upon a time" -n 20 --temp 0
+        if [ $rc -eq 0 ] && [ -s "$out/cli_stdout" ]; then ok; else bad "a GGUF requantized to q4_k: exit $rc"; fi
+        for args in "" "$gguf" "$gguf $out/q.gguf" "$gguf $out/q.gguf q5_0" "$out/no_such.gguf $out/q.gguf q4_0" \
+                    "$model $out/q.gguf q4_0" "$model $out/q.gguf q4_0 -z $out/no_such.bin" "$tok $out/q.gguf q4_0 -z $tok" \
+                    "$out/cut.gguf $out/q.gguf q8_0" "$gguf $gguf q8_0" "$gguf $out/q.gguf q8_0 --bogus" \
+                    "$gguf $out/q.gguf q8_0 --threads 0" "$gguf $out/q.gguf q8_0 -z"; do
+            rm -f "$out/q.gguf"
+            "$quant" $args >"$out/cli_stdout" 2>"$out/cli_stderr"
+            rc=$?
+            if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] &&
+               [ ! -e "$out/q.gguf" ]; then ok
+            else bad "tfm-quantize $args: exit $rc, stderr: $(head -c 300 "$out/cli_stderr")"; fi
+        done
+    else
+        head -n 20 "$out/cli_build.log" >&2
+        bad "examples/quantize.c does not build"
     fi
 else
     echo "  SKIP cli: stories260K.gguf, tok512.bin or the golden text is missing" >&2

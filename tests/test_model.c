@@ -618,6 +618,8 @@ static void test_quantized_weights(void)
             buffers[nb++] = quantize_view(&L->ffn_down, variant == 0 ? TFM_Q8_0 : TFM_Q4_1); /* 704 columns */
         }
         TT_ASSERT(tfm_model_check(m, &err) == TFM_OK, "%s", err.message);
+        /* the matrices changed after load: repacked (where the build packs), so the mixes run packed */
+        TT_ASSERT(tfm_model_pack(m, 2, &err) == TFM_OK, "%s", err.message);
         for (t = 1; t <= 2; t++) {
             tfm_context *prefill = new_context(m, 0, 16, t), *decode = new_context(m, 0, 0, t);
             float *got = t == 1 ? all : one;
@@ -646,6 +648,210 @@ static void test_quantized_weights(void)
     TT_ASSERT(worst[1] <= 0.25 * scale && worst[1] > worst[0], "4-bit mix logits off by %g (q8_0: %g, scale %g)",
               worst[1], worst[0], scale);
     free(want), free(all), free(one);
+    synth_free(&s);
+}
+
+/* ---------------------------------------------------------------- quantized GGUF round trip */
+
+/* The largest error a block format may make on a block of values of largest magnitude amax and range
+   (max - min): half a step of its scale, plus the scale's own fp16 rounding (2^-11 relative, times the
+   largest level); q4_0's element opposite the extreme is clamped a whole step (level 15 of -8..7). The
+   k-quants quantize their sub-block scales to 6 or 8 bits again, so their bounds are measured ones
+   (uniform values: q4_k 0.058 x the block's range, q6_k 0.024 x its amax) with 1.3-1.5x room; a
+   misplaced nibble or scale is off by a good part of the range. */
+static double block_bound(tfm_dtype type, double amax, double range)
+{
+    switch (type) {
+    case TFM_Q8_0: return amax / 127 * (0.5 + 127.0 / 2048);
+    case TFM_Q4_0: return amax / 8 * (1 + 8.0 / 2048);
+    case TFM_Q4_1: return range / 15 * (0.5 + 15.0 / 2048) + amax / 1024;
+    case TFM_Q4_K: return range * 0.085;
+    case TFM_Q6_K: return amax * 0.032;
+    case TFM_F16: return amax / 2048;
+    default: return amax / 256; /* bf16 */
+    }
+}
+
+/* rows x cols values of a synthetic model, quantized to `type` as a GGUF tensor; a 1-D tensor (rows 0)
+   stays f32. The quantized bytes are kept (*bytes) to be compared with what the file gives back. */
+typedef struct gguf_tensor_src {
+    char name[64];
+    const float *values;
+    int64_t cols, rows;
+    tfm_dtype type;
+    void *bytes;
+    size_t size;
+} gguf_tensor_src;
+
+static void gguf_src(gguf_tensor_src *t, const char *name, const float *values, int64_t cols, int64_t rows, tfm_dtype type)
+{
+    size_t row_bytes = 0;
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->values = values, t->cols = cols, t->rows = rows, t->type = rows ? type : TFM_F32;
+    tfm_dtype_row_bytes(t->type, (uint64_t)cols, &row_bytes);
+    t->size = row_bytes * (size_t)(rows ? rows : 1);
+    t->bytes = tt_alloc(t->size);
+    TT_ASSERT(tfm_quantize(t->type, values, t->bytes, (size_t)(rows ? rows : 1), (size_t)cols, 1) == TFM_OK,
+              "quantizing %s", name);
+}
+
+/* A synthetic llama2.c model written as GGUF with every matrix (embedding included) in `type`, the
+   norms f32, metadata and a stand-in vocab by tfm_model.h's writers; *n_tensors tensors in srcs, the
+   file in *file (NULL if writing failed). */
+static void synth_gguf(const synth *s, tfm_dtype type, gguf_tensor_src *srcs, int *n_tensors, void **file, size_t *size)
+{
+    const float *f = s->file;
+    size_t dim = (size_t)s->dim, hidden = (size_t)s->hidden, kv = dim / (size_t)s->heads * (size_t)s->kv_heads;
+    tfm_model_config c;
+    tfm_gguf_writer *w = NULL;
+    tfm_error err;
+    void *buf;
+    int n = 0, l, i;
+    *file = NULL, *size = 0;
+    memset(&c, 0, sizeof c);
+    c.dim = s->dim, c.hidden_dim = s->hidden, c.n_layers = s->layers, c.n_heads = s->heads;
+    c.n_kv_heads = s->kv_heads, c.head_dim = s->dim / s->heads, c.vocab_size = s->vocab;
+    c.context_length = s->seq_len, c.rope_base = 10000.0f, c.rope_dim = c.head_dim, c.norm_eps = 1e-5f;
+    gguf_src(&srcs[n++], "token_embd.weight", f + s->embd, s->dim, s->vocab, type);
+    gguf_src(&srcs[n++], "output_norm.weight", f + s->final_norm, s->dim, 0, type);
+    if (!s->shared) gguf_src(&srcs[n++], "output.weight", f + s->wcls, s->dim, s->vocab, type);
+    for (l = 0; l < s->layers; l++) {
+        char name[64];
+        size_t L = (size_t)l;
+#define SRC(suffix, at, cols, rows) \
+    (snprintf(name, sizeof name, "blk.%d.%s.weight", l, suffix), gguf_src(&srcs[n++], name, f + (at), cols, rows, type))
+        SRC("attn_norm", s->attn_norm + L * dim, s->dim, 0);
+        SRC("attn_q", s->wq + L * dim * dim, s->dim, s->dim);
+        SRC("attn_k", s->wk + L * dim * kv, s->dim, (int64_t)kv);
+        SRC("attn_v", s->wv + L * dim * kv, s->dim, (int64_t)kv);
+        SRC("attn_output", s->wo + L * dim * dim, s->dim, s->dim);
+        SRC("ffn_norm", s->ffn_norm + L * dim, s->dim, 0);
+        SRC("ffn_gate", s->w1 + L * dim * hidden, s->dim, s->hidden);
+        SRC("ffn_down", s->w2 + L * dim * hidden, s->hidden, s->dim);
+        SRC("ffn_up", s->w3 + L * dim * hidden, s->dim, s->hidden);
+#undef SRC
+    }
+    *n_tensors = n;
+    TT_ASSERT(tfm_gguf_writer_create(&w, &err) == TFM_OK && tfm_model_gguf_add_config(w, &c, "test", type, &err) == TFM_OK &&
+                  tfm_model_gguf_add_vocab(w, NULL, s->vocab, &err) == TFM_OK, "%s", err.message);
+    for (i = 0; i < n; i++) {
+        int64_t ne[2];
+        ne[0] = srcs[i].cols, ne[1] = srcs[i].rows;
+        TT_ASSERT(tfm_gguf_writer_add_tensor(w, srcs[i].name, srcs[i].type, srcs[i].rows ? 2 : 1, ne, srcs[i].bytes, &err) ==
+                      TFM_OK, "%s", err.message);
+    }
+    *size = (size_t)tfm_gguf_writer_size(w);
+    buf = tt_alloc(*size);
+    if (tfm_gguf_writer_write_buffer(w, buf, *size, &err) == TFM_OK) *file = buf;
+    else free(buf);
+    tfm_gguf_writer_free(w);
+    TT_ASSERT(*file, "writing the GGUF: %s", err.message);
+}
+
+/* Each tensor read back from the file: the same bytes as quantized, and dequantized within its
+   format's bound of the values it was made from, block by block. */
+static void check_read_back(const void *file, size_t size, const gguf_tensor_src *srcs, int n, tfm_dtype type)
+{
+    tfm_gguf *g = NULL;
+    tfm_error err;
+    size_t block = tfm_dtype_block_size(type) > 1 ? tfm_dtype_block_size(type) : 32;
+    double worst = 0;
+    int i;
+    TT_ASSERT(tfm_gguf_open_memory(&g, file, size, &err) == TFM_OK, "%s", err.message);
+    for (i = 0; g && i < n; i++) {
+        const gguf_tensor_src *t = &srcs[i];
+        size_t count = (size_t)t->cols * (size_t)(t->rows ? t->rows : 1), b, j;
+        float *back = (float *)tt_alloc(sizeof(float) * count);
+        tfm_tensor v;
+        TT_ASSERT(tfm_gguf_get_tensor(g, t->name, &v, &err) == TFM_OK, "%s", err.message);
+        TT_ASSERT(v.dtype == t->type && tfm_tensor_nbytes(&v) == t->size && memcmp(v.data, t->bytes, t->size) == 0,
+                  "%s %s: the bytes read back differ from those written", tfm_dtype_name(type), t->name);
+        TT_ASSERT(tfm_dequantize_row(v.dtype, v.data, back, count) == TFM_OK, "dequantizing %s", t->name);
+        for (b = 0; b < count; b += block) {
+            double amax = 0, lo = 1e300, hi = -1e300, err_max = 0;
+            for (j = b; j < b + block; j++) {
+                double x = t->values[j];
+                amax = fabs(x) > amax ? fabs(x) : amax, lo = x < lo ? x : lo, hi = x > hi ? x : hi;
+                if (fabs(back[j] - x) > err_max) err_max = fabs(back[j] - x);
+            }
+            if (t->type == TFM_F32) TT_ASSERT(err_max == 0, "%s: f32 changed", t->name);
+            else TT_ASSERT(err_max <= block_bound(type, amax, hi - lo), "%s %s block %zu: error %g > bound %g (amax %g)",
+                           tfm_dtype_name(type), t->name, b / block, err_max, block_bound(type, amax, hi - lo), amax);
+            if (t->type != TFM_F32 && amax > 0) worst = err_max / block_bound(type, amax, hi - lo) > worst ? err_max / block_bound(type, amax, hi - lo) : worst;
+        }
+        free(back);
+    }
+    if (getenv("TFM_TEST_VERBOSE")) fprintf(stderr, "  %s: worst error %.3f of the bound\n", tfm_dtype_name(type), worst);
+    tfm_gguf_close(g);
+}
+
+/* Every type tfm-quantize writes: GGUF written and read back (bytes, bounds), the model loads (packed
+   where the build packs), its logits are near the float64 forward pass of the f32 weights, 1 and 2
+   threads agree bit for bit, and so do the packed and the stored layouts (prefill and decode). */
+static void test_quantized_gguf_round_trip(void)
+{
+    static const tfm_dtype types[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_F16, TFM_BF16};
+    /* of the largest logit; measured: q8_0 2.1%, q4_0 25%, q4_1 19%, q4_k 16%, q6_k 5.1%, f16 0.06%,
+       bf16 0.53% (every matrix in the type, the tied embedding too); a misread block or stride: ~100% */
+    static const double limits[] = {0.04, 0.4, 0.3, 0.25, 0.08, 0.002, 0.01};
+    enum { N = 24 };
+    gguf_tensor_src *srcs = (gguf_tensor_src *)tt_alloc(sizeof(gguf_tensor_src) * 32);
+    double *want = (double *)tt_alloc(sizeof(double) * N * 1000), scale = 0;
+    float *logits[3], *decoded[3];
+    int tokens[N], ti, i, t, n = 0;
+    synth s;
+    synth_make(&s, 256, 512, 2, 8, 2, 1000, 64, 1, 33); /* tied classifier; every row fits a k-quant block */
+    random_tokens(tokens, N, 1000);
+    ref_forward(&s, tokens, N, want);
+    for (i = 0; i < N * 1000; i++) scale = fabs(want[i]) > scale ? fabs(want[i]) : scale;
+    for (t = 0; t < 3; t++) {
+        logits[t] = (float *)tt_alloc(sizeof(float) * N * 1000);
+        decoded[t] = (float *)tt_alloc(sizeof(float) * N * 1000);
+    }
+    for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++) {
+        size_t size;
+        void *file;
+        tfm_model *m = NULL, plain;
+        tfm_error err;
+        double worst = 0;
+        synth_gguf(&s, types[ti], srcs, &n, &file, &size);
+        if (!file) break;
+        check_read_back(file, size, srcs, n, types[ti]);
+        TT_ASSERT(tfm_model_load_memory(file, size, &m, &err) == TFM_OK, "%s: %s", tfm_dtype_name(types[ti]), err.message);
+        if (!m) continue;
+        TT_ASSERT(m->token_embd.dtype == types[ti] && m->output.data == m->token_embd.data, "%s: tensors", tfm_dtype_name(types[ti]));
+        TT_ASSERT((m->packed && m->packed[m->config.n_layers * 7].data) == tfm_quant_packable(types[ti]),
+                  "%s: the tied classifier is packed iff the build packs the type", tfm_dtype_name(types[ti]));
+        plain = *m; /* the same weights as stored: the forward pass takes the plain kernels */
+        plain.packed = NULL, plain.packed_from = NULL;
+        for (t = 0; t < 3; t++) {
+            tfm_context *prefill = new_context(t == 2 ? &plain : m, 0, 10, t == 1 ? 2 : 1);
+            tfm_context *decode = new_context(t == 2 ? &plain : m, 0, 0, t == 1 ? 2 : 1);
+            TT_ASSERT(tfm_forward(prefill, tokens, N, logits[t], TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+            for (i = 0; i < N; i++)
+                TT_ASSERT(tfm_forward(decode, &tokens[i], 1, decoded[t] + (size_t)i * 1000, TFM_LOGITS_LAST, &err) == TFM_OK,
+                          "%s", err.message);
+            if (t > 0)
+                TT_ASSERT(memcmp(logits[t], logits[0], sizeof(float) * N * 1000) == 0 &&
+                              memcmp(decoded[t], decoded[0], sizeof(float) * N * 1000) == 0,
+                          "%s: %s differ", tfm_dtype_name(types[ti]), t == 1 ? "1 and 2 threads" : "packed and stored layouts");
+            tfm_context_free(prefill), tfm_context_free(decode);
+        }
+        for (i = 0; i < N * 1000; i++) {
+            if (fabs(logits[0][i] - want[i]) > worst) worst = fabs(logits[0][i] - want[i]);
+            /* prefill vs decode: not bit for bit (see test_quantized_weights); with every matrix 4-bit one
+               flipped activation rounding moves a logit further (measured: q4_1 0.55% of the largest) */
+            TT_ASSERT(fabs(decoded[0][i] - logits[0][i]) <= 0.02 * scale, "%s: decode %g, prefill %g at %d",
+                      tfm_dtype_name(types[ti]), decoded[0][i], logits[0][i], i);
+        }
+        if (getenv("TFM_TEST_VERBOSE")) fprintf(stderr, "  %s: logits off by %.4f of the largest\n", tfm_dtype_name(types[ti]), worst / scale);
+        TT_ASSERT(worst <= limits[ti] * scale, "%s: logits off by %g (logit scale %g)", tfm_dtype_name(types[ti]), worst, scale);
+        tfm_model_free(m);
+        for (i = 0; i < n; i++) free(srcs[i].bytes);
+        free(file);
+    }
+    for (t = 0; t < 3; t++) free(logits[t]), free(decoded[t]);
+    free(srcs), free(want);
     synth_free(&s);
 }
 
@@ -973,7 +1179,10 @@ static void test_decode_allocates_nothing(void)
         tfm_model *m = load_synth(&s);
         void *q = NULL;
         TT_ASSERT(m, "no model");
-        if (variant == 1) q = quantize_view(&m->layers[1].ffn_up, TFM_Q8_0);
+        if (variant == 1) {
+            q = quantize_view(&m->layers[1].ffn_up, TFM_Q8_0);
+            TT_ASSERT(tfm_model_pack(m, 1, &err) == TFM_OK, "%s", err.message); /* packed where the build packs */
+        }
         for (t = 1; t <= 2; t++) {
             tfm_context *ctx = new_context(m, 0, 0, t);
             long calls;
@@ -1004,6 +1213,7 @@ static void test_failed_allocations(void)
     tfm_context *ctx = NULL;
     tfm_error err;
     tfm_status st;
+    void *q;
     long live0 = hook_live;
     synth_make(&s, 256, 704, 2, 8, 2, 1000, 64, 0, 4);
     random_tokens(tokens, 20, 1000);
@@ -1013,6 +1223,12 @@ static void test_failed_allocations(void)
     TT_ASSERT(st == TFM_ERR_OUT_OF_MEMORY && !m, "model load without memory: %d", st);
     m = load_synth(&s);
     TT_ASSERT(m, "no model");
+    q = quantize_view(&m->layers[0].wq, TFM_Q4_0);
+    hook_fail = 1; /* repacking: no copy made, the stored matrices still serve */
+    st = tfm_model_pack(m, 2, &err);
+    hook_fail = 0;
+    TT_ASSERT(st == TFM_ERR_OUT_OF_MEMORY && !m->packed && strstr(err.message, "out of memory"), "pack without memory: %d, %s",
+              st, err.message);
     hook_fail = 1;
     st = tfm_context_create(m, NULL, &ctx, &err);
     hook_fail = 0;
@@ -1027,6 +1243,7 @@ static void test_failed_allocations(void)
     TT_ASSERT(tfm_forward(ctx, tokens, 20, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "then: %s", err.message);
     tfm_context_free(ctx);
     tfm_model_free(m);
+    free(q);
     TT_ASSERT(hook_live == live0, "%ld blocks not freed", hook_live - live0);
     synth_free(&s);
 }
@@ -1228,6 +1445,7 @@ int main(int argc, char **argv)
     TT_RUN(test_threads_bit_identical);
     TT_RUN(test_mmap_read_and_memory_agree);
     TT_RUN(test_quantized_weights);
+    TT_RUN(test_quantized_gguf_round_trip);
     TT_RUN(test_dense_flash_window_agree_on_stories);
     TT_RUN(test_sparse_attention_matches_masked_reference);
     TT_RUN(test_int8_kv_cache_on_stories);
