@@ -73,8 +73,9 @@
      ffn_{gate,up,down}; the loader checks them with tfm_moe_validate. The feed-forward block of such a
      layer is tfm_moe_forward with Mixtral's gating: the k largest router logits win and their softmax
      weights the k experts' SwiGLU outputs. A prompt's chunk runs each expert once over the rows routed to
-     it; a generated token runs its k experts with gemv. The router's workspace is sized once with the
-     context. tfm_context_params.moe_stats = 1 accumulates each layer's routing statistics
+     it; a generated token runs its k experts with gemv. The block's workspace (router logits, grouped
+     rows, quantized activations) is sized with the context, in its arena: decoding allocates nothing with
+     quantized experts. Logits do not depend on the thread count. tfm_context_params.moe_stats = 1 accumulates each layer's routing statistics
      (tfm_context_moe_stats, tfm_context_moe_stats_print, tfm_context_moe_stats_reset). Files with one
      tensor per expert (the early Mixtral layout, blk.N.ffn_gate.E) are refused.
 
