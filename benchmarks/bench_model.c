@@ -10,6 +10,8 @@
    weight_gb is what one decode step reads (tfm_model_weight_bytes); tg_gbps = weight_gb x tg_tok_s,
    beside the machine's streaming read bandwidth (read_bw): decoding is memory-bound, so pct_read_bw
    near 100 is the ceiling. A model smaller than the last-level cache can exceed it.
+   A mixture-of-experts model counts the router and k of E experts per layer (what a token reads), and
+   its routing statistics over the first thread count's runs go to stderr after that row.
 
    --llama2c runs karpathy/llama2.c's `run` binary on the same file as the baseline, right after ours
    with the same thread count (OMP_NUM_THREADS): its decode rate (`-n n+1`, BOS only as prompt) and its
@@ -232,6 +234,7 @@ int bench_model(int argc, char **argv)
         memset(&params, 0, sizeof params);
         params.context_length = (int)(p > n ? p : n);
         params.n_threads = threads[i];
+        params.moe_stats = i == 0 && model->config.n_experts > 0;
         memset(&r, 0, sizeof r);
         if (tfm_context_create(model, &params, &r.ctx, &r.err) != TFM_OK) {
             fprintf(stderr, "model: %s\n", r.err.message);
@@ -266,6 +269,10 @@ int bench_model(int argc, char **argv)
                 if (vp > lcpp_pp) lcpp_pp = vp;
                 if (vt > lcpp_tg) lcpp_tg = vt;
             }
+        }
+        if (params.moe_stats && r.status == TFM_OK) {
+            fflush(stdout);
+            tfm_context_moe_stats_print(r.ctx, stderr);
         }
         tfm_context_free(r.ctx);
         if (r.status != TFM_OK) {

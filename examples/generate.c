@@ -5,7 +5,8 @@
 
    The prompt goes through the model in one batch (prefill), then each new token is sampled, printed and
    fed back (decode). stdout gets the text only: the prompt, then the continuation, then a newline.
-   stderr's last line is the timing: prefill: N tok, X tok/s | decode: M tok, Y tok/s | peak RSS: Z MiB */
+   stderr's last line is the timing: prefill: N tok, X tok/s | decode: M tok, Y tok/s | peak RSS: Z MiB
+   (--moe-stats prints a mixture of experts' routing statistics on stderr just before it). */
 #if !defined(_WIN32) && !defined(_XOPEN_SOURCE)
 #define _XOPEN_SOURCE 700 /* clock_gettime, getrusage */
 #endif
@@ -32,6 +33,7 @@ typedef struct options {
     long n_generate;
     int n_threads, context;
     tfm_dtype kv_type;
+    int moe_stats;
     tfm_sampler_params sampling;
 } options;
 
@@ -59,6 +61,8 @@ static void usage(void)
            "                        function; a window keeps only W positions in memory)\n"
            "  --kv-type T           KV cache storage: f32 (default) or i8 (int8 rows, one scale per token\n"
            "                        and head: about a quarter of the memory)\n"
+           "  --moe-stats           mixture-of-experts models: print each layer's routing statistics\n"
+           "                        (tokens per expert, mean gate probability, aux loss) on stderr\n"
            "  -h, --help            this help\n",
            tfm_default_threads());
 }
@@ -113,6 +117,10 @@ static int parse_args(int argc, char **argv, options *o)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage();
             exit(0);
+        }
+        if (!strcmp(a, "--moe-stats")) {
+            o->moe_stats = 1;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "tfm-generate: %s\n", a[0] == '-' ? "an option without its value (see --help)"
@@ -263,6 +271,7 @@ int main(int argc, char **argv)
     params.n_threads = o.n_threads;
     params.attn = o.attn;
     params.kv_type = o.kv_type;
+    params.moe_stats = o.moe_stats;
     if (tfm_context_create(s.model, &params, &s.ctx, &err) != TFM_OK ||
         tfm_sampler_create(&s.sampler, s.model->config.vocab_size, &o.sampling, &err) != TFM_OK) {
         fprintf(stderr, "tfm-generate: %s\n", err.message);
@@ -334,6 +343,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "tfm-generate: cannot write to stdout\n");
         return finish(&s, 1);
     }
+    if (o.moe_stats) tfm_context_moe_stats_print(s.ctx, stderr);
     fprintf(stderr, "prefill: %d tok, %.1f tok/s | decode: %d tok, %.1f tok/s | peak RSS: %.1f MiB\n", n_prompt,
             t_prefill > 0 ? n_prompt / t_prefill : 0.0, n_done, t_decode > 0 ? n_done / t_decode : 0.0,
             peak_rss_mib());

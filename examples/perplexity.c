@@ -25,6 +25,7 @@ typedef struct options {
     long n_ctx, n_chunks;
     int n_threads;
     tfm_dtype kv_type;
+    int moe_stats;
 } options;
 
 static void usage(void)
@@ -40,6 +41,7 @@ static void usage(void)
            "  --attn SPEC     attention of every layer: flash (default), dense (the same function), window:W\n"
            "                  or bigbird:B,G,W,R[,SEED] (sparse: they change the model's function)\n"
            "  --kv-type T     KV cache storage: f32 (default) or i8 (int8 rows, one scale per token and head)\n"
+           "  --moe-stats     mixture-of-experts models: print each layer's routing statistics on stderr\n"
            "  -h, --help      this help\n",
            tfm_default_threads());
 }
@@ -69,6 +71,10 @@ static int parse_args(int argc, char **argv, options *o)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage();
             exit(0);
+        }
+        if (!strcmp(a, "--moe-stats")) {
+            o->moe_stats = 1;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "tfm-perplexity: %s\n", a[0] == '-' ? "an option without its value (see --help)"
@@ -226,6 +232,7 @@ int main(int argc, char **argv)
     params.n_threads = o.n_threads;
     params.attn = o.attn;
     params.kv_type = o.kv_type;
+    params.moe_stats = o.moe_stats;
     if (tfm_context_create(model, &params, &ctx, &err) != TFM_OK) {
         fprintf(stderr, "tfm-perplexity: %s\n", err.message);
         goto done;
@@ -243,6 +250,7 @@ int main(int argc, char **argv)
     printf("chunks: %d, tokens scored: %ld, mean NLL: %.6f\n", r.n_chunks, r.n_scored, r.mean_nll);
     printf("Final estimate: PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_error);
     status = fflush(stdout) == 0 ? 0 : 1;
+    if (o.moe_stats) tfm_context_moe_stats_print(ctx, stderr);
 done:
     tfm_context_free(ctx);
     tfm_tokenizer_free(own_tok);

@@ -4,6 +4,7 @@
      tfm-synth --shape stories110M -o build/synth110M.bin
      tfm-synth --shape TinyLlama-1.1B --format gguf --type q4_0 -z tokenizer.bin -o build/tinyllama-q4_0.gguf
      tfm-synth --dim 512 --hidden 1376 --layers 8 --heads 8 --vocab 32000 --seq-len 1024 -o m.bin
+     tfm-synth --shape mixtral-small --format gguf --type q4_0 -o /tmp/mixtral-small-q4_0.gguf
 
    Weights are uniform in [-0.05, 0.05) from a seeded generator, norm weights are 1, so activations stay
    finite. Each tensor draws from its own stream (seed, tensor, layer), so the same seed gives the same
@@ -15,7 +16,10 @@
               tfm_quantize_row); a matrix whose rows are no multiple of the type's block stays f16, as
               llama.cpp's quantizer leaves it; norms f32. Rows are produced while the file is written, so
               a multi-GB model never sits in memory. The vocab is tokenizer.bin's (-z, its size must be
-              --vocab) or a stand-in: <unk> <s> </s>, the 256 byte tokens, then placeholder pieces. */
+              --vocab) or a stand-in: <unk> <s> </s>, the 256 byte tokens, then placeholder pieces.
+              With --experts E (and --experts-used K) the feed-forward blocks are Mixtral's mixture of
+              experts, as llama.cpp's converter writes it: llama.expert_count/expert_used_count, a router
+              blk.N.ffn_gate_inp and the experts stacked in blk.N.ffn_{gate,up,down}_exps (3-D). */
 #define TFM_IMPLEMENTATION
 #include "tfm_model.h" /* the GGUF metadata and vocab writers */
 #include "tfm_sampler.h" /* tfm_rng: a seeded stream, the same on every platform */
@@ -30,17 +34,21 @@
 typedef struct shape {
     const char *name;
     int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len;
+    int n_experts, n_experts_used; /* 0: a dense feed-forward block */
 } shape;
 
-/* Karpathy's tinyllamas (huggingface.co/karpathy/tinyllamas), TinyLlama-1.1B, and two layers of
-   Llama-2-7B (all its matrix shapes, a fraction of its depth) */
+/* Karpathy's tinyllamas (huggingface.co/karpathy/tinyllamas), TinyLlama-1.1B, two layers of
+   Llama-2-7B (all its matrix shapes, a fraction of its depth), a small Mixtral (8 experts, top-2, GQA
+   32/8) and the dense model with its active parameters (one FFN as wide as two experts) */
 static const shape shapes[] = {
-    {"stories260K", 64, 172, 5, 8, 4, 512, 512},
-    {"stories15M", 288, 768, 6, 6, 6, 32000, 256},
-    {"stories42M", 512, 1376, 8, 8, 8, 32000, 1024},
-    {"stories110M", 768, 2048, 12, 12, 12, 32000, 1024},
-    {"TinyLlama-1.1B", 2048, 5632, 22, 32, 4, 32000, 2048},
-    {"llama2-7B-2layers", 4096, 11008, 2, 32, 32, 32000, 4096},
+    {"stories260K", 64, 172, 5, 8, 4, 512, 512, 0, 0},
+    {"stories15M", 288, 768, 6, 6, 6, 32000, 256, 0, 0},
+    {"stories42M", 512, 1376, 8, 8, 8, 32000, 1024, 0, 0},
+    {"stories110M", 768, 2048, 12, 12, 12, 32000, 1024, 0, 0},
+    {"TinyLlama-1.1B", 2048, 5632, 22, 32, 4, 32000, 2048, 0, 0},
+    {"llama2-7B-2layers", 4096, 11008, 2, 32, 32, 32000, 4096, 0, 0},
+    {"mixtral-small", 1024, 3584, 8, 32, 8, 32000, 4096, 8, 2},
+    {"mixtral-small-dense", 1024, 7168, 8, 32, 8, 32000, 4096, 0, 0},
 };
 
 typedef struct options {
@@ -59,7 +67,7 @@ typedef enum fill { RANDOM, ONES, ZEROS } fill;
 
 /* The tensors of a model; each has its own stream of values. */
 typedef enum kind {
-    EMBEDDING, ATTN_NORM, WQ, WK, WV, WO, FFN_NORM, FFN_GATE, FFN_DOWN, FFN_UP, FINAL_NORM, CLASSIFIER
+    EMBEDDING, ATTN_NORM, WQ, WK, WV, WO, FFN_NORM, FFN_GATE, FFN_DOWN, FFN_UP, FINAL_NORM, CLASSIFIER, ROUTER
 } kind;
 
 /* The stream of tensor `k` of `layer` (splitmix64's finalizer over the three: nearby seeds, tensors and
@@ -186,15 +194,17 @@ typedef struct gguf_job {
     tfm_error err;
 } gguf_job;
 
-/* Adds tensor `name` of rows x cols (rows 0: a vector), values of stream (k, layer). Matrices get the
-   file's type where their rows fit its blocks, else f16. */
-static int add_tensor(gguf_job *j, const char *name, kind k, int layer, int64_t cols, int64_t rows, fill what)
+/* Adds tensor `name` of rows x cols (rows 0: a vector), `depth` of them stacked (experts; 1: a matrix),
+   values of stream (k, layer). Matrices get the file's type where their rows fit its blocks, else f16. */
+static int add_tensor3(gguf_job *j, const char *name, kind k, int layer, int64_t cols, int64_t rows, int64_t depth,
+                       fill what)
 {
     row_source *r = &j->sources[j->n_sources++];
-    int64_t ne[2];
+    int64_t ne[3];
     size_t bytes;
     ne[0] = cols;
     ne[1] = rows;
+    ne[2] = depth;
     r->dtype = TFM_F32;
     if (rows > 0) {
         r->dtype = j->o->type;
@@ -209,7 +219,13 @@ static int add_tensor(gguf_job *j, const char *name, kind k, int layer, int64_t 
     r->cols = cols;
     r->next_row = 0;
     r->scratch = j->scratch;
-    return tfm_gguf_writer_add_tensor_rows(j->w, name, r->dtype, rows > 0 ? 2 : 1, ne, make_rows, r, &j->err) == TFM_OK;
+    return tfm_gguf_writer_add_tensor_rows(j->w, name, r->dtype, depth > 1 ? 3 : rows > 0 ? 2 : 1, ne, make_rows, r,
+                                           &j->err) == TFM_OK;
+}
+
+static int add_tensor(gguf_job *j, const char *name, kind k, int layer, int64_t cols, int64_t rows, fill what)
+{
+    return add_tensor3(j, name, k, layer, cols, rows, 1, what);
 }
 
 /* The vocab (tokenizer.bin's or the stand-in) and the hyperparameters, written as tfm_model.h writes them. */
@@ -223,6 +239,7 @@ static int add_metadata(gguf_job *j)
     c.dim = s->dim, c.hidden_dim = s->hidden_dim, c.n_layers = s->n_layers, c.n_heads = s->n_heads;
     c.n_kv_heads = s->n_kv_heads, c.head_dim = s->dim / s->n_heads, c.vocab_size = s->vocab_size;
     c.context_length = s->seq_len, c.rope_base = 10000.0f, c.rope_dim = c.head_dim, c.norm_eps = 1e-5f;
+    c.n_experts = s->n_experts, c.n_experts_used = s->n_experts_used;
     ok = tfm_model_gguf_add_config(j->w, &c, s->name ? s->name : "synthetic", j->o->type, &j->err) == TFM_OK;
     if (ok && j->o->tokenizer) ok = tfm_tokenizer_load_llama2c(&tok, j->o->tokenizer, s->vocab_size, &j->err) == TFM_OK;
     ok = ok && tfm_model_gguf_add_vocab(j->w, tok, s->vocab_size, &j->err) == TFM_OK;
@@ -234,12 +251,13 @@ static int write_gguf(FILE *f, const options *o)
 {
     const shape *s = &o->s;
     int64_t dim = s->dim, hidden = s->hidden_dim, kv_dim = (int64_t)(s->dim / s->n_heads) * s->n_kv_heads;
+    int64_t experts = s->n_experts;
     gguf_job j;
     char name[64];
     int ok, l;
     memset(&j, 0, sizeof j);
     j.o = o;
-    j.sources = (row_source *)calloc((size_t)s->n_layers * 9 + 3, sizeof(row_source));
+    j.sources = (row_source *)calloc((size_t)s->n_layers * 10 + 3, sizeof(row_source));
     j.scratch = (float *)malloc(sizeof(float) * (size_t)(dim > hidden ? dim : hidden));
     ok = j.sources && j.scratch && tfm_gguf_writer_create(&j.w, &j.err) == TFM_OK && add_metadata(&j);
     ok = ok && add_tensor(&j, "token_embd.weight", EMBEDDING, 0, dim, s->vocab_size, RANDOM) &&
@@ -248,13 +266,22 @@ static int write_gguf(FILE *f, const options *o)
     for (l = 0; ok && l < s->n_layers; l++) {
 #define LAYER_TENSOR(suffix, k, cols, rows, what) \
     (snprintf(name, sizeof name, "blk.%d.%s.weight", l, suffix), add_tensor(&j, name, k, l, cols, rows, what))
+#define EXPERTS_TENSOR(suffix, k, cols, rows) \
+    (snprintf(name, sizeof name, "blk.%d.%s.weight", l, suffix), add_tensor3(&j, name, k, l, cols, rows, experts, RANDOM))
         ok = LAYER_TENSOR("attn_norm", ATTN_NORM, dim, 0, ONES) && LAYER_TENSOR("attn_q", WQ, dim, dim, RANDOM) &&
              LAYER_TENSOR("attn_k", WK, dim, kv_dim, RANDOM) && LAYER_TENSOR("attn_v", WV, dim, kv_dim, RANDOM) &&
-             LAYER_TENSOR("attn_output", WO, dim, dim, RANDOM) && LAYER_TENSOR("ffn_norm", FFN_NORM, dim, 0, ONES) &&
-             LAYER_TENSOR("ffn_gate", FFN_GATE, dim, hidden, RANDOM) &&
-             LAYER_TENSOR("ffn_up", FFN_UP, dim, hidden, RANDOM) &&
-             LAYER_TENSOR("ffn_down", FFN_DOWN, hidden, dim, RANDOM);
+             LAYER_TENSOR("attn_output", WO, dim, dim, RANDOM) && LAYER_TENSOR("ffn_norm", FFN_NORM, dim, 0, ONES);
+        if (experts == 0)
+            ok = ok && LAYER_TENSOR("ffn_gate", FFN_GATE, dim, hidden, RANDOM) &&
+                 LAYER_TENSOR("ffn_up", FFN_UP, dim, hidden, RANDOM) &&
+                 LAYER_TENSOR("ffn_down", FFN_DOWN, hidden, dim, RANDOM);
+        else
+            ok = ok && LAYER_TENSOR("ffn_gate_inp", ROUTER, dim, experts, RANDOM) &&
+                 EXPERTS_TENSOR("ffn_gate_exps", FFN_GATE, dim, hidden) &&
+                 EXPERTS_TENSOR("ffn_up_exps", FFN_UP, dim, hidden) &&
+                 EXPERTS_TENSOR("ffn_down_exps", FFN_DOWN, hidden, dim);
 #undef LAYER_TENSOR
+#undef EXPERTS_TENSOR
     }
     ok = ok && tfm_gguf_writer_write(j.w, f, &j.err) == TFM_OK;
     if (!ok && j.err.message[0]) fprintf(stderr, "tfm-synth: %s\n", j.err.message);
@@ -291,6 +318,8 @@ static void usage(FILE *out)
     for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) fprintf(out, " %s", shapes[i].name);
     fprintf(out,
             "\n  --kv-heads K       key/value heads (default: --heads)\n"
+            "  --experts E        gguf: a mixture of E experts in every layer (0: dense; default the shape's)\n"
+            "  --experts-used K   gguf: experts per token (default 2, at most E)\n"
             "  --own-classifier   store a classifier apart from the embedding\n"
             "  --seed S           random seed (default 1); same seed, same weights in every format\n"
             "  --format F         output format:");
@@ -371,6 +400,15 @@ static int parse_args(int argc, char **argv, options *o)
         else if (!strcmp(a, "--kv-heads")) target = &o->s.n_kv_heads;
         else if (!strcmp(a, "--vocab")) target = &o->s.vocab_size;
         else if (!strcmp(a, "--seq-len")) target = &o->s.seq_len;
+        else if (!strcmp(a, "--experts")) {
+            char *end;
+            long e = strtol(v, &end, 10);
+            if (end == v || *end || e < 0 || e > 256) {
+                fprintf(stderr, "tfm-synth: --experts wants 0..256, got '%s'\n", v);
+                return 0;
+            }
+            o->s.n_experts = (int)e;
+        } else if (!strcmp(a, "--experts-used")) target = &o->s.n_experts_used;
         else {
             fprintf(stderr, "tfm-synth: unknown option '%s' (see --help)\n", a);
             return 0;
@@ -378,6 +416,12 @@ static int parse_args(int argc, char **argv, options *o)
         if (target && !parse_int(a, v, target)) return 0;
     }
     if (!o->s.n_kv_heads) o->s.n_kv_heads = o->s.n_heads;
+    if (o->s.n_experts && !o->s.n_experts_used) o->s.n_experts_used = o->s.n_experts < 2 ? o->s.n_experts : 2;
+    if (!o->s.n_experts) o->s.n_experts_used = 0;
+    if (o->s.n_experts_used > o->s.n_experts) {
+        fprintf(stderr, "tfm-synth: --experts-used %d exceeds --experts %d\n", o->s.n_experts_used, o->s.n_experts);
+        return 0;
+    }
     if (!o->out) {
         fprintf(stderr, "tfm-synth: no output file (-o OUT)\n");
         return 0;
@@ -390,8 +434,8 @@ static int parse_args(int argc, char **argv, options *o)
         fprintf(stderr, "tfm-synth: --heads must divide --dim into even head sizes and --kv-heads divide --heads\n");
         return 0;
     }
-    if (strcmp(o->format, "gguf") != 0 && (o->type != TFM_F32 || o->tokenizer)) {
-        fprintf(stderr, "tfm-synth: --type and -z are for --format gguf\n");
+    if (strcmp(o->format, "gguf") != 0 && (o->type != TFM_F32 || o->tokenizer || o->s.n_experts)) {
+        fprintf(stderr, "tfm-synth: --type, -z and --experts are for --format gguf\n");
         return 0;
     }
     return 1;
@@ -424,8 +468,10 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(stderr,
-            "tfm-synth: wrote %s (%s%s%s: dim %d, hidden %d, %d layers, %d heads, %d kv heads, vocab %d, seq_len %d)\n",
+            "tfm-synth: wrote %s (%s%s%s: dim %d, hidden %d, %d layers, %d heads, %d kv heads, vocab %d, seq_len %d",
             o.out, o.format, strcmp(o.format, "gguf") ? "" : " ", strcmp(o.format, "gguf") ? "" : tfm_dtype_name(o.type),
             o.s.dim, o.s.hidden_dim, o.s.n_layers, o.s.n_heads, o.s.n_kv_heads, o.s.vocab_size, o.s.seq_len);
+    if (o.s.n_experts) fprintf(stderr, ", %d experts, %d per token", o.s.n_experts, o.s.n_experts_used);
+    fprintf(stderr, ")\n");
     return 0;
 }

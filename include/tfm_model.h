@@ -60,7 +60,7 @@
      `blk.N.ffn_{norm,gate,up,down}`, `output_norm`, `output` (absent: tied to token_embd), each checked
      against the config by name; Q and K rotate as adjacent pairs, as llama.cpp does for `llama` (its
      converters permute HF weights so that this holds). The vocab `tokenizer.ggml.*` (model "llama") comes
-     with the model: tfm_model_tokenizer. Mixture-of-experts keys are refused for now.
+     with the model: tfm_model_tokenizer. Mixture-of-experts files (Mixtral): see below.
      Every matrix product and the embedding lookup go
      through tfm_quant.h, so weight views of f32, f16, bf16, q8_0, q4_0, q4_1, q4_k or q6_k run through
      the same forward pass; a new loader fills a tfm_model's config and views and ends with
@@ -74,6 +74,19 @@
      forward pass reads; the mapped file pages packing read once stay mapped (clean page cache the kernel
      may reclaim, but counted in RSS: TinyLlama-1.1B q4_0 peaks at ~2x its file; dropping them needs
      madvise, which strict C99 headers do not declare). options.no_pack keeps the stored layout.
+
+   MIXTURE OF EXPERTS (tfm_moe.h)
+     A GGUF `llama` file with llama.expert_count E > 0 and llama.expert_used_count k (1..E) has, in every
+     layer, a router blk.N.ffn_gate_inp {dim, E} and the experts stacked in blk.N.ffn_{gate,up}_exps
+     {dim, hidden, E} and blk.N.ffn_down_exps {hidden, dim, E} (hidden = feed_forward_length) instead of
+     ffn_{gate,up,down}; the loader checks them with tfm_moe_validate. The feed-forward block of such a
+     layer is tfm_moe_forward with Mixtral's gating: the k largest router logits win and their softmax
+     weights the k experts' SwiGLU outputs. A prompt's chunk runs each expert once over the rows routed to
+     it; a generated token runs its k experts with gemv. The block's workspace (router logits, grouped
+     rows, quantized activations) is sized with the context, in its arena: decoding allocates nothing with
+     quantized experts. Logits do not depend on the thread count. tfm_context_params.moe_stats = 1 accumulates each layer's routing statistics
+     (tfm_context_moe_stats, tfm_context_moe_stats_print, tfm_context_moe_stats_reset). Files with one
+     tensor per expert (the early Mixtral layout, blk.N.ffn_gate.E) are refused.
 
    MEMORY
      tfm_context_create allocates the KV caches (two blocks per layer, four for int8) and, in one arena,
@@ -93,6 +106,7 @@
 
 #include "tfm_attention.h"
 #include "tfm_gguf.h"
+#include "tfm_moe.h"
 #include "tfm_quant.h"
 #include "tfm_tensor.h"
 #include "tfm_tokenizer.h"
@@ -104,7 +118,7 @@ extern "C" {
 /* The shape of the network. */
 typedef struct tfm_model_config {
     int dim;            /* width of the residual stream */
-    int hidden_dim;     /* inner width of the feed-forward block */
+    int hidden_dim;     /* inner width of the feed-forward block (of each expert in a mixture of experts) */
     int n_layers;
     int n_heads;        /* query heads */
     int n_kv_heads;     /* key/value heads: n_heads (MHA), a divisor of it (GQA), 1 (MQA) */
@@ -132,6 +146,11 @@ typedef struct tfm_layer {
     tfm_tensor ffn_gate;  /* [hidden_dim][dim]  (llama2.c's w1) */
     tfm_tensor ffn_up;    /* [hidden_dim][dim]  (w3) */
     tfm_tensor ffn_down;  /* [dim][hidden_dim]  (w2) */
+    /* a mixture-of-experts layer (config.n_experts > 0) has these instead of ffn_gate/up/down */
+    tfm_tensor ffn_gate_inp;  /* [n_experts][dim]             the router */
+    tfm_tensor ffn_gate_exps; /* [n_experts][hidden_dim][dim] experts stacked, each matrix contiguous */
+    tfm_tensor ffn_up_exps;   /* [n_experts][hidden_dim][dim] */
+    tfm_tensor ffn_down_exps; /* [n_experts][dim][hidden_dim] */
 } tfm_layer;
 
 /* Weights, read-only after load. Any number of contexts (and threads) may use one model. */
@@ -177,7 +196,8 @@ TFM_API tfm_status tfm_model_check(const tfm_model *model, tfm_error *err);
    n_threads <= 0: all. */
 TFM_API tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err);
 /* Bytes of weights one decode step reads: every layer's matrices and norms, the final norm and the
-   classifier (the one embedding row is left out). Divide by the time per token for the bandwidth used. */
+   classifier (the one embedding row is left out); of a mixture-of-experts layer, the router and k of
+   its E experts. Divide by the time per token for the bandwidth used. */
 TFM_API size_t tfm_model_weight_bytes(const tfm_model *model);
 /* The tokenizer stored in the model file (a GGUF vocab), or NULL when the file has none (llama2.c
    files: load tokenizer.bin with tfm_tokenizer.h). It lives as long as the model. */
@@ -200,6 +220,8 @@ typedef struct tfm_context_params {
                                       entry keeps attn), e.g. window on most layers, dense on a few */
     tfm_dtype kv_type;  /* KV cache storage: TFM_F32 (0, the default) or TFM_I8 (int8 rows with one
                            f32 scale per token and kv head: ~1/4 of the bytes at head_dim 64) */
+    int moe_stats;      /* 1: accumulate each mixture-of-experts layer's routing statistics
+                           (tfm_context_moe_stats); 0: off. Ignored for a dense model */
 } tfm_context_params;
 
 /* The state of one sequence: its KV cache and the activations of a chunk, all allocated once by
@@ -227,6 +249,12 @@ typedef struct tfm_context {
     float *hb2;    /* [max_batch][hidden]  feed-forward up */
     void *quant_ws;        /* a chunk's activations quantized for quantized weights (tfm_quant_gemm_ws) */
     size_t quant_ws_bytes; /* 0 when every matrix is f32, f16 or bf16 */
+    /* mixture of experts (model config.n_experts > 0) */
+    tfm_moe_config moe;      /* every MoE layer's block: Mixtral gating, k of E experts */
+    float *moe_out;          /* [max_batch][dim] the block's output before the residual */
+    void *moe_ws;            /* tfm_moe_forward's workspace for a chunk */
+    size_t moe_ws_bytes;
+    tfm_moe_stats *moe_stats; /* [n_layers] routing statistics, NULL unless params.moe_stats */
     tfm_arena memory; /* the one allocation the activations and workspaces live in (caches apart) */
 } tfm_context;
 
@@ -234,8 +262,16 @@ typedef struct tfm_context {
 TFM_API tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *params, tfm_context **ctx,
                                       tfm_error *err);
 TFM_API void tfm_context_free(tfm_context *ctx);
-/* Forgets the sequence: the next token goes to position 0. */
+/* Forgets the sequence: the next token goes to position 0. Routing statistics are kept. */
 TFM_API void tfm_context_reset(tfm_context *ctx);
+/* The routing statistics of `layer` accumulated since the context was created or its statistics reset
+   (every token of every tfm_forward, prompt chunks included), or NULL when they are off
+   (params.moe_stats 0), the model is dense or layer is out of range. */
+TFM_API const tfm_moe_stats *tfm_context_moe_stats(const tfm_context *ctx, int layer);
+TFM_API void tfm_context_moe_stats_reset(tfm_context *ctx);
+/* Prints every layer's statistics (tfm_moe_stats_print, titled "blk.N") and their sum over the layers
+   (titled "total"), or one line saying there are none. */
+TFM_API void tfm_context_moe_stats_print(const tfm_context *ctx, FILE *f);
 
 /* ---------------------------------------------------------------- forward */
 
@@ -347,9 +383,33 @@ static tfm_status tfm__model_check_config(const tfm_model_config *c, tfm_error *
     if (!(c->rope_base > 0.0f) || !(c->norm_eps >= 0.0f) || (c->rope_mode != TFM_ROPE_NORMAL &&
                                                              c->rope_mode != TFM_ROPE_NEOX))
         return tfm_error_set(err, TFM_ERR_FORMAT, "bad rope base, rope mode or norm epsilon");
-    if (c->n_experts != 0 || c->n_experts_used != 0)
-        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "mixture-of-experts models are not supported yet");
+    if (c->n_experts < 0 || c->n_experts > limit || c->n_experts_used < 0)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "bad expert counts: %d experts, %d used per token", c->n_experts,
+                             c->n_experts_used);
+    if (c->n_experts == 0 && c->n_experts_used != 0)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "expert_used_count %d with no experts (expert_count 0)",
+                             c->n_experts_used);
+    if (c->n_experts > 0 && (c->n_experts_used < 1 || c->n_experts_used > c->n_experts))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "expert_used_count %d must be 1..expert_count (%d)",
+                             c->n_experts_used, c->n_experts);
     return TFM_OK;
+}
+
+/* The block of every mixture-of-experts layer: Mixtral's gating (softmax over the k selected logits). */
+static tfm_moe_config tfm__model_moe_config(const tfm_model_config *c)
+{
+    return tfm_moe_config_make(c->dim, c->hidden_dim, c->n_experts, c->n_experts_used);
+}
+
+static tfm_moe_weights tfm__model_moe_weights(const tfm_layer *L)
+{
+    tfm_moe_weights w;
+    memset(&w, 0, sizeof w);
+    w.router = &L->ffn_gate_inp;
+    w.gate_exps = &L->ffn_gate_exps;
+    w.up_exps = &L->ffn_up_exps;
+    w.down_exps = &L->ffn_down_exps;
+    return w;
 }
 
 enum { TFM__NORM, TFM__MATRIX, TFM__EMBEDDING };
@@ -370,6 +430,24 @@ static tfm_status tfm__model_check_tensor(const tfm_tensor *t, const char *name,
         return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "tensor %s has dtype %s, not supported here", name,
                              tfm_dtype_name(t->dtype) ? tfm_dtype_name(t->dtype) : "?");
     return TFM_OK;
+}
+
+/* A layer's feed-forward weights: dense, or the router and experts (tfm_moe_validate, named by layer). */
+static tfm_status tfm__model_check_ffn(const tfm_model_config *c, const tfm_layer *L, int layer, tfm_error *err)
+{
+    tfm_status s;
+    if (c->n_experts > 0) {
+        tfm_moe_config cfg = tfm__model_moe_config(c);
+        tfm_moe_weights w = tfm__model_moe_weights(L);
+        tfm_error e;
+        s = tfm_moe_validate(&cfg, &w, &e);
+        /* the block says which of its tensors; the model says which layer */
+        return s == TFM_OK ? TFM_OK : tfm_error_set(err, s, "layer %d: %s", layer, e.message);
+    }
+    s = tfm__model_check_tensor(&L->ffn_gate, "ffn_gate", c->dim, c->hidden_dim, TFM__MATRIX, err);
+    if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_up, "ffn_up", c->dim, c->hidden_dim, TFM__MATRIX, err);
+    if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_down, "ffn_down", c->hidden_dim, c->dim, TFM__MATRIX, err);
+    return s;
 }
 
 tfm_status tfm_model_check(const tfm_model *m, tfm_error *err)
@@ -395,9 +473,7 @@ tfm_status tfm_model_check(const tfm_model *m, tfm_error *err)
         if (s == TFM_OK) s = tfm__model_check_tensor(&L->wv, "wv", c->dim, kv_dim, TFM__MATRIX, err);
         if (s == TFM_OK) s = tfm__model_check_tensor(&L->wo, "wo", q_dim, c->dim, TFM__MATRIX, err);
         if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_norm, "ffn_norm", c->dim, 0, TFM__NORM, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_gate, "ffn_gate", c->dim, c->hidden_dim, TFM__MATRIX, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_up, "ffn_up", c->dim, c->hidden_dim, TFM__MATRIX, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_down, "ffn_down", c->hidden_dim, c->dim, TFM__MATRIX, err);
+        if (s == TFM_OK) s = tfm__model_check_ffn(c, L, l, err);
     }
     return s;
 }
@@ -610,9 +686,12 @@ static tfm_status tfm__model_gguf_config(const tfm_gguf *g, const char *arch, tf
     if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "expert_count", 0, &c->n_experts, err);
     if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "expert_used_count", 0, &c->n_experts_used, err);
     if (s != TFM_OK) return s;
-    if (c->n_experts > 0)
-        return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
-                             "mixture-of-experts models (%s.expert_count %d) are not supported yet", arch, c->n_experts);
+    if (c->n_experts == 0 && c->n_experts_used != 0)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "%s.expert_used_count %d with no experts (%s.expert_count 0)", arch,
+                             c->n_experts_used, arch);
+    if (c->n_experts > 0 && (c->n_experts_used < 1 || c->n_experts_used > c->n_experts))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "%s.expert_used_count %d must be 1..%s.expert_count (%d)", arch,
+                             c->n_experts_used, arch, c->n_experts);
     /* positions scaled or frequencies rescaled would silently give other logits: refuse them */
     snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
     if (tfm_gguf_find_key(g, key) >= 0 && (s = tfm_gguf_get_string(g, key, &scaling, &scaling_len, err)) != TFM_OK)
@@ -701,7 +780,10 @@ static tfm_status tfm__model_gguf_tokenizer(const tfm_gguf *g, tfm_tokenizer **o
 }
 
 /* Dimensions of a GGUF tensor, resolved against the config. */
-enum { TFM__GGUF_ONE, TFM__GGUF_DIM, TFM__GGUF_Q_DIM, TFM__GGUF_KV_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_VOCAB };
+enum {
+    TFM__GGUF_ONE, TFM__GGUF_DIM, TFM__GGUF_Q_DIM, TFM__GGUF_KV_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_VOCAB,
+    TFM__GGUF_EXPERTS
+};
 
 static int64_t tfm__model_gguf_dim(const tfm_model_config *c, int which)
 {
@@ -711,53 +793,80 @@ static int64_t tfm__model_gguf_dim(const tfm_model_config *c, int which)
     case TFM__GGUF_KV_DIM: return (int64_t)c->n_kv_heads * c->head_dim;
     case TFM__GGUF_HIDDEN: return c->hidden_dim;
     case TFM__GGUF_VOCAB: return c->vocab_size;
+    case TFM__GGUF_EXPERTS: return c->n_experts;
     default: return 1;
     }
 }
 
-/* The tensor `name` into *out, its shape [rows][cols] (ne[0] = cols) checked against the config. */
-static tfm_status tfm__model_gguf_tensor(const tfm_gguf *g, const tfm_model_config *c, const char *name, int cols,
-                                         int rows, tfm_tensor *out, tfm_error *err)
+/* The tensor `name` into *out, its shape {cols, rows, depth} (ne[0] = cols; depth: stacked experts, else
+   TFM__GGUF_ONE) checked against the config. */
+static tfm_status tfm__model_gguf_tensor3(const tfm_gguf *g, const tfm_model_config *c, const char *name, int cols,
+                                          int rows, int depth, tfm_tensor *out, tfm_error *err)
 {
     int64_t want0 = tfm__model_gguf_dim(c, cols), want1 = tfm__model_gguf_dim(c, rows);
+    int64_t want2 = tfm__model_gguf_dim(c, depth);
     tfm_status s = tfm_gguf_get_tensor(g, name, out, err);
     if (s != TFM_OK) return s;
-    if (out->ne[0] != want0 || out->ne[1] != want1 || out->ne[2] != 1 || out->ne[3] != 1)
-        return tfm_error_set(err, TFM_ERR_FORMAT,
-                             "tensor '%s' has shape {%lld, %lld, %lld, %lld}, the hyperparameters want {%lld, %lld}",
+    if (out->ne[0] != want0 || out->ne[1] != want1 || out->ne[2] != want2 || out->ne[3] != 1) {
+        char want[80];
+        if (depth == TFM__GGUF_ONE) snprintf(want, sizeof want, "{%lld, %lld}", (long long)want0, (long long)want1);
+        else snprintf(want, sizeof want, "{%lld, %lld, %lld}", (long long)want0, (long long)want1, (long long)want2);
+        return tfm_error_set(err, TFM_ERR_FORMAT, "tensor '%s' has shape {%lld, %lld, %lld, %lld}, the hyperparameters want %s",
                              name, (long long)out->ne[0], (long long)out->ne[1], (long long)out->ne[2],
-                             (long long)out->ne[3], (long long)want0, (long long)want1);
+                             (long long)out->ne[3], want);
+    }
     return TFM_OK;
 }
 
-/* A dense layer's tensors: blk.N.<name>.weight, where its view goes, its shape (ne[0], ne[1]). */
+/* The same for a matrix or a vector. */
+static tfm_status tfm__model_gguf_tensor(const tfm_gguf *g, const tfm_model_config *c, const char *name, int cols,
+                                         int rows, tfm_tensor *out, tfm_error *err)
+{
+    return tfm__model_gguf_tensor3(g, c, name, cols, rows, TFM__GGUF_ONE, out, err);
+}
+
+/* Which layers have a tensor: every layer, dense layers only, mixture-of-experts layers only. */
+enum { TFM__GGUF_ANY, TFM__GGUF_DENSE, TFM__GGUF_MOE };
+
+/* A layer's tensors: blk.N.<name>.weight, where its view goes, its shape (ne[0], ne[1], ne[2]), which
+   layers have it. */
 typedef struct tfm__model_gguf_layer_tensor {
     const char *name;
     size_t offset;
-    int cols, rows;
+    int cols, rows, depth, ffn;
 } tfm__model_gguf_layer_tensor;
 
 static const tfm__model_gguf_layer_tensor tfm__model_gguf_layer_tensors[] = {
-    {"attn_norm", offsetof(tfm_layer, attn_norm), TFM__GGUF_DIM, TFM__GGUF_ONE},
-    {"attn_q", offsetof(tfm_layer, wq), TFM__GGUF_DIM, TFM__GGUF_Q_DIM},
-    {"attn_k", offsetof(tfm_layer, wk), TFM__GGUF_DIM, TFM__GGUF_KV_DIM},
-    {"attn_v", offsetof(tfm_layer, wv), TFM__GGUF_DIM, TFM__GGUF_KV_DIM},
-    {"attn_output", offsetof(tfm_layer, wo), TFM__GGUF_Q_DIM, TFM__GGUF_DIM},
-    {"ffn_norm", offsetof(tfm_layer, ffn_norm), TFM__GGUF_DIM, TFM__GGUF_ONE},
-    {"ffn_gate", offsetof(tfm_layer, ffn_gate), TFM__GGUF_DIM, TFM__GGUF_HIDDEN},
-    {"ffn_up", offsetof(tfm_layer, ffn_up), TFM__GGUF_DIM, TFM__GGUF_HIDDEN},
-    {"ffn_down", offsetof(tfm_layer, ffn_down), TFM__GGUF_HIDDEN, TFM__GGUF_DIM},
+    {"attn_norm", offsetof(tfm_layer, attn_norm), TFM__GGUF_DIM, TFM__GGUF_ONE, TFM__GGUF_ONE, TFM__GGUF_ANY},
+    {"attn_q", offsetof(tfm_layer, wq), TFM__GGUF_DIM, TFM__GGUF_Q_DIM, TFM__GGUF_ONE, TFM__GGUF_ANY},
+    {"attn_k", offsetof(tfm_layer, wk), TFM__GGUF_DIM, TFM__GGUF_KV_DIM, TFM__GGUF_ONE, TFM__GGUF_ANY},
+    {"attn_v", offsetof(tfm_layer, wv), TFM__GGUF_DIM, TFM__GGUF_KV_DIM, TFM__GGUF_ONE, TFM__GGUF_ANY},
+    {"attn_output", offsetof(tfm_layer, wo), TFM__GGUF_Q_DIM, TFM__GGUF_DIM, TFM__GGUF_ONE, TFM__GGUF_ANY},
+    {"ffn_norm", offsetof(tfm_layer, ffn_norm), TFM__GGUF_DIM, TFM__GGUF_ONE, TFM__GGUF_ONE, TFM__GGUF_ANY},
+    {"ffn_gate", offsetof(tfm_layer, ffn_gate), TFM__GGUF_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_ONE, TFM__GGUF_DENSE},
+    {"ffn_up", offsetof(tfm_layer, ffn_up), TFM__GGUF_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_ONE, TFM__GGUF_DENSE},
+    {"ffn_down", offsetof(tfm_layer, ffn_down), TFM__GGUF_HIDDEN, TFM__GGUF_DIM, TFM__GGUF_ONE, TFM__GGUF_DENSE},
+    {"ffn_gate_inp", offsetof(tfm_layer, ffn_gate_inp), TFM__GGUF_DIM, TFM__GGUF_EXPERTS, TFM__GGUF_ONE, TFM__GGUF_MOE},
+    {"ffn_gate_exps", offsetof(tfm_layer, ffn_gate_exps), TFM__GGUF_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_EXPERTS,
+     TFM__GGUF_MOE},
+    {"ffn_up_exps", offsetof(tfm_layer, ffn_up_exps), TFM__GGUF_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_EXPERTS, TFM__GGUF_MOE},
+    {"ffn_down_exps", offsetof(tfm_layer, ffn_down_exps), TFM__GGUF_HIDDEN, TFM__GGUF_DIM, TFM__GGUF_EXPERTS,
+     TFM__GGUF_MOE},
 };
 
 /* The weights: views into the file, each checked by name against the config. */
 static tfm_status tfm__model_gguf_weights(tfm_model *m, const tfm_gguf *g, tfm_error *err)
 {
     const tfm_model_config *c = &m->config;
-    const size_t n_layer_tensors = sizeof tfm__model_gguf_layer_tensors / sizeof tfm__model_gguf_layer_tensors[0];
+    const size_t n_table = sizeof tfm__model_gguf_layer_tensors / sizeof tfm__model_gguf_layer_tensors[0];
+    const int ffn = c->n_experts > 0 ? TFM__GGUF_MOE : TFM__GGUF_DENSE;
     char name[TFM_GGUF_MAX_NAME + 1];
     tfm_status s;
-    size_t i;
+    size_t i, n_layer_tensors = 0;
     int l;
+    for (i = 0; i < n_table; i++)
+        if (tfm__model_gguf_layer_tensors[i].ffn == TFM__GGUF_ANY || tfm__model_gguf_layer_tensors[i].ffn == ffn)
+            n_layer_tensors++;
     /* every layer needs its own tensors: a block_count the file cannot hold allocates nothing */
     if ((uint64_t)c->n_layers * n_layer_tensors > (uint64_t)tfm_gguf_n_tensors(g))
         return tfm_error_set(err, TFM_ERR_FORMAT, "block_count %d needs %llu tensors, the file has %lld", c->n_layers,
@@ -774,11 +883,22 @@ static tfm_status tfm__model_gguf_weights(tfm_model *m, const tfm_gguf *g, tfm_e
     else if (s == TFM_OK)
         m->output = m->token_embd;
     for (l = 0; l < c->n_layers && s == TFM_OK; l++)
-        for (i = 0; i < n_layer_tensors && s == TFM_OK; i++) {
+        for (i = 0; i < n_table && s == TFM_OK; i++) {
             const tfm__model_gguf_layer_tensor *t = &tfm__model_gguf_layer_tensors[i];
+            if (t->ffn != TFM__GGUF_ANY && t->ffn != ffn) continue;
             snprintf(name, sizeof name, "blk.%d.%s.weight", l, t->name);
-            s = tfm__model_gguf_tensor(g, c, name, t->cols, t->rows,
-                                       (tfm_tensor *)(void *)((char *)&m->layers[l] + t->offset), err);
+            s = tfm__model_gguf_tensor3(g, c, name, t->cols, t->rows, t->depth,
+                                        (tfm_tensor *)(void *)((char *)&m->layers[l] + t->offset), err);
+            /* the early Mixtral layout: one tensor per expert (blk.N.ffn_gate.E.weight) */
+            if (s != TFM_OK && ffn == TFM__GGUF_MOE && t->depth == TFM__GGUF_EXPERTS &&
+                tfm_gguf_find_tensor(g, name) < 0) {
+                char each[TFM_GGUF_MAX_NAME + 1];
+                snprintf(each, sizeof each, "blk.%d.ffn_gate.0.weight", l);
+                if (tfm_gguf_find_tensor(g, each) >= 0)
+                    s = tfm_error_set(err, TFM_ERR_UNSUPPORTED,
+                                      "%s is missing: experts stored one tensor each (%s, the early Mixtral layout) "
+                                      "are not supported; convert the file with a newer llama.cpp", name, each);
+            }
         }
     return s;
 }
@@ -933,7 +1053,7 @@ static void tfm__model_unpack(tfm_model *m)
 static int tfm__model_packs(const tfm_tensor *w)
 {
     size_t row_bytes;
-    return tfm_quant_packable(w->dtype) &&
+    return w->data && tfm_quant_packable(w->dtype) &&
            tfm_dtype_row_bytes(w->dtype, (uint64_t)w->ne[0], &row_bytes) == TFM_OK && w->nb[1] == row_bytes;
 }
 
@@ -987,8 +1107,14 @@ size_t tfm_model_weight_bytes(const tfm_model *model)
     for (l = 0; l < model->config.n_layers; l++) {
         const tfm_layer *L = &model->layers[l];
         bytes += tfm_tensor_nbytes(&L->attn_norm) + tfm_tensor_nbytes(&L->wq) + tfm_tensor_nbytes(&L->wk) +
-                 tfm_tensor_nbytes(&L->wv) + tfm_tensor_nbytes(&L->wo) + tfm_tensor_nbytes(&L->ffn_norm) +
-                 tfm_tensor_nbytes(&L->ffn_gate) + tfm_tensor_nbytes(&L->ffn_up) + tfm_tensor_nbytes(&L->ffn_down);
+                 tfm_tensor_nbytes(&L->wv) + tfm_tensor_nbytes(&L->wo) + tfm_tensor_nbytes(&L->ffn_norm);
+        if (model->config.n_experts > 0) /* the router and the k experts a token goes through */
+            bytes += tfm_tensor_nbytes(&L->ffn_gate_inp) +
+                     (tfm_tensor_nbytes(&L->ffn_gate_exps) + tfm_tensor_nbytes(&L->ffn_up_exps) +
+                      tfm_tensor_nbytes(&L->ffn_down_exps)) /
+                         (size_t)model->config.n_experts * (size_t)model->config.n_experts_used;
+        else
+            bytes += tfm_tensor_nbytes(&L->ffn_gate) + tfm_tensor_nbytes(&L->ffn_up) + tfm_tensor_nbytes(&L->ffn_down);
     }
     return bytes;
 }
@@ -1077,13 +1203,35 @@ static tfm_status tfm__model_attn_memory(tfm_context *ctx, size_t *ws_bytes, tfm
     return TFM_OK;
 }
 
+/* The mixture-of-experts block's config and workspace size, and the routing statistics if asked for. */
+static tfm_status tfm__model_moe_memory(tfm_context *ctx, const tfm_context_params *params, size_t *ws_bytes,
+                                        tfm_error *err)
+{
+    const tfm_model_config *c = &ctx->model->config;
+    tfm_status s;
+    int l;
+    ctx->moe = tfm__model_moe_config(c);
+    s = tfm_moe_workspace_size(&ctx->moe, ctx->max_batch, ws_bytes);
+    if (s != TFM_OK)
+        return tfm_error_set(err, s, "mixture-of-experts workspace for %d tokens: %s", ctx->max_batch,
+                             tfm_status_string(s));
+    if (!params || !params->moe_stats) return TFM_OK;
+    ctx->moe_stats = (tfm_moe_stats *)TFM_MALLOC(sizeof(tfm_moe_stats) * (size_t)c->n_layers);
+    if (!ctx->moe_stats) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for routing statistics");
+    memset(ctx->moe_stats, 0, sizeof(tfm_moe_stats) * (size_t)c->n_layers);
+    for (l = 0; l < c->n_layers; l++)
+        if ((s = tfm_moe_stats_init(&ctx->moe_stats[l], c->n_experts)) != TFM_OK)
+            return tfm_error_set(err, s, "out of memory for routing statistics");
+    return TFM_OK;
+}
+
 tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *params, tfm_context **out,
                               tfm_error *err)
 {
     const tfm_model_config *c;
     tfm_context *ctx;
     uint64_t batch, dim, hidden, q_dim, kv_dim;
-    size_t bytes = 0, quant_ws_bytes, attn_ws_bytes;
+    size_t bytes = 0, quant_ws_bytes, attn_ws_bytes, moe_ws_bytes = 0;
     tfm_status s;
     tfm_error_clear(err);
     if (!out) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no output context given");
@@ -1115,6 +1263,7 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     memset(ctx->kv, 0, sizeof(tfm_kv_cache) * (size_t)c->n_layers);
     s = tfm__model_attn_configs(ctx, params, err);
     if (s == TFM_OK) s = tfm__model_attn_memory(ctx, &attn_ws_bytes, err);
+    if (s == TFM_OK && c->n_experts > 0) s = tfm__model_moe_memory(ctx, params, &moe_ws_bytes, err);
     if (s != TFM_OK) {
         tfm_context_free(ctx);
         return s;
@@ -1130,8 +1279,9 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
         !tfm__add_floats(&bytes, batch, q_dim, 1) || !tfm__add_floats(&bytes, batch, kv_dim, 1) ||
         !tfm__add_floats(&bytes, batch, kv_dim, 1) || !tfm__add_floats(&bytes, batch, q_dim, 1) ||
         !tfm__add_floats(&bytes, batch, hidden, 1) || !tfm__add_floats(&bytes, batch, hidden, 1) ||
-        bytes > SIZE_MAX - 128 - quant_ws_bytes - attn_ws_bytes ||
-        tfm_arena_init(&ctx->memory, bytes + 128 + quant_ws_bytes + attn_ws_bytes) != TFM_OK) {
+        (c->n_experts > 0 && !tfm__add_floats(&bytes, batch, dim, 1)) ||
+        bytes > SIZE_MAX - 192 - quant_ws_bytes - attn_ws_bytes - moe_ws_bytes ||
+        tfm_arena_init(&ctx->memory, bytes + 192 + quant_ws_bytes + attn_ws_bytes + moe_ws_bytes) != TFM_OK) {
         tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for a context of %d positions (%zu bytes)",
                       ctx->context_length, bytes);
         tfm_context_free(ctx);
@@ -1149,6 +1299,11 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     ctx->attn_ws = tfm_arena_alloc(&ctx->memory, attn_ws_bytes);
     ctx->quant_ws_bytes = quant_ws_bytes;
     ctx->quant_ws = quant_ws_bytes ? tfm_arena_alloc(&ctx->memory, quant_ws_bytes) : NULL;
+    if (c->n_experts > 0) {
+        ctx->moe_out = tfm__take_floats(&ctx->memory, batch, dim, 1);
+        ctx->moe_ws_bytes = moe_ws_bytes;
+        ctx->moe_ws = tfm_arena_alloc(&ctx->memory, moe_ws_bytes);
+    }
     *out = ctx;
     return TFM_OK;
 }
@@ -1159,6 +1314,9 @@ void tfm_context_free(tfm_context *ctx)
     if (!ctx) return;
     if (ctx->kv)
         for (l = 0; l < ctx->model->config.n_layers; l++) tfm_kv_cache_free(&ctx->kv[l]);
+    if (ctx->moe_stats)
+        for (l = 0; l < ctx->model->config.n_layers; l++) tfm_moe_stats_free(&ctx->moe_stats[l]);
+    TFM_FREE(ctx->moe_stats);
     TFM_FREE(ctx->kv);
     TFM_FREE(ctx->attn);
     tfm_arena_free(&ctx->memory);
@@ -1171,6 +1329,39 @@ void tfm_context_reset(tfm_context *ctx)
     if (!ctx) return;
     ctx->pos = 0;
     for (l = 0; l < ctx->model->config.n_layers; l++) tfm_kv_cache_reset(&ctx->kv[l]);
+}
+
+const tfm_moe_stats *tfm_context_moe_stats(const tfm_context *ctx, int layer)
+{
+    if (!ctx || !ctx->moe_stats || layer < 0 || layer >= ctx->model->config.n_layers) return NULL;
+    return &ctx->moe_stats[layer];
+}
+
+void tfm_context_moe_stats_reset(tfm_context *ctx)
+{
+    int l;
+    if (!ctx || !ctx->moe_stats) return;
+    for (l = 0; l < ctx->model->config.n_layers; l++) tfm_moe_stats_reset(&ctx->moe_stats[l]);
+}
+
+void tfm_context_moe_stats_print(const tfm_context *ctx, FILE *f)
+{
+    tfm_moe_stats total;
+    char title[32];
+    int l;
+    if (!ctx || !f) return;
+    if (!ctx->moe_stats || tfm_moe_stats_init(&total, ctx->model->config.n_experts) != TFM_OK) {
+        fprintf(f, "moe: no routing statistics (%s)\n",
+                ctx->model->config.n_experts > 0 ? "not enabled for this context" : "the model has no experts");
+        return;
+    }
+    for (l = 0; l < ctx->model->config.n_layers; l++) {
+        snprintf(title, sizeof title, "blk.%d", l);
+        tfm_moe_stats_print(&ctx->moe_stats[l], title, f);
+        tfm_moe_stats_add(&total, &ctx->moe_stats[l]);
+    }
+    tfm_moe_stats_print(&total, "total", f);
+    tfm_moe_stats_free(&total);
 }
 
 /* ---------------------------------------------------------------- the forward pass */
@@ -1343,6 +1534,15 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
 
         /* feed-forward block: x += W_down (silu(W_gate h) * W_up h), h = rmsnorm(x) */
         tfm__model_rmsnorm_rows(xb, x, &L->ffn_norm, n, dim, c->norm_eps);
+        if (c->n_experts > 0) {
+            /* or the gate-weighted sum of the k experts the router picks for each token */
+            tfm_moe_weights mw = tfm__model_moe_weights(L);
+            s = tfm_moe_forward(&ctx->moe, &mw, ctx->moe_out, xb, n, ctx->moe_ws, ctx->moe_ws_bytes,
+                                ctx->moe_stats ? &ctx->moe_stats[l] : NULL, NULL, ctx->n_threads);
+            if (s != TFM_OK) break;
+            tfm_add(x, x, ctx->moe_out, (size_t)n * (size_t)dim);
+            continue;
+        }
         gate_up[0] = tfm__model_product(m, mat + 4, hb);
         gate_up[1] = tfm__model_product(m, mat + 5, hb2);
         s = tfm__model_matmuls(ctx, xb, n, gate_up, 2);
@@ -1534,6 +1734,9 @@ tfm_status tfm_model_gguf_add_config(tfm_gguf_writer *w, const tfm_model_config 
     if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.rope.dimension_count", (uint32_t)c->rope_dim, err);
     if (s == TFM_OK) s = tfm_gguf_writer_add_f32(w, "llama.rope.freq_base", c->rope_base, err);
     if (s == TFM_OK) s = tfm_gguf_writer_add_f32(w, "llama.attention.layer_norm_rms_epsilon", c->norm_eps, err);
+    if (s == TFM_OK && c->n_experts > 0) s = tfm_gguf_writer_add_u32(w, "llama.expert_count", (uint32_t)c->n_experts, err);
+    if (s == TFM_OK && c->n_experts > 0)
+        s = tfm_gguf_writer_add_u32(w, "llama.expert_used_count", (uint32_t)c->n_experts_used, err);
     return s;
 }
 

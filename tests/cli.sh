@@ -189,6 +189,27 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
         rc=$?
         if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ]; then ok
         else bad "tfm-synth --type without --format gguf: exit $rc"; fi
+
+        # a mixture of experts in Mixtral's layout: tfm-generate and tfm-perplexity run it; --moe-stats
+        # prints the routing on stderr (stdout keeps the text, the timing stays stderr's last line)
+        moe="$dims --experts 4 --experts-used 2 --format gguf --type q8_0"
+        if "$synth" $moe -z "$tok" -o "$out/synth-moe.gguf" 2>/dev/null; then ok; else bad "tfm-synth --experts failed"; fi
+        run -m "$out/synth-moe.gguf" -p "Once upon a time" -n 12 --temp 0 --threads 1
+        cp "$out/cli_stdout" "$out/synth_moe.txt"
+        run -m "$out/synth-moe.gguf" -p "Once upon a time" -n 12 --temp 0 --threads 2 --moe-stats
+        last=$(tail -n 1 "$out/cli_stderr")
+        if [ $rc -eq 0 ] && [ -s "$out/cli_stdout" ] && cmp -s "$out/cli_stdout" "$out/synth_moe.txt"; then ok
+        else bad "MoE generate: exit $rc, or 1 and 2 threads / --moe-stats change the text"; fi
+        if grep -qE '^blk\.1: [0-9]+ tokens, [0-9]+ assignments, 0 dropped' "$out/cli_stderr" &&
+           grep -qE '^total: +3 +[0-9]+ +[0-9.]+% +[0-9.]+ +0$' "$out/cli_stderr" && grep -q 'aux loss' "$out/cli_stderr" &&
+           [[ "$last" =~ ^prefill:\ 5\ tok ]]; then ok
+        else bad "tfm-generate --moe-stats: stderr $(head -c 400 "$out/cli_stderr")"; fi
+        "$out/tfm-perplexity" -m "$out/synth-moe.gguf" -f "$shared/golden/tinystories.valid.first500.txt" --ctx 32 \
+            --chunks 3 --moe-stats >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -eq 0 ] && grep -q "PPL = " "$out/cli_stdout" &&
+           grep -q '^total: 186 tokens, 372 assignments' "$out/cli_stderr"; then ok
+        else bad "tfm-perplexity --moe-stats: exit $rc, stderr $(tail -c 400 "$out/cli_stderr")"; fi
     else
         head -n 20 "$out/cli_build.log" >&2
         bad "examples/synth.c does not build"

@@ -613,7 +613,10 @@ static void test_bad_models(void)
     BAD("vocab one short", TFM_ERR_FORMAT, "511", v.drop_last_token = 1);
     BAD("BOS outside the vocab", TFM_ERR_FORMAT, "bos_token_id", v.set_key = "tokenizer.ggml.bos_token_id",
         v.set_u32 = 512);
-    BAD("mixture of experts", TFM_ERR_UNSUPPORTED, "not supported yet", v.set_key = "llama.expert_count", v.set_u32 = 8);
+    BAD("experts without expert_used_count", TFM_ERR_FORMAT, "llama.expert_used_count 0",
+        v.set_key = "llama.expert_count", v.set_u32 = 8);
+    BAD("expert_used_count without experts", TFM_ERR_FORMAT, "llama.expert_used_count 2",
+        v.set_key = "llama.expert_used_count", v.set_u32 = 2);
     BAD("rope scaling", TFM_ERR_UNSUPPORTED, "linear", v.set_key = "llama.rope.scaling.type", v.set_str = "linear");
 #undef BAD
 }

@@ -1,5 +1,7 @@
 /* Tests of tfm_moe.h: routing, dispatch/combine, capacity, statistics and the expert FFN, each against
-   a float64 loop written plainly here (per token, no grouping). */
+   a float64 loop written plainly here (per token, no grouping); and of tfm_model.h's mixture-of-experts
+   layers, through the real GGUF loader: stories260K "upcycled" (every expert a copy of its dense FFN,
+   a random router) must give llama2.c's golden logits. */
 /* tfm-test-impl-prelude: #include <stddef.h> */
 /* tfm-test-impl-prelude: #ifdef __cplusplus */
 /* tfm-test-impl-prelude: extern "C" { */
@@ -12,6 +14,8 @@
 /* tfm-test-impl-prelude: #define TFM_FREE(p) test_free(p) */
 /* tfm-test-impl-prelude: #define TFM_REALLOC(p, sz) test_realloc(p, sz) */
 #include "tfm_test.h"
+#include "tfm_gguf.h"
+#include "tfm_model.h"
 #include "tfm_moe.h"
 #include "tfm_quant.h"
 
@@ -1079,6 +1083,378 @@ static void test_bad_input(void)
     layer_free(&L);
 }
 
+/* ---------------------------------------------------------------- the model's MoE layers */
+
+/* How to upcycle stories260K.gguf into a mixture of experts, and what to spoil for the bad-file tests. */
+typedef struct upcycle {
+    int n_experts, n_used;
+    tfm_dtype expert_type;   /* gate_exps and up_exps (down_exps, 172 columns, stays f32 or f16) */
+    int64_t used_key;        /* > 0: llama.expert_used_count written as this instead of n_used; -1: absent */
+    int64_t count_key;       /* >= 0 and != n_experts: llama.expert_count written as this */
+    const char *drop_tensor; /* a tensor left out */
+    const char *short_tensor; /* a tensor written with one expert too few */
+    int split_layout;        /* 1: layer 0's experts as separate tensors blk.0.ffn_gate.E (old Mixtral) */
+} upcycle;
+
+/* The bytes a tensor holds: n_rows rows of cols f32 values converted to dtype, repeated `copies` times. */
+static void *convert_rows(const float *src, int64_t cols, int64_t n_rows, int64_t copies, tfm_dtype dtype)
+{
+    size_t row_bytes = 0, one;
+    unsigned char *out;
+    int64_t c, r;
+    if (tfm_dtype_row_bytes(dtype, (uint64_t)cols, &row_bytes) != TFM_OK) return NULL;
+    one = row_bytes * (size_t)n_rows;
+    out = (unsigned char *)tt_alloc(one * (size_t)copies);
+    for (r = 0; r < n_rows; r++)
+        if (tfm_quantize_row(dtype, src + r * cols, out + (size_t)r * row_bytes, (size_t)cols) != TFM_OK) {
+            free(out);
+            return NULL;
+        }
+    for (c = 1; c < copies; c++) memcpy(out + (size_t)c * one, out, one);
+    return out;
+}
+
+/* stories260K.gguf with every layer's ffn_{gate,up,down} replaced by ffn_gate_inp (uniform +-1 router,
+   seeded) and n_experts copies of them stacked in ffn_{gate,up,down}_exps: a GGUF file in memory, as
+   llama.cpp's converter lays a Mixtral out. NULL if the shared model is missing. */
+static void *write_upcycled(const upcycle *u, size_t *size)
+{
+    const char *path = tt_shared("models/stories260K.gguf");
+    tfm_gguf *g = NULL;
+    tfm_gguf_writer *w = NULL;
+    tfm_error err;
+    void *keep[64], *buf = NULL;
+    int n_keep = 0, ok, e;
+    int64_t i;
+    if (!path || tfm_gguf_open(&g, path, 0, &err) != TFM_OK) return NULL;
+    ok = tfm_gguf_writer_create(&w, &err) == TFM_OK;
+    for (i = 0; ok && i < tfm_gguf_n_kv(g); i++) ok = tfm_gguf_writer_copy_kv(w, g, i, &err) == TFM_OK;
+    ok = ok && tfm_gguf_writer_add_u32(w, "llama.expert_count",
+                                       (uint32_t)(u->count_key >= 0 ? u->count_key : u->n_experts), &err) == TFM_OK;
+    if (ok && u->used_key >= 0)
+        ok = tfm_gguf_writer_add_u32(w, "llama.expert_used_count", (uint32_t)(u->used_key > 0 ? u->used_key : u->n_used),
+                                     &err) == TFM_OK;
+    tt_seed(260);
+    for (i = 0; ok && i < tfm_gguf_n_tensors(g); i++) {
+        const tfm_gguf_tensor_info *t = tfm_gguf_tensor_info_at(g, i);
+        const char *ffn = strstr(t->name, ".ffn_");
+        tfm_tensor view;
+        ok = tfm_gguf_tensor_view(g, i, &view) == TFM_OK;
+        if (ok && ffn && strcmp(ffn, ".ffn_norm.weight") != 0) {
+            /* blk.N.ffn_{gate,up,down}.weight -> blk.N.ffn_{gate,up,down}_exps.weight */
+            char name[96], base[16];
+            int64_t ne[3];
+            int layer = atoi(t->name + 4);
+            int down = strcmp(ffn, ".ffn_down.weight") == 0;
+            tfm_dtype dtype = down && u->expert_type != TFM_F32 ? TFM_F16 : u->expert_type;
+            size_t len = (size_t)(strstr(ffn, ".weight") - ffn) - 1;
+            memcpy(base, ffn + 1, len);
+            base[len] = '\0';
+            ne[0] = t->ne[0], ne[1] = t->ne[1], ne[2] = u->n_experts;
+            snprintf(name, sizeof name, "blk.%d.%s_exps.weight", layer, base);
+            if (u->short_tensor && strcmp(name, u->short_tensor) == 0) ne[2]--;
+            if (u->drop_tensor && strcmp(name, u->drop_tensor) == 0) continue;
+            ok = n_keep < 62 && (keep[n_keep] = convert_rows((const float *)view.data, ne[0], ne[1], ne[2], dtype)) != NULL;
+            if (ok && u->split_layout && layer == 0) {
+                for (e = 0; ok && e < u->n_experts; e++) {
+                    snprintf(name, sizeof name, "blk.0.%s.%d.weight", base, e);
+                    ok = tfm_gguf_writer_add_tensor(w, name, dtype, 2, ne, keep[n_keep], &err) == TFM_OK;
+                }
+            } else if (ok)
+                ok = tfm_gguf_writer_add_tensor(w, name, dtype, 3, ne, keep[n_keep], &err) == TFM_OK;
+            n_keep++;
+            if (ok && !down) continue;
+            /* one router per layer, beside its down_exps */
+            snprintf(name, sizeof name, "blk.%d.ffn_gate_inp.weight", layer);
+            if (u->drop_tensor && strcmp(name, u->drop_tensor) == 0) continue;
+            ne[0] = t->ne[1], ne[1] = u->n_experts; /* {dim, E}; down's ne is {hidden, dim} */
+            keep[n_keep] = tt_alloc(sizeof(float) * (size_t)(ne[0] * ne[1]));
+            tt_fill((float *)keep[n_keep], (size_t)(ne[0] * ne[1]), -1.0f, 1.0f);
+            ok = ok && tfm_gguf_writer_add_tensor(w, name, TFM_F32, 2, ne, keep[n_keep++], &err) == TFM_OK;
+            continue;
+        }
+        if (ok) ok = tfm_gguf_writer_add_tensor(w, t->name, t->dtype, t->n_dims, t->ne, view.data, &err) == TFM_OK;
+    }
+    if (ok) {
+        *size = (size_t)tfm_gguf_writer_size(w);
+        buf = tt_alloc(*size);
+        ok = tfm_gguf_writer_write_buffer(w, buf, *size, &err) == TFM_OK;
+    }
+    if (!ok) {
+        fprintf(stderr, "  writing the upcycled model: %s\n", err.message);
+        free(buf);
+        buf = NULL;
+    }
+    while (n_keep > 0) free(keep[--n_keep]);
+    tfm_gguf_writer_free(w);
+    tfm_gguf_close(g);
+    return buf;
+}
+
+static tfm_model *load_upcycled(const upcycle *u, void **buf)
+{
+    size_t size = 0;
+    tfm_model *m = NULL;
+    tfm_error err;
+    *buf = write_upcycled(u, &size);
+    if (!*buf) return NULL;
+    if (tfm_model_load_memory(*buf, size, &m, &err) != TFM_OK) fprintf(stderr, "  upcycled: %s\n", err.message);
+    return m;
+}
+
+static upcycle upcycle_make(int n_experts, int n_used, tfm_dtype expert_type)
+{
+    upcycle u;
+    memset(&u, 0, sizeof u);
+    u.n_experts = n_experts;
+    u.n_used = n_used;
+    u.expert_type = expert_type;
+    u.count_key = -1;
+    return u;
+}
+
+static tfm_context *moe_context(const tfm_model *m, int n_threads, int stats)
+{
+    tfm_context_params p;
+    tfm_context *ctx = NULL;
+    tfm_error err;
+    memset(&p, 0, sizeof p);
+    p.context_length = 128;
+    p.n_threads = n_threads;
+    p.moe_stats = stats;
+    if (tfm_context_create(m, &p, &ctx, &err) != TFM_OK) fprintf(stderr, "  context: %s\n", err.message);
+    return ctx;
+}
+
+/* llama2.c's teacher-forced tokens and logits for "Once upon a time" (128 positions x 512). */
+static int golden_once(int *tokens, float **logits)
+{
+    const char *found;
+    char *text, *p;
+    size_t size = 0;
+    int n = 0;
+    if (!(found = tt_shared("golden/stories260K.once_upon_a_time.logits.f32.tokens")) || !(text = tt_read_file(found, NULL)))
+        return 0;
+    for (p = text; *p && n < 128;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p) break;
+        tokens[n++] = (int)v;
+        p = end;
+    }
+    free(text);
+    if (!(found = tt_shared("golden/stories260K.once_upon_a_time.logits.f32")) ||
+        !(*logits = (float *)(void *)tt_read_file(found, &size)))
+        return 0;
+    if (size != (size_t)n * 512 * sizeof(float)) {
+        free(*logits);
+        return 0;
+    }
+    return n;
+}
+
+/* Experts that are all the dense FFN give the dense model whatever the router picks (the k gates sum to
+   1): llama2.c's logits within 1e-4, for top-1 and top-2 of 4 experts; every token routed in every layer. */
+static void test_model_upcycled_golden(void)
+{
+    int tokens[128], n, k, l;
+    float *gold = NULL, *got;
+    if (!tt_shared("models/stories260K.gguf")) TT_SKIP("stories260K.gguf is missing");
+    if (!(n = golden_once(tokens, &gold))) TT_SKIP("golden logits are missing");
+    got = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
+    for (k = 1; k <= 2; k++) {
+        upcycle u = upcycle_make(4, k, TFM_F32);
+        void *buf;
+        tfm_model *m = load_upcycled(&u, &buf);
+        tfm_context *ctx;
+        tfm_error err;
+        size_t i;
+        double worst = 0;
+        int64_t used = 0;
+        TT_ASSERT(m, "the upcycled model does not load");
+        TT_ASSERT(m->config.n_experts == 4 && m->config.n_experts_used == k && m->layers[2].ffn_gate_exps.ne[2] == 4,
+                  "config: %d experts, %d used", m->config.n_experts, m->config.n_experts_used);
+        ctx = moe_context(m, 1, 1);
+        TT_ASSERT(ctx, "context");
+        TT_ASSERT(tfm_forward(ctx, tokens, n, got, TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+        for (i = 0; i < (size_t)n * 512; i++) {
+            double d = fabs((double)got[i] - gold[i]);
+            if (d > worst) worst = d;
+            TT_ASSERT(d <= 1e-4, "k=%d position %zu logit %zu: %.7g, llama2.c %.7g", k, i / 512, i % 512, got[i], gold[i]);
+        }
+        for (l = 0; l < m->config.n_layers; l++) {
+            const tfm_moe_stats *st = tfm_context_moe_stats(ctx, l);
+            int e;
+            TT_ASSERT(st && st->n_tokens == n && st->n_assigned == (int64_t)n * k && st->n_dropped == 0,
+                      "layer %d stats", l);
+            for (e = 0, used = 0; e < 4; e++) used += st->selected[e];
+            TT_ASSERT(used == (int64_t)n * k, "layer %d: %lld selections", l, (long long)used);
+        }
+        TT_ASSERT(!tfm_context_moe_stats(ctx, -1) && !tfm_context_moe_stats(ctx, m->config.n_layers), "layer range");
+        tfm_context_moe_stats_reset(ctx);
+        TT_ASSERT(tfm_context_moe_stats(ctx, 0)->n_tokens == 0, "reset");
+        tfm_context_free(ctx);
+        tfm_model_free(m);
+        free(buf);
+    }
+    free(gold), free(got);
+}
+
+/* A router that matters (random experts would be better still, but the copies keep a reference): the
+   same model through prefill and decode, 1 and 2 threads; quantized experts decode without allocating. */
+static void check_prefill_decode(tfm_dtype expert_type, double tol)
+{
+    upcycle u = upcycle_make(4, 2, expert_type);
+    void *buf = NULL;
+    tfm_model *m = tt_shared("models/stories260K.gguf") ? load_upcycled(&u, &buf) : NULL;
+    tfm_context *c1, *c2, *cd;
+    tfm_error err;
+    int tokens[40], n = 40, i, t;
+    float *pre1, *pre2, *dec1, *dec2;
+    long calls;
+    double scale = 0, worst = 0;
+    if (!tt_shared("models/stories260K.gguf")) TT_SKIP("stories260K.gguf is missing");
+    TT_ASSERT(m, "the upcycled model does not load");
+    tt_seed(7);
+    for (i = 0; i < n; i++) tokens[i] = i == 0 ? 1 : (int)(tt_next() % 512);
+    pre1 = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
+    pre2 = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
+    dec1 = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
+    dec2 = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
+    c1 = moe_context(m, 1, 1), c2 = moe_context(m, 2, 1), cd = moe_context(m, 2, 0);
+    TT_ASSERT(c1 && c2 && cd, "contexts");
+    TT_ASSERT(tfm_forward(c1, tokens, n, pre1, TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(tfm_forward(c2, tokens, n, pre2, TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(memcmp(pre1, pre2, sizeof(float) * (size_t)n * 512) == 0, "%s prefill: 1 and 2 threads differ",
+              tfm_dtype_name(expert_type));
+    tfm_context_reset(c1), tfm_context_reset(c2);
+    /* the first token warms nothing up: the context allocated everything */
+    calls = hook_calls;
+    for (t = 0; t < n; t++) {
+        TT_ASSERT(tfm_forward(c1, tokens + t, 1, dec1 + (size_t)t * 512, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+        TT_ASSERT(tfm_forward(c2, tokens + t, 1, dec2 + (size_t)t * 512, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+        TT_ASSERT(tfm_forward(cd, tokens + t, 1, NULL, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+    }
+    if (expert_type != TFM_F32)
+        TT_ASSERT(hook_calls == calls, "%s decode allocated %ld times", tfm_dtype_name(expert_type), hook_calls - calls);
+    TT_ASSERT(memcmp(dec1, dec2, sizeof(float) * (size_t)n * 512) == 0, "%s decode: 1 and 2 threads differ",
+              tfm_dtype_name(expert_type));
+    for (i = 0; i < n * 512; i++) scale = fabs(pre1[i]) > scale ? fabs(pre1[i]) : scale;
+    for (i = 0; i < n * 512; i++) {
+        double d = fabs((double)pre1[i] - dec1[i]);
+        worst = d > worst ? d : worst;
+    }
+    TT_ASSERT(worst <= tol * scale, "%s: prefill and decode differ by %.3g (logit scale %.3g)",
+              tfm_dtype_name(expert_type), worst, scale);
+    /* statistics count every routed token, prefill and decode alike; off costs nothing */
+    TT_ASSERT(tfm_context_moe_stats(c1, 4)->n_tokens == 2 * n && !tfm_context_moe_stats(cd, 0), "stats");
+    tfm_context_free(c1), tfm_context_free(c2), tfm_context_free(cd);
+    tfm_model_free(m);
+    free(buf), free(pre1), free(pre2), free(dec1), free(dec2);
+}
+
+static void test_model_prefill_decode_f32(void) { check_prefill_decode(TFM_F32, 1e-5); }
+/* q8_0 activations of prefill and decode may round one value apart (tests/test_model.c: 0.5%) */
+static void test_model_prefill_decode_q8_0(void) { check_prefill_decode(TFM_Q8_0, 5e-3); }
+
+/* A bad upcycled file fails to load with `want` and a one-line message holding `says`. */
+static void expect_bad_upcycled(const upcycle *u, tfm_status want, const char *says)
+{
+    size_t size = 0;
+    void *buf = write_upcycled(u, &size);
+    tfm_model *m = NULL;
+    tfm_error err;
+    tfm_status s;
+    TT_ASSERT(buf, "writing the upcycled file");
+    s = tfm_model_load_memory(buf, size, &m, &err);
+    TT_ASSERT(s == want && !m && strstr(err.message, says) && !strchr(err.message, '\n'),
+              "status %d (want %d), message '%s' (want '%s')", (int)s, (int)want, err.message, says);
+    free(buf);
+}
+
+static void test_model_bad_files(void)
+{
+    upcycle u;
+    tfm_model *m;
+    tfm_context *ctx;
+    tfm_error err;
+    void *buf;
+    FILE *f;
+    char text[256];
+    if (!tt_shared("models/stories260K.gguf")) TT_SKIP("stories260K.gguf is missing");
+    u = upcycle_make(4, 2, TFM_F32), u.used_key = 5;
+    expect_bad_upcycled(&u, TFM_ERR_FORMAT, "llama.expert_used_count 5 must be 1..llama.expert_count (4)");
+    u = upcycle_make(4, 2, TFM_F32), u.used_key = -1;
+    expect_bad_upcycled(&u, TFM_ERR_FORMAT, "llama.expert_used_count 0");
+    u = upcycle_make(4, 2, TFM_F32), u.count_key = 0;
+    expect_bad_upcycled(&u, TFM_ERR_FORMAT, "no experts");
+    u = upcycle_make(4, 2, TFM_F32), u.count_key = 3;
+    expect_bad_upcycled(&u, TFM_ERR_FORMAT, "tensor 'blk.0.ffn_gate_inp.weight' has shape {64, 4, 1, 1}");
+    u = upcycle_make(4, 2, TFM_F32), u.short_tensor = "blk.3.ffn_up_exps.weight";
+    expect_bad_upcycled(&u, TFM_ERR_FORMAT, "tensor 'blk.3.ffn_up_exps.weight' has shape {64, 172, 3, 1}");
+    u = upcycle_make(4, 2, TFM_F32), u.drop_tensor = "blk.2.ffn_gate_inp.weight";
+    expect_bad_upcycled(&u, TFM_ERR_FORMAT, "blk.2.ffn_gate_inp.weight");
+    u = upcycle_make(4, 2, TFM_F32), u.split_layout = 1;
+    expect_bad_upcycled(&u, TFM_ERR_UNSUPPORTED, "early Mixtral layout");
+
+    /* tfm_model_check names the layer and the tensor of a model changed after load */
+    u = upcycle_make(4, 2, TFM_F32);
+    m = load_upcycled(&u, &buf);
+    TT_ASSERT(m, "upcycled model");
+    m->layers[1].ffn_down_exps.ne[1] = 63;
+    TT_ASSERT(tfm_model_check(m, &err) == TFM_ERR_SHAPE && strstr(err.message, "layer 1") &&
+                  strstr(err.message, "down_exps"), "check: %s", err.message);
+    m->layers[1].ffn_down_exps.ne[1] = 64;
+    m->config.n_experts_used = 5;
+    TT_ASSERT(tfm_model_check(m, &err) == TFM_ERR_FORMAT && strstr(err.message, "expert_used_count 5"), "check: %s",
+              err.message);
+    m->config.n_experts_used = 2;
+    TT_ASSERT(tfm_model_check(m, &err) == TFM_OK, "restored: %s", err.message);
+
+    /* statistics that are off say so */
+    ctx = moe_context(m, 1, 0);
+    f = tmpfile();
+    TT_ASSERT(ctx && f, "context");
+    tfm_context_moe_stats_print(ctx, f);
+    rewind(f);
+    TT_ASSERT(fgets(text, sizeof text, f) && strstr(text, "not enabled"), "print without stats: %s", text);
+    fclose(f);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+    free(buf);
+}
+
+/* The printout: one block per layer and the total, the fractions and the aux loss as tfm_moe_stats has them. */
+static void test_model_stats_print(void)
+{
+    upcycle u = upcycle_make(4, 2, TFM_F32);
+    void *buf = NULL;
+    tfm_model *m = tt_shared("models/stories260K.gguf") ? load_upcycled(&u, &buf) : NULL;
+    tfm_context *ctx;
+    tfm_error err;
+    int tokens[8] = {1, 403, 407, 261, 378, 410, 8, 30};
+    char *text;
+    long size;
+    FILE *f;
+    if (!tt_shared("models/stories260K.gguf")) TT_SKIP("stories260K.gguf is missing");
+    TT_ASSERT(m, "the upcycled model does not load");
+    ctx = moe_context(m, 1, 1);
+    f = tmpfile();
+    TT_ASSERT(ctx && f && tfm_forward(ctx, tokens, 8, NULL, TFM_LOGITS_LAST, &err) == TFM_OK, "forward");
+    tfm_context_moe_stats_print(ctx, f);
+    size = ftell(f);
+    rewind(f);
+    text = (char *)tt_alloc((size_t)size + 1);
+    TT_ASSERT(fread(text, 1, (size_t)size, f) == (size_t)size, "read back");
+    text[size] = '\0';
+    TT_ASSERT(strstr(text, "blk.0") && strstr(text, "blk.4") && strstr(text, "total"), "printout:\n%s", text);
+    fclose(f);
+    free(text);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+    free(buf);
+}
+
 int main(void)
 {
     TT_RUN(test_select_ties);
@@ -1095,5 +1471,10 @@ int main(void)
     TT_RUN(test_workspace);
     TT_RUN(test_allocations);
     TT_RUN(test_bad_input);
+    TT_RUN(test_model_upcycled_golden);
+    TT_RUN(test_model_prefill_decode_f32);
+    TT_RUN(test_model_prefill_decode_q8_0);
+    TT_RUN(test_model_bad_files);
+    TT_RUN(test_model_stats_print);
     return tt_summary("moe");
 }
