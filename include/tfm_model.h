@@ -162,10 +162,11 @@ typedef struct tfm_model {
     tfm_tensor output;      /* [vocab_size][dim], the classifier; a view of token_embd when shared */
     tfm_file_map file;      /* the file the weights point into (empty when loaded from memory) */
     tfm_tokenizer *tokenizer; /* the vocab the file carries (GGUF), owned by the model; NULL if none */
-    /* The matrices repacked for the int8 kernels (tfm_model_pack), [n_layers * 7 + 1]: each layer's wq wk
-       wv wo ffn_gate ffn_up ffn_down, then the classifier; an entry with data NULL is multiplied as
-       stored. packed_from[i] is the data entry i was made from: a copy is used only while its matrix
-       still points there. NULL when nothing is packed. */
+    /* The matrices repacked for the int8 kernels (tfm_model_pack), [n_layers * 7 + 1 + n_layers * 3 *
+       n_experts]: each layer's wq wk wv wo ffn_gate ffn_up ffn_down, then the classifier, then of a
+       mixture-of-experts model each layer's gate_exps, up_exps and down_exps expert by expert; an entry
+       with data NULL is multiplied as stored. packed_from[i] is the data entry i was made from: a copy is
+       used only while its matrix still points there. NULL when nothing is packed. */
     tfm_quant_packed *packed;
     const void **packed_from;
 } tfm_model;
@@ -411,6 +412,7 @@ static tfm_moe_weights tfm__model_moe_weights(const tfm_layer *L)
     w.down_exps = &L->ffn_down_exps;
     return w;
 }
+
 
 enum { TFM__NORM, TFM__MATRIX, TFM__EMBEDDING };
 
@@ -1035,9 +1037,43 @@ static const tfm_tensor *tfm__model_matrix(const tfm_model *m, int i)
     }
 }
 
+/* Entries of model->packed: the dense matrices and classifier, then the experts'. */
+static int tfm__model_packed_count(const tfm_model *m)
+{
+    return m->config.n_layers * TFM__LAYER_MATRICES + 1 + m->config.n_layers * 3 * m->config.n_experts;
+}
+
+/* Expert matrix `e` of layer `l`'s tensor j (0 gate_exps, 1 up_exps, 2 down_exps), as a 2-D view. */
+static tfm_tensor tfm__model_expert_matrix(const tfm_model *m, int l, int j, int e)
+{
+    const tfm_layer *L = &m->layers[l];
+    const tfm_tensor *t = j == 0 ? &L->ffn_gate_exps : j == 1 ? &L->ffn_up_exps : &L->ffn_down_exps;
+    tfm_tensor v = *t;
+    v.ne[2] = 1;
+    v.data = t->data ? (void *)((unsigned char *)t->data + (size_t)e * t->nb[2]) : NULL;
+    return v;
+}
+
+/* Entry i of model->packed's order as a 2-D view (experts included). */
+static tfm_tensor tfm__model_packed_source(const tfm_model *m, int i)
+{
+    int base = m->config.n_layers * TFM__LAYER_MATRICES + 1, E = m->config.n_experts;
+    if (i < base) return *tfm__model_matrix(m, i);
+    i -= base;
+    return tfm__model_expert_matrix(m, i / (3 * E), i / E % 3, i % E);
+}
+
+/* Layer l's copies of expert tensor j (0 gate_exps, 1 up_exps, 2 down_exps) in model->packed (tfm_model_pack), while they are current, else NULL. */
+static const tfm_quant_packed *tfm__model_expert_packs(const tfm_model *m, int l, int j, const tfm_tensor *t)
+{
+    int E = m->config.n_experts, first = m->config.n_layers * TFM__LAYER_MATRICES + 1 + (l * 3 + j) * E;
+    if (!m->packed || !m->packed[first].data || m->packed_from[first] != t->data) return NULL;
+    return &m->packed[first];
+}
+
 static void tfm__model_unpack(tfm_model *m)
 {
-    int i, n = m->config.n_layers * TFM__LAYER_MATRICES + 1;
+    int i, n = tfm__model_packed_count(m);
     if (m->packed)
         for (i = 0; i < n; i++) tfm_quant_packed_free(&m->packed[i]);
     TFM_FREE(m->packed);
@@ -1064,7 +1100,7 @@ tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err)
     tfm_error_clear(err);
     if (!model || !model->layers) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no model to pack");
     tfm__model_unpack(model);
-    n = model->config.n_layers * TFM__LAYER_MATRICES + 1;
+    n = tfm__model_packed_count(model);
     if (n_threads <= 0) n_threads = tfm_default_threads();
     model->packed = (tfm_quant_packed *)TFM_MALLOC(sizeof(tfm_quant_packed) * (size_t)n);
     model->packed_from = (const void **)TFM_MALLOC(sizeof(void *) * (size_t)n);
@@ -1074,10 +1110,10 @@ tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err)
         memset((void *)model->packed_from, 0, sizeof(void *) * (size_t)n);
     }
     for (i = 0; i < n && s == TFM_OK; i++) {
-        const tfm_tensor *w = tfm__model_matrix(model, i);
-        if (!tfm__model_packs(w)) continue;
-        s = tfm_quant_pack(&model->packed[i], w->dtype, w->data, (int)w->ne[1], (int)w->ne[0], n_threads);
-        model->packed_from[i] = w->data;
+        tfm_tensor w = tfm__model_packed_source(model, i);
+        if (!tfm__model_packs(&w)) continue;
+        s = tfm_quant_pack(&model->packed[i], w.dtype, w.data, (int)w.ne[1], (int)w.ne[0], n_threads);
+        model->packed_from[i] = w.data;
     }
     if (s != TFM_OK) {
         tfm__model_unpack(model);
@@ -1537,6 +1573,9 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
         if (c->n_experts > 0) {
             /* or the gate-weighted sum of the k experts the router picks for each token */
             tfm_moe_weights mw = tfm__model_moe_weights(L);
+            mw.gate_packed = tfm__model_expert_packs(m, l, 0, mw.gate_exps);
+            mw.up_packed = tfm__model_expert_packs(m, l, 1, mw.up_exps);
+            mw.down_packed = tfm__model_expert_packs(m, l, 2, mw.down_exps);
             s = tfm_moe_forward(&ctx->moe, &mw, ctx->moe_out, xb, n, ctx->moe_ws, ctx->moe_ws_bytes,
                                 ctx->moe_stats ? &ctx->moe_stats[l] : NULL, NULL, ctx->n_threads);
             if (s != TFM_OK) break;

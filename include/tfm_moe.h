@@ -53,7 +53,8 @@
 
    USAGE (what a model does, per MoE layer)
        tfm_moe_config cfg = tfm_moe_config_make(dim, hidden, n_expert, n_expert_used);
-       tfm_moe_weights w = {&router, &gate_exps, &up_exps, &down_exps, NULL, NULL, NULL};
+       tfm_moe_weights w;  memset(&w, 0, sizeof w);
+       w.router = &router, w.gate_exps = &gate_exps, w.up_exps = &up_exps, w.down_exps = &down_exps;
        tfm_moe_validate(&cfg, &w, &err);                  once, at load: a message naming the bad tensor
        tfm_moe_workspace_size(&cfg, max_batch, &bytes);   once: allocate `bytes` of scratch
        tfm_moe_forward(&cfg, &w, out, x, n_tokens, work, bytes, stats_or_NULL, NULL, n_threads);
@@ -112,6 +113,12 @@ typedef struct tfm_moe_weights {
     const tfm_tensor *gate_shexp;
     const tfm_tensor *up_shexp;
     const tfm_tensor *down_shexp;
+    /* Optional load-time repacks of the experts (NULL: the stored rows): each points to n_experts
+       tfm_quant_pack copies, entry e made from expert e's matrix of gate_exps / up_exps / down_exps;
+       the expert products then run the packed kernels (the same results bit for bit, faster). */
+    const tfm_quant_packed *gate_packed;
+    const tfm_quant_packed *up_packed;
+    const tfm_quant_packed *down_packed;
 } tfm_moe_weights;
 
 /* Checks cfg and every tensor's presence, dtype, shape and row layout. On failure err (may be NULL)
@@ -225,14 +232,19 @@ static size_t tfm__moe_qbytes(int rows, int k1, int k2, int k3)
     return most;
 }
 
-/* y[rows][n] = x[rows][k] W_e^T, W_e = matrix `expert` of w (n = ne[1], k = ne[0]). Quantized weights
-   quantize the activations into q (q_bytes >= tfm__moe_qbytes(rows, k)); q == NULL lets tfm_quant.h
-   find the room itself. One row of float weights is a plain gemv. */
-static tfm_status tfm__moe_matmul(float *y, const float *x, int rows, const tfm_tensor *w, int expert, void *q,
-                                  size_t q_bytes, int n_threads)
+/* y[rows][n] = x[rows][k] W_e^T, W_e = matrix `expert` of w (n = ne[1], k = ne[0]), or its packed copy
+   (packed: NULL, or w's n_experts copies). Quantized weights quantize the activations into q (q_bytes >=
+   tfm__moe_qbytes(rows, k)); q == NULL lets tfm_quant.h find the room itself. One row of float weights
+   is a plain gemv. */
+static tfm_status tfm__moe_matmul(float *y, const float *x, int rows, const tfm_tensor *w, const tfm_quant_packed *packed,
+                                  int expert, void *q, size_t q_bytes, int n_threads)
 {
     const void *we = (const unsigned char *)w->data + (size_t)expert * w->nb[2];
     int n = (int)w->ne[1], k = (int)w->ne[0];
+    if (packed) {
+        if (rows == 1) return tfm_quant_packed_gemv(y, &packed[expert], x, 0, n, n_threads);
+        return tfm_quant_packed_gemm(y, (size_t)n, x, (size_t)k, &packed[expert], rows, n_threads, q, q ? q_bytes : 0);
+    }
     if (!q || (rows == 1 && tfm_quant_vec_dot_type(w->dtype) == TFM_F32)) {
         if (rows == 1) return tfm_quant_gemv(y, w->dtype, we, x, n, k, n_threads);
         return tfm_quant_gemm(y, (size_t)n, x, (size_t)k, w->dtype, we, rows, n, k, n_threads);
@@ -306,6 +318,17 @@ static tfm_status tfm__moe_check_tensor(const tfm_tensor *t, const char *name, i
     return TFM_OK;
 }
 
+/* packed: NULL, or one copy per expert of t's dtype and matrix shape */
+static tfm_status tfm__moe_check_packed(const tfm_quant_packed *packed, const tfm_tensor *t, const char *name, tfm_error *err)
+{
+    int64_t e;
+    if (!packed) return TFM_OK;
+    for (e = 0; e < t->ne[2]; e++)
+        if (!packed[e].data || packed[e].dtype != t->dtype || packed[e].rows != t->ne[1] || packed[e].cols != t->ne[0])
+            return tfm_error_set(err, TFM_ERR_SHAPE, "moe: packed copy %lld of %s does not match it", (long long)e, name);
+    return TFM_OK;
+}
+
 static tfm_status tfm__moe_check(const tfm_moe_config *cfg, const tfm_moe_weights *w, tfm_error *err)
 {
     tfm_status s = tfm__moe_check_config(cfg, err);
@@ -319,6 +342,9 @@ static tfm_status tfm__moe_check(const tfm_moe_config *cfg, const tfm_moe_weight
     if ((s = tfm__moe_check_tensor(w->gate_exps, "gate_exps", d, h, e, err)) != TFM_OK) return s;
     if ((s = tfm__moe_check_tensor(w->up_exps, "up_exps", d, h, e, err)) != TFM_OK) return s;
     if ((s = tfm__moe_check_tensor(w->down_exps, "down_exps", h, d, e, err)) != TFM_OK) return s;
+    if ((s = tfm__moe_check_packed(w->gate_packed, w->gate_exps, "gate_exps", err)) != TFM_OK) return s;
+    if ((s = tfm__moe_check_packed(w->up_packed, w->up_exps, "up_exps", err)) != TFM_OK) return s;
+    if ((s = tfm__moe_check_packed(w->down_packed, w->down_exps, "down_exps", err)) != TFM_OK) return s;
     if (cfg->shared_hidden == 0) {
         if (w->gate_shexp || w->up_shexp || w->down_shexp)
             return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "moe: shared expert tensors given but shared_hidden is 0");
@@ -474,7 +500,7 @@ tfm_status tfm_moe_route(const tfm_moe_config *cfg, const tfm_tensor *router, co
     s = tfm__moe_check_tensor(router, "router", cfg->dim, cfg->n_experts, 1, NULL);
     if (s != TFM_OK) return s;
     n_threads = tfm__threads(n_threads);
-    s = tfm__moe_matmul(probs, x, n_tokens, router, 0, NULL, 0, n_threads);
+    s = tfm__moe_matmul(probs, x, n_tokens, router, NULL, 0, NULL, 0, n_threads);
     if (s != TFM_OK) return s;
     tfm__moe_select_all(cfg, probs, n_tokens, experts, gates, probs, n_threads);
     return TFM_OK;
@@ -482,17 +508,30 @@ tfm_status tfm_moe_route(const tfm_moe_config *cfg, const tfm_tensor *router, co
 
 /* ---------------------------------------------------------------- expert FFN */
 
+/* The packed copies of the three expert tensors (each NULL or n_experts copies). */
+typedef struct tfm__moe_packs {
+    const tfm_quant_packed *gate, *up, *down;
+} tfm__moe_packs;
+
 /* hidden: 2 * rows * (the FFN's hidden size) floats; q: as tfm__moe_matmul; y may equal x. */
 static tfm_status tfm__moe_ffn(float *y, const float *x, int rows, const tfm_tensor *gate, const tfm_tensor *up,
-                               const tfm_tensor *down, int expert, float *hidden, void *q, size_t q_bytes, int n_threads)
+                               const tfm_tensor *down, const tfm__moe_packs *packs, int expert, float *hidden, void *q,
+                               size_t q_bytes, int n_threads)
 {
     size_t n = (size_t)rows * (size_t)gate->ne[1];
     float *g = hidden, *u = hidden + n;
-    tfm_status s = tfm__moe_matmul(g, x, rows, gate, expert, q, q_bytes, n_threads);
-    if (s == TFM_OK) s = tfm__moe_matmul(u, x, rows, up, expert, q, q_bytes, n_threads);
+    tfm_status s = tfm__moe_matmul(g, x, rows, gate, packs ? packs->gate : NULL, expert, q, q_bytes, n_threads);
+    if (s == TFM_OK) s = tfm__moe_matmul(u, x, rows, up, packs ? packs->up : NULL, expert, q, q_bytes, n_threads);
     if (s != TFM_OK) return s;
     tfm_swiglu(g, g, u, n);
-    return tfm__moe_matmul(y, g, rows, down, expert, q, q_bytes, n_threads);
+    return tfm__moe_matmul(y, g, rows, down, packs ? packs->down : NULL, expert, q, q_bytes, n_threads);
+}
+
+static tfm__moe_packs tfm__moe_packs_of(const tfm_moe_weights *w)
+{
+    tfm__moe_packs p;
+    p.gate = w->gate_packed, p.up = w->up_packed, p.down = w->down_packed;
+    return p;
 }
 
 /* The three stacked tensors fit together; their dim and hidden. */
@@ -556,7 +595,7 @@ tfm_status tfm_moe_expert_ffn(float *y, const float *x, int n_rows, const tfm_te
     if (need == 0) return TFM_ERR_OUT_OF_RANGE;
     if (scratch_bytes < need) return TFM_ERR_INVALID_ARGUMENT;
     tfm__moe_expert_layout(n_rows, dim, hidden, scratch, &h, &q, &q_bytes);
-    return tfm__moe_ffn(y, x, n_rows, gate_exps, up_exps, down_exps, expert, h, q, q_bytes, tfm__threads(n_threads));
+    return tfm__moe_ffn(y, x, n_rows, gate_exps, up_exps, down_exps, NULL, expert, h, q, q_bytes, tfm__threads(n_threads));
 }
 
 /* ---------------------------------------------------------------- dispatch and combine */
@@ -610,7 +649,7 @@ static tfm_status tfm__moe_shared(const tfm_moe_config *cfg, const tfm_moe_weigh
         memset(out, 0, n * sizeof(float));
         return TFM_OK;
     }
-    s = tfm__moe_ffn(out, x, n_tokens, w->gate_shexp, w->up_shexp, w->down_shexp, 0, ws->hidden, ws->q, ws->q_bytes,
+    s = tfm__moe_ffn(out, x, n_tokens, w->gate_shexp, w->up_shexp, w->down_shexp, NULL, 0, ws->hidden, ws->q, ws->q_bytes,
                      n_threads);
     if (s == TFM_OK && cfg->shared_weight != 1.0f) tfm_scale(out, cfg->shared_weight, n);
     return s;
@@ -620,11 +659,12 @@ static tfm_status tfm__moe_shared(const tfm_moe_config *cfg, const tfm_moe_weigh
 static tfm_status tfm__moe_decode(const tfm_moe_config *cfg, const tfm_moe_weights *w, float *out, const float *x,
                                   tfm__moe_work *ws, int n_threads)
 {
+    tfm__moe_packs packs = tfm__moe_packs_of(w);
     int r;
     for (r = 0; r < cfg->n_used; r++) {
         tfm_status s;
         if (ws->pos[r] < 0) continue;
-        s = tfm__moe_ffn(ws->rows, x, 1, w->gate_exps, w->up_exps, w->down_exps, ws->experts[r], ws->hidden, ws->q,
+        s = tfm__moe_ffn(ws->rows, x, 1, w->gate_exps, w->up_exps, w->down_exps, &packs, ws->experts[r], ws->hidden, ws->q,
                          ws->q_bytes, n_threads);
         if (s != TFM_OK) return s;
         tfm_axpy(out, ws->gates[r], ws->rows, (size_t)cfg->dim);
@@ -638,6 +678,7 @@ static tfm_status tfm__moe_batch(const tfm_moe_config *cfg, const tfm_moe_weight
                                  int n_tokens, tfm__moe_work *ws, int n_threads)
 {
     size_t dim = (size_t)cfg->dim, k = (size_t)cfg->n_used;
+    tfm__moe_packs packs = tfm__moe_packs_of(w);
     int n_rows = ws->offsets[cfg->n_experts], i, e, t;
     int copy_threads = (size_t)n_rows * dim < 65536 ? 1 : n_threads;
     (void)copy_threads; /* read only by the OpenMP pragmas */
@@ -648,7 +689,7 @@ static tfm_status tfm__moe_batch(const tfm_moe_config *cfg, const tfm_moe_weight
         float *rows = ws->rows + (size_t)begin * dim;
         tfm_status s;
         if (count == 0) continue;
-        s = tfm__moe_ffn(rows, rows, count, w->gate_exps, w->up_exps, w->down_exps, e, ws->hidden, ws->q, ws->q_bytes,
+        s = tfm__moe_ffn(rows, rows, count, w->gate_exps, w->up_exps, w->down_exps, &packs, e, ws->hidden, ws->q, ws->q_bytes,
                          n_threads);
         if (s != TFM_OK) return s;
     }
@@ -695,7 +736,7 @@ tfm_status tfm_moe_forward(const tfm_moe_config *cfg, const tfm_moe_weights *w, 
     tfm__moe_layout(cfg, n_tokens, work, &ws);
     n_threads = tfm__threads(n_threads);
 
-    s = tfm__moe_matmul(ws.probs, x, n_tokens, w->router, 0, ws.q, ws.q_bytes, n_threads);
+    s = tfm__moe_matmul(ws.probs, x, n_tokens, w->router, NULL, 0, ws.q, ws.q_bytes, n_threads);
     if (s != TFM_OK) return s;
     tfm__moe_select_all(cfg, ws.probs, n_tokens, ws.experts, ws.gates, ws.probs, n_threads);
     dropped = tfm__moe_assign(cfg, n_tokens, &ws);

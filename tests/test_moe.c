@@ -1357,6 +1357,43 @@ static void test_model_prefill_decode_f32(void) { check_prefill_decode(TFM_F32, 
 /* q8_0 activations of prefill and decode may round one value apart (tests/test_model.c: 0.5%) */
 static void test_model_prefill_decode_q8_0(void) { check_prefill_decode(TFM_Q8_0, 5e-3); }
 
+/* The loader repacks the q8_0 experts where the build has packed kernels (AVX-512 VNNI); the packed and
+   the stored layouts give the same logits bit for bit, in prefill (one gemm per expert) and decode. */
+static void test_model_packed_experts(void)
+{
+    upcycle u = upcycle_make(4, 2, TFM_Q8_0);
+    void *buf = NULL;
+    tfm_model *m = tt_shared("models/stories260K.gguf") ? load_upcycled(&u, &buf) : NULL, plain;
+    tfm_error err;
+    int tokens[24], n = 24, i, t, v, first_expert;
+    float *got[2][2];
+    if (!tt_shared("models/stories260K.gguf")) TT_SKIP("stories260K.gguf is missing");
+    TT_ASSERT(m, "the upcycled model does not load");
+    first_expert = m->config.n_layers * 7 + 1;
+    TT_ASSERT((m->packed && m->packed[first_expert].data) == tfm_quant_packable(TFM_Q8_0),
+              "the experts are packed iff the build packs q8_0");
+    plain = *m; /* the same weights as stored: the plain kernels */
+    plain.packed = NULL, plain.packed_from = NULL;
+    tt_seed(8);
+    for (i = 0; i < n; i++) tokens[i] = i == 0 ? 1 : (int)(tt_next() % 512);
+    for (v = 0; v < 2; v++) {
+        tfm_context *prefill = moe_context(v ? &plain : m, 2, 0), *decode = moe_context(v ? &plain : m, 1, 0);
+        got[v][0] = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
+        got[v][1] = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
+        TT_ASSERT(prefill && decode, "contexts");
+        TT_ASSERT(tfm_forward(prefill, tokens, n, got[v][0], TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+        for (t = 0; t < n; t++)
+            TT_ASSERT(tfm_forward(decode, tokens + t, 1, got[v][1] + (size_t)t * 512, TFM_LOGITS_LAST, &err) == TFM_OK, "%s",
+                      err.message);
+        tfm_context_free(prefill), tfm_context_free(decode);
+    }
+    TT_ASSERT(memcmp(got[0][0], got[1][0], sizeof(float) * (size_t)n * 512) == 0, "prefill: packed and stored experts differ");
+    TT_ASSERT(memcmp(got[0][1], got[1][1], sizeof(float) * (size_t)n * 512) == 0, "decode: packed and stored experts differ");
+    for (v = 0; v < 2; v++) free(got[v][0]), free(got[v][1]);
+    tfm_model_free(m);
+    free(buf);
+}
+
 /* A bad upcycled file fails to load with `want` and a one-line message holding `says`. */
 static void expect_bad_upcycled(const upcycle *u, tfm_status want, const char *says)
 {
@@ -1474,6 +1511,7 @@ int main(void)
     TT_RUN(test_model_upcycled_golden);
     TT_RUN(test_model_prefill_decode_f32);
     TT_RUN(test_model_prefill_decode_q8_0);
+    TT_RUN(test_model_packed_experts);
     TT_RUN(test_model_bad_files);
     TT_RUN(test_model_stats_print);
     return tt_summary("moe");
