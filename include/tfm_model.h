@@ -84,7 +84,7 @@
      weights the k experts' SwiGLU outputs. A prompt's chunk runs each expert once over the rows routed to
      it; a generated token runs its k experts with gemv. The block's workspace (router logits, grouped
      rows, quantized activations) is sized with the context, in its arena: decoding allocates nothing with
-     quantized experts. Logits do not depend on the thread count. tfm_context_params.moe_stats = 1 accumulates each layer's routing statistics
+     quantized experts; tfm_model_pack repacks the experts too. Logits do not depend on the thread count. tfm_context_params.moe_stats = 1 accumulates each layer's routing statistics
      (tfm_context_moe_stats, tfm_context_moe_stats_print, tfm_context_moe_stats_reset). Files with one
      tensor per expert (the early Mixtral layout, blk.N.ffn_gate.E) are refused.
 
