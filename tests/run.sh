@@ -123,7 +123,7 @@ run_config() {
 }
 
 # Configurations run side by side, one per core (TFM_TEST_JOBS overrides): each writes its report to
-# a file, printed in order once all are done; the counts are summed at the end. OpenMP threads wait
+# a file, printed in the order of $configs as soon as it is done; the counts are summed at the end. OpenMP threads wait
 # passively: spinning at every barrier while another configuration (or anything else) holds the other
 # core made the tests 2-5x slower, 2.4x under qemu.
 jobs=${TFM_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
@@ -131,10 +131,8 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 report() { echo "$build_root/test/$1.report"; }
 start_config() {
     local cfg=$1
-    mkdir -p "$build_root/test/$cfg"
-    rm -f "$build_root/test/$cfg/counts"
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n 2>/dev/null || sleep 1; done
-    run_one "$cfg" >"$(report "$cfg")" 2>&1 &
+    { run_one "$cfg" >"$(report "$cfg")" 2>&1; touch "$build_root/test/$cfg/done"; } &
 }
 
 run_one() {
@@ -163,12 +161,20 @@ run_one() {
     esac
 }
 
-# the slowest configurations start first, so that they do not finish alone at the end
-for cfg in $configs; do case $cfg in neon | asan) start_config "$cfg" ;; esac; done
-for cfg in $configs; do case $cfg in neon | asan) ;; *) start_config "$cfg" ;; esac; done
-wait
 for cfg in $configs; do
-    cat "$(report "$cfg")"
+    mkdir -p "$build_root/test/$cfg"
+    rm -f "$build_root/test/$cfg/counts" "$build_root/test/$cfg/done"
+done
+# the slowest configurations start first, so that they do not finish alone at the end
+{
+    for cfg in $configs; do case $cfg in neon | asan) start_config "$cfg" ;; esac; done
+    for cfg in $configs; do case $cfg in neon | asan) ;; *) start_config "$cfg" ;; esac; done
+    wait
+} &
+starter=$!
+for cfg in $configs; do
+    while [ ! -f "$build_root/test/$cfg/done" ] && kill -0 "$starter" 2>/dev/null; do sleep 1; done
+    cat "$(report "$cfg")" 2>/dev/null
     counts=$build_root/test/$cfg/counts
     if [ -f "$counts" ]; then
         read -r p f s <"$counts"
@@ -181,6 +187,7 @@ for cfg in $configs; do
     fi
 done
 
+wait "$starter"
 printf "== summary$summary\n"
 echo "$total_skip skipped (a file from ../shared is absent, or a long run left to the fast configurations)"
 echo "$total_pass passed, $total_fail failed"
