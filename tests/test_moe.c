@@ -13,46 +13,12 @@
 /* tfm-test-impl-prelude: #define TFM_MALLOC(sz) test_malloc(sz) */
 /* tfm-test-impl-prelude: #define TFM_FREE(p) test_free(p) */
 /* tfm-test-impl-prelude: #define TFM_REALLOC(p, sz) test_realloc(p, sz) */
+#define TT_ALLOCATION_HOOKS
 #include "tfm_test.h"
 #include "tfm_gguf.h"
 #include "tfm_model.h"
 #include "tfm_moe.h"
 #include "tfm_quant.h"
-
-/* ---------------------------------------------------------------- the library's allocations */
-
-static long hook_calls, hook_live; /* allocations made, blocks not yet freed */
-static int hook_fail;              /* nonzero: every allocation fails */
-
-/* tfm_gemm allocates inside its parallel region: the counters change atomically */
-static void hook_count(long *counter, long delta)
-{
-#if defined(_OPENMP)
-#pragma omp atomic
-#endif
-    *counter += delta;
-}
-
-void *test_malloc(size_t bytes)
-{
-    if (hook_fail) return NULL;
-    hook_count(&hook_calls, 1);
-    hook_count(&hook_live, 1);
-    return malloc(bytes ? bytes : 1);
-}
-
-void test_free(void *p)
-{
-    if (p) hook_count(&hook_live, -1);
-    free(p);
-}
-
-void *test_realloc(void *p, size_t bytes)
-{
-    if (hook_fail) return NULL;
-    if (!p) return test_malloc(bytes);
-    return realloc(p, bytes ? bytes : 1);
-}
 
 /* ---------------------------------------------------------------- weights */
 

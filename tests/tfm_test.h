@@ -155,4 +155,43 @@ TT_FN char *tt_read_file(const char *path, size_t *size)
     return buf;
 }
 
+/* TT_ALLOCATION_HOOKS defined before this include: counting allocators test_malloc / test_free /
+   test_realloc for the library (the test's tfm-test-impl-prelude lines route TFM_MALLOC and friends to
+   them): hook_calls counts allocations, hook_live the blocks not yet freed, hook_fail = 1 makes every
+   allocation fail. */
+#ifdef TT_ALLOCATION_HOOKS
+static long hook_calls, hook_live; /* allocations made, blocks not yet freed */
+static int hook_fail;              /* nonzero: every allocation fails */
+
+/* tfm_gemm allocates inside its parallel region: the counters change atomically */
+static void hook_count(long *counter, long delta)
+{
+#if defined(_OPENMP)
+#pragma omp atomic
+#endif
+    *counter += delta;
+}
+
+void *test_malloc(size_t bytes)
+{
+    if (hook_fail) return NULL;
+    hook_count(&hook_calls, 1);
+    hook_count(&hook_live, 1);
+    return malloc(bytes ? bytes : 1);
+}
+
+void test_free(void *p)
+{
+    if (p) hook_count(&hook_live, -1);
+    free(p);
+}
+
+void *test_realloc(void *p, size_t bytes)
+{
+    if (hook_fail) return NULL;
+    if (!p) return test_malloc(bytes);
+    return realloc(p, bytes ? bytes : 1);
+}
+#endif /* TT_ALLOCATION_HOOKS */
+
 #endif
