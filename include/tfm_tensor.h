@@ -558,6 +558,17 @@ TFM__INLINE tfm__vf tfm__vf_min(tfm__vf a, tfm__vf b) { return _mm512_min_ps(a, 
 TFM__INLINE tfm__vf tfm__vf_fma(tfm__vf a, tfm__vf b, tfm__vf c) { return _mm512_fmadd_ps(a, b, c); }
 TFM__INLINE float tfm__vf_sum(tfm__vf v) { return _mm512_reduce_add_ps(v); }
 TFM__INLINE float tfm__vf_hmax(tfm__vf v) { return _mm512_reduce_max_ps(v); }
+/* out[0..3] = the sums of a, b, c, d: one shuffle tree for the four (2 shuffles a sum, not 4) */
+TFM__INLINE void tfm__vf_sum4(float *out, tfm__vf a, tfm__vf b, tfm__vf c, tfm__vf d)
+{
+    __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b)); /* per 128 bits: a b a b */
+    __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    __m512 abcd = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
+                                _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
+    __m256 half = _mm256_add_ps(_mm512_castps512_ps256(abcd),
+                                _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abcd), 1)));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1)));
+}
 TFM__INLINE tfm__vf tfm__vf_round(tfm__vf v)
 {
     return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -625,6 +636,14 @@ TFM__INLINE float tfm__vf_hmax(tfm__vf v)
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+TFM__INLINE void tfm__vf_sum4(float *out, tfm__vf a, tfm__vf b, tfm__vf c, tfm__vf d)
+{
+    __m256 ab = _mm256_add_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b)); /* per 128 bits: a b a b */
+    __m256 cd = _mm256_add_ps(_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
+    __m256 abcd = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(ab), _mm256_castps_pd(cd))),
+                                _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(ab), _mm256_castps_pd(cd))));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
 }
 TFM__INLINE tfm__vf tfm__vf_round(tfm__vf v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 TFM__INLINE tfm__vf tfm__vf_mul_pow2(tfm__vf x, tfm__vf n)
@@ -695,6 +714,10 @@ TFM__INLINE tfm__vf tfm__vf_min(tfm__vf a, tfm__vf b) { return vminq_f32(a, b); 
 TFM__INLINE tfm__vf tfm__vf_fma(tfm__vf a, tfm__vf b, tfm__vf c) { return vfmaq_f32(c, a, b); }
 TFM__INLINE float tfm__vf_sum(tfm__vf v) { return vaddvq_f32(v); }
 TFM__INLINE float tfm__vf_hmax(tfm__vf v) { return vmaxvq_f32(v); }
+TFM__INLINE void tfm__vf_sum4(float *out, tfm__vf a, tfm__vf b, tfm__vf c, tfm__vf d)
+{
+    vst1q_f32(out, vpaddq_f32(vpaddq_f32(a, b), vpaddq_f32(c, d)));
+}
 TFM__INLINE tfm__vf tfm__vf_round(tfm__vf v) { return vrndnq_f32(v); }
 TFM__INLINE tfm__vf tfm__vf_mul_pow2(tfm__vf x, tfm__vf n)
 {
@@ -745,6 +768,13 @@ TFM__INLINE tfm__vf tfm__vf_min(tfm__vf a, tfm__vf b) { return a < b ? a : b; }
 TFM__INLINE tfm__vf tfm__vf_fma(tfm__vf a, tfm__vf b, tfm__vf c) { return a * b + c; }
 TFM__INLINE float tfm__vf_sum(tfm__vf v) { return v; }
 TFM__INLINE float tfm__vf_hmax(tfm__vf v) { return v; }
+TFM__INLINE void tfm__vf_sum4(float *out, tfm__vf a, tfm__vf b, tfm__vf c, tfm__vf d)
+{
+    out[0] = a;
+    out[1] = b;
+    out[2] = c;
+    out[3] = d;
+}
 TFM__INLINE tfm__vf tfm__vf_round(tfm__vf v) { return nearbyintf(v); }
 TFM__INLINE tfm__vf tfm__vf_mul_pow2(tfm__vf x, tfm__vf n) { return ldexpf(x, (int)n); }
 TFM__INLINE tfm__vf tfm__vf_load_f16(const uint16_t *p) { return tfm_f16_to_f32(*p); }
