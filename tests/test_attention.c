@@ -747,6 +747,90 @@ static void test_decode_matches_prefill(void)
     }
 }
 
+/* A decode step over a cache of four or more 512-key splits, where a task takes every kv head of its
+   split and four key rows at a time (the path a long context takes): odd head dims (vector tails),
+   groups of 1..4 query heads, f32 and int8 rows, equal to the float64 attention over the rows the
+   cache holds, and 1 and 2 threads bit-identical. The rows are written straight into the cache (its
+   layout is public), so the test costs O(n) per step, not a prefill. */
+static void test_decode_all_heads_of_a_split(void)
+{
+    static const int shapes[][3] = {{6, 3, 20}, {8, 8, 80}, {8, 2, 72}, {12, 4, 16}, {4, 2, 128}};
+    int si, i8, t, step, n = 1600; /* >= 4 splits: grouped with 2 threads as with 1 */
+    tt_seed(29);
+    for (si = 0; si < 5; si++)
+        for (i8 = 0; i8 < 2; i8++) {
+            int H = shapes[si][0], KV = shapes[si][1], D = shapes[si][2], G = H / KV, j, h, c;
+            size_t row = (size_t)KV * D, rows_n = (size_t)(n + 4) * row;
+            float *k = random_array(rows_n, -1, 1), *v = random_array(rows_n, -1, 1);
+            float *q = random_array((size_t)4 * H * D, -2, 2), *out[2];
+            double *want = (double *)tt_alloc((size_t)H * D * sizeof(double)), *sc = (double *)tt_alloc((size_t)(n + 4) * sizeof(double));
+            tfm_attn_config cfg;
+            tfm_kv_cache cache[2];
+            out[0] = (float *)tt_alloc((size_t)H * D * sizeof(float));
+            out[1] = (float *)tt_alloc((size_t)H * D * sizeof(float));
+            config(&cfg, TFM_ATTN_FLASH, H, KV, D, 1);
+            cfg.kv_type = i8 ? TFM_I8 : TFM_F32;
+            for (t = 0; t < 2; t++) {
+                TT_CHECK(tfm_kv_cache_init(&cache[t], &cfg, n + 4) == TFM_OK);
+                for (j = 0; j < n; j++)
+                    for (h = 0; h < KV; h++) {
+                        size_t at = (size_t)j * row + (size_t)h * D;
+                        if (i8) {
+                            cache[t].k_scale[(size_t)j * KV + h] = tfm_kv_quantize_row((int8_t *)cache[t].k + at, k + at, (size_t)D);
+                            cache[t].v_scale[(size_t)j * KV + h] = tfm_kv_quantize_row((int8_t *)cache[t].v + at, v + at, (size_t)D);
+                        } else {
+                            memcpy((float *)cache[t].k + at, k + at, (size_t)D * sizeof(float));
+                            memcpy((float *)cache[t].v + at, v + at, (size_t)D * sizeof(float));
+                        }
+                    }
+                cache[t].length = n;
+            }
+            for (step = 0; step < 4; step++) {
+                const float *qs = q + (size_t)step * H * D, *kn = k + (size_t)(n + step) * row, *vn = v + (size_t)(n + step) * row;
+                int keys = n + step + 1;
+                double err;
+                long bad;
+                for (t = 0; t < 2; t++) {
+                    cfg.n_threads = t + 1;
+                    TT_CHECK(tfm_attn_decode(&cfg, &cache[t], out[t], qs, kn, vn, 1, NULL, 0) == TFM_OK);
+                }
+                /* float64 over the rows as the cache holds them (the new one included) */
+                for (h = 0; h < H; h++) {
+                    int kh = h / G;
+                    double best = -1e300, sum = 0;
+                    for (j = 0; j < keys; j++) {
+                        size_t at = (size_t)j * row + (size_t)kh * D;
+                        double dot = 0;
+                        for (c = 0; c < D; c++)
+                            dot += (double)qs[(size_t)h * D + c] *
+                                   (i8 ? (double)((int8_t *)cache[0].k)[at + c] * cache[0].k_scale[(size_t)j * KV + kh]
+                                       : (double)((float *)cache[0].k)[at + c]);
+                        sc[j] = dot / sqrt((double)D);
+                        best = sc[j] > best ? sc[j] : best;
+                    }
+                    for (c = 0; c < D; c++) want[(size_t)h * D + c] = 0;
+                    for (j = 0; j < keys; j++) {
+                        size_t at = (size_t)j * row + (size_t)kh * D;
+                        double w = exp(sc[j] - best);
+                        sum += w;
+                        for (c = 0; c < D; c++)
+                            want[(size_t)h * D + c] += w * (i8 ? (double)((int8_t *)cache[0].v)[at + c] * cache[0].v_scale[(size_t)j * KV + kh]
+                                                               : (double)((float *)cache[0].v)[at + c]);
+                    }
+                    for (c = 0; c < D; c++) want[(size_t)h * D + c] /= sum;
+                }
+                bad = worst(out[0], want, (size_t)H * D, ATOL, RTOL, &err);
+                TT_ASSERT(bad < 0, "H=%d/%d D=%d %s, %d keys: %.7g, float64 %.7g (element %ld)", H, KV, D, i8 ? "int8" : "f32", keys,
+                          out[0][bad > 0 ? bad : 0], want[bad > 0 ? bad : 0], bad);
+                TT_ASSERT(memcmp(out[0], out[1], (size_t)H * D * sizeof(float)) == 0, "H=%d/%d D=%d %s: 1 and 2 threads differ", H,
+                          KV, D, i8 ? "int8" : "f32");
+            }
+            tfm_kv_cache_free(&cache[0]);
+            tfm_kv_cache_free(&cache[1]);
+            free(k), free(v), free(q), free(want), free(sc), free(out[0]), free(out[1]);
+        }
+}
+
 static void test_cache(void)
 {
     tfm_attn_config cfg;
@@ -1197,6 +1281,7 @@ int main(void)
     TT_RUN(test_linformer);
     TT_RUN(test_linear_attention);
     TT_RUN(test_decode_matches_prefill);
+    TT_RUN(test_decode_all_heads_of_a_split);
     TT_RUN(test_cache);
     TT_RUN(test_threads_bit_identical);
     TT_RUN(test_flash_memory);

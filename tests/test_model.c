@@ -1010,12 +1010,18 @@ static void test_sparse_attention_matches_masked_reference(void)
 
 /* The int8 KV cache on stories260K (head_dim 8): its logits stay close to the f32 cache's (measured:
    mean |difference| 0.099, largest 0.90, on logits spanning about -20..15; perplexity 4.2813 against
-   4.2728 on the golden text), the greedy tokens agree almost everywhere, decode equals prefill. */
+   4.2728 on the golden text), the greedy tokens agree almost everywhere, and decode agrees with
+   prefill far within that error. Not to the last bits: decode and prefill make each K and V row and
+   each attention sum by different kernels, and a last-bit difference can move an element across an
+   int8 rounding step; the moved row stays in the cache for every later position (measured: the first
+   such step at position 9, then mean |difference| 0.0011 and largest 0.081 over 128 positions). A
+   wrong key, row or scale in the decode path moves the logits by the size of the quantization error
+   or more. */
 static void test_int8_kv_cache_on_stories(void)
 {
     int tokens[512], n = 0, i, same = 0;
     float *f32, *i8, *i8_decode;
-    double diff, mean = 0, decode_diff;
+    double diff, mean = 0, decode_diff, decode_mean = 0;
     f32 = stories_logits("flash", TFM_F32, 0, tokens, &n, NULL);
     i8 = stories_logits("flash", TFM_I8, 0, tokens, &n, NULL);
     i8_decode = stories_logits("flash", TFM_I8, 1, tokens, &n, NULL);
@@ -1026,10 +1032,15 @@ static void test_int8_kv_cache_on_stories(void)
     diff = max_abs_diff(i8, f32, (size_t)n * 512);
     for (i = 0; i < n * 512; i++) mean += fabs((double)i8[i] - f32[i]) / (n * 512);
     decode_diff = max_abs_diff(i8, i8_decode, (size_t)n * 512);
+    for (i = 0; i < n * 512; i++) decode_mean += fabs((double)i8[i] - i8_decode[i]) / (n * 512);
     for (i = 0; i < n; i++) same += tfm_argmax(i8 + (size_t)i * 512, 512) == tfm_argmax(f32 + (size_t)i * 512, 512);
     TT_ASSERT(mean <= 0.15 && diff <= 1.5 && mean > 0, "int8 cache logits from the f32 cache's: mean %g, largest %g", mean, diff);
     TT_ASSERT(same >= n - n / 20, "only %d of %d greedy tokens agree", same, n);
-    TT_ASSERT(decode_diff <= 1e-4, "int8 cache: decode differs from prefill by %g", decode_diff);
+    TT_ASSERT(decode_mean <= mean / 20 && decode_diff <= diff / 4,
+              "int8 cache: decode differs from prefill by %g on average, %g at most (the int8 error: %g, %g)", decode_mean,
+              decode_diff, mean, diff);
+    for (i = 0, same = 0; i < n; i++) same += tfm_argmax(i8 + (size_t)i * 512, 512) == tfm_argmax(i8_decode + (size_t)i * 512, 512);
+    TT_ASSERT(same >= n - n / 50, "int8 cache: only %d of %d greedy tokens of decode and prefill agree", same, n);
     free(f32), free(i8), free(i8_decode);
 }
 
