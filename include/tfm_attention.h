@@ -1191,6 +1191,15 @@ TFM__ATTN_SPECIALISE void tfm__attn_dqk_rows1(float *s, size_t lds, const float 
     TFM__DQK_SUM(0);
 }
 
+/* the `width` elements this call reads of key row r + TFM__ATTN_PREFETCH_ROWS (a macro: gcc 12 drops
+   prefetches from an inline function) */
+#define TFM__DQK_PREFETCH_ROW(r)                                                                       \
+    do {                                                                                               \
+        const char *kf_ = (const char *)tfm__attn_at(k, (size_t)((r) + TFM__ATTN_PREFETCH_ROWS) * ld, i8); \
+        int c_;                                                                                        \
+        for (c_ = 0; c_ < width; c_ += line) TFM__ATTN_PREFETCH(tfm__attn_at(kf_, (size_t)c_, i8));    \
+    } while (0)
+
 /* the query rows a block of four keys takes at once: 4 x 4 accumulators, or 2 x 4 with 16 registers */
 #if defined(TFM__SIMD_AVX2)
 #define TFM__ATTN_DQK_ROWS 2
@@ -1207,14 +1216,13 @@ TFM__ATTN_SPECIALISE void tfm__attn_dqk_rows1(float *s, size_t lds, const float 
 TFM__ATTN_SPECIALISE void tfm__attn_decode_qk(float *s, size_t lds, const float *q, int heads, int G, int D, const void *k,
                                               const float *ks, size_t ld, size_t ld_scale, int bk, int i8)
 {
-    int r, h, m, c, j, line = i8 ? 64 : 16; /* elements per cache line */
-    int width = heads * D;                  /* elements of a row this call reads */
+    int r, h, m, j, line = i8 ? 64 : 16; /* elements per cache line */
+    int width = heads * D;               /* elements of a row this call reads */
+    /* several row groups a head: the rows ahead are prefetched a share before each group, not at once */
+    int groups = (G + TFM__ATTN_DQK_ROWS - 1) / TFM__ATTN_DQK_ROWS, spread = groups > 1, calls = heads * groups;
     for (r = 0; r < bk; r += 4) {
-        int keys = bk - r < 4 ? bk - r : 4;
-        for (j = 0; j < keys; j++) {
-            const char *kf = (const char *)tfm__attn_at(k, (size_t)(r + j + TFM__ATTN_PREFETCH_ROWS) * ld, i8);
-            for (c = 0; c < width; c += line) TFM__ATTN_PREFETCH(tfm__attn_at(kf, (size_t)c, i8));
-        }
+        int keys = bk - r < 4 ? bk - r : 4, next = 0, call = 0;
+        for (j = 0; j < keys && !spread; j++) TFM__DQK_PREFETCH_ROW(r + j);
         for (h = 0; h < heads; h++) {
             const float *qh = q + (size_t)h * (size_t)G * (size_t)D;
             float *sh = s + (size_t)h * (size_t)G * lds + (size_t)r;
@@ -1230,6 +1238,7 @@ TFM__ATTN_SPECIALISE void tfm__attn_decode_qk(float *s, size_t lds, const float 
                 int rows = G - m < TFM__ATTN_DQK_ROWS ? G - m : TFM__ATTN_DQK_ROWS, i;
                 float *out = keys == 4 ? dst + (size_t)m * lds : dst;
                 const float *qm = qh + (size_t)m * (size_t)D;
+                for (call++; spread && next < (call * keys + calls - 1) / calls; next++) TFM__DQK_PREFETCH_ROW(r + next);
 #if TFM__ATTN_DQK_ROWS == 4
                 if (rows == 4) {
                     tfm__attn_dqk_rows4(out, ldd, qm, D, k0, k1, k2, k3, i8);
