@@ -246,8 +246,8 @@ typedef struct tfm_context {
     float *k;      /* [max_batch][kv_dim]  keys and values, which tfm_attn_decode then appends */
     float *v;      /* [max_batch][kv_dim]  to the layer's cache */
     float *att;    /* [max_batch][q_dim]   attention output, one head after another */
-    float *hb;     /* [max_batch][hidden]  feed-forward gate, then silu(gate) * up */
-    float *hb2;    /* [max_batch][hidden]  feed-forward up */
+    float *hb;     /* [max_batch][hidden]  feed-forward gate, then silu(gate) * up; NULL in a MoE model */
+    float *hb2;    /* [max_batch][hidden]  feed-forward up; NULL in a MoE model */
     void *quant_ws;        /* a chunk's activations quantized for quantized weights (tfm_quant_gemm_ws) */
     size_t quant_ws_bytes; /* 0 when every matrix is f32, f16 or bf16 */
     /* mixture of experts (model config.n_experts > 0) */
@@ -1314,7 +1314,8 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     if (!tfm__add_floats(&bytes, batch, dim, 1) || !tfm__add_floats(&bytes, batch, dim, 1) ||
         !tfm__add_floats(&bytes, batch, q_dim, 1) || !tfm__add_floats(&bytes, batch, kv_dim, 1) ||
         !tfm__add_floats(&bytes, batch, kv_dim, 1) || !tfm__add_floats(&bytes, batch, q_dim, 1) ||
-        !tfm__add_floats(&bytes, batch, hidden, 1) || !tfm__add_floats(&bytes, batch, hidden, 1) ||
+        (c->n_experts == 0 &&
+         (!tfm__add_floats(&bytes, batch, hidden, 1) || !tfm__add_floats(&bytes, batch, hidden, 1))) ||
         (c->n_experts > 0 && !tfm__add_floats(&bytes, batch, dim, 1)) ||
         bytes > SIZE_MAX - 192 - quant_ws_bytes - attn_ws_bytes - moe_ws_bytes ||
         tfm_arena_init(&ctx->memory, bytes + 192 + quant_ws_bytes + attn_ws_bytes + moe_ws_bytes) != TFM_OK) {
@@ -1329,8 +1330,11 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     ctx->k = tfm__take_floats(&ctx->memory, batch, kv_dim, 1);
     ctx->v = tfm__take_floats(&ctx->memory, batch, kv_dim, 1);
     ctx->att = tfm__take_floats(&ctx->memory, batch, q_dim, 1);
-    ctx->hb = tfm__take_floats(&ctx->memory, batch, hidden, 1);
-    ctx->hb2 = tfm__take_floats(&ctx->memory, batch, hidden, 1);
+    /* every layer of a MoE model is a MoE block, whose expert activations live in moe_ws */
+    if (c->n_experts == 0) {
+        ctx->hb = tfm__take_floats(&ctx->memory, batch, hidden, 1);
+        ctx->hb2 = tfm__take_floats(&ctx->memory, batch, hidden, 1);
+    }
     ctx->attn_ws_bytes = attn_ws_bytes;
     ctx->attn_ws = tfm_arena_alloc(&ctx->memory, attn_ws_bytes);
     ctx->quant_ws_bytes = quant_ws_bytes;

@@ -1360,6 +1360,46 @@ static void test_model_packed_experts(void)
     free(buf);
 }
 
+/* A MoE model's context holds no dense feed-forward buffers: its arena is the dense model's (the same
+   attention and activations) without the two [max_batch][hidden] SwiGLU buffers, plus the MoE block's
+   output [max_batch][dim] and workspace; up to 64 bytes of alignment per buffer either way. The
+   upcycled model still gives the dense model's logits. */
+static void test_model_context_memory(void)
+{
+    upcycle u = upcycle_make(4, 2, TFM_F32);
+    void *buf = NULL;
+    const char *path = tt_shared("models/stories260K.gguf");
+    tfm_model *moe = path ? load_upcycled(&u, &buf) : NULL, *dense = NULL;
+    tfm_context *cm, *cd;
+    tfm_error err;
+    int tokens[48], n = 48, i;
+    float *lm, *ld;
+    double batch, want, got, worst = 0;
+    if (!path) TT_SKIP("stories260K.gguf is missing");
+    TT_ASSERT(moe && tfm_model_load(path, NULL, &dense, &err) == TFM_OK, "models");
+    cm = moe_context(moe, 1, 0), cd = moe_context(dense, 1, 0);
+    TT_ASSERT(cm && cd && cm->max_batch == cd->max_batch, "contexts");
+    TT_ASSERT(!cm->hb && !cm->hb2 && cd->hb && cd->hb2, "dense FFN buffers: MoE %p %p, dense %p %p", (void *)cm->hb,
+              (void *)cm->hb2, (void *)cd->hb, (void *)cd->hb2);
+    batch = cm->max_batch;
+    want = (double)cd->memory.size - (double)cd->quant_ws_bytes - 2 * batch * dense->config.hidden_dim * sizeof(float) +
+           batch * moe->config.dim * sizeof(float) + (double)cm->moe_ws_bytes + (double)cm->quant_ws_bytes;
+    got = (double)cm->memory.size;
+    TT_ASSERT(fabs(got - want) <= 3 * 64, "MoE context arena %.0f bytes, want %.0f (dense %zu, max_batch %d, hidden %d)",
+              got, want, cd->memory.size, cm->max_batch, dense->config.hidden_dim);
+    tt_seed(11);
+    for (i = 0; i < n; i++) tokens[i] = i == 0 ? 1 : (int)(tt_next() % 512);
+    lm = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
+    ld = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
+    TT_ASSERT(tfm_forward(cm, tokens, n, lm, TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(tfm_forward(cd, tokens, n, ld, TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+    for (i = 0; i < n * 512; i++) worst = fabs((double)lm[i] - ld[i]) > worst ? fabs((double)lm[i] - ld[i]) : worst;
+    TT_ASSERT(worst <= 1e-4, "upcycled and dense logits differ by %.3g", worst);
+    tfm_context_free(cm), tfm_context_free(cd);
+    tfm_model_free(moe), tfm_model_free(dense);
+    free(buf), free(lm), free(ld);
+}
+
 /* A bad upcycled file fails to load with `want` and a one-line message holding `says`. */
 static void expect_bad_upcycled(const upcycle *u, tfm_status want, const char *says)
 {
@@ -1478,6 +1518,7 @@ int main(void)
     TT_RUN(test_model_prefill_decode_f32);
     TT_RUN(test_model_prefill_decode_q8_0);
     TT_RUN(test_model_packed_experts);
+    TT_RUN(test_model_context_memory);
     TT_RUN(test_model_bad_files);
     TT_RUN(test_model_stats_print);
     return tt_summary("moe");
