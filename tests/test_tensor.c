@@ -334,6 +334,38 @@ static void test_softmax(void)
     TT_CHECK(all_masked[0] == 0.0f && all_masked[1] == 0.0f);
 }
 
+/* A vocabulary-sized row (32000, and an odd 100003): every probability within 2e-6 relative of the
+   float64 softmax and their sum within 1e-6 of 1. One float running sum of n terms would drift past
+   that (the scalar path's did: 5e-6 at 32000, 1.2e-5 at 100003). Logits spread over +-3: past about
+   +-16 the float x - max alone is off by up to 1e-6 relative; past about +-5 the SIMD paths' float
+   sums, one per lane (25000 terms each on NEON at 100003), drift past 2e-6 too. */
+static void test_softmax_large(void)
+{
+    static const size_t ns[2] = {32000, 100003};
+    size_t si, i;
+    tt_seed(61);
+    for (si = 0; si < 2; si++) {
+        size_t n = ns[si];
+        float *x = (float *)tt_alloc(n * 4), *orig = (float *)tt_alloc(n * 4);
+        double max = -INFINITY, sum = 0, total = 0, worst = 0;
+        tt_fill(orig, n, -3.0f, 3.0f);
+        memcpy(x, orig, n * 4);
+        TT_ASSERT(tfm_softmax(x, n) == TFM_OK, "status");
+        for (i = 0; i < n; i++)
+            if (orig[i] > max) max = orig[i];
+        for (i = 0; i < n; i++) sum += exp((double)orig[i] - max);
+        for (i = 0; i < n; i++) {
+            double want = exp((double)orig[i] - max) / sum, rel = fabs(x[i] - want) / want;
+            if (rel > worst) worst = rel;
+            total += x[i];
+        }
+        TT_ASSERT(worst <= 2e-6, "softmax n=%zu: a probability off by %.3g relative", n, worst);
+        TT_ASSERT(fabs(total - 1.0) <= 1e-6, "softmax n=%zu: probabilities sum to 1 %+.3g", n, total - 1.0);
+        free(x);
+        free(orig);
+    }
+}
+
 static void test_norms(void)
 {
     size_t si, i;
@@ -637,6 +669,7 @@ int main(void)
     TT_RUN(test_argmax);
     TT_RUN(test_activations);
     TT_RUN(test_softmax);
+    TT_RUN(test_softmax_large);
     TT_RUN(test_norms);
     TT_RUN(test_rope);
     TT_RUN(test_gemv);
