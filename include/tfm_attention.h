@@ -70,8 +70,8 @@
      Nothing else is allocated by prefill/decode. Threads (cfg.n_threads, <= 0: tfm_default_threads())
      split query tiles and heads; a decode step splits the keys in fixed chunks of 512 positions (each
      thread a contiguous run of them) and merges the partial softmaxes in a fixed order, so results
-     never depend on the thread count (a step
-     of under ~4K multiply-adds runs on one thread: a team would cost more than it saves).
+     never depend on the thread count (a step of under ~4K multiply-adds runs on one thread: a team
+     would cost more than it saves).
 
    ERRORS
      Every function returning tfm_status rejects NULL, bad counts (n_heads % n_kv_heads != 0,
@@ -255,6 +255,14 @@ extern "C" {
 #define TFM__ATTN_PREFETCH(p) ((void)(p))
 #endif
 #define TFM__ATTN_PREFETCH_ROWS 16
+/* elements [0, width) of row r of base (rows ld elements apart, f32 or int8), a line at a time (a macro:
+   gcc 12 drops prefetches from an inline function) */
+#define TFM__ATTN_PREFETCH_ROW(base, r, ld, width, i8)                                     \
+    do {                                                                                   \
+        const char *row_ = (const char *)tfm__attn_at(base, (size_t)(r) * (ld), i8);       \
+        size_t b_, bytes_ = (size_t)(width) * ((i8) ? 1 : 4);                              \
+        for (b_ = 0; b_ < bytes_; b_ += 64) TFM__ATTN_PREFETCH(row_ + b_);                 \
+    } while (0)
 
 #if defined(_OPENMP)
 /* dynamic: causal tiles differ in cost; each task is still computed whole by one thread */
@@ -904,12 +912,7 @@ TFM__ATTN_SPECIALISE const void *tfm__attn_at(const void *base, size_t i, int i8
 
 /* A decode step's P V (pf nonzero: the row group that reads them first) fetches the value rows ahead
    of it, the `width` columns it is summing, as its Q K^T did the key rows: they stream from memory once. */
-#define TFM__PV_PREFETCH(r, width)                                                                                 \
-    do {                                                                                                           \
-        const char *vf_ = (const char *)tfm__attn_at(v, (size_t)((r) + TFM__ATTN_PREFETCH_ROWS) * ldv, i8);        \
-        size_t b_;                                                                                                 \
-        for (b_ = 0; b_ < (width) * (i8 ? 1 : 4); b_ += 64) TFM__ATTN_PREFETCH(vf_ + b_);                           \
-    } while (0)
+#define TFM__PV_PREFETCH(r, width) TFM__ATTN_PREFETCH_ROW(v, (r) + TFM__ATTN_PREFETCH_ROWS, ldv, width, i8)
 
 /* four rows x TFM__ATTN_PV_W columns; pf: prefetch value rows ahead */
 TFM__ATTN_SPECIALISE void tfm__attn_pv_4w(float *o, size_t ldo, const float *p, size_t ldp, size_t ldi, const void *v,
@@ -1121,10 +1124,11 @@ static void tfm__attn_dequant(float *dst, size_t ldd, const int8_t *src, const f
 #define TFM__DQK_LD(row) tfm__attn_ld(row, (size_t)c, i8)
 #define TFM__DQK_LD_N(row) tfm__attn_ld_n(row, (size_t)c, n, i8)
 
-TFM__ATTN_SPECIALISE void tfm__attn_dqk_rows4(float *s, size_t lds, const float *q, int D, const void *k0, const void *k1,
-                                              const void *k2, const void *k3, int i8)
+/* rows (1..4, a constant where it is called) query rows */
+TFM__ATTN_SPECIALISE void tfm__attn_dqk(float *s, size_t lds, const float *q, int rows, int D, const void *k0,
+                                        const void *k1, const void *k2, const void *k3, int i8)
 {
-    const float *q0 = q, *q1 = q + D, *q2 = q1 + D, *q3 = q2 + D;
+    const float *q1 = rows > 1 ? q + D : q, *q2 = rows > 2 ? q1 + D : q, *q3 = rows > 3 ? q2 + D : q;
     int c;
     TFM__DQK_DECL(0);
     TFM__DQK_DECL(1);
@@ -1132,73 +1136,27 @@ TFM__ATTN_SPECIALISE void tfm__attn_dqk_rows4(float *s, size_t lds, const float 
     TFM__DQK_DECL(3);
     for (c = 0; c + TFM__VF_N <= D; c += TFM__VF_N) {
         TFM__DQK_KEYS(TFM__DQK_LD);
-        TFM__DQK_FMA(0, tfm__vf_load(q0 + c));
-        TFM__DQK_FMA(1, tfm__vf_load(q1 + c));
-        TFM__DQK_FMA(2, tfm__vf_load(q2 + c));
-        TFM__DQK_FMA(3, tfm__vf_load(q3 + c));
-    }
-    if (c < D) {
-        size_t n = (size_t)(D - c);
-        TFM__DQK_KEYS(TFM__DQK_LD_N);
-        TFM__DQK_FMA(0, tfm__vf_load_n(q0 + c, n));
-        TFM__DQK_FMA(1, tfm__vf_load_n(q1 + c, n));
-        TFM__DQK_FMA(2, tfm__vf_load_n(q2 + c, n));
-        TFM__DQK_FMA(3, tfm__vf_load_n(q3 + c, n));
-    }
-    TFM__DQK_SUM(0);
-    TFM__DQK_SUM(1);
-    TFM__DQK_SUM(2);
-    TFM__DQK_SUM(3);
-}
-
-TFM__ATTN_SPECIALISE void tfm__attn_dqk_rows2(float *s, size_t lds, const float *q, int D, const void *k0, const void *k1,
-                                              const void *k2, const void *k3, int i8)
-{
-    const float *q0 = q, *q1 = q + D;
-    int c;
-    TFM__DQK_DECL(0);
-    TFM__DQK_DECL(1);
-    for (c = 0; c + TFM__VF_N <= D; c += TFM__VF_N) {
-        TFM__DQK_KEYS(TFM__DQK_LD);
-        TFM__DQK_FMA(0, tfm__vf_load(q0 + c));
-        TFM__DQK_FMA(1, tfm__vf_load(q1 + c));
-    }
-    if (c < D) {
-        size_t n = (size_t)(D - c);
-        TFM__DQK_KEYS(TFM__DQK_LD_N);
-        TFM__DQK_FMA(0, tfm__vf_load_n(q0 + c, n));
-        TFM__DQK_FMA(1, tfm__vf_load_n(q1 + c, n));
-    }
-    TFM__DQK_SUM(0);
-    TFM__DQK_SUM(1);
-}
-
-TFM__ATTN_SPECIALISE void tfm__attn_dqk_rows1(float *s, size_t lds, const float *q, int D, const void *k0, const void *k1,
-                                              const void *k2, const void *k3, int i8)
-{
-    int c;
-    TFM__DQK_DECL(0);
-    (void)lds;
-    for (c = 0; c + TFM__VF_N <= D; c += TFM__VF_N) {
-        TFM__DQK_KEYS(TFM__DQK_LD);
         TFM__DQK_FMA(0, tfm__vf_load(q + c));
+        if (rows > 1) TFM__DQK_FMA(1, tfm__vf_load(q1 + c));
+        if (rows > 2) TFM__DQK_FMA(2, tfm__vf_load(q2 + c));
+        if (rows > 3) TFM__DQK_FMA(3, tfm__vf_load(q3 + c));
     }
     if (c < D) {
         size_t n = (size_t)(D - c);
         TFM__DQK_KEYS(TFM__DQK_LD_N);
         TFM__DQK_FMA(0, tfm__vf_load_n(q + c, n));
+        if (rows > 1) TFM__DQK_FMA(1, tfm__vf_load_n(q1 + c, n));
+        if (rows > 2) TFM__DQK_FMA(2, tfm__vf_load_n(q2 + c, n));
+        if (rows > 3) TFM__DQK_FMA(3, tfm__vf_load_n(q3 + c, n));
     }
     TFM__DQK_SUM(0);
+    if (rows > 1) TFM__DQK_SUM(1);
+    if (rows > 2) TFM__DQK_SUM(2);
+    if (rows > 3) TFM__DQK_SUM(3);
 }
 
-/* the `width` elements this call reads of key row r + TFM__ATTN_PREFETCH_ROWS (a macro: gcc 12 drops
-   prefetches from an inline function) */
-#define TFM__DQK_PREFETCH_ROW(r)                                                                       \
-    do {                                                                                               \
-        const char *kf_ = (const char *)tfm__attn_at(k, (size_t)((r) + TFM__ATTN_PREFETCH_ROWS) * ld, i8); \
-        int c_;                                                                                        \
-        for (c_ = 0; c_ < width; c_ += line) TFM__ATTN_PREFETCH(tfm__attn_at(kf_, (size_t)c_, i8));    \
-    } while (0)
+/* the `width` elements this call reads of the key row r rows ahead */
+#define TFM__DQK_PREFETCH_ROW(r) TFM__ATTN_PREFETCH_ROW(k, (r) + TFM__ATTN_PREFETCH_ROWS, ld, width, i8)
 
 /* the query rows a block of four keys takes at once: 4 x 4 accumulators, or 2 x 4 with 16 registers */
 #if defined(TFM__SIMD_AVX2)
@@ -1216,8 +1174,7 @@ TFM__ATTN_SPECIALISE void tfm__attn_dqk_rows1(float *s, size_t lds, const float 
 TFM__ATTN_SPECIALISE void tfm__attn_decode_qk(float *s, size_t lds, const float *q, int heads, int G, int D, const void *k,
                                               const float *ks, size_t ld, size_t ld_scale, int bk, int i8)
 {
-    int r, h, m, j, line = i8 ? 64 : 16; /* elements per cache line */
-    int width = heads * D;               /* elements of a row this call reads */
+    int r, h, m, j, width = heads * D; /* elements of a row this call reads */
     /* several row groups a head: the rows ahead are prefetched a share before each group, not at once */
     int groups = (G + TFM__ATTN_DQK_ROWS - 1) / TFM__ATTN_DQK_ROWS, spread = groups > 1, calls = heads * groups;
     for (r = 0; r < bk; r += 4) {
@@ -1239,16 +1196,13 @@ TFM__ATTN_SPECIALISE void tfm__attn_decode_qk(float *s, size_t lds, const float 
                 float *out = keys == 4 ? dst + (size_t)m * lds : dst;
                 const float *qm = qh + (size_t)m * (size_t)D;
                 for (call++; spread && next < (call * keys + calls - 1) / calls; next++) TFM__DQK_PREFETCH_ROW(r + next);
+                switch (rows) { /* a constant count for each instance */
 #if TFM__ATTN_DQK_ROWS == 4
-                if (rows == 4) {
-                    tfm__attn_dqk_rows4(out, ldd, qm, D, k0, k1, k2, k3, i8);
-                } else
+                case 4: tfm__attn_dqk(out, ldd, qm, 4, D, k0, k1, k2, k3, i8); break;
+                case 3: tfm__attn_dqk(out, ldd, qm, 3, D, k0, k1, k2, k3, i8); break;
 #endif
-                if (rows >= 2) {
-                    tfm__attn_dqk_rows2(out, ldd, qm, D, k0, k1, k2, k3, i8);
-                    if (rows == 3) tfm__attn_dqk_rows1(out + 2 * ldd, ldd, qm + 2 * (size_t)D, D, k0, k1, k2, k3, i8);
-                } else {
-                    tfm__attn_dqk_rows1(out, ldd, qm, D, k0, k1, k2, k3, i8);
+                case 2: tfm__attn_dqk(out, ldd, qm, 2, D, k0, k1, k2, k3, i8); break;
+                default: tfm__attn_dqk(out, ldd, qm, 1, D, k0, k1, k2, k3, i8); break;
                 }
                 if (keys < 4)
                     for (i = 0; i < rows; i++)
