@@ -67,9 +67,8 @@
      tfm_model_check.
 
    PACKED WEIGHTS
-     On builds with packed int8 kernels (tfm_quant_packable: AVX-512 VNNI), the loaders repack every
-     q8_0, q4_0, q4_1, q4_k and q6_k matrix once (tfm_model_pack) and the forward pass multiplies the
-     packed copies: the same logits bit for bit, 1.4x faster decode on a stories15M-shaped q8_0 model,
+     The loaders repack every quantized matrix once (tfm_model_pack; tfm_quant_pack, every build) and
+     the forward pass multiplies the packed copies: the same logits bit for bit, faster decode,
      close to the read bandwidth where the weights are not in cache. The copies are the only weights the
      forward pass reads; the mapped file pages packing read once stay mapped (clean page cache the kernel
      may reclaim, but counted in RSS: TinyLlama-1.1B q4_0 peaks at ~2x its file; dropping them needs
@@ -187,8 +186,8 @@ TFM_API void tfm_model_free(tfm_model *model);
 /* Checks that a model's config and weights fit the forward pass: every dimension, every tensor's shape
    and dtype. The loaders end with it; call it after filling or changing a tfm_model's tensors yourself. */
 TFM_API tfm_status tfm_model_check(const tfm_model *model, tfm_error *err);
-/* Repacks every quantized matrix the int8 kernels have a packed layout for (tfm_quant_packable: AVX-512
-   VNNI builds) once, so that the forward pass runs packed gemv and gemm on it: the same logits bit for
+/* Repacks every quantized matrix (tfm_quant_packable) once, so that the forward pass runs packed gemv
+   and gemm on it: the same logits bit for
    bit, faster. The loaders call it (unless options->no_pack); call it again after changing a loaded
    model's matrices yourself (every copy is dropped and remade). The token embedding stays as stored
    (row lookups); a classifier tied to it gets its own packed copy (1.2-1.3x decode on a stories15M-shaped

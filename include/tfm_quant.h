@@ -54,48 +54,49 @@
      (or super-block's) integer dot product is computed exactly in int32; the row result is then
      accumulated in one fixed order: acc = fma((float)isum_b, dw_b*dx_b, acc) over the blocks b
      (plus acc = fma(m_b, s_b, acc) for q4_1 and acc = fma(-(float)msum_b, dmin_b*dx_b, acc) for
-     q4_k). Every path (scalar, AVX2, AVX-512, NEON) and every kernel shape (vec_dot, gemv, gemm
-     tiles) follows that order, so results are identical bit for bit across paths, thread counts and
-     batch sizes: a row of a gemm equals the gemv of that row.
+     q4_k). Every path (scalar, AVX2, AVX-512, NEON) and every kernel shape (gemv, gemm, vec_dot)
+     follows that order, so results are identical bit for bit across paths, thread counts and batch
+     sizes: a row of a gemm equals the gemv of that row.
+     One design serves every type and path: 16 weight rows at a time, 4 bytes of each row per 32-bit
+     lane, so that one byte-dot instruction (vpdpbusd, maddubs + madd, sdot) against 4 broadcast
+     activation bytes advances all 16 rows, and each lane ends a block holding its row's exact isum: no
+     shuffles, no reductions. The 16 rows come from the packed layout (below; aligned loads) or straight
+     from GGML rows (gathered). Per type there is only a row of a table (block shape, activation type,
+     zero point, which fp16 field does what) and a decoder that turns the block's bytes into unsigned
+     levels, one byte per element, and its integer sub-block scales, as GGML's own code reads them but
+     16 rows at once. A gemv (and a gemm of up to 3 rows) decodes as it goes; a gemm of more rows
+     decodes each 16-row tile once per 1024 columns and runs 4 activation rows at a time over it, so
+     the weights are read once per call. The lanes are TFM__VF_N wide (16 AVX-512, 8 AVX2, 4 NEON, 1
+     scalar): a 16-row tile is 1 to 16 lane groups.
+
+   PACKED WEIGHTS (tfm_quant_pack: every weight type, every build)
+     A row-tile of 16 rows holds first the fp16 fields of its blocks (16 rows x 2 bytes each), then the
+     rest of each block, its body, word by word: a 64-byte vector whose lane r is row r's 4 bytes. It is
+     as long as the 16 rows it came from (plus at most 63 bytes). A model that calls tfm_quant_pack
+     once per weight matrix at load and then tfm_quant_packed_gemv / tfm_quant_packed_gemm gets the
+     same results bit for bit as tfm_quant_gemv / tfm_quant_gemm on the GGML rows, faster (aligned
+     loads instead of gathers, the next tile prefetched as one stream); the cost is one more copy of
+     each packed matrix, and the original can be dropped unless its rows are read elsewhere.
 
    SPEED
-     A decode step reads every weight once: bytes per weight are 1.0625 (q8_0), 0.5625 (q4_0, q4_k),
-     0.625 (q4_1), 0.8203 (q6_k), so one core reading ~16.5 GB/s must multiply-add ~29 G q4_0 weights
-     a second (10 per cycle at 2.9 GHz). A gemv is memory-bound only if its in-cache rate is well above
-     that, since one core does not fully overlap compute and its reads; the 4-row kernel below (~14
-     micro-ops per q4_0 block and row) ran at about the memory rate in cache and half of it cold.
-     On AVX-512 (VBMI, VNNI) the gemv of q8_0, q4_0 and q4_1 takes 16 rows x 4 blocks per step in the
-     GGML layout: a byte permute (q4_0: a funnel shift) puts each row's blocks in front of prepared
-     activation vectors, vpdpbusd, a reduction to one isum per (row, block), the scales gathered by
-     dword permutes; it prefetches the next 16 rows into L2 as it goes (~2x in cache, 85-95% of the
-     read bandwidth cold on one core). The other builds and dtypes walk 4 rows at a time, each block's
-     4 isums reduced together. gemm with m >= 4 on AVX-512 VNNI repacks 16 weight rows per block into
-     vpdpbusd order (lane r = row r) and runs 4 activation rows per pass, K in chunks that stay in
-     cache, so weight bytes are read once per call and every block costs 8 vpdpbusd per 16 rows x 4
-     tokens. Fastest of all: packed weights (below), repacked once at load into that vpdpbusd order
-     (3-4x the 4-row kernel in cache, 90-100% of the read bandwidth cold, on 1 and 2 threads).
-
-   PACKED WEIGHTS (tfm_quant_pack; AVX-512 VNNI builds, q8_0 q4_0 q4_1 q4_k q6_k)
-     A model that calls tfm_quant_pack once per weight matrix at load, and then tfm_quant_packed_gemv /
-     tfm_quant_packed_gemm instead of tfm_quant_gemv / tfm_quant_gemm, gets the same results bit for bit
-     at 2-4 times the in-cache speed (no shuffles: each block of 16 rows is a few aligned loads and
-     vpdpbusd against broadcast activations). The cost is one more copy of each packed matrix (the
-     original's size; 2.8% more for q4_k, 1% for q6_k); the original can be dropped unless its rows are
-     read elsewhere.
+     A decode step reads every weight once, so a gemv is memory-bound only if its in-cache rate is
+     well above the read bandwidth (one core does not fully overlap compute and its reads): the
+     kernels prefetch the next tile into L2 a block's share at a time. README has the measurements.
 
    THREADS
-     n_threads splits a gemv's rows in equal shares of 16-row blocks (or 64-row chunks), but only above
-     512K multiply-adds (TFM__GEMV_MIN_WEIGHTS): below, one thread's work is shorter than waking a
-     second one. A caller running its own thread team (a model, one team per step) passes 1 and gives
-     each thread a row range (tfm_quant_packed_gemv takes r0, r1; for plain rows, offset the pointer);
+     n_threads splits a gemv's (or gemm's) 16-row tiles in equal shares, but only above 512K
+     multiply-adds (TFM__GEMV_MIN_WEIGHTS): below, one thread's work is shorter than waking a second
+     one. A caller running its own thread team (a model, one team per step) passes 1 and gives each
+     thread a row range (tfm_quant_packed_gemv takes r0, r1; for plain rows, offset the pointer);
      ranges on multiples of 16 rows waste nothing.
 
    SCRATCH
-     tfm_quant_gemv quantizes x into a buffer on the stack (at most 32 KB) when cols <=
-     TFM_QUANT_STACK_COLS (16384), and allocates it otherwise (so does tfm_quant_packed_gemv). tfm_quant_gemm allocates its workspace
-     per call; a model that must not allocate uses tfm_quant_gemm_ws (or tfm_quant_packed_gemm) with a
-     buffer of tfm_quant_workspace_size(wtype, m, k) bytes (m = 1 is a gemv), e.g. carved once from its
-     arena. The gemm tiles repack into about 44 KB of stack per thread.
+     tfm_quant_gemv quantizes x into a buffer on the stack (about 24 KB) when cols <=
+     TFM_QUANT_STACK_COLS (16384), and allocates it otherwise (so do tfm_quant_packed_gemv and
+     tfm_quant_vec_dot). tfm_quant_gemm allocates its workspace per call; a model that must not
+     allocate uses tfm_quant_gemm_ws (or tfm_quant_packed_gemm) with a buffer of
+     tfm_quant_workspace_size(wtype, m, k) bytes (m = 1 is a gemv), e.g. carved once from its arena.
+     A gemm decodes its tiles into 28 KB of stack per thread; tfm_dequantize_row uses the same.
 
    OPTIONS: those of tfm_tensor.h.
 */
@@ -158,11 +159,12 @@ TFM_API tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_
                                      const void *w, int m, int n, int k, int n_threads, void *ws, size_t ws_bytes);
 
 /* ---- packed weights: a load-time repack for the int8 kernels
-   A matrix of q8_0, q4_0, q4_1, q4_k or q6_k rows, repacked once into a tfm-private layout (16 rows
-   interleaved per block) that the AVX-512 VNNI kernels read with no shuffles; the results equal tfm_quant_gemv /
-   tfm_quant_gemm on the original rows bit for bit. Memory: one more copy of the matrix (the original's
-   size, plus at most 64 bytes per 16 rows, 2.8% for q4_k, 1% for q6_k), owned by the caller; the original may be freed or unmapped afterwards
-   unless something else reads its rows (an embedding table, a tied classifier's lookups). */
+   A matrix of any weight type's rows, repacked once into a tfm-private layout (16 rows interleaved per
+   block, see PACKED WEIGHTS above) that the kernels read with aligned loads; the results equal
+   tfm_quant_gemv / tfm_quant_gemm on the original rows bit for bit. Memory: one more copy of the matrix
+   (the original's size, plus at most 63 bytes per 16 rows), owned by the caller; the original may be
+   freed or unmapped afterwards unless something else reads its rows (an embedding table, a tied
+   classifier's lookups). */
 typedef struct tfm_quant_packed {
     tfm_dtype dtype; /* of the original rows */
     int rows, cols;
@@ -170,8 +172,7 @@ typedef struct tfm_quant_packed {
     void *data;      /* the layout, 64-byte aligned (tfm_aligned_alloc; tfm_quant_packed_free) */
 } tfm_quant_packed;
 
-/* 1 if this build has packed kernels for weights of wtype (x86 with AVX-512 VNNI: q8_0, q4_0, q4_1,
-   q4_k, q6_k), else 0 (a model then keeps the plain rows). */
+/* 1 if wtype is a weight type with int8 kernels (every build packs all of them), else 0. */
 TFM_API int tfm_quant_packable(tfm_dtype wtype);
 /* *out = the rows x cols matrix w (GGML rows of wtype) packed. TFM_ERR_UNSUPPORTED where
    !tfm_quant_packable(wtype), TFM_ERR_INVALID_ARGUMENT on NULL or sizes <= 0, TFM_ERR_SHAPE if cols is
@@ -201,6 +202,7 @@ TFM_API tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, s
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #if defined(__clang__)
@@ -212,13 +214,9 @@ TFM_API tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, s
 extern "C" {
 #endif
 
-/* the int8 kernels' path: x86 (AVX2 or AVX-512 builds, both with FMA and F16C), NEON, or scalar */
+/* the activation quantizers' 8-lane x86 helpers (AVX2 or AVX-512 builds, both with FMA and F16C) */
 #if (defined(TFM__SIMD_AVX512) || defined(TFM__SIMD_AVX2)) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #define TFM__Q_X86 1
-#elif defined(TFM__SIMD_NEON)
-#define TFM__Q_NEON 1
-#else
-#define TFM__Q_SCALAR 1
 #endif
 
 /* ---------------------------------------------------------------- rounding helpers */
@@ -324,8 +322,9 @@ static void tfm__x86_nearest32(const float *x, float iscale, int8_t *q)
 }
 #endif
 
-static void tfm__quantize_q8_0(const float *x, tfm_block_q8_0 *y, size_t nb)
+static void tfm__quantize_q8_0(const float *x, void *vy, size_t nb)
 {
+    tfm_block_q8_0 *y = (tfm_block_q8_0 *)vy;
     size_t i;
     int j;
     for (i = 0; i < nb; i++, x += TFM_QK) {
@@ -350,8 +349,9 @@ static void tfm__quantize_q8_0(const float *x, tfm_block_q8_0 *y, size_t nb)
     }
 }
 
-static void tfm__quantize_q8_1(const float *x, tfm_block_q8_1 *y, size_t nb)
+static void tfm__quantize_q8_1(const float *x, void *vy, size_t nb)
 {
+    tfm_block_q8_1 *y = (tfm_block_q8_1 *)vy;
     size_t i;
     int j;
     for (i = 0; i < nb; i++, x += TFM_QK) {
@@ -378,8 +378,9 @@ static void tfm__quantize_q8_1(const float *x, tfm_block_q8_1 *y, size_t nb)
     }
 }
 
-static void tfm__quantize_q4_0(const float *x, tfm_block_q4_0 *y, size_t nb)
+static void tfm__quantize_q4_0(const float *x, void *vy, size_t nb)
 {
+    tfm_block_q4_0 *y = (tfm_block_q4_0 *)vy;
     size_t i;
     int j;
     for (i = 0; i < nb; i++, x += TFM_QK) {
@@ -401,8 +402,9 @@ static void tfm__quantize_q4_0(const float *x, tfm_block_q4_0 *y, size_t nb)
     }
 }
 
-static void tfm__quantize_q4_1(const float *x, tfm_block_q4_1 *y, size_t nb)
+static void tfm__quantize_q4_1(const float *x, void *vy, size_t nb)
 {
+    tfm_block_q4_1 *y = (tfm_block_q4_1 *)vy;
     size_t i;
     int j;
     for (i = 0; i < nb; i++, x += TFM_QK) {
@@ -423,50 +425,14 @@ static void tfm__quantize_q4_1(const float *x, tfm_block_q4_1 *y, size_t nb)
     }
 }
 
-static void tfm__dequantize_q8_0(const tfm_block_q8_0 *x, float *y, size_t nb)
+static void tfm__dequantize_q8_1(const void *vx, float *y, size_t nb)
 {
+    const tfm_block_q8_1 *x = (const tfm_block_q8_1 *)vx;
     size_t i;
     int j;
     for (i = 0; i < nb; i++, y += TFM_QK) {
         float d = tfm_f16_to_f32(x[i].d);
         for (j = 0; j < TFM_QK; j++) y[j] = (float)x[i].qs[j] * d;
-    }
-}
-
-static void tfm__dequantize_q8_1(const tfm_block_q8_1 *x, float *y, size_t nb)
-{
-    size_t i;
-    int j;
-    for (i = 0; i < nb; i++, y += TFM_QK) {
-        float d = tfm_f16_to_f32(x[i].d);
-        for (j = 0; j < TFM_QK; j++) y[j] = (float)x[i].qs[j] * d;
-    }
-}
-
-static void tfm__dequantize_q4_0(const tfm_block_q4_0 *x, float *y, size_t nb)
-{
-    size_t i;
-    int j;
-    for (i = 0; i < nb; i++, y += TFM_QK) {
-        float d = tfm_f16_to_f32(x[i].d);
-        for (j = 0; j < TFM_QK / 2; j++) {
-            y[j] = (float)((x[i].qs[j] & 15) - 8) * d;
-            y[j + TFM_QK / 2] = (float)((x[i].qs[j] >> 4) - 8) * d;
-        }
-    }
-}
-
-static void tfm__dequantize_q4_1(const tfm_block_q4_1 *x, float *y, size_t nb)
-{
-    size_t i;
-    int j;
-    for (i = 0; i < nb; i++, y += TFM_QK) {
-        float d = tfm_f16_to_f32(x[i].d), m = tfm_f16_to_f32(x[i].m);
-        for (j = 0; j < TFM_QK / 2; j++) {
-            float lo = (float)(x[i].qs[j] & 15) * d, hi = (float)(x[i].qs[j] >> 4) * d;
-            y[j] = lo + m;
-            y[j + TFM_QK / 2] = hi + m;
-        }
     }
 }
 
@@ -607,8 +573,9 @@ static void tfm__q4k_unpack(const uint8_t *b, int *sc, int *mn)
     }
 }
 
-static void tfm__quantize_q4_K(const float *x, tfm_block_q4_K *y, size_t nb)
+static void tfm__quantize_q4_K(const float *x, void *vy, size_t nb)
 {
+    tfm_block_q4_K *y = (tfm_block_q4_K *)vy;
     uint8_t L[TFM_QK_K];
     float weights[32], mins[8], scales[8];
     size_t i;
@@ -655,31 +622,9 @@ static void tfm__quantize_q4_K(const float *x, tfm_block_q4_K *y, size_t nb)
     }
 }
 
-static void tfm__dequantize_q4_K(const tfm_block_q4_K *x, float *y, size_t nb)
+static void tfm__quantize_q6_K(const float *x, void *vy, size_t nb)
 {
-    size_t i;
-    int j, l, sc[8], mn[8];
-    for (i = 0; i < nb; i++) {
-        float d = tfm_f16_to_f32(x[i].d), dmin = tfm_f16_to_f32(x[i].dmin);
-        tfm__q4k_unpack(x[i].scales, sc, mn);
-        for (j = 0; j < 4; j++) {
-            const uint8_t *q = x[i].qs + 32 * j;
-            float d1 = d * (float)sc[2 * j], m1 = dmin * (float)mn[2 * j];
-            float d2 = d * (float)sc[2 * j + 1], m2 = dmin * (float)mn[2 * j + 1];
-            for (l = 0; l < 32; l++) {
-                float v = d1 * (float)(q[l] & 15);
-                *y++ = v - m1;
-            }
-            for (l = 0; l < 32; l++) {
-                float v = d2 * (float)(q[l] >> 4);
-                *y++ = v - m2;
-            }
-        }
-    }
-}
-
-static void tfm__quantize_q6_K(const float *x, tfm_block_q6_K *y, size_t nb)
-{
+    tfm_block_q6_K *y = (tfm_block_q6_K *)vy;
     int8_t L[TFM_QK_K];
     float scales[16];
     size_t i;
@@ -718,31 +663,9 @@ static void tfm__quantize_q6_K(const float *x, tfm_block_q6_K *y, size_t nb)
     }
 }
 
-/* the 6-bit level (0..63) of element e (0..255) of a q6_K block */
-static int tfm__q6k_level(const tfm_block_q6_K *b, int e)
+static void tfm__quantize_q8_K(const float *x, void *vy, size_t nb)
 {
-    int h = e / 128, r = e % 128, l = r % 32, quarter = r / 32;
-    const uint8_t *ql = b->ql + 64 * h, *qh = b->qh + 32 * h;
-    int low = quarter & 1 ? ql[l + 32] : ql[l];
-    low = quarter & 2 ? low >> 4 : low & 15;
-    return low | (((qh[l] >> (2 * quarter)) & 3) << 4);
-}
-
-static void tfm__dequantize_q6_K(const tfm_block_q6_K *x, float *y, size_t nb)
-{
-    size_t i;
-    int e;
-    for (i = 0; i < nb; i++) {
-        float d = tfm_f16_to_f32(x[i].d);
-        for (e = 0; e < TFM_QK_K; e++) {
-            float ds = d * (float)x[i].scales[e / 16];
-            *y++ = ds * (float)(tfm__q6k_level(&x[i], e) - 32);
-        }
-    }
-}
-
-static void tfm__quantize_q8_K(const float *x, tfm_block_q8_K *y, size_t nb)
-{
+    tfm_block_q8_K *y = (tfm_block_q8_K *)vy;
     size_t i;
     int j, l;
     for (i = 0; i < nb; i++, x += TFM_QK_K) {
@@ -790,26 +713,942 @@ static void tfm__quantize_q8_K(const float *x, tfm_block_q8_K *y, size_t nb)
     }
 }
 
-static void tfm__dequantize_q8_K(const tfm_block_q8_K *x, float *y, size_t nb)
+static void tfm__dequantize_q8_K(const void *vx, float *y, size_t nb)
 {
+    const tfm_block_q8_K *x = (const tfm_block_q8_K *)vx;
     size_t i;
     int j;
     for (i = 0; i < nb; i++)
         for (j = 0; j < TFM_QK_K; j++) *y++ = x[i].d * (float)x[i].qs[j];
 }
 
-/* ---------------------------------------------------------------- dispatch */
 
-int tfm_quant_supported(tfm_dtype type)
+/* ================================================================ the int8 kernels
+   Every weight type runs through one design (see PACKED WEIGHTS and KERNELS in the header comment):
+   16 rows at a time, 4 bytes of each row per 32-bit lane, so that one byte-dot instruction against 4
+   broadcast activation bytes advances all 16 rows. The rows come from the packed layout (aligned
+   loads) or straight from GGML rows (gathered); a type's decoder turns those bytes into unsigned
+   levels, one byte per element, and its integer sub-block scales; the code around it is shared. */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TFM__Q_FORCE_INLINE static inline __attribute__((always_inline))
+#define TFM__Q_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 2)
+#else
+#define TFM__Q_FORCE_INLINE static inline
+#define TFM__Q_PREFETCH(p) ((void)(p))
+#endif
+
+/* ---------------------------------------------------------------- the lane layer
+   tfm__vi: TFM__VF_N int32 lanes, the integer twin of tfm_tensor.h's tfm__vf (AVX-512 16, AVX2 8, NEON
+   4, scalar 1). Shifts are logical, on 32-bit lanes; the decoders mask bytes after every shift, so no
+   bit crosses a byte boundary unmasked. The hand-specialised part is tfm__vi_dot (vpdpbusd, maddubs,
+   sdot), the byte lookup (its indexes 0..15) and the gather. tfm__vi_dot is exact for levels up to 127; levels up to 255
+   ("wide", a signed value + 128) go through tfm__vi_dot_wide, which returns the dot of (level -
+   TFM__WIDE_BIAS): 0 where the instruction multiplies unsigned bytes whole (VNNI, scalar), 128 where
+   the signed value is multiplied instead (maddubs would saturate, NEON multiplies signed bytes). */
+#define TFM__VI_BYTES (4 * TFM__VF_N)
+
+#if defined(TFM__SIMD_AVX512)
+#if !defined(__AVX512BW__)
+#error "tfm_quant.h: an AVX-512 build needs AVX-512BW (or define TFM_NO_SIMD)"
+#endif
+typedef __m512i tfm__vi;
+TFM__INLINE tfm__vi tfm__vi_load(const void *p) { return _mm512_loadu_si512(p); }
+TFM__INLINE void tfm__vi_store(void *p, tfm__vi v) { _mm512_storeu_si512(p, v); }
+TFM__INLINE tfm__vi tfm__vi_set1(int32_t x) { return _mm512_set1_epi32(x); }
+TFM__INLINE tfm__vi tfm__vi_and(tfm__vi a, tfm__vi b) { return _mm512_and_si512(a, b); }
+TFM__INLINE tfm__vi tfm__vi_or(tfm__vi a, tfm__vi b) { return _mm512_or_si512(a, b); }
+TFM__INLINE tfm__vi tfm__vi_xor(tfm__vi a, tfm__vi b) { return _mm512_xor_si512(a, b); }
+TFM__INLINE tfm__vi tfm__vi_add(tfm__vi a, tfm__vi b) { return _mm512_add_epi32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_sub(tfm__vi a, tfm__vi b) { return _mm512_sub_epi32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_mul(tfm__vi a, tfm__vi b) { return _mm512_mullo_epi32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_shr(tfm__vi a, int n) { return _mm512_srli_epi32(a, (unsigned)n); }
+TFM__INLINE tfm__vi tfm__vi_shl(tfm__vi a, int n) { return _mm512_slli_epi32(a, (unsigned)n); }
+TFM__INLINE tfm__vi tfm__vi_lookup(const uint8_t *table16, tfm__vi idx)
 {
-    switch (type) {
-    case TFM_F32: case TFM_F16: case TFM_BF16: case TFM_Q8_0: case TFM_Q8_1: case TFM_Q4_0: case TFM_Q4_1:
-    case TFM_Q4_K: case TFM_Q6_K: case TFM_Q8_K:
-        return 1;
-    default:
-        return 0;
+    return _mm512_shuffle_epi8(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)table16)), idx);
+}
+TFM__INLINE tfm__vi tfm__vi_u16(const uint16_t *p) { return _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)p)); }
+TFM__INLINE tfm__vi tfm__vi_gather(const unsigned char *base, tfm__vi off, const size_t *off_s)
+{
+    (void)off_s;
+    return _mm512_i32gather_epi32(off, (const void *)base, 1);
+}
+TFM__INLINE tfm__vf tfm__vi_float(tfm__vi v) { return _mm512_cvtepi32_ps(v); }
+/* the fp16 in each lane's low (or high) half as f32 */
+TFM__INLINE tfm__vf tfm__vi_half_f32(tfm__vi v, int high)
+{
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(high ? _mm512_srli_epi32(v, 16) : v));
+}
+#if defined(__AVX512VNNI__)
+#define TFM__WIDE_BIAS 0
+TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s) { return _mm512_dpbusd_epi32(acc, u, s); }
+TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s) { return _mm512_dpbusd_epi32(acc, u, s); }
+#else
+#define TFM__WIDE_BIAS 128
+TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s)
+{
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
+}
+TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s)
+{
+    __m512i w = _mm512_xor_si512(u, _mm512_set1_epi8((char)0x80));
+    __m512i sw = _mm512_mask_sub_epi8(s, _mm512_movepi8_mask(w), _mm512_setzero_si512(), s);
+    return tfm__vi_dot(acc, _mm512_abs_epi8(w), sw);
+}
+#endif
+
+#elif defined(TFM__SIMD_AVX2)
+typedef __m256i tfm__vi;
+TFM__INLINE tfm__vi tfm__vi_load(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+TFM__INLINE void tfm__vi_store(void *p, tfm__vi v) { _mm256_storeu_si256((__m256i *)p, v); }
+TFM__INLINE tfm__vi tfm__vi_set1(int32_t x) { return _mm256_set1_epi32(x); }
+TFM__INLINE tfm__vi tfm__vi_and(tfm__vi a, tfm__vi b) { return _mm256_and_si256(a, b); }
+TFM__INLINE tfm__vi tfm__vi_or(tfm__vi a, tfm__vi b) { return _mm256_or_si256(a, b); }
+TFM__INLINE tfm__vi tfm__vi_xor(tfm__vi a, tfm__vi b) { return _mm256_xor_si256(a, b); }
+TFM__INLINE tfm__vi tfm__vi_add(tfm__vi a, tfm__vi b) { return _mm256_add_epi32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_sub(tfm__vi a, tfm__vi b) { return _mm256_sub_epi32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_mul(tfm__vi a, tfm__vi b) { return _mm256_mullo_epi32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_shr(tfm__vi a, int n) { return _mm256_srli_epi32(a, n); }
+TFM__INLINE tfm__vi tfm__vi_shl(tfm__vi a, int n) { return _mm256_slli_epi32(a, n); }
+TFM__INLINE tfm__vi tfm__vi_lookup(const uint8_t *table16, tfm__vi idx)
+{
+    return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)table16)), idx);
+}
+TFM__INLINE tfm__vi tfm__vi_u16(const uint16_t *p) { return _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)p)); }
+TFM__INLINE tfm__vi tfm__vi_gather(const unsigned char *base, tfm__vi off, const size_t *off_s)
+{
+    (void)off_s;
+    return _mm256_i32gather_epi32((const int *)(const void *)base, off, 1);
+}
+TFM__INLINE tfm__vf tfm__vi_float(tfm__vi v) { return _mm256_cvtepi32_ps(v); }
+TFM__INLINE tfm__vf tfm__vi_half_f32(tfm__vi v, int high)
+{
+    __m256i h = high ? _mm256_srli_epi32(v, 16) : _mm256_and_si256(v, _mm256_set1_epi32(0xffff));
+    return _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(h, h), 0x08)));
+}
+#if defined(__AVXVNNI__)
+#define TFM__WIDE_BIAS 0
+TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s) { return _mm256_dpbusd_avx_epi32(acc, u, s); }
+TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s) { return _mm256_dpbusd_avx_epi32(acc, u, s); }
+#else
+#define TFM__WIDE_BIAS 128
+TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s)
+{
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+}
+TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s)
+{
+    __m256i w = _mm256_xor_si256(u, _mm256_set1_epi8((char)0x80));
+    return tfm__vi_dot(acc, _mm256_sign_epi8(w, w), _mm256_sign_epi8(s, w));
+}
+#endif
+
+#elif defined(TFM__SIMD_NEON)
+typedef int32x4_t tfm__vi;
+#define TFM__WIDE_BIAS 128
+TFM__INLINE tfm__vi tfm__vi_load(const void *p) { return vreinterpretq_s32_u8(vld1q_u8((const uint8_t *)p)); }
+TFM__INLINE void tfm__vi_store(void *p, tfm__vi v) { vst1q_u8((uint8_t *)p, vreinterpretq_u8_s32(v)); }
+TFM__INLINE tfm__vi tfm__vi_set1(int32_t x) { return vdupq_n_s32(x); }
+TFM__INLINE tfm__vi tfm__vi_and(tfm__vi a, tfm__vi b) { return vandq_s32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_or(tfm__vi a, tfm__vi b) { return vorrq_s32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_xor(tfm__vi a, tfm__vi b) { return veorq_s32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_add(tfm__vi a, tfm__vi b) { return vaddq_s32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_sub(tfm__vi a, tfm__vi b) { return vsubq_s32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_mul(tfm__vi a, tfm__vi b) { return vmulq_s32(a, b); }
+TFM__INLINE tfm__vi tfm__vi_shr(tfm__vi a, int n)
+{
+    return vreinterpretq_s32_u32(vshlq_u32(vreinterpretq_u32_s32(a), vdupq_n_s32(-n)));
+}
+TFM__INLINE tfm__vi tfm__vi_shl(tfm__vi a, int n) { return vreinterpretq_s32_u32(vshlq_u32(vreinterpretq_u32_s32(a), vdupq_n_s32(n))); }
+TFM__INLINE tfm__vi tfm__vi_lookup(const uint8_t *table16, tfm__vi idx)
+{
+    return vreinterpretq_s32_u8(vqtbl1q_u8(vld1q_u8(table16), vreinterpretq_u8_s32(idx)));
+}
+TFM__INLINE tfm__vi tfm__vi_u16(const uint16_t *p) { return vreinterpretq_s32_u32(vmovl_u16(vld1_u16(p))); }
+TFM__INLINE tfm__vi tfm__vi_gather(const unsigned char *base, tfm__vi off, const size_t *off_s)
+{
+    int32_t v[4];
+    int i;
+    for (i = 0; i < 4; i++) memcpy(&v[i], base + off_s[i], 4);
+    (void)off;
+    return vld1q_s32(v);
+}
+TFM__INLINE tfm__vf tfm__vi_float(tfm__vi v) { return vcvtq_f32_s32(v); }
+TFM__INLINE tfm__vf tfm__vi_half_f32(tfm__vi v, int high)
+{
+    uint32x4_t u = vreinterpretq_u32_s32(v);
+    return vcvt_f32_f16(vreinterpret_f16_u16(vmovn_u32(high ? vshrq_n_u32(u, 16) : u)));
+}
+TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s)
+{
+    int8x16_t a = vreinterpretq_s8_s32(u), b = vreinterpretq_s8_s32(s);
+#if defined(__ARM_FEATURE_DOTPROD)
+    return vdotq_s32(acc, a, b);
+#else /* lane i: bytes 4i..4i+3, through 16-bit products and two pairwise sums */
+    int32x4_t lo = vpaddlq_s16(vmull_s8(vget_low_s8(a), vget_low_s8(b)));
+    int32x4_t hi = vpaddlq_s16(vmull_s8(vget_high_s8(a), vget_high_s8(b)));
+    return vaddq_s32(acc, vpaddq_s32(lo, hi));
+#endif
+}
+TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s) { return tfm__vi_dot(acc, veorq_s32(u, vdupq_n_s32((int32_t)0x80808080u)), s); }
+
+#else /* scalar: one lane of 4 bytes */
+typedef uint32_t tfm__vi;
+#define TFM__WIDE_BIAS 0
+TFM__INLINE tfm__vi tfm__vi_load(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+TFM__INLINE void tfm__vi_store(void *p, tfm__vi v) { memcpy(p, &v, 4); }
+TFM__INLINE tfm__vi tfm__vi_set1(int32_t x) { return (uint32_t)x; }
+TFM__INLINE tfm__vi tfm__vi_and(tfm__vi a, tfm__vi b) { return a & b; }
+TFM__INLINE tfm__vi tfm__vi_or(tfm__vi a, tfm__vi b) { return a | b; }
+TFM__INLINE tfm__vi tfm__vi_xor(tfm__vi a, tfm__vi b) { return a ^ b; }
+TFM__INLINE tfm__vi tfm__vi_add(tfm__vi a, tfm__vi b) { return a + b; }
+TFM__INLINE tfm__vi tfm__vi_sub(tfm__vi a, tfm__vi b) { return a - b; }
+TFM__INLINE tfm__vi tfm__vi_mul(tfm__vi a, tfm__vi b) { return a * b; }
+TFM__INLINE tfm__vi tfm__vi_shr(tfm__vi a, int n) { return a >> n; }
+TFM__INLINE tfm__vi tfm__vi_shl(tfm__vi a, int n) { return a << n; }
+TFM__INLINE tfm__vi tfm__vi_lookup(const uint8_t *table16, tfm__vi idx)
+{
+    return (uint32_t)table16[idx & 15] | (uint32_t)table16[(idx >> 8) & 15] << 8 | (uint32_t)table16[(idx >> 16) & 15] << 16 |
+           (uint32_t)table16[idx >> 24 & 15] << 24;
+}
+TFM__INLINE tfm__vi tfm__vi_u16(const uint16_t *p) { return *p; }
+TFM__INLINE tfm__vi tfm__vi_gather(const unsigned char *base, tfm__vi off, const size_t *off_s)
+{
+    (void)off;
+    return tfm__vi_load(base + off_s[0]);
+}
+/* the two's complement value, without an implementation-defined conversion */
+TFM__INLINE tfm__vf tfm__vi_float(tfm__vi v) { return v >> 31 ? -(float)(~v + 1u) : (float)v; }
+TFM__INLINE tfm__vf tfm__vi_half_f32(tfm__vi v, int high) { return tfm_f16_to_f32((uint16_t)(high ? v >> 16 : v & 0xffffu)); }
+TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s)
+{
+    int k;
+    for (k = 0; k < 32; k += 8) acc += ((u >> k) & 255u) * (uint32_t)(int32_t)(int8_t)(unsigned char)(s >> k);
+    return acc;
+}
+TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s) { return tfm__vi_dot(acc, u, s); }
+#endif
+
+TFM__INLINE tfm__vi tfm__vi_zero(void) { return tfm__vi_set1(0); }
+/* the bits of a where mask is set, of b elsewhere */
+#if defined(TFM__SIMD_AVX512)
+TFM__INLINE tfm__vi tfm__vi_select(tfm__vi mask, tfm__vi a, tfm__vi b) { return _mm512_ternarylogic_epi32(mask, a, b, 0xCA); }
+#elif defined(TFM__SIMD_NEON)
+TFM__INLINE tfm__vi tfm__vi_select(tfm__vi mask, tfm__vi a, tfm__vi b) { return vbslq_s32(vreinterpretq_u32_s32(mask), a, b); }
+#else
+TFM__INLINE tfm__vi tfm__vi_select(tfm__vi mask, tfm__vi a, tfm__vi b) { return tfm__vi_or(tfm__vi_and(mask, a), tfm__vi_xor(tfm__vi_or(mask, b), mask)); }
+#endif
+/* a * b + c rounded once, on every path (the scalar tfm__vf_fma rounds twice) */
+#if defined(TFM__SIMD_SCALAR)
+TFM__INLINE tfm__vf tfm__vf_fma1(tfm__vf a, tfm__vf b, tfm__vf c) { return fmaf(a, b, c); }
+#else
+TFM__INLINE tfm__vf tfm__vf_fma1(tfm__vf a, tfm__vf b, tfm__vf c) { return tfm__vf_fma(a, b, c); }
+#endif
+TFM__INLINE tfm__vi tfm__vi_bytes(unsigned b) { return tfm__vi_set1((int32_t)(0x01010101u * (b & 255u))); }
+/* the 4 bytes at p in every lane */
+TFM__INLINE tfm__vi tfm__vi_bcast4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return tfm__vi_set1(v);
+}
+/* byte k (0..3) of every lane as an int32, zero- or sign-extended (x86: one byte shuffle, off the
+   shift port) */
+#if defined(TFM__SIMD_AVX512) || defined(TFM__SIMD_AVX2)
+/* the bytes `pattern` names (0..3, or 0x80: zero) of every lane */
+TFM__INLINE tfm__vi tfm__vi_pick(tfm__vi v, uint32_t pattern)
+{
+    const __m128i idx = _mm_add_epi32(_mm_set1_epi32((int32_t)pattern), _mm_setr_epi32(0, 0x04040404, 0x08080808, 0x0c0c0c0c));
+#if defined(TFM__SIMD_AVX512)
+    return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(idx));
+#else
+    return _mm256_shuffle_epi8(v, _mm256_broadcastsi128_si256(idx));
+#endif
+}
+TFM__INLINE tfm__vi tfm__vi_byte(tfm__vi v, int k) { return tfm__vi_pick(v, 0x80808000u | (uint32_t)k); }
+#if defined(TFM__SIMD_AVX512)
+TFM__INLINE tfm__vi tfm__vi_sbyte(tfm__vi v, int k) { return _mm512_srai_epi32(tfm__vi_pick(v, 0x00808080u | (uint32_t)k << 24), 24); }
+#else
+TFM__INLINE tfm__vi tfm__vi_sbyte(tfm__vi v, int k) { return _mm256_srai_epi32(tfm__vi_pick(v, 0x00808080u | (uint32_t)k << 24), 24); }
+#endif
+#else
+TFM__INLINE tfm__vi tfm__vi_byte(tfm__vi v, int k) { return tfm__vi_and(tfm__vi_shr(v, 8 * k), tfm__vi_set1(255)); }
+TFM__INLINE tfm__vi tfm__vi_sbyte(tfm__vi v, int k) { return tfm__vi_sub(tfm__vi_xor(tfm__vi_byte(v, k), tfm__vi_set1(128)), tfm__vi_set1(128)); }
+#endif
+
+#if defined(__GNUC__)
+#define TFM__Q_UNROLL _Pragma("GCC unroll 16")
+#else
+#define TFM__Q_UNROLL
+#endif
+
+/* ---------------------------------------------------------------- the traits table's row
+   One row per dtype: the block's shape, the float arithmetic its dot product ends with, and the
+   functions that read and write it. Nothing else in this file looks at a dtype's id. */
+enum { TFM__QMIN_NONE, TFM__QMIN_ADD, TFM__QMIN_SUB }; /* x = d sc (q - z), + m, or - dmin mn */
+
+typedef struct tfm__qsrc tfm__qsrc;
+typedef struct tfm__qact tfm__qact;
+typedef struct tfm__qtile tfm__qtile;
+
+typedef struct tfm__qtype {
+    tfm_dtype type, act;      /* the dtype, and the activation dtype its dot products take */
+    unsigned short block;     /* elements per block */
+    unsigned char n_halves;   /* fp16 fields: d first, then m (q4_1, q5_1), dmin (k-quants) or scales_h (iq4_xs) */
+    unsigned char half_at[2]; /* their byte offsets in the block */
+    unsigned char body_at;    /* the rest of the block, its body: where it starts */
+    unsigned char body_words; /* and its length in 4-byte words */
+    unsigned short group;     /* elements per integer sub-block scale (the block when it has none) */
+    unsigned char zero;       /* the level of value 0: an element is d * sc * (level - zero) [+ m | - dmin * mn] */
+    unsigned char wide;       /* levels up to 255 (a signed value + 128): the dot goes through tfm__vi_dot_wide */
+    unsigned char min;        /* TFM__QMIN_*: the second fp16 field's part in the float update */
+    void (*quantize)(const float *x, void *y, size_t nb);
+    void (*dequantize)(const void *x, float *y, size_t nb); /* formats without a decoder (activations, floats) */
+    /* the kernels (weight types): 16 rows dotted with one activation row; a chunk of blocks decoded to
+       one byte per level; m activation rows against a decoded chunk */
+    void (*dot)(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next);
+    void (*decode)(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t);
+    void (*mm)(float *y, size_t ldy, const tfm__qtile *t, size_t nbk, const tfm__qact *a, size_t b0, int m, int nr, int first);
+} tfm__qtype;
+
+/* ---------------------------------------------------------------- the packed layout
+   A row-tile is TFM__QROWS rows (a matrix's last tile repeats its last row). It holds first the fp16
+   fields of all its blocks, block by block and field by field, each field as TFM__QHALF_BYTES (16 rows
+   x 2 bytes), padded to 64 bytes; then the bodies, block by block, body word w (bytes 4w..4w+3) as one
+   TFM__QVEC_BYTES vector whose 4-byte lane r is row r's word. So a tile is as long as its 16 rows
+   (plus at most 63 bytes), and lane group c of the kernels (TFM__VF_N rows) reads bytes
+   c * TFM__VI_BYTES.. of every vector. */
+#define TFM__QROWS 16
+#define TFM__QSUBS (TFM__QROWS / TFM__VF_N)
+#define TFM__QVEC_BYTES (4 * TFM__QROWS)
+#define TFM__QHALF_BYTES (2 * TFM__QROWS)
+#define TFM__QTILE_ELEMS 1024 /* elements of a row-tile decoded at a time for a gemm (16 KB of levels) */
+
+static size_t tfm__qblock_bytes(const tfm__qtype *T) { return 2u * T->n_halves + 4u * T->body_words; }
+static size_t tfm__qhalves_bytes(const tfm__qtype *T, size_t nb) { return (nb * T->n_halves * TFM__QHALF_BYTES + 63) / 64 * 64; }
+static size_t tfm__qtile_bytes(const tfm__qtype *T, size_t nb) { return tfm__qhalves_bytes(T, nb) + nb * T->body_words * TFM__QVEC_BYTES; }
+
+/* A row-tile as the kernels read it: packed (row_bytes 0) or GGML rows row_bytes apart. */
+struct tfm__qsrc {
+    const unsigned char *p; /* packed: the row-tile; GGML rows: its first row */
+    size_t row_bytes;
+    size_t halves_bytes;    /* packed: where the bodies start */
+    int nr;                 /* rows present, 1..16 */
+};
+
+/* lane group c of a row-tile (rows 16c/TFM__QSUBS..): where block b's halves and body words are */
+typedef struct tfm__qsub {
+    const unsigned char *halves, *body;
+    size_t half_stride, body_stride; /* bytes from one block to the next */
+    tfm__vi off;                     /* GGML rows: each lane's row offset (rows past nr repeat the last) */
+    size_t off_s[TFM__VF_N];
+} tfm__qsub;
+
+TFM__Q_FORCE_INLINE void tfm__qsub_init(tfm__qsub *s, const tfm__qtype *T, const tfm__qsrc *w, int c, int packed)
+{
+    int32_t o[TFM__VF_N];
+    int r;
+    if (packed) {
+        s->halves = w->p + (size_t)c * 2 * TFM__VF_N;
+        s->body = w->p + w->halves_bytes + (size_t)c * TFM__VI_BYTES;
+        s->half_stride = T->n_halves * (size_t)TFM__QHALF_BYTES;
+        s->body_stride = T->body_words * (size_t)TFM__QVEC_BYTES;
+        return;
+    }
+    for (r = 0; r < TFM__VF_N; r++) {
+        int row = c * TFM__VF_N + r < w->nr ? c * TFM__VF_N + r : w->nr - 1;
+        s->off_s[r] = (size_t)row * w->row_bytes;
+        o[r] = (int32_t)s->off_s[r];
+    }
+    s->off = tfm__vi_load(o);
+    s->halves = w->p;
+    s->body = w->p + T->body_at;
+    s->half_stride = s->body_stride = tfm__qblock_bytes(T);
+}
+
+/* body word v of block b, one 4-byte lane per row */
+TFM__Q_FORCE_INLINE tfm__vi tfm__qword(const tfm__qsub *s, int packed, size_t b, int v)
+{
+    const unsigned char *p = s->body + b * s->body_stride;
+    return packed ? tfm__vi_load(p + TFM__QVEC_BYTES * v) : tfm__vi_gather(p + 4 * v, s->off, s->off_s);
+}
+
+/* the 4-byte word of a block that holds its fp16 field at `at` (the word the field starts, unless that
+   runs past the block: then the one it ends), and whether the field is its high half */
+static int tfm__qhalf_word(const tfm__qtype *T, int f, int *high)
+{
+    const int at = T->half_at[f], w = (at & ~3) + 4 <= (int)tfm__qblock_bytes(T) ? at & ~3 : at - 2;
+    *high = at - w == 2;
+    return w;
+}
+
+/* fp16 field f of block b of every row, as f32 lanes (packed: in place; GGML rows: gathered) */
+TFM__Q_FORCE_INLINE tfm__vf tfm__qhalf_f32(const tfm__qtype *T, const tfm__qsub *s, int packed, size_t b, int f)
+{
+    int high, w = tfm__qhalf_word(T, f, &high);
+    if (packed) return tfm__vf_load_f16((const uint16_t *)(const void *)(s->halves + b * s->half_stride + (size_t)f * TFM__QHALF_BYTES));
+    return tfm__vi_half_f32(tfm__vi_gather(s->halves + b * s->half_stride + w, s->off, s->off_s), high);
+}
+
+/* the same field as zero-extended int32 lanes (iq4_xs's scales_h) */
+TFM__Q_FORCE_INLINE tfm__vi tfm__qhalf_u16(const tfm__qtype *T, const tfm__qsub *s, int packed, size_t b, int f)
+{
+    int high, w = tfm__qhalf_word(T, f, &high);
+    tfm__vi v;
+    if (packed) return tfm__vi_u16((const uint16_t *)(const void *)(s->halves + b * s->half_stride + (size_t)f * TFM__QHALF_BYTES));
+    v = tfm__vi_gather(s->halves + b * s->half_stride + w, s->off, s->off_s);
+    return high ? tfm__vi_shr(v, 16) : tfm__vi_and(v, tfm__vi_set1(0xffff));
+}
+
+/* The decoders: the i-th group a decoder visits in block b (T->group elements: the returned group g, in
+   an order that keeps the words groups share close together) as T->group / 4 level vectors, vector t's
+   byte k the level of element g * T->group + 4t + k; for types with sub-block scales also the group's
+   integer scale (and min). Each reads the GGML block's bytes as GGML's own code does, 16 rows at once. */
+typedef int tfm__qdecoder(const tfm__qsub *s, int packed, size_t b, int i, tfm__vi *L, tfm__vi *sc, tfm__vi *mn);
+
+/* body word of a struct field (GGML's byte layout: the block structs are GGML's) */
+#define TFM__QW(block_type, field, body_at) ((int)(offsetof(block_type, field) - (body_at)) / 4)
+
+/* the nibbles of 4 words from w0: low nibbles are elements 4t.., high ones 16 + 4t.. (q4_0's order) */
+TFM__Q_FORCE_INLINE void tfm__qnibbles(const tfm__qsub *s, int packed, size_t b, int w0, tfm__vi *L)
+{
+    const tfm__vi m4 = tfm__vi_bytes(0x0f);
+    int t;
+    TFM__Q_UNROLL
+    for (t = 0; t < 4; t++) {
+        tfm__vi q = tfm__qword(s, packed, b, w0 + t);
+        L[t] = tfm__vi_and(q, m4);
+        L[t + 4] = tfm__vi_and(tfm__vi_shr(q, 4), m4);
     }
 }
+
+TFM__Q_FORCE_INLINE int tfm__qdec_q8_0(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
+{
+    int t;
+    TFM__Q_UNROLL
+    for (t = 0; t < 8; t++) L[t] = tfm__vi_xor(tfm__qword(s, packed, b, t), tfm__vi_bytes(0x80));
+    (void)sc, (void)mn;
+    return g;
+}
+
+TFM__Q_FORCE_INLINE int tfm__qdec_q4_0(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
+{
+    tfm__qnibbles(s, packed, b, 0, L);
+    (void)sc, (void)mn;
+    return g;
+}
+
+/* k-quant 6-bit scales and mins of sub-block g (GGML's get_scale_min_k4) from the 12 bytes at body
+   words 0-2 (b0, b1, b2), worked out as bytes for four sub-blocks at once: scales 0-3 = b0 & 63, mins 0-3
+   = b1 & 63, scales 4-7 = b2's low nibbles | (b0 >> 6) << 4, mins 4-7 = b2's high nibbles | (b1 >> 6) << 4 */
+TFM__Q_FORCE_INLINE void tfm__qscales_k4(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *sc, tfm__vi *mn)
+{
+    const tfm__vi b0 = tfm__qword(s, packed, b, 0), b1 = tfm__qword(s, packed, b, 1), m6 = tfm__vi_bytes(63);
+    if (g < 4) {
+        *sc = tfm__vi_byte(tfm__vi_and(b0, m6), g);
+        *mn = tfm__vi_byte(tfm__vi_and(b1, m6), g);
+    } else {
+        const tfm__vi b2 = tfm__qword(s, packed, b, 2), m4 = tfm__vi_bytes(15), top = tfm__vi_bytes(48);
+        *sc = tfm__vi_byte(tfm__vi_or(tfm__vi_and(b2, m4), tfm__vi_and(tfm__vi_shr(b0, 2), top)), g - 4);
+        *mn = tfm__vi_byte(tfm__vi_or(tfm__vi_and(tfm__vi_shr(b2, 4), m4), tfm__vi_and(tfm__vi_shr(b1, 2), top)), g - 4);
+    }
+}
+
+/* q4_k sub-block g: qs bytes 32 (g / 2).., low nibbles for even g, high for odd */
+TFM__Q_FORCE_INLINE int tfm__qdec_q4_K(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
+{
+    const tfm__vi m4 = tfm__vi_bytes(0x0f);
+    const int w0 = TFM__QW(tfm_block_q4_K, qs, 4) + 8 * (g / 2);
+    int t;
+    TFM__Q_UNROLL
+    for (t = 0; t < 8; t++) L[t] = tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, w0 + t), 4 * (g % 2)), m4);
+    tfm__qscales_k4(s, packed, b, g, sc, mn);
+    return g;
+}
+
+/* q6_k group g (16 elements 16g..): half h = g / 8, quarter q = (g % 8) / 2, offset o = 16 (g % 2); low
+   4 bits from ql bytes 64h + 32 (q & 1) + o.. (high nibbles for q >= 2), top 2 from qh bytes 32h + o..
+   (bits 2q, 2q + 1); the scale is the int8 scales[g]. Visited by (h, o, q): the 4 groups of one qh
+   word in a row. */
+TFM__Q_FORCE_INLINE int tfm__qdec_q6_K(const tfm__qsub *s, int packed, size_t b, int i, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
+{
+    const int h = i / 8, o = 16 * (i % 8 / 4), q = i % 4, g = 8 * h + 2 * q + o / 16;
+    const int wl = TFM__QW(tfm_block_q6_K, ql, 0) + (64 * h + 32 * (q & 1) + o) / 4, wh = TFM__QW(tfm_block_q6_K, qh, 0) + (32 * h + o) / 4;
+    const tfm__vi m2 = tfm__vi_bytes(0x30);
+    int t;
+    TFM__Q_UNROLL
+    for (t = 0; t < 4; t++) {
+        tfm__vi hi = tfm__qword(s, packed, b, wh + t);
+        hi = tfm__vi_and(q < 3 ? tfm__vi_shl(hi, 4 - 2 * q) : tfm__vi_shr(hi, 2), m2);
+        L[t] = tfm__vi_select(tfm__vi_bytes(0x0f), tfm__vi_shr(tfm__qword(s, packed, b, wl + t), 4 * (q / 2)), hi);
+    }
+    *sc = tfm__vi_sbyte(tfm__qword(s, packed, b, TFM__QW(tfm_block_q6_K, scales, 0) + g / 4), g % 4);
+    (void)mn;
+    return g;
+}
+
+/* ---------------------------------------------------------------- activations
+   An activation row quantized to the weight type's activation dtype, laid out for the kernels: the
+   int8 values in a row, the sum of every 16 of them (the zero-point and min terms), each block's scale
+   (and q8_1's s) as f32. Rows are cols, cols / 16 and nb entries apart. */
+struct tfm__qact {
+    const int8_t *q;
+    const int32_t *s16;
+    const float *d, *s;
+    size_t cols, nb;
+};
+
+/* ---------------------------------------------------------------- the kernel bodies
+   Per block: for each group, a chain of byte dots starting at -(zero - bias) * (the group's activation
+   sum) (two chains for latency, summed), times the group's scale when the type has them; the min term
+   (- dmin sum(mn * group sums)) accumulated the same way; then the float update, lane by lane, in the
+   documented order. */
+
+/* the lines holding bytes [from, from + bytes) of p into L2 */
+TFM__Q_FORCE_INLINE void tfm__qprefetch(const unsigned char *p, size_t from, size_t bytes)
+{
+    size_t l;
+    for (l = from / 64; l <= (from + bytes - 1) / 64; l++) TFM__Q_PREFETCH(p + 64 * l);
+}
+
+/* block b's share of the next row-tile (one core keeps too few reads in flight alone to reach the
+   read bandwidth): packed, a 1/nb slice of the tile; rows, block b of each row */
+TFM__Q_FORCE_INLINE void tfm__qprefetch_next(const tfm__qtype *T, const tfm__qsrc *next, size_t b, size_t nb)
+{
+    int r;
+    if (!next) return;
+    if (!next->row_bytes) {
+        size_t share = (tfm__qtile_bytes(T, nb) + nb - 1) / nb;
+        tfm__qprefetch(next->p, b * share, share);
+    } else { /* the lines block b reaches into that earlier blocks did not */
+        const size_t bb = tfm__qblock_bytes(T), from = b ? (b * bb - 1) / 64 + 1 : 0, to = ((b + 1) * bb - 1) / 64;
+        if (from <= to)
+            for (r = 0; r < next->nr; r++) tfm__qprefetch(next->p + (size_t)r * next->row_bytes, 64 * from, 64 * (to - from) + 1);
+    }
+}
+
+TFM__Q_FORCE_INLINE tfm__vi tfm__qdot4(const tfm__qtype *T, tfm__vi acc, tfm__vi L, const int8_t *a)
+{
+    return T->wide ? tfm__vi_dot_wide(acc, L, tfm__vi_bcast4(a)) : tfm__vi_dot(acc, L, tfm__vi_bcast4(a));
+}
+
+TFM__Q_FORCE_INLINE int32_t tfm__qgroup_sum(const tfm__qtype *T, const int32_t *s16, int g)
+{
+    return T->group == 16 ? s16[g] : s16[2 * g] + s16[2 * g + 1];
+}
+
+TFM__Q_FORCE_INLINE int32_t tfm__qzero(const tfm__qtype *T) { return T->zero - (T->wide ? TFM__WIDE_BIAS : 0); }
+
+/* y16[r] = row r of the tile w dotted with the activation row a (nb blocks) */
+TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, const tfm__qsrc *w, const tfm__qact *a,
+                                       size_t nb, float *y16, const tfm__qsrc *next)
+{
+    const int groups = T->block / T->group, n = T->group / 4;
+    tfm__qsub sub[TFM__QSUBS];
+    tfm__vf acc[TFM__QSUBS];
+    size_t b;
+    int c, i, t;
+    for (c = 0; c < TFM__QSUBS; c++) {
+        tfm__qsub_init(&sub[c], T, w, c, packed);
+        acc[c] = tfm__vf_zero();
+    }
+    for (b = 0; b < nb; b++) {
+        const int8_t *q = a->q + b * T->block;
+        const int32_t *s16 = a->s16 + b * (T->block / 16);
+        const tfm__vf da = tfm__vf_set1(a->d[b]);
+        tfm__qprefetch_next(T, next, b, nb);
+        for (c = 0; c < TFM__QSUBS; c++) {
+            tfm__vi isum = tfm__vi_zero(), msum = tfm__vi_zero();
+            TFM__Q_UNROLL
+            for (i = 0; i < groups; i++) {
+                tfm__vi L[8], sc = tfm__vi_zero(), mn = tfm__vi_zero(), r0, r1 = tfm__vi_zero();
+                const int g = dec(&sub[c], packed, b, i, L, &sc, &mn);
+                const int32_t gsum = tfm__qgroup_sum(T, s16, g);
+                r0 = tfm__vi_set1(-tfm__qzero(T) * gsum);
+                TFM__Q_UNROLL
+                for (t = 0; t < n; t++) { /* two chains in a group of 8 vectors (latency), one in 4 */
+                    if (n == 8 && t % 2) r1 = tfm__qdot4(T, r1, L[t], q + g * T->group + 4 * t);
+                    else r0 = tfm__qdot4(T, r0, L[t], q + g * T->group + 4 * t);
+                }
+                r0 = tfm__vi_add(r0, r1);
+                isum = groups == 1 ? r0 : tfm__vi_add(isum, tfm__vi_mul(r0, sc));
+                if (T->min == TFM__QMIN_SUB) msum = tfm__vi_add(msum, tfm__vi_mul(mn, tfm__vi_set1(gsum)));
+            }
+            acc[c] = tfm__vf_fma1(tfm__vi_float(isum), tfm__vf_mul(tfm__qhalf_f32(T, &sub[c], packed, b, 0), da), acc[c]);
+            if (T->min == TFM__QMIN_ADD) acc[c] = tfm__vf_fma1(tfm__qhalf_f32(T, &sub[c], packed, b, 1), tfm__vf_set1(a->s[b]), acc[c]);
+            if (T->min == TFM__QMIN_SUB)
+                acc[c] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum)), tfm__vf_mul(tfm__qhalf_f32(T, &sub[c], packed, b, 1), da),
+                                     acc[c]);
+        }
+    }
+    for (c = 0; c < TFM__QSUBS; c++) tfm__vf_store(y16 + c * TFM__VF_N, acc[c]);
+}
+
+/* A chunk of a row-tile decoded for the gemm: a vector per 4 elements (lane r = row r's 4 levels),
+   each group's scale and min, each block's d and second field, as int32 / f32 lanes. */
+struct tfm__qtile {
+    uint8_t lv[TFM__QTILE_ELEMS / 4][TFM__QVEC_BYTES];
+    int32_t sc[TFM__QTILE_ELEMS / 16][TFM__QROWS], mn[TFM__QTILE_ELEMS / 16][TFM__QROWS];
+    float d[TFM__QTILE_ELEMS / 32][TFM__QROWS], dm[TFM__QTILE_ELEMS / 32][TFM__QROWS];
+};
+
+TFM__Q_FORCE_INLINE void tfm__qdecode_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, const tfm__qsrc *w, size_t b0,
+                                          size_t nbk, tfm__qtile *tl)
+{
+    const int groups = T->block / T->group, n = T->group / 4;
+    tfm__qsub sub[TFM__QSUBS];
+    size_t b;
+    int c, i, t;
+    for (c = 0; c < TFM__QSUBS; c++) tfm__qsub_init(&sub[c], T, w, c, packed);
+    for (b = 0; b < nbk; b++)
+        for (c = 0; c < TFM__QSUBS; c++) {
+            TFM__Q_UNROLL
+            for (i = 0; i < groups; i++) {
+                tfm__vi L[8], sc = tfm__vi_zero(), mn = tfm__vi_zero();
+                const size_t j = b * (size_t)groups + (size_t)dec(&sub[c], packed, b0 + b, i, L, &sc, &mn);
+                for (t = 0; t < n; t++) tfm__vi_store(&tl->lv[j * (size_t)n + (size_t)t][c * TFM__VI_BYTES], L[t]);
+                tfm__vi_store(&tl->sc[j][c * TFM__VF_N], sc);
+                tfm__vi_store(&tl->mn[j][c * TFM__VF_N], mn);
+            }
+            tfm__vf_store(&tl->d[b][c * TFM__VF_N], tfm__qhalf_f32(T, &sub[c], packed, b0 + b, 0));
+            if (T->min != TFM__QMIN_NONE) tfm__vf_store(&tl->dm[b][c * TFM__VF_N], tfm__qhalf_f32(T, &sub[c], packed, b0 + b, 1));
+        }
+}
+
+/* Y[i][r] (r < nr) over blocks [b0, b0 + nbk) of the decoded chunk, for the m activation rows,
+   continuing the sums in Y unless first. Four activation rows run together: four independent dot
+   chains (two each) hide the latency; a tail of fewer rows repeats the last one. */
+TFM__Q_FORCE_INLINE void tfm__qmm_body(const tfm__qtype *T, float *y, size_t ldy, const tfm__qtile *tl, size_t nbk, const tfm__qact *a,
+                                      size_t b0, int m, int nr, int first)
+{
+    const int groups = T->block / T->group, n = T->group / 4;
+    int c, i, i0, g, t;
+    size_t b;
+    for (c = 0; c < TFM__QSUBS && c * TFM__VF_N < nr; c++) {
+        const size_t lanes = (size_t)(nr - c * TFM__VF_N < TFM__VF_N ? nr - c * TFM__VF_N : TFM__VF_N);
+        for (i0 = 0; i0 < m; i0 += 4) {
+            float *yc[4];
+            const int8_t *q[4];
+            const int32_t *s16[4];
+            const float *d[4], *s[4];
+            tfm__vf acc[4];
+            for (i = 0; i < 4; i++) {
+                size_t ci = (size_t)(i0 + i < m ? i0 + i : m - 1);
+                yc[i] = y + ci * ldy + (size_t)c * TFM__VF_N;
+                q[i] = a->q + ci * a->cols + b0 * T->block;
+                s16[i] = a->s16 + ci * (a->cols / 16) + b0 * (T->block / 16);
+                d[i] = a->d + ci * a->nb + b0;
+                s[i] = a->s ? a->s + ci * a->nb + b0 : NULL;
+                acc[i] = first ? tfm__vf_zero() : tfm__vf_load_n(yc[i], lanes);
+            }
+            for (b = 0; b < nbk; b++) {
+                tfm__vi isum[4], msum[4];
+                const tfm__vf dw = tfm__vf_load(&tl->d[b][c * TFM__VF_N]);
+                for (i = 0; i < 4; i++) isum[i] = msum[i] = tfm__vi_zero();
+                for (g = 0; g < groups; g++) {
+                    const size_t j = b * (size_t)groups + (size_t)g;
+                    const tfm__vi sc = tfm__vi_load(&tl->sc[j][c * TFM__VF_N]);
+                    tfm__vi r0[4], r1[4];
+                    int32_t gsum[4];
+                    TFM__Q_UNROLL
+                    for (i = 0; i < 4; i++) {
+                        gsum[i] = tfm__qgroup_sum(T, s16[i] + b * (T->block / 16), g);
+                        r0[i] = tfm__vi_set1(-tfm__qzero(T) * gsum[i]);
+                        r1[i] = tfm__vi_zero();
+                    }
+                    TFM__Q_UNROLL
+                    for (t = 0; t < n; t++) {
+                        const tfm__vi L = tfm__vi_load(&tl->lv[j * (size_t)n + (size_t)t][c * TFM__VI_BYTES]);
+                        const size_t e = b * T->block + (size_t)g * T->group + 4 * (size_t)t;
+                        TFM__Q_UNROLL
+                        for (i = 0; i < 4; i++) {
+                            if (n == 8 && t % 2) r1[i] = tfm__qdot4(T, r1[i], L, q[i] + e);
+                            else r0[i] = tfm__qdot4(T, r0[i], L, q[i] + e);
+                        }
+                    }
+                    TFM__Q_UNROLL
+                    for (i = 0; i < 4; i++) {
+                        r0[i] = tfm__vi_add(r0[i], r1[i]);
+                        isum[i] = groups == 1 ? r0[i] : tfm__vi_add(isum[i], tfm__vi_mul(r0[i], sc));
+                        if (T->min == TFM__QMIN_SUB)
+                            msum[i] = tfm__vi_add(msum[i], tfm__vi_mul(tfm__vi_load(&tl->mn[j][c * TFM__VF_N]), tfm__vi_set1(gsum[i])));
+                    }
+                }
+                TFM__Q_UNROLL
+                for (i = 0; i < 4; i++) {
+                    const tfm__vf da = tfm__vf_set1(d[i][b]);
+                    acc[i] = tfm__vf_fma1(tfm__vi_float(isum[i]), tfm__vf_mul(dw, da), acc[i]);
+                    if (T->min == TFM__QMIN_ADD) acc[i] = tfm__vf_fma1(tfm__vf_load(&tl->dm[b][c * TFM__VF_N]), tfm__vf_set1(s[i][b]), acc[i]);
+                    if (T->min == TFM__QMIN_SUB)
+                        acc[i] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum[i])), tfm__vf_mul(tfm__vf_load(&tl->dm[b][c * TFM__VF_N]), da),
+                                             acc[i]);
+                }
+            }
+            for (i = 3; i >= 0; i--) tfm__vf_store_n(yc[i], acc[i], lanes);
+        }
+    }
+}
+
+/* The kernels of one weight type: the bodies above with its row of the table and its decoder. */
+#define TFM__QKERNELS_DECLARE(name)                                                                                   \
+    static void tfm__qdot_##name(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next); \
+    static void tfm__qdecode_##name(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t);                          \
+    static void tfm__qmm_##name(float *y, size_t ldy, const tfm__qtile *t, size_t nbk, const tfm__qact *a, size_t b0, int m, int nr, int first)
+#define TFM__QKERNELS(name) tfm__qdot_##name, tfm__qdecode_##name, tfm__qmm_##name
+#define TFM__QKERNELS_DEFINE(name, dec)                                                                                \
+    static void tfm__qdot_##name(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next)  \
+    {                                                                                                                   \
+        if (w->row_bytes) tfm__qdot_body(&tfm__q_##name, dec, 0, w, a, nb, y16, next);                                   \
+        else tfm__qdot_body(&tfm__q_##name, dec, 1, w, a, nb, y16, next);                                                \
+    }                                                                                                                   \
+    static void tfm__qdecode_##name(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t)                           \
+    {                                                                                                                   \
+        if (w->row_bytes) tfm__qdecode_body(&tfm__q_##name, dec, 0, w, b0, nbk, t);                                      \
+        else tfm__qdecode_body(&tfm__q_##name, dec, 1, w, b0, nbk, t);                                                   \
+    }                                                                                                                   \
+    static void tfm__qmm_##name(float *y, size_t ldy, const tfm__qtile *t, size_t nbk, const tfm__qact *a, size_t b0, int m, int nr, int first) \
+    {                                                                                                                   \
+        tfm__qmm_body(&tfm__q_##name, y, ldy, t, nbk, a, b0, m, nr, first);                                              \
+    }
+
+/* ---------------------------------------------------------------- the table */
+
+static void tfm__quantize_f32(const float *x, void *y, size_t n) { memmove(y, x, n * sizeof(float)); }
+static void tfm__quantize_f16(const float *x, void *y, size_t n) { tfm_f32_to_f16_row((uint16_t *)y, x, n); }
+static void tfm__quantize_bf16(const float *x, void *y, size_t n) { tfm_f32_to_bf16_row((uint16_t *)y, x, n); }
+static void tfm__dequantize_f32(const void *x, float *y, size_t n) { memmove(y, x, n * sizeof(float)); }
+static void tfm__dequantize_f16(const void *x, float *y, size_t n) { tfm_f16_to_f32_row(y, (const uint16_t *)x, n); }
+static void tfm__dequantize_bf16(const void *x, float *y, size_t n) { tfm_bf16_to_f32_row(y, (const uint16_t *)x, n); }
+
+TFM__QKERNELS_DECLARE(q8_0);
+TFM__QKERNELS_DECLARE(q4_0);
+TFM__QKERNELS_DECLARE(q4_1);
+TFM__QKERNELS_DECLARE(q4_K);
+TFM__QKERNELS_DECLARE(q6_K);
+
+/*                                              type      act       block halves  at      body wrds group zero wide min */
+static const tfm__qtype tfm__q_f32 =  {TFM_F32,  TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_f32, tfm__dequantize_f32, NULL, NULL, NULL};
+static const tfm__qtype tfm__q_f16 =  {TFM_F16,  TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_f16, tfm__dequantize_f16, NULL, NULL, NULL};
+static const tfm__qtype tfm__q_bf16 = {TFM_BF16, TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_bf16, tfm__dequantize_bf16, NULL, NULL, NULL};
+static const tfm__qtype tfm__q_q8_1 = {TFM_Q8_1, TFM_Q8_1, 32,  2, {0, 2},     4, 8,  32,  0,   0, TFM__QMIN_NONE, tfm__quantize_q8_1, tfm__dequantize_q8_1, NULL, NULL, NULL};
+static const tfm__qtype tfm__q_q8_K = {TFM_Q8_K, TFM_Q8_K, 256, 0, {0, 0},     4, 72, 256, 0,   0, TFM__QMIN_NONE, tfm__quantize_q8_K, tfm__dequantize_q8_K, NULL, NULL, NULL};
+static const tfm__qtype tfm__q_q8_0 = {TFM_Q8_0, TFM_Q8_0, 32,  1, {0, 0},     2, 8,  32,  128, 1, TFM__QMIN_NONE, tfm__quantize_q8_0, NULL, TFM__QKERNELS(q8_0)};
+static const tfm__qtype tfm__q_q4_0 = {TFM_Q4_0, TFM_Q8_0, 32,  1, {0, 0},     2, 4,  32,  8,   0, TFM__QMIN_NONE, tfm__quantize_q4_0, NULL, TFM__QKERNELS(q4_0)};
+static const tfm__qtype tfm__q_q4_1 = {TFM_Q4_1, TFM_Q8_1, 32,  2, {0, 2},     4, 4,  32,  0,   0, TFM__QMIN_ADD,  tfm__quantize_q4_1, NULL, TFM__QKERNELS(q4_1)};
+static const tfm__qtype tfm__q_q4_K = {TFM_Q4_K, TFM_Q8_K, 256, 2, {0, 2},     4, 35, 32,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q4_K, NULL, TFM__QKERNELS(q4_K)};
+static const tfm__qtype tfm__q_q6_K = {TFM_Q6_K, TFM_Q8_K, 256, 1, {208, 0},   0, 52, 16,  32,  0, TFM__QMIN_NONE, tfm__quantize_q6_K, NULL, TFM__QKERNELS(q6_K)};
+
+static const tfm__qtype *const tfm__qtypes[] = {&tfm__q_f32, &tfm__q_f16, &tfm__q_bf16, &tfm__q_q8_1, &tfm__q_q8_K,
+                                                &tfm__q_q8_0, &tfm__q_q4_0, &tfm__q_q4_1, &tfm__q_q4_K, &tfm__q_q6_K};
+
+TFM__QKERNELS_DEFINE(q8_0, tfm__qdec_q8_0)
+TFM__QKERNELS_DEFINE(q4_0, tfm__qdec_q4_0)
+TFM__QKERNELS_DEFINE(q4_1, tfm__qdec_q4_0)
+TFM__QKERNELS_DEFINE(q4_K, tfm__qdec_q4_K)
+TFM__QKERNELS_DEFINE(q6_K, tfm__qdec_q6_K)
+
+/* the row of a dtype; NULL for dtypes this file does not handle */
+static const tfm__qtype *tfm__qfind(tfm_dtype t)
+{
+    size_t i;
+    for (i = 0; i < sizeof tfm__qtypes / sizeof tfm__qtypes[0]; i++)
+        if (tfm__qtypes[i]->type == t) return tfm__qtypes[i];
+    return NULL;
+}
+
+/* the row of a weight dtype with int8 kernels; NULL otherwise (floats included) */
+static const tfm__qtype *tfm__qweight(tfm_dtype t)
+{
+    const tfm__qtype *T = tfm__qfind(t);
+    return T && T->dot ? T : NULL;
+}
+
+/* ---------------------------------------------------------------- activation rows */
+
+static size_t tfm__align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* bytes of m activation rows of cols values in nb blocks, with the slack to align them */
+static size_t tfm__qact_bytes(size_t m, size_t cols, size_t nb)
+{
+    return tfm__align64(m * cols) + tfm__align64(m * (cols / 16) * 4) + 2 * tfm__align64(m * nb * 4) + 64;
+}
+
+typedef struct tfm__qact_rows {
+    tfm__qact a;
+    int8_t *q;
+    int32_t *s16;
+    float *d, *s;
+} tfm__qact_rows;
+
+static void tfm__qact_init(tfm__qact_rows *r, void *ws, size_t m, size_t cols, size_t nb)
+{
+    unsigned char *p = (unsigned char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    r->q = (int8_t *)(void *)p;
+    p += tfm__align64(m * cols);
+    r->s16 = (int32_t *)(void *)p;
+    p += tfm__align64(m * (cols / 16) * 4);
+    r->d = (float *)(void *)p;
+    r->s = (float *)(void *)(p + tfm__align64(m * nb * 4));
+    r->a.q = r->q, r->a.s16 = r->s16, r->a.d = r->d, r->a.s = r->s;
+    r->a.cols = cols, r->a.nb = nb;
+}
+
+/* row c, block b from a GGML block of the activation dtype A (q8_0, q8_1: fp16 d [and s]; q8_k: f32 d) */
+static void tfm__qact_block(tfm__qact_rows *r, size_t c, size_t b, const tfm__qtype *A, const unsigned char *blk)
+{
+    const size_t i = c * r->a.nb + b;
+    uint16_t h;
+    memcpy(r->q + c * r->a.cols + b * A->block, blk + A->body_at, A->block);
+    if (A->n_halves) {
+        memcpy(&h, blk + A->half_at[0], 2);
+        r->d[i] = tfm_f16_to_f32(h);
+    } else {
+        memcpy(&r->d[i], blk, 4);
+    }
+    if (A->n_halves > 1) {
+        memcpy(&h, blk + A->half_at[1], 2);
+        r->s[i] = tfm_f16_to_f32(h);
+    }
+}
+
+static void tfm__qact_sums(tfm__qact_rows *r, size_t c)
+{
+    const int8_t *q = r->q + c * r->a.cols;
+    size_t e, k;
+    for (e = 0; e < r->a.cols / 16; e++) {
+        int32_t s = 0;
+        for (k = 0; k < 16; k++) s += q[16 * e + k];
+        r->s16[c * (r->a.cols / 16) + e] = s;
+    }
+}
+
+/* m rows of x (ldx apart) quantized to A */
+static void tfm__qact_quantize(tfm__qact_rows *r, const tfm__qtype *A, const float *x, size_t ldx, int m, int n_threads)
+{
+    int c;
+    /* ~1 ns per value: a team only for a few tens of microseconds of work */
+    TFM__PARALLEL_FOR((double)m * (double)r->a.cols >= 65536.0 ? n_threads : 1)
+    for (c = 0; c < m; c++) {
+        union { tfm_block_q8_0 z; tfm_block_q8_1 o; tfm_block_q8_K k; } blk;
+        size_t b;
+        for (b = 0; b < r->a.nb; b++) {
+            A->quantize(x + (size_t)c * ldx + b * A->block, &blk, 1);
+            tfm__qact_block(r, (size_t)c, b, A, (const unsigned char *)&blk);
+        }
+        tfm__qact_sums(r, (size_t)c);
+    }
+    (void)n_threads;
+}
+
+static tfm__qact tfm__qact_row(const tfm__qact *a, int i)
+{
+    tfm__qact r = *a;
+    r.q += (size_t)i * a->cols;
+    r.s16 += (size_t)i * (a->cols / 16);
+    r.d += (size_t)i * a->nb;
+    r.s += (size_t)i * a->nb;
+    return r;
+}
+
+/* ---------------------------------------------------------------- matrices */
+
+/* A weight matrix as the kernels walk it: packed row-tiles, or GGML rows (row_bytes apart). */
+typedef struct tfm__qmat {
+    const tfm__qtype *T;
+    const unsigned char *data;
+    size_t row_bytes, tile_bytes, halves_bytes, nb;
+    int rows;
+} tfm__qmat;
+
+static tfm__qsrc tfm__qmat_tile(const tfm__qmat *w, int t)
+{
+    tfm__qsrc s;
+    const int r0 = t * TFM__QROWS;
+    s.p = w->row_bytes ? w->data + (size_t)r0 * w->row_bytes : w->data + (size_t)t * w->tile_bytes;
+    s.row_bytes = w->row_bytes;
+    s.halves_bytes = w->halves_bytes;
+    s.nr = w->rows - r0 < TFM__QROWS ? w->rows - r0 : TFM__QROWS;
+    return s;
+}
+
+/* Y[i][r - r0] for rows r in [r0, r1) inside row-tiles [t0, t1) and the m activation rows, 16 rows at
+   a time through the dot kernel (each tile stays in cache while the m rows pass over it) */
+static void tfm__qdot_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int r0, int r1, int t0, int t1)
+{
+    int t, i;
+    for (t = t0; t < t1; t++) {
+        const tfm__qsrc s = tfm__qmat_tile(w, t);
+        const int first = t * TFM__QROWS, lo = first > r0 ? first : r0;
+        const int hi = first + TFM__QROWS < r1 ? first + TFM__QROWS : r1;
+        tfm__qsrc next;
+        if (t + 1 < t1) next = tfm__qmat_tile(w, t + 1);
+        for (i = 0; i < m; i++) {
+            float out[TFM__QROWS];
+            const tfm__qact ai = tfm__qact_row(a, i);
+            w->T->dot(&s, &ai, w->nb, out, i == 0 && t + 1 < t1 ? &next : NULL);
+            memcpy(y + (size_t)i * ldy + (size_t)(lo - r0), out + (lo - first), (size_t)(hi - lo) * sizeof(float));
+        }
+    }
+}
+
+/* Y[i][16 t ..] for row-tiles [t0, t1) and m >= 4 activation rows: each tile decoded a chunk of K at a
+   time, which all m rows then pass over (the weights are read once per call) */
+static void tfm__qmm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int t0, int t1)
+{
+    tfm__qtile tile;
+    const size_t kc = TFM__QTILE_ELEMS / w->T->block;
+    size_t b0;
+    int t;
+    for (t = t0; t < t1; t++) {
+        const tfm__qsrc s = tfm__qmat_tile(w, t);
+        for (b0 = 0; b0 < w->nb; b0 += kc) {
+            size_t nbk = w->nb - b0 < kc ? w->nb - b0 : kc;
+            w->T->decode(&s, b0, nbk, &tile);
+            w->T->mm(y + (size_t)t * TFM__QROWS, ldy, &tile, nbk, a, b0, m, s.nr, b0 == 0);
+        }
+    }
+}
+
+/* Threads for `weights` multiply-adds of a gemv (or a few-rows gemm): one below TFM__GEMV_MIN_WEIGHTS,
+   where waking a second thread and waiting for it costs more than it saves. Measured on one core: a
+   288 x 288 q8_0 gemv takes ~4.5 us in the GGML layout and ~1.8 us packed, 768 x 288 ~11 / ~3.7 us; a
+   fork/join of an OpenMP team costs ~2-3 us on an idle machine (far more on a busy one). 512K weights
+   (2048 x 256) is ~15-25 us plain, ~7-9 us packed. */
+#define TFM__GEMV_MIN_WEIGHTS 524288.0
+static int tfm__gemv_threads(int n_threads, double weights)
+{
+    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    return weights < TFM__GEMV_MIN_WEIGHTS ? 1 : n_threads;
+}
+
+#define TFM__QMM_MIN_ROWS 4 /* activation rows from which a gemm decodes its tiles once for all rows */
+
+/* Y[i][r - r0] = rows [r0, r1) of W times the m activation rows; the row-tiles split in equal shares
+   over the threads (each output computed by one thread, in the one order: no result depends on the
+   thread count) */
+static void tfm__qmatmul(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int r0, int r1, int n_threads)
+{
+    const int t0 = r0 / TFM__QROWS, t1 = (r1 + TFM__QROWS - 1) / TFM__QROWS;
+    int th;
+    n_threads = tfm__gemv_threads(n_threads, (double)(r1 - r0) * (double)a->cols * (double)m);
+    TFM__PARALLEL_FOR(n_threads)
+    for (th = 0; th < n_threads; th++) {
+        const int a0 = t0 + (t1 - t0) * th / n_threads, a1 = t0 + (t1 - t0) * (th + 1) / n_threads;
+        if (a0 >= a1) continue;
+        if (m < TFM__QMM_MIN_ROWS || r0 % TFM__QROWS || r1 != w->rows) tfm__qdot_tiles(w, a, m, y, ldy, r0, r1, a0, a1);
+        else tfm__qmm_tiles(w, a, m, y - r0, ldy, a0, a1);
+    }
+}
+
+/* ---------------------------------------------------------------- rows, dispatch */
+
+int tfm_quant_supported(tfm_dtype type) { return tfm__qfind(type) != NULL; }
 
 /* the alignment the block structs of a dtype need */
 static size_t tfm__dtype_align(tfm_dtype t)
@@ -819,59 +1658,60 @@ static size_t tfm__dtype_align(tfm_dtype t)
 
 static int tfm__aligned(const void *p, tfm_dtype t) { return (uintptr_t)p % tfm__dtype_align(t) == 0; }
 
-/* common argument checks of the row functions; *nb = blocks */
-static tfm_status tfm__row_check(tfm_dtype type, const void *a, const void *b, size_t n, size_t *nb)
+/* common argument checks of the row functions; *T the dtype's row */
+static tfm_status tfm__row_check(tfm_dtype type, const void *a, const void *b, size_t n, const tfm__qtype **T)
 {
-    size_t bs;
     if (!a || !b || n == 0) return TFM_ERR_INVALID_ARGUMENT;
-    if (!tfm_quant_supported(type)) return TFM_ERR_UNSUPPORTED;
-    bs = tfm_dtype_block_size(type);
-    if (n % bs) return TFM_ERR_SHAPE;
-    *nb = n / bs;
+    if (!(*T = tfm__qfind(type))) return TFM_ERR_UNSUPPORTED;
+    if (n % (*T)->block) return TFM_ERR_SHAPE;
     return TFM_OK;
+}
+
+/* n elements of a weight type through its decoder: the levels, scales and fields of each block in the
+   float arithmetic GGML's dequantize_row_* does (every product before the last is exact) */
+static void tfm__qdequantize(const tfm__qtype *T, const void *x, float *y, size_t n)
+{
+    tfm__qtile tl;
+    tfm__qsrc s;
+    const size_t nb = n / T->block, kc = TFM__QTILE_ELEMS / T->block, groups = T->block / T->group;
+    size_t b0, b, e;
+    s.p = (const unsigned char *)x;
+    s.row_bytes = nb * tfm__qblock_bytes(T);
+    s.halves_bytes = 0;
+    s.nr = 1;
+    for (b0 = 0; b0 < nb; b0 += kc) {
+        const size_t nbk = nb - b0 < kc ? nb - b0 : kc;
+        T->decode(&s, b0, nbk, &tl);
+        for (b = 0; b < nbk; b++)
+            for (e = 0; e < T->block; e++) {
+                const size_t j = b * groups + e / T->group;
+                float v = tl.d[b][0] * (float)(groups > 1 ? tl.sc[j][0] : 1);
+                v = v * (float)((int)tl.lv[(b * T->block + e) / 4][e % 4] - T->zero);
+                if (T->min == TFM__QMIN_ADD) v = v + tl.dm[b][0];
+                if (T->min == TFM__QMIN_SUB) v = v - tl.dm[b][0] * (float)tl.mn[j][0];
+                y[(b0 + b) * T->block + e] = v;
+            }
+    }
 }
 
 tfm_status tfm_quantize_row(tfm_dtype type, const float *src, void *dst, size_t n)
 {
-    size_t nb = 0;
-    tfm_status s = tfm__row_check(type, src, dst, n, &nb);
+    const tfm__qtype *T = NULL;
+    tfm_status s = tfm__row_check(type, src, dst, n, &T);
     if (s != TFM_OK) return s;
     if (!tfm__aligned(dst, type)) return TFM_ERR_INVALID_ARGUMENT;
-    switch (type) {
-    case TFM_F32: memmove(dst, src, n * sizeof(float)); break;
-    case TFM_F16: tfm_f32_to_f16_row((uint16_t *)dst, src, n); break;
-    case TFM_BF16: tfm_f32_to_bf16_row((uint16_t *)dst, src, n); break;
-    case TFM_Q8_0: tfm__quantize_q8_0(src, (tfm_block_q8_0 *)dst, nb); break;
-    case TFM_Q8_1: tfm__quantize_q8_1(src, (tfm_block_q8_1 *)dst, nb); break;
-    case TFM_Q4_0: tfm__quantize_q4_0(src, (tfm_block_q4_0 *)dst, nb); break;
-    case TFM_Q4_1: tfm__quantize_q4_1(src, (tfm_block_q4_1 *)dst, nb); break;
-    case TFM_Q4_K: tfm__quantize_q4_K(src, (tfm_block_q4_K *)dst, nb); break;
-    case TFM_Q6_K: tfm__quantize_q6_K(src, (tfm_block_q6_K *)dst, nb); break;
-    case TFM_Q8_K: tfm__quantize_q8_K(src, (tfm_block_q8_K *)dst, nb); break;
-    default: return TFM_ERR_UNSUPPORTED;
-    }
+    T->quantize(src, dst, n / T->block);
     return TFM_OK;
 }
 
 tfm_status tfm_dequantize_row(tfm_dtype type, const void *src, float *dst, size_t n)
 {
-    size_t nb = 0;
-    tfm_status s = tfm__row_check(type, src, dst, n, &nb);
+    const tfm__qtype *T = NULL;
+    tfm_status s = tfm__row_check(type, src, dst, n, &T);
     if (s != TFM_OK) return s;
     if (!tfm__aligned(src, type)) return TFM_ERR_INVALID_ARGUMENT;
-    switch (type) {
-    case TFM_F32: memmove(dst, src, n * sizeof(float)); break;
-    case TFM_F16: tfm_f16_to_f32_row(dst, (const uint16_t *)src, n); break;
-    case TFM_BF16: tfm_bf16_to_f32_row(dst, (const uint16_t *)src, n); break;
-    case TFM_Q8_0: tfm__dequantize_q8_0((const tfm_block_q8_0 *)src, dst, nb); break;
-    case TFM_Q8_1: tfm__dequantize_q8_1((const tfm_block_q8_1 *)src, dst, nb); break;
-    case TFM_Q4_0: tfm__dequantize_q4_0((const tfm_block_q4_0 *)src, dst, nb); break;
-    case TFM_Q4_1: tfm__dequantize_q4_1((const tfm_block_q4_1 *)src, dst, nb); break;
-    case TFM_Q4_K: tfm__dequantize_q4_K((const tfm_block_q4_K *)src, dst, nb); break;
-    case TFM_Q6_K: tfm__dequantize_q6_K((const tfm_block_q6_K *)src, dst, nb); break;
-    case TFM_Q8_K: tfm__dequantize_q8_K((const tfm_block_q8_K *)src, dst, nb); break;
-    default: return TFM_ERR_UNSUPPORTED;
-    }
+    if (T->dequantize) T->dequantize(src, dst, n / T->block);
+    else tfm__qdequantize(T, src, dst, n);
     return TFM_OK;
 }
 
@@ -892,1738 +1732,106 @@ tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows
     return TFM_OK;
 }
 
-/* ================================================================ kernels
-   Every dot product below follows one order (see KERNELS in the header comment): per block, the
-   integer dot isum is exact in int32; then acc = fma((float)isum, dw*dx, acc). The ISA-specific part
-   is only "the exact isum of one block for 4 weight rows", returned as 4 int32 lanes; the float
-   update runs on 4 lanes (one per weight row), which every path does alike. */
-
-
-#if defined(TFM__Q_X86)
-#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
-#define TFM__Q_VNNI 1
-#endif
-typedef __m128 tfm__f4;   /* one float lane per weight row */
-typedef __m128i tfm__i4;  /* one int32 lane per weight row */
-typedef __m256i tfm__iv;  /* one row's partial integer sums of a block, lanes summed by tfm__reduce4 */
-TFM__INLINE tfm__f4 tfm__f4_zero(void) { return _mm_setzero_ps(); }
-TFM__INLINE tfm__f4 tfm__f4_set1(float v) { return _mm_set1_ps(v); }
-TFM__INLINE tfm__f4 tfm__f4_mul(tfm__f4 a, tfm__f4 b) { return _mm_mul_ps(a, b); }
-TFM__INLINE tfm__f4 tfm__f4_fma(tfm__f4 a, tfm__f4 b, tfm__f4 c) { return _mm_fmadd_ps(a, b, c); }
-TFM__INLINE tfm__f4 tfm__f4_fnma(tfm__f4 a, tfm__f4 b, tfm__f4 c) { return _mm_fnmadd_ps(a, b, c); }
-TFM__INLINE tfm__f4 tfm__f4_cvt(tfm__i4 v) { return _mm_cvtepi32_ps(v); }
-TFM__INLINE void tfm__f4_store(float *p, tfm__f4 v) { _mm_storeu_ps(p, v); }
-TFM__INLINE tfm__i4 tfm__i4_set(int a, int b, int c, int d) { return _mm_setr_epi32(a, b, c, d); }
-TFM__INLINE float tfm__h2f(uint16_t h) { return _cvtsh_ss(h); }
-TFM__INLINE tfm__f4 tfm__h2f4(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
-{
-    return _mm_cvtph_ps(_mm_setr_epi16((short)a, (short)b, (short)c, (short)d, 0, 0, 0, 0));
-}
-TFM__INLINE tfm__i4 tfm__reduce4(tfm__iv p0, tfm__iv p1, tfm__iv p2, tfm__iv p3)
-{
-    __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
-    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-}
-/* int32 lane i += sum of u8 u[4i..4i+3] times s8 s[4i..4i+3]; the pair sums must fit int16 when
-   there is no VNNI (u <= 128 with |s| <= 127, as every caller ensures) */
-TFM__INLINE __m256i tfm__x86_dp(__m256i acc, __m256i u, __m256i s)
-{
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-    return _mm256_dpbusd_epi32(acc, u, s);
-#elif defined(__AVXVNNI__)
-    return _mm256_dpbusd_avx_epi32(acc, u, s);
-#else
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
-#endif
-}
-/* -z * (sum of each lane's 4 activations): the correction for weights stored as q + z */
-TFM__INLINE __m256i tfm__x86_offset(__m256i a, int z)
-{
-    return _mm256_sub_epi32(_mm256_setzero_si256(), tfm__x86_dp(_mm256_setzero_si256(), _mm256_set1_epi8((char)z), a));
-}
-/* signed x signed through |w| and sign(w) * a (a in [-127, 127]) */
-TFM__INLINE __m256i tfm__x86_dp_ss(__m256i w, __m256i a)
-{
-    return tfm__x86_dp(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
-}
-/* acc += int16 pairs of maddubs(u, s) times int16 scales */
-TFM__INLINE __m256i tfm__x86_dp_scaled(__m256i acc, __m256i u, __m256i s, __m256i scales16)
-{
-    __m256i p16 = _mm256_maddubs_epi16(u, s);
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-    return _mm256_dpwssd_epi32(acc, p16, scales16);
-#elif defined(__AVXVNNI__)
-    return _mm256_dpwssd_avx_epi32(acc, p16, scales16);
-#else
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, scales16));
-#endif
-}
-/* the 32 nibbles of 16 bytes: low nibbles first (elements 0..15), then high (16..31) */
-TFM__INLINE __m256i tfm__x86_nibbles16(const uint8_t *q)
-{
-    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)q), m = _mm_set1_epi8(15);
-    __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
-    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
-}
-TFM__INLINE __m256i tfm__x86_load32(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
-/* The exact isums of 4 rows of a nibble format (q4_0: z = 8, q4_1: z = 0) against one activation
-   block. Two rows share a vector: [row r's 16 bytes | row r+1's], whose low nibbles meet activations
-   0..15 and high nibbles 16..31 (both halves broadcast), so lanes 0-3 hold row r's partial sums and
-   lanes 4-7 row r+1's; the accumulators start at -z * sum(a) per half. */
-TFM__INLINE tfm__i4 tfm__x86_isum4_nibbles(const uint8_t *q0, const uint8_t *q1, const uint8_t *q2, const uint8_t *q3,
-                                          const int8_t *a, int z)
-{
-    const __m256i m = _mm256_set1_epi8(15);
-    __m256i alo = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)a));
-    __m256i ahi = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(a + 16)));
-    __m256i off = _mm256_setzero_si256(), v01, v23, p01, p23, h;
-    if (z) off = _mm256_sub_epi32(off, tfm__x86_dp(tfm__x86_dp(off, _mm256_set1_epi8((char)z), alo), _mm256_set1_epi8((char)z), ahi));
-    v01 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)q0)),
-                                  _mm_loadu_si128((const __m128i *)(const void *)q1), 1);
-    v23 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)q2)),
-                                  _mm_loadu_si128((const __m128i *)(const void *)q3), 1);
-    p01 = tfm__x86_dp(tfm__x86_dp(off, _mm256_and_si256(v01, m), alo), _mm256_and_si256(_mm256_srli_epi16(v01, 4), m), ahi);
-    p23 = tfm__x86_dp(tfm__x86_dp(off, _mm256_and_si256(v23, m), alo), _mm256_and_si256(_mm256_srli_epi16(v23, 4), m), ahi);
-    h = _mm256_hadd_epi32(p01, p23); /* low half: r0 r0 r2 r2, high half: r1 r1 r3 r3 */
-    h = _mm256_hadd_epi32(h, h);     /* low: r0 r2 r0 r2, high: r1 r3 r1 r3 */
-    return _mm_unpacklo_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-}
-
-#elif defined(TFM__Q_NEON)
-typedef float32x4_t tfm__f4;
-typedef int32x4_t tfm__i4;
-typedef int32x4_t tfm__iv;
-TFM__INLINE tfm__f4 tfm__f4_zero(void) { return vdupq_n_f32(0.0f); }
-TFM__INLINE tfm__f4 tfm__f4_set1(float v) { return vdupq_n_f32(v); }
-TFM__INLINE tfm__f4 tfm__f4_mul(tfm__f4 a, tfm__f4 b) { return vmulq_f32(a, b); }
-TFM__INLINE tfm__f4 tfm__f4_fma(tfm__f4 a, tfm__f4 b, tfm__f4 c) { return vfmaq_f32(c, a, b); }
-TFM__INLINE tfm__f4 tfm__f4_fnma(tfm__f4 a, tfm__f4 b, tfm__f4 c) { return vfmsq_f32(c, a, b); }
-TFM__INLINE tfm__f4 tfm__f4_cvt(tfm__i4 v) { return vcvtq_f32_s32(v); }
-TFM__INLINE void tfm__f4_store(float *p, tfm__f4 v) { vst1q_f32(p, v); }
-TFM__INLINE tfm__i4 tfm__i4_set(int a, int b, int c, int d)
-{
-    int32_t v[4];
-    v[0] = a; v[1] = b; v[2] = c; v[3] = d;
-    return vld1q_s32(v);
-}
-TFM__INLINE tfm__f4 tfm__h2f4(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
-{
-    uint16_t v[4];
-    v[0] = a; v[1] = b; v[2] = c; v[3] = d;
-    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(v)));
-}
-TFM__INLINE float tfm__h2f(uint16_t h) { return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0); }
-TFM__INLINE tfm__i4 tfm__reduce4(tfm__iv p0, tfm__iv p1, tfm__iv p2, tfm__iv p3)
-{
-    return vpaddq_s32(vpaddq_s32(p0, p1), vpaddq_s32(p2, p3));
-}
-/* acc += int8 dot products in groups of 4 (sdot), or widening multiplies without the extension */
-TFM__INLINE int32x4_t tfm__neon_dot16(int32x4_t acc, int8x16_t a, int8x16_t b)
-{
-#if defined(__ARM_FEATURE_DOTPROD)
-    return vdotq_s32(acc, a, b);
-#else
-    int16x8_t lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
-    int16x8_t hi = vmull_s8(vget_high_s8(a), vget_high_s8(b));
-    return vpadalq_s16(vpadalq_s16(acc, lo), hi);
-#endif
-}
-TFM__INLINE int32x4_t tfm__neon_dot32(int8x16_t w0, int8x16_t w1, const int8_t *a)
-{
-    return tfm__neon_dot16(tfm__neon_dot16(vdupq_n_s32(0), w0, vld1q_s8(a)), w1, vld1q_s8(a + 16));
-}
-
-#else
-typedef struct tfm__f4 { float v[4]; } tfm__f4;
-typedef struct tfm__i4 { int32_t v[4]; } tfm__i4;
-typedef int32_t tfm__iv;
-TFM__INLINE tfm__f4 tfm__f4_zero(void)
-{
-    tfm__f4 r;
-    r.v[0] = r.v[1] = r.v[2] = r.v[3] = 0.0f;
-    return r;
-}
-TFM__INLINE tfm__f4 tfm__f4_set1(float v)
-{
-    tfm__f4 r;
-    r.v[0] = r.v[1] = r.v[2] = r.v[3] = v;
-    return r;
-}
-TFM__INLINE tfm__f4 tfm__f4_mul(tfm__f4 a, tfm__f4 b)
-{
-    int i;
-    for (i = 0; i < 4; i++) a.v[i] *= b.v[i];
-    return a;
-}
-TFM__INLINE tfm__f4 tfm__f4_fma(tfm__f4 a, tfm__f4 b, tfm__f4 c)
-{
-    int i;
-    for (i = 0; i < 4; i++) c.v[i] = fmaf(a.v[i], b.v[i], c.v[i]);
-    return c;
-}
-TFM__INLINE tfm__f4 tfm__f4_fnma(tfm__f4 a, tfm__f4 b, tfm__f4 c)
-{
-    int i;
-    for (i = 0; i < 4; i++) c.v[i] = fmaf(-a.v[i], b.v[i], c.v[i]);
-    return c;
-}
-TFM__INLINE tfm__f4 tfm__f4_cvt(tfm__i4 v)
-{
-    tfm__f4 r;
-    int i;
-    for (i = 0; i < 4; i++) r.v[i] = (float)v.v[i];
-    return r;
-}
-TFM__INLINE void tfm__f4_store(float *p, tfm__f4 v) { memcpy(p, v.v, sizeof v.v); }
-TFM__INLINE tfm__i4 tfm__i4_set(int a, int b, int c, int d)
-{
-    tfm__i4 r;
-    r.v[0] = a; r.v[1] = b; r.v[2] = c; r.v[3] = d;
-    return r;
-}
-TFM__INLINE float tfm__h2f(uint16_t h) { return tfm_f16_to_f32(h); }
-TFM__INLINE tfm__f4 tfm__h2f4(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
-{
-    tfm__f4 r;
-    r.v[0] = tfm_f16_to_f32(a); r.v[1] = tfm_f16_to_f32(b); r.v[2] = tfm_f16_to_f32(c); r.v[3] = tfm_f16_to_f32(d);
-    return r;
-}
-TFM__INLINE tfm__i4 tfm__reduce4(tfm__iv p0, tfm__iv p1, tfm__iv p2, tfm__iv p3) { return tfm__i4_set(p0, p1, p2, p3); }
-#endif
-
-/* ---------------------------------------------------------------- one block, one weight row
-   tfm__row_<w>: the partial integer sums (lanes add up to the exact block isum) of one weight block
-   against one activation block. */
-
-static tfm__iv tfm__row_q8_0(const tfm_block_q8_0 *w, const tfm_block_q8_0 *a)
-{
-#if defined(TFM__Q_X86) && defined(TFM__Q_VNNI)
-    /* unsigned q + 128 against a, corrected by -128 * sum(a) (one vpdpbusd, no sign games) */
-    __m256i av = tfm__x86_load32(a->qs);
-    return tfm__x86_dp(tfm__x86_offset(av, 128), _mm256_xor_si256(tfm__x86_load32(w->qs), _mm256_set1_epi8((char)0x80)), av);
-#elif defined(TFM__Q_X86)
-    return tfm__x86_dp_ss(tfm__x86_load32(w->qs), tfm__x86_load32(a->qs));
-#elif defined(TFM__Q_NEON)
-    return tfm__neon_dot32(vld1q_s8(w->qs), vld1q_s8(w->qs + 16), a->qs);
-#else
-    int j, s = 0;
-    for (j = 0; j < TFM_QK; j++) s += w->qs[j] * a->qs[j];
-    return s;
-#endif
-}
-
-#if !defined(TFM__Q_X86) /* x86 handles the nibble formats two rows at a time: tfm__x86_isum4_nibbles */
-static tfm__iv tfm__row_q4_0(const tfm_block_q4_0 *w, const tfm_block_q8_0 *a)
-{
-#if defined(TFM__Q_NEON)
-    uint8x16_t b = vld1q_u8(w->qs);
-    int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b, vdupq_n_u8(15))), vdupq_n_s8(8));
-    int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), vdupq_n_s8(8));
-    return tfm__neon_dot32(lo, hi, a->qs);
-#else
-    int j, s = 0;
-    for (j = 0; j < TFM_QK / 2; j++)
-        s += ((w->qs[j] & 15) - 8) * a->qs[j] + ((w->qs[j] >> 4) - 8) * a->qs[j + TFM_QK / 2];
-    return s;
-#endif
-}
-
-static tfm__iv tfm__row_q4_1(const tfm_block_q4_1 *w, const tfm_block_q8_1 *a)
-{
-#if defined(TFM__Q_NEON)
-    uint8x16_t b = vld1q_u8(w->qs);
-    return tfm__neon_dot32(vreinterpretq_s8_u8(vandq_u8(b, vdupq_n_u8(15))), vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), a->qs);
-#else
-    int j, s = 0;
-    for (j = 0; j < TFM_QK / 2; j++) s += (w->qs[j] & 15) * a->qs[j] + (w->qs[j] >> 4) * a->qs[j + TFM_QK / 2];
-    return s;
-#endif
-}
-#endif
-
-#if defined(TFM__Q_X86)
-/* q4_K on x86: one row's lanes for a super-block, *isum summing to sum_j sc_j (nibbles . a) and *msum
-   to sum_j mn_j * (the sum of sub-block j's activations, from bsums). The 12 scale bytes unpack as
-   little-endian words (x86 is): scales 0-3 = b[0..3] & 63, mins 0-3 = b[4..7] & 63, scales 4-7 =
-   b[8..11] low nibbles | (b[0..3] >> 6) << 4, mins 4-7 = high nibbles | (b[4..7] >> 6) << 4. */
-TFM__INLINE void tfm__x86_q4k_row(const tfm_block_q4_K *w, const tfm_block_q8_K *a, __m256i *isum, __m256i *msum)
-{
-    uint32_t b[3], sc[2], mn[2];
-    __m128i sc8, mn8;
-    __m256i scw, acc = _mm256_setzero_si256(), m4 = _mm256_set1_epi8(15), q;
-    memcpy(b, w->scales, 12);
-    sc[0] = b[0] & 0x3f3f3f3fu;
-    mn[0] = b[1] & 0x3f3f3f3fu;
-    sc[1] = (b[2] & 0x0f0f0f0fu) | (((b[0] >> 6) & 0x03030303u) << 4);
-    mn[1] = ((b[2] >> 4) & 0x0f0f0f0fu) | (((b[1] >> 6) & 0x03030303u) << 4);
-    sc8 = _mm_setr_epi32((int)sc[0], (int)sc[1], 0, 0);
-    mn8 = _mm_setr_epi32((int)mn[0], (int)mn[1], 0, 0);
-    /* mins doubled (mn0 mn0 mn1 mn1 ...) against the 16 bsums */
-    *msum = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8)), tfm__x86_load32(a->bsums));
-    scw = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc8)); /* int16 scales 0..7 in each half */
-#define TFM__Q4K_CHUNK(j)                                                                                          \
-    q = tfm__x86_load32(w->qs + 32 * (j));                                                                         \
-    acc = tfm__x86_dp_scaled(acc, _mm256_and_si256(q, m4), tfm__x86_load32(a->qs + 64 * (j)),                       \
-                             _mm256_shuffle_epi8(scw, _mm256_set1_epi16((short)(((4 * (j) + 1) << 8) | (4 * (j))))));   \
-    acc = tfm__x86_dp_scaled(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), tfm__x86_load32(a->qs + 64 * (j) + 32), \
-                             _mm256_shuffle_epi8(scw, _mm256_set1_epi16((short)(((4 * (j) + 3) << 8) | (4 * (j) + 2)))))
-    TFM__Q4K_CHUNK(0);
-    TFM__Q4K_CHUNK(1);
-    TFM__Q4K_CHUNK(2);
-    TFM__Q4K_CHUNK(3);
-#undef TFM__Q4K_CHUNK
-    *isum = acc;
-}
-#else
-/* q4_K: sum over sub-blocks j of sc_j * (nibbles . activations) */
-static tfm__iv tfm__row_q4_K(const tfm_block_q4_K *w, const tfm_block_q8_K *a)
-{
-    int sc[8], mn[8], j;
-    tfm__q4k_unpack(w->scales, sc, mn);
-    {
-#if defined(TFM__Q_NEON)
-        int32x4_t acc = vdupq_n_s32(0);
-        for (j = 0; j < 4; j++) {
-            uint8x16_t b0 = vld1q_u8(w->qs + 32 * j), b1 = vld1q_u8(w->qs + 32 * j + 16), m = vdupq_n_u8(15);
-            const int8_t *q8 = a->qs + 64 * j;
-            int32x4_t lo = tfm__neon_dot32(vreinterpretq_s8_u8(vandq_u8(b0, m)), vreinterpretq_s8_u8(vandq_u8(b1, m)), q8);
-            int32x4_t hi = tfm__neon_dot32(vreinterpretq_s8_u8(vshrq_n_u8(b0, 4)), vreinterpretq_s8_u8(vshrq_n_u8(b1, 4)), q8 + 32);
-            acc = vmlaq_n_s32(acc, lo, sc[2 * j]);
-            acc = vmlaq_n_s32(acc, hi, sc[2 * j + 1]);
-        }
-        return acc;
-#else
-        int s = 0, l;
-        for (j = 0; j < 4; j++) {
-            int lo = 0, hi = 0;
-            for (l = 0; l < 32; l++) {
-                lo += (w->qs[32 * j + l] & 15) * a->qs[64 * j + l];
-                hi += (w->qs[32 * j + l] >> 4) * a->qs[64 * j + 32 + l];
-            }
-            s += sc[2 * j] * lo + sc[2 * j + 1] * hi;
-        }
-        return s;
-#endif
-    }
-}
-
-/* q4_K's min term: sum over sub-blocks of mn_j times the sum of its 32 activations */
-static int tfm__msum_q4_K(const tfm_block_q4_K *w, const tfm_block_q8_K *a)
-{
-    int j, sc[8], mn[8], s = 0;
-    tfm__q4k_unpack(w->scales, sc, mn);
-    for (j = 0; j < 8; j++) s += mn[j] * (a->bsums[2 * j] + a->bsums[2 * j + 1]);
-    return s;
-}
-#endif
-
-/* q6_K: sum over 16-groups g of sc_g * (levels . activations), minus 32 * sum of sc_g * bsums_g
-   (the levels are q+32, so this is the exact sum of sc_g * q . a whenever bsums are the sums) */
-static tfm__iv tfm__row_q6_K(const tfm_block_q6_K *w, const tfm_block_q8_K *a)
-{
-#if defined(TFM__Q_X86)
-    /* scales as int16: low half 0..7, high half 8..15; the bias -32 * sum sc_g bsums_g as lanes */
-    __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)w->scales));
-    __m256i acc = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_madd_epi16(s16, tfm__x86_load32(a->bsums))), 5);
-    __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3), sh, l0, l1, hb;
-    /* the int16 scale vector of quarter k of a half: sc[2k] in the low 128 bits, sc[2k+1] in the high */
-#define TFM__Q6K_SCALES(k) _mm256_shuffle_epi8(sh, _mm256_inserti128_si256(_mm256_castsi128_si256(                     \
-        _mm_set1_epi16((short)(((4 * (k) + 1) << 8) | (4 * (k))))), _mm_set1_epi16((short)(((4 * (k) + 3) << 8) | (4 * (k) + 2))), 1))
-#define TFM__Q6K_QUARTER(h, k, low)                                                                                   \
-    acc = tfm__x86_dp_scaled(acc, _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * (k)), m2), 4)), \
-                             tfm__x86_load32(a->qs + 128 * (h) + 32 * (k)), TFM__Q6K_SCALES(k))
-#define TFM__Q6K_HALF(h)                                                                                              \
-    sh = _mm256_permute4x64_epi64(s16, (h) ? 0xEE : 0x44);                                                            \
-    l0 = tfm__x86_load32(w->ql + 64 * (h));                                                                            \
-    l1 = tfm__x86_load32(w->ql + 64 * (h) + 32);                                                                       \
-    hb = tfm__x86_load32(w->qh + 32 * (h));                                                                            \
-    TFM__Q6K_QUARTER(h, 0, _mm256_and_si256(l0, m4));                                                                  \
-    TFM__Q6K_QUARTER(h, 1, _mm256_and_si256(l1, m4));                                                                  \
-    TFM__Q6K_QUARTER(h, 2, _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4));                                            \
-    TFM__Q6K_QUARTER(h, 3, _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4))
-    TFM__Q6K_HALF(0);
-    TFM__Q6K_HALF(1);
-#undef TFM__Q6K_HALF
-#undef TFM__Q6K_QUARTER
-#undef TFM__Q6K_SCALES
-    return acc;
-#else
-    int g, bias = 0;
-    for (g = 0; g < 16; g++) bias += w->scales[g] * a->bsums[g];
-    bias *= 32;
-    {
-#if defined(TFM__Q_NEON)
-        int32x4_t acc = vsetq_lane_s32(-bias, vdupq_n_s32(0), 0);
-        int h, k, half;
-        for (h = 0; h < 2; h++) {
-            const uint8_t *ql = w->ql + 64 * h, *qh = w->qh + 32 * h;
-            const int8_t *sc = w->scales + 8 * h, *q8 = a->qs + 128 * h;
-            for (k = 0; k < 4; k++)
-                for (half = 0; half < 2; half++) {
-                    uint8x16_t lb = vld1q_u8(ql + (k & 1) * 32 + 16 * half), hb = vld1q_u8(qh + 16 * half);
-                    uint8x16_t low = k & 2 ? vshrq_n_u8(lb, 4) : vandq_u8(lb, vdupq_n_u8(15));
-                    uint8x16_t high = vshlq_n_u8(vandq_u8(vshlq_u8(hb, vdupq_n_s8((int8_t)(-2 * k))), vdupq_n_u8(3)), 4);
-                    int8x16_t q = vreinterpretq_s8_u8(vorrq_u8(low, high));
-                    int32x4_t d = tfm__neon_dot16(vdupq_n_s32(0), q, vld1q_s8(q8 + 32 * k + 16 * half));
-                    acc = vmlaq_n_s32(acc, d, sc[2 * k + half]);
-                }
-        }
-        return acc;
-#else
-        int s = -bias, e;
-        for (g = 0; g < 16; g++) {
-            int d = 0;
-            for (e = 16 * g; e < 16 * g + 16; e++) d += tfm__q6k_level(w, e) * a->qs[e];
-            s += w->scales[g] * d;
-        }
-        return s;
-#endif
-    }
-#endif
-}
-
-/* ---------------------------------------------------------------- 4 weight rows, one activation row */
-
-typedef void (*tfm__dot4_fn)(const unsigned char *const *w, const void *xq, size_t nb, float *out);
-
-#define TFM__ISUM4(fn, w, a, b) tfm__reduce4(fn(w[0] + (b), a + (b)), fn(w[1] + (b), a + (b)), fn(w[2] + (b), a + (b)), fn(w[3] + (b), a + (b)))
-#define TFM__DW4(w, b, field) tfm__h2f4(w[0][b].field, w[1][b].field, w[2][b].field, w[3][b].field)
-
-static void tfm__dot4_q8_0(const unsigned char *const *wr, const void *xq, size_t nb, float *out)
-{
-    const tfm_block_q8_0 *w[4], *a = (const tfm_block_q8_0 *)xq;
-    tfm__f4 acc = tfm__f4_zero();
-    size_t b;
-    int r;
-    for (r = 0; r < 4; r++) w[r] = (const tfm_block_q8_0 *)(const void *)wr[r];
-    for (b = 0; b < nb; b++) {
-        tfm__f4 s = tfm__f4_mul(TFM__DW4(w, b, d), tfm__f4_set1(tfm__h2f(a[b].d)));
-        acc = tfm__f4_fma(tfm__f4_cvt(TFM__ISUM4(tfm__row_q8_0, w, a, b)), s, acc);
-    }
-    tfm__f4_store(out, acc);
-}
-
-static void tfm__dot4_q4_0(const unsigned char *const *wr, const void *xq, size_t nb, float *out)
-{
-    const tfm_block_q4_0 *w[4];
-    const tfm_block_q8_0 *a = (const tfm_block_q8_0 *)xq;
-    tfm__f4 acc = tfm__f4_zero();
-    size_t b;
-    int r;
-    for (r = 0; r < 4; r++) w[r] = (const tfm_block_q4_0 *)(const void *)wr[r];
-    for (b = 0; b < nb; b++) {
-        tfm__f4 s = tfm__f4_mul(TFM__DW4(w, b, d), tfm__f4_set1(tfm__h2f(a[b].d)));
-#if defined(TFM__Q_X86)
-        tfm__i4 isum = tfm__x86_isum4_nibbles(w[0][b].qs, w[1][b].qs, w[2][b].qs, w[3][b].qs, a[b].qs, 8);
-#else
-        tfm__i4 isum = TFM__ISUM4(tfm__row_q4_0, w, a, b);
-#endif
-        acc = tfm__f4_fma(tfm__f4_cvt(isum), s, acc);
-    }
-    tfm__f4_store(out, acc);
-}
-
-static void tfm__dot4_q4_1(const unsigned char *const *wr, const void *xq, size_t nb, float *out)
-{
-    const tfm_block_q4_1 *w[4];
-    const tfm_block_q8_1 *a = (const tfm_block_q8_1 *)xq;
-    tfm__f4 acc = tfm__f4_zero();
-    size_t b;
-    int r;
-    for (r = 0; r < 4; r++) w[r] = (const tfm_block_q4_1 *)(const void *)wr[r];
-    for (b = 0; b < nb; b++) {
-        tfm__f4 s = tfm__f4_mul(TFM__DW4(w, b, d), tfm__f4_set1(tfm__h2f(a[b].d)));
-#if defined(TFM__Q_X86)
-        tfm__i4 isum = tfm__x86_isum4_nibbles(w[0][b].qs, w[1][b].qs, w[2][b].qs, w[3][b].qs, a[b].qs, 0);
-#else
-        tfm__i4 isum = TFM__ISUM4(tfm__row_q4_1, w, a, b);
-#endif
-        acc = tfm__f4_fma(tfm__f4_cvt(isum), s, acc);
-        acc = tfm__f4_fma(TFM__DW4(w, b, m), tfm__f4_set1(tfm__h2f(a[b].s)), acc);
-    }
-    tfm__f4_store(out, acc);
-}
-
-static void tfm__dot4_q4_K(const unsigned char *const *wr, const void *xq, size_t nb, float *out)
-{
-    const tfm_block_q4_K *w[4];
-    const tfm_block_q8_K *a = (const tfm_block_q8_K *)xq;
-    tfm__f4 acc = tfm__f4_zero();
-    size_t b;
-    int r;
-    for (r = 0; r < 4; r++) w[r] = (const tfm_block_q4_K *)(const void *)wr[r];
-    for (b = 0; b < nb; b++) {
-        tfm__f4 da = tfm__f4_set1(a[b].d);
-#if defined(TFM__Q_X86)
-        __m256i i[4], mv[4];
-        tfm__i4 isum, msum;
-        for (r = 0; r < 4; r++) tfm__x86_q4k_row(w[r] + b, a + b, &i[r], &mv[r]);
-        isum = tfm__reduce4(i[0], i[1], i[2], i[3]);
-        msum = tfm__reduce4(mv[0], mv[1], mv[2], mv[3]);
-#else
-        tfm__i4 isum = TFM__ISUM4(tfm__row_q4_K, w, a, b);
-        tfm__i4 msum = tfm__i4_set(tfm__msum_q4_K(w[0] + b, a + b), tfm__msum_q4_K(w[1] + b, a + b),
-                                   tfm__msum_q4_K(w[2] + b, a + b), tfm__msum_q4_K(w[3] + b, a + b));
-#endif
-        acc = tfm__f4_fma(tfm__f4_cvt(isum), tfm__f4_mul(TFM__DW4(w, b, d), da), acc);
-        acc = tfm__f4_fnma(tfm__f4_cvt(msum), tfm__f4_mul(TFM__DW4(w, b, dmin), da), acc);
-    }
-    tfm__f4_store(out, acc);
-}
-
-static void tfm__dot4_q6_K(const unsigned char *const *wr, const void *xq, size_t nb, float *out)
-{
-    const tfm_block_q6_K *w[4];
-    const tfm_block_q8_K *a = (const tfm_block_q8_K *)xq;
-    tfm__f4 acc = tfm__f4_zero();
-    size_t b;
-    int r;
-    for (r = 0; r < 4; r++) w[r] = (const tfm_block_q6_K *)(const void *)wr[r];
-    for (b = 0; b < nb; b++) {
-        tfm__f4 s = tfm__f4_mul(TFM__DW4(w, b, d), tfm__f4_set1(a[b].d));
-        acc = tfm__f4_fma(tfm__f4_cvt(TFM__ISUM4(tfm__row_q6_K, w, a, b)), s, acc);
-    }
-    tfm__f4_store(out, acc);
-}
-
-static tfm__dot4_fn tfm__dot4_for(tfm_dtype wtype)
-{
-    switch (wtype) {
-    case TFM_Q8_0: return tfm__dot4_q8_0;
-    case TFM_Q4_0: return tfm__dot4_q4_0;
-    case TFM_Q4_1: return tfm__dot4_q4_1;
-    case TFM_Q4_K: return tfm__dot4_q4_K;
-    case TFM_Q6_K: return tfm__dot4_q6_K;
-    default: return NULL;
-    }
-}
-
 tfm_dtype tfm_quant_vec_dot_type(tfm_dtype wtype)
 {
-    switch (wtype) {
-    case TFM_F32: case TFM_F16: case TFM_BF16: return TFM_F32;
-    case TFM_Q8_0: case TFM_Q4_0: return TFM_Q8_0;
-    case TFM_Q4_1: return TFM_Q8_1;
-    case TFM_Q4_K: case TFM_Q6_K: return TFM_Q8_K;
-    default: return (tfm_dtype)-1;
-    }
+    const tfm__qtype *T = tfm__qfind(wtype);
+    return T && (T->dot || T->block == 1) ? T->act : (tfm_dtype)-1;
+}
+
+/* checks shared by the kernels on GGML rows: a weight type, k a multiple of its block, rows addressable
+   by the gathers (16 rows within 2^31 bytes) */
+static tfm_status tfm__qcheck(tfm_dtype wtype, const void *w, int n, int k, tfm__qmat *m)
+{
+    memset(m, 0, sizeof *m);
+    if (!(m->T = tfm__qweight(wtype))) return TFM_ERR_UNSUPPORTED;
+    if ((size_t)k % m->T->block) return TFM_ERR_SHAPE;
+    if (!tfm__aligned(w, wtype)) return TFM_ERR_INVALID_ARGUMENT;
+    m->nb = (size_t)k / m->T->block;
+    m->row_bytes = m->nb * tfm__qblock_bytes(m->T);
+    if (m->row_bytes > INT32_MAX / TFM__QROWS || (size_t)n > SIZE_MAX / m->row_bytes) return TFM_ERR_OUT_OF_RANGE;
+    m->data = (const unsigned char *)w;
+    m->rows = n;
+    return TFM_OK;
 }
 
 tfm_status tfm_quant_vec_dot(tfm_dtype wtype, const void *w, const void *xq, size_t n, float *out)
 {
-    tfm__dot4_fn dot4 = tfm__dot4_for(wtype);
-    const unsigned char *wr[4];
-    float res[4];
-    size_t bs;
+    unsigned char stack[TFM_QUANT_STACK_COLS + TFM_QUANT_STACK_COLS / 2 + 256], *ws;
+    const tfm__qtype *A;
+    tfm__qact_rows r;
+    tfm__qmat m;
+    tfm__qsrc s;
+    float y16[TFM__QROWS];
+    size_t b, bytes;
+    tfm_status st;
     if (!w || !xq || !out || n == 0) return TFM_ERR_INVALID_ARGUMENT;
-    if (!dot4) return TFM_ERR_UNSUPPORTED;
-    bs = tfm_dtype_block_size(wtype);
-    if (n % bs) return TFM_ERR_SHAPE;
-    if (!tfm__aligned(w, wtype) || !tfm__aligned(xq, tfm_quant_vec_dot_type(wtype))) return TFM_ERR_INVALID_ARGUMENT;
-    wr[0] = wr[1] = wr[2] = wr[3] = (const unsigned char *)w;
-    dot4(wr, xq, n / bs, res);
-    *out = res[0];
+    if (!tfm__qweight(wtype)) return TFM_ERR_UNSUPPORTED;
+    if (n > INT32_MAX) return TFM_ERR_OUT_OF_RANGE;
+    if ((st = tfm__qcheck(wtype, w, 1, (int)n, &m)) != TFM_OK) return st;
+    A = tfm__qfind(m.T->act);
+    if (!tfm__aligned(xq, A->type)) return TFM_ERR_INVALID_ARGUMENT;
+    bytes = tfm__qact_bytes(1, n, m.nb);
+    ws = bytes <= sizeof stack ? stack : (unsigned char *)TFM_MALLOC(bytes);
+    if (!ws) return TFM_ERR_OUT_OF_MEMORY;
+    tfm__qact_init(&r, ws, 1, n, m.nb);
+    for (b = 0; b < m.nb; b++) tfm__qact_block(&r, 0, b, A, (const unsigned char *)xq + b * tfm_dtype_block_bytes(A->type));
+    tfm__qact_sums(&r, 0);
+    s = tfm__qmat_tile(&m, 0);
+    m.T->dot(&s, &r.a, m.nb, y16, NULL);
+    *out = y16[0];
+    if (ws != stack) TFM_FREE(ws);
     return TFM_OK;
 }
-
-/* ---------------------------------------------------------------- gemv on AVX-512 VBMI: 16 rows x 4 blocks
-   q8_0, q4_0 and q4_1 weights in their GGML layout. For each of 16 weight rows, the bytes of 4
-   consecutive blocks (overlapping 64-byte loads) are put in place by a two-source byte permute
-   (vpermt2b; for q4_0 a qword funnel shift, vpshrdvq, which runs off the shuffle port), so that the
-   first 16 elements of block j face bytes 16j.. of one prepared activation vector (lo) and the last
-   16 those of another (hi); two vpdpbusd then leave lanes 4j..4j+3 summing to block j's isum (the
-   accumulator starts at -z * sum(a) in lane 4j, the correction for weights stored as q + z). Four
-   rows' vectors reduce to one whose 128-bit lane j holds their 4 isums of block j; a 4x4 transpose of
-   lanes gives, per block, a vector of the 16 rows' isums. The rows' fp16 scales go through a tree of
-   dword then word permutes. The float update is then the documented one, lane r = row r, block after
-   block. The shuffle port bounds it: per 16 rows x 4 blocks (2048 weights) ~24 shuffles to reduce,
-   ~20 for the scales, plus 32 (q8_0) or 16 (q4_1) byte permutes at 2 cycles each. */
-#if defined(TFM__Q_X86) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
-#define TFM__Q_ZMM 1 /* 16-lane int8 kernels: the gemm tiles and packed weights (and, with VBMI, this gemv) */
-#if defined(__AVX512VBMI__) && defined(__AVX512VBMI2__)
-#define TFM__Q_Z16 1
-#endif
-
-#if defined(__GNUC__) || defined(__clang__)
-#define TFM__Q_FORCE_INLINE static inline __attribute__((always_inline))
-#else
-#define TFM__Q_FORCE_INLINE static inline
-#endif
-
-/* One group of 4 activation blocks, prepared once per gemv. */
-typedef struct tfm__zx {
-    int8_t lo[64], hi[64]; /* block j's elements 0-15 at lo[16j..], 16-31 at hi[16j..] */
-    int32_t off[16];       /* lane 4j: -z * (sum of block j's 32 values); the other lanes 0 */
-    float d[4], s[4];      /* block j's scale (and q8_1's s = d * sum) as floats */
-    int32_t pad[8];        /* 256 bytes: the groups stay 64-byte aligned */
-} tfm__zx;
-
-/* the 32-element formats of the 16-lane kernels (activations prepared as tfm__zx) */
-static int tfm__zx_type(tfm_dtype t) { return t == TFM_Q8_0 || t == TFM_Q4_0 || t == TFM_Q4_1; }
-
-/* x (nb blocks of 32) quantized to the activation dtype of wtype and laid out in groups; missing
-   blocks of the last group are zero (their isums are 0 and their updates are skipped) */
-static void tfm__zx_quantize(tfm__zx *g, const float *x, size_t nb, tfm_dtype wtype)
-{
-    const int z = wtype == TFM_Q8_0 ? 128 : wtype == TFM_Q4_0 ? 8 : 0;
-    size_t b;
-    memset(g, 0, (nb + 3) / 4 * sizeof *g);
-    for (b = 0; b < nb; b++) {
-        tfm__zx *gg = g + b / 4;
-        int j = (int)(b % 4), e, sum = 0;
-        int8_t qs[TFM_QK];
-        if (wtype == TFM_Q4_1) {
-            tfm_block_q8_1 blk;
-            tfm__quantize_q8_1(x + b * TFM_QK, &blk, 1);
-            memcpy(qs, blk.qs, TFM_QK);
-            gg->d[j] = tfm__h2f(blk.d);
-            gg->s[j] = tfm__h2f(blk.s);
-        } else {
-            tfm_block_q8_0 blk;
-            tfm__quantize_q8_0(x + b * TFM_QK, &blk, 1);
-            memcpy(qs, blk.qs, TFM_QK);
-            gg->d[j] = tfm__h2f(blk.d);
-        }
-        memcpy(gg->lo + 16 * j, qs, 16);
-        memcpy(gg->hi + 16 * j, qs + 16, 16);
-        for (e = 0; e < TFM_QK; e++) sum += qs[e];
-        gg->off[4 * j] = -z * sum;
-    }
-}
-
-#endif /* TFM__Q_ZMM */
-
-#if defined(TFM__Q_Z16)
-/* Byte permutes, output byte 16j + k (block j, element k or 16 + k) from the sources (first, second):
-   q4_1 (p, p + 16): byte 20j + 4 + k; q8_0 lo (p, p + 64):
-   byte 34j + 2 + k; q8_0 hi (p + 8, p + 72): byte 34j + 18 + k. An index >= 64 reads the second. */
-static const uint8_t tfm__z_perm_q4_1[64] = {
-    4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39,
-    44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};
-static const uint8_t tfm__z_perm_q8_lo[64] = {
-    2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,
-    70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119};
-static const uint8_t tfm__z_perm_q8_hi[64] = {
-    10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59,
-    78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};
-/* The scale tree. Dword permutes (one cycle each, where word permutes take two) first gather, for 4
-   rows, the dwords holding their 4 block scales at dword 4t + j (row t, block j): rows (a, b) -> 8
-   dwords, two such -> 16. The scale is the dword's low word or its high one: q4_0 (from the load at
-   p) dwords 0 lo, 4 hi, 9 lo, 13 hi; q4_1 dwords 0, 5, 10, 15 with d low and m high; q8_0 from the
-   loads at p (dwords 0 lo, 8 hi) and p + 64 (dwords 1 lo, 9 hi). Word permutes then pick the scale
-   words of two such vectors (rows 0-7 or 8-15) into word 16u + 4t + j (u = which input), and the last
-   level picks block j of the 16 rows: output word 16j' + r = word 4r + j of the pair, j = j' (first
-   output) or j' + 2 (second). */
-static const uint32_t tfm__z_sc_q4_0[16] = {0, 4, 9, 13, 16, 20, 25, 29};
-static const uint32_t tfm__z_sc_q4_1[16] = {0, 5, 10, 15, 16, 21, 26, 31};
-static const uint32_t tfm__z_sc_q8_0a[16] = {0, 8, 16, 24};
-static const uint32_t tfm__z_sc_q8_0b[16] = {1, 9, 17, 25};
-static const uint32_t tfm__z_sc_q8_0ab[16] = {0, 1, 16, 17, 2, 3, 18, 19};
-static const uint32_t tfm__z_sc_cat8[16] = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-static const uint16_t tfm__z_sc_alt[32] = {0, 3, 4, 7, 8, 11, 12, 15, 16, 19, 20, 23, 24, 27, 28, 31, 32, 35, 36, 39, 40, 43, 44, 47, 48, 51, 52, 55, 56, 59, 60, 63};
-static const uint16_t tfm__z_sc_lo[32] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62};
-static const uint16_t tfm__z_sc_hi[32] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63};
-static const uint16_t tfm__z_sc_blocks01[32] = {0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60,
-                                                1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 49, 53, 57, 61};
-static const uint16_t tfm__z_sc_blocks23[32] = {2, 6, 10, 14, 18, 22, 26, 30, 34, 38, 42, 46, 50, 54, 58, 62,
-                                                3, 7, 11, 15, 19, 23, 27, 31, 35, 39, 43, 47, 51, 55, 59, 63};
-
-TFM__INLINE __m512i tfm__z_load(const void *p) { return _mm512_loadu_si512(p); }
-
-/* 4 rows' lanes (4 per block) -> 128-bit lane j = their 4 isums of block j */
-TFM__INLINE __m512i tfm__z_reduce4(__m512i a, __m512i b, __m512i c, __m512i d)
-{
-    __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
-    __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
-    return _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
-}
-
-/* The first `bytes` bytes from p, as a 64-byte load (full) or a masked one that reads nothing past
-   them. */
-TFM__Q_FORCE_INLINE __m512i tfm__z_part(const unsigned char *p, int full, long bytes)
-{
-    if (full) return tfm__z_load(p);
-    if (bytes <= 0) return _mm512_setzero_si512();
-    return _mm512_maskz_loadu_epi8(bytes >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << bytes) - 1), p);
-}
-
-/* One row's group at r (`bytes` bytes of blocks, 4 blocks when full): lanes 4j..4j+3 sum to block j's
-   isum; *sc (and *sc2 for q8_0) = the loads holding the scales. */
-TFM__Q_FORCE_INLINE __m512i tfm__z16_row(const unsigned char *r, tfm_dtype wtype, int full, long bytes, __m512i lo,
-                                        __m512i hi, __m512i off, __m512i *sc, __m512i *sc2)
-{
-    if (wtype == TFM_Q8_0) {
-        const __m512i flip = _mm512_set1_epi8((char)0x80);
-        __m512i v0 = tfm__z_part(r, full, bytes), v1 = tfm__z_part(r + 64, full, bytes - 64);
-        __m512i v2 = tfm__z_part(r + 8, full, bytes - 8), v3 = tfm__z_part(r + 72, full, bytes - 72);
-        __m512i wl = _mm512_xor_si512(_mm512_permutex2var_epi8(v0, tfm__z_load(tfm__z_perm_q8_lo), v1), flip);
-        __m512i wh = _mm512_xor_si512(_mm512_permutex2var_epi8(v2, tfm__z_load(tfm__z_perm_q8_hi), v3), flip);
-        *sc = v0;
-        *sc2 = v1;
-        return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(off, wl, lo), wh, hi);
-    } else if (wtype == TFM_Q4_0) {
-        /* block j's nibbles (bytes 18j + 2 ..) = qword pairs of the load at r + 1 shifted right by 2j + 1
-           bytes, funnelled from the next qwords (the load at r + 9): one vpshrdvq, off the shuffle port */
-        const __m512i m4 = _mm512_set1_epi8(15), shift = _mm512_setr_epi64(8, 8, 24, 24, 40, 40, 56, 56);
-        __m512i nib = _mm512_shrdv_epi64(tfm__z_part(r + 1, full, bytes - 1), tfm__z_part(r + 9, full, bytes - 9), shift);
-        *sc = tfm__z_part(r, full, bytes);
-        return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(off, _mm512_and_si512(nib, m4), lo),
-                                   _mm512_and_si512(_mm512_srli_epi16(nib, 4), m4), hi);
-    } else {
-        const long second = 16;
-        const __m512i m4 = _mm512_set1_epi8(15);
-        __m512i v0 = tfm__z_part(r, full, bytes), v1 = tfm__z_part(r + second, full, bytes - second);
-        __m512i nib = _mm512_permutex2var_epi8(v0, tfm__z_load(tfm__z_perm_q4_1), v1);
-        *sc = v0;
-        return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(off, _mm512_and_si512(nib, m4), lo),
-                                   _mm512_and_si512(_mm512_srli_epi16(nib, 4), m4), hi);
-    }
-}
-
-TFM__INLINE __m512i tfm__z_pt2d(__m512i a, const uint32_t *idx, __m512i b)
-{
-    return _mm512_permutex2var_epi32(a, tfm__z_load(idx), b);
-}
-
-/* the last two levels of the scale tree: the dwords of rows 0-3, 4-7, 8-11, 12-15 -> f32 d[j], lane r
-   = row r's scale of block j, taking the words `pick` says */
-TFM__INLINE void tfm__z_sc16(__m512i q0, __m512i q1, __m512i q2, __m512i q3, const uint16_t *pick, __m512 *d)
-{
-    const __m512i w = tfm__z_load(pick);
-    __m512i p01 = _mm512_permutex2var_epi16(q0, w, q1), p23 = _mm512_permutex2var_epi16(q2, w, q3);
-    __m512i z0 = _mm512_permutex2var_epi16(p01, tfm__z_load(tfm__z_sc_blocks01), p23);
-    __m512i z1 = _mm512_permutex2var_epi16(p01, tfm__z_load(tfm__z_sc_blocks23), p23);
-    d[0] = _mm512_cvtph_ps(_mm512_castsi512_si256(z0));
-    d[1] = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(z0, 1));
-    d[2] = _mm512_cvtph_ps(_mm512_castsi512_si256(z1));
-    d[3] = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(z1, 1));
-}
-
-/* 4 rows (p[0..3]) of a group: *isum's 128-bit lane j = their isums of block j; *sc the dwords holding
-   their scales at dword 4t + j */
-TFM__Q_FORCE_INLINE void tfm__z16_rows4(const unsigned char *const *p, size_t o, tfm_dtype wtype, int full, long bytes,
-                                       __m512i lo, __m512i hi, __m512i off, __m512i *isum, __m512i *sc)
-{
-    __m512i s0, s1, s2, s3, u0, u1, u2, u3;
-    __m512i a0 = tfm__z16_row(p[0] + o, wtype, full, bytes, lo, hi, off, &s0, &u0);
-    __m512i a1 = tfm__z16_row(p[1] + o, wtype, full, bytes, lo, hi, off, &s1, &u1);
-    __m512i a2 = tfm__z16_row(p[2] + o, wtype, full, bytes, lo, hi, off, &s2, &u2);
-    __m512i a3 = tfm__z16_row(p[3] + o, wtype, full, bytes, lo, hi, off, &s3, &u3);
-    *isum = tfm__z_reduce4(a0, a1, a2, a3);
-    if (wtype == TFM_Q8_0) {
-        __m512i r01 = tfm__z_pt2d(tfm__z_pt2d(s0, tfm__z_sc_q8_0a, s1), tfm__z_sc_q8_0ab, tfm__z_pt2d(u0, tfm__z_sc_q8_0b, u1));
-        __m512i r23 = tfm__z_pt2d(tfm__z_pt2d(s2, tfm__z_sc_q8_0a, s3), tfm__z_sc_q8_0ab, tfm__z_pt2d(u2, tfm__z_sc_q8_0b, u3));
-        *sc = tfm__z_pt2d(r01, tfm__z_sc_cat8, r23);
-    } else {
-        const uint32_t *first = wtype == TFM_Q4_0 ? tfm__z_sc_q4_0 : tfm__z_sc_q4_1;
-        *sc = tfm__z_pt2d(tfm__z_pt2d(s0, first, s1), tfm__z_sc_cat8, tfm__z_pt2d(s2, first, s3));
-    }
-}
-
-/* One group of 16 rows at byte offset o of each row, nblk blocks (full: 4, known at compile time;
-   otherwise the 1-3 at the end of a row): acc updated block by block in the documented order. */
-TFM__Q_FORCE_INLINE __m512 tfm__z16_group(__m512 acc, const unsigned char *const *p, size_t o, const tfm__zx *x,
-                                          tfm_dtype wtype, int full, int nblk)
-{
-    const long bytes = (long)nblk * (wtype == TFM_Q8_0 ? 34 : wtype == TFM_Q4_0 ? 18 : 20);
-    const __m512i lo = tfm__z_load(x->lo), hi = tfm__z_load(x->hi), off = tfm__z_load(x->off);
-    __m512i g0, g1, g2, g3, s0, s1, s2, s3, t0, t1, t2, t3;
-    __m512i v[4];
-    __m512 d[4], m[4];
-    tfm__z16_rows4(p, o, wtype, full, bytes, lo, hi, off, &g0, &s0);
-    tfm__z16_rows4(p + 4, o, wtype, full, bytes, lo, hi, off, &g1, &s1);
-    tfm__z16_rows4(p + 8, o, wtype, full, bytes, lo, hi, off, &g2, &s2);
-    tfm__z16_rows4(p + 12, o, wtype, full, bytes, lo, hi, off, &g3, &s3);
-    /* 4x4 transpose of 128-bit lanes: v[j] = block j's isums of rows 0-3, 4-7, 8-11, 12-15 */
-    t0 = _mm512_shuffle_i64x2(g0, g1, _MM_SHUFFLE(1, 0, 1, 0));
-    t1 = _mm512_shuffle_i64x2(g2, g3, _MM_SHUFFLE(1, 0, 1, 0));
-    t2 = _mm512_shuffle_i64x2(g0, g1, _MM_SHUFFLE(3, 2, 3, 2));
-    t3 = _mm512_shuffle_i64x2(g2, g3, _MM_SHUFFLE(3, 2, 3, 2));
-    v[0] = _mm512_shuffle_i64x2(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
-    v[1] = _mm512_shuffle_i64x2(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
-    v[2] = _mm512_shuffle_i64x2(t2, t3, _MM_SHUFFLE(2, 0, 2, 0));
-    v[3] = _mm512_shuffle_i64x2(t2, t3, _MM_SHUFFLE(3, 1, 3, 1));
-    tfm__z_sc16(s0, s1, s2, s3, wtype == TFM_Q4_1 ? tfm__z_sc_lo : tfm__z_sc_alt, d);
-    if (wtype == TFM_Q4_1) tfm__z_sc16(s0, s1, s2, s3, tfm__z_sc_hi, m);
-    /* written out (not a loop) so that v and d stay in registers */
-#define TFM__Z_UPDATE(j)                                                                                             \
-    if (nblk > (j)) {                                                                                                \
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v[j]), _mm512_mul_ps(d[j], _mm512_set1_ps(x->d[j])), acc);           \
-        if (wtype == TFM_Q4_1) acc = _mm512_fmadd_ps(m[j], _mm512_set1_ps(x->s[j]), acc);                            \
-    }
-    TFM__Z_UPDATE(0)
-    TFM__Z_UPDATE(1)
-    TFM__Z_UPDATE(2)
-    TFM__Z_UPDATE(3)
-#undef TFM__Z_UPDATE
-    return acc;
-}
-
-/* y[0 .. nr) (nr <= 16) of the rows at w (row_bytes apart) against the prepared activations xg of
-   nb blocks; rows past nr repeat the last one and are not stored. next: the following 16 rows (read
-   next), or NULL. */
-TFM__Q_FORCE_INLINE void tfm__z16_kernel(float *y, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, int nr,
-                                         const tfm__zx *xg, size_t nb, const unsigned char *next)
-{
-    /* q4_0's loads reach one byte past the group: its last full group of a row is read masked */
-    const size_t gb = 4 * tfm_dtype_block_bytes(wtype), ng = nb / 4, fast = wtype == TFM_Q4_0 && nb % 4 == 0 && ng > 0 ? ng - 1 : ng;
-    const unsigned char *p[16];
-    __m512 acc = _mm512_setzero_ps();
-    size_t g;
-    int i;
-    for (i = 0; i < 16; i++) p[i] = w + (size_t)(i < nr ? i : nr - 1) * row_bytes;
-    for (g = 0; g < fast; g++) {
-        if (next) { /* the next 16 rows (contiguous), a group's share per group, into L2 */
-            size_t o;
-            for (o = 16 * g * gb; o < 16 * (g + 1) * gb; o += 64) _mm_prefetch((const char *)(next + o), _MM_HINT_T1);
-        }
-        acc = tfm__z16_group(acc, p, g * gb, xg + g, wtype, 1, 4);
-    }
-    if (fast < ng) acc = tfm__z16_group(acc, p, fast * gb, xg + fast, wtype, 0, 4);
-    if (nb % 4) acc = tfm__z16_group(acc, p, ng * gb, xg + ng, wtype, 0, (int)(nb % 4));
-    _mm512_mask_storeu_ps(y, (__mmask16)((1u << nr) - 1u), acc);
-}
-
-static void tfm__z16_q8_0(float *y, const unsigned char *w, size_t row_bytes, int nr, const tfm__zx *xg, size_t nb,
-                         const unsigned char *next)
-{
-    tfm__z16_kernel(y, TFM_Q8_0, w, row_bytes, nr, xg, nb, next);
-}
-static void tfm__z16_q4_0(float *y, const unsigned char *w, size_t row_bytes, int nr, const tfm__zx *xg, size_t nb,
-                         const unsigned char *next)
-{
-    tfm__z16_kernel(y, TFM_Q4_0, w, row_bytes, nr, xg, nb, next);
-}
-static void tfm__z16_q4_1(float *y, const unsigned char *w, size_t row_bytes, int nr, const tfm__zx *xg, size_t nb,
-                         const unsigned char *next)
-{
-    tfm__z16_kernel(y, TFM_Q4_1, w, row_bytes, nr, xg, nb, next);
-}
-
-/* Y[c][r0 .. r1) for the m activation rows prepared in xg (groups apart), 16 weight rows at a time:
-   each block of 16 rows stays in cache while the activation rows pass over it */
-static void tfm__z16_rows(float *y, size_t ldy, const tfm__zx *xg, size_t groups, int m, tfm_dtype wtype, const unsigned char *w,
-                          size_t row_bytes, size_t nb, int r0, int r1)
-{
-    void (*kernel)(float *, const unsigned char *, size_t, int, const tfm__zx *, size_t, const unsigned char *) =
-        wtype == TFM_Q8_0 ? tfm__z16_q8_0 : wtype == TFM_Q4_0 ? tfm__z16_q4_0 : tfm__z16_q4_1;
-    int r, c;
-    for (r = r0; r < r1; r += 16)
-        for (c = 0; c < m; c++)
-            kernel(y + (size_t)c * ldy + (size_t)r, w + (size_t)r * row_bytes, row_bytes, r1 - r < 16 ? r1 - r : 16,
-                   xg + (size_t)c * groups, nb, c == 0 && r1 - r > 32 ? w + (size_t)(r + 16) * row_bytes : NULL);
-}
-#endif
 
 /* ---------------------------------------------------------------- gemv / gemm */
 
-/* Y[c][r] for weight rows [r0, r1) and every activation row c: each group of 4 weight rows stays
-   in L1 while all m activation rows pass over it. A tail group repeats its last row (lanes are
-   independent, so that changes nothing) and stores only the real rows. */
-static void tfm__qgemm_rows(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, int m,
-                            tfm__dot4_fn dot4, const unsigned char *w, size_t row_bytes, size_t nb, int r0, int r1)
-{
-    int r, c, i;
-    for (r = r0; r < r1; r += 4) {
-        const unsigned char *wr[4];
-        int nr = r1 - r < 4 ? r1 - r : 4;
-        for (i = 0; i < 4; i++) wr[i] = w + (size_t)(r + (i < nr ? i : nr - 1)) * row_bytes;
-#if defined(__GNUC__) || defined(__clang__)
-        /* a gemv streams the weights once: ask for the next group's rows (into L2) while this one computes
-           (one core alone does not keep enough reads in flight to reach the read bandwidth) */
-        if (m == 1 && r + 4 < r1) {
-            const unsigned char *next = w + (size_t)(r + 4) * row_bytes;
-            size_t off, bytes = (size_t)(r1 - r - 4 < 4 ? r1 - r - 4 : 4) * row_bytes;
-            for (off = 0; off < bytes; off += 64) __builtin_prefetch(next + off, 0, 1);
-        }
-#endif
-        for (c = 0; c < m; c++) {
-            float out[4];
-            dot4(wr, xq + (size_t)c * xq_row_bytes, nb, out);
-            for (i = 0; i < nr; i++) y[(size_t)c * ldy + (size_t)(r + i)] = out[i];
-        }
-    }
-}
-
-/* checks shared by gemv and gemm; *nb blocks per row, *row_bytes of a weight row, *xq_row_bytes of
-   a quantized activation row */
-static tfm_status tfm__qcheck(tfm_dtype wtype, const void *w, int n, int k, size_t *nb, size_t *row_bytes,
-                              size_t *xq_row_bytes)
-{
-    tfm_status s;
-    if (!tfm__dot4_for(wtype)) return TFM_ERR_UNSUPPORTED;
-    if ((size_t)k % tfm_dtype_block_size(wtype)) return TFM_ERR_SHAPE;
-    if (!tfm__aligned(w, wtype)) return TFM_ERR_INVALID_ARGUMENT;
-    s = tfm_dtype_row_bytes(wtype, (uint64_t)k, row_bytes);
-    if (s == TFM_OK) s = tfm_dtype_row_bytes(tfm_quant_vec_dot_type(wtype), (uint64_t)k, xq_row_bytes);
-    if (s == TFM_OK && (size_t)n > SIZE_MAX / *row_bytes) s = TFM_ERR_OUT_OF_RANGE;
-    *nb = (size_t)k / tfm_dtype_block_size(wtype);
-    return s;
-}
-
-/* Per activation block, prepared once per gemm for the tile kernels: the offset correction -z * sum(q)
-   for weights stored as q + z (z = 128 for q8_0, 8 for q4_0, 0 for q4_1), and d and s as floats. */
-typedef struct tfm__act_info {
-    int32_t off;
-    float d, s;
-} tfm__act_info;
-
-static int tfm__weight_offset(tfm_dtype t) { return t == TFM_Q8_0 ? 128 : t == TFM_Q4_0 ? 8 : 0; }
-
-/* ---------------------------------------------------------------- gemm tiles for AVX-512 VNNI
-   For the 32-element formats (q8_0, q4_0, q4_1) with m >= TFM__TILE_MIN_M activation rows, 16 weight
-   rows are repacked per block into 8 vectors of 16 lanes x 4 bytes (lane r holds 4 consecutive weights
-   of row r as unsigned bytes: q8_0 as q + 128, q4_0/q4_1 as the nibble), so that one vpdpbusd against
-   4 broadcast activation bytes advances 16 rows at once and lane r ends each block holding row r's
-   exact isum (after the offset correction -128 * sum(a) or -8 * sum(a)). The float update is then
-   the documented one, lane by lane, so the results equal every other path bit for bit. K is walked
-   in chunks of TFM__TILE_KC blocks (the repacked chunk stays in L1/L2 while all m activation rows pass
-   over it), the accumulators resting in Y between chunks. */
-
-#if defined(TFM__Q_ZMM)
-#define TFM__Q_TILE16 1
-#define TFM__TILE_KC 32
-#define TFM__TILE_MIN_M 4
-
-typedef struct tfm__tile_block {
-    __m512i q[8];   /* q[t] lane r: elements 4t..4t+3 of row r */
-    float d[16], m[16];
-} tfm__tile_block;
-
-static int tfm__tile_type(tfm_dtype t) { return t == TFM_Q8_0 || t == TFM_Q4_0 || t == TFM_Q4_1 || t == TFM_Q4_K || t == TFM_Q6_K; }
-
-/* repack blocks [b0, b0 + nbk) of rows r0 .. r0 + nr - 1 (rows past nr repeat the last one) */
-static void tfm__tile_pack(tfm__tile_block *tb, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, int r0, int nr,
-                           size_t b0, size_t nbk)
-{
-    uint8_t rows[16][32];
-    const __m512i idx = _mm512_setr_epi32(0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120);
-    size_t bb = tfm_dtype_block_bytes(wtype), b;
-    int r, t;
-    for (b = 0; b < nbk; b++) {
-        for (r = 0; r < 16; r++) {
-            const unsigned char *blk = w + (size_t)(r0 + (r < nr ? r : nr - 1)) * row_bytes + (b0 + b) * bb;
-            __m256i u;
-            if (wtype == TFM_Q8_0) {
-                const tfm_block_q8_0 *q = (const tfm_block_q8_0 *)(const void *)blk;
-                u = _mm256_xor_si256(tfm__x86_load32(q->qs), _mm256_set1_epi8((char)0x80));
-                tb[b].d[r] = tfm__h2f(q->d);
-                tb[b].m[r] = 0.0f;
-            } else if (wtype == TFM_Q4_0) {
-                const tfm_block_q4_0 *q = (const tfm_block_q4_0 *)(const void *)blk;
-                u = tfm__x86_nibbles16(q->qs);
-                tb[b].d[r] = tfm__h2f(q->d);
-                tb[b].m[r] = 0.0f;
-            } else {
-                const tfm_block_q4_1 *q = (const tfm_block_q4_1 *)(const void *)blk;
-                u = tfm__x86_nibbles16(q->qs);
-                tb[b].d[r] = tfm__h2f(q->d);
-                tb[b].m[r] = tfm__h2f(q->m);
-            }
-            _mm256_storeu_si256((__m256i *)(void *)rows[r], u);
-        }
-        /* rows is a 16 x 8 matrix of 4-byte groups: vector t is its column t */
-        for (t = 0; t < 8; t++) tb[b].q[t] = _mm512_i32gather_epi32(idx, (const void *)&rows[0][4 * t], 4);
-    }
-}
-
-/* the int8 values of activation block b of row xc */
-static const int8_t *tfm__tile_act(tfm_dtype wtype, const unsigned char *xc, size_t b)
-{
-    if (wtype == TFM_Q4_1) return ((const tfm_block_q8_1 *)(const void *)xc + b)->qs;
-    return ((const tfm_block_q8_0 *)(const void *)xc + b)->qs;
-}
-
-#define TFM__TILE_BCAST(qs, t) _mm512_set1_epi32(tfm__load_i32((qs) + 4 * (t)))
-TFM__INLINE int32_t tfm__load_i32(const int8_t *p)
-{
-    int32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-/* Y[c][r0 .. r0+nr) over blocks [b0, b0 + nbk), continuing the accumulation in Y unless first. Four
-   activation rows run together so that four independent vpdpbusd chains hide its latency; a tail of
-   fewer rows repeats the last one and stores only the real ones. */
-static void tfm__tile_compute(float *y, size_t ldy, int r0, int nr, const tfm__tile_block *tb, size_t b0, size_t nbk,
-                              tfm_dtype wtype, const unsigned char *xq, size_t xq_row_bytes, const tfm__act_info *xinfo,
-                              size_t nb, int m, int first)
-{
-    const __mmask16 lanes = (__mmask16)((1u << nr) - 1u);
-    int c, t, i;
-    size_t b;
-    for (c = 0; c < m; c += 4) {
-        int nc = m - c < 4 ? m - c : 4;
-        float *yc[4];
-        const unsigned char *xc[4];
-        const tfm__act_info *in[4];
-        __m512 acc0, acc1, acc2, acc3;
-        for (i = 0; i < 4; i++) {
-            int ci = c + (i < nc ? i : nc - 1);
-            yc[i] = y + (size_t)ci * ldy + (size_t)r0;
-            xc[i] = xq + (size_t)ci * xq_row_bytes;
-            in[i] = xinfo + (size_t)ci * nb + b0;
-        }
-        acc0 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[0]);
-        acc1 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[1]);
-        acc2 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[2]);
-        acc3 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[3]);
-        for (b = 0; b < nbk; b++) {
-            const tfm__tile_block *tw = tb + b;
-            const int8_t *q0 = tfm__tile_act(wtype, xc[0], b0 + b), *q1 = tfm__tile_act(wtype, xc[1], b0 + b);
-            const int8_t *q2 = tfm__tile_act(wtype, xc[2], b0 + b), *q3 = tfm__tile_act(wtype, xc[3], b0 + b);
-            __m512i i0 = _mm512_set1_epi32(in[0][b].off), i1 = _mm512_set1_epi32(in[1][b].off);
-            __m512i i2 = _mm512_set1_epi32(in[2][b].off), i3 = _mm512_set1_epi32(in[3][b].off);
-            __m512 dw = _mm512_loadu_ps(tw->d);
-            /* two chains per row (t < 4 and t >= 4) halve the vpdpbusd latency chain; the integer
-               sum is the same */
-            {
-                __m512i j0 = _mm512_setzero_si512(), j1 = j0, j2 = j0, j3 = j0;
-                for (t = 0; t < 4; t++) {
-                    __m512i wa = tw->q[t], wb = tw->q[t + 4];
-                    i0 = _mm512_dpbusd_epi32(i0, wa, TFM__TILE_BCAST(q0, t));
-                    j0 = _mm512_dpbusd_epi32(j0, wb, TFM__TILE_BCAST(q0, t + 4));
-                    i1 = _mm512_dpbusd_epi32(i1, wa, TFM__TILE_BCAST(q1, t));
-                    j1 = _mm512_dpbusd_epi32(j1, wb, TFM__TILE_BCAST(q1, t + 4));
-                    i2 = _mm512_dpbusd_epi32(i2, wa, TFM__TILE_BCAST(q2, t));
-                    j2 = _mm512_dpbusd_epi32(j2, wb, TFM__TILE_BCAST(q2, t + 4));
-                    i3 = _mm512_dpbusd_epi32(i3, wa, TFM__TILE_BCAST(q3, t));
-                    j3 = _mm512_dpbusd_epi32(j3, wb, TFM__TILE_BCAST(q3, t + 4));
-                }
-                i0 = _mm512_add_epi32(i0, j0);
-                i1 = _mm512_add_epi32(i1, j1);
-                i2 = _mm512_add_epi32(i2, j2);
-                i3 = _mm512_add_epi32(i3, j3);
-            }
-            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(dw, _mm512_set1_ps(in[0][b].d)), acc0);
-            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(dw, _mm512_set1_ps(in[1][b].d)), acc1);
-            acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i2), _mm512_mul_ps(dw, _mm512_set1_ps(in[2][b].d)), acc2);
-            acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i3), _mm512_mul_ps(dw, _mm512_set1_ps(in[3][b].d)), acc3);
-            if (wtype == TFM_Q4_1) {
-                __m512 mw = _mm512_loadu_ps(tw->m);
-                acc0 = _mm512_fmadd_ps(mw, _mm512_set1_ps(in[0][b].s), acc0);
-                acc1 = _mm512_fmadd_ps(mw, _mm512_set1_ps(in[1][b].s), acc1);
-                acc2 = _mm512_fmadd_ps(mw, _mm512_set1_ps(in[2][b].s), acc2);
-                acc3 = _mm512_fmadd_ps(mw, _mm512_set1_ps(in[3][b].s), acc3);
-            }
-        }
-        /* a tail group's repeated rows are stored last, so the real row's store wins */
-        _mm512_mask_storeu_ps(yc[3], lanes, acc3);
-        _mm512_mask_storeu_ps(yc[2], lanes, acc2);
-        _mm512_mask_storeu_ps(yc[1], lanes, acc1);
-        _mm512_mask_storeu_ps(yc[0], lanes, acc0);
-    }
-}
-
-/* The k-quants in the same scheme: a super-block of 16 rows becomes 64 vectors of 16 lanes x 4 bytes
-   (q4_k: nibbles; q6_k: the 6-bit levels), one vpdpbusd chain per sub-block (32 elements for q4_k, 16
-   for q6_k, whose chain starts at -32 * bsum so that it sums (level - 32) * a), multiplied lane by lane
-   by the rows' integer sub-block scales into the super-block's exact isum. */
-#define TFM__KTILE_KC 4 /* super-blocks per repacked chunk */
-
-typedef struct tfm__ktile_block {
-    __m512i q[64];
-    int32_t sc[16][16]; /* sc[g][r]: scale of sub-block g of row r (q4_k uses g < 8) */
-    int32_t mn[8][16];  /* q4_k mins */
-    float d[16], dmin[16];
-} tfm__ktile_block;
-
-static void tfm__ktile_pack(tfm__ktile_block *tb, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, int r0, int nr,
-                            size_t b0, size_t nbk)
-{
-    uint8_t rows[16][256];
-    const __m512i idx = _mm512_setr_epi32(0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768, 832, 896, 960);
-    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
-    size_t bb = tfm_dtype_block_bytes(wtype), b;
-    int r, t, j, k, h, sc[8], mn[8];
-    for (b = 0; b < nbk; b++) {
-        for (r = 0; r < 16; r++) {
-            const unsigned char *blk = w + (size_t)(r0 + (r < nr ? r : nr - 1)) * row_bytes + (b0 + b) * bb;
-            if (wtype == TFM_Q4_K) {
-                const tfm_block_q4_K *q = (const tfm_block_q4_K *)(const void *)blk;
-                for (j = 0; j < 4; j++) {
-                    __m256i v = tfm__x86_load32(q->qs + 32 * j);
-                    _mm256_storeu_si256((__m256i *)(void *)&rows[r][64 * j], _mm256_and_si256(v, m4));
-                    _mm256_storeu_si256((__m256i *)(void *)&rows[r][64 * j + 32], _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
-                }
-                tfm__q4k_unpack(q->scales, sc, mn);
-                for (j = 0; j < 8; j++) {
-                    tb[b].sc[j][r] = sc[j];
-                    tb[b].mn[j][r] = mn[j];
-                }
-                tb[b].d[r] = tfm__h2f(q->d);
-                tb[b].dmin[r] = tfm__h2f(q->dmin);
-            } else {
-                const tfm_block_q6_K *q = (const tfm_block_q6_K *)(const void *)blk;
-                for (h = 0; h < 2; h++) {
-                    __m256i l0 = tfm__x86_load32(q->ql + 64 * h), l1 = tfm__x86_load32(q->ql + 64 * h + 32);
-                    __m256i hb = tfm__x86_load32(q->qh + 32 * h), low[4];
-                    low[0] = _mm256_and_si256(l0, m4);
-                    low[1] = _mm256_and_si256(l1, m4);
-                    low[2] = _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4);
-                    low[3] = _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4);
-                    for (k = 0; k < 4; k++) {
-                        __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * k), m2), 4);
-                        _mm256_storeu_si256((__m256i *)(void *)&rows[r][128 * h + 32 * k], _mm256_or_si256(low[k], high));
-                    }
-                }
-                for (j = 0; j < 16; j++) tb[b].sc[j][r] = q->scales[j];
-                tb[b].d[r] = tfm__h2f(q->d);
-                tb[b].dmin[r] = 0.0f;
-            }
-        }
-        for (t = 0; t < 64; t++) tb[b].q[t] = _mm512_i32gather_epi32(idx, (const void *)&rows[0][4 * t], 4);
-    }
-}
-
-static void tfm__ktile_compute(float *y, size_t ldy, int r0, int nr, const tfm__ktile_block *tb, size_t b0, size_t nbk,
-                               tfm_dtype wtype, const unsigned char *xq, size_t xq_row_bytes, int m, int first)
-{
-    const __mmask16 lanes = (__mmask16)((1u << nr) - 1u);
-    const int groups = wtype == TFM_Q4_K ? 8 : 16, per_group = 64 / groups;
-    int c, t, g, i;
-    size_t b;
-    for (c = 0; c < m; c += 4) {
-        int nc = m - c < 4 ? m - c : 4;
-        float *yc[4];
-        const tfm_block_q8_K *xc[4];
-        __m512 acc0, acc1, acc2, acc3;
-        for (i = 0; i < 4; i++) {
-            int ci = c + (i < nc ? i : nc - 1);
-            yc[i] = y + (size_t)ci * ldy + (size_t)r0;
-            xc[i] = (const tfm_block_q8_K *)(const void *)(xq + (size_t)ci * xq_row_bytes) + b0;
-        }
-        acc0 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[0]);
-        acc1 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[1]);
-        acc2 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[2]);
-        acc3 = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes, yc[3]);
-        for (b = 0; b < nbk; b++) {
-            const tfm__ktile_block *tw = tb + b;
-            const tfm_block_q8_K *a0 = xc[0] + b, *a1 = xc[1] + b, *a2 = xc[2] + b, *a3 = xc[3] + b;
-            __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, m0 = s0, m1 = s0, m2 = s0, m3 = s0;
-            __m512 d = _mm512_loadu_ps(tw->d), dmin = _mm512_loadu_ps(tw->dmin);
-            for (g = 0; g < groups; g++) {
-                __m512i i0, i1, i2, i3, scv = _mm512_loadu_si512((const void *)tw->sc[g]);
-                if (wtype == TFM_Q6_K) {
-                    i0 = _mm512_set1_epi32(-32 * a0->bsums[g]);
-                    i1 = _mm512_set1_epi32(-32 * a1->bsums[g]);
-                    i2 = _mm512_set1_epi32(-32 * a2->bsums[g]);
-                    i3 = _mm512_set1_epi32(-32 * a3->bsums[g]);
-                } else {
-                    __m512i mnv = _mm512_loadu_si512((const void *)tw->mn[g]);
-                    i0 = i1 = i2 = i3 = _mm512_setzero_si512();
-                    m0 = _mm512_add_epi32(m0, _mm512_mullo_epi32(mnv, _mm512_set1_epi32(a0->bsums[2 * g] + a0->bsums[2 * g + 1])));
-                    m1 = _mm512_add_epi32(m1, _mm512_mullo_epi32(mnv, _mm512_set1_epi32(a1->bsums[2 * g] + a1->bsums[2 * g + 1])));
-                    m2 = _mm512_add_epi32(m2, _mm512_mullo_epi32(mnv, _mm512_set1_epi32(a2->bsums[2 * g] + a2->bsums[2 * g + 1])));
-                    m3 = _mm512_add_epi32(m3, _mm512_mullo_epi32(mnv, _mm512_set1_epi32(a3->bsums[2 * g] + a3->bsums[2 * g + 1])));
-                }
-                {
-                    /* two vpdpbusd chains per row, as in the legacy tiles */
-                    __m512i j0 = _mm512_setzero_si512(), j1 = j0, j2 = j0, j3 = j0;
-                    int half = per_group / 2, t0 = g * per_group;
-                    for (t = t0; t < t0 + half; t++) {
-                        __m512i wa = tw->q[t], wb = tw->q[t + half];
-                        i0 = _mm512_dpbusd_epi32(i0, wa, TFM__TILE_BCAST(a0->qs, t));
-                        j0 = _mm512_dpbusd_epi32(j0, wb, TFM__TILE_BCAST(a0->qs, t + half));
-                        i1 = _mm512_dpbusd_epi32(i1, wa, TFM__TILE_BCAST(a1->qs, t));
-                        j1 = _mm512_dpbusd_epi32(j1, wb, TFM__TILE_BCAST(a1->qs, t + half));
-                        i2 = _mm512_dpbusd_epi32(i2, wa, TFM__TILE_BCAST(a2->qs, t));
-                        j2 = _mm512_dpbusd_epi32(j2, wb, TFM__TILE_BCAST(a2->qs, t + half));
-                        i3 = _mm512_dpbusd_epi32(i3, wa, TFM__TILE_BCAST(a3->qs, t));
-                        j3 = _mm512_dpbusd_epi32(j3, wb, TFM__TILE_BCAST(a3->qs, t + half));
-                    }
-                    i0 = _mm512_add_epi32(i0, j0);
-                    i1 = _mm512_add_epi32(i1, j1);
-                    i2 = _mm512_add_epi32(i2, j2);
-                    i3 = _mm512_add_epi32(i3, j3);
-                }
-                s0 = _mm512_add_epi32(s0, _mm512_mullo_epi32(i0, scv));
-                s1 = _mm512_add_epi32(s1, _mm512_mullo_epi32(i1, scv));
-                s2 = _mm512_add_epi32(s2, _mm512_mullo_epi32(i2, scv));
-                s3 = _mm512_add_epi32(s3, _mm512_mullo_epi32(i3, scv));
-            }
-            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(d, _mm512_set1_ps(a0->d)), acc0);
-            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_mul_ps(d, _mm512_set1_ps(a1->d)), acc1);
-            acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s2), _mm512_mul_ps(d, _mm512_set1_ps(a2->d)), acc2);
-            acc3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s3), _mm512_mul_ps(d, _mm512_set1_ps(a3->d)), acc3);
-            if (wtype == TFM_Q4_K) {
-                acc0 = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m0), _mm512_mul_ps(dmin, _mm512_set1_ps(a0->d)), acc0);
-                acc1 = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m1), _mm512_mul_ps(dmin, _mm512_set1_ps(a1->d)), acc1);
-                acc2 = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m2), _mm512_mul_ps(dmin, _mm512_set1_ps(a2->d)), acc2);
-                acc3 = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m3), _mm512_mul_ps(dmin, _mm512_set1_ps(a3->d)), acc3);
-            }
-        }
-        _mm512_mask_storeu_ps(yc[3], lanes, acc3);
-        _mm512_mask_storeu_ps(yc[2], lanes, acc2);
-        _mm512_mask_storeu_ps(yc[1], lanes, acc1);
-        _mm512_mask_storeu_ps(yc[0], lanes, acc0);
-    }
-}
-
-/* one thread's weight rows [r0, r1), 16 at a time */
-static void tfm__tile_rows(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const tfm__act_info *xinfo, int m,
-                           tfm_dtype wtype, const unsigned char *w, size_t row_bytes, size_t nb, int r0, int r1)
-{
-    tfm__tile_block tb[TFM__TILE_KC];
-    int r;
-    size_t b0;
-    if (wtype == TFM_Q4_K || wtype == TFM_Q6_K) {
-        tfm__ktile_block kb[TFM__KTILE_KC];
-        for (r = r0; r < r1; r += 16) {
-            int nr = r1 - r < 16 ? r1 - r : 16;
-            for (b0 = 0; b0 < nb; b0 += TFM__KTILE_KC) {
-                size_t nbk = nb - b0 < TFM__KTILE_KC ? nb - b0 : TFM__KTILE_KC;
-                tfm__ktile_pack(kb, wtype, w, row_bytes, r, nr, b0, nbk);
-                tfm__ktile_compute(y, ldy, r, nr, kb, b0, nbk, wtype, xq, xq_row_bytes, m, b0 == 0);
-            }
-        }
-        return;
-    }
-    for (r = r0; r < r1; r += 16) {
-        int nr = r1 - r < 16 ? r1 - r : 16;
-        for (b0 = 0; b0 < nb; b0 += TFM__TILE_KC) {
-            size_t nbk = nb - b0 < TFM__TILE_KC ? nb - b0 : TFM__TILE_KC;
-            tfm__tile_pack(tb, wtype, w, row_bytes, r, nr, b0, nbk);
-            tfm__tile_compute(y, ldy, r, nr, tb, b0, nbk, wtype, xq, xq_row_bytes, xinfo, nb, m, b0 == 0);
-        }
-    }
-}
-#endif
-
-/* ---------------------------------------------------------------- packed weights (AVX-512 VNNI)
-   The tfm-private layout tfm_quant_pack makes: row-tiles of 16 rows (the last one padded with zero
-   rows), one after the other, each tfm__pack_tile_bytes long, in which 64-byte vectors hold 4 bytes of
-   each of the 16 rows (lane r = row r). Then a block of 16 rows is a few aligned loads, one vpdpbusd
-   against 4 broadcast activation bytes advances all 16 rows, and the lanes end the block holding the
-   rows' exact isums: no shuffles, no reductions. The float update is the documented one, lane by lane.
-     q8_0, q4_0, q4_1: a row-tile holds first the scales of its blocks, per block 16 fp16 d (q4_1: then
-       16 fp16 m), padded to a multiple of 64 bytes, then their quants, per block 8 vectors (q8_0:
-       vector t = elements 4t..4t+3, stored as q + 128) or 4 (q4_0, q4_1: vector t = the GGML bytes
-       4t..4t+3, i.e. elements 4t.. in the low nibbles and 16 + 4t.. in the high ones).
-     q4_k, per super-block (2368 bytes): 32 vectors, (c, t) = GGML bytes 32c + 4t.. (elements 64c + 4t..
-       low, 64c + 32 + 4t.. high); 16 fp16 d; 16 fp16 dmin; the 6-bit scales as bytes [8][16]; the
-       mins as byte pairs [4][16][2] (sub-blocks 2i, 2i + 1: one vpdpwssd against the activation sums).
-     q6_k, per super-block (3392 bytes): ql as 32 vectors (h, p, t) = GGML ql bytes 64h + 32p + 4t..; qh
-       as 16 vectors (h, t) = qh bytes 32h + 4t..; the int8 scales [16][16]; 16 fp16 d; 32 bytes pad.
-   High nibbles enter vpdpbusd as 16 q (masked, not shifted) in their own accumulator, shifted back
-   (exactly) once per block. */
-
-#if defined(TFM__Q_ZMM)
-#define TFM__PACK_ROWS 16
-#define TFM__PACK_Q4K_BYTES 2368
-#define TFM__PACK_Q6K_BYTES 3392
-
-static int tfm__pack_kquant(tfm_dtype t) { return t == TFM_Q4_K || t == TFM_Q6_K; }
-int tfm_quant_packable(tfm_dtype wtype) { return tfm__zx_type(wtype) || tfm__pack_kquant(wtype); }
-
-static size_t tfm__pack_scale_bytes(tfm_dtype t) { return t == TFM_Q4_1 ? 64 : 32; }
-static size_t tfm__pack_quant_bytes(tfm_dtype t) { return t == TFM_Q8_0 ? 512 : 256; }
-static size_t tfm__pack_scales_area(tfm_dtype t, size_t nb) { return (nb * tfm__pack_scale_bytes(t) + 63) / 64 * 64; }
-/* bytes of one row-tile of nb blocks (super-blocks for the k-quants) */
-static size_t tfm__pack_tile_bytes(tfm_dtype t, size_t nb)
-{
-    if (t == TFM_Q4_K) return nb * TFM__PACK_Q4K_BYTES;
-    if (t == TFM_Q6_K) return nb * TFM__PACK_Q6K_BYTES;
-    return tfm__pack_scales_area(t, nb) + nb * tfm__pack_quant_bytes(t);
-}
-
-/* byte k of the 4-byte lane of row r in vector v of a block's vectors at o */
-#define TFM__PACK_AT(o, v, r, k) ((o)[64 * (v) + 4 * (r) + (k)])
-
-/* rows [0, nr) of GGML rows at w (row_bytes apart) -> one row-tile at dst */
-static void tfm__pack_tile(unsigned char *dst, tfm_dtype t, const unsigned char *w, size_t row_bytes, int nr, size_t nb)
-{
-    const size_t bb = tfm_dtype_block_bytes(t);
-    size_t b;
-    int r, k, v, j;
-    memset(dst, 0, tfm__pack_tile_bytes(t, nb));
-    for (r = 0; r < nr; r++)
-        for (b = 0; b < nb; b++) {
-            const unsigned char *blk = w + (size_t)r * row_bytes + b * bb;
-            if (t == TFM_Q4_K) {
-                const tfm_block_q4_K *q = (const tfm_block_q4_K *)(const void *)blk;
-                unsigned char *o = dst + b * TFM__PACK_Q4K_BYTES;
-                int sc[8], mn[8];
-                for (v = 0; v < 32; v++)
-                    for (k = 0; k < 4; k++) TFM__PACK_AT(o, v, r, k) = q->qs[4 * v + k];
-                memcpy(o + 2048 + 2 * r, &q->d, 2);
-                memcpy(o + 2080 + 2 * r, &q->dmin, 2);
-                tfm__q4k_unpack(q->scales, sc, mn);
-                for (j = 0; j < 8; j++) {
-                    o[2112 + 16 * j + r] = (unsigned char)sc[j];
-                    o[2240 + 32 * (j / 2) + 2 * r + j % 2] = (unsigned char)mn[j];
-                }
-            } else if (t == TFM_Q6_K) {
-                const tfm_block_q6_K *q = (const tfm_block_q6_K *)(const void *)blk;
-                unsigned char *o = dst + b * TFM__PACK_Q6K_BYTES;
-                for (v = 0; v < 32; v++)
-                    for (k = 0; k < 4; k++) TFM__PACK_AT(o, v, r, k) = q->ql[4 * v + k];
-                for (v = 0; v < 16; v++)
-                    for (k = 0; k < 4; k++) TFM__PACK_AT(o + 2048, v, r, k) = q->qh[4 * v + k];
-                for (j = 0; j < 16; j++) o[3072 + 16 * j + r] = (unsigned char)q->scales[j];
-                memcpy(o + 3328 + 2 * r, &q->d, 2);
-            } else {
-                const size_t sb = tfm__pack_scale_bytes(t), qb = tfm__pack_quant_bytes(t);
-                unsigned char *s = dst + b * sb, *o = dst + tfm__pack_scales_area(t, nb) + b * qb;
-                memcpy(s + 2 * r, blk, 2);
-                if (t == TFM_Q4_1) memcpy(s + 32 + 2 * r, blk + 2, 2);
-                if (t == TFM_Q8_0)
-                    for (k = 0; k < TFM_QK; k++) TFM__PACK_AT(o, k / 4, r, k % 4) = (unsigned char)(blk[2 + k] ^ 0x80);
-                else
-                    for (k = 0; k < TFM_QK / 2; k++) TFM__PACK_AT(o, k / 4, r, k % 4) = blk[(t == TFM_Q4_1 ? 4 : 2) + k];
-            }
-        }
-}
-
-TFM__INLINE __m512i tfm__pack_bcast(const int8_t *p)
-{
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
-}
-TFM__INLINE __m512i tfm__pack_vec(const unsigned char *o, int v) { return _mm512_load_si512((const void *)(o + 64 * v)); }
-TFM__INLINE __m512 tfm__pack_h16(const unsigned char *p) { return _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)p)); }
-
-/* the next row-tile into L2 while this one computes, block b's share of it: the lines holding bytes
-   [b * bytes, (b + 1) * bytes) (one core alone keeps too few reads in flight to reach the read
-   bandwidth). Whole lines per block left the last ninth of every q4_0 tile (288 bytes a block) and the
-   last seventeenth of q8_0's to the hardware: cold q4_0 gemv 93% of the read bandwidth. Forced inline:
-   gcc's IPA mod/ref analysis finds a separate prefetching function free of side effects and deletes
-   its calls. */
-TFM__Q_FORCE_INLINE void tfm__pack_prefetch(const unsigned char *next, size_t b, size_t bytes)
-{
-    size_t l, last = ((b + 1) * bytes - 1) / 64;
-    if (next)
-        for (l = b * bytes / 64; l <= last; l++) _mm_prefetch((const char *)(next + 64 * l), _MM_HINT_T1);
-}
-
-/* The 16 rows of a q8_0 / q4_0 / q4_1 row-tile against the prepared activations: lane r = row r's dot. */
-TFM__Q_FORCE_INLINE __m512 tfm__pack_dot(const unsigned char *tile, tfm_dtype t, const tfm__zx *xg, size_t nb,
-                                         const unsigned char *next)
-{
-    const size_t sb = tfm__pack_scale_bytes(t), qb = tfm__pack_quant_bytes(t);
-    const unsigned char *sc = tile, *qs = tile + tfm__pack_scales_area(t, nb);
-    const __m512i lo4 = _mm512_set1_epi8(0x0f), hi4 = _mm512_set1_epi8((char)0xf0);
-    __m512 acc = _mm512_setzero_ps();
-    size_t b;
-    for (b = 0; b < nb; b++, sc += sb, qs += qb) {
-        const tfm__zx *x = xg + b / 4;
-        const int j = (int)(b % 4);
-        const int8_t *al = x->lo + 16 * j, *ah = x->hi + 16 * j;
-        __m512i i0 = _mm512_set1_epi32(x->off[4 * j]), i1 = _mm512_setzero_si512(), isum;
-        tfm__pack_prefetch(next, b, sb + qb);
-        if (t == TFM_Q8_0) {
-#define TFM__PACK_Q8(k)                                                                                              \
-    i0 = _mm512_dpbusd_epi32(i0, tfm__pack_vec(qs, k), tfm__pack_bcast(al + 4 * (k)));                                \
-    i1 = _mm512_dpbusd_epi32(i1, tfm__pack_vec(qs, (k) + 4), tfm__pack_bcast(ah + 4 * (k)))
-            TFM__PACK_Q8(0);
-            TFM__PACK_Q8(1);
-            TFM__PACK_Q8(2);
-            TFM__PACK_Q8(3);
-#undef TFM__PACK_Q8
-            isum = _mm512_add_epi32(i0, i1);
-        } else {
-#define TFM__PACK_Q4(k)                                                                                              \
-    {                                                                                                                \
-        __m512i v = tfm__pack_vec(qs, k);                                                                            \
-        i0 = _mm512_dpbusd_epi32(i0, _mm512_and_si512(v, lo4), tfm__pack_bcast(al + 4 * (k)));                       \
-        i1 = _mm512_dpbusd_epi32(i1, _mm512_and_si512(v, hi4), tfm__pack_bcast(ah + 4 * (k)));                       \
-    }
-            TFM__PACK_Q4(0)
-            TFM__PACK_Q4(1)
-            TFM__PACK_Q4(2)
-            TFM__PACK_Q4(3)
-#undef TFM__PACK_Q4
-            isum = _mm512_add_epi32(i0, _mm512_srai_epi32(i1, 4));
-        }
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(tfm__pack_h16(sc), _mm512_set1_ps(x->d[j])), acc);
-        if (t == TFM_Q4_1) acc = _mm512_fmadd_ps(tfm__pack_h16(sc + 32), _mm512_set1_ps(x->s[j]), acc);
-    }
-    return acc;
-}
-
-/* q4_k: per sub-block pair c, the low nibbles (sub-block 2c) and the high ones (2c + 1, as 16 q) each
-   in their own vpdpbusd chain, times the rows' 6-bit scales; the minima through vpdpwssd of the
-   (mn_2i, mn_2i+1) pairs against the activations' (sum_2i, sum_2i+1) */
-static __m512 tfm__pack_dot_q4_K(const unsigned char *tile, const void *xa, size_t nb, const unsigned char *next)
-{
-    const tfm_block_q8_K *a = (const tfm_block_q8_K *)xa;
-    const __m512i lo4 = _mm512_set1_epi8(0x0f), hi4 = _mm512_set1_epi8((char)0xf0);
-    __m512 acc = _mm512_setzero_ps();
-    size_t b;
-    int c, i;
-    for (b = 0; b < nb; b++, a++) {
-        const unsigned char *o = tile + b * TFM__PACK_Q4K_BYTES;
-        __m512i isum = _mm512_setzero_si512(), msum = isum;
-        __m512 da = _mm512_set1_ps(a->d);
-        tfm__pack_prefetch(next, b, TFM__PACK_Q4K_BYTES);
-        for (c = 0; c < 4; c++) {
-            const int8_t *q8 = a->qs + 64 * c;
-            __m512i lo = _mm512_setzero_si512(), hi = lo;
-#define TFM__PACK_K4(t)                                                                                              \
-    {                                                                                                                \
-        __m512i v = tfm__pack_vec(o, 8 * c + (t));                                                                   \
-        lo = _mm512_dpbusd_epi32(lo, _mm512_and_si512(v, lo4), tfm__pack_bcast(q8 + 4 * (t)));                       \
-        hi = _mm512_dpbusd_epi32(hi, _mm512_and_si512(v, hi4), tfm__pack_bcast(q8 + 32 + 4 * (t)));                  \
-    }
-            TFM__PACK_K4(0) TFM__PACK_K4(1) TFM__PACK_K4(2) TFM__PACK_K4(3)
-            TFM__PACK_K4(4) TFM__PACK_K4(5) TFM__PACK_K4(6) TFM__PACK_K4(7)
-#undef TFM__PACK_K4
-            isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(lo, _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(const void *)(o + 2112 + 32 * c)))));
-            isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_srai_epi32(hi, 4),
-                                                             _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(const void *)(o + 2128 + 32 * c)))));
-        }
-        for (i = 0; i < 4; i++) {
-            int s0 = a->bsums[4 * i] + a->bsums[4 * i + 1], s1 = a->bsums[4 * i + 2] + a->bsums[4 * i + 3];
-            msum = _mm512_dpwssd_epi32(msum, _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)(const void *)(o + 2240 + 32 * i))),
-                                       _mm512_set1_epi32((int32_t)(((uint32_t)s1 << 16) | ((uint32_t)s0 & 0xffffu))));
-        }
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(tfm__pack_h16(o + 2048), da), acc);
-        acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(tfm__pack_h16(o + 2080), da), acc);
-    }
-    return acc;
-}
-
-/* the 6-bit levels of q6_k's 4 element sets (e, e + 32, e + 64, e + 96; e = 128h + 4t..) from the ql
-   vectors l0 (h, 0, t), l1 (h, 1, t) and the qh vector: low nibble | 2 qh bits << 4, the bits picked
-   by one ternary select (imm 0xE4: c ? a : b) against 0x0F */
-#define TFM__Q6_SEL(a, b) _mm512_ternarylogic_epi32((a), (b), m4, 0xE4)
-
-/* q6_k: one vpdpbusd chain per 16-element group (starting at -32 * its activation sum), times the
-   rows' int8 scales */
-static __m512 tfm__pack_dot_q6_K(const unsigned char *tile, const void *xa, size_t nb, const unsigned char *next)
-{
-    const tfm_block_q8_K *a = (const tfm_block_q8_K *)xa;
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi8(0x3f);
-    __m512 acc = _mm512_setzero_ps();
-    size_t b;
-    int i;
-    for (b = 0; b < nb; b++, a++) {
-        const unsigned char *o = tile + b * TFM__PACK_Q6K_BYTES;
-        __m512i g[16], isum = _mm512_setzero_si512();
-        tfm__pack_prefetch(next, b, TFM__PACK_Q6K_BYTES);
-        for (i = 0; i < 16; i++) g[i] = _mm512_set1_epi32(-32 * a->bsums[i]);
-        /* written out for constant h and t, so that g stays in registers */
-#define TFM__PACK_K6(h, t)                                                                                           \
-    {                                                                                                                \
-        const int8_t *q8 = a->qs + 128 * (h);                                                                        \
-        __m512i l0 = tfm__pack_vec(o, 16 * (h) + (t)), l1 = tfm__pack_vec(o, 16 * (h) + 8 + (t));                    \
-        __m512i qh = tfm__pack_vec(o + 2048, 8 * (h) + (t));                                                         \
-        const int gi = 8 * (h) + (t) / 4;                                                                            \
-        g[gi] = _mm512_dpbusd_epi32(g[gi], TFM__Q6_SEL(l0, _mm512_and_si512(_mm512_slli_epi16(qh, 4), m6)), tfm__pack_bcast(q8 + 4 * (t))); \
-        g[gi + 2] = _mm512_dpbusd_epi32(g[gi + 2], TFM__Q6_SEL(l1, _mm512_and_si512(_mm512_slli_epi16(qh, 2), m6)), tfm__pack_bcast(q8 + 32 + 4 * (t))); \
-        g[gi + 4] = _mm512_dpbusd_epi32(g[gi + 4], TFM__Q6_SEL(_mm512_srli_epi16(l0, 4), _mm512_and_si512(qh, m6)), tfm__pack_bcast(q8 + 64 + 4 * (t))); \
-        g[gi + 6] = _mm512_dpbusd_epi32(g[gi + 6], TFM__Q6_SEL(_mm512_srli_epi16(l1, 4), _mm512_and_si512(_mm512_srli_epi16(qh, 2), m6)), \
-                                        tfm__pack_bcast(q8 + 96 + 4 * (t)));                                         \
-    }
-        TFM__PACK_K6(0, 0) TFM__PACK_K6(0, 1) TFM__PACK_K6(0, 2) TFM__PACK_K6(0, 3)
-        TFM__PACK_K6(0, 4) TFM__PACK_K6(0, 5) TFM__PACK_K6(0, 6) TFM__PACK_K6(0, 7)
-        TFM__PACK_K6(1, 0) TFM__PACK_K6(1, 1) TFM__PACK_K6(1, 2) TFM__PACK_K6(1, 3)
-        TFM__PACK_K6(1, 4) TFM__PACK_K6(1, 5) TFM__PACK_K6(1, 6) TFM__PACK_K6(1, 7)
-#undef TFM__PACK_K6
-#define TFM__PACK_K6S(i)                                                                                             \
-    isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(g[i], _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(const void *)(o + 3072 + 16 * (i))))))
-        TFM__PACK_K6S(0); TFM__PACK_K6S(1); TFM__PACK_K6S(2); TFM__PACK_K6S(3);
-        TFM__PACK_K6S(4); TFM__PACK_K6S(5); TFM__PACK_K6S(6); TFM__PACK_K6S(7);
-        TFM__PACK_K6S(8); TFM__PACK_K6S(9); TFM__PACK_K6S(10); TFM__PACK_K6S(11);
-        TFM__PACK_K6S(12); TFM__PACK_K6S(13); TFM__PACK_K6S(14); TFM__PACK_K6S(15);
-#undef TFM__PACK_K6S
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(tfm__pack_h16(o + 3328), _mm512_set1_ps(a->d)), acc);
-    }
-    return acc;
-}
-#undef TFM__Q6_SEL
-
-static __m512 tfm__pack_dot_q8_0(const unsigned char *tile, const void *xa, size_t nb, const unsigned char *next)
-{
-    return tfm__pack_dot(tile, TFM_Q8_0, (const tfm__zx *)xa, nb, next);
-}
-static __m512 tfm__pack_dot_q4_0(const unsigned char *tile, const void *xa, size_t nb, const unsigned char *next)
-{
-    return tfm__pack_dot(tile, TFM_Q4_0, (const tfm__zx *)xa, nb, next);
-}
-static __m512 tfm__pack_dot_q4_1(const unsigned char *tile, const void *xa, size_t nb, const unsigned char *next)
-{
-    return tfm__pack_dot(tile, TFM_Q4_1, (const tfm__zx *)xa, nb, next);
-}
-
-/* Y[c][r - r0] for rows r in [r0, r1) (inside row-tiles [t0, t1)) and the m activation rows at xa
-   (xa_bytes apart): prepared groups for the 32-element formats, q8_k rows for the k-quants */
-static void tfm__pack_rows(float *y, size_t ldy, const unsigned char *xa, size_t xa_bytes, int m, const tfm_quant_packed *w,
-                           int r0, int r1, int t0, int t1)
-{
-    const tfm_dtype dt = w->dtype;
-    __m512 (*dot)(const unsigned char *, const void *, size_t, const unsigned char *) =
-        dt == TFM_Q8_0 ? tfm__pack_dot_q8_0 : dt == TFM_Q4_0 ? tfm__pack_dot_q4_0 : dt == TFM_Q4_1 ? tfm__pack_dot_q4_1
-        : dt == TFM_Q4_K ? tfm__pack_dot_q4_K : tfm__pack_dot_q6_K;
-    const size_t nb = (size_t)w->cols / tfm_dtype_block_size(dt), tile_bytes = tfm__pack_tile_bytes(dt, nb);
-    int t, c;
-    for (t = t0; t < t1; t++) {
-        const unsigned char *tile = (const unsigned char *)w->data + (size_t)t * tile_bytes;
-        int first = t * TFM__PACK_ROWS, lo = first > r0 ? first : r0, hi = first + TFM__PACK_ROWS < r1 ? first + TFM__PACK_ROWS : r1;
-        for (c = 0; c < m; c++) {
-            __m512 acc = dot(tile, xa + (size_t)c * xa_bytes, nb, c == 0 && t + 1 < t1 ? tile + tile_bytes : NULL);
-            float *yc = y + (size_t)c * ldy;
-            if (lo == first && hi - lo == TFM__PACK_ROWS) {
-                _mm512_storeu_ps(yc + (lo - r0), acc);
-            } else { /* a row-tile cut by r0 or r1 */
-                float out[TFM__PACK_ROWS];
-                _mm512_storeu_ps(out, acc);
-                memcpy(yc + (lo - r0), out + (lo - first), (size_t)(hi - lo) * sizeof(float));
-            }
-        }
-    }
-}
-
-/* the gemm tiles' block layout from a packed q8_0 / q4_0 / q4_1 row-tile (blocks [b0, b0 + nbk)) */
-static void tfm__pack_to_tile(tfm__tile_block *tb, tfm_dtype t, const unsigned char *tile, size_t nb, size_t b0, size_t nbk)
-{
-    const size_t sb = tfm__pack_scale_bytes(t), qb = tfm__pack_quant_bytes(t);
-    const __m512i lo4 = _mm512_set1_epi8(0x0f);
-    size_t b;
-    int k;
-    for (b = 0; b < nbk; b++) {
-        const unsigned char *sc = tile + (b0 + b) * sb, *qs = tile + tfm__pack_scales_area(t, nb) + (b0 + b) * qb;
-        _mm512_storeu_ps(tb[b].d, tfm__pack_h16(sc));
-        _mm512_storeu_ps(tb[b].m, t == TFM_Q4_1 ? tfm__pack_h16(sc + 32) : _mm512_setzero_ps());
-        for (k = 0; k < 4; k++) {
-            __m512i v = tfm__pack_vec(qs, k);
-            if (t == TFM_Q8_0) {
-                tb[b].q[k] = v;
-                tb[b].q[k + 4] = tfm__pack_vec(qs, k + 4);
-            } else {
-                tb[b].q[k] = _mm512_and_si512(v, lo4);
-                tb[b].q[k + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
-            }
-        }
-    }
-}
-
-/* the k-quant gemm tiles' layout (one byte per element, int32 scales) from packed super-blocks */
-static void tfm__pack_to_ktile(tfm__ktile_block *tb, tfm_dtype t, const unsigned char *tile, size_t b0, size_t nbk)
-{
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi8(0x3f);
-    size_t b;
-    int v, j, r;
-    for (b = 0; b < nbk; b++) {
-        tfm__ktile_block *kb = tb + b;
-        if (t == TFM_Q4_K) {
-            const unsigned char *o = tile + (b0 + b) * TFM__PACK_Q4K_BYTES;
-            for (v = 0; v < 32; v++) { /* vector (c, t): elements 64c + 4t.. low, 64c + 32 + 4t.. high */
-                __m512i q = tfm__pack_vec(o, v);
-                kb->q[16 * (v / 8) + v % 8] = _mm512_and_si512(q, m4);
-                kb->q[16 * (v / 8) + 8 + v % 8] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-            }
-            for (j = 0; j < 8; j++)
-                for (r = 0; r < 16; r++) {
-                    kb->sc[j][r] = o[2112 + 16 * j + r];
-                    kb->mn[j][r] = o[2240 + 32 * (j / 2) + 2 * r + j % 2];
-                }
-            _mm512_storeu_ps(kb->d, tfm__pack_h16(o + 2048));
-            _mm512_storeu_ps(kb->dmin, tfm__pack_h16(o + 2080));
-        } else {
-            const unsigned char *o = tile + (b0 + b) * TFM__PACK_Q6K_BYTES;
-            for (v = 0; v < 16; v++) { /* (h, t): elements 128h + 4t.. + 32k from level set k */
-                int h = v / 8, tt = v % 8;
-                __m512i l0 = tfm__pack_vec(o, 16 * h + tt), l1 = tfm__pack_vec(o, 16 * h + 8 + tt), qh = tfm__pack_vec(o + 2048, v);
-                kb->q[32 * h + tt] = _mm512_ternarylogic_epi32(l0, _mm512_and_si512(_mm512_slli_epi16(qh, 4), m6), m4, 0xE4);
-                kb->q[32 * h + 8 + tt] = _mm512_ternarylogic_epi32(l1, _mm512_and_si512(_mm512_slli_epi16(qh, 2), m6), m4, 0xE4);
-                kb->q[32 * h + 16 + tt] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l0, 4), _mm512_and_si512(qh, m6), m4, 0xE4);
-                kb->q[32 * h + 24 + tt] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1, 4), _mm512_and_si512(_mm512_srli_epi16(qh, 2), m6), m4, 0xE4);
-            }
-            for (j = 0; j < 16; j++)
-                for (r = 0; r < 16; r++) kb->sc[j][r] = (int8_t)o[3072 + 16 * j + r];
-            _mm512_storeu_ps(kb->d, tfm__pack_h16(o + 3328));
-            _mm512_storeu_ps(kb->dmin, _mm512_setzero_ps());
-        }
-    }
-}
-#endif
-
-/* Threads for `weights` multiply-adds of a gemv (or a few-rows gemm): one below TFM__GEMV_MIN_WEIGHTS,
-   where waking a second thread and waiting for it costs more than it saves. Measured on one core: a
-   288 x 288 q8_0 gemv takes ~4.5 us in the GGML layout and ~1.8 us packed, 768 x 288 ~11 / ~3.7 us; a
-   fork/join of an OpenMP team costs ~2-3 us on an idle machine (far more on a busy one). 512K weights
-   (2048 x 256) is ~15-25 us plain, ~7-9 us packed. */
-#define TFM__GEMV_MIN_WEIGHTS 524288.0
-static int tfm__gemv_threads(int n_threads, double weights)
-{
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
-    return weights < TFM__GEMV_MIN_WEIGHTS ? 1 : n_threads;
-}
-
-/* rows split across threads in chunks of 64 rows (a multiple of the 4- and 16-row groups, so the
-   grouping, which anyway changes no result, does not depend on the thread count either) */
-static void tfm__qgemm_parallel(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const tfm__act_info *xinfo,
-                                int m, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, size_t nb, int n,
-                                int n_threads)
-{
-    const int chunk_rows = 64;
-    tfm__dot4_fn dot4 = tfm__dot4_for(wtype);
-    int chunks = (n + chunk_rows - 1) / chunk_rows, c, tiles = 0;
-#if defined(TFM__Q_TILE16)
-    tiles = xinfo && m >= TFM__TILE_MIN_M && tfm__tile_type(wtype);
-#endif
-    n_threads = tfm__gemv_threads(n_threads, (double)n * (double)nb * (double)tfm_dtype_block_size(wtype) * (double)m);
-    TFM__PARALLEL_FOR(n_threads)
-    for (c = 0; c < chunks; c++) {
-        int r0 = c * chunk_rows, r1 = r0 + chunk_rows < n ? r0 + chunk_rows : n;
-#if defined(TFM__Q_TILE16)
-        if (tiles) {
-            tfm__tile_rows(y, ldy, xq, xq_row_bytes, xinfo, m, wtype, w, row_bytes, nb, r0, r1);
-            continue;
-        }
-#endif
-        tfm__qgemm_rows(y, ldy, xq, xq_row_bytes, m, dot4, w, row_bytes, nb, r0, r1);
-    }
-    (void)n_threads; /* unused without OpenMP */
-    (void)xinfo;
-    (void)tiles;
-}
-
-#if defined(TFM__Q_Z16)
-/* the 16-row kernels over all n rows for m (<= 3) activation rows prepared in xg: each thread takes an
-   equal share of the 16-row blocks (even on a few hundred rows) */
-static void tfm__z16_parallel(float *y, size_t ldy, const tfm__zx *xg, size_t groups, int m, tfm_dtype wtype,
-                              const unsigned char *w, size_t row_bytes, size_t nb, int n, int n_threads)
-{
-    const int blocks = (n + 15) / 16;
-    int t;
-    n_threads = tfm__gemv_threads(n_threads, (double)n * (double)nb * TFM_QK * (double)m);
-    TFM__PARALLEL_FOR(n_threads)
-    for (t = 0; t < n_threads; t++) {
-        int r0 = 16 * (blocks * t / n_threads), r1 = 16 * (blocks * (t + 1) / n_threads);
-        if (r0 < r1) tfm__z16_rows(y, ldy, xg, groups, m, wtype, w, row_bytes, nb, r0, r1 < n ? r1 : n);
-    }
-}
-#endif
-
-#if defined(TFM__Q_Z16)
-/* the 16-row gemv; the prepared activations (256 bytes per 128 columns) on the stack up to
-   TFM_QUANT_STACK_COLS columns */
-static tfm_status tfm__z16_gemv(float *y, tfm_dtype wtype, const unsigned char *w, size_t row_bytes, const float *x, int rows,
-                                size_t nb, int n_threads)
-{
-    tfm__zx stack[TFM_QUANT_STACK_COLS / 128];
-    size_t groups = (nb + 3) / 4;
-    tfm__zx *xg = groups <= sizeof stack / sizeof stack[0] ? stack : (tfm__zx *)tfm_aligned_alloc(groups * sizeof(tfm__zx));
-    if (!xg) return TFM_ERR_OUT_OF_MEMORY;
-    tfm__zx_quantize(xg, x, nb, wtype);
-    tfm__z16_parallel(y, 0, xg, groups, 1, wtype, w, row_bytes, nb, rows, n_threads);
-    if (xg != stack) tfm_aligned_free(xg);
-    return TFM_OK;
-}
-#endif
-
 tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float *x, int rows, int cols, int n_threads)
 {
-    tfm_block_q8_K stack[TFM_QUANT_STACK_COLS / TFM_QK_K];
-    size_t nb = 0, row_bytes = 0, xq_row_bytes = 0;
-    unsigned char *xq;
+    unsigned char stack[TFM_QUANT_STACK_COLS + TFM_QUANT_STACK_COLS / 2 + 256], *ws;
+    tfm__qact_rows r;
+    tfm__qmat m;
+    size_t bytes;
     tfm_status s;
     if (!y || !w || !x || rows <= 0 || cols <= 0) return TFM_ERR_INVALID_ARGUMENT;
     if (wtype == TFM_F32 || wtype == TFM_F16 || wtype == TFM_BF16) return tfm_gemv(y, wtype, w, x, rows, cols, n_threads);
-    s = tfm__qcheck(wtype, w, rows, cols, &nb, &row_bytes, &xq_row_bytes);
-    if (s != TFM_OK) return s;
-#if defined(TFM__Q_Z16)
-    if (tfm__zx_type(wtype)) return tfm__z16_gemv(y, wtype, (const unsigned char *)w, row_bytes, x, rows, nb, n_threads);
-#endif
-    xq = xq_row_bytes <= sizeof stack ? (unsigned char *)stack : (unsigned char *)tfm_aligned_alloc(xq_row_bytes);
-    if (!xq) return TFM_ERR_OUT_OF_MEMORY;
-    tfm_quantize_row(tfm_quant_vec_dot_type(wtype), x, xq, (size_t)cols);
-    tfm__qgemm_parallel(y, 0, xq, xq_row_bytes, NULL, 1, wtype, (const unsigned char *)w, row_bytes, nb, rows, n_threads);
-    if (xq != (unsigned char *)stack) tfm_aligned_free(xq);
+    if ((s = tfm__qcheck(wtype, w, rows, cols, &m)) != TFM_OK) return s;
+    bytes = tfm__qact_bytes(1, (size_t)cols, m.nb);
+    ws = bytes <= sizeof stack ? stack : (unsigned char *)TFM_MALLOC(bytes);
+    if (!ws) return TFM_ERR_OUT_OF_MEMORY;
+    tfm__qact_init(&r, ws, 1, (size_t)cols, m.nb);
+    tfm__qact_quantize(&r, tfm__qfind(m.T->act), x, (size_t)cols, 1, 1);
+    tfm__qmatmul(&m, &r.a, 1, y, 0, 0, rows, n_threads);
+    if (ws != stack) TFM_FREE(ws);
     return TFM_OK;
 }
-
-/* Workspace of a gemm of m activation rows: the quantized rows, then a tfm__act_info per 32-block
-   (for the tile kernels), then room to align the caller's pointer; with fewer than
-   TFM__GEMM_ROWS_AS_GEMV rows of a 32-element format, at least the rows prepared for the 16-lane gemv
-   kernels (256 bytes per 128 columns each), which those builds use instead. */
-#define TFM__GEMM_ROWS_AS_GEMV 4
-#define TFM__ZX_BYTES 256
 
 size_t tfm_quant_workspace_size(tfm_dtype wtype, int m, int k)
 {
-    size_t xq_row_bytes = 0, per_row, bytes, zx_row;
-    if (m <= 0 || k <= 0 || !tfm__dot4_for(wtype)) return 0;
-    if (tfm_dtype_row_bytes(tfm_quant_vec_dot_type(wtype), (uint64_t)k, &xq_row_bytes) != TFM_OK) return 0;
-    per_row = xq_row_bytes + (size_t)k / TFM_QK * sizeof(tfm__act_info);
-    if ((size_t)m > (SIZE_MAX - 128) / per_row) return 0;
-    bytes = (size_t)m * per_row + 128;
-    zx_row = ((size_t)k / TFM_QK + 3) / 4 * TFM__ZX_BYTES;
-    if (m < TFM__GEMM_ROWS_AS_GEMV && tfm_dtype_block_size(wtype) == TFM_QK && (size_t)m * zx_row + 64 > bytes)
-        bytes = (size_t)m * zx_row + 64;
-    return bytes;
+    const tfm__qtype *T = tfm__qweight(wtype);
+    if (!T || m <= 0 || k <= 0 || (size_t)k % T->block) return 0;
+    if ((size_t)m > (SIZE_MAX / 4 - 1024) / ((size_t)k + 64)) return 0;
+    return tfm__qact_bytes((size_t)m, (size_t)k, (size_t)k / T->block);
 }
 
-/* The m activation rows (ldx apart) quantized for the kernels of wtype into xq (xq_row_bytes apart),
-   with the tiles' per-block info in xinfo for the 32-element formats. */
-static void tfm__gemm_prepare(unsigned char *xq, size_t xq_row_bytes, tfm__act_info *xinfo, const float *x, size_t ldx, int m,
-                              tfm_dtype wtype, int k, size_t nb, int n_threads)
+tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w, int m, int n, int k,
+                             int n_threads, void *ws, size_t ws_bytes)
 {
-    int c;
-    /* ~1 ns per value: a team only for a few tens of microseconds of work */
-    TFM__PARALLEL_FOR((double)m * (double)k >= 65536.0 ? n_threads : 1)
-    for (c = 0; c < m; c++) {
-        tfm_dtype at = tfm_quant_vec_dot_type(wtype);
-        unsigned char *row = xq + (size_t)c * xq_row_bytes;
-        tfm_quantize_row(at, x + (size_t)c * ldx, row, (size_t)k);
-        if (at == TFM_Q8_0 || at == TFM_Q8_1) {
-            size_t b, j, ab = tfm_dtype_block_bytes(at), qs_at = at == TFM_Q8_0 ? 2 : 4;
-            for (b = 0; b < nb; b++) {
-                const unsigned char *blk = row + b * ab;
-                const int8_t *qs = (const int8_t *)(blk + qs_at);
-                tfm__act_info *in = xinfo + (size_t)c * nb + b;
-                int32_t sum = 0;
-                uint16_t h;
-                for (j = 0; j < TFM_QK; j++) sum += qs[j];
-                in->off = -tfm__weight_offset(wtype) * sum;
-                memcpy(&h, blk, 2);
-                in->d = tfm_f16_to_f32(h);
-                memcpy(&h, blk + 2, 2);
-                in->s = at == TFM_Q8_1 ? tfm_f16_to_f32(h) : 0.0f;
-            }
-        }
-    }
-    (void)n_threads;
-}
-
-static void *tfm__align64(void *p) { return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
-
-tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w, int m,
-                             int n, int k, int n_threads, void *ws, size_t ws_bytes)
-{
-    size_t nb = 0, row_bytes = 0, xq_row_bytes = 0;
-    unsigned char *xq;
-    tfm__act_info *xinfo;
+    tfm__qact_rows r;
+    tfm__qmat mat;
     tfm_status s;
-    if (!y || !x || !w || m <= 0 || n <= 0 || k <= 0 || ldx < (size_t)k || ldy < (size_t)n)
-        return TFM_ERR_INVALID_ARGUMENT;
+    if (!y || !x || !w || m <= 0 || n <= 0 || k <= 0 || ldx < (size_t)k || ldy < (size_t)n) return TFM_ERR_INVALID_ARGUMENT;
     if (wtype == TFM_F32 || wtype == TFM_F16 || wtype == TFM_BF16) return tfm_gemm(y, ldy, x, ldx, wtype, w, m, n, k, n_threads);
-    s = tfm__qcheck(wtype, w, n, k, &nb, &row_bytes, &xq_row_bytes);
-    if (s != TFM_OK) return s;
+    if ((s = tfm__qcheck(wtype, w, n, k, &mat)) != TFM_OK) return s;
     if (!ws || ws_bytes < tfm_quant_workspace_size(wtype, m, k)) return TFM_ERR_INVALID_ARGUMENT;
     n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
-#if defined(TFM__Q_Z16)
-    if (m < TFM__GEMM_ROWS_AS_GEMV && tfm__zx_type(wtype)) {
-        size_t groups = (nb + 3) / 4;
-        tfm__zx *xg = (tfm__zx *)tfm__align64(ws);
-        int c;
-        for (c = 0; c < m; c++) tfm__zx_quantize(xg + (size_t)c * groups, x + (size_t)c * ldx, nb, wtype);
-        tfm__z16_parallel(y, ldy, xg, groups, m, wtype, (const unsigned char *)w, row_bytes, nb, n, n_threads);
-        return TFM_OK;
-    }
-#endif
-    xq = (unsigned char *)tfm__align64(ws);
-    xinfo = (tfm__act_info *)(void *)(xq + (((size_t)m * xq_row_bytes + 63) & ~(size_t)63));
-    tfm__gemm_prepare(xq, xq_row_bytes, xinfo, x, ldx, m, wtype, k, nb, n_threads);
-    tfm__qgemm_parallel(y, ldy, xq, xq_row_bytes, xinfo, m, wtype, (const unsigned char *)w, row_bytes, nb, n, n_threads);
+    tfm__qact_init(&r, ws, (size_t)m, (size_t)k, mat.nb);
+    tfm__qact_quantize(&r, tfm__qfind(mat.T->act), x, ldx, m, n_threads);
+    tfm__qmatmul(&mat, &r.a, m, y, ldy, 0, n, n_threads);
     return TFM_OK;
 }
 
-tfm_status tfm_quant_gemm(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w, int m, int n,
-                          int k, int n_threads)
+tfm_status tfm_quant_gemm(float *y, size_t ldy, const float *x, size_t ldx, tfm_dtype wtype, const void *w, int m, int n, int k,
+                          int n_threads)
 {
     size_t bytes;
     void *ws;
@@ -2638,39 +1846,53 @@ tfm_status tfm_quant_gemm(float *y, size_t ldy, const float *x, size_t ldx, tfm_
     return s;
 }
 
-/* ---------------------------------------------------------------- packed weights: the API */
+/* ---------------------------------------------------------------- packed weights */
 
-#if !defined(TFM__Q_ZMM)
-int tfm_quant_packable(tfm_dtype wtype)
+int tfm_quant_packable(tfm_dtype wtype) { return tfm__qweight(wtype) != NULL; }
+
+/* rows [0, nr) of GGML rows at w (row_bytes apart) -> one row-tile at dst (rows past nr repeat the last) */
+static void tfm__qpack_tile(unsigned char *dst, const tfm__qtype *T, const unsigned char *w, size_t row_bytes, int nr, size_t nb)
 {
-    (void)wtype;
-    return 0;
+    const size_t bb = tfm__qblock_bytes(T), hb = tfm__qhalves_bytes(T, nb);
+    size_t b;
+    int r, f, v;
+    memset(dst, 0, hb);
+    for (r = 0; r < TFM__QROWS; r++) {
+        const unsigned char *row = w + (size_t)(r < nr ? r : nr - 1) * row_bytes;
+        for (b = 0; b < nb; b++) {
+            const unsigned char *blk = row + b * bb;
+            for (f = 0; f < T->n_halves; f++) memcpy(dst + (b * T->n_halves + (size_t)f) * TFM__QHALF_BYTES + 2 * r, blk + T->half_at[f], 2);
+            for (v = 0; v < T->body_words; v++)
+                memcpy(dst + hb + (b * T->body_words + (size_t)v) * TFM__QVEC_BYTES + 4 * r, blk + T->body_at + 4 * v, 4);
+        }
+    }
 }
-#endif
 
 tfm_status tfm_quant_pack(tfm_quant_packed *out, tfm_dtype wtype, const void *w, int rows, int cols, int n_threads)
 {
-    size_t nb, row_bytes = 0, tile_bytes, tiles;
+    const tfm__qtype *T;
+    size_t nb, row_bytes, tile_bytes, tiles;
     unsigned char *data;
     int t;
     if (!out) return TFM_ERR_INVALID_ARGUMENT;
     memset(out, 0, sizeof *out);
     if (!w || rows <= 0 || cols <= 0) return TFM_ERR_INVALID_ARGUMENT;
-    if (!tfm_quant_packable(wtype)) return TFM_ERR_UNSUPPORTED;
-    if ((size_t)cols % tfm_dtype_block_size(wtype)) return TFM_ERR_SHAPE;
-    if (!tfm__aligned(w, wtype) || tfm_dtype_row_bytes(wtype, (uint64_t)cols, &row_bytes) != TFM_OK) return TFM_ERR_INVALID_ARGUMENT;
-#if defined(TFM__Q_ZMM)
-    nb = (size_t)cols / tfm_dtype_block_size(wtype);
-    tile_bytes = tfm__pack_tile_bytes(wtype, nb);
-    tiles = ((size_t)rows + TFM__PACK_ROWS - 1) / TFM__PACK_ROWS;
+    if (!(T = tfm__qweight(wtype))) return TFM_ERR_UNSUPPORTED;
+    if ((size_t)cols % T->block) return TFM_ERR_SHAPE;
+    if (!tfm__aligned(w, wtype)) return TFM_ERR_INVALID_ARGUMENT;
+    nb = (size_t)cols / T->block;
+    row_bytes = nb * tfm__qblock_bytes(T);
+    tile_bytes = tfm__qtile_bytes(T, nb);
+    tiles = ((size_t)rows + TFM__QROWS - 1) / TFM__QROWS;
     if (tiles > SIZE_MAX / tile_bytes) return TFM_ERR_OUT_OF_RANGE;
     data = (unsigned char *)tfm_aligned_alloc(tiles * tile_bytes);
     if (!data) return TFM_ERR_OUT_OF_MEMORY;
     n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
     TFM__PARALLEL_FOR((double)rows * (double)cols >= 65536.0 ? n_threads : 1)
     for (t = 0; t < (int)tiles; t++) {
-        int r0 = t * TFM__PACK_ROWS, nr = rows - r0 < TFM__PACK_ROWS ? rows - r0 : TFM__PACK_ROWS;
-        tfm__pack_tile(data + (size_t)t * tile_bytes, wtype, (const unsigned char *)w + (size_t)r0 * row_bytes, row_bytes, nr, nb);
+        const int r0 = t * TFM__QROWS;
+        tfm__qpack_tile(data + (size_t)t * tile_bytes, T, (const unsigned char *)w + (size_t)r0 * row_bytes, row_bytes,
+                        rows - r0 < TFM__QROWS ? rows - r0 : TFM__QROWS, nb);
     }
     out->dtype = wtype;
     out->rows = rows;
@@ -2678,10 +1900,6 @@ tfm_status tfm_quant_pack(tfm_quant_packed *out, tfm_dtype wtype, const void *w,
     out->bytes = tiles * tile_bytes;
     out->data = data;
     return TFM_OK;
-#else
-    (void)n_threads, (void)nb, (void)tile_bytes, (void)tiles, (void)data, (void)t;
-    return TFM_ERR_UNSUPPORTED;
-#endif
 }
 
 void tfm_quant_packed_free(tfm_quant_packed *p)
@@ -2691,131 +1909,54 @@ void tfm_quant_packed_free(tfm_quant_packed *p)
     memset(p, 0, sizeof *p);
 }
 
-static int tfm__packed_ok(const tfm_quant_packed *w)
+/* the packed matrix as the kernels walk it; 0 if it is not one */
+static int tfm__qpacked_mat(const tfm_quant_packed *w, tfm__qmat *m)
 {
-    return w && w->data && w->rows > 0 && w->cols > 0 && tfm_quant_packable(w->dtype) &&
-           (size_t)w->cols % tfm_dtype_block_size(w->dtype) == 0;
+    memset(m, 0, sizeof *m);
+    if (!w || !w->data || w->rows <= 0 || w->cols <= 0 || !(m->T = tfm__qweight(w->dtype)) || (size_t)w->cols % m->T->block) return 0;
+    m->data = (const unsigned char *)w->data;
+    m->nb = (size_t)w->cols / m->T->block;
+    m->tile_bytes = tfm__qtile_bytes(m->T, m->nb);
+    m->halves_bytes = tfm__qhalves_bytes(m->T, m->nb);
+    m->rows = w->rows;
+    return 1;
 }
-
-#if defined(TFM__Q_ZMM)
-/* activation row x prepared for the packed kernels of wtype at xa: groups (tfm__zx) for the 32-element
-   formats, a q8_k row for the k-quants; bytes it takes in *bytes */
-static size_t tfm__pack_act_bytes(tfm_dtype wtype, size_t cols)
-{
-    return tfm__pack_kquant(wtype) ? cols / TFM_QK_K * sizeof(tfm_block_q8_K) : (cols / TFM_QK + 3) / 4 * sizeof(tfm__zx);
-}
-static void tfm__pack_act(unsigned char *xa, const float *x, tfm_dtype wtype, size_t cols)
-{
-    if (tfm__pack_kquant(wtype)) tfm_quantize_row(TFM_Q8_K, x, xa, cols);
-    else tfm__zx_quantize((tfm__zx *)(void *)xa, x, cols / TFM_QK, wtype);
-}
-#endif
 
 tfm_status tfm_quant_packed_gemv(float *y, const tfm_quant_packed *w, const float *x, int r0, int r1, int n_threads)
 {
-#if defined(TFM__Q_ZMM)
-    tfm__zx stack[TFM_QUANT_STACK_COLS / 128];
-    unsigned char *xa;
+    unsigned char stack[TFM_QUANT_STACK_COLS + TFM_QUANT_STACK_COLS / 2 + 256], *ws;
+    tfm__qact_rows r;
+    tfm__qmat m;
     size_t bytes;
-    int t0, t1, t;
-#endif
-    if (!y || !x || !tfm__packed_ok(w) || r0 < 0 || r1 > w->rows || r0 >= r1) return TFM_ERR_INVALID_ARGUMENT;
-#if defined(TFM__Q_ZMM)
-    bytes = tfm__pack_act_bytes(w->dtype, (size_t)w->cols);
-    xa = bytes <= sizeof stack ? (unsigned char *)stack : (unsigned char *)tfm_aligned_alloc(bytes);
-    if (!xa) return TFM_ERR_OUT_OF_MEMORY;
-    tfm__pack_act(xa, x, w->dtype, (size_t)w->cols);
-    t0 = r0 / TFM__PACK_ROWS;
-    t1 = (r1 + TFM__PACK_ROWS - 1) / TFM__PACK_ROWS;
-    n_threads = tfm__gemv_threads(n_threads, (double)(r1 - r0) * (double)w->cols);
-    TFM__PARALLEL_FOR(n_threads)
-    for (t = 0; t < n_threads; t++) {
-        int a = t0 + (t1 - t0) * t / n_threads, b = t0 + (t1 - t0) * (t + 1) / n_threads;
-        if (a < b) tfm__pack_rows(y, 0, xa, 0, 1, w, r0, r1, a, b);
-    }
-    if (xa != (unsigned char *)stack) tfm_aligned_free(xa);
+    if (!y || !x || !tfm__qpacked_mat(w, &m) || r0 < 0 || r1 > w->rows || r0 >= r1) return TFM_ERR_INVALID_ARGUMENT;
+    bytes = tfm__qact_bytes(1, (size_t)w->cols, m.nb);
+    ws = bytes <= sizeof stack ? stack : (unsigned char *)TFM_MALLOC(bytes);
+    if (!ws) return TFM_ERR_OUT_OF_MEMORY;
+    tfm__qact_init(&r, ws, 1, (size_t)w->cols, m.nb);
+    tfm__qact_quantize(&r, tfm__qfind(m.T->act), x, (size_t)w->cols, 1, 1);
+    tfm__qmatmul(&m, &r.a, 1, y, 0, r0, r1, n_threads);
+    if (ws != stack) TFM_FREE(ws);
     return TFM_OK;
-#else
-    (void)n_threads;
-    return TFM_ERR_UNSUPPORTED;
-#endif
 }
 
-#if defined(TFM__Q_ZMM)
-/* row-tile t of a packed matrix through the gemm tiles, K in chunks */
-static void tfm__pack_gemm_tile(float *y, size_t ldy, const unsigned char *xq, size_t xq_row_bytes, const tfm__act_info *xinfo,
-                                int m, const tfm_quant_packed *w, int t)
+tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, size_t ldx, const tfm_quant_packed *w, int m, int n_threads,
+                                 void *ws, size_t ws_bytes)
 {
-    const tfm_dtype dt = w->dtype;
-    const size_t nb = (size_t)w->cols / tfm_dtype_block_size(dt);
-    const unsigned char *tile = (const unsigned char *)w->data + (size_t)t * tfm__pack_tile_bytes(dt, nb);
-    const int r0 = t * TFM__PACK_ROWS, nr = w->rows - r0 < TFM__PACK_ROWS ? w->rows - r0 : TFM__PACK_ROWS;
-    size_t b0;
-    if (tfm__pack_kquant(dt)) {
-        tfm__ktile_block kb[TFM__KTILE_KC];
-        for (b0 = 0; b0 < nb; b0 += TFM__KTILE_KC) {
-            size_t nbk = nb - b0 < TFM__KTILE_KC ? nb - b0 : TFM__KTILE_KC;
-            tfm__pack_to_ktile(kb, dt, tile, b0, nbk);
-            tfm__ktile_compute(y, ldy, r0, nr, kb, b0, nbk, dt, xq, xq_row_bytes, m, b0 == 0);
-        }
-    } else {
-        tfm__tile_block tb[TFM__TILE_KC];
-        for (b0 = 0; b0 < nb; b0 += TFM__TILE_KC) {
-            size_t nbk = nb - b0 < TFM__TILE_KC ? nb - b0 : TFM__TILE_KC;
-            tfm__pack_to_tile(tb, dt, tile, nb, b0, nbk);
-            tfm__tile_compute(y, ldy, r0, nr, tb, b0, nbk, dt, xq, xq_row_bytes, xinfo, nb, m, b0 == 0);
-        }
-    }
-}
-#endif
-
-tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, size_t ldx, const tfm_quant_packed *w, int m,
-                                 int n_threads, void *ws, size_t ws_bytes)
-{
-#if defined(TFM__Q_ZMM)
-    size_t bytes, nb;
+    tfm__qact_rows r;
+    tfm__qmat mat;
+    size_t bytes;
     void *own = NULL;
-    int tiles, t, c;
-#endif
-    if (!y || !x || !tfm__packed_ok(w) || m <= 0 || ldx < (size_t)w->cols || ldy < (size_t)w->rows) return TFM_ERR_INVALID_ARGUMENT;
-#if defined(TFM__Q_ZMM)
+    if (!y || !x || !tfm__qpacked_mat(w, &mat) || m <= 0 || ldx < (size_t)w->cols || ldy < (size_t)w->rows) return TFM_ERR_INVALID_ARGUMENT;
     bytes = tfm_quant_workspace_size(w->dtype, m, w->cols);
     if (bytes == 0) return TFM_ERR_OUT_OF_RANGE;
     if (ws && ws_bytes < bytes) return TFM_ERR_INVALID_ARGUMENT;
-    if (!ws) {
-        own = ws = TFM_MALLOC(bytes);
-        if (!own) return TFM_ERR_OUT_OF_MEMORY;
-    }
-    nb = (size_t)w->cols / tfm_dtype_block_size(w->dtype);
-    tiles = (w->rows + TFM__PACK_ROWS - 1) / TFM__PACK_ROWS;
+    if (!ws && !(own = ws = TFM_MALLOC(bytes))) return TFM_ERR_OUT_OF_MEMORY;
     n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
-    if (m < TFM__GEMM_ROWS_AS_GEMV) { /* the gemv kernels, activation rows prepared as they need */
-        unsigned char *xa = (unsigned char *)tfm__align64(ws);
-        size_t xa_bytes = tfm__pack_act_bytes(w->dtype, (size_t)w->cols);
-        for (c = 0; c < m; c++) tfm__pack_act(xa + (size_t)c * xa_bytes, x + (size_t)c * ldx, w->dtype, (size_t)w->cols);
-        n_threads = tfm__gemv_threads(n_threads, (double)w->rows * (double)w->cols * (double)m);
-        TFM__PARALLEL_FOR(n_threads)
-        for (t = 0; t < n_threads; t++) {
-            int a = tiles * t / n_threads, b = tiles * (t + 1) / n_threads;
-            if (a < b) tfm__pack_rows(y, ldy, xa, xa_bytes, m, w, 0, w->rows, a, b);
-        }
-    } else {
-        unsigned char *xq = (unsigned char *)tfm__align64(ws);
-        size_t xq_row_bytes = 0;
-        tfm__act_info *xinfo;
-        tfm_dtype_row_bytes(tfm_quant_vec_dot_type(w->dtype), (uint64_t)w->cols, &xq_row_bytes);
-        xinfo = (tfm__act_info *)(void *)(xq + (((size_t)m * xq_row_bytes + 63) & ~(size_t)63));
-        tfm__gemm_prepare(xq, xq_row_bytes, xinfo, x, ldx, m, w->dtype, w->cols, nb, n_threads);
-        n_threads = tfm__gemv_threads(n_threads, (double)w->rows * (double)w->cols * (double)m);
-        TFM__PARALLEL_FOR(n_threads)
-        for (t = 0; t < tiles; t++) tfm__pack_gemm_tile(y, ldy, xq, xq_row_bytes, xinfo, m, w, t);
-    }
+    tfm__qact_init(&r, ws, (size_t)m, (size_t)w->cols, mat.nb);
+    tfm__qact_quantize(&r, tfm__qfind(mat.T->act), x, ldx, m, n_threads);
+    tfm__qmatmul(&mat, &r.a, m, y, ldy, 0, w->rows, n_threads);
     TFM_FREE(own);
     return TFM_OK;
-#else
-    (void)ldx, (void)ldy, (void)m, (void)n_threads, (void)ws, (void)ws_bytes;
-    return TFM_ERR_UNSUPPORTED;
-#endif
 }
 
 #ifdef __cplusplus
