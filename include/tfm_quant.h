@@ -3,11 +3,12 @@
 
    WHAT IS HERE
      Block formats with GGML's exact byte layouts (so GGUF tensors load unchanged and ours load in
-     llama.cpp): Q8_0, Q4_0, Q4_1, the k-quants Q4_K and Q6_K, and the activation formats Q8_1 and Q8_K
-     they pair with. Quantize (f32 -> blocks, GGML's reference rounding), dequantize, whole-matrix
-     quantization; quantized dot products, gemv and gemm whose activations are quantized on the fly and
-     whose products run in int8 (AVX-512 VNNI, AVX-VNNI, AVX2, NEON dot product, scalar). (The int8
-     KV-cache rows live with the KV cache, in tfm_attention.h.)
+     llama.cpp): Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, the k-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+     IQ4_XS, and the activation formats Q8_1 and Q8_K they pair with. Quantize (f32 -> blocks, rounding
+     as llama.cpp's quantizers do, byte for byte), dequantize, whole-matrix quantization; quantized dot
+     products, gemv and gemm whose activations are quantized on the fly and whose products run in int8
+     (AVX-512 VNNI, AVX-VNNI, AVX2, NEON dot product, scalar). (The int8 KV-cache rows live with the KV
+     cache, in tfm_attention.h.)
 
    USAGE
      #define TFM_IMPLEMENTATION in one file before including (it implements tfm_tensor.h too).
@@ -15,46 +16,65 @@
      supported weight dtype (f32, f16, bf16 are forwarded to tfm_gemv / tfm_gemm), so a model calls them
      for every weight matrix whatever its type.
 
-   THE FORMATS (little-endian; "fp16" is IEEE binary16, elements numbered 0..block-1)
+   THE FORMATS (little-endian; "fp16" is IEEE binary16, elements numbered 0..block-1; the structs below)
      q8_0  34 B / 32: fp16 d, int8 q[32]; x = d*q.
-     q8_1  36 B / 32: fp16 d, fp16 s = d*sum(q), int8 q[32]; x = d*q. (activations of q4_1)
+     q8_1  36 B / 32: fp16 d, fp16 s = d*sum(q), int8 q[32]; x = d*q. (activations of q4_1, q5_1)
      q4_0  18 B / 32: fp16 d, 16 bytes; element j is the low nibble of byte j, element j+16 the high
            nibble; x = d*(q-8).
      q4_1  20 B / 32: fp16 d, fp16 m, nibbles as q4_0; x = d*q + m.
+     q5_0  22 B / 32: fp16 d, 32-bit qh (bit j: the fifth bit of element j), nibbles as q4_0; x = d*(q-16).
+     q5_1  24 B / 32: fp16 d, fp16 m, qh, nibbles as q5_0; x = d*q + m.
+     iq4_nl 18 B / 32: fp16 d, nibbles as q4_0; x = d*K[q], K = -127 -104 -83 -65 -49 -35 -22 -10 1 13 25
+           38 53 69 89 113.
+     q2_k  84 B / 256: scales[16] (low nibble sc, high nibble mn, per 16 elements), qs[64], fp16 d, dmin.
+           Element 128h+32s+l (l < 32) is bits 2s..2s+1 of qs[32h+l]; x = d*sc*q - dmin*mn.
+     q3_k 110 B / 256: hmask[32], qs[64], 12 bytes of sixteen 6-bit scales (+32), fp16 d. Low 2 bits as
+           q2_k, the third is bit e/32 of hmask[e%32]; scale j: low 4 bits in byte j%8 (high nibble for
+           j >= 8), top 2 at bits 2(j/4) of byte 8+j%4; x = d*(sc-32)*(q-4).
      q4_k 144 B / 256: fp16 d, fp16 dmin, 12 bytes of eight 6-bit scales sc and mins mn, 128 bytes of
            nibbles. Sub-block j (32 elements): for j < 4, sc = b[j] & 63, mn = b[j+4] & 63; for j >= 4,
            sc = (b[j+4] & 15) | (b[j-4] >> 6) << 4, mn = (b[j+4] >> 4) | (b[j] >> 6) << 4. Bytes 32c..32c+31
            hold elements 64c+l in their low nibbles and 64c+32+l in their high nibbles; x = d*sc*q - dmin*mn.
+     q5_k 176 B / 256: fp16 d, dmin, scales as q4_k, qh[32], nibbles as q4_k; element 32j+l's fifth bit
+           is bit j of qh[l]; x = d*sc*q - dmin*mn.
      q6_k 210 B / 256: ql[128], qh[64], int8 scales[16], fp16 d. In each half h (128 elements, ql+64h,
            qh+32h), for l < 32: element l = ql[l] low | (qh[l] bits 0-1) << 4, element l+32 = ql[l+32] low
            | bits 2-3, element l+64 = ql[l] high | bits 4-5, element l+96 = ql[l+32] high | bits 6-7;
            x = d * scales[e/16] * (q-32).
+     iq4_xs 136 B / 256: fp16 d, uint16 scales_h, scales_l[4], qs[128]; sub-block j (32 elements, qs+16j,
+           nibbles as q4_0) has ls = (scales_l[j/2] >> 4(j%2)) & 15 | ((scales_h >> 2j) & 3) << 4;
+           x = d*(ls-32)*K[q].
      q8_k 292 B / 256: float d, int8 q[256], int16 bsums[16] (sums of each 16 q's); x = d*q.
 
-   ROUNDING (GGML's quantize_row_*_ref, reproduced operation for operation)
+   ROUNDING (llama.cpp's quantizers as llama-quantize runs them, with no importance matrix)
      q8_0, q8_1: d = amax/127, q = roundf(x/d) (ties away from zero), with x/d computed as x*(1/d).
-     q4_0: d = v/-8 where v is the first element of largest magnitude (sign kept), q = min(15,
-           trunc(x*(1/d) + 8.5)). q4_1: d = (max-min)/15, m = min, q = min(15, trunc((x-min)*(1/d) + 0.5)).
-     q4_k: per sub-block, make_qkx2_quants (weights sqrt(mean x^2) + |x|, 21 candidate scales) finds
-           scale and min; they are quantized to 6 bits against their maxima, then every element is
-           re-quantized with the stored scales.
+     q4_0, q5_0: d = v/-8 (v/-16) where v is the first element of largest magnitude (sign kept), q =
+           min(15 (31), trunc(x*(1/d) + 8.5 (16.5))). q4_1, q5_1: d = (max-min)/15 (31), m = min,
+           q = trunc((x-min)*(1/d) + 0.5), at most 15 (31).
+     q4_k, q5_k: per sub-block, make_qkx2_quants (weights sqrt(mean x^2) + |x|; 21 or 16 candidate
+           scales) finds scale and min; they are quantized to 6 bits against their maxima, then every
+           element is re-quantized with the stored scales. q2_k: the same per 16 elements with weights
+           |x|, absolute error, 4-bit scales and mins.
+     q3_k: per 16 elements make_q3_quants (a scale refined by moving single levels), 6-bit scales
+           against the largest in magnitude, every element re-quantized.
      q6_k: per 16 elements, make_qx_quants (rmse_type 1, 19 candidate scales); the scales are
            quantized to int8 against the largest, then every element is re-quantized.
+     iq4_nl, iq4_xs: quantize_row_iq4_nl_impl with 15 candidate scales per 32 elements (weights x^2);
+           iq4_xs quantizes those to 6 bits against the largest.
      q8_k: q = min(127, nearest(x * -127/v)) with v as in q4_0, d = 1/(-127/v).
-     Q8_0, Q8_1, Q4_0, Q4_1 results equal llama.cpp's byte for byte (tested against a llama.cpp-made
-     GGUF for Q8_0). Q4_K and Q6_K follow the reference code exactly when floating-point contraction
-     is off (gcc and g++ in ISO modes, and clang, which this file asks with #pragma STDC FP_CONTRACT);
-     llama.cpp itself builds them in GNU mode where the compiler may fuse multiply-adds, so a rare
-     element may differ from a particular llama.cpp binary. Non-finite inputs give unspecified but
-     safe output (no undefined behaviour).
+     Every weight type equals llama.cpp's bytes (tests/test_quant.c hashes llama.cpp's blocks) when
+     a * b + c rounds twice, as llama.cpp builds these functions: this file keeps it so under gcc and
+     g++ (optimize pragma) and clang (STDC FP_CONTRACT). Non-finite inputs give unspecified but safe
+     output (no undefined behaviour).
 
    KERNELS
-     Activations are quantized per row to tfm_quant_vec_dot_type(wtype): q8_0 for q8_0/q4_0 weights,
-     q8_1 for q4_1 (its sum term carries the minimum), q8_k for q4_k/q6_k, as GGML does. Each block's
-     (or super-block's) integer dot product is computed exactly in int32; the row result is then
-     accumulated in one fixed order: acc = fma((float)isum_b, dw_b*dx_b, acc) over the blocks b
-     (plus acc = fma(m_b, s_b, acc) for q4_1 and acc = fma(-(float)msum_b, dmin_b*dx_b, acc) for
-     q4_k). Every path (scalar, AVX2, AVX-512, NEON) and every kernel shape (gemv, gemm, vec_dot)
+     Activations are quantized per row to tfm_quant_vec_dot_type(wtype): q8_0 for q8_0, q4_0, q5_0,
+     iq4_nl weights, q8_1 for q4_1, q5_1 (its sum term carries the minimum), q8_k for the k-quants and
+     iq4_xs, as GGML does. Each block's (or super-block's) integer dot product is computed exactly in
+     int32 (with sub-block scales: sum of sc_j times sub-block j's dot); the row result is then
+     accumulated in one fixed order: acc = fma((float)isum_b, dw_b*dx_b, acc) over the blocks b (plus
+     acc = fma(m_b, s_b, acc) for q4_1, q5_1 and acc = fma(-(float)msum_b, dmin_b*dx_b, acc) for q2_k,
+     q4_k, q5_k, msum the sum of mn_j times sub-block j's activation sum). Every path (scalar, AVX2, AVX-512, NEON) and every kernel shape (gemv, gemm, vec_dot)
      follows that order, so results are identical bit for bit across paths, thread counts and batch
      sizes: a row of a gemm equals the gemv of that row.
      One design serves every type and path: 16 weight rows at a time, 4 bytes of each row per 32-bit
@@ -113,17 +133,24 @@ extern "C" {
 #define TFM_QK_K 256 /* elements per super-block of the k-quants */
 #define TFM_QUANT_STACK_COLS 16384
 
-/* The blocks, byte for byte GGML's (sizes 34, 36, 18, 20, 144, 210, 292). fp16 fields hold raw bits. */
+/* The blocks, byte for byte GGML's. fp16 fields hold raw bits. */
 typedef struct tfm_block_q8_0 { uint16_t d; int8_t qs[TFM_QK]; } tfm_block_q8_0;
 typedef struct tfm_block_q8_1 { uint16_t d, s; int8_t qs[TFM_QK]; } tfm_block_q8_1;
 typedef struct tfm_block_q4_0 { uint16_t d; uint8_t qs[TFM_QK / 2]; } tfm_block_q4_0;
 typedef struct tfm_block_q4_1 { uint16_t d, m; uint8_t qs[TFM_QK / 2]; } tfm_block_q4_1;
+typedef struct tfm_block_q5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[TFM_QK / 2]; } tfm_block_q5_0;
+typedef struct tfm_block_q5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[TFM_QK / 2]; } tfm_block_q5_1;
+typedef struct tfm_block_iq4_nl { uint16_t d; uint8_t qs[TFM_QK / 2]; } tfm_block_iq4_nl;
+typedef struct tfm_block_q2_K { uint8_t scales[TFM_QK_K / 16]; uint8_t qs[TFM_QK_K / 4]; uint16_t d, dmin; } tfm_block_q2_K;
+typedef struct tfm_block_q3_K { uint8_t hmask[TFM_QK_K / 8]; uint8_t qs[TFM_QK_K / 4]; uint8_t scales[12]; uint16_t d; } tfm_block_q3_K;
 typedef struct tfm_block_q4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[TFM_QK_K / 2]; } tfm_block_q4_K;
+typedef struct tfm_block_q5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[TFM_QK_K / 8]; uint8_t qs[TFM_QK_K / 2]; } tfm_block_q5_K;
 typedef struct tfm_block_q6_K { uint8_t ql[TFM_QK_K / 2]; uint8_t qh[TFM_QK_K / 4]; int8_t scales[TFM_QK_K / 16]; uint16_t d; } tfm_block_q6_K;
+typedef struct tfm_block_iq4_xs { uint16_t d, scales_h; uint8_t scales_l[TFM_QK_K / 64]; uint8_t qs[TFM_QK_K / 2]; } tfm_block_iq4_xs;
 typedef struct tfm_block_q8_K { float d; int8_t qs[TFM_QK_K]; int16_t bsums[TFM_QK_K / 16]; } tfm_block_q8_K;
 
-/* 1 if tfm_quantize_row / tfm_dequantize_row handle the dtype: f32 f16 bf16 q8_0 q8_1 q4_0 q4_1
-   q4_k q6_k q8_k. */
+/* 1 if tfm_quantize_row / tfm_dequantize_row handle the dtype: f32 f16 bf16, every weight type (q8_0
+   q4_0 q4_1 q5_0 q5_1 iq4_nl q2_k q3_k q4_k q5_k q6_k iq4_xs) and the activation types q8_1 q8_k. */
 TFM_API int tfm_quant_supported(tfm_dtype type);
 /* f32 -> n elements of `type` in dst (tfm_dtype_row_bytes(type, n) bytes). TFM_ERR_SHAPE if n is not a
    multiple of the block size, TFM_ERR_UNSUPPORTED for other dtypes, TFM_ERR_INVALID_ARGUMENT on NULL
@@ -206,7 +233,7 @@ TFM_API tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, s
 #include <string.h>
 
 #if defined(__clang__)
-/* The reference quantizers must round every product on its own, as GGML's source reads. */
+/* The reference quantizers must round every product on its own, as GGML's source reads (gcc: below). */
 #pragma STDC FP_CONTRACT OFF
 #endif
 
@@ -217,6 +244,15 @@ extern "C" {
 /* the activation quantizers' 8-lane x86 helpers (AVX2 or AVX-512 builds, both with FMA and F16C) */
 #if (defined(TFM__SIMD_AVX512) || defined(TFM__SIMD_AVX2)) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #define TFM__Q_X86 1
+#endif
+
+/* The reference quantizers below must round every product on its own, as GGML's source reads (and
+   llama.cpp builds them: ggml-base without -march, so no fused multiply-adds). gcc contracts a * b + c
+   into one fma in GNU and C++ modes: switched off for these functions; clang keeps to the pragma
+   above. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
 #endif
 
 /* ---------------------------------------------------------------- rounding helpers */
@@ -378,50 +414,99 @@ static void tfm__quantize_q8_1(const float *x, void *vy, size_t nb)
     }
 }
 
+/* GGML's q4_0 / q5_0 rounding of one block of 32: d = v / -nmax for the first element v of largest
+   magnitude, level = min(2 nmax - 1, trunc(x / d + nmax + 0.5)); returns d */
+static float tfm__levels_sym(const float *x, int nmax, uint8_t *L)
+{
+    float amax = 0.0f, max = 0.0f, d, id;
+    int j;
+    for (j = 0; j < TFM_QK; j++) {
+        if (amax < fabsf(x[j])) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    }
+    d = max / (float)-nmax;
+    id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (j = 0; j < TFM_QK; j++) L[j] = (uint8_t)tfm__trunc_clamp(x[j] * id + ((float)nmax + 0.5f), 2 * nmax - 1);
+    return d;
+}
+
+/* GGML's q4_1 / q5_1 rounding: d = (max - min) / levels, level = trunc((x - min) / d + 0.5) (at most
+   `levels`); returns d, *min the block's minimum */
+static float tfm__levels_min(const float *x, int levels, uint8_t *L, float *mn)
+{
+    float min = FLT_MAX, max = -FLT_MAX, d, id;
+    int j;
+    for (j = 0; j < TFM_QK; j++) {
+        if (x[j] < min) min = x[j];
+        if (x[j] > max) max = x[j];
+    }
+    d = (max - min) / (float)levels;
+    id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (j = 0; j < TFM_QK; j++) L[j] = (uint8_t)tfm__trunc_clamp((x[j] - min) * id + 0.5f, levels);
+    *mn = min;
+    return d;
+}
+
+/* levels 0..15 or 0..31 of a block of 32 into qs (element j low nibble of byte j, j + 16 high) and, for
+   5 bits, the fifth bits into qh (bit j of the little-endian word = element j) */
+static void tfm__store_nibbles(const uint8_t *L, uint8_t *qs, uint8_t *qh)
+{
+    uint32_t h = 0;
+    int j;
+    for (j = 0; j < TFM_QK / 2; j++) {
+        qs[j] = (uint8_t)((L[j] & 15) | (L[j + TFM_QK / 2] & 15) << 4);
+        h |= (uint32_t)(L[j] >> 4) << j | (uint32_t)(L[j + TFM_QK / 2] >> 4) << (j + TFM_QK / 2);
+    }
+    if (qh) memcpy(qh, &h, 4);
+}
+
 static void tfm__quantize_q4_0(const float *x, void *vy, size_t nb)
 {
     tfm_block_q4_0 *y = (tfm_block_q4_0 *)vy;
+    uint8_t L[TFM_QK];
     size_t i;
-    int j;
     for (i = 0; i < nb; i++, x += TFM_QK) {
-        float amax = 0.0f, max = 0.0f, d, id;
-        for (j = 0; j < TFM_QK; j++) {
-            if (amax < fabsf(x[j])) {
-                amax = fabsf(x[j]);
-                max = x[j];
-            }
-        }
-        d = max / -8.0f;
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = tfm_f32_to_f16(d);
-        for (j = 0; j < TFM_QK / 2; j++) {
-            int lo = tfm__trunc_clamp(x[j] * id + 8.5f, 15);
-            int hi = tfm__trunc_clamp(x[j + TFM_QK / 2] * id + 8.5f, 15);
-            y[i].qs[j] = (uint8_t)(lo | (hi << 4));
-        }
+        y[i].d = tfm_f32_to_f16(tfm__levels_sym(x, 8, L));
+        tfm__store_nibbles(L, y[i].qs, NULL);
+    }
+}
+
+static void tfm__quantize_q5_0(const float *x, void *vy, size_t nb)
+{
+    tfm_block_q5_0 *y = (tfm_block_q5_0 *)vy;
+    uint8_t L[TFM_QK];
+    size_t i;
+    for (i = 0; i < nb; i++, x += TFM_QK) {
+        y[i].d = tfm_f32_to_f16(tfm__levels_sym(x, 16, L));
+        tfm__store_nibbles(L, y[i].qs, y[i].qh);
     }
 }
 
 static void tfm__quantize_q4_1(const float *x, void *vy, size_t nb)
 {
     tfm_block_q4_1 *y = (tfm_block_q4_1 *)vy;
+    uint8_t L[TFM_QK];
+    float min;
     size_t i;
-    int j;
     for (i = 0; i < nb; i++, x += TFM_QK) {
-        float min = FLT_MAX, max = -FLT_MAX, d, id;
-        for (j = 0; j < TFM_QK; j++) {
-            if (x[j] < min) min = x[j];
-            if (x[j] > max) max = x[j];
-        }
-        d = (max - min) / 15.0f;
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = tfm_f32_to_f16(d);
+        y[i].d = tfm_f32_to_f16(tfm__levels_min(x, 15, L, &min));
         y[i].m = tfm_f32_to_f16(min);
-        for (j = 0; j < TFM_QK / 2; j++) {
-            int lo = tfm__trunc_clamp((x[j] - min) * id + 0.5f, 15);
-            int hi = tfm__trunc_clamp((x[j + TFM_QK / 2] - min) * id + 0.5f, 15);
-            y[i].qs[j] = (uint8_t)(lo | (hi << 4));
-        }
+        tfm__store_nibbles(L, y[i].qs, NULL);
+    }
+}
+
+static void tfm__quantize_q5_1(const float *x, void *vy, size_t nb)
+{
+    tfm_block_q5_1 *y = (tfm_block_q5_1 *)vy;
+    uint8_t L[TFM_QK];
+    float min;
+    size_t i;
+    for (i = 0; i < nb; i++, x += TFM_QK) {
+        y[i].d = tfm_f32_to_f16(tfm__levels_min(x, 31, L, &min));
+        y[i].m = tfm_f32_to_f16(min);
+        tfm__store_nibbles(L, y[i].qs, y[i].qh);
     }
 }
 
@@ -489,10 +574,10 @@ static float tfm__make_qx_quants(int n, int nmax, const float *x, int8_t *L)
 }
 
 /* GGML's make_qkx2_quants: scale and (non-positive) min for n values on [0, nmax], weighted least
-   squares over nstep+1 candidate scales (use_mad false: squared error). Returns the scale and
+   squares over nstep+1 candidate scales, judged by the weighted squared error (use_mad: absolute). Returns the scale and
    stores -min in *the_min. n <= 32. */
 static float tfm__make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
-                                   float rmin, float rdelta, int nstep)
+                                   float rmin, float rdelta, int nstep, int use_mad)
 {
     uint8_t Laux[32];
     float min = x[0], max = x[0], sum_w = weights[0], sum_x = sum_w * x[0], iscale, scale, best_error = 0.0f;
@@ -519,7 +604,7 @@ static float tfm__make_qkx2_quants(int n, int nmax, const float *x, const float 
         L[i] = (uint8_t)tfm__imax(0, tfm__imin(nmax, l));
         sl = scale * (float)L[i];
         diff = sl + min - x[i];
-        diff = diff * diff;
+        diff = use_mad ? fabsf(diff) : diff * diff;
         best_error += weights[i] * diff;
     }
     for (is = 0; is <= nstep; is++) {
@@ -546,7 +631,7 @@ static float tfm__make_qkx2_quants(int n, int nmax, const float *x, const float 
             }
             for (i = 0; i < n; i++) {
                 float sl = this_scale * (float)Laux[i], diff = sl + this_min - x[i];
-                diff = diff * diff;
+                diff = use_mad ? fabsf(diff) : diff * diff;
                 cur_error += weights[i] * diff;
             }
             if (cur_error < best_error) {
@@ -573,53 +658,355 @@ static void tfm__q4k_unpack(const uint8_t *b, int *sc, int *mn)
     }
 }
 
+/* GGML's q4_K / q5_K rounding of a super-block: per sub-block of 32, make_qkx2_quants (weights
+   sqrt(mean x^2) + |x|; nmax 15: rmin -1 and 20 steps, nmax 31: rmin -0.5 and 15 steps) finds scale and
+   min; both are quantized to 6 bits against their maxima into sc12 (GGML's packing) and *dh, *dminh,
+   then every element is re-quantized with the stored ones into L */
+static void tfm__quantize_k_sub32(const float *x, int nmax, float rmin, int nstep, uint8_t *L, uint8_t *sc12, uint16_t *dh,
+                                  uint16_t *dminh)
+{
+    float weights[32], mins[8], scales[8], max_scale = 0.0f, max_min = 0.0f, inv_scale, inv_min, d, dmin;
+    int j, l, sc[8], mn[8];
+    for (j = 0; j < 8; j++) {
+        float sum_x2 = 0.0f, av_x;
+        for (l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
+        av_x = sqrtf(sum_x2 / 32.0f);
+        for (l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
+        scales[j] = tfm__make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], rmin, 0.1f, nstep, 0);
+        if (scales[j] > max_scale) max_scale = scales[j];
+        if (mins[j] > max_min) max_min = mins[j];
+    }
+    inv_scale = max_scale > 0.0f ? 63.0f / max_scale : 0.0f;
+    inv_min = max_min > 0.0f ? 63.0f / max_min : 0.0f;
+    for (j = 0; j < 8; j++) {
+        /* GGML stores nearest_int into a uint8_t before MIN(63): keep that wrap-around */
+        int ls = tfm__imin(63, (uint8_t)tfm__nearest_int(inv_scale * scales[j]));
+        int lm = tfm__imin(63, (uint8_t)tfm__nearest_int(inv_min * mins[j]));
+        if (j < 4) {
+            sc12[j] = (uint8_t)ls;
+            sc12[j + 4] = (uint8_t)lm;
+        } else {
+            sc12[j + 4] = (uint8_t)((ls & 15) | ((lm & 15) << 4));
+            sc12[j - 4] |= (uint8_t)((ls >> 4) << 6);
+            sc12[j] |= (uint8_t)((lm >> 4) << 6);
+        }
+    }
+    *dh = tfm_f32_to_f16(max_scale / 63.0f);
+    *dminh = tfm_f32_to_f16(max_min / 63.0f);
+    d = tfm_f16_to_f32(*dh);
+    dmin = tfm_f16_to_f32(*dminh);
+    tfm__q4k_unpack(sc12, sc, mn);
+    for (j = 0; j < 8; j++) {
+        float ds = d * (float)sc[j], dm;
+        if (ds == 0.0f) continue;
+        dm = dmin * (float)mn[j];
+        for (l = 0; l < 32; l++) L[32 * j + l] = (uint8_t)tfm__imax(0, tfm__imin(nmax, tfm__nearest_int((x[32 * j + l] + dm) / ds)));
+    }
+}
+
 static void tfm__quantize_q4_K(const float *x, void *vy, size_t nb)
 {
     tfm_block_q4_K *y = (tfm_block_q4_K *)vy;
     uint8_t L[TFM_QK_K];
-    float weights[32], mins[8], scales[8];
     size_t i;
-    int j, l, sc[8], mn[8];
+    int j, l;
     for (i = 0; i < nb; i++, x += TFM_QK_K) {
-        float max_scale = 0.0f, max_min = 0.0f, inv_scale, inv_min, d, dmin;
-        for (j = 0; j < 8; j++) {
-            float sum_x2 = 0.0f, av_x;
-            for (l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
-            av_x = sqrtf(sum_x2 / 32.0f);
-            for (l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-            scales[j] = tfm__make_qkx2_quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], -1.0f, 0.1f, 20);
-            if (scales[j] > max_scale) max_scale = scales[j];
-            if (mins[j] > max_min) max_min = mins[j];
-        }
-        inv_scale = max_scale > 0.0f ? 63.0f / max_scale : 0.0f;
-        inv_min = max_min > 0.0f ? 63.0f / max_min : 0.0f;
-        for (j = 0; j < 8; j++) {
-            /* GGML stores nearest_int into a uint8_t before MIN(63): keep that wrap-around */
-            int ls = tfm__imin(63, (uint8_t)tfm__nearest_int(inv_scale * scales[j]));
-            int lm = tfm__imin(63, (uint8_t)tfm__nearest_int(inv_min * mins[j]));
-            if (j < 4) {
-                y[i].scales[j] = (uint8_t)ls;
-                y[i].scales[j + 4] = (uint8_t)lm;
-            } else {
-                y[i].scales[j + 4] = (uint8_t)((ls & 15) | ((lm & 15) << 4));
-                y[i].scales[j - 4] |= (uint8_t)((ls >> 4) << 6);
-                y[i].scales[j] |= (uint8_t)((lm >> 4) << 6);
-            }
-        }
-        y[i].d = tfm_f32_to_f16(max_scale / 63.0f);
-        y[i].dmin = tfm_f32_to_f16(max_min / 63.0f);
-        d = tfm_f16_to_f32(y[i].d);
-        dmin = tfm_f16_to_f32(y[i].dmin);
-        tfm__q4k_unpack(y[i].scales, sc, mn);
-        for (j = 0; j < 8; j++) {
-            float ds = d * (float)sc[j], dm;
-            if (ds == 0.0f) continue;
-            dm = dmin * (float)mn[j];
-            for (l = 0; l < 32; l++) L[32 * j + l] = (uint8_t)tfm__imax(0, tfm__imin(15, tfm__nearest_int((x[32 * j + l] + dm) / ds)));
-        }
+        tfm__quantize_k_sub32(x, 15, -1.0f, 20, L, y[i].scales, &y[i].d, &y[i].dmin);
         for (j = 0; j < 4; j++)
             for (l = 0; l < 32; l++) y[i].qs[32 * j + l] = (uint8_t)(L[64 * j + l] | (L[64 * j + 32 + l] << 4));
     }
+}
+
+/* q5_K: q4_K's rounding with 5-bit levels; bit 4 of element 64c + l goes to qh[l] bit 2c, of element
+   64c + 32 + l to bit 2c + 1 */
+static void tfm__quantize_q5_K(const float *x, void *vy, size_t nb)
+{
+    tfm_block_q5_K *y = (tfm_block_q5_K *)vy;
+    uint8_t L[TFM_QK_K];
+    size_t i;
+    int c, l;
+    for (i = 0; i < nb; i++, x += TFM_QK_K) {
+        tfm__quantize_k_sub32(x, 31, -0.5f, 15, L, y[i].scales, &y[i].d, &y[i].dmin);
+        memset(y[i].qh, 0, sizeof y[i].qh);
+        for (c = 0; c < 4; c++)
+            for (l = 0; l < 32; l++) {
+                int lo = L[64 * c + l], hi = L[64 * c + 32 + l];
+                y[i].qh[l] |= (uint8_t)((lo >> 4) << (2 * c) | (hi >> 4) << (2 * c + 1));
+                y[i].qs[32 * c + l] = (uint8_t)((lo & 15) | (hi & 15) << 4);
+            }
+    }
+}
+
+/* 2-bit levels of a super-block as q2_K and q3_K pack them: element 128h + 32s + l in bits 2s of byte
+   32h + l */
+static void tfm__store_crumbs(const uint8_t *L, uint8_t *qs)
+{
+    int h, l;
+    for (h = 0; h < 2; h++)
+        for (l = 0; l < 32; l++)
+            qs[32 * h + l] = (uint8_t)(L[128 * h + l] | L[128 * h + l + 32] << 2 | L[128 * h + l + 64] << 4 | L[128 * h + l + 96] << 6);
+}
+
+/* GGML's q2_K rounding: per 16 elements make_qkx2_quants (nmax 3, weights |x|, rmin -0.5, 15 steps,
+   absolute error); scales and mins quantized to 4 bits against their maxima, then every element
+   re-quantized with the stored ones */
+static void tfm__quantize_q2_K(const float *x, void *vy, size_t nb)
+{
+    tfm_block_q2_K *y = (tfm_block_q2_K *)vy;
+    uint8_t L[TFM_QK_K];
+    float weights[16], mins[16], scales[16];
+    size_t i;
+    int j, l;
+    for (i = 0; i < nb; i++, x += TFM_QK_K) {
+        float max_scale = 0.0f, max_min = 0.0f, d, dmin;
+        for (j = 0; j < 16; j++) {
+            for (l = 0; l < 16; l++) weights[l] = fabsf(x[16 * j + l]);
+            scales[j] = tfm__make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], -0.5f, 0.1f, 15, 1);
+            if (scales[j] > max_scale) max_scale = scales[j];
+            if (mins[j] > max_min) max_min = mins[j];
+        }
+        memset(y[i].scales, 0, sizeof y[i].scales);
+        y[i].d = y[i].dmin = tfm_f32_to_f16(0.0f);
+        if (max_scale > 0.0f) {
+            float iscale = 15.0f / max_scale;
+            for (j = 0; j < 16; j++) y[i].scales[j] = (uint8_t)tfm__nearest_int(iscale * scales[j]);
+            y[i].d = tfm_f32_to_f16(max_scale / 15.0f);
+        }
+        if (max_min > 0.0f) {
+            float iscale = 15.0f / max_min;
+            for (j = 0; j < 16; j++) y[i].scales[j] |= (uint8_t)(tfm__nearest_int(iscale * mins[j]) << 4);
+            y[i].dmin = tfm_f32_to_f16(max_min / 15.0f);
+        }
+        d = tfm_f16_to_f32(y[i].d);
+        dmin = tfm_f16_to_f32(y[i].dmin);
+        for (j = 0; j < 16; j++) {
+            float ds = d * (float)(y[i].scales[j] & 15), dm;
+            if (ds == 0.0f) continue;
+            dm = dmin * (float)(y[i].scales[j] >> 4);
+            for (l = 0; l < 16; l++) L[16 * j + l] = (uint8_t)tfm__imax(0, tfm__imin(3, tfm__nearest_int((x[16 * j + l] + dm) / ds)));
+        }
+        tfm__store_crumbs(L, y[i].qs);
+    }
+}
+
+/* GGML's make_q3_quants with do_rmse: a signed scale for n values on [-nmax, nmax - 1], then up to 5
+   rounds of moving single levels while that improves the weighted (x^2) fit; L gets level + nmax */
+static float tfm__make_q3_quants(int n, int nmax, const float *x, int8_t *L)
+{
+    float max = 0.0f, amax = 0.0f, iscale, sumlx = 0.0f, suml2 = 0.0f;
+    int i, itry;
+    for (i = 0; i < n; i++) {
+        if (fabsf(x[i]) > amax) {
+            amax = fabsf(x[i]);
+            max = x[i];
+        }
+    }
+    if (amax < 1e-15f) {
+        for (i = 0; i < n; i++) L[i] = 0;
+        return 0.0f;
+    }
+    iscale = (float)-nmax / max;
+    for (i = 0; i < n; i++) {
+        int l = tfm__imax(-nmax, tfm__imin(nmax - 1, tfm__nearest_int(iscale * x[i])));
+        float w = x[i] * x[i], wx = w * x[i], wl = w * (float)l;
+        L[i] = (int8_t)l;
+        sumlx += wx * (float)l;
+        suml2 += wl * (float)l;
+    }
+    for (itry = 0; itry < 5; itry++) {
+        int n_changed = 0;
+        for (i = 0; i < n; i++) {
+            float w = x[i] * x[i], wx = w * x[i], slx = sumlx - wx * (float)L[i];
+            if (slx > 0.0f) {
+                float wl = w * (float)L[i], sl2 = suml2 - wl * (float)L[i], t = x[i] * sl2;
+                int new_l = tfm__imax(-nmax, tfm__imin(nmax - 1, tfm__nearest_int(t / slx)));
+                if (new_l != L[i]) {
+                    float wn = w * (float)new_l, a, b;
+                    slx += wx * (float)new_l;
+                    sl2 += wn * (float)new_l;
+                    a = slx * slx;
+                    b = sumlx * sumlx;
+                    if (sl2 > 0.0f && a * suml2 > b * sl2) {
+                        L[i] = (int8_t)new_l;
+                        sumlx = slx;
+                        suml2 = sl2;
+                        n_changed++;
+                    }
+                }
+            }
+        }
+        if (!n_changed) break;
+    }
+    for (i = 0; i < n; i++) L[i] = (int8_t)(L[i] + nmax);
+    return sumlx / suml2;
+}
+
+/* q3_K's 6-bit scale j (stored + 32): low 4 bits in byte j % 8 (its high nibble for j >= 8), top 2 in
+   byte 8 + j % 4, bits 2 (j / 4) */
+static int tfm__q3k_scale(const uint8_t *b, int j)
+{
+    int lo = j < 8 ? b[j] & 15 : b[j - 8] >> 4;
+    return (lo | ((b[8 + j % 4] >> (2 * (j / 4))) & 3) << 4) - 32;
+}
+
+/* GGML's q3_K rounding: per 16 elements make_q3_quants (nmax 4); the scales quantized to 6 bits
+   against the largest in magnitude (which gets -32), then every element re-quantized; levels 4..7 set
+   their bit in hmask (element e: byte e % 32, bit e / 32) and keep level - 4 */
+static void tfm__quantize_q3_K(const float *x, void *vy, size_t nb)
+{
+    tfm_block_q3_K *y = (tfm_block_q3_K *)vy;
+    int8_t L[TFM_QK_K];
+    float scales[16];
+    size_t i;
+    int j, l;
+    for (i = 0; i < nb; i++, x += TFM_QK_K) {
+        float max_scale = 0.0f, amax = 0.0f, d;
+        for (j = 0; j < 16; j++) {
+            scales[j] = tfm__make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
+            if (fabsf(scales[j]) > amax) {
+                amax = fabsf(scales[j]);
+                max_scale = scales[j];
+            }
+        }
+        memset(y[i].scales, 0, sizeof y[i].scales);
+        y[i].d = tfm_f32_to_f16(0.0f);
+        if (max_scale != 0.0f) {
+            float iscale = -32.0f / max_scale;
+            for (j = 0; j < 16; j++) {
+                int v = tfm__imax(-32, tfm__imin(31, (int8_t)tfm__nearest_int(iscale * scales[j]))) + 32;
+                if (j < 8) y[i].scales[j] = (uint8_t)(v & 15);
+                else y[i].scales[j - 8] |= (uint8_t)((v & 15) << 4);
+                y[i].scales[j % 4 + 8] |= (uint8_t)((v >> 4) << (2 * (j / 4)));
+            }
+            y[i].d = tfm_f32_to_f16(1.0f / iscale);
+        }
+        d = tfm_f16_to_f32(y[i].d);
+        for (j = 0; j < 16; j++) {
+            float ds = d * (float)tfm__q3k_scale(y[i].scales, j);
+            if (ds == 0.0f) continue;
+            for (l = 0; l < 16; l++) L[16 * j + l] = (int8_t)(tfm__imax(-4, tfm__imin(3, tfm__nearest_int(x[16 * j + l] / ds))) + 4);
+        }
+        memset(y[i].hmask, 0, sizeof y[i].hmask);
+        for (j = 0; j < TFM_QK_K; j++)
+            if (L[j] > 3) {
+                y[i].hmask[j % 32] |= (uint8_t)(1 << (j / 32));
+                L[j] = (int8_t)(L[j] - 4);
+            }
+        tfm__store_crumbs((const uint8_t *)L, y[i].qs);
+    }
+}
+
+/* IQ4_NL's 16 levels (GGML's kvalues_iq4nl), and the same + 128 as unsigned bytes for the kernels */
+static const int8_t tfm__iq4_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+static const uint8_t tfm__iq4_levels[16] = {1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241};
+
+/* GGML's best_index_int8: the index of the value nearest x (ties to the lower) */
+static int tfm__iq4_index(float x)
+{
+    const int8_t *v = tfm__iq4_values;
+    int lo = 0, hi = 15;
+    if (x <= v[0]) return 0;
+    if (x >= v[15]) return 15;
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (x < v[mid]) hi = mid;
+        else lo = mid;
+    }
+    return x - v[hi - 1] < v[hi] - x ? hi - 1 : hi;
+}
+
+/* the weighted (x^2) sums of a block of 32 on the levels 1/id picks (into L unless NULL); returns the
+   least-squares scale sumqx / sumq2 */
+static float tfm__iq4_fit(const float *xb, float id, uint8_t *L, float *sumqx_out, float *sumq2_out)
+{
+    float sumqx = 0.0f, sumq2 = 0.0f;
+    int j;
+    for (j = 0; j < 32; j++) {
+        int l = tfm__iq4_index(id * xb[j]);
+        float q = tfm__iq4_values[l], w = xb[j] * xb[j], wq = w * q;
+        if (L) L[j] = (uint8_t)l;
+        sumqx += wq * xb[j];
+        sumq2 += wq * q;
+    }
+    *sumqx_out = sumqx;
+    *sumq2_out = sumq2;
+    return sumqx / sumq2;
+}
+
+/* GGML's quantize_row_iq4_nl_impl without importance weights and with ntry 7, as llama-quantize runs it
+   (quantize_iq4_nl / quantize_iq4_xs): per block of 32 a scale from the first element of largest
+   magnitude, refit by weighted least squares (weights x^2) over 15 candidates. IQ4_NL (n = 32) stores
+   that scale as its fp16 d; IQ4_XS (n = 256) stores d = -max / 32 and 6-bit block scales (ls - 32) d,
+   low nibbles in sl, top 2 bits in sh. Both then re-pick every level. */
+static void tfm__iq4_super(const float *x, int n, uint16_t *dh, uint8_t *qs, uint16_t *sh, uint8_t *sl)
+{
+    uint8_t L[TFM_QK_K];
+    float scales[TFM_QK_K / 32], max_scale = 0.0f, amax_scale = 0.0f;
+    int ib, j, itry;
+    memset(qs, 0, (size_t)n / 2);
+    *dh = tfm_f32_to_f16(0.0f);
+    for (ib = 0; ib < n / 32; ib++) {
+        const float *xb = x + 32 * ib;
+        float amax = 0.0f, max = 0.0f, d, best, sumqx, sumq2;
+        for (j = 0; j < 32; j++)
+            if (fabsf(xb[j]) > amax) {
+                amax = fabsf(xb[j]);
+                max = xb[j];
+            }
+        if (amax < 1e-15f) {
+            scales[ib] = 0.0f;
+            continue;
+        }
+        d = tfm__iq4_fit(xb, 1.0f / (-max / (float)tfm__iq4_values[0]), L + 32 * ib, &sumqx, &sumq2);
+        best = d * sumqx;
+        for (itry = -7; itry <= 7; itry++) {
+            float dt = tfm__iq4_fit(xb, (float)(itry + tfm__iq4_values[0]) / max, NULL, &sumqx, &sumq2);
+            if (sumq2 > 0.0f && sumqx * sumqx > best * sumq2) {
+                d = dt;
+                best = d * sumqx;
+            }
+        }
+        scales[ib] = d;
+        if (fabsf(d) > amax_scale) {
+            amax_scale = fabsf(d);
+            max_scale = d;
+        }
+    }
+    if (n > 32) {
+        float d = -max_scale / 32.0f, id;
+        *dh = tfm_f32_to_f16(d);
+        id = d != 0.0f ? 1.0f / d : 0.0f;
+        *sh = 0;
+        for (ib = 0; ib < n / 32; ib++) {
+            int l = tfm__imax(-32, tfm__imin(31, tfm__nearest_int(id * scales[ib])));
+            float dl = d * (float)l, idl = dl != 0.0f ? 1.0f / dl : 0.0f;
+            for (j = 0; j < 32; j++) L[32 * ib + j] = (uint8_t)tfm__iq4_index(idl * x[32 * ib + j]);
+            l += 32;
+            if (ib % 2 == 0) sl[ib / 2] = (uint8_t)(l & 15);
+            else sl[ib / 2] |= (uint8_t)((l & 15) << 4);
+            *sh = (uint16_t)(*sh | (l >> 4) << (2 * (ib % 8)));
+        }
+    } else {
+        float id = scales[0] != 0.0f ? 1.0f / scales[0] : 0.0f;
+        *dh = tfm_f32_to_f16(scales[0]);
+        for (j = 0; j < 32; j++) L[j] = (uint8_t)tfm__iq4_index(id * x[j]);
+    }
+    for (ib = 0; ib < n / 32; ib++)
+        for (j = 0; j < 16; j++) qs[16 * ib + j] = (uint8_t)(L[32 * ib + j] | L[32 * ib + 16 + j] << 4);
+}
+
+static void tfm__quantize_iq4_nl(const float *x, void *vy, size_t nb)
+{
+    tfm_block_iq4_nl *y = (tfm_block_iq4_nl *)vy;
+    size_t i;
+    for (i = 0; i < nb; i++) tfm__iq4_super(x + TFM_QK * i, TFM_QK, &y[i].d, y[i].qs, NULL, NULL);
+}
+
+static void tfm__quantize_iq4_xs(const float *x, void *vy, size_t nb)
+{
+    tfm_block_iq4_xs *y = (tfm_block_iq4_xs *)vy;
+    size_t i;
+    for (i = 0; i < nb; i++) tfm__iq4_super(x + TFM_QK_K * i, TFM_QK_K, &y[i].d, y[i].qs, &y[i].scales_h, y[i].scales_l);
 }
 
 static void tfm__quantize_q6_K(const float *x, void *vy, size_t nb)
@@ -722,6 +1109,10 @@ static void tfm__dequantize_q8_K(const void *vx, float *y, size_t nb)
         for (j = 0; j < TFM_QK_K; j++) *y++ = x[i].d * (float)x[i].qs[j];
 }
 
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 /* ================================================================ the int8 kernels
    Every weight type runs through one design (see PACKED WEIGHTS and KERNELS in the header comment):
@@ -1081,27 +1472,30 @@ TFM__Q_FORCE_INLINE tfm__vi tfm__qword(const tfm__qsub *s, int packed, size_t b,
 
 /* the 4-byte word of a block that holds its fp16 field at `at` (the word the field starts, unless that
    runs past the block: then the one it ends), and whether the field is its high half */
-static int tfm__qhalf_word(const tfm__qtype *T, int f, int *high)
+static int tfm__qhalf_word(int at, size_t block_bytes, int *high)
 {
-    const int at = T->half_at[f], w = (at & ~3) + 4 <= (int)tfm__qblock_bytes(T) ? at & ~3 : at - 2;
+    const int w = (size_t)(at & ~3) + 4 <= block_bytes ? at & ~3 : at - 2;
     *high = at - w == 2;
     return w;
 }
 
-/* fp16 field f of block b of every row, as f32 lanes (packed: in place; GGML rows: gathered) */
-TFM__Q_FORCE_INLINE tfm__vf tfm__qhalf_f32(const tfm__qtype *T, const tfm__qsub *s, int packed, size_t b, int f)
+/* fp16 field f (at byte `at` of the block) of block b of every row, as f32 lanes (packed: in place;
+   GGML rows: gathered) */
+TFM__Q_FORCE_INLINE tfm__vf tfm__qhalf_f32(const tfm__qsub *s, int packed, size_t b, int f, int at)
 {
-    int high, w = tfm__qhalf_word(T, f, &high);
+    int high, w;
     if (packed) return tfm__vf_load_f16((const uint16_t *)(const void *)(s->halves + b * s->half_stride + (size_t)f * TFM__QHALF_BYTES));
+    w = tfm__qhalf_word(at, s->half_stride, &high);
     return tfm__vi_half_f32(tfm__vi_gather(s->halves + b * s->half_stride + w, s->off, s->off_s), high);
 }
 
 /* the same field as zero-extended int32 lanes (iq4_xs's scales_h) */
-TFM__Q_FORCE_INLINE tfm__vi tfm__qhalf_u16(const tfm__qtype *T, const tfm__qsub *s, int packed, size_t b, int f)
+TFM__Q_FORCE_INLINE tfm__vi tfm__qhalf_u16(const tfm__qsub *s, int packed, size_t b, int f, int at)
 {
-    int high, w = tfm__qhalf_word(T, f, &high);
+    int high, w;
     tfm__vi v;
     if (packed) return tfm__vi_u16((const uint16_t *)(const void *)(s->halves + b * s->half_stride + (size_t)f * TFM__QHALF_BYTES));
+    w = tfm__qhalf_word(at, s->half_stride, &high);
     v = tfm__vi_gather(s->halves + b * s->half_stride + w, s->off, s->off_s);
     return high ? tfm__vi_shr(v, 16) : tfm__vi_and(v, tfm__vi_set1(0xffff));
 }
@@ -1193,6 +1587,114 @@ TFM__Q_FORCE_INLINE int tfm__qdec_q6_K(const tfm__qsub *s, int packed, size_t b,
     return g;
 }
 
+/* the fifth bits of q5_0 / q5_1 (qh bit j: element j) of elements shift..shift + 3 at bit 4 of bytes
+   0..3: one multiply by 0x00204081 moves bit k to bit 8k */
+TFM__Q_FORCE_INLINE tfm__vi tfm__qbit4(tfm__vi h, int shift)
+{
+    const tfm__vi spread = tfm__vi_mul(tfm__vi_and(tfm__vi_shr(h, shift), tfm__vi_set1(15)), tfm__vi_set1(0x00204081));
+    return tfm__vi_shl(tfm__vi_and(spread, tfm__vi_bytes(1)), 4);
+}
+
+/* q5_0 / q5_1: q4_0's nibbles (body words 1-4) with the fifth bits of qh (body word 0) */
+TFM__Q_FORCE_INLINE int tfm__qdec_q5_0(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
+{
+    const tfm__vi h = tfm__qword(s, packed, b, 0);
+    int t;
+    tfm__qnibbles(s, packed, b, 1, L);
+    TFM__Q_UNROLL
+    for (t = 0; t < 4; t++) {
+        L[t] = tfm__vi_or(L[t], tfm__qbit4(h, 4 * t));
+        L[t + 4] = tfm__vi_or(L[t + 4], tfm__qbit4(h, 16 + 4 * t));
+    }
+    (void)sc, (void)mn;
+    return g;
+}
+
+/* iq4_nl: q4_0's nibbles, looked up in the 16 levels */
+TFM__Q_FORCE_INLINE int tfm__qdec_iq4_nl(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
+{
+    int t;
+    tfm__qnibbles(s, packed, b, 0, L);
+    TFM__Q_UNROLL
+    for (t = 0; t < 8; t++) L[t] = tfm__vi_lookup(tfm__iq4_levels, L[t]);
+    (void)sc, (void)mn;
+    return g;
+}
+
+/* iq4_xs sub-block g: the nibbles of qs bytes 16g.. (body words 1 + 4g..) looked up; scale ((scales_l
+   >> 4g) & 15 | ((scales_h >> 2g) & 3) << 4) - 32 */
+TFM__Q_FORCE_INLINE int tfm__qdec_iq4_xs(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
+{
+    const tfm__vi hi = tfm__qhalf_u16(s, packed, b, 1, (int)offsetof(tfm_block_iq4_xs, scales_h));
+    const tfm__vi lo = tfm__qword(s, packed, b, TFM__QW(tfm_block_iq4_xs, scales_l, 4));
+    int t;
+    tfm__qnibbles(s, packed, b, TFM__QW(tfm_block_iq4_xs, qs, 4) + 4 * g, L);
+    TFM__Q_UNROLL
+    for (t = 0; t < 8; t++) L[t] = tfm__vi_lookup(tfm__iq4_levels, L[t]);
+    *sc = tfm__vi_sub(tfm__vi_or(tfm__vi_and(tfm__vi_shr(lo, 4 * g), tfm__vi_set1(15)), tfm__vi_shl(tfm__vi_and(tfm__vi_shr(hi, 2 * g), tfm__vi_set1(3)), 4)),
+                      tfm__vi_set1(32));
+    (void)mn;
+    return g;
+}
+
+/* q5_K sub-block g: q4_k's nibbles (qs at body word 11) with bit g of qh bytes 0..31 (body words 3..10)
+   as bit 4 */
+TFM__Q_FORCE_INLINE int tfm__qdec_q5_K(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
+{
+    const tfm__vi m4 = tfm__vi_bytes(0x0f), m5 = tfm__vi_bytes(0x10);
+    const int wq = TFM__QW(tfm_block_q5_K, qs, 4) + 8 * (g / 2), wh = TFM__QW(tfm_block_q5_K, qh, 4);
+    int t;
+    TFM__Q_UNROLL
+    for (t = 0; t < 8; t++) {
+        tfm__vi h = tfm__qword(s, packed, b, wh + t);
+        h = g <= 4 ? tfm__vi_shl(h, 4 - g) : tfm__vi_shr(h, g - 4);
+        L[t] = tfm__vi_or(tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, wq + t), 4 * (g % 2)), m4), tfm__vi_and(h, m5));
+    }
+    tfm__qscales_k4(s, packed, b, g, sc, mn);
+    return g;
+}
+
+/* q2_K / q3_K visit their 16 groups by (half h, offset o, shift s): group g = 8h + 2s + o holds
+   elements 128h + 32s + 16o + 4t + k, whose 2 low bits are bits 2s of qs byte 32h + 16o + 4t + k */
+#define TFM__QCRUMB_GROUP(i, h, o, sh) const int h = (i) / 8, o = (i) % 8 / 4, sh = (i) % 4
+
+/* q2_K: levels 0..3; scales byte g: low nibble the scale, high the min */
+TFM__Q_FORCE_INLINE int tfm__qdec_q2_K(const tfm__qsub *s, int packed, size_t b, int i, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
+{
+    TFM__QCRUMB_GROUP(i, h, o, sh);
+    const int g = 8 * h + 2 * sh + o, wq = TFM__QW(tfm_block_q2_K, qs, 0) + 8 * h + 4 * o;
+    const tfm__vi w = tfm__qword(s, packed, b, TFM__QW(tfm_block_q2_K, scales, 0) + g / 4), m4 = tfm__vi_bytes(0x0f);
+    int t;
+    TFM__Q_UNROLL
+    for (t = 0; t < 4; t++) L[t] = tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, wq + t), 2 * sh), tfm__vi_bytes(3));
+    *sc = tfm__vi_byte(tfm__vi_and(w, m4), g % 4);
+    *mn = tfm__vi_byte(tfm__vi_and(tfm__vi_shr(w, 4), m4), g % 4);
+    return g;
+}
+
+/* q3_K: 2 low bits as q2_K's, the third from hmask byte 16o + 4t + k, bit 4h + s; zero 4. Scales (6
+   bits, + 32) as bytes for four groups at once from scale words A, B, C (bytes 0-3, 4-7, 8-11): groups
+   0-3 A & 15 | C bits 0-1, 4-7 B & 15 | C bits 2-3, 8-11 A >> 4 | C bits 4-5, 12-15 B >> 4 | C bits 6-7 */
+TFM__Q_FORCE_INLINE int tfm__qdec_q3_K(const tfm__qsub *s, int packed, size_t b, int i, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
+{
+    TFM__QCRUMB_GROUP(i, h, o, sh);
+    const int g = 8 * h + 2 * sh + o, wq = TFM__QW(tfm_block_q3_K, qs, 0) + 8 * h + 4 * o, wm = TFM__QW(tfm_block_q3_K, hmask, 0) + 4 * o;
+    const int ws = TFM__QW(tfm_block_q3_K, scales, 0), q = g / 4;
+    const tfm__vi ab = tfm__qword(s, packed, b, ws + q % 2), c = tfm__qword(s, packed, b, ws + 2);
+    const tfm__vi lo = tfm__vi_and(q < 2 ? ab : tfm__vi_shr(ab, 4), tfm__vi_bytes(0x0f));
+    const tfm__vi top = tfm__vi_and(q < 2 ? tfm__vi_shl(c, 4 - 2 * q) : tfm__vi_shr(c, 2 * q - 4), tfm__vi_bytes(0x30));
+    int t;
+    TFM__Q_UNROLL
+    for (t = 0; t < 4; t++) {
+        tfm__vi hb = tfm__vi_shr(tfm__qword(s, packed, b, wm + t), 4 * h + sh);
+        L[t] = tfm__vi_or(tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, wq + t), 2 * sh), tfm__vi_bytes(3)),
+                          tfm__vi_and(tfm__vi_shl(hb, 2), tfm__vi_bytes(4)));
+    }
+    *sc = tfm__vi_sub(tfm__vi_byte(tfm__vi_or(lo, top), g % 4), tfm__vi_set1(32));
+    (void)mn;
+    return g;
+}
+
 /* ---------------------------------------------------------------- activations
    An activation row quantized to the weight type's activation dtype, laid out for the kernels: the
    int8 values in a row, the sum of every 16 of them (the zero-point and min terms), each block's scale
@@ -1280,10 +1782,10 @@ TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec,
                 isum = groups == 1 ? r0 : tfm__vi_add(isum, tfm__vi_mul(r0, sc));
                 if (T->min == TFM__QMIN_SUB) msum = tfm__vi_add(msum, tfm__vi_mul(mn, tfm__vi_set1(gsum)));
             }
-            acc[c] = tfm__vf_fma1(tfm__vi_float(isum), tfm__vf_mul(tfm__qhalf_f32(T, &sub[c], packed, b, 0), da), acc[c]);
-            if (T->min == TFM__QMIN_ADD) acc[c] = tfm__vf_fma1(tfm__qhalf_f32(T, &sub[c], packed, b, 1), tfm__vf_set1(a->s[b]), acc[c]);
+            acc[c] = tfm__vf_fma1(tfm__vi_float(isum), tfm__vf_mul(tfm__qhalf_f32(&sub[c], packed, b, 0, T->half_at[0]), da), acc[c]);
+            if (T->min == TFM__QMIN_ADD) acc[c] = tfm__vf_fma1(tfm__qhalf_f32(&sub[c], packed, b, 1, T->half_at[1]), tfm__vf_set1(a->s[b]), acc[c]);
             if (T->min == TFM__QMIN_SUB)
-                acc[c] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum)), tfm__vf_mul(tfm__qhalf_f32(T, &sub[c], packed, b, 1), da),
+                acc[c] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum)), tfm__vf_mul(tfm__qhalf_f32(&sub[c], packed, b, 1, T->half_at[1]), da),
                                      acc[c]);
         }
     }
@@ -1316,8 +1818,8 @@ TFM__Q_FORCE_INLINE void tfm__qdecode_body(const tfm__qtype *T, tfm__qdecoder *d
                 tfm__vi_store(&tl->sc[j][c * TFM__VF_N], sc);
                 tfm__vi_store(&tl->mn[j][c * TFM__VF_N], mn);
             }
-            tfm__vf_store(&tl->d[b][c * TFM__VF_N], tfm__qhalf_f32(T, &sub[c], packed, b0 + b, 0));
-            if (T->min != TFM__QMIN_NONE) tfm__vf_store(&tl->dm[b][c * TFM__VF_N], tfm__qhalf_f32(T, &sub[c], packed, b0 + b, 1));
+            tfm__vf_store(&tl->d[b][c * TFM__VF_N], tfm__qhalf_f32(&sub[c], packed, b0 + b, 0, T->half_at[0]));
+            if (T->min != TFM__QMIN_NONE) tfm__vf_store(&tl->dm[b][c * TFM__VF_N], tfm__qhalf_f32(&sub[c], packed, b0 + b, 1, T->half_at[1]));
         }
 }
 
@@ -1431,6 +1933,13 @@ TFM__QKERNELS_DECLARE(q4_0);
 TFM__QKERNELS_DECLARE(q4_1);
 TFM__QKERNELS_DECLARE(q4_K);
 TFM__QKERNELS_DECLARE(q6_K);
+TFM__QKERNELS_DECLARE(q5_0);
+TFM__QKERNELS_DECLARE(q5_1);
+TFM__QKERNELS_DECLARE(iq4_nl);
+TFM__QKERNELS_DECLARE(q2_K);
+TFM__QKERNELS_DECLARE(q3_K);
+TFM__QKERNELS_DECLARE(q5_K);
+TFM__QKERNELS_DECLARE(iq4_xs);
 
 /*                                              type      act       block halves  at      body wrds group zero wide min */
 static const tfm__qtype tfm__q_f32 =  {TFM_F32,  TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_f32, tfm__dequantize_f32, NULL, NULL, NULL};
@@ -1443,15 +1952,30 @@ static const tfm__qtype tfm__q_q4_0 = {TFM_Q4_0, TFM_Q8_0, 32,  1, {0, 0},     2
 static const tfm__qtype tfm__q_q4_1 = {TFM_Q4_1, TFM_Q8_1, 32,  2, {0, 2},     4, 4,  32,  0,   0, TFM__QMIN_ADD,  tfm__quantize_q4_1, NULL, TFM__QKERNELS(q4_1)};
 static const tfm__qtype tfm__q_q4_K = {TFM_Q4_K, TFM_Q8_K, 256, 2, {0, 2},     4, 35, 32,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q4_K, NULL, TFM__QKERNELS(q4_K)};
 static const tfm__qtype tfm__q_q6_K = {TFM_Q6_K, TFM_Q8_K, 256, 1, {208, 0},   0, 52, 16,  32,  0, TFM__QMIN_NONE, tfm__quantize_q6_K, NULL, TFM__QKERNELS(q6_K)};
+static const tfm__qtype tfm__q_q5_0 = {TFM_Q5_0, TFM_Q8_0, 32,  1, {0, 0},     2, 5,  32,  16,  0, TFM__QMIN_NONE, tfm__quantize_q5_0, NULL, TFM__QKERNELS(q5_0)};
+static const tfm__qtype tfm__q_q5_1 = {TFM_Q5_1, TFM_Q8_1, 32,  2, {0, 2},     4, 5,  32,  0,   0, TFM__QMIN_ADD,  tfm__quantize_q5_1, NULL, TFM__QKERNELS(q5_1)};
+static const tfm__qtype tfm__q_iq4_nl = {TFM_IQ4_NL, TFM_Q8_0, 32, 1, {0, 0}, 2, 4,  32,  128, 1, TFM__QMIN_NONE, tfm__quantize_iq4_nl, NULL, TFM__QKERNELS(iq4_nl)};
+static const tfm__qtype tfm__q_q2_K = {TFM_Q2_K, TFM_Q8_K, 256, 2, {80, 82},   0, 20, 16,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q2_K, NULL, TFM__QKERNELS(q2_K)};
+static const tfm__qtype tfm__q_q3_K = {TFM_Q3_K, TFM_Q8_K, 256, 1, {108, 0},   0, 27, 16,  4,   0, TFM__QMIN_NONE, tfm__quantize_q3_K, NULL, TFM__QKERNELS(q3_K)};
+static const tfm__qtype tfm__q_q5_K = {TFM_Q5_K, TFM_Q8_K, 256, 2, {0, 2},     4, 43, 32,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q5_K, NULL, TFM__QKERNELS(q5_K)};
+static const tfm__qtype tfm__q_iq4_xs = {TFM_IQ4_XS, TFM_Q8_K, 256, 2, {0, 2}, 4, 33, 32,  128, 1, TFM__QMIN_NONE, tfm__quantize_iq4_xs, NULL, TFM__QKERNELS(iq4_xs)};
 
 static const tfm__qtype *const tfm__qtypes[] = {&tfm__q_f32, &tfm__q_f16, &tfm__q_bf16, &tfm__q_q8_1, &tfm__q_q8_K,
-                                                &tfm__q_q8_0, &tfm__q_q4_0, &tfm__q_q4_1, &tfm__q_q4_K, &tfm__q_q6_K};
+                                                &tfm__q_q8_0, &tfm__q_q4_0, &tfm__q_q4_1, &tfm__q_q5_0, &tfm__q_q5_1, &tfm__q_iq4_nl,
+                                                &tfm__q_q2_K, &tfm__q_q3_K, &tfm__q_q4_K, &tfm__q_q5_K, &tfm__q_q6_K, &tfm__q_iq4_xs};
 
 TFM__QKERNELS_DEFINE(q8_0, tfm__qdec_q8_0)
 TFM__QKERNELS_DEFINE(q4_0, tfm__qdec_q4_0)
 TFM__QKERNELS_DEFINE(q4_1, tfm__qdec_q4_0)
 TFM__QKERNELS_DEFINE(q4_K, tfm__qdec_q4_K)
 TFM__QKERNELS_DEFINE(q6_K, tfm__qdec_q6_K)
+TFM__QKERNELS_DEFINE(q5_0, tfm__qdec_q5_0)
+TFM__QKERNELS_DEFINE(q5_1, tfm__qdec_q5_0)
+TFM__QKERNELS_DEFINE(iq4_nl, tfm__qdec_iq4_nl)
+TFM__QKERNELS_DEFINE(q2_K, tfm__qdec_q2_K)
+TFM__QKERNELS_DEFINE(q3_K, tfm__qdec_q3_K)
+TFM__QKERNELS_DEFINE(q5_K, tfm__qdec_q5_K)
+TFM__QKERNELS_DEFINE(iq4_xs, tfm__qdec_iq4_xs)
 
 /* the row of a dtype; NULL for dtypes this file does not handle */
 static const tfm__qtype *tfm__qfind(tfm_dtype t)

@@ -102,6 +102,8 @@ typedef enum tfm_dtype {
     TFM_Q5_K = 13,
     TFM_Q6_K = 14,
     TFM_Q8_K = 15,
+    TFM_IQ4_NL = 20,
+    TFM_IQ4_XS = 23,
     TFM_I8 = 24,
     TFM_I16 = 25,
     TFM_I32 = 26,
@@ -401,9 +403,12 @@ static const tfm__dtype_traits tfm__dtype_table[TFM_DTYPE_COUNT] = {
     /* 13 */ {"q5_k", 256, 176},
     /* 14 */ {"q6_k", 256, 210},
     /* 15 */ {"q8_k", 256, 292},
-    /* 16..23: GGML's iq* types, not supported */
+    /* 16..19: GGML's iq2/iq3/iq1 types, not supported */
     {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0},
-    {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0},
+    /* 20 */ {"iq4_nl", 32, 18},
+    /* 21, 22: iq3_s, iq2_s, not supported */
+    {NULL, 0, 0}, {NULL, 0, 0},
+    /* 23 */ {"iq4_xs", 256, 136},
     /* 24 */ {"i8", 1, 1},
     /* 25 */ {"i16", 1, 2},
     /* 26 */ {"i32", 1, 4},

@@ -29,14 +29,18 @@ static double f16v(uint16_t h)
 
 static int s8(unsigned char b) { return b < 128 ? b : b - 256; }
 
+/* GGML's kvalues_iq4nl */
+static const int iq4_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
 /* Integer levels and scales of one block as GGML documents them. For every format an element is
    x = D * (sc[e] * q[e]) - M * mn[e] (+ m for q4_1), with the integer q and scales read from bytes. */
 typedef struct decoded {
     int n;           /* elements */
-    int q[256];      /* signed level: q8: int8, q4_0: nibble-8, q4_1/q4_k: nibble, q6_k: level-32 */
+    int q[256];      /* signed value: q8: int8, q4_0: nibble-8, q5_0: 5 bits-16, q4_1/q5_1/q*_k: the level
+                        (q6_k: - 32, q3_k: - 4), iq4: the table's value */
     int sc[256];     /* integer scale of the element's sub-block (1 for legacy formats) */
-    int mn[256];     /* integer min of the element's sub-block (q4_k), else 0 */
-    double D, M;     /* block scale (d) and min scale (dmin for q4_k, m for q4_1) */
+    int mn[256];     /* integer min of the element's sub-block (q4_k, q5_k, q2_k), else 0 */
+    double D, M;     /* block scale (d) and min scale (dmin for q2_k/q4_k/q5_k, m for q4_1/q5_1) */
     double s;        /* q8_1: the stored s */
     int bsums[16];   /* q8_k */
 } decoded;
@@ -109,6 +113,76 @@ static void decode_block(tfm_dtype t, const unsigned char *b, decoded *o)
         }
         break;
     }
+    case TFM_Q5_0: case TFM_Q5_1: {
+        const int off = t == TFM_Q5_1 ? 4 : 2;
+        uint32_t qh = (uint32_t)b[off] | (uint32_t)b[off + 1] << 8 | (uint32_t)b[off + 2] << 16 | (uint32_t)b[off + 3] << 24;
+        o->n = 32;
+        o->D = f16v(rd16(b));
+        if (t == TFM_Q5_1) o->M = f16v(rd16(b + 2));
+        for (j = 0; j < 16; j++) {
+            o->q[j] = ((b[off + 4 + j] & 15) | ((qh >> j) & 1) << 4) - (t == TFM_Q5_0 ? 16 : 0);
+            o->q[j + 16] = ((b[off + 4 + j] >> 4) | ((qh >> (j + 16)) & 1) << 4) - (t == TFM_Q5_0 ? 16 : 0);
+        }
+        break;
+    }
+    case TFM_IQ4_NL:
+        o->n = 32;
+        o->D = f16v(rd16(b));
+        for (j = 0; j < 16; j++) {
+            o->q[j] = iq4_values[b[2 + j] & 15];
+            o->q[j + 16] = iq4_values[b[2 + j] >> 4];
+        }
+        break;
+    case TFM_IQ4_XS: {
+        int sh = rd16(b + 2);
+        o->n = 256;
+        o->D = f16v(rd16(b));
+        for (e = 0; e < 256; e++) {
+            int ib = e / 32, l = e % 32, byte = b[8 + 16 * ib + l % 16];
+            o->q[e] = iq4_values[l < 16 ? byte & 15 : byte >> 4];
+            o->sc[e] = (((b[4 + ib / 2] >> (4 * (ib % 2))) & 15) | ((sh >> (2 * ib)) & 3) << 4) - 32;
+        }
+        break;
+    }
+    case TFM_Q2_K: case TFM_Q3_K: {
+        /* element e = 128h + 32s + l: 2 low bits at bits 2s of qs[32h + l] */
+        const unsigned char *qs = b + (t == TFM_Q2_K ? 16 : 32);
+        o->n = 256;
+        o->D = f16v(rd16(b + (t == TFM_Q2_K ? 80 : 108)));
+        if (t == TFM_Q2_K) o->M = f16v(rd16(b + 82));
+        for (e = 0; e < 256; e++) {
+            int h = e / 128, s = e % 128 / 32, l = e % 32, g = e / 16, low = (qs[32 * h + l] >> (2 * s)) & 3;
+            if (t == TFM_Q2_K) {
+                o->q[e] = low;
+                o->sc[e] = b[g] & 15;
+                o->mn[e] = b[g] >> 4;
+            } else { /* hmask[e % 32] bit e / 32 set: level + 4; scales 6 bits, + 32 */
+                const unsigned char *sc = b + 96;
+                int lo4 = g < 8 ? sc[g] & 15 : sc[g - 8] >> 4;
+                o->q[e] = low + 4 * ((b[e % 32] >> (e / 32)) & 1) - 4;
+                o->sc[e] = (lo4 | ((sc[8 + g % 4] >> (2 * (g / 4))) & 3) << 4) - 32;
+            }
+        }
+        break;
+    }
+    case TFM_Q5_K: {
+        const unsigned char *sc = b + 4, *qh = b + 16, *qs = b + 48;
+        o->n = 256;
+        o->D = f16v(rd16(b));
+        o->M = f16v(rd16(b + 2));
+        for (e = 0; e < 256; e++) {
+            int sub = e / 32, chunk = e / 64, l = e % 32, high = (e % 64) >= 32;
+            if (sub < 4) {
+                o->sc[e] = sc[sub] & 63;
+                o->mn[e] = sc[sub + 4] & 63;
+            } else {
+                o->sc[e] = (sc[sub + 4] & 15) | ((sc[sub - 4] >> 6) << 4);
+                o->mn[e] = (sc[sub + 4] >> 4) | ((sc[sub] >> 6) << 4);
+            }
+            o->q[e] = (high ? qs[32 * chunk + l] >> 4 : qs[32 * chunk + l] & 15) | ((qh[l] >> sub) & 1) << 4;
+        }
+        break;
+    }
     case TFM_Q8_K:
         o->n = 256;
         o->D = rdf32(b);
@@ -124,14 +198,23 @@ static void decode_block(tfm_dtype t, const unsigned char *b, decoded *o)
 static float decoded_value(tfm_dtype t, const decoded *o, int e)
 {
     double v = o->D * o->sc[e] * o->q[e];
-    if (t == TFM_Q4_1) v += o->M;
-    if (t == TFM_Q4_K) v -= o->M * o->mn[e];
+    if (t == TFM_Q4_1 || t == TFM_Q5_1) v += o->M;
+    if (t == TFM_Q4_K || t == TFM_Q5_K || t == TFM_Q2_K) v -= o->M * o->mn[e];
     return (float)v;
 }
 
-static const tfm_dtype formats[] = {TFM_Q8_0, TFM_Q8_1, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_Q8_K};
+static const tfm_dtype formats[] = {TFM_Q8_0, TFM_Q8_1, TFM_Q4_0, TFM_Q4_1, TFM_Q5_0, TFM_Q5_1, TFM_IQ4_NL, TFM_Q2_K,
+                                    TFM_Q3_K, TFM_Q4_K, TFM_Q5_K, TFM_Q6_K, TFM_IQ4_XS, TFM_Q8_K};
 #define N_FORMATS (sizeof formats / sizeof formats[0])
-static const tfm_dtype weight_types[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K};
+static const tfm_dtype weight_types[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q5_0, TFM_Q5_1, TFM_IQ4_NL,
+                                         TFM_Q2_K, TFM_Q3_K, TFM_Q4_K, TFM_Q5_K, TFM_Q6_K, TFM_IQ4_XS};
+
+/* byte offsets of a format's fp16 scale d and of its second fp16 field (m or dmin; -1: none) */
+static int d_at(tfm_dtype t) { return t == TFM_Q6_K ? 208 : t == TFM_Q2_K ? 80 : t == TFM_Q3_K ? 108 : 0; }
+static int m_at(tfm_dtype t)
+{
+    return t == TFM_Q4_1 || t == TFM_Q5_1 || t == TFM_Q4_K || t == TFM_Q5_K ? 2 : t == TFM_Q2_K ? 82 : -1;
+}
 #define N_WEIGHT_TYPES (sizeof weight_types / sizeof weight_types[0])
 
 static size_t bsize(tfm_dtype t) { return tfm_dtype_block_size(t); }
@@ -145,7 +228,14 @@ static void test_block_sizes(void)
     TT_CHECK(sizeof(tfm_block_q8_1) == 36 && bbytes(TFM_Q8_1) == 36);
     TT_CHECK(sizeof(tfm_block_q4_0) == 18 && bbytes(TFM_Q4_0) == 18);
     TT_CHECK(sizeof(tfm_block_q4_1) == 20 && bbytes(TFM_Q4_1) == 20);
+    TT_CHECK(sizeof(tfm_block_q5_0) == 22 && bbytes(TFM_Q5_0) == 22);
+    TT_CHECK(sizeof(tfm_block_q5_1) == 24 && bbytes(TFM_Q5_1) == 24);
+    TT_CHECK(sizeof(tfm_block_iq4_nl) == 18 && bbytes(TFM_IQ4_NL) == 18);
+    TT_CHECK(sizeof(tfm_block_q2_K) == 84 && bbytes(TFM_Q2_K) == 84);
+    TT_CHECK(sizeof(tfm_block_q3_K) == 110 && bbytes(TFM_Q3_K) == 110);
     TT_CHECK(sizeof(tfm_block_q4_K) == 144 && bbytes(TFM_Q4_K) == 144);
+    TT_CHECK(sizeof(tfm_block_q5_K) == 176 && bbytes(TFM_Q5_K) == 176);
+    TT_CHECK(sizeof(tfm_block_iq4_xs) == 136 && bbytes(TFM_IQ4_XS) == 136);
     TT_CHECK(sizeof(tfm_block_q6_K) == 210 && bbytes(TFM_Q6_K) == 210);
     TT_CHECK(sizeof(tfm_block_q8_K) == 292 && bbytes(TFM_Q8_K) == 292);
 }
@@ -158,21 +248,11 @@ static void random_blocks(tfm_dtype t, unsigned char *buf, size_t nblocks)
     for (i = 0; i < nblocks; i++) {
         unsigned char *b = buf + i * bb;
         uint16_t h1 = tfm_f32_to_f16(tt_uniform(-2.0f, 2.0f)), h2 = tfm_f32_to_f16(tt_uniform(-2.0f, 2.0f));
+        if (t == TFM_Q8_0 || t == TFM_Q8_1)
+            for (j = 0; j < 32; j++)
+                if (b[bb - 32 + j] == 128) b[bb - 32 + j] = 129; /* keep [-127, 127] for activations */
         switch (t) {
-        case TFM_Q8_0: case TFM_Q4_0:
-            memcpy(b, &h1, 2);
-            if (t == TFM_Q8_0)
-                for (j = 0; j < 32; j++)
-                    if (b[2 + j] == 128) b[2 + j] = 129; /* keep [-127, 127] for activations */
-            break;
-        case TFM_Q8_1: case TFM_Q4_1: case TFM_Q4_K:
-            memcpy(b, &h1, 2);
-            memcpy(b + 2, &h2, 2);
-            if (t == TFM_Q8_1)
-                for (j = 0; j < 32; j++)
-                    if (b[4 + j] == 128) b[4 + j] = 129;
-            break;
-        case TFM_Q6_K: memcpy(b + 208, &h1, 2); break;
+        case TFM_Q8_1: memcpy(b, &h1, 2), memcpy(b + 2, &h2, 2); break;
         case TFM_Q8_K: {
             float d = tt_uniform(-0.1f, 0.1f);
             int g, l;
@@ -186,7 +266,10 @@ static void random_blocks(tfm_dtype t, unsigned char *buf, size_t nblocks)
             }
             break;
         }
-        default: break;
+        default:
+            memcpy(b + d_at(t), &h1, 2);
+            if (m_at(t) >= 0) memcpy(b + m_at(t), &h2, 2);
+            break;
         }
     }
 }
@@ -257,32 +340,49 @@ static double error_bound(tfm_dtype t, const float *xb, const decoded *o, int e)
         return d / 2 + 127 * fabs(d - o->D) + slack;
     }
     case TFM_Q8_K: return amax / 127 / 2 + slack;
-    case TFM_Q4_0: {
-        /* d = v/-8 for the extreme v: x/d spans [-8, 8]; the top level is 7, so values past 7.5
-           steps clamp (error up to one step) and the rest round to the nearest step */
-        double d = fabs(o->D), ratio = d > 0 ? fabs(xb[e] / d) : 0;
-        double steps = (xb[e] * (double)o->D > 0 && ratio > 7.5) ? ratio - 7 : 0.5;
-        return d * steps + 8 * fabs(amax / 8 - d) + slack;
+    case TFM_Q4_0: case TFM_Q5_0: {
+        /* d = v/-nmax (8 or 16) for the extreme v: x/d spans [-nmax, nmax]; the top level is nmax - 1, so
+           values past nmax - 0.5 steps clamp (error up to one step) and the rest round to the nearest step */
+        double nmax = t == TFM_Q4_0 ? 8 : 16, d = fabs(o->D), ratio = d > 0 ? fabs(xb[e] / d) : 0;
+        double steps = (xb[e] * (double)o->D > 0 && ratio > nmax - 0.5) ? ratio - (nmax - 1) : 0.5;
+        return d * steps + nmax * fabs(amax / nmax - d) + slack;
     }
-    case TFM_Q4_1: {
-        double d = (mx - mn) / 15; /* levels cover [min, max] in 15 steps */
-        return d / 2 + 15 * fabs(d - o->D) + fabs(mn - o->M) + slack;
+    case TFM_Q4_1: case TFM_Q5_1: {
+        double levels = t == TFM_Q4_1 ? 15 : 31, d = (mx - mn) / levels; /* levels cover [min, max] */
+        return d / 2 + levels * fabs(d - o->D) + fabs(mn - o->M) + slack;
     }
-    case TFM_Q4_K: case TFM_Q6_K: {
-        /* fitted scales: one step of the sub-block's own grid (q4_k: its range over 15 levels;
-           q6_k: its amax over 31.5 levels), plus what quantizing the scales costs: a sub-block scale
-           is off by up to D/2 (D the super-block's step of scales), which moves the top level (15 or
-           32) by that much, and a q4_k min is off by up to M/2 */
-        int sub = t == TFM_Q4_K ? 32 : 16, s0 = e / sub * sub;
+    case TFM_IQ4_NL: case TFM_IQ4_XS: {
+        /* every element on the level of the table nearest x / (d sc), found with d before its fp16
+           rounding: the distance to that level, plus what rounding d moves a level (|value| <= 127). A
+           sub-block scale of iq4_xs that rounds to 0 (its fit below d/2) zeroes the sub-block: its values
+           are within 127 d/2 */
+        double ds = o->D * o->sc[e], v = ds != 0 ? xb[e] / ds : 0, best = 1e300;
+        int l;
+        for (l = 0; l < 16; l++) best = fabs(v - iq4_values[l]) < best ? fabs(v - iq4_values[l]) : best;
+        if (ds == 0 && t == TFM_IQ4_XS) return 127 * fabs(o->D) / 2 + slack;
+        return best * fabs(ds) + 2 * 127 * abs(o->sc[e]) * f16_error(o->D) + slack;
+    }
+    case TFM_Q2_K: case TFM_Q4_K: case TFM_Q5_K: case TFM_Q3_K: case TFM_Q6_K: {
+        /* fitted scales: one step of the sub-block's own grid (with a min: its range over the levels,
+           q2_k: over 2, its 4 levels fitted to the absolute error can leave an outlier a step beyond;
+           signed: its amax over nmax - 0.5), plus what quantizing the scales costs: a sub-block scale is
+           off by up to D/2 (D the super-block's step of scales), which moves the top level by that much
+           times the level, and a min is off by up to M/2 */
+        int sub = t == TFM_Q4_K || t == TFM_Q5_K ? 32 : 16, s0 = e / sub * sub, top, scale_max;
         for (j = s0; j < s0 + sub; j++) {
             if (xb[j] < sub_lo) sub_lo = xb[j];
             if (xb[j] > sub_hi) sub_hi = xb[j];
         }
-        if (t == TFM_Q4_K)
-            return ((sub_hi > 0 ? sub_hi : 0) - (sub_lo < 0 ? sub_lo : 0)) / 15 + 15 * fabs(o->D) / 2 + fabs(o->M) / 2 +
-                   63 * 15 * f16_error(o->D) + 63 * f16_error(o->M) + slack;
-        return (fabs(sub_hi) > fabs(sub_lo) ? fabs(sub_hi) : fabs(sub_lo)) / 31.5 + 32 * fabs(o->D) / 2 +
-               128 * 32 * f16_error(o->D) + slack;
+        if (t == TFM_Q3_K || t == TFM_Q6_K) {
+            double nmax = t == TFM_Q3_K ? 4 : 32;
+            scale_max = t == TFM_Q3_K ? 32 : 128;
+            return (fabs(sub_hi) > fabs(sub_lo) ? fabs(sub_hi) : fabs(sub_lo)) / (nmax - 0.5) + nmax * fabs(o->D) / 2 +
+                   scale_max * nmax * f16_error(o->D) + slack;
+        }
+        top = t == TFM_Q2_K ? 3 : t == TFM_Q4_K ? 15 : 31;
+        scale_max = t == TFM_Q2_K ? 15 : 63;
+        return ((sub_hi > 0 ? sub_hi : 0) - (sub_lo < 0 ? sub_lo : 0)) / (t == TFM_Q2_K ? 2 : top) + top * fabs(o->D) / 2 +
+               fabs(o->M) / 2 + scale_max * top * f16_error(o->D) + scale_max * f16_error(o->M) + slack;
     }
     default: return 0;
     }
@@ -348,15 +448,15 @@ static void test_quantize_error_bounds(void)
    level of its grid nearest to it (the clamp aside) */
 static void test_kquant_nearest_level(void)
 {
-    tfm_dtype ts[2];
-    int ti;
-    ts[0] = TFM_Q4_K;
-    ts[1] = TFM_Q6_K;
+    static const tfm_dtype ts[] = {TFM_Q2_K, TFM_Q3_K, TFM_Q4_K, TFM_Q5_K, TFM_Q6_K};
+    size_t ti;
     tt_seed(31);
-    for (ti = 0; ti < 2; ti++) {
+    for (ti = 0; ti < sizeof ts / sizeof ts[0]; ti++) {
         tfm_dtype t = ts[ti];
+        const int with_min = t != TFM_Q3_K && t != TFM_Q6_K, lo = with_min ? 0 : t == TFM_Q3_K ? -4 : -32;
+        const int hi = t == TFM_Q2_K ? 3 : t == TFM_Q3_K ? 3 : t == TFM_Q4_K ? 15 : 31;
         float x[768];
-        unsigned char q[3 * 210 + 3 * 144];
+        unsigned char q[3 * 210];
         int kind, b, e;
         for (kind = 0; kind < N_KINDS; kind++) {
             fill_row(kind, x, 768);
@@ -367,10 +467,10 @@ static void test_kquant_nearest_level(void)
                 for (e = 0; e < 256; e++) {
                     double step = o.D * (double)(float)o.sc[e], xv = x[256 * b + e];
                     double best = 1e300, got;
-                    int l, lo = t == TFM_Q4_K ? 0 : -32, hi = t == TFM_Q4_K ? 15 : 31;
+                    int l;
                     if ((float)step == 0.0f) continue; /* GGML keeps the first pass's levels there */
                     for (l = lo; l <= hi; l++) {
-                        double v = step * l - (t == TFM_Q4_K ? o.M * o.mn[e] : 0);
+                        double v = step * l - (with_min ? o.M * o.mn[e] : 0);
                         if (fabs(v - xv) < best) best = fabs(v - xv);
                     }
                     got = fabs(decoded_value(t, &o, e) - xv);
@@ -567,10 +667,66 @@ static void test_q8_0_equals_llama_cpp(void)
     gg_close(&q8);
 }
 
+/* fill_row's stress kinds in values tt_uniform makes exactly (ranges of a power of two, from 0 or
+   symmetric about it), so that no compiler's contraction of a * b + c can change them */
+static void exact_row(int kind, float *x, size_t n)
+{
+    size_t i;
+    switch (kind) {
+    case 0: tt_fill(x, n, -1.0f, 1.0f); break;
+    case 1: for (i = 0; i < n; i++) x[i] = 0.0f; break;
+    case 2: for (i = 0; i < n; i++) x[i] = -0.75f; break;
+    case 3: tt_fill(x, n, -32768.0f, 32768.0f); break;
+    case 4: tt_fill(x, n, -1.0f / 1024, 1.0f / 1024); break;
+    case 5: tt_fill(x, n, -1.0f / 128, 1.0f / 128); x[n / 3] = 5.0f; break;
+    default: for (i = 0; i < n; i++) x[i] = (i & 1 ? -1.0f : 1.0f) * tt_uniform(0.0f, 2.0f); break;
+    }
+}
+
+/* Every weight type's quantizer against llama.cpp's, byte for byte, on the rows below (each kind of
+   exact_row in 7 blocks of 32 or 3 of 256, then 8192 values of kind 0; seed 1000 + the type's id): FNV-1a
+   64 of the concatenated blocks. The hashes were made once from llama.cpp b4747's own quantizers
+   (ggml_quantize_chunk with no importance matrix, as llama-quantize calls them; libggml-base built
+   without -march, so no fused multiply-adds) by a 40-line C program that includes this directory's
+   tfm_test.h and a copy of exact_row and links /work/peers/llama.cpp/build/bin/libggml-base.so: ggml_init
+   (it fills the fp16 table the k-quants read back), then for each type: tt_seed(1000 + type); for kind
+   0..7: n = kind < 7 ? (7 or 3) blocks : 8192; exact_row(kind < 7 ? kind : 0, x, n);
+   ggml_quantize_chunk(type, x, q, 0, 1, n, NULL); hash the bytes. */
+static void test_quantizers_equal_llama_cpp(void)
+{
+    static const struct { tfm_dtype t; uint64_t hash; } want[] = {
+        {TFM_Q4_0, 0x02cf8d23d30e7422ull},  {TFM_Q4_1, 0x7c9f0b4849cb1005ull}, {TFM_Q5_0, 0x3de3694d71a4efb8ull},
+        {TFM_Q5_1, 0x4a3b90c2bbabd018ull},  {TFM_Q8_0, 0x5a9a06debe5c07e8ull}, {TFM_IQ4_NL, 0xa9970146beaf7113ull},
+        {TFM_Q2_K, 0x142952f6c0325a82ull},  {TFM_Q3_K, 0x07dcda96fdc970b1ull}, {TFM_Q4_K, 0xe6296957474db300ull},
+        {TFM_Q5_K, 0x347920af5bf01563ull},  {TFM_Q6_K, 0xde282c28a3985daeull}, {TFM_IQ4_XS, 0xe0349428162bd9d8ull},
+    };
+    float *x = (float *)tt_alloc(8192 * sizeof(float));
+    unsigned char *q = (unsigned char *)tt_alloc(8192 * 2);
+    size_t ti, i;
+    for (ti = 0; ti < sizeof want / sizeof want[0]; ti++) {
+        tfm_dtype t = want[ti].t;
+        uint64_t h = 0xcbf29ce484222325ull;
+        int kind;
+        tt_seed(1000 + (uint64_t)t);
+        for (kind = 0; kind <= 7; kind++) {
+            size_t n = kind < 7 ? (bsize(t) == 32 ? 7 : 3) * bsize(t) : 8192, bytes = n / bsize(t) * bbytes(t);
+            exact_row(kind < 7 ? kind : 0, x, n);
+            TT_ASSERT(tfm_quantize_row(t, x, q, n) == TFM_OK, "quantize %s", tfm_dtype_name(t));
+            for (i = 0; i < bytes; i++) h = (h ^ q[i]) * 0x100000001b3ull;
+        }
+        if (h != want[ti].hash)
+            tt_fail(__FILE__, __LINE__, "%s: our blocks hash to 0x%016llx, llama.cpp's to 0x%016llx", tfm_dtype_name(t), (unsigned long long)h,
+                    (unsigned long long)want[ti].hash);
+    }
+    free(x);
+    free(q);
+}
+
 /* ---------------------------------------------------------------- dot products in the documented order */
 
 /* The documented accumulation, from hand-decoded blocks: per block the exact integer dot, then
-   acc = fma((float)isum, dw*dx, acc), with the extra terms of q4_1 and q4_k. */
+   acc = fma((float)isum, dw*dx, acc), with the extra terms of q4_1 / q5_1 (+ m s) and of the k-quants
+   with mins (- msum dmin dx; msum the sum of the mins times the activations). */
 static float reference_dot(tfm_dtype wt, const unsigned char *w, const unsigned char *xq, size_t n)
 {
     tfm_dtype at = tfm_quant_vec_dot_type(wt);
@@ -580,24 +736,15 @@ static float reference_dot(tfm_dtype wt, const unsigned char *w, const unsigned 
         decoded dw, da;
         long long isum = 0, msum = 0;
         int e;
-        float s;
         decode_block(wt, w + b * bbytes(wt), &dw);
         decode_block(at, xq + b * bbytes(at), &da);
-        if (wt == TFM_Q6_K) { /* the stored bsums stand for the activation sums, as GGML uses them */
-            for (e = 0; e < 256; e++) isum += (long long)dw.sc[e] * (dw.q[e] + 32) * da.q[e];
-            for (e = 0; e < 16; e++) isum -= 32LL * dw.sc[16 * e] * da.bsums[e];
-        } else {
-            for (e = 0; e < dw.n; e++) isum += (long long)dw.sc[e] * dw.q[e] * da.q[e];
+        for (e = 0; e < dw.n; e++) {
+            isum += (long long)dw.sc[e] * dw.q[e] * da.q[e];
+            msum += (long long)dw.mn[e] * da.q[e];
         }
-        if (wt == TFM_Q4_K)
-            for (e = 0; e < 8; e++) msum += (long long)dw.mn[32 * e] * (da.bsums[2 * e] + da.bsums[2 * e + 1]);
-        s = (float)dw.D * (float)da.D;
-        acc = fmaf((float)isum, s, acc);
-        if (wt == TFM_Q4_1) acc = fmaf((float)dw.M, (float)da.s, acc);
-        if (wt == TFM_Q4_K) {
-            float sm = (float)dw.M * (float)da.D;
-            acc = fmaf(-(float)msum, sm, acc);
-        }
+        acc = fmaf((float)isum, (float)dw.D * (float)da.D, acc);
+        if (wt == TFM_Q4_1 || wt == TFM_Q5_1) acc = fmaf((float)dw.M, (float)da.s, acc);
+        if (wt == TFM_Q4_K || wt == TFM_Q5_K || wt == TFM_Q2_K) acc = fmaf(-(float)msum, (float)dw.M * (float)da.D, acc);
     }
     return acc;
 }
@@ -638,15 +785,18 @@ static void test_integer_part_exact(void)
                 decoded dw, da;
                 int e;
                 float one = 1.0f;
-                /* unit scales; zero q4_1 minimum, small q6_k scales */
-                if (wt == TFM_Q6_K) {
-                    wb[208] = 0x00, wb[209] = 0x3c;
+                /* unit scales; zero q4_1 / q5_1 minimum (it adds m * s, not an integer), unit k-quant
+                   minimum; sub-block scales kept small where the sums could leave float's exact range */
+                wb[d_at(wt)] = 0x00, wb[d_at(wt) + 1] = 0x3c;
+                if (m_at(wt) >= 0) wb[m_at(wt)] = 0x00, wb[m_at(wt) + 1] = wt == TFM_Q4_1 || wt == TFM_Q5_1 ? 0x00 : 0x3c;
+                if (wt == TFM_Q6_K)
                     for (e = 0; e < 16; e++) wb[192 + e] = (unsigned char)(wb[192 + e] % 7);
-                } else {
-                    wb[0] = 0x00, wb[1] = 0x3c;
+                if (wt == TFM_Q5_K)
+                    for (e = 0; e < 12; e++) wb[4 + e] &= 0x33;
+                if (wt == TFM_IQ4_XS) {
+                    wb[2] = wb[3] = 0xaa; /* top bits 2: scale = low nibble */
+                    for (e = 0; e < 4; e++) wb[4 + e] &= 0x33;
                 }
-                if (wt == TFM_Q4_K) wb[2] = 0x00, wb[3] = 0x3c;
-                if (wt == TFM_Q4_1) wb[2] = 0x00, wb[3] = 0x00;
                 if (at == TFM_Q8_K) memcpy(ab, &one, 4);
                 else ab[0] = 0x00, ab[1] = 0x3c;
                 decode_block(wt, wb, &dw);
@@ -656,11 +806,10 @@ static void test_integer_part_exact(void)
                     want += term;
                     absum += term < 0 ? -term : term;
                 }
-                if (wt == TFM_Q4_K)
-                    for (e = 0; e < 256; e++) {
-                        want -= (long long)dw.mn[e] * da.q[e];
-                        absum += (long long)dw.mn[e] * (da.q[e] < 0 ? -da.q[e] : da.q[e]);
-                    }
+                for (e = 0; e < dw.n; e++) { /* the k-quants' mins (0 elsewhere) */
+                    want -= (long long)dw.mn[e] * da.q[e];
+                    absum += (long long)dw.mn[e] * (da.q[e] < 0 ? -da.q[e] : da.q[e]);
+                }
             }
             TT_ASSERT(absum < (1LL << 24), "test precondition: partial sums must stay exact in float");
             TT_ASSERT(tfm_quant_vec_dot(wt, w, xq, n, &got) == TFM_OK, "vec_dot %s", tfm_dtype_name(wt));
@@ -693,14 +842,15 @@ static void test_vec_dot(void)
             TT_ASSERT(got == reference_dot(wt, w, xq, n), "%s n=%zu: %.9g, documented order gives %.9g", tfm_dtype_name(wt), n, got,
                       reference_dot(wt, w, xq, n));
             deq = dequantized_dot(wt, w, xq, n);
-            TT_ASSERT(fabs(got - deq) <= 1e-5 * (fabs(deq) + 1) + (wt == TFM_Q4_1 ? 2e-3 * nb : 0),
+            TT_ASSERT(fabs(got - deq) <= 1e-5 * (fabs(deq) + 1) + (wt == TFM_Q4_1 || wt == TFM_Q5_1 ? 2e-3 * nb : 0),
                       "%s: %.9g vs dequantized %.9g", tfm_dtype_name(wt), got, deq);
             for (i = 0; i < n; i++) {
                 exact += (double)wf[i] * xf[i];
                 mag += fabs((double)wf[i] * xf[i]);
             }
-            /* weights within ~1/15 of their range, activations within 1/254: a few % of sum |w x| */
-            TT_ASSERT(fabs(got - exact) <= 0.06 * mag, "%s: %.6g vs unquantized %.6g (sum |wx| %.3g)", tfm_dtype_name(wt), got, exact, mag);
+            /* weights within ~1/15 of their range (2 and 3 bits: 1/3, 1/7), activations within 1/254: a few %
+               of sum |w x| */
+            TT_ASSERT(fabs(got - exact) <= (wt == TFM_Q2_K ? 0.15 : wt == TFM_Q3_K ? 0.1 : 0.06) * mag, "%s: %.6g vs unquantized %.6g (sum |wx| %.3g)", tfm_dtype_name(wt), got, exact, mag);
             free(wf);
             free(xf);
             free(w);
@@ -845,11 +995,10 @@ static void test_packed(void)
     static const int rows[] = {1, 15, 16, 17, 33, 300, 1041}; /* the last (x 512 columns) above the threading threshold */
     static const int blocks[] = {1, 3, 4, 9, 37, 16};
     static const int ms[] = {1, 2, 3, 4, 7};
-    static const tfm_dtype packable[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K};
     size_t wi, ri, bi, mi;
     tt_seed(79);
-    for (wi = 0; wi < sizeof packable / sizeof packable[0]; wi++) {
-        tfm_dtype wt = packable[wi];
+    for (wi = 0; wi < N_WEIGHT_TYPES; wi++) {
+        tfm_dtype wt = weight_types[wi];
         if (!tfm_quant_packable(wt)) {
             tfm_quant_packed p;
             unsigned char w[210 * 2];
@@ -918,7 +1067,7 @@ static void test_packed_bad_input(void)
     TT_CHECK(tfm_quant_pack(NULL, TFM_Q8_0, w, 2, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
     TT_CHECK(tfm_quant_pack(&p, TFM_Q8_0, NULL, 2, 32, 1) == TFM_ERR_INVALID_ARGUMENT && p.data == NULL);
     TT_CHECK(tfm_quant_pack(&p, TFM_Q8_0, w, 0, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
-    TT_CHECK(tfm_quant_pack(&p, TFM_Q5_1, w, 1, 256, 1) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_quant_pack(&p, TFM_Q8_K, w, 1, 256, 1) == TFM_ERR_UNSUPPORTED); /* an activation format */
     TT_CHECK(tfm_quant_packed_gemv(y, NULL, x, 0, 1, 1) == TFM_ERR_INVALID_ARGUMENT);
     if (!tfm_quant_packable(TFM_Q8_0)) return;
     TT_CHECK(tfm_quant_pack(&p, TFM_Q8_0, w, 1, 48, 1) == TFM_ERR_SHAPE);
@@ -1009,7 +1158,8 @@ static void test_bad_input(void)
     TT_CHECK(tfm_quantize_row(TFM_Q8_0, NULL, q, 32) == TFM_ERR_INVALID_ARGUMENT);
     TT_CHECK(tfm_quantize_row(TFM_Q8_0, x, NULL, 32) == TFM_ERR_INVALID_ARGUMENT);
     TT_CHECK(tfm_quantize_row(TFM_Q8_0, x, q, 0) == TFM_ERR_INVALID_ARGUMENT);
-    TT_CHECK(tfm_quantize_row(TFM_Q5_0, x, q, 32) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_quantize_row((tfm_dtype)16, x, q, 32) == TFM_ERR_UNSUPPORTED); /* iq2_xxs */
+    TT_CHECK(tfm_quantize_row(TFM_I8, x, q, 32) == TFM_ERR_UNSUPPORTED);
     TT_CHECK(tfm_quantize_row((tfm_dtype)99, x, q, 32) == TFM_ERR_UNSUPPORTED);
     TT_CHECK(tfm_dequantize_row(TFM_Q4_K, q, x, 64) == TFM_ERR_SHAPE);
     TT_CHECK(tfm_dequantize_row(TFM_Q8_0, q + 1, x, 32) == TFM_ERR_INVALID_ARGUMENT); /* misaligned */
@@ -1018,12 +1168,12 @@ static void test_bad_input(void)
     TT_CHECK(tfm_quant_gemv(NULL, TFM_Q8_0, q, x, 1, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
     TT_CHECK(tfm_quant_gemv(y, TFM_Q8_0, NULL, x, 1, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
     TT_CHECK(tfm_quant_gemv(y, TFM_Q8_0, q, x, 0, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
-    TT_CHECK(tfm_quant_gemv(y, TFM_Q5_0, q, x, 1, 32, 1) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_quant_gemv(y, TFM_I8, q, x, 1, 32, 1) == TFM_ERR_UNSUPPORTED);
     TT_CHECK(tfm_quant_gemv(y, TFM_Q8_K, q, x, 1, 256, 1) == TFM_ERR_UNSUPPORTED); /* an activation format */
     TT_CHECK(tfm_quant_gemv(y, TFM_Q8_0, q + 1, x, 1, 32, 1) == TFM_ERR_INVALID_ARGUMENT);
     TT_CHECK(tfm_quant_gemm(y, 1, x, 48, TFM_Q8_0, q, 1, 1, 48, 1) == TFM_ERR_SHAPE);
     TT_CHECK(tfm_quant_gemm(y, 1, x, 16, TFM_Q8_0, q, 2, 1, 32, 1) == TFM_ERR_INVALID_ARGUMENT); /* ldx < k */
-    TT_CHECK(tfm_quant_gemm(y, 1, x, 32, TFM_Q5_1, q, 2, 1, 32, 1) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_quant_gemm(y, 1, x, 32, (tfm_dtype)16, q, 2, 1, 32, 1) == TFM_ERR_UNSUPPORTED);
     TT_CHECK(tfm_quant_vec_dot(TFM_Q8_0, q, q, 33, y) == TFM_ERR_SHAPE);
     TT_CHECK(tfm_quant_vec_dot(TFM_Q8_0, q, q, 32, NULL) == TFM_ERR_INVALID_ARGUMENT);
     TT_CHECK(tfm_quant_vec_dot(TFM_F16, q, q, 32, y) == TFM_ERR_UNSUPPORTED);
@@ -1060,6 +1210,7 @@ int main(void)
     TT_RUN(test_kquant_nearest_level);
     TT_RUN(test_float_types_round_trip);
     TT_RUN(test_q8_0_equals_llama_cpp);
+    TT_RUN(test_quantizers_equal_llama_cpp);
     TT_RUN(test_integer_part_exact);
     TT_RUN(test_vec_dot);
     TT_RUN(test_gemv_on_synth15m_blocks);
