@@ -1,31 +1,64 @@
-/* tfm-quantize: a model file -> GGUF with its matrices in one type, by llama.cpp's rules (llama-quantize).
+/* tfm-quantize: a model file -> GGUF in one of llama-quantize's presets, by llama.cpp's rules.
 
-     tfm-quantize [-z tokenizer.bin] [--pure] [--threads N] IN.{gguf,bin} OUT.gguf TYPE
+     tfm-quantize [-z tokenizer.bin] [--pure] [--threads N] IN.{gguf,bin} OUT.gguf PRESET
 
-   TYPE: q8_0 q4_0 q4_1 q4_k q6_k f16 bf16. Which tensor gets which type (llama.cpp's llama-quant.cpp):
-     - tensors named *weight with 2 or more dims get TYPE; norms (*_norm.weight) and other 1-D tensors
-       are copied as they are (f32);
-     - the classifier (output.weight, or token_embd.weight when the classifier is tied to it) gets q6_k
-       when TYPE is a block type other than q8_0, or q8_0 when its rows are no multiple of TYPE's block;
-       --pure gives it TYPE like every other matrix;
-     - a matrix whose rows are no multiple of its type's block falls back: q4_k and q6_k to q8_0
-       (llama.cpp: q6_k -> q8_0, q4_k -> q5_0, a type tfm does not have), then to f16; every fallback
-       is printed with its reason;
+   PRESET, as llama-quantize names them (any case): Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL IQ4_XS Q2_K Q3_K_S
+   Q3_K_M (Q3_K) Q3_K_L Q4_K_S Q4_K_M (Q4_K) Q5_K_S Q5_K_M (Q5_K) Q6_K F16 BF16. Which tensor gets which
+   type is llama.cpp's llama-quant.cpp (llama_model_quantize_impl, llama_tensor_get_type), without an
+   importance matrix:
+     - tensors named *weight with 2 or more dims are quantized; norms (*_norm.weight), MoE routers
+       (ffn_gate_inp), position and token-type embeddings and other 1-D tensors are copied as they are;
+     - the preset's type, then for the block types: the classifier (output.weight, or token_embd.weight
+       when the classifier is tied to it) q6_k, or q8_0 when its rows are no multiple of the preset's
+       block; attn_v, attn_output, ffn_down, attn_qkv and, in 8-expert models, attn_k a larger type in
+       the layers llama.cpp picks for that preset (the _M mixes: use_more_bits, the first layers ...);
+     - a matrix whose rows are no multiple of its type's block falls back as llama.cpp does (q2_k, q3_k,
+       iq4_xs -> iq4_nl; q4_k -> q5_0; q5_k -> q5_1; q6_k -> q8_0; then f16); where llama-quantize
+       gives up ("Unsupported tensor size": q4_0 .. q8_0, iq4_nl) tfm keeps f16 and says so;
+     - --pure: every matrix the preset's type (rows that do not fit: f16);
      - a tensor already of its target type is copied byte for byte; any other is dequantized to f32 and
-       quantized again with GGML's rounding (tfm_quantize).
-   Metadata: a GGUF input's keys are all kept (general.file_type becomes TYPE's); a llama2.c .bin gets
-   the keys llama.cpp reads from its header and the vocab of -z tokenizer.bin (required for .bin, whose
-   files carry none). Matrices are converted while the file is written, a chunk of rows at a time. The
-   k-quant mixes of llama-quantize (Q4_K_M: some matrices q5_k or q6_k) are not reproduced: q4_k here is
-   its Q4_K_S with every matrix q4_k. */
+       quantized again (llama-quantize refuses that without --allow-requantize).
+   The output is laid out as llama-quantize writes it: the input's keys in order but for
+   general.quantization_version (2) and general.file_type (the preset's llama_ftype), which end the list;
+   the tensors sorted by layer and name. On an f32 GGUF the file is llama-quantize's byte for byte. A
+   llama2.c .bin gets the keys llama.cpp reads from its header (its general.file_type that of the
+   preset's type) and the vocab of -z tokenizer.bin (required for .bin, whose files carry none).
+   Matrices are converted while the file is written, a chunk of rows at a time. */
 #define TFM_IMPLEMENTATION
 #include "tfm_model.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const tfm_dtype types[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_F16, TFM_BF16};
+/* llama.cpp's llama_ftype numbers (general.file_type) of the presets */
+enum { FT_F16 = 1, FT_Q4_0 = 2, FT_Q4_1 = 3, FT_Q8_0 = 7, FT_Q5_0 = 8, FT_Q5_1 = 9, FT_Q2_K = 10, FT_Q3_K_S = 11, FT_Q3_K_M = 12,
+       FT_Q3_K_L = 13, FT_Q4_K_S = 14, FT_Q4_K_M = 15, FT_Q5_K_S = 16, FT_Q5_K_M = 17, FT_Q6_K = 18, FT_IQ4_NL = 25,
+       FT_IQ4_XS = 30, FT_BF16 = 32 };
+
+typedef struct preset {
+    const char *name;
+    int ftype;
+    tfm_dtype type; /* the type of every matrix the rules do not single out */
+} preset;
+
+static const preset presets[] = {
+    {"Q4_0", FT_Q4_0, TFM_Q4_0},     {"Q4_1", FT_Q4_1, TFM_Q4_1},     {"Q5_0", FT_Q5_0, TFM_Q5_0},
+    {"Q5_1", FT_Q5_1, TFM_Q5_1},     {"Q8_0", FT_Q8_0, TFM_Q8_0},     {"IQ4_NL", FT_IQ4_NL, TFM_IQ4_NL},
+    {"IQ4_XS", FT_IQ4_XS, TFM_IQ4_XS}, {"Q2_K", FT_Q2_K, TFM_Q2_K},   {"Q3_K_S", FT_Q3_K_S, TFM_Q3_K},
+    {"Q3_K_M", FT_Q3_K_M, TFM_Q3_K}, {"Q3_K", FT_Q3_K_M, TFM_Q3_K},   {"Q3_K_L", FT_Q3_K_L, TFM_Q3_K},
+    {"Q4_K_S", FT_Q4_K_S, TFM_Q4_K}, {"Q4_K_M", FT_Q4_K_M, TFM_Q4_K}, {"Q4_K", FT_Q4_K_M, TFM_Q4_K},
+    {"Q5_K_S", FT_Q5_K_S, TFM_Q5_K}, {"Q5_K_M", FT_Q5_K_M, TFM_Q5_K}, {"Q5_K", FT_Q5_K_M, TFM_Q5_K},
+    {"Q6_K", FT_Q6_K, TFM_Q6_K},     {"F16", FT_F16, TFM_F16},        {"BF16", FT_BF16, TFM_BF16},
+};
+
+/* What llama.cpp's rules read of the model, and their running counts (in the order tensors are written). */
+typedef struct model_info {
+    char arch[64];
+    int n_layer, n_head, n_head_kv, n_expert, has_output, falcon, type_70b;
+    int n_attention_wv, i_attention_wv, i_ffn_down;
+} model_info;
 
 /* One tensor of the output: a view of the input's data and the type it is written in. */
 typedef struct job_tensor {
@@ -39,7 +72,7 @@ typedef struct job_tensor {
 
 typedef struct options {
     const char *in, *out, *tokenizer;
-    tfm_dtype type;
+    const preset *preset;
     int pure, n_threads;
 } options;
 
@@ -53,22 +86,103 @@ static int ends_with(const char *s, const char *suffix)
 
 static int fits(tfm_dtype t, int64_t cols) { return cols % (int64_t)tfm_dtype_block_size(t) == 0; }
 
-/* The type tensor `name` is written in; *why gets a line when it fell back. */
-static tfm_dtype target_type(const options *o, const char *name, const tfm_tensor *t, int classifier, char *why,
-                             size_t why_cap)
+/* llama.cpp's use_more_bits: the first and last eighth of the layers and every third between */
+static int use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+/* llama_tensor_get_type for the presets above: the type of matrix `name` (rows of ne0) in preset p */
+static tfm_dtype mixed_type(const preset *p, model_info *m, const char *name, int64_t ne0, int *bad_layer)
 {
-    tfm_dtype want = o->type, got;
-    int64_t cols = t->ne[0];
+    const int ft = p->ftype, gqa = m->n_head_kv > 0 ? m->n_head / m->n_head_kv : 0;
+    tfm_dtype t = p->type;
+    if (!strcmp(name, "output.weight") || (!m->has_output && !strcmp(name, "token_embd.weight"))) {
+        if (m->falcon || !fits(t, ne0)) t = TFM_Q8_0;
+        else if (t != TFM_Q8_0) t = TFM_Q6_K;
+    } else if (!strcmp(name, "token_embd.weight")) {
+        /* the preset's type */
+    } else if (strstr(name, "attn_v.weight")) {
+        if (ft == FT_Q2_K) t = gqa >= 4 ? TFM_Q4_K : TFM_Q3_K;
+        else if (ft == FT_Q3_K_M) t = m->i_attention_wv < 2 ? TFM_Q5_K : TFM_Q4_K;
+        else if (ft == FT_Q3_K_L) t = TFM_Q5_K;
+        else if ((ft == FT_IQ4_NL || ft == FT_IQ4_XS) && gqa >= 4) t = TFM_Q5_K;
+        else if ((ft == FT_Q4_K_M || ft == FT_Q5_K_M) && use_more_bits(m->i_attention_wv, m->n_attention_wv)) t = TFM_Q6_K;
+        else if (ft == FT_Q4_K_S && m->i_attention_wv < 4) t = TFM_Q5_K;
+        if (m->type_70b && (t == TFM_Q3_K || t == TFM_Q4_K)) t = TFM_Q5_K;
+        if (m->n_expert == 8) t = TFM_Q8_0;
+        m->i_attention_wv++;
+    } else if (strstr(name, "attn_k.weight")) {
+        if (m->n_expert == 8) t = TFM_Q8_0;
+    } else if (strstr(name, "ffn_down")) {
+        /* the layer: in MoE files from the name (llama.cpp: experts are not consecutive), else the count */
+        int i = m->i_ffn_down, n = m->n_layer;
+        if (m->n_expert > 1 && (sscanf(name, "blk.%d.", &i) != 1 || i < 0 || i >= n)) *bad_layer = 1;
+        if (ft == FT_Q2_K) t = TFM_Q3_K;
+        else if (ft == FT_Q3_K_M) t = i < n / 16 ? TFM_Q5_K : !m->falcon || use_more_bits(i, n) ? TFM_Q4_K : TFM_Q3_K;
+        else if (ft == FT_Q3_K_L) t = m->falcon ? TFM_Q4_K : TFM_Q5_K;
+        else if (ft == FT_Q4_K_M) {
+            if (m->falcon) t = i < n / 16 ? TFM_Q6_K : use_more_bits(i, n) ? TFM_Q5_K : TFM_Q4_K;
+            else if (use_more_bits(i, n)) t = TFM_Q6_K;
+        } else if (i < n / 8 && (ft == FT_IQ4_NL || ft == FT_IQ4_XS)) t = TFM_Q5_K;
+        else if (ft == FT_Q5_K_M && use_more_bits(i, n)) t = TFM_Q6_K;
+        else if (ft == FT_Q4_K_S && !m->falcon && i < n / 8) t = TFM_Q5_K;
+        m->i_ffn_down++;
+    } else if (strstr(name, "attn_output.weight")) {
+        if (!m->falcon && m->n_expert == 8) {
+            if (ft == FT_Q2_K || ft == FT_Q3_K_S || ft == FT_Q3_K_M || ft == FT_IQ4_NL || ft == FT_Q4_K_S || ft == FT_Q4_K_M ||
+                ft == FT_IQ4_XS)
+                t = TFM_Q5_K;
+        } else if (!m->falcon) {
+            if (ft == FT_Q2_K) t = TFM_Q3_K;
+            else if (ft == FT_Q3_K_M) t = TFM_Q4_K;
+            else if (ft == FT_Q3_K_L) t = TFM_Q5_K;
+        } else if (ft == FT_Q3_K_L) t = TFM_Q4_K;
+    } else if (strstr(name, "attn_qkv.weight")) {
+        if (ft == FT_Q3_K_M || ft == FT_Q3_K_L) t = TFM_Q4_K;
+        else if (ft == FT_Q4_K_M) t = TFM_Q5_K;
+        else if (ft == FT_Q5_K_M) t = TFM_Q6_K;
+    }
+    return t;
+}
+
+/* llama.cpp's fallback for rows that are no multiple of t's block (q2_k, q3_k, iq4_xs -> iq4_nl, q4_k ->
+   q5_0, q5_k -> q5_1, q6_k -> q8_0, then f16); t itself if they fit. *refused: llama-quantize has no
+   fallback for t and stops ("Unsupported tensor size"); tfm takes f16. */
+static tfm_dtype fallback(tfm_dtype t, int64_t cols, int *refused)
+{
+    tfm_dtype f = t == TFM_Q2_K || t == TFM_Q3_K || t == TFM_IQ4_XS ? TFM_IQ4_NL : t == TFM_Q4_K ? TFM_Q5_0 : t == TFM_Q5_K ? TFM_Q5_1
+                  : t == TFM_Q6_K ? TFM_Q8_0 : TFM_F16;
+    *refused = 0;
+    if (fits(t, cols)) return t;
+    *refused = f == TFM_F16;
+    return fits(f, cols) ? f : TFM_F16;
+}
+
+/* Whether llama-quantize quantizes tensor `name` at all (llama_model_quantize_impl's list). */
+static int quantized(const char *name, const tfm_tensor *t)
+{
+    return ends_with(name, "weight") && t->n_dims >= 2 && !strstr(name, "_norm.weight") && !strstr(name, "ffn_gate_inp.weight") &&
+           strcmp(name, "position_embd.weight") && strcmp(name, "token_types.weight") && !strstr(name, "ssm_conv1d.weight") &&
+           !strstr(name, "time_mix_") && !strstr(name, "attn_rel_b.weight");
+}
+
+/* The type tensor `name` is written in; *why gets a line when it fell back; (tfm_dtype)-1 with *why the
+   reason when llama.cpp's rules cannot place it. */
+static tfm_dtype target_type(const options *o, model_info *m, const char *name, const tfm_tensor *t, char *why, size_t why_cap)
+{
+    const int64_t cols = t->ne[0];
+    tfm_dtype want = o->preset->type, got;
+    int bad_layer = 0, refused = 0;
     why[0] = 0;
-    if (!ends_with(name, "weight") || t->n_dims < 2 || strstr(name, "_norm.weight")) return t->dtype;
-    if (classifier && !o->pure && is_block_type(want))
-        want = !fits(want, cols) || want == TFM_Q8_0 ? TFM_Q8_0 : TFM_Q6_K;
-    got = want;
-    if (!fits(got, cols) && (got == TFM_Q4_K || got == TFM_Q6_K)) got = TFM_Q8_0;
-    if (!fits(got, cols)) got = TFM_F16;
+    if (!quantized(name, t)) return t->dtype;
+    if (!o->pure && is_block_type(want)) want = mixed_type(o->preset, m, name, cols, &bad_layer);
+    if (bad_layer) {
+        snprintf(why, why_cap, "tensor %s: no layer number in its name (blk.N.)", name);
+        return (tfm_dtype)-1;
+    }
+    got = fallback(want, cols, &refused);
     if (got != want)
-        snprintf(why, why_cap, "%s: rows of %lld are no multiple of %s's %zu-element block: %s", name,
-                 (long long)cols, tfm_dtype_name(want), tfm_dtype_block_size(want), tfm_dtype_name(got));
+        snprintf(why, why_cap, "%s: rows of %lld are no multiple of %s's %zu-element block: %s%s", name, (long long)cols,
+                 tfm_dtype_name(want), tfm_dtype_block_size(want), tfm_dtype_name(got),
+                 refused || o->pure ? " (llama-quantize stops here)" : "");
     return got;
 }
 
@@ -110,7 +224,7 @@ typedef struct job {
     tfm_error err;
 } job;
 
-static int add(job *j, const char *name, const tfm_tensor *t, int classifier)
+static int add(job *j, model_info *m, const char *name, const tfm_tensor *t)
 {
     job_tensor *jt;
     char why[256];
@@ -120,10 +234,11 @@ static int add(job *j, const char *name, const tfm_tensor *t, int classifier)
     jt = &j->tensors[j->n++];
     jt->name = name;
     jt->in = *t;
-    jt->out = target_type(j->o, name, t, classifier, why, sizeof why);
+    jt->out = target_type(j->o, m, name, t, why, sizeof why);
     jt->n_threads = j->o->n_threads;
     jt->scratch = &j->scratch;
     jt->scratch_cap = &j->scratch_cap;
+    if (jt->out == (tfm_dtype)-1) return tfm_error_set(&j->err, TFM_ERR_FORMAT, "%s", why), 0;
     if (why[0]) fprintf(stderr, "tfm-quantize: fallback: %s\n", why), j->fallbacks++;
     if (jt->out != t->dtype && !tfm_quant_supported(t->dtype)) {
         tfm_error_set(&j->err, TFM_ERR_UNSUPPORTED, "tensor %s is %s, which tfm cannot convert", name,
@@ -135,74 +250,155 @@ static int add(job *j, const char *name, const tfm_tensor *t, int classifier)
     return tfm_gguf_writer_add_tensor_rows(j->w, name, jt->out, t->n_dims, ne, make_rows, jt, &j->err) == TFM_OK;
 }
 
-/* GGUF in: every key but the file type kept, every tensor in its order. */
-static int from_gguf(job *j, const tfm_gguf *g)
+/* One input tensor; llama-quantize writes (and counts layers) in the order of its loader's map: by the
+   layer number of blk.N. names (others first), then by name. */
+typedef struct item {
+    const char *name;
+    tfm_tensor t;
+} item;
+
+static int item_layer(const char *name)
 {
-    int64_t i, n = tfm_gguf_n_tensors(g);
-    int has_output = tfm_gguf_find_tensor(g, "output.weight") >= 0;
-    for (i = 0; i < tfm_gguf_n_kv(g); i++) {
-        const char *key = tfm_gguf_key(g, i);
-        if (!strcmp(key, "general.file_type")) continue;
-        if (tfm_gguf_writer_copy_kv(j->w, g, i, &j->err) != TFM_OK) return 0;
+    int l = -1;
+    sscanf(name, "blk.%d.", &l);
+    return l;
+}
+
+static int item_order(const void *a, const void *b)
+{
+    const item *x = (const item *)a, *y = (const item *)b;
+    int lx = item_layer(x->name), ly = item_layer(y->name);
+    return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->name, y->name);
+}
+
+/* every tensor in llama-quantize's order */
+static int add_all(job *j, model_info *m, item *items, int n)
+{
+    int i;
+    qsort(items, (size_t)n, sizeof *items, item_order);
+    for (i = 0; i < n; i++) {
+        if (strstr(items[i].name, "attn_v.weight") || strstr(items[i].name, "attn_qkv.weight") || strstr(items[i].name, "attn_kv_b.weight"))
+            m->n_attention_wv++;
+        if (!strcmp(items[i].name, "output.weight")) m->has_output = 1;
     }
-    if (tfm_gguf_writer_add_u32(j->w, "general.file_type", tfm_model_gguf_file_type(j->o->type), &j->err) != TFM_OK)
-        return 0;
     /* reserved whole: the writer keeps pointers to its entries */
     j->tensors = (job_tensor *)malloc(sizeof(job_tensor) * (size_t)(n > 0 ? n : 1));
     if (!j->tensors) return tfm_error_set(&j->err, TFM_ERR_OUT_OF_MEMORY, "out of memory"), 0;
-    j->cap = (int)(n > 0 ? n : 1);
-    for (i = 0; i < n; i++) {
-        const tfm_gguf_tensor_info *info = tfm_gguf_tensor_info_at(g, i);
-        tfm_tensor t;
-        if (tfm_gguf_tensor_view(g, i, &t) != TFM_OK)
-            return tfm_error_set(&j->err, TFM_ERR_FORMAT, "tensor %s: no view of its data", info->name), 0;
-        if (!add(j, info->name, &t, !strcmp(info->name, "output.weight") ||
-                                        (!has_output && !strcmp(info->name, "token_embd.weight"))))
-            return 0;
-    }
+    j->cap = n > 0 ? n : 1;
+    for (i = 0; i < n; i++)
+        if (!add(j, m, items[i].name, &items[i].t)) return 0;
     return 1;
 }
 
-/* llama2.c .bin in: its header as llama.* keys, tokenizer.bin's vocab, the weights in GGUF's names. */
-static int from_llama2c(job *j, const tfm_model *m, char (*names)[64])
+/* the 70B rule of llama.cpp's attn_v choice: its model types of 80 layers */
+static void model_finish(model_info *m)
 {
-    const tfm_model_config *c = &m->config;
-    int tied = m->output.data == m->token_embd.data, l, k = 0, i, ok;
+    m->falcon = !strcmp(m->arch, "falcon");
+    m->type_70b = m->n_layer == 80 && ((!strcmp(m->arch, "llama") && m->n_expert != 8 && m->n_head != m->n_head_kv) ||
+                                       !strcmp(m->arch, "qwen2") || !strcmp(m->arch, "qwen2vl") || !strcmp(m->arch, "deci") ||
+                                       !strcmp(m->arch, "olmo"));
+}
+
+static int gguf_u32(const tfm_gguf *g, const char *arch, const char *suffix, int fallback_value)
+{
+    char key[128];
+    uint32_t v;
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    return tfm_gguf_find_key(g, key) >= 0 && tfm_gguf_get_u32(g, key, &v, NULL) == TFM_OK ? (int)v : fallback_value;
+}
+
+/* GGUF in: every key kept in order but the quantization version and file type, which come last. */
+static int from_gguf(job *j, const tfm_gguf *g, model_info *m)
+{
+    int64_t i, n = tfm_gguf_n_tensors(g);
+    item *items;
+    int ok;
+    for (i = 0; i < tfm_gguf_n_kv(g); i++) {
+        const char *key = tfm_gguf_key(g, i);
+        if (!strcmp(key, "general.file_type") || !strcmp(key, "general.quantization_version")) continue;
+        if (tfm_gguf_writer_copy_kv(j->w, g, i, &j->err) != TFM_OK) return 0;
+    }
+    if (tfm_gguf_writer_add_u32(j->w, "general.quantization_version", 2, &j->err) != TFM_OK ||
+        tfm_gguf_writer_add_u32(j->w, "general.file_type", (uint32_t)j->o->preset->ftype, &j->err) != TFM_OK)
+        return 0;
+    if (tfm_gguf_find_key(g, "general.architecture") < 0 ||
+        tfm_gguf_get_string_buf(g, "general.architecture", m->arch, sizeof m->arch, NULL) != TFM_OK)
+        strcpy(m->arch, "llama");
+    m->n_layer = gguf_u32(g, m->arch, "block_count", 0);
+    m->n_head = gguf_u32(g, m->arch, "attention.head_count", 0);
+    m->n_head_kv = gguf_u32(g, m->arch, "attention.head_count_kv", m->n_head);
+    m->n_expert = gguf_u32(g, m->arch, "expert_count", 0);
+    model_finish(m);
+    items = (item *)malloc(sizeof(item) * (size_t)(n > 0 ? n : 1));
+    if (!items) return tfm_error_set(&j->err, TFM_ERR_OUT_OF_MEMORY, "out of memory"), 0;
+    for (i = 0; i < n; i++) {
+        items[i].name = tfm_gguf_tensor_info_at(g, i)->name;
+        if (tfm_gguf_tensor_view(g, i, &items[i].t) != TFM_OK) {
+            free(items);
+            return tfm_error_set(&j->err, TFM_ERR_FORMAT, "tensor %s: no view of its data", tfm_gguf_tensor_info_at(g, i)->name), 0;
+        }
+    }
+    ok = add_all(j, m, items, (int)n);
+    free(items);
+    return ok;
+}
+
+/* llama2.c .bin in: its header as llama.* keys, tokenizer.bin's vocab, the weights in GGUF's names. */
+static int from_llama2c(job *j, const tfm_model *mod, char (*names)[64], model_info *m)
+{
+    const tfm_model_config *c = &mod->config;
+    int tied = mod->output.data == mod->token_embd.data, l, k = 0, i, n = 0, ok;
     tfm_tokenizer *tok = NULL;
+    item *items;
     static const char *const layer_names[] = {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
                                               "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"};
-    ok = tfm_model_gguf_add_config(j->w, c, "llama2.c", j->o->type, &j->err) == TFM_OK &&
+    ok = tfm_model_gguf_add_config(j->w, c, "llama2.c", j->o->preset->type, &j->err) == TFM_OK &&
          tfm_tokenizer_load_llama2c(&tok, j->o->tokenizer, c->vocab_size, &j->err) == TFM_OK &&
          tfm_model_gguf_add_vocab(j->w, tok, c->vocab_size, &j->err) == TFM_OK;
     tfm_tokenizer_free(tok);
-    j->tensors = (job_tensor *)malloc(sizeof(job_tensor) * (size_t)(c->n_layers * 9 + 3));
-    if (ok && !j->tensors) ok = 0, tfm_error_set(&j->err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
-    j->cap = c->n_layers * 9 + 3;
-    ok = ok && add(j, "token_embd.weight", &m->token_embd, tied) && add(j, "output_norm.weight", &m->output_norm, 0) &&
-         (tied || add(j, "output.weight", &m->output, 1));
-    for (l = 0; ok && l < c->n_layers; l++) {
-        const tfm_layer *L = &m->layers[l];
+    strcpy(m->arch, "llama");
+    m->n_layer = c->n_layers, m->n_head = c->n_heads, m->n_head_kv = c->n_kv_heads;
+    model_finish(m);
+    items = (item *)malloc(sizeof(item) * (size_t)(c->n_layers * 9 + 3));
+    if (ok && !items) ok = 0, tfm_error_set(&j->err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!ok) return free(items), 0;
+    items[n].name = "token_embd.weight", items[n++].t = mod->token_embd;
+    items[n].name = "output_norm.weight", items[n++].t = mod->output_norm;
+    if (!tied) items[n].name = "output.weight", items[n++].t = mod->output;
+    for (l = 0; l < c->n_layers; l++) {
+        const tfm_layer *L = &mod->layers[l];
         const tfm_tensor *t[9];
         t[0] = &L->attn_norm, t[1] = &L->wq, t[2] = &L->wk, t[3] = &L->wv, t[4] = &L->wo;
         t[5] = &L->ffn_norm, t[6] = &L->ffn_gate, t[7] = &L->ffn_up, t[8] = &L->ffn_down;
-        for (i = 0; ok && i < 9; i++, k++) {
+        for (i = 0; i < 9; i++, k++) {
             snprintf(names[k], 64, "blk.%d.%s.weight", l, layer_names[i]);
-            ok = add(j, names[k], t[i], 0);
+            items[n].name = names[k], items[n++].t = *t[i];
         }
     }
+    ok = add_all(j, m, items, n);
+    free(items);
     return ok;
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tfm-quantize [-z tokenizer.bin] [--pure] [--threads N] IN.{gguf,bin} OUT.gguf TYPE\n"
-               "  TYPE       q8_0 q4_0 q4_1 q4_k q6_k f16 bf16: the matrices' type (norms stay f32)\n"
+    fprintf(f, "usage: tfm-quantize [-z tokenizer.bin] [--pure] [--threads N] IN.{gguf,bin} OUT.gguf PRESET\n"
+               "  PRESET     llama-quantize's (any case): Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL IQ4_XS Q2_K Q3_K_S Q3_K_M\n"
+               "             Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K F16 BF16 (Q3_K, Q4_K, Q5_K: the _M ones);\n"
+               "             its per-tensor types as llama.cpp picks them (norms stay f32)\n"
                "  -z PATH    the vocab of a llama2.c .bin input (its tokenizer.bin; required for .bin)\n"
-               "  --pure     the classifier in TYPE too (default: q6_k, as llama.cpp, or q8_0 when its rows\n"
-               "             are no multiple of TYPE's block)\n"
+               "  --pure     every matrix in the preset's type (no mix, no q6_k classifier)\n"
                "  --threads  threads quantizing (default: all)\n"
-               "Rows that are no multiple of a type's block fall back (q4_k, q6_k -> q8_0 -> f16); each\n"
-               "fallback is printed.\n");
+               "Rows that are no multiple of a type's block fall back as llama.cpp's do (q4_k -> q5_0, q5_k ->\n"
+               "q5_1, q6_k -> q8_0, q2_k/q3_k/iq4_xs -> iq4_nl, then f16); each fallback is printed.\n");
+}
+
+/* equal but for the case of ASCII letters */
+static int same_name(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+    return *a == *b;
 }
 
 static int parse_args(int argc, char **argv, options *o)
@@ -235,17 +431,16 @@ static int parse_args(int argc, char **argv, options *o)
         }
     }
     if (n_pos != 3) {
-        fprintf(stderr, "tfm-quantize: want IN OUT TYPE (see --help)\n");
+        fprintf(stderr, "tfm-quantize: want IN OUT PRESET (see --help)\n");
         return 0;
     }
     o->in = pos[0], o->out = pos[1];
-    for (t = 0; t < sizeof types / sizeof types[0]; t++)
-        if (!strcmp(pos[2], tfm_dtype_name(types[t]))) break;
-    if (t == sizeof types / sizeof types[0]) {
-        fprintf(stderr, "tfm-quantize: unknown type '%s' (q8_0 q4_0 q4_1 q4_k q6_k f16 bf16)\n", pos[2]);
+    for (t = 0; t < sizeof presets / sizeof presets[0] && !same_name(pos[2], presets[t].name); t++) continue;
+    if (t == sizeof presets / sizeof presets[0]) {
+        fprintf(stderr, "tfm-quantize: unknown preset '%s' (see --help)\n", pos[2]);
         return 0;
     }
-    o->type = types[t];
+    o->preset = &presets[t];
     if (!strcmp(o->in, o->out)) {
         fprintf(stderr, "tfm-quantize: the output would overwrite the input %s\n", o->in);
         return 0;
@@ -272,6 +467,7 @@ int main(int argc, char **argv)
     job j;
     tfm_gguf *g = NULL;
     tfm_model *m = NULL;
+    model_info info;
     char (*names)[64] = NULL;
     int gguf, ok;
     if (!parse_args(argc, argv, &o)) return 2;
@@ -285,9 +481,10 @@ int main(int argc, char **argv)
         return 1;
     }
     memset(&j, 0, sizeof j);
+    memset(&info, 0, sizeof info);
     j.o = &o;
     ok = tfm_gguf_writer_create(&j.w, &j.err) == TFM_OK;
-    if (ok && gguf) ok = tfm_gguf_open(&g, o.in, 0, &j.err) == TFM_OK && from_gguf(&j, g);
+    if (ok && gguf) ok = tfm_gguf_open(&g, o.in, 0, &j.err) == TFM_OK && from_gguf(&j, g, &info);
     else if (ok) {
         tfm_model_options mo;
         memset(&mo, 0, sizeof mo);
@@ -295,13 +492,13 @@ int main(int argc, char **argv)
         ok = tfm_model_load(o.in, &mo, &m, &j.err) == TFM_OK;
         names = ok ? (char(*)[64])malloc(64 * (size_t)m->config.n_layers * 9) : NULL;
         if (ok && !names) ok = 0, tfm_error_set(&j.err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
-        ok = ok && from_llama2c(&j, m, names);
+        ok = ok && from_llama2c(&j, m, names, &info);
     }
     ok = ok && tfm_gguf_writer_write_file(j.w, o.out, &j.err) == TFM_OK;
     if (!ok) fprintf(stderr, "tfm-quantize: %s\n", j.err.message[0] ? j.err.message : "failed");
     else
         fprintf(stderr, "tfm-quantize: wrote %s (%s, %.1f MB): %d tensors, %d converted, %d copied, %d fallbacks\n", o.out,
-                tfm_dtype_name(o.type), (double)tfm_gguf_writer_size(j.w) / 1e6, j.n, j.converted, j.n - j.converted,
+                o.preset->name, (double)tfm_gguf_writer_size(j.w) / 1e6, j.n, j.converted, j.n - j.converted,
                 j.fallbacks);
     tfm_gguf_writer_free(j.w);
     tfm_gguf_close(g);

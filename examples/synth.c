@@ -12,7 +12,7 @@
    logits. Formats, one entry each in `writers` below:
      llama2c  llama2.c's legacy .bin (f32)
      gguf     GGUF v3 in the layout llama.cpp's converters write (u32 hyperparameters, a SentencePiece
-              "llama" vocab), matrices of --type (f32 f16 bf16 q8_0 q4_0 q4_1 q4_k q6_k, quantized with
+              "llama" vocab), matrices of --type (f32 f16 bf16 and every weight type of tfm_quant.h, quantized with
               tfm_quantize_row); a matrix whose rows are no multiple of the type's block stays f16, as
               llama.cpp's quantizer leaves it; norms f32. Rows are produced while the file is written, so
               a multi-GB model never sits in memory. The vocab is tokenizer.bin's (-z, its size must be
@@ -305,7 +305,8 @@ static const writer writers[] = {
 
 /* ---------------------------------------------------------------- command line */
 
-static const tfm_dtype gguf_types[] = {TFM_F32, TFM_F16, TFM_BF16, TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K};
+static const tfm_dtype gguf_types[] = {TFM_F32,  TFM_F16,  TFM_BF16, TFM_Q8_0, TFM_Q4_0, TFM_Q4_1,   TFM_Q5_0, TFM_Q5_1,
+                                       TFM_IQ4_NL, TFM_Q2_K, TFM_Q3_K, TFM_Q4_K, TFM_Q5_K, TFM_Q6_K, TFM_IQ4_XS};
 
 static void usage(FILE *out)
 {

@@ -1751,8 +1751,15 @@ uint32_t tfm_model_gguf_file_type(tfm_dtype type)
     case TFM_Q4_0: return 2;
     case TFM_Q4_1: return 3;
     case TFM_Q8_0: return 7;
-    case TFM_Q4_K: return 14; /* Q4_K_S: every matrix q4_k */
+    case TFM_Q5_0: return 8;
+    case TFM_Q5_1: return 9;
+    case TFM_Q2_K: return 10;
+    case TFM_Q3_K: return 11; /* the _S mixes: every matrix in the one type */
+    case TFM_Q4_K: return 14;
+    case TFM_Q5_K: return 16;
     case TFM_Q6_K: return 18;
+    case TFM_IQ4_NL: return 25;
+    case TFM_IQ4_XS: return 30;
     case TFM_BF16: return 32;
     default: return 0;
     }

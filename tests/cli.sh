@@ -216,12 +216,13 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
     fi
 
     # ---------------------------------------------------------------- tfm-quantize
-    # every type from the llama2.c file (vocab from -z) makes a GGUF that tfm-generate runs without -z:
-    # f16 tells llama2.c's greedy story; the others its first 60 bytes (measured: the 4-bit types part
-    # from it after 73-88 bytes, the 8-bit and k-quants after ~300)
+    # every preset from the llama2.c file (vocab from -z) makes a GGUF that tfm-generate runs without -z:
+    # f16 tells llama2.c's greedy story; the others its first 60 bytes (measured: they part from it after
+    # 73-296 bytes, bf16 after 430)
     quant=$out/tfm-quantize
+    presets="q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl iq4_xs q2_k q3_k_s q3_k_m q3_k_l q4_k_s q4_k_m q5_k_s q5_k_m q6_k f16 bf16"
     if $cc examples/quantize.c -o "$quant" -lm 2>"$out/cli_build.log"; then
-        for type in q8_0 q4_0 q4_1 q4_k q6_k f16 bf16; do
+        for type in $presets; do
             rm -f "$out/quant-$type.gguf"
             "$quant" "$model" "$out/quant-$type.gguf" $type -z "$tok" >"$out/cli_stdout" 2>"$out/cli_stderr"
             rc=$?
@@ -232,16 +233,73 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
                 else bad "the tfm-quantize f16 model's greedy story (exit $rc) differs from llama2.c's"; fi
             elif [ $rc -eq 0 ] && cmp -s -n 60 "$out/cli_stdout" "$golden"; then ok
             else bad "the tfm-quantize $type model (exit $rc) does not start llama2.c's greedy story"; fi
+            rm -f "$out/quant-$type.gguf"
         done
-        # the fallback rule: stories260K's ffn_down rows (172) fit no block, k-quant rows of 64 go q8_0
-        "$quant" "$gguf" "$out/quant-gguf.gguf" q4_k >"$out/cli_stdout" 2>"$out/cli_stderr"
+        # llama-quantize's files byte for byte: the first 16 hex digits of the sha256 of llama-quantize's
+        # output (llama.cpp b4747: `llama-quantize IN OUT PRESET 2`) for each preset, on stories260K.gguf
+        # (every matrix falls back: rows of 64 and 172) and on two tfm-synth files (same bytes on every
+        # run) whose rows fit the k-quants: D, 8 layers of GQA 4 with a classifier of its own, and E, 8
+        # experts a layer (llama.cpp's 8-expert rules)
+        synth_d="--dim 256 --hidden 512 --layers 8 --heads 8 --kv-heads 2 --vocab 512 --seq-len 128 --own-classifier"
+        synth_e="--dim 256 --hidden 256 --layers 2 --heads 8 --kv-heads 2 --vocab 512 --seq-len 128 --experts 8 --experts-used 2"
+        "$synth" $synth_d --format gguf --type f16 -z "$tok" -o "$out/synth-d.gguf" 2>/dev/null
+        "$synth" $synth_e --format gguf --type f16 -z "$tok" -o "$out/synth-e.gguf" 2>/dev/null
+        while read -r file preset want; do
+            "$quant" "$file" "$out/q.gguf" $preset --threads 2 >/dev/null 2>"$out/cli_stderr"
+            got=$(sha256sum "$out/q.gguf" 2>/dev/null | cut -c1-16)
+            if [ "$got" = "$want" ]; then ok; else bad "tfm-quantize $(basename "$file") $preset: sha256 $got, llama-quantize's $want"; fi
+            rm -f "$out/q.gguf"
+        done <<EOT
+$out/synth-d.gguf Q4_0 59bc029408022ade
+$out/synth-d.gguf Q4_1 61c8590b6acce000
+$out/synth-d.gguf Q5_0 a646e9b3a3c85e03
+$out/synth-d.gguf Q5_1 285599bac9190a3e
+$out/synth-d.gguf Q8_0 2291bb852434e689
+$out/synth-d.gguf IQ4_NL 04f07536e46cb3e5
+$out/synth-d.gguf IQ4_XS f74fb19ebb1ac3eb
+$out/synth-d.gguf Q2_K 58f6b7b75570e5af
+$out/synth-d.gguf Q3_K_S b73a29574c51c02b
+$out/synth-d.gguf Q3_K_M 6d6bd7bef47dcdd4
+$out/synth-d.gguf Q3_K_L 5e03f46f573ddb61
+$out/synth-d.gguf Q4_K_S 6f6b6c460300e62c
+$out/synth-d.gguf Q4_K_M 501f72c280ac70e6
+$out/synth-d.gguf Q5_K_S 1a1176e2e9267728
+$out/synth-d.gguf Q5_K_M 5b5b11aa9175839e
+$out/synth-d.gguf Q6_K ab06fc16753a0044
+$out/synth-d.gguf F16 2cb8234ebe2fcfc6
+$out/synth-d.gguf BF16 78bd7216c2f50ee8
+$out/synth-e.gguf Q2_K 177c774d96aec347
+$out/synth-e.gguf Q3_K_M 5734c734dca8e8ff
+$out/synth-e.gguf Q4_K_M fe38c7dd6c4492e4
+$out/synth-e.gguf IQ4_XS a877a5346a2ef2fd
+$out/synth-e.gguf Q5_K_M 42a81a6fd94c32ff
+$gguf IQ4_XS 4d8614ce3f2eb632
+$gguf Q2_K cde7e9520495a6f8
+$gguf Q3_K_S 69ee8bab5840a316
+$gguf Q3_K_M f3814735f0878100
+$gguf Q3_K_L f0d86cfc324b819c
+$gguf Q4_K_S ec7a769903d8b4cb
+$gguf Q4_K_M 7f61512f1889080c
+$gguf Q5_K_S 66ed769a4df768d6
+$gguf Q5_K_M 017253a152346d29
+$gguf Q6_K 137d1fbe834a43bc
+$gguf F16 4cd29bbe9cb3b735
+$gguf BF16 633551c4cd934c20
+EOT
+        # where llama-quantize stops (stories260K's ffn_down rows of 172 fit no q4_0 block) tfm keeps f16
+        # and says so; rows of 64 fall back from q4_k to q5_0
+        "$quant" "$gguf" "$out/quant-gguf.gguf" Q4_0 >"$out/cli_stdout" 2>"$out/cli_stderr"
         rc=$?
-        if [ $rc -eq 0 ] && grep -q "blk.0.ffn_down.weight: rows of 172 .*: f16" "$out/cli_stderr" &&
-           grep -q "blk.0.attn_q.weight: rows of 64 .*: q8_0" "$out/cli_stderr"; then ok
-        else bad "tfm-quantize q4_k fallbacks: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+        if [ $rc -eq 0 ] && grep -q "blk.0.ffn_down.weight: rows of 172 .*: f16 (llama-quantize stops here)" "$out/cli_stderr"; then ok
+        else bad "tfm-quantize Q4_0 fallbacks: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+        "$quant" "$gguf" "$out/quant-gguf.gguf" q4_k_m >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -eq 0 ] && grep -q "blk.0.attn_q.weight: rows of 64 .*: q5_0$" "$out/cli_stderr" &&
+           grep -q "blk.0.ffn_down.weight: rows of 172 .*: f16$" "$out/cli_stderr"; then ok
+        else bad "tfm-quantize q4_k_m fallbacks: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
         run -m "$out/quant-gguf.gguf" -p "Once upon a time" -n 20 --temp 0
-        if [ $rc -eq 0 ] && [ -s "$out/cli_stdout" ]; then ok; else bad "a GGUF requantized to q4_k: exit $rc"; fi
-        for args in "" "$gguf" "$gguf $out/q.gguf" "$gguf $out/q.gguf q5_0" "$out/no_such.gguf $out/q.gguf q4_0" \
+        if [ $rc -eq 0 ] && [ -s "$out/cli_stdout" ]; then ok; else bad "a GGUF requantized to q4_k_m: exit $rc"; fi
+        for args in "" "$gguf" "$gguf $out/q.gguf" "$gguf $out/q.gguf q7_0" "$out/no_such.gguf $out/q.gguf q4_0" \
                     "$model $out/q.gguf q4_0" "$model $out/q.gguf q4_0 -z $out/no_such.bin" "$tok $out/q.gguf q4_0 -z $tok" \
                     "$out/cut.gguf $out/q.gguf q8_0" "$gguf $gguf q8_0" "$gguf $out/q.gguf q8_0 --bogus" \
                     "$gguf $out/q.gguf q8_0 --threads 0" "$gguf $out/q.gguf q8_0 -z"; do

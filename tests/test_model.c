@@ -622,9 +622,10 @@ static void test_quantized_weights(void)
 /* The largest error a block format may make on a block of values of largest magnitude amax and range
    (max - min): half a step of its scale, plus the scale's own fp16 rounding (2^-11 relative, times the
    largest level); q4_0's element opposite the extreme is clamped a whole step (level 15 of -8..7). The
-   k-quants quantize their sub-block scales to 6 or 8 bits again, so their bounds are measured ones
-   (uniform values: q4_k 0.058 x the block's range, q6_k 0.024 x its amax) with 1.3-1.5x room; a
-   misplaced nibble or scale is off by a good part of the range. */
+   k-quants and iq4 quantize their sub-block scales to 4, 6 or 8 bits again, so their bounds are measured
+   ones (uniform values: q4_k 0.058 x the block's range, q6_k 0.024 x its amax, q2_k 0.22 x the range,
+   q3_k 0.27 x amax, q5_k 0.031 x the range, iq4_nl 0.135 and iq4_xs 0.147 x amax) with 1.3-1.5x room;
+   a misplaced nibble or scale is off by a good part of the range. */
 static double block_bound(tfm_dtype type, double amax, double range)
 {
     switch (type) {
@@ -633,6 +634,12 @@ static double block_bound(tfm_dtype type, double amax, double range)
     case TFM_Q4_1: return range / 15 * (0.5 + 15.0 / 2048) + amax / 1024;
     case TFM_Q4_K: return range * 0.085;
     case TFM_Q6_K: return amax * 0.032;
+    case TFM_Q5_0: return amax / 16 * (1 + 16.0 / 2048);
+    case TFM_Q5_1: return range / 31 * (0.5 + 31.0 / 2048) + amax / 1024;
+    case TFM_IQ4_NL: case TFM_IQ4_XS: return amax * 0.2;
+    case TFM_Q2_K: return range * 0.3;
+    case TFM_Q3_K: return amax * 0.36;
+    case TFM_Q5_K: return range * 0.045;
     case TFM_F16: return amax / 2048;
     default: return amax / 256; /* bf16 */
     }
@@ -751,18 +758,35 @@ static void check_read_back(const void *file, size_t size, const gguf_tensor_src
     tfm_gguf_close(g);
 }
 
+/* s with every matrix of srcs replaced by its quantized values as they read back (the norms stay) */
+static void synth_dequantized(const synth *s, const gguf_tensor_src *srcs, int n, synth *out)
+{
+    int i;
+    *out = *s;
+    out->file = (float *)tt_alloc(sizeof(float) * s->n_floats);
+    memcpy(out->file, s->file, sizeof(float) * s->n_floats);
+    for (i = 0; i < n; i++)
+        if (srcs[i].rows && srcs[i].values >= s->file && srcs[i].values < s->file + s->n_floats)
+            TT_ASSERT(tfm_dequantize_row(srcs[i].type, srcs[i].bytes, out->file + (srcs[i].values - s->file),
+                                         (size_t)(srcs[i].cols * srcs[i].rows)) == TFM_OK, "dequantizing %s", srcs[i].name);
+}
+
 /* Every type tfm-quantize writes: GGUF written and read back (bytes, bounds), the model loads (packed
-   where the build packs), its logits are near the float64 forward pass of the f32 weights, 1 and 2
-   threads agree bit for bit, and so do the packed and the stored layouts (prefill and decode). */
+   where the build packs), its logits are near the float64 forward pass of the f32 weights and nearer
+   that of the weights as quantized (what is left is the activations' int8 rounding, where a misread
+   block costs ~100%), 1 and 2 threads agree bit for bit, and so do the packed and the stored layouts
+   (prefill and decode). */
 static void test_quantized_gguf_round_trip(void)
 {
-    static const tfm_dtype types[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_F16, TFM_BF16};
-    /* of the largest logit; measured: q8_0 2.1%, q4_0 25%, q4_1 19%, q4_k 16%, q6_k 5.1%, f16 0.06%,
-       bf16 0.53% (every matrix in the type, the tied embedding too); a misread block or stride: ~100% */
-    static const double limits[] = {0.04, 0.4, 0.3, 0.25, 0.08, 0.002, 0.01};
+    static const tfm_dtype types[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_F16, TFM_BF16,
+                                      TFM_Q5_0, TFM_Q5_1, TFM_IQ4_NL, TFM_Q2_K, TFM_Q3_K, TFM_Q5_K, TFM_IQ4_XS};
+    /* of the largest logit, against the f32 weights; measured: q8_0 2.1%, q4_0 25%, q4_1 19%, q4_k 16%,
+       q6_k 5.1%, f16 0.06%, bf16 0.53%, q5_0 12%, q5_1 10%, iq4_nl 20%, q2_k 95%, q3_k 38%, q5_k 9.4%,
+       iq4_xs 20% (every matrix in the type, the tied embedding too); a misread block or stride: ~100% */
+    static const double limits[] = {0.04, 0.4, 0.3, 0.25, 0.08, 0.002, 0.01, 0.18, 0.15, 0.3, 1.5, 0.55, 0.14, 0.3};
     enum { N = 24 };
     gguf_tensor_src *srcs = (gguf_tensor_src *)tt_alloc(sizeof(gguf_tensor_src) * 32);
-    double *want = (double *)tt_alloc(sizeof(double) * N * 1000), scale = 0;
+    double *want = (double *)tt_alloc(sizeof(double) * N * 1000), *want_q = (double *)tt_alloc(sizeof(double) * N * 1000), scale = 0;
     float *logits[3], *decoded[3];
     int tokens[N], ti, i, t, n = 0;
     synth s;
@@ -779,10 +803,14 @@ static void test_quantized_gguf_round_trip(void)
         void *file;
         tfm_model *m = NULL, plain;
         tfm_error err;
-        double worst = 0;
+        double worst = 0, worst_q = 0;
+        synth sq;
         synth_gguf(&s, types[ti], srcs, &n, &file, &size);
         if (!file) break;
         check_read_back(file, size, srcs, n, types[ti]);
+        synth_dequantized(&s, srcs, n, &sq);
+        ref_forward(&sq, tokens, N, want_q);
+        free(sq.file);
         TT_ASSERT(tfm_model_load_memory(file, size, &m, &err) == TFM_OK, "%s: %s", tfm_dtype_name(types[ti]), err.message);
         if (!m) continue;
         TT_ASSERT(m->token_embd.dtype == types[ti] && m->output.data == m->token_embd.data, "%s: tensors", tfm_dtype_name(types[ti]));
@@ -805,19 +833,25 @@ static void test_quantized_gguf_round_trip(void)
         }
         for (i = 0; i < N * 1000; i++) {
             if (fabs(logits[0][i] - want[i]) > worst) worst = fabs(logits[0][i] - want[i]);
+            if (fabs(logits[0][i] - want_q[i]) > worst_q) worst_q = fabs(logits[0][i] - want_q[i]);
             /* prefill vs decode: not bit for bit (see test_quantized_weights); with every matrix 4-bit one
                flipped activation rounding moves a logit further (measured: q4_1 0.55% of the largest) */
             TT_ASSERT(fabs(decoded[0][i] - logits[0][i]) <= 0.02 * scale, "%s: decode %g, prefill %g at %d",
                       tfm_dtype_name(types[ti]), decoded[0][i], logits[0][i], i);
         }
-        if (getenv("TFM_TEST_VERBOSE")) fprintf(stderr, "  %s: logits off by %.4f of the largest\n", tfm_dtype_name(types[ti]), worst / scale);
+        if (getenv("TFM_TEST_VERBOSE"))
+            fprintf(stderr, "  %s: logits off by %.4f of the largest, %.4f from the quantized weights' forward\n", tfm_dtype_name(types[ti]),
+                    worst / scale, worst_q / scale);
         TT_ASSERT(worst <= limits[ti] * scale, "%s: logits off by %g (logit scale %g)", tfm_dtype_name(types[ti]), worst, scale);
+        /* measured 1.5-2.6% of the largest logit for every quantized type */
+        TT_ASSERT(worst_q <= 0.05 * scale, "%s: logits off by %g from the quantized weights' forward (logit scale %g)",
+                  tfm_dtype_name(types[ti]), worst_q, scale);
         tfm_model_free(m);
         for (i = 0; i < n; i++) free(srcs[i].bytes);
         free(file);
     }
     for (t = 0; t < 3; t++) free(logits[t]), free(decoded[t]);
-    free(srcs), free(want);
+    free(srcs), free(want), free(want_q);
     synth_free(&s);
 }
 

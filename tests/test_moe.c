@@ -775,13 +775,15 @@ static void test_half_weights(void)
    routing is exact. */
 static void test_quantized_weights(void)
 {
-    static const tfm_dtype gate_dts[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_Q4_K};
-    static const tfm_dtype down_dts[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_Q6_K};
+    static const tfm_dtype gate_dts[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_Q4_K,
+                                         TFM_Q5_0, TFM_Q5_1, TFM_IQ4_NL, TFM_Q2_K, TFM_Q3_K, TFM_Q5_K, TFM_IQ4_XS};
+    static const tfm_dtype down_dts[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_Q6_K,
+                                         TFM_Q5_0, TFM_Q5_1, TFM_IQ4_NL, TFM_Q3_K, TFM_Q2_K, TFM_Q5_K, TFM_IQ4_XS};
     size_t i;
     tt_seed(75);
     for (i = 0; i < sizeof gate_dts / sizeof gate_dts[0]; i++) {
         int kquant = tfm_dtype_block_size(gate_dts[i]) == 256, T = 9;
-        double tol = gate_dts[i] == TFM_Q4_1 ? 1e-2 : 1e-5;
+        double tol = gate_dts[i] == TFM_Q4_1 || gate_dts[i] == TFM_Q5_1 ? 1e-2 : 1e-5;
         int dim = kquant ? 256 : 96, hidden = kquant ? 512 : 160;
         test_layer L;
         float *x, *out = (float *)tt_alloc(sizeof(float) * T * dim);
@@ -1009,7 +1011,7 @@ static void test_bad_input(void)
     bad.dtype = (tfm_dtype)99;
     EXPECT_W(up_exps, &bad, TFM_ERR_UNSUPPORTED);
     bad = L.up.t;
-    bad.dtype = TFM_Q5_0; /* a known dtype without int8 kernels */
+    bad.dtype = TFM_Q8_K; /* a known dtype without int8 kernels (an activation format) */
     EXPECT_W(up_exps, &bad, TFM_ERR_UNSUPPORTED);
     bad.dtype = TFM_Q8_0; /* rows of 33 elements cannot be q8_0 blocks */
     EXPECT_W(up_exps, &bad, TFM_ERR_SHAPE);
