@@ -32,6 +32,11 @@
 #ifndef TFM_TENSOR_H
 #define TFM_TENSOR_H
 
+#define TFM_VERSION_MAJOR 0
+#define TFM_VERSION_MINOR 1
+#define TFM_VERSION_PATCH 0
+#define TFM_VERSION_STRING "0.1.0"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,10 +84,16 @@ typedef struct tfm_error {
 } tfm_error;
 
 /* Records status and a printf-formatted message in err (err may be NULL) and returns status,
-   so that `return tfm_error_set(err, TFM_ERR_FORMAT, "bad magic %x", m);` reads naturally. */
+   so that `return tfm_error_set(err, TFM_ERR_FORMAT, "bad magic %x", m);` reads naturally. The message
+   is one line of printable text whatever the arguments hold (a name read from a file, a path): it goes
+   through tfm_escape. */
 TFM_API tfm_status tfm_error_set(tfm_error *err, tfm_status status, const char *fmt, ...) TFM__PRINTF(3, 4);
 /* Clears err to TFM_OK with an empty message (err may be NULL). */
 TFM_API void tfm_error_clear(tfm_error *err);
+/* text[0..len) as one line of printable ASCII into out (cap >= 1 bytes, NUL-terminated): every byte
+   outside 0x20..0x7e is written \xNN, so that text from a file cannot move a terminal's cursor or
+   change its title. A text that does not fit is cut, ending with "...". Returns out. */
+TFM_API char *tfm_escape(char *out, size_t cap, const char *text, size_t len);
 
 /* ---------------------------------------------------------------- dtypes */
 
@@ -359,13 +370,41 @@ const char *tfm_status_string(tfm_status status)
 tfm_status tfm_error_set(tfm_error *err, tfm_status status, const char *fmt, ...)
 {
     if (err) {
+        char raw[sizeof err->message];
         va_list ap;
         err->status = status;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
+        tfm_escape(err->message, sizeof err->message, raw, strlen(raw));
     }
     return status;
+}
+
+char *tfm_escape(char *out, size_t cap, const char *text, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, k, n = 0, total = 0, room;
+    if (!out || cap == 0) return out;
+    if (!text) len = 0;
+    for (i = 0; i < len; i++) total += (unsigned char)text[i] >= 0x20 && (unsigned char)text[i] <= 0x7e ? 1 : 4;
+    room = total < cap ? cap - 1 : (cap > 4 ? cap - 4 : 0); /* a cut text keeps 3 bytes for "..." */
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c >= 0x20 && c <= 0x7e) {
+            if (n + 1 > room) break;
+            out[n++] = (char)c;
+        } else {
+            if (n + 4 > room) break;
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        }
+    }
+    for (k = 0; i < len && k < 3 && n + 1 < cap; k++) out[n++] = '.';
+    out[n] = '\0';
+    return out;
 }
 
 void tfm_error_clear(tfm_error *err)
