@@ -18,6 +18,7 @@
      TFM_MALLOC(sz) TFM_FREE(p) TFM_REALLOC(p,sz)   allocator hooks (all three or none)
      TFM_ASSERT(x)               defaults to assert(x); used only for internal invariants
      TFM_NO_SIMD                 force the scalar path
+     TFM_MAX_THREADS             the most threads tfm runs (default: the processors, tfm_max_threads)
 
    CONVENTIONS
      - Row-major. A weight matrix is W[rows][cols] with cols contiguous; gemv computes y = W x,
@@ -218,8 +219,15 @@ TFM_API void tfm_file_map_close(tfm_file_map *map);
 
 /* "avx512", "avx2", "neon" or "scalar": the vector layer compiled in. */
 TFM_API const char *tfm_simd_name(void);
-/* Threads used when a kernel is passed n_threads <= 0: OpenMP's maximum, or 1 without OpenMP. */
+/* Threads used when a kernel or a context is given n_threads <= 0: OpenMP's maximum (OMP_NUM_THREADS,
+   else the processors), at most tfm_max_threads(); 1 without OpenMP. */
 TFM_API int tfm_default_threads(void);
+/* The most threads tfm runs at once, which a context's n_threads is clamped to (more only slow it down:
+   the work is split in equal shares, so every extra thread waits for a processor): the processors this
+   process may run on (omp_get_num_procs), or TFM_MAX_THREADS when the program defines it before the
+   implementation; 1 without OpenMP. A kernel given more threads than TFM_MAX_THREADS (default 1024)
+   runs that many. Workspaces are sized for the threads that will run, never for the number asked. */
+TFM_API int tfm_max_threads(void);
 
 /* ---------------------------------------------------------------- f32 kernels */
 
@@ -1153,18 +1161,41 @@ const char *tfm_simd_name(void)
 #endif
 }
 
-int tfm_default_threads(void)
+/* The hard cap of a kernel's thread count; tfm_max_threads() is the cap of a context's. */
+#if defined(TFM_MAX_THREADS)
+#define TFM__THREAD_CAP TFM_MAX_THREADS
+#else
+#define TFM__THREAD_CAP 1024
+#endif
+
+int tfm_max_threads(void)
 {
-#if defined(_OPENMP)
-    return omp_get_max_threads();
+#if defined(_OPENMP) && defined(TFM_MAX_THREADS)
+    return TFM_MAX_THREADS > 0 ? TFM_MAX_THREADS : 1;
+#elif defined(_OPENMP)
+    int procs = omp_get_num_procs(), limit = omp_get_thread_limit();
+    if (procs > limit) procs = limit;
+    return procs < 1 ? 1 : procs > TFM__THREAD_CAP ? TFM__THREAD_CAP : procs;
 #else
     return 1;
 #endif
 }
 
+int tfm_default_threads(void)
+{
+#if defined(_OPENMP)
+    int n = omp_get_max_threads(), most = tfm_max_threads();
+    return n < 1 ? 1 : n > most ? most : n;
+#else
+    return 1;
+#endif
+}
+
+/* A kernel's thread count: n_threads <= 0 is the default, anything above TFM__THREAD_CAP that cap. */
 static int tfm__threads(int n_threads)
 {
-    return n_threads > 0 ? n_threads : tfm_default_threads();
+    if (n_threads <= 0) return tfm_default_threads();
+    return n_threads > TFM__THREAD_CAP ? TFM__THREAD_CAP : n_threads;
 }
 
 /* ---------------------------------------------------------------- elementwise kernels */
