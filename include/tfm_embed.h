@@ -54,6 +54,7 @@
 
 #include "tfm_model.h"
 #include "tfm_tensor.h"
+#include "tfm_tokenizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -103,6 +104,21 @@ typedef struct tfm_embed_hit {
 TFM_API tfm_status tfm_embed_search(const float *vectors, int count, int dim, const float *query, int k, float *scores,
                                     tfm_embed_hit *hits, int *n_hits, int n_threads);
 
+/* ---------------------------------------------------------------- passages */
+
+/* Cuts a document into passages for retrieval: its paragraphs (runs of lines between blank lines),
+   and each paragraph of more than max_tokens tokens (tok's count of the text alone, no special tokens)
+   cut into consecutive pieces of at most max_tokens tokens: at sentence ends (., ! or ? before a space,
+   or a line end), a sentence too long at spaces, a word too long between characters. Every piece is as
+   long as the budget allows. *spans (allocated here; free it with tfm_embed_free) gets 2 * *count
+   offsets: passage i is text bytes [spans[2i], spans[2i+1]), without leading or trailing whitespace; a
+   text of only whitespace has no passages (*spans NULL). max_tokens >= 8 (a character may take 4 byte
+   tokens). */
+TFM_API tfm_status tfm_embed_passages(const tfm_tokenizer *tok, const char *text, size_t len, int max_tokens,
+                                      uint64_t **spans, int *count, tfm_error *err);
+/* Frees what tfm_embed_passages allocated (TFM_FREE). */
+TFM_API void tfm_embed_free(void *p);
+
 /* ---------------------------------------------------------------- index file */
 
 #define TFM_EMBED_INDEX_MAX_PATH 4096
@@ -144,6 +160,7 @@ TFM_API void tfm_embed_index_free(tfm_embed_index *index);
 #if defined(TFM_IMPLEMENTATION) && !defined(TFM_EMBED_IMPLEMENTATION_DONE)
 #define TFM_EMBED_IMPLEMENTATION_DONE
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -392,6 +409,195 @@ tfm_status tfm_embed_search(const float *vectors, int count, int dim, const floa
     TFM_FREE(own);
     return s;
 }
+
+/* ---------------------------------------------------------------- passages */
+
+enum { TFM__SPLIT_SENTENCE, TFM__SPLIT_WORD, TFM__SPLIT_CHAR };
+
+/* The passages found so far, and the one being gathered: from `start`, its atoms (sentences, or the
+   words or characters of one too long), their ends and token counts. */
+typedef struct tfm__split {
+    const tfm_tokenizer *tok;
+    const char *text;
+    int budget;
+    uint64_t *spans;
+    int count, cap;
+    size_t start;
+    size_t *atom_end;
+    int *atom_tokens;
+    int n_atoms, atoms_cap;
+    long sum; /* the atoms' counts summed */
+    tfm_status status;
+} tfm__split;
+
+static int tfm__embed_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+static void tfm__embed_trim(const char *text, size_t *a, size_t *b)
+{
+    while (*a < *b && tfm__embed_space(text[*a])) (*a)++;
+    while (*b > *a && tfm__embed_space(text[*b - 1])) (*b)--;
+}
+
+/* tokens of text [a, b) without its surrounding whitespace; INT_MAX after an error */
+static int tfm__split_tokens(tfm__split *sp, size_t a, size_t b)
+{
+    int n = 0;
+    tfm_status s;
+    tfm__embed_trim(sp->text, &a, &b);
+    if (a == b || sp->status != TFM_OK) return sp->status == TFM_OK ? 0 : INT_MAX;
+    s = tfm_tokenizer_encode(sp->tok, sp->text + a, b - a, 0, 0, NULL, 0, &n);
+    if (s != TFM_OK) {
+        sp->status = s;
+        return INT_MAX;
+    }
+    return n;
+}
+
+static void tfm__split_emit(tfm__split *sp, size_t a, size_t b)
+{
+    tfm__embed_trim(sp->text, &a, &b);
+    if (a == b || sp->status != TFM_OK) return;
+    if (sp->count == sp->cap) {
+        int cap = sp->cap ? 2 * sp->cap : 64;
+        uint64_t *grown = cap > sp->cap ? (uint64_t *)TFM_REALLOC(sp->spans, sizeof(uint64_t) * 2 * (size_t)cap) : NULL;
+        if (!grown) {
+            sp->status = TFM_ERR_OUT_OF_MEMORY;
+            return;
+        }
+        sp->spans = grown;
+        sp->cap = cap;
+    }
+    sp->spans[2 * sp->count] = a;
+    sp->spans[2 * sp->count + 1] = b;
+    sp->count++;
+}
+
+/* the end of the unit of `level` that starts at a (its trailing whitespace included), at most b: a
+   sentence ends at a line end or at . ! ? (and closing quotes or brackets) before whitespace */
+static size_t tfm__split_unit(const char *text, size_t a, size_t b, int level)
+{
+    size_t i = a;
+    if (level == TFM__SPLIT_CHAR) {
+        i++;
+        while (i < b && ((unsigned char)text[i] & 0xC0) == 0x80) i++;
+    } else if (level == TFM__SPLIT_WORD) {
+        while (i < b && tfm__embed_space(text[i])) i++;
+        while (i < b && !tfm__embed_space(text[i])) i++;
+    } else {
+        for (; i < b; i++) {
+            char c = text[i];
+            size_t j = i + 1;
+            if (c == '\n') break;
+            if (c != '.' && c != '!' && c != '?') continue;
+            while (j < b && (text[j] == '"' || text[j] == '\'' || text[j] == ')' || text[j] == ']')) j++;
+            if (j == b || tfm__embed_space(text[j])) {
+                i = j;
+                break;
+            }
+        }
+    }
+    while (i < b && tfm__embed_space(text[i])) i++;
+    return i;
+}
+
+/* Emits a passage of the atoms gathered: all of them when their exact count fits (the atoms' counts
+   summed may differ from the whole's by a merge across them), else the longest run from the first that
+   fits (one atom fits alone); the atoms after it stay gathered. */
+static void tfm__split_close(tfm__split *sp)
+{
+    int keep = sp->n_atoms, i;
+    if (keep == 0 || sp->status != TFM_OK) return;
+    while (keep > 1 && tfm__split_tokens(sp, sp->start, sp->atom_end[keep - 1]) > sp->budget) keep--;
+    tfm__split_emit(sp, sp->start, sp->atom_end[keep - 1]);
+    sp->start = sp->atom_end[keep - 1];
+    for (i = 0; i < keep; i++) sp->sum -= sp->atom_tokens[i];
+    sp->n_atoms -= keep;
+    memmove(sp->atom_end, sp->atom_end + keep, sizeof(size_t) * (size_t)sp->n_atoms);
+    memmove(sp->atom_tokens, sp->atom_tokens + keep, sizeof(int) * (size_t)sp->n_atoms);
+}
+
+/* the atom [start of the next, end) of n tokens joins the passage, which is emitted first if full */
+static void tfm__split_feed(tfm__split *sp, size_t begin, size_t end, int n)
+{
+    while (sp->n_atoms > 0 && sp->sum + n > sp->budget && sp->status == TFM_OK) tfm__split_close(sp);
+    if (sp->n_atoms == 0) sp->start = begin, sp->sum = 0;
+    if (sp->n_atoms == sp->atoms_cap) {
+        int cap = sp->atoms_cap ? 2 * sp->atoms_cap : 64;
+        size_t *ends = (size_t *)TFM_REALLOC(sp->atom_end, sizeof(size_t) * (size_t)cap);
+        int *tokens = ends ? (int *)TFM_REALLOC(sp->atom_tokens, sizeof(int) * (size_t)cap) : NULL;
+        if (ends) sp->atom_end = ends;
+        if (!tokens) {
+            sp->status = TFM_ERR_OUT_OF_MEMORY;
+            return;
+        }
+        sp->atom_tokens = tokens;
+        sp->atoms_cap = cap;
+    }
+    sp->atom_end[sp->n_atoms] = end;
+    sp->atom_tokens[sp->n_atoms++] = n;
+    sp->sum += n;
+}
+
+/* [a, b) as atoms of `level`; an atom over the budget alone is cut at the next level */
+static void tfm__split_atoms(tfm__split *sp, size_t a, size_t b, int level)
+{
+    size_t u0 = a;
+    while (u0 < b && sp->status == TFM_OK) {
+        size_t u1 = tfm__split_unit(sp->text, u0, b, level);
+        int n = tfm__split_tokens(sp, u0, u1);
+        if (n <= sp->budget) tfm__split_feed(sp, u0, u1, n);
+        else if (level < TFM__SPLIT_CHAR) tfm__split_atoms(sp, u0, u1, level + 1);
+        else sp->status = TFM_ERR_OUT_OF_RANGE; /* a budget of 8 holds any one character */
+        u0 = u1;
+    }
+}
+
+tfm_status tfm_embed_passages(const tfm_tokenizer *tok, const char *text, size_t len, int max_tokens, uint64_t **spans,
+                              int *count, tfm_error *err)
+{
+    tfm__split sp;
+    size_t i = 0;
+    tfm_error_clear(err);
+    if (spans) *spans = NULL;
+    if (count) *count = 0;
+    if (!tok || (!text && len) || !spans || !count || max_tokens < 8)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "passages: no tokenizer, text or output, or a budget "
+                                                            "under 8 tokens (%d)", max_tokens);
+    memset(&sp, 0, sizeof sp);
+    sp.tok = tok;
+    sp.text = text;
+    sp.budget = max_tokens;
+    while (i < len && sp.status == TFM_OK) {
+        /* a paragraph: lines up to the next line of only whitespace */
+        size_t start = i, end = i;
+        for (;;) {
+            size_t line = i;
+            int blank = 1;
+            while (i < len && text[i] != '\n') blank &= tfm__embed_space(text[i++]);
+            if (i < len) i++;
+            if (blank && line > start) break;
+            if (blank) start = i; /* blank lines before the paragraph */
+            else end = i;
+            if (i >= len) break;
+        }
+        if (end > start && tfm__split_tokens(&sp, start, end) <= sp.budget) tfm__split_emit(&sp, start, end);
+        else if (end > start) {
+            tfm__split_atoms(&sp, start, end, TFM__SPLIT_SENTENCE);
+            while (sp.n_atoms > 0 && sp.status == TFM_OK) tfm__split_close(&sp);
+        }
+    }
+    TFM_FREE(sp.atom_end);
+    TFM_FREE(sp.atom_tokens);
+    if (sp.status != TFM_OK) {
+        TFM_FREE(sp.spans);
+        return tfm_error_set(err, sp.status, "passages: %s", tfm_status_string(sp.status));
+    }
+    *spans = sp.spans;
+    *count = sp.count;
+    return TFM_OK;
+}
+
+void tfm_embed_free(void *p) { TFM_FREE(p); }
 
 /* ---------------------------------------------------------------- index file */
 

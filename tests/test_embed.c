@@ -4,6 +4,7 @@
 #include "tfm_test.h"
 #include "tfm_embed.h"
 #include "tfm_model.h"
+#include "tfm_tokenizer.h"
 
 static char tmp_path[1024]; /* beside the test binary, so concurrent configurations do not collide */
 
@@ -211,6 +212,111 @@ static void test_search(void)
         }
 }
 
+/* ---------------------------------------------------------------- passages */
+
+static int count_tokens(const tfm_tokenizer *tok, const char *text, uint64_t a, uint64_t b)
+{
+    int n = -1;
+    if (tfm_tokenizer_encode(tok, text + a, (size_t)(b - a), 0, 0, NULL, 0, &n) != TFM_OK) return -1;
+    return n;
+}
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+/* spans in order, trimmed, within the text, each within the budget, and together every non-space byte */
+static int check_passages(const tfm_tokenizer *tok, const char *text, size_t len, const uint64_t *spans, int count,
+                          int budget)
+{
+    uint64_t covered = 0, expect = 0, prev_end = 0;
+    size_t i;
+    int p;
+    for (i = 0; i < len; i++) expect += !is_space(text[i]);
+    for (p = 0; p < count; p++) {
+        uint64_t a = spans[2 * p], b = spans[2 * p + 1], j;
+        if (a < prev_end || a >= b || b > len) return 0;
+        if (is_space(text[a]) || is_space(text[b - 1])) return 0;
+        if (((unsigned char)text[a] & 0xC0) == 0x80 || (b < len && ((unsigned char)text[b] & 0xC0) == 0x80)) return 0;
+        if (count_tokens(tok, text, a, b) > budget) return 0;
+        for (j = a; j < b; j++) covered += !is_space(text[j]);
+        prev_end = b;
+    }
+    return covered == expect;
+}
+
+static void test_passages(void)
+{
+    const char *path = tt_shared("models/tok512.bin");
+    tfm_tokenizer *tok;
+    tfm_error err;
+    uint64_t *spans = NULL;
+    int count = -1, p, budget;
+    char *text;
+    size_t len;
+    static const char paragraphs[] =
+        "  \n\nOnce upon a time there was a little girl. She liked to play outside!\n"
+        "Her name was Lily.\n"
+        "\n \t\n"
+        "One day she saw a big dog? The dog was brown and happy. It ran to her.\n"
+        "\r\n"
+        "The end.";
+    if (!path) TT_SKIP("../shared/models/tok512.bin not found");
+    TT_ASSERT(tfm_tokenizer_load_llama2c(&tok, path, 0, &err) == TFM_OK, "%s", err.message);
+    len = strlen(paragraphs);
+    /* a large budget: the paragraphs, whitespace trimmed */
+    TT_ASSERT(tfm_embed_passages(tok, paragraphs, len, 1000, &spans, &count, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(count == 3, "%d passages", count);
+    TT_CHECK(strncmp(paragraphs + spans[0], "Once upon", 9) == 0 && paragraphs[spans[1] - 1] == '.' &&
+             strncmp(paragraphs + spans[1] - 5, "Lily.", 5) == 0);
+    TT_CHECK(strncmp(paragraphs + spans[2], "One day", 7) == 0 && strncmp(paragraphs + spans[3] - 7, "to her.", 7) == 0);
+    TT_CHECK(strncmp(paragraphs + spans[4], "The end.", 8) == 0 && spans[5] == len);
+    TT_CHECK(check_passages(tok, paragraphs, len, spans, count, 1000));
+    tfm_embed_free(spans);
+    /* budgets that cut the paragraphs: at sentence ends while sentences fit */
+    for (budget = 8; budget <= 40; budget += 3) {
+        TT_ASSERT(tfm_embed_passages(tok, paragraphs, len, budget, &spans, &count, &err) == TFM_OK, "%s", err.message);
+        TT_ASSERT(check_passages(tok, paragraphs, len, spans, count, budget), "budget %d", budget);
+        if (budget >= 20) /* every sentence fits: each passage ends a sentence */
+            for (p = 0; p < count; p++) {
+                char last = paragraphs[spans[2 * p + 1] - 1];
+                TT_ASSERT(last == '.' || last == '!' || last == '?', "budget %d: passage %d ends with '%c'", budget, p, last);
+            }
+        tfm_embed_free(spans);
+    }
+    /* greedy: with a budget of two sentences' worth, passages are longer than one sentence */
+    TT_ASSERT(tfm_embed_passages(tok, paragraphs, len, 30, &spans, &count, &err) == TFM_OK, "%s", err.message);
+    TT_CHECK(count < 6);
+    tfm_embed_free(spans);
+
+    /* a long text: words, sentences too long for the budget, a word longer than it, UTF-8 */
+    len = 20000;
+    text = (char *)tt_alloc(len + 1);
+    tt_seed(17);
+    for (p = 0; p < (int)len;) {
+        int r = (int)(tt_next() % 100);
+        const char *piece = r < 60 ? "word " : r < 70 ? "f\xC3\xBCr " : r < 78 ? "ends. " : r < 82 ? "\n" : r < 84 ? "\n\n"
+                          : r < 85 ? "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" : "sun ";
+        size_t n = strlen(piece);
+        if (p + (int)n > (int)len) break;
+        memcpy(text + p, piece, n);
+        p += (int)n;
+    }
+    len = (size_t)p;
+    text[len] = 0;
+    for (budget = 8; budget <= 200; budget = budget * 2 + 1) {
+        TT_ASSERT(tfm_embed_passages(tok, text, len, budget, &spans, &count, &err) == TFM_OK, "%s", err.message);
+        TT_ASSERT(count > 0 && check_passages(tok, text, len, spans, count, budget), "long text, budget %d", budget);
+        tfm_embed_free(spans);
+    }
+    /* nothing but whitespace; bad arguments */
+    TT_CHECK(tfm_embed_passages(tok, " \n\t\n ", 5, 100, &spans, &count, &err) == TFM_OK && count == 0 && !spans);
+    TT_CHECK(tfm_embed_passages(tok, "", 0, 100, &spans, &count, &err) == TFM_OK && count == 0 && !spans);
+    TT_CHECK(tfm_embed_passages(tok, text, len, 7, &spans, &count, &err) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_embed_passages(NULL, text, len, 100, &spans, &count, &err) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_embed_passages(tok, text, len, 100, NULL, &count, &err) == TFM_ERR_INVALID_ARGUMENT);
+    free(text);
+    tfm_tokenizer_free(tok);
+}
+
 /* ---------------------------------------------------------------- index file */
 
 /* A small index over a made-up document: count passages of dim floats. */
@@ -396,6 +502,7 @@ int main(int argc, char **argv)
     TT_RUN(test_normalize_and_cosine);
     TT_RUN(test_hash);
     TT_RUN(test_search);
+    TT_RUN(test_passages);
     TT_RUN(test_index_round_trip);
     TT_RUN(test_index_bad_writes);
     TT_RUN(test_index_bad_files);
