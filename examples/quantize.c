@@ -23,11 +23,13 @@
    the tensors sorted by layer and name. On an f32 GGUF the file is llama-quantize's byte for byte. A
    llama2.c .bin gets the keys llama.cpp reads from its header (its general.file_type that of the
    preset's type) and the vocab of -z tokenizer.bin (required for .bin, whose files carry none).
-   Matrices are converted while the file is written, a chunk of rows at a time. */
+   Matrices are converted while the file is written, a chunk of rows at a time. Options follow
+   tfm_args.h's conventions. */
+#include "tfm_args.h"
+
 #define TFM_IMPLEMENTATION
 #include "tfm_model.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,71 +384,46 @@ static int from_llama2c(job *j, const tfm_model *mod, char (*names)[64], model_i
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tfm-quantize [-z tokenizer.bin] [--pure] [--threads N] IN.{gguf,bin} OUT.gguf PRESET\n"
-               "  PRESET     llama-quantize's (any case): Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL IQ4_XS Q2_K Q3_K_S Q3_K_M\n"
-               "             Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K F16 BF16 (Q3_K, Q4_K, Q5_K: the _M ones);\n"
-               "             its per-tensor types as llama.cpp picks them (norms stay f32)\n"
-               "  -z PATH    the vocab of a llama2.c .bin input (its tokenizer.bin; required for .bin)\n"
-               "  --pure     every matrix in the preset's type (no mix, no q6_k classifier)\n"
-               "  --threads  threads quantizing (default: all)\n"
+    fprintf(f, "usage: tfm-quantize [-z tokenizer.bin] [--pure] [-t N] IN.{gguf,bin} OUT.gguf PRESET\n"
+               "  PRESET           llama-quantize's (any case): Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL IQ4_XS Q2_K Q3_K_S\n"
+               "                   Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K F16 BF16 (Q3_K, Q4_K, Q5_K: the _M\n"
+               "                   ones); each tensor's type as llama.cpp picks it (norms stay f32)\n"
+               "  -z PATH          the vocab of a llama2.c .bin input (its tokenizer.bin; required for .bin)\n"
+               "  --pure           every matrix in the preset's type (no mix, no q6_k classifier)\n"
+               "  -t, --threads N  threads quantizing (default: all, at most %d)\n"
+               "  -h, --help       this help\n"
+               "  --version        the version\n"
                "Rows that are no multiple of a type's block fall back as llama.cpp's do (q4_k -> q5_0, q5_k ->\n"
-               "q5_1, q6_k -> q8_0, q2_k/q3_k/iq4_xs -> iq4_nl, then f16); each fallback is printed.\n");
+               "q5_1, q6_k -> q8_0, q2_k/q3_k/iq4_xs -> iq4_nl, then f16); each fallback is printed.\n",
+            tfm_max_threads());
 }
 
-/* equal but for the case of ASCII letters */
-static int same_name(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++)
-        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
-    return *a == *b;
-}
-
+/* 0 to go on, else the exit status (0 after --help or --version, 2 after a usage error). */
 static int parse_args(int argc, char **argv, options *o)
 {
-    const char *pos[3];
-    int n_pos = 0, i;
-    size_t t;
+    const char *name = NULL, *names[sizeof presets / sizeof presets[0]];
+    tfm_args a;
+    int k;
     memset(o, 0, sizeof *o);
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            exit(0);
-        } else if (!strcmp(argv[i], "--pure")) o->pure = 1;
-        else if ((!strcmp(argv[i], "-z") || !strcmp(argv[i], "--threads")) && i + 1 < argc) {
-            if (argv[i][1] == 'z') o->tokenizer = argv[++i];
-            else if ((o->n_threads = atoi(argv[++i])) <= 0) {
-                fprintf(stderr, "tfm-quantize: --threads '%s' must be a positive number\n", argv[i]);
-                return 0;
-            }
-        } else if (!strcmp(argv[i], "-z") || !strcmp(argv[i], "--threads")) {
-            fprintf(stderr, "tfm-quantize: %s needs a value\n", argv[i]);
-            return 0;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "tfm-quantize: unknown option '%s' (see --help)\n", argv[i]);
-            return 0;
-        } else if (n_pos < 3) pos[n_pos++] = argv[i];
-        else {
-            fprintf(stderr, "tfm-quantize: too many arguments (see --help)\n");
-            return 0;
-        }
+    tfm_args_init(&a, "tfm-quantize", argc, argv, usage);
+    while (tfm_args_next(&a)) {
+        if (tfm_args_string(&a, "-z", NULL, &o->tokenizer) || tfm_args_flag(&a, NULL, "--pure", &o->pure) ||
+            tfm_args_int(&a, "-t", "--threads", 1, 1 << 20, &o->n_threads) || tfm_args_positional(&a, &o->in) ||
+            tfm_args_positional(&a, &o->out) || tfm_args_positional(&a, &name))
+            continue;
+        tfm_args_unknown(&a);
     }
-    if (n_pos != 3) {
-        fprintf(stderr, "tfm-quantize: want IN OUT PRESET (see --help)\n");
-        return 0;
-    }
-    o->in = pos[0], o->out = pos[1];
-    for (t = 0; t < sizeof presets / sizeof presets[0] && !same_name(pos[2], presets[t].name); t++) continue;
-    if (t == sizeof presets / sizeof presets[0]) {
-        fprintf(stderr, "tfm-quantize: unknown preset '%s' (see --help)\n", pos[2]);
-        return 0;
-    }
-    o->preset = &presets[t];
+    if (a.status >= 0) return a.status;
+    if (!name) return tfm_args_fail(&a, "want IN OUT PRESET");
+    for (k = 0; k < (int)(sizeof presets / sizeof presets[0]); k++) names[k] = presets[k].name;
+    if ((k = tfm_args_parse_choice(a.prog, "PRESET", name, names, k)) < 0) return 2;
+    o->preset = &presets[k];
+    if (!o->n_threads || o->n_threads > tfm_max_threads()) o->n_threads = tfm_max_threads();
     if (!strcmp(o->in, o->out)) {
-        fprintf(stderr, "tfm-quantize: the output would overwrite the input %s\n", o->in);
-        return 0;
+        tfm_args_error(a.prog, "the output would overwrite the input %s", tfm_args_quote(o->in));
+        return 1;
     }
-    if (!o->n_threads) o->n_threads = tfm_default_threads();
-    return 1;
+    return 0;
 }
 
 /* 1 if the file starts with GGUF's magic; -1 if it cannot be read. */
@@ -470,14 +447,15 @@ int main(int argc, char **argv)
     model_info info;
     char (*names)[64] = NULL;
     int gguf, ok;
-    if (!parse_args(argc, argv, &o)) return 2;
+    if ((ok = parse_args(argc, argv, &o)) != 0 || !o.in) return ok;
     gguf = is_gguf(o.in);
     if (gguf < 0) {
-        fprintf(stderr, "tfm-quantize: cannot open %s\n", o.in);
+        fprintf(stderr, "tfm-quantize: cannot open '%s': %s\n", tfm_args_quote(o.in), strerror(errno));
         return 1;
     }
     if (!gguf && !o.tokenizer) {
-        fprintf(stderr, "tfm-quantize: %s is a llama2.c file, which has no vocab: give its tokenizer.bin with -z\n", o.in);
+        fprintf(stderr, "tfm-quantize: %s is a llama2.c file, which has no vocab: give its tokenizer.bin with -z\n",
+                tfm_args_quote(o.in));
         return 1;
     }
     memset(&j, 0, sizeof j);
@@ -497,8 +475,8 @@ int main(int argc, char **argv)
     ok = ok && tfm_gguf_writer_write_file(j.w, o.out, &j.err) == TFM_OK;
     if (!ok) fprintf(stderr, "tfm-quantize: %s\n", j.err.message[0] ? j.err.message : "failed");
     else
-        fprintf(stderr, "tfm-quantize: wrote %s (%s, %.1f MB): %d tensors, %d converted, %d copied, %d fallbacks\n", o.out,
-                o.preset->name, (double)tfm_gguf_writer_size(j.w) / 1e6, j.n, j.converted, j.n - j.converted,
+        fprintf(stderr, "tfm-quantize: wrote %s (%s, %.1f MB): %d tensors, %d converted, %d copied, %d fallbacks\n",
+                tfm_args_quote(o.out), o.preset->name, (double)tfm_gguf_writer_size(j.w) / 1e6, j.n, j.converted, j.n - j.converted,
                 j.fallbacks);
     tfm_gguf_writer_free(j.w);
     tfm_gguf_close(g);

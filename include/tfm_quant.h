@@ -2147,7 +2147,7 @@ static void tfm__qmm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float 
 #define TFM__GEMV_MIN_WEIGHTS 524288.0
 static int tfm__gemv_threads(int n_threads, double weights)
 {
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    n_threads = tfm__threads(n_threads);
     return weights < TFM__GEMV_MIN_WEIGHTS ? 1 : n_threads;
 }
 
@@ -2249,7 +2249,7 @@ tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows
     s = tfm_dtype_row_bytes(type, cols, &row_bytes);
     if (s != TFM_OK) return s;
     if (rows > (size_t)LLONG_MAX || rows > SIZE_MAX / row_bytes || rows > SIZE_MAX / cols) return TFM_ERR_OUT_OF_RANGE;
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    n_threads = tfm__threads(n_threads);
     TFM__PARALLEL_FOR((double)rows * (double)cols >= 65536.0 ? n_threads : 1)
     for (r = 0; r < (long long)rows; r++)
         tfm_quantize_row(type, src + (size_t)r * cols, (unsigned char *)dst + (size_t)r * row_bytes, cols);
@@ -2347,7 +2347,7 @@ tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, t
     if (wtype == TFM_F32 || wtype == TFM_F16 || wtype == TFM_BF16) return tfm_gemm(y, ldy, x, ldx, wtype, w, m, n, k, n_threads);
     if ((s = tfm__qcheck(wtype, w, n, k, &mat)) != TFM_OK) return s;
     if (!ws || ws_bytes < tfm_quant_workspace_size(wtype, m, k)) return TFM_ERR_INVALID_ARGUMENT;
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    n_threads = tfm__threads(n_threads);
     tfm__qact_init(&r, ws, (size_t)m, (size_t)k, mat.nb);
     tfm__qact_quantize(&r, tfm__qfind(mat.T->act), x, ldx, m, n_threads);
     tfm__qmatmul(&mat, &r.a, m, y, ldy, 0, n, n_threads);
@@ -2411,7 +2411,7 @@ tfm_status tfm_quant_pack(tfm_quant_packed *out, tfm_dtype wtype, const void *w,
     if (tiles > SIZE_MAX / tile_bytes) return TFM_ERR_OUT_OF_RANGE;
     data = (unsigned char *)tfm_aligned_alloc(tiles * tile_bytes);
     if (!data) return TFM_ERR_OUT_OF_MEMORY;
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    n_threads = tfm__threads(n_threads);
     TFM__PARALLEL_FOR((double)rows * (double)cols >= 65536.0 ? n_threads : 1)
     for (t = 0; t < (int)tiles; t++) {
         const int r0 = t * TFM__QROWS;
@@ -2475,7 +2475,7 @@ tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, size_t ld
     if (bytes == 0) return TFM_ERR_OUT_OF_RANGE;
     if (ws && ws_bytes < bytes) return TFM_ERR_INVALID_ARGUMENT;
     if (!ws && !(own = ws = TFM_MALLOC(bytes))) return TFM_ERR_OUT_OF_MEMORY;
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    n_threads = tfm__threads(n_threads);
     tfm__qact_init(&r, ws, (size_t)m, (size_t)w->cols, mat.nb);
     tfm__qact_quantize(&r, tfm__qfind(mat.T->act), x, ldx, m, n_threads);
     tfm__qmatmul(&mat, &r.a, m, y, ldy, 0, w->rows, n_threads);
