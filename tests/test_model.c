@@ -399,7 +399,7 @@ static void test_matches_float64_reference(void)
         ref_forward(&s, tokens, n, want);
         m = load_synth(&s);
         TT_ASSERT(m, "synthetic model does not load");
-        TT_ASSERT(shared ? m->output.data == m->token_embd.data : m->output.data != m->token_embd.data,
+        TT_ASSERT(shared ? m->output.tensor.data == m->token_embd.data : m->output.tensor.data != m->token_embd.data,
                   "classifier sharing misread");
         ctx = new_context(m, 0, 5, 2);
         TT_ASSERT(ctx, "no context");
@@ -568,20 +568,20 @@ static void test_quantized_weights(void)
         TT_ASSERT(m, "no model");
         if (variant == 0) {
             buffers[nb++] = quantize_view(&m->token_embd, TFM_Q8_0);
-            buffers[nb++] = quantize_view(&m->output, TFM_Q8_0);
+            buffers[nb++] = quantize_view(&m->output.tensor, TFM_Q8_0);
         } else {
-            buffers[nb++] = quantize_view(&m->output, TFM_Q6_K);
+            buffers[nb++] = quantize_view(&m->output.tensor, TFM_Q6_K);
         }
         for (l = 0; l < 2; l++) {
             tfm_layer *L = &m->layers[l];
             tfm_dtype big = variant == 0 ? TFM_Q8_0 : TFM_Q4_K, small = variant == 0 ? TFM_Q8_0 : TFM_Q4_0;
-            buffers[nb++] = quantize_view(&L->wq, big);
-            buffers[nb++] = quantize_view(&L->wk, big);
-            buffers[nb++] = quantize_view(&L->wv, variant == 0 ? TFM_Q8_0 : TFM_Q6_K);
-            buffers[nb++] = quantize_view(&L->wo, small);
-            buffers[nb++] = quantize_view(&L->ffn_gate, big);
-            buffers[nb++] = quantize_view(&L->ffn_up, big);
-            buffers[nb++] = quantize_view(&L->ffn_down, variant == 0 ? TFM_Q8_0 : TFM_Q4_1); /* 704 columns */
+            buffers[nb++] = quantize_view(&L->wq.tensor, big);
+            buffers[nb++] = quantize_view(&L->wk.tensor, big);
+            buffers[nb++] = quantize_view(&L->wv.tensor, variant == 0 ? TFM_Q8_0 : TFM_Q6_K);
+            buffers[nb++] = quantize_view(&L->wo.tensor, small);
+            buffers[nb++] = quantize_view(&L->ffn_gate.tensor, big);
+            buffers[nb++] = quantize_view(&L->ffn_up.tensor, big);
+            buffers[nb++] = quantize_view(&L->ffn_down.tensor, variant == 0 ? TFM_Q8_0 : TFM_Q4_1); /* 704 columns */
         }
         TT_ASSERT(tfm_model_check(m, &err) == TFM_OK, "%s", err.message);
         /* the matrices changed after load: repacked (where the build packs), so the mixes run packed */
@@ -751,6 +751,23 @@ static void check_read_back(const void *file, size_t size, const gguf_tensor_src
     tfm_gguf_close(g);
 }
 
+/* plain = model with the same weights and no packed copies: the forward pass takes the plain kernels
+   (a layers array of its own, which the caller frees; everything else is shared). */
+static void unpacked_copy(const tfm_model *m, tfm_model *plain)
+{
+    int l;
+    *plain = *m;
+    plain->layers = (tfm_layer *)tt_alloc(sizeof(tfm_layer) * (size_t)m->config.n_layers);
+    memcpy(plain->layers, m->layers, sizeof(tfm_layer) * (size_t)m->config.n_layers);
+    for (l = 0; l < m->config.n_layers; l++) {
+        tfm_layer *L = &plain->layers[l];
+        L->wq.packed = L->wk.packed = L->wv.packed = L->wo.packed = NULL;
+        L->ffn_gate.packed = L->ffn_up.packed = L->ffn_down.packed = NULL;
+        L->ffn_gate_exps.packed = L->ffn_up_exps.packed = L->ffn_down_exps.packed = NULL;
+    }
+    plain->output.packed = NULL;
+}
+
 /* Every type tfm-quantize writes: GGUF written and read back (bytes, bounds), the model loads (packed
    where the build packs), its logits are near the float64 forward pass of the f32 weights, 1 and 2
    threads agree bit for bit, and so do the packed and the stored layouts (prefill and decode). */
@@ -785,11 +802,10 @@ static void test_quantized_gguf_round_trip(void)
         check_read_back(file, size, srcs, n, types[ti]);
         TT_ASSERT(tfm_model_load_memory(file, size, &m, &err) == TFM_OK, "%s: %s", tfm_dtype_name(types[ti]), err.message);
         if (!m) continue;
-        TT_ASSERT(m->token_embd.dtype == types[ti] && m->output.data == m->token_embd.data, "%s: tensors", tfm_dtype_name(types[ti]));
-        TT_ASSERT((m->packed && m->packed[m->config.n_layers * 7].data) == tfm_quant_packable(types[ti]),
+        TT_ASSERT(m->token_embd.dtype == types[ti] && m->output.tensor.data == m->token_embd.data, "%s: tensors", tfm_dtype_name(types[ti]));
+        TT_ASSERT((m->output.packed != NULL) == tfm_quant_packable(types[ti]),
                   "%s: the tied classifier is packed iff the build packs the type", tfm_dtype_name(types[ti]));
-        plain = *m; /* the same weights as stored: the forward pass takes the plain kernels */
-        plain.packed = NULL, plain.packed_from = NULL;
+        unpacked_copy(m, &plain);
         for (t = 0; t < 3; t++) {
             tfm_context *prefill = new_context(t == 2 ? &plain : m, 0, 10, t == 1 ? 2 : 1);
             tfm_context *decode = new_context(t == 2 ? &plain : m, 0, 0, t == 1 ? 2 : 1);
@@ -812,6 +828,7 @@ static void test_quantized_gguf_round_trip(void)
         }
         if (getenv("TFM_TEST_VERBOSE")) fprintf(stderr, "  %s: logits off by %.4f of the largest\n", tfm_dtype_name(types[ti]), worst / scale);
         TT_ASSERT(worst <= limits[ti] * scale, "%s: logits off by %g (logit scale %g)", tfm_dtype_name(types[ti]), worst, scale);
+        free(plain.layers);
         tfm_model_free(m);
         for (i = 0; i < n; i++) free(srcs[i].bytes);
         free(file);
@@ -1157,7 +1174,7 @@ static void test_decode_allocates_nothing(void)
         void *q = NULL;
         TT_ASSERT(m, "no model");
         if (variant == 1) {
-            q = quantize_view(&m->layers[1].ffn_up, TFM_Q8_0);
+            q = quantize_view(&m->layers[1].ffn_up.tensor, TFM_Q8_0);
             TT_ASSERT(tfm_model_pack(m, 1, &err) == TFM_OK, "%s", err.message); /* packed where the build packs */
         }
         for (t = 1; t <= 2; t++) {
@@ -1200,11 +1217,11 @@ static void test_failed_allocations(void)
     TT_ASSERT(st == TFM_ERR_OUT_OF_MEMORY && !m, "model load without memory: %d", st);
     m = load_synth(&s);
     TT_ASSERT(m, "no model");
-    q = quantize_view(&m->layers[0].wq, TFM_Q4_0);
+    q = quantize_view(&m->layers[0].wq.tensor, TFM_Q4_0);
     hook_fail = 1; /* repacking: no copy made, the stored matrices still serve */
     st = tfm_model_pack(m, 2, &err);
     hook_fail = 0;
-    TT_ASSERT(st == TFM_ERR_OUT_OF_MEMORY && !m->packed && strstr(err.message, "out of memory"), "pack without memory: %d, %s",
+    TT_ASSERT(st == TFM_ERR_OUT_OF_MEMORY && !m->layers[0].wq.packed && strstr(err.message, "out of memory"), "pack without memory: %d, %s",
               st, err.message);
     hook_fail = 1;
     st = tfm_context_create(m, NULL, &ctx, &err);

@@ -1238,7 +1238,7 @@ static void test_model_upcycled_golden(void)
         double worst = 0;
         int64_t used = 0;
         TT_ASSERT(m, "the upcycled model does not load");
-        TT_ASSERT(m->config.n_experts == 4 && m->config.n_experts_used == k && m->layers[2].ffn_gate_exps.ne[2] == 4,
+        TT_ASSERT(m->config.n_experts == 4 && m->config.n_experts_used == k && m->layers[2].ffn_gate_exps.tensor.ne[2] == 4,
                   "config: %d experts, %d used", m->config.n_experts, m->config.n_experts_used);
         ctx = moe_context(m, 1, 1);
         TT_ASSERT(ctx, "context");
@@ -1323,6 +1323,23 @@ static void test_model_prefill_decode_f32(void) { check_prefill_decode(TFM_F32, 
 /* q8_0 activations of prefill and decode may round one value apart (tests/test_model.c: 0.5%) */
 static void test_model_prefill_decode_q8_0(void) { check_prefill_decode(TFM_Q8_0, 5e-3); }
 
+/* plain = model with the same weights and no packed copies: the forward pass takes the plain kernels
+   (a layers array of its own, which the caller frees; everything else is shared). */
+static void unpacked_copy(const tfm_model *m, tfm_model *plain)
+{
+    int l;
+    *plain = *m;
+    plain->layers = (tfm_layer *)tt_alloc(sizeof(tfm_layer) * (size_t)m->config.n_layers);
+    memcpy(plain->layers, m->layers, sizeof(tfm_layer) * (size_t)m->config.n_layers);
+    for (l = 0; l < m->config.n_layers; l++) {
+        tfm_layer *L = &plain->layers[l];
+        L->wq.packed = L->wk.packed = L->wv.packed = L->wo.packed = NULL;
+        L->ffn_gate.packed = L->ffn_up.packed = L->ffn_down.packed = NULL;
+        L->ffn_gate_exps.packed = L->ffn_up_exps.packed = L->ffn_down_exps.packed = NULL;
+    }
+    plain->output.packed = NULL;
+}
+
 /* The loader repacks the q8_0 experts where the build has packed kernels (AVX-512 VNNI); the packed and
    the stored layouts give the same logits bit for bit, in prefill (one gemm per expert) and decode. */
 static void test_model_packed_experts(void)
@@ -1331,15 +1348,13 @@ static void test_model_packed_experts(void)
     void *buf = NULL;
     tfm_model *m = tt_shared("models/stories260K.gguf") ? load_upcycled(&u, &buf) : NULL, plain;
     tfm_error err;
-    int tokens[24], n = 24, i, t, v, first_expert;
+    int tokens[24], n = 24, i, t, v;
     float *got[2][2];
     if (!tt_shared("models/stories260K.gguf")) TT_SKIP("stories260K.gguf is missing");
     TT_ASSERT(m, "the upcycled model does not load");
-    first_expert = m->config.n_layers * 7 + 1;
-    TT_ASSERT((m->packed && m->packed[first_expert].data) == tfm_quant_packable(TFM_Q8_0),
+    TT_ASSERT((m->layers[0].ffn_gate_exps.packed != NULL) == tfm_quant_packable(TFM_Q8_0),
               "the experts are packed iff the build packs q8_0");
-    plain = *m; /* the same weights as stored: the plain kernels */
-    plain.packed = NULL, plain.packed_from = NULL;
+    unpacked_copy(m, &plain);
     tt_seed(8);
     for (i = 0; i < n; i++) tokens[i] = i == 0 ? 1 : (int)(tt_next() % 512);
     for (v = 0; v < 2; v++) {
@@ -1356,6 +1371,7 @@ static void test_model_packed_experts(void)
     TT_ASSERT(memcmp(got[0][0], got[1][0], sizeof(float) * (size_t)n * 512) == 0, "prefill: packed and stored experts differ");
     TT_ASSERT(memcmp(got[0][1], got[1][1], sizeof(float) * (size_t)n * 512) == 0, "decode: packed and stored experts differ");
     for (v = 0; v < 2; v++) free(got[v][0]), free(got[v][1]);
+    free(plain.layers);
     tfm_model_free(m);
     free(buf);
 }
@@ -1444,10 +1460,10 @@ static void test_model_bad_files(void)
     u = upcycle_make(4, 2, TFM_F32);
     m = load_upcycled(&u, &buf);
     TT_ASSERT(m, "upcycled model");
-    m->layers[1].ffn_down_exps.ne[1] = 63;
+    m->layers[1].ffn_down_exps.tensor.ne[1] = 63;
     TT_ASSERT(tfm_model_check(m, &err) == TFM_ERR_SHAPE && strstr(err.message, "layer 1") &&
                   strstr(err.message, "down_exps"), "check: %s", err.message);
-    m->layers[1].ffn_down_exps.ne[1] = 64;
+    m->layers[1].ffn_down_exps.tensor.ne[1] = 64;
     m->config.n_experts_used = 5;
     TT_ASSERT(tfm_model_check(m, &err) == TFM_ERR_FORMAT && strstr(err.message, "expert_used_count 5"), "check: %s",
               err.message);
