@@ -48,6 +48,8 @@
                 S = sum_j phi(k_j) v_j^T and z = sum_j phi(k_j) over the visible keys. O(n d^2), causal by
                 prefix sums; its "KV cache" is the state (S, z) per kv head, so a decode step costs O(d^2)
                 whatever the context length. It uses no softmax and ignores cfg.scale.
+     Soft-cap: cfg.softcap > 0 caps every scaled score s at softcap * tanh(s / softcap) before the
+     softmax (Gemma 2), in every variant with scores (linear attention has none: refused).
      Masks: causal or bidirectional (cfg.causal); per-sequence valid length kv_len (key padding: keys
      j >= kv_len[s] are invisible). A query that sees no key gets a zero output row.
 

@@ -1,5 +1,5 @@
-/* tfm_model.h - a Llama-family decoder: config, weights, loaders, the forward pass.
-   MIT or public domain, your choice: see the end of this file (and LICENSE).
+/* tfm_model.h - the decoder families (Llama, Qwen, Gemma, Phi-3, GPT-2): config, weights, loaders, the
+   forward pass. MIT or public domain, your choice: see the end of this file (and LICENSE).
 
    WHAT IS HERE
      A model (config + weights as typed views into the mapped file; read-only after load, shareable
@@ -20,19 +20,32 @@
         }
         tfm_context_free(ctx);  tfm_model_free(model);
 
-   THE FORWARD PASS (Llama 2; llama2.c's run.c computes the same, one token at a time)
-     x = embedding[token]
+   THE FORWARD PASS (one for every family; Llama 2's is llama2.c's run.c, one token at a time)
+     x = embedding[token] * embd_scale  (+ pos_embd[position])
      for each layer:
-         h = rmsnorm(x) * attn_norm
-         q = Wq h, k = Wk h, v = Wv h
-         rotate q and k by their position (RoPE, adjacent pairs, base 10000)
+         h = norm(x; attn_norm)                      every norm is the model's kind: RMSNorm or LayerNorm
+         q = Wq h + bq, k = Wk h + bk, v = Wv h + bv
+         q, k = norm(each head; q_norm, k_norm)
+         rotate q and k by their position (RoPE: adjacent pairs or NeoX halves, scaled; not with
+                                               learned positions)
          append k and v to the layer's KV cache
-         a = softmax(q K^T / sqrt(head_dim)) V  per head, causal, over every cached position;
-                                                query head h reads kv head h / (n_heads / n_kv_heads)
-         x = x + Wo a
-         h = rmsnorm(x) * ffn_norm
-         x = x + W_down (silu(W_gate h) * W_up h)
-     logits = W_out (rmsnorm(x) * output_norm)   W_out is the embedding table unless the file has its own
+         a = softmax(cap(q K^T * scale)) V      per head, causal, over the cached positions the layer
+                                                sees (all, or its sliding window); query head h reads kv
+                                                head h / (n_heads / n_kv_heads)
+         x = x + norm(Wo a + bo; attn_post_norm)
+         h = norm(x; ffn_norm)
+         x = x + norm(ffn(h); ffn_post_norm)    SwiGLU, GeGLU, a GELU MLP with biases, or experts
+     logits = cap(W_out norm(x; output_norm))   W_out is the embedding table unless the file has its own
+     Each norm, bias and post-norm is applied where the layer has that tensor (tfm_layer); the rest is
+     the config's (tfm_model_config): a family is data, not a forward pass of its own.
+
+   RoPE
+     Pair i of a head (x[2i], x[2i+1], or x[i], x[i + rope_dim/2] in NeoX's layout) turns at position p
+     by p * base^(-2i / rope_dim) * rope_freq_scale / factor_i, cos and sin times rope_attn_factor: the
+     frequency factors are Llama 3's rope_freqs (llama.cpp's converter writes them from the HF config's
+     rope_scaling), or Phi-3's rope_factors_long for a context longer than rope_orig_context, else its
+     rope_factors_short; Gemma 3's sliding layers turn by their own base (rope_base_swa), unscaled. The
+     angles are computed in double once per chunk (at most two settings), not per layer.
 
    ATTENTION AND THE KV CACHE (tfm_attention.h)
      Each layer has its own tfm_attn_config and tfm_kv_cache; the prompt's chunks and every generated
@@ -45,7 +58,9 @@
        bigbird:B,G,W,R   BigBird blocks of B tokens: G global blocks, a window of W blocks, R random
                          blocks per query block (causal)
      window and bigbird change the model's function (the weights were trained dense): the README's table
-     gives their perplexity cost. linear and linformer need weights trained for them and are refused.
+     gives their perplexity cost. A model's own sliding layers (Gemma 2 and 3, Phi-3) keep their window
+     whatever attn asks for (a narrower window:W narrows it); the model's score scale and soft-cap apply
+     to every variant. linear and linformer need weights trained for them and are refused.
      kv_type TFM_I8 stores K and V as int8 rows, one f32 scale per (token, kv head) row of head_dim values:
      (head_dim + 4) / (4 head_dim) of the f32 cache (27% at head_dim 64), fewer bytes read per decode step;
      the new tokens are quantized before they are attended, so a row does not depend on how the tokens
@@ -55,12 +70,18 @@
      llama2.c legacy `.bin` (karpathy/llama2.c export.py --version 0): a header of 7 little-endian int32
      (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a negative vocab_size means the
      classifier is stored separately at the end) then f32 arrays in run.c's order.
-     GGUF v2/v3 (tfm_gguf.h), architecture `llama`: hyperparameters from the `llama.*` keys (see
-     tfm__model_gguf_config for defaults), tensors `token_embd`, `blk.N.attn_{norm,q,k,v,output}`,
-     `blk.N.ffn_{norm,gate,up,down}`, `output_norm`, `output` (absent: tied to token_embd), each checked
-     against the config by name; Q and K rotate as adjacent pairs, as llama.cpp does for `llama` (its
-     converters permute HF weights so that this holds). The vocab `tokenizer.ggml.*` (model "llama") comes
-     with the model: tfm_model_tokenizer. Mixture-of-experts files (Mixtral): see below.
+     GGUF v2/v3 (tfm_gguf.h) of the architectures llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3 and
+     gpt2, with the `{arch}.*` keys and tensor names llama.cpp's converter writes: one row per family in
+     tfm__archs says which tensors its layers require (a missing one is an error naming it), its norm,
+     feed-forward and RoPE kinds and its own keys (soft-caps, sliding window, expert width); the table
+     tfm__layer_tensors names every layer tensor with the shape it must have. A fused attn_qkv (rows
+     q | k | v) and Phi-3's fused ffn_up (gate | up) load as views of their rows. Absent output.weight:
+     the classifier is token_embd. Refused, each with one line naming it: other architectures, RoPE
+     scaling other than none and linear (yarn, longrope as a type), key length != value length, experts
+     stored one tensor each (the early Mixtral layout). The vocab `tokenizer.ggml.*` comes with the
+     model (tfm_model_tokenizer; options.no_vocab leaves it unread). Mixture-of-experts files: see below.
+     Gemma's RMSNorm multiplies by (1 + w): llama.cpp's converter stores 1 + w, so every family's norm
+     here is x / rms * w.
      Every matrix product and the embedding lookup go
      through tfm_quant.h, so weight views of f32, f16, bf16, q8_0, q4_0, q4_1, q4_k or q6_k run through
      the same forward pass; a new loader fills a tfm_model's config and views and ends with
@@ -70,23 +91,28 @@
      On builds with packed int8 kernels (tfm_quant_packable: AVX-512 VNNI), the loaders repack every
      q8_0, q4_0, q4_1, q4_k and q6_k matrix once (tfm_model_pack) and the forward pass multiplies the
      packed copies: the same logits bit for bit, 1.4x faster decode on a stories15M-shaped q8_0 model,
-     close to the read bandwidth where the weights are not in cache. The copies are the only weights the
-     forward pass reads; the mapped file pages packing read once stay mapped (clean page cache the kernel
-     may reclaim, but counted in RSS: TinyLlama-1.1B q4_0 peaks at ~2x its file; dropping them needs
-     madvise, which strict C99 headers do not declare). options.no_pack keeps the stored layout.
+     close to the read bandwidth where the weights are not in cache. Each matrix carries its copies
+     (tfm_weight.packed: one per matrix, one per expert of a stacked tensor); they are the only weights
+     the forward pass reads; the mapped file pages packing read once stay mapped (clean page cache the
+     kernel may reclaim, but counted in RSS: TinyLlama-1.1B q4_0 peaks at ~2x its file; dropping them
+     needs madvise, which strict C99 headers do not declare). options.no_pack keeps the stored layout;
+     tfm_model_unpack drops the copies.
 
    MIXTURE OF EXPERTS (tfm_moe.h)
-     A GGUF `llama` file with llama.expert_count E > 0 and llama.expert_used_count k (1..E) has, in every
-     layer, a router blk.N.ffn_gate_inp {dim, E} and the experts stacked in blk.N.ffn_{gate,up}_exps
-     {dim, hidden, E} and blk.N.ffn_down_exps {hidden, dim, E} (hidden = feed_forward_length) instead of
-     ffn_{gate,up,down}; the loader checks them with tfm_moe_validate. The feed-forward block of such a
-     layer is tfm_moe_forward with Mixtral's gating: the k largest router logits win and their softmax
-     weights the k experts' SwiGLU outputs. A prompt's chunk runs each expert once over the rows routed to
-     it; a generated token runs its k experts with gemv. The block's workspace (router logits, grouped
-     rows, quantized activations) is sized with the context, in its arena: decoding allocates nothing with
-     quantized experts; tfm_model_pack repacks the experts too. Logits do not depend on the thread count. tfm_context_params.moe_stats = 1 accumulates each layer's routing statistics
-     (tfm_context_moe_stats, tfm_context_moe_stats_print, tfm_context_moe_stats_reset). Files with one
-     tensor per expert (the early Mixtral layout, blk.N.ffn_gate.E) are refused.
+     A GGUF `llama` file with llama.expert_count E > 0 and llama.expert_used_count k (1..E), and every
+     `qwen3moe` file, has in every layer a router blk.N.ffn_gate_inp {dim, E} and the experts stacked in
+     blk.N.ffn_{gate,up}_exps {dim, hidden, E} and blk.N.ffn_down_exps {hidden, dim, E} (hidden =
+     feed_forward_length; qwen3moe: expert_feed_forward_length) instead of ffn_{gate,up,down}; the loader
+     checks them with tfm_moe_validate. The feed-forward block of such a layer is tfm_moe_forward with the
+     family's gating: Mixtral's (the k largest router logits win, the softmax of those k weights their
+     SwiGLU outputs) or Qwen 3's (softmax over all E, the k most probable, their weights renormalised). A
+     prompt's chunk runs each expert once over the rows routed to it; a generated token runs its k experts
+     with gemv. The block's workspace (router logits, grouped rows, quantized activations) is sized with
+     the context, in its arena: decoding allocates nothing with quantized experts; tfm_model_pack repacks
+     the experts too. Logits do not depend on the thread count. tfm_context_params.moe_stats = 1
+     accumulates each layer's routing statistics (tfm_context_moe_stats, tfm_context_moe_stats_print,
+     tfm_context_moe_stats_reset). Files with one tensor per expert (the early Mixtral layout,
+     blk.N.ffn_gate.E) are refused.
 
    MEMORY
      tfm_context_create allocates the KV caches (two blocks per layer, four for int8) and, in one arena,
@@ -246,6 +272,9 @@ TFM_API tfm_status tfm_model_check(const tfm_model *model, tfm_error *err);
    tfm_model_free; the mapped originals are not read again (but for the embedding's looked-up rows).
    n_threads <= 0: all. */
 TFM_API tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err);
+/* Drops every packed copy tfm_model_pack made: the forward pass multiplies the matrices as stored (the
+   same logits, slower; the copies' memory is freed). */
+TFM_API void tfm_model_unpack(tfm_model *model);
 /* Bytes of weights one decode step reads: every layer's matrices and norms, the final norm and the
    classifier (the one embedding row is left out); of a mixture-of-experts layer, the router and k of
    its E experts. Divide by the time per token for the bandwidth used. */
@@ -1407,10 +1436,10 @@ static void tfm__weight_unpack(tfm_weight *w)
     w->packed = NULL;
 }
 
-static void tfm__model_unpack(tfm_model *m)
+void tfm_model_unpack(tfm_model *m)
 {
     int i;
-    if (!m->layers) return;
+    if (!m || !m->layers) return;
     for (i = 0; i <= m->config.n_layers * TFM__N_LAYER_WEIGHTS; i++) tfm__weight_unpack(tfm__model_weight(m, i));
 }
 
@@ -1450,12 +1479,12 @@ tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err)
     tfm_status s = TFM_OK;
     tfm_error_clear(err);
     if (!model || !model->layers) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no model to pack");
-    tfm__model_unpack(model);
+    tfm_model_unpack(model);
     if (n_threads <= 0) n_threads = tfm_default_threads();
     for (i = 0; i <= model->config.n_layers * TFM__N_LAYER_WEIGHTS && s == TFM_OK; i++)
         s = tfm__weight_pack(tfm__model_weight(model, i), n_threads);
     if (s != TFM_OK) {
-        tfm__model_unpack(model);
+        tfm_model_unpack(model);
         return tfm_error_set(err, s, "repacking the weights: %s", tfm_status_string(s));
     }
     return TFM_OK;
@@ -1464,7 +1493,7 @@ tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err)
 void tfm_model_free(tfm_model *model)
 {
     if (!model) return;
-    tfm__model_unpack(model);
+    tfm_model_unpack(model);
     TFM_FREE(model->layers);
     tfm_tokenizer_free(model->tokenizer);
     tfm_file_map_close(&model->file);

@@ -261,5 +261,23 @@ else
     skip=$((skip + 1))
 fi
 
+# the other families: tfm-generate --temp 0 prints llama.cpp's greedy text (llama-cli, the command and the
+# text in ../shared/archs/README.md) for the files whose SentencePiece vocab loads; 1 and 2 threads
+for arch in gemma2 phi3; do
+    file=$shared/archs/$arch-shared.gguf
+    want=$(grep -A12 "^### \`$arch-shared.gguf\`" "$shared/archs/README.md" 2>/dev/null |
+           sed -n 's/^- greedy text (JSON string): `"\(.*\)"`.*/\1/p' | sed 's/\\"/"/g; s/\\\\/\\/g')
+    if [ ! -f "$file" ] || [ -z "$want" ]; then
+        echo "  SKIP cli: $file or its greedy text is missing" >&2
+        skip=$((skip + 1))
+        continue
+    fi
+    for threads in 1 2; do
+        run -m "$file" -p "Once upon a time" -n 32 --temp 0 --threads $threads
+        if [ $rc -eq 0 ] && [ "$(cat "$out/cli_stdout")" = "Once upon a time$want" ]; then ok
+        else bad "$arch greedy text with $threads thread(s) (exit $rc): $(head -c 200 "$out/cli_stdout")"; fi
+    done
+done
+
 echo "cli: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

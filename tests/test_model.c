@@ -751,23 +751,6 @@ static void check_read_back(const void *file, size_t size, const gguf_tensor_src
     tfm_gguf_close(g);
 }
 
-/* plain = model with the same weights and no packed copies: the forward pass takes the plain kernels
-   (a layers array of its own, which the caller frees; everything else is shared). */
-static void unpacked_copy(const tfm_model *m, tfm_model *plain)
-{
-    int l;
-    *plain = *m;
-    plain->layers = (tfm_layer *)tt_alloc(sizeof(tfm_layer) * (size_t)m->config.n_layers);
-    memcpy(plain->layers, m->layers, sizeof(tfm_layer) * (size_t)m->config.n_layers);
-    for (l = 0; l < m->config.n_layers; l++) {
-        tfm_layer *L = &plain->layers[l];
-        L->wq.packed = L->wk.packed = L->wv.packed = L->wo.packed = NULL;
-        L->ffn_gate.packed = L->ffn_up.packed = L->ffn_down.packed = NULL;
-        L->ffn_gate_exps.packed = L->ffn_up_exps.packed = L->ffn_down_exps.packed = NULL;
-    }
-    plain->output.packed = NULL;
-}
-
 /* Every type tfm-quantize writes: GGUF written and read back (bytes, bounds), the model loads (packed
    where the build packs), its logits are near the float64 forward pass of the f32 weights, 1 and 2
    threads agree bit for bit, and so do the packed and the stored layouts (prefill and decode). */
@@ -794,7 +777,7 @@ static void test_quantized_gguf_round_trip(void)
     for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++) {
         size_t size;
         void *file;
-        tfm_model *m = NULL, plain;
+        tfm_model *m = NULL;
         tfm_error err;
         double worst = 0;
         synth_gguf(&s, types[ti], srcs, &n, &file, &size);
@@ -805,10 +788,11 @@ static void test_quantized_gguf_round_trip(void)
         TT_ASSERT(m->token_embd.dtype == types[ti] && m->output.tensor.data == m->token_embd.data, "%s: tensors", tfm_dtype_name(types[ti]));
         TT_ASSERT((m->output.packed != NULL) == tfm_quant_packable(types[ti]),
                   "%s: the tied classifier is packed iff the build packs the type", tfm_dtype_name(types[ti]));
-        unpacked_copy(m, &plain);
         for (t = 0; t < 3; t++) {
-            tfm_context *prefill = new_context(t == 2 ? &plain : m, 0, 10, t == 1 ? 2 : 1);
-            tfm_context *decode = new_context(t == 2 ? &plain : m, 0, 0, t == 1 ? 2 : 1);
+            tfm_context *prefill, *decode;
+            if (t == 2) tfm_model_unpack(m); /* the same weights as stored: the forward pass takes the plain kernels */
+            prefill = new_context(m, 0, 10, t == 1 ? 2 : 1);
+            decode = new_context(m, 0, 0, t == 1 ? 2 : 1);
             TT_ASSERT(tfm_forward(prefill, tokens, N, logits[t], TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
             for (i = 0; i < N; i++)
                 TT_ASSERT(tfm_forward(decode, &tokens[i], 1, decoded[t] + (size_t)i * 1000, TFM_LOGITS_LAST, &err) == TFM_OK,
@@ -828,7 +812,6 @@ static void test_quantized_gguf_round_trip(void)
         }
         if (getenv("TFM_TEST_VERBOSE")) fprintf(stderr, "  %s: logits off by %.4f of the largest\n", tfm_dtype_name(types[ti]), worst / scale);
         TT_ASSERT(worst <= limits[ti] * scale, "%s: logits off by %g (logit scale %g)", tfm_dtype_name(types[ti]), worst, scale);
-        free(plain.layers);
         tfm_model_free(m);
         for (i = 0; i < n; i++) free(srcs[i].bytes);
         free(file);

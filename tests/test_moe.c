@@ -1323,30 +1323,13 @@ static void test_model_prefill_decode_f32(void) { check_prefill_decode(TFM_F32, 
 /* q8_0 activations of prefill and decode may round one value apart (tests/test_model.c: 0.5%) */
 static void test_model_prefill_decode_q8_0(void) { check_prefill_decode(TFM_Q8_0, 5e-3); }
 
-/* plain = model with the same weights and no packed copies: the forward pass takes the plain kernels
-   (a layers array of its own, which the caller frees; everything else is shared). */
-static void unpacked_copy(const tfm_model *m, tfm_model *plain)
-{
-    int l;
-    *plain = *m;
-    plain->layers = (tfm_layer *)tt_alloc(sizeof(tfm_layer) * (size_t)m->config.n_layers);
-    memcpy(plain->layers, m->layers, sizeof(tfm_layer) * (size_t)m->config.n_layers);
-    for (l = 0; l < m->config.n_layers; l++) {
-        tfm_layer *L = &plain->layers[l];
-        L->wq.packed = L->wk.packed = L->wv.packed = L->wo.packed = NULL;
-        L->ffn_gate.packed = L->ffn_up.packed = L->ffn_down.packed = NULL;
-        L->ffn_gate_exps.packed = L->ffn_up_exps.packed = L->ffn_down_exps.packed = NULL;
-    }
-    plain->output.packed = NULL;
-}
-
 /* The loader repacks the q8_0 experts where the build has packed kernels (AVX-512 VNNI); the packed and
    the stored layouts give the same logits bit for bit, in prefill (one gemm per expert) and decode. */
 static void test_model_packed_experts(void)
 {
     upcycle u = upcycle_make(4, 2, TFM_Q8_0);
     void *buf = NULL;
-    tfm_model *m = tt_shared("models/stories260K.gguf") ? load_upcycled(&u, &buf) : NULL, plain;
+    tfm_model *m = tt_shared("models/stories260K.gguf") ? load_upcycled(&u, &buf) : NULL;
     tfm_error err;
     int tokens[24], n = 24, i, t, v;
     float *got[2][2];
@@ -1354,11 +1337,12 @@ static void test_model_packed_experts(void)
     TT_ASSERT(m, "the upcycled model does not load");
     TT_ASSERT((m->layers[0].ffn_gate_exps.packed != NULL) == tfm_quant_packable(TFM_Q8_0),
               "the experts are packed iff the build packs q8_0");
-    unpacked_copy(m, &plain);
     tt_seed(8);
     for (i = 0; i < n; i++) tokens[i] = i == 0 ? 1 : (int)(tt_next() % 512);
     for (v = 0; v < 2; v++) {
-        tfm_context *prefill = moe_context(v ? &plain : m, 2, 0), *decode = moe_context(v ? &plain : m, 1, 0);
+        tfm_context *prefill, *decode;
+        if (v == 1) tfm_model_unpack(m); /* the same weights as stored: the plain kernels */
+        prefill = moe_context(m, 2, 0), decode = moe_context(m, 1, 0);
         got[v][0] = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
         got[v][1] = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
         TT_ASSERT(prefill && decode, "contexts");
@@ -1371,7 +1355,6 @@ static void test_model_packed_experts(void)
     TT_ASSERT(memcmp(got[0][0], got[1][0], sizeof(float) * (size_t)n * 512) == 0, "prefill: packed and stored experts differ");
     TT_ASSERT(memcmp(got[0][1], got[1][1], sizeof(float) * (size_t)n * 512) == 0, "decode: packed and stored experts differ");
     for (v = 0; v < 2; v++) free(got[v][0]), free(got[v][1]);
-    free(plain.layers);
     tfm_model_free(m);
     free(buf);
 }
