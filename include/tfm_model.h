@@ -409,13 +409,21 @@ TFM_API tfm_status tfm_perplexity(tfm_context *ctx, const int *tokens, int n_tok
 /* llama.cpp's general.file_type (llama_ftype) of a model whose matrices are mostly `type`: f32 0,
    f16 1, q4_0 2, q4_1 3, q8_0 7, q4_k 14 (Q4_K_S), q6_k 18, bf16 32. */
 TFM_API uint32_t tfm_model_gguf_file_type(tfm_dtype type);
-/* Adds the keys llama.cpp reads for a `llama` model of config c, as its converters write them (u32
-   hyperparameters): general.architecture, general.name (name; NULL: "tfm"), general.file_type of
-   `type`, general.quantization_version 2, llama.context_length, embedding_length, feed_forward_length,
-   attention.head_count(_kv), block_count, rope.dimension_count, rope.freq_base,
-   attention.layer_norm_rms_epsilon. */
+/* Adds the keys llama.cpp reads for a model of config c's family (c->arch, NULL: llama), as its
+   converters write them (u32 hyperparameters): general.architecture, general.name (name; NULL: "tfm"),
+   general.file_type of `type`, general.quantization_version 2, {arch}.context_length, embedding_length,
+   feed_forward_length, attention.head_count(_kv), block_count, attention.key_length and value_length
+   (where head_dim != dim / n_heads), rope.dimension_count and rope.freq_base (with RoPE), the norm
+   epsilon, the expert counts (and width), and the family's own: soft-caps, sliding window, linear RoPE
+   scaling, its attention factor and original context. */
 TFM_API tfm_status tfm_model_gguf_add_config(tfm_gguf_writer *w, const tfm_model_config *c, const char *name,
                                              tfm_dtype type, tfm_error *err);
+/* Tensor i (0, 1, ... until it returns 0) of a GGUF file of config c's family (c->arch) as llama.cpp's
+   converter writes it: its name and shape ne (ne[0] = columns; ne[1] rows, 0 for a vector; ne[2]
+   stacked experts, else 1): the embedding (and learned positions), the final norm (and its bias), then
+   every tensor each layer of the family requires, fused matrices fused. Not listed: output.weight (a
+   file may tie the classifier to the embedding) and RoPE factors, which a file may add. */
+TFM_API int tfm_model_gguf_tensor(const tfm_model_config *c, int i, char *name, size_t cap, int64_t ne[3]);
 /* Adds a SentencePiece ("llama") vocab of n_vocab tokens: tok's pieces, scores and types (a llama2.c
    tokenizer.bin's, whose size must be n_vocab) in GGUF's spelling (U+2581 for a space, <s> and </s>
    for the controls), or with tok NULL a stand-in: <unk> <s> </s>, the 256 byte tokens, then
@@ -1538,15 +1546,19 @@ static int tfm__add_floats(size_t *bytes, uint64_t a, uint64_t b, uint64_t c)
 }
 
 /* Workspace the largest prefill product needs to quantize a chunk of activations (0 for float weights;
-   the experts' products take theirs from the mixture-of-experts workspace). */
+   the experts' products take theirs from the mixture-of-experts workspace): for any chunk of up to
+   max_batch tokens, since a few rows may need more than their share of many (tfm_quant_workspace_size
+   is not monotone in m: the kernels for under 4 rows lay their activations out apart). */
 static size_t tfm__model_quant_ws_bytes(const tfm_model *m, int max_batch)
 {
     size_t most = 0;
-    int i;
+    int i, rows;
     for (i = 0; i <= m->config.n_layers * TFM__N_LAYER_WEIGHTS; i++) {
         const tfm_tensor *t = &tfm__model_weight((tfm_model *)(uintptr_t)m, i)->tensor;
-        size_t need = t->data && t->ne[2] == 1 ? tfm_quant_workspace_size(t->dtype, max_batch, (int)t->ne[0]) : 0;
-        if (need > most) most = need;
+        for (rows = 1; t->data && t->ne[2] == 1 && rows <= max_batch; rows = rows < 8 ? rows + 1 : rows == max_batch ? rows + 1 : max_batch) {
+            size_t need = tfm_quant_workspace_size(t->dtype, rows, (int)t->ne[0]);
+            if (need > most) most = need;
+        }
     }
     return most;
 }
@@ -2276,28 +2288,132 @@ uint32_t tfm_model_gguf_file_type(tfm_dtype type)
     }
 }
 
+/* `<arch>.<name>` = v (u32 or f32) into the writer, when s is still TFM_OK */
+static tfm_status tfm__model_put_u32(tfm_gguf_writer *w, tfm_status s, const char *arch, const char *name, uint32_t v,
+                                     tfm_error *err)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%s.%s", arch, name);
+    return s == TFM_OK ? tfm_gguf_writer_add_u32(w, key, v, err) : s;
+}
+
+static tfm_status tfm__model_put_f32(tfm_gguf_writer *w, tfm_status s, const char *arch, const char *name, float v,
+                                     tfm_error *err)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%s.%s", arch, name);
+    return s == TFM_OK ? tfm_gguf_writer_add_f32(w, key, v, err) : s;
+}
+
 tfm_status tfm_model_gguf_add_config(tfm_gguf_writer *w, const tfm_model_config *c, const char *name, tfm_dtype type,
                                      tfm_error *err)
 {
+    const char *arch = c && c->arch ? c->arch : "llama";
+    const tfm__arch *a = tfm__model_arch(arch, strlen(arch));
     tfm_status s;
     if (!w || !c) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no writer or no config");
-    s = tfm_gguf_writer_add_string(w, "general.architecture", "llama", err);
+    if (!a) return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "architecture '%s' is not one tfm writes", arch);
+    s = tfm_gguf_writer_add_string(w, "general.architecture", arch, err);
     if (s == TFM_OK) s = tfm_gguf_writer_add_string(w, "general.name", name ? name : "tfm", err);
     if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "general.file_type", tfm_model_gguf_file_type(type), err);
     if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "general.quantization_version", 2, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.context_length", (uint32_t)c->context_length, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.embedding_length", (uint32_t)c->dim, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.feed_forward_length", (uint32_t)c->hidden_dim, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.attention.head_count", (uint32_t)c->n_heads, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.block_count", (uint32_t)c->n_layers, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.rope.dimension_count", (uint32_t)c->rope_dim, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_f32(w, "llama.rope.freq_base", c->rope_base, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_f32(w, "llama.attention.layer_norm_rms_epsilon", c->norm_eps, err);
-    if (s == TFM_OK && c->n_experts > 0) s = tfm_gguf_writer_add_u32(w, "llama.expert_count", (uint32_t)c->n_experts, err);
-    if (s == TFM_OK && c->n_experts > 0)
-        s = tfm_gguf_writer_add_u32(w, "llama.expert_used_count", (uint32_t)c->n_experts_used, err);
+    s = tfm__model_put_u32(w, s, arch, "context_length", (uint32_t)c->context_length, err);
+    s = tfm__model_put_u32(w, s, arch, "embedding_length", (uint32_t)c->dim, err);
+    s = tfm__model_put_u32(w, s, arch, "feed_forward_length", (uint32_t)c->hidden_dim, err);
+    s = tfm__model_put_u32(w, s, arch, "attention.head_count", (uint32_t)c->n_heads, err);
+    s = tfm__model_put_u32(w, s, arch, "attention.head_count_kv", (uint32_t)c->n_kv_heads, err);
+    s = tfm__model_put_u32(w, s, arch, "block_count", (uint32_t)c->n_layers, err);
+    if (c->n_heads > 0 && c->head_dim * c->n_heads != c->dim) {
+        s = tfm__model_put_u32(w, s, arch, "attention.key_length", (uint32_t)c->head_dim, err);
+        s = tfm__model_put_u32(w, s, arch, "attention.value_length", (uint32_t)c->head_dim, err);
+    }
+    if (a->rope_mode >= 0 && c->rope_dim > 0) {
+        s = tfm__model_put_u32(w, s, arch, "rope.dimension_count", (uint32_t)c->rope_dim, err);
+        s = tfm__model_put_f32(w, s, arch, "rope.freq_base", c->rope_base, err);
+    }
+    s = tfm__model_put_f32(w, s, arch, a->norm == TFM_NORM_LAYER ? "attention.layer_norm_epsilon"
+                                                                  : "attention.layer_norm_rms_epsilon", c->norm_eps, err);
+    if (c->n_experts > 0) {
+        s = tfm__model_put_u32(w, s, arch, "expert_count", (uint32_t)c->n_experts, err);
+        s = tfm__model_put_u32(w, s, arch, "expert_used_count", (uint32_t)c->n_experts_used, err);
+        if (a->experts == 2) s = tfm__model_put_u32(w, s, arch, "expert_feed_forward_length", (uint32_t)c->hidden_dim, err);
+    }
+    /* the family's own keys, where they differ from what the loader assumes without them */
+    if (a->softcaps) s = tfm__model_put_f32(w, s, arch, "attn_logit_softcapping", c->attn_softcap, err);
+    if (a->softcaps) s = tfm__model_put_f32(w, s, arch, "final_logit_softcapping", c->logit_softcap, err);
+    if (a->swa_period >= 0) s = tfm__model_put_u32(w, s, arch, "attention.sliding_window", (uint32_t)c->sliding_window, err);
+    if (c->rope_freq_scale > 0.0f && c->rope_freq_scale != 1.0f) {
+        if (s == TFM_OK) {
+            char key[96];
+            snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+            s = tfm_gguf_writer_add_string(w, key, "linear", err);
+        }
+        s = tfm__model_put_f32(w, s, arch, "rope.scaling.factor", 1.0f / c->rope_freq_scale, err);
+    }
+    if (c->rope_attn_factor > 0.0f && c->rope_attn_factor != 1.0f)
+        s = tfm__model_put_f32(w, s, arch, "rope.scaling.attn_factor", c->rope_attn_factor, err);
+    if (c->rope_orig_context > 0 && c->rope_orig_context != c->context_length)
+        s = tfm__model_put_u32(w, s, arch, "rope.scaling.original_context_length", (uint32_t)c->rope_orig_context, err);
     return s;
+}
+
+/* Entry k of the table's tensors each layer of family a's file holds (a fused matrix and its bias under
+   the name of their first part), or NULL past the last. */
+static const tfm__layer_tensor *tfm__model_gguf_written(const tfm__arch *a, const tfm_model_config *c, int k)
+{
+    int fused_qkv = ((a->required | a->optional) & TFM__F_FUSED_QKV) != 0;
+    int fused_up = (a->required & TFM__F_FUSED_UP) && c->n_experts == 0;
+    size_t j;
+    for (j = 0; j < TFM__N_LAYER_TENSORS; j++) {
+        const tfm__layer_tensor *t = &tfm__layer_tensors[j];
+        size_t at = t->offset;
+        int part = (fused_qkv && (at == offsetof(tfm_layer, wk) || at == offsetof(tfm_layer, wv) ||
+                                  at == offsetof(tfm_layer, bk) || at == offsetof(tfm_layer, bv))) ||
+                   (fused_up && at == offsetof(tfm_layer, ffn_gate));
+        if (tfm__layer_has(c, t) && (a->required & (unsigned)t->feature) && !part && k-- == 0) return t;
+    }
+    return NULL;
+}
+
+/* Tensor i of family a's file for config c (tfm_model_gguf_tensor). */
+static int tfm__model_gguf_list(const tfm__arch *a, const tfm_model_config *c, int i, char *name, size_t cap, int64_t *ne)
+{
+    int fused_qkv = ((a->required | a->optional) & TFM__F_FUSED_QKV) != 0;
+    int fused_up = (a->required & TFM__F_FUSED_UP) && c->n_experts == 0;
+    int pos = (a->required & TFM__F_POS_EMBD) != 0, bias = (a->required & TFM__F_NORM_BIAS) != 0;
+    int n_layer = 0;
+    const tfm__layer_tensor *e;
+    const int64_t qkv = tfm__model_dim(c, TFM__D_Q) + 2 * tfm__model_dim(c, TFM__D_KV);
+    ne[0] = c->dim, ne[1] = 0, ne[2] = 1;
+    if (i == 0) return snprintf(name, cap, "token_embd.weight"), ne[1] = c->vocab_size, 1;
+    if (pos && i == 1) return snprintf(name, cap, "position_embd.weight"), ne[1] = c->context_length, 1;
+    if (i == 1 + pos) return snprintf(name, cap, "output_norm.weight"), 1;
+    if (bias && i == 2 + pos) return snprintf(name, cap, "output_norm.bias"), 1;
+    i -= 2 + pos + bias;
+    while (tfm__model_gguf_written(a, c, n_layer)) n_layer++;
+    if (n_layer == 0 || i >= n_layer * c->n_layers) return 0;
+    e = tfm__model_gguf_written(a, c, i % n_layer);
+    ne[0] = tfm__model_dim(c, e->cols), ne[1] = e->rows == TFM__D_ONE ? 0 : tfm__model_dim(c, e->rows);
+    ne[2] = tfm__model_dim(c, e->depth);
+    if (fused_qkv && e->offset == offsetof(tfm_layer, wq)) {
+        snprintf(name, cap, "blk.%d.attn_qkv.weight", i / n_layer);
+        ne[1] = qkv;
+    } else if (fused_qkv && e->offset == offsetof(tfm_layer, bq)) {
+        snprintf(name, cap, "blk.%d.attn_qkv.bias", i / n_layer);
+        ne[0] = qkv;
+    } else {
+        snprintf(name, cap, "blk.%d.%s", i / n_layer, e->name);
+        if (fused_up && e->offset == offsetof(tfm_layer, ffn_up)) ne[1] = 2 * (int64_t)c->hidden_dim;
+    }
+    return 1;
+}
+
+int tfm_model_gguf_tensor(const tfm_model_config *c, int i, char *name, size_t cap, int64_t ne[3])
+{
+    const char *arch = c && c->arch ? c->arch : "llama";
+    const tfm__arch *a = tfm__model_arch(arch, strlen(arch));
+    if (!c || !a || !name || !ne || i < 0) return 0;
+    return tfm__model_gguf_list(a, c, i, name, cap, ne);
 }
 
 /* Token i of the stand-in vocab: <unk> <s> </s>, the byte tokens <0x00>..<0xFF>, then words " wN". */

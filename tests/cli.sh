@@ -210,6 +210,29 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
         if [ $rc -eq 0 ] && grep -q "PPL = " "$out/cli_stdout" &&
            grep -q '^total: 186 tokens, 372 assignments' "$out/cli_stderr"; then ok
         else bad "tfm-perplexity --moe-stats: exit $rc, stderr $(tail -c 400 "$out/cli_stderr")"; fi
+
+        # every family: tfm-synth --arch writes a file tfm-generate runs, the same text with 1 and 2 threads
+        # (gemma3: 6 layers, one of them global); an unknown family and --experts on a dense one are one line
+        for arch in llama qwen2 qwen3 qwen3moe gemma2 gemma3 phi3 gpt2; do
+            extra=""
+            [ $arch = qwen3moe ] && extra="--experts 4"
+            [ $arch = gemma2 ] || [ $arch = gemma3 ] || [ $arch = phi3 ] && extra="--window 5"
+            if "$synth" --arch $arch --dim 64 --hidden 96 --layers 6 --heads 4 --kv-heads 2 --vocab 300 --seq-len 64 $extra \
+                   --format gguf --type q8_0 -o "$out/synth-$arch.gguf" 2>/dev/null; then ok
+            else bad "tfm-synth --arch $arch failed"; continue; fi
+            run -m "$out/synth-$arch.gguf" -p "ab" -n 12 --temp 0 --threads 1
+            cp "$out/cli_stdout" "$out/synth_arch.txt"
+            run -m "$out/synth-$arch.gguf" -p "ab" -n 12 --temp 0 --threads 2
+            if [ $rc -eq 0 ] && [ -s "$out/cli_stdout" ] && cmp -s "$out/cli_stdout" "$out/synth_arch.txt"; then ok
+            else bad "a synthetic $arch model: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+        done
+        for args in "--arch mamba" "--arch qwen2 --experts 4" "--arch qwen3moe"; do
+            "$synth" $args --dim 64 --hidden 96 --layers 2 --heads 4 --vocab 300 --seq-len 64 --format gguf \
+                -o "$out/synth-bad.gguf" >"$out/cli_stdout" 2>"$out/cli_stderr"
+            rc=$?
+            if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] && [ ! -e "$out/synth-bad.gguf" ]; then ok
+            else bad "tfm-synth $args: exit $rc, stderr $(head -c 300 "$out/cli_stderr")"; fi
+        done
     else
         head -n 20 "$out/cli_build.log" >&2
         bad "examples/synth.c does not build"

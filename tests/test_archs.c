@@ -875,11 +875,54 @@ static void test_learned_positions_bound_the_context(void)
     src_free(&m);
 }
 
+/* Prompts of every length 1..7 through q8_0 and q4_0 matrices of short rows (96 columns, 3 blocks), a
+   dense family and a mixture of experts, in contexts whose chunks hold 5 tokens: every product gets the
+   workspace it needs (a regression: products of 2 or 3 rows need more than a 4-row chunk's share, and a
+   MoE prefill's experts get any number of its rows), and the logits are decode's. */
+static void test_short_prompts_quantized(void)
+{
+    static const char *const archs[] = {"llama", "qwen3moe"};
+    static const tfm_dtype types[] = {TFM_Q8_0, TFM_Q4_0};
+    int a, ti, n, i, tokens[7];
+    for (a = 0; a < 2; a++)
+        for (ti = 0; ti < 2; ti++) {
+            model_src m;
+            tfm_model *model = NULL;
+            tfm_error err;
+            size_t size;
+            void *file;
+            float whole[97], step[97];
+            family f = *family_named(archs[a]);
+            f.head_dim = 0;
+            src_make(&m, &f, 96, 96, 97, 11);
+            for (i = 0; i < 7; i++) tokens[i] = (int)(tt_next() % 97);
+            file = src_write(&m, types[ti], NULL, &size);
+            TT_ASSERT(file && tfm_model_load_memory(file, size, &model, &err) == TFM_OK, "%s: loading", f.arch);
+            for (n = 1; n <= 7; n++) {
+                tfm_context *prompt = new_context(model, 32, 5, 1), *one = new_context(model, 32, 1, 1);
+                double worst = 0;
+                TT_ASSERT(prompt && one, "contexts");
+                TT_ASSERT(tfm_forward(prompt, tokens, n, whole, TFM_LOGITS_LAST, &err) == TFM_OK, "%s %s, %d tokens: %s",
+                          f.arch, tfm_dtype_name(types[ti]), n, err.message);
+                TT_ASSERT(tfm_forward(one, tokens, n, step, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+                for (i = 0; i < 97; i++) worst = fabs(whole[i] - step[i]) > worst ? fabs(whole[i] - step[i]) : worst;
+                /* quantized activations: a last-bit difference may round one value a step the other way */
+                TT_ASSERT(worst <= 0.05, "%s %s, %d tokens: prompt and token-by-token logits differ by %g", f.arch,
+                          tfm_dtype_name(types[ti]), n, worst);
+                tfm_context_free(prompt), tfm_context_free(one);
+            }
+            tfm_model_free(model);
+            free(file);
+            src_free(&m);
+        }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     TT_RUN(test_families_match_float64);
     TT_RUN(test_families_quantized);
+    TT_RUN(test_short_prompts_quantized);
     TT_RUN(test_shared_archs_greedy);
     TT_RUN(test_shared_ppl_gemma2);
     TT_RUN(test_shared_ppl_phi3);
