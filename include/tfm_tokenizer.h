@@ -241,6 +241,15 @@ TFM_API tfm_status tfm_tokenizer_token(const tfm_tokenizer *tok, int id, const c
    Thread-safe: scratch is allocated per call, linear in len. err may be NULL. */
 TFM_API tfm_status tfm_tokenize(const tfm_tokenizer *tok, const char *text, size_t len, int flags, int *ids,
                                 int max_ids, int *n_ids, tfm_error *err);
+/* The words a byte-level BPE vocab's pre-tokenizer cuts text into, in order, as the bytes the merges
+   see (bad UTF-8 read as U+FFFD): word(user, bytes, len) for each (return 0 to stop); special tokens
+   are cut out first as tfm_tokenize does (flags: TFM_TOKENIZE_PARSE_SPECIAL) and are not words. For
+   inspecting and timing the pre-tokenizer alone; TFM_ERR_UNSUPPORTED for other kinds. */
+typedef int (*tfm_tokenizer_word_fn)(void *user, const char *word, size_t len);
+TFM_API tfm_status tfm_tokenizer_pretokenize(const tfm_tokenizer *tok, const char *text, size_t len, int flags,
+                                             tfm_tokenizer_word_fn word, void *user, tfm_error *err);
+/* Bytes of memory the tokenizer holds (what a loaded vocab costs beyond its file). */
+TFM_API size_t tfm_tokenizer_memory(const tfm_tokenizer *tok);
 /* The encode of earlier versions: BOS/EOS when bos/eos are nonzero (whatever the vocab says), special
    tokens in the text not parsed. */
 TFM_API tfm_status tfm_tokenizer_encode(const tfm_tokenizer *tok, const char *text, size_t len, int bos, int eos,
@@ -2002,6 +2011,9 @@ typedef struct tfm__tok_enc {
     size_t cache_ids_n, cache_ids_cap;
     tfm__tok_frag *frag;
     int n_frag, frag_cap;
+    tfm_tokenizer_word_fn word_fn; /* tfm_tokenizer_pretokenize: words go here, not to the merges */
+    void *word_user;
+    int stopped;
 } tfm__tok_enc;
 
 /* The array *p points to (p: the address of any pointer variable) grown to hold need elements of
@@ -2317,6 +2329,10 @@ static int tfm__bpe_word(tfm__tok_enc *e, const unsigned char *w, size_t n)
     uint32_t h = 0, i = 0;
     size_t k, first;
     int id;
+    if (e->word_fn) {
+        if (!e->stopped && !e->word_fn(e->word_user, (const char *)w, n)) e->stopped = 1;
+        return 1;
+    }
     if (n <= TFM__CACHE_WORD) {
         h = tfm__bytes_hash(w, n);
         for (i = h & e->cache_mask; e->cache[i].key_len; i = (i + 1) & e->cache_mask) {
@@ -2647,6 +2663,22 @@ static int tfm__tok_partition(tfm__tok_enc *e, const char *text, size_t len, int
     return ok;
 }
 
+static void tfm__tok_enc_free(tfm__tok_enc *e)
+{
+    TFM_FREE(e->sym);
+    TFM_FREE(e->heap.a);
+    TFM_FREE(e->cp);
+    TFM_FREE(e->cls);
+    TFM_FREE(e->cut);
+    TFM_FREE(e->off);
+    TFM_FREE(e->bytes);
+    TFM_FREE(e->hashes);
+    TFM_FREE(e->cache);
+    TFM_FREE(e->keys);
+    TFM_FREE(e->cache_ids);
+    TFM_FREE(e->frag);
+}
+
 static tfm_status tfm__tok_encode(const tfm_tokenizer *tok, const char *text, size_t len, int bos, int eos,
                                   int parse_special, int *ids, int max_ids, int *n_ids, tfm_error *err)
 {
@@ -2687,18 +2719,7 @@ static tfm_status tfm__tok_encode(const tfm_tokenizer *tok, const char *text, si
         prev_special = 0;
     }
     if (ok && eos) tfm__tok_emit(&e, close);
-    TFM_FREE(e.sym);
-    TFM_FREE(e.heap.a);
-    TFM_FREE(e.cp);
-    TFM_FREE(e.cls);
-    TFM_FREE(e.cut);
-    TFM_FREE(e.off);
-    TFM_FREE(e.bytes);
-    TFM_FREE(e.hashes);
-    TFM_FREE(e.cache);
-    TFM_FREE(e.keys);
-    TFM_FREE(e.cache_ids);
-    TFM_FREE(e.frag);
+    tfm__tok_enc_free(&e);
     if (!ok) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "tokenize: out of memory");
     *n_ids = e.count;
     if (ids && e.count > max_ids)
@@ -2719,6 +2740,41 @@ tfm_status tfm_tokenizer_encode(const tfm_tokenizer *tok, const char *text, size
                                 int max_ids, int *n_ids)
 {
     return tfm__tok_encode(tok, text, len, bos, eos, 0, ids, max_ids, n_ids, NULL);
+}
+
+tfm_status tfm_tokenizer_pretokenize(const tfm_tokenizer *tok, const char *text, size_t len, int flags,
+                                     tfm_tokenizer_word_fn word, void *user, tfm_error *err)
+{
+    tfm__tok_enc e;
+    int ok, f;
+    tfm_error_clear(err);
+    if (!tok || !word || (!text && len)) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "pretokenize: no tokenizer, text or callback");
+    if (tok->kind != TFM_TOKENIZER_BPE)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "pretokenize: a '%s' vocab has no pre-tokenizer",
+                             tfm__kinds[tok->kind].name);
+    memset(&e, 0, sizeof e);
+    e.t = tok;
+    e.word_fn = word;
+    e.word_user = user;
+    ok = len == 0 || tfm__tok_partition(&e, text, len, (flags & TFM_TOKENIZE_PARSE_SPECIAL) != 0);
+    for (f = 0; ok && len > 0 && f >= 0 && !e.stopped; f = e.frag[f].next)
+        if (e.frag[f].id < 0) ok = tfm__bpe_fragment(&e, text + e.frag[f].off, e.frag[f].len);
+    tfm__tok_enc_free(&e);
+    return ok ? TFM_OK : tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "pretokenize: out of memory");
+}
+
+size_t tfm_tokenizer_memory(const tfm_tokenizer *tok)
+{
+    size_t n, slots;
+    if (!tok) return 0;
+    n = (size_t)tok->n_vocab;
+    slots = (size_t)tok->slot_mask + 1;
+    return sizeof *tok + tok->offset[n] + sizeof(uint32_t) * (n + 1) + (tok->score ? sizeof(float) * n : 0) + n +
+           slots * sizeof *tok->slot +
+           (tok->n_alt ? sizeof(int) * (size_t)tok->n_alt + sizeof(uint32_t) * ((size_t)tok->n_alt + 1) +
+                             tok->alt_offset[tok->n_alt] : 0) +
+           (tok->merge_slot ? sizeof(int32_t) * (3 * (size_t)tok->n_merges + (size_t)tok->merge_mask + 1) : 0) +
+           2 * sizeof(int) * (size_t)(tok->n_specials ? tok->n_specials : 1);
 }
 
 /* ---------------------------------------------------------------- decode */
