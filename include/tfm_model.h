@@ -311,9 +311,10 @@ typedef struct tfm_perplexity_result {
 typedef void (*tfm_perplexity_progress)(void *user, const tfm_perplexity_result *so_far, int total_chunks);
 
 /* Perplexity of a text by llama.cpp's protocol (llama-perplexity without --ppl-stride). tokens is the
-   whole text tokenized once with a leading BOS (tfm_tokenizer_encode(..., bos 1, eos 0)); it is cut
-   into floor(n_tokens / n_ctx) consecutive chunks of n_ctx tokens (max_chunks > 0: at most that many).
-   Each chunk has its first token replaced by bos (bos < 0: kept) and runs from an empty cache (ctx is
+   whole text tokenized once as llama.cpp does (tfm_tokenize(..., TFM_TOKENIZE_ADD_SPECIAL): a leading
+   BOS when the vocab adds one); it is cut into floor(n_tokens / n_ctx) consecutive chunks of n_ctx
+   tokens (max_chunks > 0: at most that many). Each chunk has its first token replaced by bos (bos < 0:
+   kept; llama.cpp passes BOS when the vocab adds one, else -1) and runs from an empty cache (ctx is
    reset); the logits at positions n_ctx/2 .. n_ctx-2 are scored against the tokens at n_ctx/2+1 ..
    n_ctx-1, log-softmax in double. Needs n_tokens >= 2 n_ctx (as llama.cpp) and 3 <= n_ctx <=
    ctx->context_length. The first half of a chunk runs as one prompt without the classifier, the

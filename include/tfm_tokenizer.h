@@ -1178,6 +1178,11 @@ static const char *const tfm__eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|
 #define TFM__ALT 64u      /* text lookups see another spelling than the decoded piece (tfm__tok_match) */
 #define TFM__NOMATCH 128u /* no text spells it (a byte-level piece outside GPT-2's alphabet) */
 
+/* A merge of byte-level BPE: the ids of its parts (left -1: an empty slot), its rank and the merged token. */
+typedef struct tfm__merge {
+    int32_t left, right, rank, result;
+} tfm__merge;
+
 /* A hash slot: a token's id (-1: empty) and the full hash of the text it is found by. */
 typedef struct tfm__tok_slot {
     int id;
@@ -1206,9 +1211,8 @@ struct tfm_tokenizer {
     int *alt_id;
     uint32_t *alt_offset;       /* n_alt + 1 into alt_text */
     char *alt_text;
-    int n_merges;               /* byte-level BPE: by rank, the ids of the left and right parts and the result */
-    int32_t *merge_left, *merge_right, *merge_result;
-    int32_t *merge_slot;        /* open addressing: (left, right) -> rank (-1: empty) */
+    int n_merges;               /* byte-level BPE */
+    tfm__merge *merge;          /* open addressing: (left, right) -> rank, result; one cache line a lookup */
     uint32_t merge_mask;
     int byte_id[256];           /* SentencePiece: the byte-fallback token; byte-level: the token of each byte */
     char byte_text[256];        /* byte b, for decoding a byte token */
@@ -1301,10 +1305,7 @@ void tfm_tokenizer_free(tfm_tokenizer *tok)
     TFM_FREE(tok->alt_id);
     TFM_FREE(tok->alt_offset);
     TFM_FREE(tok->alt_text);
-    TFM_FREE(tok->merge_left);
-    TFM_FREE(tok->merge_right);
-    TFM_FREE(tok->merge_result);
-    TFM_FREE(tok->merge_slot);
+    TFM_FREE(tok->merge);
     TFM_FREE(tok->specials);
     TFM_FREE(tok->special_by_byte);
     TFM_FREE(tok);
@@ -1449,13 +1450,14 @@ static uint32_t tfm__merge_hash(int32_t a, int32_t b)
     return h ^ (h >> 15);
 }
 
-/* Rank of the merge of tokens a and b, or -1. */
-static int tfm__merge_find(const tfm_tokenizer *t, int32_t a, int32_t b)
+/* The merge of tokens a and b, or NULL. */
+static const tfm__merge *tfm__merge_find(const tfm_tokenizer *t, int32_t a, int32_t b)
 {
     uint32_t i = tfm__merge_hash(a, b) & t->merge_mask;
     for (;; i = (i + 1) & t->merge_mask) {
-        int32_t r = t->merge_slot[i];
-        if (r < 0 || (t->merge_left[r] == a && t->merge_right[r] == b)) return r;
+        const tfm__merge *m = &t->merge[i];
+        if (m->left < 0) return NULL;
+        if (m->left == a && m->right == b) return m;
     }
 }
 
@@ -1470,13 +1472,9 @@ static tfm_status tfm__tok_merges(tfm_tokenizer *t, const tfm_vocab *v, tfm_erro
     tfm_status s = TFM_OK;
     if (v->n_merges == 0) return TFM_OK;
     if (!v->merges) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "%d merges but no merge strings", v->n_merges);
-    t->merge_left = (int32_t *)TFM_MALLOC(sizeof(int32_t) * (size_t)v->n_merges);
-    t->merge_right = (int32_t *)TFM_MALLOC(sizeof(int32_t) * (size_t)v->n_merges);
-    t->merge_result = (int32_t *)TFM_MALLOC(sizeof(int32_t) * (size_t)v->n_merges);
-    t->merge_slot = (int32_t *)TFM_MALLOC(sizeof(int32_t) * slots);
-    if (!t->merge_left || !t->merge_right || !t->merge_result || !t->merge_slot)
-        return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for %d merges", v->n_merges);
-    memset(t->merge_slot, 0xff, sizeof(int32_t) * slots);
+    t->merge = (tfm__merge *)TFM_MALLOC(sizeof(tfm__merge) * slots);
+    if (!t->merge) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for %d merges", v->n_merges);
+    memset(t->merge, 0xff, sizeof(tfm__merge) * slots);
     t->merge_mask = (uint32_t)(slots - 1);
     t->n_merges = v->n_merges;
     for (r = 0; r < v->n_merges && s == TFM_OK; r++) {
@@ -1516,16 +1514,16 @@ static tfm_status tfm__tok_merges(tfm_tokenizer *t, const tfm_vocab *v, tfm_erro
                               (int)(what_len < 60 ? what_len : 60), what);
             break;
         }
-        t->merge_left[r] = ids[0];
-        t->merge_right[r] = ids[1];
-        t->merge_result[r] = ids[2];
         for (i = tfm__merge_hash(ids[0], ids[1]) & t->merge_mask;; i = (i + 1) & t->merge_mask) {
-            int32_t q = t->merge_slot[i];
-            if (q < 0) {
-                t->merge_slot[i] = r;
+            tfm__merge *q = &t->merge[i];
+            if (q->left < 0) {
+                q->left = ids[0];
+                q->right = ids[1];
+                q->rank = r;
+                q->result = ids[2];
                 break;
             }
-            if (t->merge_left[q] == ids[0] && t->merge_right[q] == ids[1]) break; /* a duplicate keeps its first rank */
+            if (q->left == ids[0] && q->right == ids[1]) break; /* a duplicate keeps its first rank */
         }
     }
     TFM_FREE(buf);
@@ -2084,10 +2082,10 @@ static int tfm__tok_try_pair(tfm__tok_enc *e, int left, int right)
     b = e->sym[right].id;
     if (a < 0 || b < 0) return 1;
     if (t->kind == TFM_TOKENIZER_BPE) {
-        int r = tfm__merge_find(t, a, b);
-        if (r < 0) return 1;
-        c.merged = t->merge_result[r];
-        c.score = -(float)r;
+        const tfm__merge *m = tfm__merge_find(t, a, b);
+        if (!m) return 1;
+        c.merged = m->result;
+        c.score = -(float)m->rank;
     } else {
         size_t la, lb;
         const char *pa = tfm__tok_match(t, a, &la), *pb = tfm__tok_match(t, b, &lb);
@@ -2773,7 +2771,7 @@ size_t tfm_tokenizer_memory(const tfm_tokenizer *tok)
            slots * sizeof *tok->slot +
            (tok->n_alt ? sizeof(int) * (size_t)tok->n_alt + sizeof(uint32_t) * ((size_t)tok->n_alt + 1) +
                              tok->alt_offset[tok->n_alt] : 0) +
-           (tok->merge_slot ? sizeof(int32_t) * (3 * (size_t)tok->n_merges + (size_t)tok->merge_mask + 1) : 0) +
+           (tok->merge ? sizeof(tfm__merge) * ((size_t)tok->merge_mask + 1) : 0) +
            2 * sizeof(int) * (size_t)(tok->n_specials ? tok->n_specials : 1);
 }
 
