@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -261,12 +263,21 @@ static int bench_one_tokenizer(const char *dir, const char *name, const char *te
 
 /* ---------------------------------------------------------------- GGUF vocabs against llama.cpp */
 
+/* CPU seconds (user + system) of the children waited for so far. */
+static double children_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0) return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec + 1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 /* Runs argv as a child (stdout to out_path, or /dev/null; stderr to /dev/null) through GNU time when
    /usr/bin/time exists, for the child's own peak RSS (a child forked from this process would count this
    process's pages until its exec). Returns the wall seconds, the exit status in *status and the peak RSS
-   in KiB in *peak_kib (0: unknown), or -1 when it cannot start. */
-static double run_child(char *const argv[], const char *out_path, int *status, long *peak_kib)
+   in KiB in *peak_kib (0: unknown), its CPU seconds (user + system) in *cpu, or -1 when it cannot start. */
+static double run_child(char *const argv[], const char *out_path, int *status, long *peak_kib, double *cpu)
 {
+    double cpu0 = children_cpu();
     static const char time_bin[] = "/usr/bin/time";
     char rss_path[64], *timed[32];
     int have_time = access(time_bin, X_OK) == 0, st = -1, k = 0, i;
@@ -292,6 +303,7 @@ static double run_child(char *const argv[], const char *out_path, int *status, l
     if (pid < 0 || waitpid(pid, &st, 0) != pid) return -1;
     *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     t0 = bench_now() - t0;
+    *cpu = children_cpu() - cpu0;
     *peak_kib = 0;
     if (have_time && (f = fopen(rss_path, "r")) != NULL) {
         char line[128];
@@ -301,6 +313,23 @@ static double run_child(char *const argv[], const char *out_path, int *status, l
     }
     remove(rss_path);
     return t0;
+}
+
+/* The least CPU time of one call of fn over reps calls (after one to warm up): on a shared machine the
+   wall clock counts the other programs' turns too. */
+static double cpu_best(bench_fn fn, void *ctx, int reps)
+{
+    double best = 1e30;
+    int r;
+    fn(ctx);
+    for (r = 0; r < reps; r++) {
+        clock_t t0 = clock();
+        double t;
+        fn(ctx);
+        t = (double)(clock() - t0) / CLOCKS_PER_SEC;
+        if (t < best) best = t;
+    }
+    return best;
 }
 
 static int write_file(const char *path, const char *data, size_t size, int copies)
@@ -366,32 +395,32 @@ static long file_size(const char *path)
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
-/* One vocab: load, throughput, and llama.cpp beside both. */
+/* One vocab: load, throughput, and llama.cpp beside both; CPU times (see the top). */
 static int bench_vocab(const char *dir, const char *name, const char *text, size_t size, int argc, char **argv,
                        int csv, int *header)
 {
     const char *llama = bench_arg_str(argc, argv, "--llama-tokenize", NULL);
     const char *ours_bin = bench_arg_str(argc, argv, "--tfm-tokenize", "build/tfm-tokenize");
     int reps = (int)bench_arg_int(argc, argv, "--reps", 3), copies = (int)bench_arg_int(argc, argv, "--repeat", 4);
-    double seconds = bench_arg_num(argc, argv, "--seconds", 1.0);
     char path[1024], text_path[64], tiny_path[64], out_path[64];
-    double t_load = 1e9, t_ours, t_pre, llama_text = 1e9, llama_tiny = 1e9, ours_proc = 1e9;
-    long peak[4] = {0, 0, 0, 0}, vocab_bytes;
+    double t_load = 1e30, t_ours, t_pre, llama_text = 1e30, llama_tiny = 1e30, ours_proc = 1e30, wall, cpu;
+    long peak[4] = {0, 0, 0, 0}, vocab_bytes, kib;
     tfm_tokenizer *tok = NULL;
     tfm_error err;
     vocab_job job;
     bench_row row;
     int r, same = -1, status;
+    if (copies < 1) copies = 1;
     snprintf(path, sizeof path, "%s/ggml-vocab-%s.gguf", dir, name);
     vocab_bytes = file_size(path);
     for (r = 0; r < reps; r++) {
-        double t0 = bench_now();
+        clock_t t0 = clock();
         tfm_tokenizer_free(tok);
         if (tfm_model_load_vocab(path, &tok, &err) != TFM_OK) {
             printf("tokenizer: %s: skipped\n", err.message);
             return 0;
         }
-        if (bench_now() - t0 < t_load) t_load = bench_now() - t0;
+        if ((double)(clock() - t0) / CLOCKS_PER_SEC < t_load) t_load = (double)(clock() - t0) / CLOCKS_PER_SEC;
     }
     memset(&job, 0, sizeof job);
     job.tok = tok;
@@ -403,14 +432,14 @@ static int bench_vocab(const char *dir, const char *name, const char *text, size
         tfm_tokenizer_free(tok);
         return 1;
     }
-    t_ours = bench_best(run_tokenize, &job, reps, seconds);
-    t_pre = bench_best(run_pretokenize, &job, reps, seconds);
+    t_ours = cpu_best(run_tokenize, &job, reps);
+    t_pre = cpu_best(run_pretokenize, &job, reps);
     run_tokenize(&job);
-    /* the processes: ours and llama.cpp's on a 1-byte text (load), llama.cpp's on the text */
+    /* the processes, alternating rep by rep: ours and llama.cpp's on a 1-byte text, llama.cpp's on the text */
     snprintf(text_path, sizeof text_path, "/tmp/tfm-bench-tok-%ld.txt", (long)getpid());
     snprintf(tiny_path, sizeof tiny_path, "/tmp/tfm-bench-tok-%ld.tiny", (long)getpid());
     snprintf(out_path, sizeof out_path, "/tmp/tfm-bench-tok-%ld.out", (long)getpid());
-    if (write_file(text_path, text, size, copies > 0 ? copies : 1) && write_file(tiny_path, "x", 1, 1)) {
+    if (write_file(text_path, text, size, copies) && write_file(tiny_path, "x", 1, 1)) {
         char *ours_tiny[] = {(char *)ours_bin, (char *)"-m", path, (char *)"-f", tiny_path, (char *)"--ids", NULL};
         char *ours_none[] = {(char *)ours_bin, (char *)"-m", (char *)"/nonexistent.gguf", (char *)"-p", (char *)"x", NULL};
         char *l_text[] = {(char *)llama, (char *)"-m", path, (char *)"-f", text_path, (char *)"--ids",
@@ -419,25 +448,24 @@ static int bench_vocab(const char *dir, const char *name, const char *text, size
                           (char *)"--no-parse-special", (char *)"--log-disable", NULL};
         char *l_none[] = {(char *)llama, (char *)"-m", (char *)"/nonexistent.gguf", (char *)"-p", (char *)"x",
                           (char *)"--log-disable", NULL};
-        long kib;
-        double t;
-        run_child(ours_none, NULL, &status, &peak[0]);
+        run_child(ours_none, NULL, &status, &peak[0], &cpu);
         for (r = 0; r < reps; r++) {
-            if ((t = run_child(ours_tiny, NULL, &status, &kib)) >= 0 && status == 0) {
-                if (t < ours_proc) ours_proc = t;
+            if ((wall = run_child(ours_tiny, NULL, &status, &kib, &cpu)) >= 0 && status == 0) {
+                if (cpu < ours_proc) ours_proc = cpu;
                 if (kib > peak[1]) peak[1] = kib;
             }
             if (!llama) continue;
-            if ((t = run_child(l_tiny, NULL, &status, &kib)) >= 0 && status == 0) {
-                if (t < llama_tiny) llama_tiny = t;
+            if ((wall = run_child(l_tiny, NULL, &status, &kib, &cpu)) >= 0 && status == 0) {
+                if (cpu < llama_tiny) llama_tiny = cpu;
                 if (kib > peak[3]) peak[3] = kib;
             }
-            if ((t = run_child(l_text, out_path, &status, &kib)) >= 0 && status == 0 && t < llama_text) llama_text = t;
+            if ((wall = run_child(l_text, out_path, &status, &kib, &cpu)) >= 0 && status == 0 && cpu < llama_text)
+                llama_text = cpu;
         }
         if (llama) { /* its baseline, and its ids on one copy of the text against ours */
             int *theirs = (int *)malloc(sizeof(int) * (size_t)job.max), n = -1;
-            run_child(l_none, NULL, &status, &peak[2]);
-            if (theirs && write_file(text_path, text, size, 1) && run_child(l_text, out_path, &status, &kib) >= 0 &&
+            run_child(l_none, NULL, &status, &peak[2], &cpu);
+            if (theirs && write_file(text_path, text, size, 1) && run_child(l_text, out_path, &status, &kib, &cpu) >= 0 &&
                 status == 0)
                 n = read_llama_ids(out_path, theirs, job.max);
             same = n == job.n && memcmp(theirs, job.ids, sizeof(int) * (size_t)n) == 0;
@@ -447,19 +475,20 @@ static int bench_vocab(const char *dir, const char *name, const char *text, size
     remove(text_path);
     remove(tiny_path);
     remove(out_path);
+    (void)wall;
     bench_row_init(&row);
     bench_row_str(&row, "vocab", name);
     bench_row_int(&row, "tokens", tfm_tokenizer_vocab_size(tok));
     bench_row_int(&row, "bytes", (long long)size);
     bench_row_int(&row, "ids", job.n);
-    bench_row_num(&row, "MB_s", (double)size / t_ours * 1e-6, 2);
+    bench_row_num(&row, "MB_s", (double)size / t_ours * 1e-6, 1);
     bench_row_num(&row, "pretok_MB_s", (double)size / t_pre * 1e-6, 1);
-    bench_row_num(&row, "llama_MB_s", llama ? (double)size * (copies > 0 ? copies : 1) / (llama_text - llama_tiny) * 1e-6 : 0.0 / 0.0, 2);
-    bench_row_num(&row, "ratio", llama ? (llama_text - llama_tiny) / (copies > 0 ? copies : 1) / t_ours : 0.0 / 0.0, 2);
+    bench_row_num(&row, "llama_MB_s", llama ? (double)size * copies / (llama_text - llama_tiny) * 1e-6 : 0.0 / 0.0, 2);
+    bench_row_num(&row, "ratio", llama ? (llama_text - llama_tiny) / copies / t_ours : 0.0 / 0.0, 1);
     bench_row_str(&row, "same_ids", same < 0 ? "" : same ? "yes" : "NO");
     bench_row_num(&row, "load_ms", t_load * 1e3, 1);
-    bench_row_num(&row, "proc_ms", ours_proc < 1e9 ? ours_proc * 1e3 : 0.0 / 0.0, 0);
-    bench_row_num(&row, "llama_proc_ms", llama && llama_tiny < 1e9 ? llama_tiny * 1e3 : 0.0 / 0.0, 0);
+    bench_row_num(&row, "proc_ms", ours_proc < 1e30 ? ours_proc * 1e3 : 0.0 / 0.0, 0);
+    bench_row_num(&row, "llama_proc_ms", llama && llama_tiny < 1e30 ? llama_tiny * 1e3 : 0.0 / 0.0, 0);
     bench_row_num(&row, "held_MB", (double)tfm_tokenizer_memory(tok) / 1048576.0, 1);
     bench_row_num(&row, "file_MB", (double)vocab_bytes / 1048576.0, 1);
     bench_row_num(&row, "rss_MB", peak[1] > 0 ? (double)(peak[1] - peak[0]) / 1024.0 : 0.0 / 0.0, 1);
@@ -498,9 +527,9 @@ int bench_tokenizer(int argc, char **argv)
     failed |= bench_one_tokenizer(dir, "tok512.bin", text, size, ref_max, seconds, csv, &header);
     failed |= bench_one_tokenizer(dir, "tokenizer.bin", text, size, ref_max, seconds, csv, &header);
     if (!csv)
-        printf("\nGGUF vocabs, llama-tokenize's defaults (BOS as the vocab says, specials not parsed); ratio = "
-               "llama.cpp's time / ours;\nload_ms: tfm_model_load_vocab; proc_ms: a tfm-tokenize / llama-tokenize "
-               "process on 1 byte; rss_MB: its peak RSS beyond a failing run\n");
+        printf("\nGGUF vocabs, llama-tokenize's defaults (BOS as the vocab says, specials not parsed), CPU time; "
+               "ratio = llama.cpp's time / ours;\nload_ms: tfm_model_load_vocab; proc_ms: a tfm-tokenize / "
+               "llama-tokenize process on 1 byte; rss_MB: its peak RSS beyond a failing run\n");
     header = 1;
     while (*names) {
         size_t k = strcspn(names, ",");

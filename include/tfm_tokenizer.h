@@ -1196,6 +1196,7 @@ struct tfm_tokenizer {
     int n_vocab;
     int special[TFM_SPECIAL_COUNT];
     int add_bos, add_eos, add_space_prefix, keep_case;
+    int llama2c;                /* llama2.c's tokenizer.bin: its rules where they differ from llama.cpp's */
     int byte_fallback;          /* SentencePiece: the token of a byte without a <0xNN> token */
     int space_id;               /* SentencePiece: the piece " " (-1: none) */
     int word_split;             /* SentencePiece: no piece holds a non-space byte then a space */
@@ -1619,11 +1620,13 @@ static tfm_status tfm__tok_specials(tfm_tokenizer *t, const tfm_vocab *v, tfm_er
                 if (len == strlen(keep[k]) && memcmp(p, keep[k], len) == 0) t->attr[i] &= (unsigned char)~TFM__RSTRIP;
         }
     }
-    if (t->pre >= 0 && tfm__pres[t->pre].lstrip) {
+    if (t->pre >= 0 && tfm__pres[t->pre].lstrip) { /* llama.cpp refuses the vocab without the token */
         const char *want = tfm__pres[t->pre].lstrip;
         for (i = 0; i < t->n_vocab; i++)
-            if (tfm__tok_len(t, i) == strlen(want) && memcmp(tfm__tok_text(t, i), want, strlen(want)) == 0)
-                t->attr[i] |= TFM__LSTRIP;
+            if (tfm__tok_len(t, i) == strlen(want) && memcmp(tfm__tok_text(t, i), want, strlen(want)) == 0) break;
+        if (i == t->n_vocab)
+            return tfm_error_set(err, TFM_ERR_FORMAT, "the pre-tokenizer '%s' needs a %s token", t->pre_name, want);
+        t->attr[i] |= TFM__LSTRIP;
     }
     return TFM_OK;
 }
@@ -1742,6 +1745,7 @@ static tfm_status tfm__tok_build(tfm_tokenizer **out, const tfm_vocab *v, int un
     if (v->add_eos != TFM_VOCAB_DEFAULT) t->add_eos = v->add_eos != 0;
     if (v->add_space_prefix != TFM_VOCAB_DEFAULT) t->add_space_prefix = v->add_space_prefix != 0;
     t->keep_case = v->keep_case > 0;
+    t->llama2c = !unescape;
     if ((s = tfm__tok_store_pieces(t, v, unescape && tfm__kinds[kind].escaped_space, err)) != TFM_OK ||
         (s = tfm__tok_index(t, v, err)) != TFM_OK) {
         tfm_tokenizer_free(t);
@@ -1973,7 +1977,7 @@ typedef struct tfm__tok_heap {
     size_t n, cap;
 } tfm__tok_heap;
 
-/* A word the byte-level BPE already merged in this call: its bytes and ids live in the cache's pools. */
+/* A word already merged in this call: its key (bytes, or symbol ids) and ids live in the cache's pools. */
 typedef struct tfm__tok_cached {
     uint32_t hash, key, key_len, ids, n_ids;
 } tfm__tok_cached;
@@ -1984,7 +1988,7 @@ typedef struct tfm__tok_frag {
     int id, next;
 } tfm__tok_frag;
 
-#define TFM__CACHE_WORD 64 /* longer words are merged every time */
+#define TFM__CACHE_WORD 64 /* bytes of the longest key cached: longer words are merged every time */
 
 /* One encode call: the ids so far and every scratch buffer (grown, never shrunk, freed at the end). */
 typedef struct tfm__tok_enc {
@@ -2001,7 +2005,7 @@ typedef struct tfm__tok_enc {
     size_t bytes_cap;     /* WordPiece: the word being built */
     uint32_t *hashes;     /* WordPiece: hashes of a word's prefixes */
     size_t hashes_cap;
-    tfm__tok_cached *cache; /* byte-level BPE: words merged so far */
+    tfm__tok_cached *cache; /* words merged so far (tfm__cache_find) */
     uint32_t cache_mask, cache_n;
     char *keys;
     size_t keys_n, keys_cap;
@@ -2137,6 +2141,67 @@ static int tfm__tok_add_sym(tfm__tok_enc *e, int id)
     return 1;
 }
 
+/* ---------------------------------------------------------------- the word cache of one encode */
+
+/* A word already merged in this call emits its cached ids: 1. Else 0, and *slot is where to remember
+   it (tfm__cache_add). The key is the word's bytes (byte-level BPE) or its symbols' ids (SentencePiece). */
+static int tfm__cache_find(tfm__tok_enc *e, const void *key, size_t n, uint32_t h, uint32_t *slot)
+{
+    uint32_t i;
+    for (i = h & e->cache_mask; e->cache[i].key_len; i = (i + 1) & e->cache_mask) {
+        const tfm__tok_cached *c = &e->cache[i];
+        if (c->hash == h && c->key_len == n && memcmp(e->keys + c->key, key, n) == 0) {
+            size_t k;
+            for (k = 0; k < c->n_ids; k++) tfm__tok_emit(e, e->cache_ids[c->ids + k]);
+            return 1;
+        }
+    }
+    *slot = i;
+    return 0;
+}
+
+/* Remembers the ids cache_ids[first ..] of a word under its key (the table grows at half full). */
+static int tfm__cache_add(tfm__tok_enc *e, const void *key, size_t n, uint32_t h, uint32_t slot, size_t first)
+{
+    if ((e->cache_n + 1) * 2 > e->cache_mask + 1) {
+        size_t slots = (size_t)(e->cache_mask + 1) * 2, j;
+        tfm__tok_cached *grown = (tfm__tok_cached *)TFM_MALLOC(slots * sizeof *grown);
+        if (!grown) return 0;
+        memset(grown, 0, slots * sizeof *grown);
+        for (j = 0; j <= e->cache_mask; j++)
+            if (e->cache[j].key_len) {
+                uint32_t s = e->cache[j].hash & (uint32_t)(slots - 1);
+                while (grown[s].key_len) s = (s + 1) & (uint32_t)(slots - 1);
+                grown[s] = e->cache[j];
+            }
+        TFM_FREE(e->cache);
+        e->cache = grown;
+        e->cache_mask = (uint32_t)(slots - 1);
+        for (slot = h & e->cache_mask; e->cache[slot].key_len; slot = (slot + 1) & e->cache_mask) {
+        }
+    }
+    if (!tfm__tok_reserve(&e->keys, &e->keys_cap, e->keys_n + n, 1)) return 0;
+    memcpy(e->keys + e->keys_n, key, n);
+    e->cache[slot].hash = h;
+    e->cache[slot].key = (uint32_t)e->keys_n;
+    e->cache[slot].key_len = (uint32_t)n;
+    e->cache[slot].ids = (uint32_t)first;
+    e->cache[slot].n_ids = (uint32_t)(e->cache_ids_n - first);
+    e->keys_n += n;
+    e->cache_n++;
+    return 1;
+}
+
+/* The ids of the merged symbols e->sym[0, e->n) appended to cache_ids. */
+static int tfm__cache_symbols(tfm__tok_enc *e)
+{
+    int k;
+    if (!tfm__tok_reserve(&e->cache_ids, &e->cache_ids_cap, e->cache_ids_n + (size_t)e->n, sizeof(int))) return 0;
+    for (k = 0; k < e->n; k++)
+        if (e->sym[k].id >= 0) e->cache_ids[e->cache_ids_n++] = e->sym[k].id;
+    return 1;
+}
+
 /* ---------------------------------------------------------------- SentencePiece */
 
 /* No merge can join a symbol prev to a following space symbol id when no piece holds a non-space byte
@@ -2151,23 +2216,43 @@ static int tfm__spm_word_start(const tfm_tokenizer *t, int prev, int id)
     return len > 0 && p[len - 1] != ' ';
 }
 
-/* Merges the pending word and emits its tokens. */
+/* Merges the pending word (or finds it in the cache, keyed by its symbols' ids, when words merge on
+   their own) and emits its tokens. */
 static int tfm__spm_flush(tfm__tok_enc *e)
 {
-    int k;
-    if (!tfm__tok_merge(e)) return 0;
-    for (k = 0; k < e->n; k++)
-        if (e->sym[k].id >= 0) tfm__tok_emit(e, e->sym[k].id);
+    const int cache = e->t->word_split && e->n <= TFM__CACHE_WORD / 4;
+    int key[TFM__CACHE_WORD / 4], k;
+    size_t first = e->cache_ids_n;
+    uint32_t h = 0, slot = 0;
+    if (e->n == 0) return 1;
+    if (cache) {
+        for (k = 0; k < e->n; k++) key[k] = e->sym[k].id;
+        h = tfm__tok_hash((const char *)key, sizeof(int) * (size_t)e->n, "", 0);
+        if (tfm__cache_find(e, key, sizeof(int) * (size_t)e->n, h, &slot)) {
+            e->n = 0;
+            return 1;
+        }
+    }
+    if (!tfm__tok_merge(e) || !tfm__cache_symbols(e)) return 0;
+    for (k = (int)first; k < (int)e->cache_ids_n; k++) tfm__tok_emit(e, e->cache_ids[k]);
+    if (cache && !tfm__cache_add(e, key, sizeof(int) * (size_t)e->n, h, slot, first)) return 0;
+    if (!cache) e->cache_ids_n = first;
     e->n = 0;
     return 1;
 }
 
-/* One UTF-8 character (a lead byte and at most 3 continuation bytes, as llama2.c groups them): its
-   token, or its bytes' fallback tokens; a new word is flushed first. */
+/* One character: its token, or its bytes' fallback tokens; a new word is flushed first. A U+2581 in
+   the text is a space (llama.cpp escapes the text's spaces to U+2581, making the two one; not for
+   llama2.c, whose vocab spells spaces as spaces). */
 static int tfm__spm_add_char(tfm__tok_enc *e, const char *c, size_t len)
 {
     const tfm_tokenizer *t = e->t;
-    int id = tfm__tok_find2(t, c, len, "", 0);
+    int id;
+    if (!t->llama2c && len == 3 && memcmp(c, "\xe2\x96\x81", 3) == 0) {
+        c = " ";
+        len = 1;
+    }
+    id = tfm__tok_find2(t, c, len, "", 0);
     size_t i;
     for (i = 0; i < (id >= 0 ? 1 : len); i++) {
         int sym = id >= 0 ? id : t->byte_id[(unsigned char)c[i]];
@@ -2177,13 +2262,44 @@ static int tfm__spm_add_char(tfm__tok_enc *e, const char *c, size_t len)
     return 1;
 }
 
+/* 1 when a lead byte of text announces more bytes than the continuation bytes after it: llama.cpp and
+   llama2.c group such text differently. */
+static int tfm__spm_malformed(const unsigned char *s, size_t n)
+{
+    size_t i, k;
+    for (i = 0; i < n; i++)
+        if (s[i] >= 0xc0)
+            for (k = 1; k < (s[i] < 0xe0 ? 2u : s[i] < 0xf0 ? 3u : 4u) && i + k < n; k++)
+                if ((s[i + k] & 0xc0) != 0x80) return 1;
+    return 0;
+}
+
 static int tfm__spm_fragment(tfm__tok_enc *e, const char *text, size_t len, int dummy_prefix)
 {
-    size_t i = 0;
+    const tfm_tokenizer *t = e->t;
+    size_t i = 0, k, n = 0;
     if (dummy_prefix && !tfm__spm_add_char(e, " ", 1)) return 0;
-    while (i < len) {
-        size_t j = i + 1;
-        while (j < len && j - i < 4 && ((unsigned char)text[j] & 0xc0) == 0x80) j++;
+    if (!t->llama2c && tfm__spm_malformed((const unsigned char *)text, len)) {
+        /* llama.cpp's reading: spaces escaped to U+2581 first, then characters as long as each lead byte
+           announces, whatever follows it (a space after a bad lead byte splits into bytes) */
+        unsigned char *esc;
+        if (!tfm__tok_reserve(&e->bytes, &e->bytes_cap, 3 * len + 1, 1)) return 0;
+        esc = e->bytes;
+        for (k = 0; k < len; k++) {
+            if (text[k] == ' ') esc[n++] = 0xe2, esc[n++] = 0x96, esc[n++] = 0x81;
+            else esc[n++] = (unsigned char)text[k];
+        }
+        text = (const char *)esc;
+        len = n;
+    }
+    while (i < len) { /* a character: llama2.c's, a lead byte and at most 3 continuation bytes after it;
+                         llama.cpp's (unicode_len_utf8), the bytes the lead byte announces */
+        unsigned char b = (unsigned char)text[i];
+        size_t j = i + 1, want = b < 0xc0 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+        if (t->llama2c)
+            while (j < len && j - i < 4 && ((unsigned char)text[j] & 0xc0) == 0x80) j++;
+        else
+            j = len - i < want ? len : i + want;
         if (!tfm__spm_add_char(e, text + i, j - i)) return 0;
         i = j;
     }
@@ -2318,30 +2434,18 @@ static size_t tfm__rule_match(const tfm__tok_enc *e, int rule, size_t p, size_t 
     }
 }
 
-static uint32_t tfm__bytes_hash(const unsigned char *w, size_t n) { return tfm__tok_hash((const char *)w, n, "", 0); }
-
-/* The ids of one word into the cache (when short) and the output. */
+/* The ids of one word of byte-level BPE, from the cache or merged (and cached when short). */
 static int tfm__bpe_word(tfm__tok_enc *e, const unsigned char *w, size_t n)
 {
     const tfm_tokenizer *t = e->t;
-    uint32_t h = 0, i = 0;
-    size_t k, first;
+    uint32_t h = 0, slot = 0;
+    size_t k, first = e->cache_ids_n;
     int id;
     if (e->word_fn) {
         if (!e->stopped && !e->word_fn(e->word_user, (const char *)w, n)) e->stopped = 1;
         return 1;
     }
-    if (n <= TFM__CACHE_WORD) {
-        h = tfm__bytes_hash(w, n);
-        for (i = h & e->cache_mask; e->cache[i].key_len; i = (i + 1) & e->cache_mask) {
-            const tfm__tok_cached *c = &e->cache[i];
-            if (c->hash == h && c->key_len == n && memcmp(e->keys + c->key, w, n) == 0) {
-                for (k = 0; k < c->n_ids; k++) tfm__tok_emit(e, e->cache_ids[c->ids + k]);
-                return 1;
-            }
-        }
-    }
-    first = e->cache_ids_n;
+    if (n <= TFM__CACHE_WORD && tfm__cache_find(e, w, n, h = tfm__tok_hash((const char *)w, n, "", 0), &slot)) return 1;
     if (tfm__pres[t->pre].ignore_merges && (id = tfm__tok_find2(t, (const char *)w, n, "", 0)) >= 0) {
         if (!tfm__tok_reserve(&e->cache_ids, &e->cache_ids_cap, e->cache_ids_n + 1, sizeof(int))) return 0;
         e->cache_ids[e->cache_ids_n++] = id;
@@ -2349,44 +2453,11 @@ static int tfm__bpe_word(tfm__tok_enc *e, const unsigned char *w, size_t n)
         e->n = 0;
         for (k = 0; k < n; k++)
             if (!tfm__tok_add_sym(e, t->byte_id[w[k]])) return 0;
-        if (!tfm__tok_merge(e) ||
-            !tfm__tok_reserve(&e->cache_ids, &e->cache_ids_cap, e->cache_ids_n + (size_t)e->n, sizeof(int)))
-            return 0;
-        for (k = 0; k < (size_t)e->n; k++)
-            if (e->sym[k].id >= 0) e->cache_ids[e->cache_ids_n++] = e->sym[k].id;
+        if (!tfm__tok_merge(e) || !tfm__cache_symbols(e)) return 0;
     }
     for (k = first; k < e->cache_ids_n; k++) tfm__tok_emit(e, e->cache_ids[k]);
-    if (n > TFM__CACHE_WORD) {
-        e->cache_ids_n = first;
-        return 1;
-    }
-    /* remember the word (grow the table at half full) */
-    if ((e->cache_n + 1) * 2 > e->cache_mask + 1) {
-        size_t slots = (size_t)(e->cache_mask + 1) * 2, j;
-        tfm__tok_cached *grown = (tfm__tok_cached *)TFM_MALLOC(slots * sizeof *grown);
-        if (!grown) return 0;
-        memset(grown, 0, slots * sizeof *grown);
-        for (j = 0; j <= e->cache_mask; j++)
-            if (e->cache[j].key_len) {
-                uint32_t s = e->cache[j].hash & (uint32_t)(slots - 1);
-                while (grown[s].key_len) s = (s + 1) & (uint32_t)(slots - 1);
-                grown[s] = e->cache[j];
-            }
-        TFM_FREE(e->cache);
-        e->cache = grown;
-        e->cache_mask = (uint32_t)(slots - 1);
-        for (i = h & e->cache_mask; e->cache[i].key_len; i = (i + 1) & e->cache_mask) {
-        }
-    }
-    if (!tfm__tok_reserve(&e->keys, &e->keys_cap, e->keys_n + n, 1)) return 0;
-    memcpy(e->keys + e->keys_n, w, n);
-    e->cache[i].hash = h;
-    e->cache[i].key = (uint32_t)e->keys_n;
-    e->cache[i].key_len = (uint32_t)n;
-    e->cache[i].ids = (uint32_t)first;
-    e->cache[i].n_ids = (uint32_t)(e->cache_ids_n - first);
-    e->keys_n += n;
-    e->cache_n++;
+    if (n <= TFM__CACHE_WORD) return tfm__cache_add(e, w, n, h, slot, first);
+    e->cache_ids_n = first;
     return 1;
 }
 
@@ -2696,12 +2767,12 @@ static tfm_status tfm__tok_encode(const tfm_tokenizer *tok, const char *text, si
     e.t = tok;
     e.ids = ids;
     e.max_ids = max_ids;
-    if (tok->kind == TFM_TOKENIZER_BPE) {
+    if (tok->kind != TFM_TOKENIZER_WPM) {
         e.cache = (tfm__tok_cached *)TFM_MALLOC(256 * sizeof *e.cache);
         if (e.cache) memset(e.cache, 0, 256 * sizeof *e.cache);
         e.cache_mask = 255;
     }
-    ok = tok->kind != TFM_TOKENIZER_BPE || e.cache;
+    ok = tok->kind == TFM_TOKENIZER_WPM || e.cache;
     if (ok && bos) tfm__tok_emit(&e, tok->special[TFM_SPECIAL_BOS]);
     if (ok && len > 0) ok = tfm__tok_partition(&e, text, len, parse_special);
     for (f = 0; ok && len > 0 && f >= 0; f = e.frag[f].next) {

@@ -613,6 +613,26 @@ static tfm_tokenizer *gguf_style_copy(const ref_vocab *v)
     return tok;
 }
 
+/* Strict UTF-8: shortest forms, no surrogates, nothing above U+10FFFF. */
+static int is_utf8(const char *s, size_t n)
+{
+    size_t k = 0;
+    while (k < n) {
+        unsigned char b = (unsigned char)s[k];
+        size_t m = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0, j;
+        uint32_t c;
+        if (m == 0 || k + m > n) return 0;
+        c = m == 1 ? b : (uint32_t)(b & (0x7f >> m));
+        for (j = 1; j < m; j++) {
+            if (((unsigned char)s[k + j] & 0xc0) != 0x80) return 0;
+            c = c << 6 | ((unsigned char)s[k + j] & 0x3f);
+        }
+        if ((m == 3 && (c < 0x800 || (c >= 0xd800 && c < 0xe000))) || (m == 4 && (c < 0x10000 || c > 0x10ffff))) return 0;
+        k += m;
+    }
+    return 1;
+}
+
 /* a and b give the same ids on the golden cases' texts, story substrings and random text, and decode
    every id alike */
 static int same_tokenizers(const tfm_tokenizer *a, const tfm_tokenizer *b, char *why, size_t why_size)
@@ -628,8 +648,9 @@ static int same_tokenizers(const tfm_tokenizer *a, const tfm_tokenizer *b, char 
         if (i % 2 && text) {
             len = (size_t)(tt_next() % 300);
             s = text + tt_next() % (size - len);
-        } else {
-            len = random_text(buf, sizeof buf);
+        } else { /* valid UTF-8: on malformed text a GGUF vocab follows llama.cpp, tokenizer.bin llama2.c */
+            do len = random_text(buf, sizeof buf);
+            while (!is_utf8(buf, len));
         }
         if (i == 0) {
             s = "<s> not a special token </s> <unk>";
@@ -1045,26 +1066,6 @@ static void format_ids(const int *ids, int n, char *buf, size_t cap)
     for (i = 0; i < n && m + 16 < cap; i++) m += (size_t)sprintf(buf + m, " %d", ids[i]);
 }
 
-/* Strict UTF-8: shortest forms, no surrogates, nothing above U+10FFFF. */
-static int is_utf8(const char *s, size_t n)
-{
-    size_t k = 0;
-    while (k < n) {
-        unsigned char b = (unsigned char)s[k];
-        size_t m = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0, j;
-        uint32_t c;
-        if (m == 0 || k + m > n) return 0;
-        c = m == 1 ? b : (uint32_t)(b & (0x7f >> m));
-        for (j = 1; j < m; j++) {
-            if (((unsigned char)s[k + j] & 0xc0) != 0x80) return 0;
-            c = c << 6 | ((unsigned char)s[k + j] & 0x3f);
-        }
-        if ((m == 3 && (c < 0x800 || (c >= 0xd800 && c < 0xe000))) || (m == 4 && (c < 0x10000 || c > 0x10ffff))) return 0;
-        k += m;
-    }
-    return 1;
-}
-
 /* Streams ids through tfm_token_stream: the pieces together equal tfm_tokenizer_decode_ids' text byte
    for byte, and (when that text is valid UTF-8) every piece ends at a character boundary of it.
    0 and a reason in why when not. */
@@ -1312,6 +1313,45 @@ static void test_vocab_add_and_parse_special(void)
     }
 }
 
+/* Text that is not UTF-8, and U+2581 written in the text, read as llama.cpp reads them: byte-level and
+   WordPiece see U+FFFD for each bad byte (overlong forms and surrogates decode), SentencePiece groups
+   the bytes each lead byte announces after escaping spaces to U+2581 (a U+2581 in the text is a space).
+   The ids are llama.cpp b4747's: `llama-tokenize -m VOCAB -f FILE --ids --log-disable --no-escape
+   --no-bos --no-parse-special` with FILE holding the bytes. */
+static void test_vocab_malformed_text(void)
+{
+    static const char *const texts[3] = {"a\xc3 b\xe2\x82\x63", "x\xe2\x96\x81y \xe2\x96\x81\xe2\x96\x81z",
+                                         "\xed\xa0\x80\xc0\x80\xbf!"};
+    static const struct {
+        const char *name;
+        int ids[3][10];
+    } want[] = {
+        {"llama-spm", {{263, 198, 229, 153, 132, 29890, 229, 133, 102, -1}, {921, 343, 259, 503, -1},
+                       {29871, 240, 163, 131, 195, 131, 194, 29991, -1}}},
+        {"gpt-2", {{64, 4210, 275, 6353, 66, -1}, {87, 5008, 223, 88, 11019, 223, 5008, 223, 89, -1},
+                   {169, 254, 222, 188, 4210, 0, -1}}},
+        {"qwen3", {{64, 5691, 293, 9973, 66, -1}, {87, 10417, 223, 88, 14520, 223, 10417, 223, 89, -1},
+                   {169, 63219, 188, 5691, 0, -1}}},
+        {"bert-bge", {{1037, 4647, -1}, {1060, 1061, 100, -1}, {999, -1}}},
+    };
+    size_t k;
+    int t, found = 0;
+    for (k = 0; k < sizeof want / sizeof want[0]; k++) {
+        tfm_tokenizer *tok = shared_vocab(want[k].name);
+        if (!tok) continue;
+        found++;
+        for (t = 0; t < 3; t++) {
+            int ids[32], n, m;
+            for (m = 0; want[k].ids[t][m] >= 0; m++) {
+            }
+            TT_CHECK(tfm_tokenize(tok, texts[t], strlen(texts[t]), 0, ids, 32, &n, NULL) == TFM_OK);
+            TT_ASSERT(first_diff(ids, n, want[k].ids[t], m) < 0, "%s text %d: %d ids, first difference at %d", want[k].name,
+                      t, n, first_diff(ids, n, want[k].ids[t], m));
+        }
+    }
+    if (!found) TT_SKIP("../shared/vocab is missing");
+}
+
 /* A plain byte-level BPE, llama.cpp's algorithm with strings: the word's bytes as symbols, then again and
    again the adjacent pair whose merge has the lowest rank (the leftmost of equals) is joined, scanning
    every pair each time. Merges are "left right" byte strings (single bytes, no byte-level alphabet). */
@@ -1521,6 +1561,11 @@ static void test_hostile_vocabs(void)
     t.v.special[TFM_SPECIAL_EOT] = -3;
     EXPECT_BAD(&t, TFM_ERR_OUT_OF_RANGE, "eot");
     tiny_bpe_init(&t);
+    t.v.pre = "jina-v2-code"; /* its <mask> drops the whitespace before it; llama.cpp refuses a vocab without */
+    EXPECT_BAD(&t, TFM_ERR_FORMAT, "needs a <mask> token");
+    strcpy(t.pieces_buf[259], "<mask>");
+    TT_CHECK(tiny_build(&t, &err) == TFM_OK);
+    tiny_bpe_init(&t);
     t.v.pre = "no-such-pre";
     EXPECT_BAD(&t, TFM_ERR_UNSUPPORTED, "pre-tokenizer 'no-such-pre'");
     t.v.pre = NULL; /* none given: llama.cpp's "default" */
@@ -1695,6 +1740,34 @@ static void test_hostile_text(void)
     if (!found) TT_SKIP("../shared/vocab is missing");
 }
 
+/* One tokenizer shared by threads (OpenMP, when built with it): every encode allocates its own scratch,
+   so each thread gets the ids a lone call gets. */
+static void test_threads_share_a_tokenizer(void)
+{
+    tfm_tokenizer *tok = shared_vocab("qwen3") ? shared_vocab("qwen3") : shared_vocab("gpt-2");
+    size_t size;
+    char *text = story_text(&size);
+    int want[16][256], n_want[16], i, bad = 0;
+    if (!tok || !text) {
+        free(text);
+        TT_SKIP("../shared/vocab or the story text is missing");
+    }
+    for (i = 0; i < 16; i++) /* 16 pieces of the story, the same words in many of them */
+        TT_CHECK(tfm_tokenize(tok, text + (size_t)i * 997, 600, TFM_TOKENIZE_ADD_SPECIAL, want[i], 256, &n_want[i], NULL) ==
+                 TFM_OK);
+#if defined(_OPENMP)
+#pragma omp parallel for reduction(+ : bad) schedule(dynamic, 1) num_threads(4)
+#endif
+    for (i = 0; i < 64; i++) {
+        int got[256], n = 0, k = i % 16;
+        if (tfm_tokenize(tok, text + (size_t)k * 997, 600, TFM_TOKENIZE_ADD_SPECIAL, got, 256, &n, NULL) != TFM_OK ||
+            first_diff(got, n, want[k], n_want[k]) >= 0)
+            bad++;
+    }
+    free(text);
+    TT_ASSERT(bad == 0, "%d of 64 encodes in threads differ from the lone ones", bad);
+}
+
 /* ---------------------------------------------------------------- streaming decode */
 
 static void test_token_stream(void)
@@ -1862,10 +1935,12 @@ int main(int argc, char **argv)
     TT_RUN(test_vocab_cases);
     TT_RUN(test_vocab_specials);
     TT_RUN(test_vocab_add_and_parse_special);
+    TT_RUN(test_vocab_malformed_text);
     TT_RUN(test_bpe_reference_random);
     TT_RUN(test_hostile_vocabs);
     TT_RUN(test_gguf_vocab_file);
     TT_RUN(test_hostile_text);
+    TT_RUN(test_threads_share_a_tokenizer);
     TT_RUN(test_token_stream);
     TT_RUN(test_tokenize_errors);
     TT_RUN(test_unicode_tables);
