@@ -78,7 +78,10 @@
        same); only pieces scoring above -1e10 (llama2.c's starting best score) merge; a NaN score never
        merges; the dummy prefix goes before the text and after every special token in it (llama.cpp),
        unless the vocab says add_space_prefix false. Byte fallback uses the <0xNN> tokens; a vocab
-       without the byte token falls back to the unknown token.
+       without the byte token falls back to the unknown token. A GGUF vocab reads text as llama.cpp
+       does: a U+2581 written in the text is a space, and text that is not UTF-8 has its spaces
+       escaped to U+2581 first, then each lead byte takes as many bytes as it announces, whatever they
+       are; llama2.c's tokenizer.bin reads it as llama2.c (a lead byte and at most 3 continuation bytes).
      - Of several tokens with the same text, the lowest id is the one text finds (llama.cpp refuses
        such vocabs). A token with empty text is never found in text and decodes to nothing (llama.cpp
        renames it "[EMPTY_i]").
