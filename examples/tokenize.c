@@ -7,7 +7,9 @@
    ([CLS]/[SEP]) are added as the vocab says (tokenizer.ggml.add_bos_token/add_eos_token) unless --no-bos;
    special tokens written in the text stay text unless --parse-special. A piece is printed with C escapes
    for backslash, control characters and bytes that are not whole UTF-8 characters; a control token as its
-   text. Errors: one line on stderr, exit status 1 (2 for bad arguments). */
+   text. Errors: one line on stderr, exit status 1 (2 for a usage error: tfm_args.h's conventions). */
+#include "tfm_args.h"
+
 #define TFM_IMPLEMENTATION
 #include "tfm_model.h"
 #include "tfm_tokenizer.h"
@@ -16,94 +18,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The longest text -f reads. */
+#define TEXT_MAX ((size_t)256 << 20)
+
 typedef struct options {
     const char *model, *prompt, *file;
     int ids_only, no_bos, parse_special;
 } options;
 
-static void usage(void)
+static void usage(FILE *out)
 {
-    printf("usage: tfm-tokenize -m MODEL (-p TEXT | -f FILE) [--ids] [--no-bos] [--parse-special]\n"
-           "Prints the tokens of a text.\n"
-           "  -m MODEL          GGUF file with a vocab (tokenizer.ggml.*; a vocab-only file is enough)\n"
-           "                    or a llama2.c tokenizer.bin\n"
-           "  -p TEXT           the text\n"
-           "  -f FILE           the text is the file's bytes (- for stdin)\n"
-           "  --ids             print only the ids, on one line, separated by spaces\n"
-           "                    (default: one line per token: id, a tab, the piece)\n"
-           "  --no-bos          add no BOS/EOS ([CLS]/[SEP]); default: as the vocab says\n"
-           "  --parse-special   special tokens written in the text (<|im_start|>, <s>, [CLS], ...) are\n"
-           "                    those tokens; default: they are text (user-defined tokens match either way)\n"
-           "  -h, --help        this help\n");
+    fprintf(out,
+            "usage: tfm-tokenize -m MODEL (-p TEXT | -f FILE) [--ids] [--no-bos] [--parse-special]\n"
+            "Prints the tokens of a text.\n"
+            "  -m, --model MODEL    GGUF file with a vocab (tokenizer.ggml.*; a vocab-only file is enough)\n"
+            "                       or a llama2.c tokenizer.bin\n"
+            "  -p, --prompt TEXT    the text\n"
+            "  -f, --file FILE      the text is the file's bytes (/dev/stdin for standard input)\n"
+            "  --ids                print only the ids, on one line, separated by spaces\n"
+            "                       (default: one line per token: id, a tab, the piece)\n"
+            "  --no-bos             add no BOS/EOS ([CLS]/[SEP]); default: as the vocab says\n"
+            "  --parse-special      special tokens written in the text (<|im_start|>, <s>, [CLS], ...) are\n"
+            "                       those tokens; default: they are text (user-defined tokens match either way)\n"
+            "  -h, --help           this help\n"
+            "  --version            the version\n");
 }
 
+/* 0 to go on; else the exit status (0 after --help or --version, 2 after a usage error). */
 static int parse_args(int argc, char **argv, options *o)
 {
-    int i;
+    tfm_args a;
     memset(o, 0, sizeof *o);
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage();
-            exit(0);
-        }
-        if (!strcmp(a, "--ids")) o->ids_only = 1;
-        else if (!strcmp(a, "--no-bos")) o->no_bos = 1;
-        else if (!strcmp(a, "--parse-special")) o->parse_special = 1;
-        else if (!strcmp(a, "-m") || !strcmp(a, "-p") || !strcmp(a, "-f")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "tfm-tokenize: %s without its value (see --help)\n", a);
-                return 0;
-            }
-            if (a[1] == 'm') o->model = argv[++i];
-            else if (a[1] == 'p') o->prompt = argv[++i];
-            else o->file = argv[++i];
-        } else {
-            fprintf(stderr, "tfm-tokenize: unknown argument '%s' (see --help)\n", a);
-            return 0;
-        }
+    tfm_args_init(&a, "tfm-tokenize", argc, argv, usage);
+    while (tfm_args_next(&a)) {
+        if (tfm_args_string(&a, "-m", "--model", &o->model) || tfm_args_string(&a, "-p", "--prompt", &o->prompt) ||
+            tfm_args_string(&a, "-f", "--file", &o->file) || tfm_args_flag(&a, NULL, "--ids", &o->ids_only) ||
+            tfm_args_flag(&a, NULL, "--no-bos", &o->no_bos) ||
+            tfm_args_flag(&a, NULL, "--parse-special", &o->parse_special))
+            continue;
+        tfm_args_unknown(&a);
     }
-    if (!o->model || (!o->prompt) == (!o->file)) {
-        fprintf(stderr, "tfm-tokenize: give -m MODEL and one of -p TEXT or -f FILE (see --help)\n");
-        return 0;
-    }
-    return 1;
-}
-
-/* The whole of a file (or stdin) into memory; NULL with a message on failure. */
-static char *read_all(const char *path, size_t *size)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    size_t cap = 1 << 16, n = 0;
-    char *buf;
-    if (!f) {
-        fprintf(stderr, "tfm-tokenize: cannot open '%s'\n", path);
-        return NULL;
-    }
-    buf = (char *)malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-        if (n == cap) {
-            char *grown = cap <= (size_t)-1 / 2 ? (char *)realloc(buf, cap * 2) : NULL;
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-    }
-    if (buf && ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    if (f != stdin) fclose(f);
-    if (!buf) fprintf(stderr, "tfm-tokenize: cannot read '%s'\n", path);
-    *size = n;
-    return buf;
+    if (a.status >= 0) return a.status == 0 ? -1 : a.status;
+    if (!o->model) return tfm_args_fail(&a, "give a vocab: -m MODEL");
+    if (!o->prompt == !o->file) return tfm_args_fail(&a, "give one text: -p TEXT or -f FILE");
+    return 0;
 }
 
 /* The tokenizer of a GGUF file, or of a llama2.c tokenizer.bin (anything that does not start "GGUF"). */
@@ -111,7 +69,7 @@ static tfm_status load(const char *path, tfm_tokenizer **tok, tfm_error *err)
 {
     char magic[4] = {0, 0, 0, 0};
     FILE *f = fopen(path, "rb");
-    if (!f) return tfm_error_set(err, TFM_ERR_IO, "cannot open '%s'", path);
+    if (!f) return tfm_error_set(err, TFM_ERR_IO, "cannot open '%s'", tfm_args_quote(path));
     if (fread(magic, 1, 4, f) != 4) magic[0] = 0;
     fclose(f);
     if (memcmp(magic, "GGUF", 4) == 0) return tfm_model_load_vocab(path, tok, err);
@@ -191,13 +149,13 @@ int main(int argc, char **argv)
     tfm_error err;
     char *text;
     size_t len = 0;
-    int status;
-    if (!parse_args(argc, argv, &o)) return 2;
+    int status = parse_args(argc, argv, &o);
+    if (status != 0) return status < 0 ? 0 : status;
     if (load(o.model, &tok, &err) != TFM_OK) {
         fprintf(stderr, "tfm-tokenize: %s\n", err.message);
         return 1;
     }
-    text = o.file ? read_all(o.file, &len) : (char *)o.prompt;
+    text = o.file ? tfm_args_read_file("tfm-tokenize", o.file, TEXT_MAX, &len) : (char *)o.prompt;
     if (!o.file) len = strlen(o.prompt);
     status = text ? print_tokens(&o, tok, text, len) : 1;
     if (o.file) free(text);
