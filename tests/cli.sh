@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 out=${1:-build/test/native}
 cc=${2:-gcc -std=c99 -O2 -march=native -fopenmp -Iinclude}
 mkdir -p "$out"
+# each tool is built by this run (a section that builds one may be skipped): never an earlier run's binary
+rm -f "$out"/tfm-generate "$out"/tfm-perplexity "$out"/tfm-synth "$out"/tfm-quantize "$out"/tfm-tokenize
 gen=$out/tfm-generate
 pass=0 fail=0 skip=0
 
