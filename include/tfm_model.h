@@ -78,8 +78,9 @@
      q | k | v) and Phi-3's fused ffn_up (gate | up) load as views of their rows. Absent output.weight:
      the classifier is token_embd. Refused, each with one line naming it: other architectures, RoPE
      scaling other than none and linear (yarn, longrope as a type), key length != value length, experts
-     stored one tensor each (the early Mixtral layout). The vocab `tokenizer.ggml.*` comes with the
-     model (tfm_model_tokenizer; options.no_vocab leaves it unread). Mixture-of-experts files: see below.
+     stored one tensor each (the early Mixtral layout). The vocab `tokenizer.ggml.*` (SentencePiece
+     "llama", byte-level BPE "gpt2" or WordPiece "bert") comes with the model (tfm_model_tokenizer;
+     options.no_vocab leaves it unread; tfm_model_load_vocab reads it alone). Mixture-of-experts files: see below.
      Gemma's RMSNorm multiplies by (1 + w): llama.cpp's converter stores 1 + w, so every family's norm
      here is x / rms * w.
      Every matrix product and the embedding lookup go
@@ -282,6 +283,11 @@ TFM_API size_t tfm_model_weight_bytes(const tfm_model *model);
 /* The tokenizer stored in the model file (a GGUF vocab), or NULL when the file has none (llama2.c
    files: load tokenizer.bin with tfm_tokenizer.h). It lives as long as the model. */
 TFM_API const tfm_tokenizer *tfm_model_tokenizer(const tfm_model *model);
+/* Loads only the vocab of a GGUF file (a model, or a vocab-only file such as llama.cpp's
+   ggml-vocab-*.gguf): "llama" (SentencePiece), "gpt2" (byte-level BPE) or "bert" (WordPiece), with its
+   special tokens and add_bos/add_eos (see tfm__model_gguf_tokenizer). A file without
+   tokenizer.ggml.tokens is an error. Free with tfm_tokenizer_free. */
+TFM_API tfm_status tfm_model_load_vocab(const char *path, tfm_tokenizer **out, tfm_error *err);
 
 /* ---------------------------------------------------------------- context */
 
@@ -402,9 +408,10 @@ typedef struct tfm_perplexity_result {
 typedef void (*tfm_perplexity_progress)(void *user, const tfm_perplexity_result *so_far, int total_chunks);
 
 /* Perplexity of a text by llama.cpp's protocol (llama-perplexity without --ppl-stride). tokens is the
-   whole text tokenized once with a leading BOS (tfm_tokenizer_encode(..., bos 1, eos 0)); it is cut
-   into floor(n_tokens / n_ctx) consecutive chunks of n_ctx tokens (max_chunks > 0: at most that many).
-   Each chunk has its first token replaced by bos (bos < 0: kept) and runs from an empty cache (ctx is
+   whole text tokenized once as llama.cpp does (tfm_tokenize(..., TFM_TOKENIZE_ADD_SPECIAL): a leading
+   BOS when the vocab adds one); it is cut into floor(n_tokens / n_ctx) consecutive chunks of n_ctx
+   tokens (max_chunks > 0: at most that many). Each chunk has its first token replaced by bos (bos < 0:
+   kept; llama.cpp passes BOS when the vocab adds one, else -1) and runs from an empty cache (ctx is
    reset); the logits at positions n_ctx/2 .. n_ctx-2 are scored against the tokens at n_ctx/2+1 ..
    n_ctx-1, log-softmax in double. Needs n_tokens >= 2 n_ctx (as llama.cpp) and 3 <= n_ctx <=
    ctx->context_length. The first half of a chunk runs as one prompt without the classifier, the
@@ -435,7 +442,7 @@ TFM_API tfm_status tfm_model_gguf_add_config(tfm_gguf_writer *w, const tfm_model
    file may tie the classifier to the embedding) and RoPE factors, which a file may add. */
 TFM_API int tfm_model_gguf_tensor(const tfm_model_config *c, int i, char *name, size_t cap, int64_t ne[3]);
 /* Adds a SentencePiece ("llama") vocab of n_vocab tokens: tok's pieces, scores and types (a llama2.c
-   tokenizer.bin's, whose size must be n_vocab) in GGUF's spelling (U+2581 for a space, <s> and </s>
+   tokenizer.bin's or another SentencePiece vocab's, whose size must be n_vocab) in GGUF's spelling (U+2581 for a space, <s> and </s>
    for the controls), or with tok NULL a stand-in: <unk> <s> </s>, the 256 byte tokens, then
    placeholder words. unk 0, bos 1, eos 2. */
 TFM_API tfm_status tfm_model_gguf_add_vocab(tfm_gguf_writer *w, const tfm_tokenizer *tok, int n_vocab, tfm_error *err);
@@ -1076,13 +1083,12 @@ static tfm_status tfm__model_gguf_config(const tfm_gguf *g, const tfm__arch *a, 
     return s;
 }
 
-/* A special token id key: absent -> fallback; llama.cpp writes "none" as 0xFFFFFFFF. */
-static tfm_status tfm__model_gguf_token_id(const tfm_gguf *g, const char *key, int fallback, uint64_t n_vocab,
-                                           int *out, tfm_error *err)
+/* A special token id key into *out (left alone when the key is absent); llama.cpp writes "none" as
+   0xFFFFFFFF. */
+static tfm_status tfm__model_gguf_token_id(const tfm_gguf *g, const char *key, uint64_t n_vocab, int *out, tfm_error *err)
 {
     uint32_t v;
     tfm_status s;
-    *out = fallback;
     if (tfm_gguf_find_key(g, key) < 0) return TFM_OK;
     s = tfm_gguf_get_u32(g, key, &v, err);
     if (s != TFM_OK) return s;
@@ -1094,59 +1100,158 @@ static tfm_status tfm__model_gguf_token_id(const tfm_gguf *g, const char *key, i
     return TFM_OK;
 }
 
-/* The vocab `tokenizer.ggml.*` (a SentencePiece "llama" vocab) into *out; no tokens key: no tokenizer. */
+/* The GGUF keys of the special tokens, in llama.cpp's order (the deprecated FIM keys last, so that
+   they win when both are present). */
+static const struct {
+    tfm_special role;
+    const char *key;
+} tfm__model_gguf_special_keys[] = {
+    {TFM_SPECIAL_BOS, "tokenizer.ggml.bos_token_id"},       {TFM_SPECIAL_EOS, "tokenizer.ggml.eos_token_id"},
+    {TFM_SPECIAL_EOT, "tokenizer.ggml.eot_token_id"},       {TFM_SPECIAL_EOM, "tokenizer.ggml.eom_token_id"},
+    {TFM_SPECIAL_UNK, "tokenizer.ggml.unknown_token_id"},   {TFM_SPECIAL_SEP, "tokenizer.ggml.seperator_token_id"},
+    {TFM_SPECIAL_PAD, "tokenizer.ggml.padding_token_id"},   {TFM_SPECIAL_MASK, "tokenizer.ggml.mask_token_id"},
+    {TFM_SPECIAL_FIM_PRE, "tokenizer.ggml.fim_pre_token_id"}, {TFM_SPECIAL_FIM_SUF, "tokenizer.ggml.fim_suf_token_id"},
+    {TFM_SPECIAL_FIM_MID, "tokenizer.ggml.fim_mid_token_id"}, {TFM_SPECIAL_FIM_PAD, "tokenizer.ggml.fim_pad_token_id"},
+    {TFM_SPECIAL_FIM_REP, "tokenizer.ggml.fim_rep_token_id"}, {TFM_SPECIAL_FIM_SEP, "tokenizer.ggml.fim_sep_token_id"},
+    {TFM_SPECIAL_FIM_PRE, "tokenizer.ggml.prefix_token_id"}, {TFM_SPECIAL_FIM_SUF, "tokenizer.ggml.suffix_token_id"},
+    {TFM_SPECIAL_FIM_MID, "tokenizer.ggml.middle_token_id"},
+};
+
+/* An optional bool key into *out (left alone when absent). */
+static tfm_status tfm__model_gguf_flag(const tfm_gguf *g, const char *key, int *out, tfm_error *err)
+{
+    return tfm_gguf_find_key(g, key) < 0 ? TFM_OK : tfm_gguf_get_bool(g, key, out, err);
+}
+
+/* A string key (absent: fallback, NULL: required) copied into buf, cut to cap - 1 bytes (names that long
+   are refused later by name). */
+static tfm_status tfm__model_gguf_short_string(const tfm_gguf *g, const char *key, const char *fallback, char *buf,
+                                               size_t cap, tfm_error *err)
+{
+    const char *str;
+    size_t len;
+    tfm_status s;
+    if (fallback && tfm_gguf_find_key(g, key) < 0) {
+        snprintf(buf, cap, "%s", fallback);
+        return TFM_OK;
+    }
+    if ((s = tfm_gguf_get_string(g, key, &str, &len, err)) != TFM_OK) return s;
+    if (len >= cap) len = cap - 1;
+    memcpy(buf, str, len);
+    buf[len] = '\0';
+    return TFM_OK;
+}
+
+/* The strings of an array key into new arrays *strs / *lens of *count entries. */
+static tfm_status tfm__model_gguf_strings(const tfm_gguf *g, const char *key, uint64_t max, const char ***strs,
+                                          size_t **lens, uint64_t *count, tfm_error *err)
+{
+    tfm_gguf_type elem;
+    uint64_t n, i;
+    tfm_status s = tfm_gguf_get_array(g, key, &elem, &n, err);
+    *strs = NULL;
+    *lens = NULL;
+    *count = 0;
+    if (s != TFM_OK) return s;
+    if (elem != TFM_GGUF_STRING || n > max)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "%s must be at most %llu strings", key, (unsigned long long)max);
+    /* n is bounded by the file (the reader checked every string), so these allocations are too */
+    *strs = (const char **)TFM_MALLOC(sizeof(char *) * (size_t)(n ? n : 1));
+    *lens = (size_t *)TFM_MALLOC(sizeof(size_t) * (size_t)(n ? n : 1));
+    if (!*strs || !*lens) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for %s", key);
+    for (i = 0; i < n && s == TFM_OK; i++) s = tfm_gguf_get_array_string(g, key, i, &(*strs)[i], &(*lens)[i], err);
+    *count = n;
+    return s;
+}
+
+/* The vocab `tokenizer.ggml.*` into *out; no tokens key: no tokenizer (NULL). The keys llama.cpp reads
+   (b4747, llama-vocab.cpp): model, pre, tokens, scores, token_type, merges, the special ids,
+   add_bos_token, add_eos_token, add_space_prefix; cls_token_id is a WordPiece vocab's BOS when it has
+   no bos_token_id (llama.cpp b4747 does not read it and keeps 101); general.name containing "phi-3"
+   or "phi3" strips the whitespace after special tokens, as llama.cpp does. */
 static tfm_status tfm__model_gguf_tokenizer(const tfm_gguf *g, tfm_tokenizer **out, tfm_error *err)
 {
-    const char *model = NULL, **pieces = NULL;
-    size_t model_len = 0, *lengths = NULL;
+    char model[32], pre[64], name[128];
+    const char **pieces = NULL, **merges = NULL;
+    size_t *lengths = NULL, *merge_lengths = NULL, k;
     float *scores = NULL;
     int32_t *types = NULL;
-    tfm_gguf_type elem;
-    uint64_t n = 0, i;
-    int bos = 1, eos = 2; /* llama.cpp's defaults for a SentencePiece vocab */
-    int have_scores = tfm_gguf_find_key(g, "tokenizer.ggml.scores") >= 0;
-    int have_types = tfm_gguf_find_key(g, "tokenizer.ggml.token_type") >= 0;
+    uint64_t n = 0, n_merges = 0;
+    tfm_vocab v;
     tfm_status s;
     *out = NULL;
     if (tfm_gguf_find_key(g, "tokenizer.ggml.tokens") < 0) return TFM_OK;
-    s = tfm_gguf_get_string(g, "tokenizer.ggml.model", &model, &model_len, err);
-    if (s != TFM_OK) return s;
-    if (!(model_len == 5 && memcmp(model, "llama", 5) == 0))
-        return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
-                             "tokenizer model '%.*s' is not supported (only 'llama', SentencePiece BPE)",
-                             (int)(model_len < 32 ? model_len : 32), model);
-    s = tfm_gguf_get_array(g, "tokenizer.ggml.tokens", &elem, &n, err);
-    if (s != TFM_OK) return s;
-    if (elem != TFM_GGUF_STRING || n == 0 || n > TFM_TOKENIZER_MAX_VOCAB)
-        return tfm_error_set(err, TFM_ERR_FORMAT, "tokenizer.ggml.tokens must be 1..%d strings",
-                             TFM_TOKENIZER_MAX_VOCAB);
-    /* n is bounded by the file (the reader checked every string), so these allocations are too */
-    pieces = (const char **)TFM_MALLOC(sizeof(char *) * (size_t)n);
-    lengths = (size_t *)TFM_MALLOC(sizeof(size_t) * (size_t)n);
-    if (have_scores) scores = (float *)TFM_MALLOC(sizeof(float) * (size_t)n);
-    if (have_types) types = (int32_t *)TFM_MALLOC(sizeof(int32_t) * (size_t)n);
-    if (!pieces || !lengths || (have_scores && !scores) || (have_types && !types))
-        s = tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for a vocab of %llu tokens",
-                          (unsigned long long)n);
-    for (i = 0; i < n && s == TFM_OK; i++)
-        s = tfm_gguf_get_array_string(g, "tokenizer.ggml.tokens", i, &pieces[i], &lengths[i], err);
-    if (s == TFM_OK && scores) s = tfm_gguf_get_array_f32(g, "tokenizer.ggml.scores", scores, n, err);
-    if (s == TFM_OK && types) s = tfm_gguf_get_array_i32(g, "tokenizer.ggml.token_type", types, n, err);
-    if (s == TFM_OK) s = tfm__model_gguf_token_id(g, "tokenizer.ggml.bos_token_id", bos, n, &bos, err);
-    if (s == TFM_OK) s = tfm__model_gguf_token_id(g, "tokenizer.ggml.eos_token_id", eos, n, &eos, err);
+    tfm_vocab_init(&v);
+    s = tfm__model_gguf_short_string(g, "tokenizer.ggml.model", NULL, model, sizeof model, err);
+    if (s == TFM_OK) s = tfm__model_gguf_short_string(g, "tokenizer.ggml.pre", "default", pre, sizeof pre, err);
+    if (s == TFM_OK)
+        s = tfm__model_gguf_strings(g, "tokenizer.ggml.tokens", TFM_TOKENIZER_MAX_VOCAB, &pieces, &lengths, &n, err);
+    if (s == TFM_OK && strcmp(model, "gpt2") == 0 && tfm_gguf_find_key(g, "tokenizer.ggml.merges") < 0)
+        s = tfm_error_set(err, TFM_ERR_FORMAT, "a gpt2 vocab needs tokenizer.ggml.merges");
+    if (s == TFM_OK && strcmp(model, "gpt2") == 0)
+        s = tfm__model_gguf_strings(g, "tokenizer.ggml.merges", TFM_TOKENIZER_MAX_MERGES, &merges, &merge_lengths,
+                                    &n_merges, err);
+    if (s == TFM_OK && tfm_gguf_find_key(g, "tokenizer.ggml.scores") >= 0) {
+        scores = (float *)TFM_MALLOC(sizeof(float) * (size_t)(n ? n : 1));
+        s = scores ? tfm_gguf_get_array_f32(g, "tokenizer.ggml.scores", scores, n, err)
+                   : tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    if (s == TFM_OK && tfm_gguf_find_key(g, "tokenizer.ggml.token_type") >= 0) {
+        types = (int32_t *)TFM_MALLOC(sizeof(int32_t) * (size_t)(n ? n : 1));
+        s = types ? tfm_gguf_get_array_i32(g, "tokenizer.ggml.token_type", types, n, err)
+                  : tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    for (k = 0; s == TFM_OK && k < sizeof tfm__model_gguf_special_keys / sizeof tfm__model_gguf_special_keys[0]; k++)
+        s = tfm__model_gguf_token_id(g, tfm__model_gguf_special_keys[k].key, n,
+                                     &v.special[tfm__model_gguf_special_keys[k].role], err);
+    if (s == TFM_OK && strcmp(model, "bert") == 0 && v.special[TFM_SPECIAL_BOS] == TFM_VOCAB_DEFAULT)
+        s = tfm__model_gguf_token_id(g, "tokenizer.ggml.cls_token_id", n, &v.special[TFM_SPECIAL_BOS], err);
+    if (s == TFM_OK) s = tfm__model_gguf_flag(g, "tokenizer.ggml.add_bos_token", &v.add_bos, err);
+    if (s == TFM_OK) s = tfm__model_gguf_flag(g, "tokenizer.ggml.add_eos_token", &v.add_eos, err);
+    if (s == TFM_OK) s = tfm__model_gguf_flag(g, "tokenizer.ggml.add_space_prefix", &v.add_space_prefix, err);
+    if (s == TFM_OK && tfm_gguf_find_key(g, "general.name") >= 0 &&
+        tfm_gguf_get_string_buf(g, "general.name", name, sizeof name, NULL) == TFM_OK) {
+        for (k = 0; name[k]; k++) name[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k]);
+        v.rstrip_specials = strstr(name, "phi-3") || strstr(name, "phi3");
+    }
     if (s == TFM_OK) {
-        s = tfm_tokenizer_from_vocab(out, (int)n, pieces, lengths, scores, types, bos < (int)n ? bos : -1,
-                                     eos < (int)n ? eos : -1, err);
-        if (s != TFM_OK && err) {
-            char message[sizeof err->message];
-            memcpy(message, err->message, sizeof message);
-            tfm_error_set(err, s, "tokenizer: %s", message);
-        }
+        v.model = model;
+        v.pre = pre;
+        v.n_tokens = (int)n;
+        v.pieces = pieces;
+        v.lengths = lengths;
+        v.scores = scores;
+        v.types = types;
+        v.n_merges = (int)n_merges;
+        v.merges = merges;
+        v.merge_lengths = merge_lengths;
+        s = tfm_tokenizer_create(out, &v, err);
+    }
+    if (s != TFM_OK && err) {
+        char message[sizeof err->message];
+        memcpy(message, err->message, sizeof message);
+        tfm_error_set(err, s, "tokenizer: %s", message);
     }
     TFM_FREE(types);
     TFM_FREE(scores);
-    TFM_FREE(lengths);
+    TFM_FREE((void *)merges);
+    TFM_FREE(merge_lengths);
     TFM_FREE((void *)pieces);
+    TFM_FREE(lengths);
+    return s;
+}
+
+tfm_status tfm_model_load_vocab(const char *path, tfm_tokenizer **out, tfm_error *err)
+{
+    tfm_gguf *g;
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!out || !path) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no path or output tokenizer");
+    *out = NULL;
+    if ((s = tfm_gguf_open(&g, path, TFM_FILE_MAP_DEFAULT, err)) != TFM_OK) return s;
+    s = tfm__model_gguf_tokenizer(g, out, err);
+    if (s == TFM_OK && !*out) s = tfm_error_set(err, TFM_ERR_FORMAT, "%.200s has no vocab (tokenizer.ggml.tokens)", path);
+    tfm_gguf_close(g);
     return s;
 }
 
@@ -2482,6 +2587,9 @@ tfm_status tfm_model_gguf_add_vocab(tfm_gguf_writer *w, const tfm_tokenizer *tok
     tfm_status s = TFM_OK;
     int i;
     if (!w || n_vocab <= 0) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no writer or no vocab size");
+    if (tok && tfm_tokenizer_kind_of(tok) != TFM_TOKENIZER_SPM)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "writing a '%s' vocab is not supported (only 'llama')",
+                             tfm_tokenizer_kind_name(tfm_tokenizer_kind_of(tok)));
     if (tok && tfm_tokenizer_vocab_size(tok) != n_vocab)
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "the tokenizer has %d tokens, the model %d",
                              tfm_tokenizer_vocab_size(tok), n_vocab);

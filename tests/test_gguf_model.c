@@ -610,7 +610,9 @@ static void test_bad_models(void)
     BAD("hidden width off", TFM_ERR_FORMAT, "blk.0.ffn_gate.weight", v.set_key = "llama.feed_forward_length",
         v.set_u32 = 171);
     BAD("rope dims odd", TFM_ERR_FORMAT, "rope_dim", v.set_key = "llama.rope.dimension_count", v.set_u32 = 7);
-    BAD("tokenizer not llama", TFM_ERR_UNSUPPORTED, "gpt2", v.set_key = "tokenizer.ggml.model", v.set_str = "gpt2");
+    BAD("unknown tokenizer model", TFM_ERR_UNSUPPORTED, "'rwkv'", v.set_key = "tokenizer.ggml.model", v.set_str = "rwkv");
+    BAD("gpt2 vocab without merges", TFM_ERR_FORMAT, "tokenizer.ggml.merges", v.set_key = "tokenizer.ggml.model",
+        v.set_str = "gpt2");
     BAD("vocab one short", TFM_ERR_FORMAT, "511", v.drop_last_token = 1);
     BAD("BOS outside the vocab", TFM_ERR_FORMAT, "bos_token_id", v.set_key = "tokenizer.ggml.bos_token_id",
         v.set_u32 = 512);
