@@ -6,7 +6,8 @@
      - prefill vs decode, 1 vs 2 threads and packed vs stored layouts (bit for bit), every weight type
        within its bound of the float64 logits;
      - llama.cpp's logits and greedy tokens on the ../shared/archs files (written by an independent tool;
-       the commands are in their README), and its perplexity where the vocab loads;
+       the commands are in their README): the prompt through each file's vocab, the logits after it, the
+       greedy tokens, and the perplexity of a TinyStories text;
      - bad files: each names the key or tensor at fault. */
 #include "tfm_test.h"
 #include "tfm_gguf.h"
@@ -715,6 +716,16 @@ static void test_shared_archs_greedy(void)
         n_gold = read_ids(text, "generated_ids:", gold, 64);
         free(text);
         TT_ASSERT(n_prompt > 0 && n_gold == 32, "%s: %d prompt ids, %d generated", rel, n_prompt, n_gold);
+        {   /* the file's own vocab gives llama.cpp's prompt ids (BOS as the vocab says) */
+            tfm_model *with_vocab = load_shared_arch(shared_archs[a], 1);
+            int mine[16], n_mine = 0;
+            TT_ASSERT(with_vocab && tfm_model_tokenizer(with_vocab), "%s does not load with its vocab", shared_archs[a]);
+            TT_ASSERT(tfm_tokenize(tfm_model_tokenizer(with_vocab), "Once upon a time", 16, TFM_TOKENIZE_ADD_SPECIAL, mine, 16,
+                                   &n_mine, &err) == TFM_OK, "%s", err.message);
+            TT_ASSERT(n_mine == n_prompt && !memcmp(mine, prompt, sizeof(int) * (size_t)n_prompt),
+                      "%s: the prompt tokenizes to %d ids, not llama.cpp's", shared_archs[a], n_mine);
+            tfm_model_free(with_vocab);
+        }
         snprintf(rel, sizeof rel, "archs/%s-shared.logits0.f32", shared_archs[a]);
         TT_ASSERT((path = tt_shared(rel)) && (ref = (float *)(void *)tt_read_file(path, &size)), "%s is missing", rel);
         TT_ASSERT(size == sizeof(float) * (size_t)m->config.vocab_size, "%s: %zu bytes", rel, size);
@@ -737,7 +748,8 @@ static void test_shared_archs_greedy(void)
 
 /* llama.cpp's perplexity of the first 30000 bytes of tinystories.valid.first500.txt (llama-perplexity -c
    128 -b 128 -t 1, its default F16 KV cache: the `running:` values in NAME-shared.ppl.txt) within 0.1%,
-   for the files whose vocab tfm_tokenizer.h reads: tokenized with BOS, tfm_perplexity at 128. The slow
+   every file through its own vocab: tokenized as llama-perplexity does (BOS where the vocab adds it, then
+   each chunk starts with it), tfm_perplexity at 128. The slow
    configurations score the first 8 chunks against llama.cpp's value after 8. */
 static void check_shared_ppl(const char *name)
 {
@@ -765,11 +777,12 @@ static void check_shared_ppl(const char *name)
     m = load_shared_arch(name, 1);
     TT_ASSERT(m && tfm_model_tokenizer(m), "%s does not load with its vocab", name);
     ids = (int *)tt_alloc(sizeof(int) * 40000);
-    TT_ASSERT(tfm_tokenizer_encode(tfm_model_tokenizer(m), text, size < 30000 ? size : 30000, 1, 0, ids, 40000, &n) == TFM_OK,
-              "tokenizing");
+    TT_ASSERT(tfm_tokenize(tfm_model_tokenizer(m), text, size < 30000 ? size : 30000, TFM_TOKENIZE_ADD_SPECIAL, ids, 40000,
+                           &n, &err) == TFM_OK, "tokenizing: %s", err.message);
     ctx = new_context(m, 128, 0, 2);
-    TT_ASSERT(ctx && tfm_perplexity(ctx, ids, n, 128, tfm_tokenizer_bos(tfm_model_tokenizer(m)), chunks, NULL, NULL, &r, &err) == TFM_OK,
-              "%s", err.message);
+    TT_ASSERT(ctx && tfm_perplexity(ctx, ids, n, 128,
+                                    tfm_tokenizer_add_bos(tfm_model_tokenizer(m)) ? tfm_tokenizer_bos(tfm_model_tokenizer(m)) : -1,
+                                    chunks, NULL, NULL, &r, &err) == TFM_OK, "%s", err.message);
     if (getenv("TFM_TEST_VERBOSE")) fprintf(stderr, "  %s: PPL %.4f, llama.cpp %.4f\n", name, r.ppl, want);
     TT_ASSERT(fabs(r.ppl - want) <= 1e-3 * want, "%s: perplexity %.4f, llama.cpp's %.4f (%d chunks)", name, r.ppl, want, r.n_chunks);
     tfm_context_free(ctx);
@@ -777,8 +790,11 @@ static void check_shared_ppl(const char *name)
     free(ids), free(text);
 }
 
-static void test_shared_ppl_gemma2(void) { check_shared_ppl("gemma2"); }
-static void test_shared_ppl_phi3(void) { check_shared_ppl("phi3"); }
+static void test_shared_ppl(void)
+{
+    int a;
+    for (a = 0; a < (int)(sizeof shared_archs / sizeof shared_archs[0]); a++) check_shared_ppl(shared_archs[a]);
+}
 
 /* ---------------------------------------------------------------- bad files */
 
@@ -924,8 +940,7 @@ int main(int argc, char **argv)
     TT_RUN(test_families_quantized);
     TT_RUN(test_short_prompts_quantized);
     TT_RUN(test_shared_archs_greedy);
-    TT_RUN(test_shared_ppl_gemma2);
-    TT_RUN(test_shared_ppl_phi3);
+    TT_RUN(test_shared_ppl);
     TT_RUN(test_bad_family_files);
     TT_RUN(test_learned_positions_bound_the_context);
     return tt_summary("archs");
