@@ -349,7 +349,7 @@ static int from_gguf(job *j, const tfm_gguf *g, model_info *m)
 static int from_llama2c(job *j, const tfm_model *mod, char (*names)[64], model_info *m)
 {
     const tfm_model_config *c = &mod->config;
-    int tied = mod->output.data == mod->token_embd.data, l, k = 0, i, n = 0, ok;
+    int tied = mod->output.tensor.data == mod->token_embd.data, l, k = 0, i, n = 0, ok;
     tfm_tokenizer *tok = NULL;
     item *items;
     static const char *const layer_names[] = {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
@@ -366,12 +366,12 @@ static int from_llama2c(job *j, const tfm_model *mod, char (*names)[64], model_i
     if (!ok) return free(items), 0;
     items[n].name = "token_embd.weight", items[n++].t = mod->token_embd;
     items[n].name = "output_norm.weight", items[n++].t = mod->output_norm;
-    if (!tied) items[n].name = "output.weight", items[n++].t = mod->output;
+    if (!tied) items[n].name = "output.weight", items[n++].t = mod->output.tensor;
     for (l = 0; l < c->n_layers; l++) {
         const tfm_layer *L = &mod->layers[l];
         const tfm_tensor *t[9];
-        t[0] = &L->attn_norm, t[1] = &L->wq, t[2] = &L->wk, t[3] = &L->wv, t[4] = &L->wo;
-        t[5] = &L->ffn_norm, t[6] = &L->ffn_gate, t[7] = &L->ffn_up, t[8] = &L->ffn_down;
+        t[0] = &L->attn_norm, t[1] = &L->wq.tensor, t[2] = &L->wk.tensor, t[3] = &L->wv.tensor, t[4] = &L->wo.tensor;
+        t[5] = &L->ffn_norm, t[6] = &L->ffn_gate.tensor, t[7] = &L->ffn_up.tensor, t[8] = &L->ffn_down.tensor;
         for (i = 0; i < 9; i++, k++) {
             snprintf(names[k], 64, "blk.%d.%s.weight", l, layer_names[i]);
             items[n].name = names[k], items[n++].t = *t[i];
