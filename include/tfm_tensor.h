@@ -8,10 +8,15 @@
      dot axpy scale add mul argmax silu gelu swiglu softmax rmsnorm layernorm rope gemv gemm.
 
    USAGE
-     In exactly one C or C++ file:
+     In one C or C++ file:
         #define TFM_IMPLEMENTATION
         #include "tfm_tensor.h"
-     Everywhere else just #include "tfm_tensor.h".
+     Everywhere else just #include "tfm_tensor.h". A file that defines TFM_IMPLEMENTATION before its first
+     tfm include implements every tfm header it includes (tfm_model.h brings tensor, quant, attention, ...).
+     Several files may do so, for different headers or the same ones, as long as they agree on the
+     options below: with gcc and clang on ELF and Mach-O systems their public functions are weak symbols
+     and the linker keeps one copy of each. Elsewhere (Windows, other compilers, a TFM_API of yours)
+     implement every header in one file only.
 
    OPTIONS (define before including)
      TFM_STATIC                  every function static (private to one translation unit)
@@ -29,11 +34,32 @@
      - Elementwise kernels take n == 0 as a no-op; kernels that return tfm_status reject NULL
        pointers and zero sizes with TFM_ERR_INVALID_ARGUMENT.
 */
+/* Whether the declarations that follow are implemented in this translation unit, in which case they
+   are weak (see USAGE). Outside the include guard: every tfm header includes this file right before its
+   own declarations, so each header's declarations are weak exactly when the file implements it. */
+#undef TFM__IMPLEMENTED_HERE
+#if defined(TFM_IMPLEMENTATION) && !defined(TFM_STATIC) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(_WIN32) && !defined(__CYGWIN__)
+#define TFM__IMPLEMENTED_HERE __attribute__((weak))
+#else
+#define TFM__IMPLEMENTED_HERE
+#endif
+
 #ifndef TFM_TENSOR_H
 #define TFM_TENSOR_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* ---------------------------------------------------------------- version */
+
+#define TFM_VERSION_MAJOR 0
+#define TFM_VERSION_MINOR 1
+#define TFM_VERSION_PATCH 0
+/* "MAJOR.MINOR.PATCH" */
+#define TFM_VERSION_STRING TFM__VERSION_JOIN(TFM_VERSION_MAJOR, TFM_VERSION_MINOR, TFM_VERSION_PATCH)
+#define TFM__VERSION_JOIN(major, minor, patch) TFM__VERSION_QUOTE(major, minor, patch)
+#define TFM__VERSION_QUOTE(major, minor, patch) #major "." #minor "." #patch
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TFM__UNUSED __attribute__((unused))
@@ -47,7 +73,7 @@
 #ifdef TFM_STATIC
 #define TFM_API static TFM__UNUSED
 #else
-#define TFM_API extern
+#define TFM_API extern TFM__IMPLEMENTED_HERE
 #endif
 #endif
 
