@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(_WIN32)
+#include <windows.h> /* the implementation included it already (tfm_file_map) */
+#endif
 
 static int bench_all(int argc, char **argv);
 
@@ -101,6 +104,17 @@ int main(int argc, char **argv)
 
 /* ================================================================ time */
 
+#if defined(_WIN32)
+double bench_now(void)
+{
+    LARGE_INTEGER count, frequency;
+    QueryPerformanceCounter(&count);
+    QueryPerformanceFrequency(&frequency);
+    return (double)count.QuadPart / (double)frequency.QuadPart;
+}
+
+void bench_sleep(double seconds) { Sleep((DWORD)(seconds * 1e3)); }
+#else
 double bench_now(void)
 {
     struct timespec ts;
@@ -116,6 +130,7 @@ void bench_sleep(double seconds)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
+#endif
 
 double bench_best(bench_fn fn, void *ctx, int min_reps, double min_seconds)
 {

@@ -61,7 +61,11 @@
 #define TFM__VERSION_JOIN(major, minor, patch) TFM__VERSION_QUOTE(major, minor, patch)
 #define TFM__VERSION_QUOTE(major, minor, patch) #major "." #minor "." #patch
 
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__MINGW32__)
+/* MinGW's "printf" format is msvcrt's, without %zu; tfm formats its messages with MinGW's C99 printf */
+#define TFM__UNUSED __attribute__((unused))
+#define TFM__PRINTF(fmt_index, first_arg) __attribute__((format(gnu_printf, fmt_index, first_arg)))
+#elif defined(__GNUC__) || defined(__clang__)
 #define TFM__UNUSED __attribute__((unused))
 #define TFM__PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
 #else
@@ -214,12 +218,14 @@ TFM_API void tfm_aligned_free(void *p);
 
 /* ---------------------------------------------------------------- files */
 
-/* A whole file, read-only: memory-mapped where the platform has mmap (POSIX), else read into memory.
-   Model weights point into it, so it lives as long as the model. */
+/* A whole file, read-only: memory-mapped (POSIX mmap, Windows CreateFileMapping), else read into memory.
+   Model weights point into it, so it lives as long as the model. On Windows the path goes to CreateFileA
+   and fopen as it is (the process code page), and the implementation includes <windows.h> with
+   WIN32_LEAN_AND_MEAN and NOMINMAX: include it before tfm if that file needs all of it. */
 typedef struct tfm_file_map {
     const unsigned char *data;
     size_t size;
-    int is_mapped; /* 1: mmap'ed, 0: read into owned memory */
+    int is_mapped; /* 1: mapped, 0: read into owned memory */
     void *owned;
 } tfm_file_map;
 
@@ -360,6 +366,14 @@ TFM_API tfm_status tfm_matmul(tfm_tensor *y, const tfm_tensor *w, const tfm_tens
 
 #define TFM__INLINE static inline
 
+/* tfm's messages use C99 formats (%zu, %lld): on MinGW, its own C99 vsnprintf, whatever
+   __USE_MINGW_ANSI_STDIO makes of the plain one (msvcrt's knows no %zu) */
+#if defined(__MINGW32__)
+#define TFM__VSNPRINTF __mingw_vsnprintf
+#else
+#define TFM__VSNPRINTF vsnprintf
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -388,7 +402,7 @@ tfm_status tfm_error_set(tfm_error *err, tfm_status status, const char *fmt, ...
         va_list ap;
         err->status = status;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        TFM__VSNPRINTF(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
     }
     return status;
@@ -1016,6 +1030,8 @@ void tfm_arena_free(tfm_arena *arena)
 
 #if defined(__unix__) || defined(__APPLE__)
 #define TFM__HAVE_MMAP 1
+#elif defined(_WIN32)
+#define TFM__HAVE_WIN32_MAP 1
 #endif
 #ifdef __cplusplus
 }
@@ -1025,6 +1041,14 @@ void tfm_arena_free(tfm_arena *arena)
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#elif defined(TFM__HAVE_WIN32_MAP)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
 #endif
 #include <errno.h>
 #ifdef __cplusplus
@@ -1102,6 +1126,37 @@ tfm_status tfm_file_map_open(tfm_file_map *map, const char *path, int flags, tfm
         }
         /* mmap can fail on special filesystems: fall through to reading */
     }
+#elif defined(TFM__HAVE_WIN32_MAP)
+    /* Anything but a mappable disk file (missing, a directory, a pipe) falls through to reading, which
+       says what is wrong in the C library's words, as on POSIX. The view keeps the mapping alive. */
+    if (!(flags & TFM_FILE_MAP_NO_MMAP)) {
+        HANDLE file = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (file != INVALID_HANDLE_VALUE) {
+            LARGE_INTEGER size;
+            HANDLE mapping = NULL;
+            void *p = NULL;
+            if (GetFileType(file) == FILE_TYPE_DISK && GetFileSizeEx(file, &size)) {
+                if (size.QuadPart == 0) {
+                    CloseHandle(file);
+                    return tfm_error_set(err, TFM_ERR_FORMAT, "'%s' is empty", path);
+                }
+                if ((uint64_t)size.QuadPart > (uint64_t)SIZE_MAX) {
+                    CloseHandle(file);
+                    return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "'%s' does not fit in the address space", path);
+                }
+                mapping = CreateFileMappingA(file, NULL, PAGE_READONLY, 0, 0, NULL);
+                if (mapping) p = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
+            }
+            if (mapping) CloseHandle(mapping);
+            CloseHandle(file);
+            if (p) {
+                map->data = (const unsigned char *)p;
+                map->size = (size_t)size.QuadPart;
+                map->is_mapped = 1;
+                return TFM_OK;
+            }
+        }
+    }
 #else
     (void)flags;
 #endif
@@ -1120,6 +1175,8 @@ void tfm_file_map_close(tfm_file_map *map)
     if (!map) return;
 #if defined(TFM__HAVE_MMAP)
     if (map->is_mapped && map->data) munmap((void *)(uintptr_t)map->data, map->size);
+#elif defined(TFM__HAVE_WIN32_MAP)
+    if (map->is_mapped && map->data) UnmapViewOfFile(map->data);
 #endif
     TFM_FREE(map->owned);
     memset(map, 0, sizeof *map);
