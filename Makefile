@@ -1,7 +1,7 @@
 # tfm - build, test and benchmark. `make` builds every example and benchmark into build/.
 #   make test        all tests in every configuration (see tests/run.sh); ends "N passed, M failed"
 #   make bench       the benchmark harness
-#   make run         generate a story with stories260K (../shared/models, then models/)
+#   make run         build tfm-generate and tell a story with models/stories260K.gguf
 #   make OPENMP=0    build without OpenMP
 #   make BUILD=dir   put the binaries in dir instead of build/
 CC ?= gcc
@@ -23,18 +23,16 @@ EXAMPLES = $(patsubst examples/%.c,$(BUILD)/tfm-%,$(wildcard examples/*.c))
 BENCH_SOURCES = $(wildcard benchmarks/*.c)
 BENCH = $(if $(BENCH_SOURCES),$(BUILD)/tfm-bench)
 
-MODELS_DIR = $(firstword $(wildcard ../shared/models models))
-
 .PHONY: all test bench run clean
 all: $(EXAMPLES) $(BENCH)
 
 $(BUILD):
 	@mkdir -p $(BUILD)
 
-$(BUILD)/tfm-%: examples/%.c $(HEADERS) | $(BUILD)
+$(BUILD)/tfm-%: examples/%.c $(wildcard examples/*.h) $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-$(BUILD)/tfm-bench: $(BENCH_SOURCES) $(wildcard benchmarks/*.h) $(HEADERS) | $(BUILD)
+$(BUILD)/tfm-bench: $(BENCH_SOURCES) $(wildcard benchmarks/*.h examples/*.h) $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(BENCH_SOURCES) -o $@ $(LDLIBS)
 
 test: all
@@ -43,12 +41,8 @@ test: all
 bench: $(BENCH)
 	$(BUILD)/tfm-bench all
 
-run: all
-	@if [ -x $(BUILD)/tfm-generate ] && [ -n "$(MODELS_DIR)" ]; then \
-		$(BUILD)/tfm-generate -m $(MODELS_DIR)/stories260K.bin -z $(MODELS_DIR)/tok512.bin -p "Once upon a time"; \
-	else \
-		$(BUILD)/tfm-bench gemm --m 256 --n 256 --k 256; \
-	fi
+run: $(BUILD)/tfm-generate
+	$(BUILD)/tfm-generate -m models/stories260K.gguf -p "Once upon a time"
 
 clean:
 	rm -rf $(BUILD)

@@ -16,6 +16,8 @@
 #include "tfm_sampler.h"
 #include "tfm_tokenizer.h"
 
+#include "model_sources.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -248,6 +250,7 @@ int main(int argc, char **argv)
 #endif
     if (!parse_args(argc, argv, &o)) return 2;
     memset(&s, 0, sizeof s);
+    if (!model_source_check("tfm-generate", o.model) || !model_source_check("tfm-generate", o.tokenizer)) return 1;
 
     if (tfm_model_load(o.model, NULL, &s.model, &err) != TFM_OK ||
         (o.tokenizer &&

@@ -14,6 +14,8 @@
 #include "tfm_model.h"
 #include "tfm_tokenizer.h"
 
+#include "model_sources.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +207,7 @@ int main(int argc, char **argv)
     size_t len = 0;
 
     if (!parse_args(argc, argv, &o)) return 2;
+    if (!model_source_check("tfm-perplexity", o.model) || !model_source_check("tfm-perplexity", o.tokenizer)) return 1;
     if (tfm_model_load(o.model, NULL, &model, &err) != TFM_OK ||
         (o.tokenizer && tfm_tokenizer_load_llama2c(&own_tok, o.tokenizer, model->config.vocab_size, &err) != TFM_OK)) {
         fprintf(stderr, "tfm-perplexity: %s\n", err.message);
