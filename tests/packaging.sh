@@ -4,8 +4,8 @@
 #            linked into one program that runs
 #   single   `make single`: build/tfm_single.h compiled as C99 and as C++
 #   make     `make install PREFIX=...`: a pkg-config build, the installed tool
-#   cmake    an out-of-tree project with add_subdirectory(tfm) (OpenMP off); tfm's own CMake build of the
-#            tools and cmake --install; projects with find_package(tfm) on that prefix and on make's
+#   cmake    an out-of-tree project with add_subdirectory(tfm); tfm's own CMake build of the tools and
+#            cmake --install (OpenMP off); projects with find_package(tfm) on that prefix and on make's
 #   mingw    the tools cross-compiled for Windows without a warning; tfm-generate run under wine
 #   clone    a fresh clone with no ../shared beside it: `make run` tells a story
 # Consumers print their tfm version and thread count, checked against include/tfm_tensor.h and the
@@ -220,14 +220,15 @@ if ! have cmake; then
     skipped "CMake checks: cmake not installed"
 else
     consumer_project "$out/cmake-sub" "add_subdirectory(\"$root\" tfm)"
-    if cmake_build cmake_sub "$out/cmake-sub" "$out/cmake-sub/b" -DTFM_OPENMP=OFF; then
-        expect_run "the add_subdirectory project (TFM_OPENMP=OFF)" 1 "$out/cmake-sub/b/consumer"
+    if cmake_build cmake_sub "$out/cmake-sub" "$out/cmake-sub/b"; then
+        expect_run "the add_subdirectory project" 2 "$out/cmake-sub/b/consumer"
     else bad "an add_subdirectory(tfm) project does not build"; fi
 
     # tfm's own build of the tools (Debug: quick to compile; the warnings are what is checked), its install
+    # without OpenMP
     cprefix=$out/cmake-prefix
     rm -rf "$cprefix"
-    if cmake_build cmake_top "$root" "$out/cmake-top" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-Werror" &&
+    if cmake_build cmake_top "$root" "$out/cmake-top" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-Werror" -DTFM_OPENMP=OFF &&
         logged cmake_install cmake --install "$out/cmake-top" --prefix "$cprefix"; then
         expect_story "the tfm-generate CMake built and installed" "$cprefix/bin/tfm-generate"
         if have pkg-config; then
@@ -238,7 +239,7 @@ else
         bad "cmake -S . -B b && cmake --build b && cmake --install b failed"
     fi
 
-    for p in cmake-prefix:2 make-prefix:$make_threads; do
+    for p in cmake-prefix:1 make-prefix:$make_threads; do
         threads=${p#*:} p=${p%:*}
         consumer_project "$out/find-$p" "find_package(tfm $version REQUIRED)"
         if cmake_build "find_$p" "$out/find-$p" "$out/find-$p/b" -DCMAKE_PREFIX_PATH="$out/$p"; then

@@ -18,9 +18,9 @@
 # tests/cli.sh, the tfm-generate interface, run in the native configuration; "packaging": the package
 # configuration's tests/packaging.sh);
 # TFM_BUILD_DIR puts the objects elsewhere than build/. OPENMP=0 builds without OpenMP.
-# The asan, scalar, neon and windows configurations run with TFM_TEST_QUICK=1 (10-50x slower, or there for the platform): tests may shrink
-# or skip their longest runs there (e.g. test_gguf_model's full-text perplexity), never what a fast
-# configuration leaves out. Configurations run in parallel, one per core (TFM_TEST_JOBS=1: one at a time).
+# The asan, scalar and neon configurations (10-50x slower) and windows (there for the platform, not the
+# kernels) run with TFM_TEST_QUICK=1: tests may shrink or skip their longest runs there (e.g.
+# test_gguf_model's full-text perplexity), never what a fast configuration leaves out. Configurations run in parallel, one per core (TFM_TEST_JOBS=1: one at a time).
 # Each test also counts one check that tfm.h (every header) compiles with TFM_IMPLEMENTATION.
 set -u
 cd "$(dirname "$0")/.."
