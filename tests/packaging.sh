@@ -15,6 +15,8 @@
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# the makes below are a user's, not parts of the make that may have started this script
+unset MAKEFLAGS MFLAGS MAKELEVEL
 out=${1:-build/test/package}
 build=${2:-build}
 mkdir -p "$out"
@@ -283,7 +285,7 @@ rm -rf "$clone"
 if ! have git || ! git rev-parse --git-dir >/dev/null 2>&1; then
     skipped "fresh clone: not a git checkout"
 elif logged clone git clone -q --depth 1 "file://$root" "$clone" &&
-    (cd "$clone" && logged clone_run make -s run CFLAGS=-O1 && [ ! -e ../shared ]); then
+    (cd "$clone" && logged clone_run make -s run CFLAGS=-O1 BUILD=build && [ ! -e ../shared ]); then
     if grep -q "^Once upon a time" "$out/clone_run.log"; then ok; else bad "make run in a fresh clone tells no story"; fi
 else
     bad "make run in a fresh clone fails"
