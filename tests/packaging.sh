@@ -6,7 +6,8 @@
 #   make     `make install PREFIX=...`: a pkg-config build, the installed tool
 #   cmake    an out-of-tree project with add_subdirectory(tfm); tfm's own CMake build of the tools and
 #            cmake --install (OpenMP off); projects with find_package(tfm) on that prefix and on make's
-#   mingw    the tools cross-compiled for Windows without a warning; tfm-generate run under wine
+#   mingw    the tools cross-compiled for Windows without a warning (tests/run.sh's windows configuration
+#            runs the tests under wine)
 #   clone    a fresh clone with no ../shared beside it: `make run` tells a story
 # Consumers print their tfm version and thread count, checked against include/tfm_tensor.h and the
 # OpenMP setting of their build; tools tell stories260K's greedy story, checked against llama2.c's
@@ -62,7 +63,7 @@ EOF
 expect_run() {
     local what=$1 threads=$2 got
     shift 2
-    got=$("$@" 2>&1 | tr -d '\r')
+    got=$("$@" 2>&1)
     if [ "$got" = "tfm $version threads $threads" ]; then ok
     else bad "$what printed '$got', want 'tfm $version threads $threads'"; fi
 }
@@ -73,8 +74,8 @@ golden=${TFM_SHARED:-../shared}/golden/stories260K.greedy.once_upon_a_time.n200.
 expect_story() {
     local what=$1 text=$out/story.txt
     shift
-    if ! (cd / && "$@" -m "$root/models/stories260K.gguf" -p "Once upon a time" -n 196 --temp 0 2>"$out/story.log" |
-        tr -d '\r' >"$text"); then
+    if ! (cd / && "$@" -m "$root/models/stories260K.gguf" -p "Once upon a time" -n 196 --temp 0 >"$text" \
+        2>"$out/story.log"); then
         bad "$what does not run: $(tail -n 1 "$out/story.log")"
     elif [ -f "$golden" ] && ! cmp -s "$text" "$golden"; then bad "$what does not tell llama2.c's greedy story"
     elif ! grep -q "^Once upon a time, " "$text"; then bad "$what tells no story: '$(head -c 200 "$text")'"
@@ -256,8 +257,7 @@ else
 fi
 
 # ---------------------------------------------------------------- mingw: Windows
-# The tools as a user on Windows builds them (-O2, no -march: the portable path), static so that wine
-# finds no DLL missing; tests/run.sh's windows configuration runs the tests under wine.
+# The tools as a user on Windows builds them (-O2, no -march: the portable path), static (no DLLs to ship).
 mingw=x86_64-w64-mingw32-gcc
 if ! have $mingw; then
     skipped "Windows cross-build: $mingw not installed"
@@ -270,12 +270,6 @@ else
     logged mingw_bench $mingw -std=c99 $warn -O2 -fopenmp -Iinclude benchmarks/*.c -o "$out/tfm-bench.exe" -static -lm ||
         built=0
     if [ $built = 1 ]; then ok; else bad "the tools do not cross-compile for Windows without warnings"; fi
-    if ! have wine; then skipped "tfm-generate.exe under wine: wine not installed"
-    elif [ $built = 1 ]; then
-        export WINEDEBUG=-all WINEPREFIX=$out/wine
-        expect_story "tfm-generate.exe under wine" wine "$out/tfm-generate.exe"
-        wineserver -k 2>/dev/null
-    fi
 fi
 
 # ---------------------------------------------------------------- clone: make run with nothing but the repository
