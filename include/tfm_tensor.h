@@ -1055,6 +1055,16 @@ void tfm_arena_free(tfm_arena *arena)
 extern "C" {
 #endif
 
+/* rename() that replaces an existing target on Windows too (msvcrt's refuses to); 0 on success. */
+static TFM__UNUSED int tfm__file_replace(const char *from, const char *to)
+{
+#if defined(TFM__HAVE_WIN32_MAP)
+    return MoveFileExA(from, to, MOVEFILE_REPLACE_EXISTING) ? 0 : -1;
+#else
+    return rename(from, to);
+#endif
+}
+
 static tfm_status tfm__file_read_all(tfm_file_map *map, const char *path, tfm_error *err)
 {
     FILE *f = fopen(path, "rb");
