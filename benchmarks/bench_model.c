@@ -158,7 +158,7 @@ static void llama_bench_rates(const char *bin, const char *model, int threads, i
 }
 
 /* the model of `make run`, so that `tfm-bench all` has one without options */
-static const char *default_model(void)
+const char *bench_default_model(void)
 {
     static const char *path = "models/stories260K.gguf";
     FILE *f = fopen(path, "rb");
@@ -186,11 +186,7 @@ int bench_model(int argc, char **argv)
     options.no_pack = bench_flag(argc, argv, "--no-pack"); /* the weights as stored (tfm_model_pack skipped) */
     n_threads = bench_threads(argc, argv, threads, 8);
     if (!n_threads) return 2;
-    if (!path) path = default_model();
-    if (!path) {
-        printf("model: no model (-m MODEL; models/stories260K.gguf not found): skipped\n");
-        return 0;
-    }
+    if (!path) return tfm_args_error("tfm-bench model", "give a model: -m MODEL (see --help)");
     if (l2c && !tok) {
         fprintf(stderr, "model: --llama2c needs the tokenizer too (-z TOKENIZER)\n");
         return 2;

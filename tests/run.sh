@@ -117,7 +117,7 @@ run_config() {
     done
     # the command-line interface (tests/cli.sh builds tfm-generate itself), in the native configuration
     if [ "$cfg" = native ] && selected cli; then
-        run_script cli "$dir/cli.stderr" tests/cli.sh "$dir" "$cc $cc_flags"
+        TFM_BENCH=${TFM_BENCH:-$build_root/tfm-bench} run_script cli "$dir/cli.stderr" tests/cli.sh "$dir" "$cc $cc_flags"
     fi
     echo "$pass $fail $skip" >"$dir/counts"
 }
