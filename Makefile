@@ -1,7 +1,10 @@
 # tfm - build, test and benchmark. `make` builds every example and benchmark into build/.
 #   make test        all tests in every configuration (see tests/run.sh); ends "N passed, M failed"
 #   make bench       the benchmark harness
-#   make run         generate a story with stories260K (../shared/models, then models/)
+#   make run         build tfm-generate and tell a story with models/stories260K.gguf
+#   make install     headers, the tools, tfm.pc and tfmConfig.cmake under PREFIX (default /usr/local;
+#                    DESTDIR is prepended for staging)
+#   make single      build/tfm_single.h: every header in one file
 #   make OPENMP=0    build without OpenMP
 #   make BUILD=dir   put the binaries in dir instead of build/
 CC ?= gcc
@@ -23,9 +26,12 @@ EXAMPLES = $(patsubst examples/%.c,$(BUILD)/tfm-%,$(wildcard examples/*.c))
 BENCH_SOURCES = $(wildcard benchmarks/*.c)
 BENCH = $(if $(BENCH_SOURCES),$(BUILD)/tfm-bench)
 
-MODELS_DIR = $(firstword $(wildcard ../shared/models models))
+PREFIX ?= /usr/local
+DESTDIR ?=
+# the version is written once, in include/tfm_tensor.h
+VERSION := $(shell awk '/^\#define TFM_VERSION_(MAJOR|MINOR|PATCH) /{v = v sep $$3; sep = "."} END {print v}' include/tfm_tensor.h)
 
-.PHONY: all test bench run clean
+.PHONY: all test bench run install single clean
 all: $(EXAMPLES) $(BENCH)
 
 $(BUILD):
@@ -43,12 +49,32 @@ test: all
 bench: $(BENCH)
 	$(BUILD)/tfm-bench all
 
-run: all
-	@if [ -x $(BUILD)/tfm-generate ] && [ -n "$(MODELS_DIR)" ]; then \
-		$(BUILD)/tfm-generate -m $(MODELS_DIR)/stories260K.bin -z $(MODELS_DIR)/tok512.bin -p "Once upon a time"; \
-	else \
-		$(BUILD)/tfm-bench gemm --m 256 --n 256 --k 256; \
-	fi
+run: $(BUILD)/tfm-generate
+	$(BUILD)/tfm-generate -m models/stories260K.gguf -p "Once upon a time"
+
+# The templates in cmake/ are CMake's configure_file input; CMake's install fills them the same way.
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/lib/cmake/tfm
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(EXAMPLES) $(BENCH) $(DESTDIR)$(PREFIX)/bin
+	sed -e 's|@TFM_PREFIX@|$(PREFIX)|' -e 's|@TFM_PC_INCLUDEDIR@|$${prefix}/include|' -e 's|@TFM_VERSION@|$(VERSION)|' \
+		-e 's|@TFM_PC_OPENMP@|$(OMPFLAGS)|g' cmake/tfm.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/tfm.pc
+	sed -e 's|@TFM_VERSION@|$(VERSION)|g' -e 's|@TFM_INCLUDE_FROM_CONFIG@|../../../include|' \
+		-e 's|@TFM_OPENMP_USED@|$(if $(OMPFLAGS),ON,OFF)|' cmake/tfmConfig.cmake.in >$(DESTDIR)$(PREFIX)/lib/cmake/tfm/tfmConfig.cmake
+	sed -e 's|@TFM_VERSION@|$(VERSION)|g' -e 's|@TFM_VERSION_MAJOR@|$(word 1,$(subst ., ,$(VERSION)))|g' \
+		-e 's|@TFM_VERSION_MINOR@|$(word 2,$(subst ., ,$(VERSION)))|g' \
+		cmake/tfmConfigVersion.cmake.in >$(DESTDIR)$(PREFIX)/lib/cmake/tfm/tfmConfigVersion.cmake
+	install -m 644 cmake/tfmLinks.cmake $(DESTDIR)$(PREFIX)/lib/cmake/tfm
+
+# The headers in tfm.h's order, their includes of each other dropped (each comes before its users).
+single: $(BUILD)/tfm_single.h
+$(BUILD)/tfm_single.h: $(HEADERS) | $(BUILD)
+	{ printf '/* tfm_single.h - tfm %s, every header in one file (made by `make single` from include/).\n' $(VERSION); \
+	  printf '   In one C or C++ file: #define TFM_IMPLEMENTATION, then #include "tfm_single.h". */\n'; \
+	  for h in $$(sed -n 's/^#include "\(tfm_[a-z0-9_]*\.h\)"$$/\1/p' include/tfm.h); do \
+		sed '/^#include "tfm_[a-z0-9_]*\.h"/d' include/$$h; done; } >$@.tmp
+	mv $@.tmp $@
 
 clean:
 	rm -rf $(BUILD)

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(_WIN32)
+#include <windows.h> /* the implementation included it already (tfm_file_map) */
+#endif
 
 static int bench_all(int argc, char **argv);
 
@@ -82,7 +85,7 @@ static int bench_all(int argc, char **argv)
         if (cmd.fn == bench_model) { /* `model` wants -m: `all` gives it stories260K when it is there */
             const char *model = bench_default_model();
             if (!model) {
-                printf("model: stories260K.bin not found in ../shared/models or models: skipped\n");
+                printf("model: models/stories260K.gguf not found: skipped\n");
                 continue;
             }
             snprintf(args, sizeof args, "-m %s %s", model, cmd.all_args);
@@ -120,6 +123,17 @@ int main(int argc, char **argv)
 
 /* ================================================================ time */
 
+#if defined(_WIN32)
+double bench_now(void)
+{
+    LARGE_INTEGER count, frequency;
+    QueryPerformanceCounter(&count);
+    QueryPerformanceFrequency(&frequency);
+    return (double)count.QuadPart / (double)frequency.QuadPart;
+}
+
+void bench_sleep(double seconds) { Sleep((DWORD)(seconds * 1e3)); }
+#else
 double bench_now(void)
 {
     struct timespec ts;
@@ -135,6 +149,7 @@ void bench_sleep(double seconds)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
+#endif
 
 double bench_best(bench_fn fn, void *ctx, int min_reps, double min_seconds)
 {

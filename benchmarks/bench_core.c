@@ -7,7 +7,10 @@
    weights OpenBLAS runs the same product in f32. */
 #include "bench.h"
 
+#if defined(__unix__) || defined(__APPLE__)
 #include <dlfcn.h>
+#define BENCH_HAVE_DLOPEN 1 /* elsewhere (Windows) the tables have no OpenBLAS column */
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,7 @@ typedef struct openblas {
     const char *config, *core;
 } openblas;
 
+#if defined(BENCH_HAVE_DLOPEN)
 static openblas bench_openblas;
 
 /* ISO C has no object-to-function pointer conversion; POSIX guarantees the representation. */
@@ -40,13 +44,19 @@ static void *openblas_symbol(void *lib, const char *name, void *fn_out, size_t f
     if (sym) memcpy(fn_out, &sym, fn_size);
     return sym;
 }
+#endif
 
 /* The baseline is OpenBLAS at its best on this CPU. OpenBLAS 0.3.21 does not know recent Xeons
    (it falls back to its Prescott SSE kernels) and a machine may pin OPENBLAS_CORETYPE to Haswell,
    so the core is chosen here, before the library loads and reads it: `core` ("--openblas-core",
    default SkylakeX, its AVX-512 kernels, when tfm itself runs AVX-512; "auto" leaves it alone). */
+
 static const openblas *openblas_get(const char *core)
 {
+#if !defined(BENCH_HAVE_DLOPEN)
+    (void)core;
+    return NULL;
+#else
     openblas *ob = &bench_openblas;
     void *lib;
     openblas_config_fn config = NULL;
@@ -65,6 +75,7 @@ static const openblas *openblas_get(const char *core)
     ob->core = config ? config() : "?";
     if (!ob->sgemm || !ob->set_threads) ob->sgemm = NULL;
     return ob->sgemm ? ob : NULL;
+#endif
 }
 
 /* ---------------------------------------------------------------- data */

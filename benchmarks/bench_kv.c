@@ -15,6 +15,8 @@
    cache helps in proportion to the share of the KV bytes in what a step reads. */
 #include "bench.h"
 
+#include "../examples/model_sources.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +146,7 @@ int bench_kv(int argc, char **argv)
         fprintf(stderr, "kv: --depth and -n positive, --reps positive\n");
         return 2;
     }
+    if (!model_source_check("tfm-bench kv", path)) return 1;
     if (tfm_model_load(path, NULL, &model, &err) != TFM_OK) {
         fprintf(stderr, "kv: %s\n", err.message);
         return 1;

@@ -22,6 +22,8 @@
    warm-up included): the same two tests, its avg_ts of each; columns lcpp_pp_tok_s and lcpp_tg_tok_s. */
 #include "bench.h"
 
+#include "../examples/model_sources.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,19 +157,14 @@ static void llama_bench_rates(const char *bin, const char *model, int threads, i
     free(cmd);
 }
 
-/* stories260K where `make run` looks for it, so `tfm-bench all` has a model without options */
+/* the model of `make run`, so that `tfm-bench all` has one without options */
 const char *bench_default_model(void)
 {
-    static const char *candidates[] = {"../shared/models/stories260K.bin", "models/stories260K.bin"};
-    size_t i;
-    for (i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
-        FILE *f = fopen(candidates[i], "rb");
-        if (f) {
-            fclose(f);
-            return candidates[i];
-        }
-    }
-    return NULL;
+    static const char *path = "models/stories260K.gguf";
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fclose(f);
+    return path;
 }
 
 int bench_model(int argc, char **argv)
@@ -198,6 +195,7 @@ int bench_model(int argc, char **argv)
         fprintf(stderr, "model: one baseline at a time: --llama2c or --llama-bench\n");
         return 2;
     }
+    if (!model_source_check("tfm-bench model", path) || !model_source_check("tfm-bench model", tok)) return 1;
     if (tfm_model_load(path, &options, &model, &err) != TFM_OK) {
         fprintf(stderr, "model: %s\n", err.message);
         return 1;

@@ -15,6 +15,8 @@
 #include "tfm_sampler.h"
 #include "tfm_tokenizer.h"
 
+#include "model_sources.h"
+
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -186,6 +188,7 @@ int main(int argc, char **argv)
 #endif
     if ((status = parse_args(argc, argv, &o)) != 0 || o.model == NULL) return status;
     memset(&s, 0, sizeof s);
+    if (!model_source_check("tfm-generate", o.model) || !model_source_check("tfm-generate", o.tokenizer)) return 1;
     prompt = o.prompt ? o.prompt : "";
     prompt_len = strlen(prompt);
     if (o.prompt_file) {

@@ -13,6 +13,8 @@
 #include "tfm_model.h"
 #include "tfm_tokenizer.h"
 
+#include "model_sources.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +117,7 @@ int main(int argc, char **argv)
 
     if ((status = parse_args(argc, argv, &o)) != 0 || !o.model) return status;
     status = 1;
+    if (!model_source_check("tfm-perplexity", o.model) || !model_source_check("tfm-perplexity", o.tokenizer)) return 1;
     if (tfm_model_load(o.model, NULL, &model, &err) != TFM_OK ||
         (o.tokenizer && tfm_tokenizer_load_llama2c(&own_tok, o.tokenizer, model->config.vocab_size, &err) != TFM_OK)) {
         fprintf(stderr, "tfm-perplexity: %s\n", err.message);

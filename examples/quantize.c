@@ -30,6 +30,8 @@
 #define TFM_IMPLEMENTATION
 #include "tfm_model.h"
 
+#include "model_sources.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,6 +450,7 @@ int main(int argc, char **argv)
     char (*names)[64] = NULL;
     int gguf, ok;
     if ((ok = parse_args(argc, argv, &o)) != 0 || !o.in) return ok;
+    if (!model_source_check("tfm-quantize", o.in) || !model_source_check("tfm-quantize", o.tokenizer)) return 1;
     gguf = is_gguf(o.in);
     if (gguf < 0) {
         fprintf(stderr, "tfm-quantize: cannot open '%s': %s\n", tfm_args_quote(o.in), strerror(errno));

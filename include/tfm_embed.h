@@ -736,7 +736,7 @@ tfm_status tfm_embed_index_write(const char *path, const tfm_embed_index *index,
     if (s == TFM_OK) s = tfm__embed_write_zeros(f, l.spans - (l.vectors + l.vector_bytes));
     if (s == TFM_OK && fwrite(index->spans, 16, (size_t)index->count, f) != (size_t)index->count) s = TFM_ERR_IO;
     if (fclose(f) != 0) s = TFM_ERR_IO;
-    if (s == TFM_OK && rename(tmp, path) != 0) {
+    if (s == TFM_OK && tfm__file_replace(tmp, path) != 0) {
         s = tfm_error_set(err, TFM_ERR_IO, "cannot rename '%s' to '%s'", tmp, path);
         remove(tmp);
     } else if (s != TFM_OK) {

@@ -411,7 +411,7 @@ static tfm_status tfm__gguf_fail(tfm__gguf_rd *r, tfm_status status, const char 
     char message[200];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
+    TFM__VSNPRINTF(message, sizeof message, fmt, ap);
     va_end(ap);
     return tfm_error_set(r->err, status, "%s: %s", r->label, message);
 }

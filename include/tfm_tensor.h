@@ -8,10 +8,15 @@
      dot axpy scale add mul argmax silu gelu swiglu softmax rmsnorm layernorm rope gemv gemm.
 
    USAGE
-     In exactly one C or C++ file:
+     In one C or C++ file:
         #define TFM_IMPLEMENTATION
         #include "tfm_tensor.h"
-     Everywhere else just #include "tfm_tensor.h".
+     Everywhere else just #include "tfm_tensor.h". A file that defines TFM_IMPLEMENTATION before its first
+     tfm include implements every tfm header it includes (tfm_model.h brings tensor, quant, attention, ...).
+     Several files may do so, for different headers or the same ones, as long as they agree on the
+     options below: with gcc and clang on ELF and Mach-O systems their public functions are weak symbols
+     and the linker keeps one copy of each. Elsewhere (Windows, other compilers, a TFM_API of yours)
+     implement every header in one file only.
 
    OPTIONS (define before including)
      TFM_STATIC                  every function static (private to one translation unit)
@@ -30,18 +35,38 @@
      - Elementwise kernels take n == 0 as a no-op; kernels that return tfm_status reject NULL
        pointers and zero sizes with TFM_ERR_INVALID_ARGUMENT.
 */
+/* Whether the declarations that follow are implemented in this translation unit, in which case they
+   are weak (see USAGE). Outside the include guard: every tfm header includes this file right before its
+   own declarations, so each header's declarations are weak exactly when the file implements it. */
+#undef TFM__IMPLEMENTED_HERE
+#if defined(TFM_IMPLEMENTATION) && !defined(TFM_STATIC) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(_WIN32) && !defined(__CYGWIN__)
+#define TFM__IMPLEMENTED_HERE __attribute__((weak))
+#else
+#define TFM__IMPLEMENTED_HERE
+#endif
+
 #ifndef TFM_TENSOR_H
 #define TFM_TENSOR_H
-
-#define TFM_VERSION_MAJOR 0
-#define TFM_VERSION_MINOR 1
-#define TFM_VERSION_PATCH 0
-#define TFM_VERSION_STRING "0.1.0"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__GNUC__) || defined(__clang__)
+/* ---------------------------------------------------------------- version */
+
+#define TFM_VERSION_MAJOR 0
+#define TFM_VERSION_MINOR 1
+#define TFM_VERSION_PATCH 0
+/* "MAJOR.MINOR.PATCH" */
+#define TFM_VERSION_STRING TFM__VERSION_JOIN(TFM_VERSION_MAJOR, TFM_VERSION_MINOR, TFM_VERSION_PATCH)
+#define TFM__VERSION_JOIN(major, minor, patch) TFM__VERSION_QUOTE(major, minor, patch)
+#define TFM__VERSION_QUOTE(major, minor, patch) #major "." #minor "." #patch
+
+#if defined(__MINGW32__)
+/* MinGW's "printf" format is msvcrt's, without %zu; tfm formats its messages with MinGW's C99 printf */
+#define TFM__UNUSED __attribute__((unused))
+#define TFM__PRINTF(fmt_index, first_arg) __attribute__((format(gnu_printf, fmt_index, first_arg)))
+#elif defined(__GNUC__) || defined(__clang__)
 #define TFM__UNUSED __attribute__((unused))
 #define TFM__PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
 #else
@@ -53,7 +78,7 @@
 #ifdef TFM_STATIC
 #define TFM_API static TFM__UNUSED
 #else
-#define TFM_API extern
+#define TFM_API extern TFM__IMPLEMENTED_HERE
 #endif
 #endif
 
@@ -202,12 +227,14 @@ TFM_API void tfm_aligned_free(void *p);
 
 /* ---------------------------------------------------------------- files */
 
-/* A whole file, read-only: memory-mapped where the platform has mmap (POSIX), else read into memory.
-   Model weights point into it, so it lives as long as the model. */
+/* A whole file, read-only: memory-mapped (POSIX mmap, Windows CreateFileMapping), else read into memory.
+   Model weights point into it, so it lives as long as the model. On Windows the path goes to CreateFileA
+   and fopen as it is (the process code page), and the implementation includes <windows.h> with
+   WIN32_LEAN_AND_MEAN and NOMINMAX: include it before tfm if that file needs all of it. */
 typedef struct tfm_file_map {
     const unsigned char *data;
     size_t size;
-    int is_mapped; /* 1: mmap'ed, 0: read into owned memory */
+    int is_mapped; /* 1: mapped, 0: read into owned memory */
     void *owned;
 } tfm_file_map;
 
@@ -361,6 +388,14 @@ TFM_API tfm_status tfm_matmul(tfm_tensor *y, const tfm_tensor *w, const tfm_tens
 
 #define TFM__INLINE static inline
 
+/* tfm's messages use C99 formats (%zu, %lld): on MinGW, its own C99 vsnprintf, whatever
+   __USE_MINGW_ANSI_STDIO makes of the plain one (msvcrt's knows no %zu) */
+#if defined(__MINGW32__)
+#define TFM__VSNPRINTF __mingw_vsnprintf
+#else
+#define TFM__VSNPRINTF vsnprintf
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -390,7 +425,7 @@ tfm_status tfm_error_set(tfm_error *err, tfm_status status, const char *fmt, ...
         va_list ap;
         err->status = status;
         va_start(ap, fmt);
-        vsnprintf(raw, sizeof raw, fmt, ap);
+        TFM__VSNPRINTF(raw, sizeof raw, fmt, ap);
         va_end(ap);
         tfm_escape(err->message, sizeof err->message, raw, strlen(raw));
     }
@@ -1048,6 +1083,8 @@ void tfm_arena_free(tfm_arena *arena)
 
 #if defined(__unix__) || defined(__APPLE__)
 #define TFM__HAVE_MMAP 1
+#elif defined(_WIN32)
+#define TFM__HAVE_WIN32_MAP 1
 #endif
 #ifdef __cplusplus
 }
@@ -1057,11 +1094,29 @@ void tfm_arena_free(tfm_arena *arena)
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#elif defined(TFM__HAVE_WIN32_MAP)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
 #endif
 #include <errno.h>
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* rename() that replaces an existing target on Windows too (msvcrt's refuses to); 0 on success. */
+static TFM__UNUSED int tfm__file_replace(const char *from, const char *to)
+{
+#if defined(TFM__HAVE_WIN32_MAP)
+    return MoveFileExA(from, to, MOVEFILE_REPLACE_EXISTING) ? 0 : -1;
+#else
+    return rename(from, to);
+#endif
+}
 
 static tfm_status tfm__file_read_all(tfm_file_map *map, const char *path, tfm_error *err)
 {
@@ -1134,6 +1189,37 @@ tfm_status tfm_file_map_open(tfm_file_map *map, const char *path, int flags, tfm
         }
         /* mmap can fail on special filesystems: fall through to reading */
     }
+#elif defined(TFM__HAVE_WIN32_MAP)
+    /* Anything but a mappable disk file (missing, a directory, a pipe) falls through to reading, which
+       says what is wrong in the C library's words, as on POSIX. The view keeps the mapping alive. */
+    if (!(flags & TFM_FILE_MAP_NO_MMAP)) {
+        HANDLE file = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (file != INVALID_HANDLE_VALUE) {
+            LARGE_INTEGER size;
+            HANDLE mapping = NULL;
+            void *p = NULL;
+            if (GetFileType(file) == FILE_TYPE_DISK && GetFileSizeEx(file, &size)) {
+                if (size.QuadPart == 0) {
+                    CloseHandle(file);
+                    return tfm_error_set(err, TFM_ERR_FORMAT, "'%s' is empty", path);
+                }
+                if ((uint64_t)size.QuadPart > (uint64_t)SIZE_MAX) {
+                    CloseHandle(file);
+                    return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "'%s' does not fit in the address space", path);
+                }
+                mapping = CreateFileMappingA(file, NULL, PAGE_READONLY, 0, 0, NULL);
+                if (mapping) p = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
+            }
+            if (mapping) CloseHandle(mapping);
+            CloseHandle(file);
+            if (p) {
+                map->data = (const unsigned char *)p;
+                map->size = (size_t)size.QuadPart;
+                map->is_mapped = 1;
+                return TFM_OK;
+            }
+        }
+    }
 #else
     (void)flags;
 #endif
@@ -1152,6 +1238,8 @@ void tfm_file_map_close(tfm_file_map *map)
     if (!map) return;
 #if defined(TFM__HAVE_MMAP)
     if (map->is_mapped && map->data) munmap((void *)(uintptr_t)map->data, map->size);
+#elif defined(TFM__HAVE_WIN32_MAP)
+    if (map->is_mapped && map->data) UnmapViewOfFile(map->data);
 #endif
     TFM_FREE(map->owned);
     memset(map, 0, sizeof *map);

@@ -10,13 +10,17 @@
 #   clang    clang for the tests and the implementation (when clang is installed)
 #   clangxx  the implementation compiled as C++ by clang++ (when installed)
 #   neon     aarch64 cross-build (NEON + dot product) run under qemu-aarch64 (when both are installed)
+#   windows  x86_64-w64-mingw32-gcc cross-build run under wine (when both are installed)
+#   package  tests/packaging.sh: make install, pkg-config, CMake (add_subdirectory, find_package), the
+#            single header, TFM_IMPLEMENTATION in several files, the tools built for Windows, a fresh clone
 #
 # TFM_TEST_CONFIGS="native scalar" picks a subset; TFM_TESTS="tensor quant" picks test files ("cli":
-# tests/cli.sh, the tfm-generate interface, run in the native configuration);
+# tests/cli.sh, the tfm-generate interface, run in the native configuration; "packaging": the package
+# configuration's tests/packaging.sh);
 # TFM_BUILD_DIR puts the objects elsewhere than build/. OPENMP=0 builds without OpenMP.
-# The asan, scalar and neon configurations run with TFM_TEST_QUICK=1 (10-50x slower): tests may shrink
-# or skip their longest runs there (e.g. test_gguf_model's full-text perplexity), never what a fast
-# configuration leaves out. Configurations run in parallel, one per core (TFM_TEST_JOBS=1: one at a time).
+# The asan, scalar and neon configurations (10-50x slower) and windows (there for the platform, not the
+# kernels) run with TFM_TEST_QUICK=1: tests may shrink or skip their longest runs there (e.g.
+# test_gguf_model's full-text perplexity), never what a fast configuration leaves out. Configurations run in parallel, one per core (TFM_TEST_JOBS=1: one at a time).
 # Each test also counts one check that tfm.h (every header) compiles with TFM_IMPLEMENTATION.
 set -u
 cd "$(dirname "$0")/.."
@@ -32,12 +36,13 @@ sanitize="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame
 
 have() { command -v "$1" >/dev/null 2>&1; }
 cpu_has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
+selected() { [ -z "${TFM_TESTS:-}" ] || [[ " $TFM_TESTS " == *" $1 "* ]]; }
 
-configs=${TFM_TEST_CONFIGS:-"native asan scalar avx2 cxx clang clangxx neon"}
+configs=${TFM_TEST_CONFIGS:-"native asan scalar avx2 cxx clang clangxx neon windows package"}
 tests=""
 for f in tests/test_*.c; do
     name=${f#tests/test_}; name=${name%.c}
-    if [ -z "${TFM_TESTS:-}" ] || [[ " $TFM_TESTS " == *" $name "* ]]; then tests="$tests $name"; fi
+    if selected "$name"; then tests="$tests $name"; fi
 done
 
 total_pass=0 total_fail=0 total_skip=0
@@ -88,9 +93,9 @@ run_config() {
             continue
         fi
         local out rc line started=$SECONDS
-        out=$(timeout 1200 $runner "./$dir/test_$t" 2>"$dir/$t.stderr")
+        out=$(timeout 1200 $runner "./$dir/test_$t${EXE_SUFFIX:-}" 2>"$dir/$t.stderr")
         rc=$?
-        line=$(printf '%s\n' "$out" | grep -E '^[a-z0-9_]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
+        line=$(printf '%s\n' "$out" | tr -d '\r' | grep -E '^[a-z0-9_]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
         grep -E '^  (FAIL|SKIP)' "$dir/$t.stderr" | head -n 40
         if [ -z "$line" ]; then
             tail -n 20 "$dir/$t.stderr"
@@ -111,14 +116,30 @@ run_config() {
         pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
     done
     # the command-line interface (tests/cli.sh builds tfm-generate itself), in the native configuration
-    if [ "$cfg" = native ] && { [ -z "${TFM_TESTS:-}" ] || [[ " $TFM_TESTS " == *" cli "* ]]; }; then
-        line=$(TFM_BENCH=${TFM_BENCH:-$build_root/tfm-bench} bash tests/cli.sh "$dir" "$cc $cc_flags" 2>"$dir/cli.stderr" | tail -n 1)
-        grep -E '^  (FAIL|SKIP)' "$dir/cli.stderr" | head -n 40
-        echo "  $line"
-        if [[ "$line" =~ ^cli:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
-            pass=$((pass + BASH_REMATCH[1])); fail=$((fail + BASH_REMATCH[2])); skip=$((skip + BASH_REMATCH[3]))
-        else fail=$((fail + 1)); fi
+    if [ "$cfg" = native ] && selected cli; then
+        TFM_BENCH=${TFM_BENCH:-$build_root/tfm-bench} run_script cli "$dir/cli.stderr" tests/cli.sh "$dir" "$cc $cc_flags"
     fi
+    echo "$pass $fail $skip" >"$dir/counts"
+}
+
+# run_script NAME STDERR_FILE SCRIPT ARGS...: a check script ending "NAME: N passed, M failed, S skipped"
+# (its FAIL and SKIP lines on stderr); its counts are added to the caller's pass, fail and skip.
+run_script() {
+    local name=$1 log=$2 line
+    shift 2
+    line=$(bash "$@" 2>"$log" | tail -n 1)
+    grep -E '^  (FAIL|SKIP)' "$log" | head -n 40
+    echo "  $line"
+    if [[ "$line" =~ ^$name:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+        pass=$((pass + BASH_REMATCH[1])); fail=$((fail + BASH_REMATCH[2])); skip=$((skip + BASH_REMATCH[3]))
+    else fail=$((fail + 1)); fi
+}
+
+# The package configuration: tests/packaging.sh, run when TFM_TESTS is unset or names "packaging".
+run_packaging() {
+    local dir=$build_root/test/package pass=0 fail=0 skip=0
+    echo "== package: tests/packaging.sh (install, pkg-config, CMake, single header, split implementation, Windows, clone)"
+    if selected packaging; then run_script packaging "$dir/packaging.stderr" tests/packaging.sh "$dir" "$build_root"; fi
     echo "$pass $fail $skip" >"$dir/counts"
 }
 
@@ -157,6 +178,13 @@ run_one() {
             arm="-O2 -march=armv8.2-a+dotprod+fp16 $omp"
             TFM_TEST_QUICK=1 run_config neon aarch64-linux-gnu-gcc "$cflags $arm" aarch64-linux-gnu-gcc "$cflags $arm" "-static $omp -lm" qemu-aarch64
         else echo "== neon: skipped (needs aarch64-linux-gnu-gcc and qemu-aarch64)"; fi ;;
+    windows)
+        if have x86_64-w64-mingw32-gcc && have wine; then
+            # in the user's wine prefix (WINEPREFIX, default ~/.wine: about 700 MB, made by the first run)
+            TFM_TEST_QUICK=1 EXE_SUFFIX=.exe WINEDEBUG=-all run_config windows x86_64-w64-mingw32-gcc \
+                "$cflags -O2 $native $omp" x86_64-w64-mingw32-gcc "$cflags -O2 $native $omp" "-static $omp -lm" wine
+        else echo "== windows: skipped (needs x86_64-w64-mingw32-gcc and wine)"; fi ;;
+    package) run_packaging ;;
     *) echo "unknown test configuration '$cfg'"; echo "0 1 0" >"$build_root/test/$cfg/counts" ;;
     esac
 }

@@ -1,0 +1,21 @@
+# What a program linking tfm::tfm needs besides the headers: libm, and OpenMP (when asked for and the
+# compiler has it) for each language the project enables. Used by CMakeLists.txt (add_subdirectory) and
+# by the installed tfmConfig.cmake (find_package), so that both give the same target.
+#   tfm_link_dependencies(TARGET USE_OPENMP)   sets TFM_OPENMP_C_FLAGS in the caller ("" without OpenMP)
+function(tfm_link_dependencies target use_openmp)
+    if(NOT MSVC)
+        target_link_libraries(${target} INTERFACE m)
+    endif()
+    set(TFM_OPENMP_C_FLAGS "" PARENT_SCOPE)
+    if(use_openmp)
+        find_package(OpenMP QUIET)
+        foreach(lang C CXX)
+            if(OpenMP_${lang}_FOUND)
+                target_link_libraries(${target} INTERFACE OpenMP::OpenMP_${lang})
+            endif()
+        endforeach()
+        if(OpenMP_C_FOUND)
+            set(TFM_OPENMP_C_FLAGS "${OpenMP_C_FLAGS}" PARENT_SCOPE)
+        endif()
+    endif()
+endfunction()
