@@ -228,10 +228,6 @@ static int parse_args(int argc, char **argv, options *o)
     if (!type) return tfm_args_fail(&a, "want IN OUT TYPE");
     if (!tfm_args_parse_dtype(a.prog, "TYPE", type, types, (int)(sizeof types / sizeof types[0]), &o->type)) return 2;
     if (!o->n_threads || o->n_threads > tfm_max_threads()) o->n_threads = tfm_max_threads();
-    if (!strcmp(o->in, o->out)) {
-        tfm_args_error(a.prog, "the output would overwrite the input %s", tfm_args_quote(o->in));
-        return 1;
-    }
     return 0;
 }
 
@@ -256,6 +252,18 @@ int main(int argc, char **argv)
     char (*names)[64] = NULL;
     int gguf, ok;
     if ((ok = parse_args(argc, argv, &o)) != 0 || !o.in) return ok;
+    /* the writer refuses to replace an input too, but only after the fallbacks are printed */
+    {
+        tfm_file_id out = tfm_file_identify(o.out), in = tfm_file_identify(o.in);
+        tfm_file_id tok = o.tokenizer ? tfm_file_identify(o.tokenizer) : tfm_file_identify(NULL);
+        int is_in = out.known && in.known && in.device == out.device && in.inode == out.inode;
+        int is_tok = out.known && tok.known && tok.device == out.device && tok.inode == out.inode;
+        if (is_in || is_tok) {
+            fprintf(stderr, "tfm-quantize: '%s' is an input (%s): writing it would destroy it; write elsewhere\n",
+                    tfm_args_quote(o.out), tfm_args_quote(is_in ? o.in : o.tokenizer));
+            return 1;
+        }
+    }
     gguf = is_gguf(o.in);
     if (gguf < 0) {
         fprintf(stderr, "tfm-quantize: cannot open '%s': %s\n", tfm_args_quote(o.in), strerror(errno));
@@ -267,18 +275,20 @@ int main(int argc, char **argv)
         return 1;
     }
     memset(&j, 0, sizeof j);
-    j.o = &o;
+    j.o = &o; /* j.row_err.message stays "" unless a row is refused */
     ok = tfm_gguf_writer_create(&j.w, &j.err) == TFM_OK;
     if (ok && gguf) ok = tfm_gguf_open(&g, o.in, 0, &j.err) == TFM_OK && from_gguf(&j, g);
     else if (ok) {
         tfm_model_options mo;
         memset(&mo, 0, sizeof mo);
         mo.no_pack = 1;
-        ok = tfm_model_load(o.in, &mo, &m, &j.err) == TFM_OK;
+        ok = tfm_model_load(o.in, &mo, &m, &j.err) == TFM_OK &&
+             tfm_gguf_writer_add_input(j.w, m->file.id, &j.err) == TFM_OK; /* the weights are read from it */
         names = ok ? (char(*)[64])malloc(64 * (size_t)m->config.n_layers * 9) : NULL;
         if (ok && !names) ok = 0, tfm_error_set(&j.err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
         ok = ok && from_llama2c(&j, m, names);
     }
+    if (ok && o.tokenizer) ok = tfm_gguf_writer_add_input(j.w, tfm_file_identify(o.tokenizer), &j.err) == TFM_OK;
     ok = ok && tfm_gguf_writer_write_file(j.w, o.out, &j.err) == TFM_OK;
     if (!ok) fprintf(stderr, "tfm-quantize: %s\n", j.err.message[0] ? j.err.message : "failed");
     else

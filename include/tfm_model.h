@@ -948,7 +948,8 @@ static tfm_status tfm__model_gguf_fill(tfm_model *m, const tfm_gguf *g, tfm_erro
 static tfm_status tfm__model_load_gguf(tfm_model *m, const unsigned char *data, size_t size, tfm_error *err)
 {
     tfm_gguf *g;
-    tfm_status s = tfm_gguf_open_memory(&g, data, size, err);
+    /* no "<memory>" label: tfm_model_load puts the path in front of the message */
+    tfm_status s = tfm__gguf_open_memory_labelled(&g, data, size, NULL, err);
     if (s != TFM_OK) return s;
     s = tfm__model_gguf_fill(m, g, err);
     tfm_gguf_close(g); /* the views point into data, which the model keeps; the reader's index can go */

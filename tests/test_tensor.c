@@ -655,6 +655,25 @@ static void test_file_map(void)
     TT_CHECK(tfm_file_map_open(&map, path, TFM_FILE_MAP_NO_MMAP, &err) == TFM_ERR_FORMAT);
     TT_CHECK(tfm_file_map_open(&map, "build", 0, &err) != TFM_OK); /* a directory */
     remove(path);
+#if defined(__unix__) || defined(__APPLE__)
+    /* a device has no end: refused on both paths before anything is read (reading it grew without bound) */
+    for (flags = 0; flags < 2; flags++) {
+        TT_CHECK(tfm_file_map_open(&map, "/dev/zero", flags ? TFM_FILE_MAP_NO_MMAP : 0, &err) == TFM_ERR_IO);
+        TT_CHECK(strstr(err.message, "not a regular file") != NULL && map.data == NULL);
+    }
+    /* the identity of the file a map holds is the path's, through any spelling */
+    f = fopen(path, "wb");
+    fwrite(content, 1, sizeof content, f);
+    fclose(f);
+    for (flags = 0; flags < 2; flags++) {
+        tfm_file_id id = tfm_file_identify("build/./test_file_map.tmp");
+        TT_CHECK(tfm_file_map_open(&map, path, flags ? TFM_FILE_MAP_NO_MMAP : 0, &err) == TFM_OK);
+        TT_CHECK(map.id.known && id.known && map.id.device == id.device && map.id.inode == id.inode);
+        tfm_file_map_close(&map);
+    }
+    TT_CHECK(!tfm_file_identify("build/no/such/file").known && !tfm_file_identify(NULL).known);
+    remove(path);
+#endif
 }
 
 /* ---------------------------------------------------------------- messages */
