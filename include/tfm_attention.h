@@ -234,6 +234,7 @@ extern "C" {
 #define TFM__ATTN_TILE_ROWS 64
 #define TFM__ATTN_TILE_KEYS 64
 #define TFM__ATTN_MAX_TILE 4096
+#define TFM__ATTN_MAX_COUNT (1 << 24) /* the most blocks, tokens or positions a BigBird setting may name */
 #define TFM__ATTN_SPLIT 512        /* keys per decode split: fixed, so results ignore the thread count */
 #define TFM__ATTN_NONE (-1e30f)    /* running max before any key: finite, so e^(none - none) = 1 */
 
@@ -335,6 +336,13 @@ tfm_status tfm_attn_config_check(const tfm_attn_config *cfg, tfm_error *err)
             return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT,
                                  "attention: bigbird needs block >= 1, window >= 1 blocks, global >= 0, random >= 0 "
                                  "(got %d,%d,%d,%d)", bb->block, bb->n_global, bb->n_window, bb->n_random);
+        /* sums of these (a block's last position, a window's last block) must stay ints */
+        if (bb->block > TFM__ATTN_MAX_COUNT || bb->n_window > TFM__ATTN_MAX_COUNT ||
+            bb->n_global > TFM__ATTN_MAX_COUNT || bb->n_random > TFM__ATTN_MAX_COUNT)
+            return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE,
+                                 "attention: bigbird block, global, window and random counts must be at most %d "
+                                 "(got %d,%d,%d,%d)", TFM__ATTN_MAX_COUNT, bb->block, bb->n_global, bb->n_window,
+                                 bb->n_random);
     }
     if (cfg->kind == TFM_ATTN_LINFORMER) {
         const tfm_attn_linformer *lf = &cfg->linformer;

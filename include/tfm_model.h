@@ -432,7 +432,7 @@ static tfm_status tfm__model_check_tensor(const tfm_tensor *t, const char *name,
                                           tfm_error *err)
 {
     int dtype_ok = kind == TFM__NORM     ? t->dtype == TFM_F32
-                   : kind == TFM__MATRIX ? tfm_quant_vec_dot_type(t->dtype) != (tfm_dtype)-1
+                   : kind == TFM__MATRIX ? tfm_quant_vec_dot_type(t->dtype) != TFM_DTYPE_COUNT
                                          : tfm_quant_supported(t->dtype);
     int64_t want_rows = rows > 0 ? rows : 1;
     if (!t->data || t->ne[0] != cols || t->ne[1] != want_rows || t->ne[2] != 1 || t->ne[3] != 1)
@@ -491,12 +491,12 @@ tfm_status tfm_model_check(const tfm_model *m, tfm_error *err)
 }
 
 /* A view of rows x cols f32 values (rows 0: a vector); shapes were bounded by the config check. */
-static void tfm__model_view_f32(tfm_tensor *t, const float *data, int64_t cols, int64_t rows)
+static int tfm__model_view_f32(tfm_tensor *t, const float *data, int64_t cols, int64_t rows)
 {
     int64_t ne[2];
     ne[0] = cols;
     ne[1] = rows;
-    tfm_tensor_init(t, TFM_F32, rows > 0 ? 2 : 1, ne, (void *)(uintptr_t)data);
+    return tfm_tensor_init(t, TFM_F32, rows > 0 ? 2 : 1, ne, (void *)(uintptr_t)data) == TFM_OK;
 }
 
 /* ---------------------------------------------------------------- llama2.c legacy .bin */
@@ -545,7 +545,7 @@ static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *dat
     const float *embd, *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *w1, *w2, *w3, *final_norm, *wcls;
     uint64_t dim, hidden, layers, q_dim, kv_dim;
     int32_t header[7];
-    int i, shared, l;
+    int i, shared, l, views;
     tfm_status s;
     const uint16_t endian_probe = 1;
 
@@ -610,22 +610,24 @@ static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *dat
 
     m->layers = (tfm_layer *)TFM_MALLOC(sizeof(tfm_layer) * (size_t)c->n_layers);
     if (!m->layers) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
-    tfm__model_view_f32(&m->token_embd, embd, c->dim, c->vocab_size);
-    tfm__model_view_f32(&m->output_norm, final_norm, c->dim, 0);
-    tfm__model_view_f32(&m->output, wcls, c->dim, c->vocab_size);
+    memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers); /* no expert tensors */
+    views = tfm__model_view_f32(&m->token_embd, embd, c->dim, c->vocab_size) &
+            tfm__model_view_f32(&m->output_norm, final_norm, c->dim, 0) &
+            tfm__model_view_f32(&m->output, wcls, c->dim, c->vocab_size);
     for (l = 0; l < c->n_layers; l++) {
         tfm_layer *L = &m->layers[l];
         uint64_t u = (uint64_t)l;
-        tfm__model_view_f32(&L->attn_norm, attn_norm + u * dim, c->dim, 0);
-        tfm__model_view_f32(&L->wq, wq + u * q_dim * dim, c->dim, (int64_t)q_dim);
-        tfm__model_view_f32(&L->wk, wk + u * kv_dim * dim, c->dim, (int64_t)kv_dim);
-        tfm__model_view_f32(&L->wv, wv + u * kv_dim * dim, c->dim, (int64_t)kv_dim);
-        tfm__model_view_f32(&L->wo, wo + u * dim * q_dim, (int64_t)q_dim, c->dim);
-        tfm__model_view_f32(&L->ffn_norm, ffn_norm + u * dim, c->dim, 0);
-        tfm__model_view_f32(&L->ffn_gate, w1 + u * hidden * dim, c->dim, c->hidden_dim);
-        tfm__model_view_f32(&L->ffn_down, w2 + u * dim * hidden, c->hidden_dim, c->dim);
-        tfm__model_view_f32(&L->ffn_up, w3 + u * hidden * dim, c->dim, c->hidden_dim);
+        views &= tfm__model_view_f32(&L->attn_norm, attn_norm + u * dim, c->dim, 0) &
+                 tfm__model_view_f32(&L->wq, wq + u * q_dim * dim, c->dim, (int64_t)q_dim) &
+                 tfm__model_view_f32(&L->wk, wk + u * kv_dim * dim, c->dim, (int64_t)kv_dim) &
+                 tfm__model_view_f32(&L->wv, wv + u * kv_dim * dim, c->dim, (int64_t)kv_dim) &
+                 tfm__model_view_f32(&L->wo, wo + u * dim * q_dim, (int64_t)q_dim, c->dim) &
+                 tfm__model_view_f32(&L->ffn_norm, ffn_norm + u * dim, c->dim, 0) &
+                 tfm__model_view_f32(&L->ffn_gate, w1 + u * hidden * dim, c->dim, c->hidden_dim) &
+                 tfm__model_view_f32(&L->ffn_down, w2 + u * dim * hidden, c->hidden_dim, c->dim) &
+                 tfm__model_view_f32(&L->ffn_up, w3 + u * hidden * dim, c->dim, c->hidden_dim);
     }
+    if (!views) return tfm_error_set(err, TFM_ERR_FORMAT, "a weight of the llama2.c file has no valid shape");
     return tfm_model_check(m, err);
 }
 
@@ -958,16 +960,39 @@ static tfm_status tfm__model_load_gguf(tfm_model *m, const unsigned char *data, 
 
 /* ---------------------------------------------------------------- loading */
 
-/* Picks the loader from the first bytes: GGUF by its magic, anything else is a llama2.c header. */
+/* Whether 28 bytes could be a llama2.c header: seven positive dimensions (vocab_size of either sign) a
+   model could have, heads dividing dim and kv heads dividing heads. A text file, an image or any other
+   file fails this (its first bytes read as dimensions in the billions); a damaged model mostly passes,
+   so the loader can say what is wrong with it. */
+static int tfm__model_llama2c_plausible(const unsigned char *data, size_t size)
+{
+    const int32_t limit = 1 << 24;
+    int32_t h[7];
+    int i;
+    if (size < 28) return 0;
+    for (i = 0; i < 7; i++) h[i] = tfm__read_le32(data + 4 * i);
+    if (h[5] < 0 && h[5] != INT32_MIN) h[5] = -h[5];
+    for (i = 0; i < 7; i++)
+        if (h[i] <= 0 || h[i] > limit) return 0;
+    return h[0] % h[3] == 0 && h[3] % h[4] == 0;
+}
+
+/* Picks the loader by the file's kind: GGUF by its magic, llama2.c by a plausible header; anything else
+   is not a model file. */
 static tfm_status tfm__model_load_bytes(tfm_model *m, const unsigned char *data, size_t size, tfm_error *err)
 {
+    char start[48];
     if (((uintptr_t)data & 3) != 0)
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "model data must be 4-byte aligned");
     if (size >= 4 && memcmp(data, "GGUF", 4) == 0) return tfm__model_load_gguf(m, data, size, err);
     if (size >= 4 && memcmp(data, "ak42", 4) == 0)
         return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
                              "llama2.c version 1/2 export (magic ak42) is not supported: export with --version 0");
-    return tfm__model_load_llama2c(m, data, size, err);
+    if (tfm__model_llama2c_plausible(data, size)) return tfm__model_load_llama2c(m, data, size, err);
+    return tfm_error_set(err, TFM_ERR_FORMAT,
+                         "not a model file: no GGUF magic, and its first 28 bytes are no llama2.c header "
+                         "(%zu bytes, starting '%s')",
+                         size, tfm_escape(start, sizeof start, (const char *)data, size < 12 ? size : 12));
 }
 
 static tfm_model *tfm__model_new(void)
@@ -1084,9 +1109,10 @@ static const tfm_quant_packed *tfm__model_expert_packs(const tfm_model *m, int l
 
 static void tfm__model_unpack(tfm_model *m)
 {
-    int i, n = tfm__model_packed_count(m);
+    int i, n;
+    /* the count is only meaningful for a config that loaded (a failed load may hold any header) */
     if (m->packed)
-        for (i = 0; i < n; i++) tfm_quant_packed_free(&m->packed[i]);
+        for (i = 0, n = tfm__model_packed_count(m); i < n; i++) tfm_quant_packed_free(&m->packed[i]);
     TFM_FREE(m->packed);
     TFM_FREE((void *)m->packed_from);
     m->packed = NULL;
@@ -1115,11 +1141,10 @@ tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err)
     n_threads = tfm__threads(n_threads);
     model->packed = (tfm_quant_packed *)TFM_MALLOC(sizeof(tfm_quant_packed) * (size_t)n);
     model->packed_from = (const void **)TFM_MALLOC(sizeof(void *) * (size_t)n);
+    /* cleared before anything can fail: unpacking frees every entry */
+    if (model->packed) memset(model->packed, 0, sizeof(tfm_quant_packed) * (size_t)n);
+    if (model->packed_from) memset((void *)model->packed_from, 0, sizeof(void *) * (size_t)n);
     if (!model->packed || !model->packed_from) s = TFM_ERR_OUT_OF_MEMORY;
-    else {
-        memset(model->packed, 0, sizeof(tfm_quant_packed) * (size_t)n);
-        memset((void *)model->packed_from, 0, sizeof(void *) * (size_t)n);
-    }
     for (i = 0; i < n && s == TFM_OK; i++) {
         tfm_tensor w = tfm__model_packed_source(model, i);
         if (!tfm__model_packs(&w)) continue;
@@ -1217,18 +1242,20 @@ static tfm_status tfm__model_attn_configs(tfm_context *ctx, const tfm_context_pa
         tfm_attn_config *cfg = &ctx->attn[l];
         int own = params && params->layer_attn && params->layer_attn[l];
         const char *spec = own ? params->layer_attn[l] : all;
+        tfm_status parsed;
         tfm_error e;
         tfm_attn_config_init(cfg, TFM_ATTN_FLASH, c->n_heads, c->n_kv_heads, c->head_dim);
         cfg->kv_type = kv_type;
         cfg->n_threads = ctx->attn_threads;
-        if (tfm_attn_config_parse(cfg, spec, &e) != TFM_OK) {
-            if (own) return tfm_error_set(err, e.status, "layer %d: %s", l, e.message);
-            return tfm_error_set(err, e.status, "%s", e.message);
-        }
-        if (cfg->kind == TFM_ATTN_LINEAR || cfg->kind == TFM_ATTN_LINFORMER)
+        parsed = tfm_attn_config_parse(cfg, spec, &e);
+        if (parsed == TFM_OK && (cfg->kind == TFM_ATTN_LINEAR || cfg->kind == TFM_ATTN_LINFORMER))
             return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
                                  "attention '%s' needs weights trained for it (this model was trained with softmax "
                                  "attention): use dense, flash, window:W or bigbird:B,G,W,R", spec);
+        if (parsed != TFM_OK || tfm_attn_config_check(cfg, &e) != TFM_OK) {
+            if (own) return tfm_error_set(err, e.status, "layer %d: %s", l, e.message);
+            return tfm_error_set(err, e.status, "%s", e.message);
+        }
     }
     return TFM_OK;
 }
@@ -1309,11 +1336,11 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     if (ctx->max_batch > ctx->context_length) ctx->max_batch = ctx->context_length;
     ctx->attn = (tfm_attn_config *)TFM_MALLOC(sizeof(tfm_attn_config) * (size_t)c->n_layers);
     ctx->kv = (tfm_kv_cache *)TFM_MALLOC(sizeof(tfm_kv_cache) * (size_t)c->n_layers);
+    if (ctx->kv) memset(ctx->kv, 0, sizeof(tfm_kv_cache) * (size_t)c->n_layers); /* tfm_context_free frees each */
     if (!ctx->attn || !ctx->kv) {
         tfm_context_free(ctx);
         return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    memset(ctx->kv, 0, sizeof(tfm_kv_cache) * (size_t)c->n_layers);
     s = tfm__model_attn_configs(ctx, params, err);
     if (s == TFM_OK) s = tfm__model_attn_memory(ctx, &attn_ws_bytes, err);
     if (s == TFM_OK && c->n_experts > 0) s = tfm__model_moe_memory(ctx, params, &moe_ws_bytes, err);
@@ -1538,12 +1565,14 @@ static void tfm__model_rollback(tfm_context *ctx)
 }
 
 /* x[i] = rmsnorm(x[i]) * weight for each of n rows of width dim, into out. */
-static void tfm__model_rmsnorm_rows(float *out, const float *x, const tfm_tensor *weight, int n, int dim, float eps)
+static tfm_status tfm__model_rmsnorm_rows(float *out, const float *x, const tfm_tensor *weight, int n, int dim, float eps)
 {
+    tfm_status s = TFM_OK;
     int i;
-    for (i = 0; i < n; i++)
-        tfm_rmsnorm(out + (size_t)i * (size_t)dim, x + (size_t)i * (size_t)dim, (const float *)weight->data,
-                    (size_t)dim, eps);
+    for (i = 0; i < n && s == TFM_OK; i++)
+        s = tfm_rmsnorm(out + (size_t)i * (size_t)dim, x + (size_t)i * (size_t)dim, (const float *)weight->data,
+                        (size_t)dim, eps);
+    return s;
 }
 
 /* One chunk of n <= max_batch tokens at positions ctx->pos ...; logits (may be NULL) receive the last
@@ -1571,18 +1600,21 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
         tfm__product qkv[3], gate_up[2];
 
         /* attention block: x += Wo attention(rope(Wq h), rope(Wk h), Wv h), h = rmsnorm(x) */
-        tfm__model_rmsnorm_rows(xb, x, &L->attn_norm, n, dim, c->norm_eps);
+        s = tfm__model_rmsnorm_rows(xb, x, &L->attn_norm, n, dim, c->norm_eps);
+        if (s != TFM_OK) break;
         qkv[0] = tfm__model_product(m, mat, q);
         qkv[1] = tfm__model_product(m, mat + 1, k);
         qkv[2] = tfm__model_product(m, mat + 2, v);
         s = tfm__model_matmuls(ctx, xb, n, qkv, 3);
         if (s != TFM_OK) break;
-        for (i = 0; i < n; i++) {
-            tfm_rope(q + (size_t)i * q_dim, c->n_heads, c->head_dim, c->rope_dim, pos0 + i, c->rope_base,
-                     c->rope_mode);
-            tfm_rope(k + (size_t)i * kv_dim, c->n_kv_heads, c->head_dim, c->rope_dim, pos0 + i, c->rope_base,
-                     c->rope_mode);
+        for (i = 0; i < n && s == TFM_OK; i++) {
+            s = tfm_rope(q + (size_t)i * q_dim, c->n_heads, c->head_dim, c->rope_dim, pos0 + i, c->rope_base,
+                         c->rope_mode);
+            if (s == TFM_OK)
+                s = tfm_rope(k + (size_t)i * kv_dim, c->n_kv_heads, c->head_dim, c->rope_dim, pos0 + i, c->rope_base,
+                             c->rope_mode);
         }
+        if (s != TFM_OK) break;
         s = tfm__model_attention(ctx, l, n, att);
         if (s != TFM_OK) break;
         s = tfm__model_matmul(ctx, mat + 3, att, xb, n);
@@ -1590,7 +1622,8 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
         tfm_add(x, x, xb, (size_t)n * (size_t)dim);
 
         /* feed-forward block: x += W_down (silu(W_gate h) * W_up h), h = rmsnorm(x) */
-        tfm__model_rmsnorm_rows(xb, x, &L->ffn_norm, n, dim, c->norm_eps);
+        s = tfm__model_rmsnorm_rows(xb, x, &L->ffn_norm, n, dim, c->norm_eps);
+        if (s != TFM_OK) break;
         if (c->n_experts > 0) {
             /* or the gate-weighted sum of the k experts the router picks for each token */
             tfm_moe_weights mw = tfm__model_moe_weights(L);
@@ -1621,8 +1654,8 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
     /* classifier: logits = W_out rmsnorm(x), for the rows asked for */
     if (logits) {
         int first = all_rows ? 0 : n - 1, rows = all_rows ? n : 1;
-        tfm__model_rmsnorm_rows(xb, x + (size_t)first * dim, &m->output_norm, rows, dim, c->norm_eps);
-        s = tfm__model_matmul(ctx, c->n_layers * TFM__LAYER_MATRICES, xb, logits, rows);
+        s = tfm__model_rmsnorm_rows(xb, x + (size_t)first * dim, &m->output_norm, rows, dim, c->norm_eps);
+        if (s == TFM_OK) s = tfm__model_matmul(ctx, c->n_layers * TFM__LAYER_MATRICES, xb, logits, rows);
         if (s != TFM_OK) return tfm_error_set(err, s, "classifier failed: %s", tfm_status_string(s));
     }
     return TFM_OK;

@@ -134,7 +134,7 @@ TFM_API tfm_status tfm_dequantize_row(tfm_dtype type, const void *src, float *ds
 TFM_API tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows, size_t cols, int n_threads);
 
 /* The activation dtype a weight dtype's dot product pairs with (q8_0, q8_1 or q8_k); TFM_F32 for
-   f32/f16/bf16; -1 cast to tfm_dtype for dtypes without kernels. */
+   f32/f16/bf16; TFM_DTYPE_COUNT (no dtype) for dtypes without kernels. */
 TFM_API tfm_dtype tfm_quant_vec_dot_type(tfm_dtype wtype);
 /* *out = the dot of n weights (a row of wtype) with n activations already quantized to
    tfm_quant_vec_dot_type(wtype) (their int8 values must lie in [-127, 127], as the quantizers make). */
@@ -831,12 +831,9 @@ static tfm_status tfm__row_check(tfm_dtype type, const void *a, const void *b, s
     return TFM_OK;
 }
 
-tfm_status tfm_quantize_row(tfm_dtype type, const float *src, void *dst, size_t n)
+/* nb blocks of a checked row (type supported, dst aligned): no status to report. */
+static void tfm__quantize_blocks(tfm_dtype type, const float *src, void *dst, size_t n, size_t nb)
 {
-    size_t nb = 0;
-    tfm_status s = tfm__row_check(type, src, dst, n, &nb);
-    if (s != TFM_OK) return s;
-    if (!tfm__aligned(dst, type)) return TFM_ERR_INVALID_ARGUMENT;
     switch (type) {
     case TFM_F32: memmove(dst, src, n * sizeof(float)); break;
     case TFM_F16: tfm_f32_to_f16_row((uint16_t *)dst, src, n); break;
@@ -848,8 +845,17 @@ tfm_status tfm_quantize_row(tfm_dtype type, const float *src, void *dst, size_t 
     case TFM_Q4_K: tfm__quantize_q4_K(src, (tfm_block_q4_K *)dst, nb); break;
     case TFM_Q6_K: tfm__quantize_q6_K(src, (tfm_block_q6_K *)dst, nb); break;
     case TFM_Q8_K: tfm__quantize_q8_K(src, (tfm_block_q8_K *)dst, nb); break;
-    default: return TFM_ERR_UNSUPPORTED;
+    default: break;
     }
+}
+
+tfm_status tfm_quantize_row(tfm_dtype type, const float *src, void *dst, size_t n)
+{
+    size_t nb = 0;
+    tfm_status s = tfm__row_check(type, src, dst, n, &nb);
+    if (s != TFM_OK) return s;
+    if (!tfm__aligned(dst, type)) return TFM_ERR_INVALID_ARGUMENT;
+    tfm__quantize_blocks(type, src, dst, n, nb);
     return TFM_OK;
 }
 
@@ -885,10 +891,13 @@ tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows
     s = tfm_dtype_row_bytes(type, cols, &row_bytes);
     if (s != TFM_OK) return s;
     if (rows > (size_t)LLONG_MAX || rows > SIZE_MAX / row_bytes || rows > SIZE_MAX / cols) return TFM_ERR_OUT_OF_RANGE;
+    /* every row starts aligned when the first does: row_bytes is a whole number of blocks */
+    if (!tfm__aligned(dst, type)) return TFM_ERR_INVALID_ARGUMENT;
     n_threads = tfm__threads(n_threads);
     TFM__PARALLEL_FOR((double)rows * (double)cols >= 65536.0 ? n_threads : 1)
     for (r = 0; r < (long long)rows; r++)
-        tfm_quantize_row(type, src + (size_t)r * cols, (unsigned char *)dst + (size_t)r * row_bytes, cols);
+        tfm__quantize_blocks(type, src + (size_t)r * cols, (unsigned char *)dst + (size_t)r * row_bytes, cols,
+                             cols / tfm_dtype_block_size(type));
     return TFM_OK;
 }
 
@@ -1405,7 +1414,7 @@ tfm_dtype tfm_quant_vec_dot_type(tfm_dtype wtype)
     case TFM_Q8_0: case TFM_Q4_0: return TFM_Q8_0;
     case TFM_Q4_1: return TFM_Q8_1;
     case TFM_Q4_K: case TFM_Q6_K: return TFM_Q8_K;
-    default: return (tfm_dtype)-1;
+    default: return TFM_DTYPE_COUNT; /* an enumerator: -1 is outside the enum's values in C++ */
     }
 }
 
@@ -2530,10 +2539,11 @@ tfm_status tfm_quant_gemv(float *y, tfm_dtype wtype, const void *w, const float 
 #endif
     xq = xq_row_bytes <= sizeof stack ? (unsigned char *)stack : (unsigned char *)tfm_aligned_alloc(xq_row_bytes);
     if (!xq) return TFM_ERR_OUT_OF_MEMORY;
-    tfm_quantize_row(tfm_quant_vec_dot_type(wtype), x, xq, (size_t)cols);
-    tfm__qgemm_parallel(y, 0, xq, xq_row_bytes, NULL, 1, wtype, (const unsigned char *)w, row_bytes, nb, rows, n_threads);
+    s = tfm_quantize_row(tfm_quant_vec_dot_type(wtype), x, xq, (size_t)cols);
+    if (s == TFM_OK)
+        tfm__qgemm_parallel(y, 0, xq, xq_row_bytes, NULL, 1, wtype, (const unsigned char *)w, row_bytes, nb, rows, n_threads);
     if (xq != (unsigned char *)stack) tfm_aligned_free(xq);
-    return TFM_OK;
+    return s;
 }
 
 /* Workspace of a gemm of m activation rows: the quantized rows, then a tfm__act_info per 32-block
@@ -2568,7 +2578,8 @@ static void tfm__gemm_prepare(unsigned char *xq, size_t xq_row_bytes, tfm__act_i
     for (c = 0; c < m; c++) {
         tfm_dtype at = tfm_quant_vec_dot_type(wtype);
         unsigned char *row = xq + (size_t)c * xq_row_bytes;
-        tfm_quantize_row(at, x + (size_t)c * ldx, row, (size_t)k);
+        /* the callers checked wtype and k; xq is the aligned workspace */
+        tfm__quantize_blocks(at, x + (size_t)c * ldx, row, (size_t)k, (size_t)k / tfm_dtype_block_size(at));
         if (at == TFM_Q8_0 || at == TFM_Q8_1) {
             size_t b, j, ab = tfm_dtype_block_bytes(at), qs_at = at == TFM_Q8_0 ? 2 : 4;
             for (b = 0; b < nb; b++) {
@@ -2803,7 +2814,10 @@ tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, size_t ld
         unsigned char *xq = (unsigned char *)tfm__align64(ws);
         size_t xq_row_bytes = 0;
         tfm__act_info *xinfo;
-        tfm_dtype_row_bytes(tfm_quant_vec_dot_type(w->dtype), (uint64_t)w->cols, &xq_row_bytes);
+        if (tfm_dtype_row_bytes(tfm_quant_vec_dot_type(w->dtype), (uint64_t)w->cols, &xq_row_bytes) != TFM_OK) {
+            TFM_FREE(own); /* the workspace size above has already checked it */
+            return TFM_ERR_INVALID_ARGUMENT;
+        }
         xinfo = (tfm__act_info *)(void *)(xq + (((size_t)m * xq_row_bytes + 63) & ~(size_t)63));
         tfm__gemm_prepare(xq, xq_row_bytes, xinfo, x, ldx, m, w->dtype, w->cols, nb, n_threads);
         n_threads = tfm__gemv_threads(n_threads, (double)w->rows * (double)w->cols * (double)m);

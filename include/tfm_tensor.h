@@ -1518,12 +1518,12 @@ static float tfm__softmax_exp_sum(float *x, size_t n, float max_value)
 }
 #endif
 
-tfm_status tfm_softmax(float *x, size_t n)
+/* tfm_softmax for callers that know x is there and n >= 1 (nothing to report, so no status to drop). */
+static void tfm__softmax(float *x, size_t n)
 {
     size_t i;
     float max_value, sum;
     tfm__vf vmax;
-    if (!x || n == 0) return TFM_ERR_INVALID_ARGUMENT;
     vmax = tfm__vf_set1(x[0]);
     for (i = 0; i + TFM__VF_N <= n; i += TFM__VF_N) vmax = tfm__vf_max(vmax, tfm__vf_load(x + i));
     max_value = tfm__vf_hmax(vmax);
@@ -1532,6 +1532,12 @@ tfm_status tfm_softmax(float *x, size_t n)
     if (max_value == -INFINITY) max_value = 0.0f; /* all masked: every e^x is 0, handled below */
     sum = tfm__softmax_exp_sum(x, n, max_value);
     if (sum > 0.0f) tfm_scale(x, 1.0f / sum, n);
+}
+
+tfm_status tfm_softmax(float *x, size_t n)
+{
+    if (!x || n == 0) return TFM_ERR_INVALID_ARGUMENT;
+    tfm__softmax(x, n);
     return TFM_OK;
 }
 
