@@ -23,6 +23,7 @@
 #define TFM_IMPLEMENTATION
 #include "tfm_model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ typedef struct job_tensor {
     int n_threads;
     float **scratch; /* f32 rows of one chunk, shared by every tensor (grown as needed) */
     size_t *scratch_cap;
+    tfm_error *row_err; /* why a chunk of rows was refused (the writer's message only says which row) */
 } job_tensor;
 
 typedef struct options {
@@ -74,6 +76,19 @@ static tfm_dtype target_type(const options *o, const char *name, const tfm_tenso
     return got;
 }
 
+/* A NaN or an infinity would be quantized into garbage (or a scale of inf) without a word: refused,
+   naming the tensor and the row. */
+static tfm_status check_finite(job_tensor *j, const float *rows, int64_t first_row, int64_t n_rows, size_t cols)
+{
+    size_t i, n = (size_t)n_rows * cols;
+    for (i = 0; i < n; i++)
+        if (!isfinite(rows[i]))
+            return tfm_error_set(j->row_err, TFM_ERR_FORMAT, "tensor %s: row %lld holds %s at column %zu: not converted",
+                                 j->name, (long long)first_row + (long long)(i / cols),
+                                 rows[i] != rows[i] ? "NaN" : rows[i] > 0 ? "inf" : "-inf", i % cols);
+    return TFM_OK;
+}
+
 /* Rows first_row.. of a tensor in its output type: copied when the type is unchanged, else through f32. */
 static tfm_status make_rows(void *user, int64_t first_row, int64_t n_rows, void *dst)
 {
@@ -96,6 +111,7 @@ static tfm_status make_rows(void *user, int64_t first_row, int64_t n_rows, void 
     }
     for (i = 0; i < n_rows && s == TFM_OK; i++)
         s = tfm_dequantize_row(j->in.dtype, src + (size_t)i * in_row, *j->scratch + (size_t)i * cols, cols);
+    if (s == TFM_OK) s = check_finite(j, *j->scratch, first_row, n_rows, cols);
     if (s == TFM_OK) s = tfm_quantize(j->out, *j->scratch, dst, (size_t)n_rows, cols, j->n_threads);
     return s;
 }
@@ -109,7 +125,7 @@ typedef struct job {
     size_t scratch_cap;
     int fallbacks, converted;
     tfm_gguf_writer *w;
-    tfm_error err;
+    tfm_error err, row_err;
 } job;
 
 static int add(job *j, const char *name, const tfm_tensor *t, int classifier)
@@ -126,6 +142,7 @@ static int add(job *j, const char *name, const tfm_tensor *t, int classifier)
     jt->n_threads = j->o->n_threads;
     jt->scratch = &j->scratch;
     jt->scratch_cap = &j->scratch_cap;
+    jt->row_err = &j->row_err;
     if (why[0]) fprintf(stderr, "tfm-quantize: fallback: %s\n", why), j->fallbacks++;
     if (jt->out != t->dtype && !tfm_quant_supported(t->dtype)) {
         tfm_error_set(&j->err, TFM_ERR_UNSUPPORTED, "tensor %s is %s, which tfm cannot convert", name,
@@ -290,7 +307,7 @@ int main(int argc, char **argv)
     }
     if (ok && o.tokenizer) ok = tfm_gguf_writer_add_input(j.w, tfm_file_identify(o.tokenizer), &j.err) == TFM_OK;
     ok = ok && tfm_gguf_writer_write_file(j.w, o.out, &j.err) == TFM_OK;
-    if (!ok) fprintf(stderr, "tfm-quantize: %s\n", j.err.message[0] ? j.err.message : "failed");
+    if (!ok) fprintf(stderr, "tfm-quantize: %s\n", j.row_err.message[0] ? j.row_err.message : j.err.message[0] ? j.err.message : "failed");
     else
         fprintf(stderr, "tfm-quantize: wrote %s (%s, %.1f MB): %d tensors, %d converted, %d copied, %d fallbacks\n",
                 tfm_args_quote(o.out),

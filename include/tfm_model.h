@@ -226,6 +226,9 @@ typedef struct tfm_context_params {
                            f32 scale per token and kv head: ~1/4 of the bytes at head_dim 64) */
     int moe_stats;      /* 1: accumulate each mixture-of-experts layer's routing statistics
                            (tfm_context_moe_stats); 0: off. Ignored for a dense model */
+    int check_finite;   /* 1: tfm_forward checks the residual stream after every block and fails on the
+                           first NaN or infinity, naming the layer, block, token and dimension (a scan
+                           of the activations per block); 0: off */
 } tfm_context_params;
 
 /* The default context length: the model's, up to this many positions (tfm_context_params). */
@@ -266,6 +269,7 @@ typedef struct tfm_context {
     void *moe_ws;            /* tfm_moe_forward's workspace for a chunk */
     size_t moe_ws_bytes;
     tfm_moe_stats *moe_stats; /* [n_layers] routing statistics, NULL unless params.moe_stats */
+    int check_finite;         /* params.check_finite */
     tfm_arena memory; /* the one allocation the activations and workspaces live in (caches apart) */
 } tfm_context;
 
@@ -322,7 +326,9 @@ typedef void (*tfm_perplexity_progress)(void *user, const tfm_perplexity_result 
    n_ctx-1, log-softmax in double. Needs n_tokens >= 2 n_ctx (as llama.cpp) and 3 <= n_ctx <=
    ctx->context_length. The first half of a chunk runs as one prompt without the classifier, the
    scored half in batches of up to ctx->max_batch tokens with all their logits (allocated per call:
-   batch x vocab floats). The result does not depend on the thread count. progress may be NULL. */
+   batch x vocab floats). The result does not depend on the thread count. progress may be NULL.
+   Logits that are not finite (NaN weights) fail with TFM_ERR_FORMAT, never a perplexity of NaN: a
+   context made with check_finite names the layer that made the first one. */
 TFM_API tfm_status tfm_perplexity(tfm_context *ctx, const int *tokens, int n_tokens, int n_ctx, int bos,
                                   int max_chunks, tfm_perplexity_progress progress, void *user,
                                   tfm_perplexity_result *result, tfm_error *err);
@@ -1320,6 +1326,7 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
                           : c->context_length < TFM_DEFAULT_CONTEXT ? c->context_length
                                                                     : TFM_DEFAULT_CONTEXT;
     ctx->max_batch = params && params->max_batch ? params->max_batch : 512;
+    ctx->check_finite = params && params->check_finite;
     ctx->max_threads = tfm_max_threads();
     ctx->n_threads = params && params->n_threads > 0 ? params->n_threads : tfm_default_threads();
     if (ctx->n_threads > ctx->max_threads) ctx->n_threads = ctx->max_threads;
@@ -1575,6 +1582,23 @@ static tfm_status tfm__model_rmsnorm_rows(float *out, const float *x, const tfm_
     return s;
 }
 
+/* With ctx->check_finite, the first NaN or infinity in the n x dim residual stream after block `what`
+   of layer l: TFM_ERR_FORMAT naming where (the model's weights, or values overflowing them). */
+static tfm_status tfm__model_check_finite(const tfm_context *ctx, const float *x, int n, int l, const char *what,
+                                          tfm_error *err)
+{
+    size_t i, count = (size_t)n * (size_t)ctx->model->config.dim;
+    if (!ctx->check_finite) return TFM_OK;
+    for (i = 0; i < count; i++)
+        if (!isfinite(x[i]))
+            return tfm_error_set(err, TFM_ERR_FORMAT,
+                                 "layer %d's %s block made the first non-finite value (%s) of the residual stream, at "
+                                 "position %d, dim %d",
+                                 l, what, x[i] != x[i] ? "NaN" : "inf", ctx->pos + (int)(i / (size_t)ctx->model->config.dim),
+                                 (int)(i % (size_t)ctx->model->config.dim));
+    return TFM_OK;
+}
+
 /* One chunk of n <= max_batch tokens at positions ctx->pos ...; logits (may be NULL) receive the last
    row or every row. */
 static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, int n, float *logits, int all_rows,
@@ -1588,7 +1612,7 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
     float *x = ctx->x, *xb = ctx->xb, *q = ctx->q, *k = ctx->k, *v = ctx->v, *att = ctx->att, *hb = ctx->hb;
     float *hb2 = ctx->hb2;
     tfm_status s = TFM_OK;
-    int i, l;
+    int i, l, located = 0;
 
     /* the residual stream starts as each token's embedding */
     for (i = 0; i < n && s == TFM_OK; i++) s = tfm__model_embed(&m->token_embd, tokens[i], x + (size_t)i * dim);
@@ -1620,6 +1644,8 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
         s = tfm__model_matmul(ctx, mat + 3, att, xb, n);
         if (s != TFM_OK) break;
         tfm_add(x, x, xb, (size_t)n * (size_t)dim);
+        located = (s = tfm__model_check_finite(ctx, x, n, l, "attention", err)) != TFM_OK;
+        if (located) break;
 
         /* feed-forward block: x += W_down (silu(W_gate h) * W_up h), h = rmsnorm(x) */
         s = tfm__model_rmsnorm_rows(xb, x, &L->ffn_norm, n, dim, c->norm_eps);
@@ -1634,6 +1660,8 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
                                 ctx->moe_stats ? &ctx->moe_stats[l] : NULL, NULL, ctx->n_threads);
             if (s != TFM_OK) break;
             tfm_add(x, x, ctx->moe_out, (size_t)n * (size_t)dim);
+            located = (s = tfm__model_check_finite(ctx, x, n, l, "mixture-of-experts", err)) != TFM_OK;
+            if (located) break;
             continue;
         }
         gate_up[0] = tfm__model_product(m, mat + 4, hb);
@@ -1644,9 +1672,12 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
         s = tfm__model_matmul(ctx, mat + 6, hb, xb, n);
         if (s != TFM_OK) break;
         tfm_add(x, x, xb, (size_t)n * (size_t)dim);
+        located = (s = tfm__model_check_finite(ctx, x, n, l, "feed-forward", err)) != TFM_OK;
+        if (located) break;
     }
     if (s != TFM_OK) {
         tfm__model_rollback(ctx);
+        if (located) return s; /* the message says where */
         return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l, tfm_status_string(s));
     }
     ctx->pos += n;
@@ -1783,6 +1814,13 @@ tfm_status tfm_perplexity(tfm_context *ctx, const int *tokens, int n_tokens, int
             (void)threads;
             TFM__PARALLEL_FOR(threads)
             for (i = 0; i < n; i++) nll[i] = tfm__model_nll(logits + (size_t)i * (size_t)vocab, vocab, ids[done + i + 1]);
+            for (i = 0; i < n && s == TFM_OK; i++)
+                if (!isfinite(nll[i]))
+                    s = tfm_error_set(err, TFM_ERR_FORMAT,
+                                      "chunk %d, position %d: the logits are not finite (NaN or inf): the model's "
+                                      "weights hold one, or overflow",
+                                      chunk + 1, done + i);
+            if (s != TFM_OK) break;
             for (i = 0; i < n; i++) sum += nll[i], sum2 += nll[i] * nll[i];
             count += n;
         }

@@ -860,7 +860,7 @@ TFM__INLINE void tfm__vf_sum4(float *out, tfm__vf a, tfm__vf b, tfm__vf c, tfm__
     out[3] = d;
 }
 TFM__INLINE tfm__vf tfm__vf_round(tfm__vf v) { return nearbyintf(v); }
-TFM__INLINE tfm__vf tfm__vf_mul_pow2(tfm__vf x, tfm__vf n) { return ldexpf(x, (int)n); }
+TFM__INLINE tfm__vf tfm__vf_mul_pow2(tfm__vf x, tfm__vf n) { return n == n ? ldexpf(x, (int)n) : n; }
 TFM__INLINE tfm__vf tfm__vf_load_f16(const uint16_t *p) { return tfm_f16_to_f32(*p); }
 TFM__INLINE void tfm__vf_store_f16(uint16_t *p, tfm__vf v) { *p = tfm_f32_to_f16(v); }
 TFM__INLINE tfm__vf tfm__vf_load_bf16(const uint16_t *p) { return tfm_bf16_to_f32(*p); }
@@ -889,8 +889,10 @@ TFM__INLINE tfm__vf tfm__vf_load_i8_n(const int8_t *p, size_t n)
 TFM__INLINE tfm__vf tfm__vf_exp(tfm__vf x)
 {
     tfm__vf n, r, p;
-    x = tfm__vf_max(x, tfm__vf_set1(-104.0f));
-    x = tfm__vf_min(x, tfm__vf_set1(89.0f));
+    /* the clamps take x as their second operand, which x86's max/min return when either is NaN: a NaN
+       comes out NaN on every path (as NEON's did), not e^-104 (a NaN attention score or logit vanished) */
+    x = tfm__vf_max(tfm__vf_set1(-104.0f), x);
+    x = tfm__vf_min(tfm__vf_set1(89.0f), x);
     n = tfm__vf_round(tfm__vf_mul(x, tfm__vf_set1(1.44269504088896341f)));
     r = tfm__vf_fma(n, tfm__vf_set1(-0.693359375f), x); /* ln2 split in two for an exact product */
     r = tfm__vf_fma(n, tfm__vf_set1(2.12194440e-4f), r);
@@ -1531,7 +1533,7 @@ static void tfm__softmax(float *x, size_t n)
         if (x[i] > max_value) max_value = x[i];
     if (max_value == -INFINITY) max_value = 0.0f; /* all masked: every e^x is 0, handled below */
     sum = tfm__softmax_exp_sum(x, n, max_value);
-    if (sum > 0.0f) tfm_scale(x, 1.0f / sum, n);
+    if (sum > 0.0f || sum != sum) tfm_scale(x, 1.0f / sum, n); /* a NaN among x makes every output NaN */
 }
 
 tfm_status tfm_softmax(float *x, size_t n)

@@ -1567,6 +1567,61 @@ static void test_not_a_model_file(void)
     free(bytes);
 }
 
+/* NaN weights give an error, never a perplexity of NaN; check_finite names the layer whose block made
+   the first non-finite value. */
+static void test_nan_weights(void)
+{
+    synth s;
+    enum { N = 40 };
+    int tokens[N];
+    tfm_perplexity_result r;
+    tfm_context_params p;
+    tfm_context *ctx = NULL;
+    tfm_model *m;
+    tfm_error err;
+    float *logits = (float *)tt_alloc(sizeof(float) * 300);
+    synth_make(&s, 32, 48, 3, 4, 2, 300, 64, 1, 11);
+    s.file[s.ffn_norm + 1 * 32 + 5] = (float)NAN; /* layer 1's feed-forward norm */
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    random_tokens(tokens, N, 300);
+    ctx = new_context(m, 64, 0, 1);
+    TT_ASSERT(ctx, "no context");
+    TT_ASSERT(tfm_perplexity(ctx, tokens, N, 20, 1, 0, NULL, NULL, &r, &err) == TFM_ERR_FORMAT, "perplexity %g", r.ppl);
+    TT_ASSERT(strstr(err.message, "not finite"), "message: %s", err.message);
+    tfm_context_free(ctx);
+    memset(&p, 0, sizeof p);
+    p.check_finite = 1;
+    TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(tfm_forward(ctx, tokens, 5, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_FORMAT && ctx->pos == 0, "forward");
+    TT_ASSERT(strstr(err.message, "layer 1's feed-forward block") && strstr(err.message, "NaN") &&
+              strstr(err.message, "position 0"), "message: %s", err.message);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+    /* a NaN in layer 2's wq reaches the attention scores of one head: flash and dense, a prompt and one
+       token, all report layer 2's attention (the flash kernel's exponential once turned NaN into 0) */
+    s.file[s.ffn_norm + 1 * 32 + 5] = 1.0f;
+    s.file[s.wq + 2 * 32 * 32 + 3] = (float)NAN;
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    {
+        static const char *const attn[] = {"flash", "dense"};
+        int a, decode;
+        for (a = 0; a < 2; a++)
+            for (decode = 0; decode < 2; decode++) {
+                p.attn = attn[a];
+                TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_OK, "%s", err.message);
+                TT_ASSERT(tfm_forward(ctx, tokens, decode ? 1 : 5, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_FORMAT,
+                          "%s %s: no error", attn[a], decode ? "decode" : "prefill");
+                TT_ASSERT(strstr(err.message, "layer 2's attention block"), "%s: %s", attn[a], err.message);
+                tfm_context_free(ctx);
+            }
+    }
+    tfm_model_free(m);
+    synth_free(&s);
+    free(logits);
+}
+
 static void test_missing_file_and_bad_arguments(void)
 {
     tfm_model *m = NULL;
@@ -1670,6 +1725,7 @@ int main(int argc, char **argv)
     TT_RUN(test_bad_headers);
     TT_RUN(test_missing_file_and_bad_arguments);
     TT_RUN(test_not_a_model_file);
+    TT_RUN(test_nan_weights);
     TT_RUN(test_forward_errors);
     return tt_summary("model");
 }

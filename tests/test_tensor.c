@@ -676,6 +676,27 @@ static void test_file_map(void)
 #endif
 }
 
+/* A NaN goes through e^x as a NaN on every SIMD path: a softmax over a NaN score is NaN everywhere (not
+   the NaN's weight silently 0, as x86's clamps once made it while NEON kept it), silu of NaN is NaN. */
+static void test_nan_propagates(void)
+{
+    static const size_t sizes[] = {1, 5, 16, 37, 100};
+    size_t si, i, at;
+    for (si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        size_t n = sizes[si];
+        float *x = (float *)tt_alloc(sizeof(float) * n), *y = (float *)tt_alloc(sizeof(float) * n);
+        for (at = 0; at < n; at += n > 8 ? n / 3 : 1) {
+            for (i = 0; i < n; i++) x[i] = (float)i * 0.25f - 3.0f;
+            x[at] = (float)NAN;
+            tfm_silu(y, x, n);
+            for (i = 0; i < n; i++) TT_ASSERT((i == at) == (y[i] != y[i]), "silu n=%zu NaN at %zu: y[%zu] = %g", n, at, i, y[i]);
+            TT_CHECK(tfm_softmax(x, n) == TFM_OK);
+            for (i = 0; i < n; i++) TT_ASSERT(x[i] != x[i], "softmax n=%zu NaN at %zu: x[%zu] = %g", n, at, i, x[i]);
+        }
+        free(x), free(y);
+    }
+}
+
 /* ---------------------------------------------------------------- messages */
 
 /* Bytes outside printable ASCII come out as \xNN, long texts are cut with "...", and every error
@@ -745,5 +766,6 @@ int main(void)
     TT_RUN(test_arena);
     TT_RUN(test_file_map);
     TT_RUN(test_escape_and_error_messages);
+    TT_RUN(test_nan_propagates);
     return tt_summary("tensor");
 }
