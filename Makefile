@@ -1,5 +1,6 @@
 # tfm - build, test and benchmark. `make` builds every example and benchmark into build/.
 #   make test        all tests in every configuration (see tests/run.sh); ends "N passed, M failed"
+#   make fuzz        every fuzz target of tests/fuzz for FUZZ_SECONDS each (default 600; clang + libFuzzer)
 #   make bench       the benchmark harness
 #   make run         generate a story with stories260K (../shared/models, then models/)
 #   make OPENMP=0    build without OpenMP
@@ -25,7 +26,9 @@ BENCH = $(if $(BENCH_SOURCES),$(BUILD)/tfm-bench)
 
 MODELS_DIR = $(firstword $(wildcard ../shared/models models))
 
-.PHONY: all test bench run clean
+FUZZ_SECONDS ?= 600
+
+.PHONY: all test bench run clean fuzz
 all: $(EXAMPLES) $(BENCH)
 
 $(BUILD):
@@ -39,6 +42,9 @@ $(BUILD)/tfm-bench: $(BENCH_SOURCES) $(wildcard benchmarks/*.h) $(wildcard examp
 
 test: all
 	OPENMP=$(OPENMP) TFM_BUILD_DIR=$(BUILD) bash tests/run.sh
+
+fuzz:
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz
 
 bench: $(BENCH)
 	$(BUILD)/tfm-bench all
