@@ -1,5 +1,6 @@
 # tfm - build, test and benchmark. `make` builds every example and benchmark into build/.
 #   make test        all tests in every configuration (see tests/run.sh); ends "N passed, M failed"
+#   make fuzz        every fuzz target of tests/fuzz for FUZZ_SECONDS each (default 600; clang + libFuzzer)
 #   make bench       the benchmark harness
 #   make run         build tfm-generate and tell a story with models/stories260K.gguf
 #   make install     headers, the tools, tfm.pc and tfmConfig.cmake under PREFIX (default /usr/local;
@@ -31,7 +32,9 @@ DESTDIR ?=
 # the version is written once, in include/tfm_tensor.h
 VERSION := $(shell awk '/^\#define TFM_VERSION_(MAJOR|MINOR|PATCH) /{v = v sep $$3; sep = "."} END {print v}' include/tfm_tensor.h)
 
-.PHONY: all test bench run install single clean
+FUZZ_SECONDS ?= 600
+
+.PHONY: all test bench run install single clean fuzz
 all: $(EXAMPLES) $(BENCH)
 
 $(BUILD):
@@ -45,6 +48,9 @@ $(BUILD)/tfm-bench: $(BENCH_SOURCES) $(wildcard benchmarks/*.h) $(wildcard examp
 
 test: all
 	OPENMP=$(OPENMP) TFM_BUILD_DIR=$(BUILD) bash tests/run.sh
+
+fuzz:
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz
 
 bench: $(BENCH)
 	$(BUILD)/tfm-bench all

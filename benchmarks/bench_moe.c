@@ -155,7 +155,7 @@ static int moe_parse_dtypes(const char *s, tfm_dtype *list, int max)
         int t, found = 0;
         for (t = 0; t < TFM_DTYPE_COUNT && !found; t++) {
             const char *name = tfm_dtype_name((tfm_dtype)t);
-            if (name && strlen(name) == len && !strncmp(s, name, len) && tfm_quant_vec_dot_type((tfm_dtype)t) != (tfm_dtype)-1) {
+            if (name && strlen(name) == len && !strncmp(s, name, len) && tfm_quant_vec_dot_type((tfm_dtype)t) != TFM_DTYPE_COUNT) {
                 list[n++] = (tfm_dtype)t;
                 found = 1;
             }

@@ -277,8 +277,9 @@ int main(int argc, char **argv)
     t0 = tfm_args_seconds();
     for (n_done = 0; n_done < o.n_generate; n_done++) {
         int next;
-        if (tfm_sampler_sample(s.sampler, s.logits, &next) != TFM_OK) {
-            fprintf(stderr, "tfm-generate: sampling failed\n");
+        if (tfm_sampler_sample(s.sampler, s.logits, &next, &err) != TFM_OK) {
+            /* after text on a terminal, the message starts its own line */
+            fprintf(stderr, "%stfm-generate: %s\n", n_prompt > 1 || n_done > 0 ? "\n" : "", err.message);
             return finish(&s, 1);
         }
         if (tfm_tokenizer_is_eog(s.tok, next)) break; /* EOS, end of turn, ...; BOS for llama2.c's vocab */

@@ -28,7 +28,7 @@ typedef struct options {
     long n_ctx, n_chunks;
     int n_threads;
     tfm_dtype kv_type;
-    int moe_stats;
+    int moe_stats, check_finite;
 } options;
 
 static void usage(FILE *out)
@@ -46,6 +46,7 @@ static void usage(FILE *out)
             "                        or bigbird:B,G,W,R[,SEED] (sparse: they change the model's function)\n"
             "  --kv-type T           KV cache storage: f32 (default) or i8 (int8 rows, one scale per token and head)\n"
             "  --moe-stats           mixture-of-experts models: print each layer's routing statistics on stderr\n"
+            "  --check-finite        check every layer's output: a NaN or an infinity names the layer that made it\n"
             "  -h, --help            this help\n"
             "  --version             the version\n",
             TEXT_MAX >> 20, tfm_default_threads(), tfm_max_threads());
@@ -68,7 +69,8 @@ static int parse_args(int argc, char **argv, options *o)
             tfm_args_long(&a, NULL, "--chunks", 1, 1L << 30, &o->n_chunks) ||
             tfm_args_int(&a, "-t", "--threads", 1, 1 << 20, &o->n_threads) ||
             tfm_args_string(&a, NULL, "--attn", &o->attn) || tfm_args_choice(&a, NULL, "--kv-type", kv_types, 2, &kv) ||
-            tfm_args_flag(&a, NULL, "--moe-stats", &o->moe_stats))
+            tfm_args_flag(&a, NULL, "--moe-stats", &o->moe_stats) ||
+            tfm_args_flag(&a, NULL, "--check-finite", &o->check_finite))
             continue;
         tfm_args_unknown(&a);
     }
@@ -154,6 +156,7 @@ int main(int argc, char **argv)
     params.attn = o.attn;
     params.kv_type = o.kv_type;
     params.moe_stats = o.moe_stats;
+    params.check_finite = o.check_finite;
     if (tfm_context_create(model, &params, &ctx, &err) != TFM_OK) {
         fprintf(stderr, "tfm-perplexity: %s\n", err.message);
         goto done;
@@ -167,7 +170,8 @@ int main(int argc, char **argv)
     if (tfm_perplexity(ctx, ids, n_ids, (int)o.n_ctx, tfm_tokenizer_add_bos(tok) ? tfm_tokenizer_bos(tok) : -1,
                        (int)o.n_chunks, show_progress,
                        &progress, &r, &err) != TFM_OK) {
-        fprintf(stderr, "tfm-perplexity: %s\n", err.message);
+        int nonfinite = err.status == TFM_ERR_FORMAT && strstr(err.message, "not finite") && !o.check_finite;
+        fprintf(stderr, "tfm-perplexity: %s%s\n", err.message, nonfinite ? "; --check-finite finds the layer" : "");
         goto done;
     }
     printf("chunks: %d, tokens scored: %ld, mean NLL: %.6f\n", r.n_chunks, r.n_scored, r.mean_nll);

@@ -32,6 +32,7 @@
 
 #include "model_sources.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ typedef struct job_tensor {
     int n_threads;
     float **scratch; /* f32 rows of one chunk, shared by every tensor (grown as needed) */
     size_t *scratch_cap;
+    tfm_error *row_err; /* why a chunk of rows was refused (the writer's message only says which row) */
 } job_tensor;
 
 typedef struct options {
@@ -190,6 +192,19 @@ static tfm_dtype target_type(const options *o, model_info *m, const char *name, 
     return got;
 }
 
+/* A NaN or an infinity would be quantized into garbage (or a scale of inf) without a word: refused,
+   naming the tensor and the row. */
+static tfm_status check_finite(job_tensor *j, const float *rows, int64_t first_row, int64_t n_rows, size_t cols)
+{
+    size_t i, n = (size_t)n_rows * cols;
+    for (i = 0; i < n; i++)
+        if (!isfinite(rows[i]))
+            return tfm_error_set(j->row_err, TFM_ERR_FORMAT, "tensor %s: row %lld holds %s at column %zu: not converted",
+                                 j->name, (long long)first_row + (long long)(i / cols),
+                                 rows[i] != rows[i] ? "NaN" : rows[i] > 0 ? "inf" : "-inf", i % cols);
+    return TFM_OK;
+}
+
 /* Rows first_row.. of a tensor in its output type: copied when the type is unchanged, else through f32. */
 static tfm_status make_rows(void *user, int64_t first_row, int64_t n_rows, void *dst)
 {
@@ -212,6 +227,7 @@ static tfm_status make_rows(void *user, int64_t first_row, int64_t n_rows, void 
     }
     for (i = 0; i < n_rows && s == TFM_OK; i++)
         s = tfm_dequantize_row(j->in.dtype, src + (size_t)i * in_row, *j->scratch + (size_t)i * cols, cols);
+    if (s == TFM_OK) s = check_finite(j, *j->scratch, first_row, n_rows, cols);
     if (s == TFM_OK) s = tfm_quantize(j->out, *j->scratch, dst, (size_t)n_rows, cols, j->n_threads);
     return s;
 }
@@ -225,7 +241,7 @@ typedef struct job {
     size_t scratch_cap;
     int fallbacks, converted;
     tfm_gguf_writer *w;
-    tfm_error err;
+    tfm_error err, row_err;
 } job;
 
 static int add(job *j, model_info *m, const char *name, const tfm_tensor *t)
@@ -243,6 +259,7 @@ static int add(job *j, model_info *m, const char *name, const tfm_tensor *t)
     jt->scratch = &j->scratch;
     jt->scratch_cap = &j->scratch_cap;
     if (jt->out == (tfm_dtype)-1) return tfm_error_set(&j->err, TFM_ERR_FORMAT, "%s", why), 0;
+    jt->row_err = &j->row_err;
     if (why[0]) fprintf(stderr, "tfm-quantize: fallback: %s\n", why), j->fallbacks++;
     if (jt->out != t->dtype && !tfm_quant_supported(t->dtype)) {
         tfm_error_set(&j->err, TFM_ERR_UNSUPPORTED, "tensor %s is %s, which tfm cannot convert", name,
@@ -421,10 +438,6 @@ static int parse_args(int argc, char **argv, options *o)
     if ((k = tfm_args_parse_choice(a.prog, "PRESET", name, names, k)) < 0) return 2;
     o->preset = &presets[k];
     if (!o->n_threads || o->n_threads > tfm_max_threads()) o->n_threads = tfm_max_threads();
-    if (!strcmp(o->in, o->out)) {
-        tfm_args_error(a.prog, "the output would overwrite the input %s", tfm_args_quote(o->in));
-        return 1;
-    }
     return 0;
 }
 
@@ -451,6 +464,18 @@ int main(int argc, char **argv)
     int gguf, ok;
     if ((ok = parse_args(argc, argv, &o)) != 0 || !o.in) return ok;
     if (!model_source_check("tfm-quantize", o.in) || !model_source_check("tfm-quantize", o.tokenizer)) return 1;
+    /* the writer refuses to replace an input too, but only after the fallbacks are printed */
+    {
+        tfm_file_id out = tfm_file_identify(o.out), in = tfm_file_identify(o.in);
+        tfm_file_id tok = o.tokenizer ? tfm_file_identify(o.tokenizer) : tfm_file_identify(NULL);
+        int is_in = out.known && in.known && in.device == out.device && in.inode == out.inode;
+        int is_tok = out.known && tok.known && tok.device == out.device && tok.inode == out.inode;
+        if (is_in || is_tok) {
+            fprintf(stderr, "tfm-quantize: '%s' is an input (%s): writing it would destroy it; write elsewhere\n",
+                    tfm_args_quote(o.out), tfm_args_quote(is_in ? o.in : o.tokenizer));
+            return 1;
+        }
+    }
     gguf = is_gguf(o.in);
     if (gguf < 0) {
         fprintf(stderr, "tfm-quantize: cannot open '%s': %s\n", tfm_args_quote(o.in), strerror(errno));
@@ -463,20 +488,22 @@ int main(int argc, char **argv)
     }
     memset(&j, 0, sizeof j);
     memset(&info, 0, sizeof info);
-    j.o = &o;
+    j.o = &o; /* j.row_err.message stays "" unless a row is refused */
     ok = tfm_gguf_writer_create(&j.w, &j.err) == TFM_OK;
     if (ok && gguf) ok = tfm_gguf_open(&g, o.in, 0, &j.err) == TFM_OK && from_gguf(&j, g, &info);
     else if (ok) {
         tfm_model_options mo;
         memset(&mo, 0, sizeof mo);
         mo.no_pack = 1;
-        ok = tfm_model_load(o.in, &mo, &m, &j.err) == TFM_OK;
+        ok = tfm_model_load(o.in, &mo, &m, &j.err) == TFM_OK &&
+             tfm_gguf_writer_add_input(j.w, m->file.id, &j.err) == TFM_OK; /* the weights are read from it */
         names = ok ? (char(*)[64])malloc(64 * (size_t)m->config.n_layers * 9) : NULL;
         if (ok && !names) ok = 0, tfm_error_set(&j.err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
         ok = ok && from_llama2c(&j, m, names, &info);
     }
+    if (ok && o.tokenizer) ok = tfm_gguf_writer_add_input(j.w, tfm_file_identify(o.tokenizer), &j.err) == TFM_OK;
     ok = ok && tfm_gguf_writer_write_file(j.w, o.out, &j.err) == TFM_OK;
-    if (!ok) fprintf(stderr, "tfm-quantize: %s\n", j.err.message[0] ? j.err.message : "failed");
+    if (!ok) fprintf(stderr, "tfm-quantize: %s\n", j.row_err.message[0] ? j.row_err.message : j.err.message[0] ? j.err.message : "failed");
     else
         fprintf(stderr, "tfm-quantize: wrote %s (%s, %.1f MB): %d tensors, %d converted, %d copied, %d fallbacks\n",
                 tfm_args_quote(o.out), o.preset->name, (double)tfm_gguf_writer_size(j.w) / 1e6, j.n, j.converted, j.n - j.converted,

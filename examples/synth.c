@@ -536,8 +536,10 @@ int main(int argc, char **argv)
 {
     options o;
     const writer *w = NULL;
+    tfm_file_writer out;
+    tfm_file_id tokenizer;
+    tfm_error err;
     size_t i;
-    FILE *f;
     int ok;
     if ((ok = parse_args(argc, argv, &o)) != 0 || !o.out) return ok;
     for (i = 0; i < sizeof writers / sizeof writers[0]; i++)
@@ -546,16 +548,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "tfm-synth: unknown format '%s' (see --help)\n", tfm_args_quote(o.format));
         return 2;
     }
-    f = fopen(o.out, "wb");
-    if (!f) {
-        fprintf(stderr, "tfm-synth: cannot create '%s': %s\n", tfm_args_quote(o.out), strerror(errno));
+    /* a temporary file renamed into place when complete: a failed run leaves no half-written model */
+    tokenizer = o.tokenizer ? tfm_file_identify(o.tokenizer) : tfm_file_identify(NULL);
+    if (tfm_file_writer_open(&out, o.out, &tokenizer, 1, &err) != TFM_OK) {
+        fprintf(stderr, "tfm-synth: %s\n", err.message);
         return 1;
     }
-    ok = w->write(f, &o);
-    ok = fclose(f) == 0 && ok;
-    if (!ok) {
+    if (!w->write(out.f, &o)) {
+        tfm_file_writer_abort(&out);
         fprintf(stderr, "tfm-synth: error writing '%s'\n", tfm_args_quote(o.out));
-        remove(o.out);
+        return 1;
+    }
+    if (tfm_file_writer_commit(&out, &err) != TFM_OK) {
+        fprintf(stderr, "tfm-synth: %s\n", err.message);
         return 1;
     }
     fprintf(stderr,

@@ -238,6 +238,7 @@ extern "C" {
 #define TFM__ATTN_TILE_ROWS 64
 #define TFM__ATTN_TILE_KEYS 64
 #define TFM__ATTN_MAX_TILE 4096
+#define TFM__ATTN_MAX_COUNT (1 << 24) /* the most blocks, tokens or positions a BigBird setting may name */
 #define TFM__ATTN_SPLIT 512        /* keys per decode split: fixed, so results ignore the thread count */
 #define TFM__ATTN_NONE (-1e30f)    /* running max before any key: finite, so e^(none - none) = 1 */
 
@@ -343,6 +344,13 @@ tfm_status tfm_attn_config_check(const tfm_attn_config *cfg, tfm_error *err)
             return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT,
                                  "attention: bigbird needs block >= 1, window >= 1 blocks, global >= 0, random >= 0 "
                                  "(got %d,%d,%d,%d)", bb->block, bb->n_global, bb->n_window, bb->n_random);
+        /* sums of these (a block's last position, a window's last block) must stay ints */
+        if (bb->block > TFM__ATTN_MAX_COUNT || bb->n_window > TFM__ATTN_MAX_COUNT ||
+            bb->n_global > TFM__ATTN_MAX_COUNT || bb->n_random > TFM__ATTN_MAX_COUNT)
+            return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE,
+                                 "attention: bigbird block, global, window and random counts must be at most %d "
+                                 "(got %d,%d,%d,%d)", TFM__ATTN_MAX_COUNT, bb->block, bb->n_global, bb->n_window,
+                                 bb->n_random);
     }
     if (cfg->kind == TFM_ATTN_LINFORMER) {
         const tfm_attn_linformer *lf = &cfg->linformer;
@@ -1045,12 +1053,13 @@ TFM__ATTN_SPECIALISE void tfm__attn_pv(float *o, size_t ldo, int M, int D, const
 
 /* e^x for the weights of a softmax (x <= 0), exactly 0 from x = -87 down (e^-87 is near FLT_MIN): the
    exponential is only taken of arguments with a normal result, because an underflow to 0 (e^-Inf of
-   every masked score) costs a microcode assist per vector on x86. */
+   every masked score) costs a microcode assist per vector on x86. A NaN score stays NaN (x is the
+   operand x86's max returns for a NaN; the product with keep 0 is NaN), so it cannot vanish. */
 TFM__INLINE tfm__vf tfm__attn_exp(tfm__vf x)
 {
     tfm__vf keep = tfm__vf_mul(tfm__vf_add(x, tfm__vf_set1(87.0f)), tfm__vf_set1(1e30f));
     keep = tfm__vf_min(tfm__vf_max(keep, tfm__vf_zero()), tfm__vf_set1(1.0f));
-    return tfm__vf_mul(tfm__vf_exp(tfm__vf_max(x, tfm__vf_set1(-87.0f))), keep);
+    return tfm__vf_mul(tfm__vf_exp(tfm__vf_max(tfm__vf_set1(-87.0f), x)), keep);
 }
 
 /* Online softmax over one chunk of bk scores per row: new running max, P = e^(S - max) in place,
@@ -1575,7 +1584,7 @@ static void tfm__attn_dense_seq(const tfm_attn_config *cfg, const tfm__attn_dims
         for (i = 0; i < sq->n_q; i++) {
             float *row = scores + (size_t)i * (size_t)sq->n_kv;
             float *oi = sq->out + (size_t)i * q_stride + (size_t)h * (size_t)d->D;
-            tfm_softmax(row, (size_t)sq->n_kv);
+            if (sq->n_kv > 0) tfm__softmax(row, (size_t)sq->n_kv);
             memset(oi, 0, sizeof(float) * (size_t)d->D);
             for (j = 0; j < sq->kv_end; j++)
                 if (row[j] != 0.0f) tfm__attn_src_axpy(&sq->src, j, kh, row[j], oi, d->D);

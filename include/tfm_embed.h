@@ -42,7 +42,8 @@
                    to the spans; spans u64 [count][2]: passage i is document bytes [start, end). The file
                    ends there.
      The writer writes a temporary file beside the target and renames it into place, so a failed write
-     leaves an existing index untouched.
+     leaves an existing index untouched (tfm_file_writer); it refuses to write over the model or the
+     document the index names.
 
    THREADS AND MEMORY
      tfm_embed_search spreads the gemv over n_threads (<= 0: tfm_default_threads()); scores may be a
@@ -143,7 +144,8 @@ typedef struct tfm_embed_index {
 } tfm_embed_index;
 
 /* Writes index (dim, count >= 1, pooling, normalized, fingerprint, paths (NULL: ""), document bytes and
-   hash, vectors, spans each within the document) to path, through a temporary file renamed into place. */
+   hash, vectors, spans each within the document) to path, through a temporary file renamed into place
+   (tfm_file_writer): never over the model or the document it names. */
 TFM_API tfm_status tfm_embed_index_write(const char *path, const tfm_embed_index *index, tfm_error *err);
 /* Loads and checks an index file: a file that is not an index, of another version, truncated, with
    inconsistent fields or a checksum that does not match is TFM_ERR_FORMAT with the reason in err. */
@@ -664,10 +666,11 @@ tfm_status tfm_embed_index_write(const char *path, const tfm_embed_index *index,
 {
     unsigned char header[TFM__EMBED_INDEX_HEADER];
     const char *model_path, *doc_path;
-    size_t model_len, doc_len, path_len;
+    size_t model_len, doc_len;
     tfm__embed_layout l;
     uint64_t payload, i;
-    char *tmp;
+    tfm_file_writer out;
+    tfm_file_id inputs[2];
     FILE *f;
     tfm_status s = TFM_OK;
     tfm_error_clear(err);
@@ -717,17 +720,11 @@ tfm_status tfm_embed_index_write(const char *path, const tfm_embed_index *index,
     tfm__embed_put64(header + 80, payload);
     tfm__embed_put64(header + 88, tfm_embed_hash(header, 88, 0));
 
-    path_len = strlen(path);
-    tmp = (char *)TFM_MALLOC(path_len + 5);
-    if (!tmp) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
-    memcpy(tmp, path, path_len);
-    memcpy(tmp + path_len, ".tmp", 5);
-    f = fopen(tmp, "wb");
-    if (!f) {
-        tfm_error_set(err, TFM_ERR_IO, "cannot create '%s'", tmp);
-        TFM_FREE(tmp);
-        return TFM_ERR_IO;
-    }
+    /* through a temporary file renamed into place; never over the model or the document it indexes */
+    inputs[0] = tfm_file_identify(index->model_path);
+    inputs[1] = tfm_file_identify(index->document_path);
+    if ((s = tfm_file_writer_open(&out, path, inputs, 2, err)) != TFM_OK) return s;
+    f = out.f;
     if (fwrite(header, 1, sizeof header, f) != sizeof header || fwrite(model_path, 1, model_len, f) != model_len ||
         fwrite(doc_path, 1, doc_len, f) != doc_len)
         s = TFM_ERR_IO;
@@ -735,16 +732,11 @@ tfm_status tfm_embed_index_write(const char *path, const tfm_embed_index *index,
     if (s == TFM_OK && fwrite(index->vectors, 1, (size_t)l.vector_bytes, f) != (size_t)l.vector_bytes) s = TFM_ERR_IO;
     if (s == TFM_OK) s = tfm__embed_write_zeros(f, l.spans - (l.vectors + l.vector_bytes));
     if (s == TFM_OK && fwrite(index->spans, 16, (size_t)index->count, f) != (size_t)index->count) s = TFM_ERR_IO;
-    if (fclose(f) != 0) s = TFM_ERR_IO;
-    if (s == TFM_OK && tfm__file_replace(tmp, path) != 0) {
-        s = tfm_error_set(err, TFM_ERR_IO, "cannot rename '%s' to '%s'", tmp, path);
-        remove(tmp);
-    } else if (s != TFM_OK) {
-        tfm_error_set(err, s, "writing '%s' failed (disk full?)", tmp);
-        remove(tmp);
+    if (s != TFM_OK) {
+        tfm_file_writer_abort(&out);
+        return tfm_error_set(err, s, "writing '%s' failed (disk full?)", path);
     }
-    TFM_FREE(tmp);
-    return s;
+    return tfm_file_writer_commit(&out, err);
 }
 
 /* the checks of a mapped index, in the order a reader needs them */

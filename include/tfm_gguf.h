@@ -38,8 +38,9 @@
        (default 32).
      - Tensors: 1..4 dims, each >= 1 (stricter than llama.cpp, which also takes 0 dims and empty ones), element count and byte size without overflow, a type tfm knows
        (tfm_dtype, GGML's ids), ne[0] a multiple of the type's block size, offset a multiple of the
-       alignment, data inside the file, and no two tensors' data overlapping (llama.cpp requires them to
-       be packed in order; tfm only requires them to be disjoint).
+       alignment and the data's absolute offset of its element type's (4 for f32: a file of alignment 1
+       may not put f32 data at an odd offset), data inside the file, and no two tensors' data overlapping
+       (llama.cpp requires them to be packed in order; tfm only requires them to be disjoint).
      - Limits (macros, overridable before the implementation): TFM_GGUF_MAX_KV and TFM_GGUF_MAX_TENSORS
        (2^20 each), TFM_GGUF_MAX_ARRAY (2^27 elements).
      - Typed getters convert only when nothing is lost: tfm_gguf_get_u32/i32/u64/i64 accept a key of any
@@ -224,11 +225,17 @@ TFM_API tfm_status tfm_gguf_writer_add_tensor_rows(tfm_gguf_writer *w, const cha
                                                    int n_dims, const int64_t *ne, tfm_gguf_rows_fn rows_fn,
                                                    void *user, tfm_error *err);
 
+/* A file the written data comes from (a model's tfm_file_map id, a tokenizer's tfm_file_identify):
+   tfm_gguf_writer_write_file refuses to replace it. The files of the readers whose keys were copied
+   (tfm_gguf_writer_copy_kv) count already. */
+TFM_API tfm_status tfm_gguf_writer_add_input(tfm_gguf_writer *w, tfm_file_id id, tfm_error *err);
+
 /* Size in bytes of the file the writer would write now. */
 TFM_API uint64_t tfm_gguf_writer_size(const tfm_gguf_writer *w);
 /* Streams the file to f (from its current position; f is not closed). */
 TFM_API tfm_status tfm_gguf_writer_write(const tfm_gguf_writer *w, FILE *f, tfm_error *err);
-/* Writes path (removed again if the write fails). */
+/* Writes path safely (tfm_file_writer: a temporary file renamed over path once complete, so a failure
+   leaves an existing path as it was), refusing a path that is one of the writer's inputs. */
 TFM_API tfm_status tfm_gguf_writer_write_file(const tfm_gguf_writer *w, const char *path, tfm_error *err);
 /* Writes into buf, which needs tfm_gguf_writer_size() bytes (else TFM_ERR_OUT_OF_RANGE). */
 TFM_API tfm_status tfm_gguf_writer_write_buffer(const tfm_gguf_writer *w, void *buf, size_t cap, tfm_error *err);
@@ -401,7 +408,7 @@ struct tfm_gguf {
 typedef struct tfm__gguf_rd {
     tfm_gguf *g;
     size_t pos;
-    const char *label; /* the path, or "<memory>" */
+    const char *label; /* the path, "<memory>", or NULL when the caller names the file itself */
     tfm_error *err;
 } tfm__gguf_rd;
 
@@ -413,6 +420,7 @@ static tfm_status tfm__gguf_fail(tfm__gguf_rd *r, tfm_status status, const char 
     va_start(ap, fmt);
     TFM__VSNPRINTF(message, sizeof message, fmt, ap);
     va_end(ap);
+    if (!r->label) return tfm_error_set(r->err, status, "%s", message);
     return tfm_error_set(r->err, status, "%s: %s", r->label, message);
 }
 
@@ -671,7 +679,19 @@ static tfm_status tfm__gguf_check_overlap(tfm__gguf_rd *r)
     return s;
 }
 
-/* Every tensor's data inside the file, no two overlapping; then offsets become absolute. */
+/* The alignment a dtype's data needs in memory: its widest element (an f16 scale leads every block). */
+static size_t tfm__gguf_dtype_alignment(tfm_dtype t)
+{
+    switch (t) {
+    case TFM_I8: return 1;
+    case TFM_F32: case TFM_I32: return 4;
+    case TFM_F64: case TFM_I64: return 8;
+    default: return 2;
+    }
+}
+
+/* Every tensor's data inside the file, no two overlapping, each aligned for its type; then offsets
+   become absolute. */
 static tfm_status tfm__gguf_check_data(tfm__gguf_rd *r)
 {
     tfm_gguf *g = r->g;
@@ -687,7 +707,16 @@ static tfm_status tfm__gguf_check_data(tfm__gguf_rd *r)
                                   (unsigned long long)room);
     }
     if (g->n_tensors > 1 && (s = tfm__gguf_check_overlap(r)) != TFM_OK) return s;
-    for (i = 0; i < g->n_tensors; i++) g->tensors[i].info.offset += g->data_offset;
+    for (i = 0; i < g->n_tensors; i++) {
+        tfm_gguf_tensor_info *t = &g->tensors[i].info;
+        size_t need = tfm__gguf_dtype_alignment(t->dtype);
+        t->offset += g->data_offset;
+        /* a file of general.alignment 1 may place a tensor where its elements cannot be loaded */
+        if (t->offset % need)
+            return tfm__gguf_fail(r, TFM_ERR_FORMAT, "tensor '%s': data at offset %llu is not aligned for %s (%llu bytes)",
+                                  t->name, (unsigned long long)t->offset, tfm_dtype_name(t->dtype),
+                                  (unsigned long long)need);
+    }
     return TFM_OK;
 }
 
@@ -823,7 +852,9 @@ static tfm_gguf *tfm__gguf_new(void)
     return g;
 }
 
-tfm_status tfm_gguf_open_memory(tfm_gguf **out, const void *data, size_t size, tfm_error *err)
+/* tfm_gguf_open_memory with the label its messages start with (NULL: none; tfm_model_load adds the path). */
+static tfm_status tfm__gguf_open_memory_labelled(tfm_gguf **out, const void *data, size_t size, const char *label,
+                                                 tfm_error *err)
 {
     tfm_gguf *g;
     if (!out) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_gguf_open_memory: out is NULL");
@@ -832,7 +863,12 @@ tfm_status tfm_gguf_open_memory(tfm_gguf **out, const void *data, size_t size, t
     if (!(g = tfm__gguf_new())) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     g->data = (const unsigned char *)data;
     g->size = size;
-    return tfm__gguf_open(out, g, "<memory>", err);
+    return tfm__gguf_open(out, g, label, err);
+}
+
+tfm_status tfm_gguf_open_memory(tfm_gguf **out, const void *data, size_t size, tfm_error *err)
+{
+    return tfm__gguf_open_memory_labelled(out, data, size, "<memory>", err);
 }
 
 tfm_status tfm_gguf_open(tfm_gguf **out, const char *path, int flags, tfm_error *err)
@@ -1166,6 +1202,8 @@ struct tfm_gguf_writer {
     tfm__gguf_wtensor *tensors;
     int64_t n_tensors, tensor_cap;
     size_t alignment;
+    tfm_file_id *inputs; /* files the data comes from: write_file does not replace them */
+    int n_inputs, inputs_cap;
 };
 
 tfm_status tfm_gguf_writer_create(tfm_gguf_writer **out, tfm_error *err)
@@ -1186,6 +1224,7 @@ void tfm_gguf_writer_free(tfm_gguf_writer *w)
     TFM_FREE(w->kv);
     TFM_FREE(w->key_at);
     TFM_FREE(w->tensors);
+    TFM_FREE(w->inputs);
     TFM_FREE(w);
 }
 
@@ -1411,12 +1450,31 @@ tfm_status tfm_gguf_writer_add_array_string(tfm_gguf_writer *w, const char *key,
     return tfm__gguf_kv_commit(w, start, err);
 }
 
+tfm_status tfm_gguf_writer_add_input(tfm_gguf_writer *w, tfm_file_id id, tfm_error *err)
+{
+    int i;
+    if (!w) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_gguf_writer_add_input: no writer");
+    if (!id.known) return TFM_OK;
+    for (i = 0; i < w->n_inputs; i++)
+        if (w->inputs[i].device == id.device && w->inputs[i].inode == id.inode) return TFM_OK;
+    if (w->n_inputs == w->inputs_cap) {
+        int cap = w->inputs_cap ? 2 * w->inputs_cap : 4;
+        tfm_file_id *grown = (tfm_file_id *)TFM_REALLOC(w->inputs, (size_t)cap * sizeof *grown);
+        if (!grown) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+        w->inputs = grown;
+        w->inputs_cap = cap;
+    }
+    w->inputs[w->n_inputs++] = id;
+    return TFM_OK;
+}
+
 tfm_status tfm_gguf_writer_copy_kv(tfm_gguf_writer *w, const tfm_gguf *g, int64_t i, tfm_error *err)
 {
     const tfm__gguf_kv *kv;
     size_t start, bytes;
     tfm_status s;
     if (!g || i < 0 || i >= g->n_kv) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_gguf_writer_copy_kv: no kv %lld", (long long)i);
+    if ((s = tfm_gguf_writer_add_input(w, g->map.id, err)) != TFM_OK) return s;
     kv = &g->kv[i];
     bytes = kv->end - kv->start;
     if ((s = tfm__gguf_kv_begin(w, kv->key, bytes - (8 + strlen(kv->key) + 4), err)) != TFM_OK) return s;
@@ -1491,14 +1549,30 @@ static uint64_t tfm__gguf_infos_bytes(const tfm_gguf_writer *w)
     return bytes;
 }
 
+/* Where the data section starts: after the header, the kv pairs and the tensor infos, aligned. */
+static uint64_t tfm__gguf_data_start(const tfm_gguf_writer *w)
+{
+    return tfm__gguf_align(TFM__GGUF_HEADER_BYTES + w->kv_len + tfm__gguf_infos_bytes(w), w->alignment);
+}
+
+/* The offset (in the data section) of a tensor of dtype placed at or after `end`: a multiple of the
+   alignment whose absolute offset is also one of its elements' (a file aligned to 1 byte still puts f32
+   data at a multiple of 4, so that it loads; the reader requires it). */
+static uint64_t tfm__gguf_place(const tfm_gguf_writer *w, uint64_t data_start, uint64_t end, tfm_dtype dtype)
+{
+    uint64_t elem = tfm__gguf_dtype_alignment(dtype), at = tfm__gguf_align(end, w->alignment);
+    if (elem > w->alignment) at = tfm__gguf_align(data_start + at, elem) - data_start;
+    return at;
+}
+
 uint64_t tfm_gguf_writer_size(const tfm_gguf_writer *w)
 {
-    uint64_t size;
+    uint64_t start, end = 0;
     int64_t i;
     if (!w) return 0;
-    size = tfm__gguf_align(TFM__GGUF_HEADER_BYTES + w->kv_len + tfm__gguf_infos_bytes(w), w->alignment);
-    for (i = 0; i < w->n_tensors; i++) size += tfm__gguf_align(w->tensors[i].size, w->alignment);
-    return size;
+    start = tfm__gguf_data_start(w);
+    for (i = 0; i < w->n_tensors; i++) end = tfm__gguf_place(w, start, end, w->tensors[i].dtype) + w->tensors[i].size;
+    return start + tfm__gguf_align(end, w->alignment);
 }
 
 /* Where the bytes go: a FILE* or a memory buffer. */
@@ -1571,9 +1645,21 @@ static tfm_status tfm__gguf_emit_rows(tfm__gguf_sink *s, const tfm__gguf_wtensor
     return TFM_OK;
 }
 
+/* Zero bytes up to absolute offset `to`. */
+static tfm_status tfm__gguf_emit_zeros_to(tfm__gguf_sink *s, uint64_t to)
+{
+    static const unsigned char zeros[256] = {0};
+    tfm_status st = TFM_OK;
+    while (s->pos < to && st == TFM_OK) {
+        size_t chunk = to - s->pos < sizeof zeros ? (size_t)(to - s->pos) : sizeof zeros;
+        st = tfm__gguf_emit(s, zeros, chunk);
+    }
+    return st;
+}
+
 static tfm_status tfm__gguf_write(const tfm_gguf_writer *w, tfm__gguf_sink *s)
 {
-    uint64_t offset = 0;
+    uint64_t end = 0, start = tfm__gguf_data_start(w);
     void *buf = NULL;
     size_t buf_cap = 0;
     int64_t i;
@@ -1590,16 +1676,21 @@ static tfm_status tfm__gguf_write(const tfm_gguf_writer *w, tfm__gguf_sink *s)
         if (st == TFM_OK) st = tfm__gguf_emit(s, t->name, len);
         if (st == TFM_OK) st = tfm__gguf_emit_uint(s, (uint64_t)t->n_dims, 4);
         for (d = 0; d < t->n_dims && st == TFM_OK; d++) st = tfm__gguf_emit_uint(s, (uint64_t)t->ne[d], 8);
+        end = tfm__gguf_place(w, start, end, t->dtype);
         if (st == TFM_OK) st = tfm__gguf_emit_uint(s, (uint64_t)t->dtype, 4);
-        if (st == TFM_OK) st = tfm__gguf_emit_uint(s, offset, 8);
-        offset += tfm__gguf_align(t->size, w->alignment);
+        if (st == TFM_OK) st = tfm__gguf_emit_uint(s, end, 8);
+        end += t->size;
     }
     if (st == TFM_OK) st = tfm__gguf_emit_padding(s, w->alignment);
-    for (i = 0; i < w->n_tensors && st == TFM_OK; i++) {
+    for (i = 0, end = 0; i < w->n_tensors && st == TFM_OK; i++) {
         const tfm__gguf_wtensor *t = &w->tensors[i];
-        st = t->data ? tfm__gguf_emit(s, t->data, (size_t)t->size) : tfm__gguf_emit_rows(s, t, &buf, &buf_cap);
-        if (st == TFM_OK) st = tfm__gguf_emit_padding(s, w->alignment);
+        end = tfm__gguf_place(w, start, end, t->dtype);
+        st = tfm__gguf_emit_zeros_to(s, start + end);
+        if (st == TFM_OK)
+            st = t->data ? tfm__gguf_emit(s, t->data, (size_t)t->size) : tfm__gguf_emit_rows(s, t, &buf, &buf_cap);
+        end += t->size;
     }
+    if (st == TFM_OK) st = tfm__gguf_emit_padding(s, w->alignment);
     tfm_aligned_free(buf);
     return st;
 }
@@ -1630,15 +1721,17 @@ tfm_status tfm_gguf_writer_write_buffer(const tfm_gguf_writer *w, void *buf, siz
 
 tfm_status tfm_gguf_writer_write_file(const tfm_gguf_writer *w, const char *path, tfm_error *err)
 {
-    FILE *f;
+    tfm_file_writer out;
     tfm_status s;
     if (!w || !path) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_gguf_writer_write_file: NULL argument");
-    f = fopen(path, "wb");
-    if (!f) return tfm_error_set(err, TFM_ERR_IO, "cannot create '%s'", path);
-    s = tfm_gguf_writer_write(w, f, err);
-    if (fclose(f) != 0 && s == TFM_OK) s = tfm_error_set(err, TFM_ERR_IO, "error closing '%s'", path);
-    if (s != TFM_OK) remove(path);
-    return s;
+    s = tfm_file_writer_open(&out, path, w->inputs, w->n_inputs, err);
+    if (s != TFM_OK) return s;
+    s = tfm_gguf_writer_write(w, out.f, err);
+    if (s != TFM_OK) {
+        tfm_file_writer_abort(&out);
+        return s;
+    }
+    return tfm_file_writer_commit(&out, err);
 }
 
 #ifdef __cplusplus

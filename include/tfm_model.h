@@ -310,6 +310,9 @@ typedef struct tfm_context_params {
                            f32 scale per token and kv head: ~1/4 of the bytes at head_dim 64) */
     int moe_stats;      /* 1: accumulate each mixture-of-experts layer's routing statistics
                            (tfm_context_moe_stats); 0: off. Ignored for a dense model */
+    int check_finite;   /* 1: tfm_forward checks the residual stream after every block and fails on the
+                           first NaN or infinity, naming the layer, block, token and dimension (a scan
+                           of the activations per block); 0: off */
 } tfm_context_params;
 
 /* The default context length: the model's, up to this many positions (tfm_context_params). */
@@ -358,6 +361,7 @@ typedef struct tfm_context {
     void *moe_ws;            /* tfm_moe_forward's workspace for a chunk */
     size_t moe_ws_bytes;
     tfm_moe_stats *moe_stats; /* [n_layers] routing statistics, NULL unless params.moe_stats */
+    int check_finite;         /* params.check_finite */
     tfm_arena memory; /* the one allocation the activations and workspaces live in (caches apart) */
 } tfm_context;
 
@@ -415,7 +419,9 @@ typedef void (*tfm_perplexity_progress)(void *user, const tfm_perplexity_result 
    n_ctx-1, log-softmax in double. Needs n_tokens >= 2 n_ctx (as llama.cpp) and 3 <= n_ctx <=
    ctx->context_length. The first half of a chunk runs as one prompt without the classifier, the
    scored half in batches of up to ctx->max_batch tokens with all their logits (allocated per call:
-   batch x vocab floats). The result does not depend on the thread count. progress may be NULL. */
+   batch x vocab floats). The result does not depend on the thread count. progress may be NULL.
+   Logits that are not finite (NaN weights) fail with TFM_ERR_FORMAT, never a perplexity of NaN: a
+   context made with check_finite names the layer that made the first one. */
 TFM_API tfm_status tfm_perplexity(tfm_context *ctx, const int *tokens, int n_tokens, int n_ctx, int bos,
                                   int max_chunks, tfm_perplexity_progress progress, void *user,
                                   tfm_perplexity_result *result, tfm_error *err);
@@ -648,7 +654,7 @@ static tfm_status tfm__model_check_tensor(const tfm_tensor *t, const char *name,
                                           tfm_error *err)
 {
     int dtype_ok = kind == TFM__NORM     ? t->dtype == TFM_F32
-                   : kind == TFM__MATRIX ? tfm_quant_vec_dot_type(t->dtype) != (tfm_dtype)-1
+                   : kind == TFM__MATRIX ? tfm_quant_vec_dot_type(t->dtype) != TFM_DTYPE_COUNT
                                          : tfm_quant_supported(t->dtype);
     int64_t want_rows = rows > 0 ? rows : rows == 0 ? 1 : t->ne[1];
     if (!t->data || t->ne[0] != cols || t->ne[1] != want_rows || want_rows < 1 || t->ne[2] != 1 || t->ne[3] != 1)
@@ -720,12 +726,12 @@ tfm_status tfm_model_check(const tfm_model *m, tfm_error *err)
 }
 
 /* A view of rows x cols f32 values (rows 0: a vector); shapes were bounded by the config check. */
-static void tfm__model_view_f32(tfm_tensor *t, const float *data, int64_t cols, int64_t rows)
+static int tfm__model_view_f32(tfm_tensor *t, const float *data, int64_t cols, int64_t rows)
 {
     int64_t ne[2];
     ne[0] = cols;
     ne[1] = rows;
-    tfm_tensor_init(t, TFM_F32, rows > 0 ? 2 : 1, ne, (void *)(uintptr_t)data);
+    return tfm_tensor_init(t, TFM_F32, rows > 0 ? 2 : 1, ne, (void *)(uintptr_t)data) == TFM_OK;
 }
 
 /* Rows [first, first + count) of matrix t, or elements of vector t (rows 0), as a view of their own: how
@@ -789,7 +795,7 @@ static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *dat
     const float *embd, *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *w1, *w2, *w3, *final_norm, *wcls;
     uint64_t dim, hidden, layers, q_dim, kv_dim;
     int32_t header[7];
-    int i, shared, l;
+    int i, shared, l, views;
     tfm_status s;
     const uint16_t endian_probe = 1;
 
@@ -855,23 +861,24 @@ static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *dat
 
     m->layers = (tfm_layer *)TFM_MALLOC(sizeof(tfm_layer) * (size_t)c->n_layers);
     if (!m->layers) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
-    memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers);
-    tfm__model_view_f32(&m->token_embd, embd, c->dim, c->vocab_size);
-    tfm__model_view_f32(&m->output_norm, final_norm, c->dim, 0);
-    tfm__model_view_f32(&m->output.tensor, wcls, c->dim, c->vocab_size);
+    memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers); /* no expert tensors */
+    views = tfm__model_view_f32(&m->token_embd, embd, c->dim, c->vocab_size) &
+            tfm__model_view_f32(&m->output_norm, final_norm, c->dim, 0) &
+            tfm__model_view_f32(&m->output.tensor, wcls, c->dim, c->vocab_size);
     for (l = 0; l < c->n_layers; l++) {
         tfm_layer *L = &m->layers[l];
         uint64_t u = (uint64_t)l;
-        tfm__model_view_f32(&L->attn_norm, attn_norm + u * dim, c->dim, 0);
-        tfm__model_view_f32(&L->wq.tensor, wq + u * q_dim * dim, c->dim, (int64_t)q_dim);
-        tfm__model_view_f32(&L->wk.tensor, wk + u * kv_dim * dim, c->dim, (int64_t)kv_dim);
-        tfm__model_view_f32(&L->wv.tensor, wv + u * kv_dim * dim, c->dim, (int64_t)kv_dim);
-        tfm__model_view_f32(&L->wo.tensor, wo + u * dim * q_dim, (int64_t)q_dim, c->dim);
-        tfm__model_view_f32(&L->ffn_norm, ffn_norm + u * dim, c->dim, 0);
-        tfm__model_view_f32(&L->ffn_gate.tensor, w1 + u * hidden * dim, c->dim, c->hidden_dim);
-        tfm__model_view_f32(&L->ffn_down.tensor, w2 + u * dim * hidden, c->hidden_dim, c->dim);
-        tfm__model_view_f32(&L->ffn_up.tensor, w3 + u * hidden * dim, c->dim, c->hidden_dim);
+        views &= tfm__model_view_f32(&L->attn_norm, attn_norm + u * dim, c->dim, 0) &
+                 tfm__model_view_f32(&L->wq.tensor, wq + u * q_dim * dim, c->dim, (int64_t)q_dim) &
+                 tfm__model_view_f32(&L->wk.tensor, wk + u * kv_dim * dim, c->dim, (int64_t)kv_dim) &
+                 tfm__model_view_f32(&L->wv.tensor, wv + u * kv_dim * dim, c->dim, (int64_t)kv_dim) &
+                 tfm__model_view_f32(&L->wo.tensor, wo + u * dim * q_dim, (int64_t)q_dim, c->dim) &
+                 tfm__model_view_f32(&L->ffn_norm, ffn_norm + u * dim, c->dim, 0) &
+                 tfm__model_view_f32(&L->ffn_gate.tensor, w1 + u * hidden * dim, c->dim, c->hidden_dim) &
+                 tfm__model_view_f32(&L->ffn_down.tensor, w2 + u * dim * hidden, c->hidden_dim, c->dim) &
+                 tfm__model_view_f32(&L->ffn_up.tensor, w3 + u * hidden * dim, c->dim, c->hidden_dim);
     }
+    if (!views) return tfm_error_set(err, TFM_ERR_FORMAT, "a weight of the llama2.c file has no valid shape");
     return tfm_model_check(m, err);
 }
 
@@ -1452,7 +1459,8 @@ static tfm_status tfm__model_gguf_fill(tfm_model *m, const tfm_gguf *g, int no_v
 static tfm_status tfm__model_load_gguf(tfm_model *m, const unsigned char *data, size_t size, int no_vocab, tfm_error *err)
 {
     tfm_gguf *g;
-    tfm_status s = tfm_gguf_open_memory(&g, data, size, err);
+    /* no "<memory>" label: tfm_model_load puts the path in front of the message */
+    tfm_status s = tfm__gguf_open_memory_labelled(&g, data, size, NULL, err);
     if (s != TFM_OK) return s;
     s = tfm__model_gguf_fill(m, g, no_vocab, err);
     tfm_gguf_close(g); /* the views point into data, which the model keeps; the reader's index can go */
@@ -1461,17 +1469,40 @@ static tfm_status tfm__model_load_gguf(tfm_model *m, const unsigned char *data, 
 
 /* ---------------------------------------------------------------- loading */
 
-/* Picks the loader from the first bytes: GGUF by its magic, anything else is a llama2.c header. */
+/* Whether 28 bytes could be a llama2.c header: seven positive dimensions (vocab_size of either sign) a
+   model could have, heads dividing dim and kv heads dividing heads. A text file, an image or any other
+   file fails this (its first bytes read as dimensions in the billions); a damaged model mostly passes,
+   so the loader can say what is wrong with it. */
+static int tfm__model_llama2c_plausible(const unsigned char *data, size_t size)
+{
+    const int32_t limit = 1 << 24;
+    int32_t h[7];
+    int i;
+    if (size < 28) return 0;
+    for (i = 0; i < 7; i++) h[i] = tfm__read_le32(data + 4 * i);
+    if (h[5] < 0 && h[5] != INT32_MIN) h[5] = -h[5];
+    for (i = 0; i < 7; i++)
+        if (h[i] <= 0 || h[i] > limit) return 0;
+    return h[0] % h[3] == 0 && h[3] % h[4] == 0;
+}
+
+/* Picks the loader by the file's kind: GGUF by its magic, llama2.c by a plausible header; anything else
+   is not a model file. */
 static tfm_status tfm__model_load_bytes(tfm_model *m, const unsigned char *data, size_t size, int no_vocab,
                                         tfm_error *err)
 {
+    char start[48];
     if (((uintptr_t)data & 3) != 0)
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "model data must be 4-byte aligned");
     if (size >= 4 && memcmp(data, "GGUF", 4) == 0) return tfm__model_load_gguf(m, data, size, no_vocab, err);
     if (size >= 4 && memcmp(data, "ak42", 4) == 0)
         return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
                              "llama2.c version 1/2 export (magic ak42) is not supported: export with --version 0");
-    return tfm__model_load_llama2c(m, data, size, err);
+    if (tfm__model_llama2c_plausible(data, size)) return tfm__model_load_llama2c(m, data, size, err);
+    return tfm_error_set(err, TFM_ERR_FORMAT,
+                         "not a model file: no GGUF magic, and its first 28 bytes are no llama2.c header "
+                         "(%zu bytes, starting '%s')",
+                         size, tfm_escape(start, sizeof start, (const char *)data, size < 12 ? size : 12));
 }
 
 static tfm_model *tfm__model_new(void)
@@ -1735,6 +1766,7 @@ static tfm_status tfm__model_attn_configs(tfm_context *ctx, const tfm_context_pa
         tfm_attn_config *cfg = &ctx->attn[l];
         int own = params && params->layer_attn && params->layer_attn[l];
         const char *spec = own ? params->layer_attn[l] : all;
+        tfm_status parsed;
         tfm_error e;
         int window = tfm__model_layer_window(c, l);
         tfm_attn_config_init(cfg, TFM_ATTN_FLASH, c->n_heads, c->n_kv_heads, c->head_dim);
@@ -1742,20 +1774,21 @@ static tfm_status tfm__model_attn_configs(tfm_context *ctx, const tfm_context_pa
         cfg->n_threads = ctx->attn_threads;
         cfg->scale = c->attn_scale;
         cfg->softcap = c->attn_softcap;
-        if (tfm_attn_config_parse(cfg, spec, &e) != TFM_OK) {
-            if (own) return tfm_error_set(err, e.status, "layer %d: %s", l, e.message);
-            return tfm_error_set(err, e.status, "%s", e.message);
-        }
+        parsed = tfm_attn_config_parse(cfg, spec, &e);
         /* a sliding layer keeps its window (it is the model's function): a narrower window asked for
            narrows it, any other variant is replaced by it */
-        if (window > 0 && !(cfg->kind == TFM_ATTN_WINDOW && cfg->window < window)) {
+        if (parsed == TFM_OK && window > 0 && !(cfg->kind == TFM_ATTN_WINDOW && cfg->window < window)) {
             cfg->kind = TFM_ATTN_WINDOW;
             cfg->window = window;
         }
-        if (cfg->kind == TFM_ATTN_LINEAR || cfg->kind == TFM_ATTN_LINFORMER)
+        if (parsed == TFM_OK && (cfg->kind == TFM_ATTN_LINEAR || cfg->kind == TFM_ATTN_LINFORMER))
             return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
                                  "attention '%s' needs weights trained for it (this model was trained with softmax "
                                  "attention): use dense, flash, window:W or bigbird:B,G,W,R", spec);
+        if (parsed != TFM_OK || tfm_attn_config_check(cfg, &e) != TFM_OK) {
+            if (own) return tfm_error_set(err, e.status, "layer %d: %s", l, e.message);
+            return tfm_error_set(err, e.status, "%s", e.message);
+        }
     }
     return TFM_OK;
 }
@@ -1821,6 +1854,7 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
                           : c->context_length < TFM_DEFAULT_CONTEXT ? c->context_length
                                                                     : TFM_DEFAULT_CONTEXT;
     ctx->max_batch = params && params->max_batch ? params->max_batch : 512;
+    ctx->check_finite = params && params->check_finite;
     ctx->max_threads = tfm_max_threads();
     ctx->n_threads = params && params->n_threads > 0 ? params->n_threads : tfm_default_threads();
     if (ctx->n_threads > ctx->max_threads) ctx->n_threads = ctx->max_threads;
@@ -1843,11 +1877,11 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     if (ctx->max_batch > ctx->context_length) ctx->max_batch = ctx->context_length;
     ctx->attn = (tfm_attn_config *)TFM_MALLOC(sizeof(tfm_attn_config) * (size_t)c->n_layers);
     ctx->kv = (tfm_kv_cache *)TFM_MALLOC(sizeof(tfm_kv_cache) * (size_t)c->n_layers);
+    if (ctx->kv) memset(ctx->kv, 0, sizeof(tfm_kv_cache) * (size_t)c->n_layers); /* tfm_context_free frees each */
     if (!ctx->attn || !ctx->kv) {
         tfm_context_free(ctx);
         return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    memset(ctx->kv, 0, sizeof(tfm_kv_cache) * (size_t)c->n_layers);
     s = tfm__model_attn_configs(ctx, params, err);
     if (s == TFM_OK) s = tfm__model_attn_memory(ctx, &attn_ws_bytes, err);
     if (s == TFM_OK && c->n_experts > 0) s = tfm__model_moe_memory(ctx, params, &moe_ws_bytes, err);
@@ -2214,6 +2248,23 @@ static tfm_status tfm__model_ffn_block(tfm_context *ctx, int l, int n)
     return TFM_OK;
 }
 
+/* With ctx->check_finite, the first NaN or infinity in the n x dim residual stream after block `what`
+   of layer l: TFM_ERR_FORMAT naming where (the model's weights, or values overflowing them). */
+static tfm_status tfm__model_check_finite(const tfm_context *ctx, const float *x, int n, int l, const char *what,
+                                          tfm_error *err)
+{
+    size_t i, count = (size_t)n * (size_t)ctx->model->config.dim;
+    if (!ctx->check_finite) return TFM_OK;
+    for (i = 0; i < count; i++)
+        if (!isfinite(x[i]))
+            return tfm_error_set(err, TFM_ERR_FORMAT,
+                                 "layer %d's %s block made the first non-finite value (%s) of the residual stream, at "
+                                 "position %d, dim %d",
+                                 l, what, x[i] != x[i] ? "NaN" : "inf", ctx->pos + (int)(i / (size_t)ctx->model->config.dim),
+                                 (int)(i % (size_t)ctx->model->config.dim));
+    return TFM_OK;
+}
+
 /* One chunk of n <= max_batch tokens at positions ctx->pos ...; logits (may be NULL) receive the last
    row or every row. The one forward pass of every family: what differs is read from the config and
    from which tensors the layers have. */
@@ -2225,7 +2276,7 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
     const size_t dim = (size_t)c->dim;
     float *x = ctx->x;
     tfm_status s = TFM_OK;
-    int i, l;
+    int i, l, located = 0;
 
     /* the residual stream starts as each token's embedding (scaled; plus its learned position) */
     for (i = 0; i < n && s == TFM_OK; i++) {
@@ -2239,13 +2290,19 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
     if (s != TFM_OK) return tfm_error_set(err, s, "embedding lookup failed: %s", tfm_status_string(s));
     if (c->rope_dim > 0) tfm__model_rope_tables(ctx, ctx->pos, n);
 
-    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+    for (l = 0; l < c->n_layers; l++) {
         s = tfm__model_attention_block(ctx, l, n);
+        if (s == TFM_OK) located = (s = tfm__model_check_finite(ctx, x, n, l, "attention", err)) != TFM_OK;
         if (s == TFM_OK) s = tfm__model_ffn_block(ctx, l, n);
+        if (s == TFM_OK)
+            located = (s = tfm__model_check_finite(ctx, x, n, l, c->n_experts > 0 ? "mixture-of-experts" : "feed-forward",
+                                                   err)) != TFM_OK;
+        if (s != TFM_OK) break;
     }
     if (s != TFM_OK) {
         tfm__model_rollback(ctx);
-        return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l - 1, tfm_status_string(s));
+        if (located) return s; /* the message says where */
+        return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l, tfm_status_string(s));
     }
     ctx->pos += n;
 
@@ -2382,6 +2439,13 @@ tfm_status tfm_perplexity(tfm_context *ctx, const int *tokens, int n_tokens, int
             (void)threads;
             TFM__PARALLEL_FOR(threads)
             for (i = 0; i < n; i++) nll[i] = tfm__model_nll(logits + (size_t)i * (size_t)vocab, vocab, ids[done + i + 1]);
+            for (i = 0; i < n && s == TFM_OK; i++)
+                if (!isfinite(nll[i]))
+                    s = tfm_error_set(err, TFM_ERR_FORMAT,
+                                      "chunk %d, position %d: the logits are not finite (NaN or inf): the model's "
+                                      "weights hold one, or overflow",
+                                      chunk + 1, done + i);
+            if (s != TFM_OK) break;
             for (i = 0; i < n; i++) sum += nll[i], sum2 += nll[i] * nll[i];
             count += n;
         }

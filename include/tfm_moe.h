@@ -214,7 +214,7 @@ extern "C" {
 
 static int tfm__moe_dtype_ok(tfm_dtype t)
 {
-    return tfm_quant_vec_dot_type(t) != (tfm_dtype)-1;
+    return tfm_quant_vec_dot_type(t) != TFM_DTYPE_COUNT;
 }
 
 /* Scratch for the quantized activations of a matmul of rows x k, for k each of k1, k2, k3 (0: none)
@@ -461,11 +461,11 @@ static void tfm__moe_select_token(const tfm_moe_config *cfg, const float *logits
     }
     if (cfg->gating == TFM_MOE_GATE_TOPK_SOFTMAX) {
         for (r = 0; r < k; r++) gates[r] = logits[experts[r]];
-        tfm_softmax(gates, (size_t)k);
+        tfm__softmax(gates, (size_t)k);
     }
     /* logits are read for the last time above: probs may overwrite them now */
     if (probs != logits) memcpy(probs, logits, sizeof(float) * (size_t)cfg->n_experts);
-    tfm_softmax(probs, (size_t)cfg->n_experts);
+    tfm__softmax(probs, (size_t)cfg->n_experts);
     if (cfg->gating == TFM_MOE_GATE_SOFTMAX_TOPK) {
         float sum = 0.0f;
         for (r = 0; r < k; r++) sum += gates[r] = probs[experts[r]];

@@ -162,7 +162,7 @@ TFM_API tfm_status tfm_dequantize_row(tfm_dtype type, const void *src, float *ds
 TFM_API tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows, size_t cols, int n_threads);
 
 /* The activation dtype a weight dtype's dot product pairs with (q8_0, q8_1 or q8_k); TFM_F32 for
-   f32/f16/bf16; -1 cast to tfm_dtype for dtypes without kernels. */
+   f32/f16/bf16; TFM_DTYPE_COUNT (no dtype) for dtypes without kernels. */
 TFM_API tfm_dtype tfm_quant_vec_dot_type(tfm_dtype wtype);
 /* *out = the dot of n weights (a row of wtype) with n activations already quantized to
    tfm_quant_vec_dot_type(wtype) (their int8 values must lie in [-127, 127], as the quantizers make). */
@@ -2241,25 +2241,28 @@ tfm_status tfm_dequantize_row(tfm_dtype type, const void *src, float *dst, size_
 
 tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows, size_t cols, int n_threads)
 {
+    const tfm__qtype *T = tfm__qfind(type);
     size_t row_bytes = 0;
     long long r;
     tfm_status s;
     if (!src || !dst || rows == 0 || cols == 0) return TFM_ERR_INVALID_ARGUMENT;
-    if (!tfm_quant_supported(type)) return TFM_ERR_UNSUPPORTED;
+    if (!T) return TFM_ERR_UNSUPPORTED;
     s = tfm_dtype_row_bytes(type, cols, &row_bytes);
     if (s != TFM_OK) return s;
     if (rows > (size_t)LLONG_MAX || rows > SIZE_MAX / row_bytes || rows > SIZE_MAX / cols) return TFM_ERR_OUT_OF_RANGE;
+    /* every row starts aligned when the first does: row_bytes is a whole number of blocks */
+    if (!tfm__aligned(dst, type)) return TFM_ERR_INVALID_ARGUMENT;
     n_threads = tfm__threads(n_threads);
     TFM__PARALLEL_FOR((double)rows * (double)cols >= 65536.0 ? n_threads : 1)
-    for (r = 0; r < (long long)rows; r++)
-        tfm_quantize_row(type, src + (size_t)r * cols, (unsigned char *)dst + (size_t)r * row_bytes, cols);
+    for (r = 0; r < (long long)rows; r++) /* rows checked above: nothing to report per row */
+        T->quantize(src + (size_t)r * cols, (unsigned char *)dst + (size_t)r * row_bytes, cols / T->block);
     return TFM_OK;
 }
 
 tfm_dtype tfm_quant_vec_dot_type(tfm_dtype wtype)
 {
     const tfm__qtype *T = tfm__qfind(wtype);
-    return T && (T->dot || T->block == 1) ? T->act : (tfm_dtype)-1;
+    return T && (T->dot || T->block == 1) ? T->act : TFM_DTYPE_COUNT; /* an enumerator: -1 is outside the enum's values in C++ */
 }
 
 /* checks shared by the kernels on GGML rows: a weight type, k a multiple of its block, rows addressable

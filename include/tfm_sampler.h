@@ -15,7 +15,7 @@
        p.temperature = 0.8f; p.top_p = 0.95f; p.seed = 42;
        if (tfm_sampler_create(&s, vocab_size, &p, &err) != TFM_OK) { puts(err.message); ... }
        for (each prompt token t) tfm_sampler_accept(s, t);     (only matters for the repetition penalty)
-       tfm_sampler_sample(s, logits, &token);                   (records token for the penalty itself)
+       tfm_sampler_sample(s, logits, &token, &err);             (records token for the penalty itself)
        tfm_sampler_free(s);
      In exactly one file #define TFM_IMPLEMENTATION before the include (see tfm_tensor.h).
 
@@ -85,13 +85,15 @@ TFM_API void tfm_sampler_reset(tfm_sampler *s);
 /* Records token in the repetition-penalty window (call it for prompt tokens; sample does it for the
    tokens it returns). Fails with TFM_ERR_OUT_OF_RANGE for an id outside the vocab. */
 TFM_API tfm_status tfm_sampler_accept(tfm_sampler *s, int token);
-/* Samples a token from logits[vocab_size] (not modified) and records it. */
-TFM_API tfm_status tfm_sampler_sample(tfm_sampler *s, const float *logits, int *token);
+/* Samples a token from logits[vocab_size] (not modified) and records it. A NaN or +inf logit, or every
+   logit -inf, is TFM_ERR_INVALID_ARGUMENT with the reason in err (may be NULL); *token is then -1. */
+TFM_API tfm_status tfm_sampler_sample(tfm_sampler *s, const float *logits, int *token, tfm_error *err);
 /* The distribution sample would draw from: *n tokens, their ids and probabilities (summing to 1),
    in decreasing probability with top-k, else in an unspecified (but deterministic) order. The arrays
-   belong to the sampler and stay valid until its next call. Draws no random number, records nothing. */
+   belong to the sampler and stay valid until its next call. Draws no random number, records nothing.
+   Fails as tfm_sampler_sample does. */
 TFM_API tfm_status tfm_sampler_candidates(tfm_sampler *s, const float *logits, const int **ids, const float **probs,
-                                          int *n);
+                                          int *n, tfm_error *err);
 
 #ifdef __cplusplus
 }
@@ -243,7 +245,7 @@ tfm_status tfm_sampler_accept(tfm_sampler *s, int token)
 }
 
 /* Copies logits into s->logits with the repetition penalty applied once per distinct recent token. */
-static tfm_status tfm__samp_penalize(tfm_sampler *s, const float *logits)
+static tfm_status tfm__samp_penalize(tfm_sampler *s, const float *logits, tfm_error *err)
 {
     float pen = s->params.repeat_penalty;
     int i;
@@ -252,7 +254,12 @@ static tfm_status tfm__samp_penalize(tfm_sampler *s, const float *logits)
         bad |= !(logits[i] < INFINITY); /* NaN or +inf */
         s->logits[i] = logits[i];
     }
-    if (bad) return TFM_ERR_INVALID_ARGUMENT;
+    if (bad) {
+        for (i = 0; i < s->n_vocab && logits[i] < INFINITY; i++) {
+        }
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "logit %d is %s: the logits are not finite", i,
+                             logits[i] != logits[i] ? "NaN" : "+inf");
+    }
     if (pen == 1.0f) return TFM_OK;
     for (i = 0; i < s->history_count; i++) {
         int t = s->history[i];
@@ -375,16 +382,17 @@ static int tfm__samp_top_p(tfm__samp_cand *cand, int n, int sorted, const float 
 
 /* The stages up to the final distribution: s->cand[0..*n) with weights proportional to their
    probabilities, summing to *total (softmax's own normalisation is only as good as a float sum). */
-static tfm_status tfm__samp_prepare(tfm_sampler *s, const float *logits, int *n_out, double *total)
+static tfm_status tfm__samp_prepare(tfm_sampler *s, const float *logits, int *n_out, double *total, tfm_error *err)
 {
     double part[4] = {0.0, 0.0, 0.0, 0.0};
     const tfm_sampler_params *p = &s->params;
     int i, n = 0, sorted = 0;
     tfm_status st;
-    if ((st = tfm__samp_penalize(s, logits)) != TFM_OK) return st;
+    if ((st = tfm__samp_penalize(s, logits, err)) != TFM_OK) return st;
     if (p->temperature == 0.0f) {
         size_t best = tfm_argmax(s->logits, (size_t)s->n_vocab); /* the first maximum */
-        if (s->logits[best] == -INFINITY) return TFM_ERR_INVALID_ARGUMENT;
+        if (s->logits[best] == -INFINITY)
+            return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "every logit is -inf: no token to pick");
         s->cand[0].id = (int)best;
         s->cand[0].value = 1.0f;
         *n_out = 1;
@@ -403,11 +411,11 @@ static tfm_status tfm__samp_prepare(tfm_sampler *s, const float *logits, int *n_
                 s->cand[n++].id = i;
             }
     }
-    if (n == 0) return TFM_ERR_INVALID_ARGUMENT; /* every logit is -inf */
+    if (n == 0) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "every logit is -inf: no token to pick");
     if (p->top_p < 1.0f) {
         double z = 0.0;
         for (i = 0; i < n; i++) s->out_probs[i] = s->cand[i].value;
-        tfm_softmax(s->out_probs, (size_t)n);
+        tfm__softmax(s->out_probs, (size_t)n);
         for (i = 0; i < n; i++) {
             s->weight[s->cand[i].id] = s->out_probs[i];
             z += s->out_probs[i];
@@ -426,7 +434,7 @@ static tfm_status tfm__samp_prepare(tfm_sampler *s, const float *logits, int *n_
     }
     TFM_ASSERT(n > 0); /* the largest logit survives every stage */
     for (i = 0; i < n; i++) s->out_probs[i] = s->cand[i].value * (1.0f / p->temperature);
-    tfm_softmax(s->out_probs, (size_t)n);
+    tfm__softmax(s->out_probs, (size_t)n);
     for (i = 0; i < n; i++) { /* four partial sums: no chain of dependent additions */
         s->cand[i].value = s->out_probs[i];
         part[i & 3] += s->out_probs[i];
@@ -436,14 +444,17 @@ static tfm_status tfm__samp_prepare(tfm_sampler *s, const float *logits, int *n_
     return TFM_OK;
 }
 
-tfm_status tfm_sampler_candidates(tfm_sampler *s, const float *logits, const int **ids, const float **probs, int *n)
+tfm_status tfm_sampler_candidates(tfm_sampler *s, const float *logits, const int **ids, const float **probs, int *n,
+                                  tfm_error *err)
 {
     int i, m;
     double total;
     tfm_status st;
+    tfm_error_clear(err);
     if (n) *n = 0;
-    if (!s || !logits || !ids || !probs || !n) return TFM_ERR_INVALID_ARGUMENT;
-    if ((st = tfm__samp_prepare(s, logits, &m, &total)) != TFM_OK) return st;
+    if (!s || !logits || !ids || !probs || !n)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_sampler_candidates: no sampler, logits or output");
+    if ((st = tfm__samp_prepare(s, logits, &m, &total, err)) != TFM_OK) return st;
     for (i = 0; i < m; i++) {
         s->out_ids[i] = s->cand[i].id;
         s->out_probs[i] = (float)(s->cand[i].value / total);
@@ -454,14 +465,16 @@ tfm_status tfm_sampler_candidates(tfm_sampler *s, const float *logits, const int
     return TFM_OK;
 }
 
-tfm_status tfm_sampler_sample(tfm_sampler *s, const float *logits, int *token)
+tfm_status tfm_sampler_sample(tfm_sampler *s, const float *logits, int *token, tfm_error *err)
 {
     int m, pick = 0;
     double total;
     tfm_status st;
+    tfm_error_clear(err);
     if (token) *token = -1;
-    if (!s || !logits || !token) return TFM_ERR_INVALID_ARGUMENT;
-    if ((st = tfm__samp_prepare(s, logits, &m, &total)) != TFM_OK) return st;
+    if (!s || !logits || !token)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_sampler_sample: no sampler, logits or token");
+    if ((st = tfm__samp_prepare(s, logits, &m, &total, err)) != TFM_OK) return st;
     if (s->params.temperature > 0.0f) {
         double target = tfm_rng_float(&s->rng) * total, cdf = 0.0;
         for (pick = 0; pick < m - 1; pick++) {
@@ -471,7 +484,8 @@ tfm_status tfm_sampler_sample(tfm_sampler *s, const float *logits, int *token)
         while (pick > 0 && s->cand[pick].value == 0.0f) pick--; /* rounding never picks a token of weight 0 */
     }
     *token = s->cand[pick].id;
-    return tfm_sampler_accept(s, *token);
+    st = tfm_sampler_accept(s, *token);
+    return st == TFM_OK ? TFM_OK : tfm_error_set(err, st, "token %d: %s", *token, tfm_status_string(st));
 }
 
 #ifdef __cplusplus

@@ -51,6 +51,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---------------------------------------------------------------- version */
 
@@ -227,15 +228,27 @@ TFM_API void tfm_aligned_free(void *p);
 
 /* ---------------------------------------------------------------- files */
 
+/* Which file a path names, whatever the path: its device and inode (POSIX). known 0: the platform
+   cannot tell, or the data did not come from a file. */
+typedef struct tfm_file_id {
+    uint64_t device, inode;
+    int known;
+} tfm_file_id;
+
+/* The identity of the file path names now; known 0 when it does not exist or cannot be told. */
+TFM_API tfm_file_id tfm_file_identify(const char *path);
+
 /* A whole file, read-only: memory-mapped (POSIX mmap, Windows CreateFileMapping), else read into memory.
-   Model weights point into it, so it lives as long as the model. On Windows the path goes to CreateFileA
-   and fopen as it is (the process code page), and the implementation includes <windows.h> with
-   WIN32_LEAN_AND_MEAN and NOMINMAX: include it before tfm if that file needs all of it. */
+   Model weights point into it, so it lives as long as the model. Only regular files: a device or a
+   pipe (/dev/zero) has no end to read to. On Windows the path goes to CreateFileA and fopen as it is
+   (the process code page), and the implementation includes <windows.h> with WIN32_LEAN_AND_MEAN and
+   NOMINMAX: include it before tfm if that file needs all of it. */
 typedef struct tfm_file_map {
     const unsigned char *data;
     size_t size;
     int is_mapped; /* 1: mapped, 0: read into owned memory */
     void *owned;
+    tfm_file_id id; /* the file it holds (a writer refuses to replace it: tfm_file_writer_open) */
 } tfm_file_map;
 
 enum { TFM_FILE_MAP_DEFAULT = 0, TFM_FILE_MAP_NO_MMAP = 1 };
@@ -243,6 +256,30 @@ enum { TFM_FILE_MAP_DEFAULT = 0, TFM_FILE_MAP_NO_MMAP = 1 };
 /* Opens path; on failure map is zeroed and err says why (missing file, unreadable, empty). */
 TFM_API tfm_status tfm_file_map_open(tfm_file_map *map, const char *path, int flags, tfm_error *err);
 TFM_API void tfm_file_map_close(tfm_file_map *map);
+
+/* Writing a file without ever leaving it half-written: the bytes go to a new temporary file beside it
+   (path.tmpN, created exclusively), which replaces path by a rename only once everything was written
+   and closed; a failure removes it and leaves an existing path as it was (its permissions carry over
+   to the new file). Writing over one of the files the data comes from (inputs: mapped models, a
+   tokenizer; the same device and inode, through whatever path) is refused: replacing a file that is
+   still being read loses it, or truncating it under a mapping kills the program with SIGBUS.
+       tfm_file_writer w;
+       if (tfm_file_writer_open(&w, "out.gguf", &model->file.id, 1, &err) != TFM_OK) ...
+       ... fwrite(..., w.f) ...
+       if (!ok) tfm_file_writer_abort(&w); else if (tfm_file_writer_commit(&w, &err) != TFM_OK) ... */
+typedef struct tfm_file_writer {
+    FILE *f;      /* write here */
+    char *path;   /* the file it becomes */
+    char *tmp;    /* the temporary file until then */
+} tfm_file_writer;
+
+TFM_API tfm_status tfm_file_writer_open(tfm_file_writer *w, const char *path, const tfm_file_id *inputs, int n_inputs,
+                                        tfm_error *err);
+/* Flushes and closes the temporary file and renames it over path; on any failure it is removed and
+   path stays as it was. w is finished either way. */
+TFM_API tfm_status tfm_file_writer_commit(tfm_file_writer *w, tfm_error *err);
+/* Closes and removes the temporary file; path stays as it was. */
+TFM_API void tfm_file_writer_abort(tfm_file_writer *w);
 
 /* ---------------------------------------------------------------- build facts */
 
@@ -869,7 +906,7 @@ TFM__INLINE void tfm__vf_sum4(float *out, tfm__vf a, tfm__vf b, tfm__vf c, tfm__
     out[3] = d;
 }
 TFM__INLINE tfm__vf tfm__vf_round(tfm__vf v) { return nearbyintf(v); }
-TFM__INLINE tfm__vf tfm__vf_mul_pow2(tfm__vf x, tfm__vf n) { return ldexpf(x, (int)n); }
+TFM__INLINE tfm__vf tfm__vf_mul_pow2(tfm__vf x, tfm__vf n) { return n == n ? ldexpf(x, (int)n) : n; }
 TFM__INLINE tfm__vf tfm__vf_load_f16(const uint16_t *p) { return tfm_f16_to_f32(*p); }
 TFM__INLINE void tfm__vf_store_f16(uint16_t *p, tfm__vf v) { *p = tfm_f32_to_f16(v); }
 TFM__INLINE tfm__vf tfm__vf_load_bf16(const uint16_t *p) { return tfm_bf16_to_f32(*p); }
@@ -898,8 +935,10 @@ TFM__INLINE tfm__vf tfm__vf_load_i8_n(const int8_t *p, size_t n)
 TFM__INLINE tfm__vf tfm__vf_exp(tfm__vf x)
 {
     tfm__vf n, r, p;
-    x = tfm__vf_max(x, tfm__vf_set1(-104.0f));
-    x = tfm__vf_min(x, tfm__vf_set1(89.0f));
+    /* the clamps take x as their second operand, which x86's max/min return when either is NaN: a NaN
+       comes out NaN on every path (as NEON's did), not e^-104 (a NaN attention score or logit vanished) */
+    x = tfm__vf_max(tfm__vf_set1(-104.0f), x);
+    x = tfm__vf_min(tfm__vf_set1(89.0f), x);
     n = tfm__vf_round(tfm__vf_mul(x, tfm__vf_set1(1.44269504088896341f)));
     r = tfm__vf_fma(n, tfm__vf_set1(-0.693359375f), x); /* ln2 split in two for an exact product */
     r = tfm__vf_fma(n, tfm__vf_set1(2.12194440e-4f), r);
@@ -1118,9 +1157,45 @@ static TFM__UNUSED int tfm__file_replace(const char *from, const char *to)
 #endif
 }
 
+tfm_file_id tfm_file_identify(const char *path)
+{
+    tfm_file_id id;
+    memset(&id, 0, sizeof id);
+#if defined(TFM__HAVE_MMAP)
+    {
+        struct stat st;
+        if (path && stat(path, &st) == 0) {
+            id.device = (uint64_t)st.st_dev;
+            id.inode = (uint64_t)st.st_ino;
+            id.known = 1;
+        }
+    }
+#else
+    (void)path;
+#endif
+    return id;
+}
+
+/* Fails unless path names a regular file; records its identity in map. */
+static tfm_status tfm__file_check_regular(tfm_file_map *map, const char *path, tfm_error *err)
+{
+#if defined(TFM__HAVE_MMAP)
+    struct stat st;
+    if (stat(path, &st) != 0) return tfm_error_set(err, TFM_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return tfm_error_set(err, TFM_ERR_IO, "'%s' is not a regular file", path);
+    map->id = tfm_file_identify(path);
+#else
+    (void)map, (void)path, (void)err;
+#endif
+    return TFM_OK;
+}
+
 static tfm_status tfm__file_read_all(tfm_file_map *map, const char *path, tfm_error *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f;
+    tfm_status s = tfm__file_check_regular(map, path, err);
+    if (s != TFM_OK) return s;
+    f = fopen(path, "rb");
     unsigned char *buf = NULL;
     size_t size = 0, capacity = 0;
     if (!f) return tfm_error_set(err, TFM_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
@@ -1185,6 +1260,9 @@ tfm_status tfm_file_map_open(tfm_file_map *map, const char *path, int flags, tfm
             map->data = (const unsigned char *)p;
             map->size = (size_t)st.st_size;
             map->is_mapped = 1;
+            map->id.device = (uint64_t)st.st_dev;
+            map->id.inode = (uint64_t)st.st_ino;
+            map->id.known = 1;
             return TFM_OK;
         }
         /* mmap can fail on special filesystems: fall through to reading */
@@ -1231,6 +1309,83 @@ tfm_status tfm_file_map_open(tfm_file_map *map, const char *path, int flags, tfm
         }
         return s;
     }
+}
+
+tfm_status tfm_file_writer_open(tfm_file_writer *w, const char *path, const tfm_file_id *inputs, int n_inputs,
+                                tfm_error *err)
+{
+    tfm_file_id target;
+    size_t len;
+    int i;
+    if (!w) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no file writer");
+    memset(w, 0, sizeof *w);
+    if (!path || !*path || n_inputs < 0 || (n_inputs > 0 && !inputs))
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no file to write");
+    target = tfm_file_identify(path);
+    for (i = 0; i < n_inputs && target.known; i++)
+        if (inputs[i].known && inputs[i].device == target.device && inputs[i].inode == target.inode)
+            return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT,
+                                 "'%s' is a file being read (an input): writing it would destroy it; write elsewhere",
+                                 path);
+    len = strlen(path);
+    w->path = (char *)TFM_MALLOC(len + 1);
+    w->tmp = (char *)TFM_MALLOC(len + 16);
+    if (!w->path || !w->tmp) {
+        tfm_file_writer_abort(w);
+        return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    memcpy(w->path, path, len + 1);
+    /* beside path, so the rename stays in one directory and one file system; created exclusively ("x"),
+       so a file that is there already (a stale temporary, someone else's) is never overwritten */
+    for (i = 0; i < 1000 && !w->f; i++) {
+        snprintf(w->tmp, len + 16, "%s.tmp%d", path, i);
+        w->f = fopen(w->tmp, "wbx");
+        if (!w->f && errno != EEXIST) break;
+    }
+    if (!w->f) {
+        tfm_status s = tfm_error_set(err, TFM_ERR_IO, "cannot create '%s': %s", w->tmp, strerror(errno));
+        TFM_FREE(w->path);
+        TFM_FREE(w->tmp);
+        memset(w, 0, sizeof *w);
+        return s;
+    }
+    return TFM_OK;
+}
+
+void tfm_file_writer_abort(tfm_file_writer *w)
+{
+    if (!w) return;
+    if (w->f) {
+        fclose(w->f);
+        remove(w->tmp);
+    }
+    TFM_FREE(w->path);
+    TFM_FREE(w->tmp);
+    memset(w, 0, sizeof *w);
+}
+
+tfm_status tfm_file_writer_commit(tfm_file_writer *w, tfm_error *err)
+{
+    tfm_status s = TFM_OK;
+    int closed;
+    if (!w || !w->f) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no file being written");
+    closed = fflush(w->f) == 0 && !ferror(w->f);
+    closed = fclose(w->f) == 0 && closed;
+    w->f = NULL;
+    if (!closed) s = tfm_error_set(err, TFM_ERR_IO, "error writing '%s': %s", w->tmp, strerror(errno));
+#if defined(TFM__HAVE_MMAP)
+    if (s == TFM_OK) { /* the new file keeps the permissions of the one it replaces */
+        struct stat st;
+        if (stat(w->path, &st) == 0) (void)chmod(w->tmp, st.st_mode & 07777); /* else the default: no error */
+    }
+#endif
+    if (s == TFM_OK && tfm__file_replace(w->tmp, w->path) != 0)
+        s = tfm_error_set(err, TFM_ERR_IO, "cannot rename '%s' to '%s': %s", w->tmp, w->path, strerror(errno));
+    if (s != TFM_OK) remove(w->tmp);
+    TFM_FREE(w->path);
+    TFM_FREE(w->tmp);
+    memset(w, 0, sizeof *w);
+    return s;
 }
 
 void tfm_file_map_close(tfm_file_map *map)
@@ -1462,12 +1617,12 @@ static float tfm__softmax_exp_sum(float *x, size_t n, float max_value)
 }
 #endif
 
-tfm_status tfm_softmax(float *x, size_t n)
+/* tfm_softmax for callers that know x is there and n >= 1 (nothing to report, so no status to drop). */
+static void tfm__softmax(float *x, size_t n)
 {
     size_t i;
     float max_value, sum;
     tfm__vf vmax;
-    if (!x || n == 0) return TFM_ERR_INVALID_ARGUMENT;
     vmax = tfm__vf_set1(x[0]);
     for (i = 0; i + TFM__VF_N <= n; i += TFM__VF_N) vmax = tfm__vf_max(vmax, tfm__vf_load(x + i));
     max_value = tfm__vf_hmax(vmax);
@@ -1475,7 +1630,13 @@ tfm_status tfm_softmax(float *x, size_t n)
         if (x[i] > max_value) max_value = x[i];
     if (max_value == -INFINITY) max_value = 0.0f; /* all masked: every e^x is 0, handled below */
     sum = tfm__softmax_exp_sum(x, n, max_value);
-    if (sum > 0.0f) tfm_scale(x, 1.0f / sum, n);
+    if (sum > 0.0f || sum != sum) tfm_scale(x, 1.0f / sum, n); /* a NaN among x makes every output NaN */
+}
+
+tfm_status tfm_softmax(float *x, size_t n)
+{
+    if (!x || n == 0) return TFM_ERR_INVALID_ARGUMENT;
+    tfm__softmax(x, n);
     return TFM_OK;
 }
 

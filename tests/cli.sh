@@ -164,6 +164,21 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
     printf 'GGUF' >"$out/magic.gguf"
     expect_error_gguf "GGUF magic only" -m "$out/magic.gguf"
     expect_error_gguf "a .bin model without -z" -m "$model"
+    # files that are no model: said so, with the name as given (its control bytes escaped)
+    head -c 2000 "$shared/golden/tinystories.valid.first500.txt" >"$out/story.txt"
+    expect_error_gguf "a text file as the model" -m "$out/story.txt" -z "$tok"
+    if grep -q "story.txt: not a model file" "$out/cli_stderr"; then ok; else bad "text file: $(cat "$out/cli_stderr")"; fi
+    odd="$out/cut"$'\e]0;title\a'".gguf"
+    cp "$out/cut.gguf" "$odd"
+    expect_error_gguf "a cut GGUF named with control bytes" -m "$odd"
+    if grep -qF 'cut\x1b]0;title\x07.gguf: ' "$out/cli_stderr" && ! grep -q $'\e' "$out/cli_stderr" &&
+       ! grep -q "<memory>" "$out/cli_stderr"; then ok; else bad "escaped name: $(cat -v "$out/cli_stderr")"; fi
+    rm -f "$odd"
+    # NaN weights: layer 2's wq in the llama2.c file (28-byte header, 512x64 embedding, 5 layers' attn_norm)
+    cp "$model" "$out/nan.bin"
+    printf '\x00\x00\xc0\x7f' | dd of="$out/nan.bin" bs=1 seek=$((28 + 4 * (512 * 64 + 5 * 64 + 2 * 64 * 64 + 7))) conv=notrunc status=none
+    expect_error_gguf "NaN weights: generate" -m "$out/nan.bin" -z "$tok" -n 5 --temp 0
+    if grep -q "is NaN" "$out/cli_stderr"; then ok; else bad "NaN generate: $(cat "$out/cli_stderr")"; fi
 
     # ---------------------------------------------------------------- tfm-perplexity
     ppl=$out/tfm-perplexity
@@ -191,6 +206,15 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
         last=$(tail -n 1 "$out/cli_stdout")
         if [ $rc -eq 0 ] && [[ "$last" =~ PPL\ =\ [0-9]+\.[0-9]+\ \+/-\ [0-9]+\.[0-9]+$ ]]; then ok
         else bad "tfm-perplexity --attn window:16 --kv-type i8: exit $rc, last line '$last'"; fi
+        "$ppl" -m "$out/nan.bin" -z "$tok" -f "$text" -c 64 --chunks 2 >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -eq 1 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] &&
+           grep -q "not finite.*--check-finite" "$out/cli_stderr"; then ok
+        else bad "tfm-perplexity of NaN weights: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+        "$ppl" -m "$out/nan.bin" -z "$tok" -f "$text" -c 64 --chunks 2 --check-finite >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -eq 1 ] && grep -q "layer 2's attention block made the first non-finite value (NaN)" "$out/cli_stderr"; then ok
+        else bad "tfm-perplexity --check-finite: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
         printf 'Once upon a time' >"$out/short.txt"
         for args in "-m $gguf -f $out/short.txt --ctx 64" "-m $gguf -f $out/no_such.txt" \
                     "-m $out/cut.gguf -f $text" "-m $gguf -f $text --ctx 2" "-m $model -f $text" \
@@ -372,6 +396,29 @@ EOT
         else bad "tfm-quantize q4_k_m fallbacks: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
         run -m "$out/quant-gguf.gguf" -p "Once upon a time" -n 20 --temp 0
         if [ $rc -eq 0 ] && [ -s "$out/cli_stdout" ]; then ok; else bad "a GGUF requantized to q4_k_m: exit $rc"; fi
+        # over its own input, by another path: refused before any work, the input byte for byte as it was
+        cp "$gguf" "$out/same.gguf"
+        ln -sf same.gguf "$out/same-link.gguf"
+        for dst in "$out/./same.gguf" "$out/same-link.gguf"; do
+            "$quant" "$out/same.gguf" "$dst" q8_0 >"$out/cli_stdout" 2>"$out/cli_stderr"
+            rc=$?
+            if [ $rc -eq 1 ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] && grep -q "is an input" "$out/cli_stderr" &&
+               cmp -s "$out/same.gguf" "$gguf"; then ok
+            else bad "tfm-quantize onto its input as $dst: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+        done
+        "$quant" "$model" "$out/tok-copy.bin" q8_0 -z "$out/tok-copy.bin" >/dev/null 2>&1
+        cp "$tok" "$out/tok-copy.bin"
+        "$quant" "$model" "$out/tok-copy.bin" q8_0 -z "$out/tok-copy.bin" >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -eq 1 ] && grep -q "is an input" "$out/cli_stderr" && cmp -s "$out/tok-copy.bin" "$tok"; then ok
+        else bad "tfm-quantize onto its tokenizer: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+        # NaN weights are not converted: one line naming the tensor and row, no output file
+        rm -f "$out/q.gguf"
+        "$quant" "$out/nan.bin" "$out/q.gguf" q8_0 -z "$tok" >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -eq 1 ] && grep -q "tensor blk.2.attn_q.weight: row 0 holds NaN at column 7" "$out/cli_stderr" &&
+           [ ! -e "$out/q.gguf" ] && ! ls "$out"/q.gguf.tmp* >/dev/null 2>&1; then ok
+        else bad "tfm-quantize of NaN weights: exit $rc, $(tail -c 300 "$out/cli_stderr")"; fi
         # PRESET in upper case (llama-quantize's spelling), and its alias, make the same file
         "$quant" "$gguf" "$out/quant-upper.gguf" Q4_K >/dev/null 2>&1
         if [ $? -eq 0 ] && cmp -s "$out/quant-upper.gguf" "$out/quant-gguf.gguf"; then ok; else bad "tfm-quantize Q4_K differs from q4_k_m"; fi

@@ -13,6 +13,12 @@
 #   windows  x86_64-w64-mingw32-gcc cross-build run under wine (when both are installed)
 #   package  tests/packaging.sh: make install, pkg-config, CMake (add_subdirectory, find_package), the
 #            single header, TFM_IMPLEMENTATION in several files, the tools built for Windows, a fresh clone
+#   clangsan clang's ASan + UBSan (which catch what gcc's miss: signed overflows gcc folds away, enum
+#            values out of range in C++), the implementation compiled as C++ by clang++; tests/cli.sh runs
+#            against it too (every tool built with the sanitizers)
+#   fuzz     each libFuzzer target of tests/fuzz for TFM_FUZZ_SECONDS (default 15) after its regression
+#            files (tests/fuzz/run.sh; clang with libFuzzer)
+#   valgrind tfm-generate and tfm-perplexity under memcheck, an AVX2 build without OpenMP (tests/valgrind.sh)
 #
 # TFM_TEST_CONFIGS="native scalar" picks a subset; TFM_TESTS="tensor quant" picks test files ("cli":
 # tests/cli.sh, the tfm-generate interface, run in the native configuration; "packaging": the package
@@ -38,7 +44,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 cpu_has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
 selected() { [ -z "${TFM_TESTS:-}" ] || [[ " $TFM_TESTS " == *" $1 "* ]]; }
 
-configs=${TFM_TEST_CONFIGS:-"native asan scalar avx2 cxx clang clangxx neon windows package"}
+configs=${TFM_TEST_CONFIGS:-"native asan scalar avx2 cxx clang clangxx neon clangsan fuzz valgrind windows package"}
 tests=""
 for f in tests/test_*.c; do
     name=${f#tests/test_}; name=${name%.c}
@@ -115,8 +121,9 @@ run_config() {
         fi
         pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
     done
-    # the command-line interface (tests/cli.sh builds tfm-generate itself), in the native configuration
-    if [ "$cfg" = native ] && selected cli; then
+    # the command-line interface (tests/cli.sh builds the tools itself), in the native configuration and
+    # under clang's sanitizers
+    if { [ "$cfg" = native ] || [ "$cfg" = clangsan ]; } && selected cli; then
         TFM_BENCH=${TFM_BENCH:-$build_root/tfm-bench} run_script cli "$dir/cli.stderr" tests/cli.sh "$dir" "$cc $cc_flags"
     fi
     echo "$pass $fail $skip" >"$dir/counts"
@@ -185,6 +192,26 @@ run_one() {
                 "$cflags -O2 $native $omp" x86_64-w64-mingw32-gcc "$cflags -O2 $native $omp" "-static $omp -lm" wine
         else echo "== windows: skipped (needs x86_64-w64-mingw32-gcc and wine)"; fi ;;
     package) run_packaging ;;
+    clangsan)
+        if have clang && have clang++; then
+            TFM_TEST_QUICK=1 run_config clangsan clang "$cflags -O1 -g $native $omp $sanitize" clang++ \
+                "$cxxflags -O1 -g $native $omp $sanitize" "$omp $sanitize -lm"
+        else echo "== clangsan: skipped (clang and clang++ not installed)"; fi ;;
+    fuzz | valgrind)
+        local script=tests/fuzz/run.sh args="${TFM_FUZZ_SECONDS:-15} $build_root/fuzz" line
+        if [ -n "${TFM_TESTS:-}" ] && [[ " $TFM_TESTS " != *" $cfg "* ]]; then
+            echo "== $cfg: skipped (TFM_TESTS names other tests)"
+            return
+        fi
+        [ "$cfg" = valgrind ] && script=tests/valgrind.sh args=$build_root/test/valgrind
+        echo "== $cfg: bash $script $args"
+        line=$(bash $script $args 2>"$build_root/test/$cfg/stderr" | tee "$build_root/test/$cfg/stdout" | tail -n 1)
+        grep -E '^  (FAIL|SKIP)' "$build_root/test/$cfg/stderr" | head -n 40
+        grep -E '^  fuzz ' "$build_root/test/$cfg/stdout"
+        echo "  $line"
+        if [[ "$line" =~ ^[a-z]+:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+            echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]}" >"$build_root/test/$cfg/counts"
+        else echo "0 1 0" >"$build_root/test/$cfg/counts"; fi ;;
     *) echo "unknown test configuration '$cfg'"; echo "0 1 0" >"$build_root/test/$cfg/counts" ;;
     esac
 }
@@ -195,8 +222,8 @@ for cfg in $configs; do
 done
 # the slowest configurations start first, so that they do not finish alone at the end
 {
-    for cfg in $configs; do case $cfg in neon | asan) start_config "$cfg" ;; esac; done
-    for cfg in $configs; do case $cfg in neon | asan) ;; *) start_config "$cfg" ;; esac; done
+    for cfg in $configs; do case $cfg in neon | asan | clangsan | fuzz) start_config "$cfg" ;; esac; done
+    for cfg in $configs; do case $cfg in neon | asan | clangsan | fuzz) ;; *) start_config "$cfg" ;; esac; done
     wait
 } &
 starter=$!

@@ -3,6 +3,9 @@
    against a file assembled byte by byte here from the GGUF spec, and in round trips; malformed files
    built by hand here (every field corrupted, every prefix, random byte flips) must all fail cleanly. */
 #include <stddef.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/stat.h> /* chmod, stat: a rewritten file keeps its permissions */
+#endif
 #include "tfm_test.h"
 #include "tfm_gguf.h"
 
@@ -1332,6 +1335,103 @@ static void test_files_on_disk(void)
     free(f.b.p);
 }
 
+/* A file of general.alignment 1 may put an f32 tensor at an odd address, where the scalar path's loads
+   are undefined: of four consecutive offsets, the one that is a multiple of 4 opens, the others are
+   refused. The writer pads such tensors to their element size (check_all_types reads them back). */
+static void test_misaligned_tensor_data(void)
+{
+    small_file f;
+    size_t data_offset, delta, opened = 0;
+    build_small_file(&f, "t0");
+    patch_le(f.b.p, f.align_value, 1, 4);
+    patch_le(f.b.p, f.t0_dim1, 2, 8);   /* t0: 64 bytes, so it stays clear of t1 at 96 */
+    data_offset = f.t1_offset + 8;      /* alignment 1: the data starts right after the infos */
+    for (delta = 0; delta < 4; delta++) {
+        tfm_gguf *g = NULL;
+        tfm_error err;
+        tfm_status st;
+        patch_le(f.b.p, f.t0_type + 4, delta, 8); /* t0's offset follows its type */
+        st = tfm_gguf_open_memory(&g, f.b.p, f.b.n, &err);
+        if ((data_offset + delta) % 4 == 0) {
+            TT_ASSERT(st == TFM_OK, "offset %zu: %s", data_offset + delta, err.message);
+            opened++;
+        } else
+            TT_ASSERT(st == TFM_ERR_FORMAT && strstr(err.message, "not aligned for f32") && message_is_one_line(&err),
+                      "offset %zu: status %d, '%s'", data_offset + delta, st, st ? err.message : "");
+        tfm_gguf_close(g);
+    }
+    TT_CHECK(opened == 1);
+    free(f.b.p);
+}
+
+/* Writing a file goes through a temporary file renamed into place: a write that fails leaves the old
+   file byte for byte (and no temporary file); writing over a file being read (keys copied from its
+   reader, or named an input) is refused whatever the path; a new file keeps the old one's permissions. */
+static void test_write_file_safely(void)
+{
+    static all_types a;
+    rows_source src;
+    tfm_gguf_writer *w, *copy;
+    tfm_gguf *g = NULL;
+    tfm_error err;
+    char other_path[1100], tmp_name[1100];
+    char *before, *after;
+    size_t before_size, after_size;
+    const char *slash = strrchr(tmp_path, '/');
+    int64_t i;
+    fill_all_types(&a);
+    w = make_all_types_writer(&a, 0, &src);
+    TT_ASSERT(w && tfm_gguf_writer_write_file(w, tmp_path, &err) == TFM_OK, "first write: %s", err.message);
+    before = tt_read_file(tmp_path, &before_size);
+    TT_ASSERT(before, "cannot read %s back", tmp_path);
+    /* a rows function failing midway: the old file stays */
+    src.calls = 0, src.next_row = 0, src.fail_at_call = 1; /* its one call: the tensors before it are written */
+    TT_ASSERT(tfm_gguf_writer_write_file(w, tmp_path, &err) == TFM_ERR_IO, "a failing write succeeded");
+    after = tt_read_file(tmp_path, &after_size);
+    TT_ASSERT(after && after_size == before_size && memcmp(after, before, before_size) == 0, "the old file changed");
+    free(after);
+    snprintf(tmp_name, sizeof tmp_name, "%s.tmp0", tmp_path);
+    TT_ASSERT(!tt_read_file(tmp_name, NULL), "%s left behind", tmp_name);
+    /* the same file as an input, named another way: refused, untouched */
+    if (slash) snprintf(other_path, sizeof other_path, "%.*s/./%s", (int)(slash - tmp_path), tmp_path, slash + 1);
+    else snprintf(other_path, sizeof other_path, "./%s", tmp_path);
+    TT_ASSERT(tfm_gguf_open(&g, tmp_path, 0, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(tfm_gguf_writer_create(&copy, &err) == TFM_OK, "writer");
+    for (i = 0; i < tfm_gguf_n_kv(g); i++) TT_ASSERT(tfm_gguf_writer_copy_kv(copy, g, i, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(tfm_gguf_writer_write_file(copy, other_path, &err) == TFM_ERR_INVALID_ARGUMENT, "wrote over its input");
+    TT_ASSERT(strstr(err.message, "being read") && message_is_one_line(&err), "'%s'", err.message);
+    tfm_gguf_close(g);
+    tfm_gguf_writer_free(copy);
+    {
+        tfm_file_map map;
+        TT_ASSERT(tfm_file_map_open(&map, tmp_path, TFM_FILE_MAP_NO_MMAP, &err) == TFM_OK && map.id.known, "%s",
+                  err.message);
+        src.calls = 0, src.next_row = 0, src.fail_at_call = 0;
+        TT_CHECK(tfm_gguf_writer_add_input(w, map.id, &err) == TFM_OK);
+        TT_CHECK(tfm_gguf_writer_write_file(w, other_path, &err) == TFM_ERR_INVALID_ARGUMENT);
+        tfm_file_map_close(&map);
+    }
+    after = tt_read_file(tmp_path, &after_size);
+    TT_ASSERT(after && after_size == before_size && memcmp(after, before, before_size) == 0, "the input changed");
+    free(after);
+    /* elsewhere it writes; a directory that is not there is an i/o error naming the path */
+    TT_CHECK(tfm_gguf_writer_write_file(w, "build/no/such/dir/x.gguf", &err) == TFM_ERR_IO &&
+             strstr(err.message, "build/no/such/dir/x.gguf"));
+#if defined(__unix__) || defined(__APPLE__)
+    {
+        struct stat st;
+        TT_ASSERT(chmod(tmp_path, 0600) == 0, "chmod");
+        tfm_gguf_writer_free(w);
+        w = make_all_types_writer(&a, 64, &src);
+        TT_ASSERT(w && tfm_gguf_writer_write_file(w, tmp_path, &err) == TFM_OK, "%s", err.message);
+        TT_ASSERT(stat(tmp_path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode %o", (unsigned)(st.st_mode & 0777));
+    }
+#endif
+    remove(tmp_path);
+    free(before);
+    tfm_gguf_writer_free(w);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -1353,5 +1453,7 @@ int main(int argc, char **argv)
     TT_RUN(test_truncated_everywhere);
     TT_RUN(test_fuzz);
     TT_RUN(test_files_on_disk);
+    TT_RUN(test_misaligned_tensor_data);
+    TT_RUN(test_write_file_safely);
     return tt_summary("gguf");
 }

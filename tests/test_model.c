@@ -1223,6 +1223,13 @@ static void test_attention_params_errors(void)
         {"linformer:8", NULL, TFM_F32, TFM_ERR_UNSUPPORTED, "trained"},
         {NULL, "window:-3", TFM_F32, TFM_ERR_INVALID_ARGUMENT, "layer 0"},
         {"flash", NULL, TFM_F16, TFM_ERR_UNSUPPORTED, "KV cache"},
+        /* counts near INT_MAX once overflowed in the tile setup (found by fuzzing) */
+        {"bigbird:2147483647,1,1,1", NULL, TFM_F32, TFM_ERR_OUT_OF_RANGE, "at most"},
+        {"bigbird:4,2147483647,1,1", NULL, TFM_F32, TFM_ERR_OUT_OF_RANGE, "at most"},
+        {"bigbird:4,1,2147483647,1", NULL, TFM_F32, TFM_ERR_OUT_OF_RANGE, "at most"},
+        {"bigbird:4,1,1,2147483647", NULL, TFM_F32, TFM_ERR_OUT_OF_RANGE, "at most"},
+        {"bigbird:4,1,1,1,99999999999999999999", NULL, TFM_F32, TFM_ERR_INVALID_ARGUMENT, "bad spec"},
+        {"window:\x1b[2J", NULL, TFM_F32, TFM_ERR_INVALID_ARGUMENT, "\\x1b[2J"},
     };
     synth s;
     tfm_model *m;
@@ -1340,6 +1347,120 @@ static void test_failed_allocations(void)
     synth_free(&s);
 }
 
+/* One step that allocates, run again and again with its k-th allocation failing, k = 0, 1, ... until
+   a run makes fewer than k + 1 allocations: every run fails cleanly (or succeeds without the
+   allocation, when it was optional), names the problem and leaks nothing; the sanitizer configurations
+   catch a free of an uninitialised pointer. (Every allocation failing at once, as above, cannot reach an
+   allocation made after others succeeded.) */
+typedef struct kth_step {
+    const char *name;
+    tfm_status (*run)(void *user, void **made, tfm_error *err); /* *made: what to free after a success */
+    void (*undo)(void *made);
+    void *user;
+} kth_step;
+
+static int kth_check(const kth_step *step, long *n_allocations)
+{
+    long k, live0 = hook_live;
+    for (k = 0; k < 100000; k++) {
+        void *made = NULL;
+        tfm_error err;
+        tfm_status st;
+        int reached;
+        memset(&err, 0, sizeof err);
+        hook_fail_kth(k);
+        st = step->run(step->user, &made, &err);
+        reached = hook_kth_reached();
+        hook_fail_at = -1;
+        if (st == TFM_OK) step->undo(made);
+        if (!reached) {
+            *n_allocations = k;
+            if (st != TFM_OK) fprintf(stderr, "  %s: fails with every allocation there: %s\n", step->name, err.message);
+            return st == TFM_OK;
+        }
+        if (st != TFM_OK && (st != TFM_ERR_OUT_OF_MEMORY || !err.message[0] || made)) {
+            fprintf(stderr, "  %s, allocation %ld failing: status %d, message '%s'\n", step->name, k, st, err.message);
+            return 0;
+        }
+        if (hook_live != live0) {
+            fprintf(stderr, "  %s, allocation %ld failing: %ld blocks not freed\n", step->name, k, hook_live - live0);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+typedef struct kth_bytes {
+    const void *data;
+    size_t size;
+    const char *path;
+    const tfm_model *model;
+    tfm_context_params params;
+} kth_bytes;
+
+static tfm_status kth_load_memory(void *user, void **made, tfm_error *err)
+{
+    const kth_bytes *b = (const kth_bytes *)user;
+    return tfm_model_load_memory(b->data, b->size, (tfm_model **)made, err);
+}
+
+static tfm_status kth_load_file(void *user, void **made, tfm_error *err)
+{
+    const kth_bytes *b = (const kth_bytes *)user;
+    return tfm_model_load(b->path, NULL, (tfm_model **)made, err);
+}
+
+static void kth_free_model(void *made) { tfm_model_free((tfm_model *)made); }
+
+static tfm_status kth_context(void *user, void **made, tfm_error *err)
+{
+    const kth_bytes *b = (const kth_bytes *)user;
+    return tfm_context_create(b->model, &b->params, (tfm_context **)made, err);
+}
+
+static void kth_free_context(void *made) { tfm_context_free((tfm_context *)made); }
+
+static tfm_status kth_gguf_open(void *user, void **made, tfm_error *err)
+{
+    const kth_bytes *b = (const kth_bytes *)user;
+    return tfm_gguf_open((tfm_gguf **)made, b->path, 0, err);
+}
+
+static void kth_free_gguf(void *made) { tfm_gguf_close((tfm_gguf *)made); }
+
+static void test_kth_allocation_fails(void)
+{
+    static const char *const ggufs[] = {"models/stories260K.gguf", "models/stories260K-q8_0-mixed.gguf"};
+    synth s;
+    kth_bytes b;
+    kth_step step;
+    tfm_model *m;
+    long n;
+    size_t i;
+    synth_make(&s, 64, 96, 2, 4, 2, 300, 32, 0, 9);
+    memset(&b, 0, sizeof b);
+    b.data = s.file, b.size = s.n_floats * sizeof(float);
+    step.name = "llama2.c model from memory", step.run = kth_load_memory, step.undo = kth_free_model, step.user = &b;
+    TT_ASSERT(kth_check(&step, &n), "%s", step.name);
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    b.model = m;
+    b.params.context_length = 40, b.params.max_batch = 8, b.params.n_threads = 2;
+    b.params.attn = "window:16", b.params.kv_type = TFM_I8;
+    step.name = "context", step.run = kth_context, step.undo = kth_free_context;
+    TT_ASSERT(kth_check(&step, &n) && n > 3, "%s (%ld allocations)", step.name, n);
+    tfm_model_free(m);
+    for (i = 0; i < sizeof ggufs / sizeof ggufs[0]; i++) {
+        b.path = tt_shared(ggufs[i]);
+        if (!b.path) TT_SKIP("../shared/models is absent");
+        step.name = ggufs[i], step.run = kth_load_file, step.undo = kth_free_model;
+        TT_ASSERT(kth_check(&step, &n) && n > 5, "%s (%ld allocations)", step.name, n);
+        step.run = kth_gguf_open, step.undo = kth_free_gguf;
+        TT_ASSERT(kth_check(&step, &n) && n > 3, "%s (%ld allocations)", step.name, n);
+    }
+    synth_free(&s);
+}
+
 /* ---------------------------------------------------------------- bad input */
 
 /* Loads bytes from memory and expects a failure with the given status and a message. */
@@ -1450,6 +1571,95 @@ static void test_bad_headers(void)
     }
 }
 
+/* Files that are no model, named as such with the path the caller gave: a text file (once read as a
+   llama2.c header: "n_heads 1936287860 does not divide dim 1819043176"), a GGUF cut short (whose message
+   named "<memory>"), a name with control bytes (escaped). */
+static void test_not_a_model_file(void)
+{
+    static const char text[] = "Once upon a time, there was a little girl named Lily. She loved to play outside.\n";
+    char path[1200], odd[1200];
+    const char *gguf = tt_shared("models/stories260K.gguf");
+    tfm_model *m = NULL;
+    tfm_error err;
+    char *bytes;
+    size_t size;
+    snprintf(path, sizeof path, "%s", build_path("model_test_story.txt"));
+    TT_ASSERT(write_bytes(path, text, sizeof text - 1), "cannot write %s", path);
+    TT_ASSERT(tfm_model_load(path, NULL, &m, &err) == TFM_ERR_FORMAT && !m, "a text file loaded");
+    TT_ASSERT(strstr(err.message, "not a model file") && strstr(err.message, path) && strstr(err.message, "'Once upon a '"),
+              "message: %s", err.message);
+    remove(path);
+    snprintf(odd, sizeof odd, "%s", build_path("model_test_\x1b]0;title\x07.gguf"));
+    TT_ASSERT(write_bytes(odd, text, 20), "cannot write a file named with control bytes");
+    TT_ASSERT(tfm_model_load(odd, NULL, &m, &err) == TFM_ERR_FORMAT, "loaded");
+    TT_ASSERT(strstr(err.message, "model_test_\\x1b]0;title\\x07.gguf") && !strchr(err.message, 0x1b), "message: %s",
+              err.message);
+    remove(odd);
+    if (!gguf) TT_SKIP("../shared/models is absent");
+    bytes = tt_read_file(gguf, &size);
+    TT_ASSERT(bytes && write_bytes(path, bytes, size / 3), "cannot write %s", path);
+    TT_ASSERT(tfm_model_load(path, NULL, &m, &err) == TFM_ERR_FORMAT && !m, "a cut GGUF loaded");
+    TT_ASSERT(strncmp(err.message, path, strlen(path)) == 0 && !strstr(err.message, "<memory>") &&
+              strstr(err.message, "past the end"), "message: %s", err.message);
+    remove(path);
+    free(bytes);
+}
+
+/* NaN weights give an error, never a perplexity of NaN; check_finite names the layer whose block made
+   the first non-finite value. */
+static void test_nan_weights(void)
+{
+    synth s;
+    enum { N = 40 };
+    int tokens[N];
+    tfm_perplexity_result r;
+    tfm_context_params p;
+    tfm_context *ctx = NULL;
+    tfm_model *m;
+    tfm_error err;
+    float *logits = (float *)tt_alloc(sizeof(float) * 300);
+    synth_make(&s, 32, 48, 3, 4, 2, 300, 64, 1, 11);
+    s.file[s.ffn_norm + 1 * 32 + 5] = (float)NAN; /* layer 1's feed-forward norm */
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    random_tokens(tokens, N, 300);
+    ctx = new_context(m, 64, 0, 1);
+    TT_ASSERT(ctx, "no context");
+    TT_ASSERT(tfm_perplexity(ctx, tokens, N, 20, 1, 0, NULL, NULL, &r, &err) == TFM_ERR_FORMAT, "perplexity %g", r.ppl);
+    TT_ASSERT(strstr(err.message, "not finite"), "message: %s", err.message);
+    tfm_context_free(ctx);
+    memset(&p, 0, sizeof p);
+    p.check_finite = 1;
+    TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(tfm_forward(ctx, tokens, 5, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_FORMAT && ctx->pos == 0, "forward");
+    TT_ASSERT(strstr(err.message, "layer 1's feed-forward block") && strstr(err.message, "NaN") &&
+              strstr(err.message, "position 0"), "message: %s", err.message);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+    /* a NaN in layer 2's wq reaches the attention scores of one head: flash and dense, a prompt and one
+       token, all report layer 2's attention (the flash kernel's exponential once turned NaN into 0) */
+    s.file[s.ffn_norm + 1 * 32 + 5] = 1.0f;
+    s.file[s.wq + 2 * 32 * 32 + 3] = (float)NAN;
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    {
+        static const char *const attn[] = {"flash", "dense"};
+        int a, decode;
+        for (a = 0; a < 2; a++)
+            for (decode = 0; decode < 2; decode++) {
+                p.attn = attn[a];
+                TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_OK, "%s", err.message);
+                TT_ASSERT(tfm_forward(ctx, tokens, decode ? 1 : 5, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_FORMAT,
+                          "%s %s: no error", attn[a], decode ? "decode" : "prefill");
+                TT_ASSERT(strstr(err.message, "layer 2's attention block"), "%s: %s", attn[a], err.message);
+                tfm_context_free(ctx);
+            }
+    }
+    tfm_model_free(m);
+    synth_free(&s);
+    free(logits);
+}
+
 static void test_missing_file_and_bad_arguments(void)
 {
     tfm_model *m = NULL;
@@ -1547,10 +1757,13 @@ int main(int argc, char **argv)
     TT_RUN(test_attention_params_errors);
     TT_RUN(test_decode_allocates_nothing);
     TT_RUN(test_failed_allocations);
+    TT_RUN(test_kth_allocation_fails);
     TT_RUN(test_weight_bytes);
     TT_RUN(test_truncated_everywhere);
     TT_RUN(test_bad_headers);
     TT_RUN(test_missing_file_and_bad_arguments);
+    TT_RUN(test_not_a_model_file);
+    TT_RUN(test_nan_weights);
     TT_RUN(test_forward_errors);
     return tt_summary("model");
 }

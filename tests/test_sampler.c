@@ -118,7 +118,7 @@ static int check_case(const float *logits, int n, const tfm_sampler_params *p, c
         result = 0;
     }
     for (i = 0; result == 1 && i < n_hist; i++) tfm_sampler_accept(s, hist[i]);
-    if (result == 1 && tfm_sampler_candidates(s, logits, &ids, &probs, &m) != TFM_OK) {
+    if (result == 1 && tfm_sampler_candidates(s, logits, &ids, &probs, &m, NULL) != TFM_OK) {
         snprintf(why, why_size, "candidates failed");
         result = 0;
     }
@@ -295,7 +295,7 @@ static void test_penalty_window(void)
     tfm_sampler_accept(s, 2);
     tfm_sampler_accept(s, 2);
     tfm_sampler_accept(s, 3);
-    TT_CHECK(tfm_sampler_candidates(s, logits, &ids, &probs, &n) == TFM_OK && n == 6);
+    TT_CHECK(tfm_sampler_candidates(s, logits, &ids, &probs, &n, NULL) == TFM_OK && n == 6);
     want[0] = 1.0;
     want[1] = 2.0;
     want[2] = -2.0; /* negative: multiplied, once although 2 is there twice */
@@ -308,11 +308,11 @@ static void test_penalty_window(void)
     tfm_sampler_free(s);
     p.temperature = 0.0f;
     TT_ASSERT(tfm_sampler_create(&s, 6, &p, NULL) == TFM_OK, "create");
-    TT_CHECK(tfm_sampler_sample(s, logits, &token) == TFM_OK && token == 4);
-    TT_CHECK(tfm_sampler_sample(s, logits, &token) == TFM_OK && token == 1);
-    TT_CHECK(tfm_sampler_sample(s, logits, &token) == TFM_OK && token == 4);
+    TT_CHECK(tfm_sampler_sample(s, logits, &token, NULL) == TFM_OK && token == 4);
+    TT_CHECK(tfm_sampler_sample(s, logits, &token, NULL) == TFM_OK && token == 1);
+    TT_CHECK(tfm_sampler_sample(s, logits, &token, NULL) == TFM_OK && token == 4);
     tfm_sampler_reset(s);
-    TT_CHECK(tfm_sampler_sample(s, logits, &token) == TFM_OK && token == 4);
+    TT_CHECK(tfm_sampler_sample(s, logits, &token, NULL) == TFM_OK && token == 4);
     TT_CHECK(tfm_sampler_accept(s, 6) == TFM_ERR_OUT_OF_RANGE && tfm_sampler_accept(s, -1) == TFM_ERR_OUT_OF_RANGE);
     tfm_sampler_free(s);
 }
@@ -334,7 +334,7 @@ static void test_greedy_is_argmax(void)
         for (i = 1; i < n; i++)
             if (logits[i] > logits[want]) want = i;
         TT_ASSERT(tfm_sampler_create(&s, n, &p, NULL) == TFM_OK, "create");
-        TT_CHECK(tfm_sampler_sample(s, logits, &token) == TFM_OK);
+        TT_CHECK(tfm_sampler_sample(s, logits, &token, NULL) == TFM_OK);
         TT_ASSERT(token == want, "case %d: greedy %d, argmax %d", c, token, want);
         tfm_sampler_free(s);
         free(logits);
@@ -386,15 +386,15 @@ static void test_same_seed_same_stream(void)
     p.seed = 1235;
     TT_ASSERT(tfm_sampler_create(&c, 200, &p, NULL) == TFM_OK, "create");
     for (i = 0; i < 300; i++) {
-        TT_CHECK(tfm_sampler_sample(a, logits, &t1[i]) == TFM_OK);
-        TT_CHECK(tfm_sampler_sample(b, logits, &t2) == TFM_OK && tfm_sampler_sample(c, logits, &t3) == TFM_OK);
+        TT_CHECK(tfm_sampler_sample(a, logits, &t1[i], NULL) == TFM_OK);
+        TT_CHECK(tfm_sampler_sample(b, logits, &t2, NULL) == TFM_OK && tfm_sampler_sample(c, logits, &t3, NULL) == TFM_OK);
         TT_ASSERT(t1[i] == t2, "draw %d differs between equal seeds", i);
         differ += t3 != t2;
     }
     TT_ASSERT(differ > 150, "another seed gave %d different tokens of 300", differ);
     tfm_sampler_reset(a);
     for (i = 0; i < 300; i++) {
-        TT_CHECK(tfm_sampler_sample(a, logits, &t2) == TFM_OK);
+        TT_CHECK(tfm_sampler_sample(a, logits, &t2, NULL) == TFM_OK);
         TT_ASSERT(t2 == t1[i], "reset: draw %d differs", i);
     }
     tfm_sampler_free(a);
@@ -419,7 +419,7 @@ static void frequencies(int n, const tfm_sampler_params *p, int draws, uint64_t 
     for (i = 0; i < m; i++) expect[ids[i]] = probs[i] * draws;
     TT_ASSERT(tfm_sampler_create(&s, n, p, NULL) == TFM_OK, "create");
     for (i = 0; i < draws; i++) {
-        TT_CHECK(tfm_sampler_sample(s, logits, &token) == TFM_OK);
+        TT_CHECK(tfm_sampler_sample(s, logits, &token, NULL) == TFM_OK);
         count[token]++;
     }
     for (i = 0, df = -1; i < n; i++) {
@@ -496,21 +496,27 @@ static void test_invalid_parameters(void)
     p.min_p = 1.0f;
     p.top_k = 100;
     TT_CHECK(tfm_sampler_create(&s, 4, &p, &err) == TFM_OK);
-    TT_CHECK(tfm_sampler_sample(s, logits, &token) == TFM_OK && token == 3); /* min_p 1: only the max */
+    TT_CHECK(tfm_sampler_sample(s, logits, &token, NULL) == TFM_OK && token == 3); /* min_p 1: only the max */
     /* NaN / +inf logits, all -inf, NULL */
     logits[1] = (float)NAN;
-    TT_CHECK(tfm_sampler_sample(s, logits, &token) == TFM_ERR_INVALID_ARGUMENT && token == -1);
+    TT_CHECK(tfm_sampler_sample(s, logits, &token, &err) == TFM_ERR_INVALID_ARGUMENT && token == -1);
+    TT_ASSERT(err.status == TFM_ERR_INVALID_ARGUMENT && strstr(err.message, "logit 1 is NaN"), "'%s'", err.message);
     logits[1] = (float)INFINITY;
-    TT_CHECK(tfm_sampler_candidates(s, logits, &ids, &probs, &n) == TFM_ERR_INVALID_ARGUMENT && n == 0);
+    TT_CHECK(tfm_sampler_candidates(s, logits, &ids, &probs, &n, &err) == TFM_ERR_INVALID_ARGUMENT && n == 0);
+    TT_ASSERT(strstr(err.message, "logit 1 is +inf"), "'%s'", err.message);
     for (i = 0; i < 4; i++) logits[i] = -(float)INFINITY;
-    TT_CHECK(tfm_sampler_sample(s, logits, &token) == TFM_ERR_INVALID_ARGUMENT);
-    TT_CHECK(tfm_sampler_sample(s, NULL, &token) == TFM_ERR_INVALID_ARGUMENT);
-    TT_CHECK(tfm_sampler_sample(s, logits, NULL) == TFM_ERR_INVALID_ARGUMENT);
-    TT_CHECK(tfm_sampler_sample(NULL, logits, &token) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_sampler_sample(s, logits, &token, &err) == TFM_ERR_INVALID_ARGUMENT);
+    TT_ASSERT(strstr(err.message, "every logit is -inf"), "'%s'", err.message);
+    TT_CHECK(tfm_sampler_sample(s, NULL, &token, &err) == TFM_ERR_INVALID_ARGUMENT && err.message[0]);
+    TT_CHECK(tfm_sampler_sample(s, logits, NULL, NULL) == TFM_ERR_INVALID_ARGUMENT);
+    TT_CHECK(tfm_sampler_sample(NULL, logits, &token, NULL) == TFM_ERR_INVALID_ARGUMENT);
     tfm_sampler_free(s);
     p.temperature = 0.0f;
     TT_CHECK(tfm_sampler_create(&s, 4, &p, &err) == TFM_OK);
-    TT_CHECK(tfm_sampler_sample(s, logits, &token) == TFM_ERR_INVALID_ARGUMENT); /* greedy on all -inf */
+    TT_CHECK(tfm_sampler_sample(s, logits, &token, &err) == TFM_ERR_INVALID_ARGUMENT); /* greedy on all -inf */
+    TT_ASSERT(strstr(err.message, "every logit is -inf"), "'%s'", err.message);
+    logits[0] = 1.0f;
+    TT_CHECK(tfm_sampler_sample(s, logits, &token, &err) == TFM_OK && token == 0 && err.status == TFM_OK && !err.message[0]);
     tfm_sampler_free(s);
     TT_CHECK(tfm_sampler_create(&s, 4, NULL, &err) == TFM_OK);
     tfm_sampler_free(s);

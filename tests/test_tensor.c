@@ -728,6 +728,46 @@ static void test_file_map(void)
     TT_CHECK(tfm_file_map_open(&map, path, TFM_FILE_MAP_NO_MMAP, &err) == TFM_ERR_FORMAT);
     TT_CHECK(tfm_file_map_open(&map, "build", 0, &err) != TFM_OK); /* a directory */
     remove(path);
+#if defined(__unix__) || defined(__APPLE__)
+    /* a device has no end: refused on both paths before anything is read (reading it grew without bound) */
+    for (flags = 0; flags < 2; flags++) {
+        TT_CHECK(tfm_file_map_open(&map, "/dev/zero", flags ? TFM_FILE_MAP_NO_MMAP : 0, &err) == TFM_ERR_IO);
+        TT_CHECK(strstr(err.message, "not a regular file") != NULL && map.data == NULL);
+    }
+    /* the identity of the file a map holds is the path's, through any spelling */
+    f = fopen(path, "wb");
+    fwrite(content, 1, sizeof content, f);
+    fclose(f);
+    for (flags = 0; flags < 2; flags++) {
+        tfm_file_id id = tfm_file_identify("build/./test_file_map.tmp");
+        TT_CHECK(tfm_file_map_open(&map, path, flags ? TFM_FILE_MAP_NO_MMAP : 0, &err) == TFM_OK);
+        TT_CHECK(map.id.known && id.known && map.id.device == id.device && map.id.inode == id.inode);
+        tfm_file_map_close(&map);
+    }
+    TT_CHECK(!tfm_file_identify("build/no/such/file").known && !tfm_file_identify(NULL).known);
+    remove(path);
+#endif
+}
+
+/* A NaN goes through e^x as a NaN on every SIMD path: a softmax over a NaN score is NaN everywhere (not
+   the NaN's weight silently 0, as x86's clamps once made it while NEON kept it), silu of NaN is NaN. */
+static void test_nan_propagates(void)
+{
+    static const size_t sizes[] = {1, 5, 16, 37, 100};
+    size_t si, i, at;
+    for (si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        size_t n = sizes[si];
+        float *x = (float *)tt_alloc(sizeof(float) * n), *y = (float *)tt_alloc(sizeof(float) * n);
+        for (at = 0; at < n; at += n > 8 ? n / 3 : 1) {
+            for (i = 0; i < n; i++) x[i] = (float)i * 0.25f - 3.0f;
+            x[at] = (float)NAN;
+            tfm_silu(y, x, n);
+            for (i = 0; i < n; i++) TT_ASSERT((i == at) == (y[i] != y[i]), "silu n=%zu NaN at %zu: y[%zu] = %g", n, at, i, y[i]);
+            TT_CHECK(tfm_softmax(x, n) == TFM_OK);
+            for (i = 0; i < n; i++) TT_ASSERT(x[i] != x[i], "softmax n=%zu NaN at %zu: x[%zu] = %g", n, at, i, x[i]);
+        }
+        free(x), free(y);
+    }
 }
 
 /* ---------------------------------------------------------------- messages */
@@ -801,5 +841,6 @@ int main(void)
     TT_RUN(test_arena);
     TT_RUN(test_file_map);
     TT_RUN(test_escape_and_error_messages);
+    TT_RUN(test_nan_propagates);
     return tt_summary("tensor");
 }

@@ -158,10 +158,12 @@ TT_FN char *tt_read_file(const char *path, size_t *size)
 /* TT_ALLOCATION_HOOKS defined before this include: counting allocators test_malloc / test_free /
    test_realloc for the library (the test's tfm-test-impl-prelude lines route TFM_MALLOC and friends to
    them): hook_calls counts allocations, hook_live the blocks not yet freed, hook_fail = 1 makes every
-   allocation fail. */
+   allocation fail, hook_fail_kth(k) makes only the k-th allocation from now fail (k = 0: the next one;
+   hook_kth_reached() tells whether the run got that far). */
 #ifdef TT_ALLOCATION_HOOKS
 static long hook_calls, hook_live; /* allocations made, blocks not yet freed */
 static int hook_fail;              /* nonzero: every allocation fails */
+static long hook_fail_at = -1, hook_seen; /* the allocation to fail, allocations since hook_fail_kth */
 
 /* tfm_gemm allocates inside its parallel region: the counters change atomically */
 static void hook_count(long *counter, long delta)
@@ -172,9 +174,29 @@ static void hook_count(long *counter, long delta)
     *counter += delta;
 }
 
+TT_FN void hook_fail_kth(long k)
+{
+    hook_seen = 0;
+    hook_fail_at = k;
+}
+
+TT_FN int hook_kth_reached(void) { return hook_fail_at >= 0 && hook_seen > hook_fail_at; }
+
+/* Whether this allocation is the one hook_fail_kth chose. */
+static int hook_kth_now(void)
+{
+    long seen;
+    if (hook_fail_at < 0) return 0;
+#if defined(_OPENMP)
+#pragma omp atomic capture
+#endif
+    seen = hook_seen++;
+    return seen == hook_fail_at;
+}
+
 void *test_malloc(size_t bytes)
 {
-    if (hook_fail) return NULL;
+    if (hook_fail || hook_kth_now()) return NULL;
     hook_count(&hook_calls, 1);
     hook_count(&hook_live, 1);
     return malloc(bytes ? bytes : 1);
@@ -188,8 +210,8 @@ void test_free(void *p)
 
 void *test_realloc(void *p, size_t bytes)
 {
-    if (hook_fail) return NULL;
     if (!p) return test_malloc(bytes);
+    if (hook_fail || hook_kth_now()) return NULL;
     return realloc(p, bytes ? bytes : 1);
 }
 #endif /* TT_ALLOCATION_HOOKS */

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets (libFuzzer with ASan + UBSan, clang) and runs each on its seed corpus for a fixed
+# time, after replaying every regression file (each finding so far):
+#   bash tests/fuzz/run.sh [SECONDS] [OUT_DIR]
+# tests/run.sh's fuzz configuration runs it for a short time on every run (TFM_FUZZ_SECONDS), `make fuzz`
+# for longer (FUZZ_SECONDS). Prints each target's executions and coverage (libFuzzer's edge count, "cov")
+# and ends "fuzz: N passed, M failed, S skipped" like cli.sh. The working corpus stays in
+# OUT_DIR/corpus/<target>, so longer runs build on earlier ones. A finding leaves its input in
+# OUT_DIR/<target>/crash-* (or leak-*, timeout-*): fix the bug, then copy the input into
+# tests/fuzz/regressions/<target>/ so it is replayed from then on.
+#   targets         what they read                                    seeds (tests/fuzz/seeds.sh)
+#   gguf            GGUF bytes: every getter, the writer round trip     generated files of every type
+#   model_gguf      model bytes: load, context, forward, vocab          tiny tfm-synth GGUF models
+#   model_llama2c   (the same program)                                  tiny tfm-synth llama2.c models
+#   tokenizer_bin   llama2.c tokenizer.bin + a text                     generated vocabs, tok512.bin
+#   tokenize        text through each tokenizer kind, then passages      texts
+#   embed_index     a retrieval index (checksums fixed up), a search    generated indexes
+set -u
+cd "$(dirname "$0")/../.."
+root=$PWD
+seconds=${1:-30}
+out=${2:-build/fuzz}
+mkdir -p "$out" && out=$(cd "$out" && pwd)
+# tokenize reads ../shared/models/tok512.bin (absent: a vocab of its own)
+shared=$(cd "${TFM_SHARED:-../shared}" 2>/dev/null && pwd) && export TFM_SHARED=$shared
+cc=${TFM_FUZZ_CC:-clang}
+pass=0 fail=0 skip=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "  FAIL fuzz: $*" >&2; fail=$((fail + 1)); }
+
+if ! command -v "$cc" >/dev/null 2>&1 || ! echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' |
+       "$cc" -x c - -fsanitize=fuzzer -o "$out.probe" >/dev/null 2>&1; then
+    echo "  SKIP fuzz: $cc with libFuzzer (-fsanitize=fuzzer: clang and libclang-rt) is not installed" >&2
+    echo "fuzz: 0 passed, 0 failed, 1 skipped"
+    exit 0
+fi
+rm -f "$out.probe"
+flags="-std=c99 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
+# the targets build side by side (one per core)
+for src in gguf model tokenizer_bin tokenize embed_index; do
+    $cc $flags "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
+done
+wait
+if ! bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -O1 -Iinclude" 2>"$out/seeds.log"; then
+    head -n 20 "$out/seeds.log" >&2
+    bad "the seed corpus could not be made"
+fi
+
+# target name, program, dictionary, longest input
+run_target() {
+    local target=$1 program=$2 dict=$3 max_len=$4 corpus=$out/corpus/$1 log=$out/$1.log files
+    if [ ! -x "$out/$program" ]; then
+        head -n 20 "$out/build_${program#fuzz_}.log" >&2
+        bad "$program does not build"
+        return
+    fi
+    mkdir -p "$corpus" "$out/$target"
+    cp "$out/seeds/$target"/* "$corpus/" 2>/dev/null
+    # every finding so far first, one run each
+    files=$(ls "$root"/tests/fuzz/regressions/$target/* 2>/dev/null)
+    if [ -n "$files" ]; then
+        if (cd "$out/$target" && "$out/$program" $files >"$out/$target.replay.log" 2>&1); then ok
+        else tail -n 30 "$out/$target.replay.log" >&2; bad "$target: a regression file fails again"; fi
+    fi
+    (cd "$out/$target" && "$out/$program" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -max_len="$max_len" ${dict:+-dict="$root/$dict"} -print_final_stats=1 >"$log" 2>&1)
+    local rc=$? runs cov
+    runs=$(grep -E '^stat::number_of_executed_units:' "$log" | awk '{print $2}')
+    cov=$(grep -aE '^#[0-9]+[[:space:]]+(DONE|INITED|pulse|NEW|REDUCE)' "$log" | tail -n 1 | sed -E 's/.*cov: ([0-9]+).*/\1/')
+    if [ $rc -eq 0 ] && [ -n "$runs" ]; then
+        ok
+        printf "  fuzz %-14s %9s executions in %s s, cov %s, corpus %s files\n" "$target" "$runs" "$seconds" "${cov:-?}" \
+            "$(ls "$corpus" | wc -l)"
+    else
+        grep -E 'ERROR|SUMMARY|property broken|Test unit written' "$log" | head -n 10 >&2
+        bad "$target found something (exit $rc): see $log and $out/$target/"
+    fi
+}
+
+run_target gguf fuzz_gguf tests/fuzz/gguf.dict 65536
+run_target model_gguf fuzz_model tests/fuzz/gguf.dict 32768
+run_target model_llama2c fuzz_model "" 32768
+run_target tokenizer_bin fuzz_tokenizer_bin "" 16384
+run_target tokenize fuzz_tokenize "" 4096
+run_target embed_index fuzz_embed_index "" 8192
+echo "fuzz: $pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
