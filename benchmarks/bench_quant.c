@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const tfm_dtype bench_qtypes[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_F32, TFM_F16, TFM_BF16};
+static const tfm_dtype bench_qtypes[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q5_0, TFM_Q5_1, TFM_IQ4_NL, TFM_Q2_K, TFM_Q3_K,
+                                        TFM_Q4_K, TFM_Q5_K, TFM_Q6_K, TFM_IQ4_XS, TFM_F32, TFM_F16, TFM_BF16};
 
 static tfm_dtype parse_qtype(int argc, char **argv)
 {
@@ -146,7 +147,9 @@ int bench_qgemv(int argc, char **argv)
 {
     static const struct { tfm_dtype type; int rows, cols; } suite[] = {
         {TFM_Q4_0, 5632, 2048}, {TFM_Q8_0, 5632, 2048}, {TFM_Q4_1, 5632, 2048},
-        {TFM_Q4_K, 5632, 2048}, {TFM_Q6_K, 5632, 2048}, {TFM_Q4_0, 2048, 5632},
+        {TFM_Q4_K, 5632, 2048}, {TFM_Q6_K, 5632, 2048}, {TFM_Q4_0, 2048, 5632}, {TFM_Q5_0, 5632, 2048},
+        {TFM_Q5_1, 5632, 2048}, {TFM_IQ4_NL, 5632, 2048}, {TFM_Q2_K, 5632, 2048}, {TFM_Q3_K, 5632, 2048},
+        {TFM_Q5_K, 5632, 2048}, {TFM_IQ4_XS, 5632, 2048},
     };
     int threads[8], n_threads, csv = bench_flag(argc, argv, "--csv"), hot = bench_flag(argc, argv, "--hot"), header = 1, i, s;
     int packed = bench_flag(argc, argv, "--packed"), failed = 0;
@@ -159,7 +162,7 @@ int bench_qgemv(int argc, char **argv)
         tfm_dtype type = parse_qtype(argc, argv);
         long rows = bench_arg_int(argc, argv, "--rows", 5632), cols = bench_arg_int(argc, argv, "--cols", 2048);
         if (type == TFM_DTYPE_COUNT || rows < 1 || cols < 1 || rows > 1 << 20 || cols > 1 << 20) {
-            fprintf(stderr, "qgemv: --type q8_0|q4_0|q4_1|q4_k|q6_k|f32|f16|bf16, --rows --cols in 1..%d\n", 1 << 20);
+            fprintf(stderr, "qgemv: --type (a weight type or f32 f16 bf16), --rows --cols in 1..%d\n", 1 << 20);
             return 2;
         }
         for (i = 0; i < n_threads; i++, header = 0) failed |= qgemv_one(type, (int)rows, (int)cols, threads[i], seconds, hot, packed, csv, header);
@@ -252,7 +255,8 @@ static int qgemm_one(tfm_dtype type, int m, int n, int k, int threads, double se
 
 int bench_qgemm(int argc, char **argv)
 {
-    static const tfm_dtype suite[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K};
+    static const tfm_dtype suite[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q5_0, TFM_Q5_1, TFM_IQ4_NL,
+                                      TFM_Q2_K, TFM_Q3_K, TFM_Q4_K, TFM_Q5_K, TFM_Q6_K, TFM_IQ4_XS};
     int threads[8], n_threads, csv = bench_flag(argc, argv, "--csv"), header = 1, i, s, failed = 0;
     long m, n, k;
     double seconds;
@@ -270,7 +274,7 @@ int bench_qgemm(int argc, char **argv)
     if (bench_arg_str(argc, argv, "--type", NULL)) {
         tfm_dtype type = parse_qtype(argc, argv);
         if (type == TFM_DTYPE_COUNT) {
-            fprintf(stderr, "qgemm: --type q8_0|q4_0|q4_1|q4_k|q6_k|f32|f16|bf16\n");
+            fprintf(stderr, "qgemm: --type: a weight type or f32 f16 bf16\n");
             return 2;
         }
         for (i = 0; i < n_threads; i++, header = 0) failed |= qgemm_one(type, (int)m, (int)n, (int)k, threads[i], seconds, csv, header);
