@@ -500,6 +500,73 @@ static void test_bad_encoder_input(void)
     bert_free(&b);
 }
 
+/* tfm_embed_texts and tfm_embed_tokens on bert-shared against plain loops over tfm_encode's hidden states:
+   the file's pooling (cls) by default, mean and last, none (each token's vector normalised); texts through
+   the model's vocab equal their token ids; a decoder defaults to last; a text over the context is an
+   error naming it. */
+static void test_embed_api(void)
+{
+    static const char *const texts[3] = {"The cat sat on the mat.", "", "A quick brown fox jumps over the lazy dog."};
+    char path[1024];
+    const char *found = tt_shared("archs/bert-shared.gguf");
+    tfm_model *m = NULL;
+    tfm_context *ctx;
+    tfm_error err;
+    int ids[3][32], lens[3], i, d, p, t, at;
+    const int *seqs[3];
+    float hidden[40 * 64], got[40 * 64], from_text[3 * 64];
+    double worst = 0;
+    char *long_text = (char *)tt_alloc(4000);
+    const char *long_texts[1];
+    if (!found) TT_SKIP("../shared/archs/bert-shared.gguf missing");
+    snprintf(path, sizeof path, "%s", found);
+    TT_ASSERT(tfm_model_load(path, NULL, &m, &err) == TFM_OK, "%s", err.message);
+    TT_CHECK(tfm_embed_default_pooling(m) == TFM_POOLING_CLS);
+    ctx = new_context(m, 0, 2);
+    TT_ASSERT(ctx, "context");
+    for (i = 0; i < 3; i++) {
+        TT_CHECK(tfm_tokenize(tfm_model_tokenizer(m), texts[i], strlen(texts[i]), TFM_TOKENIZE_ADD_SPECIAL, ids[i], 32,
+                              &lens[i], &err) == TFM_OK);
+        seqs[i] = ids[i];
+    }
+    TT_CHECK(lens[1] == 2); /* an empty text: [CLS] [SEP] */
+    TT_ASSERT(tfm_encode(ctx, seqs, lens, 3, hidden, &err) == TFM_OK, "%s", err.message);
+    for (p = TFM_POOLING_NONE; p <= TFM_POOLING_LAST; p++) {
+        TT_ASSERT(tfm_embed_tokens(ctx, seqs, lens, 3, (tfm_pooling)p, 1, got, &err) == TFM_OK, "%s", err.message);
+        for (i = 0, at = 0; i < 3; at += lens[i], i++) {
+            int rows = p == TFM_POOLING_NONE ? lens[i] : 1;
+            for (t = 0; t < rows; t++) {
+                double want[64], norm = 0;
+                const float *out = got + (size_t)(p == TFM_POOLING_NONE ? at + t : i) * 64;
+                for (d = 0; d < 64; d++) {
+                    int j;
+                    want[d] = 0;
+                    if (p == TFM_POOLING_MEAN)
+                        for (j = 0; j < lens[i]; j++) want[d] += hidden[(at + j) * 64 + d] / (double)lens[i];
+                    else want[d] = hidden[(at + (p == TFM_POOLING_NONE ? t : p == TFM_POOLING_CLS ? 0 : lens[i] - 1)) * 64 + d];
+                    norm += want[d] * want[d];
+                }
+                for (d = 0; d < 64; d++)
+                    if (fabs(out[d] - want[d] / sqrt(norm)) > worst) worst = fabs(out[d] - want[d] / sqrt(norm));
+            }
+        }
+    }
+    TT_ASSERT(worst <= 1e-6, "pooled vectors off plain loops by %g", worst);
+    /* the file's pooling (cls) from the texts themselves */
+    TT_ASSERT(tfm_embed_texts(ctx, texts, NULL, 3, TFM_POOLING_DEFAULT, 1, from_text, &err) == TFM_OK, "%s", err.message);
+    TT_CHECK(tfm_embed_tokens(ctx, seqs, lens, 3, TFM_POOLING_CLS, 1, got, &err) == TFM_OK);
+    TT_CHECK(!memcmp(from_text, got, sizeof from_text));
+    TT_CHECK(tfm_embed_texts(ctx, texts, NULL, 3, TFM_POOLING_NONE, 1, from_text, &err) == TFM_ERR_INVALID_ARGUMENT);
+    for (i = 0; i < 3999; i++) long_text[i] = i % 2 ? ' ' : 'a';
+    long_text[3999] = '\0';
+    long_texts[0] = long_text;
+    TT_ASSERT(tfm_embed_texts(ctx, long_texts, NULL, 1, TFM_POOLING_MEAN, 1, from_text, &err) == TFM_ERR_CONTEXT_FULL &&
+                  strstr(err.message, "text 0 has 2002 tokens"), "an over-long text: %s", err.message);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+    free(long_text);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
@@ -507,5 +574,6 @@ int main(int argc, char **argv)
     TT_RUN(test_encoder_matches_float64);
     TT_RUN(test_decoder_hidden_states);
     TT_RUN(test_bad_encoder_input);
+    TT_RUN(test_embed_api);
     return tt_summary("encoder");
 }
