@@ -2707,6 +2707,12 @@ tfm_status tfm_model_gguf_add_config(tfm_gguf_writer *w, const tfm_model_config 
         s = tfm__model_put_f32(w, s, arch, "rope.scaling.attn_factor", c->rope_attn_factor, err);
     if (c->rope_orig_context > 0 && c->rope_orig_context != c->context_length)
         s = tfm__model_put_u32(w, s, arch, "rope.scaling.original_context_length", (uint32_t)c->rope_orig_context, err);
+    if (a->encoder && s == TFM_OK) {
+        char key[96];
+        snprintf(key, sizeof key, "%s.attention.causal", arch);
+        s = tfm_gguf_writer_add_bool(w, key, !c->bidirectional, err);
+    }
+    if (c->pooling > 0) s = tfm__model_put_u32(w, s, arch, "pooling_type", (uint32_t)c->pooling, err);
     return s;
 }
 
@@ -2733,16 +2739,24 @@ static int tfm__model_gguf_list(const tfm__arch *a, const tfm_model_config *c, i
 {
     int fused_qkv = ((a->required | a->optional) & TFM__F_FUSED_QKV) != 0;
     int fused_up = (a->required & TFM__F_FUSED_UP) && c->n_experts == 0;
-    int pos = (a->required & TFM__F_POS_EMBD) != 0, bias = (a->required & TFM__F_NORM_BIAS) != 0;
-    int n_layer = 0;
+    const char *names[8];
+    int64_t rows[8];
+    int n_model = 0, n_layer = 0;
     const tfm__layer_tensor *e;
     const int64_t qkv = tfm__model_dim(c, TFM__D_Q) + 2 * tfm__model_dim(c, TFM__D_KV);
+    /* the model's own tensors in the converters' order (rows 0: a vector) */
+    names[n_model] = "token_embd.weight", rows[n_model++] = c->vocab_size;
+    if (a->required & TFM__F_POS_EMBD) names[n_model] = "position_embd.weight", rows[n_model++] = c->context_length;
+    if (a->required & TFM__F_TOKEN_TYPES) {
+        names[n_model] = "token_types.weight", rows[n_model++] = 2; /* tokenizer.ggml.token_type_count */
+        names[n_model] = "token_embd_norm.weight", rows[n_model++] = 0;
+        names[n_model] = "token_embd_norm.bias", rows[n_model++] = 0;
+    }
+    if (a->required & TFM__F_PRE_NORMS) names[n_model] = "output_norm.weight", rows[n_model++] = 0;
+    if (a->required & TFM__F_NORM_BIAS) names[n_model] = "output_norm.bias", rows[n_model++] = 0;
     ne[0] = c->dim, ne[1] = 0, ne[2] = 1;
-    if (i == 0) return snprintf(name, cap, "token_embd.weight"), ne[1] = c->vocab_size, 1;
-    if (pos && i == 1) return snprintf(name, cap, "position_embd.weight"), ne[1] = c->context_length, 1;
-    if (i == 1 + pos) return snprintf(name, cap, "output_norm.weight"), 1;
-    if (bias && i == 2 + pos) return snprintf(name, cap, "output_norm.bias"), 1;
-    i -= 2 + pos + bias;
+    if (i < n_model) return snprintf(name, cap, "%s", names[i]), ne[1] = rows[i], 1;
+    i -= n_model;
     while (tfm__model_gguf_written(a, c, n_layer)) n_layer++;
     if (n_layer == 0 || i >= n_layer * c->n_layers) return 0;
     e = tfm__model_gguf_written(a, c, i % n_layer);
