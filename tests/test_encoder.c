@@ -417,7 +417,7 @@ static void test_decoder_hidden_states(void)
     tfm_model *m = NULL;
     tfm_context *ctx;
     tfm_error err;
-    int lens[4] = {7, 3, 11, 6}, store[27], i, v, d;
+    int lens[4] = {7, 3, 11, 6}, store[27], v, d;
     const int *seqs[4];
     float *hidden, *logits, row[64];
     double worst = 0, scale = 0;
@@ -443,7 +443,7 @@ static void test_decoder_hidden_states(void)
     TT_ASSERT(worst <= 1e-4 * scale + 1e-6, "classifier of the last hidden state off tfm_forward's logits by %g (largest %g)",
               worst, scale);
     check_batch_equals_alone(m, seqs, lens, 4, "gpt2-shared");
-    for (i = 0; i < 1; i++) tfm_context_free(ctx);
+    tfm_context_free(ctx);
     free(hidden), free(logits);
     tfm_model_free(m);
 }
