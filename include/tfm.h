@@ -17,3 +17,4 @@
 #include "tfm_sampler.h"
 #include "tfm_moe.h"
 #include "tfm_model.h"
+#include "tfm_chat.h"
