@@ -257,6 +257,9 @@ typedef struct tfm_context {
     size_t moe_ws_bytes;
     tfm_moe_stats *moe_stats; /* [n_layers] routing statistics, NULL unless params.moe_stats */
     tfm_arena memory; /* the one allocation the activations and workspaces live in (caches apart) */
+    int *tokens;      /* [context_length] the token at each position 0..pos-1 (prefix reuse, state files) */
+    float *logits;    /* [vocab_size] the logits after position pos-1, when has_logits */
+    int has_logits;   /* 1 when the last tfm_forward ran the classifier and nothing has moved pos since */
 } tfm_context;
 
 /* params may be NULL (all defaults). */
@@ -289,6 +292,48 @@ typedef enum tfm_logits_mode {
    of earlier positions: a context with one is reset to position 0). err may be NULL. */
 TFM_API tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float *logits,
                                tfm_logits_mode mode, tfm_error *err);
+
+/* What callers read of a context: positions filled (the next token's position), positions it holds,
+   the tokens at positions 0..pos-1 (what was fed, in order), and the logits after the last position
+   when the last tfm_forward computed them (NULL after a call without logits, a reset or a rewind). */
+TFM_API int tfm_context_pos(const tfm_context *ctx);
+TFM_API int tfm_context_length(const tfm_context *ctx);
+TFM_API const int *tfm_context_tokens(const tfm_context *ctx);
+TFM_API const float *tfm_context_logits(const tfm_context *ctx);
+
+/* ---------------------------------------------------------------- state: rewind, fork, save, load */
+
+/* Forgets every position from pos on (0 <= pos <= tfm_context_pos): the next token goes to pos, as if the
+   sequence had stopped there. A sliding-window layer whose ring has overwritten rows the new position
+   still sees cannot go back: TFM_ERR_UNSUPPORTED, nothing changed. */
+TFM_API tfm_status tfm_context_rewind(tfm_context *ctx, int pos, tfm_error *err);
+/* Makes dst continue exactly as src would (fork a shared prompt): the same model, the same attention
+   and KV cache type layer by layer (flash and dense count as one), and src's positions fitting dst.
+   dst's routing statistics are kept. */
+TFM_API tfm_status tfm_context_copy(tfm_context *dst, const tfm_context *src, tfm_error *err);
+
+/* The state of a context (its tokens, KV cache rows, last logits) as bytes: a versioned little-endian
+   header with the model's fingerprint (its shape and a sample of every weight's bytes), the sizes and
+   each layer's attention, then the rows, then a 64-bit checksum of everything before it. Loading checks
+   all of it: a file from another model, another attention or cache type, one that does not fit the
+   context, a truncated or corrupted one is a clear error, and the context is then left empty (pos 0).
+   A state loaded into a context of the same model continues exactly as the saved one would have. */
+typedef tfm_status (*tfm_state_write_fn)(void *user, const void *data, size_t n); /* all n bytes, or an error */
+typedef tfm_status (*tfm_state_read_fn)(void *user, void *data, size_t n);        /* exactly n bytes, else an error */
+/* Bytes tfm_context_state_save writes for the context as it is now. */
+TFM_API size_t tfm_context_state_size(const tfm_context *ctx);
+TFM_API tfm_status tfm_context_state_write(const tfm_context *ctx, tfm_state_write_fn write, void *user, tfm_error *err);
+TFM_API tfm_status tfm_context_state_read(tfm_context *ctx, tfm_state_read_fn read, void *user, tfm_error *err);
+/* To memory: out NULL only measures (*written = the size); too small a buffer is TFM_ERR_CONTEXT_FULL. */
+TFM_API tfm_status tfm_context_state_save(const tfm_context *ctx, void *out, size_t cap, size_t *written, tfm_error *err);
+TFM_API tfm_status tfm_context_state_load(tfm_context *ctx, const void *data, size_t size, tfm_error *err);
+/* To a file: written to PATH.tmp, then renamed over PATH, so a crash never leaves half a file at PATH. */
+TFM_API tfm_status tfm_context_state_save_file(const tfm_context *ctx, const char *path, tfm_error *err);
+TFM_API tfm_status tfm_context_state_load_file(tfm_context *ctx, const char *path, tfm_error *err);
+/* The fingerprint state files carry: config, every weight's dtype and shape, and 192 bytes sampled from
+   each weight (start, middle, end), hashed. Two loads of one file agree; another file (other weights,
+   another quantization) differs but for a 2^-64 chance. */
+TFM_API uint64_t tfm_model_fingerprint(const tfm_model *model);
 
 /* ---------------------------------------------------------------- perplexity */
 
@@ -600,6 +645,7 @@ static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *dat
 
     m->layers = (tfm_layer *)TFM_MALLOC(sizeof(tfm_layer) * (size_t)c->n_layers);
     if (!m->layers) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers); /* the expert views stay empty */
     tfm__model_view_f32(&m->token_embd, embd, c->dim, c->vocab_size);
     tfm__model_view_f32(&m->output_norm, final_norm, c->dim, 0);
     tfm__model_view_f32(&m->output, wcls, c->dim, c->vocab_size);
@@ -1292,7 +1338,9 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     if (ctx->max_batch > ctx->context_length) ctx->max_batch = ctx->context_length;
     ctx->attn = (tfm_attn_config *)TFM_MALLOC(sizeof(tfm_attn_config) * (size_t)c->n_layers);
     ctx->kv = (tfm_kv_cache *)TFM_MALLOC(sizeof(tfm_kv_cache) * (size_t)c->n_layers);
-    if (!ctx->attn || !ctx->kv) {
+    ctx->tokens = (int *)TFM_MALLOC(sizeof(int) * (size_t)ctx->context_length);
+    ctx->logits = (float *)TFM_MALLOC(sizeof(float) * (size_t)c->vocab_size);
+    if (!ctx->attn || !ctx->kv || !ctx->tokens || !ctx->logits) {
         tfm_context_free(ctx);
         return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     }
@@ -1359,6 +1407,8 @@ void tfm_context_free(tfm_context *ctx)
     TFM_FREE(ctx->moe_stats);
     TFM_FREE(ctx->kv);
     TFM_FREE(ctx->attn);
+    TFM_FREE(ctx->tokens);
+    TFM_FREE(ctx->logits);
     tfm_arena_free(&ctx->memory);
     TFM_FREE(ctx);
 }
@@ -1368,8 +1418,14 @@ void tfm_context_reset(tfm_context *ctx)
     int l;
     if (!ctx) return;
     ctx->pos = 0;
+    ctx->has_logits = 0;
     for (l = 0; l < ctx->model->config.n_layers; l++) tfm_kv_cache_reset(&ctx->kv[l]);
 }
+
+int tfm_context_pos(const tfm_context *ctx) { return ctx ? ctx->pos : 0; }
+int tfm_context_length(const tfm_context *ctx) { return ctx ? ctx->context_length : 0; }
+const int *tfm_context_tokens(const tfm_context *ctx) { return ctx ? ctx->tokens : NULL; }
+const float *tfm_context_logits(const tfm_context *ctx) { return ctx && ctx->has_logits ? ctx->logits : NULL; }
 
 const tfm_moe_stats *tfm_context_moe_stats(const tfm_context *ctx, int layer)
 {
@@ -1599,6 +1655,7 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
         tfm__model_rollback(ctx);
         return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l, tfm_status_string(s));
     }
+    memcpy(ctx->tokens + pos0, tokens, sizeof(int) * (size_t)n);
     ctx->pos += n;
 
     /* classifier: logits = W_out rmsnorm(x), for the rows asked for */
@@ -1626,6 +1683,7 @@ tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float 
         return tfm_error_set(err, TFM_ERR_CONTEXT_FULL,
                              "context full: %d tokens do not fit after position %d (context length %d)", n_tokens,
                              ctx->pos, ctx->context_length);
+    ctx->has_logits = 0;
     for (done = 0; done < n_tokens;) {
         int n = n_tokens - done < ctx->max_batch ? n_tokens - done : ctx->max_batch;
         int last_chunk = done + n == n_tokens;
@@ -1637,7 +1695,669 @@ tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float 
         if (s != TFM_OK) return s;
         done += n;
     }
+    if (logits) {
+        const size_t vocab = (size_t)ctx->model->config.vocab_size;
+        memcpy(ctx->logits, logits + (mode == TFM_LOGITS_ALL ? (size_t)(n_tokens - 1) * vocab : 0), sizeof(float) * vocab);
+        ctx->has_logits = 1;
+    }
     return TFM_OK;
+}
+
+/* ---------------------------------------------------------------- state: rewind, fork, save, load */
+
+tfm_status tfm_context_rewind(tfm_context *ctx, int pos, tfm_error *err)
+{
+    int l;
+    tfm_error_clear(err);
+    if (!ctx) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context to rewind");
+    if (pos < 0 || pos > ctx->pos)
+        return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE, "cannot rewind to position %d: the context holds 0..%d", pos,
+                             ctx->pos);
+    if (pos == ctx->pos) return TFM_OK;
+    /* a ring that has wrapped no longer holds the rows just before the positions it drops */
+    for (l = 0; l < ctx->model->config.n_layers; l++)
+        if (ctx->kv[l].ring && ctx->kv[l].length > ctx->kv[l].capacity)
+            return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
+                                 "cannot rewind to position %d: layer %d's window of %d positions has already "
+                                 "overwritten the rows position %d needs",
+                                 pos, l, ctx->kv[l].capacity, pos);
+    for (l = 0; l < ctx->model->config.n_layers; l++) ctx->kv[l].length = pos;
+    ctx->pos = pos;
+    ctx->has_logits = 0;
+    return TFM_OK;
+}
+
+/* Bytes of one cached row of K (or V) and of its scales (int8 caches: one float per kv head). */
+static size_t tfm__state_row_bytes(const tfm_kv_cache *kv)
+{
+    return (size_t)kv->n_kv_heads * (size_t)kv->head_dim * (kv->dtype == TFM_I8 ? 1 : sizeof(float));
+}
+
+static size_t tfm__state_scale_bytes(const tfm_kv_cache *kv)
+{
+    return kv->dtype == TFM_I8 ? (size_t)kv->n_kv_heads * sizeof(float) : 0;
+}
+
+/* Rows a cache holds after n positions: all of them, or the ring's capacity once it wrapped. */
+static int tfm__state_rows(const tfm_kv_cache *kv, int n) { return n < kv->capacity ? n : kv->capacity; }
+
+/* What a layer's cache means: the attention function (flash and dense are one: class 0) with its
+   parameters, the row type and the cache's capacity (of a ring; 0 for a full cache). */
+typedef struct tfm__state_layer {
+    uint32_t function, window, block, n_global, n_window, n_random;
+    uint64_t seed;
+    uint32_t kv_type, ring_capacity;
+} tfm__state_layer;
+
+static tfm__state_layer tfm__state_describe(const tfm_attn_config *cfg, const tfm_kv_cache *kv)
+{
+    tfm__state_layer d;
+    memset(&d, 0, sizeof d);
+    d.function = cfg->kind == TFM_ATTN_DENSE || cfg->kind == TFM_ATTN_FLASH ? 0 : (uint32_t)cfg->kind;
+    if (cfg->kind == TFM_ATTN_WINDOW) d.window = (uint32_t)cfg->window;
+    if (cfg->kind == TFM_ATTN_BIGBIRD) {
+        d.block = (uint32_t)cfg->bigbird.block;
+        d.n_global = (uint32_t)cfg->bigbird.n_global;
+        d.n_window = (uint32_t)cfg->bigbird.n_window;
+        d.n_random = (uint32_t)cfg->bigbird.n_random;
+        d.seed = cfg->bigbird.seed;
+    }
+    d.kv_type = (uint32_t)kv->dtype;
+    d.ring_capacity = kv->ring ? (uint32_t)kv->capacity : 0;
+    return d;
+}
+
+/* "flash", "window:64", "bigbird:64,1,3,2,7" (i8): for messages */
+static void tfm__state_layer_name(const tfm__state_layer *d, char *out, size_t cap)
+{
+    const char *kv = d->kv_type == (uint32_t)TFM_I8 ? " (i8 cache)" : "";
+    if (d->function == 0) snprintf(out, cap, "flash/dense%s", kv);
+    else if (d->function == (uint32_t)TFM_ATTN_WINDOW) snprintf(out, cap, "window:%u%s", d->window, kv);
+    else if (d->function == (uint32_t)TFM_ATTN_BIGBIRD)
+        snprintf(out, cap, "bigbird:%u,%u,%u,%u,%llu%s", d->block, d->n_global, d->n_window, d->n_random,
+                 (unsigned long long)d->seed, kv);
+    else snprintf(out, cap, "%s%s", tfm_attn_kind_name((tfm_attn_kind)d->function) ? tfm_attn_kind_name((tfm_attn_kind)d->function) : "?", kv);
+}
+
+/* Whether n positions cached as `from` describes can go into layer l of ctx: the same function and row
+   type, and rows that land where they were (a wrapped ring only into a ring of its capacity). */
+static tfm_status tfm__state_fits(const tfm_context *ctx, int l, const tfm__state_layer *from, int n, tfm_error *err)
+{
+    tfm__state_layer to = tfm__state_describe(&ctx->attn[l], &ctx->kv[l]);
+    char a[96], b[96];
+    int wrapped = from->ring_capacity > 0 && (uint32_t)n > from->ring_capacity;
+    if (from->function != to.function || from->window != to.window || from->block != to.block ||
+        from->n_global != to.n_global || from->n_window != to.n_window || from->n_random != to.n_random ||
+        from->seed != to.seed || from->kv_type != to.kv_type) {
+        tfm__state_layer_name(from, a, sizeof a);
+        tfm__state_layer_name(&to, b, sizeof b);
+        return tfm_error_set(err, TFM_ERR_FORMAT, "layer %d: the state was made with attention %s, this context has %s",
+                             l, a, b);
+    }
+    if (n > ctx->kv[l].capacity && !(wrapped && to.ring_capacity == from->ring_capacity))
+        return tfm_error_set(err, TFM_ERR_FORMAT,
+                             "layer %d: %d positions of a window of %u do not map onto this context's cache of %d rows",
+                             l, n, from->ring_capacity, ctx->kv[l].capacity);
+    return TFM_OK;
+}
+
+tfm_status tfm_context_copy(tfm_context *dst, const tfm_context *src, tfm_error *err)
+{
+    int l, n;
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!dst || !src) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_context_copy: no context");
+    if (dst == src) return TFM_OK;
+    if (dst->model != src->model)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_context_copy: the contexts are of different models");
+    n = src->pos;
+    if (n > dst->context_length)
+        return tfm_error_set(err, TFM_ERR_CONTEXT_FULL, "%d positions do not fit a context of %d", n,
+                             dst->context_length);
+    for (l = 0; l < src->model->config.n_layers; l++) {
+        tfm__state_layer from = tfm__state_describe(&src->attn[l], &src->kv[l]);
+        if ((s = tfm__state_fits(dst, l, &from, n, err)) != TFM_OK) return s;
+    }
+    for (l = 0; l < src->model->config.n_layers; l++) {
+        const tfm_kv_cache *a = &src->kv[l];
+        tfm_kv_cache *b = &dst->kv[l];
+        size_t rows = (size_t)tfm__state_rows(a, n), row = tfm__state_row_bytes(a), scale = tfm__state_scale_bytes(a);
+        memcpy(b->k, a->k, rows * row);
+        memcpy(b->v, a->v, rows * row);
+        if (scale) {
+            memcpy(b->k_scale, a->k_scale, rows * scale);
+            memcpy(b->v_scale, a->v_scale, rows * scale);
+        }
+        b->length = n;
+    }
+    memcpy(dst->tokens, src->tokens, sizeof(int) * (size_t)n);
+    memcpy(dst->logits, src->logits, sizeof(float) * (size_t)src->model->config.vocab_size);
+    dst->has_logits = src->has_logits;
+    dst->pos = n;
+    return TFM_OK;
+}
+
+/* A 64-bit hash of a byte stream fed in pieces of any size: four lanes of 8 bytes (multiply, rotate,
+   multiply), so it runs near memory speed, then mixed with the length and the tail. Not cryptographic:
+   it catches truncation and corruption, not an attacker. */
+#define TFM__HASH_M1 0x9E3779B185EBCA87ull
+#define TFM__HASH_M2 0xC2B2AE3D27D4EB4Full
+#define TFM__HASH_M3 0x165667B19E3779F9ull
+
+typedef struct tfm__hash {
+    uint64_t lane[4];
+    unsigned char tail[32];
+    size_t n_tail;
+    uint64_t length;
+} tfm__hash;
+
+static uint64_t tfm__hash_rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static uint64_t tfm__hash_round(uint64_t lane, uint64_t v)
+{
+    return tfm__hash_rotl(lane + v * TFM__HASH_M2, 31) * TFM__HASH_M1;
+}
+
+static uint64_t tfm__hash_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    int i;
+    for (i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static void tfm__hash_init(tfm__hash *h, uint64_t seed)
+{
+    h->lane[0] = seed + TFM__HASH_M1 + TFM__HASH_M2;
+    h->lane[1] = seed + TFM__HASH_M2;
+    h->lane[2] = seed;
+    h->lane[3] = seed - TFM__HASH_M1;
+    h->n_tail = 0;
+    h->length = 0;
+}
+
+static void tfm__hash_stripes(tfm__hash *h, const unsigned char *p, size_t n_stripes)
+{
+    uint64_t a = h->lane[0], b = h->lane[1], c = h->lane[2], d = h->lane[3];
+    const uint16_t probe = 1;
+    size_t i;
+    if (*(const unsigned char *)&probe == 1) /* little-endian: plain loads */
+        for (i = 0; i < n_stripes; i++, p += 32) {
+            uint64_t v[4];
+            memcpy(v, p, 32);
+            a = tfm__hash_round(a, v[0]), b = tfm__hash_round(b, v[1]);
+            c = tfm__hash_round(c, v[2]), d = tfm__hash_round(d, v[3]);
+        }
+    else
+        for (i = 0; i < n_stripes; i++, p += 32) {
+            a = tfm__hash_round(a, tfm__hash_le64(p)), b = tfm__hash_round(b, tfm__hash_le64(p + 8));
+            c = tfm__hash_round(c, tfm__hash_le64(p + 16)), d = tfm__hash_round(d, tfm__hash_le64(p + 24));
+        }
+    h->lane[0] = a, h->lane[1] = b, h->lane[2] = c, h->lane[3] = d;
+}
+
+static void tfm__hash_add(tfm__hash *h, const void *data, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    h->length += n;
+    if (h->n_tail) {
+        size_t take = 32 - h->n_tail < n ? 32 - h->n_tail : n;
+        memcpy(h->tail + h->n_tail, p, take);
+        h->n_tail += take, p += take, n -= take;
+        if (h->n_tail < 32) return;
+        tfm__hash_stripes(h, h->tail, 1);
+        h->n_tail = 0;
+    }
+    tfm__hash_stripes(h, p, n / 32);
+    p += n / 32 * 32, n %= 32;
+    memcpy(h->tail, p, n);
+    h->n_tail = n;
+}
+
+static uint64_t tfm__hash_final(const tfm__hash *h)
+{
+    uint64_t x = tfm__hash_rotl(h->lane[0], 1) + tfm__hash_rotl(h->lane[1], 7) + tfm__hash_rotl(h->lane[2], 12) +
+                 tfm__hash_rotl(h->lane[3], 18);
+    size_t i;
+    x = (x ^ h->length) * TFM__HASH_M3;
+    for (i = 0; i < h->n_tail; i++) x = tfm__hash_rotl(x ^ (uint64_t)h->tail[i] * TFM__HASH_M1, 11) * TFM__HASH_M2;
+    x ^= x >> 33, x *= TFM__HASH_M2, x ^= x >> 29, x *= TFM__HASH_M3, x ^= x >> 32;
+    return x;
+}
+
+static void tfm__hash_u64(tfm__hash *h, uint64_t v)
+{
+    unsigned char b[8];
+    int i;
+    for (i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+    tfm__hash_add(h, b, 8);
+}
+
+/* A weight's dtype, shape and up to 192 bytes: its first, middle and last 64 (or all, if fewer). */
+static void tfm__hash_tensor(tfm__hash *h, const tfm_tensor *t)
+{
+    size_t bytes = t->data ? tfm_tensor_nbytes(t) : 0;
+    const unsigned char *p = (const unsigned char *)t->data;
+    int i;
+    tfm__hash_u64(h, (uint64_t)t->dtype);
+    for (i = 0; i < 4; i++) tfm__hash_u64(h, (uint64_t)t->ne[i]);
+    if (bytes <= 192) {
+        if (bytes) tfm__hash_add(h, p, bytes);
+        return;
+    }
+    tfm__hash_add(h, p, 64);
+    tfm__hash_add(h, p + bytes / 2 - 32, 64);
+    tfm__hash_add(h, p + bytes - 64, 64);
+}
+
+uint64_t tfm_model_fingerprint(const tfm_model *m)
+{
+    const tfm_model_config *c;
+    tfm__hash h;
+    uint32_t bits;
+    int l;
+    if (!m || !m->layers) return 0;
+    c = &m->config;
+    tfm__hash_init(&h, 0x7466);
+    tfm__hash_u64(&h, (uint64_t)c->dim), tfm__hash_u64(&h, (uint64_t)c->hidden_dim);
+    tfm__hash_u64(&h, (uint64_t)c->n_layers), tfm__hash_u64(&h, (uint64_t)c->n_heads);
+    tfm__hash_u64(&h, (uint64_t)c->n_kv_heads), tfm__hash_u64(&h, (uint64_t)c->head_dim);
+    tfm__hash_u64(&h, (uint64_t)c->vocab_size), tfm__hash_u64(&h, (uint64_t)c->rope_dim);
+    tfm__hash_u64(&h, (uint64_t)c->rope_mode), tfm__hash_u64(&h, (uint64_t)c->n_experts);
+    tfm__hash_u64(&h, (uint64_t)c->n_experts_used);
+    memcpy(&bits, &c->rope_base, 4), tfm__hash_u64(&h, bits);
+    memcpy(&bits, &c->norm_eps, 4), tfm__hash_u64(&h, bits);
+    tfm__hash_tensor(&h, &m->token_embd);
+    tfm__hash_tensor(&h, &m->output_norm);
+    tfm__hash_tensor(&h, &m->output);
+    for (l = 0; l < c->n_layers; l++) {
+        const tfm_layer *L = &m->layers[l];
+        const tfm_tensor *all[10];
+        int i, n = 0;
+        all[n++] = &L->attn_norm, all[n++] = &L->wq, all[n++] = &L->wk, all[n++] = &L->wv, all[n++] = &L->wo;
+        all[n++] = &L->ffn_norm;
+        if (c->n_experts > 0)
+            all[n++] = &L->ffn_gate_inp, all[n++] = &L->ffn_gate_exps, all[n++] = &L->ffn_up_exps, all[n++] = &L->ffn_down_exps;
+        else
+            all[n++] = &L->ffn_gate, all[n++] = &L->ffn_up, all[n++] = &L->ffn_down;
+        for (i = 0; i < n; i++) tfm__hash_tensor(&h, all[i]);
+    }
+    return tfm__hash_final(&h);
+}
+
+/* The file layout (every integer little-endian):
+     "TFMSTATE", u32 version, u32 n_layers, n_kv_heads, head_dim, vocab_size, n_tokens, has_logits,
+     context_length (of the saver, for messages), u64 fingerprint,
+     per layer: u32 function, window, block, n_global, n_window, n_random, u64 seed, u32 kv_type, ring_capacity,
+     u64 payload bytes;
+     payload: n_tokens int32 tokens, vocab_size f32 logits (if has_logits), then per layer the cached rows
+     of K, of V (and of the K and V scales of an int8 cache) in the cache's own row order;
+     u64 checksum (tfm__hash of every byte before it). */
+#define TFM__STATE_MAGIC "TFMSTATE"
+#define TFM__STATE_VERSION 1u
+#define TFM__STATE_HEAD 48  /* magic .. fingerprint */
+#define TFM__STATE_LAYER 48 /* one layer's description */
+
+static void tfm__put_u32(unsigned char *p, uint32_t v)
+{
+    int i;
+    for (i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void tfm__put_u64(unsigned char *p, uint64_t v)
+{
+    tfm__put_u32(p, (uint32_t)v);
+    tfm__put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t tfm__get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t tfm__get_u64(const unsigned char *p) { return tfm__get_u32(p) | (uint64_t)tfm__get_u32(p + 4) << 32; }
+
+static void tfm__state_put_layer(unsigned char *p, const tfm__state_layer *d)
+{
+    tfm__put_u32(p, d->function), tfm__put_u32(p + 4, d->window), tfm__put_u32(p + 8, d->block);
+    tfm__put_u32(p + 12, d->n_global), tfm__put_u32(p + 16, d->n_window), tfm__put_u32(p + 20, d->n_random);
+    tfm__put_u64(p + 24, d->seed);
+    tfm__put_u32(p + 32, d->kv_type), tfm__put_u32(p + 36, d->ring_capacity);
+    tfm__put_u64(p + 40, 0); /* reserved */
+}
+
+static tfm__state_layer tfm__state_get_layer(const unsigned char *p)
+{
+    tfm__state_layer d;
+    d.function = tfm__get_u32(p), d.window = tfm__get_u32(p + 4), d.block = tfm__get_u32(p + 8);
+    d.n_global = tfm__get_u32(p + 12), d.n_window = tfm__get_u32(p + 16), d.n_random = tfm__get_u32(p + 20);
+    d.seed = tfm__get_u64(p + 24);
+    d.kv_type = tfm__get_u32(p + 32), d.ring_capacity = tfm__get_u32(p + 36);
+    return d;
+}
+
+/* Payload bytes of n tokens with or without logits, each layer's rows as `rows_of` says. */
+static uint64_t tfm__state_payload(const tfm_context *ctx, int n, int has_logits)
+{
+    uint64_t bytes = (uint64_t)n * 4 + (has_logits ? (uint64_t)ctx->model->config.vocab_size * 4 : 0);
+    int l;
+    for (l = 0; l < ctx->model->config.n_layers; l++) {
+        const tfm_kv_cache *kv = &ctx->kv[l];
+        bytes += 2 * (uint64_t)tfm__state_rows(kv, n) * (tfm__state_row_bytes(kv) + tfm__state_scale_bytes(kv));
+    }
+    return bytes;
+}
+
+static int tfm__state_little_endian(void)
+{
+    const uint16_t probe = 1;
+    return *(const unsigned char *)&probe == 1;
+}
+
+size_t tfm_context_state_size(const tfm_context *ctx)
+{
+    if (!ctx) return 0;
+    return (size_t)(TFM__STATE_HEAD + (uint64_t)TFM__STATE_LAYER * (uint64_t)ctx->model->config.n_layers + 8 +
+                    tfm__state_payload(ctx, ctx->pos, ctx->has_logits) + 8);
+}
+
+/* The writer and reader hash every byte that passes. */
+typedef struct tfm__state_stream {
+    tfm_state_write_fn write;
+    tfm_state_read_fn read;
+    void *user;
+    tfm__hash hash;
+} tfm__state_stream;
+
+static tfm_status tfm__state_out(tfm__state_stream *st, const void *data, size_t n)
+{
+    if (n == 0) return TFM_OK;
+    tfm__hash_add(&st->hash, data, n);
+    return st->write(st->user, data, n);
+}
+
+static tfm_status tfm__state_in(tfm__state_stream *st, void *data, size_t n)
+{
+    tfm_status s;
+    if (n == 0) return TFM_OK;
+    s = st->read(st->user, data, n);
+    if (s == TFM_OK) tfm__hash_add(&st->hash, data, n);
+    return s;
+}
+
+tfm_status tfm_context_state_write(const tfm_context *ctx, tfm_state_write_fn write, void *user, tfm_error *err)
+{
+    const tfm_model_config *c;
+    unsigned char head[TFM__STATE_HEAD > TFM__STATE_LAYER ? TFM__STATE_HEAD : TFM__STATE_LAYER];
+    tfm__state_stream st;
+    tfm_status s;
+    int l, n;
+    tfm_error_clear(err);
+    if (!ctx || !write) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no writer");
+    if (!tfm__state_little_endian())
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "state files are little-endian; this machine is not");
+    c = &ctx->model->config;
+    n = ctx->pos;
+    st.write = write, st.read = NULL, st.user = user;
+    tfm__hash_init(&st.hash, 0);
+    memcpy(head, TFM__STATE_MAGIC, 8);
+    tfm__put_u32(head + 8, TFM__STATE_VERSION);
+    tfm__put_u32(head + 12, (uint32_t)c->n_layers), tfm__put_u32(head + 16, (uint32_t)c->n_kv_heads);
+    tfm__put_u32(head + 20, (uint32_t)c->head_dim), tfm__put_u32(head + 24, (uint32_t)c->vocab_size);
+    tfm__put_u32(head + 28, (uint32_t)n), tfm__put_u32(head + 32, (uint32_t)ctx->has_logits);
+    tfm__put_u32(head + 36, (uint32_t)ctx->context_length);
+    tfm__put_u64(head + 40, tfm_model_fingerprint(ctx->model));
+    s = tfm__state_out(&st, head, TFM__STATE_HEAD);
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        tfm__state_layer d = tfm__state_describe(&ctx->attn[l], &ctx->kv[l]);
+        tfm__state_put_layer(head, &d);
+        s = tfm__state_out(&st, head, TFM__STATE_LAYER);
+    }
+    tfm__put_u64(head, tfm__state_payload(ctx, n, ctx->has_logits));
+    if (s == TFM_OK) s = tfm__state_out(&st, head, 8);
+    /* tokens and logits are int32 and f32 in the host's (little-endian) layout */
+    if (s == TFM_OK) s = tfm__state_out(&st, ctx->tokens, sizeof(int32_t) * (size_t)n);
+    if (s == TFM_OK && ctx->has_logits) s = tfm__state_out(&st, ctx->logits, sizeof(float) * (size_t)c->vocab_size);
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        const tfm_kv_cache *kv = &ctx->kv[l];
+        size_t rows = (size_t)tfm__state_rows(kv, n), row = tfm__state_row_bytes(kv), scale = tfm__state_scale_bytes(kv);
+        s = tfm__state_out(&st, kv->k, rows * row);
+        if (s == TFM_OK) s = tfm__state_out(&st, kv->v, rows * row);
+        if (s == TFM_OK && scale) s = tfm__state_out(&st, kv->k_scale, rows * scale);
+        if (s == TFM_OK && scale) s = tfm__state_out(&st, kv->v_scale, rows * scale);
+    }
+    if (s == TFM_OK) {
+        tfm__put_u64(head, tfm__hash_final(&st.hash));
+        s = write(user, head, 8);
+    }
+    return s == TFM_OK ? TFM_OK : tfm_error_set(err, s, "writing the state: %s", tfm_status_string(s));
+}
+
+/* The header of a state against ctx: everything that must agree before a byte of the payload is read. */
+static tfm_status tfm__state_check_head(const tfm_context *ctx, const unsigned char *head, tfm_error *err)
+{
+    const tfm_model_config *c = &ctx->model->config;
+    uint32_t version = tfm__get_u32(head + 8), n_layers = tfm__get_u32(head + 12);
+    uint32_t kv_heads = tfm__get_u32(head + 16), head_dim = tfm__get_u32(head + 20), vocab = tfm__get_u32(head + 24);
+    uint32_t n = tfm__get_u32(head + 28), has_logits = tfm__get_u32(head + 32);
+    if (memcmp(head, TFM__STATE_MAGIC, 8) != 0) return tfm_error_set(err, TFM_ERR_FORMAT, "not a tfm state (bad magic)");
+    if (version != TFM__STATE_VERSION)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "state version %lu; this tfm reads version %u",
+                             (unsigned long)version, TFM__STATE_VERSION);
+    if (n_layers != (uint32_t)c->n_layers || kv_heads != (uint32_t)c->n_kv_heads || head_dim != (uint32_t)c->head_dim ||
+        vocab != (uint32_t)c->vocab_size)
+        return tfm_error_set(err, TFM_ERR_FORMAT,
+                             "the state is of another model: %lu layers, %lu kv heads of %lu, vocab %lu; this model "
+                             "has %d, %d of %d, %d",
+                             (unsigned long)n_layers, (unsigned long)kv_heads, (unsigned long)head_dim,
+                             (unsigned long)vocab, c->n_layers, c->n_kv_heads, c->head_dim, c->vocab_size);
+    if (tfm__get_u64(head + 40) != tfm_model_fingerprint(ctx->model))
+        return tfm_error_set(err, TFM_ERR_FORMAT,
+                             "the state is of another model: same shape, other weights (fingerprint %016llx, this "
+                             "model %016llx)",
+                             (unsigned long long)tfm__get_u64(head + 40),
+                             (unsigned long long)tfm_model_fingerprint(ctx->model));
+    if (has_logits > 1) return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state header");
+    if (n > (uint32_t)ctx->context_length)
+        return tfm_error_set(err, TFM_ERR_CONTEXT_FULL, "the state holds %lu positions, the context %d",
+                             (unsigned long)n, ctx->context_length);
+    return TFM_OK;
+}
+
+tfm_status tfm_context_state_read(tfm_context *ctx, tfm_state_read_fn read, void *user, tfm_error *err)
+{
+    const tfm_model_config *c;
+    unsigned char head[TFM__STATE_HEAD];
+    tfm__state_stream st;
+    tfm_status s;
+    int l, n = 0, has_logits = 0, i;
+    tfm_error_clear(err);
+    if (!ctx || !read) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no reader");
+    if (!tfm__state_little_endian())
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "state files are little-endian; this machine is not");
+    c = &ctx->model->config;
+    tfm_context_reset(ctx); /* whatever happens below, the context is empty or loaded, never half of each */
+    st.write = NULL, st.read = read, st.user = user;
+    tfm__hash_init(&st.hash, 0);
+    s = tfm__state_in(&st, head, TFM__STATE_HEAD);
+    if (s == TFM_OK && (s = tfm__state_check_head(ctx, head, err)) != TFM_OK) return s;
+    if (s == TFM_OK) {
+        n = (int)tfm__get_u32(head + 28);
+        has_logits = (int)tfm__get_u32(head + 32);
+    }
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        unsigned char rec[TFM__STATE_LAYER];
+        tfm__state_layer d;
+        s = tfm__state_in(&st, rec, TFM__STATE_LAYER);
+        if (s != TFM_OK) break;
+        d = tfm__state_get_layer(rec);
+        if ((s = tfm__state_fits(ctx, l, &d, n, err)) != TFM_OK) return s;
+    }
+    if (s == TFM_OK) s = tfm__state_in(&st, head, 8);
+    if (s == TFM_OK && tfm__get_u64(head) != tfm__state_payload(ctx, n, has_logits))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state: the header's sizes disagree");
+    if (s == TFM_OK) s = tfm__state_in(&st, ctx->tokens, sizeof(int32_t) * (size_t)n);
+    if (s == TFM_OK && has_logits) s = tfm__state_in(&st, ctx->logits, sizeof(float) * (size_t)c->vocab_size);
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        tfm_kv_cache *kv = &ctx->kv[l];
+        size_t rows = (size_t)tfm__state_rows(kv, n), row = tfm__state_row_bytes(kv), scale = tfm__state_scale_bytes(kv);
+        s = tfm__state_in(&st, kv->k, rows * row);
+        if (s == TFM_OK) s = tfm__state_in(&st, kv->v, rows * row);
+        if (s == TFM_OK && scale) s = tfm__state_in(&st, kv->k_scale, rows * scale);
+        if (s == TFM_OK && scale) s = tfm__state_in(&st, kv->v_scale, rows * scale);
+    }
+    if (s == TFM_OK) s = read(user, head, 8);
+    if (s != TFM_OK) return tfm_error_set(err, s, "reading the state: %s (truncated?)", tfm_status_string(s));
+    if (tfm__get_u64(head) != tfm__hash_final(&st.hash)) {
+        tfm_context_reset(ctx);
+        return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state: the checksum does not match");
+    }
+    for (i = 0; i < n; i++)
+        if (ctx->tokens[i] < 0 || ctx->tokens[i] >= c->vocab_size) {
+            tfm_context_reset(ctx);
+            return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state: token %d at position %d", ctx->tokens[i], i);
+        }
+    for (l = 0; l < c->n_layers; l++) ctx->kv[l].length = n;
+    ctx->pos = n;
+    ctx->has_logits = has_logits;
+    return TFM_OK;
+}
+
+/* ---- memory */
+
+typedef struct tfm__state_buffer {
+    unsigned char *out;
+    const unsigned char *in;
+    size_t cap, used;
+} tfm__state_buffer;
+
+static tfm_status tfm__state_buffer_write(void *user, const void *data, size_t n)
+{
+    tfm__state_buffer *b = (tfm__state_buffer *)user;
+    if (n > b->cap - b->used) return TFM_ERR_CONTEXT_FULL;
+    memcpy(b->out + b->used, data, n);
+    b->used += n;
+    return TFM_OK;
+}
+
+static tfm_status tfm__state_buffer_read(void *user, void *data, size_t n)
+{
+    tfm__state_buffer *b = (tfm__state_buffer *)user;
+    if (n > b->cap - b->used) return TFM_ERR_FORMAT;
+    memcpy(data, b->in + b->used, n);
+    b->used += n;
+    return TFM_OK;
+}
+
+tfm_status tfm_context_state_save(const tfm_context *ctx, void *out, size_t cap, size_t *written, tfm_error *err)
+{
+    tfm__state_buffer b;
+    size_t need = tfm_context_state_size(ctx);
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!ctx || !written) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no size output");
+    *written = need;
+    if (!out) return TFM_OK;
+    if (cap < need)
+        return tfm_error_set(err, TFM_ERR_CONTEXT_FULL, "the state takes %zu bytes, the buffer has %zu", need, cap);
+    b.out = (unsigned char *)out, b.in = NULL, b.cap = cap, b.used = 0;
+    s = tfm_context_state_write(ctx, tfm__state_buffer_write, &b, err);
+    *written = b.used;
+    return s;
+}
+
+tfm_status tfm_context_state_load(tfm_context *ctx, const void *data, size_t size, tfm_error *err)
+{
+    tfm__state_buffer b;
+    tfm_status s;
+    if (!ctx || !data) {
+        tfm_error_clear(err);
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no data");
+    }
+    b.out = NULL, b.in = (const unsigned char *)data, b.cap = size, b.used = 0;
+    s = tfm_context_state_read(ctx, tfm__state_buffer_read, &b, err);
+    if (s == TFM_OK && b.used != size) {
+        tfm_context_reset(ctx);
+        return tfm_error_set(err, TFM_ERR_FORMAT, "%zu bytes after the end of the state", size - b.used);
+    }
+    return s;
+}
+
+/* ---- files */
+
+static tfm_status tfm__state_file_write(void *user, const void *data, size_t n)
+{
+    return fwrite(data, 1, n, (FILE *)user) == n ? TFM_OK : TFM_ERR_IO;
+}
+
+static tfm_status tfm__state_file_read(void *user, void *data, size_t n)
+{
+    FILE *f = (FILE *)user;
+    if (fread(data, 1, n, f) == n) return TFM_OK;
+    return ferror(f) ? TFM_ERR_IO : TFM_ERR_FORMAT; /* a short file */
+}
+
+tfm_status tfm_context_state_save_file(const tfm_context *ctx, const char *path, tfm_error *err)
+{
+    char *tmp;
+    size_t len;
+    FILE *f;
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!ctx || !path) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no path");
+    len = strlen(path);
+    tmp = (char *)TFM_MALLOC(len + 5);
+    if (!tmp) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp", 5);
+    f = fopen(tmp, "wb");
+    if (!f) {
+        s = tfm_error_set(err, TFM_ERR_IO, "%s: cannot create the file", tmp);
+        TFM_FREE(tmp);
+        return s;
+    }
+    s = tfm_context_state_write(ctx, tfm__state_file_write, f, err);
+    if (fclose(f) != 0 && s == TFM_OK) s = tfm_error_set(err, TFM_ERR_IO, "%s: write error", tmp);
+    if (s == TFM_OK && rename(tmp, path) != 0) {
+        /* where rename does not replace an existing file (Windows): remove it, then rename */
+        remove(path);
+        if (rename(tmp, path) != 0) s = tfm_error_set(err, TFM_ERR_IO, "cannot rename %s to %s", tmp, path);
+    }
+    if (s != TFM_OK) {
+        char message[sizeof err->message];
+        remove(tmp);
+        if (err && strncmp(err->message, tmp, len) != 0) {
+            memcpy(message, err->message, sizeof message);
+            tfm_error_set(err, s, "%s: %s", path, message);
+        }
+    }
+    TFM_FREE(tmp);
+    return s;
+}
+
+tfm_status tfm_context_state_load_file(tfm_context *ctx, const char *path, tfm_error *err)
+{
+    FILE *f;
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!ctx || !path) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no path");
+    f = fopen(path, "rb");
+    if (!f) {
+        tfm_context_reset(ctx);
+        return tfm_error_set(err, TFM_ERR_IO, "%s: cannot open the file", path);
+    }
+    s = tfm_context_state_read(ctx, tfm__state_file_read, f, err);
+    if (s == TFM_OK && fgetc(f) != EOF) {
+        tfm_context_reset(ctx);
+        s = tfm_error_set(err, TFM_ERR_FORMAT, "bytes after the end of the state");
+    }
+    fclose(f);
+    if (s != TFM_OK && err) {
+        char message[sizeof err->message];
+        memcpy(message, err->message, sizeof message);
+        tfm_error_set(err, s, "%s: %s", path, message);
+    }
+    return s;
 }
 
 /* ---------------------------------------------------------------- perplexity */
