@@ -95,6 +95,16 @@
      allocates nothing at all (a prefill chunk's f32 gemm packs its operands in buffers tfm_gemm
      allocates per call).
 
+   STATE (rewind, fork, save, load)
+     A context remembers the token at each position and the logits after the last one. It can go back to
+     an earlier position (tfm_context_rewind: prefix reuse; a sliding-window ring that has wrapped cannot),
+     be copied into another context of the same model (tfm_context_copy: fork a shared prompt), and be
+     saved and loaded (tfm_context_state_*: memory, callbacks, files). A state file holds a versioned
+     header (the model's fingerprint, sizes, each layer's attention and cache type), the tokens, the
+     logits, the cached rows, and a checksum; loading checks all of it, so a file of another model or a
+     cut or corrupted one is an error, never a wrong continuation. Rows are written as the cache holds
+     them (host floats; state files are little-endian and refused elsewhere).
+
    THREADS AND DETERMINISM
      The matrix products split output rows across threads and attention splits heads, query tiles and
      fixed 512-key chunks (merged in a fixed order), so every output element is summed in an order that
