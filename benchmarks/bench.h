@@ -36,6 +36,7 @@ int bench_attention(int argc, char **argv);
 int bench_qgemv(int argc, char **argv);
 int bench_qgemm(int argc, char **argv);
 int bench_tokenizer(int argc, char **argv);
+int bench_state(int argc, char **argv);
 
 /* ---------------------------------------------------------------- time */
 

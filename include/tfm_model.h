@@ -172,6 +172,7 @@ typedef struct tfm_model {
     tfm_tensor output;      /* [vocab_size][dim], the classifier; a view of token_embd when shared */
     tfm_file_map file;      /* the file the weights point into (empty when loaded from memory) */
     tfm_tokenizer *tokenizer; /* the vocab the file carries (GGUF), owned by the model; NULL if none */
+    char *chat_template;      /* the file's tokenizer.chat_template (NUL-terminated copy), NULL if none */
     /* The matrices repacked for the int8 kernels (tfm_model_pack), [n_layers * 7 + 1 + n_layers * 3 *
        n_experts]: each layer's wq wk wv wo ffn_gate ffn_up ffn_down, then the classifier, then of a
        mixture-of-experts model each layer's gate_exps, up_exps and down_exps expert by expert; an entry
@@ -213,6 +214,9 @@ TFM_API size_t tfm_model_weight_bytes(const tfm_model *model);
 /* The tokenizer stored in the model file (a GGUF vocab), or NULL when the file has none (llama2.c
    files: load tokenizer.bin with tfm_tokenizer.h). It lives as long as the model. */
 TFM_API const tfm_tokenizer *tfm_model_tokenizer(const tfm_model *model);
+/* The chat template the file carries (GGUF tokenizer.chat_template: a Jinja program, see tfm_chat.h),
+   or NULL. It lives as long as the model. */
+TFM_API const char *tfm_model_chat_template(const tfm_model *model);
 
 /* ---------------------------------------------------------------- context */
 
@@ -961,6 +965,23 @@ static tfm_status tfm__model_gguf_weights(tfm_model *m, const tfm_gguf *g, tfm_e
     return s;
 }
 
+/* tokenizer.chat_template, if present, into a new NUL-terminated string. */
+static tfm_status tfm__model_gguf_chat_template(const tfm_gguf *g, char **out, tfm_error *err)
+{
+    const char *text;
+    size_t len;
+    tfm_status s;
+    *out = NULL;
+    if (tfm_gguf_find_key(g, "tokenizer.chat_template") < 0) return TFM_OK;
+    s = tfm_gguf_get_string(g, "tokenizer.chat_template", &text, &len, err);
+    if (s != TFM_OK) return s;
+    *out = (char *)TFM_MALLOC(len + 1);
+    if (!*out) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for the chat template");
+    memcpy(*out, text, len);
+    (*out)[len] = '\0';
+    return TFM_OK;
+}
+
 static tfm_status tfm__model_gguf_fill(tfm_model *m, const tfm_gguf *g, tfm_error *err)
 {
     tfm_model_config *c = &m->config;
@@ -976,6 +997,7 @@ static tfm_status tfm__model_gguf_fill(tfm_model *m, const tfm_gguf *g, tfm_erro
                              (int)(arch_len < 32 ? arch_len : 32), arch);
     s = tfm__model_gguf_config(g, "llama", c, err);
     if (s == TFM_OK) s = tfm__model_gguf_tokenizer(g, &m->tokenizer, err);
+    if (s == TFM_OK) s = tfm__model_gguf_chat_template(g, &m->chat_template, err);
     if (s == TFM_OK) s = tfm_gguf_get_tensor(g, "token_embd.weight", &t, err);
     if (s != TFM_OK) return s;
     /* the vocab size is the tokenizer's; the embedding must have one row per token */
@@ -1184,11 +1206,14 @@ void tfm_model_free(tfm_model *model)
     tfm__model_unpack(model);
     TFM_FREE(model->layers);
     tfm_tokenizer_free(model->tokenizer);
+    TFM_FREE(model->chat_template);
     tfm_file_map_close(&model->file);
     TFM_FREE(model);
 }
 
 const tfm_tokenizer *tfm_model_tokenizer(const tfm_model *model) { return model ? model->tokenizer : NULL; }
+
+const char *tfm_model_chat_template(const tfm_model *model) { return model ? model->chat_template : NULL; }
 
 size_t tfm_model_weight_bytes(const tfm_model *model)
 {
