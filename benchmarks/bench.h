@@ -26,6 +26,7 @@
 
 /* ---------------------------------------------------------------- subcommands */
 int bench_ceilings_cmd(int argc, char **argv);
+int bench_embed(int argc, char **argv);
 int bench_gemm(int argc, char **argv);
 int bench_gemv(int argc, char **argv);
 int bench_kernels(int argc, char **argv);

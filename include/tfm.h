@@ -17,4 +17,5 @@
 #include "tfm_sampler.h"
 #include "tfm_moe.h"
 #include "tfm_model.h"
+#include "tfm_embed.h"
 #include "tfm_chat.h"

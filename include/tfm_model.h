@@ -327,7 +327,7 @@ TFM_API tfm_status tfm_context_rewind(tfm_context *ctx, int pos, tfm_error *err)
 TFM_API tfm_status tfm_context_copy(tfm_context *dst, const tfm_context *src, tfm_error *err);
 
 /* The state of a context (its tokens, KV cache rows, last logits) as bytes: a versioned little-endian
-   header with the model's fingerprint (its shape and a sample of every weight's bytes), the sizes and
+   header with the model's fingerprint (tfm_model_fingerprint), the sizes and
    each layer's attention, then the rows, then a 64-bit checksum of everything before it. Loading checks
    all of it: a file from another model, another attention or cache type, one that does not fit the
    context, a truncated or corrupted one is a clear error, and the context is then left empty (pos 0).
@@ -344,9 +344,10 @@ TFM_API tfm_status tfm_context_state_load(tfm_context *ctx, const void *data, si
 /* To a file: written to PATH.tmp, then renamed over PATH, so a crash never leaves half a file at PATH. */
 TFM_API tfm_status tfm_context_state_save_file(const tfm_context *ctx, const char *path, tfm_error *err);
 TFM_API tfm_status tfm_context_state_load_file(tfm_context *ctx, const char *path, tfm_error *err);
-/* The fingerprint state files carry: config, every weight's dtype and shape, and 192 bytes sampled from
-   each weight (start, middle, end), hashed. Two loads of one file agree; another file (other weights,
-   another quantization) differs but for a 2^-64 chance. */
+/* A checksum that tells models apart: of the model file's size, its first MiB (the metadata, the vocab)
+   and 4 KiB every MiB after it (every tensor of any size differs somewhere there), or of the config and
+   the embedding table for a model loaded from memory (tfm_model_load_memory). The same for the same file
+   mapped or read (options.no_mmap). State files and retrieval indexes (tfm_embed.h) carry it. */
 TFM_API uint64_t tfm_model_fingerprint(const tfm_model *model);
 
 /* ---------------------------------------------------------------- perplexity */
@@ -1872,152 +1873,45 @@ tfm_status tfm_context_copy(tfm_context *dst, const tfm_context *src, tfm_error 
     return TFM_OK;
 }
 
-/* A 64-bit hash of a byte stream fed in pieces of any size: four lanes of 8 bytes (multiply, rotate,
-   multiply), so it runs near memory speed, then mixed with the length and the tail. Not cryptographic:
-   it catches truncation and corruption, not an attacker. */
-#define TFM__HASH_M1 0x9E3779B185EBCA87ull
-#define TFM__HASH_M2 0xC2B2AE3D27D4EB4Full
-#define TFM__HASH_M3 0x165667B19E3779F9ull
-
-typedef struct tfm__hash {
-    uint64_t lane[4];
-    unsigned char tail[32];
-    size_t n_tail;
-    uint64_t length;
-} tfm__hash;
-
-static uint64_t tfm__hash_rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-
-static uint64_t tfm__hash_round(uint64_t lane, uint64_t v)
-{
-    return tfm__hash_rotl(lane + v * TFM__HASH_M2, 31) * TFM__HASH_M1;
-}
-
-static uint64_t tfm__hash_le64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    int i;
-    for (i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
-static void tfm__hash_init(tfm__hash *h, uint64_t seed)
-{
-    h->lane[0] = seed + TFM__HASH_M1 + TFM__HASH_M2;
-    h->lane[1] = seed + TFM__HASH_M2;
-    h->lane[2] = seed;
-    h->lane[3] = seed - TFM__HASH_M1;
-    h->n_tail = 0;
-    h->length = 0;
-}
-
-static void tfm__hash_stripes(tfm__hash *h, const unsigned char *p, size_t n_stripes)
-{
-    uint64_t a = h->lane[0], b = h->lane[1], c = h->lane[2], d = h->lane[3];
-    const uint16_t probe = 1;
-    size_t i;
-    if (*(const unsigned char *)&probe == 1) /* little-endian: plain loads */
-        for (i = 0; i < n_stripes; i++, p += 32) {
-            uint64_t v[4];
-            memcpy(v, p, 32);
-            a = tfm__hash_round(a, v[0]), b = tfm__hash_round(b, v[1]);
-            c = tfm__hash_round(c, v[2]), d = tfm__hash_round(d, v[3]);
-        }
-    else
-        for (i = 0; i < n_stripes; i++, p += 32) {
-            a = tfm__hash_round(a, tfm__hash_le64(p)), b = tfm__hash_round(b, tfm__hash_le64(p + 8));
-            c = tfm__hash_round(c, tfm__hash_le64(p + 16)), d = tfm__hash_round(d, tfm__hash_le64(p + 24));
-        }
-    h->lane[0] = a, h->lane[1] = b, h->lane[2] = c, h->lane[3] = d;
-}
-
-static void tfm__hash_add(tfm__hash *h, const void *data, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)data;
-    h->length += n;
-    if (h->n_tail) {
-        size_t take = 32 - h->n_tail < n ? 32 - h->n_tail : n;
-        memcpy(h->tail + h->n_tail, p, take);
-        h->n_tail += take, p += take, n -= take;
-        if (h->n_tail < 32) return;
-        tfm__hash_stripes(h, h->tail, 1);
-        h->n_tail = 0;
-    }
-    tfm__hash_stripes(h, p, n / 32);
-    p += n / 32 * 32, n %= 32;
-    memcpy(h->tail, p, n);
-    h->n_tail = n;
-}
-
-static uint64_t tfm__hash_final(const tfm__hash *h)
-{
-    uint64_t x = tfm__hash_rotl(h->lane[0], 1) + tfm__hash_rotl(h->lane[1], 7) + tfm__hash_rotl(h->lane[2], 12) +
-                 tfm__hash_rotl(h->lane[3], 18);
-    size_t i;
-    x = (x ^ h->length) * TFM__HASH_M3;
-    for (i = 0; i < h->n_tail; i++) x = tfm__hash_rotl(x ^ (uint64_t)h->tail[i] * TFM__HASH_M1, 11) * TFM__HASH_M2;
-    x ^= x >> 33, x *= TFM__HASH_M2, x ^= x >> 29, x *= TFM__HASH_M3, x ^= x >> 32;
-    return x;
-}
-
-static void tfm__hash_u64(tfm__hash *h, uint64_t v)
+static uint64_t tfm__hash_u64(uint64_t h, uint64_t v)
 {
     unsigned char b[8];
     int i;
     for (i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
-    tfm__hash_add(h, b, 8);
+    return tfm_hash64(b, 8, h);
 }
 
-/* A weight's dtype, shape and up to 192 bytes: its first, middle and last 64 (or all, if fewer). */
-static void tfm__hash_tensor(tfm__hash *h, const tfm_tensor *t)
+uint64_t tfm_model_fingerprint(const tfm_model *model)
 {
-    size_t bytes = t->data ? tfm_tensor_nbytes(t) : 0;
-    const unsigned char *p = (const unsigned char *)t->data;
-    int i;
-    tfm__hash_u64(h, (uint64_t)t->dtype);
-    for (i = 0; i < 4; i++) tfm__hash_u64(h, (uint64_t)t->ne[i]);
-    if (bytes <= 192) {
-        if (bytes) tfm__hash_add(h, p, bytes);
-        return;
+    const size_t head = (size_t)1 << 20, stride = (size_t)1 << 20, window = 4096;
+    const unsigned char *data;
+    size_t size, at;
+    uint64_t h;
+    if (!model) return 0;
+    if (model->file.data) {
+        data = (const unsigned char *)model->file.data;
+        size = model->file.size;
+        h = tfm__hash_u64(0, (uint64_t)size);
+        h = tfm_hash64(data, size < head ? size : head, h);
+        for (at = head; at < size; at += stride) h = tfm_hash64(data + at, size - at < window ? size - at : window, h);
+        if (size > head + window) h = tfm_hash64(data + size - window, window, h); /* the end too */
+        return h;
+    } else {
+        const tfm_model_config *c = &model->config;
+        const tfm_tensor *t = &model->token_embd;
+        int64_t values[8];
+        int i;
+        values[0] = c->dim, values[1] = c->hidden_dim, values[2] = c->n_layers, values[3] = c->n_heads;
+        values[4] = c->n_kv_heads, values[5] = c->head_dim, values[6] = c->vocab_size, values[7] = t->dtype;
+        h = 0;
+        for (i = 0; i < 8; i++) h = tfm__hash_u64(h, (uint64_t)values[i]);
+        if (t->data) {
+            size = tfm_tensor_nbytes(t);
+            data = (const unsigned char *)t->data;
+            for (at = 0; at < size; at += stride) h = tfm_hash64(data + at, size - at < window ? size - at : window, h);
+        }
+        return h;
     }
-    tfm__hash_add(h, p, 64);
-    tfm__hash_add(h, p + bytes / 2 - 32, 64);
-    tfm__hash_add(h, p + bytes - 64, 64);
-}
-
-uint64_t tfm_model_fingerprint(const tfm_model *m)
-{
-    const tfm_model_config *c;
-    tfm__hash h;
-    uint32_t bits;
-    int l;
-    if (!m || !m->layers) return 0;
-    c = &m->config;
-    tfm__hash_init(&h, 0x7466);
-    tfm__hash_u64(&h, (uint64_t)c->dim), tfm__hash_u64(&h, (uint64_t)c->hidden_dim);
-    tfm__hash_u64(&h, (uint64_t)c->n_layers), tfm__hash_u64(&h, (uint64_t)c->n_heads);
-    tfm__hash_u64(&h, (uint64_t)c->n_kv_heads), tfm__hash_u64(&h, (uint64_t)c->head_dim);
-    tfm__hash_u64(&h, (uint64_t)c->vocab_size), tfm__hash_u64(&h, (uint64_t)c->rope_dim);
-    tfm__hash_u64(&h, (uint64_t)c->rope_mode), tfm__hash_u64(&h, (uint64_t)c->n_experts);
-    tfm__hash_u64(&h, (uint64_t)c->n_experts_used);
-    memcpy(&bits, &c->rope_base, 4), tfm__hash_u64(&h, bits);
-    memcpy(&bits, &c->norm_eps, 4), tfm__hash_u64(&h, bits);
-    tfm__hash_tensor(&h, &m->token_embd);
-    tfm__hash_tensor(&h, &m->output_norm);
-    tfm__hash_tensor(&h, &m->output);
-    for (l = 0; l < c->n_layers; l++) {
-        const tfm_layer *L = &m->layers[l];
-        const tfm_tensor *all[10];
-        int i, n = 0;
-        all[n++] = &L->attn_norm, all[n++] = &L->wq, all[n++] = &L->wk, all[n++] = &L->wv, all[n++] = &L->wo;
-        all[n++] = &L->ffn_norm;
-        if (c->n_experts > 0)
-            all[n++] = &L->ffn_gate_inp, all[n++] = &L->ffn_gate_exps, all[n++] = &L->ffn_up_exps, all[n++] = &L->ffn_down_exps;
-        else
-            all[n++] = &L->ffn_gate, all[n++] = &L->ffn_up, all[n++] = &L->ffn_down;
-        for (i = 0; i < n; i++) tfm__hash_tensor(&h, all[i]);
-    }
-    return tfm__hash_final(&h);
 }
 
 /* The file layout (every integer little-endian):
@@ -2027,7 +1921,7 @@ uint64_t tfm_model_fingerprint(const tfm_model *m)
      u64 payload bytes;
      payload: n_tokens int32 tokens, vocab_size f32 logits (if has_logits), then per layer the cached rows
      of K, of V (and of the K and V scales of an int8 cache) in the cache's own row order;
-     u64 checksum (tfm__hash of every byte before it). */
+     u64 checksum (tfm_hash64 chained over each piece written before it, as written). */
 #define TFM__STATE_MAGIC "TFMSTATE"
 #define TFM__STATE_VERSION 1u
 #define TFM__STATE_HEAD 48  /* magic .. fingerprint */
@@ -2096,18 +1990,18 @@ size_t tfm_context_state_size(const tfm_context *ctx)
                     tfm__state_payload(ctx, ctx->pos, ctx->has_logits) + 8);
 }
 
-/* The writer and reader hash every byte that passes. */
+/* The writer and reader hash every piece that passes (the reader reads the pieces the writer wrote). */
 typedef struct tfm__state_stream {
     tfm_state_write_fn write;
     tfm_state_read_fn read;
     void *user;
-    tfm__hash hash;
+    uint64_t hash;
 } tfm__state_stream;
 
 static tfm_status tfm__state_out(tfm__state_stream *st, const void *data, size_t n)
 {
     if (n == 0) return TFM_OK;
-    tfm__hash_add(&st->hash, data, n);
+    st->hash = tfm_hash64(data, n, st->hash);
     return st->write(st->user, data, n);
 }
 
@@ -2116,7 +2010,7 @@ static tfm_status tfm__state_in(tfm__state_stream *st, void *data, size_t n)
     tfm_status s;
     if (n == 0) return TFM_OK;
     s = st->read(st->user, data, n);
-    if (s == TFM_OK) tfm__hash_add(&st->hash, data, n);
+    if (s == TFM_OK) st->hash = tfm_hash64(data, n, st->hash);
     return s;
 }
 
@@ -2134,7 +2028,7 @@ tfm_status tfm_context_state_write(const tfm_context *ctx, tfm_state_write_fn wr
     c = &ctx->model->config;
     n = ctx->pos;
     st.write = write, st.read = NULL, st.user = user;
-    tfm__hash_init(&st.hash, 0);
+    st.hash = 0;
     memcpy(head, TFM__STATE_MAGIC, 8);
     tfm__put_u32(head + 8, TFM__STATE_VERSION);
     tfm__put_u32(head + 12, (uint32_t)c->n_layers), tfm__put_u32(head + 16, (uint32_t)c->n_kv_heads);
@@ -2162,7 +2056,7 @@ tfm_status tfm_context_state_write(const tfm_context *ctx, tfm_state_write_fn wr
         if (s == TFM_OK && scale) s = tfm__state_out(&st, kv->v_scale, rows * scale);
     }
     if (s == TFM_OK) {
-        tfm__put_u64(head, tfm__hash_final(&st.hash));
+        tfm__put_u64(head, st.hash);
         s = write(user, head, 8);
     }
     return s == TFM_OK ? TFM_OK : tfm_error_set(err, s, "writing the state: %s", tfm_status_string(s));
@@ -2213,7 +2107,7 @@ tfm_status tfm_context_state_read(tfm_context *ctx, tfm_state_read_fn read, void
     c = &ctx->model->config;
     tfm_context_reset(ctx); /* whatever happens below, the context is empty or loaded, never half of each */
     st.write = NULL, st.read = read, st.user = user;
-    tfm__hash_init(&st.hash, 0);
+    st.hash = 0;
     s = tfm__state_in(&st, head, TFM__STATE_HEAD);
     if (s == TFM_OK && (s = tfm__state_check_head(ctx, head, err)) != TFM_OK) return s;
     if (s == TFM_OK) {
@@ -2243,7 +2137,7 @@ tfm_status tfm_context_state_read(tfm_context *ctx, tfm_state_read_fn read, void
     }
     if (s == TFM_OK) s = read(user, head, 8);
     if (s != TFM_OK) return tfm_error_set(err, s, "reading the state: %s (truncated?)", tfm_status_string(s));
-    if (tfm__get_u64(head) != tfm__hash_final(&st.hash)) {
+    if (tfm__get_u64(head) != st.hash) {
         tfm_context_reset(ctx);
         return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state: the checksum does not match");
     }
