@@ -31,10 +31,10 @@ all: $(EXAMPLES) $(BENCH)
 $(BUILD):
 	@mkdir -p $(BUILD)
 
-$(BUILD)/tfm-%: examples/%.c $(HEADERS) | $(BUILD)
+$(BUILD)/tfm-%: examples/%.c $(HEADERS) $(wildcard examples/*.h) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-$(BUILD)/tfm-bench: $(BENCH_SOURCES) $(wildcard benchmarks/*.h) $(HEADERS) | $(BUILD)
+$(BUILD)/tfm-bench: $(BENCH_SOURCES) $(wildcard benchmarks/*.h) $(wildcard examples/*.h) $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(BENCH_SOURCES) -o $@ $(LDLIBS)
 
 test: all

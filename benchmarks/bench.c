@@ -6,6 +6,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,14 +41,15 @@ static const bench_command bench_commands[] = {
 };
 #define BENCH_N_COMMANDS (sizeof bench_commands / sizeof bench_commands[0])
 
-static void bench_usage(void)
+static void bench_usage(FILE *out)
 {
     size_t i;
-    printf("usage: tfm-bench <command> [options]\n"
-           "common options: --threads 1,2 (list; default 1 and %d), --csv (CSV instead of a table)\n"
-           "simd: %s\n\ncommands:\n",
-           tfm_default_threads(), tfm_simd_name());
-    for (i = 0; i < BENCH_N_COMMANDS; i++) printf("  %-10s %s\n", bench_commands[i].name, bench_commands[i].help);
+    fprintf(out,
+            "usage: tfm-bench <command> [options]\n"
+            "common options: --threads 1,2 (list; default 1 and %d), --csv (CSV instead of a table)\n"
+            "simd: %s; tfm-bench --version, tfm-bench <command> --help\n\ncommands:\n",
+            tfm_default_threads(), tfm_simd_name());
+    for (i = 0; i < BENCH_N_COMMANDS; i++) fprintf(out, "  %-10s %s\n", bench_commands[i].name, bench_commands[i].help);
 }
 
 /* Splits all_args on spaces and appends the options given to `all` (they win: last occurrence). */
@@ -73,10 +75,21 @@ static int bench_all(int argc, char **argv)
     if (!bench_check_args(argc, argv, "--threads", "--csv")) return 2;
     failed |= bench_ceilings_cmd(argc, argv);
     for (i = 0; i < BENCH_N_COMMANDS; i++) {
-        if (!bench_commands[i].all_args) continue;
-        printf("\n== %s\n", bench_commands[i].name);
+        bench_command cmd = bench_commands[i];
+        char args[256];
+        if (!cmd.all_args) continue;
+        printf("\n== %s\n", cmd.name);
         fflush(stdout);
-        failed |= bench_run_with(&bench_commands[i], argc, argv);
+        if (cmd.fn == bench_model) { /* `model` wants -m: `all` gives it stories260K when it is there */
+            const char *model = bench_default_model();
+            if (!model) {
+                printf("model: stories260K.bin not found in ../shared/models or models: skipped\n");
+                continue;
+            }
+            snprintf(args, sizeof args, "-m %s %s", model, cmd.all_args);
+            cmd.all_args = args;
+        }
+        failed |= bench_run_with(&cmd, argc, argv) != 0;
     }
     printf("\nall: %.1f s\n", bench_now() - start);
     return failed;
@@ -85,20 +98,25 @@ static int bench_all(int argc, char **argv)
 int main(int argc, char **argv)
 {
     size_t i;
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        bench_usage();
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) return tfm_args_error("tfm-bench", "give a command (see --help)");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        bench_usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        tfm_args_version("tfm-bench");
+        return 0;
     }
     for (i = 0; i < BENCH_N_COMMANDS; i++)
         if (!strcmp(argv[1], bench_commands[i].name)) {
-            if (bench_flag(argc - 1, argv + 1, "--help")) {
+            if (bench_flag(argc - 1, argv + 1, "--help") || bench_flag(argc - 1, argv + 1, "-h")) {
                 printf("%s: %s\n", bench_commands[i].name, bench_commands[i].help);
                 return 0;
             }
-            return bench_commands[i].fn(argc - 1, argv + 1) ? 1 : 0;
+            int status = bench_commands[i].fn(argc - 1, argv + 1);
+            return status == 2 ? 2 : status ? 1 : 0; /* 2: a usage error; any other failure 1 */
         }
-    fprintf(stderr, "tfm-bench: unknown command '%s' (try --help)\n", argv[1]);
-    return 2;
+    return tfm_args_error("tfm-bench", "unknown command '%s' (see --help)", tfm_args_quote(argv[1]));
 }
 
 /* ================================================================ time */
@@ -145,32 +163,39 @@ const char *bench_arg_str(int argc, char **argv, const char *name, const char *f
     return value;
 }
 
+/* "tfm-bench gemm": the prefix of a subcommand's messages */
+static const char *bench_prog(char **argv)
+{
+    static char prog[64];
+    snprintf(prog, sizeof prog, "tfm-bench %s", argv[0]);
+    return prog;
+}
+
 long bench_arg_int(int argc, char **argv, const char *name, long fallback)
 {
     const char *s = bench_arg_str(argc, argv, name, NULL);
-    char *end;
     long v;
     if (!s) return fallback;
-    v = strtol(s, &end, 10);
-    if (*end || end == s) {
-        fprintf(stderr, "tfm-bench: %s wants an integer, got '%s'; using %ld\n", name, s, fallback);
-        return fallback;
-    }
+    if (!tfm_args_parse_long(bench_prog(argv), name, s, 0, INT_MAX, &v)) exit(2);
     return v;
 }
 
 double bench_arg_num(int argc, char **argv, const char *name, double fallback)
 {
     const char *s = bench_arg_str(argc, argv, name, NULL);
-    char *end;
     double v;
     if (!s) return fallback;
-    v = strtod(s, &end);
-    if (*end || end == s) {
-        fprintf(stderr, "tfm-bench: %s wants a number, got '%s'; using %g\n", name, s, fallback);
-        return fallback;
-    }
+    if (!tfm_args_parse_double(bench_prog(argv), name, s, 0, 0, 1e30, &v)) exit(2);
     return v;
+}
+
+tfm_dtype bench_arg_dtype(int argc, char **argv, const char *name, tfm_dtype fallback, const tfm_dtype *types, int n)
+{
+    const char *s = bench_arg_str(argc, argv, name, NULL);
+    tfm_dtype t;
+    if (!s) return fallback;
+    if (!tfm_args_parse_dtype(bench_prog(argv), name, s, types, n, &t)) exit(2);
+    return t;
 }
 
 int bench_flag(int argc, char **argv, const char *name)

@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "tfm.h"
+#include "../examples/tfm_args.h" /* the command-line conventions every tfm tool shares */
 
 /* ---------------------------------------------------------------- subcommands */
 int bench_ceilings_cmd(int argc, char **argv);
@@ -38,6 +39,8 @@ int bench_qgemv(int argc, char **argv);
 int bench_qgemm(int argc, char **argv);
 int bench_tokenizer(int argc, char **argv);
 int bench_state(int argc, char **argv);
+/* stories260K.bin in ../shared/models or models/ (what `all` runs `model` on), or NULL */
+const char *bench_default_model(void);
 
 /* ---------------------------------------------------------------- time */
 
@@ -54,10 +57,13 @@ double bench_best(bench_fn fn, void *ctx, int min_reps, double min_seconds);
 /* ---------------------------------------------------------------- arguments */
 
 /* The value after "--name" (the last occurrence wins, so later options override earlier ones),
-   or fallback when absent. */
+   or fallback when absent. A value that is no integer in 0..INT_MAX (no finite number >= 0) is a usage
+   error: the tool exits with status 2 after one line naming the option (tfm_args.h's conventions). */
 const char *bench_arg_str(int argc, char **argv, const char *name, const char *fallback);
 long bench_arg_int(int argc, char **argv, const char *name, long fallback);
 double bench_arg_num(int argc, char **argv, const char *name, double fallback);
+/* A dtype among types[0..n) by name, any case (--dtype Q4_0); an unknown name is a usage error (exit 2). */
+tfm_dtype bench_arg_dtype(int argc, char **argv, const char *name, tfm_dtype fallback, const tfm_dtype *types, int n);
 /* 1 when the flag "--name" is present. */
 int bench_flag(int argc, char **argv, const char *name);
 /* Thread counts from --threads "1,2" into list (at most max); default: 1 and tfm_default_threads().

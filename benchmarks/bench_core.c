@@ -69,13 +69,7 @@ static const openblas *openblas_get(const char *core)
 
 /* ---------------------------------------------------------------- data */
 
-static tfm_dtype parse_dtype(const char *s)
-{
-    if (!strcmp(s, "f32")) return TFM_F32;
-    if (!strcmp(s, "f16")) return TFM_F16;
-    if (!strcmp(s, "bf16")) return TFM_BF16;
-    return TFM_DTYPE_COUNT;
-}
+static const tfm_dtype float_types[] = {TFM_F32, TFM_F16, TFM_BF16};
 
 static uint64_t bench_rng = 0x2545F4914F6CDD1Dull;
 
@@ -248,7 +242,7 @@ int bench_gemm(int argc, char **argv)
     tfm_dtype dtype;
     if (!bench_check_args(argc, argv, "--m --n --k --dtype --threads --seconds --openblas-core", "--csv --no-openblas")) return 2;
     n_threads = bench_threads(argc, argv, threads, 8);
-    dtype = parse_dtype(bench_arg_str(argc, argv, "--dtype", "f32"));
+    dtype = bench_arg_dtype(argc, argv, "--dtype", TFM_F32, float_types, 3);
     seconds = bench_arg_num(argc, argv, "--seconds", 0.3);
     if (!n_threads || dtype == TFM_DTYPE_COUNT) {
         fprintf(stderr, "gemm: --dtype is f32, f16 or bf16\n");
@@ -392,7 +386,7 @@ int bench_gemv(int argc, char **argv)
     tfm_dtype dtype;
     if (!bench_check_args(argc, argv, "--rows --cols --dtype --threads --seconds --openblas-core", "--csv --no-openblas")) return 2;
     n_threads = bench_threads(argc, argv, threads, 8);
-    dtype = parse_dtype(bench_arg_str(argc, argv, "--dtype", "f32"));
+    dtype = bench_arg_dtype(argc, argv, "--dtype", TFM_F32, float_types, 3);
     seconds = bench_arg_num(argc, argv, "--seconds", 0.3);
     if (!n_threads || dtype == TFM_DTYPE_COUNT) {
         fprintf(stderr, "gemv: --dtype is f32, f16 or bf16\n");

@@ -156,7 +156,7 @@ static void llama_bench_rates(const char *bin, const char *model, int threads, i
 }
 
 /* stories260K where `make run` looks for it, so `tfm-bench all` has a model without options */
-static const char *default_model(void)
+const char *bench_default_model(void)
 {
     static const char *candidates[] = {"../shared/models/stories260K.bin", "models/stories260K.bin"};
     size_t i;
@@ -189,11 +189,7 @@ int bench_model(int argc, char **argv)
     options.no_pack = bench_flag(argc, argv, "--no-pack"); /* the weights as stored (tfm_model_pack skipped) */
     n_threads = bench_threads(argc, argv, threads, 8);
     if (!n_threads) return 2;
-    if (!path) path = default_model();
-    if (!path) {
-        printf("model: no model (-m MODEL; stories260K.bin not found in ../shared/models or models): skipped\n");
-        return 0;
-    }
+    if (!path) return tfm_args_error("tfm-bench model", "give a model: -m MODEL (see --help)");
     if (l2c && !tok) {
         fprintf(stderr, "model: --llama2c needs the tokenizer too (-z TOKENIZER)\n");
         return 2;

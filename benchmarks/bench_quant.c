@@ -15,13 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tfm_dtype parse_qtype(const char *s)
+static const tfm_dtype bench_qtypes[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_F32, TFM_F16, TFM_BF16};
+
+static tfm_dtype parse_qtype(int argc, char **argv)
 {
-    static const tfm_dtype types[] = {TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_F32, TFM_F16, TFM_BF16};
-    size_t i;
-    for (i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (!strcmp(s, tfm_dtype_name(types[i]))) return types[i];
-    return TFM_DTYPE_COUNT;
+    return bench_arg_dtype(argc, argv, "--type", TFM_Q4_0, bench_qtypes, (int)(sizeof bench_qtypes / sizeof bench_qtypes[0]));
 }
 
 static void fill_random(float *x, size_t n, unsigned seed)
@@ -158,7 +156,7 @@ int bench_qgemv(int argc, char **argv)
     seconds = bench_arg_num(argc, argv, "--seconds", 0.3);
     if (!n_threads) return 2;
     if (bench_arg_str(argc, argv, "--type", NULL) || bench_arg_str(argc, argv, "--rows", NULL) || bench_arg_str(argc, argv, "--cols", NULL)) {
-        tfm_dtype type = parse_qtype(bench_arg_str(argc, argv, "--type", "q4_0"));
+        tfm_dtype type = parse_qtype(argc, argv);
         long rows = bench_arg_int(argc, argv, "--rows", 5632), cols = bench_arg_int(argc, argv, "--cols", 2048);
         if (type == TFM_DTYPE_COUNT || rows < 1 || cols < 1 || rows > 1 << 20 || cols > 1 << 20) {
             fprintf(stderr, "qgemv: --type q8_0|q4_0|q4_1|q4_k|q6_k|f32|f16|bf16, --rows --cols in 1..%d\n", 1 << 20);
@@ -270,7 +268,7 @@ int bench_qgemm(int argc, char **argv)
         return 2;
     }
     if (bench_arg_str(argc, argv, "--type", NULL)) {
-        tfm_dtype type = parse_qtype(bench_arg_str(argc, argv, "--type", "q4_0"));
+        tfm_dtype type = parse_qtype(argc, argv);
         if (type == TFM_DTYPE_COUNT) {
             fprintf(stderr, "qgemm: --type q8_0|q4_0|q4_1|q4_k|q6_k|f32|f16|bf16\n");
             return 2;

@@ -6,17 +6,15 @@
    The prompt goes through the model in one batch (prefill), then each new token is sampled, printed and
    fed back (decode). stdout gets the text only: the prompt, then the continuation, then a newline.
    stderr's last line is the timing: prefill: N tok, X tok/s | decode: M tok, Y tok/s | peak RSS: Z MiB
-   (--moe-stats prints a mixture of experts' routing statistics on stderr just before it). */
-#if !defined(_WIN32) && !defined(_XOPEN_SOURCE)
-#define _XOPEN_SOURCE 700 /* clock_gettime, getrusage */
-#endif
+   (--moe-stats prints a mixture of experts' routing statistics on stderr just before it). Options follow
+   tfm_args.h's conventions (llama.cpp's names, --help, --version, exit status 2 for a usage error). */
+#include "tfm_args.h"
 
 #define TFM_IMPLEMENTATION
 #include "tfm_model.h"
 #include "tfm_sampler.h"
 #include "tfm_tokenizer.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +22,14 @@
 #include <time.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/resource.h>
-#include <unistd.h>
 #define HAVE_POSIX 1
 #endif
 
+/* The longest prompt file -f reads (a prompt must fit in the context anyway). */
+#define PROMPT_FILE_MAX ((size_t)64 << 20)
+
 typedef struct options {
-    const char *model, *tokenizer, *prompt, *attn;
+    const char *model, *tokenizer, *prompt, *prompt_file, *attn;
     long n_generate;
     int n_threads, context;
     tfm_dtype kv_type;
@@ -37,153 +37,79 @@ typedef struct options {
     tfm_sampler_params sampling;
 } options;
 
-static void usage(void)
+static void usage(FILE *out)
 {
-    printf("usage: tfm-generate -m MODEL [-z TOKENIZER] [options]\n"
-           "Generates text with a Llama-family model, printing it as it is produced.\n"
-           "  -m MODEL              model file: GGUF, or llama2.c .bin (e.g. stories15M.bin)\n"
-           "  -z TOKENIZER          llama2.c tokenizer.bin (tok512.bin for stories260K); needed for a .bin,\n"
-           "                        optional for a GGUF file (default: the vocab it carries)\n"
-           "  -p PROMPT             text to continue (default: none, the story starts from BOS)\n"
-           "  -n N                  tokens to generate (default 256); stops earlier at EOS or BOS, or when\n"
-           "                        the context is full. A prompt longer than the context is an error.\n"
-           "  --temp T              temperature, 0 = greedy (default 1.0)\n"
-           "  --top-p P             nucleus sampling: smallest set of tokens with probability >= P\n"
-           "                        (default 0.9; 1 = off)\n"
-           "  --top-k K             sample among the K most likely tokens (default 0 = off)\n"
-           "  --min-p P             drop tokens less likely than P x the most likely (default 0 = off)\n"
-           "  --repeat-penalty R    penalise tokens already in the text (default 1 = off)\n"
-           "  --seed S              random seed (default: the time, so each run differs)\n"
-           "  --threads T           threads (default: all cores, %d here)\n"
-           "  --context N           positions to keep (default and maximum: the model's context length)\n"
-           "  --attn SPEC           attention of every layer: flash (default), dense (the same function),\n"
-           "                        window:W or bigbird:B,G,W,R[,SEED] (sparse: they change the model's\n"
-           "                        function; a window keeps only W positions in memory)\n"
-           "  --kv-type T           KV cache storage: f32 (default) or i8 (int8 rows, one scale per token\n"
-           "                        and head: about a quarter of the memory)\n"
-           "  --moe-stats           mixture-of-experts models: print each layer's routing statistics\n"
-           "                        (tokens per expert, mean gate probability, aux loss) on stderr\n"
-           "  -h, --help            this help\n",
-           tfm_default_threads());
+    fprintf(out,
+            "usage: tfm-generate -m MODEL [-z TOKENIZER] [options]\n"
+            "Generates text with a Llama-family model, printing it as it is produced.\n"
+            "  -m, --model MODEL       model file: GGUF, or llama2.c .bin (e.g. stories15M.bin)\n"
+            "  -z TOKENIZER            llama2.c tokenizer.bin (tok512.bin for stories260K); needed for a .bin,\n"
+            "                          optional for a GGUF file (default: the vocab it carries)\n"
+            "  -p, --prompt PROMPT     text to continue (default: none, the story starts from BOS)\n"
+            "  -f, --file FILE         read the prompt from FILE instead\n"
+            "  -n, --n-predict N       tokens to generate (default 256); stops earlier at EOS or BOS, or when\n"
+            "                          the context is full. A prompt longer than the context is an error.\n"
+            "  --temp T                temperature, 0 = greedy (default 1.0)\n"
+            "  --top-p P               nucleus sampling: smallest set of tokens with probability >= P\n"
+            "                          (default 0.9; 1 = off)\n"
+            "  --top-k K               sample among the K most likely tokens (default 0 = off)\n"
+            "  --min-p P               drop tokens less likely than P x the most likely (default 0 = off)\n"
+            "  --repeat-penalty R      penalise tokens already in the text (default 1 = off)\n"
+            "  -s, --seed S            random seed (default: the time, so each run differs)\n"
+            "  -t, --threads T         threads (default: all cores, %d here; at most %d)\n"
+            "  -c, --ctx-size N        positions to keep (default: the model's context length, at most %d;\n"
+            "                          also --context)\n"
+            "  --attn SPEC             attention of every layer: flash (default), dense (the same function),\n"
+            "                          window:W or bigbird:B,G,W,R[,SEED] (sparse: they change the model's\n"
+            "                          function; a window keeps only W positions in memory)\n"
+            "  --kv-type T             KV cache storage: f32 (default) or i8 (int8 rows, one scale per token\n"
+            "                          and head: about a quarter of the memory)\n"
+            "  --moe-stats             mixture-of-experts models: print each layer's routing statistics\n"
+            "                          (tokens per expert, mean gate probability, aux loss) on stderr\n"
+            "  -h, --help              this help\n"
+            "  --version               the version\n",
+            tfm_default_threads(), tfm_max_threads(), TFM_DEFAULT_CONTEXT);
 }
 
 /* ---------------------------------------------------------------- arguments */
 
-static int fail_arg(const char *flag, const char *value, const char *want)
+/* 0 to go on, else the exit status (0 after --help or --version, 2 after a usage error). */
+static int parse_args(int argc, char **argv, options *o)
 {
-    fprintf(stderr, "tfm-generate: %s wants %s, got '%s' (see --help)\n", flag, want, value);
+    static const char *const kv_types[] = {"f32", "i8"};
+    int kv = 0;
+    tfm_args a;
+    memset(o, 0, sizeof *o);
+    o->n_generate = 256;
+    tfm_sampler_params_default(&o->sampling); /* temperature 1, top-p 0.9: llama2.c's defaults */
+    o->sampling.seed = (uint64_t)time(NULL);
+    tfm_args_init(&a, "tfm-generate", argc, argv, usage);
+    while (tfm_args_next(&a)) {
+        if (tfm_args_string(&a, "-m", "--model", &o->model) || tfm_args_string(&a, "-z", NULL, &o->tokenizer) ||
+            tfm_args_string(&a, "-p", "--prompt", &o->prompt) || tfm_args_string(&a, "-f", "--file", &o->prompt_file) ||
+            tfm_args_long(&a, "-n", "--n-predict", 0, 1L << 30, &o->n_generate) ||
+            tfm_args_float(&a, NULL, "--temp", 0, 0, 1e30, &o->sampling.temperature) ||
+            tfm_args_float(&a, NULL, "--top-p", 0, 1, 1, &o->sampling.top_p) ||
+            tfm_args_int(&a, NULL, "--top-k", 0, 1 << 30, &o->sampling.top_k) ||
+            tfm_args_float(&a, NULL, "--min-p", 0, 0, 1, &o->sampling.min_p) ||
+            tfm_args_float(&a, NULL, "--repeat-penalty", 0, 1, 1e30, &o->sampling.repeat_penalty) ||
+            tfm_args_u64(&a, "-s", "--seed", &o->sampling.seed) ||
+            tfm_args_int(&a, "-t", "--threads", 1, 1 << 20, &o->n_threads) ||
+            tfm_args_int(&a, "-c", "--ctx-size", 1, 1 << 24, &o->context) ||
+            tfm_args_int(&a, NULL, "--context", 1, 1 << 24, &o->context) ||
+            tfm_args_string(&a, NULL, "--attn", &o->attn) || tfm_args_choice(&a, NULL, "--kv-type", kv_types, 2, &kv) ||
+            tfm_args_flag(&a, NULL, "--moe-stats", &o->moe_stats))
+            continue;
+        tfm_args_unknown(&a);
+    }
+    if (a.status >= 0) return a.status;
+    o->kv_type = kv == 1 ? TFM_I8 : TFM_F32;
+    if (!o->model) return tfm_args_fail(&a, "give a model: -m MODEL [-z TOKENIZER]");
+    if (o->prompt && o->prompt_file) return tfm_args_fail(&a, "give the prompt with -p or -f, not both");
     return 0;
 }
 
-static int parse_long(const char *flag, const char *text, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < lo || v > hi) {
-        char want[64];
-        sprintf(want, "an integer in %ld..%ld", lo, hi);
-        return fail_arg(flag, text, want);
-    }
-    *out = v;
-    return 1;
-}
-
-/* A number in [lo, hi] (lo excluded when open_lo), else a message naming the range `want`. */
-static int parse_float(const char *flag, const char *text, double lo, int open_lo, double hi, const char *want,
-                       float *out)
-{
-    char *end;
-    double v;
-    errno = 0;
-    v = strtod(text, &end);
-    if (errno || end == text || *end || !(v >= lo && v <= hi) || (open_lo && v == lo)) return fail_arg(flag, text, want);
-    *out = (float)v;
-    return 1;
-}
-
-static int parse_args(int argc, char **argv, options *o)
-{
-    int i;
-    long v;
-    memset(o, 0, sizeof *o);
-    o->n_generate = 256;
-    o->prompt = "";
-    tfm_sampler_params_default(&o->sampling); /* temperature 1, top-p 0.9: llama2.c's defaults */
-    o->sampling.seed = (uint64_t)time(NULL);
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *val;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage();
-            exit(0);
-        }
-        if (!strcmp(a, "--moe-stats")) {
-            o->moe_stats = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "tfm-generate: %s\n", a[0] == '-' ? "an option without its value (see --help)"
-                                                             : "unexpected argument (see --help)");
-            return 0;
-        }
-        val = argv[++i];
-        if (!strcmp(a, "-m")) o->model = val;
-        else if (!strcmp(a, "-z")) o->tokenizer = val;
-        else if (!strcmp(a, "-p")) o->prompt = val;
-        else if (!strcmp(a, "-n")) {
-            if (!parse_long(a, val, 0, 1L << 30, &o->n_generate)) return 0;
-        } else if (!strcmp(a, "--temp")) {
-            if (!parse_float(a, val, 0, 0, 1e6, "a number >= 0", &o->sampling.temperature)) return 0;
-        } else if (!strcmp(a, "--top-p")) {
-            if (!parse_float(a, val, 0, 1, 1, "a number in (0, 1]", &o->sampling.top_p)) return 0;
-        } else if (!strcmp(a, "--top-k")) {
-            if (!parse_long(a, val, 0, 1L << 30, &v)) return 0;
-            o->sampling.top_k = (int)v;
-        } else if (!strcmp(a, "--min-p")) {
-            if (!parse_float(a, val, 0, 0, 1, "a number in [0, 1]", &o->sampling.min_p)) return 0;
-        } else if (!strcmp(a, "--repeat-penalty")) {
-            if (!parse_float(a, val, 0, 1, 1e6, "a number > 0", &o->sampling.repeat_penalty)) return 0;
-        } else if (!strcmp(a, "--seed")) {
-            char *end;
-            errno = 0;
-            o->sampling.seed = strtoull(val, &end, 10);
-            if (errno || end == val || *end || val[0] == '-') return fail_arg(a, val, "a non-negative integer");
-        } else if (!strcmp(a, "--threads")) {
-            if (!parse_long(a, val, 1, 1024, &v)) return 0;
-            o->n_threads = (int)v;
-        } else if (!strcmp(a, "--context")) {
-            if (!parse_long(a, val, 1, 1L << 24, &v)) return 0;
-            o->context = (int)v;
-        } else if (!strcmp(a, "--attn")) {
-            o->attn = val;
-        } else if (!strcmp(a, "--kv-type")) {
-            if (strcmp(val, "f32") && strcmp(val, "i8")) return fail_arg(a, val, "f32 or i8");
-            o->kv_type = strcmp(val, "i8") ? TFM_F32 : TFM_I8;
-        } else {
-            fprintf(stderr, "tfm-generate: unknown option '%s' (see --help)\n", a);
-            return 0;
-        }
-    }
-    if (!o->model) {
-        fprintf(stderr, "tfm-generate: give a model: -m MODEL [-z TOKENIZER] (see --help)\n");
-        return 0;
-    }
-    return 1;
-}
-
 /* ---------------------------------------------------------------- output and timing */
-
-static double now_seconds(void)
-{
-#if defined(HAVE_POSIX)
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-#else
-    return (double)clock() / CLOCKS_PER_SEC;
-#endif
-}
 
 static double peak_rss_mib(void)
 {
@@ -218,6 +144,7 @@ typedef struct session {
     const tfm_tokenizer *tok; /* own_tok, else the model's */
     tfm_context *ctx;
     tfm_sampler *sampler;
+    char *prompt_text;        /* read from -f */
     int *ids;
     float *logits;
 } session;
@@ -228,6 +155,7 @@ static int finish(session *s, int status)
     tfm_context_free(s->ctx);
     tfm_tokenizer_free(s->own_tok);
     tfm_model_free(s->model);
+    free(s->prompt_text);
     free(s->ids);
     free(s->logits);
     return status;
@@ -239,15 +167,24 @@ int main(int argc, char **argv)
     session s;
     tfm_context_params params;
     tfm_error err;
-    int n_prompt = 0, n_done = 0, prev, bos, eos, i;
+    const char *prompt;
+    size_t prompt_len;
+    int n_prompt = 0, n_done = 0, prev, bos, eos, i, status;
     long room;
     double t0, t_prefill, t_decode;
 
 #if defined(HAVE_POSIX)
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is a write error to report, not a signal to die of */
 #endif
-    if (!parse_args(argc, argv, &o)) return 2;
+    if ((status = parse_args(argc, argv, &o)) != 0 || o.model == NULL) return status;
     memset(&s, 0, sizeof s);
+    prompt = o.prompt ? o.prompt : "";
+    prompt_len = strlen(prompt);
+    if (o.prompt_file) {
+        if (!(s.prompt_text = tfm_args_read_file("tfm-generate", o.prompt_file, PROMPT_FILE_MAX, &prompt_len)))
+            return finish(&s, 1);
+        prompt = s.prompt_text;
+    }
 
     if (tfm_model_load(o.model, NULL, &s.model, &err) != TFM_OK ||
         (o.tokenizer &&
@@ -257,7 +194,8 @@ int main(int argc, char **argv)
     }
     s.tok = s.own_tok ? s.own_tok : tfm_model_tokenizer(s.model);
     if (!s.tok) {
-        fprintf(stderr, "tfm-generate: %s carries no vocab: give its tokenizer with -z TOKENIZER\n", o.model);
+        fprintf(stderr, "tfm-generate: %s carries no vocab: give its tokenizer with -z TOKENIZER\n",
+                tfm_args_quote(o.model));
         return finish(&s, 1);
     }
     /* the library runs past the trained length (perplexity does); generating there makes no sense */
@@ -281,14 +219,13 @@ int main(int argc, char **argv)
     eos = tfm_tokenizer_eos(s.tok);
 
     /* the prompt: BOS, then its tokens */
-    s.ids = (int *)malloc(sizeof(int) * (strlen(o.prompt) + 3));
+    s.ids = (int *)malloc(sizeof(int) * (prompt_len + 3));
     s.logits = (float *)malloc(sizeof(float) * (size_t)s.model->config.vocab_size);
     if (!s.ids || !s.logits) {
         fprintf(stderr, "tfm-generate: out of memory\n");
         return finish(&s, 1);
     }
-    if (tfm_tokenizer_encode(s.tok, o.prompt, strlen(o.prompt), 1, 0, s.ids, (int)strlen(o.prompt) + 3, &n_prompt) !=
-        TFM_OK) {
+    if (tfm_tokenizer_encode(s.tok, prompt, prompt_len, 1, 0, s.ids, (int)prompt_len + 3, &n_prompt) != TFM_OK) {
         fprintf(stderr, "tfm-generate: cannot encode the prompt\n");
         return finish(&s, 1);
     }
@@ -304,13 +241,13 @@ int main(int argc, char **argv)
         }
 
     /* prefill: the whole prompt in one call; its last logits give the first new token */
-    t0 = now_seconds();
+    t0 = tfm_args_seconds();
     if (tfm_forward(s.ctx, s.ids, n_prompt, s.logits, TFM_LOGITS_LAST, &err) != TFM_OK) {
         fprintf(stderr, "tfm-generate: %s\n", err.message);
         return finish(&s, 1);
     }
     for (i = 0; i < n_prompt; i++) tfm_sampler_accept(s.sampler, s.ids[i]);
-    t_prefill = now_seconds() - t0;
+    t_prefill = tfm_args_seconds() - t0;
 
     /* decode: sample, print, feed back; each new token takes one position */
     room = s.ctx->context_length - n_prompt;
@@ -320,7 +257,7 @@ int main(int argc, char **argv)
         o.n_generate = room;
     }
     prev = s.ids[n_prompt - 1];
-    t0 = now_seconds();
+    t0 = tfm_args_seconds();
     for (n_done = 0; n_done < o.n_generate; n_done++) {
         int next;
         if (tfm_sampler_sample(s.sampler, s.logits, &next) != TFM_OK) {
@@ -338,7 +275,7 @@ int main(int argc, char **argv)
         }
         prev = next;
     }
-    t_decode = now_seconds() - t0;
+    t_decode = tfm_args_seconds() - t0;
     if (fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
         fprintf(stderr, "tfm-generate: cannot write to stdout\n");
         return finish(&s, 1);

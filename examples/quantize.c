@@ -17,7 +17,9 @@
    the keys llama.cpp reads from its header and the vocab of -z tokenizer.bin (required for .bin, whose
    files carry none). Matrices are converted while the file is written, a chunk of rows at a time. The
    k-quant mixes of llama-quantize (Q4_K_M: some matrices q5_k or q6_k) are not reproduced: q4_k here is
-   its Q4_K_S with every matrix q4_k. */
+   its Q4_K_S with every matrix q4_k. Options follow tfm_args.h's conventions; TYPE in any case (Q4_0). */
+#include "tfm_args.h"
+
 #define TFM_IMPLEMENTATION
 #include "tfm_model.h"
 
@@ -195,63 +197,42 @@ static int from_llama2c(job *j, const tfm_model *m, char (*names)[64])
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tfm-quantize [-z tokenizer.bin] [--pure] [--threads N] IN.{gguf,bin} OUT.gguf TYPE\n"
-               "  TYPE       q8_0 q4_0 q4_1 q4_k q6_k f16 bf16: the matrices' type (norms stay f32)\n"
-               "  -z PATH    the vocab of a llama2.c .bin input (its tokenizer.bin; required for .bin)\n"
-               "  --pure     the classifier in TYPE too (default: q6_k, as llama.cpp, or q8_0 when its rows\n"
-               "             are no multiple of TYPE's block)\n"
-               "  --threads  threads quantizing (default: all)\n"
+    fprintf(f, "usage: tfm-quantize [-z tokenizer.bin] [--pure] [-t N] IN.{gguf,bin} OUT.gguf TYPE\n"
+               "  TYPE             q8_0 q4_0 q4_1 q4_k q6_k f16 bf16 (any case): the matrices' type (norms stay f32)\n"
+               "  -z PATH          the vocab of a llama2.c .bin input (its tokenizer.bin; required for .bin)\n"
+               "  --pure           the classifier in TYPE too (default: q6_k, as llama.cpp, or q8_0 when its rows\n"
+               "                   are no multiple of TYPE's block)\n"
+               "  -t, --threads N  threads quantizing (default: all, at most %d)\n"
+               "  -h, --help       this help\n"
+               "  --version        the version\n"
                "Rows that are no multiple of a type's block fall back (q4_k, q6_k -> q8_0 -> f16); each\n"
-               "fallback is printed.\n");
+               "fallback is printed.\n",
+            tfm_max_threads());
 }
 
+/* 0 to go on, else the exit status (0 after --help or --version, 2 after a usage error). */
 static int parse_args(int argc, char **argv, options *o)
 {
-    const char *pos[3];
-    int n_pos = 0, i;
-    size_t t;
+    const char *type = NULL;
+    tfm_args a;
     memset(o, 0, sizeof *o);
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            exit(0);
-        } else if (!strcmp(argv[i], "--pure")) o->pure = 1;
-        else if ((!strcmp(argv[i], "-z") || !strcmp(argv[i], "--threads")) && i + 1 < argc) {
-            if (argv[i][1] == 'z') o->tokenizer = argv[++i];
-            else if ((o->n_threads = atoi(argv[++i])) <= 0) {
-                fprintf(stderr, "tfm-quantize: --threads '%s' must be a positive number\n", argv[i]);
-                return 0;
-            }
-        } else if (!strcmp(argv[i], "-z") || !strcmp(argv[i], "--threads")) {
-            fprintf(stderr, "tfm-quantize: %s needs a value\n", argv[i]);
-            return 0;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "tfm-quantize: unknown option '%s' (see --help)\n", argv[i]);
-            return 0;
-        } else if (n_pos < 3) pos[n_pos++] = argv[i];
-        else {
-            fprintf(stderr, "tfm-quantize: too many arguments (see --help)\n");
-            return 0;
-        }
+    tfm_args_init(&a, "tfm-quantize", argc, argv, usage);
+    while (tfm_args_next(&a)) {
+        if (tfm_args_string(&a, "-z", NULL, &o->tokenizer) || tfm_args_flag(&a, NULL, "--pure", &o->pure) ||
+            tfm_args_int(&a, "-t", "--threads", 1, 1 << 20, &o->n_threads) || tfm_args_positional(&a, &o->in) ||
+            tfm_args_positional(&a, &o->out) || tfm_args_positional(&a, &type))
+            continue;
+        tfm_args_unknown(&a);
     }
-    if (n_pos != 3) {
-        fprintf(stderr, "tfm-quantize: want IN OUT TYPE (see --help)\n");
-        return 0;
-    }
-    o->in = pos[0], o->out = pos[1];
-    for (t = 0; t < sizeof types / sizeof types[0]; t++)
-        if (!strcmp(pos[2], tfm_dtype_name(types[t]))) break;
-    if (t == sizeof types / sizeof types[0]) {
-        fprintf(stderr, "tfm-quantize: unknown type '%s' (q8_0 q4_0 q4_1 q4_k q6_k f16 bf16)\n", pos[2]);
-        return 0;
-    }
-    o->type = types[t];
+    if (a.status >= 0) return a.status;
+    if (!type) return tfm_args_fail(&a, "want IN OUT TYPE");
+    if (!tfm_args_parse_dtype(a.prog, "TYPE", type, types, (int)(sizeof types / sizeof types[0]), &o->type)) return 2;
+    if (!o->n_threads || o->n_threads > tfm_max_threads()) o->n_threads = tfm_max_threads();
     if (!strcmp(o->in, o->out)) {
-        fprintf(stderr, "tfm-quantize: the output would overwrite the input %s\n", o->in);
-        return 0;
+        tfm_args_error(a.prog, "the output would overwrite the input %s", tfm_args_quote(o->in));
+        return 1;
     }
-    if (!o->n_threads) o->n_threads = tfm_default_threads();
-    return 1;
+    return 0;
 }
 
 /* 1 if the file starts with GGUF's magic; -1 if it cannot be read. */
@@ -274,14 +255,15 @@ int main(int argc, char **argv)
     tfm_model *m = NULL;
     char (*names)[64] = NULL;
     int gguf, ok;
-    if (!parse_args(argc, argv, &o)) return 2;
+    if ((ok = parse_args(argc, argv, &o)) != 0 || !o.in) return ok;
     gguf = is_gguf(o.in);
     if (gguf < 0) {
-        fprintf(stderr, "tfm-quantize: cannot open %s\n", o.in);
+        fprintf(stderr, "tfm-quantize: cannot open '%s': %s\n", tfm_args_quote(o.in), strerror(errno));
         return 1;
     }
     if (!gguf && !o.tokenizer) {
-        fprintf(stderr, "tfm-quantize: %s is a llama2.c file, which has no vocab: give its tokenizer.bin with -z\n", o.in);
+        fprintf(stderr, "tfm-quantize: %s is a llama2.c file, which has no vocab: give its tokenizer.bin with -z\n",
+                tfm_args_quote(o.in));
         return 1;
     }
     memset(&j, 0, sizeof j);
@@ -300,7 +282,8 @@ int main(int argc, char **argv)
     ok = ok && tfm_gguf_writer_write_file(j.w, o.out, &j.err) == TFM_OK;
     if (!ok) fprintf(stderr, "tfm-quantize: %s\n", j.err.message[0] ? j.err.message : "failed");
     else
-        fprintf(stderr, "tfm-quantize: wrote %s (%s, %.1f MB): %d tensors, %d converted, %d copied, %d fallbacks\n", o.out,
+        fprintf(stderr, "tfm-quantize: wrote %s (%s, %.1f MB): %d tensors, %d converted, %d copied, %d fallbacks\n",
+                tfm_args_quote(o.out),
                 tfm_dtype_name(o.type), (double)tfm_gguf_writer_size(j.w) / 1e6, j.n, j.converted, j.n - j.converted,
                 j.fallbacks);
     tfm_gguf_writer_free(j.w);

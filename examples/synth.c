@@ -20,6 +20,8 @@
               With --experts E (and --experts-used K) the feed-forward blocks are Mixtral's mixture of
               experts, as llama.cpp's converter writes it: llama.expert_count/expert_used_count, a router
               blk.N.ffn_gate_inp and the experts stacked in blk.N.ffn_{gate,up,down}_exps (3-D). */
+#include "tfm_args.h"
+
 #define TFM_IMPLEMENTATION
 #include "tfm_model.h" /* the GGUF metadata and vocab writers */
 #include "tfm_sampler.h" /* tfm_rng: a seeded stream, the same on every platform */
@@ -321,124 +323,74 @@ static void usage(FILE *out)
             "  --experts E        gguf: a mixture of E experts in every layer (0: dense; default the shape's)\n"
             "  --experts-used K   gguf: experts per token (default 2, at most E)\n"
             "  --own-classifier   store a classifier apart from the embedding\n"
-            "  --seed S           random seed (default 1); same seed, same weights in every format\n"
+            "  -s, --seed S       random seed (default 1); same seed, same weights in every format\n"
             "  --format F         output format:");
     for (i = 0; i < sizeof writers / sizeof writers[0]; i++) fprintf(out, " %s", writers[i].format);
     fprintf(out, " (default llama2c)\n  --type T           gguf: dtype of the matrices:");
     for (i = 0; i < sizeof gguf_types / sizeof gguf_types[0]; i++) fprintf(out, " %s", tfm_dtype_name(gguf_types[i]));
-    fprintf(out, " (default f32)\n"
-                 "  -z TOKENIZER       gguf: the vocab of this llama2.c tokenizer.bin (default: a stand-in vocab)\n");
+    fprintf(out, " (default f32; any case)\n"
+                 "  -z TOKENIZER       gguf: the vocab of this llama2.c tokenizer.bin (default: a stand-in vocab)\n"
+                 "  -h, --help         this help\n"
+                 "  --version          the version\n");
 }
 
-static int parse_int(const char *flag, const char *text, int *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v <= 0 || v > 1 << 24) {
-        fprintf(stderr, "tfm-synth: %s wants a positive integer, got '%s'\n", flag, text);
-        return 0;
-    }
-    *out = (int)v;
-    return 1;
-}
-
-static int parse_type(const char *text, tfm_dtype *out)
-{
-    size_t i;
-    for (i = 0; i < sizeof gguf_types / sizeof gguf_types[0]; i++)
-        if (!strcmp(text, tfm_dtype_name(gguf_types[i]))) {
-            *out = gguf_types[i];
-            return 1;
-        }
-    fprintf(stderr, "tfm-synth: unknown --type '%s' (see --help)\n", text);
-    return 0;
-}
-
+/* 0 to go on, else the exit status (0 after --help or --version, 2 after a usage error). */
 static int parse_args(int argc, char **argv, options *o)
 {
-    int i;
+    const char *shape_names[sizeof shapes / sizeof shapes[0]], *formats[sizeof writers / sizeof writers[0]];
+    const int n_shapes = (int)(sizeof shapes / sizeof shapes[0]), n_formats = (int)(sizeof writers / sizeof writers[0]);
+    int i, shape = -1, format = 0;
+    tfm_args a;
     memset(o, 0, sizeof *o);
     o->seed = 1;
-    o->format = "llama2c";
     o->type = TFM_F32;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int *target = NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            exit(0);
-        }
-        if (!strcmp(a, "--own-classifier")) {
-            o->own_classifier = 1;
+    for (i = 0; i < n_shapes; i++) shape_names[i] = shapes[i].name;
+    for (i = 0; i < n_formats; i++) formats[i] = writers[i].format;
+    tfm_args_init(&a, "tfm-synth", argc, argv, usage);
+    while (tfm_args_next(&a)) {
+        /* a shape sets every dimension; the flags after it override some */
+        if (tfm_args_choice(&a, NULL, "--shape", shape_names, n_shapes, &shape)) {
+            if (a.status < 0) o->s = shapes[shape];
             continue;
         }
-        if (!v) {
-            fprintf(stderr, "tfm-synth: %s needs a value (see --help)\n", a);
-            return 0;
-        }
-        i++;
-        if (!strcmp(a, "--shape")) {
-            size_t k;
-            for (k = 0; k < sizeof shapes / sizeof shapes[0] && strcmp(shapes[k].name, v); k++) {}
-            if (k == sizeof shapes / sizeof shapes[0]) {
-                fprintf(stderr, "tfm-synth: unknown shape '%s' (see --help)\n", v);
-                return 0;
-            }
-            o->s = shapes[k];
-        } else if (!strcmp(a, "-o")) o->out = v;
-        else if (!strcmp(a, "--format")) o->format = v;
-        else if (!strcmp(a, "--type")) {
-            if (!parse_type(v, &o->type)) return 0;
-        } else if (!strcmp(a, "-z")) o->tokenizer = v;
-        else if (!strcmp(a, "--seed")) o->seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--dim")) target = &o->s.dim;
-        else if (!strcmp(a, "--hidden")) target = &o->s.hidden_dim;
-        else if (!strcmp(a, "--layers")) target = &o->s.n_layers;
-        else if (!strcmp(a, "--heads")) target = &o->s.n_heads;
-        else if (!strcmp(a, "--kv-heads")) target = &o->s.n_kv_heads;
-        else if (!strcmp(a, "--vocab")) target = &o->s.vocab_size;
-        else if (!strcmp(a, "--seq-len")) target = &o->s.seq_len;
-        else if (!strcmp(a, "--experts")) {
-            char *end;
-            long e = strtol(v, &end, 10);
-            if (end == v || *end || e < 0 || e > 256) {
-                fprintf(stderr, "tfm-synth: --experts wants 0..256, got '%s'\n", v);
-                return 0;
-            }
-            o->s.n_experts = (int)e;
-        } else if (!strcmp(a, "--experts-used")) target = &o->s.n_experts_used;
-        else {
-            fprintf(stderr, "tfm-synth: unknown option '%s' (see --help)\n", a);
-            return 0;
-        }
-        if (target && !parse_int(a, v, target)) return 0;
+        if (tfm_args_string(&a, "-o", NULL, &o->out) || tfm_args_choice(&a, NULL, "--format", formats, n_formats, &format) ||
+            tfm_args_dtype(&a, NULL, "--type", gguf_types, (int)(sizeof gguf_types / sizeof gguf_types[0]), &o->type) ||
+            tfm_args_string(&a, "-z", NULL, &o->tokenizer) || tfm_args_u64(&a, "-s", "--seed", &o->seed) ||
+            tfm_args_flag(&a, NULL, "--own-classifier", &o->own_classifier) ||
+            tfm_args_int(&a, NULL, "--dim", 1, 1 << 24, &o->s.dim) ||
+            tfm_args_int(&a, NULL, "--hidden", 1, 1 << 24, &o->s.hidden_dim) ||
+            tfm_args_int(&a, NULL, "--layers", 1, 1 << 24, &o->s.n_layers) ||
+            tfm_args_int(&a, NULL, "--heads", 1, 1 << 24, &o->s.n_heads) ||
+            tfm_args_int(&a, NULL, "--kv-heads", 1, 1 << 24, &o->s.n_kv_heads) ||
+            tfm_args_int(&a, NULL, "--vocab", 1, 1 << 24, &o->s.vocab_size) ||
+            tfm_args_int(&a, NULL, "--seq-len", 1, 1 << 24, &o->s.seq_len) ||
+            tfm_args_int(&a, NULL, "--experts", 0, 256, &o->s.n_experts) ||
+            tfm_args_int(&a, NULL, "--experts-used", 1, 256, &o->s.n_experts_used))
+            continue;
+        tfm_args_unknown(&a);
     }
+    if (a.status >= 0) return a.status;
+    o->format = writers[format].format;
     if (!o->s.n_kv_heads) o->s.n_kv_heads = o->s.n_heads;
     if (o->s.n_experts && !o->s.n_experts_used) o->s.n_experts_used = o->s.n_experts < 2 ? o->s.n_experts : 2;
     if (!o->s.n_experts) o->s.n_experts_used = 0;
     if (o->s.n_experts_used > o->s.n_experts) {
-        fprintf(stderr, "tfm-synth: --experts-used %d exceeds --experts %d\n", o->s.n_experts_used, o->s.n_experts);
-        return 0;
+        tfm_args_error(a.prog, "--experts-used %d exceeds --experts %d", o->s.n_experts_used, o->s.n_experts);
+        return 2;
     }
     if (!o->out) {
-        fprintf(stderr, "tfm-synth: no output file (-o OUT)\n");
-        return 0;
+        return tfm_args_fail(&a, "no output file (-o OUT)");
     }
     if (!o->s.dim || !o->s.hidden_dim || !o->s.n_layers || !o->s.n_heads || !o->s.vocab_size || !o->s.seq_len) {
-        fprintf(stderr, "tfm-synth: give --shape or every one of --dim --hidden --layers --heads --vocab --seq-len\n");
-        return 0;
+        return tfm_args_fail(&a, "give --shape or every one of --dim --hidden --layers --heads --vocab --seq-len");
     }
     if (o->s.dim % o->s.n_heads || (o->s.dim / o->s.n_heads) % 2 || o->s.n_heads % o->s.n_kv_heads) {
-        fprintf(stderr, "tfm-synth: --heads must divide --dim into even head sizes and --kv-heads divide --heads\n");
-        return 0;
+        return tfm_args_fail(&a, "--heads must divide --dim into even head sizes and --kv-heads divide --heads");
     }
     if (strcmp(o->format, "gguf") != 0 && (o->type != TFM_F32 || o->tokenizer || o->s.n_experts)) {
-        fprintf(stderr, "tfm-synth: --type, -z and --experts are for --format gguf\n");
-        return 0;
+        return tfm_args_fail(&a, "--type, -z and --experts are for --format gguf");
     }
-    return 1;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -448,28 +400,28 @@ int main(int argc, char **argv)
     size_t i;
     FILE *f;
     int ok;
-    if (!parse_args(argc, argv, &o)) return 2;
+    if ((ok = parse_args(argc, argv, &o)) != 0 || !o.out) return ok;
     for (i = 0; i < sizeof writers / sizeof writers[0]; i++)
         if (!strcmp(writers[i].format, o.format)) w = &writers[i];
     if (!w) {
-        fprintf(stderr, "tfm-synth: unknown format '%s' (see --help)\n", o.format);
+        fprintf(stderr, "tfm-synth: unknown format '%s' (see --help)\n", tfm_args_quote(o.format));
         return 2;
     }
     f = fopen(o.out, "wb");
     if (!f) {
-        fprintf(stderr, "tfm-synth: cannot create '%s': %s\n", o.out, strerror(errno));
+        fprintf(stderr, "tfm-synth: cannot create '%s': %s\n", tfm_args_quote(o.out), strerror(errno));
         return 1;
     }
     ok = w->write(f, &o);
     ok = fclose(f) == 0 && ok;
     if (!ok) {
-        fprintf(stderr, "tfm-synth: error writing '%s'\n", o.out);
+        fprintf(stderr, "tfm-synth: error writing '%s'\n", tfm_args_quote(o.out));
         remove(o.out);
         return 1;
     }
     fprintf(stderr,
             "tfm-synth: wrote %s (%s%s%s: dim %d, hidden %d, %d layers, %d heads, %d kv heads, vocab %d, seq_len %d",
-            o.out, o.format, strcmp(o.format, "gguf") ? "" : " ", strcmp(o.format, "gguf") ? "" : tfm_dtype_name(o.type),
+            tfm_args_quote(o.out), o.format, strcmp(o.format, "gguf") ? "" : " ", strcmp(o.format, "gguf") ? "" : tfm_dtype_name(o.type),
             o.s.dim, o.s.hidden_dim, o.s.n_layers, o.s.n_heads, o.s.n_kv_heads, o.s.vocab_size, o.s.seq_len);
     if (o.s.n_experts) fprintf(stderr, ", %d experts, %d per token", o.s.n_experts, o.s.n_experts_used);
     fprintf(stderr, ")\n");

@@ -222,12 +222,15 @@ TFM_API const char *tfm_model_chat_template(const tfm_model *model);
 
 /* Zero-initialise (memset) and set what you need: every zero field means its default. */
 typedef struct tfm_context_params {
-    int context_length; /* positions the KV cache holds; 0: the model's context_length. More is allowed
+    int context_length; /* positions the KV cache holds; 0: the model's context_length, at most
+                           TFM_DEFAULT_CONTEXT (files declare up to millions of positions: a cache that
+                           large is asked for, never a default). More than the model's is allowed
                            (RoPE extrapolates past the trained length, as llama.cpp lets it: perplexity
-                           at a context above a small model's context_length) */
+                           at a context above a small model's context_length); at most 2^24 */
     int max_batch;      /* tokens per chunk; longer inputs to tfm_forward are processed in chunks.
                            0: 512 */
-    int n_threads;      /* 0: tfm_default_threads() */
+    int n_threads;      /* 0: tfm_default_threads(); more than tfm_max_threads() runs that many;
+                           negative: TFM_ERR_INVALID_ARGUMENT */
     const char *attn;   /* every layer's attention, a tfm_attn_config_parse spec: "flash" (NULL: the
                            default), "dense" (the same function, materialised scores), "window:W" or
                            "bigbird:B,G,W,R[,SEED]" (sparse: they change the model's function) */
@@ -239,14 +242,21 @@ typedef struct tfm_context_params {
                            (tfm_context_moe_stats); 0: off. Ignored for a dense model */
 } tfm_context_params;
 
+/* The default context length: the model's, up to this many positions (tfm_context_params). */
+#ifndef TFM_DEFAULT_CONTEXT
+#define TFM_DEFAULT_CONTEXT 4096
+#endif
+
 /* The state of one sequence: its KV cache and the activations of a chunk, all allocated once by
    tfm_context_create. Use a context from one thread at a time (it spreads its own work over
-   n_threads). Fields may be read; n_threads may be changed between calls. */
+   n_threads). Fields may be read; n_threads may be changed between calls (tfm_forward runs 1..max_threads
+   of them: <= 0 is the default, more is max_threads). */
 typedef struct tfm_context {
     const tfm_model *model;
     int context_length;
     int max_batch;
     int n_threads;
+    int max_threads;       /* tfm_max_threads() when the context was created */
     int pos;            /* positions filled in the KV cache: the position of the next token */
     tfm_attn_config *attn; /* [n_layers] each layer's attention: causal, scale 1/sqrt(head_dim) */
     tfm_kv_cache *kv;      /* [n_layers] each layer's KV cache (full, or a ring for a window) */
@@ -1180,7 +1190,7 @@ tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err)
     if (!model || !model->layers) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no model to pack");
     tfm__model_unpack(model);
     n = tfm__model_packed_count(model);
-    if (n_threads <= 0) n_threads = tfm_default_threads();
+    n_threads = tfm__threads(n_threads);
     model->packed = (tfm_quant_packed *)TFM_MALLOC(sizeof(tfm_quant_packed) * (size_t)n);
     model->packed_from = (const void **)TFM_MALLOC(sizeof(void *) * (size_t)n);
     if (!model->packed || !model->packed_from) s = TFM_ERR_OUT_OF_MEMORY;
@@ -1360,14 +1370,20 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     if (!ctx) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     memset(ctx, 0, sizeof *ctx);
     ctx->model = model;
-    ctx->context_length = params && params->context_length ? params->context_length : c->context_length;
+    ctx->context_length = params && params->context_length ? params->context_length
+                          : c->context_length < TFM_DEFAULT_CONTEXT ? c->context_length
+                                                                    : TFM_DEFAULT_CONTEXT;
     ctx->max_batch = params && params->max_batch ? params->max_batch : 512;
+    ctx->max_threads = tfm_max_threads();
     ctx->n_threads = params && params->n_threads > 0 ? params->n_threads : tfm_default_threads();
-    /* room for the machine's threads too, so raising n_threads later up to them needs no new workspace */
+    if (ctx->n_threads > ctx->max_threads) ctx->n_threads = ctx->max_threads;
+    /* room for the default threads too, so raising n_threads later up to them needs no new workspace */
     ctx->attn_threads = ctx->n_threads > tfm_default_threads() ? ctx->n_threads : tfm_default_threads();
-    if (ctx->context_length < 1 || ctx->context_length > (1 << 24) || ctx->max_batch < 1) {
-        tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "context_length %d must be 1..%d and max_batch %d positive",
-                      ctx->context_length, 1 << 24, ctx->max_batch);
+    if (ctx->context_length < 1 || ctx->context_length > (1 << 24) || ctx->max_batch < 1 ||
+        (params && params->n_threads < 0)) {
+        tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT,
+                      "context_length %d must be 1..%d, max_batch %d and n_threads %d not negative",
+                      ctx->context_length, 1 << 24, ctx->max_batch, params ? params->n_threads : 0);
         TFM_FREE(ctx);
         return TFM_ERR_INVALID_ARGUMENT;
     }
@@ -1711,6 +1727,9 @@ tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float 
     tfm_error_clear(err);
     if (!ctx || !tokens || n_tokens <= 0 || (mode != TFM_LOGITS_LAST && mode != TFM_LOGITS_ALL))
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_forward: no context, no tokens or a bad mode");
+    /* the caller may have changed n_threads since the context was made */
+    if (ctx->n_threads <= 0) ctx->n_threads = tfm_default_threads();
+    if (ctx->n_threads > ctx->max_threads) ctx->n_threads = ctx->max_threads;
     for (i = 0; i < n_tokens; i++)
         if (tokens[i] < 0 || tokens[i] >= ctx->model->config.vocab_size)
             return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE, "token %d (at index %d) is outside the vocabulary 0..%d",

@@ -885,7 +885,7 @@ tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows
     s = tfm_dtype_row_bytes(type, cols, &row_bytes);
     if (s != TFM_OK) return s;
     if (rows > (size_t)LLONG_MAX || rows > SIZE_MAX / row_bytes || rows > SIZE_MAX / cols) return TFM_ERR_OUT_OF_RANGE;
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    n_threads = tfm__threads(n_threads);
     TFM__PARALLEL_FOR((double)rows * (double)cols >= 65536.0 ? n_threads : 1)
     for (r = 0; r < (long long)rows; r++)
         tfm_quantize_row(type, src + (size_t)r * cols, (unsigned char *)dst + (size_t)r * row_bytes, cols);
@@ -2448,7 +2448,7 @@ static void tfm__pack_to_ktile(tfm__ktile_block *tb, tfm_dtype t, const unsigned
 #define TFM__GEMV_MIN_WEIGHTS 524288.0
 static int tfm__gemv_threads(int n_threads, double weights)
 {
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    n_threads = tfm__threads(n_threads);
     return weights < TFM__GEMV_MIN_WEIGHTS ? 1 : n_threads;
 }
 
@@ -2604,7 +2604,7 @@ tfm_status tfm_quant_gemm_ws(float *y, size_t ldy, const float *x, size_t ldx, t
     s = tfm__qcheck(wtype, w, n, k, &nb, &row_bytes, &xq_row_bytes);
     if (s != TFM_OK) return s;
     if (!ws || ws_bytes < tfm_quant_workspace_size(wtype, m, k)) return TFM_ERR_INVALID_ARGUMENT;
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    n_threads = tfm__threads(n_threads);
 #if defined(TFM__Q_Z16)
     if (m < TFM__GEMM_ROWS_AS_GEMV && tfm__zx_type(wtype)) {
         size_t groups = (nb + 3) / 4;
@@ -2666,7 +2666,7 @@ tfm_status tfm_quant_pack(tfm_quant_packed *out, tfm_dtype wtype, const void *w,
     if (tiles > SIZE_MAX / tile_bytes) return TFM_ERR_OUT_OF_RANGE;
     data = (unsigned char *)tfm_aligned_alloc(tiles * tile_bytes);
     if (!data) return TFM_ERR_OUT_OF_MEMORY;
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    n_threads = tfm__threads(n_threads);
     TFM__PARALLEL_FOR((double)rows * (double)cols >= 65536.0 ? n_threads : 1)
     for (t = 0; t < (int)tiles; t++) {
         int r0 = t * TFM__PACK_ROWS, nr = rows - r0 < TFM__PACK_ROWS ? rows - r0 : TFM__PACK_ROWS;
@@ -2788,7 +2788,7 @@ tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, size_t ld
     }
     nb = (size_t)w->cols / tfm_dtype_block_size(w->dtype);
     tiles = (w->rows + TFM__PACK_ROWS - 1) / TFM__PACK_ROWS;
-    n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    n_threads = tfm__threads(n_threads);
     if (m < TFM__GEMM_ROWS_AS_GEMV) { /* the gemv kernels, activation rows prepared as they need */
         unsigned char *xa = (unsigned char *)tfm__align64(ws);
         size_t xa_bytes = tfm__pack_act_bytes(w->dtype, (size_t)w->cols);

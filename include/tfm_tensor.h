@@ -18,6 +18,7 @@
      TFM_MALLOC(sz) TFM_FREE(p) TFM_REALLOC(p,sz)   allocator hooks (all three or none)
      TFM_ASSERT(x)               defaults to assert(x); used only for internal invariants
      TFM_NO_SIMD                 force the scalar path
+     TFM_MAX_THREADS             the most threads tfm runs (default: the processors, tfm_max_threads)
 
    CONVENTIONS
      - Row-major. A weight matrix is W[rows][cols] with cols contiguous; gemv computes y = W x,
@@ -31,6 +32,11 @@
 */
 #ifndef TFM_TENSOR_H
 #define TFM_TENSOR_H
+
+#define TFM_VERSION_MAJOR 0
+#define TFM_VERSION_MINOR 1
+#define TFM_VERSION_PATCH 0
+#define TFM_VERSION_STRING "0.1.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -79,10 +85,16 @@ typedef struct tfm_error {
 } tfm_error;
 
 /* Records status and a printf-formatted message in err (err may be NULL) and returns status,
-   so that `return tfm_error_set(err, TFM_ERR_FORMAT, "bad magic %x", m);` reads naturally. */
+   so that `return tfm_error_set(err, TFM_ERR_FORMAT, "bad magic %x", m);` reads naturally. The message
+   is one line of printable text whatever the arguments hold (a name read from a file, a path): it goes
+   through tfm_escape. */
 TFM_API tfm_status tfm_error_set(tfm_error *err, tfm_status status, const char *fmt, ...) TFM__PRINTF(3, 4);
 /* Clears err to TFM_OK with an empty message (err may be NULL). */
 TFM_API void tfm_error_clear(tfm_error *err);
+/* text[0..len) as one line of printable ASCII into out (cap >= 1 bytes, NUL-terminated): every byte
+   outside 0x20..0x7e is written \xNN, so that text from a file cannot move a terminal's cursor or
+   change its title. A text that does not fit is cut, ending with "...". Returns out. */
+TFM_API char *tfm_escape(char *out, size_t cap, const char *text, size_t len);
 
 /* A 64-bit checksum of n bytes (not cryptographic: it tells a corrupted or different file, not a
    forged one); seed chains pieces: tfm_hash64(b, nb, tfm_hash64(a, na, 0)). The same value on every
@@ -212,8 +224,15 @@ TFM_API void tfm_file_map_close(tfm_file_map *map);
 
 /* "avx512", "avx2", "neon" or "scalar": the vector layer compiled in. */
 TFM_API const char *tfm_simd_name(void);
-/* Threads used when a kernel is passed n_threads <= 0: OpenMP's maximum, or 1 without OpenMP. */
+/* Threads used when a kernel or a context is given n_threads <= 0: OpenMP's maximum (OMP_NUM_THREADS,
+   else the processors), at most tfm_max_threads(); 1 without OpenMP. */
 TFM_API int tfm_default_threads(void);
+/* The most threads tfm runs at once, which a context's n_threads is clamped to (more only slow it down:
+   the work is split in equal shares, so every extra thread waits for a processor): the processors this
+   process may run on (omp_get_num_procs), or TFM_MAX_THREADS when the program defines it before the
+   implementation; 1 without OpenMP. A kernel given more threads than TFM_MAX_THREADS (default 1024)
+   runs that many. Workspaces are sized for the threads that will run, never for the number asked. */
+TFM_API int tfm_max_threads(void);
 
 /* ---------------------------------------------------------------- f32 kernels */
 
@@ -364,13 +383,41 @@ const char *tfm_status_string(tfm_status status)
 tfm_status tfm_error_set(tfm_error *err, tfm_status status, const char *fmt, ...)
 {
     if (err) {
+        char raw[sizeof err->message];
         va_list ap;
         err->status = status;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
+        tfm_escape(err->message, sizeof err->message, raw, strlen(raw));
     }
     return status;
+}
+
+char *tfm_escape(char *out, size_t cap, const char *text, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, k, n = 0, total = 0, room;
+    if (!out || cap == 0) return out;
+    if (!text) len = 0;
+    for (i = 0; i < len; i++) total += (unsigned char)text[i] >= 0x20 && (unsigned char)text[i] <= 0x7e ? 1 : 4;
+    room = total < cap ? cap - 1 : (cap > 4 ? cap - 4 : 0); /* a cut text keeps 3 bytes for "..." */
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c >= 0x20 && c <= 0x7e) {
+            if (n + 1 > room) break;
+            out[n++] = (char)c;
+        } else {
+            if (n + 4 > room) break;
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        }
+    }
+    for (k = 0; i < len && k < 3 && n + 1 < cap; k++) out[n++] = '.';
+    out[n] = '\0';
+    return out;
 }
 
 void tfm_error_clear(tfm_error *err)
@@ -1171,18 +1218,41 @@ const char *tfm_simd_name(void)
 #endif
 }
 
-int tfm_default_threads(void)
+/* The hard cap of a kernel's thread count; tfm_max_threads() is the cap of a context's. */
+#if defined(TFM_MAX_THREADS)
+#define TFM__THREAD_CAP TFM_MAX_THREADS
+#else
+#define TFM__THREAD_CAP 1024
+#endif
+
+int tfm_max_threads(void)
 {
-#if defined(_OPENMP)
-    return omp_get_max_threads();
+#if defined(_OPENMP) && defined(TFM_MAX_THREADS)
+    return TFM_MAX_THREADS > 0 ? TFM_MAX_THREADS : 1;
+#elif defined(_OPENMP)
+    int procs = omp_get_num_procs(), limit = omp_get_thread_limit();
+    if (procs > limit) procs = limit;
+    return procs < 1 ? 1 : procs > TFM__THREAD_CAP ? TFM__THREAD_CAP : procs;
 #else
     return 1;
 #endif
 }
 
+int tfm_default_threads(void)
+{
+#if defined(_OPENMP)
+    int n = omp_get_max_threads(), most = tfm_max_threads();
+    return n < 1 ? 1 : n > most ? most : n;
+#else
+    return 1;
+#endif
+}
+
+/* A kernel's thread count: n_threads <= 0 is the default, anything above TFM__THREAD_CAP that cap. */
 static int tfm__threads(int n_threads)
 {
-    return n_threads > 0 ? n_threads : tfm_default_threads();
+    if (n_threads <= 0) return tfm_default_threads();
+    return n_threads > TFM__THREAD_CAP ? TFM__THREAD_CAP : n_threads;
 }
 
 /* ---------------------------------------------------------------- elementwise kernels */

@@ -53,17 +53,40 @@ if [ -f "$model" ] && [ -f "$tok" ] && [ -f "$golden" ]; then
         if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ]; then ok
         else bad "$what: exit $rc, stdout $(wc -c <"$out/cli_stdout") bytes, stderr: $(head -c 300 "$out/cli_stderr")"; fi
     }
-    expect_error "no arguments"
+    # usage errors (tfm_args.h): exit status 2, one line naming the argument
+    expect_usage() {
+        local what=$1 says=$2
+        shift 2
+        run "$@"
+        if [ $rc -eq 2 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] &&
+           grep -qF -- "$says" "$out/cli_stderr"; then ok
+        else bad "$what: exit $rc (want 2), stdout $(wc -c <"$out/cli_stdout") bytes, stderr (want '$says'): $(head -c 300 "$out/cli_stderr")"; fi
+    }
+    expect_usage "no arguments" "give a model"
     expect_error "no tokenizer" -m "$model"
-    expect_error "option without value" -m "$model" -z "$tok" -n
-    expect_error "unknown option" -m "$model" -z "$tok" --bogus 1
-    expect_error "stray argument" -m "$model" -z "$tok" stray
-    expect_error "-n not a number" -m "$model" -z "$tok" -n abc
-    expect_error "-n negative" -m "$model" -z "$tok" -n -1
-    expect_error "--temp negative" -m "$model" -z "$tok" --temp -1
-    expect_error "--top-p 0" -m "$model" -z "$tok" --top-p 0
-    expect_error "--threads 0" -m "$model" -z "$tok" --threads 0
-    expect_error "--seed negative" -m "$model" -z "$tok" --seed -3
+    expect_usage "option without value" "-n needs a value" -m "$model" -z "$tok" -n
+    expect_usage "unknown option" "unknown option '--bogus'" -m "$model" -z "$tok" --bogus 1
+    expect_usage "unknown option last" "unknown option '--bogus'" -m "$model" -z "$tok" --bogus
+    expect_usage "stray argument" "unexpected argument 'stray'" -m "$model" -z "$tok" stray
+    expect_usage "-n not a number" "-n wants an integer in 0..1073741824, got 'abc'" -m "$model" -z "$tok" -n abc
+    expect_usage "-n negative" "-n wants an integer" -m "$model" -z "$tok" -n -1
+    expect_usage "--temp negative" "--temp wants a number >= 0, got '-1'" -m "$model" -z "$tok" --temp -1
+    expect_usage "--top-p 0" "--top-p wants a number in (0, 1], got '0'" -m "$model" -z "$tok" --top-p 0
+    expect_usage "--threads 0" "--threads wants an integer" -m "$model" -z "$tok" --threads 0
+    expect_usage "--seed negative" "--seed wants a non-negative integer, got '-3'" -m "$model" -z "$tok" --seed -3
+    expect_usage "-p and -f" "not both" -m "$model" -z "$tok" -p a -f "$golden"
+    expect_usage "--kv-type f16" "--kv-type wants one of f32 i8, got 'f16'" -m "$model" -z "$tok" --kv-type f16
+    expect_usage "a flag with a value" "--moe-stats takes no value" -m "$model" -z "$tok" --moe-stats=1
+    expect_usage "control bytes in an option" "unknown option '--\x1b[2J'" -m "$model" --$'\e[2J'
+    # llama.cpp's short names and --name=value: the greedy story again
+    printf 'Once upon a time' >"$out/prompt.txt"
+    for args in "-t 2 -c 512 -s 3 --temp 0" "--threads=2 --ctx-size=512 --seed=3 --temp=0" "-t 100000 --temp 0"; do
+        run -m "$model" -z "$tok" -f "$out/prompt.txt" -n 196 $args
+        if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$golden"; then ok
+        else bad "-f with $args (exit $rc) differs from llama2.c's story: $(head -c 300 "$out/cli_stderr")"; fi
+    done
+    run -m "$model" -z "$tok" -f /dev/zero -n 5
+    if [ $rc -eq 1 ] && grep -q "is longer than" "$out/cli_stderr"; then ok; else bad "-f /dev/zero: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
     expect_error "missing model" -m "$out/no_such_model.bin" -z "$tok"
     expect_error "missing tokenizer" -m "$model" -z "$out/no_such_tokenizer.bin"
     expect_error "a tokenizer as the model" -m "$tok" -z "$tok"
@@ -89,10 +112,11 @@ if [ -f "$model" ] && [ -f "$tok" ] && [ -f "$golden" ]; then
                 linear linformer:16; do
         expect_error "--attn '$spec'" -m "$model" -z "$tok" -n 5 --attn "$spec"
     done
-    expect_error "--kv-type f16" -m "$model" -z "$tok" -n 5 --kv-type f16
 
     run --help
-    if [ $rc -eq 0 ] && grep -q "usage" "$out/cli_stdout"; then ok; else bad "--help exit $rc"; fi
+    if [ $rc -eq 0 ] && grep -q "usage" "$out/cli_stdout" && [ ! -s "$out/cli_stderr" ]; then ok; else bad "--help exit $rc"; fi
+    run --version
+    if [ $rc -eq 0 ] && grep -qE "^tfm-generate [0-9]+\.[0-9]+\.[0-9]+ " "$out/cli_stdout"; then ok; else bad "--version exit $rc"; fi
 
     # a reader that goes away: an error exit, not death by SIGPIPE
     "$gen" -m "$model" -z "$tok" -n 400 --temp 0 --threads 1 2>"$out/cli_stderr" | head -c 10 >/dev/null
@@ -148,15 +172,26 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
         if [ $rc -eq 0 ] && [[ "$last" =~ PPL\ =\ [0-9]+\.[0-9]+\ \+/-\ [0-9]+\.[0-9]+$ ]]; then ok
         else bad "tfm-perplexity: exit $rc, last line '$last'"; fi
         if grep -q "chunk 5/5" "$out/cli_stderr"; then ok; else bad "tfm-perplexity: no progress on stderr"; fi
+        # stderr is no terminal here: plain progress lines, no carriage returns
+        if ! grep -q $'\r' "$out/cli_stderr"; then ok; else bad "tfm-perplexity: carriage returns in a log"; fi
+        "$ppl" -m "$gguf" -f "$text" -c 64 --chunks 5 -t 2 >"$out/cli_stdout.2" 2>/dev/null
+        if [ $? -eq 0 ] && [ "$(tail -n 1 "$out/cli_stdout.2")" = "$last" ]; then ok; else bad "tfm-perplexity -c 64 -t 2 differs from --ctx 64 --threads 2"; fi
+        for args in "--bogus|unknown option '--bogus'" "-m $gguf -f $text -c|-c needs a value" "-m $gguf -f $text --chunks 0|--chunks wants an integer in 1.." \
+                    "-m $gguf -f $text --kv-type q4|--kv-type wants one of f32 i8, got 'q4'" "-m $gguf|give a model and a text" "-m $gguf -f $text x|unexpected argument 'x'"; do
+            "$ppl" ${args%%|*} >"$out/cli_stdout" 2>"$out/cli_stderr"
+            rc=$?
+            if [ $rc -eq 2 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] && grep -qF -- "${args#*|}" "$out/cli_stderr"; then ok
+            else bad "tfm-perplexity ${args%%|*}: exit $rc (want 2), stderr (want '${args#*|}'): $(head -c 300 "$out/cli_stderr")"; fi
+        done
         "$ppl" -m "$gguf" -f "$text" --ctx 64 --chunks 3 --attn window:16 --kv-type i8 >"$out/cli_stdout" 2>"$out/cli_stderr"
         rc=$?
         last=$(tail -n 1 "$out/cli_stdout")
         if [ $rc -eq 0 ] && [[ "$last" =~ PPL\ =\ [0-9]+\.[0-9]+\ \+/-\ [0-9]+\.[0-9]+$ ]]; then ok
         else bad "tfm-perplexity --attn window:16 --kv-type i8: exit $rc, last line '$last'"; fi
         printf 'Once upon a time' >"$out/short.txt"
-        for args in "-m $gguf" "-m $gguf -f $out/short.txt --ctx 64" "-m $gguf -f $out/no_such.txt" \
+        for args in "-m $gguf -f $out/short.txt --ctx 64" "-m $gguf -f $out/no_such.txt" \
                     "-m $out/cut.gguf -f $text" "-m $gguf -f $text --ctx 2" "-m $model -f $text" \
-                    "-m $gguf -f $text --attn window:0" "-m $gguf -f $text --attn linear" "-m $gguf -f $text --kv-type q4"; do
+                    "-m $gguf -f $text --attn window:0" "-m $gguf -f $text --attn linear" "-m $gguf -f /dev/zero"; do
             "$ppl" $args >"$out/cli_stdout" 2>"$out/cli_stderr"
             rc=$?
             if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ]; then ok
@@ -189,6 +224,18 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
         rc=$?
         if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ]; then ok
         else bad "tfm-synth --type without --format gguf: exit $rc"; fi
+        # upper-case names; usage errors name the argument
+        if "$synth" $dims --format GGUF --type Q8_0 -o "$out/synth-upper.gguf" 2>/dev/null &&
+           "$synth" $dims --format gguf --type q8_0 -o "$out/synth-lower.gguf" 2>/dev/null &&
+           cmp -s "$out/synth-upper.gguf" "$out/synth-lower.gguf"; then ok; else bad "tfm-synth --format GGUF --type Q8_0"; fi
+        for args in "--shape nope -o $out/x|--shape wants one of" "$dims --seed x -o $out/x|--seed wants a non-negative integer" \
+                    "$dims|no output file" "$dims -o|-o needs a value" "$dims -o $out/x extra|unexpected argument 'extra'"; do
+            "$synth" ${args%%|*} >"$out/cli_stdout" 2>"$out/cli_stderr"
+            rc=$?
+            if [ $rc -eq 2 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] && grep -qF -- "${args#*|}" "$out/cli_stderr" &&
+               [ ! -e "$out/x" ]; then ok
+            else bad "tfm-synth ${args%%|*}: exit $rc (want 2), stderr (want '${args#*|}'): $(head -c 300 "$out/cli_stderr")"; fi
+        done
 
         # a mixture of experts in Mixtral's layout: tfm-generate and tfm-perplexity run it; --moe-stats
         # prints the routing on stderr (stdout keeps the text, the timing stays stderr's last line)
@@ -241,6 +288,19 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
         else bad "tfm-quantize q4_k fallbacks: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
         run -m "$out/quant-gguf.gguf" -p "Once upon a time" -n 20 --temp 0
         if [ $rc -eq 0 ] && [ -s "$out/cli_stdout" ]; then ok; else bad "a GGUF requantized to q4_k: exit $rc"; fi
+        # TYPE in upper case (llama-quantize's spelling) makes the same file
+        "$quant" "$gguf" "$out/quant-upper.gguf" Q4_K >/dev/null 2>&1
+        if [ $? -eq 0 ] && cmp -s "$out/quant-upper.gguf" "$out/quant-gguf.gguf"; then ok; else bad "tfm-quantize Q4_K differs from q4_k"; fi
+        for args in "|want IN OUT TYPE" "$gguf $out/q.gguf q5_0|TYPE wants one of q8_0 q4_0 q4_1 q4_k q6_k f16 bf16, got 'q5_0'" \
+                    "$gguf $out/q.gguf q8_0 --bogus|unknown option '--bogus'" "$gguf $out/q.gguf q8_0 -t 0|-t wants an integer" \
+                    "$gguf $out/q.gguf q8_0 extra|unexpected argument 'extra'" "$gguf $out/q.gguf q8_0 -z|-z needs a value"; do
+            rm -f "$out/q.gguf"
+            "$quant" ${args%%|*} >"$out/cli_stdout" 2>"$out/cli_stderr"
+            rc=$?
+            if [ $rc -eq 2 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] && grep -qF -- "${args#*|}" "$out/cli_stderr" &&
+               [ ! -e "$out/q.gguf" ]; then ok
+            else bad "tfm-quantize ${args%%|*}: exit $rc (want 2), stderr (want '${args#*|}'): $(head -c 300 "$out/cli_stderr")"; fi
+        done
         for args in "" "$gguf" "$gguf $out/q.gguf" "$gguf $out/q.gguf q5_0" "$out/no_such.gguf $out/q.gguf q4_0" \
                     "$model $out/q.gguf q4_0" "$model $out/q.gguf q4_0 -z $out/no_such.bin" "$tok $out/q.gguf q4_0 -z $tok" \
                     "$out/cut.gguf $out/q.gguf q8_0" "$gguf $gguf q8_0" "$gguf $out/q.gguf q8_0 --bogus" \
@@ -258,6 +318,41 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
     fi
 else
     echo "  SKIP cli: stories260K.gguf, tok512.bin or the golden text is missing" >&2
+    skip=$((skip + 1))
+fi
+
+# ---------------------------------------------------------------- every tool: --help, --version, usage errors
+for tool in generate perplexity synth quantize; do
+    exe=$out/tfm-$tool
+    [ -x "$exe" ] || $cc examples/$tool.c -o "$exe" -lm 2>"$out/cli_build.log" || { bad "examples/$tool.c does not build"; continue; }
+    "$exe" --help >"$out/cli_stdout" 2>"$out/cli_stderr"
+    rc=$?
+    if [ $rc -eq 0 ] && grep -q "^usage: tfm-$tool" "$out/cli_stdout" && [ ! -s "$out/cli_stderr" ]; then ok; else bad "tfm-$tool --help: exit $rc"; fi
+    "$exe" --version >"$out/cli_stdout" 2>"$out/cli_stderr"
+    rc=$?
+    if [ $rc -eq 0 ] && grep -qE "^tfm-$tool [0-9]+\.[0-9]+\.[0-9]+ \(" "$out/cli_stdout"; then ok; else bad "tfm-$tool --version: exit $rc"; fi
+    "$exe" --bogus >"$out/cli_stdout" 2>"$out/cli_stderr"
+    rc=$?
+    if [ $rc -eq 2 ] && [ "$(cat "$out/cli_stderr")" = "tfm-$tool: unknown option '--bogus' (see --help)" ]; then ok
+    else bad "tfm-$tool --bogus: exit $rc, stderr $(head -c 300 "$out/cli_stderr")"; fi
+done
+# tfm-bench (make builds it; TFM_BENCH names it): its options' values are checked, model wants -m
+bench=${TFM_BENCH:-build/tfm-bench}
+if [ -x "$bench" ]; then
+    for args in "|give a command" "nope|unknown command 'nope'" "gemm --m abc|--m wants an integer in 0..2147483647, got 'abc'" \
+                "gemm --dtype q9|--dtype wants one of f32 f16 bf16, got 'q9'" "model|give a model: -m MODEL" \
+                "gemm --seconds x|--seconds wants a number >= 0, got 'x'"; do
+        "$bench" ${args%%|*} >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -eq 2 ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] && grep -qF -- "${args#*|}" "$out/cli_stderr"; then ok
+        else bad "tfm-bench ${args%%|*}: exit $rc (want 2), stderr (want '${args#*|}'): $(head -c 300 "$out/cli_stderr")"; fi
+    done
+    "$bench" --version >"$out/cli_stdout" 2>&1
+    if [ $? -eq 0 ] && grep -qE "^tfm-bench [0-9]+\.[0-9]+\.[0-9]+ \(" "$out/cli_stdout"; then ok; else bad "tfm-bench --version"; fi
+    "$bench" gemm --m 8 --n 8 --k 32 --dtype BF16 --threads 1 --seconds 0.01 --no-openblas >"$out/cli_stdout" 2>&1
+    if [ $? -eq 0 ] && grep -q "bf16" "$out/cli_stdout"; then ok; else bad "tfm-bench gemm --dtype BF16: $(head -c 300 "$out/cli_stdout")"; fi
+else
+    echo "  SKIP cli: $bench is not built (make builds it)" >&2
     skip=$((skip + 1))
 fi
 

@@ -112,7 +112,7 @@ run_config() {
     done
     # the command-line interface (tests/cli.sh builds tfm-generate itself), in the native configuration
     if [ "$cfg" = native ] && { [ -z "${TFM_TESTS:-}" ] || [[ " $TFM_TESTS " == *" cli "* ]]; }; then
-        line=$(bash tests/cli.sh "$dir" "$cc $cc_flags" 2>"$dir/cli.stderr" | tail -n 1)
+        line=$(TFM_BENCH=${TFM_BENCH:-$build_root/tfm-bench} bash tests/cli.sh "$dir" "$cc $cc_flags" 2>"$dir/cli.stderr" | tail -n 1)
         grep -E '^  (FAIL|SKIP)' "$dir/cli.stderr" | head -n 40
         echo "  $line"
         if [[ "$line" =~ ^cli:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then

@@ -483,6 +483,83 @@ static void test_threads_bit_identical(void)
     synth_free(&s);
 }
 
+/* Thread counts beyond the machine run as tfm_max_threads() of them (100000 once made a 2.3 GB attention
+   workspace and crashed libgomp), with the same logits as 2 threads; a count changed after creation is
+   clamped too; a negative count is an error; a build without OpenMP runs one thread whatever it is given. */
+static void test_thread_limits(void)
+{
+    synth s;
+    enum { N = 40 };
+    static const int asked[] = {2, 100000, 0};
+    int tokens[N + 2], t;
+    float *logits[3];
+    tfm_context_params p;
+    tfm_context *ctx = NULL;
+    tfm_model *m;
+    tfm_error err;
+    make_threaded_model(&s);
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    TT_ASSERT(tfm_max_threads() >= 1 && tfm_default_threads() >= 1 && tfm_default_threads() <= tfm_max_threads(),
+              "max %d, default %d", tfm_max_threads(), tfm_default_threads());
+#if !defined(_OPENMP)
+    TT_ASSERT(tfm_max_threads() == 1, "no OpenMP, yet %d threads at most", tfm_max_threads());
+#endif
+    random_tokens(tokens, N + 2, 1000);
+    for (t = 0; t < 3; t++) {
+        int i, want = asked[t] < tfm_max_threads() ? asked[t] : tfm_max_threads();
+        ctx = new_context(m, 0, 0, asked[t]);
+        TT_ASSERT(ctx, "%d threads: no context", asked[t]);
+        if (asked[t] > 0) TT_ASSERT(ctx->n_threads == want, "%d threads asked: %d run", asked[t], ctx->n_threads);
+        TT_ASSERT(ctx->attn_threads <= tfm_max_threads(), "workspace for %d threads", ctx->attn_threads);
+        logits[t] = (float *)tt_alloc(sizeof(float) * (N + 2) * 1000);
+        TT_ASSERT(tfm_forward(ctx, tokens, N, logits[t], TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+        ctx->n_threads = t == 2 ? -5 : 100000; /* the caller may change it; forward clamps */
+        for (i = N; i < N + 2; i++)
+            TT_ASSERT(tfm_forward(ctx, &tokens[i], 1, logits[t] + (size_t)i * 1000, TFM_LOGITS_LAST, &err) == TFM_OK,
+                      "%s", err.message);
+        TT_ASSERT(ctx->n_threads >= 1 && ctx->n_threads <= tfm_max_threads(), "n_threads %d after forward", ctx->n_threads);
+        tfm_context_free(ctx);
+        ctx = NULL;
+    }
+    for (t = 1; t < 3; t++)
+        TT_ASSERT(memcmp(logits[0], logits[t], sizeof(float) * (N + 2) * 1000) == 0, "%d threads and 2 differ", asked[t]);
+    memset(&p, 0, sizeof p);
+    p.n_threads = -1;
+    TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_ERR_INVALID_ARGUMENT && !ctx, "n_threads -1 accepted");
+    TT_ASSERT(strstr(err.message, "n_threads -1"), "message: %s", err.message);
+    free(logits[0]), free(logits[1]), free(logits[2]);
+    tfm_model_free(m);
+    synth_free(&s);
+}
+
+/* The default context is the model's, up to TFM_DEFAULT_CONTEXT positions (a file may declare millions);
+   more is there for the asking. */
+static void test_default_context(void)
+{
+    synth s;
+    tfm_model *m;
+    tfm_context *ctx;
+    synth_make(&s, 16, 24, 1, 2, 2, 40, TFM_DEFAULT_CONTEXT * 3, 1, 5);
+    m = load_synth(&s);
+    TT_ASSERT(m && m->config.context_length == TFM_DEFAULT_CONTEXT * 3, "no model");
+    ctx = new_context(m, 0, 0, 1);
+    TT_ASSERT(ctx && ctx->context_length == TFM_DEFAULT_CONTEXT, "default context %d", ctx ? ctx->context_length : -1);
+    tfm_context_free(ctx);
+    ctx = new_context(m, TFM_DEFAULT_CONTEXT * 3, 0, 1);
+    TT_ASSERT(ctx && ctx->context_length == TFM_DEFAULT_CONTEXT * 3, "asked context %d", ctx ? ctx->context_length : -1);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+    synth_free(&s);
+    synth_make(&s, 16, 24, 1, 2, 2, 40, 100, 1, 5); /* a smaller trained length stays the default */
+    m = load_synth(&s);
+    ctx = m ? new_context(m, 0, 0, 1) : NULL;
+    TT_ASSERT(ctx && ctx->context_length == 100, "default context %d", ctx ? ctx->context_length : -1);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+    synth_free(&s);
+}
+
 /* The same model file mapped and read into memory, and loaded from memory, gives the same logits. */
 static void test_mmap_read_and_memory_agree(void)
 {
@@ -1420,6 +1497,8 @@ int main(int argc, char **argv)
     TT_RUN(test_matches_float64_reference);
     TT_RUN(test_prefill_then_decode_equals_decode);
     TT_RUN(test_threads_bit_identical);
+    TT_RUN(test_thread_limits);
+    TT_RUN(test_default_context);
     TT_RUN(test_mmap_read_and_memory_agree);
     TT_RUN(test_quantized_weights);
     TT_RUN(test_quantized_gguf_round_trip);

@@ -657,6 +657,53 @@ static void test_file_map(void)
     remove(path);
 }
 
+/* ---------------------------------------------------------------- messages */
+
+/* Bytes outside printable ASCII come out as \xNN, long texts are cut with "...", and every error
+   message is one printable line whatever its arguments hold. */
+static void test_escape_and_error_messages(void)
+{
+    char out[64], text[300];
+    const char cases[][2][40] = {
+        {"plain text", "plain text"},
+        {"a\x1b[2J\nb", "a\\x1b[2J\\x0ab"},
+        {"\x1b]0;title\x07", "\\x1b]0;title\\x07"},
+        {"caf\xc3\xa9 \x7f\x80\xff", "caf\\xc3\\xa9 \\x7f\\x80\\xff"},
+        {"back\\slash 'quote'", "back\\slash 'quote'"},
+    };
+    tfm_error err;
+    size_t i, cap;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tfm_escape(out, sizeof out, cases[i][0], strlen(cases[i][0]));
+        TT_ASSERT(strcmp(out, cases[i][1]) == 0, "case %d: '%s', want '%s'", (int)i, out, cases[i][1]);
+    }
+    /* a NUL inside the length is a byte like any other */
+    tfm_escape(out, sizeof out, "a\0b", 3);
+    TT_ASSERT(strcmp(out, "a\\x00b") == 0, "NUL: '%s'", out);
+    /* cut to the room: a text that fits exactly is whole, one byte more ends with "..." */
+    tfm_escape(out, 11, "0123456789", 10);
+    TT_ASSERT(strcmp(out, "0123456789") == 0, "exact fit: '%s'", out);
+    tfm_escape(out, 11, "0123456789A", 11);
+    TT_ASSERT(strcmp(out, "0123456...") == 0, "cut: '%s'", out);
+    tfm_escape(out, 11, "012345\x01\x02", 8);
+    TT_ASSERT(strcmp(out, "012345...") == 0, "an escape is never cut in half: '%s'", out);
+    for (cap = 1; cap < 12; cap++) {
+        memset(out, 'z', sizeof out);
+        tfm_escape(out, cap, "\x01\x02\x03 long text", 14);
+        TT_ASSERT(strlen(out) < cap && out[cap] == 'z', "cap %d: '%s' overruns", (int)cap, out);
+    }
+    /* tfm_error_set: the message of a hostile name is printable, one line, within the buffer */
+    for (i = 0; i < sizeof text - 1; i++) text[i] = (char)(i % 255 + 1);
+    text[sizeof text - 1] = '\0';
+    TT_ASSERT(tfm_error_set(&err, TFM_ERR_FORMAT, "key '%s' is bad", text) == TFM_ERR_FORMAT, "status");
+    TT_ASSERT(err.status == TFM_ERR_FORMAT && strncmp(err.message, "key '\\x01\\x02", 13) == 0, "'%s'", err.message);
+    for (i = 0; err.message[i]; i++)
+        TT_ASSERT(err.message[i] >= 0x20 && err.message[i] <= 0x7e, "byte %d of the message is 0x%02x", (int)i,
+                  (unsigned char)err.message[i]);
+    TT_ASSERT(i < sizeof err.message && i > 200, "message of %d bytes", (int)i);
+    TT_ASSERT(strcmp(err.message + i - 3, "...") == 0, "a cut message ends with ...: '%s'", err.message + i - 10);
+}
+
 int main(void)
 {
     printf("simd: %s, threads: %d\n", tfm_simd_name(), tfm_default_threads());
@@ -678,5 +725,6 @@ int main(void)
     TT_RUN(test_invalid_arguments);
     TT_RUN(test_arena);
     TT_RUN(test_file_map);
+    TT_RUN(test_escape_and_error_messages);
     return tt_summary("tensor");
 }
