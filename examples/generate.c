@@ -15,6 +15,7 @@
 #include "tfm_sampler.h"
 #include "tfm_tokenizer.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +46,13 @@ static void usage(FILE *out)
             "  -m, --model MODEL       model file: GGUF, or llama2.c .bin (e.g. stories15M.bin)\n"
             "  -z TOKENIZER            llama2.c tokenizer.bin (tok512.bin for stories260K); needed for a .bin,\n"
             "                          optional for a GGUF file (default: the vocab it carries)\n"
-            "  -p, --prompt PROMPT     text to continue (default: none, the story starts from BOS)\n"
+            "  -p, --prompt PROMPT     text to continue (default: none, the story starts from BOS); BOS is\n"
+            "                          added when the vocab says so, special tokens written in it (a GGUF\n"
+            "                          vocab's <|im_start|>, ...) are those tokens\n"
             "  -f, --file FILE         read the prompt from FILE instead\n"
-            "  -n, --n-predict N       tokens to generate (default 256); stops earlier at EOS or BOS, or when\n"
-            "                          the context is full. A prompt longer than the context is an error.\n"
+            "  -n, --n-predict N       tokens to generate (default 256); stops earlier at an end-of-generation\n"
+            "                          token (EOS, end of turn, ...; BOS too for a llama2.c tokenizer.bin), or\n"
+            "                          when the context is full. A prompt longer than the context is an error.\n"
             "  --temp T                temperature, 0 = greedy (default 1.0)\n"
             "  --top-p P               nucleus sampling: smallest set of tokens with probability >= P\n"
             "                          (default 0.9; 1 = off)\n"
@@ -126,14 +130,14 @@ static double peak_rss_mib(void)
 #endif
 }
 
-/* Prints token id as it reads after prev; 0 when stdout is gone. */
-static int print_token(const tfm_tokenizer *tok, int prev, int id)
+/* Prints the text token id completes (a UTF-8 character split over tokens waits for its last byte);
+   0 when stdout is gone. out holds tfm_tokenizer_max_piece + 4 bytes. */
+static int print_token(const tfm_tokenizer *tok, tfm_token_stream *stream, int id, char *out, size_t cap)
 {
-    const char *piece;
     size_t len;
-    if (tfm_tokenizer_decode(tok, prev, id, &piece, &len) != TFM_OK) return 1;
-    if (!tfm_tokenizer_piece_printable(piece, len)) return 1;
-    return fwrite(piece, 1, len, stdout) == len && fflush(stdout) == 0;
+    if (tfm_token_stream_push(stream, tok, id, out, cap, &len) != TFM_OK) return 1;
+    if (!tfm_tokenizer_piece_printable(out, len)) return 1;
+    return fwrite(out, 1, len, stdout) == len && fflush(stdout) == 0;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -147,6 +151,7 @@ typedef struct session {
     char *prompt_text;        /* read from -f */
     int *ids;
     float *logits;
+    char *piece; /* the streamed text of one token */
 } session;
 
 static int finish(session *s, int status)
@@ -158,6 +163,7 @@ static int finish(session *s, int status)
     free(s->prompt_text);
     free(s->ids);
     free(s->logits);
+    free(s->piece);
     return status;
 }
 
@@ -169,7 +175,9 @@ int main(int argc, char **argv)
     tfm_error err;
     const char *prompt;
     size_t prompt_len;
-    int n_prompt = 0, n_done = 0, prev, bos, eos, i, status;
+    int n_prompt = 0, n_done = 0, flags, i, status;
+    size_t piece_cap;
+    tfm_token_stream stream;
     long room;
     double t0, t_prefill, t_decode;
 
@@ -215,18 +223,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "tfm-generate: %s\n", err.message);
         return finish(&s, 1);
     }
-    bos = tfm_tokenizer_bos(s.tok);
-    eos = tfm_tokenizer_eos(s.tok);
-
-    /* the prompt: BOS, then its tokens */
-    s.ids = (int *)malloc(sizeof(int) * (prompt_len + 3));
+    /* the prompt: BOS when the vocab wants one (llama2.c's tokenizer.bin does), then its tokens; special
+       tokens written in it count as such (llama.cpp's rule) unless the vocab is llama2.c's; an empty
+       prompt starts from BOS */
+    flags = TFM_TOKENIZE_ADD_SPECIAL | (s.own_tok ? 0 : TFM_TOKENIZE_PARSE_SPECIAL);
+    piece_cap = tfm_tokenizer_max_piece(s.tok) + 4;
     s.logits = (float *)malloc(sizeof(float) * (size_t)s.model->config.vocab_size);
-    if (!s.ids || !s.logits) {
-        fprintf(stderr, "tfm-generate: out of memory\n");
+    s.piece = (char *)malloc(piece_cap);
+    if (!s.logits || !s.piece || prompt_len > (size_t)INT_MAX / 4 ||
+        tfm_tokenize(s.tok, prompt, prompt_len, flags, NULL, 0, &n_prompt, &err) != TFM_OK ||
+        !(s.ids = (int *)malloc(sizeof(int) * ((size_t)n_prompt + 1))) ||
+        tfm_tokenize(s.tok, prompt, prompt_len, flags, s.ids, n_prompt, &n_prompt, &err) != TFM_OK) {
+        fprintf(stderr, "tfm-generate: the prompt: %s\n",
+                s.logits && s.piece && prompt_len <= (size_t)INT_MAX / 4 ? err.message : "too long, or out of memory");
         return finish(&s, 1);
     }
-    if (tfm_tokenizer_encode(s.tok, prompt, prompt_len, 1, 0, s.ids, (int)prompt_len + 3, &n_prompt) != TFM_OK) {
-        fprintf(stderr, "tfm-generate: cannot encode the prompt\n");
+    if (n_prompt == 0 && tfm_tokenizer_bos(s.tok) >= 0) s.ids[n_prompt++] = tfm_tokenizer_bos(s.tok);
+    if (n_prompt == 0) {
+        fprintf(stderr, "tfm-generate: give a prompt (-p): the vocab has no BOS to start from\n");
         return finish(&s, 1);
     }
     if (n_prompt > s.ctx->context_length) {
@@ -234,8 +248,9 @@ int main(int argc, char **argv)
                 s.ctx->context_length);
         return finish(&s, 1);
     }
-    for (i = 1; i < n_prompt; i++)
-        if (!print_token(s.tok, s.ids[i - 1], s.ids[i])) {
+    tfm_token_stream_init(&stream);
+    for (i = 0; i < n_prompt; i++)
+        if (!print_token(s.tok, &stream, s.ids[i], s.piece, piece_cap)) {
             fprintf(stderr, "tfm-generate: cannot write to stdout\n");
             return finish(&s, 1);
         }
@@ -256,7 +271,6 @@ int main(int argc, char **argv)
                 o.n_generate);
         o.n_generate = room;
     }
-    prev = s.ids[n_prompt - 1];
     t0 = tfm_args_seconds();
     for (n_done = 0; n_done < o.n_generate; n_done++) {
         int next;
@@ -264,8 +278,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "tfm-generate: sampling failed\n");
             return finish(&s, 1);
         }
-        if (next == eos || next == bos) break;
-        if (!print_token(s.tok, prev, next)) {
+        if (tfm_tokenizer_is_eog(s.tok, next)) break; /* EOS, end of turn, ...; BOS for llama2.c's vocab */
+        if (!print_token(s.tok, &stream, next, s.piece, piece_cap)) {
             fprintf(stderr, "tfm-generate: cannot write to stdout\n");
             return finish(&s, 1);
         }
@@ -273,12 +287,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "\ntfm-generate: %s\n", err.message);
             return finish(&s, 1);
         }
-        prev = next;
     }
     t_decode = tfm_args_seconds() - t0;
-    if (fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
-        fprintf(stderr, "tfm-generate: cannot write to stdout\n");
-        return finish(&s, 1);
+    {
+        size_t len = 0;
+        tfm_token_stream_flush(&stream, s.piece, piece_cap, &len); /* an unfinished character at the end */
+        if (fwrite(s.piece, 1, len, stdout) != len || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+            fprintf(stderr, "tfm-generate: cannot write to stdout\n");
+            return finish(&s, 1);
+        }
     }
     if (o.moe_stats) tfm_context_moe_stats_print(s.ctx, stderr);
     fprintf(stderr, "prefill: %d tok, %.1f tok/s | decode: %d tok, %.1f tok/s | peak RSS: %.1f MiB\n", n_prompt,

@@ -2,8 +2,9 @@
 
      tfm-perplexity -m stories260K.gguf -f tinystories.valid.first500.txt --ctx 256
 
-   The text is tokenized once with a leading BOS and cut into chunks of --ctx tokens; each chunk starts
-   with BOS from an empty cache and its second half is scored (tfm_perplexity in tfm_model.h says
+   The text is tokenized once (with a leading BOS when the vocab adds one: llama2.c's and SentencePiece
+   vocabs do, Qwen's does not) and cut into chunks of --ctx tokens; each chunk starts (with BOS, when
+   the vocab adds one) from an empty cache and its second half is scored (tfm_perplexity in tfm_model.h says
    exactly how). stderr shows the progress; stdout's last line is
    "Final estimate: PPL = <value> +/- <error>", with llama.cpp's error estimate. */
 #include "tfm_args.h"
@@ -12,6 +13,7 @@
 #include "tfm_model.h"
 #include "tfm_tokenizer.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,9 +127,21 @@ int main(int argc, char **argv)
     }
     text = tfm_args_read_file("tfm-perplexity", o.text, TEXT_MAX, &len);
     if (!text) goto done;
-    ids = (int *)malloc(sizeof(int) * (len + 3));
-    if (!ids || tfm_tokenizer_encode(tok, text, len, 1, 0, ids, (int)len + 3, &n_ids) != TFM_OK) {
-        fprintf(stderr, "tfm-perplexity: cannot tokenize '%s'\n", tfm_args_quote(o.text));
+    /* llama-perplexity's tokenization: BOS (and EOS) as the vocab says, special tokens written in the
+       text are text */
+    if (len > (size_t)INT_MAX / 4) { /* the ids counted in an int */
+        fprintf(stderr, "tfm-perplexity: '%s' is too long\n", tfm_args_quote(o.text));
+        goto done;
+    }
+    ids = (int *)malloc(sizeof(int) * (len + 3)); /* enough but for odd text: then counted, and again */
+    if (ids && tfm_tokenize(tok, text, len, TFM_TOKENIZE_ADD_SPECIAL, ids, (int)len + 3, &n_ids, &err) == TFM_ERR_CONTEXT_FULL) {
+        free(ids);
+        ids = (int *)malloc(sizeof(int) * (size_t)n_ids);
+    }
+    if (!ids || tfm_tokenize(tok, text, len, TFM_TOKENIZE_ADD_SPECIAL, ids, n_ids > (int)len + 3 ? n_ids : (int)len + 3,
+                             &n_ids, &err) != TFM_OK) {
+        fprintf(stderr, "tfm-perplexity: cannot tokenize '%s': %s\n", tfm_args_quote(o.text),
+                ids ? err.message : "out of memory");
         goto done;
     }
     memset(&params, 0, sizeof params);
@@ -147,7 +161,8 @@ int main(int argc, char **argv)
     progress.n_ctx = (int)o.n_ctx;
     progress.n_threads = ctx->n_threads;
     progress.trained = model->config.context_length;
-    if (tfm_perplexity(ctx, ids, n_ids, (int)o.n_ctx, tfm_tokenizer_bos(tok), (int)o.n_chunks, show_progress,
+    if (tfm_perplexity(ctx, ids, n_ids, (int)o.n_ctx, tfm_tokenizer_add_bos(tok) ? tfm_tokenizer_bos(tok) : -1,
+                       (int)o.n_chunks, show_progress,
                        &progress, &r, &err) != TFM_OK) {
         fprintf(stderr, "tfm-perplexity: %s\n", err.message);
         goto done;

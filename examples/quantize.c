@@ -169,7 +169,7 @@ static int from_gguf(job *j, const tfm_gguf *g)
 static int from_llama2c(job *j, const tfm_model *m, char (*names)[64])
 {
     const tfm_model_config *c = &m->config;
-    int tied = m->output.data == m->token_embd.data, l, k = 0, i, ok;
+    int tied = m->output.tensor.data == m->token_embd.data, l, k = 0, i, ok;
     tfm_tokenizer *tok = NULL;
     static const char *const layer_names[] = {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
                                               "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"};
@@ -181,12 +181,12 @@ static int from_llama2c(job *j, const tfm_model *m, char (*names)[64])
     if (ok && !j->tensors) ok = 0, tfm_error_set(&j->err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     j->cap = c->n_layers * 9 + 3;
     ok = ok && add(j, "token_embd.weight", &m->token_embd, tied) && add(j, "output_norm.weight", &m->output_norm, 0) &&
-         (tied || add(j, "output.weight", &m->output, 1));
+         (tied || add(j, "output.weight", &m->output.tensor, 1));
     for (l = 0; ok && l < c->n_layers; l++) {
         const tfm_layer *L = &m->layers[l];
         const tfm_tensor *t[9];
-        t[0] = &L->attn_norm, t[1] = &L->wq, t[2] = &L->wk, t[3] = &L->wv, t[4] = &L->wo;
-        t[5] = &L->ffn_norm, t[6] = &L->ffn_gate, t[7] = &L->ffn_up, t[8] = &L->ffn_down;
+        t[0] = &L->attn_norm, t[1] = &L->wq.tensor, t[2] = &L->wk.tensor, t[3] = &L->wv.tensor, t[4] = &L->wo.tensor;
+        t[5] = &L->ffn_norm, t[6] = &L->ffn_gate.tensor, t[7] = &L->ffn_up.tensor, t[8] = &L->ffn_down.tensor;
         for (i = 0; ok && i < 9; i++, k++) {
             snprintf(names[k], 64, "blk.%d.%s.weight", l, layer_names[i]);
             ok = add(j, names[k], t[i], 0);

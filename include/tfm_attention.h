@@ -48,6 +48,8 @@
                 S = sum_j phi(k_j) v_j^T and z = sum_j phi(k_j) over the visible keys. O(n d^2), causal by
                 prefix sums; its "KV cache" is the state (S, z) per kv head, so a decode step costs O(d^2)
                 whatever the context length. It uses no softmax and ignores cfg.scale.
+     Soft-cap: cfg.softcap > 0 caps every scaled score s at softcap * tanh(s / softcap) before the
+     softmax (Gemma 2), in every variant with scores (linear attention has none: refused).
      Masks: causal or bidirectional (cfg.causal); per-sequence valid length kv_len (key padding: keys
      j >= kv_len[s] are invisible). A query that sees no key gets a zero output row.
 
@@ -118,6 +120,8 @@ typedef struct tfm_attn_config {
     int n_kv_heads; /* key/value heads, a divisor of n_heads */
     int head_dim;
     float scale;    /* score scale; 0 means 1/sqrt(head_dim) */
+    float softcap;  /* > 0: each scaled score s becomes softcap * tanh(s / softcap) before the softmax
+                       (Gemma 2); 0: none */
     int causal;     /* 1: query at position p sees keys j <= p; 0: bidirectional */
     int window;     /* TFM_ATTN_WINDOW: w */
     tfm_attn_bigbird bigbird;
@@ -325,6 +329,10 @@ tfm_status tfm_attn_config_check(const tfm_attn_config *cfg, tfm_error *err)
                              cfg->n_heads);
     if (!(cfg->scale == cfg->scale) || cfg->scale == INFINITY || cfg->scale == -INFINITY)
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "attention: scale must be finite (0 for 1/sqrt(head_dim))");
+    if (!(cfg->softcap >= 0.0f) || cfg->softcap == INFINITY)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "attention: softcap must be finite and >= 0 (0: none)");
+    if (cfg->softcap > 0.0f && cfg->kind == TFM_ATTN_LINEAR)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "attention: linear attention has no scores to soft-cap");
     if (cfg->tile_rows < 0 || cfg->tile_keys < 0 || cfg->tile_rows > TFM__ATTN_MAX_TILE || cfg->tile_keys > TFM__ATTN_MAX_TILE)
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "attention: tile sizes must be in 0..%d", TFM__ATTN_MAX_TILE);
     if (cfg->kind == TFM_ATTN_WINDOW && cfg->window <= 0)
@@ -764,6 +772,7 @@ typedef struct tfm__attn_tile {
     const float *qt; /* [D][mpad] scaled Q^T, or NULL: scores by dot products with the rows of q */
     const float *q;  /* rows of the group for T == 1 (heads of a group are contiguous) */
     float scale;
+    float softcap;   /* > 0: scores soft-capped (tfm_softcap) */
     float *s;        /* [bk][mpad] */
     float *o;        /* [M][Dpad] unnormalised output */
     float *rmax, *rsum, *corr; /* [mpad] */
@@ -1076,6 +1085,7 @@ static void tfm__attn_chunk(const tfm__attn_tile *t, const tfm_attn_config *cfg,
 {
     int r, m;
     tfm__attn_qk_tile(t, k, ld, bk);
+    if (t->softcap > 0.0f) tfm_softcap(t->s, (size_t)bk * (size_t)t->mpad, t->softcap);
     for (r = 0; r < bk; r++) {
         int lo, hi;
         float *srow = t->s + (size_t)r * (size_t)t->mpad;
@@ -1285,6 +1295,8 @@ TFM__ATTN_SPECIALISE void tfm__attn_decode_chunk(const tfm__attn_tile *t0, int h
 {
     int h, m, r;
     tfm__attn_decode_qk(t0->s, lds, t0->q, heads, t0->M, t0->D, k, ks, ld, ld_scale, bk, i8);
+    if (t0->softcap > 0.0f)
+        for (m = 0; m < heads * t0->M; m++) tfm_softcap(t0->s + (size_t)m * lds, (size_t)bk, t0->softcap);
     for (h = 0; h < heads; h++) {
         tfm__attn_tile t = tfm__attn_decode_head(t0, h, lds, slot_floats);
         tfm__attn_decode_softmax(&t, lds, bk);
@@ -1412,6 +1424,7 @@ static void tfm__attn_flash_seq(const tfm_attn_config *cfg, const tfm__attn_dims
         t.Dpad = d->Dpad;
         t.p0 = sq->pos0 + i0;
         t.scale = d->scale;
+        t.softcap = cfg->softcap;
         t.q = NULL;
         qt = (float *)(void *)mine;
         t.s = qt + (size_t)t.D * (size_t)t.mpad;
@@ -1457,6 +1470,7 @@ static void tfm__attn_decode_task(const tfm_attn_config *cfg, const tfm__attn_di
     t.Dpad = d->Dpad;
     t.p0 = sq->pos0;
     t.scale = d->scale;
+    t.softcap = cfg->softcap;
     t.qt = NULL;
     t.s = (float *)(void *)(ws + (size_t)tfm__attn_thread() * L->thread_bytes);
     t.q = qs = t.s + (size_t)d->bk * (size_t)d->H;
@@ -1555,6 +1569,7 @@ static void tfm__attn_dense_seq(const tfm_attn_config *cfg, const tfm__attn_dims
             float *row = scores + (size_t)i * (size_t)sq->n_kv;
             long long hi = cfg->causal && (long long)sq->pos0 + i + 1 < sq->kv_end ? (long long)sq->pos0 + i + 1 : sq->kv_end;
             for (j = 0; j < (int)hi; j++) row[j] = d->scale * tfm__attn_src_dot(&sq->src, j, kh, qi, d->D);
+            if (cfg->softcap > 0.0f && hi > 0) tfm_softcap(row, (size_t)hi, cfg->softcap);
             for (; j < sq->n_kv; j++) row[j] = -INFINITY;
         }
         for (i = 0; i < sq->n_q; i++) {

@@ -1,5 +1,5 @@
-/* tfm_model.h - a Llama-family decoder: config, weights, loaders, the forward pass.
-   MIT or public domain, your choice: see the end of this file (and LICENSE).
+/* tfm_model.h - the decoder families (Llama, Qwen, Gemma, Phi-3, GPT-2): config, weights, loaders, the
+   forward pass. MIT or public domain, your choice: see the end of this file (and LICENSE).
 
    WHAT IS HERE
      A model (config + weights as typed views into the mapped file; read-only after load, shareable
@@ -20,19 +20,32 @@
         }
         tfm_context_free(ctx);  tfm_model_free(model);
 
-   THE FORWARD PASS (Llama 2; llama2.c's run.c computes the same, one token at a time)
-     x = embedding[token]
+   THE FORWARD PASS (one for every family; Llama 2's is llama2.c's run.c, one token at a time)
+     x = embedding[token] * embd_scale  (+ pos_embd[position])
      for each layer:
-         h = rmsnorm(x) * attn_norm
-         q = Wq h, k = Wk h, v = Wv h
-         rotate q and k by their position (RoPE, adjacent pairs, base 10000)
+         h = norm(x; attn_norm)                      every norm is the model's kind: RMSNorm or LayerNorm
+         q = Wq h + bq, k = Wk h + bk, v = Wv h + bv
+         q, k = norm(each head; q_norm, k_norm)
+         rotate q and k by their position (RoPE: adjacent pairs or NeoX halves, scaled; not with
+                                               learned positions)
          append k and v to the layer's KV cache
-         a = softmax(q K^T / sqrt(head_dim)) V  per head, causal, over every cached position;
-                                                query head h reads kv head h / (n_heads / n_kv_heads)
-         x = x + Wo a
-         h = rmsnorm(x) * ffn_norm
-         x = x + W_down (silu(W_gate h) * W_up h)
-     logits = W_out (rmsnorm(x) * output_norm)   W_out is the embedding table unless the file has its own
+         a = softmax(cap(q K^T * scale)) V      per head, causal, over the cached positions the layer
+                                                sees (all, or its sliding window); query head h reads kv
+                                                head h / (n_heads / n_kv_heads)
+         x = x + norm(Wo a + bo; attn_post_norm)
+         h = norm(x; ffn_norm)
+         x = x + norm(ffn(h); ffn_post_norm)    SwiGLU, GeGLU, a GELU MLP with biases, or experts
+     logits = cap(W_out norm(x; output_norm))   W_out is the embedding table unless the file has its own
+     Each norm, bias and post-norm is applied where the layer has that tensor (tfm_layer); the rest is
+     the config's (tfm_model_config): a family is data, not a forward pass of its own.
+
+   RoPE
+     Pair i of a head (x[2i], x[2i+1], or x[i], x[i + rope_dim/2] in NeoX's layout) turns at position p
+     by p * base^(-2i / rope_dim) * rope_freq_scale / factor_i, cos and sin times rope_attn_factor: the
+     frequency factors are Llama 3's rope_freqs (llama.cpp's converter writes them from the HF config's
+     rope_scaling), or Phi-3's rope_factors_long for a context longer than rope_orig_context, else its
+     rope_factors_short; Gemma 3's sliding layers turn by their own base (rope_base_swa), unscaled. The
+     angles are computed in double once per chunk (at most two settings), not per layer.
 
    ATTENTION AND THE KV CACHE (tfm_attention.h)
      Each layer has its own tfm_attn_config and tfm_kv_cache; the prompt's chunks and every generated
@@ -45,7 +58,9 @@
        bigbird:B,G,W,R   BigBird blocks of B tokens: G global blocks, a window of W blocks, R random
                          blocks per query block (causal)
      window and bigbird change the model's function (the weights were trained dense): the README's table
-     gives their perplexity cost. linear and linformer need weights trained for them and are refused.
+     gives their perplexity cost. A model's own sliding layers (Gemma 2 and 3, Phi-3) keep their window
+     whatever attn asks for (a narrower window:W narrows it); the model's score scale and soft-cap apply
+     to every variant. linear and linformer need weights trained for them and are refused.
      kv_type TFM_I8 stores K and V as int8 rows, one f32 scale per (token, kv head) row of head_dim values:
      (head_dim + 4) / (4 head_dim) of the f32 cache (27% at head_dim 64), fewer bytes read per decode step;
      the new tokens are quantized before they are attended, so a row does not depend on how the tokens
@@ -55,12 +70,19 @@
      llama2.c legacy `.bin` (karpathy/llama2.c export.py --version 0): a header of 7 little-endian int32
      (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a negative vocab_size means the
      classifier is stored separately at the end) then f32 arrays in run.c's order.
-     GGUF v2/v3 (tfm_gguf.h), architecture `llama`: hyperparameters from the `llama.*` keys (see
-     tfm__model_gguf_config for defaults), tensors `token_embd`, `blk.N.attn_{norm,q,k,v,output}`,
-     `blk.N.ffn_{norm,gate,up,down}`, `output_norm`, `output` (absent: tied to token_embd), each checked
-     against the config by name; Q and K rotate as adjacent pairs, as llama.cpp does for `llama` (its
-     converters permute HF weights so that this holds). The vocab `tokenizer.ggml.*` (model "llama") comes
-     with the model: tfm_model_tokenizer. Mixture-of-experts files (Mixtral): see below.
+     GGUF v2/v3 (tfm_gguf.h) of the architectures llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3 and
+     gpt2, with the `{arch}.*` keys and tensor names llama.cpp's converter writes: one row per family in
+     tfm__archs says which tensors its layers require (a missing one is an error naming it), its norm,
+     feed-forward and RoPE kinds and its own keys (soft-caps, sliding window, expert width); the table
+     tfm__layer_tensors names every layer tensor with the shape it must have. A fused attn_qkv (rows
+     q | k | v) and Phi-3's fused ffn_up (gate | up) load as views of their rows. Absent output.weight:
+     the classifier is token_embd. Refused, each with one line naming it: other architectures, RoPE
+     scaling other than none and linear (yarn, longrope as a type), key length != value length, experts
+     stored one tensor each (the early Mixtral layout). The vocab `tokenizer.ggml.*` (SentencePiece
+     "llama", byte-level BPE "gpt2" or WordPiece "bert") comes with the model (tfm_model_tokenizer;
+     options.no_vocab leaves it unread; tfm_model_load_vocab reads it alone). Mixture-of-experts files: see below.
+     Gemma's RMSNorm multiplies by (1 + w): llama.cpp's converter stores 1 + w, so every family's norm
+     here is x / rms * w.
      Every matrix product and the embedding lookup go
      through tfm_quant.h, so weight views of f32, f16, bf16, q8_0, q4_0, q4_1, q4_k or q6_k run through
      the same forward pass; a new loader fills a tfm_model's config and views and ends with
@@ -70,23 +92,28 @@
      On builds with packed int8 kernels (tfm_quant_packable: AVX-512 VNNI), the loaders repack every
      q8_0, q4_0, q4_1, q4_k and q6_k matrix once (tfm_model_pack) and the forward pass multiplies the
      packed copies: the same logits bit for bit, 1.4x faster decode on a stories15M-shaped q8_0 model,
-     close to the read bandwidth where the weights are not in cache. The copies are the only weights the
-     forward pass reads; the mapped file pages packing read once stay mapped (clean page cache the kernel
-     may reclaim, but counted in RSS: TinyLlama-1.1B q4_0 peaks at ~2x its file; dropping them needs
-     madvise, which strict C99 headers do not declare). options.no_pack keeps the stored layout.
+     close to the read bandwidth where the weights are not in cache. Each matrix carries its copies
+     (tfm_weight.packed: one per matrix, one per expert of a stacked tensor); they are the only weights
+     the forward pass reads; the mapped file pages packing read once stay mapped (clean page cache the
+     kernel may reclaim, but counted in RSS: TinyLlama-1.1B q4_0 peaks at ~2x its file; dropping them
+     needs madvise, which strict C99 headers do not declare). options.no_pack keeps the stored layout;
+     tfm_model_unpack drops the copies.
 
    MIXTURE OF EXPERTS (tfm_moe.h)
-     A GGUF `llama` file with llama.expert_count E > 0 and llama.expert_used_count k (1..E) has, in every
-     layer, a router blk.N.ffn_gate_inp {dim, E} and the experts stacked in blk.N.ffn_{gate,up}_exps
-     {dim, hidden, E} and blk.N.ffn_down_exps {hidden, dim, E} (hidden = feed_forward_length) instead of
-     ffn_{gate,up,down}; the loader checks them with tfm_moe_validate. The feed-forward block of such a
-     layer is tfm_moe_forward with Mixtral's gating: the k largest router logits win and their softmax
-     weights the k experts' SwiGLU outputs. A prompt's chunk runs each expert once over the rows routed to
-     it; a generated token runs its k experts with gemv. The block's workspace (router logits, grouped
-     rows, quantized activations) is sized with the context, in its arena: decoding allocates nothing with
-     quantized experts; tfm_model_pack repacks the experts too. Logits do not depend on the thread count. tfm_context_params.moe_stats = 1 accumulates each layer's routing statistics
-     (tfm_context_moe_stats, tfm_context_moe_stats_print, tfm_context_moe_stats_reset). Files with one
-     tensor per expert (the early Mixtral layout, blk.N.ffn_gate.E) are refused.
+     A GGUF `llama` file with llama.expert_count E > 0 and llama.expert_used_count k (1..E), and every
+     `qwen3moe` file, has in every layer a router blk.N.ffn_gate_inp {dim, E} and the experts stacked in
+     blk.N.ffn_{gate,up}_exps {dim, hidden, E} and blk.N.ffn_down_exps {hidden, dim, E} (hidden =
+     feed_forward_length; qwen3moe: expert_feed_forward_length) instead of ffn_{gate,up,down}; the loader
+     checks them with tfm_moe_validate. The feed-forward block of such a layer is tfm_moe_forward with the
+     family's gating: Mixtral's (the k largest router logits win, the softmax of those k weights their
+     SwiGLU outputs) or Qwen 3's (softmax over all E, the k most probable, their weights renormalised). A
+     prompt's chunk runs each expert once over the rows routed to it; a generated token runs its k experts
+     with gemv. The block's workspace (router logits, grouped rows, quantized activations) is sized with
+     the context, in its arena: decoding allocates nothing with quantized experts; tfm_model_pack repacks
+     the experts too. Logits do not depend on the thread count. tfm_context_params.moe_stats = 1
+     accumulates each layer's routing statistics (tfm_context_moe_stats, tfm_context_moe_stats_print,
+     tfm_context_moe_stats_reset). Files with one tensor per expert (the early Mixtral layout,
+     blk.N.ffn_gate.E) are refused.
 
    MEMORY
      tfm_context_create allocates the KV caches (two blocks per layer, four for int8) and, in one arena,
@@ -125,8 +152,24 @@
 extern "C" {
 #endif
 
-/* The shape of the network. */
+/* How a family normalises: every norm of a model (block inputs, post-norms, q/k norms, the final
+   norm) is of the model's kind. */
+typedef enum tfm_norm_kind {
+    TFM_NORM_RMS = 0,  /* x / sqrt(mean(x^2) + eps) * w             Llama, Qwen, Gemma, Phi-3 */
+    TFM_NORM_LAYER = 1 /* (x - mean) / sqrt(var + eps) * w + b      GPT-2 (the bias where the model has one) */
+} tfm_norm_kind;
+
+/* The feed-forward block (gelu: the tanh form, as llama.cpp computes it). */
+typedef enum tfm_ffn_kind {
+    TFM_FFN_SWIGLU = 0, /* down(silu(gate h) * up h)                Llama, Qwen, Phi-3 */
+    TFM_FFN_GEGLU = 1,  /* down(gelu(gate h) * up h)                Gemma */
+    TFM_FFN_GELU = 2    /* down(gelu(up h + b_up)) + b_down         GPT-2: no gate */
+} tfm_ffn_kind;
+
+/* The shape of the network and the choices its family makes. A zeroed field past the shape means
+   Llama's choice, so a config filled for Llama runs Llama. */
 typedef struct tfm_model_config {
+    const char *arch;   /* the family, GGUF general.architecture ("llama", "qwen2", ...); NULL: "llama" */
     int dim;            /* width of the residual stream */
     int hidden_dim;     /* inner width of the feed-forward block (of each expert in a mixture of experts) */
     int n_layers;
@@ -136,55 +179,89 @@ typedef struct tfm_model_config {
     int vocab_size;
     int context_length; /* positions the model was trained for (llama2.c's seq_len) */
     float rope_base;    /* RoPE frequency base (10000) */
-    int rope_dim;       /* leading dims of each head that rotate (head_dim) */
+    int rope_dim;       /* leading dims of each head that rotate (head_dim); 0: no RoPE (learned positions) */
     tfm_rope_mode rope_mode;
-    float norm_eps;     /* RMSNorm epsilon (1e-5) */
+    float norm_eps;     /* norm epsilon (1e-5) */
     int n_experts;      /* mixture of experts: experts per layer, 0 for a dense feed-forward block */
     int n_experts_used; /* experts each token is routed to */
+    tfm_moe_gating moe_gating; /* Mixtral's (0: softmax over the k best) or softmax over all, then top k */
+    int moe_renormalize;       /* TFM_MOE_GATE_SOFTMAX_TOPK: the k gates divided by their sum (Qwen 3 MoE) */
+    tfm_norm_kind norm;        /* RMSNorm (0) or LayerNorm */
+    tfm_ffn_kind ffn;          /* SwiGLU (0), GeGLU or a GELU MLP */
+    float embd_scale;          /* token embeddings times this (Gemma: sqrt(dim)); 0: 1 */
+    float attn_scale;          /* attention score scale; 0: 1/sqrt(head_dim) */
+    float attn_softcap;        /* > 0: each score s -> attn_softcap * tanh(s / attn_softcap) before the
+                                  softmax (Gemma 2); 0: none */
+    float logit_softcap;       /* > 0: the same on the logits (Gemma 2); 0: none */
+    int sliding_window;        /* > 0: the sliding layers see the sliding_window latest positions only */
+    int swa_period;            /* with sliding_window: 0 every layer slides (Phi-3); P > 0: layer l slides
+                                  unless (l + 1) % P == 0 (Gemma 2: P = 2, even layers; Gemma 3: P = 6) */
+    float rope_base_swa;       /* > 0: the sliding layers' RoPE base, unscaled (Gemma 3: 10000) */
+    float rope_freq_scale;     /* RoPE angles times this (linear scaling: 1 / factor) but for the sliding
+                                  layers with their own base; 0: 1 */
+    float rope_attn_factor;    /* RoPE's cos and sin times this (Phi-3's long RoPE); 0: 1 */
+    int rope_orig_context;     /* a context longer than this uses model->rope_factors_long; 0: context_length */
 } tfm_model_config;
 
+/* A weight matrix: the view of its rows (in the mapped file, or wherever the caller keeps them) and, on
+   builds with packed int8 kernels, the copy tfm_model_pack made of it for them. */
+typedef struct tfm_weight {
+    tfm_tensor tensor;        /* [rows][cols] (ne[0] = cols); stacked experts: [n][rows][cols]; data NULL:
+                                 the model has no such matrix */
+    tfm_quant_packed *packed; /* NULL (multiplied as stored), or one packed copy per matrix of tensor:
+                                 ne[2] of them. Made and freed by tfm_model_pack and tfm_model_free:
+                                 after changing tensor, call tfm_model_pack again */
+} tfm_weight;
+
 /* One transformer block's weights. Matrices are [rows][cols] with ne[0] = cols (tfm_tensor.h), of any
-   dtype tfm_quant_gemv handles (f32, f16, bf16, q8_0, q4_0, q4_1, q4_k, q6_k); norm weights are f32
-   vectors. q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim. */
+   dtype tfm_quant_gemv handles (f32, f16, bf16, q8_0, q4_0, q4_1, q4_k, q6_k); norms and biases are f32
+   vectors. q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim. A tensor whose data is NULL is
+   absent: the forward pass skips that norm, bias or post-norm. A file that fuses matrices (GPT-2's and
+   Phi-3's attn_qkv, Phi-3's gate|up ffn_up) loads as views of their rows here. */
 typedef struct tfm_layer {
-    tfm_tensor attn_norm; /* [dim] */
-    tfm_tensor wq;        /* [q_dim][dim] */
-    tfm_tensor wk;        /* [kv_dim][dim] */
-    tfm_tensor wv;        /* [kv_dim][dim] */
-    tfm_tensor wo;        /* [dim][q_dim] */
-    tfm_tensor ffn_norm;  /* [dim] */
-    tfm_tensor ffn_gate;  /* [hidden_dim][dim]  (llama2.c's w1) */
-    tfm_tensor ffn_up;    /* [hidden_dim][dim]  (w3) */
-    tfm_tensor ffn_down;  /* [dim][hidden_dim]  (w2) */
+    tfm_tensor attn_norm, attn_norm_b; /* [dim] the attention block's input norm (and LayerNorm bias) */
+    tfm_weight wq;                     /* [q_dim][dim] */
+    tfm_weight wk;                     /* [kv_dim][dim] */
+    tfm_weight wv;                     /* [kv_dim][dim] */
+    tfm_tensor bq, bk, bv;             /* [q_dim], [kv_dim], [kv_dim] biases (Qwen 2, GPT-2) */
+    tfm_tensor q_norm, k_norm;         /* [head_dim] a norm of each head's query and key before RoPE
+                                          (Qwen 3, Gemma 3) */
+    tfm_weight wo;                     /* [dim][q_dim] */
+    tfm_tensor bo;                     /* [dim] (GPT-2) */
+    tfm_tensor attn_post_norm;         /* [dim] a norm of the attention output before the residual (Gemma) */
+    tfm_tensor ffn_norm, ffn_norm_b;   /* [dim] the feed-forward block's input norm (and LayerNorm bias) */
+    tfm_weight ffn_gate;               /* [hidden_dim][dim]  (llama2.c's w1); absent for TFM_FFN_GELU */
+    tfm_weight ffn_up;                 /* [hidden_dim][dim]  (w3) */
+    tfm_weight ffn_down;               /* [dim][hidden_dim]  (w2) */
+    tfm_tensor ffn_up_b, ffn_down_b;   /* [hidden_dim], [dim] (GPT-2) */
+    tfm_tensor ffn_post_norm;          /* [dim] a norm of the feed-forward output before the residual (Gemma) */
     /* a mixture-of-experts layer (config.n_experts > 0) has these instead of ffn_gate/up/down */
-    tfm_tensor ffn_gate_inp;  /* [n_experts][dim]             the router */
-    tfm_tensor ffn_gate_exps; /* [n_experts][hidden_dim][dim] experts stacked, each matrix contiguous */
-    tfm_tensor ffn_up_exps;   /* [n_experts][hidden_dim][dim] */
-    tfm_tensor ffn_down_exps; /* [n_experts][dim][hidden_dim] */
+    tfm_tensor ffn_gate_inp;   /* [n_experts][dim]             the router (multiplied as stored) */
+    tfm_weight ffn_gate_exps;  /* [n_experts][hidden_dim][dim] experts stacked, each matrix contiguous */
+    tfm_weight ffn_up_exps;    /* [n_experts][hidden_dim][dim] */
+    tfm_weight ffn_down_exps;  /* [n_experts][dim][hidden_dim] */
 } tfm_layer;
 
 /* Weights, read-only after load. Any number of contexts (and threads) may use one model. */
 typedef struct tfm_model {
     tfm_model_config config;
     tfm_tensor token_embd;  /* [vocab_size][dim] */
+    tfm_tensor pos_embd;    /* [positions][dim] learned positions added to the embedding (GPT-2), or absent */
+    tfm_tensor rope_freqs;  /* [rope_dim / 2] divisors of each pair's RoPE frequency (Llama 3), or absent */
+    tfm_tensor rope_factors_short, rope_factors_long; /* the same, chosen by the context's length against
+                                                         config.rope_orig_context (Phi-3), or absent */
     tfm_layer *layers;      /* [n_layers] */
-    tfm_tensor output_norm; /* [dim] */
-    tfm_tensor output;      /* [vocab_size][dim], the classifier; a view of token_embd when shared */
+    tfm_tensor output_norm, output_norm_b; /* [dim] */
+    tfm_weight output;      /* [vocab_size][dim], the classifier; its tensor views token_embd when shared */
     tfm_file_map file;      /* the file the weights point into (empty when loaded from memory) */
     tfm_tokenizer *tokenizer; /* the vocab the file carries (GGUF), owned by the model; NULL if none */
     char *chat_template;      /* the file's tokenizer.chat_template (NUL-terminated copy), NULL if none */
-    /* The matrices repacked for the int8 kernels (tfm_model_pack), [n_layers * 7 + 1 + n_layers * 3 *
-       n_experts]: each layer's wq wk wv wo ffn_gate ffn_up ffn_down, then the classifier, then of a
-       mixture-of-experts model each layer's gate_exps, up_exps and down_exps expert by expert; an entry
-       with data NULL is multiplied as stored. packed_from[i] is the data entry i was made from: a copy is
-       used only while its matrix still points there. NULL when nothing is packed. */
-    tfm_quant_packed *packed;
-    const void **packed_from;
 } tfm_model;
 
 typedef struct tfm_model_options {
-    int no_mmap; /* 1: read the file into memory instead of mapping it */
-    int no_pack; /* 1: keep the matrices as stored (no tfm_model_pack at load; same logits, slower) */
+    int no_mmap;  /* 1: read the file into memory instead of mapping it */
+    int no_pack;  /* 1: keep the matrices as stored (no tfm_model_pack at load; same logits, slower) */
+    int no_vocab; /* 1: leave the file's vocab unread (tfm_model_tokenizer gives NULL: bring your own) */
 } tfm_model_options;
 
 /* Loads a model file, recognising the format from its first bytes. options may be NULL. On failure
@@ -207,6 +284,9 @@ TFM_API tfm_status tfm_model_check(const tfm_model *model, tfm_error *err);
    tfm_model_free; the mapped originals are not read again (but for the embedding's looked-up rows).
    n_threads <= 0: all. */
 TFM_API tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err);
+/* Drops every packed copy tfm_model_pack made: the forward pass multiplies the matrices as stored (the
+   same logits, slower; the copies' memory is freed). */
+TFM_API void tfm_model_unpack(tfm_model *model);
 /* Bytes of weights one decode step reads: every layer's matrices and norms, the final norm and the
    classifier (the one embedding row is left out); of a mixture-of-experts layer, the router and k of
    its E experts. Divide by the time per token for the bandwidth used. */
@@ -217,6 +297,11 @@ TFM_API const tfm_tokenizer *tfm_model_tokenizer(const tfm_model *model);
 /* The chat template the file carries (GGUF tokenizer.chat_template: a Jinja program, see tfm_chat.h),
    or NULL. It lives as long as the model. */
 TFM_API const char *tfm_model_chat_template(const tfm_model *model);
+/* Loads only the vocab of a GGUF file (a model, or a vocab-only file such as llama.cpp's
+   ggml-vocab-*.gguf): "llama" (SentencePiece), "gpt2" (byte-level BPE) or "bert" (WordPiece), with its
+   special tokens and add_bos/add_eos (see tfm__model_gguf_tokenizer). A file without
+   tokenizer.ggml.tokens is an error. Free with tfm_tokenizer_free. */
+TFM_API tfm_status tfm_model_load_vocab(const char *path, tfm_tokenizer **out, tfm_error *err);
 
 /* ---------------------------------------------------------------- context */
 
@@ -270,8 +355,16 @@ typedef struct tfm_context {
     float *k;      /* [max_batch][kv_dim]  keys and values, which tfm_attn_decode then appends */
     float *v;      /* [max_batch][kv_dim]  to the layer's cache */
     float *att;    /* [max_batch][q_dim]   attention output, one head after another */
-    float *hb;     /* [max_batch][hidden]  feed-forward gate, then silu(gate) * up; NULL in a MoE model */
-    float *hb2;    /* [max_batch][hidden]  feed-forward up; NULL in a MoE model */
+    float *hb;     /* [max_batch][hidden]  feed-forward gate, then act(gate) * up; NULL in a MoE model */
+    float *hb2;    /* [max_batch][hidden]  feed-forward up; NULL in a MoE model or a GELU MLP */
+    /* RoPE (config.rope_dim > 0): the layers share at most two settings (Gemma 3's sliding layers have
+       their own base); each pair's angle per position is computed once per setting, the cosines and
+       sines once per chunk */
+    int n_rope;            /* settings: 1 or 2 */
+    unsigned char *layer_rope; /* [n_layers] the setting of each layer */
+    double *rope_freq;     /* [n_rope][rope_dim / 2] angle per position of each pair */
+    float rope_mscale;     /* cos and sin times this (config.rope_attn_factor) */
+    float *rope_cs;        /* [n_rope][max_batch][rope_dim] cos and sin of each pair, the chunk's positions */
     void *quant_ws;        /* a chunk's activations quantized for quantized weights (tfm_quant_gemm_ws) */
     size_t quant_ws_bytes; /* 0 when every matrix is f32, f16 or bf16 */
     /* mixture of experts (model config.n_experts > 0) */
@@ -375,9 +468,10 @@ typedef struct tfm_perplexity_result {
 typedef void (*tfm_perplexity_progress)(void *user, const tfm_perplexity_result *so_far, int total_chunks);
 
 /* Perplexity of a text by llama.cpp's protocol (llama-perplexity without --ppl-stride). tokens is the
-   whole text tokenized once with a leading BOS (tfm_tokenizer_encode(..., bos 1, eos 0)); it is cut
-   into floor(n_tokens / n_ctx) consecutive chunks of n_ctx tokens (max_chunks > 0: at most that many).
-   Each chunk has its first token replaced by bos (bos < 0: kept) and runs from an empty cache (ctx is
+   whole text tokenized once as llama.cpp does (tfm_tokenize(..., TFM_TOKENIZE_ADD_SPECIAL): a leading
+   BOS when the vocab adds one); it is cut into floor(n_tokens / n_ctx) consecutive chunks of n_ctx
+   tokens (max_chunks > 0: at most that many). Each chunk has its first token replaced by bos (bos < 0:
+   kept; llama.cpp passes BOS when the vocab adds one, else -1) and runs from an empty cache (ctx is
    reset); the logits at positions n_ctx/2 .. n_ctx-2 are scored against the tokens at n_ctx/2+1 ..
    n_ctx-1, log-softmax in double. Needs n_tokens >= 2 n_ctx (as llama.cpp) and 3 <= n_ctx <=
    ctx->context_length. The first half of a chunk runs as one prompt without the classifier, the
@@ -392,15 +486,23 @@ TFM_API tfm_status tfm_perplexity(tfm_context *ctx, const int *tokens, int n_tok
 /* llama.cpp's general.file_type (llama_ftype) of a model whose matrices are mostly `type`: f32 0,
    f16 1, q4_0 2, q4_1 3, q8_0 7, q4_k 14 (Q4_K_S), q6_k 18, bf16 32. */
 TFM_API uint32_t tfm_model_gguf_file_type(tfm_dtype type);
-/* Adds the keys llama.cpp reads for a `llama` model of config c, as its converters write them (u32
-   hyperparameters): general.architecture, general.name (name; NULL: "tfm"), general.file_type of
-   `type`, general.quantization_version 2, llama.context_length, embedding_length, feed_forward_length,
-   attention.head_count(_kv), block_count, rope.dimension_count, rope.freq_base,
-   attention.layer_norm_rms_epsilon. */
+/* Adds the keys llama.cpp reads for a model of config c's family (c->arch, NULL: llama), as its
+   converters write them (u32 hyperparameters): general.architecture, general.name (name; NULL: "tfm"),
+   general.file_type of `type`, general.quantization_version 2, {arch}.context_length, embedding_length,
+   feed_forward_length, attention.head_count(_kv), block_count, attention.key_length and value_length
+   (where head_dim != dim / n_heads), rope.dimension_count and rope.freq_base (with RoPE), the norm
+   epsilon, the expert counts (and width), and the family's own: soft-caps, sliding window, linear RoPE
+   scaling, its attention factor and original context. */
 TFM_API tfm_status tfm_model_gguf_add_config(tfm_gguf_writer *w, const tfm_model_config *c, const char *name,
                                              tfm_dtype type, tfm_error *err);
+/* Tensor i (0, 1, ... until it returns 0) of a GGUF file of config c's family (c->arch) as llama.cpp's
+   converter writes it: its name and shape ne (ne[0] = columns; ne[1] rows, 0 for a vector; ne[2]
+   stacked experts, else 1): the embedding (and learned positions), the final norm (and its bias), then
+   every tensor each layer of the family requires, fused matrices fused. Not listed: output.weight (a
+   file may tie the classifier to the embedding) and RoPE factors, which a file may add. */
+TFM_API int tfm_model_gguf_tensor(const tfm_model_config *c, int i, char *name, size_t cap, int64_t ne[3]);
 /* Adds a SentencePiece ("llama") vocab of n_vocab tokens: tok's pieces, scores and types (a llama2.c
-   tokenizer.bin's, whose size must be n_vocab) in GGUF's spelling (U+2581 for a space, <s> and </s>
+   tokenizer.bin's or another SentencePiece vocab's, whose size must be n_vocab) in GGUF's spelling (U+2581 for a space, <s> and </s>
    for the controls), or with tok NULL a stand-in: <unk> <s> </s>, the 256 byte tokens, then
    placeholder words. unk 0, bos 1, eos 2. */
 TFM_API tfm_status tfm_model_gguf_add_vocab(tfm_gguf_writer *w, const tfm_tokenizer *tok, int n_vocab, tfm_error *err);
@@ -415,6 +517,7 @@ TFM_API tfm_status tfm_model_gguf_add_vocab(tfm_gguf_writer *w, const tfm_tokeni
 #if defined(TFM_IMPLEMENTATION) && !defined(TFM_MODEL_IMPLEMENTATION_DONE)
 #define TFM_MODEL_IMPLEMENTATION_DONE
 
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -426,6 +529,9 @@ extern "C" {
 #endif
 
 /* ---------------------------------------------------------------- checks shared by every loader */
+
+/* v is a number >= 0 (NaN and infinities are not) */
+static int tfm__model_nonneg(float v) { return v >= 0.0f && v <= FLT_MAX; }
 
 /* The shape rules the forward pass relies on. Each dimension is an int the kernels take, and the
    products the forward pass forms (q_dim, kv_dim) must fit one too. */
@@ -448,12 +554,25 @@ static tfm_status tfm__model_check_config(const tfm_model_config *c, tfm_error *
     if (c->n_kv_heads > c->n_heads || c->n_heads % c->n_kv_heads != 0)
         return tfm_error_set(err, TFM_ERR_FORMAT, "n_kv_heads %d does not divide n_heads %d", c->n_kv_heads,
                              c->n_heads);
-    if (c->rope_dim <= 0 || c->rope_dim > c->head_dim || (c->rope_dim & 1))
+    if (c->rope_dim < 0 || c->rope_dim > c->head_dim || (c->rope_dim & 1))
         return tfm_error_set(err, TFM_ERR_FORMAT, "rope_dim %d must be even and at most head_dim %d", c->rope_dim,
                              c->head_dim);
     if (!(c->rope_base > 0.0f) || !(c->norm_eps >= 0.0f) || (c->rope_mode != TFM_ROPE_NORMAL &&
                                                              c->rope_mode != TFM_ROPE_NEOX))
         return tfm_error_set(err, TFM_ERR_FORMAT, "bad rope base, rope mode or norm epsilon");
+    if ((c->norm != TFM_NORM_RMS && c->norm != TFM_NORM_LAYER) ||
+        (c->ffn != TFM_FFN_SWIGLU && c->ffn != TFM_FFN_GEGLU && c->ffn != TFM_FFN_GELU))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "unknown norm kind %d or feed-forward kind %d", (int)c->norm,
+                             (int)c->ffn);
+    if (!tfm__model_nonneg(c->embd_scale) || !tfm__model_nonneg(c->attn_scale) ||
+        !tfm__model_nonneg(c->attn_softcap) || !tfm__model_nonneg(c->logit_softcap) ||
+        !tfm__model_nonneg(c->rope_base_swa) || !tfm__model_nonneg(c->rope_freq_scale) ||
+        !tfm__model_nonneg(c->rope_attn_factor))
+        return tfm_error_set(err, TFM_ERR_FORMAT,
+                             "embedding scale, attention scale, soft-caps and RoPE scalings must be finite and >= 0");
+    if (c->sliding_window < 0 || c->swa_period < 0 || c->rope_orig_context < 0)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "sliding window %d, its period %d and rope_orig_context %d must be >= 0",
+                             c->sliding_window, c->swa_period, c->rope_orig_context);
     if (c->n_experts < 0 || c->n_experts > limit || c->n_experts_used < 0)
         return tfm_error_set(err, TFM_ERR_FORMAT, "bad expert counts: %d experts, %d used per token", c->n_experts,
                              c->n_experts_used);
@@ -463,13 +582,19 @@ static tfm_status tfm__model_check_config(const tfm_model_config *c, tfm_error *
     if (c->n_experts > 0 && (c->n_experts_used < 1 || c->n_experts_used > c->n_experts))
         return tfm_error_set(err, TFM_ERR_FORMAT, "expert_used_count %d must be 1..expert_count (%d)",
                              c->n_experts_used, c->n_experts);
+    if (c->n_experts > 0 && (c->ffn != TFM_FFN_SWIGLU || (c->moe_gating != TFM_MOE_GATE_TOPK_SOFTMAX &&
+                                                          c->moe_gating != TFM_MOE_GATE_SOFTMAX_TOPK)))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "experts are SwiGLU blocks with a known gating");
     return TFM_OK;
 }
 
-/* The block of every mixture-of-experts layer: Mixtral's gating (softmax over the k selected logits). */
+/* The block of every mixture-of-experts layer: the family's gating over k of E experts. */
 static tfm_moe_config tfm__model_moe_config(const tfm_model_config *c)
 {
-    return tfm_moe_config_make(c->dim, c->hidden_dim, c->n_experts, c->n_experts_used);
+    tfm_moe_config m = tfm_moe_config_make(c->dim, c->hidden_dim, c->n_experts, c->n_experts_used);
+    m.gating = c->moe_gating;
+    m.renormalize = c->moe_gating == TFM_MOE_GATE_TOPK_SOFTMAX || c->moe_renormalize;
+    return m;
 }
 
 static tfm_moe_weights tfm__model_moe_weights(const tfm_layer *L)
@@ -477,25 +602,117 @@ static tfm_moe_weights tfm__model_moe_weights(const tfm_layer *L)
     tfm_moe_weights w;
     memset(&w, 0, sizeof w);
     w.router = &L->ffn_gate_inp;
-    w.gate_exps = &L->ffn_gate_exps;
-    w.up_exps = &L->ffn_up_exps;
-    w.down_exps = &L->ffn_down_exps;
+    w.gate_exps = &L->ffn_gate_exps.tensor;
+    w.up_exps = &L->ffn_up_exps.tensor;
+    w.down_exps = &L->ffn_down_exps.tensor;
+    w.gate_packed = L->ffn_gate_exps.packed;
+    w.up_packed = L->ffn_up_exps.packed;
+    w.down_packed = L->ffn_down_exps.packed;
     return w;
 }
 
+/* Dimensions of a tensor, resolved against the config. */
+enum { TFM__D_ONE, TFM__D_DIM, TFM__D_Q, TFM__D_KV, TFM__D_HIDDEN, TFM__D_VOCAB, TFM__D_EXPERTS, TFM__D_HEAD };
+
+static int64_t tfm__model_dim(const tfm_model_config *c, int which)
+{
+    switch (which) {
+    case TFM__D_DIM: return c->dim;
+    case TFM__D_Q: return (int64_t)c->n_heads * c->head_dim;
+    case TFM__D_KV: return (int64_t)c->n_kv_heads * c->head_dim;
+    case TFM__D_HIDDEN: return c->hidden_dim;
+    case TFM__D_VOCAB: return c->vocab_size;
+    case TFM__D_EXPERTS: return c->n_experts;
+    case TFM__D_HEAD: return c->head_dim;
+    default: return 1;
+    }
+}
+
+/* What a family's layers hold, a bit each (tfm__arch says which a family requires or allows). */
+enum {
+    TFM__F_BASE = 1 << 0,       /* attn_q, attn_k, attn_v, attn_output, ffn_up, ffn_down (or the experts) */
+    TFM__F_PRE_NORMS = 1 << 1,  /* attn_norm, ffn_norm: each block's input normalised */
+    TFM__F_GATE = 1 << 2,       /* ffn_gate: a gated feed-forward block */
+    TFM__F_NORM_BIAS = 1 << 3,  /* LayerNorm biases: attn_norm, ffn_norm, output_norm */
+    TFM__F_QKV_BIAS = 1 << 4,   /* attn_q, attn_k, attn_v biases (or attn_qkv's) */
+    TFM__F_OUT_BIAS = 1 << 5,   /* attn_output bias */
+    TFM__F_FFN_BIAS = 1 << 6,   /* ffn_up and ffn_down biases */
+    TFM__F_QK_NORM = 1 << 7,    /* attn_q_norm, attn_k_norm */
+    TFM__F_POST_NORMS = 1 << 8, /* post_attention_norm, post_ffw_norm */
+    TFM__F_FUSED_QKV = 1 << 9,  /* attn_qkv: rows q | k | v (bias likewise) instead of attn_q, attn_k, attn_v */
+    TFM__F_FUSED_UP = 1 << 10,  /* ffn_up: 2 hidden_dim rows, gate | up, instead of ffn_gate and ffn_up */
+    TFM__F_POS_EMBD = 1 << 11   /* position_embd: learned positions */
+};
+
+/* Which layers have a tensor: every layer, dense layers only, mixture-of-experts layers only. */
+enum { TFM__FFN_ANY, TFM__FFN_DENSE, TFM__FFN_MOE };
+
+/* A layer's tensor: its GGUF name after blk.N., where it goes, its shape {cols, rows, depth} in config
+   dimensions (rows TFM__D_ONE: an f32 vector), the feature that brings it, which layers have it. */
+typedef struct tfm__layer_tensor {
+    const char *name;
+    size_t offset;
+    int cols, rows, depth, feature, ffn;
+} tfm__layer_tensor;
+
+#define TFM__LT(name, field, cols, rows, depth, feature, ffn) \
+    {name, offsetof(tfm_layer, field), TFM__D_##cols, TFM__D_##rows, TFM__D_##depth, TFM__F_##feature, TFM__FFN_##ffn}
+
+static const tfm__layer_tensor tfm__layer_tensors[] = {
+    TFM__LT("attn_norm.weight", attn_norm, DIM, ONE, ONE, PRE_NORMS, ANY),
+    TFM__LT("attn_norm.bias", attn_norm_b, DIM, ONE, ONE, NORM_BIAS, ANY),
+    TFM__LT("attn_q.weight", wq.tensor, DIM, Q, ONE, BASE, ANY),
+    TFM__LT("attn_k.weight", wk.tensor, DIM, KV, ONE, BASE, ANY),
+    TFM__LT("attn_v.weight", wv.tensor, DIM, KV, ONE, BASE, ANY),
+    TFM__LT("attn_q.bias", bq, Q, ONE, ONE, QKV_BIAS, ANY),
+    TFM__LT("attn_k.bias", bk, KV, ONE, ONE, QKV_BIAS, ANY),
+    TFM__LT("attn_v.bias", bv, KV, ONE, ONE, QKV_BIAS, ANY),
+    TFM__LT("attn_q_norm.weight", q_norm, HEAD, ONE, ONE, QK_NORM, ANY),
+    TFM__LT("attn_k_norm.weight", k_norm, HEAD, ONE, ONE, QK_NORM, ANY),
+    TFM__LT("attn_output.weight", wo.tensor, Q, DIM, ONE, BASE, ANY),
+    TFM__LT("attn_output.bias", bo, DIM, ONE, ONE, OUT_BIAS, ANY),
+    TFM__LT("post_attention_norm.weight", attn_post_norm, DIM, ONE, ONE, POST_NORMS, ANY),
+    TFM__LT("ffn_norm.weight", ffn_norm, DIM, ONE, ONE, PRE_NORMS, ANY),
+    TFM__LT("ffn_norm.bias", ffn_norm_b, DIM, ONE, ONE, NORM_BIAS, ANY),
+    TFM__LT("ffn_gate.weight", ffn_gate.tensor, DIM, HIDDEN, ONE, GATE, DENSE),
+    TFM__LT("ffn_up.weight", ffn_up.tensor, DIM, HIDDEN, ONE, BASE, DENSE),
+    TFM__LT("ffn_down.weight", ffn_down.tensor, HIDDEN, DIM, ONE, BASE, DENSE),
+    TFM__LT("ffn_up.bias", ffn_up_b, HIDDEN, ONE, ONE, FFN_BIAS, DENSE),
+    TFM__LT("ffn_down.bias", ffn_down_b, DIM, ONE, ONE, FFN_BIAS, DENSE),
+    TFM__LT("post_ffw_norm.weight", ffn_post_norm, DIM, ONE, ONE, POST_NORMS, ANY),
+    TFM__LT("ffn_gate_inp.weight", ffn_gate_inp, DIM, EXPERTS, ONE, BASE, MOE),
+    TFM__LT("ffn_gate_exps.weight", ffn_gate_exps.tensor, DIM, HIDDEN, EXPERTS, BASE, MOE),
+    TFM__LT("ffn_up_exps.weight", ffn_up_exps.tensor, DIM, HIDDEN, EXPERTS, BASE, MOE),
+    TFM__LT("ffn_down_exps.weight", ffn_down_exps.tensor, HIDDEN, DIM, EXPERTS, BASE, MOE),
+};
+#undef TFM__LT
+
+#define TFM__N_LAYER_TENSORS (sizeof tfm__layer_tensors / sizeof tfm__layer_tensors[0])
+
+static tfm_tensor *tfm__layer_tensor_at(tfm_layer *L, const tfm__layer_tensor *t)
+{
+    return (tfm_tensor *)(void *)((char *)L + t->offset);
+}
+
+/* Whether layers of config c have table entry t at all. */
+static int tfm__layer_has(const tfm_model_config *c, const tfm__layer_tensor *t)
+{
+    return t->ffn == TFM__FFN_ANY || t->ffn == (c->n_experts > 0 ? TFM__FFN_MOE : TFM__FFN_DENSE);
+}
 
 enum { TFM__NORM, TFM__MATRIX, TFM__EMBEDDING };
 
-/* A weight the forward pass reads: the shape it expects, a dtype its kind handles (norms f32; matrices
-   whatever tfm_quant_gemv multiplies; the embedding whatever tfm_dequantize_row reads), data present. */
+/* A weight the forward pass reads: the shape it expects, a dtype its kind handles (norms and biases
+   f32; matrices whatever tfm_quant_gemv multiplies; the embedding whatever tfm_dequantize_row reads),
+   data present. rows 0: a vector; rows < 0: any number of rows. */
 static tfm_status tfm__model_check_tensor(const tfm_tensor *t, const char *name, int64_t cols, int64_t rows, int kind,
                                           tfm_error *err)
 {
     int dtype_ok = kind == TFM__NORM     ? t->dtype == TFM_F32
                    : kind == TFM__MATRIX ? tfm_quant_vec_dot_type(t->dtype) != (tfm_dtype)-1
                                          : tfm_quant_supported(t->dtype);
-    int64_t want_rows = rows > 0 ? rows : 1;
-    if (!t->data || t->ne[0] != cols || t->ne[1] != want_rows || t->ne[2] != 1 || t->ne[3] != 1)
+    int64_t want_rows = rows > 0 ? rows : rows == 0 ? 1 : t->ne[1];
+    if (!t->data || t->ne[0] != cols || t->ne[1] != want_rows || want_rows < 1 || t->ne[2] != 1 || t->ne[3] != 1)
         return tfm_error_set(err, TFM_ERR_FORMAT, "tensor %s has the wrong shape (want [%lld][%lld])", name,
                              (long long)want_rows, (long long)cols);
     if (!dtype_ok)
@@ -504,49 +721,62 @@ static tfm_status tfm__model_check_tensor(const tfm_tensor *t, const char *name,
     return TFM_OK;
 }
 
-/* A layer's feed-forward weights: dense, or the router and experts (tfm_moe_validate, named by layer). */
-static tfm_status tfm__model_check_ffn(const tfm_model_config *c, const tfm_layer *L, int layer, tfm_error *err)
+/* A layer's weights: every tensor the config needs present, every tensor present of the right shape;
+   the router and experts through tfm_moe_validate. */
+static tfm_status tfm__model_check_layer(const tfm_model_config *c, const tfm_layer *L, int layer, tfm_error *err)
 {
-    tfm_status s;
-    if (c->n_experts > 0) {
+    char name[TFM_GGUF_MAX_NAME + 1];
+    tfm_status s = TFM_OK;
+    size_t i;
+    for (i = 0; i < TFM__N_LAYER_TENSORS && s == TFM_OK; i++) {
+        const tfm__layer_tensor *e = &tfm__layer_tensors[i];
+        const tfm_tensor *t = tfm__layer_tensor_at((tfm_layer *)(uintptr_t)L, e);
+        int needed = e->feature == TFM__F_BASE || (e->feature == TFM__F_GATE && c->ffn != TFM_FFN_GELU);
+        if (!tfm__layer_has(c, e) || e->ffn == TFM__FFN_MOE) continue;
+        snprintf(name, sizeof name, "blk.%d.%s", layer, e->name);
+        if (!t->data && needed) s = tfm_error_set(err, TFM_ERR_FORMAT, "tensor %s is missing", name);
+        else if (t->data)
+            s = tfm__model_check_tensor(t, name, tfm__model_dim(c, e->cols), e->rows == TFM__D_ONE ? 0 : tfm__model_dim(c, e->rows),
+                                        e->rows == TFM__D_ONE ? TFM__NORM : TFM__MATRIX, err);
+    }
+    if (s == TFM_OK && c->n_experts > 0) {
         tfm_moe_config cfg = tfm__model_moe_config(c);
         tfm_moe_weights w = tfm__model_moe_weights(L);
         tfm_error e;
         s = tfm_moe_validate(&cfg, &w, &e);
         /* the block says which of its tensors; the model says which layer */
-        return s == TFM_OK ? TFM_OK : tfm_error_set(err, s, "layer %d: %s", layer, e.message);
+        if (s != TFM_OK) s = tfm_error_set(err, s, "layer %d: %s", layer, e.message);
     }
-    s = tfm__model_check_tensor(&L->ffn_gate, "ffn_gate", c->dim, c->hidden_dim, TFM__MATRIX, err);
-    if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_up, "ffn_up", c->dim, c->hidden_dim, TFM__MATRIX, err);
-    if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_down, "ffn_down", c->hidden_dim, c->dim, TFM__MATRIX, err);
     return s;
+}
+
+/* An optional f32 vector of the model: absent, or `count` values. */
+static tfm_status tfm__model_check_vector(const tfm_tensor *t, const char *name, int64_t count, tfm_error *err)
+{
+    return t->data ? tfm__model_check_tensor(t, name, count, 0, TFM__NORM, err) : TFM_OK;
 }
 
 tfm_status tfm_model_check(const tfm_model *m, tfm_error *err)
 {
     const tfm_model_config *c;
-    int64_t q_dim, kv_dim;
     tfm_status s;
     int l;
     if (!m || !m->layers) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no model or no layers");
     c = &m->config;
     s = tfm__model_check_config(c, err);
     if (s != TFM_OK) return s;
-    q_dim = (int64_t)c->n_heads * c->head_dim;
-    kv_dim = (int64_t)c->n_kv_heads * c->head_dim;
     s = tfm__model_check_tensor(&m->token_embd, "token_embd", c->dim, c->vocab_size, TFM__EMBEDDING, err);
-    if (s == TFM_OK) s = tfm__model_check_tensor(&m->output_norm, "output_norm", c->dim, 0, TFM__NORM, err);
-    if (s == TFM_OK) s = tfm__model_check_tensor(&m->output, "output", c->dim, c->vocab_size, TFM__MATRIX, err);
-    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
-        const tfm_layer *L = &m->layers[l];
-        s = tfm__model_check_tensor(&L->attn_norm, "attn_norm", c->dim, 0, TFM__NORM, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wq, "wq", c->dim, q_dim, TFM__MATRIX, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wk, "wk", c->dim, kv_dim, TFM__MATRIX, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wv, "wv", c->dim, kv_dim, TFM__MATRIX, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->wo, "wo", q_dim, c->dim, TFM__MATRIX, err);
-        if (s == TFM_OK) s = tfm__model_check_tensor(&L->ffn_norm, "ffn_norm", c->dim, 0, TFM__NORM, err);
-        if (s == TFM_OK) s = tfm__model_check_ffn(c, L, l, err);
-    }
+    if (s == TFM_OK && m->pos_embd.data)
+        s = tfm__model_check_tensor(&m->pos_embd, "position_embd", c->dim, -1, TFM__EMBEDDING, err);
+    if (s == TFM_OK && c->rope_dim == 0 && (m->rope_freqs.data || m->rope_factors_short.data || m->rope_factors_long.data))
+        s = tfm_error_set(err, TFM_ERR_FORMAT, "RoPE frequency factors in a model without RoPE (rope_dim 0)");
+    if (s == TFM_OK) s = tfm__model_check_vector(&m->rope_freqs, "rope_freqs", c->rope_dim / 2, err);
+    if (s == TFM_OK) s = tfm__model_check_vector(&m->rope_factors_short, "rope_factors_short", c->rope_dim / 2, err);
+    if (s == TFM_OK) s = tfm__model_check_vector(&m->rope_factors_long, "rope_factors_long", c->rope_dim / 2, err);
+    if (s == TFM_OK) s = tfm__model_check_vector(&m->output_norm, "output_norm", c->dim, err);
+    if (s == TFM_OK) s = tfm__model_check_vector(&m->output_norm_b, "output_norm.bias", c->dim, err);
+    if (s == TFM_OK) s = tfm__model_check_tensor(&m->output.tensor, "output", c->dim, c->vocab_size, TFM__MATRIX, err);
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) s = tfm__model_check_layer(c, &m->layers[l], l, err);
     return s;
 }
 
@@ -557,6 +787,21 @@ static void tfm__model_view_f32(tfm_tensor *t, const float *data, int64_t cols, 
     ne[0] = cols;
     ne[1] = rows;
     tfm_tensor_init(t, TFM_F32, rows > 0 ? 2 : 1, ne, (void *)(uintptr_t)data);
+}
+
+/* Rows [first, first + count) of matrix t, or elements of vector t (rows 0), as a view of their own: how
+   a fused matrix (and its bias) becomes the matrices it holds. The caller checked the bounds. */
+static tfm_tensor tfm__model_slice(const tfm_tensor *t, int64_t first, int64_t count, int rows)
+{
+    tfm_tensor v;
+    int64_t ne[2];
+    size_t step = rows ? t->nb[1] : t->nb[0] / tfm_dtype_block_size(t->dtype);
+    ne[0] = rows ? t->ne[0] : count;
+    ne[1] = count;
+    memset(&v, 0, sizeof v);
+    if (tfm_tensor_init(&v, t->dtype, rows ? 2 : 1, ne, (unsigned char *)t->data + (size_t)first * step) != TFM_OK)
+        v.data = NULL; /* a vector of a block type cut off a block: left absent, reported as missing */
+    return v;
 }
 
 /* ---------------------------------------------------------------- llama2.c legacy .bin */
@@ -615,6 +860,7 @@ static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *dat
     for (i = 0; i < 7; i++) header[i] = tfm__read_le32(data + 4 * i);
 
     memset(c, 0, sizeof *c);
+    c->arch = "llama";
     c->dim = header[0];
     c->hidden_dim = header[1];
     c->n_layers = header[2];
@@ -673,24 +919,81 @@ static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *dat
     memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers); /* the expert views stay empty */
     tfm__model_view_f32(&m->token_embd, embd, c->dim, c->vocab_size);
     tfm__model_view_f32(&m->output_norm, final_norm, c->dim, 0);
-    tfm__model_view_f32(&m->output, wcls, c->dim, c->vocab_size);
+    tfm__model_view_f32(&m->output.tensor, wcls, c->dim, c->vocab_size);
     for (l = 0; l < c->n_layers; l++) {
         tfm_layer *L = &m->layers[l];
         uint64_t u = (uint64_t)l;
         tfm__model_view_f32(&L->attn_norm, attn_norm + u * dim, c->dim, 0);
-        tfm__model_view_f32(&L->wq, wq + u * q_dim * dim, c->dim, (int64_t)q_dim);
-        tfm__model_view_f32(&L->wk, wk + u * kv_dim * dim, c->dim, (int64_t)kv_dim);
-        tfm__model_view_f32(&L->wv, wv + u * kv_dim * dim, c->dim, (int64_t)kv_dim);
-        tfm__model_view_f32(&L->wo, wo + u * dim * q_dim, (int64_t)q_dim, c->dim);
+        tfm__model_view_f32(&L->wq.tensor, wq + u * q_dim * dim, c->dim, (int64_t)q_dim);
+        tfm__model_view_f32(&L->wk.tensor, wk + u * kv_dim * dim, c->dim, (int64_t)kv_dim);
+        tfm__model_view_f32(&L->wv.tensor, wv + u * kv_dim * dim, c->dim, (int64_t)kv_dim);
+        tfm__model_view_f32(&L->wo.tensor, wo + u * dim * q_dim, (int64_t)q_dim, c->dim);
         tfm__model_view_f32(&L->ffn_norm, ffn_norm + u * dim, c->dim, 0);
-        tfm__model_view_f32(&L->ffn_gate, w1 + u * hidden * dim, c->dim, c->hidden_dim);
-        tfm__model_view_f32(&L->ffn_down, w2 + u * dim * hidden, c->hidden_dim, c->dim);
-        tfm__model_view_f32(&L->ffn_up, w3 + u * hidden * dim, c->dim, c->hidden_dim);
+        tfm__model_view_f32(&L->ffn_gate.tensor, w1 + u * hidden * dim, c->dim, c->hidden_dim);
+        tfm__model_view_f32(&L->ffn_down.tensor, w2 + u * dim * hidden, c->hidden_dim, c->dim);
+        tfm__model_view_f32(&L->ffn_up.tensor, w3 + u * hidden * dim, c->dim, c->hidden_dim);
     }
     return tfm_model_check(m, err);
 }
 
-/* ---------------------------------------------------------------- GGUF */
+/* ---------------------------------------------------------------- GGUF: the families */
+
+/* What a decoder family is, as data: one row per GGUF general.architecture. The loader reads its
+   {arch}.* keys and tensors by it and fills the config the forward pass reads; a new family is a row
+   here (and whatever it truly adds), never a forward pass of its own. */
+typedef struct tfm__arch {
+    const char *name;
+    tfm_norm_kind norm;
+    tfm_ffn_kind ffn;
+    int rope_mode;          /* TFM_ROPE_NORMAL or TFM_ROPE_NEOX; -1: learned positions, no RoPE */
+    unsigned required;      /* TFM__F_* every layer has */
+    unsigned optional;      /* TFM__F_* a file may have (a fused attn_qkv in place of attn_q, _k, _v) */
+    int experts;            /* 0: dense; 1: experts where {arch}.expert_count > 0; 2: experts always */
+    tfm_moe_gating gating;
+    int renormalize;
+    int embd_scale;         /* 1: the embedding times sqrt(dim) */
+    int softcaps;           /* 1: {arch}.attn_logit_softcapping and final_logit_softcapping (absent: 50, 30) */
+    int swa_period;         /* -1: no sliding window; else tfm_model_config.swa_period, the window from
+                               {arch}.attention.sliding_window */
+    int swa_default;        /* the window when that key is absent; 0: the key is required */
+    float rope_base_swa;    /* tfm_model_config.rope_base_swa */
+    int wide_scale_layers;  /* a model of this many layers scales scores by 1/sqrt(dim / n_heads), not
+                               1/sqrt(head_dim) (llama.cpp tells Gemma's 27B by its depth) */
+} tfm__arch;
+
+#define TFM__F_DECODER (TFM__F_BASE | TFM__F_PRE_NORMS)
+
+static const tfm__arch tfm__archs[] = {
+    /* name       norm            ffn             rope            required                                  optional */
+    {"llama", TFM_NORM_RMS, TFM_FFN_SWIGLU, TFM_ROPE_NORMAL, TFM__F_DECODER | TFM__F_GATE, 0,
+     1, TFM_MOE_GATE_TOPK_SOFTMAX, 1, 0, 0, -1, 0, 0.0f, 0},
+    {"qwen2", TFM_NORM_RMS, TFM_FFN_SWIGLU, TFM_ROPE_NEOX, TFM__F_DECODER | TFM__F_GATE | TFM__F_QKV_BIAS, 0,
+     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0},
+    {"qwen3", TFM_NORM_RMS, TFM_FFN_SWIGLU, TFM_ROPE_NEOX, TFM__F_DECODER | TFM__F_GATE | TFM__F_QK_NORM, 0,
+     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0},
+    {"qwen3moe", TFM_NORM_RMS, TFM_FFN_SWIGLU, TFM_ROPE_NEOX, TFM__F_DECODER | TFM__F_QK_NORM, 0,
+     2, TFM_MOE_GATE_SOFTMAX_TOPK, 1, 0, 0, -1, 0, 0.0f, 0},
+    {"gemma2", TFM_NORM_RMS, TFM_FFN_GEGLU, TFM_ROPE_NEOX, TFM__F_DECODER | TFM__F_GATE | TFM__F_POST_NORMS, 0,
+     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 1, 1, 2, 4096, 0.0f, 46},
+    {"gemma3", TFM_NORM_RMS, TFM_FFN_GEGLU, TFM_ROPE_NEOX,
+     TFM__F_DECODER | TFM__F_GATE | TFM__F_POST_NORMS | TFM__F_QK_NORM, 0,
+     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 1, 0, 6, 0, 10000.0f, 62},
+    {"phi3", TFM_NORM_RMS, TFM_FFN_SWIGLU, TFM_ROPE_NEOX, TFM__F_DECODER | TFM__F_GATE | TFM__F_FUSED_UP,
+     TFM__F_FUSED_QKV, 0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, 0, 0, 0.0f, 0},
+    {"gpt2", TFM_NORM_LAYER, TFM_FFN_GELU, -1,
+     TFM__F_DECODER | TFM__F_NORM_BIAS | TFM__F_QKV_BIAS | TFM__F_OUT_BIAS | TFM__F_FFN_BIAS | TFM__F_FUSED_QKV |
+         TFM__F_POS_EMBD, 0, 0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0},
+};
+
+#define TFM__N_ARCHS (sizeof tfm__archs / sizeof tfm__archs[0])
+
+static const tfm__arch *tfm__model_arch(const char *name, size_t len)
+{
+    size_t i;
+    for (i = 0; i < TFM__N_ARCHS; i++)
+        if (strlen(tfm__archs[i].name) == len && memcmp(tfm__archs[i].name, name, len) == 0) return &tfm__archs[i];
+    return NULL;
+}
 
 /* A hyperparameter `<arch>.<name>` as an int. fallback < 0: the key is required; else its value when
    the key is absent. Values are bounded before they are narrowed (the config check bounds them again). */
@@ -712,30 +1015,66 @@ static tfm_status tfm__model_gguf_int(const tfm_gguf *g, const char *arch, const
     return TFM_OK;
 }
 
+/* `<arch>.<name>` as a float: required, or fallback when absent; positive: it must be a number > 0. */
 static tfm_status tfm__model_gguf_float(const tfm_gguf *g, const char *arch, const char *name, int required,
-                                        float fallback, float *out, tfm_error *err)
+                                        float fallback, int positive, float *out, tfm_error *err)
 {
     char key[96];
+    tfm_status s;
     snprintf(key, sizeof key, "%s.%s", arch, name);
     if (!required && tfm_gguf_find_key(g, key) < 0) {
         *out = fallback;
         return TFM_OK;
     }
-    return tfm_gguf_get_f32(g, key, out, err);
+    s = tfm_gguf_get_f32(g, key, out, err);
+    if (s == TFM_OK && positive && !(*out > 0.0f && *out <= FLT_MAX))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "%s = %g must be a positive number", key, (double)*out);
+    return s;
 }
 
-/* The shape from the `<arch>.*` keys, with llama.cpp's defaults: head_count_kv = head_count, head dim
-   = embedding_length / head_count (attention.key_length overrides), rope.dimension_count = head dim,
-   rope.freq_base = 10000. embedding_length, block_count, feed_forward_length, attention.head_count,
-   context_length and attention.layer_norm_rms_epsilon are required, as llama.cpp requires them. */
-static tfm_status tfm__model_gguf_config(const tfm_gguf *g, const char *arch, tfm_model_config *c, tfm_error *err)
+/* RoPE scaling, as llama.cpp reads it: {arch}.rope.scaling.type (absent: linear) with
+   rope.scaling.factor (or the older rope.scale_linear; absent or 0: none), attn_factor and
+   original_context_length. Only none and linear change angles here; the others are refused. */
+static tfm_status tfm__model_gguf_rope_scaling(const tfm_gguf *g, const char *arch, tfm_model_config *c, tfm_error *err)
 {
     char key[96];
-    const char *scaling = NULL;
-    size_t scaling_len = 0;
+    const char *type = "linear";
+    size_t type_len = 6;
+    float factor = 0.0f;
+    tfm_status s = TFM_OK;
+    snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+    if (tfm_gguf_find_key(g, key) >= 0 && (s = tfm_gguf_get_string(g, key, &type, &type_len, err)) != TFM_OK) return s;
+    if (!(type_len == 4 && memcmp(type, "none", 4) == 0) && !(type_len == 6 && memcmp(type, "linear", 6) == 0))
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "RoPE scaling '%.*s' (%s) is not supported (none, linear)",
+                             (int)(type_len < 32 ? type_len : 32), type, key);
+    snprintf(key, sizeof key, "%s.rope.scaling.factor", arch);
+    s = tfm__model_gguf_float(g, arch, tfm_gguf_find_key(g, key) >= 0 ? "rope.scaling.factor" : "rope.scale_linear", 0,
+                              0.0f, 0, &factor, err);
+    if (s == TFM_OK && !tfm__model_nonneg(factor))
+        s = tfm_error_set(err, TFM_ERR_FORMAT, "%s.rope.scaling.factor = %g must be >= 0", arch, (double)factor);
+    if (s == TFM_OK && type_len == 6 && factor > 0.0f) c->rope_freq_scale = 1.0f / factor;
+    if (s == TFM_OK) s = tfm__model_gguf_float(g, arch, "rope.scaling.attn_factor", 0, 0.0f, 1, &c->rope_attn_factor, err);
+    if (s == TFM_OK)
+        s = tfm__model_gguf_int(g, arch, "rope.scaling.original_context_length", c->context_length,
+                                &c->rope_orig_context, err);
+    return s;
+}
+
+/* The config from the `<arch>.*` keys, with llama.cpp's defaults: head_count_kv = head_count, head dim
+   = embedding_length / head_count (attention.key_length overrides), rope.dimension_count = head dim,
+   rope.freq_base = 10000. embedding_length, block_count, feed_forward_length, attention.head_count,
+   context_length and the norm epsilon (attention.layer_norm_rms_epsilon, or layer_norm_epsilon for a
+   LayerNorm family) are required, as llama.cpp requires them; then the family's own keys. */
+static tfm_status tfm__model_gguf_config(const tfm_gguf *g, const tfm__arch *a, tfm_model_config *c, tfm_error *err)
+{
+    const char *arch = a->name;
+    char key[96];
     int value_length;
     tfm_status s;
     memset(c, 0, sizeof *c);
+    c->arch = a->name;
+    c->norm = a->norm;
+    c->ffn = a->ffn;
     s = tfm__model_gguf_int(g, arch, "embedding_length", -1, &c->dim, err);
     if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "block_count", -1, &c->n_layers, err);
     if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "feed_forward_length", -1, &c->hidden_dim, err);
@@ -753,38 +1092,63 @@ static tfm_status tfm__model_gguf_config(const tfm_gguf *g, const char *arch, tf
     if (s == TFM_OK && value_length != c->head_dim)
         s = tfm_error_set(err, TFM_ERR_UNSUPPORTED, "key length %d != value length %d is not supported", c->head_dim,
                           value_length);
-    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "rope.dimension_count", c->head_dim, &c->rope_dim, err);
-    if (s == TFM_OK) s = tfm__model_gguf_float(g, arch, "rope.freq_base", 0, 10000.0f, &c->rope_base, err);
-    if (s == TFM_OK) s = tfm__model_gguf_float(g, arch, "attention.layer_norm_rms_epsilon", 1, 0, &c->norm_eps, err);
-    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "expert_count", 0, &c->n_experts, err);
-    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "expert_used_count", 0, &c->n_experts_used, err);
+    if (s == TFM_OK && a->rope_mode >= 0) {
+        c->rope_mode = (tfm_rope_mode)a->rope_mode;
+        s = tfm__model_gguf_int(g, arch, "rope.dimension_count", c->head_dim, &c->rope_dim, err);
+        if (s == TFM_OK) s = tfm__model_gguf_float(g, arch, "rope.freq_base", 0, 10000.0f, 1, &c->rope_base, err);
+        if (s == TFM_OK) s = tfm__model_gguf_rope_scaling(g, arch, c, err);
+    } else {
+        c->rope_base = 10000.0f; /* unused: positions are learned */
+    }
+    if (s == TFM_OK)
+        s = tfm__model_gguf_float(g, arch,
+                                  a->norm == TFM_NORM_LAYER ? "attention.layer_norm_epsilon"
+                                                            : "attention.layer_norm_rms_epsilon",
+                                  1, 0, 0, &c->norm_eps, err);
+    if (s == TFM_OK && a->experts) s = tfm__model_gguf_int(g, arch, "expert_count", 0, &c->n_experts, err);
+    if (s == TFM_OK && a->experts) s = tfm__model_gguf_int(g, arch, "expert_used_count", 0, &c->n_experts_used, err);
     if (s != TFM_OK) return s;
+    if (a->experts == 2 && c->n_experts == 0)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "%s needs experts (%s.expert_count > 0)", arch, arch);
     if (c->n_experts == 0 && c->n_experts_used != 0)
         return tfm_error_set(err, TFM_ERR_FORMAT, "%s.expert_used_count %d with no experts (%s.expert_count 0)", arch,
                              c->n_experts_used, arch);
     if (c->n_experts > 0 && (c->n_experts_used < 1 || c->n_experts_used > c->n_experts))
         return tfm_error_set(err, TFM_ERR_FORMAT, "%s.expert_used_count %d must be 1..%s.expert_count (%d)", arch,
                              c->n_experts_used, arch, c->n_experts);
-    /* positions scaled or frequencies rescaled would silently give other logits: refuse them */
-    snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
-    if (tfm_gguf_find_key(g, key) >= 0 && (s = tfm_gguf_get_string(g, key, &scaling, &scaling_len, err)) != TFM_OK)
-        return s;
-    if (scaling && !(scaling_len == 4 && memcmp(scaling, "none", 4) == 0))
-        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "RoPE scaling '%.*s' is not supported yet",
-                             (int)(scaling_len < 32 ? scaling_len : 32), scaling);
-    if (tfm_gguf_find_tensor(g, "rope_freqs.weight") >= 0)
-        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "RoPE frequency factors (rope_freqs) are not supported yet");
-    c->rope_mode = TFM_ROPE_NORMAL;
-    return TFM_OK;
+    if (c->n_experts > 0) {
+        /* each expert's width: expert_feed_forward_length where the family writes it (llama.cpp's default
+           for a file without it: feed_forward_length / expert_used_count) */
+        snprintf(key, sizeof key, "%s.expert_feed_forward_length", arch);
+        if (a->experts == 2)
+            s = tfm__model_gguf_int(g, arch, "expert_feed_forward_length", c->hidden_dim / c->n_experts_used,
+                                    &c->hidden_dim, err);
+        c->moe_gating = a->gating;
+        c->moe_renormalize = a->renormalize;
+    }
+    if (a->embd_scale) c->embd_scale = sqrtf((float)c->dim);
+    if (a->wide_scale_layers && c->n_layers == a->wide_scale_layers && c->n_heads > 0)
+        c->attn_scale = 1.0f / sqrtf((float)(c->dim / c->n_heads));
+    if (s == TFM_OK && a->softcaps)
+        s = tfm__model_gguf_float(g, arch, "attn_logit_softcapping", 0, 50.0f, 1, &c->attn_softcap, err);
+    if (s == TFM_OK && a->softcaps)
+        s = tfm__model_gguf_float(g, arch, "final_logit_softcapping", 0, 30.0f, 1, &c->logit_softcap, err);
+    if (s == TFM_OK && a->swa_period >= 0) {
+        /* Phi-3 files older than the key: llama.cpp's window for the 4K-context models */
+        int fallback = a->swa_default ? a->swa_default : a->swa_period == 0 ? (c->context_length == 4096 ? 2047 : 0) : -1;
+        c->swa_period = a->swa_period;
+        c->rope_base_swa = a->rope_base_swa;
+        s = tfm__model_gguf_int(g, arch, "attention.sliding_window", fallback, &c->sliding_window, err);
+    }
+    return s;
 }
 
-/* A special token id key: absent -> fallback; llama.cpp writes "none" as 0xFFFFFFFF. */
-static tfm_status tfm__model_gguf_token_id(const tfm_gguf *g, const char *key, int fallback, uint64_t n_vocab,
-                                           int *out, tfm_error *err)
+/* A special token id key into *out (left alone when the key is absent); llama.cpp writes "none" as
+   0xFFFFFFFF. */
+static tfm_status tfm__model_gguf_token_id(const tfm_gguf *g, const char *key, uint64_t n_vocab, int *out, tfm_error *err)
 {
     uint32_t v;
     tfm_status s;
-    *out = fallback;
     if (tfm_gguf_find_key(g, key) < 0) return TFM_OK;
     s = tfm_gguf_get_u32(g, key, &v, err);
     if (s != TFM_OK) return s;
@@ -796,93 +1160,172 @@ static tfm_status tfm__model_gguf_token_id(const tfm_gguf *g, const char *key, i
     return TFM_OK;
 }
 
-/* The vocab `tokenizer.ggml.*` (a SentencePiece "llama" vocab) into *out; no tokens key: no tokenizer. */
-static tfm_status tfm__model_gguf_tokenizer(const tfm_gguf *g, tfm_tokenizer **out, tfm_error *err)
+/* The GGUF keys of the special tokens, in llama.cpp's order (the deprecated FIM keys last, so that
+   they win when both are present). */
+static const struct {
+    tfm_special role;
+    const char *key;
+} tfm__model_gguf_special_keys[] = {
+    {TFM_SPECIAL_BOS, "tokenizer.ggml.bos_token_id"},       {TFM_SPECIAL_EOS, "tokenizer.ggml.eos_token_id"},
+    {TFM_SPECIAL_EOT, "tokenizer.ggml.eot_token_id"},       {TFM_SPECIAL_EOM, "tokenizer.ggml.eom_token_id"},
+    {TFM_SPECIAL_UNK, "tokenizer.ggml.unknown_token_id"},   {TFM_SPECIAL_SEP, "tokenizer.ggml.seperator_token_id"},
+    {TFM_SPECIAL_PAD, "tokenizer.ggml.padding_token_id"},   {TFM_SPECIAL_MASK, "tokenizer.ggml.mask_token_id"},
+    {TFM_SPECIAL_FIM_PRE, "tokenizer.ggml.fim_pre_token_id"}, {TFM_SPECIAL_FIM_SUF, "tokenizer.ggml.fim_suf_token_id"},
+    {TFM_SPECIAL_FIM_MID, "tokenizer.ggml.fim_mid_token_id"}, {TFM_SPECIAL_FIM_PAD, "tokenizer.ggml.fim_pad_token_id"},
+    {TFM_SPECIAL_FIM_REP, "tokenizer.ggml.fim_rep_token_id"}, {TFM_SPECIAL_FIM_SEP, "tokenizer.ggml.fim_sep_token_id"},
+    {TFM_SPECIAL_FIM_PRE, "tokenizer.ggml.prefix_token_id"}, {TFM_SPECIAL_FIM_SUF, "tokenizer.ggml.suffix_token_id"},
+    {TFM_SPECIAL_FIM_MID, "tokenizer.ggml.middle_token_id"},
+};
+
+/* An optional bool key into *out (left alone when absent). */
+static tfm_status tfm__model_gguf_flag(const tfm_gguf *g, const char *key, int *out, tfm_error *err)
 {
-    const char *model = NULL, **pieces = NULL;
-    size_t model_len = 0, *lengths = NULL;
-    float *scores = NULL;
-    int32_t *types = NULL;
-    tfm_gguf_type elem;
-    uint64_t n = 0, i;
-    int bos = 1, eos = 2; /* llama.cpp's defaults for a SentencePiece vocab */
-    int have_scores = tfm_gguf_find_key(g, "tokenizer.ggml.scores") >= 0;
-    int have_types = tfm_gguf_find_key(g, "tokenizer.ggml.token_type") >= 0;
+    return tfm_gguf_find_key(g, key) < 0 ? TFM_OK : tfm_gguf_get_bool(g, key, out, err);
+}
+
+/* A string key (absent: fallback, NULL: required) copied into buf, cut to cap - 1 bytes (names that long
+   are refused later by name). */
+static tfm_status tfm__model_gguf_short_string(const tfm_gguf *g, const char *key, const char *fallback, char *buf,
+                                               size_t cap, tfm_error *err)
+{
+    const char *str;
+    size_t len;
     tfm_status s;
-    *out = NULL;
-    if (tfm_gguf_find_key(g, "tokenizer.ggml.tokens") < 0) return TFM_OK;
-    s = tfm_gguf_get_string(g, "tokenizer.ggml.model", &model, &model_len, err);
-    if (s != TFM_OK) return s;
-    if (!(model_len == 5 && memcmp(model, "llama", 5) == 0))
-        return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
-                             "tokenizer model '%.*s' is not supported (only 'llama', SentencePiece BPE)",
-                             (int)(model_len < 32 ? model_len : 32), model);
-    s = tfm_gguf_get_array(g, "tokenizer.ggml.tokens", &elem, &n, err);
-    if (s != TFM_OK) return s;
-    if (elem != TFM_GGUF_STRING || n == 0 || n > TFM_TOKENIZER_MAX_VOCAB)
-        return tfm_error_set(err, TFM_ERR_FORMAT, "tokenizer.ggml.tokens must be 1..%d strings",
-                             TFM_TOKENIZER_MAX_VOCAB);
-    /* n is bounded by the file (the reader checked every string), so these allocations are too */
-    pieces = (const char **)TFM_MALLOC(sizeof(char *) * (size_t)n);
-    lengths = (size_t *)TFM_MALLOC(sizeof(size_t) * (size_t)n);
-    if (have_scores) scores = (float *)TFM_MALLOC(sizeof(float) * (size_t)n);
-    if (have_types) types = (int32_t *)TFM_MALLOC(sizeof(int32_t) * (size_t)n);
-    if (!pieces || !lengths || (have_scores && !scores) || (have_types && !types))
-        s = tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for a vocab of %llu tokens",
-                          (unsigned long long)n);
-    for (i = 0; i < n && s == TFM_OK; i++)
-        s = tfm_gguf_get_array_string(g, "tokenizer.ggml.tokens", i, &pieces[i], &lengths[i], err);
-    if (s == TFM_OK && scores) s = tfm_gguf_get_array_f32(g, "tokenizer.ggml.scores", scores, n, err);
-    if (s == TFM_OK && types) s = tfm_gguf_get_array_i32(g, "tokenizer.ggml.token_type", types, n, err);
-    if (s == TFM_OK) s = tfm__model_gguf_token_id(g, "tokenizer.ggml.bos_token_id", bos, n, &bos, err);
-    if (s == TFM_OK) s = tfm__model_gguf_token_id(g, "tokenizer.ggml.eos_token_id", eos, n, &eos, err);
-    if (s == TFM_OK) {
-        s = tfm_tokenizer_from_vocab(out, (int)n, pieces, lengths, scores, types, bos < (int)n ? bos : -1,
-                                     eos < (int)n ? eos : -1, err);
-        if (s != TFM_OK && err) {
-            char message[sizeof err->message];
-            memcpy(message, err->message, sizeof message);
-            tfm_error_set(err, s, "tokenizer: %s", message);
-        }
+    if (fallback && tfm_gguf_find_key(g, key) < 0) {
+        snprintf(buf, cap, "%s", fallback);
+        return TFM_OK;
     }
-    TFM_FREE(types);
-    TFM_FREE(scores);
-    TFM_FREE(lengths);
-    TFM_FREE((void *)pieces);
+    if ((s = tfm_gguf_get_string(g, key, &str, &len, err)) != TFM_OK) return s;
+    if (len >= cap) len = cap - 1;
+    memcpy(buf, str, len);
+    buf[len] = '\0';
+    return TFM_OK;
+}
+
+/* The strings of an array key into new arrays *strs / *lens of *count entries. */
+static tfm_status tfm__model_gguf_strings(const tfm_gguf *g, const char *key, uint64_t max, const char ***strs,
+                                          size_t **lens, uint64_t *count, tfm_error *err)
+{
+    tfm_gguf_type elem;
+    uint64_t n, i;
+    tfm_status s = tfm_gguf_get_array(g, key, &elem, &n, err);
+    *strs = NULL;
+    *lens = NULL;
+    *count = 0;
+    if (s != TFM_OK) return s;
+    if (elem != TFM_GGUF_STRING || n > max)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "%s must be at most %llu strings", key, (unsigned long long)max);
+    /* n is bounded by the file (the reader checked every string), so these allocations are too */
+    *strs = (const char **)TFM_MALLOC(sizeof(char *) * (size_t)(n ? n : 1));
+    *lens = (size_t *)TFM_MALLOC(sizeof(size_t) * (size_t)(n ? n : 1));
+    if (!*strs || !*lens) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for %s", key);
+    for (i = 0; i < n && s == TFM_OK; i++) s = tfm_gguf_get_array_string(g, key, i, &(*strs)[i], &(*lens)[i], err);
+    *count = n;
     return s;
 }
 
-/* Dimensions of a GGUF tensor, resolved against the config. */
-enum {
-    TFM__GGUF_ONE, TFM__GGUF_DIM, TFM__GGUF_Q_DIM, TFM__GGUF_KV_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_VOCAB,
-    TFM__GGUF_EXPERTS
-};
-
-static int64_t tfm__model_gguf_dim(const tfm_model_config *c, int which)
+/* The vocab `tokenizer.ggml.*` into *out; no tokens key: no tokenizer (NULL). The keys llama.cpp reads
+   (b4747, llama-vocab.cpp): model, pre, tokens, scores, token_type, merges, the special ids,
+   add_bos_token, add_eos_token, add_space_prefix; cls_token_id is a WordPiece vocab's BOS when it has
+   no bos_token_id (llama.cpp b4747 does not read it and keeps 101); general.name containing "phi-3"
+   or "phi3" strips the whitespace after special tokens, as llama.cpp does. */
+static tfm_status tfm__model_gguf_tokenizer(const tfm_gguf *g, tfm_tokenizer **out, tfm_error *err)
 {
-    switch (which) {
-    case TFM__GGUF_DIM: return c->dim;
-    case TFM__GGUF_Q_DIM: return (int64_t)c->n_heads * c->head_dim;
-    case TFM__GGUF_KV_DIM: return (int64_t)c->n_kv_heads * c->head_dim;
-    case TFM__GGUF_HIDDEN: return c->hidden_dim;
-    case TFM__GGUF_VOCAB: return c->vocab_size;
-    case TFM__GGUF_EXPERTS: return c->n_experts;
-    default: return 1;
+    char model[32], pre[64], name[128];
+    const char **pieces = NULL, **merges = NULL;
+    size_t *lengths = NULL, *merge_lengths = NULL, k;
+    float *scores = NULL;
+    int32_t *types = NULL;
+    uint64_t n = 0, n_merges = 0;
+    tfm_vocab v;
+    tfm_status s;
+    *out = NULL;
+    if (tfm_gguf_find_key(g, "tokenizer.ggml.tokens") < 0) return TFM_OK;
+    tfm_vocab_init(&v);
+    s = tfm__model_gguf_short_string(g, "tokenizer.ggml.model", NULL, model, sizeof model, err);
+    if (s == TFM_OK) s = tfm__model_gguf_short_string(g, "tokenizer.ggml.pre", "default", pre, sizeof pre, err);
+    if (s == TFM_OK)
+        s = tfm__model_gguf_strings(g, "tokenizer.ggml.tokens", TFM_TOKENIZER_MAX_VOCAB, &pieces, &lengths, &n, err);
+    if (s == TFM_OK && strcmp(model, "gpt2") == 0 && tfm_gguf_find_key(g, "tokenizer.ggml.merges") < 0)
+        s = tfm_error_set(err, TFM_ERR_FORMAT, "a gpt2 vocab needs tokenizer.ggml.merges");
+    if (s == TFM_OK && strcmp(model, "gpt2") == 0)
+        s = tfm__model_gguf_strings(g, "tokenizer.ggml.merges", TFM_TOKENIZER_MAX_MERGES, &merges, &merge_lengths,
+                                    &n_merges, err);
+    if (s == TFM_OK && tfm_gguf_find_key(g, "tokenizer.ggml.scores") >= 0) {
+        scores = (float *)TFM_MALLOC(sizeof(float) * (size_t)(n ? n : 1));
+        s = scores ? tfm_gguf_get_array_f32(g, "tokenizer.ggml.scores", scores, n, err)
+                   : tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     }
+    if (s == TFM_OK && tfm_gguf_find_key(g, "tokenizer.ggml.token_type") >= 0) {
+        types = (int32_t *)TFM_MALLOC(sizeof(int32_t) * (size_t)(n ? n : 1));
+        s = types ? tfm_gguf_get_array_i32(g, "tokenizer.ggml.token_type", types, n, err)
+                  : tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    for (k = 0; s == TFM_OK && k < sizeof tfm__model_gguf_special_keys / sizeof tfm__model_gguf_special_keys[0]; k++)
+        s = tfm__model_gguf_token_id(g, tfm__model_gguf_special_keys[k].key, n,
+                                     &v.special[tfm__model_gguf_special_keys[k].role], err);
+    if (s == TFM_OK && strcmp(model, "bert") == 0 && v.special[TFM_SPECIAL_BOS] == TFM_VOCAB_DEFAULT)
+        s = tfm__model_gguf_token_id(g, "tokenizer.ggml.cls_token_id", n, &v.special[TFM_SPECIAL_BOS], err);
+    if (s == TFM_OK) s = tfm__model_gguf_flag(g, "tokenizer.ggml.add_bos_token", &v.add_bos, err);
+    if (s == TFM_OK) s = tfm__model_gguf_flag(g, "tokenizer.ggml.add_eos_token", &v.add_eos, err);
+    if (s == TFM_OK) s = tfm__model_gguf_flag(g, "tokenizer.ggml.add_space_prefix", &v.add_space_prefix, err);
+    if (s == TFM_OK && tfm_gguf_find_key(g, "general.name") >= 0 &&
+        tfm_gguf_get_string_buf(g, "general.name", name, sizeof name, NULL) == TFM_OK) {
+        for (k = 0; name[k]; k++) name[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k]);
+        v.rstrip_specials = strstr(name, "phi-3") || strstr(name, "phi3");
+    }
+    if (s == TFM_OK) {
+        v.model = model;
+        v.pre = pre;
+        v.n_tokens = (int)n;
+        v.pieces = pieces;
+        v.lengths = lengths;
+        v.scores = scores;
+        v.types = types;
+        v.n_merges = (int)n_merges;
+        v.merges = merges;
+        v.merge_lengths = merge_lengths;
+        s = tfm_tokenizer_create(out, &v, err);
+    }
+    if (s != TFM_OK && err) {
+        char message[sizeof err->message];
+        memcpy(message, err->message, sizeof message);
+        tfm_error_set(err, s, "tokenizer: %s", message);
+    }
+    TFM_FREE(types);
+    TFM_FREE(scores);
+    TFM_FREE((void *)merges);
+    TFM_FREE(merge_lengths);
+    TFM_FREE((void *)pieces);
+    TFM_FREE(lengths);
+    return s;
 }
 
-/* The tensor `name` into *out, its shape {cols, rows, depth} (ne[0] = cols; depth: stacked experts, else
-   TFM__GGUF_ONE) checked against the config. */
-static tfm_status tfm__model_gguf_tensor3(const tfm_gguf *g, const tfm_model_config *c, const char *name, int cols,
-                                          int rows, int depth, tfm_tensor *out, tfm_error *err)
+tfm_status tfm_model_load_vocab(const char *path, tfm_tokenizer **out, tfm_error *err)
 {
-    int64_t want0 = tfm__model_gguf_dim(c, cols), want1 = tfm__model_gguf_dim(c, rows);
-    int64_t want2 = tfm__model_gguf_dim(c, depth);
+    tfm_gguf *g;
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!out || !path) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no path or output tokenizer");
+    *out = NULL;
+    if ((s = tfm_gguf_open(&g, path, TFM_FILE_MAP_DEFAULT, err)) != TFM_OK) return s;
+    s = tfm__model_gguf_tokenizer(g, out, err);
+    if (s == TFM_OK && !*out) s = tfm_error_set(err, TFM_ERR_FORMAT, "%.200s has no vocab (tokenizer.ggml.tokens)", path);
+    tfm_gguf_close(g);
+    return s;
+}
+
+/* The tensor `name` into *out, its shape {cols, rows, depth} (ne[0] = cols; TFM__D_*) checked against the
+   config. */
+static tfm_status tfm__model_gguf_tensor(const tfm_gguf *g, const tfm_model_config *c, const char *name, int cols,
+                                         int rows, int depth, tfm_tensor *out, tfm_error *err)
+{
+    int64_t want0 = tfm__model_dim(c, cols), want1 = tfm__model_dim(c, rows), want2 = tfm__model_dim(c, depth);
     tfm_status s = tfm_gguf_get_tensor(g, name, out, err);
     if (s != TFM_OK) return s;
     if (out->ne[0] != want0 || out->ne[1] != want1 || out->ne[2] != want2 || out->ne[3] != 1) {
         char want[80];
-        if (depth == TFM__GGUF_ONE) snprintf(want, sizeof want, "{%lld, %lld}", (long long)want0, (long long)want1);
+        if (depth == TFM__D_ONE) snprintf(want, sizeof want, "{%lld, %lld}", (long long)want0, (long long)want1);
         else snprintf(want, sizeof want, "{%lld, %lld, %lld}", (long long)want0, (long long)want1, (long long)want2);
         return tfm_error_set(err, TFM_ERR_FORMAT, "tensor '%s' has shape {%lld, %lld, %lld, %lld}, the hyperparameters want %s",
                              name, (long long)out->ne[0], (long long)out->ne[1], (long long)out->ne[2],
@@ -891,88 +1334,42 @@ static tfm_status tfm__model_gguf_tensor3(const tfm_gguf *g, const tfm_model_con
     return TFM_OK;
 }
 
-/* The same for a matrix or a vector. */
-static tfm_status tfm__model_gguf_tensor(const tfm_gguf *g, const tfm_model_config *c, const char *name, int cols,
-                                         int rows, tfm_tensor *out, tfm_error *err)
+/* An optional model tensor: loaded (and checked) when the file has it, else left absent. */
+static tfm_status tfm__model_gguf_optional(const tfm_gguf *g, const tfm_model_config *c, const char *name, int cols,
+                                           int rows, tfm_tensor *out, tfm_error *err)
 {
-    return tfm__model_gguf_tensor3(g, c, name, cols, rows, TFM__GGUF_ONE, out, err);
+    return tfm_gguf_find_tensor(g, name) < 0 ? TFM_OK : tfm__model_gguf_tensor(g, c, name, cols, rows, TFM__D_ONE, out, err);
 }
 
-/* Which layers have a tensor: every layer, dense layers only, mixture-of-experts layers only. */
-enum { TFM__GGUF_ANY, TFM__GGUF_DENSE, TFM__GGUF_MOE };
-
-/* A layer's tensors: blk.N.<name>.weight, where its view goes, its shape (ne[0], ne[1], ne[2]), which
-   layers have it. */
-typedef struct tfm__model_gguf_layer_tensor {
-    const char *name;
-    size_t offset;
-    int cols, rows, depth, ffn;
-} tfm__model_gguf_layer_tensor;
-
-static const tfm__model_gguf_layer_tensor tfm__model_gguf_layer_tensors[] = {
-    {"attn_norm", offsetof(tfm_layer, attn_norm), TFM__GGUF_DIM, TFM__GGUF_ONE, TFM__GGUF_ONE, TFM__GGUF_ANY},
-    {"attn_q", offsetof(tfm_layer, wq), TFM__GGUF_DIM, TFM__GGUF_Q_DIM, TFM__GGUF_ONE, TFM__GGUF_ANY},
-    {"attn_k", offsetof(tfm_layer, wk), TFM__GGUF_DIM, TFM__GGUF_KV_DIM, TFM__GGUF_ONE, TFM__GGUF_ANY},
-    {"attn_v", offsetof(tfm_layer, wv), TFM__GGUF_DIM, TFM__GGUF_KV_DIM, TFM__GGUF_ONE, TFM__GGUF_ANY},
-    {"attn_output", offsetof(tfm_layer, wo), TFM__GGUF_Q_DIM, TFM__GGUF_DIM, TFM__GGUF_ONE, TFM__GGUF_ANY},
-    {"ffn_norm", offsetof(tfm_layer, ffn_norm), TFM__GGUF_DIM, TFM__GGUF_ONE, TFM__GGUF_ONE, TFM__GGUF_ANY},
-    {"ffn_gate", offsetof(tfm_layer, ffn_gate), TFM__GGUF_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_ONE, TFM__GGUF_DENSE},
-    {"ffn_up", offsetof(tfm_layer, ffn_up), TFM__GGUF_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_ONE, TFM__GGUF_DENSE},
-    {"ffn_down", offsetof(tfm_layer, ffn_down), TFM__GGUF_HIDDEN, TFM__GGUF_DIM, TFM__GGUF_ONE, TFM__GGUF_DENSE},
-    {"ffn_gate_inp", offsetof(tfm_layer, ffn_gate_inp), TFM__GGUF_DIM, TFM__GGUF_EXPERTS, TFM__GGUF_ONE, TFM__GGUF_MOE},
-    {"ffn_gate_exps", offsetof(tfm_layer, ffn_gate_exps), TFM__GGUF_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_EXPERTS,
-     TFM__GGUF_MOE},
-    {"ffn_up_exps", offsetof(tfm_layer, ffn_up_exps), TFM__GGUF_DIM, TFM__GGUF_HIDDEN, TFM__GGUF_EXPERTS, TFM__GGUF_MOE},
-    {"ffn_down_exps", offsetof(tfm_layer, ffn_down_exps), TFM__GGUF_HIDDEN, TFM__GGUF_DIM, TFM__GGUF_EXPERTS,
-     TFM__GGUF_MOE},
-};
-
-/* The weights: views into the file, each checked by name against the config. */
-static tfm_status tfm__model_gguf_weights(tfm_model *m, const tfm_gguf *g, tfm_error *err)
+/* A fused matrix blk.l.<name>.weight of `parts` stacked matrices of the given rows each (TFM__D_*) and,
+   with bias, its f32 bias: each part's rows as a view of its own into out[] (and out_b[]). */
+static tfm_status tfm__model_gguf_fused(const tfm_gguf *g, const tfm_model_config *c, int l, const char *name,
+                                        const int *rows, int parts, tfm_weight **out, tfm_tensor **out_b, tfm_error *err)
 {
-    const tfm_model_config *c = &m->config;
-    const size_t n_table = sizeof tfm__model_gguf_layer_tensors / sizeof tfm__model_gguf_layer_tensors[0];
-    const int ffn = c->n_experts > 0 ? TFM__GGUF_MOE : TFM__GGUF_DENSE;
-    char name[TFM_GGUF_MAX_NAME + 1];
+    char full[TFM_GGUF_MAX_NAME + 1];
+    int64_t total = 0, first = 0;
+    tfm_tensor w, b;
     tfm_status s;
-    size_t i, n_layer_tensors = 0;
-    int l;
-    for (i = 0; i < n_table; i++)
-        if (tfm__model_gguf_layer_tensors[i].ffn == TFM__GGUF_ANY || tfm__model_gguf_layer_tensors[i].ffn == ffn)
-            n_layer_tensors++;
-    /* every layer needs its own tensors: a block_count the file cannot hold allocates nothing */
-    if ((uint64_t)c->n_layers * n_layer_tensors > (uint64_t)tfm_gguf_n_tensors(g))
-        return tfm_error_set(err, TFM_ERR_FORMAT, "block_count %d needs %llu tensors, the file has %lld", c->n_layers,
-                             (unsigned long long)((uint64_t)c->n_layers * n_layer_tensors),
-                             (long long)tfm_gguf_n_tensors(g));
-    m->layers = (tfm_layer *)TFM_MALLOC(sizeof(tfm_layer) * (size_t)c->n_layers);
-    if (!m->layers) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
-    memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers);
-    s = tfm__model_gguf_tensor(g, c, "token_embd.weight", TFM__GGUF_DIM, TFM__GGUF_VOCAB, &m->token_embd, err);
-    if (s == TFM_OK)
-        s = tfm__model_gguf_tensor(g, c, "output_norm.weight", TFM__GGUF_DIM, TFM__GGUF_ONE, &m->output_norm, err);
-    if (s == TFM_OK && tfm_gguf_find_tensor(g, "output.weight") >= 0)
-        s = tfm__model_gguf_tensor(g, c, "output.weight", TFM__GGUF_DIM, TFM__GGUF_VOCAB, &m->output, err);
-    else if (s == TFM_OK)
-        m->output = m->token_embd;
-    for (l = 0; l < c->n_layers && s == TFM_OK; l++)
-        for (i = 0; i < n_table && s == TFM_OK; i++) {
-            const tfm__model_gguf_layer_tensor *t = &tfm__model_gguf_layer_tensors[i];
-            if (t->ffn != TFM__GGUF_ANY && t->ffn != ffn) continue;
-            snprintf(name, sizeof name, "blk.%d.%s.weight", l, t->name);
-            s = tfm__model_gguf_tensor3(g, c, name, t->cols, t->rows, t->depth,
-                                        (tfm_tensor *)(void *)((char *)&m->layers[l] + t->offset), err);
-            /* the early Mixtral layout: one tensor per expert (blk.N.ffn_gate.E.weight) */
-            if (s != TFM_OK && ffn == TFM__GGUF_MOE && t->depth == TFM__GGUF_EXPERTS &&
-                tfm_gguf_find_tensor(g, name) < 0) {
-                char each[TFM_GGUF_MAX_NAME + 1];
-                snprintf(each, sizeof each, "blk.%d.ffn_gate.0.weight", l);
-                if (tfm_gguf_find_tensor(g, each) >= 0)
-                    s = tfm_error_set(err, TFM_ERR_UNSUPPORTED,
-                                      "%s is missing: experts stored one tensor each (%s, the early Mixtral layout) "
-                                      "are not supported; convert the file with a newer llama.cpp", name, each);
-            }
-        }
+    int i;
+    for (i = 0; i < parts; i++) total += tfm__model_dim(c, rows[i]);
+    snprintf(full, sizeof full, "blk.%d.%s.weight", l, name);
+    s = tfm_gguf_get_tensor(g, full, &w, err);
+    if (s == TFM_OK && (w.ne[0] != c->dim || w.ne[1] != total || w.ne[2] != 1 || w.ne[3] != 1))
+        s = tfm_error_set(err, TFM_ERR_FORMAT, "tensor '%s' has shape {%lld, %lld, %lld, %lld}, the hyperparameters want {%d, %lld}",
+                          full, (long long)w.ne[0], (long long)w.ne[1], (long long)w.ne[2], (long long)w.ne[3], c->dim,
+                          (long long)total);
+    if (s == TFM_OK && out_b) {
+        snprintf(full, sizeof full, "blk.%d.%s.bias", l, name);
+        s = tfm_gguf_get_tensor(g, full, &b, err);
+        if (s == TFM_OK && (b.dtype != TFM_F32 || b.ne[0] != total || b.ne[1] != 1 || b.ne[2] != 1 || b.ne[3] != 1))
+            s = tfm_error_set(err, TFM_ERR_FORMAT, "tensor '%s' must be %lld f32 values", full, (long long)total);
+    }
+    for (i = 0; i < parts && s == TFM_OK; i++) {
+        int64_t n = tfm__model_dim(c, rows[i]);
+        out[i]->tensor = tfm__model_slice(&w, first, n, 1);
+        if (out_b) *out_b[i] = tfm__model_slice(&b, first, n, 0);
+        first += n;
+    }
     return s;
 }
 
@@ -993,21 +1390,128 @@ static tfm_status tfm__model_gguf_chat_template(const tfm_gguf *g, char **out, t
     return TFM_OK;
 }
 
-static tfm_status tfm__model_gguf_fill(tfm_model *m, const tfm_gguf *g, tfm_error *err)
+/* One layer's tensors: the family's fused matrices first (as views of the parts), then every table
+   entry the family requires (missing: an error naming it) or allows (loaded when present). */
+static tfm_status tfm__model_gguf_layer(const tfm_gguf *g, const tfm__arch *a, const tfm_model_config *c, tfm_layer *L,
+                                        int l, tfm_error *err)
+{
+    char name[TFM_GGUF_MAX_NAME + 1];
+    tfm_status s = TFM_OK;
+    size_t i;
+    snprintf(name, sizeof name, "blk.%d.attn_qkv.weight", l);
+    if (((a->required | a->optional) & TFM__F_FUSED_QKV) &&
+        ((a->required & TFM__F_FUSED_QKV) || tfm_gguf_find_tensor(g, name) >= 0)) {
+        static const int rows[3] = {TFM__D_Q, TFM__D_KV, TFM__D_KV};
+        tfm_weight *w[3];
+        tfm_tensor *b[3];
+        w[0] = &L->wq, w[1] = &L->wk, w[2] = &L->wv;
+        b[0] = &L->bq, b[1] = &L->bk, b[2] = &L->bv;
+        s = tfm__model_gguf_fused(g, c, l, "attn_qkv", rows, 3, w, a->required & TFM__F_QKV_BIAS ? b : NULL, err);
+    }
+    if (s == TFM_OK && (a->required & TFM__F_FUSED_UP) && c->n_experts == 0) {
+        static const int rows[2] = {TFM__D_HIDDEN, TFM__D_HIDDEN};
+        tfm_weight *w[2];
+        w[0] = &L->ffn_gate, w[1] = &L->ffn_up;
+        s = tfm__model_gguf_fused(g, c, l, "ffn_up", rows, 2, w, NULL, err);
+    }
+    for (i = 0; i < TFM__N_LAYER_TENSORS && s == TFM_OK; i++) {
+        const tfm__layer_tensor *t = &tfm__layer_tensors[i];
+        tfm_tensor *dst = tfm__layer_tensor_at(L, t);
+        int required = (a->required & (unsigned)t->feature) != 0;
+        if (!tfm__layer_has(c, t) || dst->data || !(required || (a->optional & (unsigned)t->feature))) continue;
+        snprintf(name, sizeof name, "blk.%d.%s", l, t->name);
+        if (!required && tfm_gguf_find_tensor(g, name) < 0) continue;
+        s = tfm__model_gguf_tensor(g, c, name, t->cols, t->rows, t->depth, dst, err);
+        /* the early Mixtral layout: one tensor per expert (blk.N.ffn_gate.E.weight) */
+        if (s != TFM_OK && t->depth == TFM__D_EXPERTS && tfm_gguf_find_tensor(g, name) < 0) {
+            char each[TFM_GGUF_MAX_NAME + 1];
+            snprintf(each, sizeof each, "blk.%d.ffn_gate.0.weight", l);
+            if (tfm_gguf_find_tensor(g, each) >= 0)
+                s = tfm_error_set(err, TFM_ERR_UNSUPPORTED,
+                                  "%s is missing: experts stored one tensor each (%s, the early Mixtral layout) "
+                                  "are not supported; convert the file with a newer llama.cpp", name, each);
+        }
+    }
+    return s;
+}
+
+/* The fewest tensors a layer of family a can be stored in (fused matrices counted once). */
+static uint64_t tfm__model_gguf_min_tensors(const tfm__arch *a, const tfm_model_config *c)
+{
+    uint64_t n = 0;
+    size_t i;
+    for (i = 0; i < TFM__N_LAYER_TENSORS; i++)
+        if (tfm__layer_has(c, &tfm__layer_tensors[i]) && (a->required & (unsigned)tfm__layer_tensors[i].feature)) n++;
+    if ((a->required | a->optional) & TFM__F_FUSED_QKV) n -= a->required & TFM__F_QKV_BIAS ? 4 : 2;
+    if ((a->required & TFM__F_FUSED_UP) && c->n_experts == 0) n -= 1;
+    return n;
+}
+
+/* The weights: views into the file, each checked by name against the config. */
+static tfm_status tfm__model_gguf_weights(tfm_model *m, const tfm_gguf *g, const tfm__arch *a, tfm_error *err)
+{
+    const tfm_model_config *c = &m->config;
+    uint64_t per_layer = tfm__model_gguf_min_tensors(a, c);
+    tfm_status s;
+    int l;
+    /* every layer needs its own tensors: a block_count the file cannot hold allocates nothing */
+    if ((uint64_t)c->n_layers * per_layer > (uint64_t)tfm_gguf_n_tensors(g))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "block_count %d needs %llu tensors, the file has %lld", c->n_layers,
+                             (unsigned long long)((uint64_t)c->n_layers * per_layer), (long long)tfm_gguf_n_tensors(g));
+    m->layers = (tfm_layer *)TFM_MALLOC(sizeof(tfm_layer) * (size_t)c->n_layers);
+    if (!m->layers) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers);
+    s = tfm__model_gguf_tensor(g, c, "token_embd.weight", TFM__D_DIM, TFM__D_VOCAB, TFM__D_ONE, &m->token_embd, err);
+    if (s == TFM_OK)
+        s = tfm__model_gguf_tensor(g, c, "output_norm.weight", TFM__D_DIM, TFM__D_ONE, TFM__D_ONE, &m->output_norm, err);
+    if (s == TFM_OK && (a->required & TFM__F_NORM_BIAS))
+        s = tfm__model_gguf_tensor(g, c, "output_norm.bias", TFM__D_DIM, TFM__D_ONE, TFM__D_ONE, &m->output_norm_b, err);
+    if (s == TFM_OK && tfm_gguf_find_tensor(g, "output.weight") >= 0)
+        s = tfm__model_gguf_tensor(g, c, "output.weight", TFM__D_DIM, TFM__D_VOCAB, TFM__D_ONE, &m->output.tensor, err);
+    else if (s == TFM_OK)
+        m->output.tensor = m->token_embd;
+    if (s == TFM_OK && (a->required & TFM__F_POS_EMBD)) {
+        s = tfm_gguf_get_tensor(g, "position_embd.weight", &m->pos_embd, err);
+        if (s == TFM_OK && (m->pos_embd.ne[0] != c->dim || m->pos_embd.ne[2] != 1 || m->pos_embd.ne[3] != 1))
+            s = tfm_error_set(err, TFM_ERR_FORMAT, "tensor 'position_embd.weight' must have %d columns", c->dim);
+    }
+    if (s == TFM_OK && c->rope_dim > 0) {
+        /* frequency factors: Llama 3's rope_freqs, Phi-3's long and short */
+        tfm_model_config half = *c;
+        half.dim = c->rope_dim / 2;
+        s = tfm__model_gguf_optional(g, &half, "rope_freqs.weight", TFM__D_DIM, TFM__D_ONE, &m->rope_freqs, err);
+        if (s == TFM_OK)
+            s = tfm__model_gguf_optional(g, &half, "rope_factors_short.weight", TFM__D_DIM, TFM__D_ONE,
+                                         &m->rope_factors_short, err);
+        if (s == TFM_OK)
+            s = tfm__model_gguf_optional(g, &half, "rope_factors_long.weight", TFM__D_DIM, TFM__D_ONE,
+                                         &m->rope_factors_long, err);
+    }
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) s = tfm__model_gguf_layer(g, a, c, &m->layers[l], l, err);
+    return s;
+}
+
+static tfm_status tfm__model_gguf_fill(tfm_model *m, const tfm_gguf *g, int no_vocab, tfm_error *err)
 {
     tfm_model_config *c = &m->config;
+    const tfm__arch *a;
     const char *arch;
     size_t arch_len;
     int64_t embd;
     tfm_tensor t;
     tfm_status s = tfm_gguf_get_string(g, "general.architecture", &arch, &arch_len, err);
     if (s != TFM_OK) return s;
-    /* one architecture today; another is its key prefix plus whatever tensors it adds */
-    if (!(arch_len == 5 && memcmp(arch, "llama", 5) == 0))
-        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (only 'llama')",
-                             (int)(arch_len < 32 ? arch_len : 32), arch);
-    s = tfm__model_gguf_config(g, "llama", c, err);
-    if (s == TFM_OK) s = tfm__model_gguf_tokenizer(g, &m->tokenizer, err);
+    a = tfm__model_arch(arch, arch_len);
+    if (!a) {
+        char names[160] = "";
+        size_t i;
+        for (i = 0; i < TFM__N_ARCHS; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", tfm__archs[i].name);
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (%s)",
+                             (int)(arch_len < 32 ? arch_len : 32), arch, names);
+    }
+    s = tfm__model_gguf_config(g, a, c, err);
+    if (s == TFM_OK && !no_vocab) s = tfm__model_gguf_tokenizer(g, &m->tokenizer, err);
     if (s == TFM_OK) s = tfm__model_gguf_chat_template(g, &m->chat_template, err);
     if (s == TFM_OK) s = tfm_gguf_get_tensor(g, "token_embd.weight", &t, err);
     if (s != TFM_OK) return s;
@@ -1020,16 +1524,16 @@ static tfm_status tfm__model_gguf_fill(tfm_model *m, const tfm_gguf *g, tfm_erro
         return tfm_error_set(err, TFM_ERR_FORMAT, "token_embd has %lld rows (an absurd vocab)", (long long)embd);
     c->vocab_size = (int)embd;
     s = tfm__model_check_config(c, err);
-    if (s == TFM_OK) s = tfm__model_gguf_weights(m, g, err);
+    if (s == TFM_OK) s = tfm__model_gguf_weights(m, g, a, err);
     return s;
 }
 
-static tfm_status tfm__model_load_gguf(tfm_model *m, const unsigned char *data, size_t size, tfm_error *err)
+static tfm_status tfm__model_load_gguf(tfm_model *m, const unsigned char *data, size_t size, int no_vocab, tfm_error *err)
 {
     tfm_gguf *g;
     tfm_status s = tfm_gguf_open_memory(&g, data, size, err);
     if (s != TFM_OK) return s;
-    s = tfm__model_gguf_fill(m, g, err);
+    s = tfm__model_gguf_fill(m, g, no_vocab, err);
     tfm_gguf_close(g); /* the views point into data, which the model keeps; the reader's index can go */
     return s == TFM_OK ? tfm_model_check(m, err) : s;
 }
@@ -1037,11 +1541,12 @@ static tfm_status tfm__model_load_gguf(tfm_model *m, const unsigned char *data, 
 /* ---------------------------------------------------------------- loading */
 
 /* Picks the loader from the first bytes: GGUF by its magic, anything else is a llama2.c header. */
-static tfm_status tfm__model_load_bytes(tfm_model *m, const unsigned char *data, size_t size, tfm_error *err)
+static tfm_status tfm__model_load_bytes(tfm_model *m, const unsigned char *data, size_t size, int no_vocab,
+                                        tfm_error *err)
 {
     if (((uintptr_t)data & 3) != 0)
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "model data must be 4-byte aligned");
-    if (size >= 4 && memcmp(data, "GGUF", 4) == 0) return tfm__model_load_gguf(m, data, size, err);
+    if (size >= 4 && memcmp(data, "GGUF", 4) == 0) return tfm__model_load_gguf(m, data, size, no_vocab, err);
     if (size >= 4 && memcmp(data, "ak42", 4) == 0)
         return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
                              "llama2.c version 1/2 export (magic ak42) is not supported: export with --version 0");
@@ -1067,7 +1572,7 @@ tfm_status tfm_model_load(const char *path, const tfm_model_options *options, tf
     if (!m) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     s = tfm_file_map_open(&m->file, path, options && options->no_mmap ? TFM_FILE_MAP_NO_MMAP : 0, err);
     if (s == TFM_OK) {
-        s = tfm__model_load_bytes(m, m->file.data, m->file.size, err);
+        s = tfm__model_load_bytes(m, m->file.data, m->file.size, options && options->no_vocab, err);
         if (s == TFM_OK && !(options && options->no_pack)) s = tfm_model_pack(m, 0, err);
         /* prefix the loader's message with the file it is about */
         if (s != TFM_OK && err) {
@@ -1094,7 +1599,7 @@ tfm_status tfm_model_load_memory(const void *data, size_t size, tfm_model **mode
     if (!data || size == 0) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no model data given");
     m = tfm__model_new();
     if (!m) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
-    s = tfm__model_load_bytes(m, (const unsigned char *)data, size, err);
+    s = tfm__model_load_bytes(m, (const unsigned char *)data, size, 0, err);
     if (s == TFM_OK) s = tfm_model_pack(m, 0, err);
     if (s != TFM_OK) {
         tfm_model_free(m);
@@ -1106,106 +1611,81 @@ tfm_status tfm_model_load_memory(const void *data, size_t size, tfm_model **mode
 
 /* ---------------------------------------------------------------- packed matrices */
 
-enum { TFM__LAYER_MATRICES = 7 };
+/* The matrices of a layer that may carry packed copies (the router is multiplied as stored). */
+static const size_t tfm__layer_weights[] = {
+    offsetof(tfm_layer, wq),       offsetof(tfm_layer, wk),       offsetof(tfm_layer, wv),
+    offsetof(tfm_layer, wo),       offsetof(tfm_layer, ffn_gate), offsetof(tfm_layer, ffn_up),
+    offsetof(tfm_layer, ffn_down), offsetof(tfm_layer, ffn_gate_exps), offsetof(tfm_layer, ffn_up_exps),
+    offsetof(tfm_layer, ffn_down_exps)};
 
-/* Matrix i of model->packed's order: layer i / 7's wq wk wv wo ffn_gate ffn_up ffn_down, then the
-   classifier. */
-static const tfm_tensor *tfm__model_matrix(const tfm_model *m, int i)
+#define TFM__N_LAYER_WEIGHTS (int)(sizeof tfm__layer_weights / sizeof tfm__layer_weights[0])
+
+/* Weight i of the model: the layers' matrices layer by layer, then the classifier. */
+static tfm_weight *tfm__model_weight(tfm_model *m, int i)
 {
-    const tfm_layer *L;
-    if (i == m->config.n_layers * TFM__LAYER_MATRICES) return &m->output;
-    L = &m->layers[i / TFM__LAYER_MATRICES];
-    switch (i % TFM__LAYER_MATRICES) {
-    case 0: return &L->wq;
-    case 1: return &L->wk;
-    case 2: return &L->wv;
-    case 3: return &L->wo;
-    case 4: return &L->ffn_gate;
-    case 5: return &L->ffn_up;
-    default: return &L->ffn_down;
-    }
+    if (i == m->config.n_layers * TFM__N_LAYER_WEIGHTS) return &m->output;
+    return (tfm_weight *)(void *)((char *)&m->layers[i / TFM__N_LAYER_WEIGHTS] +
+                                  tfm__layer_weights[i % TFM__N_LAYER_WEIGHTS]);
 }
 
-/* Entries of model->packed: the dense matrices and classifier, then the experts'. */
-static int tfm__model_packed_count(const tfm_model *m)
+static void tfm__weight_unpack(tfm_weight *w)
 {
-    return m->config.n_layers * TFM__LAYER_MATRICES + 1 + m->config.n_layers * 3 * m->config.n_experts;
+    int64_t e;
+    if (!w->packed) return;
+    for (e = 0; e < w->tensor.ne[2]; e++) tfm_quant_packed_free(&w->packed[e]);
+    TFM_FREE(w->packed);
+    w->packed = NULL;
 }
 
-/* Expert matrix `e` of layer `l`'s tensor j (0 gate_exps, 1 up_exps, 2 down_exps), as a 2-D view. */
-static tfm_tensor tfm__model_expert_matrix(const tfm_model *m, int l, int j, int e)
+void tfm_model_unpack(tfm_model *m)
 {
-    const tfm_layer *L = &m->layers[l];
-    const tfm_tensor *t = j == 0 ? &L->ffn_gate_exps : j == 1 ? &L->ffn_up_exps : &L->ffn_down_exps;
-    tfm_tensor v = *t;
-    v.ne[2] = 1;
-    v.data = t->data ? (void *)((unsigned char *)t->data + (size_t)e * t->nb[2]) : NULL;
-    return v;
+    int i;
+    if (!m || !m->layers) return;
+    for (i = 0; i <= m->config.n_layers * TFM__N_LAYER_WEIGHTS; i++) tfm__weight_unpack(tfm__model_weight(m, i));
 }
 
-/* Entry i of model->packed's order as a 2-D view (experts included). */
-static tfm_tensor tfm__model_packed_source(const tfm_model *m, int i)
-{
-    int base = m->config.n_layers * TFM__LAYER_MATRICES + 1, E = m->config.n_experts;
-    if (i < base) return *tfm__model_matrix(m, i);
-    i -= base;
-    return tfm__model_expert_matrix(m, i / (3 * E), i / E % 3, i % E);
-}
-
-/* Layer l's copies of expert tensor j (0 gate_exps, 1 up_exps, 2 down_exps) in model->packed (tfm_model_pack), while they are current, else NULL. */
-static const tfm_quant_packed *tfm__model_expert_packs(const tfm_model *m, int l, int j, const tfm_tensor *t)
-{
-    int E = m->config.n_experts, first = m->config.n_layers * TFM__LAYER_MATRICES + 1 + (l * 3 + j) * E;
-    if (!m->packed || !m->packed[first].data || m->packed_from[first] != t->data) return NULL;
-    return &m->packed[first];
-}
-
-static void tfm__model_unpack(tfm_model *m)
-{
-    int i, n = tfm__model_packed_count(m);
-    if (m->packed)
-        for (i = 0; i < n; i++) tfm_quant_packed_free(&m->packed[i]);
-    TFM_FREE(m->packed);
-    TFM_FREE((void *)m->packed_from);
-    m->packed = NULL;
-    m->packed_from = NULL;
-}
-
-/* Whether matrix w gets a packed copy: a packable dtype with rows stored back to back. A classifier tied
-   to the embedding is packed too (measured on a stories15M-shaped q8_0 model, 1 thread: decode 1.2-1.3x,
-   prompt 1.05-1.25x, the classifier being 60% of the weights); the lookups keep reading the stored
-   table, one row per token, so the copy costs about what the plain gemv would have kept mapped. */
-static int tfm__model_packs(const tfm_tensor *w)
+/* Whether matrix t gets packed copies: a packable dtype with rows (and stacked matrices) back to back. A
+   classifier tied to the embedding is packed too (measured on a stories15M-shaped q8_0 model, 1 thread:
+   decode 1.2-1.3x, prompt 1.05-1.25x, the classifier being 60% of the weights); the lookups keep reading
+   the stored table, one row per token, so the copy costs about what the plain gemv would have kept
+   mapped. */
+static int tfm__model_packs(const tfm_tensor *t)
 {
     size_t row_bytes;
-    return w->data && tfm_quant_packable(w->dtype) &&
-           tfm_dtype_row_bytes(w->dtype, (uint64_t)w->ne[0], &row_bytes) == TFM_OK && w->nb[1] == row_bytes;
+    return t->data && tfm_quant_packable(t->dtype) &&
+           tfm_dtype_row_bytes(t->dtype, (uint64_t)t->ne[0], &row_bytes) == TFM_OK && t->nb[1] == row_bytes &&
+           t->nb[2] == row_bytes * (size_t)t->ne[1] && t->ne[3] == 1;
+}
+
+/* w's packed copies, one per matrix of its tensor (the experts of a stacked tensor one by one). */
+static tfm_status tfm__weight_pack(tfm_weight *w, int n_threads)
+{
+    const tfm_tensor *t = &w->tensor;
+    tfm_status s = TFM_OK;
+    int64_t e;
+    if (!tfm__model_packs(t)) return TFM_OK;
+    w->packed = (tfm_quant_packed *)TFM_MALLOC(sizeof(tfm_quant_packed) * (size_t)t->ne[2]);
+    if (!w->packed) return TFM_ERR_OUT_OF_MEMORY;
+    memset(w->packed, 0, sizeof(tfm_quant_packed) * (size_t)t->ne[2]);
+    for (e = 0; e < t->ne[2] && s == TFM_OK; e++)
+        s = tfm_quant_pack(&w->packed[e], t->dtype, (const unsigned char *)t->data + (size_t)e * t->nb[2], (int)t->ne[1],
+                           (int)t->ne[0], n_threads);
+    if (s != TFM_OK) tfm__weight_unpack(w);
+    return s;
 }
 
 tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err)
 {
-    int i, n;
+    int i;
     tfm_status s = TFM_OK;
     tfm_error_clear(err);
     if (!model || !model->layers) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no model to pack");
-    tfm__model_unpack(model);
-    n = tfm__model_packed_count(model);
+    tfm_model_unpack(model);
     n_threads = tfm__threads(n_threads);
-    model->packed = (tfm_quant_packed *)TFM_MALLOC(sizeof(tfm_quant_packed) * (size_t)n);
-    model->packed_from = (const void **)TFM_MALLOC(sizeof(void *) * (size_t)n);
-    if (!model->packed || !model->packed_from) s = TFM_ERR_OUT_OF_MEMORY;
-    else {
-        memset(model->packed, 0, sizeof(tfm_quant_packed) * (size_t)n);
-        memset((void *)model->packed_from, 0, sizeof(void *) * (size_t)n);
-    }
-    for (i = 0; i < n && s == TFM_OK; i++) {
-        tfm_tensor w = tfm__model_packed_source(model, i);
-        if (!tfm__model_packs(&w)) continue;
-        s = tfm_quant_pack(&model->packed[i], w.dtype, w.data, (int)w.ne[1], (int)w.ne[0], n_threads);
-        model->packed_from[i] = w.data;
-    }
+    for (i = 0; i <= model->config.n_layers * TFM__N_LAYER_WEIGHTS && s == TFM_OK; i++)
+        s = tfm__weight_pack(tfm__model_weight(model, i), n_threads);
     if (s != TFM_OK) {
-        tfm__model_unpack(model);
+        tfm_model_unpack(model);
         return tfm_error_set(err, s, "repacking the weights: %s", tfm_status_string(s));
     }
     return TFM_OK;
@@ -1214,7 +1694,7 @@ tfm_status tfm_model_pack(tfm_model *model, int n_threads, tfm_error *err)
 void tfm_model_free(tfm_model *model)
 {
     if (!model) return;
-    tfm__model_unpack(model);
+    tfm_model_unpack(model);
     TFM_FREE(model->layers);
     tfm_tokenizer_free(model->tokenizer);
     TFM_FREE(model->chat_template);
@@ -1228,22 +1708,23 @@ const char *tfm_model_chat_template(const tfm_model *model) { return model ? mod
 
 size_t tfm_model_weight_bytes(const tfm_model *model)
 {
-    size_t bytes;
+    const tfm_model_config *c;
+    size_t bytes, i;
     int l;
-    if (!model) return 0;
-    bytes = tfm_tensor_nbytes(&model->output_norm) + tfm_tensor_nbytes(&model->output);
-    for (l = 0; l < model->config.n_layers; l++) {
-        const tfm_layer *L = &model->layers[l];
-        bytes += tfm_tensor_nbytes(&L->attn_norm) + tfm_tensor_nbytes(&L->wq) + tfm_tensor_nbytes(&L->wk) +
-                 tfm_tensor_nbytes(&L->wv) + tfm_tensor_nbytes(&L->wo) + tfm_tensor_nbytes(&L->ffn_norm);
-        if (model->config.n_experts > 0) /* the router and the k experts a token goes through */
-            bytes += tfm_tensor_nbytes(&L->ffn_gate_inp) +
-                     (tfm_tensor_nbytes(&L->ffn_gate_exps) + tfm_tensor_nbytes(&L->ffn_up_exps) +
-                      tfm_tensor_nbytes(&L->ffn_down_exps)) /
-                         (size_t)model->config.n_experts * (size_t)model->config.n_experts_used;
-        else
-            bytes += tfm_tensor_nbytes(&L->ffn_gate) + tfm_tensor_nbytes(&L->ffn_up) + tfm_tensor_nbytes(&L->ffn_down);
-    }
+    if (!model || !model->layers) return 0;
+    c = &model->config;
+    bytes = tfm_tensor_nbytes(&model->output_norm) + tfm_tensor_nbytes(&model->output_norm_b) +
+            tfm_tensor_nbytes(&model->output.tensor);
+    for (l = 0; l < c->n_layers; l++)
+        for (i = 0; i < TFM__N_LAYER_TENSORS; i++) {
+            const tfm__layer_tensor *e = &tfm__layer_tensors[i];
+            const tfm_tensor *t = tfm__layer_tensor_at(&model->layers[l], e);
+            if (!tfm__layer_has(c, e) || !t->data) continue;
+            /* of stacked experts, the k a token goes through */
+            if (e->depth == TFM__D_EXPERTS)
+                bytes += tfm_tensor_nbytes(t) / (size_t)c->n_experts * (size_t)c->n_experts_used;
+            else bytes += tfm_tensor_nbytes(t);
+        }
     return bytes;
 }
 
@@ -1260,22 +1741,60 @@ static int tfm__add_floats(size_t *bytes, uint64_t a, uint64_t b, uint64_t c)
     return 1;
 }
 
-/* Workspace the largest prefill product needs to quantize a chunk of activations (0 for float weights). */
+/* Workspace the largest prefill product needs to quantize a chunk of activations (0 for float weights;
+   the experts' products take theirs from the mixture-of-experts workspace): for any chunk of up to
+   max_batch tokens, since a few rows may need more than their share of many (tfm_quant_workspace_size
+   is not monotone in m: the kernels for under 4 rows lay their activations out apart). */
 static size_t tfm__model_quant_ws_bytes(const tfm_model *m, int max_batch)
 {
-    size_t most = tfm_quant_workspace_size(m->output.dtype, max_batch, (int)m->output.ne[0]);
-    int l, i;
-    for (l = 0; l < m->config.n_layers; l++) {
-        const tfm_layer *L = &m->layers[l];
-        const tfm_tensor *mats[7];
-        mats[0] = &L->wq, mats[1] = &L->wk, mats[2] = &L->wv, mats[3] = &L->wo;
-        mats[4] = &L->ffn_gate, mats[5] = &L->ffn_up, mats[6] = &L->ffn_down;
-        for (i = 0; i < 7; i++) {
-            size_t need = tfm_quant_workspace_size(mats[i]->dtype, max_batch, (int)mats[i]->ne[0]);
+    size_t most = 0;
+    int i, rows;
+    for (i = 0; i <= m->config.n_layers * TFM__N_LAYER_WEIGHTS; i++) {
+        const tfm_tensor *t = &tfm__model_weight((tfm_model *)(uintptr_t)m, i)->tensor;
+        for (rows = 1; t->data && t->ne[2] == 1 && rows <= max_batch; rows = rows < 8 ? rows + 1 : rows == max_batch ? rows + 1 : max_batch) {
+            size_t need = tfm_quant_workspace_size(t->dtype, rows, (int)t->ne[0]);
             if (need > most) most = need;
         }
     }
     return most;
+}
+
+/* Layer l's sliding window: the model's on its sliding layers, else 0 (every position). */
+static int tfm__model_layer_window(const tfm_model_config *c, int l)
+{
+    if (c->sliding_window <= 0 || (c->swa_period > 0 && (l + 1) % c->swa_period == 0)) return 0;
+    return c->sliding_window;
+}
+
+/* Layer l's RoPE setting: 1 for a sliding layer with a base of its own, else 0. */
+static int tfm__model_layer_rope(const tfm_model_config *c, int l)
+{
+    return c->rope_base_swa > 0.0f && tfm__model_layer_window(c, l) > 0;
+}
+
+/* Each layer's RoPE setting and each setting's angle per position of pair i, in double:
+   freq_scale * base^(-2i / rope_dim) / factor_i (the frequency factors: Llama 3's rope_freqs, or Phi-3's
+   long ones for a context longer than rope_orig_context, else its short ones; the sliding layers with a
+   base of their own are neither scaled nor factored). For Llama that is base^(-2i / rope_dim) exactly,
+   as tfm_rope computes it. */
+static void tfm__model_rope_setup(tfm_context *ctx)
+{
+    const tfm_model *m = ctx->model;
+    const tfm_model_config *c = &m->config;
+    int half = c->rope_dim / 2, orig = c->rope_orig_context > 0 ? c->rope_orig_context : c->context_length, l, i;
+    const tfm_tensor *factors = m->rope_freqs.data                                        ? &m->rope_freqs
+                                : ctx->context_length > orig && m->rope_factors_long.data ? &m->rope_factors_long
+                                : m->rope_factors_short.data                              ? &m->rope_factors_short
+                                                                                          : NULL;
+    ctx->rope_mscale = c->rope_attn_factor > 0.0f ? c->rope_attn_factor : 1.0f;
+    for (l = 0; l < c->n_layers; l++) ctx->layer_rope[l] = (unsigned char)tfm__model_layer_rope(c, l);
+    for (i = 0; i < half; i++) {
+        double f = pow((double)c->rope_base, -2.0 * i / (double)c->rope_dim);
+        if (c->rope_freq_scale > 0.0f && c->rope_freq_scale != 1.0f) f *= (double)c->rope_freq_scale;
+        if (factors) f /= (double)((const float *)factors->data)[i];
+        ctx->rope_freq[i] = f;
+        if (ctx->n_rope > 1) ctx->rope_freq[half + i] = pow((double)c->rope_base_swa, -2.0 * i / (double)c->rope_dim);
+    }
 }
 
 static float *tfm__take_floats(tfm_arena *arena, uint64_t a, uint64_t b, uint64_t c)
@@ -1284,7 +1803,7 @@ static float *tfm__take_floats(tfm_arena *arena, uint64_t a, uint64_t b, uint64_
 }
 
 /* Each layer's attention from params ("flash" unless told otherwise), as the model needs it: causal,
-   scale 1/sqrt(head_dim), over a KV cache of kv_type rows. */
+   the model's score scale and soft-cap, its window on a sliding layer, over a KV cache of kv_type rows. */
 static tfm_status tfm__model_attn_configs(tfm_context *ctx, const tfm_context_params *params, tfm_error *err)
 {
     const tfm_model_config *c = &ctx->model->config;
@@ -1299,12 +1818,21 @@ static tfm_status tfm__model_attn_configs(tfm_context *ctx, const tfm_context_pa
         int own = params && params->layer_attn && params->layer_attn[l];
         const char *spec = own ? params->layer_attn[l] : all;
         tfm_error e;
+        int window = tfm__model_layer_window(c, l);
         tfm_attn_config_init(cfg, TFM_ATTN_FLASH, c->n_heads, c->n_kv_heads, c->head_dim);
         cfg->kv_type = kv_type;
         cfg->n_threads = ctx->attn_threads;
+        cfg->scale = c->attn_scale;
+        cfg->softcap = c->attn_softcap;
         if (tfm_attn_config_parse(cfg, spec, &e) != TFM_OK) {
             if (own) return tfm_error_set(err, e.status, "layer %d: %s", l, e.message);
             return tfm_error_set(err, e.status, "%s", e.message);
+        }
+        /* a sliding layer keeps its window (it is the model's function): a narrower window asked for
+           narrows it, any other variant is replaced by it */
+        if (window > 0 && !(cfg->kind == TFM_ATTN_WINDOW && cfg->window < window)) {
+            cfg->kind = TFM_ATTN_WINDOW;
+            cfg->window = window;
         }
         if (cfg->kind == TFM_ATTN_LINEAR || cfg->kind == TFM_ATTN_LINFORMER)
             return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
@@ -1358,9 +1886,10 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
 {
     const tfm_model_config *c;
     tfm_context *ctx;
-    uint64_t batch, dim, hidden, q_dim, kv_dim;
+    uint64_t batch, dim, hidden, q_dim, kv_dim, rope_dim;
     size_t bytes = 0, quant_ws_bytes, attn_ws_bytes, moe_ws_bytes = 0;
     tfm_status s;
+    int l;
     tfm_error_clear(err);
     if (!out) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no output context given");
     *out = NULL;
@@ -1384,6 +1913,12 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
         tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT,
                       "context_length %d must be 1..%d, max_batch %d and n_threads %d not negative",
                       ctx->context_length, 1 << 24, ctx->max_batch, params ? params->n_threads : 0);
+        TFM_FREE(ctx);
+        return TFM_ERR_INVALID_ARGUMENT;
+    }
+    if (model->pos_embd.data && ctx->context_length > model->pos_embd.ne[1]) {
+        tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "context_length %d exceeds the model's %lld learned positions",
+                      ctx->context_length, (long long)model->pos_embd.ne[1]);
         TFM_FREE(ctx);
         return TFM_ERR_INVALID_ARGUMENT;
     }
@@ -1411,11 +1946,18 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     hidden = (uint64_t)c->hidden_dim;
     q_dim = (uint64_t)c->n_heads * (uint64_t)c->head_dim;
     kv_dim = (uint64_t)c->n_kv_heads * (uint64_t)c->head_dim;
+    rope_dim = (uint64_t)c->rope_dim;
+    ctx->n_rope = 1;
+    for (l = 0; l < c->n_layers; l++)
+        if (tfm__model_layer_rope(c, l)) ctx->n_rope = 2;
     if (!tfm__add_floats(&bytes, batch, dim, 1) || !tfm__add_floats(&bytes, batch, dim, 1) ||
+        (rope_dim && (!tfm__add_floats(&bytes, (uint64_t)c->n_layers + 3, 1, 1) || /* layer_rope, as floats */
+                      !tfm__add_floats(&bytes, (uint64_t)ctx->n_rope, rope_dim, 1) || /* rope_freq's doubles */
+                      !tfm__add_floats(&bytes, (uint64_t)ctx->n_rope, batch, rope_dim))) ||
         !tfm__add_floats(&bytes, batch, q_dim, 1) || !tfm__add_floats(&bytes, batch, kv_dim, 1) ||
         !tfm__add_floats(&bytes, batch, kv_dim, 1) || !tfm__add_floats(&bytes, batch, q_dim, 1) ||
-        (c->n_experts == 0 &&
-         (!tfm__add_floats(&bytes, batch, hidden, 1) || !tfm__add_floats(&bytes, batch, hidden, 1))) ||
+        (c->n_experts == 0 && (!tfm__add_floats(&bytes, batch, hidden, 1) ||
+                               (c->ffn != TFM_FFN_GELU && !tfm__add_floats(&bytes, batch, hidden, 1)))) ||
         (c->n_experts > 0 && !tfm__add_floats(&bytes, batch, dim, 1)) ||
         bytes > SIZE_MAX - 192 - quant_ws_bytes - attn_ws_bytes - moe_ws_bytes ||
         tfm_arena_init(&ctx->memory, bytes + 192 + quant_ws_bytes + attn_ws_bytes + moe_ws_bytes) != TFM_OK) {
@@ -1433,7 +1975,13 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     /* every layer of a MoE model is a MoE block, whose expert activations live in moe_ws */
     if (c->n_experts == 0) {
         ctx->hb = tfm__take_floats(&ctx->memory, batch, hidden, 1);
-        ctx->hb2 = tfm__take_floats(&ctx->memory, batch, hidden, 1);
+        if (c->ffn != TFM_FFN_GELU) ctx->hb2 = tfm__take_floats(&ctx->memory, batch, hidden, 1);
+    }
+    if (rope_dim) {
+        ctx->layer_rope = (unsigned char *)tfm_arena_alloc(&ctx->memory, (size_t)c->n_layers);
+        ctx->rope_freq = (double *)tfm_arena_alloc(&ctx->memory, sizeof(double) * (size_t)ctx->n_rope * (size_t)(rope_dim / 2));
+        ctx->rope_cs = tfm__take_floats(&ctx->memory, (uint64_t)ctx->n_rope, batch, rope_dim);
+        tfm__model_rope_setup(ctx);
     }
     ctx->attn_ws_bytes = attn_ws_bytes;
     ctx->attn_ws = tfm_arena_alloc(&ctx->memory, attn_ws_bytes);
@@ -1514,22 +2062,30 @@ void tfm_context_moe_stats_print(const tfm_context *ctx, FILE *f)
 
 /* ---------------------------------------------------------------- the forward pass */
 
-/* One matrix product y[n_tokens][rows] = x[n_tokens][cols] W^T, W = [rows][cols]; packed: W's packed
-   copy, or NULL. */
+/* One matrix product y[n_tokens][rows] = x[n_tokens][cols] W^T (+ bias), W = [rows][cols], through W's
+   packed copy where it has one. */
 typedef struct tfm__product {
-    const tfm_tensor *w;
-    const tfm_quant_packed *packed;
+    const tfm_weight *w;
+    const tfm_tensor *bias; /* [rows] f32, or NULL / absent */
     float *y;
 } tfm__product;
 
-/* The product with matrix i of model->packed's order, through its packed copy while that is current. */
-static tfm__product tfm__model_product(const tfm_model *m, int i, float *y)
+static tfm__product tfm__model_product(const tfm_weight *w, const tfm_tensor *bias, float *y)
 {
     tfm__product p;
-    p.w = tfm__model_matrix(m, i);
-    p.packed = m->packed && m->packed[i].data && m->packed_from[i] == p.w->data ? &m->packed[i] : NULL;
+    p.w = w;
+    p.bias = bias && bias->data ? bias : NULL;
     p.y = y;
     return p;
+}
+
+/* y[r] += bias[r] for rows [begin, end) of each of n rows of width ld. */
+static void tfm__model_add_bias(float *y, size_t ld, int n, const tfm_tensor *bias, int begin, int end)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        tfm_add(y + (size_t)i * ld + (size_t)begin, y + (size_t)i * ld + (size_t)begin, (const float *)bias->data + begin,
+                (size_t)(end - begin));
 }
 
 /* Below this many multiply-adds (~10 us of work) a step's products run on one thread: a thread team
@@ -1542,10 +2098,11 @@ static tfm__product tfm__model_product(const tfm_model *m, int i, float *y)
    model goes through here, whatever W's dtype (tfm_quant.h multiplies f32, f16, bf16 and the GGML block
    formats). A batch is a gemm per matrix (compute-bound: each weight read once for all the tokens). One
    token is memory-bound: each thread takes one contiguous, equal share of every matrix's rows, all the
-   matrices in one pass of the thread team (one synchronisation, not one per matrix). Shares are whole
-   16-row groups (the int8 kernels' tile: a cut tile would be computed by both sides), as even as that
-   allows (a 64-row granularity leaves one of two threads a third idle on 288 rows); each row is still
-   summed by one thread in one order, so the result does not depend on the thread count. */
+   matrices in one pass of the thread team (one synchronisation, not one per matrix), and adds the
+   biases of its rows. Shares are whole 16-row groups (the int8 kernels' tile: a cut tile would be
+   computed by both sides), as even as that allows (a 64-row granularity leaves one of two threads a
+   third idle on 288 rows); each row is still summed by one thread in one order, so the result does not
+   depend on the thread count. */
 static tfm_status tfm__model_matmuls(const tfm_context *ctx, const float *x, int n_tokens, const tfm__product *p,
                                      int count)
 {
@@ -1554,31 +2111,33 @@ static tfm_status tfm__model_matmuls(const tfm_context *ctx, const float *x, int
     int n_threads, t, j;
     if (n_tokens > 1) {
         for (j = 0; j < count && status == TFM_OK; j++) {
-            int rows = (int)p[j].w->ne[1], cols = (int)p[j].w->ne[0];
-            status = p[j].packed ? tfm_quant_packed_gemm(p[j].y, (size_t)rows, x, (size_t)cols, p[j].packed, n_tokens,
-                                                         ctx->n_threads, ctx->quant_ws, ctx->quant_ws_bytes)
-                                 : tfm_quant_gemm_ws(p[j].y, (size_t)rows, x, (size_t)cols, p[j].w->dtype,
-                                                     p[j].w->data, n_tokens, rows, cols, ctx->n_threads, ctx->quant_ws,
-                                                     ctx->quant_ws_bytes);
+            const tfm_tensor *w = &p[j].w->tensor;
+            int rows = (int)w->ne[1], cols = (int)w->ne[0];
+            status = p[j].w->packed ? tfm_quant_packed_gemm(p[j].y, (size_t)rows, x, (size_t)cols, p[j].w->packed, n_tokens,
+                                                            ctx->n_threads, ctx->quant_ws, ctx->quant_ws_bytes)
+                                    : tfm_quant_gemm_ws(p[j].y, (size_t)rows, x, (size_t)cols, w->dtype, w->data, n_tokens,
+                                                        rows, cols, ctx->n_threads, ctx->quant_ws, ctx->quant_ws_bytes);
+            if (status == TFM_OK && p[j].bias) tfm__model_add_bias(p[j].y, (size_t)rows, n_tokens, p[j].bias, 0, rows);
         }
         return status;
     }
-    for (j = 0; j < count; j++) weights += (double)p[j].w->ne[0] * (double)p[j].w->ne[1];
+    for (j = 0; j < count; j++) weights += (double)p[j].w->tensor.ne[0] * (double)p[j].w->tensor.ne[1];
     n_threads = weights < TFM__MODEL_TEAM_MIN_WEIGHTS ? 1 : ctx->n_threads;
     TFM__PARALLEL_FOR(n_threads)
     for (t = 0; t < n_threads; t++) {
         int i;
         for (i = 0; i < count; i++) {
-            const tfm_tensor *w = p[i].w;
+            const tfm_tensor *w = &p[i].w->tensor;
             int rows = (int)w->ne[1], groups = (rows + 15) / 16;
             int begin = (int)((int64_t)groups * t / n_threads) * 16, end = (int)((int64_t)groups * (t + 1) / n_threads) * 16;
             tfm_status s;
             if (end > rows) end = rows;
             s = end <= begin ? TFM_OK
-                : p[i].packed ? tfm_quant_packed_gemv(p[i].y + begin, p[i].packed, x, begin, end, 1)
-                              : tfm_quant_gemv(p[i].y + begin, w->dtype,
-                                               (const unsigned char *)w->data + (size_t)begin * w->nb[1], x,
-                                               end - begin, (int)w->ne[0], 1);
+                : p[i].w->packed ? tfm_quant_packed_gemv(p[i].y + begin, p[i].w->packed, x, begin, end, 1)
+                                 : tfm_quant_gemv(p[i].y + begin, w->dtype,
+                                                  (const unsigned char *)w->data + (size_t)begin * w->nb[1], x,
+                                                  end - begin, (int)w->ne[0], 1);
+            if (s == TFM_OK && end > begin && p[i].bias) tfm__model_add_bias(p[i].y, 0, 1, p[i].bias, begin, end);
             if (s != TFM_OK) {
 #if defined(_OPENMP)
 #pragma omp critical(tfm_model_matmul_status)
@@ -1590,17 +2149,18 @@ static tfm_status tfm__model_matmuls(const tfm_context *ctx, const float *x, int
     return status;
 }
 
-/* The product with matrix i of model->packed's order. */
-static tfm_status tfm__model_matmul(const tfm_context *ctx, int i, const float *x, float *y, int n_tokens)
+/* One product. */
+static tfm_status tfm__model_matmul(const tfm_context *ctx, const tfm_weight *w, const tfm_tensor *bias, const float *x,
+                                    float *y, int n_tokens)
 {
-    tfm__product p = tfm__model_product(ctx->model, i, y);
+    tfm__product p = tfm__model_product(w, bias, y);
     return tfm__model_matmuls(ctx, x, n_tokens, &p, 1);
 }
 
-/* out[dim] = row `token` of the embedding table, in f32 whatever the table's dtype. */
-static tfm_status tfm__model_embed(const tfm_tensor *table, int token, float *out)
+/* out[dim] = row `row` of a table (the embedding, the learned positions), in f32 whatever its dtype. */
+static tfm_status tfm__model_embed(const tfm_tensor *table, int row, float *out)
 {
-    return tfm_dequantize_row(table->dtype, tfm_tensor_row(table, token, 0, 0), out, (size_t)table->ne[0]);
+    return tfm_dequantize_row(table->dtype, tfm_tensor_row(table, row, 0, 0), out, (size_t)table->ne[0]);
 }
 
 /* The layer's attention (tfm_attention.h) of the chunk's n queries over its KV cache, which first takes
@@ -1628,94 +2188,167 @@ static void tfm__model_rollback(tfm_context *ctx)
         if (ctx->kv[l].length > ctx->pos) ctx->kv[l].length = ctx->pos;
 }
 
-/* x[i] = rmsnorm(x[i]) * weight for each of n rows of width dim, into out. */
-static void tfm__model_rmsnorm_rows(float *out, const float *x, const tfm_tensor *weight, int n, int dim, float eps)
+/* out[i] = norm(x[i]) for n rows of `width` (rows `width` apart), the model's kind of norm with weight
+   (and, for LayerNorm, bias where present). out may be x. */
+static void tfm__model_norm_rows(const tfm_model_config *c, float *out, const float *x, const tfm_tensor *weight,
+                                 const tfm_tensor *bias, int n, int width)
 {
+    const float *w = (const float *)weight->data, *b = bias && bias->data ? (const float *)bias->data : NULL;
     int i;
-    for (i = 0; i < n; i++)
-        tfm_rmsnorm(out + (size_t)i * (size_t)dim, x + (size_t)i * (size_t)dim, (const float *)weight->data,
-                    (size_t)dim, eps);
+    for (i = 0; i < n; i++) {
+        size_t at = (size_t)i * (size_t)width;
+        if (c->norm == TFM_NORM_LAYER) tfm_layernorm(out + at, x + at, w, b, (size_t)width, c->norm_eps);
+        else tfm_rmsnorm(out + at, x + at, w, (size_t)width, c->norm_eps);
+    }
+}
+
+/* A block's input: norm(x) into out when the block has an input norm, else x itself. */
+static const float *tfm__model_block_input(const tfm_model_config *c, float *out, const float *x, const tfm_tensor *weight,
+                                           const tfm_tensor *bias, int n)
+{
+    if (!weight->data) return x;
+    tfm__model_norm_rows(c, out, x, weight, bias, n, c->dim);
+    return out;
+}
+
+/* The cosines and sines of every RoPE setting for the chunk's positions pos0 .. pos0 + n - 1. */
+static void tfm__model_rope_tables(tfm_context *ctx, int pos0, int n)
+{
+    int half = ctx->model->config.rope_dim / 2, set, i, j;
+    for (set = 0; set < ctx->n_rope; set++) {
+        const double *freq = ctx->rope_freq + (size_t)set * (size_t)half;
+        for (i = 0; i < n; i++) {
+            float *cs = ctx->rope_cs + ((size_t)set * (size_t)ctx->max_batch + (size_t)i) * (size_t)(2 * half);
+            for (j = 0; j < half; j++) {
+                /* the angle in double: positions reach 1e5 and more, where a float angle loses digits */
+                double theta = (double)(pos0 + i) * freq[j];
+                cs[2 * j] = (float)cos(theta) * ctx->rope_mscale;
+                cs[2 * j + 1] = (float)sin(theta) * ctx->rope_mscale;
+            }
+        }
+    }
+}
+
+/* The attention block of layer l on the chunk's n tokens: x += post_norm(Wo attention(q, k, v) + bo),
+   with q, k, v the products of the block's input (+ biases), each head's q and k normalised where the
+   family does, rotated by RoPE. */
+static tfm_status tfm__model_attention_block(tfm_context *ctx, int l, int n)
+{
+    const tfm_model_config *c = &ctx->model->config;
+    const tfm_layer *L = &ctx->model->layers[l];
+    const size_t q_dim = (size_t)c->n_heads * (size_t)c->head_dim, kv_dim = (size_t)c->n_kv_heads * (size_t)c->head_dim;
+    const float *h = tfm__model_block_input(c, ctx->xb, ctx->x, &L->attn_norm, &L->attn_norm_b, n);
+    tfm__product qkv[3];
+    tfm_status s;
+    int i;
+    qkv[0] = tfm__model_product(&L->wq, &L->bq, ctx->q);
+    qkv[1] = tfm__model_product(&L->wk, &L->bk, ctx->k);
+    qkv[2] = tfm__model_product(&L->wv, &L->bv, ctx->v);
+    s = tfm__model_matmuls(ctx, h, n, qkv, 3);
+    if (s != TFM_OK) return s;
+    if (L->q_norm.data) tfm__model_norm_rows(c, ctx->q, ctx->q, &L->q_norm, NULL, n * c->n_heads, c->head_dim);
+    if (L->k_norm.data) tfm__model_norm_rows(c, ctx->k, ctx->k, &L->k_norm, NULL, n * c->n_kv_heads, c->head_dim);
+    if (c->rope_dim > 0) {
+        const float *cs = ctx->rope_cs + (size_t)ctx->layer_rope[l] * (size_t)ctx->max_batch * (size_t)c->rope_dim;
+        for (i = 0; i < n; i++) {
+            const float *row = cs + (size_t)i * (size_t)c->rope_dim;
+            tfm_rope_rotate(ctx->q + (size_t)i * q_dim, c->n_heads, c->head_dim, c->rope_dim, row, c->rope_mode);
+            tfm_rope_rotate(ctx->k + (size_t)i * kv_dim, c->n_kv_heads, c->head_dim, c->rope_dim, row, c->rope_mode);
+        }
+    }
+    s = tfm__model_attention(ctx, l, n, ctx->att);
+    if (s == TFM_OK) s = tfm__model_matmul(ctx, &L->wo, &L->bo, ctx->att, ctx->xb, n);
+    if (s != TFM_OK) return s;
+    if (L->attn_post_norm.data) tfm__model_norm_rows(c, ctx->xb, ctx->xb, &L->attn_post_norm, NULL, n, c->dim);
+    tfm_add(ctx->x, ctx->x, ctx->xb, (size_t)n * (size_t)c->dim);
+    return TFM_OK;
+}
+
+/* The feed-forward block of layer l: x += post_norm(ffn(h)) with h the block's input, ffn the family's
+   (tfm_ffn_kind), or the gate-weighted sum of the k experts the router picks for each token. */
+static tfm_status tfm__model_ffn_block(tfm_context *ctx, int l, int n)
+{
+    const tfm_model_config *c = &ctx->model->config;
+    const tfm_layer *L = &ctx->model->layers[l];
+    const size_t cells = (size_t)n * (size_t)c->hidden_dim;
+    const float *h = tfm__model_block_input(c, ctx->xb, ctx->x, &L->ffn_norm, &L->ffn_norm_b, n);
+    float *out = ctx->xb;
+    tfm_status s;
+    if (c->n_experts > 0) {
+        tfm_moe_weights mw = tfm__model_moe_weights(L);
+        out = ctx->moe_out;
+        s = tfm_moe_forward(&ctx->moe, &mw, out, h, n, ctx->moe_ws, ctx->moe_ws_bytes,
+                            ctx->moe_stats ? &ctx->moe_stats[l] : NULL, NULL, ctx->n_threads);
+    } else if (c->ffn == TFM_FFN_GELU) {
+        s = tfm__model_matmul(ctx, &L->ffn_up, &L->ffn_up_b, h, ctx->hb, n);
+        if (s == TFM_OK) {
+            tfm_gelu_tanh(ctx->hb, ctx->hb, cells);
+            s = tfm__model_matmul(ctx, &L->ffn_down, &L->ffn_down_b, ctx->hb, out, n);
+        }
+    } else {
+        tfm__product gate_up[2];
+        gate_up[0] = tfm__model_product(&L->ffn_gate, NULL, ctx->hb);
+        gate_up[1] = tfm__model_product(&L->ffn_up, &L->ffn_up_b, ctx->hb2);
+        s = tfm__model_matmuls(ctx, h, n, gate_up, 2);
+        if (s == TFM_OK) {
+            if (c->ffn == TFM_FFN_GEGLU) {
+                tfm_gelu_tanh(ctx->hb, ctx->hb, cells);
+                tfm_mul(ctx->hb, ctx->hb, ctx->hb2, cells);
+            } else {
+                tfm_swiglu(ctx->hb, ctx->hb, ctx->hb2, cells);
+            }
+            s = tfm__model_matmul(ctx, &L->ffn_down, &L->ffn_down_b, ctx->hb, out, n);
+        }
+    }
+    if (s != TFM_OK) return s;
+    if (L->ffn_post_norm.data) tfm__model_norm_rows(c, out, out, &L->ffn_post_norm, NULL, n, c->dim);
+    tfm_add(ctx->x, ctx->x, out, (size_t)n * (size_t)c->dim);
+    return TFM_OK;
 }
 
 /* One chunk of n <= max_batch tokens at positions ctx->pos ...; logits (may be NULL) receive the last
-   row or every row. */
+   row or every row. The one forward pass of every family: what differs is read from the config and
+   from which tensors the layers have. */
 static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, int n, float *logits, int all_rows,
                                            tfm_error *err)
 {
     const tfm_model *m = ctx->model;
     const tfm_model_config *c = &m->config;
-    const int dim = c->dim, hidden = c->hidden_dim, pos0 = ctx->pos;
-    const size_t q_dim = (size_t)c->n_heads * (size_t)c->head_dim;
-    const size_t kv_dim = (size_t)c->n_kv_heads * (size_t)c->head_dim;
-    float *x = ctx->x, *xb = ctx->xb, *q = ctx->q, *k = ctx->k, *v = ctx->v, *att = ctx->att, *hb = ctx->hb;
-    float *hb2 = ctx->hb2;
+    const size_t dim = (size_t)c->dim;
+    float *x = ctx->x;
     tfm_status s = TFM_OK;
     int i, l;
 
-    /* the residual stream starts as each token's embedding */
-    for (i = 0; i < n && s == TFM_OK; i++) s = tfm__model_embed(&m->token_embd, tokens[i], x + (size_t)i * dim);
+    /* the residual stream starts as each token's embedding (scaled; plus its learned position) */
+    for (i = 0; i < n && s == TFM_OK; i++) {
+        s = tfm__model_embed(&m->token_embd, tokens[i], x + (size_t)i * dim);
+        if (s == TFM_OK && c->embd_scale > 0.0f && c->embd_scale != 1.0f) tfm_scale(x + (size_t)i * dim, c->embd_scale, dim);
+        if (s == TFM_OK && m->pos_embd.data) {
+            s = tfm__model_embed(&m->pos_embd, ctx->pos + i, ctx->xb);
+            tfm_add(x + (size_t)i * dim, x + (size_t)i * dim, ctx->xb, dim);
+        }
+    }
     if (s != TFM_OK) return tfm_error_set(err, s, "embedding lookup failed: %s", tfm_status_string(s));
+    if (c->rope_dim > 0) tfm__model_rope_tables(ctx, ctx->pos, n);
 
-    for (l = 0; l < c->n_layers; l++) {
-        const tfm_layer *L = &m->layers[l];
-        const int mat = l * TFM__LAYER_MATRICES; /* this layer's wq in model->packed's order */
-        tfm__product qkv[3], gate_up[2];
-
-        /* attention block: x += Wo attention(rope(Wq h), rope(Wk h), Wv h), h = rmsnorm(x) */
-        tfm__model_rmsnorm_rows(xb, x, &L->attn_norm, n, dim, c->norm_eps);
-        qkv[0] = tfm__model_product(m, mat, q);
-        qkv[1] = tfm__model_product(m, mat + 1, k);
-        qkv[2] = tfm__model_product(m, mat + 2, v);
-        s = tfm__model_matmuls(ctx, xb, n, qkv, 3);
-        if (s != TFM_OK) break;
-        for (i = 0; i < n; i++) {
-            tfm_rope(q + (size_t)i * q_dim, c->n_heads, c->head_dim, c->rope_dim, pos0 + i, c->rope_base,
-                     c->rope_mode);
-            tfm_rope(k + (size_t)i * kv_dim, c->n_kv_heads, c->head_dim, c->rope_dim, pos0 + i, c->rope_base,
-                     c->rope_mode);
-        }
-        s = tfm__model_attention(ctx, l, n, att);
-        if (s != TFM_OK) break;
-        s = tfm__model_matmul(ctx, mat + 3, att, xb, n);
-        if (s != TFM_OK) break;
-        tfm_add(x, x, xb, (size_t)n * (size_t)dim);
-
-        /* feed-forward block: x += W_down (silu(W_gate h) * W_up h), h = rmsnorm(x) */
-        tfm__model_rmsnorm_rows(xb, x, &L->ffn_norm, n, dim, c->norm_eps);
-        if (c->n_experts > 0) {
-            /* or the gate-weighted sum of the k experts the router picks for each token */
-            tfm_moe_weights mw = tfm__model_moe_weights(L);
-            mw.gate_packed = tfm__model_expert_packs(m, l, 0, mw.gate_exps);
-            mw.up_packed = tfm__model_expert_packs(m, l, 1, mw.up_exps);
-            mw.down_packed = tfm__model_expert_packs(m, l, 2, mw.down_exps);
-            s = tfm_moe_forward(&ctx->moe, &mw, ctx->moe_out, xb, n, ctx->moe_ws, ctx->moe_ws_bytes,
-                                ctx->moe_stats ? &ctx->moe_stats[l] : NULL, NULL, ctx->n_threads);
-            if (s != TFM_OK) break;
-            tfm_add(x, x, ctx->moe_out, (size_t)n * (size_t)dim);
-            continue;
-        }
-        gate_up[0] = tfm__model_product(m, mat + 4, hb);
-        gate_up[1] = tfm__model_product(m, mat + 5, hb2);
-        s = tfm__model_matmuls(ctx, xb, n, gate_up, 2);
-        if (s != TFM_OK) break;
-        tfm_swiglu(hb, hb, hb2, (size_t)n * (size_t)hidden);
-        s = tfm__model_matmul(ctx, mat + 6, hb, xb, n);
-        if (s != TFM_OK) break;
-        tfm_add(x, x, xb, (size_t)n * (size_t)dim);
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        s = tfm__model_attention_block(ctx, l, n);
+        if (s == TFM_OK) s = tfm__model_ffn_block(ctx, l, n);
     }
     if (s != TFM_OK) {
         tfm__model_rollback(ctx);
-        return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l, tfm_status_string(s));
+        return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l - 1, tfm_status_string(s));
     }
-    memcpy(ctx->tokens + pos0, tokens, sizeof(int) * (size_t)n);
+    memcpy(ctx->tokens + ctx->pos, tokens, sizeof(int) * (size_t)n);
     ctx->pos += n;
 
-    /* classifier: logits = W_out rmsnorm(x), for the rows asked for */
+    /* classifier: logits = W_out norm(x), soft-capped where the family caps them, for the rows asked for */
     if (logits) {
         int first = all_rows ? 0 : n - 1, rows = all_rows ? n : 1;
-        tfm__model_rmsnorm_rows(xb, x + (size_t)first * dim, &m->output_norm, rows, dim, c->norm_eps);
-        s = tfm__model_matmul(ctx, c->n_layers * TFM__LAYER_MATRICES, xb, logits, rows);
+        const float *h = tfm__model_block_input(c, ctx->xb, x + (size_t)first * dim, &m->output_norm, &m->output_norm_b, rows);
+        s = tfm__model_matmul(ctx, &m->output, NULL, h, logits, rows);
         if (s != TFM_OK) return tfm_error_set(err, s, "classifier failed: %s", tfm_status_string(s));
+        if (c->logit_softcap > 0.0f) tfm_softcap(logits, (size_t)rows * (size_t)c->vocab_size, c->logit_softcap);
     }
     return TFM_OK;
 }
@@ -2427,28 +3060,132 @@ uint32_t tfm_model_gguf_file_type(tfm_dtype type)
     }
 }
 
+/* `<arch>.<name>` = v (u32 or f32) into the writer, when s is still TFM_OK */
+static tfm_status tfm__model_put_u32(tfm_gguf_writer *w, tfm_status s, const char *arch, const char *name, uint32_t v,
+                                     tfm_error *err)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%s.%s", arch, name);
+    return s == TFM_OK ? tfm_gguf_writer_add_u32(w, key, v, err) : s;
+}
+
+static tfm_status tfm__model_put_f32(tfm_gguf_writer *w, tfm_status s, const char *arch, const char *name, float v,
+                                     tfm_error *err)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%s.%s", arch, name);
+    return s == TFM_OK ? tfm_gguf_writer_add_f32(w, key, v, err) : s;
+}
+
 tfm_status tfm_model_gguf_add_config(tfm_gguf_writer *w, const tfm_model_config *c, const char *name, tfm_dtype type,
                                      tfm_error *err)
 {
+    const char *arch = c && c->arch ? c->arch : "llama";
+    const tfm__arch *a = tfm__model_arch(arch, strlen(arch));
     tfm_status s;
     if (!w || !c) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no writer or no config");
-    s = tfm_gguf_writer_add_string(w, "general.architecture", "llama", err);
+    if (!a) return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "architecture '%s' is not one tfm writes", arch);
+    s = tfm_gguf_writer_add_string(w, "general.architecture", arch, err);
     if (s == TFM_OK) s = tfm_gguf_writer_add_string(w, "general.name", name ? name : "tfm", err);
     if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "general.file_type", tfm_model_gguf_file_type(type), err);
     if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "general.quantization_version", 2, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.context_length", (uint32_t)c->context_length, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.embedding_length", (uint32_t)c->dim, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.feed_forward_length", (uint32_t)c->hidden_dim, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.attention.head_count", (uint32_t)c->n_heads, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.block_count", (uint32_t)c->n_layers, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_u32(w, "llama.rope.dimension_count", (uint32_t)c->rope_dim, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_f32(w, "llama.rope.freq_base", c->rope_base, err);
-    if (s == TFM_OK) s = tfm_gguf_writer_add_f32(w, "llama.attention.layer_norm_rms_epsilon", c->norm_eps, err);
-    if (s == TFM_OK && c->n_experts > 0) s = tfm_gguf_writer_add_u32(w, "llama.expert_count", (uint32_t)c->n_experts, err);
-    if (s == TFM_OK && c->n_experts > 0)
-        s = tfm_gguf_writer_add_u32(w, "llama.expert_used_count", (uint32_t)c->n_experts_used, err);
+    s = tfm__model_put_u32(w, s, arch, "context_length", (uint32_t)c->context_length, err);
+    s = tfm__model_put_u32(w, s, arch, "embedding_length", (uint32_t)c->dim, err);
+    s = tfm__model_put_u32(w, s, arch, "feed_forward_length", (uint32_t)c->hidden_dim, err);
+    s = tfm__model_put_u32(w, s, arch, "attention.head_count", (uint32_t)c->n_heads, err);
+    s = tfm__model_put_u32(w, s, arch, "attention.head_count_kv", (uint32_t)c->n_kv_heads, err);
+    s = tfm__model_put_u32(w, s, arch, "block_count", (uint32_t)c->n_layers, err);
+    if (c->n_heads > 0 && c->head_dim * c->n_heads != c->dim) {
+        s = tfm__model_put_u32(w, s, arch, "attention.key_length", (uint32_t)c->head_dim, err);
+        s = tfm__model_put_u32(w, s, arch, "attention.value_length", (uint32_t)c->head_dim, err);
+    }
+    if (a->rope_mode >= 0 && c->rope_dim > 0) {
+        s = tfm__model_put_u32(w, s, arch, "rope.dimension_count", (uint32_t)c->rope_dim, err);
+        s = tfm__model_put_f32(w, s, arch, "rope.freq_base", c->rope_base, err);
+    }
+    s = tfm__model_put_f32(w, s, arch, a->norm == TFM_NORM_LAYER ? "attention.layer_norm_epsilon"
+                                                                  : "attention.layer_norm_rms_epsilon", c->norm_eps, err);
+    if (c->n_experts > 0) {
+        s = tfm__model_put_u32(w, s, arch, "expert_count", (uint32_t)c->n_experts, err);
+        s = tfm__model_put_u32(w, s, arch, "expert_used_count", (uint32_t)c->n_experts_used, err);
+        if (a->experts == 2) s = tfm__model_put_u32(w, s, arch, "expert_feed_forward_length", (uint32_t)c->hidden_dim, err);
+    }
+    /* the family's own keys, where they differ from what the loader assumes without them */
+    if (a->softcaps) s = tfm__model_put_f32(w, s, arch, "attn_logit_softcapping", c->attn_softcap, err);
+    if (a->softcaps) s = tfm__model_put_f32(w, s, arch, "final_logit_softcapping", c->logit_softcap, err);
+    if (a->swa_period >= 0) s = tfm__model_put_u32(w, s, arch, "attention.sliding_window", (uint32_t)c->sliding_window, err);
+    if (c->rope_freq_scale > 0.0f && c->rope_freq_scale != 1.0f) {
+        if (s == TFM_OK) {
+            char key[96];
+            snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+            s = tfm_gguf_writer_add_string(w, key, "linear", err);
+        }
+        s = tfm__model_put_f32(w, s, arch, "rope.scaling.factor", 1.0f / c->rope_freq_scale, err);
+    }
+    if (c->rope_attn_factor > 0.0f && c->rope_attn_factor != 1.0f)
+        s = tfm__model_put_f32(w, s, arch, "rope.scaling.attn_factor", c->rope_attn_factor, err);
+    if (c->rope_orig_context > 0 && c->rope_orig_context != c->context_length)
+        s = tfm__model_put_u32(w, s, arch, "rope.scaling.original_context_length", (uint32_t)c->rope_orig_context, err);
     return s;
+}
+
+/* Entry k of the table's tensors each layer of family a's file holds (a fused matrix and its bias under
+   the name of their first part), or NULL past the last. */
+static const tfm__layer_tensor *tfm__model_gguf_written(const tfm__arch *a, const tfm_model_config *c, int k)
+{
+    int fused_qkv = ((a->required | a->optional) & TFM__F_FUSED_QKV) != 0;
+    int fused_up = (a->required & TFM__F_FUSED_UP) && c->n_experts == 0;
+    size_t j;
+    for (j = 0; j < TFM__N_LAYER_TENSORS; j++) {
+        const tfm__layer_tensor *t = &tfm__layer_tensors[j];
+        size_t at = t->offset;
+        int part = (fused_qkv && (at == offsetof(tfm_layer, wk) || at == offsetof(tfm_layer, wv) ||
+                                  at == offsetof(tfm_layer, bk) || at == offsetof(tfm_layer, bv))) ||
+                   (fused_up && at == offsetof(tfm_layer, ffn_gate));
+        if (tfm__layer_has(c, t) && (a->required & (unsigned)t->feature) && !part && k-- == 0) return t;
+    }
+    return NULL;
+}
+
+/* Tensor i of family a's file for config c (tfm_model_gguf_tensor). */
+static int tfm__model_gguf_list(const tfm__arch *a, const tfm_model_config *c, int i, char *name, size_t cap, int64_t *ne)
+{
+    int fused_qkv = ((a->required | a->optional) & TFM__F_FUSED_QKV) != 0;
+    int fused_up = (a->required & TFM__F_FUSED_UP) && c->n_experts == 0;
+    int pos = (a->required & TFM__F_POS_EMBD) != 0, bias = (a->required & TFM__F_NORM_BIAS) != 0;
+    int n_layer = 0;
+    const tfm__layer_tensor *e;
+    const int64_t qkv = tfm__model_dim(c, TFM__D_Q) + 2 * tfm__model_dim(c, TFM__D_KV);
+    ne[0] = c->dim, ne[1] = 0, ne[2] = 1;
+    if (i == 0) return snprintf(name, cap, "token_embd.weight"), ne[1] = c->vocab_size, 1;
+    if (pos && i == 1) return snprintf(name, cap, "position_embd.weight"), ne[1] = c->context_length, 1;
+    if (i == 1 + pos) return snprintf(name, cap, "output_norm.weight"), 1;
+    if (bias && i == 2 + pos) return snprintf(name, cap, "output_norm.bias"), 1;
+    i -= 2 + pos + bias;
+    while (tfm__model_gguf_written(a, c, n_layer)) n_layer++;
+    if (n_layer == 0 || i >= n_layer * c->n_layers) return 0;
+    e = tfm__model_gguf_written(a, c, i % n_layer);
+    ne[0] = tfm__model_dim(c, e->cols), ne[1] = e->rows == TFM__D_ONE ? 0 : tfm__model_dim(c, e->rows);
+    ne[2] = tfm__model_dim(c, e->depth);
+    if (fused_qkv && e->offset == offsetof(tfm_layer, wq)) {
+        snprintf(name, cap, "blk.%d.attn_qkv.weight", i / n_layer);
+        ne[1] = qkv;
+    } else if (fused_qkv && e->offset == offsetof(tfm_layer, bq)) {
+        snprintf(name, cap, "blk.%d.attn_qkv.bias", i / n_layer);
+        ne[0] = qkv;
+    } else {
+        snprintf(name, cap, "blk.%d.%s", i / n_layer, e->name);
+        if (fused_up && e->offset == offsetof(tfm_layer, ffn_up)) ne[1] = 2 * (int64_t)c->hidden_dim;
+    }
+    return 1;
+}
+
+int tfm_model_gguf_tensor(const tfm_model_config *c, int i, char *name, size_t cap, int64_t ne[3])
+{
+    const char *arch = c && c->arch ? c->arch : "llama";
+    const tfm__arch *a = tfm__model_arch(arch, strlen(arch));
+    if (!c || !a || !name || !ne || i < 0) return 0;
+    return tfm__model_gguf_list(a, c, i, name, cap, ne);
 }
 
 /* Token i of the stand-in vocab: <unk> <s> </s>, the byte tokens <0x00>..<0xFF>, then words " wN". */
@@ -2498,6 +3235,9 @@ tfm_status tfm_model_gguf_add_vocab(tfm_gguf_writer *w, const tfm_tokenizer *tok
     tfm_status s = TFM_OK;
     int i;
     if (!w || n_vocab <= 0) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no writer or no vocab size");
+    if (tok && tfm_tokenizer_kind_of(tok) != TFM_TOKENIZER_SPM)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "writing a '%s' vocab is not supported (only 'llama')",
+                             tfm_tokenizer_kind_name(tfm_tokenizer_kind_of(tok)));
     if (tok && tfm_tokenizer_vocab_size(tok) != n_vocab)
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "the tokenizer has %d tokens, the model %d",
                              tfm_tokenizer_vocab_size(tok), n_vocab);

@@ -222,16 +222,20 @@ static int tfm__moe_dtype_ok(tfm_dtype t)
 static size_t tfm__moe_qbytes(int rows, int k1, int k2, int k3)
 {
     size_t most = 0;
-    int t, i;
+    int t, i, r;
     int ks[3];
     ks[0] = k1;
     ks[1] = k2;
     ks[2] = k3;
+    /* an expert takes any number of the rows, and a few rows may need more than their share of many
+       (tfm_quant_workspace_size is not monotone in m: the kernels for under 4 rows lay their
+       activations out apart) */
     for (t = 0; t < TFM_DTYPE_COUNT; t++)
-        for (i = 0; i < 3; i++) {
-            size_t b = tfm__moe_dtype_ok((tfm_dtype)t) && ks[i] > 0 ? tfm_quant_workspace_size((tfm_dtype)t, rows, ks[i]) : 0;
-            if (b > most) most = b;
-        }
+        for (i = 0; i < 3; i++)
+            for (r = 1; r <= rows; r = r < 8 ? r + 1 : r == rows ? rows + 1 : rows) {
+                size_t b = tfm__moe_dtype_ok((tfm_dtype)t) && ks[i] > 0 ? tfm_quant_workspace_size((tfm_dtype)t, r, ks[i]) : 0;
+                if (b > most) most = b;
+            }
     return most;
 }
 

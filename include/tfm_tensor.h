@@ -272,6 +272,12 @@ typedef enum tfm_rope_mode {
    (even, <= head_dim) dims of each head rotate, by angle pos * base^(-2i/rot_dim) for pair i. */
 TFM_API tfm_status tfm_rope(float *x, int n_heads, int head_dim, int rot_dim, int pos, float base,
                             tfm_rope_mode mode);
+/* The same rotation by angles computed elsewhere (scaled RoPE, or one table for many layers):
+   cs[2i] and cs[2i + 1] are the cosine and sine pair i turns by. */
+TFM_API tfm_status tfm_rope_rotate(float *x, int n_heads, int head_dim, int rot_dim, const float *cs,
+                                   tfm_rope_mode mode);
+/* Soft-capping in place: x[i] = cap * tanh(x[i] / cap) (Gemma 2's logits and attention scores), cap > 0. */
+TFM_API void tfm_softcap(float *x, size_t n, float cap);
 
 /* y[rows] = W[rows][cols] x[cols]; W of dtype f32, f16 or bf16 (others: TFM_ERR_UNSUPPORTED).
    Memory-bound; rows are split across threads. */
@@ -1483,26 +1489,59 @@ tfm_status tfm_layernorm(float *out, const float *x, const float *weight, const 
     return TFM_OK;
 }
 
+/* Pair (first, second) of each head turned by the angle whose cosine and sine are c, s. */
+static void tfm__rope_pair(float *x, int n_heads, int head_dim, int first, int second, float c, float s)
+{
+    int h;
+    for (h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * (size_t)head_dim;
+        float a = v[first], b = v[second];
+        v[first] = a * c - b * s;
+        v[second] = a * s + b * c;
+    }
+}
+
+static int tfm__rope_args_ok(const float *x, int n_heads, int head_dim, int rot_dim, tfm_rope_mode mode)
+{
+    return x && n_heads > 0 && head_dim > 0 && rot_dim > 0 && rot_dim <= head_dim && !(rot_dim & 1) &&
+           (mode == TFM_ROPE_NORMAL || mode == TFM_ROPE_NEOX);
+}
+
 tfm_status tfm_rope(float *x, int n_heads, int head_dim, int rot_dim, int pos, float base, tfm_rope_mode mode)
 {
-    int i, h;
-    if (!x || n_heads <= 0 || head_dim <= 0 || rot_dim <= 0 || rot_dim > head_dim || (rot_dim & 1) || pos < 0 ||
-        !(base > 0.0f) || (mode != TFM_ROPE_NORMAL && mode != TFM_ROPE_NEOX))
+    int i;
+    if (!tfm__rope_args_ok(x, n_heads, head_dim, rot_dim, mode) || pos < 0 || !(base > 0.0f))
         return TFM_ERR_INVALID_ARGUMENT;
     for (i = 0; i < rot_dim / 2; i++) {
         /* the angle in double: positions reach 1e5 and more, where a float angle loses digits */
         double theta = (double)pos * pow((double)base, -2.0 * i / (double)rot_dim);
-        float c = (float)cos(theta), s = (float)sin(theta);
-        int first = mode == TFM_ROPE_NORMAL ? 2 * i : i;
-        int second = mode == TFM_ROPE_NORMAL ? 2 * i + 1 : i + rot_dim / 2;
-        for (h = 0; h < n_heads; h++) {
-            float *v = x + (size_t)h * (size_t)head_dim;
-            float a = v[first], b = v[second];
-            v[first] = a * c - b * s;
-            v[second] = a * s + b * c;
-        }
+        tfm__rope_pair(x, n_heads, head_dim, mode == TFM_ROPE_NORMAL ? 2 * i : i,
+                       mode == TFM_ROPE_NORMAL ? 2 * i + 1 : i + rot_dim / 2, (float)cos(theta), (float)sin(theta));
     }
     return TFM_OK;
+}
+
+tfm_status tfm_rope_rotate(float *x, int n_heads, int head_dim, int rot_dim, const float *cs, tfm_rope_mode mode)
+{
+    int i;
+    if (!tfm__rope_args_ok(x, n_heads, head_dim, rot_dim, mode) || !cs) return TFM_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < rot_dim / 2; i++)
+        tfm__rope_pair(x, n_heads, head_dim, mode == TFM_ROPE_NORMAL ? 2 * i : i,
+                       mode == TFM_ROPE_NORMAL ? 2 * i + 1 : i + rot_dim / 2, cs[2 * i], cs[2 * i + 1]);
+    return TFM_OK;
+}
+
+TFM__INLINE tfm__vf tfm__vf_softcap(tfm__vf x, tfm__vf cap, tfm__vf inv_cap)
+{
+    return tfm__vf_mul(cap, tfm__vf_tanh(tfm__vf_mul(x, inv_cap)));
+}
+
+void tfm_softcap(float *x, size_t n, float cap)
+{
+    tfm__vf vc = tfm__vf_set1(cap), vi = tfm__vf_set1(1.0f / cap);
+    size_t i = 0;
+    for (; i + TFM__VF_N <= n; i += TFM__VF_N) tfm__vf_store(x + i, tfm__vf_softcap(tfm__vf_load(x + i), vc, vi));
+    if (i < n) tfm__vf_store_n(x + i, tfm__vf_softcap(tfm__vf_load_n(x + i, n - i), vc, vi), n - i);
 }
 
 /* ---------------------------------------------------------------- gemv */

@@ -2,13 +2,16 @@
 # The command-line interface of tfm-generate, as scripts (and the project's checks) use it: the greedy
 # story equals llama2.c's, stdout holds only the text, stderr ends with the timing line, and bad
 # arguments or files exit non-zero with one line; a GGUF model needs no -z, a corrupt one is such an
-# error. Then tfm-perplexity's, tfm-synth's and tfm-quantize's. tests/run.sh runs it in the native configuration.
+# error. Then tfm-perplexity's, tfm-synth's, tfm-quantize's and tfm-tokenize's. tests/run.sh runs it in the
+# native configuration.
 #   bash tests/cli.sh OUT_DIR "COMPILER AND FLAGS"      ends "cli: N passed, M failed, S skipped"
 set -u
 cd "$(dirname "$0")/.."
 out=${1:-build/test/native}
 cc=${2:-gcc -std=c99 -O2 -march=native -fopenmp -Iinclude}
 mkdir -p "$out"
+# each tool is built by this run (a section that builds one may be skipped): never an earlier run's binary
+rm -f "$out"/tfm-generate "$out"/tfm-perplexity "$out"/tfm-synth "$out"/tfm-quantize "$out"/tfm-tokenize
 gen=$out/tfm-generate
 pass=0 fail=0 skip=0
 
@@ -257,6 +260,29 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
         if [ $rc -eq 0 ] && grep -q "PPL = " "$out/cli_stdout" &&
            grep -q '^total: 186 tokens, 372 assignments' "$out/cli_stderr"; then ok
         else bad "tfm-perplexity --moe-stats: exit $rc, stderr $(tail -c 400 "$out/cli_stderr")"; fi
+
+        # every family: tfm-synth --arch writes a file tfm-generate runs, the same text with 1 and 2 threads
+        # (gemma3: 6 layers, one of them global); an unknown family and --experts on a dense one are one line
+        for arch in llama qwen2 qwen3 qwen3moe gemma2 gemma3 phi3 gpt2; do
+            extra=""
+            [ $arch = qwen3moe ] && extra="--experts 4"
+            [ $arch = gemma2 ] || [ $arch = gemma3 ] || [ $arch = phi3 ] && extra="--window 5"
+            if "$synth" --arch $arch --dim 64 --hidden 96 --layers 6 --heads 4 --kv-heads 2 --vocab 300 --seq-len 64 $extra \
+                   --format gguf --type q8_0 -o "$out/synth-$arch.gguf" 2>/dev/null; then ok
+            else bad "tfm-synth --arch $arch failed"; continue; fi
+            run -m "$out/synth-$arch.gguf" -p "ab" -n 12 --temp 0 --threads 1
+            cp "$out/cli_stdout" "$out/synth_arch.txt"
+            run -m "$out/synth-$arch.gguf" -p "ab" -n 12 --temp 0 --threads 2
+            if [ $rc -eq 0 ] && [ -s "$out/cli_stdout" ] && cmp -s "$out/cli_stdout" "$out/synth_arch.txt"; then ok
+            else bad "a synthetic $arch model: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+        done
+        for args in "--arch mamba" "--arch qwen2 --experts 4" "--arch qwen3moe"; do
+            "$synth" $args --dim 64 --hidden 96 --layers 2 --heads 4 --vocab 300 --seq-len 64 --format gguf \
+                -o "$out/synth-bad.gguf" >"$out/cli_stdout" 2>"$out/cli_stderr"
+            rc=$?
+            if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] && [ ! -e "$out/synth-bad.gguf" ]; then ok
+            else bad "tfm-synth $args: exit $rc, stderr $(head -c 300 "$out/cli_stderr")"; fi
+        done
     else
         head -n 20 "$out/cli_build.log" >&2
         bad "examples/synth.c does not build"
@@ -321,8 +347,26 @@ else
     skip=$((skip + 1))
 fi
 
+# the other families: tfm-generate --temp 0 prints llama.cpp's greedy text (llama-cli, the command and the
+# text in ../shared/archs/README.md) for the files whose SentencePiece vocab loads; 1 and 2 threads
+for arch in gemma2 phi3; do
+    file=$shared/archs/$arch-shared.gguf
+    want=$(grep -A12 "^### \`$arch-shared.gguf\`" "$shared/archs/README.md" 2>/dev/null |
+           sed -n 's/^- greedy text (JSON string): `"\(.*\)"`.*/\1/p' | sed 's/\\"/"/g; s/\\\\/\\/g')
+    if [ ! -f "$file" ] || [ -z "$want" ]; then
+        echo "  SKIP cli: $file or its greedy text is missing" >&2
+        skip=$((skip + 1))
+        continue
+    fi
+    for threads in 1 2; do
+        run -m "$file" -p "Once upon a time" -n 32 --temp 0 --threads $threads
+        if [ $rc -eq 0 ] && [ "$(cat "$out/cli_stdout")" = "Once upon a time$want" ]; then ok
+        else bad "$arch greedy text with $threads thread(s) (exit $rc): $(head -c 200 "$out/cli_stdout")"; fi
+    done
+done
+
 # ---------------------------------------------------------------- every tool: --help, --version, usage errors
-for tool in generate perplexity synth quantize; do
+for tool in generate perplexity synth quantize tokenize; do
     exe=$out/tfm-$tool
     [ -x "$exe" ] || $cc examples/$tool.c -o "$exe" -lm 2>"$out/cli_build.log" || { bad "examples/$tool.c does not build"; continue; }
     "$exe" --help >"$out/cli_stdout" 2>"$out/cli_stderr"
@@ -353,6 +397,78 @@ if [ -x "$bench" ]; then
     if [ $? -eq 0 ] && grep -q "bf16" "$out/cli_stdout"; then ok; else bad "tfm-bench gemm --dtype BF16: $(head -c 300 "$out/cli_stdout")"; fi
 else
     echo "  SKIP cli: $bench is not built (make builds it)" >&2
+    skip=$((skip + 1))
+fi
+
+# ---------------------------------------------------------------- tfm-tokenize
+# The ids are llama.cpp b4747's: llama-tokenize -m VOCAB -p TEXT --ids --log-disable (--no-bos where the
+# run below has it; --no-parse-special where the run below has no --parse-special).
+tokenize=$out/tfm-tokenize
+vocab=$shared/vocab
+if [ -f "$vocab/ggml-vocab-llama3.gguf" ] && [ -f "$vocab/ggml-vocab-qwen3.gguf" ] && [ -f "$vocab/ggml-vocab-bert-bge.gguf" ]; then
+    if $cc examples/tokenize.c -o "$tokenize" -lm 2>"$out/cli_build.log"; then
+        # ids on one line: BOS as the vocab says, special tokens parsed only when asked; -p and -f alike
+        expect_ids() {
+            local want=$1
+            shift
+            "$tokenize" "$@" --ids >"$out/cli_stdout" 2>"$out/cli_stderr"
+            local rc=$?
+            if [ $rc -eq 0 ] && [ "$(cat "$out/cli_stdout")" = "$want" ] && [ "$(wc -l <"$out/cli_stdout")" -eq 1 ]; then ok
+            else bad "tfm-tokenize $* --ids: exit $rc, '$(head -c 200 "$out/cli_stdout")' (want '$want')"; fi
+        }
+        chat='<|im_start|>user<think>hi</think><|im_end|>'
+        printf '%s' "$chat" >"$out/chat.txt"
+        expect_ids "128000 9906 1917" -m "$vocab/ggml-vocab-llama3.gguf" -p "Hello world"
+        expect_ids "9906 1917" -m "$vocab/ggml-vocab-llama3.gguf" -p "Hello world" --no-bos
+        expect_ids "101 7592 2088 102" -m "$vocab/ggml-vocab-bert-bge.gguf" -p "Hello world"
+        expect_ids "151644 872 151667 6023 151668 151645" -m "$vocab/ggml-vocab-qwen3.gguf" -f "$out/chat.txt" --parse-special
+        expect_ids "27 91 318 4906 91 29 872 151667 6023 151668 27 91 318 6213 91 29" -m "$vocab/ggml-vocab-qwen3.gguf" \
+            -f "$out/chat.txt" --no-bos
+        # every hard case of one vocab, through files: the .hard.noparse.out lines
+        if [ -f "$vocab/ggml-vocab-qwen3.gguf.hard.inp" ]; then
+            awk -v dir="$out" 'BEGIN { RS = "\n__ggml_vocab_test__\n"; ORS = "" } { f = dir "/hard." NR ".txt"; print > f; close(f) }' \
+                "$vocab/ggml-vocab-qwen3.gguf.hard.inp"
+            n=0 same=0
+            while IFS= read -r want; do
+                n=$((n + 1))
+                got=$("$tokenize" -m "$vocab/ggml-vocab-qwen3.gguf" -f "$out/hard.$n.txt" --ids --no-bos 2>/dev/null)
+                [ " $got" = "$want" ] || [ -z "$got$want" ] && same=$((same + 1))
+            done <"$vocab/ggml-vocab-qwen3.gguf.hard.noparse.out"
+            if [ $n -eq 21 ] && [ $same -eq 21 ]; then ok; else bad "tfm-tokenize on qwen3's hard cases: $same of $n as llama.cpp"; fi
+        fi
+        # one "id<TAB>piece" a line by default, control tokens by their text, escapes for bytes of no character
+        "$tokenize" -m "$vocab/ggml-vocab-llama3.gguf" -p $'Hi\n\xf0\x9f\xa6\x99' >"$out/cli_stdout" 2>"$out/cli_stderr"
+        if [ $? -eq 0 ] && [ "$(head -n 1 "$out/cli_stdout")" = $'128000\t<|begin_of_text|>' ] &&
+           grep -q $'^198\t\\\\n$' "$out/cli_stdout" && [ "$(wc -l <"$out/cli_stdout")" -ge 4 ]; then ok
+        else bad "tfm-tokenize pieces: $(head -c 300 "$out/cli_stdout")"; fi
+        # bad arguments and files: one line on stderr, nothing on stdout, exit 2 (arguments) or 1 (files)
+        expect_tokenize_error() {
+            local want=$1 what=$2
+            shift 2
+            "$tokenize" "$@" >"$out/cli_stdout" 2>"$out/cli_stderr"
+            local rc=$?
+            if [ $rc -eq "$want" ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ]; then ok
+            else bad "tfm-tokenize $what: exit $rc (want $want), stderr: $(head -c 300 "$out/cli_stderr")"; fi
+        }
+        expect_tokenize_error 2 "no arguments"
+        expect_tokenize_error 2 "no text" -m "$vocab/ggml-vocab-llama3.gguf"
+        expect_tokenize_error 2 "-p and -f" -m "$vocab/ggml-vocab-llama3.gguf" -p x -f "$out/chat.txt"
+        expect_tokenize_error 2 "unknown option" -m "$vocab/ggml-vocab-llama3.gguf" -p x --bogus
+        expect_tokenize_error 2 "option without value" -m "$vocab/ggml-vocab-llama3.gguf" -p
+        expect_tokenize_error 1 "missing vocab" -m "$out/no_such.gguf" -p x
+        expect_tokenize_error 1 "missing text file" -m "$vocab/ggml-vocab-llama3.gguf" -f "$out/no_such.txt"
+        expect_tokenize_error 1 "a text file as the vocab" -m "$out/chat.txt" -p x
+        head -c 100000 "$vocab/ggml-vocab-llama3.gguf" >"$out/cut_vocab.gguf"
+        expect_tokenize_error 1 "a vocab cut short" -m "$out/cut_vocab.gguf" -p x
+        if [ -f "$shared/models/stories260K.bin" ]; then
+            expect_tokenize_error 1 "a model without a vocab" -m "$shared/models/stories260K.bin" -p x
+        fi
+    else
+        head -n 20 "$out/cli_build.log" >&2
+        bad "examples/tokenize.c does not build"
+    fi
+else
+    echo "  SKIP cli: tfm-tokenize: ../shared/vocab is missing" >&2
     skip=$((skip + 1))
 fi
 

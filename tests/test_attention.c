@@ -75,10 +75,11 @@ static float *random_array(size_t n, float lo, float hi)
     return x;
 }
 
-/* out[i][h][:] = softmax_j(scale q_i.k_j over mask[i][j]) v_j for one sequence; a row with no
-   visible key is 0. Query head h reads kv head h / (H / KV). */
-static void ref_masked(double *out, const float *q, const double *k, const double *v, int n_q, int n_kv, int H, int KV,
-                       int D, double scale, const unsigned char *mask)
+/* out[i][h][:] = softmax_j(cap(scale q_i.k_j) over mask[i][j]) v_j for one sequence, cap(s) = softcap
+   tanh(s / softcap) (softcap 0: cap(s) = s); a row with no visible key is 0. Query head h reads kv head
+   h / (H / KV). */
+static void ref_masked_capped(double *out, const float *q, const double *k, const double *v, int n_q, int n_kv, int H,
+                              int KV, int D, double scale, double softcap, const unsigned char *mask)
 {
     double *s = (double *)tt_alloc((size_t)n_kv * sizeof(double));
     int i, h, j, c, G = H / KV;
@@ -93,7 +94,7 @@ static void ref_masked(double *out, const float *q, const double *k, const doubl
                 double dot = 0;
                 if (!mask[(size_t)i * n_kv + j]) continue;
                 for (c = 0; c < D; c++) dot += qi[c] * kj[c];
-                s[j] = scale * dot;
+                s[j] = softcap > 0 ? softcap * tanh(scale * dot / softcap) : scale * dot;
                 if (s[j] > mx) mx = s[j];
             }
             if (mx == -INFINITY) continue;
@@ -108,6 +109,12 @@ static void ref_masked(double *out, const float *q, const double *k, const doubl
             for (c = 0; c < D; c++) o[c] /= sum;
         }
     free(s);
+}
+
+static void ref_masked(double *out, const float *q, const double *k, const double *v, int n_q, int n_kv, int H, int KV,
+                       int D, double scale, const unsigned char *mask)
+{
+    ref_masked_capped(out, q, k, v, n_q, n_kv, H, KV, D, scale, 0.0, mask);
 }
 
 /* index of the worst element, or -1 when every |got - want| <= atol + rtol |want| */
@@ -210,7 +217,7 @@ static int check_against_reference(const tfm_attn_config *cfg, problem *p, const
         double *k = to_double(p->k + s * nk, nk), *v = to_double(p->v + s * nk, nk);
         double scale = cfg->scale != 0 ? cfg->scale : 1.0 / sqrt((double)p->D);
         long bad;
-        ref_masked(want, p->q + s * nq, k, v, p->n_q, p->n_kv, p->H, p->KV, p->D, scale, mask);
+        ref_masked_capped(want, p->q + s * nq, k, v, p->n_q, p->n_kv, p->H, p->KV, p->D, scale, cfg->softcap, mask);
         bad = worst(p->out + s * nq, want, nq, ATOL, RTOL, &err);
         if (bad >= 0) {
             fprintf(stderr, "    %s: seq %d element %ld (token %ld head %ld): got %.7g want %.7g\n", what, s, bad,
@@ -1267,11 +1274,78 @@ static void test_int8_cache_memory_and_errors(void)
     tfm_kv_cache_free(&cache);
 }
 
+/* Gemma 2's soft-capped scores, cap(s) = c tanh(s / c) before the softmax, on every variant with
+   scores (dense, flash, window, BigBird; GQA, head dims with vector tails): equal to the float64
+   attention of the capped scores in one prefill, and through a cache fed token by token (the decode
+   kernel) and in mixed chunks (the tiles), f32 and int8 rows (against the float64 attention over the
+   rows the cache holds). The cap binds: scores reach ~3, the cap is 0.5, and without it the outputs are
+   off by far more than the tolerance. */
+static void test_softcap(void)
+{
+    static const tfm_attn_kind kinds[] = {TFM_ATTN_DENSE, TFM_ATTN_FLASH, TFM_ATTN_WINDOW, TFM_ATTN_BIGBIRD};
+    static const int ones[] = {1}, mixed[] = {7, 1, 1, 30, 1, 2};
+    int ki, i8, mode, n = 70;
+    tt_seed(31);
+    for (ki = 0; ki < 4; ki++) {
+        tfm_attn_config cfg;
+        problem p;
+        char what[64];
+        int D = ki % 2 ? 72 : 20;
+        size_t nq = (size_t)n * 8 * D;
+        config(&cfg, kinds[ki], 8, 2, D, 1);
+        cfg.softcap = 0.5f;
+        cfg.window = 9;
+        cfg.bigbird.block = 8;
+        problem_init(&p, 8, 2, D, n, n, 0, 1, 1.5f);
+        snprintf(what, sizeof what, "%s soft-capped", tfm_attn_kind_name(cfg.kind));
+        TT_ASSERT(check_against_reference(&cfg, &p, NULL, what), "%s differs from the float64 reference", what);
+        for (i8 = 0; i8 < 2; i8++)
+            for (mode = 0; mode < 2; mode++) {
+                double *want = (double *)tt_alloc(nq * sizeof(double)), *kq, *vq, step, err;
+                unsigned char *mask, *blocks = NULL;
+                tfm_kv_cache cache;
+                int nb = 0, fed;
+                long bad;
+                cfg.kv_type = i8 ? TFM_I8 : TFM_F32;
+                fed = feed_cache(&cfg, &cache, &p, mode ? mixed : ones, mode ? 6 : 1, p.out);
+                tfm_kv_cache_free(&cache);
+                TT_ASSERT(fed, "%s: feeding the cache failed", what);
+                if (cfg.kind == TFM_ATTN_BIGBIRD) {
+                    nb = tfm_attn_bigbird_blocks(&cfg, n);
+                    blocks = (unsigned char *)tt_alloc((size_t)nb * nb);
+                    TT_CHECK(tfm_attn_bigbird_mask(&cfg, n, blocks, (size_t)nb * nb) == TFM_OK);
+                }
+                mask = build_mask(&cfg, &p, n, blocks, nb);
+                kq = i8 ? int8_rows(p.k, n, 2, D, &step) : to_double(p.k, (size_t)n * 2 * D);
+                vq = i8 ? int8_rows(p.v, n, 2, D, &step) : to_double(p.v, (size_t)n * 2 * D);
+                ref_masked_capped(want, p.q, kq, vq, n, n, 8, 2, D, 1.0 / sqrt((double)D), 0.5, mask);
+                bad = worst(p.out, want, nq, ATOL, RTOL, &err);
+                free(want), free(kq), free(vq), free(mask), free(blocks);
+                TT_ASSERT(bad < 0, "%s, %s rows, %s: off the float64 reference by %g", what, i8 ? "int8" : "f32",
+                          mode ? "chunks" : "one token at a time", err);
+            }
+        problem_free(&p);
+    }
+    {
+        tfm_attn_config cfg;
+        tfm_error e;
+        config(&cfg, TFM_ATTN_FLASH, 4, 2, 16, 1);
+        cfg.softcap = -1.0f;
+        TT_ASSERT(tfm_attn_config_check(&cfg, &e) == TFM_ERR_INVALID_ARGUMENT && strstr(e.message, "softcap"), "%s", e.message);
+        cfg.softcap = NAN;
+        TT_ASSERT(tfm_attn_config_check(&cfg, &e) == TFM_ERR_INVALID_ARGUMENT, "a NaN cap passes");
+        cfg.softcap = 1.0f;
+        cfg.kind = TFM_ATTN_LINEAR;
+        TT_ASSERT(tfm_attn_config_check(&cfg, &e) == TFM_ERR_UNSUPPORTED && strstr(e.message, "soft-cap"), "%s", e.message);
+    }
+}
+
 int main(void)
 {
     printf("simd: %s, threads: %d\n", tfm_simd_name(), tfm_default_threads());
     TT_RUN(test_errors);
     TT_RUN(test_dense_and_flash_equal_reference);
+    TT_RUN(test_softcap);
     TT_RUN(test_long_and_odd_shapes);
     TT_RUN(test_window_equals_masked_dense);
     TT_RUN(test_key_padding);

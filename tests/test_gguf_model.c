@@ -60,9 +60,9 @@ static void test_config_from_keys(void)
 
     q = load_shared("models/stories260K-q8_0-mixed.gguf");
     if (!q) TT_SKIP("stories260K-q8_0-mixed.gguf is missing");
-    TT_ASSERT(q->layers[0].wq.dtype == TFM_Q8_0 && q->layers[4].ffn_down.dtype == TFM_F16 &&
+    TT_ASSERT(q->layers[0].wq.tensor.dtype == TFM_Q8_0 && q->layers[4].ffn_down.tensor.dtype == TFM_F16 &&
                   q->layers[2].attn_norm.dtype == TFM_F32 && q->token_embd.dtype == TFM_Q8_0 &&
-                  q->output.dtype == TFM_Q8_0,
+                  q->output.tensor.dtype == TFM_Q8_0,
               "dtypes of the mixed file");
     tfm_model_free(q);
 }
@@ -591,7 +591,8 @@ static void test_bad_models(void)
     BAD("wrong shape of a norm", TFM_ERR_FORMAT, "blk.3.ffn_norm.weight", v.tensor = "blk.3.ffn_norm.weight",
         v.tensor_cols = 32);
     BAD("embedding too narrow", TFM_ERR_FORMAT, "token_embd.weight", v.tensor = "token_embd.weight", v.tensor_cols = 32);
-    BAD("wrong architecture", TFM_ERR_UNSUPPORTED, "gpt2", v.set_key = "general.architecture", v.set_str = "gpt2");
+    BAD("unknown architecture", TFM_ERR_UNSUPPORTED, "architecture 'mamba' is not supported (llama, qwen2",
+        v.set_key = "general.architecture", v.set_str = "mamba");
     BAD("no architecture", TFM_ERR_FORMAT, "general.architecture", v.drop_key = "general.architecture");
     BAD("zero heads", TFM_ERR_FORMAT, "n_heads 0", v.set_key = "llama.attention.head_count", v.set_u32 = 0);
     BAD("kv heads not dividing", TFM_ERR_FORMAT, "does not divide", v.set_key = "llama.attention.head_count_kv",
@@ -609,7 +610,9 @@ static void test_bad_models(void)
     BAD("hidden width off", TFM_ERR_FORMAT, "blk.0.ffn_gate.weight", v.set_key = "llama.feed_forward_length",
         v.set_u32 = 171);
     BAD("rope dims odd", TFM_ERR_FORMAT, "rope_dim", v.set_key = "llama.rope.dimension_count", v.set_u32 = 7);
-    BAD("tokenizer not llama", TFM_ERR_UNSUPPORTED, "gpt2", v.set_key = "tokenizer.ggml.model", v.set_str = "gpt2");
+    BAD("unknown tokenizer model", TFM_ERR_UNSUPPORTED, "'rwkv'", v.set_key = "tokenizer.ggml.model", v.set_str = "rwkv");
+    BAD("gpt2 vocab without merges", TFM_ERR_FORMAT, "tokenizer.ggml.merges", v.set_key = "tokenizer.ggml.model",
+        v.set_str = "gpt2");
     BAD("vocab one short", TFM_ERR_FORMAT, "511", v.drop_last_token = 1);
     BAD("BOS outside the vocab", TFM_ERR_FORMAT, "bos_token_id", v.set_key = "tokenizer.ggml.bos_token_id",
         v.set_u32 = 512);
@@ -617,7 +620,8 @@ static void test_bad_models(void)
         v.set_key = "llama.expert_count", v.set_u32 = 8);
     BAD("expert_used_count without experts", TFM_ERR_FORMAT, "llama.expert_used_count 2",
         v.set_key = "llama.expert_used_count", v.set_u32 = 2);
-    BAD("rope scaling", TFM_ERR_UNSUPPORTED, "linear", v.set_key = "llama.rope.scaling.type", v.set_str = "linear");
+    BAD("rope scaling", TFM_ERR_UNSUPPORTED, "RoPE scaling 'yarn' (llama.rope.scaling.type) is not supported",
+        v.set_key = "llama.rope.scaling.type", v.set_str = "yarn");
 #undef BAD
 }
 
@@ -639,7 +643,7 @@ static void test_good_variants(void)
     memset(&v, 0, sizeof v);
     v.drop_tensor = "output.weight";
     TT_ASSERT(load_variant(&v, &m, &buf, &err) == TFM_OK, "tied: %s", err.message);
-    TT_ASSERT(m->output.data == m->token_embd.data, "the classifier is the embedding");
+    TT_ASSERT(m->output.tensor.data == m->token_embd.data, "the classifier is the embedding");
     cm = new_context(m, 16, 1);
     TT_ASSERT(cm && tfm_forward(cm, tokens, 3, lm, TFM_LOGITS_ALL, &err) == TFM_OK, "tied forward");
     TT_ASSERT(memcmp(lb, lm, sizeof lb) == 0, "tied logits differ");

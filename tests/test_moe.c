@@ -1238,7 +1238,7 @@ static void test_model_upcycled_golden(void)
         double worst = 0;
         int64_t used = 0;
         TT_ASSERT(m, "the upcycled model does not load");
-        TT_ASSERT(m->config.n_experts == 4 && m->config.n_experts_used == k && m->layers[2].ffn_gate_exps.ne[2] == 4,
+        TT_ASSERT(m->config.n_experts == 4 && m->config.n_experts_used == k && m->layers[2].ffn_gate_exps.tensor.ne[2] == 4,
                   "config: %d experts, %d used", m->config.n_experts, m->config.n_experts_used);
         ctx = moe_context(m, 1, 1);
         TT_ASSERT(ctx, "context");
@@ -1329,21 +1329,20 @@ static void test_model_packed_experts(void)
 {
     upcycle u = upcycle_make(4, 2, TFM_Q8_0);
     void *buf = NULL;
-    tfm_model *m = tt_shared("models/stories260K.gguf") ? load_upcycled(&u, &buf) : NULL, plain;
+    tfm_model *m = tt_shared("models/stories260K.gguf") ? load_upcycled(&u, &buf) : NULL;
     tfm_error err;
-    int tokens[24], n = 24, i, t, v, first_expert;
+    int tokens[24], n = 24, i, t, v;
     float *got[2][2];
     if (!tt_shared("models/stories260K.gguf")) TT_SKIP("stories260K.gguf is missing");
     TT_ASSERT(m, "the upcycled model does not load");
-    first_expert = m->config.n_layers * 7 + 1;
-    TT_ASSERT((m->packed && m->packed[first_expert].data) == tfm_quant_packable(TFM_Q8_0),
+    TT_ASSERT((m->layers[0].ffn_gate_exps.packed != NULL) == tfm_quant_packable(TFM_Q8_0),
               "the experts are packed iff the build packs q8_0");
-    plain = *m; /* the same weights as stored: the plain kernels */
-    plain.packed = NULL, plain.packed_from = NULL;
     tt_seed(8);
     for (i = 0; i < n; i++) tokens[i] = i == 0 ? 1 : (int)(tt_next() % 512);
     for (v = 0; v < 2; v++) {
-        tfm_context *prefill = moe_context(v ? &plain : m, 2, 0), *decode = moe_context(v ? &plain : m, 1, 0);
+        tfm_context *prefill, *decode;
+        if (v == 1) tfm_model_unpack(m); /* the same weights as stored: the plain kernels */
+        prefill = moe_context(m, 2, 0), decode = moe_context(m, 1, 0);
         got[v][0] = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
         got[v][1] = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);
         TT_ASSERT(prefill && decode, "contexts");
@@ -1444,10 +1443,10 @@ static void test_model_bad_files(void)
     u = upcycle_make(4, 2, TFM_F32);
     m = load_upcycled(&u, &buf);
     TT_ASSERT(m, "upcycled model");
-    m->layers[1].ffn_down_exps.ne[1] = 63;
+    m->layers[1].ffn_down_exps.tensor.ne[1] = 63;
     TT_ASSERT(tfm_model_check(m, &err) == TFM_ERR_SHAPE && strstr(err.message, "layer 1") &&
                   strstr(err.message, "down_exps"), "check: %s", err.message);
-    m->layers[1].ffn_down_exps.ne[1] = 64;
+    m->layers[1].ffn_down_exps.tensor.ne[1] = 64;
     m->config.n_experts_used = 5;
     TT_ASSERT(tfm_model_check(m, &err) == TFM_ERR_FORMAT && strstr(err.message, "expert_used_count 5"), "check: %s",
               err.message);

@@ -445,6 +445,79 @@ static void test_rope(void)
         }
 }
 
+/* tfm_rope_rotate turns each pair by the angle whose cosine and sine it is given (any angles: random
+   here, as scaled RoPE makes them), in both pair layouts and with rot_dim < head_dim; and given
+   tfm_rope's own angles it gives tfm_rope's result bit for bit. */
+static void test_rope_rotate(void)
+{
+    static const int cases[][4] = {{1, 2, 2, 0}, {8, 64, 64, 0}, {8, 64, 64, 1}, {3, 80, 32, 0}, {3, 80, 32, 1}, {2, 6, 4, 1}};
+    size_t c;
+    int i, h;
+    tt_seed(9);
+    for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int heads = cases[c][0], hd = cases[c][1], rd = cases[c][2], neox = cases[c][3], n = heads * hd;
+        tfm_rope_mode mode = neox ? TFM_ROPE_NEOX : TFM_ROPE_NORMAL;
+        float *x = (float *)tt_alloc((size_t)n * 4), *y = (float *)tt_alloc((size_t)n * 4), cs[128];
+        double *ref = (double *)tt_alloc((size_t)n * 8);
+        random_floats(x, (size_t)n);
+        for (i = 0; i < n; i++) ref[i] = x[i];
+        for (i = 0; i < rd / 2; i++) {
+            double theta = tt_uniform(-10.0f, 10.0f), mscale = 1.25;
+            cs[2 * i] = (float)(cos(theta) * mscale), cs[2 * i + 1] = (float)(sin(theta) * mscale);
+            for (h = 0; h < heads; h++) {
+                double *v = ref + h * hd;
+                int a = neox ? i : 2 * i, b = neox ? i + rd / 2 : 2 * i + 1;
+                double xa = v[a], xb = v[b];
+                v[a] = (double)cs[2 * i] * xa - (double)cs[2 * i + 1] * xb;
+                v[b] = (double)cs[2 * i + 1] * xa + (double)cs[2 * i] * xb;
+            }
+        }
+        memcpy(y, x, (size_t)n * 4);
+        TT_CHECK(tfm_rope_rotate(y, heads, hd, rd, cs, mode) == TFM_OK);
+        for (i = 0; i < n; i++)
+            TT_ASSERT(tt_close(y[i], ref[i], 1e-6, 1e-6), "rotate case %zu i=%d: %g vs %g", c, i, y[i], ref[i]);
+        for (i = 0; i < rd / 2; i++) {
+            double theta = 37.0 * pow(10000.0, -2.0 * i / rd);
+            cs[2 * i] = (float)cos(theta), cs[2 * i + 1] = (float)sin(theta);
+        }
+        memcpy(y, x, (size_t)n * 4);
+        TT_CHECK(tfm_rope_rotate(y, heads, hd, rd, cs, mode) == TFM_OK);
+        TT_CHECK(tfm_rope(x, heads, hd, rd, 37, 10000.0f, mode) == TFM_OK);
+        TT_ASSERT(memcmp(x, y, (size_t)n * 4) == 0, "rotate case %zu: not tfm_rope's result with its angles", c);
+        free(x), free(y), free(ref);
+    }
+    {
+        float x[4] = {1, 2, 3, 4}, cs[4] = {1, 0, 1, 0};
+        TT_CHECK(tfm_rope_rotate(NULL, 1, 4, 4, cs, TFM_ROPE_NORMAL) == TFM_ERR_INVALID_ARGUMENT);
+        TT_CHECK(tfm_rope_rotate(x, 1, 4, 4, NULL, TFM_ROPE_NORMAL) == TFM_ERR_INVALID_ARGUMENT);
+        TT_CHECK(tfm_rope_rotate(x, 1, 4, 3, cs, TFM_ROPE_NORMAL) == TFM_ERR_INVALID_ARGUMENT); /* odd rot_dim */
+    }
+}
+
+/* tfm_softcap: cap tanh(x / cap) within 4e-7 of cap (a few float steps) (the tanh is 1 - 2 / (e^2y + 1)), odd lengths (the
+   vector tails), saturating cleanly at +-cap for large |x| and keeping small ones (slope 1 at 0). */
+static void test_softcap(void)
+{
+    static const size_t ns[] = {1, 15, 16, 33, 1000};
+    static const float caps[] = {0.1f, 1.0f, 30.0f};
+    size_t ni, ci, i;
+    tt_seed(10);
+    for (ni = 0; ni < 5; ni++)
+        for (ci = 0; ci < 3; ci++) {
+            size_t n = ns[ni];
+            float cap = caps[ci], *x = (float *)tt_alloc(n * 4), *y = (float *)tt_alloc(n * 4);
+            tt_fill(x, n, -8 * cap, 8 * cap);
+            if (n > 3) x[0] = 1e30f, x[1] = -1e30f, x[2] = 0.0f;
+            memcpy(y, x, n * 4);
+            tfm_softcap(y, n, cap);
+            for (i = 0; i < n; i++) {
+                double want = cap * tanh((double)x[i] / cap);
+                TT_ASSERT(fabs(y[i] - want) <= 4e-7 * cap, "softcap %g n=%zu x=%g: %.9g vs %.9g", cap, n, x[i], y[i], want);
+            }
+            free(x), free(y);
+        }
+}
+
 /* ---------------------------------------------------------------- gemv / gemm */
 
 /* random weights of the given dtype plus their exact values in double */
@@ -719,6 +792,8 @@ int main(void)
     TT_RUN(test_softmax_large);
     TT_RUN(test_norms);
     TT_RUN(test_rope);
+    TT_RUN(test_rope_rotate);
+    TT_RUN(test_softcap);
     TT_RUN(test_gemv);
     TT_RUN(test_gemm);
     TT_RUN(test_matmul_tensor);
