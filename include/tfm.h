@@ -19,3 +19,4 @@
 #include "tfm_model.h"
 #include "tfm_embed.h"
 #include "tfm_chat.h"
+#include "tfm_generate.h"
