@@ -17,7 +17,7 @@ enum { CV = 16, CD = 16 };
 
 /* BOS -> Hello -> ▁wor -> ld -> <0xE2> <0x82> <0xAC> (the euro sign) -> ▁end -> EOS */
 static const char *const chain_pieces[CV] = {"<unk>", "<s>", "</s>", "Hello", "\xe2\x96\x81wor", "ld", "<0xE2>", "<0x82>",
-                                             "<0xAC>", "\xe2\x96\x81" "end", "x", "y", "z", "w", "v", "u"};
+                                             "<0xAC>", "\xe2\x96\x81\x65nd", "x", "y", "z", "w", "v", "u"};
 static const int chain_next[CV] = {0, 3, 2, 4, 5, 6, 7, 8, 9, 2, 10, 11, 12, 13, 14, 15};
 static const char chain_text[] = "Hello world\xe2\x82\xac end";
 
