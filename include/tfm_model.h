@@ -132,6 +132,13 @@
      cut or corrupted one is an error, never a wrong continuation. Rows are written as the cache holds
      them (host floats; state files are little-endian and refused elsewhere).
 
+   MANY SEQUENCES (tfm_forward_batch)
+     n contexts advance one token each in one step: the rows of the n tokens go through every matrix
+     together (one gemm: each weight read once a step, the int8 kernels giving each row the gemv's
+     result), and each row attends over its own context's cache at its own position. The first
+     context's activations and thread count serve the step. Results equal n tfm_forward calls bit for
+     bit; models with float matrices or experts are run that way.
+
    THREADS AND DETERMINISM
      The matrix products split output rows across threads and attention splits heads, query tiles and
      fixed 512-key chunks (merged in a fixed order), so every output element is summed in an order that
@@ -377,6 +384,8 @@ typedef struct tfm_context {
     int *tokens;      /* [context_length] the token at each position 0..pos-1 (prefix reuse, state files) */
     float *logits;    /* [vocab_size] the logits after position pos-1, when has_logits */
     int has_logits;   /* 1 when the last tfm_forward ran the classifier and nothing has moved pos since */
+    struct tfm_context *const *batch; /* during a tfm_forward_batch step only: row i of the activations is
+                                         the token of batch[i] (its position, cache and attention) */
 } tfm_context;
 
 /* params may be NULL (all defaults). */
@@ -409,6 +418,16 @@ typedef enum tfm_logits_mode {
    of earlier positions: a context with one is reset to position 0). err may be NULL. */
 TFM_API tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float *logits,
                                tfm_logits_mode mode, tfm_error *err);
+/* One decode step of n distinct contexts of one model (n sequences, e.g. a server's users), one token
+   each: tokens[i] goes to ctxs[i] at its own position. The weight matrices are multiplied once for all
+   n rows (a gemm: each weight read once for the step), attention runs per sequence over its own cache.
+   The logits (logits[n][vocab_size], may be NULL: no classifier) and every context afterwards are bit
+   for bit those of tfm_forward(ctxs[i], &tokens[i], 1, ...) on each alone, at any thread count: the
+   int8 kernels give a gemm row the gemv's result. Models with an f32, f16 or bf16 matrix, and
+   mixture-of-experts models, run the n tfm_forward calls instead (the same results, nothing shared).
+   n is at most ctxs[0]->max_batch (its activations and thread count serve the step). Nothing is done
+   when a token is outside the vocabulary, a context is full, repeated or of another model. */
+TFM_API tfm_status tfm_forward_batch(tfm_context *const *ctxs, const int *tokens, int n, float *logits, tfm_error *err);
 
 /* What callers read of a context: positions filled (the next token's position), positions it holds,
    the tokens at positions 0..pos-1 (what was fed, in order), and the logits after the last position
@@ -2168,8 +2187,23 @@ static tfm_status tfm__model_embed(const tfm_tensor *table, int row, float *out)
 static tfm_status tfm__model_attention(tfm_context *ctx, int layer, int n, float *out)
 {
     tfm_attn_config *cfg = &ctx->attn[layer];
-    cfg->n_threads = ctx->n_threads < ctx->attn_threads ? ctx->n_threads : ctx->attn_threads;
-    return tfm_attn_decode(cfg, &ctx->kv[layer], out, ctx->q, ctx->k, ctx->v, n, ctx->attn_ws, ctx->attn_ws_bytes);
+    const tfm_model_config *c = &ctx->model->config;
+    const size_t q_dim = (size_t)c->n_heads * (size_t)c->head_dim, kv_dim = (size_t)c->n_kv_heads * (size_t)c->head_dim;
+    tfm_status s = TFM_OK;
+    int i;
+    if (!ctx->batch) {
+        cfg->n_threads = ctx->n_threads < ctx->attn_threads ? ctx->n_threads : ctx->attn_threads;
+        return tfm_attn_decode(cfg, &ctx->kv[layer], out, ctx->q, ctx->k, ctx->v, n, ctx->attn_ws, ctx->attn_ws_bytes);
+    }
+    /* a batched step: each row attends over its own context's cache, as that context's decode would */
+    for (i = 0; i < n && s == TFM_OK; i++) {
+        tfm_context *own = ctx->batch[i];
+        cfg = &own->attn[layer];
+        cfg->n_threads = ctx->n_threads < own->attn_threads ? ctx->n_threads : own->attn_threads;
+        s = tfm_attn_decode(cfg, &own->kv[layer], out + (size_t)i * q_dim, ctx->q + (size_t)i * q_dim,
+                            ctx->k + (size_t)i * kv_dim, ctx->v + (size_t)i * kv_dim, 1, own->attn_ws, own->attn_ws_bytes);
+    }
+    return s;
 }
 
 /* After a failure midway through a chunk, the caches of the layers that took it forget it again. A
@@ -2211,8 +2245,12 @@ static const float *tfm__model_block_input(const tfm_model_config *c, float *out
     return out;
 }
 
-/* The cosines and sines of every RoPE setting for the chunk's positions pos0 .. pos0 + n - 1. */
-static void tfm__model_rope_tables(tfm_context *ctx, int pos0, int n)
+/* The position of row i of the chunk: the context's next positions, or in a batched step the position
+   of row i's own context. */
+static int tfm__model_row_pos(const tfm_context *ctx, int i) { return ctx->batch ? ctx->batch[i]->pos : ctx->pos + i; }
+
+/* The cosines and sines of every RoPE setting for the chunk's rows' positions. */
+static void tfm__model_rope_tables(tfm_context *ctx, int n)
 {
     int half = ctx->model->config.rope_dim / 2, set, i, j;
     for (set = 0; set < ctx->n_rope; set++) {
@@ -2221,7 +2259,7 @@ static void tfm__model_rope_tables(tfm_context *ctx, int pos0, int n)
             float *cs = ctx->rope_cs + ((size_t)set * (size_t)ctx->max_batch + (size_t)i) * (size_t)(2 * half);
             for (j = 0; j < half; j++) {
                 /* the angle in double: positions reach 1e5 and more, where a float angle loses digits */
-                double theta = (double)(pos0 + i) * freq[j];
+                double theta = (double)tfm__model_row_pos(ctx, i) * freq[j];
                 cs[2 * j] = (float)cos(theta) * ctx->rope_mscale;
                 cs[2 * j + 1] = (float)sin(theta) * ctx->rope_mscale;
             }
@@ -2324,23 +2362,28 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
         s = tfm__model_embed(&m->token_embd, tokens[i], x + (size_t)i * dim);
         if (s == TFM_OK && c->embd_scale > 0.0f && c->embd_scale != 1.0f) tfm_scale(x + (size_t)i * dim, c->embd_scale, dim);
         if (s == TFM_OK && m->pos_embd.data) {
-            s = tfm__model_embed(&m->pos_embd, ctx->pos + i, ctx->xb);
+            s = tfm__model_embed(&m->pos_embd, tfm__model_row_pos(ctx, i), ctx->xb);
             tfm_add(x + (size_t)i * dim, x + (size_t)i * dim, ctx->xb, dim);
         }
     }
     if (s != TFM_OK) return tfm_error_set(err, s, "embedding lookup failed: %s", tfm_status_string(s));
-    if (c->rope_dim > 0) tfm__model_rope_tables(ctx, ctx->pos, n);
+    if (c->rope_dim > 0) tfm__model_rope_tables(ctx, n);
 
     for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
         s = tfm__model_attention_block(ctx, l, n);
         if (s == TFM_OK) s = tfm__model_ffn_block(ctx, l, n);
     }
     if (s != TFM_OK) {
-        tfm__model_rollback(ctx);
+        if (!ctx->batch) tfm__model_rollback(ctx);
+        for (i = 0; ctx->batch && i < n; i++) tfm__model_rollback(ctx->batch[i]);
         return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l - 1, tfm_status_string(s));
     }
-    memcpy(ctx->tokens + ctx->pos, tokens, sizeof(int) * (size_t)n);
-    ctx->pos += n;
+    if (ctx->batch) {
+        for (i = 0; i < n; i++) ctx->batch[i]->tokens[ctx->batch[i]->pos++] = tokens[i];
+    } else {
+        memcpy(ctx->tokens + ctx->pos, tokens, sizeof(int) * (size_t)n);
+        ctx->pos += n;
+    }
 
     /* classifier: logits = W_out norm(x), soft-capped where the family caps them, for the rows asked for */
     if (logits) {
@@ -2387,6 +2430,71 @@ tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float 
         const size_t vocab = (size_t)ctx->model->config.vocab_size;
         memcpy(ctx->logits, logits + (mode == TFM_LOGITS_ALL ? (size_t)(n_tokens - 1) * vocab : 0), sizeof(float) * vocab);
         ctx->has_logits = 1;
+    }
+    return TFM_OK;
+}
+
+/* Whether a batched step can share the weights and still give each row tfm_forward's result: every
+   matrix in a block format (the int8 kernels: a gemm row equals the gemv), no experts. */
+static int tfm__model_batchable(const tfm_model *m)
+{
+    int l, j;
+    if (m->config.n_experts > 0 || tfm__is_float_weight(m->output.tensor.dtype)) return 0;
+    for (l = 0; l < m->config.n_layers; l++) {
+        const tfm_layer *L = &m->layers[l];
+        const tfm_weight *all[7];
+        all[0] = &L->wq, all[1] = &L->wk, all[2] = &L->wv, all[3] = &L->wo;
+        all[4] = &L->ffn_gate, all[5] = &L->ffn_up, all[6] = &L->ffn_down;
+        for (j = 0; j < 7; j++)
+            if (all[j]->tensor.data && tfm__is_float_weight(all[j]->tensor.dtype)) return 0;
+    }
+    return 1;
+}
+
+tfm_status tfm_forward_batch(tfm_context *const *ctxs, const int *tokens, int n, float *logits, tfm_error *err)
+{
+    tfm_context *lead;
+    size_t vocab;
+    tfm_status s = TFM_OK;
+    int i, j;
+    tfm_error_clear(err);
+    if (!ctxs || !tokens || n <= 0 || !ctxs[0])
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_forward_batch: no contexts or no tokens");
+    lead = ctxs[0];
+    vocab = (size_t)lead->model->config.vocab_size;
+    if (n > lead->max_batch)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT,
+                             "tfm_forward_batch: %d sequences, the first context's max_batch is %d", n, lead->max_batch);
+    for (i = 0; i < n; i++) {
+        if (!ctxs[i] || ctxs[i]->model != lead->model)
+            return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_forward_batch: context %d is missing or of another model",
+                                 i);
+        for (j = 0; j < i; j++)
+            if (ctxs[j] == ctxs[i])
+                return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_forward_batch: contexts %d and %d are the same",
+                                     j, i);
+        if (tokens[i] < 0 || (size_t)tokens[i] >= vocab)
+            return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE, "token %d (of sequence %d) is outside the vocabulary 0..%d",
+                                 tokens[i], i, (int)vocab - 1);
+        if (ctxs[i]->pos >= ctxs[i]->context_length)
+            return tfm_error_set(err, TFM_ERR_CONTEXT_FULL, "context full: sequence %d is at position %d of %d", i,
+                                 ctxs[i]->pos, ctxs[i]->context_length);
+    }
+    if (n == 1 || !tfm__model_batchable(lead->model)) {
+        for (i = 0; i < n && s == TFM_OK; i++)
+            s = tfm_forward(ctxs[i], &tokens[i], 1, logits ? logits + (size_t)i * vocab : NULL, TFM_LOGITS_LAST, err);
+        return s;
+    }
+    if (lead->n_threads <= 0) lead->n_threads = tfm_default_threads();
+    if (lead->n_threads > lead->max_threads) lead->n_threads = lead->max_threads;
+    for (i = 0; i < n; i++) ctxs[i]->has_logits = 0;
+    lead->batch = ctxs;
+    s = tfm__model_forward_chunk(lead, tokens, n, logits, 1, err);
+    lead->batch = NULL;
+    if (s != TFM_OK || !logits) return s;
+    for (i = 0; i < n; i++) {
+        memcpy(ctxs[i]->logits, logits + (size_t)i * vocab, sizeof(float) * vocab);
+        ctxs[i]->has_logits = 1;
     }
     return TFM_OK;
 }
