@@ -1,6 +1,20 @@
-/* bench_embed.c - `tfm-bench embed`: exact retrieval search against the read bandwidth.
+/* bench_embed.c - `tfm-bench embed`: sentence embeddings against llama.cpp and the machine's peak, and
+   exact retrieval search against the read bandwidth.
 
+     tfm-bench embed -m MODEL -f TEXT [--lines 512] [--batch 32] [--threads 1,2] [--reps 3]
+                     [--llama-embedding PATH/TO/llama-embedding]
      tfm-bench embed --search [--count 100000] [--dim 384] [--k 5] [--threads 1,2]
+
+   -m embeds the first --lines non-empty lines of TEXT, one sentence each, --batch lines a call to
+   tfm_embed_texts (tokenizing included), the model's default pooling, normalised; best of --reps passes after a
+   warm-up. sent_s and tok_s are sentences and tokens a second. The products' share: every matrix product
+   of a token (2 x the weights it multiplies, attention apart) over the pass's time, as GFLOP/s beside the
+   machine's peak for the weights' kind: f32 FMAs (f32, f16, bf16 weights) or int8 dot products (the
+   quantized types; AVX-512 VNNI's vpdpbusd, measured here), pct_peak.
+   --llama-embedding runs llama.cpp's llama-embedding on the same lines and threads right after each of
+   our passes: batches of about --batch lines (its batches are by tokens: -b is the lines' mean tokens x
+   --batch, at least the longest line), its "prompt eval time" (the forward passes alone); lcpp_sent_s
+   and the ratio. The load average is printed with the numbers (the machine may be shared).
 
    --search times tfm_embed_search (one gemv over the index matrix, then the top-k heap) over count unit
    vectors of dim floats. The limit is one pass over the matrix: count * dim * 4 bytes at the machine's
@@ -13,6 +27,276 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <unistd.h>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+/* ---------------------------------------------------------------- embedding throughput */
+
+/* The 1-minute load average, or -1 where /proc/loadavg is not there. */
+static double load_average(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    double v = -1;
+    if (f) {
+        if (fscanf(f, "%lf", &v) != 1) v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+/* Peak int8 multiply-adds of vpdpbusd (64 a vector instruction) as GOP/s x 2, like FLOPs, on `threads`
+   threads: 0 where the build has no VNNI. */
+static double int8_peak_gops(int threads)
+{
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+    double best = INFINITY;
+    long iters = 4000000;
+    int rep;
+    volatile int sink = 0;
+    for (rep = 0; rep < 5; rep++) {
+        double start = 0, end = 0;
+        int sinks[64] = {0};
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+#endif
+        {
+            __m512i a0 = _mm512_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            __m512i a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+            const __m512i u = _mm512_set1_epi8(1), w = _mm512_set1_epi8(1);
+            long it;
+#if defined(_OPENMP)
+#pragma omp barrier
+            if (omp_get_thread_num() == 0) start = bench_now();
+#else
+            start = bench_now();
+#endif
+            for (it = 0; it < iters; it++) {
+                a0 = _mm512_dpbusd_epi32(a0, u, w), a1 = _mm512_dpbusd_epi32(a1, u, w), a2 = _mm512_dpbusd_epi32(a2, u, w);
+                a3 = _mm512_dpbusd_epi32(a3, u, w), a4 = _mm512_dpbusd_epi32(a4, u, w), a5 = _mm512_dpbusd_epi32(a5, u, w);
+                a6 = _mm512_dpbusd_epi32(a6, u, w), a7 = _mm512_dpbusd_epi32(a7, u, w), a8 = _mm512_dpbusd_epi32(a8, u, w);
+                a9 = _mm512_dpbusd_epi32(a9, u, w), a10 = _mm512_dpbusd_epi32(a10, u, w), a11 = _mm512_dpbusd_epi32(a11, u, w);
+            }
+#if defined(_OPENMP)
+#pragma omp barrier
+            if (omp_get_thread_num() == 0) end = bench_now();
+            sinks[omp_get_thread_num() % 64] =
+#else
+            end = bench_now();
+            sinks[0] =
+#endif
+                _mm512_reduce_add_epi32(_mm512_add_epi32(
+                    _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
+                    _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7)),
+                                     _mm512_add_epi32(_mm512_add_epi32(a8, a9), _mm512_add_epi32(a10, a11)))));
+        }
+        sink += sinks[0];
+        if (end - start < best) best = end - start;
+    }
+    (void)sink;
+    return 2.0 * 64.0 * 12.0 * (double)iters * threads / best * 1e-9;
+#else
+    (void)threads;
+    return 0;
+#endif
+}
+
+/* Multiply-adds of one token through every matrix of the model (attention's own products apart). */
+static double token_macs(const tfm_model *m)
+{
+    double macs = 0;
+    int l;
+    for (l = 0; l < m->config.n_layers; l++) {
+        const tfm_layer *L = &m->layers[l];
+        const tfm_weight *w[7];
+        int i;
+        w[0] = &L->wq, w[1] = &L->wk, w[2] = &L->wv, w[3] = &L->wo, w[4] = &L->ffn_gate, w[5] = &L->ffn_up;
+        w[6] = &L->ffn_down;
+        for (i = 0; i < 7; i++)
+            if (w[i]->tensor.data) macs += (double)w[i]->tensor.ne[0] * (double)w[i]->tensor.ne[1];
+    }
+    return macs;
+}
+
+typedef struct embed_job {
+    tfm_context *ctx;
+    const char **lines;
+    const size_t *lens;
+    int n_lines, batch, dim;
+    float *out;
+    int failed;
+    tfm_error err;
+} embed_job;
+
+static void embed_all(void *p)
+{
+    embed_job *j = (embed_job *)p;
+    int i;
+    for (i = 0; i < j->n_lines && !j->failed; i += j->batch) {
+        int n = j->n_lines - i < j->batch ? j->n_lines - i : j->batch;
+        if (tfm_embed_texts(j->ctx, j->lines + i, j->lens + i, n, TFM_POOLING_DEFAULT, 1, j->out + (size_t)i * (size_t)j->dim,
+                            &j->err) != TFM_OK)
+            j->failed = 1;
+    }
+}
+
+/* llama-embedding on `file` (the lines): its forward passes' seconds, from "prompt eval time = X ms"; 0
+   when it fails. */
+static double llama_embedding_seconds(const char *bin, const char *model, const char *file, int threads, long batch,
+                                      const char *pooling)
+{
+    char cmd[4096], line[1024];
+    double ms = 0;
+    FILE *f;
+    if (strchr(bin, '\'') || strchr(model, '\'') || strchr(file, '\'')) {
+        fprintf(stderr, "embed: paths with a quote are not supported for --llama-embedding\n");
+        return 0;
+    }
+    snprintf(cmd, sizeof cmd,
+             "'%s' -m '%s' -f '%s' -t %d -c %ld -b %ld -ub %ld --pooling %s --embd-normalize 2 "
+             "--embd-output-format array 2>&1 >/dev/null",
+             bin, model, file, threads, batch, batch, batch, pooling);
+    bench_sleep(0.2); /* our OpenMP workers stop spinning before the baseline starts */
+    f = popen(cmd, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        const char *at = strstr(line, "prompt eval time =");
+        if (at) ms = atof(at + strlen("prompt eval time ="));
+    }
+    if (!f || pclose(f) != 0 || ms <= 0) {
+        fprintf(stderr, "embed: '%s' failed\n", bin);
+        return 0;
+    }
+    return ms * 1e-3;
+}
+
+static int bench_embed_model(int argc, char **argv)
+{
+    const char *path = bench_arg_str(argc, argv, "-m", NULL), *text = bench_arg_str(argc, argv, "-f", NULL);
+    const char *lcpp = bench_arg_str(argc, argv, "--llama-embedding", NULL);
+    long max_lines = bench_arg_int(argc, argv, "--lines", 512), batch = bench_arg_int(argc, argv, "--batch", 32);
+    long reps = bench_arg_int(argc, argv, "--reps", 3);
+    int csv = bench_flag(argc, argv, "--csv"), threads[8], n_threads, t, n_lines = 0, longest = 0, quantized = 0, l;
+    tfm_model *m = NULL;
+    tfm_error err;
+    tfm_file_map doc;
+    char *data = NULL, tmp[64];
+    const char **lines = NULL;
+    size_t *lens = NULL, size = 0, i, start;
+    long tokens = 0;
+    double macs;
+    FILE *f;
+    int rc = 1;
+    n_threads = bench_threads(argc, argv, threads, 8);
+    if (!n_threads || !path || !text || max_lines < 1 || batch < 1 || reps < 1) {
+        fprintf(stderr, "tfm-bench embed: -m MODEL -f TEXT, --lines, --batch and --reps positive\n");
+        return 2;
+    }
+    if (tfm_model_load(path, NULL, &m, &err) != TFM_OK) {
+        fprintf(stderr, "tfm-bench embed: %s\n", err.message);
+        return 1;
+    }
+    /* the first max_lines non-empty lines of the text */
+    memset(&doc, 0, sizeof doc);
+    if (tfm_file_map_open(&doc, text, 0, &err) == TFM_OK) data = (char *)(uintptr_t)doc.data, size = doc.size;
+    lines = (const char **)malloc(sizeof(char *) * (size_t)max_lines);
+    lens = (size_t *)malloc(sizeof(size_t) * (size_t)max_lines);
+    if (!data || !lines || !lens) {
+        fprintf(stderr, "tfm-bench embed: cannot read '%s'\n", text);
+        goto done;
+    }
+    for (i = start = 0; i <= size && n_lines < max_lines; i++)
+        if (i == size || data[i] == '\n') {
+            if (i > start) lines[n_lines] = data + start, lens[n_lines++] = i - start;
+            start = i + 1;
+        }
+    for (l = 0; l < m->config.n_layers; l++) quantized |= tfm_quant_vec_dot_type(m->layers[l].wq.tensor.dtype) != TFM_F32;
+    macs = token_macs(m);
+    if (!csv) {
+        double load = load_average();
+        printf("embedding %d lines of %s, batches of %ld, with %s (%s matrices); load average %.2f\n", n_lines, text, batch,
+               path, quantized ? "quantized" : "float", load);
+    }
+    for (t = 0; t < n_threads; t++) {
+        tfm_context_params p;
+        embed_job job;
+        const bench_ceiling *ceil = bench_ceiling_get(threads[t]);
+        double peak = quantized ? int8_peak_gops(threads[t]) : ceil->fma_gflops, best = INFINITY, lcpp_best = INFINITY;
+        bench_row row;
+        long r;
+        memset(&job, 0, sizeof job);
+        memset(&p, 0, sizeof p);
+        p.n_threads = threads[t];
+        if (tfm_context_create(m, &p, &job.ctx, &err) != TFM_OK) {
+            fprintf(stderr, "tfm-bench embed: %s\n", err.message);
+            goto done;
+        }
+        job.lines = lines, job.lens = lens, job.n_lines = n_lines, job.batch = (int)batch;
+        job.dim = m->config.dim;
+        job.out = (float *)malloc(sizeof(float) * (size_t)n_lines * (size_t)job.dim);
+        if (t == 0) { /* tokens, and the longest line, once */
+            for (r = 0; r < n_lines; r++) {
+                int count = 0;
+                tfm_tokenize(tfm_model_tokenizer(m), lines[r], lens[r], TFM_TOKENIZE_ADD_SPECIAL, NULL, 0, &count, NULL);
+                tokens += count;
+                if (count > longest) longest = count;
+            }
+            if (lcpp) { /* the lines, one a line, for llama-embedding */
+                snprintf(tmp, sizeof tmp, "/tmp/tfm-bench-embed-%ld.txt", (long)getpid());
+                f = fopen(tmp, "wb");
+                for (r = 0; f && r < n_lines; r++) fprintf(f, "%.*s\n", (int)lens[r], lines[r]);
+                if (!f || fclose(f) != 0) {
+                    fprintf(stderr, "tfm-bench embed: cannot write the lines for llama-embedding\n");
+                    lcpp = NULL;
+                }
+            }
+        }
+        embed_all(&job); /* warm-up */
+        for (r = 0; r < reps && !job.failed; r++) {
+            double t0 = bench_now(), dt;
+            embed_all(&job);
+            dt = bench_now() - t0;
+            if (dt < best) best = dt;
+            if (lcpp) {
+                long b = (long)((double)tokens / n_lines * batch);
+                double s = llama_embedding_seconds(lcpp, path, tmp, threads[t], b > longest ? b : longest,
+                                                   tfm_pooling_name(tfm_embed_default_pooling(m)));
+                if (s > 0 && s < lcpp_best) lcpp_best = s;
+            }
+        }
+        if (job.failed) fprintf(stderr, "tfm-bench embed: %s\n", job.err.message);
+        bench_row_init(&row);
+        bench_row_int(&row, "threads", threads[t]);
+        bench_row_num(&row, "sent_s", n_lines / best, 1);
+        bench_row_num(&row, "tok_s", tokens / best, 0);
+        bench_row_num(&row, "gflops", 2.0 * macs * (double)tokens / best * 1e-9, 1);
+        bench_row_num(&row, "peak", peak, 1);
+        bench_row_num(&row, "pct_peak", bench_pct(2.0 * macs * (double)tokens / best * 1e-9, peak), 0);
+        if (lcpp) {
+            bench_row_num(&row, "lcpp_sent_s", lcpp_best < INFINITY ? n_lines / lcpp_best : NAN, 1);
+            bench_row_num(&row, "ratio", lcpp_best < INFINITY ? lcpp_best / best : NAN, 2);
+        }
+        bench_row_num(&row, "load", load_average(), 2);
+        bench_row_print(&row, csv, t == 0);
+        free(job.out);
+        tfm_context_free(job.ctx);
+        if (job.failed) goto done;
+    }
+    rc = 0;
+done:
+    if (lcpp) remove(tmp);
+    free(lines);
+    free(lens);
+    tfm_file_map_close(&doc);
+    tfm_model_free(m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- search */
 
 typedef struct search_job {
     float **matrices;
@@ -110,8 +394,11 @@ static int bench_embed_search(int argc, char **argv)
 
 int bench_embed(int argc, char **argv)
 {
-    if (!bench_check_args(argc, argv, "--threads --count --dim --k --seconds", "--csv --search")) return 2;
+    if (!bench_check_args(argc, argv, "--threads --count --dim --k --seconds -m -f --lines --batch --reps --llama-embedding",
+                          "--csv --search"))
+        return 2;
     if (bench_flag(argc, argv, "--search")) return bench_embed_search(argc, argv);
-    fprintf(stderr, "tfm-bench embed: --search (exact retrieval over --count vectors of --dim floats)\n");
+    if (bench_arg_str(argc, argv, "-m", NULL)) return bench_embed_model(argc, argv);
+    fprintf(stderr, "tfm-bench embed: -m MODEL -f TEXT (embedding throughput) or --search (exact retrieval)\n");
     return 2;
 }

@@ -75,6 +75,9 @@ static const shape shapes[] = {
     {"gemma3-1b", "gemma3", 1152, 6912, 26, 4, 1, 262144, 32768, 0, 0, 256, 1e6f, 512, 0},
     {"phi3-mini", "phi3", 3072, 8192, 32, 32, 32, 32064, 4096, 0, 0, 96, 10000, 2047, 0},
     {"gpt2", "gpt2", 768, 3072, 12, 12, 12, 50257, 1024, 0, 0, 64, 0, 0, 0},
+    {"bge-small", "bert", 384, 1536, 12, 12, 12, 30522, 512, 0, 0, 32, 0, 0, 0},
+    {"minilm-l6", "bert", 384, 1536, 6, 12, 12, 30522, 512, 0, 0, 32, 0, 0, 0},
+    {"bge-base", "bert", 768, 3072, 12, 12, 12, 30522, 512, 0, 0, 64, 0, 0, 0},
 };
 
 typedef struct options {
@@ -258,7 +261,8 @@ static int add_tensor(gguf_job *j, const char *name, const int64_t *ne, const fl
     if (!strncmp(name, "blk.", 4)) layer = atoi(name + 4), suffix = strchr(name + 4, '.') + 1;
     shape[0] = ne[0], shape[1] = ne[1], shape[2] = ne[2];
     r->dtype = TFM_F32;
-    if (ne[1] > 0) {
+    /* token_types stays f32: llama.cpp adds its row 0 as a view, which a block type cannot be */
+    if (ne[1] > 0 && strcmp(name, "token_types.weight") != 0) {
         r->dtype = j->o->type;
         if (tfm_dtype_row_bytes(r->dtype, (uint64_t)ne[0], &bytes) != TFM_OK) {
             r->dtype = TFM_F16;
@@ -287,8 +291,10 @@ static tfm_model_config file_config(const options *o)
     c.n_kv_heads = s->n_kv_heads, c.head_dim = s->head_dim ? s->head_dim : s->dim / s->n_heads;
     c.vocab_size = s->vocab_size, c.context_length = s->seq_len;
     c.rope_base = s->rope_base > 0 ? s->rope_base : 10000.0f;
-    c.rope_dim = strcmp(c.arch, "gpt2") ? c.head_dim : 0;
-    c.norm_eps = !strncmp(c.arch, "qwen", 4) || !strncmp(c.arch, "gemma", 5) ? 1e-6f : 1e-5f;
+    c.rope_dim = strcmp(c.arch, "gpt2") && strcmp(c.arch, "bert") ? c.head_dim : 0;
+    c.norm_eps = !strncmp(c.arch, "qwen", 4) || !strncmp(c.arch, "gemma", 5) ? 1e-6f : !strcmp(c.arch, "bert") ? 1e-12f : 1e-5f;
+    /* an encoder: BGE pools the [CLS] vector, MiniLM (sentence-transformers) the mean */
+    if (!strcmp(c.arch, "bert")) c.bidirectional = 1, c.pooling = s->name && !strncmp(s->name, "bge", 3) ? 2 : 1;
     c.n_experts = s->n_experts, c.n_experts_used = s->n_experts_used;
     c.sliding_window = s->window;
     if (!strcmp(c.arch, "gemma2")) c.attn_softcap = 50.0f, c.logit_softcap = 30.0f; /* Gemma 2's config */
@@ -301,7 +307,7 @@ static tfm_model_config file_config(const options *o)
 static int own_classifier(const options *o, const tfm_model_config *c)
 {
     if (!strcmp(c->arch, "phi3") || !strcmp(c->arch, "gpt2")) return 1;
-    if (!strncmp(c->arch, "gemma", 5)) return 0;
+    if (!strncmp(c->arch, "gemma", 5) || c->bidirectional) return 0;
     return o->own_classifier;
 }
 
@@ -336,11 +342,14 @@ static int add_metadata(gguf_job *j)
         for (i = 0; ok && i < tfm_gguf_n_kv(j->vocab); i++)
             if (!strncmp(tfm_gguf_key(j->vocab, i), "tokenizer.", 10))
                 ok = tfm_gguf_writer_copy_kv(j->w, j->vocab, i, &j->err) == TFM_OK;
-        return ok;
+    } else {
+        if (ok && j->o->tokenizer) ok = tfm_tokenizer_load_llama2c(&tok, j->o->tokenizer, j->c.vocab_size, &j->err) == TFM_OK;
+        ok = ok && tfm_model_gguf_add_vocab(j->w, tok, j->c.vocab_size, &j->err) == TFM_OK;
+        tfm_tokenizer_free(tok);
     }
-    if (ok && j->o->tokenizer) ok = tfm_tokenizer_load_llama2c(&tok, j->o->tokenizer, j->c.vocab_size, &j->err) == TFM_OK;
-    ok = ok && tfm_model_gguf_add_vocab(j->w, tok, j->c.vocab_size, &j->err) == TFM_OK;
-    tfm_tokenizer_free(tok);
+    /* an encoder's token_types rows (a BERT vocab declares them; llama.cpp requires the key) */
+    if (ok && j->c.bidirectional && (!j->vocab || tfm_gguf_find_key(j->vocab, "tokenizer.ggml.token_type_count") < 0))
+        ok = tfm_gguf_writer_add_u32(j->w, "tokenizer.ggml.token_type_count", 2, &j->err) == TFM_OK;
     return ok;
 }
 
@@ -438,7 +447,7 @@ static void usage(FILE *out)
     for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) fprintf(out, " %s", shapes[i].name);
     fprintf(out,
             "\n  --arch A           gguf: the family (default: the shape's, else llama): llama qwen2 qwen3 qwen3moe\n"
-            "                     gemma2 gemma3 phi3 gpt2\n"
+            "                     gemma2 gemma3 phi3 gpt2 bert (an encoder: --shape bge-small, minilm-l6, bge-base)\n"
             "  --kv-heads K       key/value heads (default: --heads)\n"
             "  --head-dim D       dims per head (default: the shape's, else dim / heads)\n"
             "  --window W         the family's sliding window (gemma2, gemma3, phi3; default the shape's)\n"

@@ -13,6 +13,7 @@
         tfm_embed_pool(vec, hidden, n_tokens, dim, TFM_POOLING_MEAN);      hidden: [n_tokens][dim]
         tfm_embed_normalize(vec, dim);
         tfm_embed_search(matrix, N, dim, vec, 5, scores, hits, &n_hits, 0);   best 5 rows of matrix
+        tfm_embed_texts(ctx, texts, NULL, n, TFM_POOLING_DEFAULT, 1, vectors, &err);  n texts -> [n][dim]
         tfm_embed_index_load(&index, "doc.idx", &err);  ...  tfm_embed_index_free(&index);
 
    NUMBERS
@@ -82,6 +83,26 @@ TFM_API tfm_status tfm_embed_pool(float *out, const float *hidden, int n_tokens,
 TFM_API void tfm_embed_normalize(float *x, size_t n);
 /* a.b / (|a| |b|) in double; 0 when either vector is zero. */
 TFM_API float tfm_embed_cosine(const float *a, const float *b, size_t n);
+
+/* ---------------------------------------------------------------- embedding with a model */
+
+/* The pooling a model's embeddings use when the caller leaves it to the file: the file's
+   {arch}.pooling_type when it names one (mean, cls or last), else mean for an encoder, last for a decoder
+   (the final hidden state of the last token has seen the whole text). */
+TFM_API tfm_pooling tfm_embed_default_pooling(const tfm_model *model);
+/* Embeds n token sequences (each with its special tokens: tfm_tokenize's TFM_TOKENIZE_ADD_SPECIAL) through
+   tfm_encode and pools each one's final hidden states: out receives one vector of dim floats a sequence
+   (MEAN, CLS, LAST; DEFAULT: tfm_embed_default_pooling), or with NONE one a token (n_tokens[0] + ... rows),
+   each L2-normalised when normalize. The same vector for a sequence alone or in any batch, with any thread
+   count (tfm_encode). Allocates the hidden states of the n sequences for the call. */
+TFM_API tfm_status tfm_embed_tokens(tfm_context *ctx, const int *const *tokens, const int *n_tokens, int n,
+                                    tfm_pooling pooling, int normalize, float *out, tfm_error *err);
+/* The same for n texts through the model's own vocab (tfm_model_tokenizer), special tokens added as the
+   vocab says ([CLS] ... [SEP], BOS): out[n][dim], one vector a text (pooling NONE is refused: use
+   tfm_embed_tokens). lens may be NULL (NUL-terminated texts). A text longer than the context is
+   TFM_ERR_CONTEXT_FULL naming it and its length: nothing is cut. */
+TFM_API tfm_status tfm_embed_texts(tfm_context *ctx, const char *const *texts, const size_t *lens, int n,
+                                   tfm_pooling pooling, int normalize, float *out, tfm_error *err);
 
 /* A 64-bit checksum of n bytes (not cryptographic: it tells a corrupted or different file, not a
    forged one). The same value on every platform and build; several gigabytes a second. */
@@ -245,6 +266,92 @@ float tfm_embed_cosine(const float *a, const float *b, size_t n)
         bb += (double)b[i] * (double)b[i];
     }
     return aa > 0 && bb > 0 ? (float)(ab / (sqrt(aa) * sqrt(bb))) : 0.0f;
+}
+
+/* ---------------------------------------------------------------- embedding with a model */
+
+tfm_pooling tfm_embed_default_pooling(const tfm_model *model)
+{
+    if (!model) return TFM_POOLING_MEAN;
+    if (model->config.pooling >= TFM_POOLING_MEAN && model->config.pooling <= TFM_POOLING_LAST)
+        return (tfm_pooling)model->config.pooling;
+    return model->config.bidirectional ? TFM_POOLING_MEAN : TFM_POOLING_LAST;
+}
+
+tfm_status tfm_embed_tokens(tfm_context *ctx, const int *const *tokens, const int *n_tokens, int n, tfm_pooling pooling,
+                            int normalize, float *out, tfm_error *err)
+{
+    size_t dim, rows = 0, at = 0;
+    float *hidden;
+    tfm_status s;
+    int i;
+    tfm_error_clear(err);
+    if (!ctx || !tokens || !n_tokens || n <= 0 || !out)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_embed_tokens: no context, no sequences or no output");
+    if (pooling == TFM_POOLING_DEFAULT) pooling = tfm_embed_default_pooling(ctx->model);
+    if (!tfm_pooling_name(pooling))
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_embed_tokens: unknown pooling %d", (int)pooling);
+    for (i = 0; i < n; i++) {
+        if (n_tokens[i] <= 0) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_embed_tokens: sequence %d is empty", i);
+        rows += (size_t)n_tokens[i];
+    }
+    dim = (size_t)ctx->model->config.dim;
+    if (pooling == TFM_POOLING_NONE) {
+        s = tfm_encode(ctx, tokens, n_tokens, n, out, err);
+        for (i = 0; s == TFM_OK && normalize && (size_t)i < rows; i++) tfm_embed_normalize(out + (size_t)i * dim, dim);
+        return s;
+    }
+    if (rows > SIZE_MAX / sizeof(float) / dim || !(hidden = (float *)TFM_MALLOC(sizeof(float) * rows * dim)))
+        return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for the hidden states of %zu tokens", rows);
+    s = tfm_encode(ctx, tokens, n_tokens, n, hidden, err);
+    for (i = 0; s == TFM_OK && i < n; i++) {
+        float *vec = out + (size_t)i * dim;
+        s = tfm_embed_pool(vec, hidden + at * dim, n_tokens[i], (int)dim, pooling);
+        if (normalize) tfm_embed_normalize(vec, dim);
+        at += (size_t)n_tokens[i];
+    }
+    TFM_FREE(hidden);
+    return s;
+}
+
+tfm_status tfm_embed_texts(tfm_context *ctx, const char *const *texts, const size_t *lens, int n, tfm_pooling pooling,
+                           int normalize, float *out, tfm_error *err)
+{
+    const tfm_tokenizer *tok = ctx ? tfm_model_tokenizer(ctx->model) : NULL;
+    int **ids = NULL, *counts = NULL, i;
+    tfm_status s = TFM_OK;
+    tfm_error_clear(err);
+    if (!ctx || !texts || n <= 0 || !out)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_embed_texts: no context, no texts or no output");
+    if (!tok) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_embed_texts: the model has no vocab");
+    if (pooling == TFM_POOLING_NONE)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_embed_texts: pooling none gives one vector a token: "
+                                                            "use tfm_embed_tokens");
+    ids = (int **)TFM_MALLOC(sizeof(int *) * (size_t)n);
+    counts = (int *)TFM_MALLOC(sizeof(int) * (size_t)n);
+    if (!ids || !counts) s = tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for %d texts", n);
+    if (ids) memset(ids, 0, sizeof(int *) * (size_t)n);
+    for (i = 0; i < n && s == TFM_OK; i++) {
+        size_t len = lens ? lens[i] : texts[i] ? strlen(texts[i]) : 0;
+        int got = 0;
+        if (!texts[i]) {
+            s = tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "text %d is NULL", i);
+            break;
+        }
+        s = tfm_tokenize(tok, texts[i], len, TFM_TOKENIZE_ADD_SPECIAL, NULL, 0, &got, err);
+        if (s == TFM_OK && got == 0) s = tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "text %d has no tokens", i);
+        if (s == TFM_OK && got > ctx->context_length)
+            s = tfm_error_set(err, TFM_ERR_CONTEXT_FULL, "text %d has %d tokens, more than the context's %d", i, got,
+                              ctx->context_length);
+        if (s == TFM_OK && !(ids[i] = (int *)TFM_MALLOC(sizeof(int) * (size_t)got)))
+            s = tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+        if (s == TFM_OK) s = tfm_tokenize(tok, texts[i], len, TFM_TOKENIZE_ADD_SPECIAL, ids[i], got, &counts[i], err);
+    }
+    if (s == TFM_OK) s = tfm_embed_tokens(ctx, (const int *const *)ids, counts, n, pooling, normalize, out, err);
+    for (i = 0; ids && i < n; i++) TFM_FREE(ids[i]);
+    TFM_FREE(ids);
+    TFM_FREE(counts);
+    return s;
 }
 
 /* ---------------------------------------------------------------- checksums */

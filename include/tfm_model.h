@@ -1,5 +1,5 @@
-/* tfm_model.h - the decoder families (Llama, Qwen, Gemma, Phi-3, GPT-2): config, weights, loaders, the
-   forward pass. MIT or public domain, your choice: see the end of this file (and LICENSE).
+/* tfm_model.h - the decoder families (Llama, Qwen, Gemma, Phi-3, GPT-2) and BERT encoders: config, weights,
+   loaders, the forward pass. MIT or public domain, your choice: see the end of this file (and LICENSE).
 
    WHAT IS HERE
      A model (config + weights as typed views into the mapped file; read-only after load, shareable
@@ -70,8 +70,8 @@
      llama2.c legacy `.bin` (karpathy/llama2.c export.py --version 0): a header of 7 little-endian int32
      (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a negative vocab_size means the
      classifier is stored separately at the end) then f32 arrays in run.c's order.
-     GGUF v2/v3 (tfm_gguf.h) of the architectures llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3 and
-     gpt2, with the `{arch}.*` keys and tensor names llama.cpp's converter writes: one row per family in
+     GGUF v2/v3 (tfm_gguf.h) of the architectures llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3,
+     gpt2 and the encoder bert (see ENCODERS), with the `{arch}.*` keys and tensor names llama.cpp's converter writes: one row per family in
      tfm__archs says which tensors its layers require (a missing one is an error naming it), its norm,
      feed-forward and RoPE kinds and its own keys (soft-caps, sliding window, expert width); the table
      tfm__layer_tensors names every layer tensor with the shape it must have. A fused attn_qkv (rows
@@ -87,6 +87,14 @@
      through tfm_quant.h, so weight views of f32, f16, bf16, q8_0, q4_0, q4_1, q4_k or q6_k run through
      the same forward pass; a new loader fills a tfm_model's config and views and ends with
      tfm_model_check.
+
+   ENCODERS
+     A bert file is the same forward pass read from its row of tfm__archs: the embedding plus its learned
+     position and token type 0, LayerNorm'd (token_embd_norm); blocks without input norms whose residual
+     sums are LayerNorm'd instead (attn_output_norm, layer_output_norm: post-norm); biases everywhere; a
+     GELU MLP; bidirectional attention (config.bidirectional); no final norm, no classifier. tfm_forward
+     refuses an encoder; tfm_encode runs a batch of sequences (of any model) to their final hidden states,
+     which tfm_embed.h pools into sentence vectors.
 
    PACKED WEIGHTS
      The loaders repack every quantized matrix once (tfm_model_pack; tfm_quant_pack, every build) and
@@ -190,6 +198,10 @@ typedef struct tfm_model_config {
                                   layers with their own base; 0: 1 */
     float rope_attn_factor;    /* RoPE's cos and sin times this (Phi-3's long RoPE); 0: 1 */
     int rope_orig_context;     /* a context longer than this uses model->rope_factors_long; 0: context_length */
+    int bidirectional;         /* 1: an encoder (BERT): every token sees the whole sequence, no classifier
+                                  (tfm_encode gives its hidden states; tfm_forward refuses it); 0: causal */
+    int pooling;               /* the pooling the file names ({arch}.pooling_type: 1 mean, 2 cls, 3 last; 0
+                                  none or not named): tfm_embed.h's default */
 } tfm_model_config;
 
 /* A weight matrix: the view of its rows (in the mapped file, or wherever the caller keeps them) and, on
@@ -224,6 +236,9 @@ typedef struct tfm_layer {
     tfm_weight ffn_down;               /* [dim][hidden_dim]  (w2) */
     tfm_tensor ffn_up_b, ffn_down_b;   /* [hidden_dim], [dim] (GPT-2) */
     tfm_tensor ffn_post_norm;          /* [dim] a norm of the feed-forward output before the residual (Gemma) */
+    tfm_tensor attn_out_norm, attn_out_norm_b; /* [dim] a norm of the residual stream after the attention
+                                                  block's sum, x = norm(x + attn) (BERT's post-norm) */
+    tfm_tensor ffn_out_norm, ffn_out_norm_b;   /* [dim] the same after the feed-forward block's sum */
     /* a mixture-of-experts layer (config.n_experts > 0) has these instead of ffn_gate/up/down */
     tfm_tensor ffn_gate_inp;   /* [n_experts][dim]             the router (multiplied as stored) */
     tfm_weight ffn_gate_exps;  /* [n_experts][hidden_dim][dim] experts stacked, each matrix contiguous */
@@ -235,13 +250,17 @@ typedef struct tfm_layer {
 typedef struct tfm_model {
     tfm_model_config config;
     tfm_tensor token_embd;  /* [vocab_size][dim] */
-    tfm_tensor pos_embd;    /* [positions][dim] learned positions added to the embedding (GPT-2), or absent */
+    tfm_tensor pos_embd;    /* [positions][dim] learned positions added to the embedding (GPT-2, BERT), or absent */
+    tfm_tensor token_types; /* [types][dim] token-type embeddings (BERT): row 0 ("sentence A", as llama.cpp
+                               uses) added to every token's embedding, or absent */
+    tfm_tensor embd_norm, embd_norm_b; /* [dim] a norm of the embedding sum (BERT), or absent */
     tfm_tensor rope_freqs;  /* [rope_dim / 2] divisors of each pair's RoPE frequency (Llama 3), or absent */
     tfm_tensor rope_factors_short, rope_factors_long; /* the same, chosen by the context's length against
                                                          config.rope_orig_context (Phi-3), or absent */
     tfm_layer *layers;      /* [n_layers] */
     tfm_tensor output_norm, output_norm_b; /* [dim] */
-    tfm_weight output;      /* [vocab_size][dim], the classifier; its tensor views token_embd when shared */
+    tfm_weight output;      /* [vocab_size][dim], the classifier; its tensor views token_embd when shared;
+                               absent (data NULL) in an encoder */
     tfm_file_map file;      /* the file the weights point into (empty when loaded from memory) */
     tfm_tokenizer *tokenizer; /* the vocab the file carries (GGUF), owned by the model; NULL if none */
 } tfm_model;
@@ -396,6 +415,24 @@ typedef enum tfm_logits_mode {
 TFM_API tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float *logits,
                                tfm_logits_mode mode, tfm_error *err);
 
+/* Runs n_seq token sequences through the model, each on its own from position 0 (its tokens see each
+   other only: all of them in an encoder, the earlier ones in a decoder), and writes every token's final
+   hidden state (the final norm applied where the model has one: what llama.cpp pools into embeddings) to
+   hidden, the sequences' rows one after the other: [n_tokens[0] + ... + n_tokens[n_seq - 1]][dim].
+   The sequences go through in batches of as many as fit in max_batch rows, their rows one after the
+   other (no padding): one gemm per matrix for the whole batch, attention sequence by sequence over its
+   own rows. A batch has at least TFM_ENCODE_MIN_ROWS rows (zero filler rows) so that every product runs
+   the same gemm kernel: a sequence gives the same vectors alone or in any batch, with any thread count,
+   bit for bit (given max_batch >= TFM_ENCODE_MIN_ROWS). The context's own sequence (pos, KV caches) is left alone. A sequence longer
+   than the context's context_length or max_batch is TFM_ERR_CONTEXT_FULL (nothing is cut: the caller
+   decides what to drop); a token outside the vocabulary TFM_ERR_OUT_OF_RANGE. err may be NULL. */
+TFM_API tfm_status tfm_encode(tfm_context *ctx, const int *const *tokens, const int *n_tokens, int n_seq, float *hidden,
+                              tfm_error *err);
+
+#ifndef TFM_ENCODE_MIN_ROWS
+#define TFM_ENCODE_MIN_ROWS 8
+#endif
+
 /* ---------------------------------------------------------------- perplexity */
 
 /* The result of tfm_perplexity, over the chunks evaluated so far. */
@@ -527,6 +564,9 @@ static tfm_status tfm__model_check_config(const tfm_model_config *c, tfm_error *
     if (c->n_experts > 0 && (c->n_experts_used < 1 || c->n_experts_used > c->n_experts))
         return tfm_error_set(err, TFM_ERR_FORMAT, "expert_used_count %d must be 1..expert_count (%d)",
                              c->n_experts_used, c->n_experts);
+    if ((c->bidirectional != 0 && c->bidirectional != 1) || c->pooling < 0 || c->pooling > 3)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "bidirectional %d must be 0 or 1, pooling %d 0..3", c->bidirectional,
+                             c->pooling);
     if (c->n_experts > 0 && (c->ffn != TFM_FFN_SWIGLU || (c->moe_gating != TFM_MOE_GATE_TOPK_SOFTMAX &&
                                                           c->moe_gating != TFM_MOE_GATE_SOFTMAX_TOPK)))
         return tfm_error_set(err, TFM_ERR_FORMAT, "experts are SwiGLU blocks with a known gating");
@@ -586,7 +626,9 @@ enum {
     TFM__F_POST_NORMS = 1 << 8, /* post_attention_norm, post_ffw_norm */
     TFM__F_FUSED_QKV = 1 << 9,  /* attn_qkv: rows q | k | v (bias likewise) instead of attn_q, attn_k, attn_v */
     TFM__F_FUSED_UP = 1 << 10,  /* ffn_up: 2 hidden_dim rows, gate | up, instead of ffn_gate and ffn_up */
-    TFM__F_POS_EMBD = 1 << 11   /* position_embd: learned positions */
+    TFM__F_POS_EMBD = 1 << 11,  /* position_embd: learned positions */
+    TFM__F_RES_NORMS = 1 << 12, /* attn_output_norm, layer_output_norm with biases: post-norm (BERT) */
+    TFM__F_TOKEN_TYPES = 1 << 13 /* token_types and token_embd_norm with bias: the embedding's (BERT) */
 };
 
 /* Which layers have a tensor: every layer, dense layers only, mixture-of-experts layers only. */
@@ -625,6 +667,10 @@ static const tfm__layer_tensor tfm__layer_tensors[] = {
     TFM__LT("ffn_up.bias", ffn_up_b, HIDDEN, ONE, ONE, FFN_BIAS, DENSE),
     TFM__LT("ffn_down.bias", ffn_down_b, DIM, ONE, ONE, FFN_BIAS, DENSE),
     TFM__LT("post_ffw_norm.weight", ffn_post_norm, DIM, ONE, ONE, POST_NORMS, ANY),
+    TFM__LT("attn_output_norm.weight", attn_out_norm, DIM, ONE, ONE, RES_NORMS, ANY),
+    TFM__LT("attn_output_norm.bias", attn_out_norm_b, DIM, ONE, ONE, RES_NORMS, ANY),
+    TFM__LT("layer_output_norm.weight", ffn_out_norm, DIM, ONE, ONE, RES_NORMS, ANY),
+    TFM__LT("layer_output_norm.bias", ffn_out_norm_b, DIM, ONE, ONE, RES_NORMS, ANY),
     TFM__LT("ffn_gate_inp.weight", ffn_gate_inp, DIM, EXPERTS, ONE, BASE, MOE),
     TFM__LT("ffn_gate_exps.weight", ffn_gate_exps.tensor, DIM, HIDDEN, EXPERTS, BASE, MOE),
     TFM__LT("ffn_up_exps.weight", ffn_up_exps.tensor, DIM, HIDDEN, EXPERTS, BASE, MOE),
@@ -713,6 +759,10 @@ tfm_status tfm_model_check(const tfm_model *m, tfm_error *err)
     s = tfm__model_check_tensor(&m->token_embd, "token_embd", c->dim, c->vocab_size, TFM__EMBEDDING, err);
     if (s == TFM_OK && m->pos_embd.data)
         s = tfm__model_check_tensor(&m->pos_embd, "position_embd", c->dim, -1, TFM__EMBEDDING, err);
+    if (s == TFM_OK && m->token_types.data)
+        s = tfm__model_check_tensor(&m->token_types, "token_types", c->dim, -1, TFM__EMBEDDING, err);
+    if (s == TFM_OK) s = tfm__model_check_vector(&m->embd_norm, "token_embd_norm", c->dim, err);
+    if (s == TFM_OK) s = tfm__model_check_vector(&m->embd_norm_b, "token_embd_norm.bias", c->dim, err);
     if (s == TFM_OK && c->rope_dim == 0 && (m->rope_freqs.data || m->rope_factors_short.data || m->rope_factors_long.data))
         s = tfm_error_set(err, TFM_ERR_FORMAT, "RoPE frequency factors in a model without RoPE (rope_dim 0)");
     if (s == TFM_OK) s = tfm__model_check_vector(&m->rope_freqs, "rope_freqs", c->rope_dim / 2, err);
@@ -720,7 +770,8 @@ tfm_status tfm_model_check(const tfm_model *m, tfm_error *err)
     if (s == TFM_OK) s = tfm__model_check_vector(&m->rope_factors_long, "rope_factors_long", c->rope_dim / 2, err);
     if (s == TFM_OK) s = tfm__model_check_vector(&m->output_norm, "output_norm", c->dim, err);
     if (s == TFM_OK) s = tfm__model_check_vector(&m->output_norm_b, "output_norm.bias", c->dim, err);
-    if (s == TFM_OK) s = tfm__model_check_tensor(&m->output.tensor, "output", c->dim, c->vocab_size, TFM__MATRIX, err);
+    if (s == TFM_OK && !c->bidirectional)
+        s = tfm__model_check_tensor(&m->output.tensor, "output", c->dim, c->vocab_size, TFM__MATRIX, err);
     for (l = 0; l < c->n_layers && s == TFM_OK; l++) s = tfm__model_check_layer(c, &m->layers[l], l, err);
     return s;
 }
@@ -905,6 +956,7 @@ typedef struct tfm__arch {
     float rope_base_swa;    /* tfm_model_config.rope_base_swa */
     int wide_scale_layers;  /* a model of this many layers scales scores by 1/sqrt(dim / n_heads), not
                                1/sqrt(head_dim) (llama.cpp tells Gemma's 27B by its depth) */
+    int encoder;            /* 1: bidirectional unless {arch}.attention.causal says otherwise; no classifier */
 } tfm__arch;
 
 #define TFM__F_DECODER (TFM__F_BASE | TFM__F_PRE_NORMS)
@@ -912,23 +964,27 @@ typedef struct tfm__arch {
 static const tfm__arch tfm__archs[] = {
     /* name       norm            ffn             rope            required                                  optional */
     {"llama", TFM_NORM_RMS, TFM_FFN_SWIGLU, TFM_ROPE_NORMAL, TFM__F_DECODER | TFM__F_GATE, 0,
-     1, TFM_MOE_GATE_TOPK_SOFTMAX, 1, 0, 0, -1, 0, 0.0f, 0},
+     1, TFM_MOE_GATE_TOPK_SOFTMAX, 1, 0, 0, -1, 0, 0.0f, 0, 0},
     {"qwen2", TFM_NORM_RMS, TFM_FFN_SWIGLU, TFM_ROPE_NEOX, TFM__F_DECODER | TFM__F_GATE | TFM__F_QKV_BIAS, 0,
-     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0},
+     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0, 0},
     {"qwen3", TFM_NORM_RMS, TFM_FFN_SWIGLU, TFM_ROPE_NEOX, TFM__F_DECODER | TFM__F_GATE | TFM__F_QK_NORM, 0,
-     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0},
+     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0, 0},
     {"qwen3moe", TFM_NORM_RMS, TFM_FFN_SWIGLU, TFM_ROPE_NEOX, TFM__F_DECODER | TFM__F_QK_NORM, 0,
-     2, TFM_MOE_GATE_SOFTMAX_TOPK, 1, 0, 0, -1, 0, 0.0f, 0},
+     2, TFM_MOE_GATE_SOFTMAX_TOPK, 1, 0, 0, -1, 0, 0.0f, 0, 0},
     {"gemma2", TFM_NORM_RMS, TFM_FFN_GEGLU, TFM_ROPE_NEOX, TFM__F_DECODER | TFM__F_GATE | TFM__F_POST_NORMS, 0,
-     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 1, 1, 2, 4096, 0.0f, 46},
+     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 1, 1, 2, 4096, 0.0f, 46, 0},
     {"gemma3", TFM_NORM_RMS, TFM_FFN_GEGLU, TFM_ROPE_NEOX,
      TFM__F_DECODER | TFM__F_GATE | TFM__F_POST_NORMS | TFM__F_QK_NORM, 0,
-     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 1, 0, 6, 0, 10000.0f, 62},
+     0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 1, 0, 6, 0, 10000.0f, 62, 0},
     {"phi3", TFM_NORM_RMS, TFM_FFN_SWIGLU, TFM_ROPE_NEOX, TFM__F_DECODER | TFM__F_GATE | TFM__F_FUSED_UP,
-     TFM__F_FUSED_QKV, 0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, 0, 0, 0.0f, 0},
+     TFM__F_FUSED_QKV, 0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, 0, 0, 0.0f, 0, 0},
     {"gpt2", TFM_NORM_LAYER, TFM_FFN_GELU, -1,
      TFM__F_DECODER | TFM__F_NORM_BIAS | TFM__F_QKV_BIAS | TFM__F_OUT_BIAS | TFM__F_FFN_BIAS | TFM__F_FUSED_QKV |
-         TFM__F_POS_EMBD, 0, 0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0},
+         TFM__F_POS_EMBD, 0, 0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0, 0},
+    /* the encoder: post-norm blocks (no input norms), the embedding sum normalised, no final norm */
+    {"bert", TFM_NORM_LAYER, TFM_FFN_GELU, -1,
+     TFM__F_BASE | TFM__F_QKV_BIAS | TFM__F_OUT_BIAS | TFM__F_FFN_BIAS | TFM__F_RES_NORMS | TFM__F_POS_EMBD |
+         TFM__F_TOKEN_TYPES, 0, 0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0, 1},
 };
 
 #define TFM__N_ARCHS (sizeof tfm__archs / sizeof tfm__archs[0])
@@ -1086,6 +1142,16 @@ static tfm_status tfm__model_gguf_config(const tfm_gguf *g, const tfm__arch *a, 
         c->rope_base_swa = a->rope_base_swa;
         s = tfm__model_gguf_int(g, arch, "attention.sliding_window", fallback, &c->sliding_window, err);
     }
+    snprintf(key, sizeof key, "%s.attention.causal", arch);
+    if (s == TFM_OK && a->encoder) {
+        int causal = 0;
+        if (tfm_gguf_find_key(g, key) >= 0) s = tfm_gguf_get_bool(g, key, &causal, err);
+        c->bidirectional = !causal;
+    }
+    if (s == TFM_OK) s = tfm__model_gguf_int(g, arch, "pooling_type", 0, &c->pooling, err);
+    if (s == TFM_OK && c->pooling > 3)
+        s = tfm_error_set(err, TFM_ERR_UNSUPPORTED, "%s.pooling_type %d is not supported (0 none, 1 mean, 2 cls, 3 last)",
+                          arch, c->pooling);
     return s;
 }
 
@@ -1391,16 +1457,40 @@ static tfm_status tfm__model_gguf_weights(tfm_model *m, const tfm_gguf *g, const
     if (!m->layers) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers);
     s = tfm__model_gguf_tensor(g, c, "token_embd.weight", TFM__D_DIM, TFM__D_VOCAB, TFM__D_ONE, &m->token_embd, err);
-    if (s == TFM_OK)
+    /* a decoder's final norm and classifier; an encoder ends with its last block's norm */
+    if (s == TFM_OK && (a->required & TFM__F_PRE_NORMS))
         s = tfm__model_gguf_tensor(g, c, "output_norm.weight", TFM__D_DIM, TFM__D_ONE, TFM__D_ONE, &m->output_norm, err);
     if (s == TFM_OK && (a->required & TFM__F_NORM_BIAS))
         s = tfm__model_gguf_tensor(g, c, "output_norm.bias", TFM__D_DIM, TFM__D_ONE, TFM__D_ONE, &m->output_norm_b, err);
-    if (s == TFM_OK && tfm_gguf_find_tensor(g, "output.weight") >= 0)
+    if (s == TFM_OK && !c->bidirectional && tfm_gguf_find_tensor(g, "output.weight") >= 0)
         s = tfm__model_gguf_tensor(g, c, "output.weight", TFM__D_DIM, TFM__D_VOCAB, TFM__D_ONE, &m->output.tensor, err);
-    else if (s == TFM_OK)
+    else if (s == TFM_OK && !c->bidirectional)
         m->output.tensor = m->token_embd;
+    if (s == TFM_OK && (a->required & TFM__F_TOKEN_TYPES)) {
+        /* one row per type the vocab declares (tokenizer.ggml.token_type_count, as llama.cpp requires) */
+        uint32_t types = 0;
+        s = tfm_gguf_get_tensor(g, "token_types.weight", &m->token_types, err);
+        if (s == TFM_OK && tfm_gguf_find_key(g, "tokenizer.ggml.token_type_count") >= 0)
+            s = tfm_gguf_get_u32(g, "tokenizer.ggml.token_type_count", &types, err);
+        if (s == TFM_OK && (m->token_types.ne[0] != c->dim || m->token_types.ne[2] != 1 || m->token_types.ne[3] != 1 ||
+                            (types && m->token_types.ne[1] != (int64_t)types)))
+            s = tfm_error_set(err, TFM_ERR_FORMAT,
+                              "tensor 'token_types.weight' has shape {%lld, %lld}, want {%d, %lu} "
+                              "(embedding_length, tokenizer.ggml.token_type_count)",
+                              (long long)m->token_types.ne[0], (long long)m->token_types.ne[1], c->dim,
+                              (unsigned long)(types ? types : 1));
+        if (s == TFM_OK)
+            s = tfm__model_gguf_tensor(g, c, "token_embd_norm.weight", TFM__D_DIM, TFM__D_ONE, TFM__D_ONE, &m->embd_norm,
+                                       err);
+        if (s == TFM_OK)
+            s = tfm__model_gguf_tensor(g, c, "token_embd_norm.bias", TFM__D_DIM, TFM__D_ONE, TFM__D_ONE, &m->embd_norm_b,
+                                       err);
+    }
     if (s == TFM_OK && (a->required & TFM__F_POS_EMBD)) {
         s = tfm_gguf_get_tensor(g, "position_embd.weight", &m->pos_embd, err);
+        if (s != TFM_OK && tfm_gguf_find_tensor(g, "position_embd.weight") < 0)
+            s = tfm_error_set(err, TFM_ERR_FORMAT, "tensor 'position_embd.weight' is missing (%s has learned positions)",
+                              a->name);
         if (s == TFM_OK && (m->pos_embd.ne[0] != c->dim || m->pos_embd.ne[2] != 1 || m->pos_embd.ne[3] != 1))
             s = tfm_error_set(err, TFM_ERR_FORMAT, "tensor 'position_embd.weight' must have %d columns", c->dim);
     }
@@ -1431,6 +1521,10 @@ static tfm_status tfm__model_gguf_fill(tfm_model *m, const tfm_gguf *g, int no_v
     tfm_status s = tfm_gguf_get_string(g, "general.architecture", &arch, &arch_len, err);
     if (s != TFM_OK) return s;
     a = tfm__model_arch(arch, arch_len);
+    if (!a && arch_len == 10 && memcmp(arch, "nomic-bert", 10) == 0)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
+                             "architecture 'nomic-bert' is not supported yet (its RoPE, SwiGLU and fused attn_qkv would "
+                             "be a row of the family table, but there is no reference file to test it against)");
     if (!a) {
         char names[160] = "";
         size_t i;
@@ -1770,6 +1864,7 @@ static tfm_status tfm__model_attn_configs(tfm_context *ctx, const tfm_context_pa
         tfm_error e;
         int window = tfm__model_layer_window(c, l);
         tfm_attn_config_init(cfg, TFM_ATTN_FLASH, c->n_heads, c->n_kv_heads, c->head_dim);
+        cfg->causal = !c->bidirectional;
         cfg->kv_type = kv_type;
         cfg->n_threads = ctx->attn_threads;
         cfg->scale = c->attn_scale;
@@ -2171,10 +2266,26 @@ static void tfm__model_rope_tables(tfm_context *ctx, int pos0, int n)
     }
 }
 
+/* How the rows of a chunk are laid out: n_seq == 0, the tokens of the context's one sequence at positions
+   ctx->pos ..., attending over its KV cache; else n_seq sequences one after the other (tfm_encode),
+   lens[s] rows each from position 0, each attending over its own rows only, without a cache; rows past
+   them are filler. */
+typedef struct tfm__rows {
+    int n_seq;
+    const int *lens;
+} tfm__rows;
+
+/* x = norm(x) for the n rows, where the layer has that norm (BERT's post-norm after a residual sum). */
+static void tfm__model_residual_norm(const tfm_model_config *c, float *x, const tfm_tensor *weight,
+                                     const tfm_tensor *bias, int n)
+{
+    if (weight->data) tfm__model_norm_rows(c, x, x, weight, bias, n, c->dim);
+}
+
 /* The attention block of layer l on the chunk's n tokens: x += post_norm(Wo attention(q, k, v) + bo),
    with q, k, v the products of the block's input (+ biases), each head's q and k normalised where the
-   family does, rotated by RoPE. */
-static tfm_status tfm__model_attention_block(tfm_context *ctx, int l, int n)
+   family does, rotated by RoPE; then x = norm(x) where the layer normalises the sum (post-norm). */
+static tfm_status tfm__model_attention_block(tfm_context *ctx, int l, int n, const tfm__rows *rows)
 {
     const tfm_model_config *c = &ctx->model->config;
     const tfm_layer *L = &ctx->model->layers[l];
@@ -2192,22 +2303,45 @@ static tfm_status tfm__model_attention_block(tfm_context *ctx, int l, int n)
     if (L->k_norm.data) tfm__model_norm_rows(c, ctx->k, ctx->k, &L->k_norm, NULL, n * c->n_kv_heads, c->head_dim);
     if (c->rope_dim > 0) {
         const float *cs = ctx->rope_cs + (size_t)ctx->layer_rope[l] * (size_t)ctx->max_batch * (size_t)c->rope_dim;
+        int seq = 0, start = 0;
         for (i = 0; i < n; i++) {
-            const float *row = cs + (size_t)i * (size_t)c->rope_dim;
+            const float *row;
+            while (rows->n_seq && seq < rows->n_seq && i >= start + rows->lens[seq]) start += rows->lens[seq++];
+            row = cs + (size_t)(i - start) * (size_t)c->rope_dim; /* filler rows: any position */
             tfm_rope_rotate(ctx->q + (size_t)i * q_dim, c->n_heads, c->head_dim, c->rope_dim, row, c->rope_mode);
             tfm_rope_rotate(ctx->k + (size_t)i * kv_dim, c->n_kv_heads, c->head_dim, c->rope_dim, row, c->rope_mode);
         }
     }
-    s = tfm__model_attention(ctx, l, n, ctx->att);
+    if (!rows->n_seq) {
+        s = tfm__model_attention(ctx, l, n, ctx->att);
+    } else {
+        /* each sequence over its own rows, exactly as long as it is: the attention kernels sum a row's
+           keys in an order that depends on the key count, so with padded keys (tfm_attn_prefill's kv_len)
+           a sentence would differ in the last bits alone and in a batch; this way there is no padding to
+           mask, and none to compute */
+        tfm_attn_config *cfg = &ctx->attn[l];
+        size_t start = 0;
+        cfg->n_threads = ctx->n_threads < ctx->attn_threads ? ctx->n_threads : ctx->attn_threads;
+        for (i = 0; i < rows->n_seq && s == TFM_OK; i++) {
+            s = tfm_attn_prefill(cfg, ctx->att + start * q_dim, ctx->q + start * q_dim, ctx->k + start * kv_dim,
+                                 ctx->v + start * kv_dim, 1, rows->lens[i], rows->lens[i], 0, NULL, ctx->attn_ws,
+                                 ctx->attn_ws_bytes);
+            start += (size_t)rows->lens[i];
+        }
+        /* the filler rows attend nothing: zero, so every product stays finite */
+        if ((size_t)n > start) memset(ctx->att + start * q_dim, 0, sizeof(float) * ((size_t)n - start) * q_dim);
+    }
     if (s == TFM_OK) s = tfm__model_matmul(ctx, &L->wo, &L->bo, ctx->att, ctx->xb, n);
     if (s != TFM_OK) return s;
     if (L->attn_post_norm.data) tfm__model_norm_rows(c, ctx->xb, ctx->xb, &L->attn_post_norm, NULL, n, c->dim);
     tfm_add(ctx->x, ctx->x, ctx->xb, (size_t)n * (size_t)c->dim);
+    tfm__model_residual_norm(c, ctx->x, &L->attn_out_norm, &L->attn_out_norm_b, n);
     return TFM_OK;
 }
 
 /* The feed-forward block of layer l: x += post_norm(ffn(h)) with h the block's input, ffn the family's
-   (tfm_ffn_kind), or the gate-weighted sum of the k experts the router picks for each token. */
+   (tfm_ffn_kind), or the gate-weighted sum of the k experts the router picks for each token; then
+   x = norm(x) where the layer normalises the sum. */
 static tfm_status tfm__model_ffn_block(tfm_context *ctx, int l, int n)
 {
     const tfm_model_config *c = &ctx->model->config;
@@ -2245,6 +2379,7 @@ static tfm_status tfm__model_ffn_block(tfm_context *ctx, int l, int n)
     if (s != TFM_OK) return s;
     if (L->ffn_post_norm.data) tfm__model_norm_rows(c, out, out, &L->ffn_post_norm, NULL, n, c->dim);
     tfm_add(ctx->x, ctx->x, out, (size_t)n * (size_t)c->dim);
+    tfm__model_residual_norm(c, ctx->x, &L->ffn_out_norm, &L->ffn_out_norm_b, n);
     return TFM_OK;
 }
 
@@ -2265,6 +2400,27 @@ static tfm_status tfm__model_check_finite(const tfm_context *ctx, const float *x
     return TFM_OK;
 }
 
+/* The residual stream's first value for a token at position pos: its embedding (scaled), plus its learned
+   position and token type 0 where the model has them, normalised where the model normalises it. ctx->xb's
+   first row is scratch. */
+static tfm_status tfm__model_embed_token(tfm_context *ctx, int token, int pos, float *out)
+{
+    const tfm_model *m = ctx->model;
+    const size_t dim = (size_t)m->config.dim;
+    tfm_status s = tfm__model_embed(&m->token_embd, token, out);
+    if (s == TFM_OK && m->config.embd_scale > 0.0f && m->config.embd_scale != 1.0f) tfm_scale(out, m->config.embd_scale, dim);
+    if (s == TFM_OK && m->token_types.data) {
+        s = tfm__model_embed(&m->token_types, 0, ctx->xb);
+        tfm_add(out, out, ctx->xb, dim);
+    }
+    if (s == TFM_OK && m->pos_embd.data) {
+        s = tfm__model_embed(&m->pos_embd, pos, ctx->xb);
+        tfm_add(out, out, ctx->xb, dim);
+    }
+    if (s == TFM_OK && m->embd_norm.data) tfm__model_norm_rows(&m->config, out, out, &m->embd_norm, &m->embd_norm_b, 1, (int)dim);
+    return s;
+}
+
 /* One chunk of n <= max_batch tokens at positions ctx->pos ...; logits (may be NULL) receive the last
    row or every row. The one forward pass of every family: what differs is read from the config and
    from which tensors the layers have. */
@@ -2278,20 +2434,13 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
     tfm_status s = TFM_OK;
     int i, l, located = 0;
 
-    /* the residual stream starts as each token's embedding (scaled; plus its learned position) */
-    for (i = 0; i < n && s == TFM_OK; i++) {
-        s = tfm__model_embed(&m->token_embd, tokens[i], x + (size_t)i * dim);
-        if (s == TFM_OK && c->embd_scale > 0.0f && c->embd_scale != 1.0f) tfm_scale(x + (size_t)i * dim, c->embd_scale, dim);
-        if (s == TFM_OK && m->pos_embd.data) {
-            s = tfm__model_embed(&m->pos_embd, ctx->pos + i, ctx->xb);
-            tfm_add(x + (size_t)i * dim, x + (size_t)i * dim, ctx->xb, dim);
-        }
-    }
+    const tfm__rows one = {0, NULL};
+    for (i = 0; i < n && s == TFM_OK; i++) s = tfm__model_embed_token(ctx, tokens[i], ctx->pos + i, x + (size_t)i * dim);
     if (s != TFM_OK) return tfm_error_set(err, s, "embedding lookup failed: %s", tfm_status_string(s));
     if (c->rope_dim > 0) tfm__model_rope_tables(ctx, ctx->pos, n);
 
     for (l = 0; l < c->n_layers; l++) {
-        s = tfm__model_attention_block(ctx, l, n);
+        s = tfm__model_attention_block(ctx, l, n, &one);
         if (s == TFM_OK) located = (s = tfm__model_check_finite(ctx, x, n, l, "attention", err)) != TFM_OK;
         if (s == TFM_OK) s = tfm__model_ffn_block(ctx, l, n);
         if (s == TFM_OK)
@@ -2324,6 +2473,10 @@ tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float 
     tfm_error_clear(err);
     if (!ctx || !tokens || n_tokens <= 0 || (mode != TFM_LOGITS_LAST && mode != TFM_LOGITS_ALL))
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_forward: no context, no tokens or a bad mode");
+    if (ctx->model->config.bidirectional)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
+                             "tfm_forward: %s is an encoder (no logits, no KV cache): use tfm_encode or tfm_embed.h",
+                             ctx->model->config.arch ? ctx->model->config.arch : "the model");
     /* the caller may have changed n_threads since the context was made */
     if (ctx->n_threads <= 0) ctx->n_threads = tfm_default_threads();
     if (ctx->n_threads > ctx->max_threads) ctx->n_threads = ctx->max_threads;
@@ -2345,6 +2498,82 @@ tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float 
         s = tfm__model_forward_chunk(ctx, tokens + done, n, out, mode == TFM_LOGITS_ALL, err);
         if (s != TFM_OK) return s;
         done += n;
+    }
+    return TFM_OK;
+}
+
+/* One batch of tfm_encode: n_seq sequences of lens[s] tokens, at most max_batch rows in all, the longest
+   seq_len. */
+static tfm_status tfm__model_encode_batch(tfm_context *ctx, const int *const *tokens, const int *lens, int n_seq,
+                                          int seq_len, float *hidden, tfm_error *err)
+{
+    const tfm_model *m = ctx->model;
+    const tfm_model_config *c = &m->config;
+    const size_t dim = (size_t)c->dim;
+    tfm__rows rows;
+    size_t need = 0, at = 0;
+    tfm_status s = TFM_OK;
+    int n = 0, i, l, t;
+    for (i = 0; i < n_seq; i++) n += lens[i];
+    if (n < TFM_ENCODE_MIN_ROWS) n = TFM_ENCODE_MIN_ROWS < ctx->max_batch ? TFM_ENCODE_MIN_ROWS : ctx->max_batch;
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        s = tfm_attn_workspace_size(&ctx->attn[l], seq_len, seq_len, &need);
+        if (s == TFM_OK && need > ctx->attn_ws_bytes) s = TFM_ERR_OUT_OF_MEMORY;
+    }
+    if (s != TFM_OK)
+        return tfm_error_set(err, s, "attention workspace for a sequence of %d tokens: %s", seq_len, tfm_status_string(s));
+    /* filler rows start as zeros: finite through every norm, never attended */
+    memset(ctx->x, 0, sizeof(float) * (size_t)n * dim);
+    for (i = 0; i < n_seq && s == TFM_OK; i++)
+        for (t = 0; t < lens[i] && s == TFM_OK; t++, at++) s = tfm__model_embed_token(ctx, tokens[i][t], t, ctx->x + at * dim);
+    if (s != TFM_OK) return tfm_error_set(err, s, "embedding lookup failed: %s", tfm_status_string(s));
+    if (c->rope_dim > 0) tfm__model_rope_tables(ctx, 0, seq_len);
+    rows.n_seq = n_seq;
+    rows.lens = lens;
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        s = tfm__model_attention_block(ctx, l, n, &rows);
+        if (s == TFM_OK) s = tfm__model_ffn_block(ctx, l, n);
+    }
+    if (s != TFM_OK) return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l - 1, tfm_status_string(s));
+    if (m->output_norm.data) tfm__model_norm_rows(c, hidden, ctx->x, &m->output_norm, &m->output_norm_b, (int)at, c->dim);
+    else memcpy(hidden, ctx->x, sizeof(float) * at * dim);
+    return TFM_OK;
+}
+
+tfm_status tfm_encode(tfm_context *ctx, const int *const *tokens, const int *n_tokens, int n_seq, float *hidden,
+                      tfm_error *err)
+{
+    int i, j, first, longest;
+    tfm_error_clear(err);
+    if (!ctx || !tokens || !n_tokens || n_seq <= 0 || !hidden)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_encode: no context, no sequences or no output");
+    if (ctx->n_threads <= 0) ctx->n_threads = tfm_default_threads();
+    if (ctx->n_threads > ctx->max_threads) ctx->n_threads = ctx->max_threads;
+    for (i = 0; i < n_seq; i++) {
+        int most = ctx->max_batch < ctx->context_length ? ctx->max_batch : ctx->context_length;
+        if (!tokens[i] || n_tokens[i] <= 0)
+            return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_encode: sequence %d is empty", i);
+        if (n_tokens[i] > most)
+            return tfm_error_set(err, TFM_ERR_CONTEXT_FULL,
+                                 "sequence %d has %d tokens, more than the context takes (%d: context length %d, "
+                                 "max_batch %d)", i, n_tokens[i], most, ctx->context_length, ctx->max_batch);
+        for (j = 0; j < n_tokens[i]; j++)
+            if (tokens[i][j] < 0 || tokens[i][j] >= ctx->model->config.vocab_size)
+                return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE,
+                                     "token %d (sequence %d, index %d) is outside the vocabulary 0..%d", tokens[i][j], i,
+                                     j, ctx->model->config.vocab_size - 1);
+    }
+    for (first = 0; first < n_seq; first = i) {
+        tfm_status s;
+        int rows = n_tokens[first];
+        longest = n_tokens[first];
+        for (i = first + 1; i < n_seq && rows + n_tokens[i] <= ctx->max_batch; i++) {
+            rows += n_tokens[i];
+            if (n_tokens[i] > longest) longest = n_tokens[i];
+        }
+        s = tfm__model_encode_batch(ctx, tokens + first, n_tokens + first, i - first, longest, hidden, err);
+        if (s != TFM_OK) return s;
+        for (j = first; j < i; j++) hidden += (size_t)n_tokens[j] * (size_t)ctx->model->config.dim;
     }
     return TFM_OK;
 }
@@ -2548,6 +2777,12 @@ tfm_status tfm_model_gguf_add_config(tfm_gguf_writer *w, const tfm_model_config 
         s = tfm__model_put_f32(w, s, arch, "rope.scaling.attn_factor", c->rope_attn_factor, err);
     if (c->rope_orig_context > 0 && c->rope_orig_context != c->context_length)
         s = tfm__model_put_u32(w, s, arch, "rope.scaling.original_context_length", (uint32_t)c->rope_orig_context, err);
+    if (a->encoder && s == TFM_OK) {
+        char key[96];
+        snprintf(key, sizeof key, "%s.attention.causal", arch);
+        s = tfm_gguf_writer_add_bool(w, key, !c->bidirectional, err);
+    }
+    if (c->pooling > 0) s = tfm__model_put_u32(w, s, arch, "pooling_type", (uint32_t)c->pooling, err);
     return s;
 }
 
@@ -2574,16 +2809,24 @@ static int tfm__model_gguf_list(const tfm__arch *a, const tfm_model_config *c, i
 {
     int fused_qkv = ((a->required | a->optional) & TFM__F_FUSED_QKV) != 0;
     int fused_up = (a->required & TFM__F_FUSED_UP) && c->n_experts == 0;
-    int pos = (a->required & TFM__F_POS_EMBD) != 0, bias = (a->required & TFM__F_NORM_BIAS) != 0;
-    int n_layer = 0;
+    const char *names[8];
+    int64_t rows[8];
+    int n_model = 0, n_layer = 0;
     const tfm__layer_tensor *e;
     const int64_t qkv = tfm__model_dim(c, TFM__D_Q) + 2 * tfm__model_dim(c, TFM__D_KV);
+    /* the model's own tensors in the converters' order (rows 0: a vector) */
+    names[n_model] = "token_embd.weight", rows[n_model++] = c->vocab_size;
+    if (a->required & TFM__F_POS_EMBD) names[n_model] = "position_embd.weight", rows[n_model++] = c->context_length;
+    if (a->required & TFM__F_TOKEN_TYPES) {
+        names[n_model] = "token_types.weight", rows[n_model++] = 2; /* tokenizer.ggml.token_type_count */
+        names[n_model] = "token_embd_norm.weight", rows[n_model++] = 0;
+        names[n_model] = "token_embd_norm.bias", rows[n_model++] = 0;
+    }
+    if (a->required & TFM__F_PRE_NORMS) names[n_model] = "output_norm.weight", rows[n_model++] = 0;
+    if (a->required & TFM__F_NORM_BIAS) names[n_model] = "output_norm.bias", rows[n_model++] = 0;
     ne[0] = c->dim, ne[1] = 0, ne[2] = 1;
-    if (i == 0) return snprintf(name, cap, "token_embd.weight"), ne[1] = c->vocab_size, 1;
-    if (pos && i == 1) return snprintf(name, cap, "position_embd.weight"), ne[1] = c->context_length, 1;
-    if (i == 1 + pos) return snprintf(name, cap, "output_norm.weight"), 1;
-    if (bias && i == 2 + pos) return snprintf(name, cap, "output_norm.bias"), 1;
-    i -= 2 + pos + bias;
+    if (i < n_model) return snprintf(name, cap, "%s", names[i]), ne[1] = rows[i], 1;
+    i -= n_model;
     while (tfm__model_gguf_written(a, c, n_layer)) n_layer++;
     if (n_layer == 0 || i >= n_layer * c->n_layers) return 0;
     e = tfm__model_gguf_written(a, c, i % n_layer);

@@ -2,7 +2,7 @@
 # The command-line interface of tfm-generate, as scripts (and the project's checks) use it: the greedy
 # story equals llama2.c's, stdout holds only the text, stderr ends with the timing line, and bad
 # arguments or files exit non-zero with one line; a GGUF model needs no -z, a corrupt one is such an
-# error. Then tfm-perplexity's, tfm-synth's, tfm-quantize's and tfm-tokenize's. tests/run.sh runs it in the
+# error. Then tfm-perplexity's, tfm-synth's, tfm-quantize's, tfm-tokenize's, tfm-embed's and tfm-retrieve's. tests/run.sh runs it in the
 # native configuration.
 #   bash tests/cli.sh OUT_DIR "COMPILER AND FLAGS"      ends "cli: N passed, M failed, S skipped"
 set -u
@@ -11,7 +11,8 @@ out=${1:-build/test/native}
 cc=${2:-gcc -std=c99 -O2 -march=native -fopenmp -Iinclude}
 mkdir -p "$out"
 # each tool is built by this run (a section that builds one may be skipped): never an earlier run's binary
-rm -f "$out"/tfm-generate "$out"/tfm-perplexity "$out"/tfm-synth "$out"/tfm-quantize "$out"/tfm-tokenize
+rm -f "$out"/tfm-generate "$out"/tfm-perplexity "$out"/tfm-synth "$out"/tfm-quantize "$out"/tfm-tokenize "$out"/tfm-embed \
+    "$out"/tfm-retrieve
 gen=$out/tfm-generate
 pass=0 fail=0 skip=0
 
@@ -574,6 +575,127 @@ if [ -f "$vocab/ggml-vocab-llama3.gguf" ] && [ -f "$vocab/ggml-vocab-qwen3.gguf"
     fi
 else
     echo "  SKIP cli: tfm-tokenize: ../shared/vocab is missing" >&2
+    skip=$((skip + 1))
+fi
+
+# ---------------------------------------------------------------- tfm-embed
+# The reference vectors are llama.cpp b4748's (../shared/archs/README.md: llama-embedding's computation
+# through its C API, embed_f32, written exactly as float32).
+embed=$out/tfm-embed
+archs=$shared/archs
+# the largest |a - b| over two files of float32s (od prints them; awk compares), or "size" if they differ
+max_diff() {
+    if [ "$(wc -c <"$1")" -ne "$(wc -c <"$2")" ]; then echo size; return; fi
+    paste <(od -An -v -tf4 -w4 "$1") <(od -An -v -tf4 -w4 "$2") |
+        awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.3g\n", m + 0 }'
+}
+within() { [ "$1" != size ] && awk -v d="$1" -v lim="$2" 'BEGIN { exit !(d <= lim) }'; }
+if [ -f "$archs/bert-shared.gguf" ] && [ -f "$archs/bert-shared.emb.mean.f32" ]; then
+    if $cc examples/embed.c -o "$embed" -lm 2>"$out/cli_build.log"; then
+        sentences=$archs/bert.sentences.txt
+        for pooling in mean cls; do
+            "$embed" -m "$archs/bert-shared.gguf" -f "$sentences" --pooling $pooling --format f32 >"$out/emb.f32" 2>"$out/cli_stderr"
+            d=$(max_diff "$out/emb.f32" "$archs/bert-shared.emb.$pooling.f32")
+            if within "$d" 1e-4; then ok; else bad "tfm-embed --pooling $pooling off llama.cpp's by $d"; fi
+            "$embed" -m "$archs/bert-shared.gguf" -f "$sentences" --pooling $pooling --format f32 --no-normalize >"$out/emb.f32" 2>&1
+            d=$(max_diff "$out/emb.f32" "$archs/bert-shared.emb.$pooling.raw.f32")
+            if within "$d" 1e-4; then ok; else bad "tfm-embed --pooling $pooling --no-normalize off llama.cpp's by $d"; fi
+        done
+        # the file's pooling (cls) by default; 1 and 2 threads, batches of 1 and 32: the same bytes
+        "$embed" -m "$archs/bert-shared.gguf" -f "$sentences" --pooling cls --format f32 -t 1 >"$out/emb_cls.f32" 2>&1
+        "$embed" -m "$archs/bert-shared.gguf" -f "$sentences" --format f32 -t 2 --batch 1 >"$out/emb.f32" 2>&1
+        if cmp -s "$out/emb.f32" "$out/emb_cls.f32"; then ok; else bad "tfm-embed: default pooling, 2 threads, --batch 1 differ"; fi
+        # text: one vector a line, 64 numbers; -p gives the first line's vector exactly; json lines
+        "$embed" -m "$archs/bert-shared.gguf" -f "$sentences" >"$out/emb.txt" 2>&1
+        "$embed" -m "$archs/bert-shared.gguf" -p "$(head -n 1 "$sentences")" >"$out/emb1.txt" 2>&1
+        if [ "$(wc -l <"$out/emb.txt")" -eq 3 ] && [ "$(head -n 1 "$out/emb.txt" | wc -w)" -eq 64 ] &&
+           [ "$(head -n 1 "$out/emb.txt")" = "$(cat "$out/emb1.txt")" ]; then ok
+        else bad "tfm-embed text format: $(head -c 200 "$out/emb.txt")"; fi
+        "$embed" -m "$archs/bert-shared.gguf" -f "$sentences" --format json >"$out/emb.json" 2>&1
+        if [ "$(grep -c '^{"index": [0-2], "embedding": \[[-0-9.e, ]*\]}$' "$out/emb.json")" -eq 3 ]; then ok
+        else bad "tfm-embed --format json: $(head -c 200 "$out/emb.json")"; fi
+        # none: one vector a token (9 + 12 + 13)
+        "$embed" -m "$archs/bert-shared.gguf" -f "$sentences" --pooling none --format f32 >"$out/emb.f32" 2>&1
+        if [ "$(wc -c <"$out/emb.f32")" -eq $((34 * 64 * 4)) ]; then ok; else bad "tfm-embed --pooling none: $(wc -c <"$out/emb.f32") bytes"; fi
+        # a decoder: its last token's final hidden state
+        if [ -f "$archs/gpt2-shared.gguf" ]; then
+            "$embed" -m "$archs/gpt2-shared.gguf" -f "$sentences" --format json >"$out/emb.json" 2>"$out/cli_stderr"
+            if [ $? -eq 0 ] && [ "$(wc -l <"$out/emb.json")" -eq 3 ]; then ok; else bad "tfm-embed on a decoder: $(head -c 200 "$out/cli_stderr")"; fi
+        fi
+        expect_embed_error() {
+            local want=$1 what=$2 says=$3
+            shift 3
+            "$embed" "$@" >"$out/cli_stdout" 2>"$out/cli_stderr"
+            local rc=$?
+            if [ $rc -eq "$want" ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] &&
+               grep -qF -- "$says" "$out/cli_stderr"; then ok
+            else bad "tfm-embed $what: exit $rc (want $want), stderr (want '$says'): $(head -c 300 "$out/cli_stderr")"; fi
+        }
+        expect_embed_error 2 "no arguments" "give a model"
+        expect_embed_error 2 "no text" "give the texts" -m "$archs/bert-shared.gguf"
+        expect_embed_error 2 "bad pooling" "--pooling wants one of" -m "$archs/bert-shared.gguf" -p x --pooling max
+        expect_embed_error 2 "bad format" "--format wants one of" -m "$archs/bert-shared.gguf" -p x --format csv
+        expect_embed_error 1 "missing model" "cannot open" -m "$out/no_such.gguf" -p x
+        expect_embed_error 1 "text over the context" "text 3: 13 tokens, more than the context's 12" \
+            -m "$archs/bert-shared.gguf" -f "$sentences" -c 12
+        # tfm-synth --arch bert: a small BGE-shaped encoder with the BGE vocab; its default pooling is cls
+        synth=${TFM_SYNTH:-build/tfm-synth}
+        if [ -x "$synth" ] && [ -f "$shared/vocab/ggml-vocab-bert-bge.gguf" ]; then
+            "$synth" --shape bge-small --dim 64 --hidden 128 --layers 1 --heads 2 --kv-heads 2 --format gguf --type q8_0 \
+                -z "$shared/vocab/ggml-vocab-bert-bge.gguf" -o "$out/bge.gguf" 2>"$out/cli_stderr"
+            "$embed" -m "$out/bge.gguf" -f "$sentences" --format f32 >"$out/emb.f32" 2>>"$out/cli_stderr" &&
+                "$embed" -m "$out/bge.gguf" -f "$sentences" --format f32 --pooling cls >"$out/emb_cls.f32" 2>>"$out/cli_stderr"
+            if [ $? -eq 0 ] && [ "$(wc -c <"$out/emb.f32")" -eq $((3 * 64 * 4)) ] && cmp -s "$out/emb.f32" "$out/emb_cls.f32"; then ok
+            else bad "tfm-synth --shape bge-small then tfm-embed: $(head -c 300 "$out/cli_stderr")"; fi
+        fi
+        # ---------------------------------------------------------------- tfm-retrieve
+        retrieve=$out/tfm-retrieve
+        if $cc examples/retrieve.c -o "$retrieve" -lm 2>"$out/cli_build.log"; then
+            doc=$out/doc.txt
+            printf 'The cat sat on the mat and looked at the garden.\n\nRivers carry water from the mountains to the sea.\nThey shape valleys over many years.\n\nA quick brown fox jumps over the lazy dog.\n\nBread is made from flour, water, salt and yeast.\n\nThe library opens at nine and closes at six.\n' >"$doc"
+            "$retrieve" index -m "$archs/bert-shared.gguf" -f "$doc" -o "$out/doc.idx" >"$out/cli_stdout" 2>"$out/cli_stderr"
+            if [ $? -eq 0 ] && grep -q "indexed 5 passages" "$out/cli_stderr"; then ok; else bad "tfm-retrieve index: $(head -c 300 "$out/cli_stderr")"; fi
+            # a passage's own text finds it first, cosine 1; the second paragraph is two lines made one
+            "$retrieve" query -i "$out/doc.idx" -q "Bread is made from flour, water, salt and yeast." -k 2 >"$out/cli_stdout" 2>"$out/cli_stderr"
+            if [ $? -eq 0 ] && [ "$(head -n 1 "$out/cli_stdout")" = $'1\t1.0000\tpassage 3 (bytes 181..229)' ] &&
+               [ "$(sed -n 2p "$out/cli_stdout")" = "Bread is made from flour, water, salt and yeast." ] &&
+               [ "$(wc -l <"$out/cli_stdout")" -eq 4 ]; then ok
+            else bad "tfm-retrieve query: $(head -c 300 "$out/cli_stdout") $(head -c 200 "$out/cli_stderr")"; fi
+            "$retrieve" query -i "$out/doc.idx" -q "Rivers carry water from the mountains to the sea. They shape valleys over many years." -k 1 >"$out/cli_stdout" 2>&1
+            if grep -q $'^1\t1.0000\tpassage 1 ' "$out/cli_stdout"; then ok; else bad "tfm-retrieve query of a two-line passage: $(head -c 200 "$out/cli_stdout")"; fi
+            expect_retrieve_error() {
+                local want=$1 what=$2 says=$3
+                shift 3
+                "$retrieve" "$@" >"$out/cli_stdout" 2>"$out/cli_stderr"
+                local rc=$?
+                if [ $rc -eq "$want" ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] &&
+                   grep -qF -- "$says" "$out/cli_stderr"; then ok
+                else bad "tfm-retrieve $what: exit $rc (want $want), stderr (want '$says'): $(head -c 300 "$out/cli_stderr")"; fi
+            }
+            cp "$out/doc.idx" "$out/bad.idx"
+            printf '\x55' | dd of="$out/bad.idx" bs=1 seek=200 conv=notrunc 2>/dev/null
+            expect_retrieve_error 1 "a corrupted index" "corrupted index" query -i "$out/bad.idx" -q x
+            head -c 150 "$out/doc.idx" >"$out/bad.idx"
+            expect_retrieve_error 1 "an index cut short" "$out/bad.idx" query -i "$out/bad.idx" -q x
+            expect_retrieve_error 1 "not an index" "not a tfm index file" query -i "$doc" -q x
+            if [ -f "$archs/gpt2-shared.gguf" ]; then
+                expect_retrieve_error 1 "another model" "is not the model that made" query -i "$out/doc.idx" -q x -m "$archs/gpt2-shared.gguf"
+            fi
+            cp "$doc" "$out/doc2.txt"
+            echo "More text." >>"$out/doc2.txt"
+            expect_retrieve_error 1 "a changed document" "has changed since" query -i "$out/doc.idx" -q x -f "$out/doc2.txt"
+            expect_retrieve_error 2 "no command" "the command is index or query"
+            expect_retrieve_error 2 "index without -o" "index needs" index -m "$archs/bert-shared.gguf" -f "$doc"
+        else
+            head -n 20 "$out/cli_build.log" >&2
+            bad "examples/retrieve.c does not build"
+        fi
+    else
+        head -n 20 "$out/cli_build.log" >&2
+        bad "examples/embed.c does not build"
+    fi
+else
+    echo "  SKIP cli: tfm-embed: ../shared/archs/bert-shared.gguf is missing" >&2
     skip=$((skip + 1))
 fi
 
