@@ -26,11 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <sys/wait.h>
 #include <unistd.h>
+#if !defined(_WIN32)
+#include <sys/resource.h>
+#include <sys/wait.h>
+#endif
 
 /* ---------------------------------------------------------------- the llama2.c-style baseline */
 
@@ -264,6 +266,13 @@ static int bench_one_tokenizer(const char *dir, const char *name, const char *te
 /* ---------------------------------------------------------------- GGUF vocabs against llama.cpp */
 
 /* CPU seconds (user + system) of the children waited for so far. */
+#if defined(_WIN32) /* the processes llama.cpp is compared by are started the POSIX way: not on Windows */
+static double run_child(char *const argv[], const char *out_path, int *status, long *peak_kib, double *cpu)
+{
+    (void)argv, (void)out_path, (void)status, (void)peak_kib, (void)cpu;
+    return -1;
+}
+#else
 static double children_cpu(void)
 {
     struct rusage ru;
@@ -314,6 +323,7 @@ static double run_child(char *const argv[], const char *out_path, int *status, l
     remove(rss_path);
     return t0;
 }
+#endif
 
 /* The least CPU time of one call of fn over reps calls (after one to warm up): on a shared machine the
    wall clock counts the other programs' turns too. */
@@ -399,7 +409,11 @@ static long file_size(const char *path)
 static int bench_vocab(const char *dir, const char *name, const char *text, size_t size, int argc, char **argv,
                        int csv, int *header)
 {
+#if defined(_WIN32)
+    const char *llama = NULL; /* started the POSIX way (run_child): not on Windows */
+#else
     const char *llama = bench_arg_str(argc, argv, "--llama-tokenize", NULL);
+#endif
     const char *ours_bin = bench_arg_str(argc, argv, "--tfm-tokenize", "build/tfm-tokenize");
     int reps = (int)bench_arg_int(argc, argv, "--reps", 3), copies = (int)bench_arg_int(argc, argv, "--repeat", 4);
     char path[1024], text_path[64], tiny_path[64], out_path[64];
