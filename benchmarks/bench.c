@@ -36,9 +36,10 @@ static const bench_command bench_commands[] = {
     {"qgemv", bench_qgemv, "y = W x, W quantized: --type q8_0|q4_0|q4_1|q4_k|q6_k --rows --cols [--hot] [--packed], weight GB/s vs read bandwidth", "--type q4_0 --rows 5632 --cols 2048 --seconds 0.2"},
     {"qgemm", bench_qgemm, "Y = X W^T, W quantized: --type --m --n --k, GFLOP/s-equivalent and tokens/s vs f32 gemm", "--type q4_0 --m 128 --n 1024 --k 2048 --seconds 0.2"},
     {"kv", bench_kv, "a model at a long context per attention and KV cache type: -m MODEL --depth 896 -n 64 --kv f32,i8 --attn \"flash;window:128\", prefill and decode tok/s side by side, KV bytes read per token vs read bandwidth", NULL},
-    {"model", bench_model, "model tok/s: -m MODEL -p 128 -n 128, prefill and decode vs read bandwidth (--llama2c RUN -z TOK: vs llama2.c; --llama-bench PATH: vs llama.cpp on a GGUF file)", "-p 128 -n 128 --reps 2"},
+    {"model", bench_model, "model tok/s: -m MODEL -p 128 -n 128, prefill and decode vs read bandwidth (--llama2c RUN -z TOK: vs llama2.c; --llama-bench PATH: vs llama.cpp on a GGUF file; --parallel N: N sequences by tfm_forward_batch, --batched-bench PATH: vs llama-batched-bench)", "-p 128 -n 128 --reps 2"},
     {"embed", bench_embed, "retrieval: --search --count 100000 --dim 384, query ms vs one pass over the index at the read bandwidth (cold and warm)", "--search --count 20000 --seconds 0.2"},
     {"tokenizer", bench_tokenizer, "encode MB/s and tokens/s of tok512/tokenizer.bin on 400 KB of text, vs a llama2.c-style O(n^2) encode", "--ref-max 2048 --seconds 0.3"},
+    {"state", bench_state, "a context's state: -m MODEL --tokens 2048, save and load GB/s to memory and to a file (--dir), beside memcpy", NULL},
     {"all", bench_all, "ceilings, then every benchmark's default suite (about a minute)", NULL},
 };
 #define BENCH_N_COMMANDS (sizeof bench_commands / sizeof bench_commands[0])

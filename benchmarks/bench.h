@@ -38,6 +38,7 @@ int bench_attention(int argc, char **argv);
 int bench_qgemv(int argc, char **argv);
 int bench_qgemm(int argc, char **argv);
 int bench_tokenizer(int argc, char **argv);
+int bench_state(int argc, char **argv);
 /* stories260K.bin in ../shared/models or models/ (what `all` runs `model` on), or NULL */
 const char *bench_default_model(void);
 

@@ -2,6 +2,7 @@
 
      tfm-bench model -m MODEL -p 128 -n 128 --threads 1,2 [--reps 3] [--csv] [--no-mmap] [--no-pack]
                      [--llama2c PATH/TO/run -z TOKENIZER | --llama-bench PATH/TO/llama-bench]
+     tfm-bench model -m MODEL -n 128 --parallel N [--batched-bench PATH/TO/llama-batched-bench]
 
    pp_tok_s  a p-token prompt in one tfm_forward call (one gemm per weight matrix) on an empty cache
    tg_tok_s  n tokens decoded one at a time (one gemv per matrix) from an empty cache, greedy
@@ -18,6 +19,10 @@
    prompt rate (a prompt of p tokens, which run.c feeds one token at a time), parsed from its
    "achieved tok/s" line. Each rep runs ours then the baseline, so both see the same machine; best of
    --reps; pp_ratio and tg_ratio are ours over its.
+   --parallel N decodes N sequences side by side (tfm_forward_batch: each weight matrix read once a
+   step for all N): tg_tok_s is then the total over the N, tg1_tok_s one sequence alone, speedup their
+   ratio; --batched-bench runs llama.cpp's llama-batched-bench -npp 1 -ntg n -npl N after ours in each
+   rep (its S_TG: lcpp_tg_tok_s, tg_ratio ours over it).
    --llama-bench does the same with llama.cpp's llama-bench on a GGUF file (`-p P -n N -t T -r 1`, its own
    warm-up included): the same two tests, its avg_ts of each; columns lcpp_pp_tok_s and lcpp_tg_tok_s. */
 #include "bench.h"
@@ -44,6 +49,56 @@ static void run_prefill(void *p)
     model_run *r = (model_run *)p;
     tfm_context_reset(r->ctx);
     r->status = tfm_forward(r->ctx, r->tokens, r->n, r->logits, TFM_LOGITS_LAST, &r->err);
+}
+
+/* --parallel N: N sequences decoded side by side, one tfm_forward_batch step a token of each */
+typedef struct parallel_run {
+    tfm_context **ctxs;
+    int n_seq, n;
+    float *logits; /* [n_seq][vocab] */
+    int vocab;
+    tfm_status status;
+    tfm_error err;
+} parallel_run;
+
+static void run_parallel_decode(void *p)
+{
+    parallel_run *r = (parallel_run *)p;
+    int tokens[64], i, step;
+    for (i = 0; i < r->n_seq; i++) {
+        tfm_context_reset(r->ctxs[i]);
+        tokens[i] = 1 + i; /* different sequences */
+    }
+    for (step = 0; step < r->n && r->status == TFM_OK; step++) {
+        r->status = tfm_forward_batch(r->ctxs, tokens, r->n_seq, r->logits, &r->err);
+        for (i = 0; i < r->n_seq; i++) tokens[i] = (int)tfm_argmax(r->logits + (size_t)i * (size_t)r->vocab, (size_t)r->vocab);
+    }
+}
+
+/* llama.cpp's llama-batched-bench on the same file, -npp 1 -ntg n -npl n_seq: its text-generation
+   speed S_TG (total tok/s over the sequences), 0 when it fails. */
+static double batched_bench_rate(const char *bin, const char *model, int threads, int n_seq, int n)
+{
+    char cmd[2048], line[512];
+    double rate = 0;
+    FILE *f;
+    if (strchr(bin, '\'') || strchr(model, '\'')) return 0;
+    snprintf(cmd, sizeof cmd, "'%s' -m '%s' -c %d -b 2048 -ub 512 -npp 1 -ntg %d -npl %d -t %d -tb %d --no-mmap 2>/dev/null",
+             bin, model, n_seq * (n + 8), n, n_seq, threads, threads);
+    bench_sleep(0.2);
+    f = popen(cmd, "r");
+    /* |    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s | */
+    while (f && fgets(line, sizeof line, f)) {
+        double v[10];
+        if (sscanf(line, " | %lf | %lf | %lf | %lf | %lf | %lf | %lf | %lf | %lf | %lf |", &v[0], &v[1], &v[2], &v[3], &v[4],
+                   &v[5], &v[6], &v[7], &v[8], &v[9]) == 10 && (int)v[2] == n_seq)
+            rate = v[7];
+    }
+    if (!f || pclose(f) != 0) {
+        fprintf(stderr, "model: '%s' failed\n", bin);
+        rate = 0;
+    }
+    return rate;
 }
 
 static void run_decode(void *p)
@@ -167,11 +222,82 @@ const char *bench_default_model(void)
     return path;
 }
 
+/* --parallel N: total decode tok/s of N sequences stepped together (tg_tok_s), beside one sequence
+   decoded alone (tg1_tok_s, the same as the usual tg) and their ratio; --batched-bench adds llama.cpp's
+   S_TG at the same N, run right after ours in each rep. */
+static int bench_model_parallel(tfm_model *model, const char *path, int n_seq, int n, int reps, const int *threads,
+                                int n_threads, const char *batched, int csv)
+{
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    int i, j, rep, failed = 0;
+    for (i = 0; i < n_threads && !failed; i++) {
+        tfm_context *ctxs[64];
+        tfm_context_params params;
+        parallel_run pr;
+        model_run one;
+        double tg = 0, tg1 = 0, lcpp = 0;
+        bench_row row;
+        memset(&params, 0, sizeof params);
+        params.context_length = n + 1;
+        params.n_threads = threads[i];
+        params.max_batch = n_seq;
+        memset(&pr, 0, sizeof pr);
+        memset(&one, 0, sizeof one);
+        pr.ctxs = ctxs, pr.n_seq = n_seq, pr.n = n, pr.vocab = model->config.vocab_size;
+        pr.logits = (float *)malloc(sizeof(float) * (size_t)pr.vocab * (size_t)n_seq);
+        for (j = 0; j < n_seq; j++) ctxs[j] = NULL;
+        for (j = 0; j < n_seq && pr.status == TFM_OK; j++) pr.status = tfm_context_create(model, &params, &ctxs[j], &pr.err);
+        if (!pr.logits || pr.status != TFM_OK) {
+            fprintf(stderr, "model: %s\n", pr.logits ? pr.err.message : "out of memory");
+            failed = 1;
+        }
+        one.ctx = ctxs[0], one.logits = pr.logits, one.vocab = pr.vocab, one.n = n;
+        for (rep = -1; rep < reps && !failed; rep++) {
+            double t = bench_now();
+            run_decode(&one);
+            t = bench_now() - t;
+            if (rep >= 0 && (double)n / t > tg1) tg1 = (double)n / t;
+            t = bench_now();
+            run_parallel_decode(&pr);
+            t = bench_now() - t;
+            if (rep >= 0 && (double)n * n_seq / t > tg) tg = (double)n * n_seq / t;
+            if (batched && rep >= 0) {
+                double v = batched_bench_rate(batched, path, threads[i], n_seq, n);
+                if (v > lcpp) lcpp = v;
+            }
+            if (pr.status != TFM_OK || one.status != TFM_OK) {
+                fprintf(stderr, "model: %s\n", pr.status != TFM_OK ? pr.err.message : one.err.message);
+                failed = 1;
+            }
+        }
+        for (j = 0; j < n_seq; j++) tfm_context_free(ctxs[j]);
+        free(pr.logits);
+        if (failed) break;
+        bench_row_init(&row);
+        bench_row_str(&row, "model", name);
+        bench_row_int(&row, "threads", threads[i]);
+        bench_row_int(&row, "parallel", n_seq);
+        bench_row_int(&row, "tg", n);
+        bench_row_num(&row, "tg_tok_s", tg, 1);
+        bench_row_num(&row, "tg1_tok_s", tg1, 1);
+        bench_row_num(&row, "speedup", tg1 > 0 ? tg / tg1 : NAN, 2);
+        if (batched) {
+            bench_row_num(&row, "lcpp_tg_tok_s", lcpp > 0 ? lcpp : NAN, 1);
+            bench_row_num(&row, "tg_ratio", lcpp > 0 ? tg / lcpp : NAN, 2);
+            failed |= !(lcpp > 0);
+        }
+        bench_row_print(&row, csv, i == 0);
+    }
+    return failed;
+}
+
 int bench_model(int argc, char **argv)
 {
     const char *path = bench_arg_str(argc, argv, "-m", NULL);
     const char *l2c = bench_arg_str(argc, argv, "--llama2c", NULL), *tok = bench_arg_str(argc, argv, "-z", NULL);
     const char *lcpp = bench_arg_str(argc, argv, "--llama-bench", NULL);
+    const char *batched = bench_arg_str(argc, argv, "--batched-bench", NULL);
+    long parallel = bench_arg_int(argc, argv, "--parallel", 0);
     long p = bench_arg_int(argc, argv, "-p", 128), n = bench_arg_int(argc, argv, "-n", 128);
     long reps = bench_arg_int(argc, argv, "--reps", 3);
     int csv = bench_flag(argc, argv, "--csv"), threads[8], n_threads, i, rep, failed = 0;
@@ -181,7 +307,11 @@ int bench_model(int argc, char **argv)
     int *prompt;
     float *logits;
     tfm_model_options options;
-    if (!bench_check_args(argc, argv, "-m -p -n -z --threads --reps --llama2c --llama-bench", "--csv --no-mmap --no-pack")) return 2;
+    if (!bench_check_args(argc, argv, "-m -p -n -z --threads --reps --llama2c --llama-bench --parallel --batched-bench",
+                          "--csv --no-mmap --no-pack"))
+        return 2;
+    if (parallel < 0 || parallel > 64) return tfm_args_error("tfm-bench model", "--parallel wants 1..64 sequences");
+    if (batched && parallel < 1) return tfm_args_error("tfm-bench model", "--batched-bench goes with --parallel N");
     options.no_mmap = bench_flag(argc, argv, "--no-mmap");
     options.no_pack = bench_flag(argc, argv, "--no-pack"); /* the weights as stored (tfm_model_pack skipped) */
     n_threads = bench_threads(argc, argv, threads, 8);
@@ -199,6 +329,11 @@ int bench_model(int argc, char **argv)
     if (tfm_model_load(path, &options, &model, &err) != TFM_OK) {
         fprintf(stderr, "model: %s\n", err.message);
         return 1;
+    }
+    if (parallel > 0) {
+        int status = bench_model_parallel(model, path, (int)parallel, (int)n, (int)reps, threads, n_threads, batched, csv);
+        tfm_model_free(model);
+        return status;
     }
     if (p < 1 || n < 1 || reps < 1 || p > model->config.context_length || n > model->config.context_length) {
         fprintf(stderr, "model: -p and -n in 1..%d (the model's context), --reps positive\n",

@@ -2,18 +2,21 @@
 
      tfm-generate -m stories15M.bin -z tokenizer.bin -p "Once upon a time" -n 200
      tfm-generate -m stories260K.gguf -p "Once upon a time" -n 200      (a GGUF file carries its vocab)
+     tfm-generate -m model.gguf -f prompt.txt --prompt-cache prompt.state (a second run prefills nothing)
 
-   The prompt goes through the model in one batch (prefill), then each new token is sampled, printed and
-   fed back (decode). stdout gets the text only: the prompt, then the continuation, then a newline.
-   stderr's last line is the timing: prefill: N tok, X tok/s | decode: M tok, Y tok/s | peak RSS: Z MiB
-   (--moe-stats prints a mixture of experts' routing statistics on stderr just before it). Options follow
-   tfm_args.h's conventions (llama.cpp's names, --help, --version, exit status 2 for a usage error). */
+   tfm_generate (tfm_generate.h) does the work: the prompt goes through the model in one batch
+   (prefill), then each new token is sampled, printed and fed back (decode), until an end-of-generation
+   token, -n tokens, a --stop string or a full context. stdout gets the text only: the prompt, then the
+   continuation, then a newline. stderr's last line is the timing:
+     prefill: N tok, X tok/s | decode: M tok, Y tok/s | peak RSS: Z MiB
+   (N: the prompt tokens run through the model; --moe-stats prints a mixture of experts' routing
+   statistics on stderr just before it; with --prompt-cache a line "prompt cache: reused N prompt tokens
+   of M" comes first when the file held some). Options follow tfm_args.h's conventions (llama.cpp's
+   names, --help, --version, exit status 2 for a usage error). */
 #include "tfm_args.h"
 
 #define TFM_IMPLEMENTATION
-#include "tfm_model.h"
-#include "tfm_sampler.h"
-#include "tfm_tokenizer.h"
+#include "tfm_generate.h"
 
 #include "model_sources.h"
 
@@ -30,9 +33,12 @@
 
 /* The longest prompt file -f reads (a prompt must fit in the context anyway). */
 #define PROMPT_FILE_MAX ((size_t)64 << 20)
+#define MAX_STOPS 16
 
 typedef struct options {
-    const char *model, *tokenizer, *prompt, *prompt_file, *attn;
+    const char *model, *tokenizer, *prompt, *prompt_file, *attn, *prompt_cache;
+    const char *stop[MAX_STOPS];
+    int n_stop;
     long n_generate;
     int n_threads, context;
     tfm_dtype kv_type;
@@ -55,6 +61,10 @@ static void usage(FILE *out)
             "  -n, --n-predict N       tokens to generate (default 256); stops earlier at an end-of-generation\n"
             "                          token (EOS, end of turn, ...; BOS too for a llama2.c tokenizer.bin), or\n"
             "                          when the context is full. A prompt longer than the context is an error.\n"
+            "  --stop TEXT             stop before TEXT, which is not printed (up to 16 of them)\n"
+            "  --prompt-cache FILE     keep the prompt's state in FILE: a later run whose prompt starts the\n"
+            "                          same way prefills only the rest (stderr: reused N prompt tokens); FILE\n"
+            "                          is rewritten whenever the prompt had more to prefill\n"
             "  --temp T                temperature, 0 = greedy (default 1.0)\n"
             "  --top-p P               nucleus sampling: smallest set of tokens with probability >= P\n"
             "                          (default 0.9; 1 = off)\n"
@@ -104,8 +114,16 @@ static int parse_args(int argc, char **argv, options *o)
             tfm_args_int(&a, "-c", "--ctx-size", 1, 1 << 24, &o->context) ||
             tfm_args_int(&a, NULL, "--context", 1, 1 << 24, &o->context) ||
             tfm_args_string(&a, NULL, "--attn", &o->attn) || tfm_args_choice(&a, NULL, "--kv-type", kv_types, 2, &kv) ||
-            tfm_args_flag(&a, NULL, "--moe-stats", &o->moe_stats))
+            tfm_args_flag(&a, NULL, "--moe-stats", &o->moe_stats) ||
+            tfm_args_string(&a, NULL, "--prompt-cache", &o->prompt_cache))
             continue;
+        if (tfm_args_is(&a, NULL, "--stop")) {
+            const char *v = tfm_args_value(&a);
+            if (v && (!v[0] || o->n_stop == MAX_STOPS))
+                return tfm_args_fail(&a, "--stop wants a non-empty text, at most 16 of them");
+            if (v) o->stop[o->n_stop++] = v;
+            continue;
+        }
         tfm_args_unknown(&a);
     }
     if (a.status >= 0) return a.status;
@@ -132,14 +150,12 @@ static double peak_rss_mib(void)
 #endif
 }
 
-/* Prints the text token id completes (a UTF-8 character split over tokens waits for its last byte);
-   0 when stdout is gone. out holds tfm_tokenizer_max_piece + 4 bytes. */
-static int print_token(const tfm_tokenizer *tok, tfm_token_stream *stream, int id, char *out, size_t cap)
+/* Each piece of text as it comes; a write error stops generation (and is reported). */
+static int print_piece(void *user, const char *text, size_t len)
 {
-    size_t len;
-    if (tfm_token_stream_push(stream, tok, id, out, cap, &len) != TFM_OK) return 1;
-    if (!tfm_tokenizer_piece_printable(out, len)) return 1;
-    return fwrite(out, 1, len, stdout) == len && fflush(stdout) == 0;
+    int *write_failed = (int *)user;
+    if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) *write_failed = 1;
+    return *write_failed;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -151,9 +167,6 @@ typedef struct session {
     tfm_context *ctx;
     tfm_sampler *sampler;
     char *prompt_text;        /* read from -f */
-    int *ids;
-    float *logits;
-    char *piece; /* the streamed text of one token */
 } session;
 
 static int finish(session *s, int status)
@@ -163,9 +176,6 @@ static int finish(session *s, int status)
     tfm_tokenizer_free(s->own_tok);
     tfm_model_free(s->model);
     free(s->prompt_text);
-    free(s->ids);
-    free(s->logits);
-    free(s->piece);
     return status;
 }
 
@@ -174,14 +184,13 @@ int main(int argc, char **argv)
     options o;
     session s;
     tfm_context_params params;
+    tfm_generate_params gp;
+    tfm_generate_stats st;
     tfm_error err;
     const char *prompt;
     size_t prompt_len;
-    int n_prompt = 0, n_done = 0, flags, i, status;
-    size_t piece_cap;
-    tfm_token_stream stream;
+    int status, write_failed = 0, from_cache = 0;
     long room;
-    double t0, t_prefill, t_decode;
 
 #if defined(HAVE_POSIX)
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is a write error to report, not a signal to die of */
@@ -226,84 +235,58 @@ int main(int argc, char **argv)
         fprintf(stderr, "tfm-generate: %s\n", err.message);
         return finish(&s, 1);
     }
-    /* the prompt: BOS when the vocab wants one (llama2.c's tokenizer.bin does), then its tokens; special
-       tokens written in it count as such (llama.cpp's rule) unless the vocab is llama2.c's; an empty
-       prompt starts from BOS */
-    flags = TFM_TOKENIZE_ADD_SPECIAL | (s.own_tok ? 0 : TFM_TOKENIZE_PARSE_SPECIAL);
-    piece_cap = tfm_tokenizer_max_piece(s.tok) + 4;
-    s.logits = (float *)malloc(sizeof(float) * (size_t)s.model->config.vocab_size);
-    s.piece = (char *)malloc(piece_cap);
-    if (!s.logits || !s.piece || prompt_len > (size_t)INT_MAX / 4 ||
-        tfm_tokenize(s.tok, prompt, prompt_len, flags, NULL, 0, &n_prompt, &err) != TFM_OK ||
-        !(s.ids = (int *)malloc(sizeof(int) * ((size_t)n_prompt + 1))) ||
-        tfm_tokenize(s.tok, prompt, prompt_len, flags, s.ids, n_prompt, &n_prompt, &err) != TFM_OK) {
-        fprintf(stderr, "tfm-generate: the prompt: %s\n",
-                s.logits && s.piece && prompt_len <= (size_t)INT_MAX / 4 ? err.message : "too long, or out of memory");
-        return finish(&s, 1);
-    }
-    if (n_prompt == 0 && tfm_tokenizer_bos(s.tok) >= 0) s.ids[n_prompt++] = tfm_tokenizer_bos(s.tok);
-    if (n_prompt == 0) {
-        fprintf(stderr, "tfm-generate: give a prompt (-p): the vocab has no BOS to start from\n");
-        return finish(&s, 1);
-    }
-    if (n_prompt > s.ctx->context_length) {
-        fprintf(stderr, "tfm-generate: the prompt is %d tokens, the context holds %d\n", n_prompt,
-                s.ctx->context_length);
-        return finish(&s, 1);
-    }
-    tfm_token_stream_init(&stream);
-    for (i = 0; i < n_prompt; i++)
-        if (!print_token(s.tok, &stream, s.ids[i], s.piece, piece_cap)) {
-            fprintf(stderr, "tfm-generate: cannot write to stdout\n");
-            return finish(&s, 1);
-        }
 
-    /* prefill: the whole prompt in one call; its last logits give the first new token */
-    t0 = tfm_args_seconds();
-    if (tfm_forward(s.ctx, s.ids, n_prompt, s.logits, TFM_LOGITS_LAST, &err) != TFM_OK) {
+    /* a prompt cache from an earlier run: what of it agrees with this prompt is kept */
+    if (o.prompt_cache) {
+        FILE *f = fopen(o.prompt_cache, "rb");
+        if (f) {
+            fclose(f);
+            if (tfm_context_state_load_file(s.ctx, o.prompt_cache, &err) == TFM_OK) from_cache = 1;
+            else fprintf(stderr, "tfm-generate: prompt cache not used (%s)\n", err.message);
+        }
+    }
+
+    /* prefill: the prompt (BOS first, as the vocab says) in batches of the context's max_batch */
+    memset(&gp, 0, sizeof gp);
+    gp.on_piece = print_piece;
+    gp.user = &write_failed;
+    gp.stop = o.stop;
+    gp.n_stop = o.n_stop;
+    gp.plain_text = s.own_tok != NULL; /* llama2.c's vocab: special tokens are not parsed */
+    if (tfm_generate_prompt(s.ctx, s.tok, s.sampler, prompt, prompt_len, &gp, &st, &err) != TFM_OK) {
         fprintf(stderr, "tfm-generate: %s\n", err.message);
         return finish(&s, 1);
     }
-    for (i = 0; i < n_prompt; i++) tfm_sampler_accept(s.sampler, s.ids[i]);
-    t_prefill = tfm_args_seconds() - t0;
+    if (o.prompt_cache && st.n_prefilled > 0 && tfm_context_state_save_file(s.ctx, o.prompt_cache, &err) != TFM_OK)
+        fprintf(stderr, "tfm-generate: prompt cache not saved (%s)\n", err.message);
+    if (fwrite(prompt, 1, prompt_len, stdout) != prompt_len || fflush(stdout) != 0) {
+        fprintf(stderr, "tfm-generate: cannot write to stdout\n");
+        return finish(&s, 1);
+    }
 
     /* decode: sample, print, feed back; each new token takes one position */
-    room = s.ctx->context_length - n_prompt;
+    room = tfm_context_length(s.ctx) - tfm_context_pos(s.ctx);
     if (o.n_generate > room) {
         fprintf(stderr, "tfm-generate: the context holds %ld more tokens: generating %ld, not %ld\n", room, room,
                 o.n_generate);
         o.n_generate = room;
     }
-    t0 = tfm_args_seconds();
-    for (n_done = 0; n_done < o.n_generate; n_done++) {
-        int next;
-        if (tfm_sampler_sample(s.sampler, s.logits, &next, &err) != TFM_OK) {
-            /* after text on a terminal, the message starts its own line */
-            fprintf(stderr, "%stfm-generate: %s\n", n_prompt > 1 || n_done > 0 ? "\n" : "", err.message);
-            return finish(&s, 1);
-        }
-        if (tfm_tokenizer_is_eog(s.tok, next)) break; /* EOS, end of turn, ...; BOS for llama2.c's vocab */
-        if (!print_token(s.tok, &stream, next, s.piece, piece_cap)) {
-            fprintf(stderr, "tfm-generate: cannot write to stdout\n");
-            return finish(&s, 1);
-        }
-        if (tfm_forward(s.ctx, &next, 1, s.logits, TFM_LOGITS_LAST, &err) != TFM_OK) {
-            fprintf(stderr, "\ntfm-generate: %s\n", err.message);
-            return finish(&s, 1);
-        }
+    gp.max_tokens = (int)o.n_generate;
+    if (o.n_generate > 0 && tfm_generate_continue(s.ctx, s.tok, s.sampler, &gp, &st, &err) != TFM_OK) {
+        /* after text on a terminal, the message starts its own line */
+        fprintf(stderr, "%stfm-generate: %s\n", prompt_len > 0 || st.n_generated > 0 ? "\n" : "", err.message);
+        return finish(&s, 1);
     }
-    t_decode = tfm_args_seconds() - t0;
-    {
-        size_t len = 0;
-        tfm_token_stream_flush(&stream, s.piece, piece_cap, &len); /* an unfinished character at the end */
-        if (fwrite(s.piece, 1, len, stdout) != len || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
-            fprintf(stderr, "tfm-generate: cannot write to stdout\n");
-            return finish(&s, 1);
-        }
+    if (write_failed || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+        fprintf(stderr, "tfm-generate: cannot write to stdout\n");
+        return finish(&s, 1);
     }
     if (o.moe_stats) tfm_context_moe_stats_print(s.ctx, stderr);
-    fprintf(stderr, "prefill: %d tok, %.1f tok/s | decode: %d tok, %.1f tok/s | peak RSS: %.1f MiB\n", n_prompt,
-            t_prefill > 0 ? n_prompt / t_prefill : 0.0, n_done, t_decode > 0 ? n_done / t_decode : 0.0,
-            peak_rss_mib());
+    if (from_cache && st.n_reused > 0)
+        fprintf(stderr, "prompt cache: reused %d prompt tokens of %d (%s)\n", st.n_reused, st.n_prompt,
+                tfm_args_quote(o.prompt_cache));
+    fprintf(stderr, "prefill: %d tok, %.1f tok/s | decode: %d tok, %.1f tok/s | peak RSS: %.1f MiB\n", st.n_prefilled,
+            st.prefill_seconds > 0 ? st.n_prefilled / st.prefill_seconds : 0.0, st.n_generated,
+            st.decode_seconds > 0 ? st.n_generated / st.decode_seconds : 0.0, peak_rss_mib());
     return finish(&s, 0);
 }

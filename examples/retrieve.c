@@ -154,11 +154,11 @@ static int run_index(const options *o)
     index.count = count;
     index.pooling = pooling;
     index.normalized = 1;
-    index.model_fingerprint = tfm_embed_model_fingerprint(model);
+    index.model_fingerprint = tfm_model_fingerprint(model);
     index.model_path = o->model;
     index.document_path = o->file;
     index.document_bytes = doc.size;
-    index.document_hash = tfm_embed_hash(doc.data, doc.size, 0);
+    index.document_hash = tfm_hash64(doc.data, doc.size, 0);
     index.vectors = vectors;
     index.spans = spans;
     if (tfm_embed_index_write(o->out, &index, &err) != TFM_OK) {
@@ -217,7 +217,7 @@ static int run_query(const options *o)
     model_path = o->model ? o->model : index.model_path;
     doc_path = o->file ? o->file : index.document_path;
     if (!open_model(model_path, o->n_threads, &model, &ctx)) goto done;
-    if (tfm_embed_model_fingerprint(model) != index.model_fingerprint || model->config.dim != index.dim) {
+    if (tfm_model_fingerprint(model) != index.model_fingerprint || model->config.dim != index.dim) {
         fprintf(stderr, "tfm-retrieve: %s is not the model that made %s (its fingerprint differs): query with the "
                         "index's model, or index again\n", tfm_args_quote(model_path), tfm_args_quote(o->index));
         goto done;
@@ -226,7 +226,7 @@ static int run_query(const options *o)
         fprintf(stderr, "tfm-retrieve: the document of %s: %s\n", o->index, err.message);
         goto done;
     }
-    if (doc.size != index.document_bytes || tfm_embed_hash(doc.data, doc.size, 0) != index.document_hash) {
+    if (doc.size != index.document_bytes || tfm_hash64(doc.data, doc.size, 0) != index.document_hash) {
         fprintf(stderr, "tfm-retrieve: %s has changed since %s was made: index it again\n", tfm_args_quote(doc_path),
                 tfm_args_quote(o->index));
         goto done;

@@ -18,3 +18,5 @@
 #include "tfm_moe.h"
 #include "tfm_model.h"
 #include "tfm_embed.h"
+#include "tfm_chat.h"
+#include "tfm_generate.h"

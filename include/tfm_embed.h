@@ -28,17 +28,17 @@
         8      4   version (1)
        12      4   dim: floats a vector
        16      8   count: passages (at most 2^31 - 1)
-       24      8   model fingerprint (tfm_embed_model_fingerprint of the model that embedded them)
+       24      8   model fingerprint (tfm_model_fingerprint of the model that embedded them)
        32      4   pooling (tfm_pooling value: mean, cls or last)
        36      4   flags: bit 0 = the vectors are L2-normalised
        40      8   document bytes
-       48      8   document hash (tfm_embed_hash of its bytes, seed 0)
+       48      8   document hash (tfm_hash64 of its bytes, seed 0)
        56      4   model path length, 60: document path length (bytes, at most 4096 each)
        64      8   vectors offset (a multiple of 64)
        72      8   spans offset (a multiple of 8)
-       80      8   payload hash: tfm_embed_hash of the paths, then of the vectors, then of the spans, each
+       80      8   payload hash: tfm_hash64 of the paths, then of the vectors, then of the spans, each
                    seeded with the one before (seed 0 first)
-       88      8   header hash: tfm_embed_hash of bytes 0..87 (seed 0)
+       88      8   header hash: tfm_hash64 of bytes 0..87 (seed 0)
        96          model path, document path, zeros up to the vectors; vectors f32 [count][dim]; zeros up
                    to the spans; spans u64 [count][2]: passage i is document bytes [start, end). The file
                    ends there.
@@ -104,15 +104,6 @@ TFM_API tfm_status tfm_embed_tokens(tfm_context *ctx, const int *const *tokens, 
 TFM_API tfm_status tfm_embed_texts(tfm_context *ctx, const char *const *texts, const size_t *lens, int n,
                                    tfm_pooling pooling, int normalize, float *out, tfm_error *err);
 
-/* A 64-bit checksum of n bytes (not cryptographic: it tells a corrupted or different file, not a
-   forged one). The same value on every platform and build; several gigabytes a second. */
-TFM_API uint64_t tfm_embed_hash(const void *data, size_t n, uint64_t seed);
-/* A checksum that tells models apart: of the model file's size, its first MiB (the metadata, the vocab)
-   and 4 KiB every MiB after it (every tensor of any size differs somewhere there), or of the config and
-   the embedding table for a model loaded from memory (tfm_model_load_memory). The same for the same file
-   mapped or read (options.no_mmap). */
-TFM_API uint64_t tfm_embed_model_fingerprint(const tfm_model *model);
-
 /* ---------------------------------------------------------------- search */
 
 typedef struct tfm_embed_hit {
@@ -152,10 +143,10 @@ typedef struct tfm_embed_index {
     int count;                  /* passages */
     tfm_pooling pooling;        /* how the vectors were pooled */
     int normalized;             /* 1: unit vectors (scores are cosines) */
-    uint64_t model_fingerprint; /* tfm_embed_model_fingerprint of the model that embedded them */
+    uint64_t model_fingerprint; /* tfm_model_fingerprint of the model that embedded them */
     const char *model_path;     /* the model file as the writer named it (may be "" ) */
     const char *document_path;  /* the document the spans point into (may be "") */
-    uint64_t document_bytes;    /* its size and tfm_embed_hash (seed 0), to tell a changed document */
+    uint64_t document_bytes;    /* its size and tfm_hash64 (seed 0), to tell a changed document */
     uint64_t document_hash;
     const float *vectors;       /* [count][dim] */
     const uint64_t *spans;      /* [count][2]: passage i is document bytes [spans[2i], spans[2i+1]) */
@@ -356,96 +347,10 @@ tfm_status tfm_embed_texts(tfm_context *ctx, const char *const *texts, const siz
 
 /* ---------------------------------------------------------------- checksums */
 
-#define TFM__EMBED_P1 0x9E3779B185EBCA87ull
-#define TFM__EMBED_P2 0xC2B2AE3D27D4EB4Full
-
-static uint64_t tfm__embed_rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-
-/* the usual 64-bit avalanche: every input bit reaches every output bit */
-static uint64_t tfm__embed_mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xFF51AFD7ED558CCDull;
-    h ^= h >> 33;
-    h *= 0xC4CEB9FE1A85EC53ull;
-    h ^= h >> 33;
-    return h;
-}
-
 static uint64_t tfm__embed_le64(const unsigned char *p)
 {
     return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
            (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
-}
-
-static uint64_t tfm__embed_lane(uint64_t lane, uint64_t word)
-{
-    return tfm__embed_rotl(lane + word * TFM__EMBED_P2, 31) * TFM__EMBED_P1;
-}
-
-uint64_t tfm_embed_hash(const void *data, size_t n, uint64_t seed)
-{
-    const unsigned char *p = (const unsigned char *)data;
-    uint64_t lane[4], h;
-    unsigned char tail[32];
-    size_t i = 0, rest;
-    int j;
-    for (j = 0; j < 4; j++) lane[j] = seed + (uint64_t)(j + 1) * TFM__EMBED_P1;
-    if (!p) n = 0;
-    /* four independent multiply chains: the checksum runs at several bytes a cycle */
-    for (; i + 32 <= n; i += 32)
-        for (j = 0; j < 4; j++) lane[j] = tfm__embed_lane(lane[j], tfm__embed_le64(p + i + 8 * j));
-    rest = n - i;
-    if (rest) {
-        memset(tail, 0, sizeof tail);
-        memcpy(tail, p + i, rest);
-        for (j = 0; j < 4; j++) lane[j] = tfm__embed_lane(lane[j], tfm__embed_le64(tail + 8 * j));
-    }
-    h = (uint64_t)n * TFM__EMBED_P2;
-    for (j = 0; j < 4; j++) h = tfm__embed_rotl(h ^ tfm__embed_mix(lane[j]), 27) * TFM__EMBED_P1;
-    return tfm__embed_mix(h);
-}
-
-static uint64_t tfm__embed_hash_u64(uint64_t h, uint64_t v)
-{
-    unsigned char b[8];
-    int i;
-    for (i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
-    return tfm_embed_hash(b, 8, h);
-}
-
-uint64_t tfm_embed_model_fingerprint(const tfm_model *model)
-{
-    const size_t head = (size_t)1 << 20, stride = (size_t)1 << 20, window = 4096;
-    const unsigned char *data;
-    size_t size, at;
-    uint64_t h;
-    if (!model) return 0;
-    if (model->file.data) {
-        data = model->file.data;
-        size = model->file.size;
-        h = tfm__embed_hash_u64(0, (uint64_t)size);
-        h = tfm_embed_hash(data, size < head ? size : head, h);
-        for (at = head; at < size; at += stride)
-            h = tfm_embed_hash(data + at, size - at < window ? size - at : window, h);
-        if (size > head + window) h = tfm_embed_hash(data + size - window, window, h); /* the end too */
-        return h;
-    } else {
-        const tfm_model_config *c = &model->config;
-        const tfm_tensor *t = &model->token_embd;
-        int64_t values[8];
-        int i;
-        values[0] = c->dim, values[1] = c->hidden_dim, values[2] = c->n_layers, values[3] = c->n_heads;
-        values[4] = c->n_kv_heads, values[5] = c->head_dim, values[6] = c->vocab_size, values[7] = t->dtype;
-        h = 0;
-        for (i = 0; i < 8; i++) h = tfm__embed_hash_u64(h, (uint64_t)values[i]);
-        if (t->data) {
-            size = tfm_tensor_nbytes(t);
-            data = (const unsigned char *)t->data;
-            for (at = 0; at < size; at += stride) h = tfm_embed_hash(data + at, size - at < window ? size - at : window, h);
-        }
-        return h;
-    }
 }
 
 /* ---------------------------------------------------------------- search */
@@ -806,10 +711,10 @@ tfm_status tfm_embed_index_write(const char *path, const tfm_embed_index *index,
                                  (unsigned long long)i, (unsigned long long)index->spans[2 * i],
                                  (unsigned long long)index->spans[2 * i + 1], (unsigned long long)index->document_bytes);
 
-    payload = tfm_embed_hash(model_path, model_len, 0);
-    payload = tfm_embed_hash(doc_path, doc_len, payload);
-    payload = tfm_embed_hash(index->vectors, (size_t)l.vector_bytes, payload);
-    payload = tfm_embed_hash(index->spans, (size_t)index->count * 16, payload);
+    payload = tfm_hash64(model_path, model_len, 0);
+    payload = tfm_hash64(doc_path, doc_len, payload);
+    payload = tfm_hash64(index->vectors, (size_t)l.vector_bytes, payload);
+    payload = tfm_hash64(index->spans, (size_t)index->count * 16, payload);
     memset(header, 0, sizeof header);
     memcpy(header, "TFMINDEX", 8);
     tfm__embed_put32(header + 8, TFM__EMBED_INDEX_VERSION);
@@ -825,7 +730,7 @@ tfm_status tfm_embed_index_write(const char *path, const tfm_embed_index *index,
     tfm__embed_put64(header + 64, l.vectors);
     tfm__embed_put64(header + 72, l.spans);
     tfm__embed_put64(header + 80, payload);
-    tfm__embed_put64(header + 88, tfm_embed_hash(header, 88, 0));
+    tfm__embed_put64(header + 88, tfm_hash64(header, 88, 0));
 
     /* through a temporary file renamed into place; never over the model or the document it indexes */
     inputs[0] = tfm_file_identify(index->model_path);
@@ -860,7 +765,7 @@ static tfm_status tfm__embed_index_parse(tfm_embed_index *index, const unsigned 
     if (version != TFM__EMBED_INDEX_VERSION)
         return tfm_error_set(err, TFM_ERR_FORMAT, "index version %lu, this tfm reads version %d", (unsigned long)version,
                              TFM__EMBED_INDEX_VERSION);
-    if (tfm_embed_hash(p, 88, 0) != tfm__embed_le64(p + 88))
+    if (tfm_hash64(p, 88, 0) != tfm__embed_le64(p + 88))
         return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted index: the header's checksum does not match");
     dim = tfm__embed_le32(p + 12);
     count = tfm__embed_le64(p + 16);
@@ -886,10 +791,10 @@ static tfm_status tfm__embed_index_parse(tfm_embed_index *index, const unsigned 
     for (i = l.vectors + l.vector_bytes; i < l.spans; i++)
         if (p[i]) return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted index: nonzero padding at byte %llu", (unsigned long long)i);
     {
-        uint64_t h = tfm_embed_hash(p + l.paths, (size_t)model_len, 0);
-        h = tfm_embed_hash(p + l.paths + model_len, (size_t)doc_len, h);
-        h = tfm_embed_hash(p + l.vectors, (size_t)l.vector_bytes, h);
-        h = tfm_embed_hash(p + l.spans, (size_t)count * 16, h);
+        uint64_t h = tfm_hash64(p + l.paths, (size_t)model_len, 0);
+        h = tfm_hash64(p + l.paths + model_len, (size_t)doc_len, h);
+        h = tfm_hash64(p + l.vectors, (size_t)l.vector_bytes, h);
+        h = tfm_hash64(p + l.spans, (size_t)count * 16, h);
         if (h != payload)
             return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted index: the checksum of its vectors and spans does not match");
     }

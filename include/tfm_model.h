@@ -129,6 +129,23 @@
      allocates nothing at all (a prefill chunk's f32 gemm packs its operands in buffers tfm_gemm
      allocates per call).
 
+   STATE (rewind, fork, save, load)
+     A context remembers the token at each position and the logits after the last one. It can go back to
+     an earlier position (tfm_context_rewind: prefix reuse; a sliding-window ring that has wrapped cannot),
+     be copied into another context of the same model (tfm_context_copy: fork a shared prompt), and be
+     saved and loaded (tfm_context_state_*: memory, callbacks, files). A state file holds a versioned
+     header (the model's fingerprint, sizes, each layer's attention and cache type), the tokens, the
+     logits, the cached rows, and a checksum; loading checks all of it, so a file of another model or a
+     cut or corrupted one is an error, never a wrong continuation. Rows are written as the cache holds
+     them (host floats; state files are little-endian and refused elsewhere).
+
+   MANY SEQUENCES (tfm_forward_batch)
+     n contexts advance one token each in one step: the rows of the n tokens go through every matrix
+     together (one gemm: each weight read once a step, the int8 kernels giving each row the gemv's
+     result), and each row attends over its own context's cache at its own position. The first
+     context's activations and thread count serve the step. Results equal n tfm_forward calls bit for
+     bit; models with float matrices or experts are run that way.
+
    THREADS AND DETERMINISM
      The matrix products split output rows across threads and attention splits heads, query tiles and
      fixed 512-key chunks (merged in a fixed order), so every output element is summed in an order that
@@ -263,6 +280,7 @@ typedef struct tfm_model {
                                absent (data NULL) in an encoder */
     tfm_file_map file;      /* the file the weights point into (empty when loaded from memory) */
     tfm_tokenizer *tokenizer; /* the vocab the file carries (GGUF), owned by the model; NULL if none */
+    char *chat_template;      /* the file's tokenizer.chat_template (NUL-terminated copy), NULL if none */
 } tfm_model;
 
 typedef struct tfm_model_options {
@@ -301,6 +319,9 @@ TFM_API size_t tfm_model_weight_bytes(const tfm_model *model);
 /* The tokenizer stored in the model file (a GGUF vocab), or NULL when the file has none (llama2.c
    files: load tokenizer.bin with tfm_tokenizer.h). It lives as long as the model. */
 TFM_API const tfm_tokenizer *tfm_model_tokenizer(const tfm_model *model);
+/* The chat template the file carries (GGUF tokenizer.chat_template: a Jinja program, see tfm_chat.h),
+   or NULL. It lives as long as the model. */
+TFM_API const char *tfm_model_chat_template(const tfm_model *model);
 /* Loads only the vocab of a GGUF file (a model, or a vocab-only file such as llama.cpp's
    ggml-vocab-*.gguf): "llama" (SentencePiece), "gpt2" (byte-level BPE) or "bert" (WordPiece), with its
    special tokens and add_bos/add_eos (see tfm__model_gguf_tokenizer). A file without
@@ -382,6 +403,11 @@ typedef struct tfm_context {
     tfm_moe_stats *moe_stats; /* [n_layers] routing statistics, NULL unless params.moe_stats */
     int check_finite;         /* params.check_finite */
     tfm_arena memory; /* the one allocation the activations and workspaces live in (caches apart) */
+    int *tokens;      /* [context_length] the token at each position 0..pos-1 (prefix reuse, state files) */
+    float *logits;    /* [vocab_size] the logits after position pos-1, when has_logits */
+    int has_logits;   /* 1 when the last tfm_forward ran the classifier and nothing has moved pos since */
+    struct tfm_context *const *batch; /* during a tfm_forward_batch step only: row i of the activations is
+                                         the token of batch[i] (its position, cache and attention) */
 } tfm_context;
 
 /* params may be NULL (all defaults). */
@@ -414,6 +440,59 @@ typedef enum tfm_logits_mode {
    of earlier positions: a context with one is reset to position 0). err may be NULL. */
 TFM_API tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float *logits,
                                tfm_logits_mode mode, tfm_error *err);
+/* One decode step of n distinct contexts of one model (n sequences, e.g. a server's users), one token
+   each: tokens[i] goes to ctxs[i] at its own position. The weight matrices are multiplied once for all
+   n rows (a gemm: each weight read once for the step), attention runs per sequence over its own cache.
+   The logits (logits[n][vocab_size], may be NULL: no classifier) and every context afterwards are bit
+   for bit those of tfm_forward(ctxs[i], &tokens[i], 1, ...) on each alone, at any thread count: the
+   int8 kernels give a gemm row the gemv's result. Models with an f32, f16 or bf16 matrix, and
+   mixture-of-experts models, run the n tfm_forward calls instead (the same results, nothing shared).
+   n is at most ctxs[0]->max_batch (its activations and thread count serve the step). Nothing is done
+   when a token is outside the vocabulary, a context is full, repeated or of another model. */
+TFM_API tfm_status tfm_forward_batch(tfm_context *const *ctxs, const int *tokens, int n, float *logits, tfm_error *err);
+
+/* What callers read of a context: positions filled (the next token's position), positions it holds,
+   the tokens at positions 0..pos-1 (what was fed, in order), and the logits after the last position
+   when the last tfm_forward computed them (NULL after a call without logits, a reset or a rewind). */
+TFM_API int tfm_context_pos(const tfm_context *ctx);
+TFM_API int tfm_context_length(const tfm_context *ctx);
+TFM_API const int *tfm_context_tokens(const tfm_context *ctx);
+TFM_API const float *tfm_context_logits(const tfm_context *ctx);
+
+/* ---------------------------------------------------------------- state: rewind, fork, save, load */
+
+/* Forgets every position from pos on (0 <= pos <= tfm_context_pos): the next token goes to pos, as if the
+   sequence had stopped there. A sliding-window layer whose ring has overwritten rows the new position
+   still sees cannot go back: TFM_ERR_UNSUPPORTED, nothing changed. */
+TFM_API tfm_status tfm_context_rewind(tfm_context *ctx, int pos, tfm_error *err);
+/* Makes dst continue exactly as src would (fork a shared prompt): the same model, the same attention
+   and KV cache type layer by layer (flash and dense count as one), and src's positions fitting dst.
+   dst's routing statistics are kept. */
+TFM_API tfm_status tfm_context_copy(tfm_context *dst, const tfm_context *src, tfm_error *err);
+
+/* The state of a context (its tokens, KV cache rows, last logits) as bytes: a versioned little-endian
+   header with the model's fingerprint (tfm_model_fingerprint), the sizes and
+   each layer's attention, then the rows, then a 64-bit checksum of everything before it. Loading checks
+   all of it: a file from another model, another attention or cache type, one that does not fit the
+   context, a truncated or corrupted one is a clear error, and the context is then left empty (pos 0).
+   A state loaded into a context of the same model continues exactly as the saved one would have. */
+typedef tfm_status (*tfm_state_write_fn)(void *user, const void *data, size_t n); /* all n bytes, or an error */
+typedef tfm_status (*tfm_state_read_fn)(void *user, void *data, size_t n);        /* exactly n bytes, else an error */
+/* Bytes tfm_context_state_save writes for the context as it is now. */
+TFM_API size_t tfm_context_state_size(const tfm_context *ctx);
+TFM_API tfm_status tfm_context_state_write(const tfm_context *ctx, tfm_state_write_fn write, void *user, tfm_error *err);
+TFM_API tfm_status tfm_context_state_read(tfm_context *ctx, tfm_state_read_fn read, void *user, tfm_error *err);
+/* To memory: out NULL only measures (*written = the size); too small a buffer is TFM_ERR_CONTEXT_FULL. */
+TFM_API tfm_status tfm_context_state_save(const tfm_context *ctx, void *out, size_t cap, size_t *written, tfm_error *err);
+TFM_API tfm_status tfm_context_state_load(tfm_context *ctx, const void *data, size_t size, tfm_error *err);
+/* To a file: written to PATH.tmp, then renamed over PATH, so a crash never leaves half a file at PATH. */
+TFM_API tfm_status tfm_context_state_save_file(const tfm_context *ctx, const char *path, tfm_error *err);
+TFM_API tfm_status tfm_context_state_load_file(tfm_context *ctx, const char *path, tfm_error *err);
+/* A checksum that tells models apart: of the model file's size, its first MiB (the metadata, the vocab)
+   and 4 KiB every MiB after it (every tensor of any size differs somewhere there), or of the config and
+   the embedding table for a model loaded from memory (tfm_model_load_memory). The same for the same file
+   mapped or read (options.no_mmap). State files and retrieval indexes (tfm_embed.h) carry it. */
+TFM_API uint64_t tfm_model_fingerprint(const tfm_model *model);
 
 /* Runs n_seq token sequences through the model, each on its own from position 0 (its tokens see each
    other only: all of them in an encoder, the earlier ones in a decoder), and writes every token's final
@@ -912,7 +991,7 @@ static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *dat
 
     m->layers = (tfm_layer *)TFM_MALLOC(sizeof(tfm_layer) * (size_t)c->n_layers);
     if (!m->layers) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
-    memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers); /* no expert tensors */
+    memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers); /* the expert views stay empty */
     views = tfm__model_view_f32(&m->token_embd, embd, c->dim, c->vocab_size) &
             tfm__model_view_f32(&m->output_norm, final_norm, c->dim, 0) &
             tfm__model_view_f32(&m->output.tensor, wcls, c->dim, c->vocab_size);
@@ -1385,6 +1464,23 @@ static tfm_status tfm__model_gguf_fused(const tfm_gguf *g, const tfm_model_confi
     return s;
 }
 
+/* tokenizer.chat_template, if present, into a new NUL-terminated string. */
+static tfm_status tfm__model_gguf_chat_template(const tfm_gguf *g, char **out, tfm_error *err)
+{
+    const char *text;
+    size_t len;
+    tfm_status s;
+    *out = NULL;
+    if (tfm_gguf_find_key(g, "tokenizer.chat_template") < 0) return TFM_OK;
+    s = tfm_gguf_get_string(g, "tokenizer.chat_template", &text, &len, err);
+    if (s != TFM_OK) return s;
+    *out = (char *)TFM_MALLOC(len + 1);
+    if (!*out) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for the chat template");
+    memcpy(*out, text, len);
+    (*out)[len] = '\0';
+    return TFM_OK;
+}
+
 /* One layer's tensors: the family's fused matrices first (as views of the parts), then every table
    entry the family requires (missing: an error naming it) or allows (loaded when present). */
 static tfm_status tfm__model_gguf_layer(const tfm_gguf *g, const tfm__arch *a, const tfm_model_config *c, tfm_layer *L,
@@ -1535,6 +1631,7 @@ static tfm_status tfm__model_gguf_fill(tfm_model *m, const tfm_gguf *g, int no_v
     }
     s = tfm__model_gguf_config(g, a, c, err);
     if (s == TFM_OK && !no_vocab) s = tfm__model_gguf_tokenizer(g, &m->tokenizer, err);
+    if (s == TFM_OK) s = tfm__model_gguf_chat_template(g, &m->chat_template, err);
     if (s == TFM_OK) s = tfm_gguf_get_tensor(g, "token_embd.weight", &t, err);
     if (s != TFM_OK) return s;
     /* the vocab size is the tokenizer's; the embedding must have one row per token */
@@ -1743,11 +1840,14 @@ void tfm_model_free(tfm_model *model)
     tfm_model_unpack(model);
     TFM_FREE(model->layers);
     tfm_tokenizer_free(model->tokenizer);
+    TFM_FREE(model->chat_template);
     tfm_file_map_close(&model->file);
     TFM_FREE(model);
 }
 
 const tfm_tokenizer *tfm_model_tokenizer(const tfm_model *model) { return model ? model->tokenizer : NULL; }
+
+const char *tfm_model_chat_template(const tfm_model *model) { return model ? model->chat_template : NULL; }
 
 size_t tfm_model_weight_bytes(const tfm_model *model)
 {
@@ -1973,7 +2073,9 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     ctx->attn = (tfm_attn_config *)TFM_MALLOC(sizeof(tfm_attn_config) * (size_t)c->n_layers);
     ctx->kv = (tfm_kv_cache *)TFM_MALLOC(sizeof(tfm_kv_cache) * (size_t)c->n_layers);
     if (ctx->kv) memset(ctx->kv, 0, sizeof(tfm_kv_cache) * (size_t)c->n_layers); /* tfm_context_free frees each */
-    if (!ctx->attn || !ctx->kv) {
+    ctx->tokens = (int *)TFM_MALLOC(sizeof(int) * (size_t)ctx->context_length);
+    ctx->logits = (float *)TFM_MALLOC(sizeof(float) * (size_t)c->vocab_size);
+    if (!ctx->attn || !ctx->kv || !ctx->tokens || !ctx->logits) {
         tfm_context_free(ctx);
         return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     }
@@ -2052,6 +2154,8 @@ void tfm_context_free(tfm_context *ctx)
     TFM_FREE(ctx->moe_stats);
     TFM_FREE(ctx->kv);
     TFM_FREE(ctx->attn);
+    TFM_FREE(ctx->tokens);
+    TFM_FREE(ctx->logits);
     tfm_arena_free(&ctx->memory);
     TFM_FREE(ctx);
 }
@@ -2061,8 +2165,14 @@ void tfm_context_reset(tfm_context *ctx)
     int l;
     if (!ctx) return;
     ctx->pos = 0;
+    ctx->has_logits = 0;
     for (l = 0; l < ctx->model->config.n_layers; l++) tfm_kv_cache_reset(&ctx->kv[l]);
 }
+
+int tfm_context_pos(const tfm_context *ctx) { return ctx ? ctx->pos : 0; }
+int tfm_context_length(const tfm_context *ctx) { return ctx ? ctx->context_length : 0; }
+const int *tfm_context_tokens(const tfm_context *ctx) { return ctx ? ctx->tokens : NULL; }
+const float *tfm_context_logits(const tfm_context *ctx) { return ctx && ctx->has_logits ? ctx->logits : NULL; }
 
 const tfm_moe_stats *tfm_context_moe_stats(const tfm_context *ctx, int layer)
 {
@@ -2205,8 +2315,23 @@ static tfm_status tfm__model_embed(const tfm_tensor *table, int row, float *out)
 static tfm_status tfm__model_attention(tfm_context *ctx, int layer, int n, float *out)
 {
     tfm_attn_config *cfg = &ctx->attn[layer];
-    cfg->n_threads = ctx->n_threads < ctx->attn_threads ? ctx->n_threads : ctx->attn_threads;
-    return tfm_attn_decode(cfg, &ctx->kv[layer], out, ctx->q, ctx->k, ctx->v, n, ctx->attn_ws, ctx->attn_ws_bytes);
+    const tfm_model_config *c = &ctx->model->config;
+    const size_t q_dim = (size_t)c->n_heads * (size_t)c->head_dim, kv_dim = (size_t)c->n_kv_heads * (size_t)c->head_dim;
+    tfm_status s = TFM_OK;
+    int i;
+    if (!ctx->batch) {
+        cfg->n_threads = ctx->n_threads < ctx->attn_threads ? ctx->n_threads : ctx->attn_threads;
+        return tfm_attn_decode(cfg, &ctx->kv[layer], out, ctx->q, ctx->k, ctx->v, n, ctx->attn_ws, ctx->attn_ws_bytes);
+    }
+    /* a batched step: each row attends over its own context's cache, as that context's decode would */
+    for (i = 0; i < n && s == TFM_OK; i++) {
+        tfm_context *own = ctx->batch[i];
+        cfg = &own->attn[layer];
+        cfg->n_threads = ctx->n_threads < own->attn_threads ? ctx->n_threads : own->attn_threads;
+        s = tfm_attn_decode(cfg, &own->kv[layer], out + (size_t)i * q_dim, ctx->q + (size_t)i * q_dim,
+                            ctx->k + (size_t)i * kv_dim, ctx->v + (size_t)i * kv_dim, 1, own->attn_ws, own->attn_ws_bytes);
+    }
+    return s;
 }
 
 /* After a failure midway through a chunk, the caches of the layers that took it forget it again. A
@@ -2248,7 +2373,12 @@ static const float *tfm__model_block_input(const tfm_model_config *c, float *out
     return out;
 }
 
-/* The cosines and sines of every RoPE setting for the chunk's positions pos0 .. pos0 + n - 1. */
+/* The position of row i of the chunk: the context's next positions, or in a batched step the position
+   of row i's own context. */
+static int tfm__model_row_pos(const tfm_context *ctx, int i) { return ctx->batch ? ctx->batch[i]->pos : ctx->pos + i; }
+
+/* The cosines and sines of every RoPE setting for the chunk's positions pos0 .. pos0 + n - 1 (in a
+   batched step, each row's own context's position). */
 static void tfm__model_rope_tables(tfm_context *ctx, int pos0, int n)
 {
     int half = ctx->model->config.rope_dim / 2, set, i, j;
@@ -2258,7 +2388,7 @@ static void tfm__model_rope_tables(tfm_context *ctx, int pos0, int n)
             float *cs = ctx->rope_cs + ((size_t)set * (size_t)ctx->max_batch + (size_t)i) * (size_t)(2 * half);
             for (j = 0; j < half; j++) {
                 /* the angle in double: positions reach 1e5 and more, where a float angle loses digits */
-                double theta = (double)(pos0 + i) * freq[j];
+                double theta = (double)(ctx->batch ? ctx->batch[i]->pos : pos0 + i) * freq[j];
                 cs[2 * j] = (float)cos(theta) * ctx->rope_mscale;
                 cs[2 * j + 1] = (float)sin(theta) * ctx->rope_mscale;
             }
@@ -2435,7 +2565,8 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
     int i, l, located = 0;
 
     const tfm__rows one = {0, NULL};
-    for (i = 0; i < n && s == TFM_OK; i++) s = tfm__model_embed_token(ctx, tokens[i], ctx->pos + i, x + (size_t)i * dim);
+    for (i = 0; i < n && s == TFM_OK; i++)
+        s = tfm__model_embed_token(ctx, tokens[i], tfm__model_row_pos(ctx, i), x + (size_t)i * dim);
     if (s != TFM_OK) return tfm_error_set(err, s, "embedding lookup failed: %s", tfm_status_string(s));
     if (c->rope_dim > 0) tfm__model_rope_tables(ctx, ctx->pos, n);
 
@@ -2449,11 +2580,17 @@ static tfm_status tfm__model_forward_chunk(tfm_context *ctx, const int *tokens, 
         if (s != TFM_OK) break;
     }
     if (s != TFM_OK) {
-        tfm__model_rollback(ctx);
+        if (!ctx->batch) tfm__model_rollback(ctx);
+        for (i = 0; ctx->batch && i < n; i++) tfm__model_rollback(ctx->batch[i]);
         if (located) return s; /* the message says where */
         return tfm_error_set(err, s, "forward pass failed in layer %d: %s", l, tfm_status_string(s));
     }
-    ctx->pos += n;
+    if (ctx->batch) {
+        for (i = 0; i < n; i++) ctx->batch[i]->tokens[ctx->batch[i]->pos++] = tokens[i];
+    } else {
+        memcpy(ctx->tokens + ctx->pos, tokens, sizeof(int) * (size_t)n);
+        ctx->pos += n;
+    }
 
     /* classifier: logits = W_out norm(x), soft-capped where the family caps them, for the rows asked for */
     if (logits) {
@@ -2488,6 +2625,7 @@ tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float 
         return tfm_error_set(err, TFM_ERR_CONTEXT_FULL,
                              "context full: %d tokens do not fit after position %d (context length %d)", n_tokens,
                              ctx->pos, ctx->context_length);
+    ctx->has_logits = 0;
     for (done = 0; done < n_tokens;) {
         int n = n_tokens - done < ctx->max_batch ? n_tokens - done : ctx->max_batch;
         int last_chunk = done + n == n_tokens;
@@ -2499,7 +2637,629 @@ tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float 
         if (s != TFM_OK) return s;
         done += n;
     }
+    if (logits) {
+        const size_t vocab = (size_t)ctx->model->config.vocab_size;
+        memcpy(ctx->logits, logits + (mode == TFM_LOGITS_ALL ? (size_t)(n_tokens - 1) * vocab : 0), sizeof(float) * vocab);
+        ctx->has_logits = 1;
+    }
     return TFM_OK;
+}
+
+/* Whether a batched step can share the weights and still give each row tfm_forward's result: every
+   matrix in a block format (the int8 kernels: a gemm row equals the gemv), no experts. */
+static int tfm__model_batchable(const tfm_model *m)
+{
+    int l, j;
+    if (m->config.n_experts > 0 || tfm__is_float_weight(m->output.tensor.dtype)) return 0;
+    for (l = 0; l < m->config.n_layers; l++) {
+        const tfm_layer *L = &m->layers[l];
+        const tfm_weight *all[7];
+        all[0] = &L->wq, all[1] = &L->wk, all[2] = &L->wv, all[3] = &L->wo;
+        all[4] = &L->ffn_gate, all[5] = &L->ffn_up, all[6] = &L->ffn_down;
+        for (j = 0; j < 7; j++)
+            if (all[j]->tensor.data && tfm__is_float_weight(all[j]->tensor.dtype)) return 0;
+    }
+    return 1;
+}
+
+tfm_status tfm_forward_batch(tfm_context *const *ctxs, const int *tokens, int n, float *logits, tfm_error *err)
+{
+    tfm_context *lead;
+    size_t vocab;
+    tfm_status s = TFM_OK;
+    int i, j;
+    tfm_error_clear(err);
+    if (!ctxs || !tokens || n <= 0 || !ctxs[0])
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_forward_batch: no contexts or no tokens");
+    lead = ctxs[0];
+    vocab = (size_t)lead->model->config.vocab_size;
+    if (lead->model->config.bidirectional)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "tfm_forward_batch: an encoder has no decode step (tfm_encode)");
+    if (n > lead->max_batch)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT,
+                             "tfm_forward_batch: %d sequences, the first context's max_batch is %d", n, lead->max_batch);
+    for (i = 0; i < n; i++) {
+        if (!ctxs[i] || ctxs[i]->model != lead->model)
+            return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_forward_batch: context %d is missing or of another model",
+                                 i);
+        for (j = 0; j < i; j++)
+            if (ctxs[j] == ctxs[i])
+                return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_forward_batch: contexts %d and %d are the same",
+                                     j, i);
+        if (tokens[i] < 0 || (size_t)tokens[i] >= vocab)
+            return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE, "token %d (of sequence %d) is outside the vocabulary 0..%d",
+                                 tokens[i], i, (int)vocab - 1);
+        if (ctxs[i]->pos >= ctxs[i]->context_length)
+            return tfm_error_set(err, TFM_ERR_CONTEXT_FULL, "context full: sequence %d is at position %d of %d", i,
+                                 ctxs[i]->pos, ctxs[i]->context_length);
+    }
+    if (n == 1 || !tfm__model_batchable(lead->model)) {
+        for (i = 0; i < n && s == TFM_OK; i++)
+            s = tfm_forward(ctxs[i], &tokens[i], 1, logits ? logits + (size_t)i * vocab : NULL, TFM_LOGITS_LAST, err);
+        return s;
+    }
+    if (lead->n_threads <= 0) lead->n_threads = tfm_default_threads();
+    if (lead->n_threads > lead->max_threads) lead->n_threads = lead->max_threads;
+    for (i = 0; i < n; i++) ctxs[i]->has_logits = 0;
+    lead->batch = ctxs;
+    s = tfm__model_forward_chunk(lead, tokens, n, logits, 1, err);
+    lead->batch = NULL;
+    if (s != TFM_OK || !logits) return s;
+    for (i = 0; i < n; i++) {
+        memcpy(ctxs[i]->logits, logits + (size_t)i * vocab, sizeof(float) * vocab);
+        ctxs[i]->has_logits = 1;
+    }
+    return TFM_OK;
+}
+
+/* ---------------------------------------------------------------- state: rewind, fork, save, load */
+
+tfm_status tfm_context_rewind(tfm_context *ctx, int pos, tfm_error *err)
+{
+    int l;
+    tfm_error_clear(err);
+    if (!ctx) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context to rewind");
+    if (pos < 0 || pos > ctx->pos)
+        return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE, "cannot rewind to position %d: the context holds 0..%d", pos,
+                             ctx->pos);
+    if (pos == ctx->pos) return TFM_OK;
+    /* a ring that has wrapped no longer holds the rows just before the positions it drops */
+    for (l = 0; l < ctx->model->config.n_layers; l++)
+        if (ctx->kv[l].ring && ctx->kv[l].length > ctx->kv[l].capacity)
+            return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
+                                 "cannot rewind to position %d: layer %d's window of %d positions has already "
+                                 "overwritten the rows position %d needs",
+                                 pos, l, ctx->kv[l].capacity, pos);
+    for (l = 0; l < ctx->model->config.n_layers; l++) ctx->kv[l].length = pos;
+    ctx->pos = pos;
+    ctx->has_logits = 0;
+    return TFM_OK;
+}
+
+/* Bytes of one cached row of K (or V) and of its scales (int8 caches: one float per kv head). */
+static size_t tfm__state_row_bytes(const tfm_kv_cache *kv)
+{
+    return (size_t)kv->n_kv_heads * (size_t)kv->head_dim * (kv->dtype == TFM_I8 ? 1 : sizeof(float));
+}
+
+static size_t tfm__state_scale_bytes(const tfm_kv_cache *kv)
+{
+    return kv->dtype == TFM_I8 ? (size_t)kv->n_kv_heads * sizeof(float) : 0;
+}
+
+/* Rows a cache holds after n positions: all of them, or the ring's capacity once it wrapped. */
+static int tfm__state_rows(const tfm_kv_cache *kv, int n) { return n < kv->capacity ? n : kv->capacity; }
+
+/* What a layer's cache means: the attention function (flash and dense are one: class 0) with its
+   parameters, the row type and the cache's capacity (of a ring; 0 for a full cache). */
+typedef struct tfm__state_layer {
+    uint32_t function, window, block, n_global, n_window, n_random;
+    uint64_t seed;
+    uint32_t kv_type, ring_capacity;
+} tfm__state_layer;
+
+static tfm__state_layer tfm__state_describe(const tfm_attn_config *cfg, const tfm_kv_cache *kv)
+{
+    tfm__state_layer d;
+    memset(&d, 0, sizeof d);
+    d.function = cfg->kind == TFM_ATTN_DENSE || cfg->kind == TFM_ATTN_FLASH ? 0 : (uint32_t)cfg->kind;
+    if (cfg->kind == TFM_ATTN_WINDOW) d.window = (uint32_t)cfg->window;
+    if (cfg->kind == TFM_ATTN_BIGBIRD) {
+        d.block = (uint32_t)cfg->bigbird.block;
+        d.n_global = (uint32_t)cfg->bigbird.n_global;
+        d.n_window = (uint32_t)cfg->bigbird.n_window;
+        d.n_random = (uint32_t)cfg->bigbird.n_random;
+        d.seed = cfg->bigbird.seed;
+    }
+    d.kv_type = (uint32_t)kv->dtype;
+    d.ring_capacity = kv->ring ? (uint32_t)kv->capacity : 0;
+    return d;
+}
+
+/* "flash", "window:64", "bigbird:64,1,3,2,7" (i8): for messages */
+static void tfm__state_layer_name(const tfm__state_layer *d, char *out, size_t cap)
+{
+    const char *kv = d->kv_type == (uint32_t)TFM_I8 ? " (i8 cache)" : "";
+    if (d->function == 0) snprintf(out, cap, "flash/dense%s", kv);
+    else if (d->function == (uint32_t)TFM_ATTN_WINDOW) snprintf(out, cap, "window:%u%s", d->window, kv);
+    else if (d->function == (uint32_t)TFM_ATTN_BIGBIRD)
+        snprintf(out, cap, "bigbird:%u,%u,%u,%u,%llu%s", d->block, d->n_global, d->n_window, d->n_random,
+                 (unsigned long long)d->seed, kv);
+    else snprintf(out, cap, "%s%s", tfm_attn_kind_name((tfm_attn_kind)d->function) ? tfm_attn_kind_name((tfm_attn_kind)d->function) : "?", kv);
+}
+
+/* Whether n positions cached as `from` describes can go into layer l of ctx: the same function and row
+   type, and rows that land where they were (a wrapped ring only into a ring of its capacity). */
+static tfm_status tfm__state_fits(const tfm_context *ctx, int l, const tfm__state_layer *from, int n, tfm_error *err)
+{
+    tfm__state_layer to = tfm__state_describe(&ctx->attn[l], &ctx->kv[l]);
+    char a[96], b[96];
+    int wrapped = from->ring_capacity > 0 && (uint32_t)n > from->ring_capacity;
+    if (from->function != to.function || from->window != to.window || from->block != to.block ||
+        from->n_global != to.n_global || from->n_window != to.n_window || from->n_random != to.n_random ||
+        from->seed != to.seed || from->kv_type != to.kv_type) {
+        tfm__state_layer_name(from, a, sizeof a);
+        tfm__state_layer_name(&to, b, sizeof b);
+        return tfm_error_set(err, TFM_ERR_FORMAT, "layer %d: the state was made with attention %s, this context has %s",
+                             l, a, b);
+    }
+    if (n > ctx->kv[l].capacity && !(wrapped && to.ring_capacity == from->ring_capacity))
+        return tfm_error_set(err, TFM_ERR_FORMAT,
+                             "layer %d: %d positions of a window of %u do not map onto this context's cache of %d rows",
+                             l, n, from->ring_capacity, ctx->kv[l].capacity);
+    return TFM_OK;
+}
+
+tfm_status tfm_context_copy(tfm_context *dst, const tfm_context *src, tfm_error *err)
+{
+    int l, n;
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!dst || !src) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_context_copy: no context");
+    if (dst == src) return TFM_OK;
+    if (dst->model != src->model)
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_context_copy: the contexts are of different models");
+    n = src->pos;
+    if (n > dst->context_length)
+        return tfm_error_set(err, TFM_ERR_CONTEXT_FULL, "%d positions do not fit a context of %d", n,
+                             dst->context_length);
+    for (l = 0; l < src->model->config.n_layers; l++) {
+        tfm__state_layer from = tfm__state_describe(&src->attn[l], &src->kv[l]);
+        if ((s = tfm__state_fits(dst, l, &from, n, err)) != TFM_OK) return s;
+    }
+    for (l = 0; l < src->model->config.n_layers; l++) {
+        const tfm_kv_cache *a = &src->kv[l];
+        tfm_kv_cache *b = &dst->kv[l];
+        size_t rows = (size_t)tfm__state_rows(a, n), row = tfm__state_row_bytes(a), scale = tfm__state_scale_bytes(a);
+        memcpy(b->k, a->k, rows * row);
+        memcpy(b->v, a->v, rows * row);
+        if (scale) {
+            memcpy(b->k_scale, a->k_scale, rows * scale);
+            memcpy(b->v_scale, a->v_scale, rows * scale);
+        }
+        b->length = n;
+    }
+    memcpy(dst->tokens, src->tokens, sizeof(int) * (size_t)n);
+    memcpy(dst->logits, src->logits, sizeof(float) * (size_t)src->model->config.vocab_size);
+    dst->has_logits = src->has_logits;
+    dst->pos = n;
+    return TFM_OK;
+}
+
+static uint64_t tfm__hash_u64(uint64_t h, uint64_t v)
+{
+    unsigned char b[8];
+    int i;
+    for (i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+    return tfm_hash64(b, 8, h);
+}
+
+uint64_t tfm_model_fingerprint(const tfm_model *model)
+{
+    const size_t head = (size_t)1 << 20, stride = (size_t)1 << 20, window = 4096;
+    const unsigned char *data;
+    size_t size, at;
+    uint64_t h;
+    if (!model) return 0;
+    if (model->file.data) {
+        data = (const unsigned char *)model->file.data;
+        size = model->file.size;
+        h = tfm__hash_u64(0, (uint64_t)size);
+        h = tfm_hash64(data, size < head ? size : head, h);
+        for (at = head; at < size; at += stride) h = tfm_hash64(data + at, size - at < window ? size - at : window, h);
+        if (size > head + window) h = tfm_hash64(data + size - window, window, h); /* the end too */
+        return h;
+    } else {
+        const tfm_model_config *c = &model->config;
+        const tfm_tensor *t = &model->token_embd;
+        int64_t values[8];
+        int i;
+        values[0] = c->dim, values[1] = c->hidden_dim, values[2] = c->n_layers, values[3] = c->n_heads;
+        values[4] = c->n_kv_heads, values[5] = c->head_dim, values[6] = c->vocab_size, values[7] = t->dtype;
+        h = 0;
+        for (i = 0; i < 8; i++) h = tfm__hash_u64(h, (uint64_t)values[i]);
+        if (t->data) {
+            size = tfm_tensor_nbytes(t);
+            data = (const unsigned char *)t->data;
+            for (at = 0; at < size; at += stride) h = tfm_hash64(data + at, size - at < window ? size - at : window, h);
+        }
+        return h;
+    }
+}
+
+/* The file layout (every integer little-endian):
+     "TFMSTATE", u32 version, u32 n_layers, n_kv_heads, head_dim, vocab_size, n_tokens, has_logits,
+     context_length (of the saver, for messages), u64 fingerprint,
+     per layer: u32 function, window, block, n_global, n_window, n_random, u64 seed, u32 kv_type, ring_capacity,
+     u64 payload bytes;
+     payload: n_tokens int32 tokens, vocab_size f32 logits (if has_logits), then per layer the cached rows
+     of K, of V (and of the K and V scales of an int8 cache) in the cache's own row order;
+     u64 checksum (tfm_hash64 chained over each piece written before it, as written). */
+#define TFM__STATE_MAGIC "TFMSTATE"
+#define TFM__STATE_VERSION 1u
+#define TFM__STATE_HEAD 48  /* magic .. fingerprint */
+#define TFM__STATE_LAYER 48 /* one layer's description */
+
+static void tfm__put_u32(unsigned char *p, uint32_t v)
+{
+    int i;
+    for (i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void tfm__put_u64(unsigned char *p, uint64_t v)
+{
+    tfm__put_u32(p, (uint32_t)v);
+    tfm__put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t tfm__get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t tfm__get_u64(const unsigned char *p) { return tfm__get_u32(p) | (uint64_t)tfm__get_u32(p + 4) << 32; }
+
+static void tfm__state_put_layer(unsigned char *p, const tfm__state_layer *d)
+{
+    tfm__put_u32(p, d->function), tfm__put_u32(p + 4, d->window), tfm__put_u32(p + 8, d->block);
+    tfm__put_u32(p + 12, d->n_global), tfm__put_u32(p + 16, d->n_window), tfm__put_u32(p + 20, d->n_random);
+    tfm__put_u64(p + 24, d->seed);
+    tfm__put_u32(p + 32, d->kv_type), tfm__put_u32(p + 36, d->ring_capacity);
+    tfm__put_u64(p + 40, 0); /* reserved */
+}
+
+static tfm__state_layer tfm__state_get_layer(const unsigned char *p)
+{
+    tfm__state_layer d;
+    d.function = tfm__get_u32(p), d.window = tfm__get_u32(p + 4), d.block = tfm__get_u32(p + 8);
+    d.n_global = tfm__get_u32(p + 12), d.n_window = tfm__get_u32(p + 16), d.n_random = tfm__get_u32(p + 20);
+    d.seed = tfm__get_u64(p + 24);
+    d.kv_type = tfm__get_u32(p + 32), d.ring_capacity = tfm__get_u32(p + 36);
+    return d;
+}
+
+/* Payload bytes of n tokens with or without logits, each layer's rows as `rows_of` says. */
+static uint64_t tfm__state_payload(const tfm_context *ctx, int n, int has_logits)
+{
+    uint64_t bytes = (uint64_t)n * 4 + (has_logits ? (uint64_t)ctx->model->config.vocab_size * 4 : 0);
+    int l;
+    for (l = 0; l < ctx->model->config.n_layers; l++) {
+        const tfm_kv_cache *kv = &ctx->kv[l];
+        bytes += 2 * (uint64_t)tfm__state_rows(kv, n) * (tfm__state_row_bytes(kv) + tfm__state_scale_bytes(kv));
+    }
+    return bytes;
+}
+
+static int tfm__state_little_endian(void)
+{
+    const uint16_t probe = 1;
+    return *(const unsigned char *)&probe == 1;
+}
+
+size_t tfm_context_state_size(const tfm_context *ctx)
+{
+    if (!ctx) return 0;
+    return (size_t)(TFM__STATE_HEAD + (uint64_t)TFM__STATE_LAYER * (uint64_t)ctx->model->config.n_layers + 8 +
+                    tfm__state_payload(ctx, ctx->pos, ctx->has_logits) + 8);
+}
+
+/* The writer and reader hash every piece that passes (the reader reads the pieces the writer wrote). */
+typedef struct tfm__state_stream {
+    tfm_state_write_fn write;
+    tfm_state_read_fn read;
+    void *user;
+    uint64_t hash;
+} tfm__state_stream;
+
+static tfm_status tfm__state_out(tfm__state_stream *st, const void *data, size_t n)
+{
+    if (n == 0) return TFM_OK;
+    st->hash = tfm_hash64(data, n, st->hash);
+    return st->write(st->user, data, n);
+}
+
+static tfm_status tfm__state_in(tfm__state_stream *st, void *data, size_t n)
+{
+    tfm_status s;
+    if (n == 0) return TFM_OK;
+    s = st->read(st->user, data, n);
+    if (s == TFM_OK) st->hash = tfm_hash64(data, n, st->hash);
+    return s;
+}
+
+tfm_status tfm_context_state_write(const tfm_context *ctx, tfm_state_write_fn write, void *user, tfm_error *err)
+{
+    const tfm_model_config *c;
+    unsigned char head[TFM__STATE_HEAD > TFM__STATE_LAYER ? TFM__STATE_HEAD : TFM__STATE_LAYER];
+    tfm__state_stream st;
+    tfm_status s;
+    int l, n;
+    tfm_error_clear(err);
+    if (!ctx || !write) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no writer");
+    if (!tfm__state_little_endian())
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "state files are little-endian; this machine is not");
+    c = &ctx->model->config;
+    n = ctx->pos;
+    st.write = write, st.read = NULL, st.user = user;
+    st.hash = 0;
+    memcpy(head, TFM__STATE_MAGIC, 8);
+    tfm__put_u32(head + 8, TFM__STATE_VERSION);
+    tfm__put_u32(head + 12, (uint32_t)c->n_layers), tfm__put_u32(head + 16, (uint32_t)c->n_kv_heads);
+    tfm__put_u32(head + 20, (uint32_t)c->head_dim), tfm__put_u32(head + 24, (uint32_t)c->vocab_size);
+    tfm__put_u32(head + 28, (uint32_t)n), tfm__put_u32(head + 32, (uint32_t)ctx->has_logits);
+    tfm__put_u32(head + 36, (uint32_t)ctx->context_length);
+    tfm__put_u64(head + 40, tfm_model_fingerprint(ctx->model));
+    s = tfm__state_out(&st, head, TFM__STATE_HEAD);
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        tfm__state_layer d = tfm__state_describe(&ctx->attn[l], &ctx->kv[l]);
+        tfm__state_put_layer(head, &d);
+        s = tfm__state_out(&st, head, TFM__STATE_LAYER);
+    }
+    tfm__put_u64(head, tfm__state_payload(ctx, n, ctx->has_logits));
+    if (s == TFM_OK) s = tfm__state_out(&st, head, 8);
+    /* tokens and logits are int32 and f32 in the host's (little-endian) layout */
+    if (s == TFM_OK) s = tfm__state_out(&st, ctx->tokens, sizeof(int32_t) * (size_t)n);
+    if (s == TFM_OK && ctx->has_logits) s = tfm__state_out(&st, ctx->logits, sizeof(float) * (size_t)c->vocab_size);
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        const tfm_kv_cache *kv = &ctx->kv[l];
+        size_t rows = (size_t)tfm__state_rows(kv, n), row = tfm__state_row_bytes(kv), scale = tfm__state_scale_bytes(kv);
+        s = tfm__state_out(&st, kv->k, rows * row);
+        if (s == TFM_OK) s = tfm__state_out(&st, kv->v, rows * row);
+        if (s == TFM_OK && scale) s = tfm__state_out(&st, kv->k_scale, rows * scale);
+        if (s == TFM_OK && scale) s = tfm__state_out(&st, kv->v_scale, rows * scale);
+    }
+    if (s == TFM_OK) {
+        tfm__put_u64(head, st.hash);
+        s = write(user, head, 8);
+    }
+    return s == TFM_OK ? TFM_OK : tfm_error_set(err, s, "writing the state: %s", tfm_status_string(s));
+}
+
+/* The header of a state against ctx: everything that must agree before a byte of the payload is read. */
+static tfm_status tfm__state_check_head(const tfm_context *ctx, const unsigned char *head, tfm_error *err)
+{
+    const tfm_model_config *c = &ctx->model->config;
+    uint32_t version = tfm__get_u32(head + 8), n_layers = tfm__get_u32(head + 12);
+    uint32_t kv_heads = tfm__get_u32(head + 16), head_dim = tfm__get_u32(head + 20), vocab = tfm__get_u32(head + 24);
+    uint32_t n = tfm__get_u32(head + 28), has_logits = tfm__get_u32(head + 32);
+    if (memcmp(head, TFM__STATE_MAGIC, 8) != 0) return tfm_error_set(err, TFM_ERR_FORMAT, "not a tfm state (bad magic)");
+    if (version != TFM__STATE_VERSION)
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "state version %lu; this tfm reads version %u",
+                             (unsigned long)version, TFM__STATE_VERSION);
+    if (n_layers != (uint32_t)c->n_layers || kv_heads != (uint32_t)c->n_kv_heads || head_dim != (uint32_t)c->head_dim ||
+        vocab != (uint32_t)c->vocab_size)
+        return tfm_error_set(err, TFM_ERR_FORMAT,
+                             "the state is of another model: %lu layers, %lu kv heads of %lu, vocab %lu; this model "
+                             "has %d, %d of %d, %d",
+                             (unsigned long)n_layers, (unsigned long)kv_heads, (unsigned long)head_dim,
+                             (unsigned long)vocab, c->n_layers, c->n_kv_heads, c->head_dim, c->vocab_size);
+    if (tfm__get_u64(head + 40) != tfm_model_fingerprint(ctx->model))
+        return tfm_error_set(err, TFM_ERR_FORMAT,
+                             "the state is of another model: same shape, other weights (fingerprint %016llx, this "
+                             "model %016llx)",
+                             (unsigned long long)tfm__get_u64(head + 40),
+                             (unsigned long long)tfm_model_fingerprint(ctx->model));
+    if (has_logits > 1) return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state header");
+    if (n > (uint32_t)ctx->context_length)
+        return tfm_error_set(err, TFM_ERR_CONTEXT_FULL, "the state holds %lu positions, the context %d",
+                             (unsigned long)n, ctx->context_length);
+    return TFM_OK;
+}
+
+tfm_status tfm_context_state_read(tfm_context *ctx, tfm_state_read_fn read, void *user, tfm_error *err)
+{
+    const tfm_model_config *c;
+    unsigned char head[TFM__STATE_HEAD];
+    tfm__state_stream st;
+    tfm_status s;
+    int l, n = 0, has_logits = 0, i;
+    tfm_error_clear(err);
+    if (!ctx || !read) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no reader");
+    if (!tfm__state_little_endian())
+        return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "state files are little-endian; this machine is not");
+    c = &ctx->model->config;
+    tfm_context_reset(ctx); /* whatever happens below, the context is empty or loaded, never half of each */
+    st.write = NULL, st.read = read, st.user = user;
+    st.hash = 0;
+    s = tfm__state_in(&st, head, TFM__STATE_HEAD);
+    if (s == TFM_OK && (s = tfm__state_check_head(ctx, head, err)) != TFM_OK) return s;
+    if (s == TFM_OK) {
+        n = (int)tfm__get_u32(head + 28);
+        has_logits = (int)tfm__get_u32(head + 32);
+    }
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        unsigned char rec[TFM__STATE_LAYER];
+        tfm__state_layer d;
+        s = tfm__state_in(&st, rec, TFM__STATE_LAYER);
+        if (s != TFM_OK) break;
+        d = tfm__state_get_layer(rec);
+        if ((s = tfm__state_fits(ctx, l, &d, n, err)) != TFM_OK) return s;
+    }
+    if (s == TFM_OK) s = tfm__state_in(&st, head, 8);
+    if (s == TFM_OK && tfm__get_u64(head) != tfm__state_payload(ctx, n, has_logits))
+        return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state: the header's sizes disagree");
+    if (s == TFM_OK) s = tfm__state_in(&st, ctx->tokens, sizeof(int32_t) * (size_t)n);
+    if (s == TFM_OK && has_logits) s = tfm__state_in(&st, ctx->logits, sizeof(float) * (size_t)c->vocab_size);
+    for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
+        tfm_kv_cache *kv = &ctx->kv[l];
+        size_t rows = (size_t)tfm__state_rows(kv, n), row = tfm__state_row_bytes(kv), scale = tfm__state_scale_bytes(kv);
+        s = tfm__state_in(&st, kv->k, rows * row);
+        if (s == TFM_OK) s = tfm__state_in(&st, kv->v, rows * row);
+        if (s == TFM_OK && scale) s = tfm__state_in(&st, kv->k_scale, rows * scale);
+        if (s == TFM_OK && scale) s = tfm__state_in(&st, kv->v_scale, rows * scale);
+    }
+    if (s == TFM_OK) s = read(user, head, 8);
+    if (s != TFM_OK) return tfm_error_set(err, s, "reading the state: %s (truncated?)", tfm_status_string(s));
+    if (tfm__get_u64(head) != st.hash) {
+        tfm_context_reset(ctx);
+        return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state: the checksum does not match");
+    }
+    for (i = 0; i < n; i++)
+        if (ctx->tokens[i] < 0 || ctx->tokens[i] >= c->vocab_size) {
+            tfm_context_reset(ctx);
+            return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state: token %d at position %d", ctx->tokens[i], i);
+        }
+    for (l = 0; l < c->n_layers; l++) ctx->kv[l].length = n;
+    ctx->pos = n;
+    ctx->has_logits = has_logits;
+    return TFM_OK;
+}
+
+/* ---- memory */
+
+typedef struct tfm__state_buffer {
+    unsigned char *out;
+    const unsigned char *in;
+    size_t cap, used;
+} tfm__state_buffer;
+
+static tfm_status tfm__state_buffer_write(void *user, const void *data, size_t n)
+{
+    tfm__state_buffer *b = (tfm__state_buffer *)user;
+    if (n > b->cap - b->used) return TFM_ERR_CONTEXT_FULL;
+    memcpy(b->out + b->used, data, n);
+    b->used += n;
+    return TFM_OK;
+}
+
+static tfm_status tfm__state_buffer_read(void *user, void *data, size_t n)
+{
+    tfm__state_buffer *b = (tfm__state_buffer *)user;
+    if (n > b->cap - b->used) return TFM_ERR_FORMAT;
+    memcpy(data, b->in + b->used, n);
+    b->used += n;
+    return TFM_OK;
+}
+
+tfm_status tfm_context_state_save(const tfm_context *ctx, void *out, size_t cap, size_t *written, tfm_error *err)
+{
+    tfm__state_buffer b;
+    size_t need = tfm_context_state_size(ctx);
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!ctx || !written) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no size output");
+    *written = need;
+    if (!out) return TFM_OK;
+    if (cap < need)
+        return tfm_error_set(err, TFM_ERR_CONTEXT_FULL, "the state takes %zu bytes, the buffer has %zu", need, cap);
+    b.out = (unsigned char *)out, b.in = NULL, b.cap = cap, b.used = 0;
+    s = tfm_context_state_write(ctx, tfm__state_buffer_write, &b, err);
+    *written = b.used;
+    return s;
+}
+
+tfm_status tfm_context_state_load(tfm_context *ctx, const void *data, size_t size, tfm_error *err)
+{
+    tfm__state_buffer b;
+    tfm_status s;
+    if (!ctx || !data) {
+        tfm_error_clear(err);
+        return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no data");
+    }
+    b.out = NULL, b.in = (const unsigned char *)data, b.cap = size, b.used = 0;
+    s = tfm_context_state_read(ctx, tfm__state_buffer_read, &b, err);
+    if (s == TFM_OK && b.used != size) {
+        tfm_context_reset(ctx);
+        return tfm_error_set(err, TFM_ERR_FORMAT, "%zu bytes after the end of the state", size - b.used);
+    }
+    return s;
+}
+
+/* ---- files */
+
+static tfm_status tfm__state_file_write(void *user, const void *data, size_t n)
+{
+    return fwrite(data, 1, n, (FILE *)user) == n ? TFM_OK : TFM_ERR_IO;
+}
+
+static tfm_status tfm__state_file_read(void *user, void *data, size_t n)
+{
+    FILE *f = (FILE *)user;
+    if (fread(data, 1, n, f) == n) return TFM_OK;
+    return ferror(f) ? TFM_ERR_IO : TFM_ERR_FORMAT; /* a short file */
+}
+
+tfm_status tfm_context_state_save_file(const tfm_context *ctx, const char *path, tfm_error *err)
+{
+    char *tmp;
+    size_t len;
+    FILE *f;
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!ctx || !path) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no path");
+    len = strlen(path);
+    tmp = (char *)TFM_MALLOC(len + 5);
+    if (!tmp) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp", 5);
+    f = fopen(tmp, "wb");
+    if (!f) {
+        s = tfm_error_set(err, TFM_ERR_IO, "%s: cannot create the file", tmp);
+        TFM_FREE(tmp);
+        return s;
+    }
+    s = tfm_context_state_write(ctx, tfm__state_file_write, f, err);
+    if (fclose(f) != 0 && s == TFM_OK) s = tfm_error_set(err, TFM_ERR_IO, "%s: write error", tmp);
+    if (s == TFM_OK && rename(tmp, path) != 0) {
+        /* where rename does not replace an existing file (Windows): remove it, then rename */
+        remove(path);
+        if (rename(tmp, path) != 0) s = tfm_error_set(err, TFM_ERR_IO, "cannot rename %s to %s", tmp, path);
+    }
+    if (s != TFM_OK) {
+        char message[sizeof err->message];
+        remove(tmp);
+        if (err && strncmp(err->message, tmp, len) != 0) {
+            memcpy(message, err->message, sizeof message);
+            tfm_error_set(err, s, "%s: %s", path, message);
+        }
+    }
+    TFM_FREE(tmp);
+    return s;
+}
+
+tfm_status tfm_context_state_load_file(tfm_context *ctx, const char *path, tfm_error *err)
+{
+    FILE *f;
+    tfm_status s;
+    tfm_error_clear(err);
+    if (!ctx || !path) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no path");
+    f = fopen(path, "rb");
+    if (!f) {
+        tfm_context_reset(ctx);
+        return tfm_error_set(err, TFM_ERR_IO, "%s: cannot open the file", path);
+    }
+    s = tfm_context_state_read(ctx, tfm__state_file_read, f, err);
+    if (s == TFM_OK && fgetc(f) != EOF) {
+        tfm_context_reset(ctx);
+        s = tfm_error_set(err, TFM_ERR_FORMAT, "bytes after the end of the state");
+    }
+    fclose(f);
+    if (s != TFM_OK && err) {
+        char message[sizeof err->message];
+        memcpy(message, err->message, sizeof message);
+        tfm_error_set(err, s, "%s: %s", path, message);
+    }
+    return s;
 }
 
 /* One batch of tfm_encode: n_seq sequences of lens[s] tokens, at most max_batch rows in all, the longest

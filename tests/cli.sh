@@ -122,6 +122,34 @@ if [ -f "$model" ] && [ -f "$tok" ] && [ -f "$golden" ]; then
     run --version
     if [ $rc -eq 0 ] && grep -qE "^tfm-generate [0-9]+\.[0-9]+\.[0-9]+ " "$out/cli_stdout"; then ok; else bad "--version exit $rc"; fi
 
+    # --stop: the text ends before the first stop string (llama2.c's story has "named Lily.")
+    run -m "$model" -z "$tok" -p "Once upon a time" -n 196 --temp 0 --stop "Lily." --stop "zebra"
+    if [ $rc -eq 0 ] && [ "$(cat "$out/cli_stdout")" = "Once upon a time, there was a little girl named " ]; then ok
+    else bad "--stop: exit $rc, stdout '$(head -c 100 "$out/cli_stdout")'"; fi
+    expect_error "--stop ''" -m "$model" -z "$tok" --stop ""
+
+    # --prompt-cache: the first run saves the prompt's state, the second prefills nothing and tells the
+    # same story; a longer prompt reuses the cached start; a damaged cache is said so and rebuilt
+    cache=$out/prompt.cache
+    rm -f "$cache"
+    run -m "$model" -z "$tok" -p "Once upon a time" -n 40 --temp 0 --prompt-cache "$cache"
+    cp "$out/cli_stdout" "$out/cache_cold.txt"
+    if [ $rc -eq 0 ] && [ -s "$cache" ] && ! grep -q reused "$out/cli_stderr" &&
+       [[ "$(tail -n 1 "$out/cli_stderr")" =~ ^prefill:\ 5\ tok ]]; then ok
+    else bad "--prompt-cache, first run: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+    run -m "$model" -z "$tok" -p "Once upon a time" -n 40 --temp 0 --prompt-cache "$cache"
+    if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$out/cache_cold.txt" && grep -q "reused 5 prompt tokens" "$out/cli_stderr" &&
+       [[ "$(tail -n 1 "$out/cli_stderr")" =~ ^prefill:\ 0\ tok ]]; then ok
+    else bad "--prompt-cache, second run: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+    run -m "$model" -z "$tok" -p "Once upon a time, there was" -n 10 --temp 0 --prompt-cache "$cache"
+    if [ $rc -eq 0 ] && grep -q "reused 5 prompt tokens" "$out/cli_stderr"; then ok
+    else bad "--prompt-cache, a longer prompt: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+    head -c 100 "$cache" >"$cache.cut" && mv "$cache.cut" "$cache"
+    run -m "$model" -z "$tok" -p "Once upon a time" -n 40 --temp 0 --prompt-cache "$cache"
+    if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$out/cache_cold.txt" && grep -q "prompt cache not used" "$out/cli_stderr" &&
+       [ "$(wc -c <"$cache")" -gt 100 ]; then ok
+    else bad "--prompt-cache, a damaged cache: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+
     # a reader that goes away: an error exit, not death by SIGPIPE
     "$gen" -m "$model" -z "$tok" -n 400 --temp 0 --threads 1 2>"$out/cli_stderr" | head -c 10 >/dev/null
     rc=${PIPESTATUS[0]}
@@ -472,7 +500,7 @@ for arch in gemma2 phi3; do
 done
 
 # ---------------------------------------------------------------- every tool: --help, --version, usage errors
-for tool in generate perplexity synth quantize tokenize; do
+for tool in generate chat perplexity synth quantize tokenize; do
     exe=$out/tfm-$tool
     [ -x "$exe" ] || $cc examples/$tool.c -o "$exe" -lm 2>"$out/cli_build.log" || { bad "examples/$tool.c does not build"; continue; }
     "$exe" --help >"$out/cli_stdout" 2>"$out/cli_stderr"
@@ -577,6 +605,86 @@ else
     echo "  SKIP cli: tfm-tokenize: ../shared/vocab is missing" >&2
     skip=$((skip + 1))
 fi
+
+# ---------------------------------------------------------------- tfm-chat
+# From a pipe: one message a line, one answer a line; the turns after the first reuse the context;
+# /save and /load come back to a conversation (the next answer is the one the saved session gave)
+chat=$out/tfm-chat
+gguf=$shared/models/stories260K.gguf
+if [ -f "$gguf" ] && $cc examples/chat.c -o "$chat" -lm 2>"$out/cli_build.log"; then
+    chat_args="-m $gguf --template chatml --temp 0 -n 8 -t 1 --system Stories."
+    printf 'Tell me a story.\nAnd then?\n/save %s\nWho was there?\n' "$out/chat.state" |
+        "$chat" $chat_args >"$out/cli_stdout" 2>"$out/cli_stderr"
+    rc=$?
+    if [ $rc -eq 0 ] && [ "$(wc -l <"$out/cli_stdout")" -eq 3 ] && [ "$(grep -c '^\[turn' "$out/cli_stderr")" -eq 3 ] &&
+       grep -q '^\[turn 1: prefilled [0-9]* tok (0 reused)' "$out/cli_stderr" &&
+       grep -q '^\[turn 3: prefilled [0-9]* tok ([1-9][0-9]* reused)' "$out/cli_stderr" && [ -s "$out/chat.state" ]; then ok
+    else bad "tfm-chat from a pipe: exit $rc, stdout $(wc -l <"$out/cli_stdout") lines, stderr $(head -c 400 "$out/cli_stderr")"; fi
+    tail -n 1 "$out/cli_stdout" >"$out/chat_third.txt"
+    printf '/load %s\nWho was there?\n' "$out/chat.state" | "$chat" $chat_args >"$out/cli_stdout" 2>"$out/cli_stderr"
+    rc=$?
+    if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$out/chat_third.txt" && grep -q "loaded 5 messages" "$out/cli_stderr" &&
+       grep -q '^\[turn 1: prefilled [0-9]* tok ([1-9][0-9]* reused)' "$out/cli_stderr"; then ok
+    else bad "tfm-chat /load: exit $rc, stdout '$(cat "$out/cli_stdout")' (want '$(cat "$out/chat_third.txt")'), stderr $(head -c 300 "$out/cli_stderr")"; fi
+    # errors: no template in the file and none named, an unknown name, a missing or damaged saved chat, an unknown command
+    for case in "|no chat template" "--template nope|not recognised" ; do
+        printf 'Hi\n' | "$chat" -m "$gguf" ${case%%|*} >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -eq 1 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ] &&
+           grep -q "${case#*|}" "$out/cli_stderr"; then ok
+        else bad "tfm-chat ${case%%|*}: exit $rc, stderr $(head -c 300 "$out/cli_stderr")"; fi
+    done
+    head -c 200 "$out/chat.state" >"$out/chat.cut"
+    for line in "/load $out/no_such.state" "/load $out/chat.cut" "/bogus"; do
+        printf '%s\n' "$line" | "$chat" $chat_args >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -eq 1 ] && [ ! -s "$out/cli_stdout" ] && [ "$(wc -l <"$out/cli_stderr")" -eq 1 ]; then ok
+        else bad "tfm-chat '$line': exit $rc, stderr $(head -c 300 "$out/cli_stderr")"; fi
+    done
+else
+    [ -f "$gguf" ] && bad "examples/chat.c does not build: $(head -c 300 "$out/cli_build.log")"
+    [ -f "$gguf" ] || { echo "  SKIP cli: stories260K.gguf is missing (tfm-chat)" >&2; skip=$((skip + 1)); }
+fi
+
+# ---------------------------------------------------------------- the README's programs, as written
+# Every complete program in the README (a C block starting with #define TFM_IMPLEMENTATION) compiles and
+# runs; the generation example tells a story with stories260K.gguf.
+awk '/^```c$/ {n++; f=1; next} /^```$/ {f=0} f {print > (dir "/readme_" n ".c")}' dir="$out" README.md
+found=0
+for src in "$out"/readme_*.c; do
+    [ -f "$src" ] && head -n 1 "$src" | grep -q '^#define TFM_IMPLEMENTATION' || continue
+    found=$((found + 1))
+    if ! $cc -pedantic -Wall -Wextra -Werror "$src" -o "${src%.c}" -lm 2>"$out/cli_build.log"; then
+        bad "README program $(basename "$src") does not build: $(head -c 300 "$out/cli_build.log")"
+        continue
+    fi
+    if grep -q 'tfm_generate.h' "$src"; then
+        if [ -f "$shared/models/stories260K.gguf" ]; then
+            "${src%.c}" "$shared/models/stories260K.gguf" >"$out/cli_stdout" 2>"$out/cli_stderr"
+            rc=$?
+            if [ $rc -eq 0 ] && head -c 16 "$out/cli_stdout" | grep -q "^Once upon a time" &&
+               grep -q "^\[100 tokens, stopped by budget\]$" "$out/cli_stdout"; then ok
+            else bad "README generation program: exit $rc, $(head -c 300 "$out/cli_stdout") $(head -c 200 "$out/cli_stderr")"; fi
+        else skip=$((skip + 1)); fi
+    elif grep -q '\.\./shared/' "$src" && ! [ -d ../shared ]; then
+        skip=$((skip + 1)) # an example reading a file of ../shared, absent here
+    elif grep -q 'ggml-vocab-' "$src"; then
+        # the tokenizer example opens a vocab of ../shared/vocab by its name, as a reader would beside it
+        if [ -d "$shared/vocab" ]; then
+            exe=$(cd "$(dirname "$src")" && pwd)/$(basename "${src%.c}")
+            (cd "$shared/vocab" && "$exe") >"$out/cli_stdout" 2>"$out/cli_stderr"
+            rc=$?
+            if [ $rc -eq 0 ] && grep -q "tokens, the last ends a generation: 1" "$out/cli_stdout"; then ok
+            else bad "README program $(basename "$src"): exit $rc, $(head -c 300 "$out/cli_stdout")"; fi
+        else skip=$((skip + 1)); fi
+    else
+        "${src%.c}" >"$out/cli_stdout" 2>"$out/cli_stderr"
+        rc=$?
+        if [ $rc -eq 0 ] && [ -s "$out/cli_stdout" ]; then ok
+        else bad "README program $(basename "$src"): exit $rc"; fi
+    fi
+done
+if [ $found -ge 4 ]; then ok; else bad "the README has $found complete programs, expected at least 4"; fi
 
 # ---------------------------------------------------------------- tfm-embed
 # The reference vectors are llama.cpp b4748's (../shared/archs/README.md: llama-embedding's computation

@@ -105,29 +105,29 @@ static void test_hash(void)
     for (i = 0; i < (int)sizeof buf; i++) buf[i] = (unsigned char)(i * 7 + 3);
     /* every length gives its own value (a zero byte appended changes the checksum: the length counts) */
     for (n = 0; n <= (int)sizeof buf; n++) {
-        seen[n] = tfm_embed_hash(buf, (size_t)n, 0);
+        seen[n] = tfm_hash64(buf, (size_t)n, 0);
         for (m = 0; m < n; m++) TT_ASSERT(seen[m] != seen[n], "lengths %d and %d collide", m, n);
     }
     memset(buf, 0, sizeof buf);
-    TT_CHECK(tfm_embed_hash(buf, 40, 0) != tfm_embed_hash(buf, 41, 0));
-    TT_CHECK(tfm_embed_hash(buf, 40, 0) != tfm_embed_hash(buf, 40, 1));
+    TT_CHECK(tfm_hash64(buf, 40, 0) != tfm_hash64(buf, 41, 0));
+    TT_CHECK(tfm_hash64(buf, 40, 0) != tfm_hash64(buf, 40, 1));
     /* any one flipped bit changes it, wherever it is */
     {
-        uint64_t base = tfm_embed_hash(buf, 100, 5);
+        uint64_t base = tfm_hash64(buf, 100, 5);
         for (i = 0; i < 100 * 8; i++) {
             buf[i / 8] ^= (unsigned char)(1u << (i % 8));
-            TT_ASSERT(tfm_embed_hash(buf, 100, 5) != base, "bit %d", i);
+            TT_ASSERT(tfm_hash64(buf, 100, 5) != base, "bit %d", i);
             buf[i / 8] ^= (unsigned char)(1u << (i % 8));
         }
     }
     /* index files hold these checksums: the values are part of the format, the same on every platform
        and build (first computed by this implementation; a change here is a new index version) */
-    TT_CHECK(tfm_embed_hash("", 0, 0) == tfm_embed_hash(NULL, 0, 0));
-    TT_CHECK(tfm_embed_hash("", 0, 0) == 0xf105456fc5fc5d74ull);
-    TT_CHECK(tfm_embed_hash("TFMINDEX", 8, 0) == 0x4d8d035070c25ecdull);
+    TT_CHECK(tfm_hash64("", 0, 0) == tfm_hash64(NULL, 0, 0));
+    TT_CHECK(tfm_hash64("", 0, 0) == 0xf105456fc5fc5d74ull);
+    TT_CHECK(tfm_hash64("TFMINDEX", 8, 0) == 0x4d8d035070c25ecdull);
     for (i = 0; i < 100; i++) buf[i] = (unsigned char)i;
-    TT_CHECK(tfm_embed_hash(buf, 100, 0) == 0xd966d7e52f126e1eull);
-    TT_CHECK(tfm_embed_hash(buf, 31, 7) == 0xfebba3b76b02e988ull);
+    TT_CHECK(tfm_hash64(buf, 100, 0) == 0xd966d7e52f126e1eull);
+    TT_CHECK(tfm_hash64(buf, 31, 7) == 0xfebba3b76b02e988ull);
 }
 
 /* ---------------------------------------------------------------- search */
@@ -481,12 +481,12 @@ static void test_fingerprint(void)
     no_mmap.no_mmap = 1;
     TT_ASSERT(tfm_model_load(first, NULL, &a, &err) == TFM_OK, "%s", err.message);
     TT_ASSERT(tfm_model_load(first, &no_mmap, &b, &err) == TFM_OK, "%s", err.message);
-    TT_CHECK(tfm_embed_model_fingerprint(a) == tfm_embed_model_fingerprint(b));
-    TT_CHECK(tfm_embed_model_fingerprint(a) != 0 && tfm_embed_model_fingerprint(NULL) == 0);
+    TT_CHECK(tfm_model_fingerprint(a) == tfm_model_fingerprint(b));
+    TT_CHECK(tfm_model_fingerprint(a) != 0 && tfm_model_fingerprint(NULL) == 0);
     path = tt_shared("models/stories260K.bin");
     if (path) {
         TT_ASSERT(tfm_model_load(path, NULL, &c, &err) == TFM_OK, "%s", err.message);
-        TT_CHECK(tfm_embed_model_fingerprint(c) != tfm_embed_model_fingerprint(a));
+        TT_CHECK(tfm_model_fingerprint(c) != tfm_model_fingerprint(a));
         tfm_model_free(c);
     }
     tfm_model_free(a);

@@ -155,6 +155,37 @@ TT_FN char *tt_read_file(const char *path, size_t *size)
     return buf;
 }
 
+/* A llama2.c model file in memory (run.c's layout, shared classifier): a header of 7 int32 then random
+   f32 weights of the given shape (head_dim = dim / heads), the norms near 1; *size = its bytes. Load it
+   with tfm_model_load_memory; free() it after the model. For tests that need some model, not a reference
+   (test_model.c builds its own to compare against float64). */
+TT_FN float *tt_llama2c_model(int dim, int hidden, int layers, int heads, int kv_heads, int vocab, int seq_len,
+                              uint64_t seed, size_t *size)
+{
+    size_t L = (size_t)layers, D = (size_t)dim, H = (size_t)hidden, kv = D / (size_t)heads * (size_t)kv_heads;
+    size_t norms[3], n_norms = 3, i, k, at = 7;
+    size_t n = 7 + (size_t)vocab * D + L * (D + D * D + 2 * D * kv + D * D + D + 3 * D * H) + D +
+               (size_t)seq_len * (D / (size_t)heads);
+    int32_t header[7];
+    float *f = (float *)tt_alloc(n * sizeof(float));
+    tt_seed(seed);
+    for (i = 7; i < n; i++) f[i] = tt_uniform(-1.0f, 1.0f) / sqrtf((float)dim);
+    /* attn_norm, ffn_norm and the final norm, at their offsets in the file */
+    at += (size_t)vocab * D;
+    norms[0] = at;
+    at += L * D + L * D * D + 2 * L * D * kv + L * D * D;
+    norms[1] = at;
+    at += L * D + 3 * L * D * H;
+    norms[2] = at;
+    for (k = 0; k < n_norms; k++)
+        for (i = 0; i < (k < 2 ? L * D : D); i++) f[norms[k] + i] = tt_uniform(0.5f, 1.5f);
+    header[0] = dim, header[1] = hidden, header[2] = layers, header[3] = heads, header[4] = kv_heads;
+    header[5] = vocab, header[6] = seq_len;
+    memcpy(f, header, sizeof header);
+    *size = n * sizeof(float);
+    return f;
+}
+
 /* TT_ALLOCATION_HOOKS defined before this include: counting allocators test_malloc / test_free /
    test_realloc for the library (the test's tfm-test-impl-prelude lines route TFM_MALLOC and friends to
    them): hook_calls counts allocations, hook_live the blocks not yet freed, hook_fail = 1 makes every
