@@ -636,7 +636,8 @@ static uint32_t tfm__embed_le32(const unsigned char *p)
 }
 
 /* an index holds one vector a passage: pooled */
-static int tfm__embed_index_pooling(tfm_pooling p)
+/* an int, not a tfm_pooling: a file's value outside the enum's range must not become one (undefined in C++) */
+static int tfm__embed_index_pooling(int32_t p)
 {
     return p == TFM_POOLING_MEAN || p == TFM_POOLING_CLS || p == TFM_POOLING_LAST;
 }
@@ -701,7 +702,7 @@ tfm_status tfm_embed_index_write(const char *path, const tfm_embed_index *index,
         !tfm__embed_layout_of(&l, (uint64_t)index->dim, (uint64_t)index->count, model_len, doc_len))
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "index write: dim %d and count %d must be positive "
                              "(dim at most 2^24)", index->dim, index->count);
-    if (!tfm__embed_index_pooling(index->pooling))
+    if (!tfm__embed_index_pooling((int32_t)index->pooling))
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "index write: pooling %d is not mean, cls or last",
                              (int)index->pooling);
     for (i = 0; i < (uint64_t)index->count; i++)
@@ -778,7 +779,7 @@ static tfm_status tfm__embed_index_parse(tfm_embed_index *index, const unsigned 
     payload = tfm__embed_le64(p + 80);
     if (model_len > TFM_EMBED_INDEX_MAX_PATH || doc_len > TFM_EMBED_INDEX_MAX_PATH ||
         !tfm__embed_layout_of(&l, dim, count, model_len, doc_len) || vectors != l.vectors || spans != l.spans ||
-        !tfm__embed_index_pooling((tfm_pooling)(int32_t)pooling) || flags > 1)
+        !tfm__embed_index_pooling((int32_t)pooling) || flags > 1)
         return tfm_error_set(err, TFM_ERR_FORMAT, "bad index header (dim %lu, count %llu, pooling %ld, flags %lu)",
                              (unsigned long)dim, (unsigned long long)count, (long)(int32_t)pooling,
                              (unsigned long)flags);

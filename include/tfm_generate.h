@@ -395,7 +395,7 @@ tfm_status tfm_generate_continue(tfm_context *ctx, const tfm_tokenizer *tok, tfm
             stats->stop = TFM_STOP_CONTEXT_FULL;
             break;
         }
-        if (sampler) s = tfm_sampler_sample(sampler, logits, &next, err); /* err says why it failed */
+        if (sampler) s = tfm_sampler_sample(sampler, logits, &next, err); /* its message says why */
         else next = (int)tfm_argmax(logits, (size_t)vocab);
         if (s != TFM_OK) break;
         if (tfm_tokenizer_is_eog(tok, next)) {

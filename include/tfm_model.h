@@ -991,7 +991,7 @@ static tfm_status tfm__model_load_llama2c(tfm_model *m, const unsigned char *dat
 
     m->layers = (tfm_layer *)TFM_MALLOC(sizeof(tfm_layer) * (size_t)c->n_layers);
     if (!m->layers) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
-    memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers); /* the expert views stay empty */
+    memset(m->layers, 0, sizeof(tfm_layer) * (size_t)c->n_layers); /* no expert tensors */
     views = tfm__model_view_f32(&m->token_embd, embd, c->dim, c->vocab_size) &
             tfm__model_view_f32(&m->output_norm, final_norm, c->dim, 0) &
             tfm__model_view_f32(&m->output.tensor, wcls, c->dim, c->vocab_size);

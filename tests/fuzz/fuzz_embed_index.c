@@ -31,13 +31,13 @@ static void fix_checksums(unsigned char *p, size_t size)
     model_len = tfm__embed_le32(p + 56), doc_len = tfm__embed_le32(p + 60);
     if (model_len <= TFM_EMBED_INDEX_MAX_PATH && doc_len <= TFM_EMBED_INDEX_MAX_PATH &&
         tfm__embed_layout_of(&l, dim, count, model_len, doc_len) && l.end <= size) {
-        h = tfm_embed_hash(p + l.paths, (size_t)model_len, 0);
-        h = tfm_embed_hash(p + l.paths + model_len, (size_t)doc_len, h);
-        h = tfm_embed_hash(p + l.vectors, (size_t)l.vector_bytes, h);
-        h = tfm_embed_hash(p + l.spans, (size_t)count * 16, h);
+        h = tfm_hash64(p + l.paths, (size_t)model_len, 0);
+        h = tfm_hash64(p + l.paths + model_len, (size_t)doc_len, h);
+        h = tfm_hash64(p + l.vectors, (size_t)l.vector_bytes, h);
+        h = tfm_hash64(p + l.spans, (size_t)count * 16, h);
         put64(p + 80, h);
     }
-    put64(p + 88, tfm_embed_hash(p, 88, 0));
+    put64(p + 88, tfm_hash64(p, 88, 0));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
