@@ -73,13 +73,18 @@ install: all
 		cmake/tfmConfigVersion.cmake.in >$(DESTDIR)$(PREFIX)/lib/cmake/tfm/tfmConfigVersion.cmake
 	install -m 644 cmake/tfmLinks.cmake $(DESTDIR)$(PREFIX)/lib/cmake/tfm
 
-# The headers in tfm.h's order, their includes of each other dropped (each comes before its users).
+# The headers in tfm.h's order, their includes of each other dropped (each comes before its users);
+# the internal files tfm.h does not list (tfm_simd.h and the like, included once per instruction set)
+# copied in at each of their includes.
 single: $(BUILD)/tfm_single.h
 $(BUILD)/tfm_single.h: $(HEADERS) | $(BUILD)
 	{ printf '/* tfm_single.h - tfm %s, every header in one file (made by `make single` from include/).\n' $(VERSION); \
 	  printf '   In one C or C++ file: #define TFM_IMPLEMENTATION, then #include "tfm_single.h". */\n'; \
-	  for h in $$(sed -n 's/^#include "\(tfm_[a-z0-9_]*\.h\)"$$/\1/p' include/tfm.h); do \
-		sed '/^#include "tfm_[a-z0-9_]*\.h"/d' include/$$h; done; } >$@.tmp
+	  listed="$$(sed -n 's/^#include "\(tfm_[a-z0-9_]*\.h\)"$$/\1/p' include/tfm.h)"; \
+	  for h in $$listed; do \
+		awk -v listed=" $$(echo $$listed) " '/^#include "tfm_[a-z0-9_]*\.h"/ { f = $$2; gsub(/"/, "", f); \
+			if (index(listed, " " f " ")) next; while ((getline line < ("include/" f)) > 0) print line; close("include/" f); next } \
+			{ print }' include/$$h; done; } >$@.tmp
 	mv $@.tmp $@
 
 clean:

@@ -1129,250 +1129,6 @@ static void tfm__dequantize_q8_K(const void *vx, float *y, size_t nb)
 #define TFM__Q_PREFETCH(p) ((void)(p))
 #endif
 
-/* ---------------------------------------------------------------- the lane layer
-   tfm__vi: TFM__VF_N int32 lanes, the integer twin of tfm_tensor.h's tfm__vf (AVX-512 16, AVX2 8, NEON
-   4, scalar 1). Shifts are logical, on 32-bit lanes; the decoders mask bytes after every shift, so no
-   bit crosses a byte boundary unmasked. The hand-specialised part is tfm__vi_dot (vpdpbusd, maddubs,
-   sdot), the byte lookup (its indexes 0..15) and the gather. tfm__vi_dot is exact for levels up to 127; levels up to 255
-   ("wide", a signed value + 128) go through tfm__vi_dot_wide, which returns the dot of (level -
-   TFM__WIDE_BIAS): 0 where the instruction multiplies unsigned bytes whole (VNNI, scalar), 128 where
-   the signed value is multiplied instead (maddubs would saturate, NEON multiplies signed bytes). */
-#define TFM__VI_BYTES (4 * TFM__VF_N)
-
-#if defined(TFM__SIMD_AVX512)
-#if !defined(__AVX512BW__)
-#error "tfm_quant.h: an AVX-512 build needs AVX-512BW (or define TFM_NO_SIMD)"
-#endif
-typedef __m512i tfm__vi;
-TFM__INLINE tfm__vi tfm__vi_load(const void *p) { return _mm512_loadu_si512(p); }
-TFM__INLINE void tfm__vi_store(void *p, tfm__vi v) { _mm512_storeu_si512(p, v); }
-TFM__INLINE tfm__vi tfm__vi_set1(int32_t x) { return _mm512_set1_epi32(x); }
-TFM__INLINE tfm__vi tfm__vi_and(tfm__vi a, tfm__vi b) { return _mm512_and_si512(a, b); }
-TFM__INLINE tfm__vi tfm__vi_or(tfm__vi a, tfm__vi b) { return _mm512_or_si512(a, b); }
-TFM__INLINE tfm__vi tfm__vi_xor(tfm__vi a, tfm__vi b) { return _mm512_xor_si512(a, b); }
-TFM__INLINE tfm__vi tfm__vi_add(tfm__vi a, tfm__vi b) { return _mm512_add_epi32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_sub(tfm__vi a, tfm__vi b) { return _mm512_sub_epi32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_mul(tfm__vi a, tfm__vi b) { return _mm512_mullo_epi32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_shr(tfm__vi a, int n) { return _mm512_srli_epi32(a, (unsigned)n); }
-TFM__INLINE tfm__vi tfm__vi_shl(tfm__vi a, int n) { return _mm512_slli_epi32(a, (unsigned)n); }
-TFM__INLINE tfm__vi tfm__vi_lookup(const uint8_t *table16, tfm__vi idx)
-{
-    return _mm512_shuffle_epi8(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)table16)), idx);
-}
-TFM__INLINE tfm__vi tfm__vi_u16(const uint16_t *p) { return _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)p)); }
-TFM__INLINE tfm__vi tfm__vi_gather(const unsigned char *base, tfm__vi off, const size_t *off_s)
-{
-    (void)off_s;
-    return _mm512_i32gather_epi32(off, (const void *)base, 1);
-}
-TFM__INLINE tfm__vf tfm__vi_float(tfm__vi v) { return _mm512_cvtepi32_ps(v); }
-/* the fp16 in each lane's low (or high) half as f32 */
-TFM__INLINE tfm__vf tfm__vi_half_f32(tfm__vi v, int high)
-{
-    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(high ? _mm512_srli_epi32(v, 16) : v));
-}
-#if defined(__AVX512VNNI__)
-#define TFM__WIDE_BIAS 0
-TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s) { return _mm512_dpbusd_epi32(acc, u, s); }
-TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s) { return _mm512_dpbusd_epi32(acc, u, s); }
-#else
-#define TFM__WIDE_BIAS 128
-TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s)
-{
-    return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
-}
-TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s)
-{
-    __m512i w = _mm512_xor_si512(u, _mm512_set1_epi8((char)0x80));
-    __m512i sw = _mm512_mask_sub_epi8(s, _mm512_movepi8_mask(w), _mm512_setzero_si512(), s);
-    return tfm__vi_dot(acc, _mm512_abs_epi8(w), sw);
-}
-#endif
-
-#elif defined(TFM__SIMD_AVX2)
-typedef __m256i tfm__vi;
-TFM__INLINE tfm__vi tfm__vi_load(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
-TFM__INLINE void tfm__vi_store(void *p, tfm__vi v) { _mm256_storeu_si256((__m256i *)p, v); }
-TFM__INLINE tfm__vi tfm__vi_set1(int32_t x) { return _mm256_set1_epi32(x); }
-TFM__INLINE tfm__vi tfm__vi_and(tfm__vi a, tfm__vi b) { return _mm256_and_si256(a, b); }
-TFM__INLINE tfm__vi tfm__vi_or(tfm__vi a, tfm__vi b) { return _mm256_or_si256(a, b); }
-TFM__INLINE tfm__vi tfm__vi_xor(tfm__vi a, tfm__vi b) { return _mm256_xor_si256(a, b); }
-TFM__INLINE tfm__vi tfm__vi_add(tfm__vi a, tfm__vi b) { return _mm256_add_epi32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_sub(tfm__vi a, tfm__vi b) { return _mm256_sub_epi32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_mul(tfm__vi a, tfm__vi b) { return _mm256_mullo_epi32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_shr(tfm__vi a, int n) { return _mm256_srli_epi32(a, n); }
-TFM__INLINE tfm__vi tfm__vi_shl(tfm__vi a, int n) { return _mm256_slli_epi32(a, n); }
-TFM__INLINE tfm__vi tfm__vi_lookup(const uint8_t *table16, tfm__vi idx)
-{
-    return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)table16)), idx);
-}
-TFM__INLINE tfm__vi tfm__vi_u16(const uint16_t *p) { return _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)p)); }
-TFM__INLINE tfm__vi tfm__vi_gather(const unsigned char *base, tfm__vi off, const size_t *off_s)
-{
-    (void)off_s;
-    return _mm256_i32gather_epi32((const int *)(const void *)base, off, 1);
-}
-TFM__INLINE tfm__vf tfm__vi_float(tfm__vi v) { return _mm256_cvtepi32_ps(v); }
-TFM__INLINE tfm__vf tfm__vi_half_f32(tfm__vi v, int high)
-{
-    __m256i h = high ? _mm256_srli_epi32(v, 16) : _mm256_and_si256(v, _mm256_set1_epi32(0xffff));
-    return _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(h, h), 0x08)));
-}
-#if defined(__AVXVNNI__)
-#define TFM__WIDE_BIAS 0
-TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s) { return _mm256_dpbusd_avx_epi32(acc, u, s); }
-TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s) { return _mm256_dpbusd_avx_epi32(acc, u, s); }
-#else
-#define TFM__WIDE_BIAS 128
-TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s)
-{
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
-}
-TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s)
-{
-    __m256i w = _mm256_xor_si256(u, _mm256_set1_epi8((char)0x80));
-    return tfm__vi_dot(acc, _mm256_sign_epi8(w, w), _mm256_sign_epi8(s, w));
-}
-#endif
-
-#elif defined(TFM__SIMD_NEON)
-typedef int32x4_t tfm__vi;
-#define TFM__WIDE_BIAS 128
-TFM__INLINE tfm__vi tfm__vi_load(const void *p) { return vreinterpretq_s32_u8(vld1q_u8((const uint8_t *)p)); }
-TFM__INLINE void tfm__vi_store(void *p, tfm__vi v) { vst1q_u8((uint8_t *)p, vreinterpretq_u8_s32(v)); }
-TFM__INLINE tfm__vi tfm__vi_set1(int32_t x) { return vdupq_n_s32(x); }
-TFM__INLINE tfm__vi tfm__vi_and(tfm__vi a, tfm__vi b) { return vandq_s32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_or(tfm__vi a, tfm__vi b) { return vorrq_s32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_xor(tfm__vi a, tfm__vi b) { return veorq_s32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_add(tfm__vi a, tfm__vi b) { return vaddq_s32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_sub(tfm__vi a, tfm__vi b) { return vsubq_s32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_mul(tfm__vi a, tfm__vi b) { return vmulq_s32(a, b); }
-TFM__INLINE tfm__vi tfm__vi_shr(tfm__vi a, int n)
-{
-    return vreinterpretq_s32_u32(vshlq_u32(vreinterpretq_u32_s32(a), vdupq_n_s32(-n)));
-}
-TFM__INLINE tfm__vi tfm__vi_shl(tfm__vi a, int n) { return vreinterpretq_s32_u32(vshlq_u32(vreinterpretq_u32_s32(a), vdupq_n_s32(n))); }
-TFM__INLINE tfm__vi tfm__vi_lookup(const uint8_t *table16, tfm__vi idx)
-{
-    return vreinterpretq_s32_u8(vqtbl1q_u8(vld1q_u8(table16), vreinterpretq_u8_s32(idx)));
-}
-TFM__INLINE tfm__vi tfm__vi_u16(const uint16_t *p) { return vreinterpretq_s32_u32(vmovl_u16(vld1_u16(p))); }
-TFM__INLINE tfm__vi tfm__vi_gather(const unsigned char *base, tfm__vi off, const size_t *off_s)
-{
-    int32_t v[4];
-    int i;
-    for (i = 0; i < 4; i++) memcpy(&v[i], base + off_s[i], 4);
-    (void)off;
-    return vld1q_s32(v);
-}
-TFM__INLINE tfm__vf tfm__vi_float(tfm__vi v) { return vcvtq_f32_s32(v); }
-TFM__INLINE tfm__vf tfm__vi_half_f32(tfm__vi v, int high)
-{
-    uint32x4_t u = vreinterpretq_u32_s32(v);
-    return vcvt_f32_f16(vreinterpret_f16_u16(vmovn_u32(high ? vshrq_n_u32(u, 16) : u)));
-}
-TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s)
-{
-    int8x16_t a = vreinterpretq_s8_s32(u), b = vreinterpretq_s8_s32(s);
-#if defined(__ARM_FEATURE_DOTPROD)
-    return vdotq_s32(acc, a, b);
-#else /* lane i: bytes 4i..4i+3, through 16-bit products and two pairwise sums */
-    int32x4_t lo = vpaddlq_s16(vmull_s8(vget_low_s8(a), vget_low_s8(b)));
-    int32x4_t hi = vpaddlq_s16(vmull_s8(vget_high_s8(a), vget_high_s8(b)));
-    return vaddq_s32(acc, vpaddq_s32(lo, hi));
-#endif
-}
-TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s) { return tfm__vi_dot(acc, veorq_s32(u, vdupq_n_s32((int32_t)0x80808080u)), s); }
-
-#else /* scalar: one lane of 4 bytes */
-typedef uint32_t tfm__vi;
-#define TFM__WIDE_BIAS 0
-TFM__INLINE tfm__vi tfm__vi_load(const void *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-TFM__INLINE void tfm__vi_store(void *p, tfm__vi v) { memcpy(p, &v, 4); }
-TFM__INLINE tfm__vi tfm__vi_set1(int32_t x) { return (uint32_t)x; }
-TFM__INLINE tfm__vi tfm__vi_and(tfm__vi a, tfm__vi b) { return a & b; }
-TFM__INLINE tfm__vi tfm__vi_or(tfm__vi a, tfm__vi b) { return a | b; }
-TFM__INLINE tfm__vi tfm__vi_xor(tfm__vi a, tfm__vi b) { return a ^ b; }
-TFM__INLINE tfm__vi tfm__vi_add(tfm__vi a, tfm__vi b) { return a + b; }
-TFM__INLINE tfm__vi tfm__vi_sub(tfm__vi a, tfm__vi b) { return a - b; }
-TFM__INLINE tfm__vi tfm__vi_mul(tfm__vi a, tfm__vi b) { return a * b; }
-TFM__INLINE tfm__vi tfm__vi_shr(tfm__vi a, int n) { return a >> n; }
-TFM__INLINE tfm__vi tfm__vi_shl(tfm__vi a, int n) { return a << n; }
-TFM__INLINE tfm__vi tfm__vi_lookup(const uint8_t *table16, tfm__vi idx)
-{
-    return (uint32_t)table16[idx & 15] | (uint32_t)table16[(idx >> 8) & 15] << 8 | (uint32_t)table16[(idx >> 16) & 15] << 16 |
-           (uint32_t)table16[idx >> 24 & 15] << 24;
-}
-TFM__INLINE tfm__vi tfm__vi_u16(const uint16_t *p) { return *p; }
-TFM__INLINE tfm__vi tfm__vi_gather(const unsigned char *base, tfm__vi off, const size_t *off_s)
-{
-    (void)off;
-    return tfm__vi_load(base + off_s[0]);
-}
-/* the two's complement value, without an implementation-defined conversion */
-TFM__INLINE tfm__vf tfm__vi_float(tfm__vi v) { return v >> 31 ? -(float)(~v + 1u) : (float)v; }
-TFM__INLINE tfm__vf tfm__vi_half_f32(tfm__vi v, int high) { return tfm_f16_to_f32((uint16_t)(high ? v >> 16 : v & 0xffffu)); }
-TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s)
-{
-    int k;
-    for (k = 0; k < 32; k += 8) acc += ((u >> k) & 255u) * (uint32_t)(int32_t)(int8_t)(unsigned char)(s >> k);
-    return acc;
-}
-TFM__INLINE tfm__vi tfm__vi_dot_wide(tfm__vi acc, tfm__vi u, tfm__vi s) { return tfm__vi_dot(acc, u, s); }
-#endif
-
-TFM__INLINE tfm__vi tfm__vi_zero(void) { return tfm__vi_set1(0); }
-/* the bits of a where mask is set, of b elsewhere */
-#if defined(TFM__SIMD_AVX512)
-TFM__INLINE tfm__vi tfm__vi_select(tfm__vi mask, tfm__vi a, tfm__vi b) { return _mm512_ternarylogic_epi32(mask, a, b, 0xCA); }
-#elif defined(TFM__SIMD_NEON)
-TFM__INLINE tfm__vi tfm__vi_select(tfm__vi mask, tfm__vi a, tfm__vi b) { return vbslq_s32(vreinterpretq_u32_s32(mask), a, b); }
-#else
-TFM__INLINE tfm__vi tfm__vi_select(tfm__vi mask, tfm__vi a, tfm__vi b) { return tfm__vi_or(tfm__vi_and(mask, a), tfm__vi_xor(tfm__vi_or(mask, b), mask)); }
-#endif
-/* a * b + c rounded once, on every path (the scalar tfm__vf_fma rounds twice) */
-#if defined(TFM__SIMD_SCALAR)
-TFM__INLINE tfm__vf tfm__vf_fma1(tfm__vf a, tfm__vf b, tfm__vf c) { return fmaf(a, b, c); }
-#else
-TFM__INLINE tfm__vf tfm__vf_fma1(tfm__vf a, tfm__vf b, tfm__vf c) { return tfm__vf_fma(a, b, c); }
-#endif
-TFM__INLINE tfm__vi tfm__vi_bytes(unsigned b) { return tfm__vi_set1((int32_t)(0x01010101u * (b & 255u))); }
-/* the 4 bytes at p in every lane */
-TFM__INLINE tfm__vi tfm__vi_bcast4(const int8_t *p)
-{
-    int32_t v;
-    memcpy(&v, p, 4);
-    return tfm__vi_set1(v);
-}
-/* byte k (0..3) of every lane as an int32, zero- or sign-extended (x86: one byte shuffle, off the
-   shift port) */
-#if defined(TFM__SIMD_AVX512) || defined(TFM__SIMD_AVX2)
-/* the bytes `pattern` names (0..3, or 0x80: zero) of every lane */
-TFM__INLINE tfm__vi tfm__vi_pick(tfm__vi v, uint32_t pattern)
-{
-    const __m128i idx = _mm_add_epi32(_mm_set1_epi32((int32_t)pattern), _mm_setr_epi32(0, 0x04040404, 0x08080808, 0x0c0c0c0c));
-#if defined(TFM__SIMD_AVX512)
-    return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(idx));
-#else
-    return _mm256_shuffle_epi8(v, _mm256_broadcastsi128_si256(idx));
-#endif
-}
-TFM__INLINE tfm__vi tfm__vi_byte(tfm__vi v, int k) { return tfm__vi_pick(v, 0x80808000u | (uint32_t)k); }
-#if defined(TFM__SIMD_AVX512)
-TFM__INLINE tfm__vi tfm__vi_sbyte(tfm__vi v, int k) { return _mm512_srai_epi32(tfm__vi_pick(v, 0x00808080u | (uint32_t)k << 24), 24); }
-#else
-TFM__INLINE tfm__vi tfm__vi_sbyte(tfm__vi v, int k) { return _mm256_srai_epi32(tfm__vi_pick(v, 0x00808080u | (uint32_t)k << 24), 24); }
-#endif
-#else
-TFM__INLINE tfm__vi tfm__vi_byte(tfm__vi v, int k) { return tfm__vi_and(tfm__vi_shr(v, 8 * k), tfm__vi_set1(255)); }
-TFM__INLINE tfm__vi tfm__vi_sbyte(tfm__vi v, int k) { return tfm__vi_sub(tfm__vi_xor(tfm__vi_byte(v, k), tfm__vi_set1(128)), tfm__vi_set1(128)); }
-#endif
-
 #if defined(__GNUC__)
 #define TFM__Q_UNROLL _Pragma("GCC unroll 16")
 #else
@@ -1401,12 +1157,16 @@ typedef struct tfm__qtype {
     unsigned char min;        /* TFM__QMIN_*: the second fp16 field's part in the float update */
     void (*quantize)(const float *x, void *y, size_t nb);
     void (*dequantize)(const void *x, float *y, size_t nb); /* formats without a decoder (activations, floats) */
-    /* the kernels (weight types): 16 rows dotted with one activation row; a chunk of blocks decoded to
-       one byte per level; m activation rows against a decoded chunk */
+    signed char kernels;      /* TFM__QK_*: its kernels' index in the kernel tables; TFM__QK_NONE if it has none */
+} tfm__qtype;
+
+/* A weight type's kernels: 16 rows dotted with one activation row; a chunk of blocks decoded to one
+   byte per level; m activation rows against a decoded chunk */
+typedef struct tfm__qkern {
     void (*dot)(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next);
     void (*decode)(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t);
     void (*mm)(float *y, size_t ldy, const tfm__qtile *t, size_t nbk, const tfm__qact *a, size_t b0, int m, int nr, int first);
-} tfm__qtype;
+} tfm__qkern;
 
 /* ---------------------------------------------------------------- the packed layout
    A row-tile is TFM__QROWS rows (a matrix's last tile repeats its last row). It holds first the fp16
@@ -1433,268 +1193,6 @@ struct tfm__qsrc {
     int nr;                 /* rows present, 1..16 */
 };
 
-/* lane group c of a row-tile (rows 16c/TFM__QSUBS..): where block b's halves and body words are */
-typedef struct tfm__qsub {
-    const unsigned char *halves, *body;
-    size_t half_stride, body_stride; /* bytes from one block to the next */
-    tfm__vi off;                     /* GGML rows: each lane's row offset (rows past nr repeat the last) */
-    size_t off_s[TFM__VF_N];
-} tfm__qsub;
-
-TFM__Q_FORCE_INLINE void tfm__qsub_init(tfm__qsub *s, const tfm__qtype *T, const tfm__qsrc *w, int c, int packed)
-{
-    int32_t o[TFM__VF_N];
-    int r;
-    if (packed) {
-        s->halves = w->p + (size_t)c * 2 * TFM__VF_N;
-        s->body = w->p + w->halves_bytes + (size_t)c * TFM__VI_BYTES;
-        s->half_stride = T->n_halves * (size_t)TFM__QHALF_BYTES;
-        s->body_stride = T->body_words * (size_t)TFM__QVEC_BYTES;
-        return;
-    }
-    for (r = 0; r < TFM__VF_N; r++) {
-        int row = c * TFM__VF_N + r < w->nr ? c * TFM__VF_N + r : w->nr - 1;
-        s->off_s[r] = (size_t)row * w->row_bytes;
-        o[r] = (int32_t)s->off_s[r];
-    }
-    s->off = tfm__vi_load(o);
-    s->halves = w->p;
-    s->body = w->p + T->body_at;
-    s->half_stride = s->body_stride = tfm__qblock_bytes(T);
-}
-
-/* body word v of block b, one 4-byte lane per row */
-TFM__Q_FORCE_INLINE tfm__vi tfm__qword(const tfm__qsub *s, int packed, size_t b, int v)
-{
-    const unsigned char *p = s->body + b * s->body_stride;
-    return packed ? tfm__vi_load(p + TFM__QVEC_BYTES * v) : tfm__vi_gather(p + 4 * v, s->off, s->off_s);
-}
-
-/* the 4-byte word of a block that holds its fp16 field at `at` (the word the field starts, unless that
-   runs past the block: then the one it ends), and whether the field is its high half */
-static int tfm__qhalf_word(int at, size_t block_bytes, int *high)
-{
-    const int w = (size_t)(at & ~3) + 4 <= block_bytes ? at & ~3 : at - 2;
-    *high = at - w == 2;
-    return w;
-}
-
-/* fp16 field f (at byte `at` of the block) of block b of every row, as f32 lanes (packed: in place;
-   GGML rows: gathered) */
-TFM__Q_FORCE_INLINE tfm__vf tfm__qhalf_f32(const tfm__qsub *s, int packed, size_t b, int f, int at)
-{
-    int high, w;
-    if (packed) return tfm__vf_load_f16((const uint16_t *)(const void *)(s->halves + b * s->half_stride + (size_t)f * TFM__QHALF_BYTES));
-    w = tfm__qhalf_word(at, s->half_stride, &high);
-    return tfm__vi_half_f32(tfm__vi_gather(s->halves + b * s->half_stride + w, s->off, s->off_s), high);
-}
-
-/* the same field as zero-extended int32 lanes (iq4_xs's scales_h) */
-TFM__Q_FORCE_INLINE tfm__vi tfm__qhalf_u16(const tfm__qsub *s, int packed, size_t b, int f, int at)
-{
-    int high, w;
-    tfm__vi v;
-    if (packed) return tfm__vi_u16((const uint16_t *)(const void *)(s->halves + b * s->half_stride + (size_t)f * TFM__QHALF_BYTES));
-    w = tfm__qhalf_word(at, s->half_stride, &high);
-    v = tfm__vi_gather(s->halves + b * s->half_stride + w, s->off, s->off_s);
-    return high ? tfm__vi_shr(v, 16) : tfm__vi_and(v, tfm__vi_set1(0xffff));
-}
-
-/* The decoders: the i-th group a decoder visits in block b (T->group elements: the returned group g, in
-   an order that keeps the words groups share close together) as T->group / 4 level vectors, vector t's
-   byte k the level of element g * T->group + 4t + k; for types with sub-block scales also the group's
-   integer scale (and min). Each reads the GGML block's bytes as GGML's own code does, 16 rows at once. */
-typedef int tfm__qdecoder(const tfm__qsub *s, int packed, size_t b, int i, tfm__vi *L, tfm__vi *sc, tfm__vi *mn);
-
-/* body word of a struct field (GGML's byte layout: the block structs are GGML's) */
-#define TFM__QW(block_type, field, body_at) ((int)(offsetof(block_type, field) - (body_at)) / 4)
-
-/* the nibbles of 4 words from w0: low nibbles are elements 4t.., high ones 16 + 4t.. (q4_0's order) */
-TFM__Q_FORCE_INLINE void tfm__qnibbles(const tfm__qsub *s, int packed, size_t b, int w0, tfm__vi *L)
-{
-    const tfm__vi m4 = tfm__vi_bytes(0x0f);
-    int t;
-    TFM__Q_UNROLL
-    for (t = 0; t < 4; t++) {
-        tfm__vi q = tfm__qword(s, packed, b, w0 + t);
-        L[t] = tfm__vi_and(q, m4);
-        L[t + 4] = tfm__vi_and(tfm__vi_shr(q, 4), m4);
-    }
-}
-
-TFM__Q_FORCE_INLINE int tfm__qdec_q8_0(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
-{
-    int t;
-    TFM__Q_UNROLL
-    for (t = 0; t < 8; t++) L[t] = tfm__vi_xor(tfm__qword(s, packed, b, t), tfm__vi_bytes(0x80));
-    (void)sc, (void)mn;
-    return g;
-}
-
-TFM__Q_FORCE_INLINE int tfm__qdec_q4_0(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
-{
-    tfm__qnibbles(s, packed, b, 0, L);
-    (void)sc, (void)mn;
-    return g;
-}
-
-/* k-quant 6-bit scales and mins of sub-block g (GGML's get_scale_min_k4) from the 12 bytes at body
-   words 0-2 (b0, b1, b2), worked out as bytes for four sub-blocks at once: scales 0-3 = b0 & 63, mins 0-3
-   = b1 & 63, scales 4-7 = b2's low nibbles | (b0 >> 6) << 4, mins 4-7 = b2's high nibbles | (b1 >> 6) << 4 */
-TFM__Q_FORCE_INLINE void tfm__qscales_k4(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *sc, tfm__vi *mn)
-{
-    const tfm__vi b0 = tfm__qword(s, packed, b, 0), b1 = tfm__qword(s, packed, b, 1), m6 = tfm__vi_bytes(63);
-    if (g < 4) {
-        *sc = tfm__vi_byte(tfm__vi_and(b0, m6), g);
-        *mn = tfm__vi_byte(tfm__vi_and(b1, m6), g);
-    } else {
-        const tfm__vi b2 = tfm__qword(s, packed, b, 2), m4 = tfm__vi_bytes(15), top = tfm__vi_bytes(48);
-        *sc = tfm__vi_byte(tfm__vi_or(tfm__vi_and(b2, m4), tfm__vi_and(tfm__vi_shr(b0, 2), top)), g - 4);
-        *mn = tfm__vi_byte(tfm__vi_or(tfm__vi_and(tfm__vi_shr(b2, 4), m4), tfm__vi_and(tfm__vi_shr(b1, 2), top)), g - 4);
-    }
-}
-
-/* q4_k sub-block g: qs bytes 32 (g / 2).., low nibbles for even g, high for odd */
-TFM__Q_FORCE_INLINE int tfm__qdec_q4_K(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
-{
-    const tfm__vi m4 = tfm__vi_bytes(0x0f);
-    const int w0 = TFM__QW(tfm_block_q4_K, qs, 4) + 8 * (g / 2);
-    int t;
-    TFM__Q_UNROLL
-    for (t = 0; t < 8; t++) L[t] = tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, w0 + t), 4 * (g % 2)), m4);
-    tfm__qscales_k4(s, packed, b, g, sc, mn);
-    return g;
-}
-
-/* q6_k group g (16 elements 16g..): half h = g / 8, quarter q = (g % 8) / 2, offset o = 16 (g % 2); low
-   4 bits from ql bytes 64h + 32 (q & 1) + o.. (high nibbles for q >= 2), top 2 from qh bytes 32h + o..
-   (bits 2q, 2q + 1); the scale is the int8 scales[g]. Visited by (h, o, q): the 4 groups of one qh
-   word in a row. */
-TFM__Q_FORCE_INLINE int tfm__qdec_q6_K(const tfm__qsub *s, int packed, size_t b, int i, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
-{
-    const int h = i / 8, o = 16 * (i % 8 / 4), q = i % 4, g = 8 * h + 2 * q + o / 16;
-    const int wl = TFM__QW(tfm_block_q6_K, ql, 0) + (64 * h + 32 * (q & 1) + o) / 4, wh = TFM__QW(tfm_block_q6_K, qh, 0) + (32 * h + o) / 4;
-    const tfm__vi m2 = tfm__vi_bytes(0x30);
-    int t;
-    TFM__Q_UNROLL
-    for (t = 0; t < 4; t++) {
-        tfm__vi hi = tfm__qword(s, packed, b, wh + t);
-        hi = tfm__vi_and(q < 3 ? tfm__vi_shl(hi, 4 - 2 * q) : tfm__vi_shr(hi, 2), m2);
-        L[t] = tfm__vi_select(tfm__vi_bytes(0x0f), tfm__vi_shr(tfm__qword(s, packed, b, wl + t), 4 * (q / 2)), hi);
-    }
-    *sc = tfm__vi_sbyte(tfm__qword(s, packed, b, TFM__QW(tfm_block_q6_K, scales, 0) + g / 4), g % 4);
-    (void)mn;
-    return g;
-}
-
-/* the fifth bits of q5_0 / q5_1 (qh bit j: element j) of elements shift..shift + 3 at bit 4 of bytes
-   0..3: one multiply by 0x00204081 moves bit k to bit 8k */
-TFM__Q_FORCE_INLINE tfm__vi tfm__qbit4(tfm__vi h, int shift)
-{
-    const tfm__vi spread = tfm__vi_mul(tfm__vi_and(tfm__vi_shr(h, shift), tfm__vi_set1(15)), tfm__vi_set1(0x00204081));
-    return tfm__vi_shl(tfm__vi_and(spread, tfm__vi_bytes(1)), 4);
-}
-
-/* q5_0 / q5_1: q4_0's nibbles (body words 1-4) with the fifth bits of qh (body word 0) */
-TFM__Q_FORCE_INLINE int tfm__qdec_q5_0(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
-{
-    const tfm__vi h = tfm__qword(s, packed, b, 0);
-    int t;
-    tfm__qnibbles(s, packed, b, 1, L);
-    TFM__Q_UNROLL
-    for (t = 0; t < 4; t++) {
-        L[t] = tfm__vi_or(L[t], tfm__qbit4(h, 4 * t));
-        L[t + 4] = tfm__vi_or(L[t + 4], tfm__qbit4(h, 16 + 4 * t));
-    }
-    (void)sc, (void)mn;
-    return g;
-}
-
-/* iq4_nl: q4_0's nibbles, looked up in the 16 levels */
-TFM__Q_FORCE_INLINE int tfm__qdec_iq4_nl(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
-{
-    int t;
-    tfm__qnibbles(s, packed, b, 0, L);
-    TFM__Q_UNROLL
-    for (t = 0; t < 8; t++) L[t] = tfm__vi_lookup(tfm__iq4_levels, L[t]);
-    (void)sc, (void)mn;
-    return g;
-}
-
-/* iq4_xs sub-block g: the nibbles of qs bytes 16g.. (body words 1 + 4g..) looked up; scale ((scales_l
-   >> 4g) & 15 | ((scales_h >> 2g) & 3) << 4) - 32 */
-TFM__Q_FORCE_INLINE int tfm__qdec_iq4_xs(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
-{
-    const tfm__vi hi = tfm__qhalf_u16(s, packed, b, 1, (int)offsetof(tfm_block_iq4_xs, scales_h));
-    const tfm__vi lo = tfm__qword(s, packed, b, TFM__QW(tfm_block_iq4_xs, scales_l, 4));
-    int t;
-    tfm__qnibbles(s, packed, b, TFM__QW(tfm_block_iq4_xs, qs, 4) + 4 * g, L);
-    TFM__Q_UNROLL
-    for (t = 0; t < 8; t++) L[t] = tfm__vi_lookup(tfm__iq4_levels, L[t]);
-    *sc = tfm__vi_sub(tfm__vi_or(tfm__vi_and(tfm__vi_shr(lo, 4 * g), tfm__vi_set1(15)), tfm__vi_shl(tfm__vi_and(tfm__vi_shr(hi, 2 * g), tfm__vi_set1(3)), 4)),
-                      tfm__vi_set1(32));
-    (void)mn;
-    return g;
-}
-
-/* q5_K sub-block g: q4_k's nibbles (qs at body word 11) with bit g of qh bytes 0..31 (body words 3..10)
-   as bit 4 */
-TFM__Q_FORCE_INLINE int tfm__qdec_q5_K(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
-{
-    const tfm__vi m4 = tfm__vi_bytes(0x0f), m5 = tfm__vi_bytes(0x10);
-    const int wq = TFM__QW(tfm_block_q5_K, qs, 4) + 8 * (g / 2), wh = TFM__QW(tfm_block_q5_K, qh, 4);
-    int t;
-    TFM__Q_UNROLL
-    for (t = 0; t < 8; t++) {
-        tfm__vi h = tfm__qword(s, packed, b, wh + t);
-        h = g <= 4 ? tfm__vi_shl(h, 4 - g) : tfm__vi_shr(h, g - 4);
-        L[t] = tfm__vi_or(tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, wq + t), 4 * (g % 2)), m4), tfm__vi_and(h, m5));
-    }
-    tfm__qscales_k4(s, packed, b, g, sc, mn);
-    return g;
-}
-
-/* q2_K / q3_K visit their 16 groups by (half h, offset o, shift s): group g = 8h + 2s + o holds
-   elements 128h + 32s + 16o + 4t + k, whose 2 low bits are bits 2s of qs byte 32h + 16o + 4t + k */
-#define TFM__QCRUMB_GROUP(i, h, o, sh) const int h = (i) / 8, o = (i) % 8 / 4, sh = (i) % 4
-
-/* q2_K: levels 0..3; scales byte g: low nibble the scale, high the min */
-TFM__Q_FORCE_INLINE int tfm__qdec_q2_K(const tfm__qsub *s, int packed, size_t b, int i, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
-{
-    TFM__QCRUMB_GROUP(i, h, o, sh);
-    const int g = 8 * h + 2 * sh + o, wq = TFM__QW(tfm_block_q2_K, qs, 0) + 8 * h + 4 * o;
-    const tfm__vi w = tfm__qword(s, packed, b, TFM__QW(tfm_block_q2_K, scales, 0) + g / 4), m4 = tfm__vi_bytes(0x0f);
-    int t;
-    TFM__Q_UNROLL
-    for (t = 0; t < 4; t++) L[t] = tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, wq + t), 2 * sh), tfm__vi_bytes(3));
-    *sc = tfm__vi_byte(tfm__vi_and(w, m4), g % 4);
-    *mn = tfm__vi_byte(tfm__vi_and(tfm__vi_shr(w, 4), m4), g % 4);
-    return g;
-}
-
-/* q3_K: 2 low bits as q2_K's, the third from hmask byte 16o + 4t + k, bit 4h + s; zero 4. Scales (6
-   bits, + 32) as bytes for four groups at once from scale words A, B, C (bytes 0-3, 4-7, 8-11): groups
-   0-3 A & 15 | C bits 0-1, 4-7 B & 15 | C bits 2-3, 8-11 A >> 4 | C bits 4-5, 12-15 B >> 4 | C bits 6-7 */
-TFM__Q_FORCE_INLINE int tfm__qdec_q3_K(const tfm__qsub *s, int packed, size_t b, int i, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
-{
-    TFM__QCRUMB_GROUP(i, h, o, sh);
-    const int g = 8 * h + 2 * sh + o, wq = TFM__QW(tfm_block_q3_K, qs, 0) + 8 * h + 4 * o, wm = TFM__QW(tfm_block_q3_K, hmask, 0) + 4 * o;
-    const int ws = TFM__QW(tfm_block_q3_K, scales, 0), q = g / 4;
-    const tfm__vi ab = tfm__qword(s, packed, b, ws + q % 2), c = tfm__qword(s, packed, b, ws + 2);
-    const tfm__vi lo = tfm__vi_and(q < 2 ? ab : tfm__vi_shr(ab, 4), tfm__vi_bytes(0x0f));
-    const tfm__vi top = tfm__vi_and(q < 2 ? tfm__vi_shl(c, 4 - 2 * q) : tfm__vi_shr(c, 2 * q - 4), tfm__vi_bytes(0x30));
-    int t;
-    TFM__Q_UNROLL
-    for (t = 0; t < 4; t++) {
-        tfm__vi hb = tfm__vi_shr(tfm__qword(s, packed, b, wm + t), 4 * h + sh);
-        L[t] = tfm__vi_or(tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, wq + t), 2 * sh), tfm__vi_bytes(3)),
-                          tfm__vi_and(tfm__vi_shl(hb, 2), tfm__vi_bytes(4)));
-    }
-    *sc = tfm__vi_sub(tfm__vi_byte(tfm__vi_or(lo, top), g % 4), tfm__vi_set1(32));
-    (void)mn;
-    return g;
-}
-
 /* ---------------------------------------------------------------- activations
    An activation row quantized to the weight type's activation dtype, laid out for the kernels: the
    int8 values in a row, the sum of every 16 of them (the zero-point and min terms), each block's scale
@@ -1706,92 +1204,6 @@ struct tfm__qact {
     size_t cols, nb;
 };
 
-/* ---------------------------------------------------------------- the kernel bodies
-   Per block: for each group, a chain of byte dots starting at -(zero - bias) * (the group's activation
-   sum) (two chains for latency, summed), times the group's scale when the type has them; the min term
-   (- dmin sum(mn * group sums)) accumulated the same way; then the float update, lane by lane, in the
-   documented order. */
-
-/* the lines holding bytes [from, from + bytes) of p into L2 */
-TFM__Q_FORCE_INLINE void tfm__qprefetch(const unsigned char *p, size_t from, size_t bytes)
-{
-    size_t l;
-    for (l = from / 64; l <= (from + bytes - 1) / 64; l++) TFM__Q_PREFETCH(p + 64 * l);
-}
-
-/* block b's share of the next row-tile (one core keeps too few reads in flight alone to reach the
-   read bandwidth): packed, a 1/nb slice of the tile; rows, block b of each row */
-TFM__Q_FORCE_INLINE void tfm__qprefetch_next(const tfm__qtype *T, const tfm__qsrc *next, size_t b, size_t nb)
-{
-    int r;
-    if (!next) return;
-    if (!next->row_bytes) {
-        size_t share = (tfm__qtile_bytes(T, nb) + nb - 1) / nb;
-        tfm__qprefetch(next->p, b * share, share);
-    } else { /* the lines block b reaches into that earlier blocks did not */
-        const size_t bb = tfm__qblock_bytes(T), from = b ? (b * bb - 1) / 64 + 1 : 0, to = ((b + 1) * bb - 1) / 64;
-        if (from <= to)
-            for (r = 0; r < next->nr; r++) tfm__qprefetch(next->p + (size_t)r * next->row_bytes, 64 * from, 64 * (to - from) + 1);
-    }
-}
-
-TFM__Q_FORCE_INLINE tfm__vi tfm__qdot4(const tfm__qtype *T, tfm__vi acc, tfm__vi L, const int8_t *a)
-{
-    return T->wide ? tfm__vi_dot_wide(acc, L, tfm__vi_bcast4(a)) : tfm__vi_dot(acc, L, tfm__vi_bcast4(a));
-}
-
-TFM__Q_FORCE_INLINE int32_t tfm__qgroup_sum(const tfm__qtype *T, const int32_t *s16, int g)
-{
-    return T->group == 16 ? s16[g] : s16[2 * g] + s16[2 * g + 1];
-}
-
-TFM__Q_FORCE_INLINE int32_t tfm__qzero(const tfm__qtype *T) { return T->zero - (T->wide ? TFM__WIDE_BIAS : 0); }
-
-/* y16[r] = row r of the tile w dotted with the activation row a (nb blocks) */
-TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, const tfm__qsrc *w, const tfm__qact *a,
-                                       size_t nb, float *y16, const tfm__qsrc *next)
-{
-    const int groups = T->block / T->group, n = T->group / 4;
-    tfm__qsub sub[TFM__QSUBS];
-    tfm__vf acc[TFM__QSUBS];
-    size_t b;
-    int c, i, t;
-    for (c = 0; c < TFM__QSUBS; c++) {
-        tfm__qsub_init(&sub[c], T, w, c, packed);
-        acc[c] = tfm__vf_zero();
-    }
-    for (b = 0; b < nb; b++) {
-        const int8_t *q = a->q + b * T->block;
-        const int32_t *s16 = a->s16 + b * (T->block / 16);
-        const tfm__vf da = tfm__vf_set1(a->d[b]);
-        tfm__qprefetch_next(T, next, b, nb);
-        for (c = 0; c < TFM__QSUBS; c++) {
-            tfm__vi isum = tfm__vi_zero(), msum = tfm__vi_zero();
-            TFM__Q_UNROLL
-            for (i = 0; i < groups; i++) {
-                tfm__vi L[8], sc = tfm__vi_zero(), mn = tfm__vi_zero(), r0, r1 = tfm__vi_zero();
-                const int g = dec(&sub[c], packed, b, i, L, &sc, &mn);
-                const int32_t gsum = tfm__qgroup_sum(T, s16, g);
-                r0 = tfm__vi_set1(-tfm__qzero(T) * gsum);
-                TFM__Q_UNROLL
-                for (t = 0; t < n; t++) { /* two chains in a group of 8 vectors (latency), one in 4 */
-                    if (n == 8 && t % 2) r1 = tfm__qdot4(T, r1, L[t], q + g * T->group + 4 * t);
-                    else r0 = tfm__qdot4(T, r0, L[t], q + g * T->group + 4 * t);
-                }
-                r0 = tfm__vi_add(r0, r1);
-                isum = groups == 1 ? r0 : tfm__vi_add(isum, tfm__vi_mul(r0, sc));
-                if (T->min == TFM__QMIN_SUB) msum = tfm__vi_add(msum, tfm__vi_mul(mn, tfm__vi_set1(gsum)));
-            }
-            acc[c] = tfm__vf_fma1(tfm__vi_float(isum), tfm__vf_mul(tfm__qhalf_f32(&sub[c], packed, b, 0, T->half_at[0]), da), acc[c]);
-            if (T->min == TFM__QMIN_ADD) acc[c] = tfm__vf_fma1(tfm__qhalf_f32(&sub[c], packed, b, 1, T->half_at[1]), tfm__vf_set1(a->s[b]), acc[c]);
-            if (T->min == TFM__QMIN_SUB)
-                acc[c] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum)), tfm__vf_mul(tfm__qhalf_f32(&sub[c], packed, b, 1, T->half_at[1]), da),
-                                     acc[c]);
-        }
-    }
-    for (c = 0; c < TFM__QSUBS; c++) tfm__vf_store(y16 + c * TFM__VF_N, acc[c]);
-}
-
 /* A chunk of a row-tile decoded for the gemm: a vector per 4 elements (lane r = row r's 4 levels),
    each group's scale and min, each block's d and second field, as int32 / f32 lanes. */
 struct tfm__qtile {
@@ -1800,121 +1212,28 @@ struct tfm__qtile {
     float d[TFM__QTILE_ELEMS / 32][TFM__QROWS], dm[TFM__QTILE_ELEMS / 32][TFM__QROWS];
 };
 
-TFM__Q_FORCE_INLINE void tfm__qdecode_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, const tfm__qsrc *w, size_t b0,
-                                          size_t nbk, tfm__qtile *tl)
-{
-    const int groups = T->block / T->group, n = T->group / 4;
-    tfm__qsub sub[TFM__QSUBS];
-    size_t b;
-    int c, i, t;
-    for (c = 0; c < TFM__QSUBS; c++) tfm__qsub_init(&sub[c], T, w, c, packed);
-    for (b = 0; b < nbk; b++)
-        for (c = 0; c < TFM__QSUBS; c++) {
-            TFM__Q_UNROLL
-            for (i = 0; i < groups; i++) {
-                tfm__vi L[8], sc = tfm__vi_zero(), mn = tfm__vi_zero();
-                const size_t j = b * (size_t)groups + (size_t)dec(&sub[c], packed, b0 + b, i, L, &sc, &mn);
-                for (t = 0; t < n; t++) tfm__vi_store(&tl->lv[j * (size_t)n + (size_t)t][c * TFM__VI_BYTES], L[t]);
-                tfm__vi_store(&tl->sc[j][c * TFM__VF_N], sc);
-                tfm__vi_store(&tl->mn[j][c * TFM__VF_N], mn);
-            }
-            tfm__vf_store(&tl->d[b][c * TFM__VF_N], tfm__qhalf_f32(&sub[c], packed, b0 + b, 0, T->half_at[0]));
-            if (T->min != TFM__QMIN_NONE) tfm__vf_store(&tl->dm[b][c * TFM__VF_N], tfm__qhalf_f32(&sub[c], packed, b0 + b, 1, T->half_at[1]));
-        }
-}
-
-/* Y[i][r] (r < nr) over blocks [b0, b0 + nbk) of the decoded chunk, for the m activation rows,
-   continuing the sums in Y unless first. Four activation rows run together: four independent dot
-   chains (two each) hide the latency; a tail of fewer rows repeats the last one. */
-TFM__Q_FORCE_INLINE void tfm__qmm_body(const tfm__qtype *T, float *y, size_t ldy, const tfm__qtile *tl, size_t nbk, const tfm__qact *a,
-                                      size_t b0, int m, int nr, int first)
-{
-    const int groups = T->block / T->group, n = T->group / 4;
-    int c, i, i0, g, t;
-    size_t b;
-    for (c = 0; c < TFM__QSUBS && c * TFM__VF_N < nr; c++) {
-        const size_t lanes = (size_t)(nr - c * TFM__VF_N < TFM__VF_N ? nr - c * TFM__VF_N : TFM__VF_N);
-        for (i0 = 0; i0 < m; i0 += 4) {
-            float *yc[4];
-            const int8_t *q[4];
-            const int32_t *s16[4];
-            const float *d[4], *s[4];
-            tfm__vf acc[4];
-            for (i = 0; i < 4; i++) {
-                size_t ci = (size_t)(i0 + i < m ? i0 + i : m - 1);
-                yc[i] = y + ci * ldy + (size_t)c * TFM__VF_N;
-                q[i] = a->q + ci * a->cols + b0 * T->block;
-                s16[i] = a->s16 + ci * (a->cols / 16) + b0 * (T->block / 16);
-                d[i] = a->d + ci * a->nb + b0;
-                s[i] = a->s ? a->s + ci * a->nb + b0 : NULL;
-                acc[i] = first ? tfm__vf_zero() : tfm__vf_load_n(yc[i], lanes);
-            }
-            for (b = 0; b < nbk; b++) {
-                tfm__vi isum[4], msum[4];
-                const tfm__vf dw = tfm__vf_load(&tl->d[b][c * TFM__VF_N]);
-                for (i = 0; i < 4; i++) isum[i] = msum[i] = tfm__vi_zero();
-                for (g = 0; g < groups; g++) {
-                    const size_t j = b * (size_t)groups + (size_t)g;
-                    const tfm__vi sc = tfm__vi_load(&tl->sc[j][c * TFM__VF_N]);
-                    tfm__vi r0[4], r1[4];
-                    int32_t gsum[4];
-                    TFM__Q_UNROLL
-                    for (i = 0; i < 4; i++) {
-                        gsum[i] = tfm__qgroup_sum(T, s16[i] + b * (T->block / 16), g);
-                        r0[i] = tfm__vi_set1(-tfm__qzero(T) * gsum[i]);
-                        r1[i] = tfm__vi_zero();
-                    }
-                    TFM__Q_UNROLL
-                    for (t = 0; t < n; t++) {
-                        const tfm__vi L = tfm__vi_load(&tl->lv[j * (size_t)n + (size_t)t][c * TFM__VI_BYTES]);
-                        const size_t e = b * T->block + (size_t)g * T->group + 4 * (size_t)t;
-                        TFM__Q_UNROLL
-                        for (i = 0; i < 4; i++) {
-                            if (n == 8 && t % 2) r1[i] = tfm__qdot4(T, r1[i], L, q[i] + e);
-                            else r0[i] = tfm__qdot4(T, r0[i], L, q[i] + e);
-                        }
-                    }
-                    TFM__Q_UNROLL
-                    for (i = 0; i < 4; i++) {
-                        r0[i] = tfm__vi_add(r0[i], r1[i]);
-                        isum[i] = groups == 1 ? r0[i] : tfm__vi_add(isum[i], tfm__vi_mul(r0[i], sc));
-                        if (T->min == TFM__QMIN_SUB)
-                            msum[i] = tfm__vi_add(msum[i], tfm__vi_mul(tfm__vi_load(&tl->mn[j][c * TFM__VF_N]), tfm__vi_set1(gsum[i])));
-                    }
-                }
-                TFM__Q_UNROLL
-                for (i = 0; i < 4; i++) {
-                    const tfm__vf da = tfm__vf_set1(d[i][b]);
-                    acc[i] = tfm__vf_fma1(tfm__vi_float(isum[i]), tfm__vf_mul(dw, da), acc[i]);
-                    if (T->min == TFM__QMIN_ADD) acc[i] = tfm__vf_fma1(tfm__vf_load(&tl->dm[b][c * TFM__VF_N]), tfm__vf_set1(s[i][b]), acc[i]);
-                    if (T->min == TFM__QMIN_SUB)
-                        acc[i] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum[i])), tfm__vf_mul(tfm__vf_load(&tl->dm[b][c * TFM__VF_N]), da),
-                                             acc[i]);
-                }
-            }
-            for (i = 3; i >= 0; i--) tfm__vf_store_n(yc[i], acc[i], lanes);
-        }
-    }
-}
-
-/* The kernels of one weight type: the bodies above with its row of the table and its decoder. */
-#define TFM__QKERNELS_DECLARE(name)                                                                                   \
-    static void tfm__qdot_##name(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next); \
-    static void tfm__qdecode_##name(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t);                          \
-    static void tfm__qmm_##name(float *y, size_t ldy, const tfm__qtile *t, size_t nbk, const tfm__qact *a, size_t b0, int m, int nr, int first)
-#define TFM__QKERNELS(name) tfm__qdot_##name, tfm__qdecode_##name, tfm__qmm_##name
+/* The kernels of one weight type: the bodies with its row of the table and its decoder, named for the
+   instruction set of the pass (TFM__PN). */
+#define TFM__QKERNEL_TYPES(X)                                                                                         \
+    X(q8_0, tfm__qdec_q8_0) X(q4_0, tfm__qdec_q4_0) X(q4_1, tfm__qdec_q4_0) X(q4_K, tfm__qdec_q4_K) X(q6_K, tfm__qdec_q6_K) \
+    X(q5_0, tfm__qdec_q5_0) X(q5_1, tfm__qdec_q5_0) X(iq4_nl, tfm__qdec_iq4_nl) X(q2_K, tfm__qdec_q2_K)                  \
+    X(q3_K, tfm__qdec_q3_K) X(q5_K, tfm__qdec_q5_K) X(iq4_xs, tfm__qdec_iq4_xs)
+#define TFM__QK_ENUM(name, dec) TFM__QK_##name,
+enum { TFM__QK_NONE = -1, TFM__QKERNEL_TYPES(TFM__QK_ENUM) TFM__QK_COUNT };
+#define TFM__QKERNELS_ENTRY(name, dec) {TFM__PN(tfm__qdot_##name), TFM__PN(tfm__qdecode_##name), TFM__PN(tfm__qmm_##name)},
 #define TFM__QKERNELS_DEFINE(name, dec)                                                                                \
-    static void tfm__qdot_##name(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next)  \
+    static void TFM__PN(tfm__qdot_##name)(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next) \
     {                                                                                                                   \
         if (w->row_bytes) tfm__qdot_body(&tfm__q_##name, dec, 0, w, a, nb, y16, next);                                   \
         else tfm__qdot_body(&tfm__q_##name, dec, 1, w, a, nb, y16, next);                                                \
     }                                                                                                                   \
-    static void tfm__qdecode_##name(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t)                           \
+    static void TFM__PN(tfm__qdecode_##name)(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t)                  \
     {                                                                                                                   \
         if (w->row_bytes) tfm__qdecode_body(&tfm__q_##name, dec, 0, w, b0, nbk, t);                                      \
         else tfm__qdecode_body(&tfm__q_##name, dec, 1, w, b0, nbk, t);                                                   \
     }                                                                                                                   \
-    static void tfm__qmm_##name(float *y, size_t ldy, const tfm__qtile *t, size_t nbk, const tfm__qact *a, size_t b0, int m, int nr, int first) \
+    static void TFM__PN(tfm__qmm_##name)(float *y, size_t ldy, const tfm__qtile *t, size_t nbk, const tfm__qact *a, size_t b0, int m, \
+                                         int nr, int first)                                                             \
     {                                                                                                                   \
         tfm__qmm_body(&tfm__q_##name, y, ldy, t, nbk, a, b0, m, nr, first);                                              \
     }
@@ -1928,54 +1247,100 @@ static void tfm__dequantize_f32(const void *x, float *y, size_t n) { memmove(y, 
 static void tfm__dequantize_f16(const void *x, float *y, size_t n) { tfm_f16_to_f32_row(y, (const uint16_t *)x, n); }
 static void tfm__dequantize_bf16(const void *x, float *y, size_t n) { tfm_bf16_to_f32_row(y, (const uint16_t *)x, n); }
 
-TFM__QKERNELS_DECLARE(q8_0);
-TFM__QKERNELS_DECLARE(q4_0);
-TFM__QKERNELS_DECLARE(q4_1);
-TFM__QKERNELS_DECLARE(q4_K);
-TFM__QKERNELS_DECLARE(q6_K);
-TFM__QKERNELS_DECLARE(q5_0);
-TFM__QKERNELS_DECLARE(q5_1);
-TFM__QKERNELS_DECLARE(iq4_nl);
-TFM__QKERNELS_DECLARE(q2_K);
-TFM__QKERNELS_DECLARE(q3_K);
-TFM__QKERNELS_DECLARE(q5_K);
-TFM__QKERNELS_DECLARE(iq4_xs);
-
 /*                                              type      act       block halves  at      body wrds group zero wide min */
-static const tfm__qtype tfm__q_f32 =  {TFM_F32,  TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_f32, tfm__dequantize_f32, NULL, NULL, NULL};
-static const tfm__qtype tfm__q_f16 =  {TFM_F16,  TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_f16, tfm__dequantize_f16, NULL, NULL, NULL};
-static const tfm__qtype tfm__q_bf16 = {TFM_BF16, TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_bf16, tfm__dequantize_bf16, NULL, NULL, NULL};
-static const tfm__qtype tfm__q_q8_1 = {TFM_Q8_1, TFM_Q8_1, 32,  2, {0, 2},     4, 8,  32,  0,   0, TFM__QMIN_NONE, tfm__quantize_q8_1, tfm__dequantize_q8_1, NULL, NULL, NULL};
-static const tfm__qtype tfm__q_q8_K = {TFM_Q8_K, TFM_Q8_K, 256, 0, {0, 0},     4, 72, 256, 0,   0, TFM__QMIN_NONE, tfm__quantize_q8_K, tfm__dequantize_q8_K, NULL, NULL, NULL};
-static const tfm__qtype tfm__q_q8_0 = {TFM_Q8_0, TFM_Q8_0, 32,  1, {0, 0},     2, 8,  32,  128, 1, TFM__QMIN_NONE, tfm__quantize_q8_0, NULL, TFM__QKERNELS(q8_0)};
-static const tfm__qtype tfm__q_q4_0 = {TFM_Q4_0, TFM_Q8_0, 32,  1, {0, 0},     2, 4,  32,  8,   0, TFM__QMIN_NONE, tfm__quantize_q4_0, NULL, TFM__QKERNELS(q4_0)};
-static const tfm__qtype tfm__q_q4_1 = {TFM_Q4_1, TFM_Q8_1, 32,  2, {0, 2},     4, 4,  32,  0,   0, TFM__QMIN_ADD,  tfm__quantize_q4_1, NULL, TFM__QKERNELS(q4_1)};
-static const tfm__qtype tfm__q_q4_K = {TFM_Q4_K, TFM_Q8_K, 256, 2, {0, 2},     4, 35, 32,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q4_K, NULL, TFM__QKERNELS(q4_K)};
-static const tfm__qtype tfm__q_q6_K = {TFM_Q6_K, TFM_Q8_K, 256, 1, {208, 0},   0, 52, 16,  32,  0, TFM__QMIN_NONE, tfm__quantize_q6_K, NULL, TFM__QKERNELS(q6_K)};
-static const tfm__qtype tfm__q_q5_0 = {TFM_Q5_0, TFM_Q8_0, 32,  1, {0, 0},     2, 5,  32,  16,  0, TFM__QMIN_NONE, tfm__quantize_q5_0, NULL, TFM__QKERNELS(q5_0)};
-static const tfm__qtype tfm__q_q5_1 = {TFM_Q5_1, TFM_Q8_1, 32,  2, {0, 2},     4, 5,  32,  0,   0, TFM__QMIN_ADD,  tfm__quantize_q5_1, NULL, TFM__QKERNELS(q5_1)};
-static const tfm__qtype tfm__q_iq4_nl = {TFM_IQ4_NL, TFM_Q8_0, 32, 1, {0, 0}, 2, 4,  32,  128, 1, TFM__QMIN_NONE, tfm__quantize_iq4_nl, NULL, TFM__QKERNELS(iq4_nl)};
-static const tfm__qtype tfm__q_q2_K = {TFM_Q2_K, TFM_Q8_K, 256, 2, {80, 82},   0, 20, 16,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q2_K, NULL, TFM__QKERNELS(q2_K)};
-static const tfm__qtype tfm__q_q3_K = {TFM_Q3_K, TFM_Q8_K, 256, 1, {108, 0},   0, 27, 16,  4,   0, TFM__QMIN_NONE, tfm__quantize_q3_K, NULL, TFM__QKERNELS(q3_K)};
-static const tfm__qtype tfm__q_q5_K = {TFM_Q5_K, TFM_Q8_K, 256, 2, {0, 2},     4, 43, 32,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q5_K, NULL, TFM__QKERNELS(q5_K)};
-static const tfm__qtype tfm__q_iq4_xs = {TFM_IQ4_XS, TFM_Q8_K, 256, 2, {0, 2}, 4, 33, 32,  128, 1, TFM__QMIN_NONE, tfm__quantize_iq4_xs, NULL, TFM__QKERNELS(iq4_xs)};
+static const tfm__qtype tfm__q_f32 =  {TFM_F32,  TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_f32, tfm__dequantize_f32, TFM__QK_NONE};
+static const tfm__qtype tfm__q_f16 =  {TFM_F16,  TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_f16, tfm__dequantize_f16, TFM__QK_NONE};
+static const tfm__qtype tfm__q_bf16 = {TFM_BF16, TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_bf16, tfm__dequantize_bf16, TFM__QK_NONE};
+static const tfm__qtype tfm__q_q8_1 = {TFM_Q8_1, TFM_Q8_1, 32,  2, {0, 2},     4, 8,  32,  0,   0, TFM__QMIN_NONE, tfm__quantize_q8_1, tfm__dequantize_q8_1, TFM__QK_NONE};
+static const tfm__qtype tfm__q_q8_K = {TFM_Q8_K, TFM_Q8_K, 256, 0, {0, 0},     4, 72, 256, 0,   0, TFM__QMIN_NONE, tfm__quantize_q8_K, tfm__dequantize_q8_K, TFM__QK_NONE};
+static const tfm__qtype tfm__q_q8_0 = {TFM_Q8_0, TFM_Q8_0, 32,  1, {0, 0},     2, 8,  32,  128, 1, TFM__QMIN_NONE, tfm__quantize_q8_0, NULL, TFM__QK_q8_0};
+static const tfm__qtype tfm__q_q4_0 = {TFM_Q4_0, TFM_Q8_0, 32,  1, {0, 0},     2, 4,  32,  8,   0, TFM__QMIN_NONE, tfm__quantize_q4_0, NULL, TFM__QK_q4_0};
+static const tfm__qtype tfm__q_q4_1 = {TFM_Q4_1, TFM_Q8_1, 32,  2, {0, 2},     4, 4,  32,  0,   0, TFM__QMIN_ADD,  tfm__quantize_q4_1, NULL, TFM__QK_q4_1};
+static const tfm__qtype tfm__q_q4_K = {TFM_Q4_K, TFM_Q8_K, 256, 2, {0, 2},     4, 35, 32,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q4_K, NULL, TFM__QK_q4_K};
+static const tfm__qtype tfm__q_q6_K = {TFM_Q6_K, TFM_Q8_K, 256, 1, {208, 0},   0, 52, 16,  32,  0, TFM__QMIN_NONE, tfm__quantize_q6_K, NULL, TFM__QK_q6_K};
+static const tfm__qtype tfm__q_q5_0 = {TFM_Q5_0, TFM_Q8_0, 32,  1, {0, 0},     2, 5,  32,  16,  0, TFM__QMIN_NONE, tfm__quantize_q5_0, NULL, TFM__QK_q5_0};
+static const tfm__qtype tfm__q_q5_1 = {TFM_Q5_1, TFM_Q8_1, 32,  2, {0, 2},     4, 5,  32,  0,   0, TFM__QMIN_ADD,  tfm__quantize_q5_1, NULL, TFM__QK_q5_1};
+static const tfm__qtype tfm__q_iq4_nl = {TFM_IQ4_NL, TFM_Q8_0, 32, 1, {0, 0}, 2, 4,  32,  128, 1, TFM__QMIN_NONE, tfm__quantize_iq4_nl, NULL, TFM__QK_iq4_nl};
+static const tfm__qtype tfm__q_q2_K = {TFM_Q2_K, TFM_Q8_K, 256, 2, {80, 82},   0, 20, 16,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q2_K, NULL, TFM__QK_q2_K};
+static const tfm__qtype tfm__q_q3_K = {TFM_Q3_K, TFM_Q8_K, 256, 1, {108, 0},   0, 27, 16,  4,   0, TFM__QMIN_NONE, tfm__quantize_q3_K, NULL, TFM__QK_q3_K};
+static const tfm__qtype tfm__q_q5_K = {TFM_Q5_K, TFM_Q8_K, 256, 2, {0, 2},     4, 43, 32,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q5_K, NULL, TFM__QK_q5_K};
+static const tfm__qtype tfm__q_iq4_xs = {TFM_IQ4_XS, TFM_Q8_K, 256, 2, {0, 2}, 4, 33, 32,  128, 1, TFM__QMIN_NONE, tfm__quantize_iq4_xs, NULL, TFM__QK_iq4_xs};
 
 static const tfm__qtype *const tfm__qtypes[] = {&tfm__q_f32, &tfm__q_f16, &tfm__q_bf16, &tfm__q_q8_1, &tfm__q_q8_K,
                                                 &tfm__q_q8_0, &tfm__q_q4_0, &tfm__q_q4_1, &tfm__q_q5_0, &tfm__q_q5_1, &tfm__q_iq4_nl,
                                                 &tfm__q_q2_K, &tfm__q_q3_K, &tfm__q_q4_K, &tfm__q_q5_K, &tfm__q_q6_K, &tfm__q_iq4_xs};
 
-TFM__QKERNELS_DEFINE(q8_0, tfm__qdec_q8_0)
-TFM__QKERNELS_DEFINE(q4_0, tfm__qdec_q4_0)
-TFM__QKERNELS_DEFINE(q4_1, tfm__qdec_q4_0)
-TFM__QKERNELS_DEFINE(q4_K, tfm__qdec_q4_K)
-TFM__QKERNELS_DEFINE(q6_K, tfm__qdec_q6_K)
-TFM__QKERNELS_DEFINE(q5_0, tfm__qdec_q5_0)
-TFM__QKERNELS_DEFINE(q5_1, tfm__qdec_q5_0)
-TFM__QKERNELS_DEFINE(iq4_nl, tfm__qdec_iq4_nl)
-TFM__QKERNELS_DEFINE(q2_K, tfm__qdec_q2_K)
-TFM__QKERNELS_DEFINE(q3_K, tfm__qdec_q3_K)
-TFM__QKERNELS_DEFINE(q5_K, tfm__qdec_q5_K)
-TFM__QKERNELS_DEFINE(iq4_xs, tfm__qdec_iq4_xs)
+/* The kernels for the build's instruction set, then (a portable x86-64 build) for each one it can
+   dispatch to at run time; tfm__qkernels picks the table of the path tfm__simd_path() names. */
+#define TFM__PN(name) name
+#include "tfm_quant_kernels.h"
+#undef TFM__PN
+#if defined(TFM__DISPATCH)
+#define TFM__PN(name) TFM__PN_PASTE(name, TFM__PASS_SUFFIX)
+#define TFM__PN_PASTE(name, suffix) TFM__PN_PASTE2(name, suffix)
+#define TFM__PN_PASTE2(name, suffix) name##suffix
+#include "tfm_simd_rename.h"
+#undef TFM__SIMD_SCALAR
+
+#define TFM__SIMD_AVX2 1
+#define TFM__PASS_SUFFIX _avx2
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+#endif
+#include "tfm_simd.h"
+#include "tfm_quant_kernels.h"
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#undef TFM__SIMD_AVX2
+#undef TFM__PASS_SUFFIX
+
+#define TFM__SIMD_AVX512 1
+#define TFM__HAS_AVX512BW 1
+#define TFM__HAS_AVX512VNNI 1
+#define TFM__PASS_SUFFIX _avx512
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")
+#endif
+#include "tfm_simd.h"
+#include "tfm_quant_kernels.h"
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#undef TFM__SIMD_AVX512
+#undef TFM__HAS_AVX512BW
+#undef TFM__HAS_AVX512VNNI
+#undef TFM__PASS_SUFFIX
+
+/* back to the build's own layer for the code that follows */
+#include "tfm_simd_rename.h"
+#undef TFM__PN
+#undef TFM__PN_PASTE
+#undef TFM__PN_PASTE2
+#define TFM__SIMD_SCALAR 1
+#undef TFM__VF_N
+#define TFM__VF_N 1
+#undef TFM__WIDE_BIAS
+#define TFM__WIDE_BIAS 0
+static const tfm__qkern *const tfm__qkern_paths[] = {tfm__qkern_table, tfm__qkern_table_avx2, tfm__qkern_table_avx512};
+#else
+static const tfm__qkern *const tfm__qkern_paths[] = {tfm__qkern_table};
+#endif
+
+/* a weight type's kernels on the path the kernels run (a constant path in a build without dispatch) */
+static const tfm__qkern *tfm__qkernels(const tfm__qtype *T) { return &tfm__qkern_paths[tfm__simd_path()][T->kernels]; }
+/* the build's own kernels (results are the same on every path; these need no path lookup) */
+static const tfm__qkern *tfm__qkernels_base(const tfm__qtype *T) { return &tfm__qkern_table[T->kernels]; }
 
 /* the row of a dtype; NULL for dtypes this file does not handle */
 static const tfm__qtype *tfm__qfind(tfm_dtype t)
@@ -1990,7 +1355,7 @@ static const tfm__qtype *tfm__qfind(tfm_dtype t)
 static const tfm__qtype *tfm__qweight(tfm_dtype t)
 {
     const tfm__qtype *T = tfm__qfind(t);
-    return T && T->dot ? T : NULL;
+    return T && T->kernels != TFM__QK_NONE ? T : NULL;
 }
 
 /* ---------------------------------------------------------------- activation rows */
@@ -2105,6 +1470,7 @@ static tfm__qsrc tfm__qmat_tile(const tfm__qmat *w, int t)
    a time through the dot kernel (each tile stays in cache while the m rows pass over it) */
 static void tfm__qdot_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int r0, int r1, int t0, int t1)
 {
+    const tfm__qkern *K = tfm__qkernels(w->T);
     int t, i;
     for (t = t0; t < t1; t++) {
         const tfm__qsrc s = tfm__qmat_tile(w, t);
@@ -2115,7 +1481,7 @@ static void tfm__qdot_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float
         for (i = 0; i < m; i++) {
             float out[TFM__QROWS];
             const tfm__qact ai = tfm__qact_row(a, i);
-            w->T->dot(&s, &ai, w->nb, out, i == 0 && t + 1 < t1 ? &next : NULL);
+            K->dot(&s, &ai, w->nb, out, i == 0 && t + 1 < t1 ? &next : NULL);
             memcpy(y + (size_t)i * ldy + (size_t)(lo - r0), out + (lo - first), (size_t)(hi - lo) * sizeof(float));
         }
     }
@@ -2126,6 +1492,7 @@ static void tfm__qdot_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float
 static void tfm__qmm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int t0, int t1)
 {
     tfm__qtile tile;
+    const tfm__qkern *K = tfm__qkernels(w->T);
     const size_t kc = TFM__QTILE_ELEMS / w->T->block;
     size_t b0;
     int t;
@@ -2133,8 +1500,8 @@ static void tfm__qmm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float 
         const tfm__qsrc s = tfm__qmat_tile(w, t);
         for (b0 = 0; b0 < w->nb; b0 += kc) {
             size_t nbk = w->nb - b0 < kc ? w->nb - b0 : kc;
-            w->T->decode(&s, b0, nbk, &tile);
-            w->T->mm(y + (size_t)t * TFM__QROWS, ldy, &tile, nbk, a, b0, m, s.nr, b0 == 0);
+            K->decode(&s, b0, nbk, &tile);
+            K->mm(y + (size_t)t * TFM__QROWS, ldy, &tile, nbk, a, b0, m, s.nr, b0 == 0);
         }
     }
 }
@@ -2205,7 +1572,7 @@ static void tfm__qdequantize(const tfm__qtype *T, const void *x, float *y, size_
     s.nr = 1;
     for (b0 = 0; b0 < nb; b0 += kc) {
         const size_t nbk = nb - b0 < kc ? nb - b0 : kc;
-        T->decode(&s, b0, nbk, &tl);
+        tfm__qkernels_base(T)->decode(&s, b0, nbk, &tl);
         for (b = 0; b < nbk; b++)
             for (e = 0; e < T->block; e++) {
                 const size_t j = b * groups + e / T->group;
@@ -2262,7 +1629,7 @@ tfm_status tfm_quantize(tfm_dtype type, const float *src, void *dst, size_t rows
 tfm_dtype tfm_quant_vec_dot_type(tfm_dtype wtype)
 {
     const tfm__qtype *T = tfm__qfind(wtype);
-    return T && (T->dot || T->block == 1) ? T->act : TFM_DTYPE_COUNT; /* an enumerator: -1 is outside the enum's values in C++ */
+    return T && (T->kernels != TFM__QK_NONE || T->block == 1) ? T->act : TFM_DTYPE_COUNT; /* an enumerator: -1 is outside the enum's values in C++ */
 }
 
 /* checks shared by the kernels on GGML rows: a weight type, k a multiple of its block, rows addressable
@@ -2304,7 +1671,7 @@ tfm_status tfm_quant_vec_dot(tfm_dtype wtype, const void *w, const void *xq, siz
     for (b = 0; b < m.nb; b++) tfm__qact_block(&r, 0, b, A, (const unsigned char *)xq + b * tfm_dtype_block_bytes(A->type));
     tfm__qact_sums(&r, 0);
     s = tfm__qmat_tile(&m, 0);
-    m.T->dot(&s, &r.a, m.nb, y16, NULL);
+    tfm__qkernels(m.T)->dot(&s, &r.a, m.nb, y16, NULL);
     *out = y16[0];
     if (ws != stack) TFM_FREE(ws);
     return TFM_OK;

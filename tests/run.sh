@@ -6,6 +6,9 @@
 #   asan     the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   scalar   -DTFM_NO_SIMD: the portable fallback path
 #   avx2     -mavx2 -mfma -mf16c without AVX-512: the AVX2 path (when the CPU has AVX2)
+#   dispatch a portable build (-O2 without -march, x86-64): every test on the path the library picks at
+#            run time (checked to be the best /proc/cpuinfo allows), then tensor, quant and gguf_model
+#            once per lower path the CPU has (TFM_SIMD=avx2, scalar)
 #   cxx      the implementation compiled as C++ by g++, linked with the C tests
 #   clang    clang for the tests and the implementation (when clang is installed)
 #   clangxx  the implementation compiled as C++ by clang++ at -O2 (not in the default set: clangsan compiles it
@@ -49,7 +52,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 cpu_has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
 selected() { [ -z "${TFM_TESTS:-}" ] || [[ " $TFM_TESTS " == *" $1 "* ]]; }
 
-configs=${TFM_TEST_CONFIGS:-"native asan scalar avx2 cxx clang neon clangsan fuzz valgrind windows package"}
+configs=${TFM_TEST_CONFIGS:-"native asan scalar avx2 dispatch cxx clang neon clangsan fuzz valgrind windows package"}
 tests=""
 for f in tests/test_*.c; do
     name=${f#tests/test_}; name=${name%.c}
@@ -113,8 +116,13 @@ run_config() {
             fail=$((fail + 1))
             continue
         fi
+        local path
+        for path in ${SIMD_PATHS:-build}; do
+        # the dispatch configuration: once per path, "auto" the one the library picks itself
+        [ "$path" != build ] && [ "$path" != auto ] && [[ " $DISPATCH_TESTS " != *" $t "* ]] && continue
         local out rc line started=$SECONDS
-        out=$(timeout 1200 $runner "./$dir/test_$t${EXE_SUFFIX:-}" 2>"$dir/$t.stderr")
+        out=$(if [ "$path" = build ] || [ "$path" = auto ]; then timeout 1200 $runner "./$dir/test_$t${EXE_SUFFIX:-}"
+              else TFM_SIMD=$path timeout 1200 $runner "./$dir/test_$t${EXE_SUFFIX:-}"; fi 2>"$dir/$t.stderr")
         rc=$?
         line=$(printf '%s\n' "$out" | tr -d '\r' | grep -E '^[a-z0-9_]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
         grep -E '^  (FAIL|SKIP)' "$dir/$t.stderr" | head -n 40
@@ -124,7 +132,7 @@ run_config() {
             fail=$((fail + 1))
             continue
         fi
-        echo "  $line ($((SECONDS - started)) s)"
+        echo "  $line ($((SECONDS - started)) s)${SIMD_PATHS:+ [$path]}"
         local p f s
         p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
         f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
@@ -135,6 +143,7 @@ run_config() {
             f=1
         fi
         pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+        done
     done
     # the command-line interface (tests/cli.sh builds the tools itself), in the native configuration and
     # under clang's sanitizers
@@ -191,6 +200,18 @@ run_one() {
         if cpu_has avx2 && cpu_has fma && cpu_has f16c; then
             run_config avx2 gcc "$cflags -O2 -mavx2 -mfma -mf16c $omp" gcc "$cflags -O2 -mavx2 -mfma -mf16c $omp" "$omp -lm"
         else echo "== avx2: skipped (CPU without AVX2/FMA/F16C)"; fi ;;
+    dispatch)
+        # one portable build (-O2, no -march): the int8 kernels for every x86-64 path, picked at run time;
+        # every test on the path the library picks (checked against /proc/cpuinfo: the best), the kernel
+        # tests again on each lower path the CPU has, forced through TFM_SIMD
+        local best=scalar paths="auto"
+        if cpu_has avx2 && cpu_has fma; then best=avx2; paths="$paths avx2"; fi
+        if cpu_has avx512f && cpu_has avx512bw && cpu_has avx512vl && cpu_has avx512dq && cpu_has avx512_vnni; then best=avx512; fi
+        [ "$best" = avx2 ] && paths=auto
+        paths="$paths scalar"
+        if [ "$(uname -m)" != x86_64 ]; then echo "== dispatch: skipped (x86-64 only)"
+        else TFM_TEST_QUICK=1 TFM_TEST_EXPECT_SIMD=$best SIMD_PATHS=$paths DISPATCH_TESTS="tensor quant gguf_model" \
+            run_config dispatch gcc "$cflags -O2 $omp" gcc "$cflags -O2 $omp" "$omp -lm"; fi ;;
     cxx) run_config cxx gcc "$cflags -O2 $native $omp -DTFM_TEST_IMPL_CXX" g++ "$cxxflags -O2 $native $omp" "$omp -lm" ;;
     clang)
         if have clang; then run_config clang clang "$cflags -O2 $native $omp" clang "$cflags -O2 $native $omp" "$omp -lm"

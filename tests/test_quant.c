@@ -1200,6 +1200,50 @@ static void test_non_finite_inputs(void)
     }
 }
 
+/* Every path this build can run on this CPU (a portable x86-64 build: scalar, avx2, avx512 by
+   tfm_simd_select; any other build: its own) gives the same bits as the first of them (scalar) for every weight
+   type, GGML rows and packed, gemv and gemm (a few rows: the dot kernel; more: decode + mm), rows and
+   columns that leave partial tiles. */
+static void test_paths_agree(void)
+{
+    static const char *const paths[] = {"scalar", "avx2", "avx512"};
+    const char *was = tfm_simd_name();
+    const int rows = 37, cols = 512, m = 6;
+    float *w = (float *)tt_alloc(sizeof(float) * (size_t)rows * cols), *x = (float *)tt_alloc(sizeof(float) * (size_t)m * cols);
+    float *ref = (float *)tt_alloc(sizeof(float) * 2 * (size_t)m * rows), *y = (float *)tt_alloc(sizeof(float) * 2 * (size_t)m * rows);
+    void *q = tt_alloc((size_t)cols / 32 * 34 * (size_t)rows); /* q8_0 is the largest weight type */
+    size_t t;
+    int p, ran = 0;
+    tt_fill(w, (size_t)rows * cols, -1.0f, 1.0f);
+    tt_fill(x, (size_t)m * cols, -1.0f, 1.0f);
+    for (t = 0; t < sizeof weight_types / sizeof weight_types[0]; t++) {
+        const tfm_dtype type = weight_types[t];
+        tfm_quant_packed packed;
+        TT_CHECK(tfm_quantize(type, w, q, (size_t)rows, (size_t)cols, 1) == TFM_OK);
+        TT_CHECK(tfm_quant_pack(&packed, type, q, rows, cols, 1) == TFM_OK);
+        int have_ref = 0;
+        for (p = 0; p < 3; p++) {
+            float *out = have_ref ? y : ref;
+            int i;
+            if (tfm_simd_select(paths[p]) != TFM_OK) continue; /* not this build's, or not this CPU's */
+            TT_CHECK(strcmp(tfm_simd_name(), paths[p]) == 0);
+            for (i = 0; i < 2; i++) TT_CHECK(tfm_quant_gemv(out + (size_t)i * rows, type, q, x + (size_t)i * cols, rows, cols, 1) == TFM_OK);
+            TT_CHECK(tfm_quant_gemm(out + 2 * (size_t)rows, (size_t)rows, x, (size_t)cols, type, q, m - 2, rows, cols, 1) == TFM_OK);
+            TT_CHECK(tfm_quant_packed_gemm(out + (size_t)m * rows, (size_t)rows, x, (size_t)cols, &packed, m, 1, NULL, 0) == TFM_OK);
+            if (have_ref) {
+                TT_ASSERT(memcmp(out, ref, sizeof(float) * 2 * (size_t)m * rows) == 0, "%s on %s differs from the first path",
+                          tfm_dtype_name(type), paths[p]);
+                ran++;
+            }
+            have_ref = 1;
+        }
+        tfm_quant_packed_free(&packed);
+    }
+    TT_CHECK(tfm_simd_select(was) == TFM_OK);
+    if (!ran) printf("  (one path in this build: nothing to compare)\n");
+    free(w), free(x), free(ref), free(y), free(q);
+}
+
 int main(void)
 {
     printf("simd: %s, threads: %d\n", tfm_simd_name(), tfm_default_threads());
@@ -1223,5 +1267,6 @@ int main(void)
     TT_RUN(test_large_cols_gemv);
     TT_RUN(test_bad_input);
     TT_RUN(test_non_finite_inputs);
+    TT_RUN(test_paths_agree);
     return tt_summary("quant");
 }

@@ -817,6 +817,25 @@ static void test_escape_and_error_messages(void)
     TT_ASSERT(strcmp(err.message + i - 3, "...") == 0, "a cut message ends with ...: '%s'", err.message + i - 10);
 }
 
+/* The path the kernels run: the one TFM_SIMD forces (tests/run.sh's dispatch configuration runs the
+   tests once per path the CPU has), otherwise the best the CPU has, which run.sh works out from
+   /proc/cpuinfo's flags (TFM_TEST_EXPECT_SIMD). tfm_simd_select takes the path it runs and "auto",
+   refuses unknown names, and "auto" is the best path again. */
+static void test_simd_path(void)
+{
+    const char *forced = getenv("TFM_SIMD"), *expect = getenv("TFM_TEST_EXPECT_SIMD");
+    char was[16];
+    snprintf(was, sizeof was, "%s", tfm_simd_name());
+    if (forced && *forced) TT_ASSERT(strcmp(was, forced) == 0, "TFM_SIMD=%s but the kernels run %s", forced, was);
+    else if (expect && *expect) TT_ASSERT(strcmp(was, expect) == 0, "the CPU's best path is %s but the kernels run %s", expect, was);
+    TT_CHECK(tfm_simd_select("no-such-path") == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(strcmp(tfm_simd_name(), was) == 0);
+    TT_CHECK(tfm_simd_select("auto") == TFM_OK);
+    if (expect && *expect) TT_CHECK(strcmp(tfm_simd_name(), expect) == 0);
+    TT_CHECK(tfm_simd_select(was) == TFM_OK);
+    TT_CHECK(strcmp(tfm_simd_name(), was) == 0);
+}
+
 int main(void)
 {
     printf("simd: %s, threads: %d\n", tfm_simd_name(), tfm_default_threads());
@@ -842,5 +861,6 @@ int main(void)
     TT_RUN(test_file_map);
     TT_RUN(test_escape_and_error_messages);
     TT_RUN(test_nan_propagates);
+    TT_RUN(test_simd_path);
     return tt_summary("tensor");
 }
