@@ -2368,7 +2368,9 @@ static tfm_status tfm__model_embed(const tfm_tensor *table, int row, float *out)
 }
 
 /* The layer's attention (tfm_attention.h) of the chunk's n queries over its KV cache, which first takes
-   the chunk's keys and values. */
+   the chunk's keys and values. The configs and caches are the context's own, checked once when
+   tfm_context_create made them and out of any caller's reach since: tfm_attn_decode's checks of them
+   are not run again on every layer of every step. */
 static tfm_status tfm__model_attention(tfm_context *ctx, int layer, int n, float *out)
 {
     tfm_attn_config *cfg = &ctx->attn[layer];
@@ -2378,15 +2380,17 @@ static tfm_status tfm__model_attention(tfm_context *ctx, int layer, int n, float
     int i;
     if (!ctx->batch) {
         cfg->n_threads = ctx->n_threads < ctx->attn_threads ? ctx->n_threads : ctx->attn_threads;
-        return tfm_attn_decode(cfg, &ctx->kv[layer], out, ctx->q, ctx->k, ctx->v, n, ctx->attn_ws, ctx->attn_ws_bytes);
+        return tfm__attn_decode_trusted(cfg, &ctx->kv[layer], out, ctx->q, ctx->k, ctx->v, n, ctx->attn_ws,
+                                        ctx->attn_ws_bytes);
     }
     /* a batched step: each row attends over its own context's cache, as that context's decode would */
     for (i = 0; i < n && s == TFM_OK; i++) {
         tfm_context *own = ctx->batch[i];
         cfg = &own->attn[layer];
         cfg->n_threads = ctx->n_threads < own->attn_threads ? ctx->n_threads : own->attn_threads;
-        s = tfm_attn_decode(cfg, &own->kv[layer], out + (size_t)i * q_dim, ctx->q + (size_t)i * q_dim,
-                            ctx->k + (size_t)i * kv_dim, ctx->v + (size_t)i * kv_dim, 1, own->attn_ws, own->attn_ws_bytes);
+        s = tfm__attn_decode_trusted(cfg, &own->kv[layer], out + (size_t)i * q_dim, ctx->q + (size_t)i * q_dim,
+                                     ctx->k + (size_t)i * kv_dim, ctx->v + (size_t)i * kv_dim, 1, own->attn_ws,
+                                     own->attn_ws_bytes);
     }
     return s;
 }
@@ -2671,9 +2675,6 @@ tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float 
         return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
                              "tfm_forward: %s is an encoder (no logits, no KV cache): use tfm_encode or tfm_embed.h",
                              ctx->model->config.arch ? ctx->model->config.arch : "the model");
-    /* the caller may have changed n_threads since the context was made */
-    if (ctx->n_threads <= 0) ctx->n_threads = tfm_default_threads();
-    if (ctx->n_threads > ctx->max_threads) ctx->n_threads = ctx->max_threads;
     for (i = 0; i < n_tokens; i++)
         if (tokens[i] < 0 || tokens[i] >= ctx->model->config.vocab_size)
             return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE, "token %d (at index %d) is outside the vocabulary 0..%d",
@@ -2755,8 +2756,6 @@ tfm_status tfm_forward_batch(tfm_context *const *ctxs, const int *tokens, int n,
             s = tfm_forward(ctxs[i], &tokens[i], 1, logits ? logits + (size_t)i * vocab : NULL, TFM_LOGITS_LAST, err);
         return s;
     }
-    if (lead->n_threads <= 0) lead->n_threads = tfm_default_threads();
-    if (lead->n_threads > lead->max_threads) lead->n_threads = lead->max_threads;
     for (i = 0; i < n; i++) ctxs[i]->has_logits = 0;
     lead->batch = ctxs;
     s = tfm__model_forward_chunk(lead, tokens, n, logits, 1, err);
