@@ -536,6 +536,67 @@ static void test_thread_limits(void)
     synth_free(&s);
 }
 
+/* What a caller reads of the opaque context: its model, sizes, each layer's attention and cache as the
+   params asked, the tokens and logits of the last call, a memory count at least what its caches and
+   activations need, and nothing (0, NULL) of no context. */
+static void test_context_accessors(void)
+{
+    static const char *const layers[2] = {"dense", "window:4"};
+    synth s;
+    tfm_model *m;
+    tfm_context *ctx = NULL, *wide = NULL;
+    tfm_context_params p;
+    tfm_error err;
+    float logits[40];
+    int tokens[6] = {1, 7, 3, 39, 0, 12}, i;
+    size_t kv = 0, need;
+    synth_make(&s, 16, 24, 2, 2, 1, 40, 50, 1, 5);
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    memset(&p, 0, sizeof p);
+    p.context_length = 20, p.max_batch = 8, p.n_threads = 1, p.layer_attn = layers, p.kv_type = TFM_I8;
+    TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(tfm_context_model(ctx) == m && tfm_context_length(ctx) == 20 && tfm_context_max_batch(ctx) == 8 &&
+                  tfm_context_threads(ctx) == 1 && tfm_context_pos(ctx) == 0 && !tfm_context_logits(ctx),
+              "model, length %d, max_batch %d, threads %d, pos %d", tfm_context_length(ctx), tfm_context_max_batch(ctx),
+              tfm_context_threads(ctx), tfm_context_pos(ctx));
+    TT_ASSERT(tfm_context_layer_attn(ctx, 0)->kind == TFM_ATTN_DENSE && tfm_context_layer_attn(ctx, 1)->kind == TFM_ATTN_WINDOW &&
+                  tfm_context_layer_attn(ctx, 1)->window == 4 && tfm_context_layer_attn(ctx, 0)->kv_type == TFM_I8,
+              "layer attention");
+    TT_ASSERT(!tfm_context_layer_attn(ctx, 2) && !tfm_context_layer_attn(ctx, -1) && !tfm_context_layer_cache(ctx, 2) &&
+                  !tfm_context_layer_cache(ctx, -1), "a layer out of range");
+    TT_ASSERT(tfm_context_layer_cache(ctx, 0)->capacity == 20 && tfm_context_layer_cache(ctx, 1)->capacity == 4 &&
+                  tfm_context_layer_cache(ctx, 1)->dtype == TFM_I8, "caches: %d and %d rows",
+              tfm_context_layer_cache(ctx, 0)->capacity, tfm_context_layer_cache(ctx, 1)->capacity);
+    TT_ASSERT(tfm_forward(ctx, tokens, 6, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(tfm_context_pos(ctx) == 6 && memcmp(tfm_context_tokens(ctx), tokens, sizeof tokens) == 0 &&
+                  tfm_context_logits(ctx) && memcmp(tfm_context_logits(ctx), logits, sizeof logits) == 0,
+              "position %d, tokens and logits after a prompt", tfm_context_pos(ctx));
+    TT_ASSERT(tfm_context_layer_cache(ctx, 0)->length == 6 && tfm_context_layer_cache(ctx, 1)->length == 6, "rows cached");
+    TT_ASSERT(tfm_forward(ctx, tokens, 1, NULL, TFM_LOGITS_LAST, &err) == TFM_OK && !tfm_context_logits(ctx),
+              "logits after a call without them");
+    /* at least: the caches, the tokens and logits, and a chunk's residual, normalised input, q, k, v,
+       attention output and two feed-forward rows (dim 16, q_dim 16, kv_dim 8, hidden 24) */
+    for (i = 0; i < 2; i++) kv += tfm_kv_cache_bytes(tfm_context_layer_cache(ctx, i));
+    need = kv + sizeof(int) * 20 + sizeof(float) * 40 + sizeof(float) * 8 * (16 + 16 + 16 + 8 + 8 + 16 + 24 + 24);
+    TT_ASSERT(tfm_context_memory_bytes(ctx) >= need, "memory %zu bytes, below the %zu its buffers take",
+              tfm_context_memory_bytes(ctx), need);
+    p.max_batch = 64; /* more than the context holds: a chunk is at most the context */
+    TT_ASSERT(tfm_context_create(m, &p, &wide, &err) == TFM_OK && tfm_context_max_batch(wide) == 20, "max_batch %d",
+              wide ? tfm_context_max_batch(wide) : -1);
+    TT_ASSERT(tfm_context_memory_bytes(wide) >= tfm_context_memory_bytes(ctx) + sizeof(float) * 12 * 128,
+              "12 more rows of activations: %zu bytes, then %zu", tfm_context_memory_bytes(ctx), tfm_context_memory_bytes(wide));
+    TT_ASSERT(!tfm_context_model(NULL) && tfm_context_length(NULL) == 0 && tfm_context_pos(NULL) == 0 &&
+                  !tfm_context_tokens(NULL) && !tfm_context_logits(NULL) && tfm_context_max_batch(NULL) == 0 &&
+                  tfm_context_threads(NULL) == 0 && tfm_context_set_threads(NULL, 2) == 0 && !tfm_context_layer_attn(NULL, 0) &&
+                  !tfm_context_layer_cache(NULL, 0) && tfm_context_memory_bytes(NULL) == 0,
+              "no context");
+    tfm_context_free(wide);
+    tfm_context_free(ctx);
+    tfm_model_free(m);
+    synth_free(&s);
+}
+
 /* The default context is the model's, up to TFM_DEFAULT_CONTEXT positions (a file may declare millions);
    more is there for the asking. */
 static void test_default_context(void)
@@ -1749,6 +1810,7 @@ int main(int argc, char **argv)
     TT_RUN(test_prefill_then_decode_equals_decode);
     TT_RUN(test_threads_bit_identical);
     TT_RUN(test_thread_limits);
+    TT_RUN(test_context_accessors);
     TT_RUN(test_default_context);
     TT_RUN(test_mmap_read_and_memory_agree);
     TT_RUN(test_quantized_weights);
