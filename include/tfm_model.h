@@ -2841,7 +2841,11 @@ static void tfm__state_layer_name(const tfm__state_layer *d, char *out, size_t c
     else if (d->function == (uint32_t)TFM_ATTN_BIGBIRD)
         snprintf(out, cap, "bigbird:%u,%u,%u,%u,%llu%s", d->block, d->n_global, d->n_window, d->n_random,
                  (unsigned long long)d->seed, kv);
-    else snprintf(out, cap, "%s%s", tfm_attn_kind_name((tfm_attn_kind)d->function) ? tfm_attn_kind_name((tfm_attn_kind)d->function) : "?", kv);
+    else {
+        /* a file's number becomes a tfm_attn_kind only when it is one (another value is undefined in C++) */
+        const char *name = d->function <= (uint32_t)TFM_ATTN_LINEAR ? tfm_attn_kind_name((tfm_attn_kind)d->function) : NULL;
+        snprintf(out, cap, "%s%s", name ? name : "?", kv);
+    }
 }
 
 /* Whether n positions cached as `from` describes can go into layer l of ctx: the same function and row

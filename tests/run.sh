@@ -8,7 +8,8 @@
 #   avx2     -mavx2 -mfma -mf16c without AVX-512: the AVX2 path (when the CPU has AVX2)
 #   cxx      the implementation compiled as C++ by g++, linked with the C tests
 #   clang    clang for the tests and the implementation (when clang is installed)
-#   clangxx  the implementation compiled as C++ by clang++ (when installed)
+#   clangxx  the implementation compiled as C++ by clang++ at -O2 (not in the default set: clangsan compiles it
+#            with clang++ too, under the sanitizers)
 #   neon     aarch64 cross-build (NEON + dot product) run under qemu-aarch64 (when both are installed)
 #   windows  x86_64-w64-mingw32-gcc cross-build run under wine (when both are installed)
 #   package  tests/packaging.sh: make install, pkg-config, CMake (add_subdirectory, find_package), the
@@ -27,7 +28,11 @@
 # The asan, scalar and neon configurations (10-50x slower) and windows (there for the platform, not the
 # kernels) run with TFM_TEST_QUICK=1: tests may shrink or skip their longest runs there (e.g.
 # test_gguf_model's full-text perplexity), never what a fast configuration leaves out. Configurations run in parallel, one per core (TFM_TEST_JOBS=1: one at a time).
-# Each test also counts one check that tfm.h (every header) compiles with TFM_IMPLEMENTATION.
+# Where the implementation is C++ (cxx, clangxx, clangsan) the tests see TFM_TEST_IMPL_CXX: a value outside an
+# enum's range of values is undefined behaviour there, so tests pass such values only when it is not defined.
+# Each test also counts one check that tfm.h (every header) compiles with TFM_IMPLEMENTATION; outside the
+# native configuration the tests link that umbrella unit (one compile of the implementation instead of one per
+# test), except those with a prelude.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -44,7 +49,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 cpu_has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
 selected() { [ -z "${TFM_TESTS:-}" ] || [[ " $TFM_TESTS " == *" $1 "* ]]; }
 
-configs=${TFM_TEST_CONFIGS:-"native asan scalar avx2 cxx clang clangxx neon clangsan fuzz valgrind windows package"}
+configs=${TFM_TEST_CONFIGS:-"native asan scalar avx2 cxx clang neon clangsan fuzz valgrind windows package"}
 tests=""
 for f in tests/test_*.c; do
     name=${f#tests/test_}; name=${name%.c}
@@ -81,6 +86,7 @@ run_config() {
     echo "== $cfg: $cc $cc_flags | impl: $impl_cc $impl_flags"
     local t pass=0 fail=0 skip=0
     write_impl umbrella "$dir/impl_umbrella.c"
+    rm -f "$dir/impl_umbrella.o"
     if $impl_cc $impl_flags -c "$dir/impl_umbrella.c" -o "$dir/impl_umbrella.o" 2>"$dir/umbrella.log"; then
         pass=$((pass + 1))
     else
@@ -89,10 +95,19 @@ run_config() {
         fail=$((fail + 1))
     fi
     for t in $tests; do
-        write_impl "$t" "$dir/impl_$t.c"
-        if ! $impl_cc $impl_flags -c "$dir/impl_$t.c" -o "$dir/impl_$t.o" 2>"$dir/$t.log" ||
+        # the native configuration builds each test's own implementation unit (its headers, checked to
+        # compile on their own); the others link the umbrella's, except a test with a prelude (its hooks)
+        local impl="$dir/impl_$t.o"
+        : >"$dir/$t.log"
+        if [ "$cfg" != native ] && ! grep -q '^/\* tfm-test-impl-prelude: ' "tests/test_$t.c"; then
+            impl="$dir/impl_umbrella.o"
+        else
+            write_impl "$t" "$dir/impl_$t.c"
+            $impl_cc $impl_flags -c "$dir/impl_$t.c" -o "$impl" 2>"$dir/$t.log" || impl=""
+        fi
+        if [ -z "$impl" ] || [ ! -f "$impl" ] ||
            ! $cc $cc_flags "tests/test_$t.c" -c -o "$dir/test_$t.o" 2>>"$dir/$t.log" ||
-           ! $impl_cc "$dir/test_$t.o" "$dir/impl_$t.o" $ld_flags -o "$dir/test_$t" 2>>"$dir/$t.log"; then
+           ! $impl_cc "$dir/test_$t.o" "$impl" $ld_flags -o "$dir/test_$t" 2>>"$dir/$t.log"; then
             head -n 40 "$dir/$t.log"
             echo "  FAIL test_$t: does not build"
             fail=$((fail + 1))
@@ -160,7 +175,10 @@ report() { echo "$build_root/test/$1.report"; }
 start_config() {
     local cfg=$1
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n 2>/dev/null || sleep 1; done
-    { run_one "$cfg" >"$(report "$cfg")" 2>&1; touch "$build_root/test/$cfg/done"; } &
+    { local started; started=$(date +%s)
+      run_one "$cfg" >"$(report "$cfg")" 2>&1
+      echo $(($(date +%s) - started)) >"$build_root/test/$cfg/seconds"
+      touch "$build_root/test/$cfg/done"; } &
 }
 
 run_one() {
@@ -173,12 +191,12 @@ run_one() {
         if cpu_has avx2 && cpu_has fma && cpu_has f16c; then
             run_config avx2 gcc "$cflags -O2 -mavx2 -mfma -mf16c $omp" gcc "$cflags -O2 -mavx2 -mfma -mf16c $omp" "$omp -lm"
         else echo "== avx2: skipped (CPU without AVX2/FMA/F16C)"; fi ;;
-    cxx) run_config cxx gcc "$cflags -O2 $native $omp" g++ "$cxxflags -O2 $native $omp" "$omp -lm" ;;
+    cxx) run_config cxx gcc "$cflags -O2 $native $omp -DTFM_TEST_IMPL_CXX" g++ "$cxxflags -O2 $native $omp" "$omp -lm" ;;
     clang)
         if have clang; then run_config clang clang "$cflags -O2 $native $omp" clang "$cflags -O2 $native $omp" "$omp -lm"
         else echo "== clang: skipped (clang not installed)"; fi ;;
     clangxx)
-        if have clang++; then run_config clangxx clang "$cflags -O2 $native $omp" clang++ "$cxxflags -O2 $native $omp" "$omp -lm"
+        if have clang++; then run_config clangxx clang "$cflags -O2 $native $omp -DTFM_TEST_IMPL_CXX" clang++ "$cxxflags -O2 $native $omp" "$omp -lm"
         else echo "== clangxx: skipped (clang++ not installed)"; fi ;;
     neon)
         if have aarch64-linux-gnu-gcc && have qemu-aarch64; then
@@ -194,7 +212,7 @@ run_one() {
     package) run_packaging ;;
     clangsan)
         if have clang && have clang++; then
-            TFM_TEST_QUICK=1 run_config clangsan clang "$cflags -O1 -g $native $omp $sanitize" clang++ \
+            TFM_TEST_QUICK=1 run_config clangsan clang "$cflags -O1 -g $native $omp $sanitize -DTFM_TEST_IMPL_CXX" clang++ \
                 "$cxxflags -O1 -g $native $omp $sanitize" "$omp $sanitize -lm"
         else echo "== clangsan: skipped (clang and clang++ not installed)"; fi ;;
     fuzz | valgrind)
@@ -218,7 +236,7 @@ run_one() {
 
 for cfg in $configs; do
     mkdir -p "$build_root/test/$cfg"
-    rm -f "$build_root/test/$cfg/counts" "$build_root/test/$cfg/done"
+    rm -f "$build_root/test/$cfg/counts" "$build_root/test/$cfg/done" "$build_root/test/$cfg/seconds"
 done
 # the slowest configurations start first, so that they do not finish alone at the end
 {
@@ -234,7 +252,7 @@ for cfg in $configs; do
     if [ -f "$counts" ]; then
         read -r p f s <"$counts"
         total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))
-        summary="$summary\n  $cfg: $p passed, $f failed, $s skipped"
+        summary="$summary\n  $cfg: $p passed, $f failed, $s skipped ($(cat "$build_root/test/$cfg/seconds" 2>/dev/null) s)"
     elif ! grep -q "^== $cfg: skipped" "$(report "$cfg")"; then
         echo "  FAIL $cfg: the configuration stopped before its counts"
         total_fail=$((total_fail + 1))
@@ -243,7 +261,7 @@ for cfg in $configs; do
 done
 
 wait "$starter"
-printf "== summary$summary\n"
+printf "== summary (seconds: each configuration's wall time, %s side by side)$summary\n" "$jobs"
 echo "$total_skip skipped (a file from ../shared is absent, or a long run left to the fast configurations)"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -1772,7 +1772,9 @@ static void test_forward_errors(void)
     TT_ASSERT(tfm_forward(ctx, &neg, 1, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_OUT_OF_RANGE, "token -1");
     TT_ASSERT(tfm_context_pos(ctx) == 0, "a rejected call moved the position");
     TT_ASSERT(tfm_forward(ctx, tokens, 0, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_INVALID_ARGUMENT, "no tokens");
+#ifndef TFM_TEST_IMPL_CXX /* C++ gives a two-value enum no other value: there, passing one is the caller's UB */
     TT_ASSERT(tfm_forward(ctx, tokens, 2, logits, (tfm_logits_mode)7, &err) == TFM_ERR_INVALID_ARGUMENT, "bad mode");
+#endif
     /* a prompt longer than the context is refused whole */
     TT_ASSERT(tfm_forward(ctx, tokens, 7, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_CONTEXT_FULL, "7 tokens in 6");
     TT_ASSERT(tfm_context_pos(ctx) == 0, "a rejected prompt moved the position");

@@ -967,7 +967,9 @@ static void test_bad_input(void)
     EXPECT_CFG(hidden, -1, TFM_ERR_INVALID_ARGUMENT);
     EXPECT_CFG(capacity_factor, -1.0f, TFM_ERR_INVALID_ARGUMENT);
     EXPECT_CFG(capacity_factor, NAN, TFM_ERR_INVALID_ARGUMENT);
+#ifndef TFM_TEST_IMPL_CXX /* C++ gives a two-value enum no other value: there, passing one is the caller's UB */
     EXPECT_CFG(gating, (tfm_moe_gating)7, TFM_ERR_INVALID_ARGUMENT);
+#endif
     EXPECT_CFG(shared_hidden, 5, TFM_ERR_INVALID_ARGUMENT); /* no shared tensors given */
     EXPECT_CFG(n_experts, 7, TFM_ERR_SHAPE);                /* tensors have 8 */
     EXPECT_CFG(hidden, 70, TFM_ERR_SHAPE);
@@ -1008,7 +1010,7 @@ static void test_bad_input(void)
     ne[2] = 8;
     TT_CHECK(tfm_tensor_init(&bad, TFM_I32, 3, ne, L.up.storage) == TFM_OK);
     EXPECT_W(up_exps, &bad, TFM_ERR_UNSUPPORTED);
-    bad.dtype = (tfm_dtype)99;
+    bad.dtype = TFM_DTYPE_COUNT; /* no dtype, inside the enum's range */
     EXPECT_W(up_exps, &bad, TFM_ERR_UNSUPPORTED);
     bad = L.up.t;
     bad.dtype = TFM_Q8_K; /* a known dtype without int8 kernels (an activation format) */

@@ -1160,7 +1160,7 @@ static void test_bad_input(void)
     TT_CHECK(tfm_quantize_row(TFM_Q8_0, x, q, 0) == TFM_ERR_INVALID_ARGUMENT);
     TT_CHECK(tfm_quantize_row((tfm_dtype)16, x, q, 32) == TFM_ERR_UNSUPPORTED); /* iq2_xxs */
     TT_CHECK(tfm_quantize_row(TFM_I8, x, q, 32) == TFM_ERR_UNSUPPORTED);
-    TT_CHECK(tfm_quantize_row((tfm_dtype)99, x, q, 32) == TFM_ERR_UNSUPPORTED);
+    TT_CHECK(tfm_quantize_row(TFM_DTYPE_COUNT, x, q, 32) == TFM_ERR_UNSUPPORTED);
     TT_CHECK(tfm_dequantize_row(TFM_Q4_K, q, x, 64) == TFM_ERR_SHAPE);
     TT_CHECK(tfm_dequantize_row(TFM_Q8_0, q + 1, x, 32) == TFM_ERR_INVALID_ARGUMENT); /* misaligned */
     TT_CHECK(tfm_quant_gemv(y, TFM_Q8_0, q, x, 1, 48, 1) == TFM_ERR_SHAPE);
