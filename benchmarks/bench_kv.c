@@ -74,10 +74,10 @@ static double kv_bytes_per_token(const tfm_context *ctx, int depth, int n)
 {
     double bytes = 0;
     int l, pos;
-    for (l = 0; l < ctx->model->config.n_layers; l++) {
-        const tfm_kv_cache *kv = &ctx->kv[l];
+    for (l = 0; l < tfm_context_model(ctx)->config.n_layers; l++) {
+        const tfm_kv_cache *kv = tfm_context_layer_cache(ctx, l);
         double row = kv->capacity ? (double)tfm_kv_cache_bytes(kv) / kv->capacity : 0;
-        for (pos = depth; pos < depth + n; pos++) bytes += row * kv_visible(&ctx->attn[l], pos) / n;
+        for (pos = depth; pos < depth + n; pos++) bytes += row * kv_visible(tfm_context_layer_attn(ctx, l), pos) / n;
     }
     return bytes;
 }
@@ -206,7 +206,7 @@ int bench_kv(int argc, char **argv)
             double kv_mb = 0, kv_gb = kv_bytes_per_token(r[k].ctx, (int)depth, (int)n) * 1e-9;
             bench_row row;
             int l;
-            for (l = 0; l < model->config.n_layers; l++) kv_mb += (double)tfm_kv_cache_bytes(&r[k].ctx->kv[l]) / (1 << 20);
+            for (l = 0; l < model->config.n_layers; l++) kv_mb += (double)tfm_kv_cache_bytes(tfm_context_layer_cache(r[k].ctx, l)) / (1 << 20);
             bench_row_init(&row);
             bench_row_str(&row, "model", name);
             bench_row_int(&row, "threads", threads[i]);

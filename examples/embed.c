@@ -142,9 +142,9 @@ static int embed_all(const options *o, const tfm_model *model, tfm_context *ctx,
             free(ids[i]);
             ids[i] = NULL;
             if (s == TFM_OK && got == 0) s = tfm_error_set(&err, TFM_ERR_INVALID_ARGUMENT, "no tokens (the vocab adds none)");
-            if (s == TFM_OK && got > ctx->context_length)
+            if (s == TFM_OK && got > tfm_context_length(ctx))
                 s = tfm_error_set(&err, TFM_ERR_CONTEXT_FULL, "%d tokens, more than the context's %d (-c)", got,
-                                  ctx->context_length);
+                                  tfm_context_length(ctx));
             if (s == TFM_OK && !(ids[i] = (int *)malloc(sizeof(int) * (size_t)got)))
                 s = tfm_error_set(&err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
             if (s == TFM_OK) s = tfm_tokenize(tok, text, strlen(text), TFM_TOKENIZE_ADD_SPECIAL, ids[i], got, &lens[i], &err);

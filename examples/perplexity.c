@@ -165,7 +165,7 @@ int main(int argc, char **argv)
     progress.t0 = tfm_args_seconds();
     progress.n_tokens = n_ids;
     progress.n_ctx = (int)o.n_ctx;
-    progress.n_threads = ctx->n_threads;
+    progress.n_threads = tfm_context_threads(ctx);
     progress.trained = model->config.context_length;
     if (tfm_perplexity(ctx, ids, n_ids, (int)o.n_ctx, tfm_tokenizer_add_bos(tok) ? tfm_tokenizer_bos(tok) : -1,
                        (int)o.n_chunks, show_progress,

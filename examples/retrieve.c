@@ -118,7 +118,7 @@ static int run_index(const options *o)
     {
         int specials = 0;
         tfm_tokenize(tfm_model_tokenizer(model), "", 0, TFM_TOKENIZE_ADD_SPECIAL, NULL, 0, &specials, NULL);
-        budget = ctx->context_length - specials;
+        budget = tfm_context_length(ctx) - specials;
         if (o->max_tokens < budget) budget = (int)o->max_tokens;
     }
     if (tfm_embed_passages(tfm_model_tokenizer(model), (const char *)doc.data, doc.size, budget, &spans, &count, &err) !=

@@ -1975,8 +1975,15 @@ static void tfm__attn_linear_decode(const tfm__attn_dims *d, const tfm__attn_lay
     c->length += n_new;
 }
 
-tfm_status tfm_attn_decode(const tfm_attn_config *cfg, tfm_kv_cache *cache, float *out, const float *q,
-                           const float *k_new, const float *v_new, int n_new, void *workspace, size_t workspace_bytes)
+/* tfm_attn_decode once its config and cache are known good: cfg passed tfm_attn_config_check and is not
+   linformer, the cache was made for it by tfm_kv_cache_init (and changed since only by these functions),
+   the pointers are set and n_new >= 1. What depends on the call is still checked: the room left in the
+   cache and the workspace's size. A model's context calls it directly: it made its configs and caches
+   and nothing outside it can change them (tfm_context is opaque), so checking them again on every
+   layer of every step would prove nothing new. */
+static tfm_status tfm__attn_decode_trusted(const tfm_attn_config *cfg, tfm_kv_cache *cache, float *out, const float *q,
+                                           const float *k_new, const float *v_new, int n_new, void *workspace,
+                                           size_t workspace_bytes)
 {
     tfm__attn_dims d;
     tfm__attn_layout L;
@@ -1984,19 +1991,7 @@ tfm_status tfm_attn_decode(const tfm_attn_config *cfg, tfm_kv_cache *cache, floa
     void *owned;
     tfm__attn_seq sq;
     tfm__attn_seg fresh;
-    tfm_status s = tfm_attn_config_check(cfg, NULL);
-    if (s != TFM_OK) return s;
-    if (cfg->kind == TFM_ATTN_LINFORMER) return TFM_ERR_UNSUPPORTED;
-    if (!cache || !out || !q || !k_new || !v_new || n_new <= 0) return TFM_ERR_INVALID_ARGUMENT;
-    if ((cache->dtype != TFM_F32 && cache->dtype != TFM_I8) || cache->dtype != cfg->kv_type) return TFM_ERR_UNSUPPORTED;
-    if (cache->n_kv_heads != cfg->n_kv_heads || cache->head_dim != cfg->head_dim) return TFM_ERR_SHAPE;
-    /* the cache must be the kind made for this config: the state for linear, K/V rows otherwise, and
-       a ring only for a window it covers */
-    if ((cfg->kind == TFM_ATTN_LINEAR) != (cache->state != NULL) ||
-        (cfg->kind != TFM_ATTN_LINEAR && (!cache->k || !cache->v)) ||
-        (cache->dtype == TFM_I8 && (!cache->k_scale || !cache->v_scale)) ||
-        (cache->ring && (cfg->kind != TFM_ATTN_WINDOW || cache->capacity < cfg->window)))
-        return TFM_ERR_INVALID_ARGUMENT;
+    tfm_status s;
     if (cache->length < 0 || n_new > cache->max_tokens - cache->length) return TFM_ERR_CONTEXT_FULL;
     tfm__attn_dims_init(&d, cfg);
     s = tfm__attn_layout_init(&L, cfg, &d, n_new, cache->length + n_new);
@@ -2027,6 +2022,25 @@ tfm_status tfm_attn_decode(const tfm_attn_config *cfg, tfm_kv_cache *cache, floa
     tfm__attn_cache_store(cache, &fresh, n_new);
     TFM_FREE(owned);
     return TFM_OK;
+}
+
+tfm_status tfm_attn_decode(const tfm_attn_config *cfg, tfm_kv_cache *cache, float *out, const float *q,
+                           const float *k_new, const float *v_new, int n_new, void *workspace, size_t workspace_bytes)
+{
+    tfm_status s = tfm_attn_config_check(cfg, NULL);
+    if (s != TFM_OK) return s;
+    if (cfg->kind == TFM_ATTN_LINFORMER) return TFM_ERR_UNSUPPORTED;
+    if (!cache || !out || !q || !k_new || !v_new || n_new <= 0) return TFM_ERR_INVALID_ARGUMENT;
+    if ((cache->dtype != TFM_F32 && cache->dtype != TFM_I8) || cache->dtype != cfg->kv_type) return TFM_ERR_UNSUPPORTED;
+    if (cache->n_kv_heads != cfg->n_kv_heads || cache->head_dim != cfg->head_dim) return TFM_ERR_SHAPE;
+    /* the cache must be the kind made for this config: the state for linear, K/V rows otherwise, and
+       a ring only for a window it covers */
+    if ((cfg->kind == TFM_ATTN_LINEAR) != (cache->state != NULL) ||
+        (cfg->kind != TFM_ATTN_LINEAR && (!cache->k || !cache->v)) ||
+        (cache->dtype == TFM_I8 && (!cache->k_scale || !cache->v_scale)) ||
+        (cache->ring && (cfg->kind != TFM_ATTN_WINDOW || cache->capacity < cfg->window)))
+        return TFM_ERR_INVALID_ARGUMENT;
+    return tfm__attn_decode_trusted(cfg, cache, out, q, k_new, v_new, n_new, workspace, workspace_bytes);
 }
 
 #ifdef __cplusplus

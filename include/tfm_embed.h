@@ -279,14 +279,14 @@ tfm_status tfm_embed_tokens(tfm_context *ctx, const int *const *tokens, const in
     tfm_error_clear(err);
     if (!ctx || !tokens || !n_tokens || n <= 0 || !out)
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_embed_tokens: no context, no sequences or no output");
-    if (pooling == TFM_POOLING_DEFAULT) pooling = tfm_embed_default_pooling(ctx->model);
+    if (pooling == TFM_POOLING_DEFAULT) pooling = tfm_embed_default_pooling(tfm_context_model(ctx));
     if (!tfm_pooling_name(pooling))
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_embed_tokens: unknown pooling %d", (int)pooling);
     for (i = 0; i < n; i++) {
         if (n_tokens[i] <= 0) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_embed_tokens: sequence %d is empty", i);
         rows += (size_t)n_tokens[i];
     }
-    dim = (size_t)ctx->model->config.dim;
+    dim = (size_t)tfm_context_model(ctx)->config.dim;
     if (pooling == TFM_POOLING_NONE) {
         s = tfm_encode(ctx, tokens, n_tokens, n, out, err);
         for (i = 0; s == TFM_OK && normalize && (size_t)i < rows; i++) tfm_embed_normalize(out + (size_t)i * dim, dim);
@@ -308,7 +308,7 @@ tfm_status tfm_embed_tokens(tfm_context *ctx, const int *const *tokens, const in
 tfm_status tfm_embed_texts(tfm_context *ctx, const char *const *texts, const size_t *lens, int n, tfm_pooling pooling,
                            int normalize, float *out, tfm_error *err)
 {
-    const tfm_tokenizer *tok = ctx ? tfm_model_tokenizer(ctx->model) : NULL;
+    const tfm_tokenizer *tok = ctx ? tfm_model_tokenizer(tfm_context_model(ctx)) : NULL;
     int **ids = NULL, *counts = NULL, i;
     tfm_status s = TFM_OK;
     tfm_error_clear(err);
@@ -331,9 +331,9 @@ tfm_status tfm_embed_texts(tfm_context *ctx, const char *const *texts, const siz
         }
         s = tfm_tokenize(tok, texts[i], len, TFM_TOKENIZE_ADD_SPECIAL, NULL, 0, &got, err);
         if (s == TFM_OK && got == 0) s = tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "text %d has no tokens", i);
-        if (s == TFM_OK && got > ctx->context_length)
+        if (s == TFM_OK && got > tfm_context_length(ctx))
             s = tfm_error_set(err, TFM_ERR_CONTEXT_FULL, "text %d has %d tokens, more than the context's %d", i, got,
-                              ctx->context_length);
+                              tfm_context_length(ctx));
         if (s == TFM_OK && !(ids[i] = (int *)TFM_MALLOC(sizeof(int) * (size_t)got)))
             s = tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
         if (s == TFM_OK) s = tfm_tokenize(tok, texts[i], len, TFM_TOKENIZE_ADD_SPECIAL, ids[i], got, &counts[i], err);

@@ -189,7 +189,7 @@ tfm_status tfm_generate_prompt_tokens(tfm_context *ctx, tfm_sampler *sampler, co
     stats->stop_string = -1;
     if (!ctx || n < 0 || (n > 0 && !tokens))
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_generate_prompt: no context or no tokens");
-    vocab = ctx->model->config.vocab_size;
+    vocab = tfm_context_model(ctx)->config.vocab_size;
     for (i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= vocab)
             return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE, "prompt token %d (at %d) is outside the vocabulary 0..%d",
@@ -220,7 +220,7 @@ tfm_status tfm_generate_prompt_tokens(tfm_context *ctx, tfm_sampler *sampler, co
     t0 = tfm__generate_now();
     {
         const int *todo = append ? tokens : tokens + keep;
-        int n_todo = stats->n_prompt - keep, done = 0, chunk = ctx->max_batch;
+        int n_todo = stats->n_prompt - keep, done = 0, chunk = tfm_context_max_batch(ctx);
         if (n_todo > 0) {
             logits = (float *)TFM_MALLOC(sizeof(float) * (size_t)vocab);
             if (!logits) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for the logits");
@@ -272,9 +272,9 @@ tfm_status tfm_generate_prompt(tfm_context *ctx, const tfm_tokenizer *tok, tfm_s
     tfm_error_clear(err);
     if (!ctx || !tok || (!prompt && prompt_len))
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "tfm_generate_prompt: no context, tokenizer or prompt");
-    if (tfm_tokenizer_vocab_size(tok) != ctx->model->config.vocab_size)
+    if (tfm_tokenizer_vocab_size(tok) != tfm_context_model(ctx)->config.vocab_size)
         return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "the tokenizer has %d tokens, the model %d",
-                             tfm_tokenizer_vocab_size(tok), ctx->model->config.vocab_size);
+                             tfm_tokenizer_vocab_size(tok), tfm_context_model(ctx)->config.vocab_size);
     s = tfm__generate_encode(tok, prompt ? prompt : "", prompt_len,
                              !(params && params->append) || tfm_context_pos(ctx) == 0, params && params->plain_text,
                              &ids, &n, err);
@@ -367,7 +367,7 @@ tfm_status tfm_generate_continue(tfm_context *ctx, const tfm_tokenizer *tok, tfm
         if (n == 0) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "stop string %d is empty", k);
         if (n > longest_stop) longest_stop = n;
     }
-    vocab = ctx->model->config.vocab_size;
+    vocab = tfm_context_model(ctx)->config.vocab_size;
     piece_cap = tfm_tokenizer_max_piece(tok) + 8;
     memset(&out, 0, sizeof out);
     out.p = params;

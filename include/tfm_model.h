@@ -19,6 +19,11 @@
             tfm_forward(ctx, &token, 1, logits, TFM_LOGITS_LAST, &err);      decode: one token
         }
         tfm_context_free(ctx);  tfm_model_free(model);
+     The context is opaque; callers read it through accessors: tfm_context_pos (the next position),
+     tfm_context_length, tfm_context_tokens, tfm_context_logits (after the last position),
+     tfm_context_model, tfm_context_max_batch, tfm_context_threads (and tfm_context_set_threads),
+     tfm_context_layer_attn, tfm_context_layer_cache, tfm_context_memory_bytes, tfm_context_moe_stats.
+     Only the functions of this header change it, so the forward pass trusts what it holds.
 
    THE FORWARD PASS (one for every family; Llama 2's is llama2.c's run.c, one token at a time)
      x = embedding[token] * embd_scale  (+ pos_embd[position])
@@ -360,55 +365,10 @@ typedef struct tfm_context_params {
 #define TFM_DEFAULT_CONTEXT 4096
 #endif
 
-/* The state of one sequence: its KV cache and the activations of a chunk, all allocated once by
-   tfm_context_create. Use a context from one thread at a time (it spreads its own work over
-   n_threads). Fields may be read; n_threads may be changed between calls (tfm_forward runs 1..max_threads
-   of them: <= 0 is the default, more is max_threads). */
-typedef struct tfm_context {
-    const tfm_model *model;
-    int context_length;
-    int max_batch;
-    int n_threads;
-    int max_threads;       /* tfm_max_threads() when the context was created */
-    int pos;            /* positions filled in the KV cache: the position of the next token */
-    tfm_attn_config *attn; /* [n_layers] each layer's attention: causal, scale 1/sqrt(head_dim) */
-    tfm_kv_cache *kv;      /* [n_layers] each layer's KV cache (full, or a ring for a window) */
-    void *attn_ws;         /* attention scratch for a chunk, sized once for every layer */
-    size_t attn_ws_bytes;
-    int attn_threads;      /* threads attn_ws has room for: attention uses min(n_threads, this) */
-    /* activations of one chunk of up to max_batch tokens */
-    float *x;      /* [max_batch][dim]     the residual stream */
-    float *xb;     /* [max_batch][dim]     a block's normalised input, then its output */
-    float *q;      /* [max_batch][q_dim]   queries */
-    float *k;      /* [max_batch][kv_dim]  keys and values, which tfm_attn_decode then appends */
-    float *v;      /* [max_batch][kv_dim]  to the layer's cache */
-    float *att;    /* [max_batch][q_dim]   attention output, one head after another */
-    float *hb;     /* [max_batch][hidden]  feed-forward gate, then act(gate) * up; NULL in a MoE model */
-    float *hb2;    /* [max_batch][hidden]  feed-forward up; NULL in a MoE model or a GELU MLP */
-    /* RoPE (config.rope_dim > 0): the layers share at most two settings (Gemma 3's sliding layers have
-       their own base); each pair's angle per position is computed once per setting, the cosines and
-       sines once per chunk */
-    int n_rope;            /* settings: 1 or 2 */
-    unsigned char *layer_rope; /* [n_layers] the setting of each layer */
-    double *rope_freq;     /* [n_rope][rope_dim / 2] angle per position of each pair */
-    float rope_mscale;     /* cos and sin times this (config.rope_attn_factor) */
-    float *rope_cs;        /* [n_rope][max_batch][rope_dim] cos and sin of each pair, the chunk's positions */
-    void *quant_ws;        /* a chunk's activations quantized for quantized weights (tfm_quant_gemm_ws) */
-    size_t quant_ws_bytes; /* 0 when every matrix is f32, f16 or bf16 */
-    /* mixture of experts (model config.n_experts > 0) */
-    tfm_moe_config moe;      /* every MoE layer's block: Mixtral gating, k of E experts */
-    float *moe_out;          /* [max_batch][dim] the block's output before the residual */
-    void *moe_ws;            /* tfm_moe_forward's workspace for a chunk */
-    size_t moe_ws_bytes;
-    tfm_moe_stats *moe_stats; /* [n_layers] routing statistics, NULL unless params.moe_stats */
-    int check_finite;         /* params.check_finite */
-    tfm_arena memory; /* the one allocation the activations and workspaces live in (caches apart) */
-    int *tokens;      /* [context_length] the token at each position 0..pos-1 (prefix reuse, state files) */
-    float *logits;    /* [vocab_size] the logits after position pos-1, when has_logits */
-    int has_logits;   /* 1 when the last tfm_forward ran the classifier and nothing has moved pos since */
-    struct tfm_context *const *batch; /* during a tfm_forward_batch step only: row i of the activations is
-                                         the token of batch[i] (its position, cache and attention) */
-} tfm_context;
+/* The state of one sequence (its KV cache, the activations of a chunk, its position and tokens), all
+   allocated once by tfm_context_create. Opaque: read it through the tfm_context_* accessors. Use a
+   context from one thread at a time (it spreads its own work over tfm_context_threads threads). */
+typedef struct tfm_context tfm_context;
 
 /* params may be NULL (all defaults). */
 TFM_API tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *params, tfm_context **ctx,
@@ -432,12 +392,13 @@ typedef enum tfm_logits_mode {
     TFM_LOGITS_ALL = 1   /* logits[n_tokens][vocab_size], one row per token */
 } tfm_logits_mode;
 
-/* Runs n_tokens tokens at positions ctx->pos, ctx->pos + 1, ... through the model, appends their keys
-   and values to the KV cache and advances ctx->pos. logits may be NULL (then no classifier is run).
-   Nothing is done when a token id is outside the vocabulary (TFM_ERR_OUT_OF_RANGE) or the tokens do not
-   fit in the context (TFM_ERR_CONTEXT_FULL); if a kernel fails midway, ctx->pos stays at the start of
-   the chunk that failed and the caches forget that chunk (but a window layer's ring has then lost rows
-   of earlier positions: a context with one is reset to position 0). err may be NULL. */
+/* Runs n_tokens tokens at positions pos, pos + 1, ... (pos = tfm_context_pos) through the model,
+   appends their keys and values to the KV cache and advances the position. logits may be NULL (then
+   no classifier is run). Nothing is done when a token id is outside the vocabulary
+   (TFM_ERR_OUT_OF_RANGE) or the tokens do not fit in the context (TFM_ERR_CONTEXT_FULL); if a kernel
+   fails midway, the position stays at the start of the chunk that failed and the caches forget that
+   chunk (but a window layer's ring has then lost rows of earlier positions: a context with one is
+   reset to position 0). err may be NULL. */
 TFM_API tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float *logits,
                                tfm_logits_mode mode, tfm_error *err);
 /* One decode step of n distinct contexts of one model (n sequences, e.g. a server's users), one token
@@ -447,17 +408,34 @@ TFM_API tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens
    for bit those of tfm_forward(ctxs[i], &tokens[i], 1, ...) on each alone, at any thread count: the
    int8 kernels give a gemm row the gemv's result. Models with an f32, f16 or bf16 matrix, and
    mixture-of-experts models, run the n tfm_forward calls instead (the same results, nothing shared).
-   n is at most ctxs[0]->max_batch (its activations and thread count serve the step). Nothing is done
+   n is at most tfm_context_max_batch(ctxs[0]) (its activations and thread count serve the step). Nothing is done
    when a token is outside the vocabulary, a context is full, repeated or of another model. */
 TFM_API tfm_status tfm_forward_batch(tfm_context *const *ctxs, const int *tokens, int n, float *logits, tfm_error *err);
 
-/* What callers read of a context: positions filled (the next token's position), positions it holds,
-   the tokens at positions 0..pos-1 (what was fed, in order), and the logits after the last position
-   when the last tfm_forward computed them (NULL after a call without logits, a reset or a rewind). */
+/* What callers read of a context (each gives 0 or NULL for a NULL context): positions filled (the next
+   token's position), positions it holds, the tokens at positions 0..pos-1 (what was fed, in order), the
+   logits after the last position when the last tfm_forward computed them (NULL after a call without
+   logits, a reset or a rewind), its model, and the most tokens one chunk of tfm_forward runs (the
+   rows of tfm_forward_batch and of a tfm_encode batch; params.max_batch, at most the length). */
 TFM_API int tfm_context_pos(const tfm_context *ctx);
 TFM_API int tfm_context_length(const tfm_context *ctx);
 TFM_API const int *tfm_context_tokens(const tfm_context *ctx);
 TFM_API const float *tfm_context_logits(const tfm_context *ctx);
+TFM_API const tfm_model *tfm_context_model(const tfm_context *ctx);
+TFM_API int tfm_context_max_batch(const tfm_context *ctx);
+/* Threads the context's calls run on, and a new count for the calls that follow: n_threads <= 0 is
+   tfm_default_threads(), more than tfm_max_threads() is that many. Returns the count now in use. The
+   logits do not depend on it. */
+TFM_API int tfm_context_threads(const tfm_context *ctx);
+TFM_API int tfm_context_set_threads(tfm_context *ctx, int n_threads);
+/* Layer `layer`'s attention (its variant, window, cache type) and its KV cache (rows held, capacity,
+   tfm_kv_cache_bytes), read-only; NULL for a layer out of range. */
+TFM_API const tfm_attn_config *tfm_context_layer_attn(const tfm_context *ctx, int layer);
+TFM_API const tfm_kv_cache *tfm_context_layer_cache(const tfm_context *ctx, int layer);
+/* Bytes the context allocated beside the model: its KV caches, the one block its activations and
+   workspaces live in (sized for max_batch tokens), its tokens and last logits; the bookkeeping of a
+   few dozen bytes per layer aside. */
+TFM_API size_t tfm_context_memory_bytes(const tfm_context *ctx);
 
 /* ---------------------------------------------------------------- state: rewind, fork, save, load */
 
@@ -533,8 +511,8 @@ typedef void (*tfm_perplexity_progress)(void *user, const tfm_perplexity_result 
    kept; llama.cpp passes BOS when the vocab adds one, else -1) and runs from an empty cache (ctx is
    reset); the logits at positions n_ctx/2 .. n_ctx-2 are scored against the tokens at n_ctx/2+1 ..
    n_ctx-1, log-softmax in double. Needs n_tokens >= 2 n_ctx (as llama.cpp) and 3 <= n_ctx <=
-   ctx->context_length. The first half of a chunk runs as one prompt without the classifier, the
-   scored half in batches of up to ctx->max_batch tokens with all their logits (allocated per call:
+   tfm_context_length(ctx). The first half of a chunk runs as one prompt without the classifier, the
+   scored half in batches of up to tfm_context_max_batch(ctx) tokens with all their logits (allocated per call:
    batch x vocab floats). The result does not depend on the thread count. progress may be NULL.
    Logits that are not finite (NaN weights) fail with TFM_ERR_FORMAT, never a perplexity of NaN: a
    context made with check_finite names the layer that made the first one. */
@@ -1873,6 +1851,54 @@ size_t tfm_model_weight_bytes(const tfm_model *model)
 
 /* ---------------------------------------------------------------- context */
 
+/* A context (opaque to callers: everything below is set by tfm_context_create and changed only by the
+   functions of this file, so the forward pass relies on it without checking it again). */
+struct tfm_context {
+    const tfm_model *model;
+    int context_length;
+    int max_batch;
+    int n_threads;         /* threads of every call: 1..max_threads (tfm_context_set_threads) */
+    int max_threads;       /* tfm_max_threads() when the context was created */
+    int pos;               /* positions filled in the KV cache: the position of the next token */
+    tfm_attn_config *attn; /* [n_layers] each layer's attention: causal, scale 1/sqrt(head_dim) */
+    tfm_kv_cache *kv;      /* [n_layers] each layer's KV cache (full, or a ring for a window) */
+    void *attn_ws;         /* attention scratch for a chunk, sized once for every layer */
+    size_t attn_ws_bytes;
+    int attn_threads;      /* threads attn_ws has room for: attention uses min(n_threads, this) */
+    /* activations of one chunk of up to max_batch tokens */
+    float *x;      /* [max_batch][dim]     the residual stream */
+    float *xb;     /* [max_batch][dim]     a block's normalised input, then its output */
+    float *q;      /* [max_batch][q_dim]   queries */
+    float *k;      /* [max_batch][kv_dim]  keys and values, which tfm_attn_decode then appends */
+    float *v;      /* [max_batch][kv_dim]  to the layer's cache */
+    float *att;    /* [max_batch][q_dim]   attention output, one head after another */
+    float *hb;     /* [max_batch][hidden]  feed-forward gate, then act(gate) * up; NULL in a MoE model */
+    float *hb2;    /* [max_batch][hidden]  feed-forward up; NULL in a MoE model or a GELU MLP */
+    /* RoPE (config.rope_dim > 0): the layers share at most two settings (Gemma 3's sliding layers have
+       their own base); each pair's angle per position is computed once per setting, the cosines and
+       sines once per chunk */
+    int n_rope;            /* settings: 1 or 2 */
+    unsigned char *layer_rope; /* [n_layers] the setting of each layer */
+    double *rope_freq;     /* [n_rope][rope_dim / 2] angle per position of each pair */
+    float rope_mscale;     /* cos and sin times this (config.rope_attn_factor) */
+    float *rope_cs;        /* [n_rope][max_batch][rope_dim] cos and sin of each pair, the chunk's positions */
+    void *quant_ws;        /* a chunk's activations quantized for quantized weights (tfm_quant_gemm_ws) */
+    size_t quant_ws_bytes; /* 0 when every matrix is f32, f16 or bf16 */
+    /* mixture of experts (model config.n_experts > 0) */
+    tfm_moe_config moe;      /* every MoE layer's block: Mixtral gating, k of E experts */
+    float *moe_out;          /* [max_batch][dim] the block's output before the residual */
+    void *moe_ws;            /* tfm_moe_forward's workspace for a chunk */
+    size_t moe_ws_bytes;
+    tfm_moe_stats *moe_stats; /* [n_layers] routing statistics, NULL unless params.moe_stats */
+    int check_finite;         /* params.check_finite */
+    tfm_arena memory; /* the one allocation the activations and workspaces live in (caches apart) */
+    int *tokens;      /* [context_length] the token at each position 0..pos-1 (prefix reuse, state files) */
+    float *logits;    /* [vocab_size] the logits after position pos-1, when has_logits */
+    int has_logits;   /* 1 when the last tfm_forward ran the classifier and nothing has moved pos since */
+    struct tfm_context *const *batch; /* during a tfm_forward_batch step only: row i of the activations is
+                                         the token of batch[i] (its position, cache and attention) */
+};
+
 /* bytes += count floats (rounded up to the arena's 64-byte alignment); 0 on overflow */
 static int tfm__add_floats(size_t *bytes, uint64_t a, uint64_t b, uint64_t c)
 {
@@ -2173,6 +2199,37 @@ int tfm_context_pos(const tfm_context *ctx) { return ctx ? ctx->pos : 0; }
 int tfm_context_length(const tfm_context *ctx) { return ctx ? ctx->context_length : 0; }
 const int *tfm_context_tokens(const tfm_context *ctx) { return ctx ? ctx->tokens : NULL; }
 const float *tfm_context_logits(const tfm_context *ctx) { return ctx && ctx->has_logits ? ctx->logits : NULL; }
+const tfm_model *tfm_context_model(const tfm_context *ctx) { return ctx ? ctx->model : NULL; }
+int tfm_context_max_batch(const tfm_context *ctx) { return ctx ? ctx->max_batch : 0; }
+int tfm_context_threads(const tfm_context *ctx) { return ctx ? ctx->n_threads : 0; }
+
+int tfm_context_set_threads(tfm_context *ctx, int n_threads)
+{
+    if (!ctx) return 0;
+    ctx->n_threads = n_threads > 0 ? n_threads : tfm_default_threads();
+    if (ctx->n_threads > ctx->max_threads) ctx->n_threads = ctx->max_threads;
+    return ctx->n_threads;
+}
+
+const tfm_attn_config *tfm_context_layer_attn(const tfm_context *ctx, int layer)
+{
+    return ctx && layer >= 0 && layer < ctx->model->config.n_layers ? &ctx->attn[layer] : NULL;
+}
+
+const tfm_kv_cache *tfm_context_layer_cache(const tfm_context *ctx, int layer)
+{
+    return ctx && layer >= 0 && layer < ctx->model->config.n_layers ? &ctx->kv[layer] : NULL;
+}
+
+size_t tfm_context_memory_bytes(const tfm_context *ctx)
+{
+    size_t bytes;
+    int l;
+    if (!ctx) return 0;
+    bytes = ctx->memory.size + sizeof(int) * (size_t)ctx->context_length + sizeof(float) * (size_t)ctx->model->config.vocab_size;
+    for (l = 0; l < ctx->model->config.n_layers; l++) bytes += tfm_kv_cache_bytes(&ctx->kv[l]);
+    return bytes;
+}
 
 const tfm_moe_stats *tfm_context_moe_stats(const tfm_context *ctx, int layer)
 {
@@ -2311,7 +2368,9 @@ static tfm_status tfm__model_embed(const tfm_tensor *table, int row, float *out)
 }
 
 /* The layer's attention (tfm_attention.h) of the chunk's n queries over its KV cache, which first takes
-   the chunk's keys and values. */
+   the chunk's keys and values. The configs and caches are the context's own, checked once when
+   tfm_context_create made them and out of any caller's reach since: tfm_attn_decode's checks of them
+   are not run again on every layer of every step. */
 static tfm_status tfm__model_attention(tfm_context *ctx, int layer, int n, float *out)
 {
     tfm_attn_config *cfg = &ctx->attn[layer];
@@ -2321,15 +2380,17 @@ static tfm_status tfm__model_attention(tfm_context *ctx, int layer, int n, float
     int i;
     if (!ctx->batch) {
         cfg->n_threads = ctx->n_threads < ctx->attn_threads ? ctx->n_threads : ctx->attn_threads;
-        return tfm_attn_decode(cfg, &ctx->kv[layer], out, ctx->q, ctx->k, ctx->v, n, ctx->attn_ws, ctx->attn_ws_bytes);
+        return tfm__attn_decode_trusted(cfg, &ctx->kv[layer], out, ctx->q, ctx->k, ctx->v, n, ctx->attn_ws,
+                                        ctx->attn_ws_bytes);
     }
     /* a batched step: each row attends over its own context's cache, as that context's decode would */
     for (i = 0; i < n && s == TFM_OK; i++) {
         tfm_context *own = ctx->batch[i];
         cfg = &own->attn[layer];
         cfg->n_threads = ctx->n_threads < own->attn_threads ? ctx->n_threads : own->attn_threads;
-        s = tfm_attn_decode(cfg, &own->kv[layer], out + (size_t)i * q_dim, ctx->q + (size_t)i * q_dim,
-                            ctx->k + (size_t)i * kv_dim, ctx->v + (size_t)i * kv_dim, 1, own->attn_ws, own->attn_ws_bytes);
+        s = tfm__attn_decode_trusted(cfg, &own->kv[layer], out + (size_t)i * q_dim, ctx->q + (size_t)i * q_dim,
+                                     ctx->k + (size_t)i * kv_dim, ctx->v + (size_t)i * kv_dim, 1, own->attn_ws,
+                                     own->attn_ws_bytes);
     }
     return s;
 }
@@ -2614,9 +2675,6 @@ tfm_status tfm_forward(tfm_context *ctx, const int *tokens, int n_tokens, float 
         return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
                              "tfm_forward: %s is an encoder (no logits, no KV cache): use tfm_encode or tfm_embed.h",
                              ctx->model->config.arch ? ctx->model->config.arch : "the model");
-    /* the caller may have changed n_threads since the context was made */
-    if (ctx->n_threads <= 0) ctx->n_threads = tfm_default_threads();
-    if (ctx->n_threads > ctx->max_threads) ctx->n_threads = ctx->max_threads;
     for (i = 0; i < n_tokens; i++)
         if (tokens[i] < 0 || tokens[i] >= ctx->model->config.vocab_size)
             return tfm_error_set(err, TFM_ERR_OUT_OF_RANGE, "token %d (at index %d) is outside the vocabulary 0..%d",
@@ -2698,8 +2756,6 @@ tfm_status tfm_forward_batch(tfm_context *const *ctxs, const int *tokens, int n,
             s = tfm_forward(ctxs[i], &tokens[i], 1, logits ? logits + (size_t)i * vocab : NULL, TFM_LOGITS_LAST, err);
         return s;
     }
-    if (lead->n_threads <= 0) lead->n_threads = tfm_default_threads();
-    if (lead->n_threads > lead->max_threads) lead->n_threads = lead->max_threads;
     for (i = 0; i < n; i++) ctxs[i]->has_logits = 0;
     lead->batch = ctxs;
     s = tfm__model_forward_chunk(lead, tokens, n, logits, 1, err);

@@ -874,7 +874,7 @@ static void test_learned_positions_bound_the_context(void)
     tfm_error err;
     size_t size;
     void *file;
-    int tokens[1] = {5};
+    int tokens[1] = {5}, i;
     float logits[97];
     src_make(&m, family_named("gpt2"), 48, 80, 97, 9);
     file = src_write(&m, TFM_F32, NULL, &size);
@@ -885,8 +885,9 @@ static void test_learned_positions_bound_the_context(void)
                   strstr(err.message, "context_length 33 exceeds the model's 32 learned positions"),
               "%s", err.message);
     ctx = new_context(model, 0, 0, 1); /* the model's own context: its 32 positions */
-    TT_ASSERT(ctx && ctx->context_length == 32, "default context");
-    ctx->pos = 32;
+    TT_ASSERT(ctx && tfm_context_length(ctx) == 32, "default context");
+    for (i = 0; i < 32; i++) /* every learned position, the last one included, then none more */
+        TT_ASSERT(tfm_forward(ctx, tokens, 1, NULL, TFM_LOGITS_LAST, &err) == TFM_OK, "position %d: %s", i, err.message);
     TT_ASSERT(tfm_forward(ctx, tokens, 1, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_CONTEXT_FULL, "%s", err.message);
     tfm_context_free(ctx);
     tfm_model_free(model);

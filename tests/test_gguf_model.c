@@ -285,7 +285,7 @@ static void test_greedy_q8_0_mixed_prefix(void)
 /* llama.cpp's protocol written plainly: every chunk in one call with all logits, log-softmax in double. */
 static double reference_ppl(tfm_context *ctx, const int *tokens, int n_ctx, int n_chunks, int bos, double *err_out)
 {
-    int vocab = ctx->model->config.vocab_size, c, i, j, first = n_ctx / 2;
+    int vocab = tfm_context_model(ctx)->config.vocab_size, c, i, j, first = n_ctx / 2;
     int *chunk = (int *)tt_alloc(sizeof(int) * (size_t)n_ctx);
     float *logits = (float *)tt_alloc(sizeof(float) * (size_t)n_ctx * (size_t)vocab);
     double sum = 0, sum2 = 0, mean, var;

@@ -275,7 +275,7 @@ static void check_golden(const char *name, int prefill)
             TT_ASSERT(d <= 1e-4, "%s position %d logit %d: %g, llama2.c %g", name, i, j, logits[(size_t)i * 512 + j],
                       gold[(size_t)i * 512 + j]);
         }
-    TT_ASSERT(ctx->pos == n, "position %d after %d tokens", ctx->pos, n);
+    TT_ASSERT(tfm_context_pos(ctx) == n, "position %d after %d tokens", tfm_context_pos(ctx), n);
     free(logits), free(gold);
     tfm_context_free(ctx);
     tfm_model_free(m);
@@ -510,15 +510,18 @@ static void test_thread_limits(void)
         int i, want = asked[t] < tfm_max_threads() ? asked[t] : tfm_max_threads();
         ctx = new_context(m, 0, 0, asked[t]);
         TT_ASSERT(ctx, "%d threads: no context", asked[t]);
-        if (asked[t] > 0) TT_ASSERT(ctx->n_threads == want, "%d threads asked: %d run", asked[t], ctx->n_threads);
-        TT_ASSERT(ctx->attn_threads <= tfm_max_threads(), "workspace for %d threads", ctx->attn_threads);
+        if (asked[t] > 0)
+            TT_ASSERT(tfm_context_threads(ctx) == want, "%d threads asked: %d run", asked[t], tfm_context_threads(ctx));
         logits[t] = (float *)tt_alloc(sizeof(float) * (N + 2) * 1000);
         TT_ASSERT(tfm_forward(ctx, tokens, N, logits[t], TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
-        ctx->n_threads = t == 2 ? -5 : 100000; /* the caller may change it; forward clamps */
+        /* the caller may change it between calls: <= 0 is the default, too many is the most there are */
+        TT_ASSERT(tfm_context_set_threads(ctx, t == 2 ? -5 : 100000) == (t == 2 ? tfm_default_threads() : tfm_max_threads()),
+                  "set_threads %d: %d", t == 2 ? -5 : 100000, tfm_context_threads(ctx));
         for (i = N; i < N + 2; i++)
             TT_ASSERT(tfm_forward(ctx, &tokens[i], 1, logits[t] + (size_t)i * 1000, TFM_LOGITS_LAST, &err) == TFM_OK,
                       "%s", err.message);
-        TT_ASSERT(ctx->n_threads >= 1 && ctx->n_threads <= tfm_max_threads(), "n_threads %d after forward", ctx->n_threads);
+        TT_ASSERT(tfm_context_threads(ctx) >= 1 && tfm_context_threads(ctx) <= tfm_max_threads(), "%d threads after forward",
+                  tfm_context_threads(ctx));
         tfm_context_free(ctx);
         ctx = NULL;
     }
@@ -529,6 +532,67 @@ static void test_thread_limits(void)
     TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_ERR_INVALID_ARGUMENT && !ctx, "n_threads -1 accepted");
     TT_ASSERT(strstr(err.message, "n_threads -1"), "message: %s", err.message);
     free(logits[0]), free(logits[1]), free(logits[2]);
+    tfm_model_free(m);
+    synth_free(&s);
+}
+
+/* What a caller reads of the opaque context: its model, sizes, each layer's attention and cache as the
+   params asked, the tokens and logits of the last call, a memory count at least what its caches and
+   activations need, and nothing (0, NULL) of no context. */
+static void test_context_accessors(void)
+{
+    static const char *const layers[2] = {"dense", "window:4"};
+    synth s;
+    tfm_model *m;
+    tfm_context *ctx = NULL, *wide = NULL;
+    tfm_context_params p;
+    tfm_error err;
+    float logits[40];
+    int tokens[6] = {1, 7, 3, 39, 0, 12}, i;
+    size_t kv = 0, need;
+    synth_make(&s, 16, 24, 2, 2, 1, 40, 50, 1, 5);
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    memset(&p, 0, sizeof p);
+    p.context_length = 20, p.max_batch = 8, p.n_threads = 1, p.layer_attn = layers, p.kv_type = TFM_I8;
+    TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(tfm_context_model(ctx) == m && tfm_context_length(ctx) == 20 && tfm_context_max_batch(ctx) == 8 &&
+                  tfm_context_threads(ctx) == 1 && tfm_context_pos(ctx) == 0 && !tfm_context_logits(ctx),
+              "model, length %d, max_batch %d, threads %d, pos %d", tfm_context_length(ctx), tfm_context_max_batch(ctx),
+              tfm_context_threads(ctx), tfm_context_pos(ctx));
+    TT_ASSERT(tfm_context_layer_attn(ctx, 0)->kind == TFM_ATTN_DENSE && tfm_context_layer_attn(ctx, 1)->kind == TFM_ATTN_WINDOW &&
+                  tfm_context_layer_attn(ctx, 1)->window == 4 && tfm_context_layer_attn(ctx, 0)->kv_type == TFM_I8,
+              "layer attention");
+    TT_ASSERT(!tfm_context_layer_attn(ctx, 2) && !tfm_context_layer_attn(ctx, -1) && !tfm_context_layer_cache(ctx, 2) &&
+                  !tfm_context_layer_cache(ctx, -1), "a layer out of range");
+    TT_ASSERT(tfm_context_layer_cache(ctx, 0)->capacity == 20 && tfm_context_layer_cache(ctx, 1)->capacity == 4 &&
+                  tfm_context_layer_cache(ctx, 1)->dtype == TFM_I8, "caches: %d and %d rows",
+              tfm_context_layer_cache(ctx, 0)->capacity, tfm_context_layer_cache(ctx, 1)->capacity);
+    TT_ASSERT(tfm_forward(ctx, tokens, 6, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(tfm_context_pos(ctx) == 6 && memcmp(tfm_context_tokens(ctx), tokens, sizeof tokens) == 0 &&
+                  tfm_context_logits(ctx) && memcmp(tfm_context_logits(ctx), logits, sizeof logits) == 0,
+              "position %d, tokens and logits after a prompt", tfm_context_pos(ctx));
+    TT_ASSERT(tfm_context_layer_cache(ctx, 0)->length == 6 && tfm_context_layer_cache(ctx, 1)->length == 6, "rows cached");
+    TT_ASSERT(tfm_forward(ctx, tokens, 1, NULL, TFM_LOGITS_LAST, &err) == TFM_OK && !tfm_context_logits(ctx),
+              "logits after a call without them");
+    /* at least: the caches, the tokens and logits, and a chunk's residual, normalised input, q, k, v,
+       attention output and two feed-forward rows (dim 16, q_dim 16, kv_dim 8, hidden 24) */
+    for (i = 0; i < 2; i++) kv += tfm_kv_cache_bytes(tfm_context_layer_cache(ctx, i));
+    need = kv + sizeof(int) * 20 + sizeof(float) * 40 + sizeof(float) * 8 * (16 + 16 + 16 + 8 + 8 + 16 + 24 + 24);
+    TT_ASSERT(tfm_context_memory_bytes(ctx) >= need, "memory %zu bytes, below the %zu its buffers take",
+              tfm_context_memory_bytes(ctx), need);
+    p.max_batch = 64; /* more than the context holds: a chunk is at most the context */
+    TT_ASSERT(tfm_context_create(m, &p, &wide, &err) == TFM_OK && tfm_context_max_batch(wide) == 20, "max_batch %d",
+              wide ? tfm_context_max_batch(wide) : -1);
+    TT_ASSERT(tfm_context_memory_bytes(wide) >= tfm_context_memory_bytes(ctx) + sizeof(float) * 12 * 128,
+              "12 more rows of activations: %zu bytes, then %zu", tfm_context_memory_bytes(ctx), tfm_context_memory_bytes(wide));
+    TT_ASSERT(!tfm_context_model(NULL) && tfm_context_length(NULL) == 0 && tfm_context_pos(NULL) == 0 &&
+                  !tfm_context_tokens(NULL) && !tfm_context_logits(NULL) && tfm_context_max_batch(NULL) == 0 &&
+                  tfm_context_threads(NULL) == 0 && tfm_context_set_threads(NULL, 2) == 0 && !tfm_context_layer_attn(NULL, 0) &&
+                  !tfm_context_layer_cache(NULL, 0) && tfm_context_memory_bytes(NULL) == 0,
+              "no context");
+    tfm_context_free(wide);
+    tfm_context_free(ctx);
     tfm_model_free(m);
     synth_free(&s);
 }
@@ -544,17 +608,17 @@ static void test_default_context(void)
     m = load_synth(&s);
     TT_ASSERT(m && m->config.context_length == TFM_DEFAULT_CONTEXT * 3, "no model");
     ctx = new_context(m, 0, 0, 1);
-    TT_ASSERT(ctx && ctx->context_length == TFM_DEFAULT_CONTEXT, "default context %d", ctx ? ctx->context_length : -1);
+    TT_ASSERT(ctx && tfm_context_length(ctx) == TFM_DEFAULT_CONTEXT, "default context %d", ctx ? tfm_context_length(ctx) : -1);
     tfm_context_free(ctx);
     ctx = new_context(m, TFM_DEFAULT_CONTEXT * 3, 0, 1);
-    TT_ASSERT(ctx && ctx->context_length == TFM_DEFAULT_CONTEXT * 3, "asked context %d", ctx ? ctx->context_length : -1);
+    TT_ASSERT(ctx && tfm_context_length(ctx) == TFM_DEFAULT_CONTEXT * 3, "asked context %d", ctx ? tfm_context_length(ctx) : -1);
     tfm_context_free(ctx);
     tfm_model_free(m);
     synth_free(&s);
     synth_make(&s, 16, 24, 1, 2, 2, 40, 100, 1, 5); /* a smaller trained length stays the default */
     m = load_synth(&s);
     ctx = m ? new_context(m, 0, 0, 1) : NULL;
-    TT_ASSERT(ctx && ctx->context_length == 100, "default context %d", ctx ? ctx->context_length : -1);
+    TT_ASSERT(ctx && tfm_context_length(ctx) == 100, "default context %d", ctx ? tfm_context_length(ctx) : -1);
     tfm_context_free(ctx);
     tfm_model_free(m);
     synth_free(&s);
@@ -1186,7 +1250,7 @@ static void test_int8_and_sparse_threads_and_memory(void)
                       err.message);
         TT_ASSERT(hook_calls == calls, "%ld allocations while decoding", hook_calls - calls);
         if (t == 0)
-            for (i = 0; i < 2; i++) i8_bytes += tfm_kv_cache_bytes(&ctx->kv[i]);
+            for (i = 0; i < 2; i++) i8_bytes += tfm_kv_cache_bytes(tfm_context_layer_cache(ctx, i));
         tfm_context_free(ctx);
     }
     TT_ASSERT(memcmp(logits[0], logits[1], sizeof(float) * N * 1000) == 0, "int8 cache: 1 and 2 threads differ");
@@ -1195,7 +1259,7 @@ static void test_int8_and_sparse_threads_and_memory(void)
     {
         tfm_context *ctx = attn_context(m, 0, 1, NULL, layers, TFM_F32);
         TT_ASSERT(ctx, "no context");
-        for (i = 0; i < 2; i++) f32_bytes += tfm_kv_cache_bytes(&ctx->kv[i]);
+        for (i = 0; i < 2; i++) f32_bytes += tfm_kv_cache_bytes(tfm_context_layer_cache(ctx, i));
         tfm_context_free(ctx);
     }
     /* window 40 keeps 40 positions, bigbird all 160; head_dim 32: 32 int8 + a 4-byte scale per 128 bytes */
@@ -1337,7 +1401,7 @@ static void test_failed_allocations(void)
     hook_fail = 1; /* the prefill's gemm cannot get its packing buffers */
     st = tfm_forward(ctx, tokens, 20, logits, TFM_LOGITS_LAST, &err);
     hook_fail = 0;
-    TT_ASSERT(st == TFM_ERR_OUT_OF_MEMORY && ctx->pos == 0, "prefill without memory: %d at position %d", st, ctx->pos);
+    TT_ASSERT(st == TFM_ERR_OUT_OF_MEMORY && tfm_context_pos(ctx) == 0, "prefill without memory: %d at position %d", st, tfm_context_pos(ctx));
     TT_ASSERT(strstr(err.message, "layer 0") != NULL, "message: %s", err.message);
     TT_ASSERT(tfm_forward(ctx, tokens, 20, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "then: %s", err.message);
     tfm_context_free(ctx);
@@ -1631,7 +1695,7 @@ static void test_nan_weights(void)
     memset(&p, 0, sizeof p);
     p.check_finite = 1;
     TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_OK, "%s", err.message);
-    TT_ASSERT(tfm_forward(ctx, tokens, 5, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_FORMAT && ctx->pos == 0, "forward");
+    TT_ASSERT(tfm_forward(ctx, tokens, 5, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_FORMAT && tfm_context_pos(ctx) == 0, "forward");
     TT_ASSERT(strstr(err.message, "layer 1's feed-forward block") && strstr(err.message, "NaN") &&
               strstr(err.message, "position 0"), "message: %s", err.message);
     tfm_context_free(ctx);
@@ -1695,7 +1759,7 @@ static void test_forward_errors(void)
     memset(&p, 0, sizeof p);
     /* past the trained length is allowed (llama.cpp's perplexity runs small models so); absurd is not */
     p.context_length = 7, p.max_batch = 0, p.n_threads = 1;
-    TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_OK && ctx && ctx->context_length == 7, "context 7 of 6");
+    TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_OK && ctx && tfm_context_length(ctx) == 7, "context 7 of 6");
     tfm_context_free(ctx);
     p.context_length = (1 << 24) + 1;
     TT_ASSERT(tfm_context_create(m, &p, &ctx, &err) == TFM_ERR_INVALID_ARGUMENT && !ctx, "context above 2^24");
@@ -1706,19 +1770,19 @@ static void test_forward_errors(void)
     TT_ASSERT(tfm_forward(ctx, bad, 3, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_OUT_OF_RANGE, "token 10 of 10");
     TT_ASSERT(strstr(err.message, "10") != NULL, "message: %s", err.message);
     TT_ASSERT(tfm_forward(ctx, &neg, 1, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_OUT_OF_RANGE, "token -1");
-    TT_ASSERT(ctx->pos == 0, "a rejected call moved the position");
+    TT_ASSERT(tfm_context_pos(ctx) == 0, "a rejected call moved the position");
     TT_ASSERT(tfm_forward(ctx, tokens, 0, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_INVALID_ARGUMENT, "no tokens");
 #ifndef TFM_TEST_IMPL_CXX /* C++ gives a two-value enum no other value: there, passing one is the caller's UB */
     TT_ASSERT(tfm_forward(ctx, tokens, 2, logits, (tfm_logits_mode)7, &err) == TFM_ERR_INVALID_ARGUMENT, "bad mode");
 #endif
     /* a prompt longer than the context is refused whole */
     TT_ASSERT(tfm_forward(ctx, tokens, 7, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_CONTEXT_FULL, "7 tokens in 6");
-    TT_ASSERT(ctx->pos == 0, "a rejected prompt moved the position");
+    TT_ASSERT(tfm_context_pos(ctx) == 0, "a rejected prompt moved the position");
     /* fill the context, then one more position is refused */
     TT_ASSERT(tfm_forward(ctx, tokens, 5, logits, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
     TT_ASSERT(tfm_forward(ctx, tokens, 2, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_CONTEXT_FULL, "2 more at 5 of 6");
     TT_ASSERT(tfm_forward(ctx, tokens, 1, NULL, TFM_LOGITS_LAST, &err) == TFM_OK, "%s", err.message);
-    TT_ASSERT(ctx->pos == 6, "position %d", ctx->pos);
+    TT_ASSERT(tfm_context_pos(ctx) == 6, "position %d", tfm_context_pos(ctx));
     TT_ASSERT(tfm_forward(ctx, tokens, 1, logits, TFM_LOGITS_LAST, &err) == TFM_ERR_CONTEXT_FULL, "position 6 of 6");
     TT_ASSERT(strstr(err.message, "context") != NULL, "message: %s", err.message);
     tfm_context_reset(ctx);
@@ -1748,6 +1812,7 @@ int main(int argc, char **argv)
     TT_RUN(test_prefill_then_decode_equals_decode);
     TT_RUN(test_threads_bit_identical);
     TT_RUN(test_thread_limits);
+    TT_RUN(test_context_accessors);
     TT_RUN(test_default_context);
     TT_RUN(test_mmap_read_and_memory_agree);
     TT_RUN(test_quantized_weights);

@@ -1363,10 +1363,10 @@ static void test_model_packed_experts(void)
     free(buf);
 }
 
-/* A MoE model's context holds no dense feed-forward buffers: its arena is the dense model's (the same
-   attention and activations) without the two [max_batch][hidden] SwiGLU buffers, plus the MoE block's
-   output [max_batch][dim] and workspace; up to 64 bytes of alignment per buffer either way. The
-   upcycled model still gives the dense model's logits. */
+/* A MoE model's context holds no dense feed-forward buffers: its memory is the dense model's (the same
+   KV caches, attention and activations; f32 matrices: no quantization workspace) without the two
+   [max_batch][hidden] SwiGLU buffers, plus the MoE block's output [max_batch][dim] and workspace; up to
+   64 bytes of alignment per buffer either way. The upcycled model still gives the dense model's logits. */
 static void test_model_context_memory(void)
 {
     upcycle u = upcycle_make(4, 2, TFM_F32);
@@ -1378,18 +1378,20 @@ static void test_model_context_memory(void)
     int tokens[48], n = 48, i;
     float *lm, *ld;
     double batch, want, got, worst = 0;
+    size_t moe_ws = 0;
+    tfm_moe_config moe_cfg;
     if (!path) TT_SKIP("stories260K.gguf is missing");
     TT_ASSERT(moe && tfm_model_load(path, NULL, &dense, &err) == TFM_OK, "models");
     cm = moe_context(moe, 1, 0), cd = moe_context(dense, 1, 0);
-    TT_ASSERT(cm && cd && cm->max_batch == cd->max_batch, "contexts");
-    TT_ASSERT(!cm->hb && !cm->hb2 && cd->hb && cd->hb2, "dense FFN buffers: MoE %p %p, dense %p %p", (void *)cm->hb,
-              (void *)cm->hb2, (void *)cd->hb, (void *)cd->hb2);
-    batch = cm->max_batch;
-    want = (double)cd->memory.size - (double)cd->quant_ws_bytes - 2 * batch * dense->config.hidden_dim * sizeof(float) +
-           batch * moe->config.dim * sizeof(float) + (double)cm->moe_ws_bytes + (double)cm->quant_ws_bytes;
-    got = (double)cm->memory.size;
-    TT_ASSERT(fabs(got - want) <= 3 * 64, "MoE context arena %.0f bytes, want %.0f (dense %zu, max_batch %d, hidden %d)",
-              got, want, cd->memory.size, cm->max_batch, dense->config.hidden_dim);
+    TT_ASSERT(cm && cd && tfm_context_max_batch(cm) == tfm_context_max_batch(cd), "contexts");
+    batch = tfm_context_max_batch(cm);
+    moe_cfg = tfm_moe_config_make(moe->config.dim, moe->config.hidden_dim, 4, 2);
+    TT_ASSERT(tfm_moe_workspace_size(&moe_cfg, (int)batch, &moe_ws) == TFM_OK, "MoE workspace");
+    want = (double)tfm_context_memory_bytes(cd) - 2 * batch * dense->config.hidden_dim * sizeof(float) +
+           batch * moe->config.dim * sizeof(float) + (double)moe_ws;
+    got = (double)tfm_context_memory_bytes(cm);
+    TT_ASSERT(fabs(got - want) <= 3 * 64, "MoE context %.0f bytes, want %.0f (dense %zu, max_batch %.0f, hidden %d)", got,
+              want, tfm_context_memory_bytes(cd), batch, dense->config.hidden_dim);
     tt_seed(11);
     for (i = 0; i < n; i++) tokens[i] = i == 0 ? 1 : (int)(tt_next() % 512);
     lm = (float *)tt_alloc(sizeof(float) * (size_t)n * 512);

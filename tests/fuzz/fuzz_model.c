@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctx = NULL;
     s = tfm_context_create(m, NULL, &ctx, &err);
     fuzz_check_message(&err, s);
-    FUZZ_CHECK(s != TFM_OK || ctx->context_length <= TFM_DEFAULT_CONTEXT);
+    FUZZ_CHECK(s != TFM_OK || tfm_context_length(ctx) <= TFM_DEFAULT_CONTEXT);
     tfm_context_free(ctx);
     tfm_model_free(m);
     return 0;
