@@ -216,7 +216,7 @@ static int load_chat(const char *path, conversation *c, tfm_context *ctx)
 {
     FILE *f = fopen(path, "rb");
     char magic[8];
-    uint32_t n, i;
+    uint32_t n = 0, i;
     tfm_error err;
     int ok;
     conv_clear(c);

@@ -226,6 +226,7 @@ TFM_API tfm_status tfm_attn_decode(const tfm_attn_config *cfg, tfm_kv_cache *cac
 #if defined(TFM_IMPLEMENTATION) && !defined(TFM_ATTENTION_IMPLEMENTATION_DONE)
 #define TFM_ATTENTION_IMPLEMENTATION_DONE
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -370,8 +371,10 @@ static int tfm__attn_parse_int(const char *s, const char **next, long lo, long h
     char *end;
     long v;
     if (*s < '0' || *s > '9') return 0;
+    errno = 0;
     v = strtol(s, &end, 10);
-    if (end == s || v < lo || v > hi) return 0;
+    /* errno: where long is 32 bits, an overflow's LONG_MAX is also INT_MAX, inside the range */
+    if (end == s || errno == ERANGE || v < lo || v > hi) return 0;
     *value = v;
     *next = end;
     return 1;

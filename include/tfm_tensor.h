@@ -962,6 +962,19 @@ static TFM__UNUSED int tfm__file_replace(const char *from, const char *to)
 #endif
 }
 
+#if defined(TFM__HAVE_WIN32_MAP)
+/* Windows' device and inode: the volume's serial number and the file's index on it (stat's st_ino is 0) */
+static void tfm__file_id_of_handle(HANDLE file, tfm_file_id *id)
+{
+    BY_HANDLE_FILE_INFORMATION info;
+    if (GetFileInformationByHandle(file, &info)) {
+        id->device = (uint64_t)info.dwVolumeSerialNumber;
+        id->inode = ((uint64_t)info.nFileIndexHigh << 32) | (uint64_t)info.nFileIndexLow;
+        id->known = 1;
+    }
+}
+#endif
+
 tfm_file_id tfm_file_identify(const char *path)
 {
     tfm_file_id id;
@@ -973,6 +986,15 @@ tfm_file_id tfm_file_identify(const char *path)
             id.device = (uint64_t)st.st_dev;
             id.inode = (uint64_t)st.st_ino;
             id.known = 1;
+        }
+    }
+#elif defined(TFM__HAVE_WIN32_MAP)
+    if (path) {
+        HANDLE file = CreateFileA(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                                  FILE_FLAG_BACKUP_SEMANTICS, NULL);
+        if (file != INVALID_HANDLE_VALUE) {
+            tfm__file_id_of_handle(file, &id);
+            CloseHandle(file);
         }
     }
 #else
@@ -990,7 +1012,8 @@ static tfm_status tfm__file_check_regular(tfm_file_map *map, const char *path, t
     if (!S_ISREG(st.st_mode)) return tfm_error_set(err, TFM_ERR_IO, "'%s' is not a regular file", path);
     map->id = tfm_file_identify(path);
 #else
-    (void)map, (void)path, (void)err;
+    (void)err;
+    map->id = tfm_file_identify(path); /* known on Windows, not elsewhere */
 #endif
     return TFM_OK;
 }
@@ -1092,6 +1115,7 @@ tfm_status tfm_file_map_open(tfm_file_map *map, const char *path, int flags, tfm
                 }
                 mapping = CreateFileMappingA(file, NULL, PAGE_READONLY, 0, 0, NULL);
                 if (mapping) p = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
+                if (p) tfm__file_id_of_handle(file, &map->id);
             }
             if (mapping) CloseHandle(mapping);
             CloseHandle(file);

@@ -1377,8 +1377,9 @@ static void test_write_file_safely(void)
     char other_path[1100], tmp_name[1100];
     char *before, *after;
     size_t before_size, after_size;
-    const char *slash = strrchr(tmp_path, '/');
+    const char *slash = strrchr(tmp_path, '/'), *backslash = strrchr(tmp_path, '\\');
     int64_t i;
+    if (backslash && (!slash || backslash > slash)) slash = backslash; /* Windows' argv[0] */
     fill_all_types(&a);
     w = make_all_types_writer(&a, 0, &src);
     TT_ASSERT(w && tfm_gguf_writer_write_file(w, tmp_path, &err) == TFM_OK, "first write: %s", err.message);

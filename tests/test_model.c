@@ -1641,7 +1641,7 @@ static void test_bad_headers(void)
 static void test_not_a_model_file(void)
 {
     static const char text[] = "Once upon a time, there was a little girl named Lily. She loved to play outside.\n";
-    char path[1200], odd[1200];
+    char path[1200];
     const char *gguf = tt_shared("models/stories260K.gguf");
     tfm_model *m = NULL;
     tfm_error err;
@@ -1653,12 +1653,17 @@ static void test_not_a_model_file(void)
     TT_ASSERT(strstr(err.message, "not a model file") && strstr(err.message, path) && strstr(err.message, "'Once upon a '"),
               "message: %s", err.message);
     remove(path);
+#ifndef _WIN32 /* Windows names hold no control bytes */
+    {
+    char odd[1200];
     snprintf(odd, sizeof odd, "%s", build_path("model_test_\x1b]0;title\x07.gguf"));
     TT_ASSERT(write_bytes(odd, text, 20), "cannot write a file named with control bytes");
     TT_ASSERT(tfm_model_load(odd, NULL, &m, &err) == TFM_ERR_FORMAT, "loaded");
     TT_ASSERT(strstr(err.message, "model_test_\\x1b]0;title\\x07.gguf") && !strchr(err.message, 0x1b), "message: %s",
               err.message);
     remove(odd);
+    }
+#endif
     if (!gguf) TT_SKIP("../shared/models is absent");
     bytes = tt_read_file(gguf, &size);
     TT_ASSERT(bytes && write_bytes(path, bytes, size / 3), "cannot write %s", path);
