@@ -12,14 +12,20 @@ cc=${2:-gcc -std=c99 -O2 -march=native -fopenmp -Iinclude}
 mkdir -p "$out"
 # each tool is built by this run (a section that builds one may be skipped): never an earlier run's binary
 rm -f "$out"/tfm-generate "$out"/tfm-perplexity "$out"/tfm-synth "$out"/tfm-quantize "$out"/tfm-tokenize "$out"/tfm-embed \
-    "$out"/tfm-retrieve
+    "$out"/tfm-retrieve "$out"/tfm-chat
 gen=$out/tfm-generate
 pass=0 fail=0 skip=0
 
+# build_tool NAME EXE: examples/NAME.c built with $cc, or copied from TFM_CLI_TOOLS (the tools `make` has just
+# built with these flags, kept up to date by the Makefile's dependencies on every header) when that is set
+build_tool() {
+    if [ -n "${TFM_CLI_TOOLS:-}" ] && [ -x "$TFM_CLI_TOOLS/tfm-$1" ]; then cp "$TFM_CLI_TOOLS/tfm-$1" "$2"
+    else $cc "examples/$1.c" -o "$2" -lm 2>"$out/cli_build.log"; fi
+}
 ok() { pass=$((pass + 1)); }
 bad() { echo "  FAIL cli: $*" >&2; fail=$((fail + 1)); }
 
-if ! $cc examples/generate.c -o "$gen" -lm 2>"$out/cli_build.log"; then
+if ! build_tool generate "$gen"; then
     head -n 20 "$out/cli_build.log" >&2
     bad "examples/generate.c does not build"
     echo "cli: $pass passed, $fail failed, $skip skipped"
@@ -212,7 +218,7 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
     # ---------------------------------------------------------------- tfm-perplexity
     ppl=$out/tfm-perplexity
     text=$shared/golden/tinystories.valid.first500.txt
-    if $cc examples/perplexity.c -o "$ppl" -lm 2>"$out/cli_build.log"; then
+    if build_tool perplexity "$ppl"; then
         "$ppl" -m "$gguf" -f "$text" --ctx 64 --chunks 5 --threads 2 >"$out/cli_stdout" 2>"$out/cli_stderr"
         rc=$?
         last=$(tail -n 1 "$out/cli_stdout")
@@ -260,7 +266,7 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
 
     # ---------------------------------------------------------------- tfm-synth: the same weights in both formats
     synth=$out/tfm-synth
-    if $cc examples/synth.c -o "$synth" -lm 2>"$out/cli_build.log"; then
+    if build_tool synth "$synth"; then
         dims="--dim 64 --hidden 96 --layers 2 --heads 4 --kv-heads 2 --vocab 512 --seq-len 64 --seed 5"
         if "$synth" $dims -o "$out/synth.bin" 2>/dev/null &&
            "$synth" $dims --format gguf -z "$tok" -o "$out/synth.gguf" 2>/dev/null; then ok
@@ -347,7 +353,7 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
     # 73-296 bytes, bf16 after 430)
     quant=$out/tfm-quantize
     presets="q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl iq4_xs q2_k q3_k_s q3_k_m q3_k_l q4_k_s q4_k_m q5_k_s q5_k_m q6_k f16 bf16"
-    if $cc examples/quantize.c -o "$quant" -lm 2>"$out/cli_build.log"; then
+    if build_tool quantize "$quant"; then
         for type in $presets; do
             rm -f "$out/quant-$type.gguf"
             "$quant" "$model" "$out/quant-$type.gguf" $type -z "$tok" >"$out/cli_stdout" 2>"$out/cli_stderr"
@@ -502,7 +508,7 @@ done
 # ---------------------------------------------------------------- every tool: --help, --version, usage errors
 for tool in generate chat perplexity synth quantize tokenize; do
     exe=$out/tfm-$tool
-    [ -x "$exe" ] || $cc examples/$tool.c -o "$exe" -lm 2>"$out/cli_build.log" || { bad "examples/$tool.c does not build"; continue; }
+    [ -x "$exe" ] || build_tool $tool "$exe" || { bad "examples/$tool.c does not build"; continue; }
     "$exe" --help >"$out/cli_stdout" 2>"$out/cli_stderr"
     rc=$?
     if [ $rc -eq 0 ] && grep -q "^usage: tfm-$tool" "$out/cli_stdout" && [ ! -s "$out/cli_stderr" ]; then ok; else bad "tfm-$tool --help: exit $rc"; fi
@@ -540,7 +546,7 @@ fi
 tokenize=$out/tfm-tokenize
 vocab=$shared/vocab
 if [ -f "$vocab/ggml-vocab-llama3.gguf" ] && [ -f "$vocab/ggml-vocab-qwen3.gguf" ] && [ -f "$vocab/ggml-vocab-bert-bge.gguf" ]; then
-    if $cc examples/tokenize.c -o "$tokenize" -lm 2>"$out/cli_build.log"; then
+    if build_tool tokenize "$tokenize"; then
         # ids on one line: BOS as the vocab says, special tokens parsed only when asked; -p and -f alike
         expect_ids() {
             local want=$1
@@ -611,7 +617,7 @@ fi
 # /save and /load come back to a conversation (the next answer is the one the saved session gave)
 chat=$out/tfm-chat
 gguf=$shared/models/stories260K.gguf
-if [ -f "$gguf" ] && $cc examples/chat.c -o "$chat" -lm 2>"$out/cli_build.log"; then
+if [ -f "$gguf" ] && build_tool chat "$chat"; then
     chat_args="-m $gguf --template chatml --temp 0 -n 8 -t 1 --system Stories."
     printf 'Tell me a story.\nAnd then?\n/save %s\nWho was there?\n' "$out/chat.state" |
         "$chat" $chat_args >"$out/cli_stdout" 2>"$out/cli_stderr"
@@ -699,7 +705,7 @@ max_diff() {
 }
 within() { [ "$1" != size ] && awk -v d="$1" -v lim="$2" 'BEGIN { exit !(d <= lim) }'; }
 if [ -f "$archs/bert-shared.gguf" ] && [ -f "$archs/bert-shared.emb.mean.f32" ]; then
-    if $cc examples/embed.c -o "$embed" -lm 2>"$out/cli_build.log"; then
+    if build_tool embed "$embed"; then
         sentences=$archs/bert.sentences.txt
         for pooling in mean cls; do
             "$embed" -m "$archs/bert-shared.gguf" -f "$sentences" --pooling $pooling --format f32 >"$out/emb.f32" 2>"$out/cli_stderr"
@@ -758,7 +764,7 @@ if [ -f "$archs/bert-shared.gguf" ] && [ -f "$archs/bert-shared.emb.mean.f32" ];
         fi
         # ---------------------------------------------------------------- tfm-retrieve
         retrieve=$out/tfm-retrieve
-        if $cc examples/retrieve.c -o "$retrieve" -lm 2>"$out/cli_build.log"; then
+        if build_tool retrieve "$retrieve"; then
             doc=$out/doc.txt
             printf 'The cat sat on the mat and looked at the garden.\n\nRivers carry water from the mountains to the sea.\nThey shape valleys over many years.\n\nA quick brown fox jumps over the lazy dog.\n\nBread is made from flour, water, salt and yeast.\n\nThe library opens at nine and closes at six.\n' >"$doc"
             "$retrieve" index -m "$archs/bert-shared.gguf" -f "$doc" -o "$out/doc.idx" >"$out/cli_stdout" 2>"$out/cli_stderr"
