@@ -15,6 +15,9 @@
 #   tokenizer_bin   llama2.c tokenizer.bin + a text                     generated vocabs, tok512.bin
 #   tokenize        text through each tokenizer kind, then passages      texts
 #   embed_index     a retrieval index (checksums fixed up), a search    generated indexes
+#   vocab           a GGUF vocab (llama, gpt2, bert) + a text and ids     generated vocabs, cuts of ../shared/vocab
+#   state           a context state into 3 contexts (checksum fixed up)   states of tiny_model.h's model
+#   chat            a chat template text + a conversation, rendered       each family, marker texts, real templates
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -37,7 +40,7 @@ fi
 rm -f "$out.probe"
 flags="-std=c99 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
 # the targets build side by side (one per core)
-for src in gguf model tokenizer_bin tokenize embed_index; do
+for src in gguf model tokenizer_bin tokenize embed_index vocab state chat; do
     $cc $flags "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
 done
 wait
@@ -83,5 +86,8 @@ run_target model_llama2c fuzz_model "" 32768
 run_target tokenizer_bin fuzz_tokenizer_bin "" 16384
 run_target tokenize fuzz_tokenize "" 4096
 run_target embed_index fuzz_embed_index "" 8192
+run_target vocab fuzz_vocab tests/fuzz/gguf.dict 32768
+run_target state fuzz_state "" 4096
+run_target chat fuzz_chat tests/fuzz/chat.dict 8192
 echo "fuzz: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
