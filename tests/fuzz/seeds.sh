@@ -9,7 +9,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 out=${1:-build/fuzz/seeds}
-cc=${2:-gcc -std=c99 -O1 -Iinclude}
+cc=${2:-gcc -std=c99 -O0 -Iinclude}
 shared=${TFM_SHARED:-../shared}
 mkdir -p "$out"/{gguf,tokenizer_bin,tokenize,model_gguf,model_llama2c,embed_index,vocab,state,chat}
 $cc -Itests/fuzz tests/fuzz/seeds.c -o "$out/seeds" -lm && "$out/seeds" "$out" "$shared" || exit 1
