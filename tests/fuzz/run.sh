@@ -43,12 +43,16 @@ fi
 rm -f "$out.probe"
 opt=${TFM_FUZZ_OPT:-$([ "$seconds" -lt 60 ] && echo -O0 || echo -O1)}
 flags="-std=c99 $opt -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
-# the targets build side by side (one per core)
+# the targets and the seed corpus build side by side
 for src in gguf model tokenizer_bin tokenize embed_index vocab state chat; do
     $cc $flags "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
 done
+bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -O0 -Iinclude" 2>"$out/seeds.log" &
+seeds=$!
+wait $seeds
+seeds_ok=$?
 wait
-if ! bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -O0 -Iinclude" 2>"$out/seeds.log"; then
+if [ $seeds_ok -ne 0 ]; then
     head -n 20 "$out/seeds.log" >&2
     bad "the seed corpus could not be made"
 fi
