@@ -463,7 +463,9 @@ TFM_API tfm_status tfm_context_state_read(tfm_context *ctx, tfm_state_read_fn re
 /* To memory: out NULL only measures (*written = the size); too small a buffer is TFM_ERR_CONTEXT_FULL. */
 TFM_API tfm_status tfm_context_state_save(const tfm_context *ctx, void *out, size_t cap, size_t *written, tfm_error *err);
 TFM_API tfm_status tfm_context_state_load(tfm_context *ctx, const void *data, size_t size, tfm_error *err);
-/* To a file: written to PATH.tmp, then renamed over PATH, so a crash never leaves half a file at PATH. */
+/* To a file through tfm_file_writer: a temporary file beside PATH renamed over it once complete, so a
+   failure or a crash never leaves half a file at PATH (an existing one stays as it was); PATH naming
+   the model's own file (by any path) is refused. */
 TFM_API tfm_status tfm_context_state_save_file(const tfm_context *ctx, const char *path, tfm_error *err);
 TFM_API tfm_status tfm_context_state_load_file(tfm_context *ctx, const char *path, tfm_error *err);
 /* A checksum that tells models apart: of the model file's size, its first MiB (the metadata, the vocab)
@@ -3261,40 +3263,18 @@ static tfm_status tfm__state_file_read(void *user, void *data, size_t n)
 
 tfm_status tfm_context_state_save_file(const tfm_context *ctx, const char *path, tfm_error *err)
 {
-    char *tmp;
-    size_t len;
-    FILE *f;
+    tfm_file_writer out;
     tfm_status s;
     tfm_error_clear(err);
     if (!ctx || !path) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no path");
-    len = strlen(path);
-    tmp = (char *)TFM_MALLOC(len + 5);
-    if (!tmp) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp", 5);
-    f = fopen(tmp, "wb");
-    if (!f) {
-        s = tfm_error_set(err, TFM_ERR_IO, "%s: cannot create the file", tmp);
-        TFM_FREE(tmp);
-        return s;
-    }
-    s = tfm_context_state_write(ctx, tfm__state_file_write, f, err);
-    if (fclose(f) != 0 && s == TFM_OK) s = tfm_error_set(err, TFM_ERR_IO, "%s: write error", tmp);
-    if (s == TFM_OK && rename(tmp, path) != 0) {
-        /* where rename does not replace an existing file (Windows): remove it, then rename */
-        remove(path);
-        if (rename(tmp, path) != 0) s = tfm_error_set(err, TFM_ERR_IO, "cannot rename %s to %s", tmp, path);
-    }
+    /* through a temporary file renamed into place; never over the model file the context reads */
+    if ((s = tfm_file_writer_open(&out, path, &ctx->model->file.id, 1, err)) != TFM_OK) return s;
+    s = tfm_context_state_write(ctx, tfm__state_file_write, out.f, err);
     if (s != TFM_OK) {
-        char message[sizeof err->message];
-        remove(tmp);
-        if (err && strncmp(err->message, tmp, len) != 0) {
-            memcpy(message, err->message, sizeof message);
-            tfm_error_set(err, s, "%s: %s", path, message);
-        }
+        tfm_file_writer_abort(&out);
+        return tfm_error_set(err, s, "writing '%s' failed (disk full?)", path);
     }
-    TFM_FREE(tmp);
-    return s;
+    return tfm_file_writer_commit(&out, err);
 }
 
 tfm_status tfm_context_state_load_file(tfm_context *ctx, const char *path, tfm_error *err)

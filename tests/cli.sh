@@ -155,6 +155,13 @@ if [ -f "$model" ] && [ -f "$tok" ] && [ -f "$golden" ]; then
     if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$out/cache_cold.txt" && grep -q "prompt cache not used" "$out/cli_stderr" &&
        [ "$(wc -c <"$cache")" -gt 100 ]; then ok
     else bad "--prompt-cache, a damaged cache: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+    # the model itself as the prompt cache: read as a cache it is not one, and it is never written over
+    cp "$model" "$out/model-as-cache.bin"
+    run -m "$out/model-as-cache.bin" -z "$tok" -p "Once upon a time" -n 40 --temp 0 --prompt-cache "$out/model-as-cache.bin"
+    if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$out/cache_cold.txt" && cmp -s "$model" "$out/model-as-cache.bin" &&
+       grep -q "prompt cache not saved.*being read" "$out/cli_stderr"; then ok
+    else bad "--prompt-cache onto the model: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
+    rm -f "$out/model-as-cache.bin"
 
     # a reader that goes away: an error exit, not death by SIGPIPE
     "$gen" -m "$model" -z "$tok" -n 400 --temp 0 --threads 1 2>"$out/cli_stderr" | head -c 10 >/dev/null

@@ -21,7 +21,7 @@
 #            values out of range in C++), the implementation compiled as C++ by clang++; tests/cli.sh runs
 #            against it too (every tool built with the sanitizers); at -O0, where clang compiles the
 #            instrumented library about 15x faster than at -O1 and the tests run about 3x slower
-#   fuzz     each libFuzzer target of tests/fuzz for TFM_FUZZ_SECONDS (default 15) after its regression
+#   fuzz     each libFuzzer target of tests/fuzz for TFM_FUZZ_SECONDS (default 5, built at -O0) after its regression
 #            files (tests/fuzz/run.sh; clang with libFuzzer)
 #   valgrind tfm-generate and tfm-perplexity under memcheck, an AVX2 build without OpenMP (tests/valgrind.sh)
 #
@@ -243,7 +243,7 @@ run_one() {
                 "$cxxflags -O0 -g $native $omp $sanitize" "$omp $sanitize -lm"
         else echo "== clangsan: skipped (clang and clang++ not installed)"; fi ;;
     fuzz | valgrind)
-        local script=tests/fuzz/run.sh args="${TFM_FUZZ_SECONDS:-15} $build_root/fuzz" line
+        local script=tests/fuzz/run.sh args="${TFM_FUZZ_SECONDS:-5} $build_root/fuzz" line
         if [ -n "${TFM_TESTS:-}" ] && [[ " $TFM_TESTS " != *" $cfg "* ]]; then
             echo "== $cfg: skipped (TFM_TESTS names other tests)"
             return

@@ -200,7 +200,7 @@ static void test_save_load_continues(void)
         FILE *f;
         TT_ASSERT(a && b && c && bigger, "contexts");
         snprintf(path, sizeof path, "%s", build_path("test_state.bin"));
-        snprintf(tmp, sizeof tmp, "%s", build_path("test_state.bin.tmp"));
+        snprintf(tmp, sizeof tmp, "%s", build_path("test_state.bin.tmp0"));
         TT_CHECK(prefill(a, t, 17, NULL) && decode(a, t + 17, 3, NULL)); /* 20 positions: the ring wrapped */
         TT_CHECK(prefill(b, t + 5, 9, NULL));                            /* something to be overwritten */
         TT_CHECK(tfm_context_state_save(a, NULL, 0, &size, &err) == TFM_OK && size == tfm_context_state_size(a));
@@ -403,6 +403,53 @@ static void test_bad_states(void)
     free(files[0]), free(files[1]), free(files[2]);
 }
 
+/* A state file written over the model's own file (by another path too) is refused and the model file
+   stays byte for byte; an existing state file is replaced whole. Before: the state went to PATH.tmp and
+   was renamed over PATH whatever PATH was, so saving a prompt cache onto the model lost the model. */
+static void test_save_file_never_over_the_model(void)
+{
+    char model_path[1200], other_path[1200], state_path[1200];
+    tfm_model *m = load_model(5, VOCAB), *from_file = NULL;
+    tfm_context *ctx = NULL;
+    tfm_error err;
+    unsigned char *back;
+    size_t got;
+    int t[6];
+    FILE *f;
+    TT_ASSERT(m, "model");
+    snprintf(model_path, sizeof model_path, "%s", build_path("test_state_model.bin"));
+    snprintf(other_path, sizeof other_path, "%s/./test_state_model.bin", build_dir);
+    snprintf(state_path, sizeof state_path, "%s", build_path("test_state_model.state"));
+    f = fopen(model_path, "wb");
+    TT_ASSERT(f && fwrite(model_file, 1, model_size, f) == model_size, "cannot write %s", model_path);
+    fclose(f);
+    TT_ASSERT(tfm_model_load(model_path, NULL, &from_file, &err) == TFM_OK, "load: %s", err.message);
+    ctx = new_context(from_file, "flash", TFM_F32, 16, 1);
+    random_tokens(t, 6);
+    TT_CHECK(ctx && prefill(ctx, t, 6, NULL));
+    TT_CHECK(tfm_context_state_save_file(ctx, model_path, &err) == TFM_ERR_INVALID_ARGUMENT &&
+             strstr(err.message, "being read"));
+    TT_CHECK(tfm_context_state_save_file(ctx, other_path, &err) == TFM_ERR_INVALID_ARGUMENT);
+    back = (unsigned char *)tt_alloc(model_size + 1);
+    f = fopen(model_path, "rb");
+    TT_ASSERT(f, "the model file is gone");
+    got = fread(back, 1, model_size + 1, f);
+    fclose(f);
+    TT_ASSERT(got == model_size && memcmp(back, model_file, model_size) == 0, "the model file changed (%zu bytes)", got);
+    /* a state file is written, then replaced by a longer one */
+    TT_ASSERT(tfm_context_state_save_file(ctx, state_path, &err) == TFM_OK, "save: %s", err.message);
+    TT_CHECK(decode(ctx, t, 2, NULL));
+    TT_ASSERT(tfm_context_state_save_file(ctx, state_path, &err) == TFM_OK, "save again: %s", err.message);
+    tfm_context_reset(ctx);
+    TT_ASSERT(tfm_context_state_load_file(ctx, state_path, &err) == TFM_OK && tfm_context_pos(ctx) == 8, "load: %s",
+              err.message);
+    remove(state_path);
+    remove(model_path);
+    free(back);
+    tfm_context_free(ctx);
+    tfm_model_free(from_file), tfm_model_free(m);
+}
+
 /* The fingerprint: the same file twice agrees, another seed or another quantization differs. */
 static void test_fingerprint(void)
 {
@@ -436,6 +483,7 @@ int main(int argc, char **argv)
     TT_RUN(test_copy_refusals);
     TT_RUN(test_bad_states);
     TT_RUN(test_fingerprint);
+    TT_RUN(test_save_file_never_over_the_model);
     free(model_file);
     return tt_summary("state");
 }

@@ -1,17 +1,23 @@
-/* fuzz_tokenize.c - arbitrary bytes as text through each tokenizer kind: encode with and without BOS/EOS,
-   decode token by token and as a whole. Vocabs: the SentencePiece tok512.bin of ../shared/models (or
-   $TFM_SHARED/models; absent: a small one built here: <unk> <s> </s>, the 256 byte tokens, merges of
-   letters). Properties (besides the sanitizers'): ids lie in the vocab, the counting call agrees with the
-   writing one, and text comes back byte for byte: decode(encode(text with BOS)) == text, as every byte
-   has a byte token. The same text cut into passages (tfm_embed_passages, a budget of 8 to 39 tokens
-   from the text's length): spans in order, inside the text, none empty. */
+/* fuzz_tokenize.c - arbitrary bytes as text through a vocab of each tokenizer kind, with and without
+   BOS/EOS and special tokens parsed (the text's length picks), then cut into passages. Vocabs: the
+   SentencePiece tok512.bin of ../shared/models (or $TFM_SHARED/models; absent: a small one built here:
+   <unk> <s> </s>, the 256 byte tokens, merges of letters), and of ../shared/vocab the byte-level BPE
+   qwen3 vocab (the qwen2 pre-tokenizer, control and user-defined tokens) and the WordPiece bert-bge one
+   (each left out when absent). Properties (besides the sanitizers'): tokenizer_checks.h's for every vocab
+   (ids in the vocab, counts, streaming equal to whole decoding, byte-level text back); the SentencePiece
+   text back byte for byte, decode(encode(text with BOS)) == text, as every byte has a byte token; the
+   passages (tfm_embed_passages, a budget of 8 to 39 tokens from the text's length) in order, inside the
+   text, none empty. */
 #define TFM_IMPLEMENTATION
 #include "tfm_embed.h" /* tfm_embed_passages cuts a text by the tokenizer's counts */
+#include "tfm_model.h" /* tfm_model_load_vocab */
 #include "tfm_tokenizer.h"
 
 #include "fuzz.h"
+#include "tokenizer_checks.h"
 
-static tfm_tokenizer *spm;
+static tfm_tokenizer *spm, *bpe, *wpm;
+static char bpe_spelled[256];
 
 /* A SentencePiece vocab of its own: controls, byte tokens, single letters with a space before, pairs. */
 static tfm_tokenizer *built_in_vocab(void)
@@ -44,35 +50,31 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char path[1024];
     tfm_error err;
     (void)argc, (void)argv;
-    snprintf(path, sizeof path, "%s/models/tok512.bin", root && *root ? root : "../shared");
+    if (!root || !*root) root = "../shared";
+    snprintf(path, sizeof path, "%s/models/tok512.bin", root);
     if (tfm_tokenizer_load_llama2c(&spm, path, 0, &err) != TFM_OK) spm = built_in_vocab();
+    snprintf(path, sizeof path, "%s/vocab/ggml-vocab-qwen3.gguf", root);
+    if (tfm_model_load_vocab(path, &bpe, &err) == TFM_OK) fuzz_spelled_bytes(bpe, bpe_spelled);
+    snprintf(path, sizeof path, "%s/vocab/ggml-vocab-bert-bge.gguf", root);
+    tfm_model_load_vocab(path, &wpm, &err);
     return 0;
 }
 
-static void check_kind(const tfm_tokenizer *tok, const char *text, size_t len)
+/* SentencePiece with BOS gives the text back: decode(encode(text)) == text. */
+static void check_spm_round_trip(const tfm_tokenizer *tok, const char *text, size_t len)
 {
-    int n = 0, n_count = 0, i, *ids = (int *)malloc(sizeof(int) * (len + 3));
-    size_t out_len, piece_len, at = 0;
-    char *out = (char *)malloc(len * 4 + 16), *pieces = (char *)malloc(len * 4 + 16);
-    const char *piece;
-    if (!ids || !out || !pieces) goto done;
-    FUZZ_CHECK(tfm_tokenizer_encode(tok, text, len, 1, 0, NULL, 0, &n_count) == TFM_OK);
-    FUZZ_CHECK(tfm_tokenizer_encode(tok, text, len, 1, 0, ids, (int)len + 3, &n) == TFM_OK && n == n_count);
-    FUZZ_CHECK(n >= 1 && (size_t)n <= len + 3 && ids[0] == tfm_tokenizer_bos(tok));
-    for (i = 0; i < n; i++) {
-        FUZZ_CHECK(ids[i] >= 0 && ids[i] < tfm_tokenizer_vocab_size(tok));
-        FUZZ_CHECK(tfm_tokenizer_decode(tok, i ? ids[i - 1] : -1, ids[i], &piece, &piece_len) == TFM_OK);
-        FUZZ_CHECK(at + piece_len <= len * 4 + 16);
-        memcpy(pieces + at, piece, piece_len);
-        at += piece_len;
+    int n = 0, *ids = (int *)malloc(sizeof(int) * (len + 3));
+    size_t out_len;
+    char *out = (char *)malloc(len * 4 + 16);
+    if (ids && out) {
+        FUZZ_CHECK(tfm_tokenizer_encode(tok, text, len, 1, 0, ids, (int)len + 3, &n) == TFM_OK);
+        FUZZ_CHECK(n >= 1 && (size_t)n <= len + 3 && ids[0] == tfm_tokenizer_bos(tok));
+        FUZZ_CHECK(tfm_tokenizer_decode_ids(tok, ids, n, out, len * 4 + 16, &out_len) == TFM_OK);
+        FUZZ_CHECK(out_len == len && memcmp(out, text, len) == 0);
+        FUZZ_CHECK(tfm_tokenizer_encode(tok, text, len, 0, 1, ids, (int)len + 3, &n) == TFM_OK);
+        FUZZ_CHECK(n >= 1 && ids[n - 1] == tfm_tokenizer_eos(tok));
     }
-    FUZZ_CHECK(tfm_tokenizer_decode_ids(tok, ids, n, out, len * 4 + 16, &out_len) == TFM_OK);
-    FUZZ_CHECK(out_len == at && memcmp(out, pieces, at) == 0); /* streaming and whole decoding agree */
-    FUZZ_CHECK(out_len == len && memcmp(out, text, len) == 0);  /* the text comes back */
-    FUZZ_CHECK(tfm_tokenizer_encode(tok, text, len, 0, 1, ids, (int)len + 3, &n) == TFM_OK);
-    FUZZ_CHECK(n >= 1 && ids[n - 1] == tfm_tokenizer_eos(tok));
-done:
-    free(ids), free(out), free(pieces);
+    free(ids), free(out);
 }
 
 static void check_passages(const tfm_tokenizer *tok, const char *text, size_t len)
@@ -93,7 +95,12 @@ static void check_passages(const tfm_tokenizer *tok, const char *text, size_t le
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    check_kind(spm, (const char *)data, size);
-    check_passages(spm, (const char *)data, size);
+    const char *text = (const char *)data;
+    int flags = (int)(size % 4); /* TFM_TOKENIZE_ADD_SPECIAL, TFM_TOKENIZE_PARSE_SPECIAL */
+    check_spm_round_trip(spm, text, size);
+    fuzz_check_text(spm, text, size, flags, NULL);
+    check_passages(spm, text, size);
+    if (bpe) fuzz_check_text(bpe, text, size, flags, bpe_spelled);
+    if (wpm) fuzz_check_text(wpm, text, size, flags, NULL);
     return 0;
 }

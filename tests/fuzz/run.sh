@@ -15,10 +15,16 @@
 #   tokenizer_bin   llama2.c tokenizer.bin + a text                     generated vocabs, tok512.bin
 #   tokenize        text through each tokenizer kind, then passages      texts
 #   embed_index     a retrieval index (checksums fixed up), a search    generated indexes
+#   vocab           a GGUF vocab (llama, gpt2, bert) + a text and ids     generated vocabs, cuts of ../shared/vocab
+#   state           a context state into 3 contexts (checksum fixed up)   states of tiny_model.h's model
+#   chat            a chat template text + a conversation, rendered       each family, marker texts, real templates
+# Short runs (under a minute a target: CI) build at -O0, long ones at -O1 (TFM_FUZZ_OPT overrides): the
+# sanitizers make -O1 builds of the model-reading targets take about a minute of CPU each, -O0 ones 5 s,
+# for 3-4x fewer executions a second.
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
-seconds=${1:-30}
+seconds=${1:-5}
 out=${2:-build/fuzz}
 mkdir -p "$out" && out=$(cd "$out" && pwd)
 # tokenize reads ../shared/models/tok512.bin (absent: a vocab of its own)
@@ -35,13 +41,18 @@ if ! command -v "$cc" >/dev/null 2>&1 || ! echo 'int LLVMFuzzerTestOneInput(cons
     exit 0
 fi
 rm -f "$out.probe"
-flags="-std=c99 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
-# the targets build side by side (one per core)
-for src in gguf model tokenizer_bin tokenize embed_index; do
+opt=${TFM_FUZZ_OPT:-$([ "$seconds" -lt 60 ] && echo -O0 || echo -O1)}
+flags="-std=c99 $opt -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
+# the targets and the seed corpus build side by side
+for src in gguf model tokenizer_bin tokenize embed_index vocab state chat; do
     $cc $flags "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
 done
+bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -O0 -Iinclude" 2>"$out/seeds.log" &
+seeds=$!
+wait $seeds
+seeds_ok=$?
 wait
-if ! bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -O1 -Iinclude" 2>"$out/seeds.log"; then
+if [ $seeds_ok -ne 0 ]; then
     head -n 20 "$out/seeds.log" >&2
     bad "the seed corpus could not be made"
 fi
@@ -83,5 +94,8 @@ run_target model_llama2c fuzz_model "" 32768
 run_target tokenizer_bin fuzz_tokenizer_bin "" 16384
 run_target tokenize fuzz_tokenize "" 4096
 run_target embed_index fuzz_embed_index "" 8192
+run_target vocab fuzz_vocab tests/fuzz/gguf.dict 32768
+run_target state fuzz_state "" 4096
+run_target chat fuzz_chat tests/fuzz/chat.dict 8192
 echo "fuzz: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The seed corpus of every fuzz target, made from small generated files (nothing is downloaded):
 #   bash tests/fuzz/seeds.sh OUT_DIR "COMPILER AND FLAGS"
-# OUT_DIR/<target>/ gets: the generated seeds (seeds.c; tiny models of tfm-synth in llama2.c and GGUF,
-# f32 to q4_1, dense and mixture of experts), the files of ../shared/models small enough to fuzz
-# (tok512.bin), and the regression files of tests/fuzz/regressions/<target> (every finding so far).
+# OUT_DIR/<target>/ gets: the generated seeds (seeds.c: GGUF files of every type, vocabs, states, chat
+# conversations; tiny models of tfm-synth in llama2.c and GGUF, f32 to q4_1, dense and mixture of
+# experts), the files of ../shared small enough to fuzz (tok512.bin; the first tokens of the vocabs of
+# ../shared/vocab, their chat templates), and the regression files of tests/fuzz/regressions/<target>
+# (every finding so far).
 set -u
 cd "$(dirname "$0")/../.."
 out=${1:-build/fuzz/seeds}
-cc=${2:-gcc -std=c99 -O1 -Iinclude}
+cc=${2:-gcc -std=c99 -O0 -Iinclude}
 shared=${TFM_SHARED:-../shared}
-mkdir -p "$out"/{gguf,tokenizer_bin,tokenize,model_gguf,model_llama2c,embed_index}
-$cc tests/fuzz/seeds.c -o "$out/seeds" -lm && "$out/seeds" "$out" || exit 1
+mkdir -p "$out"/{gguf,tokenizer_bin,tokenize,model_gguf,model_llama2c,embed_index,vocab,state,chat}
+$cc -Itests/fuzz tests/fuzz/seeds.c -o "$out/seeds" -lm && "$out/seeds" "$out" "$shared" || exit 1
 $cc examples/synth.c -o "$out/tfm-synth" -lm || exit 1
 small="--dim 16 --hidden 24 --layers 2 --heads 2 --vocab 40 --seq-len 16"
 synth() { "$out/tfm-synth" "$@" 2>/dev/null || { echo "seeds.sh: tfm-synth $* failed" >&2; exit 1; }; }
@@ -31,7 +33,7 @@ synth --dim 8 --hidden 8 --layers 1 --heads 1 --vocab 300 --seq-len 4 --format g
 # the models are GGUF files too
 cp "$out"/model_gguf/tiny-f32.gguf "$out"/model_gguf/moe-q8_0.gguf "$out/gguf/"
 [ -f "$shared/models/tok512.bin" ] && { printf '\0\0\0' | cat - "$shared/models/tok512.bin" >"$out/tokenizer_bin/tok512.bin"; }
-for target in gguf tokenizer_bin tokenize model_gguf model_llama2c embed_index; do
+for target in gguf tokenizer_bin tokenize model_gguf model_llama2c embed_index vocab state chat; do
     [ -d "tests/fuzz/regressions/$target" ] && cp tests/fuzz/regressions/$target/* "$out/$target/" 2>/dev/null
 done
 exit 0
