@@ -30,7 +30,7 @@ static void fuzz_check_message(const tfm_error *err, tfm_status status)
 }
 
 /* Reads every byte of [p, p + n): a sanitizer catches a view that reaches outside its memory. */
-static unsigned fuzz_touch(const void *p, size_t n)
+static inline unsigned fuzz_touch(const void *p, size_t n)
 {
     const unsigned char *b = (const unsigned char *)p;
     unsigned sum = 0;

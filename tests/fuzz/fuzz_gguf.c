@@ -34,12 +34,12 @@ static void every_getter(const tfm_gguf *g, const char *key, const uint8_t *data
     tfm_error err;
     tfm_status s;
 #define GETTER(call) (s = (call), fuzz_check_message(&err, s), s)
-    GETTER(tfm_gguf_get_u32(g, key, &u32, &err));
-    GETTER(tfm_gguf_get_i32(g, key, &i32, &err));
-    GETTER(tfm_gguf_get_u64(g, key, &u64, &err));
-    GETTER(tfm_gguf_get_i64(g, key, &i64, &err));
-    GETTER(tfm_gguf_get_f32(g, key, &f32, &err));
-    GETTER(tfm_gguf_get_f64(g, key, &f64, &err));
+    (void)GETTER(tfm_gguf_get_u32(g, key, &u32, &err));
+    (void)GETTER(tfm_gguf_get_i32(g, key, &i32, &err));
+    (void)GETTER(tfm_gguf_get_u64(g, key, &u64, &err));
+    (void)GETTER(tfm_gguf_get_i64(g, key, &i64, &err));
+    (void)GETTER(tfm_gguf_get_f32(g, key, &f32, &err));
+    (void)GETTER(tfm_gguf_get_f64(g, key, &f64, &err));
     if (GETTER(tfm_gguf_get_bool(g, key, &b, &err)) == TFM_OK) FUZZ_CHECK(b == 0 || b == 1);
     if (GETTER(tfm_gguf_get_string(g, key, &str, &len, &err)) == TFM_OK) {
         FUZZ_CHECK((const uint8_t *)str >= data && len <= size && (const uint8_t *)str - data <= (ptrdiff_t)(size - len));
@@ -56,7 +56,7 @@ static void every_getter(const tfm_gguf *g, const char *key, const uint8_t *data
             fuzz_sink += fuzz_touch(str, len);
         }
         FUZZ_CHECK(GETTER(tfm_gguf_get_array_string(g, key, count, &str, &len, &err)) == TFM_ERR_OUT_OF_RANGE);
-        GETTER(tfm_gguf_get_array_i32(g, key, NULL, count, &err));
+        (void)GETTER(tfm_gguf_get_array_i32(g, key, NULL, count, &err));
         return;
     }
     if (GETTER(tfm_gguf_get_array_data(g, key, &raw, &err)) == TFM_OK) {
@@ -71,8 +71,8 @@ static void every_getter(const tfm_gguf *g, const char *key, const uint8_t *data
         int32_t *ints = (int32_t *)malloc(sizeof(int32_t) * (size_t)(count + 1));
         float *floats = (float *)malloc(sizeof(float) * (size_t)(count + 1));
         if (ints && floats) {
-            GETTER(tfm_gguf_get_array_i32(g, key, ints, count, &err));
-            GETTER(tfm_gguf_get_array_f32(g, key, floats, count, &err));
+            (void)GETTER(tfm_gguf_get_array_i32(g, key, ints, count, &err));
+            (void)GETTER(tfm_gguf_get_array_f32(g, key, floats, count, &err));
             if (count > 0) FUZZ_CHECK(GETTER(tfm_gguf_get_array_f32(g, key, floats, count - 1, &err)) != TFM_OK);
         }
         free(ints);

@@ -42,12 +42,12 @@ if ! command -v "$cc" >/dev/null 2>&1 || ! echo 'int LLVMFuzzerTestOneInput(cons
 fi
 rm -f "$out.probe"
 opt=${TFM_FUZZ_OPT:-$([ "$seconds" -lt 60 ] && echo -O0 || echo -O1)}
-flags="-std=c99 $opt -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
+flags="-std=c99 -pedantic -Wall -Wextra -Werror $opt -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
 # the targets and the seed corpus build side by side
 for src in gguf model tokenizer_bin tokenize embed_index vocab state chat; do
     $cc $flags "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
 done
-bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -O0 -Iinclude" 2>"$out/seeds.log" &
+bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -pedantic -Wall -Wextra -Werror -O0 -Iinclude" 2>"$out/seeds.log" &
 seeds=$!
 wait $seeds
 seeds_ok=$?

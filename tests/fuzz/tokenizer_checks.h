@@ -116,7 +116,7 @@ done:
 }
 
 /* The text's bytes as ids, any values: those in the vocab decode, the others are refused. */
-static void fuzz_check_ids(const tfm_tokenizer *tok, const unsigned char *bytes, size_t len)
+static inline void fuzz_check_ids(const tfm_tokenizer *tok, const unsigned char *bytes, size_t len)
 {
     int ids[64], n = 0, vocab = tfm_tokenizer_vocab_size(tok), all_in = 1;
     size_t k, out_len;
