@@ -262,12 +262,15 @@ mingw=x86_64-w64-mingw32-gcc
 if ! have $mingw; then
     skipped "Windows cross-build: $mingw not installed"
 else
+    # the whole library once at -O2 (the warnings that need optimisation), the programs at -O0 (6x quicker)
+    printf '#define TFM_IMPLEMENTATION\n#include "tfm.h"\n' >"$out/mingw_impl.c"
     built=1
+    logged mingw_impl $mingw -std=c99 $warn -O2 -fopenmp -Iinclude -c "$out/mingw_impl.c" -o "$out/mingw_impl.o" || built=0
     for tool in examples/*.c; do
         name=tfm-$(basename "$tool" .c)
-        logged "mingw_$name" $mingw -std=c99 $warn -O2 -fopenmp -Iinclude "$tool" -o "$out/$name.exe" -static -lm || built=0
+        logged "mingw_$name" $mingw -std=c99 $warn -O0 -fopenmp -Iinclude "$tool" -o "$out/$name.exe" -static -lm || built=0
     done
-    logged mingw_bench $mingw -std=c99 $warn -O2 -fopenmp -Iinclude benchmarks/*.c -o "$out/tfm-bench.exe" -static -lm ||
+    logged mingw_bench $mingw -std=c99 $warn -O0 -fopenmp -Iinclude benchmarks/*.c -o "$out/tfm-bench.exe" -static -lm ||
         built=0
     if [ $built = 1 ]; then ok; else bad "the tools do not cross-compile for Windows without warnings"; fi
 fi
@@ -279,7 +282,7 @@ rm -rf "$clone"
 if ! have git || ! git rev-parse --git-dir >/dev/null 2>&1; then
     skipped "fresh clone: not a git checkout"
 elif logged clone git clone -q --depth 1 "file://$root" "$clone" &&
-    (cd "$clone" && logged clone_run make -s run CFLAGS=-O1 BUILD=build && [ ! -e ../shared ]); then
+    (cd "$clone" && logged clone_run make -s run CFLAGS=-O0 BUILD=build && [ ! -e ../shared ]); then
     if grep -q "^Once upon a time" "$out/clone_run.log"; then ok; else bad "make run in a fresh clone tells no story"; fi
 else
     bad "make run in a fresh clone fails"

@@ -35,8 +35,9 @@
 # Where the implementation is C++ (cxx, clangxx, clangsan) the tests see TFM_TEST_IMPL_CXX: a value outside an
 # enum's range of values is undefined behaviour there, so tests pass such values only when it is not defined.
 # Each test also counts one check that tfm.h (every header) compiles with TFM_IMPLEMENTATION; the tests link
-# that umbrella unit (one compile of the implementation per configuration), except those with a prelude; the
-# native configuration checks that each test's own set of headers compiles on its own (-fsyntax-only).
+# that umbrella unit (one compile of the implementation per configuration), those with a prelude the umbrella
+# behind it (one compile per distinct prelude); the native configuration checks that each test's own set of
+# headers compiles on its own (-fsyntax-only).
 set -u
 cd "$(dirname "$0")/.."
 
@@ -88,7 +89,7 @@ run_config() {
     local dir=$build_root/test/$cfg
     mkdir -p "$dir"
     echo "== $cfg: $cc $cc_flags | impl: $impl_cc $impl_flags"
-    local t pass=0 fail=0 skip=0
+    local t pass=0 fail=0 skip=0 preludes_built=""
     write_impl umbrella "$dir/impl_umbrella.c"
     rm -f "$dir/impl_umbrella.o"
     if $impl_cc $impl_flags -c "$dir/impl_umbrella.c" -o "$dir/impl_umbrella.o" 2>"$dir/umbrella.log"; then
@@ -99,16 +100,25 @@ run_config() {
         fail=$((fail + 1))
     fi
     for t in $tests; do
-        # a test links the umbrella's implementation unit, except a test with a prelude (its own hooks), which
-        # builds its own; the native configuration also checks that the test's headers compile on their own
-        local impl="$dir/impl_umbrella.o"
+        # a test links the umbrella's implementation unit, or, with a prelude (its hooks), the umbrella behind
+        # that prelude (built once for the tests sharing it); the native configuration also checks that the
+        # test's own headers compile on their own
+        local impl="$dir/impl_umbrella.o" prelude key
         : >"$dir/$t.log"
         write_impl "$t" "$dir/impl_$t.c"
-        if grep -q '^/\* tfm-test-impl-prelude: ' "tests/test_$t.c"; then
-            impl="$dir/impl_$t.o"
-            $impl_cc $impl_flags -c "$dir/impl_$t.c" -o "$impl" 2>"$dir/$t.log" || impl=""
-        elif [ "$cfg" = native ]; then
-            $impl_cc $impl_flags -fsyntax-only "$dir/impl_$t.c" 2>"$dir/$t.log" || impl=""
+        prelude=$(sed -n 's|^/\* tfm-test-impl-prelude: \(.*\) \*/$|\1|p' "tests/test_$t.c")
+        if [ -n "$prelude" ]; then
+            key=$(printf '%s' "$prelude" | cksum | cut -d' ' -f1)
+            impl="$dir/impl_prelude_$key.o"
+            if [[ " $preludes_built " != *" $key "* ]]; then
+                printf '#define TFM_IMPLEMENTATION\n%s\n#include "tfm.h"\n' "$prelude" >"$dir/impl_prelude_$key.c"
+                rm -f "$impl"
+                $impl_cc $impl_flags -c "$dir/impl_prelude_$key.c" -o "$impl" 2>"$dir/$t.log" || impl=""
+                preludes_built="$preludes_built $key"
+            fi
+        fi
+        if [ "$cfg" = native ] && [ -n "$impl" ]; then
+            $impl_cc $impl_flags -fsyntax-only "$dir/impl_$t.c" 2>>"$dir/$t.log" || impl=""
         fi
         if [ -z "$impl" ] || [ ! -f "$impl" ] ||
            ! $cc $cc_flags "tests/test_$t.c" -c -o "$dir/test_$t.o" 2>>"$dir/$t.log" ||
