@@ -40,8 +40,15 @@ all: $(EXAMPLES) $(BENCH)
 $(BUILD):
 	@mkdir -p $(BUILD)
 
-$(BUILD)/tfm-%: examples/%.c $(HEADERS) $(wildcard examples/*.h) | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+# The implementation is compiled once (tfm.h with TFM_IMPLEMENTATION) and linked into every tool: each
+# tool's own #define TFM_IMPLEMENTATION is taken back by TFM_IMPLEMENTATION_ELSEWHERE. (tfm-bench measures
+# the machine's ceilings with the implementation's internal vector layer: it keeps its own.)
+IMPL = $(BUILD)/tfm_impl.o
+$(IMPL): $(HEADERS) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -DTFM_IMPLEMENTATION -x c -c include/tfm.h -o $@
+
+$(BUILD)/tfm-%: examples/%.c $(IMPL) $(HEADERS) $(wildcard examples/*.h) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -DTFM_IMPLEMENTATION_ELSEWHERE $< $(IMPL) -o $@ $(LDLIBS)
 
 $(BUILD)/tfm-bench: $(BENCH_SOURCES) $(wildcard benchmarks/*.h) $(wildcard examples/*.h) $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(BENCH_SOURCES) -o $@ $(LDLIBS)

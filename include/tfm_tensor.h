@@ -20,6 +20,9 @@
 
    OPTIONS (define before including)
      TFM_STATIC                  every function static (private to one translation unit)
+     TFM_IMPLEMENTATION_ELSEWHERE  a file that defines TFM_IMPLEMENTATION gets the declarations only: its
+                                 program links the implementation compiled once in another file (so
+                                 `make` compiles it once for all the tools: -DTFM_IMPLEMENTATION_ELSEWHERE)
      TFM_MALLOC(sz) TFM_FREE(p) TFM_REALLOC(p,sz)   allocator hooks (all three or none)
      TFM_ASSERT(x)               defaults to assert(x); used only for internal invariants
      TFM_NO_SIMD                 force the scalar path (and no run-time dispatch)
@@ -55,7 +58,11 @@
 */
 /* Whether the declarations that follow are implemented in this translation unit, in which case they
    are weak (see USAGE). Outside the include guard: every tfm header includes this file right before its
-   own declarations, so each header's declarations are weak exactly when the file implements it. */
+   own declarations, so each header's declarations are weak exactly when the file implements it (never
+   with TFM_IMPLEMENTATION_ELSEWHERE, which takes TFM_IMPLEMENTATION back before any header sees it). */
+#if defined(TFM_IMPLEMENTATION_ELSEWHERE) && defined(TFM_IMPLEMENTATION)
+#undef TFM_IMPLEMENTATION
+#endif
 #undef TFM__IMPLEMENTED_HERE
 #if defined(TFM_IMPLEMENTATION) && !defined(TFM_STATIC) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(_WIN32) && !defined(__CYGWIN__)
