@@ -1181,8 +1181,9 @@ static void test_int8_cache_attention(void)
    long cache takes the split-key decode path. 1 and 2 threads are bit-identical. */
 static void test_int8_cache_decode_and_threads(void)
 {
-    /* 1300 tokens (700 in quick runs): past the 512-key decode split, and the window's ring wraps */
-    int n = tt_quick() ? 700 : 1300, half = (n - 50) / 2;
+    /* 1300 tokens (700 in quick runs): past the 512-key decode split, and the window's ring wraps; 8 query
+       heads on 2 KV heads (4 in quick runs) */
+    int n = tt_quick() ? 700 : 1300, half = (n - 50) / 2, H = tt_quick() ? 4 : 8;
     int whole[1], ones[] = {1}, mixed[6];
     const int *plans[3];
     int n_plans[3], plan, t, ki;
@@ -1195,12 +1196,12 @@ static void test_int8_cache_decode_and_threads(void)
         tfm_attn_config cfg;
         tfm_kv_cache first, cache;
         problem p;
-        size_t nq = (size_t)n * 8 * 64;
+        size_t nq = (size_t)n * H * 64;
         float *rows = (float *)tt_alloc(nq * sizeof(float));
-        config(&cfg, ki ? TFM_ATTN_WINDOW : TFM_ATTN_FLASH, 8, 2, 64, 1);
+        config(&cfg, ki ? TFM_ATTN_WINDOW : TFM_ATTN_FLASH, H, 2, 64, 1);
         cfg.kv_type = TFM_I8;
         cfg.window = n / 2 + 50;
-        problem_init(&p, 8, 2, 64, n, n, 0, 1, 1.0f);
+        problem_init(&p, H, 2, 64, n, n, 0, 1, 1.0f);
         cfg.n_threads = 2;
         TT_CHECK(feed_cache(&cfg, &first, &p, whole, 1, rows));
         for (plan = 1; plan < 3; plan++)
