@@ -29,8 +29,10 @@
 # tests/cli.sh, the tfm-generate interface, run in the native configuration; "packaging": the package
 # configuration's tests/packaging.sh);
 # TFM_BUILD_DIR puts the objects elsewhere than build/. OPENMP=0 builds without OpenMP.
-# The asan, scalar and neon configurations (10-50x slower) and windows (there for the platform, not the
-# kernels) run with TFM_TEST_QUICK=1: tests may shrink or skip their longest runs there (e.g.
+# Only native and avx2 (the two x86 vector paths end to end) run the long checks in full; the others run
+# with TFM_TEST_QUICK=1: the sanitizers, scalar and neon (10-80x slower), cxx and clang (the same kernels
+# as native through another compiler), dispatch (the native paths again, picked at run time) and windows
+# (there for the platform, not the kernels). Tests may shrink or skip their longest runs there (e.g.
 # test_gguf_model's full-text perplexity), never what a fast configuration leaves out. Configurations run in parallel, one per core (TFM_TEST_JOBS=1: one at a time).
 # Where the implementation is C++ (cxx, clangxx, clangsan) the tests see TFM_TEST_IMPL_CXX: a value outside an
 # enum's range of values is undefined behaviour there, so tests pass such values only when it is not defined.
@@ -61,7 +63,7 @@ for f in tests/test_*.c; do
     if selected "$name"; then tests="$tests $name"; fi
 done
 
-total_pass=0 total_fail=0 total_skip=0
+total_pass=0 total_fail=0 total_skip=0 total_cpu=0
 summary=""
 
 build_root=${TFM_BUILD_DIR:-build}
@@ -160,11 +162,15 @@ run_config() {
     # the command-line interface (tests/cli.sh builds the tools itself), in the native configuration and
     # under clang's sanitizers
     if { [ "$cfg" = native ] || [ "$cfg" = clangsan ]; } && selected cli; then
-        # natively, the tools `make` builds with these flags (up to date by the Makefile's header dependencies)
-        local tools=""
+        # natively, the tools `make` builds with these flags (up to date by the Makefile's header dependencies);
+        # under the sanitizers, each program compiled on its own and linked with this configuration's
+        # implementation unit
+        local tools="" impl_object="" impl_link=""
         if [ "$cfg" = native ] && make --no-print-directory -s all BUILD="$build_root" OPENMP="$OPENMP" >"$dir/make.log" 2>&1
         then tools=$build_root; fi
-        TFM_CLI_TOOLS=$tools TFM_BENCH=${TFM_BENCH:-$build_root/tfm-bench} run_script cli "$dir/cli.stderr" tests/cli.sh "$dir" "$cc $cc_flags"
+        if [ "$cfg" = clangsan ]; then impl_object=$(cd "$dir" && pwd)/impl_umbrella.o impl_link="$impl_cc $ld_flags"; fi
+        TFM_CLI_TOOLS=$tools TFM_CLI_IMPL=$impl_object TFM_CLI_LINK=$impl_link TFM_BENCH=${TFM_BENCH:-$build_root/tfm-bench} \
+            run_script cli "$dir/cli.stderr" tests/cli.sh "$dir" "$cc $cc_flags"
     fi
     echo "$pass $fail $skip" >"$dir/counts"
 }
@@ -202,7 +208,12 @@ start_config() {
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n 2>/dev/null || sleep 1; done
     { local started; started=$(date +%s)
       run_one "$cfg" >"$(report "$cfg")" 2>&1
-      echo $(($(date +%s) - started)) >"$build_root/test/$cfg/seconds"
+      # wall seconds, then the CPU seconds of everything the configuration ran, which the machine's other
+      # load does not inflate (bash's `times`: its children's user and system time; not in a pipe or
+      # $(...), whose subshell has no children of its own)
+      times >"$build_root/test/$cfg/times"
+      echo "$(($(date +%s) - started)) $(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
+          printf "%d", t }' "$build_root/test/$cfg/times")" >"$build_root/test/$cfg/seconds"
       touch "$build_root/test/$cfg/done"; } &
 }
 
@@ -228,9 +239,9 @@ run_one() {
         if [ "$(uname -m)" != x86_64 ]; then echo "== dispatch: skipped (x86-64 only)"
         else TFM_TEST_QUICK=1 TFM_TEST_EXPECT_SIMD=$best SIMD_PATHS=$paths DISPATCH_TESTS="tensor quant gguf_model" \
             run_config dispatch gcc "$cflags -O2 $omp" gcc "$cflags -O2 $omp" "$omp -lm"; fi ;;
-    cxx) run_config cxx gcc "$cflags -O2 $native $omp -DTFM_TEST_IMPL_CXX" g++ "$cxxflags -O2 $native $omp" "$omp -lm" ;;
+    cxx) TFM_TEST_QUICK=1 run_config cxx gcc "$cflags -O2 $native $omp -DTFM_TEST_IMPL_CXX" g++ "$cxxflags -O2 $native $omp" "$omp -lm" ;;
     clang)
-        if have clang; then run_config clang clang "$cflags -O2 $native $omp" clang "$cflags -O2 $native $omp" "$omp -lm"
+        if have clang; then TFM_TEST_QUICK=1 run_config clang clang "$cflags -O2 $native $omp" clang "$cflags -O2 $native $omp" "$omp -lm"
         else echo "== clang: skipped (clang not installed)"; fi ;;
     clangxx)
         if have clang++; then run_config clangxx clang "$cflags -O2 $native $omp -DTFM_TEST_IMPL_CXX" clang++ "$cxxflags -O2 $native $omp" "$omp -lm"
@@ -289,7 +300,9 @@ for cfg in $configs; do
     if [ -f "$counts" ]; then
         read -r p f s <"$counts"
         total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))
-        summary="$summary\n  $cfg: $p passed, $f failed, $s skipped ($(cat "$build_root/test/$cfg/seconds" 2>/dev/null) s)"
+        read -r wall cpu <"$build_root/test/$cfg/seconds" 2>/dev/null
+        summary="$summary\n  $cfg: $p passed, $f failed, $s skipped (${wall:-?} s, ${cpu:-?} s of CPU)"
+        total_cpu=$((total_cpu + ${cpu:-0}))
     elif ! grep -q "^== $cfg: skipped" "$(report "$cfg")"; then
         echo "  FAIL $cfg: the configuration stopped before its counts"
         total_fail=$((total_fail + 1))
@@ -298,7 +311,7 @@ for cfg in $configs; do
 done
 
 wait "$starter"
-printf "== summary (seconds: each configuration's wall time, %s side by side)$summary\n" "$jobs"
+printf "== summary (seconds: each configuration's wall time and CPU time, %s side by side; %s s of CPU in all)$summary\n" "$jobs" "$total_cpu"
 echo "$total_skip skipped (a file from ../shared is absent, or a long run left to the fast configurations)"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
