@@ -163,6 +163,14 @@ for pair in "gcc g++" "clang clang++"; do
     elif split_check "$1" "$2" "$(echo $headers)"; then ok
     else bad "TFM_IMPLEMENTATION in several files, built with $1, does not link or run"; fi
 done
+# TFM_IMPLEMENTATION_ELSEWHERE: a tool's file (it defines TFM_IMPLEMENTATION) compiled so defines no public tfm
+# function (were it ignored, make's tools would still link: the copies would be weak)
+if logged elsewhere gcc -std=c99 $warn -O0 -fopenmp -Iinclude -DTFM_IMPLEMENTATION_ELSEWHERE -c examples/generate.c \
+    -o "$split_dir/elsewhere.o"; then
+    if nm --defined-only "$split_dir/elsewhere.o" | grep -E ' [TWV] tfm_' >&2; then
+        bad "examples/generate.c with TFM_IMPLEMENTATION_ELSEWHERE still defines the functions above"
+    else ok; fi
+else bad "examples/generate.c does not compile with TFM_IMPLEMENTATION_ELSEWHERE"; fi
 
 # ---------------------------------------------------------------- single: make single
 if logged single make -s single BUILD="$build"; then
