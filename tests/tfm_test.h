@@ -53,10 +53,12 @@ TT_FN void tt_fail(const char *file, int line, const char *fmt, ...)
         return;                                                              \
     } while (0)
 
-/* TT_TIMES=1 in the environment prints each test's processor time on stderr (finding slow tests). */
+/* TT_TIMES=1 in the environment prints each test's processor time on stderr (finding slow tests);
+   TT_ONLY=NAME runs only the test of that name (the others are not counted). */
 #define TT_RUN(fn)                                                           \
     do {                                                                     \
         clock_t tt_started_ = clock();                                       \
+        if (getenv("TT_ONLY") && strcmp(getenv("TT_ONLY"), #fn) != 0) break; \
         tt_current_name = #fn;                                               \
         tt_current_failed = tt_current_skipped = 0;                          \
         fn();                                                                \
