@@ -36,9 +36,9 @@
 # test_gguf_model's full-text perplexity), never what a fast configuration leaves out. Configurations run in parallel, one per core (TFM_TEST_JOBS=1: one at a time).
 # Where the implementation is C++ (cxx, clangxx, clangsan) the tests see TFM_TEST_IMPL_CXX: a value outside an
 # enum's range of values is undefined behaviour there, so tests pass such values only when it is not defined.
-# Each test also counts one check that tfm.h (every header) compiles with TFM_IMPLEMENTATION; the tests link
-# that umbrella unit (one compile of the implementation per configuration), those with a prelude the umbrella
-# behind it (one compile per distinct prelude); the native configuration checks that each test's own set of
+# Each configuration also counts one check that tfm.h (every header) compiles with TFM_IMPLEMENTATION; every
+# test links that umbrella unit (one compile of the implementation per configuration), whose allocations go
+# through the tests' hooks (tests/tfm_test.h); the native configuration checks that each test's own set of
 # headers compiles on its own (-fsyntax-only).
 set -u
 cd "$(dirname "$0")/.."
@@ -68,18 +68,19 @@ summary=""
 
 build_root=${TFM_BUILD_DIR:-build}
 
-# The implementation unit of one test: TFM_IMPLEMENTATION plus the tfm headers the test includes,
-# so each test builds against exactly the headers it uses (and each header is checked to compile
-# on its own). "umbrella" is tfm.h itself. A test may put lines in front of those includes, e.g. to
-# install allocation hooks it defines itself, one per comment line of the exact form
-#   /* tfm-test-impl-prelude: #define TFM_MALLOC(sz) test_malloc(sz) */
+# The implementation unit every test of a configuration links ("umbrella": tfm.h), its allocations routed
+# to the tests' hooks (tests/tfm_test.h: counting allocators, or a test's own); or the headers one test
+# includes, without hooks (the native configuration checks that each test's set compiles on its own).
 write_impl() {
     local name=$1 out=$2
     {
-        echo "#define TFM_IMPLEMENTATION"
-        if [ "$name" = umbrella ]; then echo '#include "tfm.h"'
+        if [ "$name" = umbrella ]; then
+            printf '%s\n' '#include <stddef.h>' '#ifdef __cplusplus' 'extern "C" {' '#endif' \
+                'void *test_malloc(size_t bytes); void test_free(void *p); void *test_realloc(void *p, size_t bytes);' \
+                '#ifdef __cplusplus' '}' '#endif' '#define TFM_MALLOC(sz) test_malloc(sz)' '#define TFM_FREE(p) test_free(p)' \
+                '#define TFM_REALLOC(p, sz) test_realloc(p, sz)' '#define TFM_IMPLEMENTATION' '#include "tfm.h"'
         else
-            sed -n 's|^/\* tfm-test-impl-prelude: \(.*\) \*/$|\1|p' "tests/test_$name.c"
+            echo "#define TFM_IMPLEMENTATION"
             grep -E '^#include "tfm[a-z_]*\.h"' "tests/test_$name.c" | grep -v tfm_test.h
         fi
     } >"$out.tmp"
@@ -91,7 +92,7 @@ run_config() {
     local dir=$build_root/test/$cfg
     mkdir -p "$dir"
     echo "== $cfg: $cc $cc_flags | impl: $impl_cc $impl_flags"
-    local t pass=0 fail=0 skip=0 preludes_built=""
+    local t pass=0 fail=0 skip=0
     write_impl umbrella "$dir/impl_umbrella.c"
     rm -f "$dir/impl_umbrella.o"
     if $impl_cc $impl_flags -c "$dir/impl_umbrella.c" -o "$dir/impl_umbrella.o" 2>"$dir/umbrella.log"; then
@@ -102,24 +103,12 @@ run_config() {
         fail=$((fail + 1))
     fi
     for t in $tests; do
-        # a test links the umbrella's implementation unit, or, with a prelude (its hooks), the umbrella behind
-        # that prelude (built once for the tests sharing it); the native configuration also checks that the
-        # test's own headers compile on their own
-        local impl="$dir/impl_umbrella.o" prelude key
+        # every test links the umbrella's implementation unit; natively, the test's own headers are also
+        # checked to compile on their own
+        local impl="$dir/impl_umbrella.o"
         : >"$dir/$t.log"
-        write_impl "$t" "$dir/impl_$t.c"
-        prelude=$(sed -n 's|^/\* tfm-test-impl-prelude: \(.*\) \*/$|\1|p' "tests/test_$t.c")
-        if [ -n "$prelude" ]; then
-            key=$(printf '%s' "$prelude" | cksum | cut -d' ' -f1)
-            impl="$dir/impl_prelude_$key.o"
-            if [[ " $preludes_built " != *" $key "* ]]; then
-                printf '#define TFM_IMPLEMENTATION\n%s\n#include "tfm.h"\n' "$prelude" >"$dir/impl_prelude_$key.c"
-                rm -f "$impl"
-                $impl_cc $impl_flags -c "$dir/impl_prelude_$key.c" -o "$impl" 2>"$dir/$t.log" || impl=""
-                preludes_built="$preludes_built $key"
-            fi
-        fi
-        if [ "$cfg" = native ] && [ -n "$impl" ]; then
+        if [ "$cfg" = native ]; then
+            write_impl "$t" "$dir/impl_$t.c"
             $impl_cc $impl_flags -fsyntax-only "$dir/impl_$t.c" 2>>"$dir/$t.log" || impl=""
         fi
         if [ -z "$impl" ] || [ ! -f "$impl" ] ||

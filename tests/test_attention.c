@@ -1,17 +1,7 @@
 /* Tests of tfm_attention.h: every variant against its definition computed here in float64 with plain
    loops (softmax(scale Q K^T + mask) V under a mask built from the variant's definition), decode against
    prefill, 1 vs 2 threads bit for bit, and the memory promises through the allocation hooks below. */
-/* tfm-test-impl-prelude: #include <stddef.h> */
-/* tfm-test-impl-prelude: #ifdef __cplusplus */
-/* tfm-test-impl-prelude: extern "C" { */
-/* tfm-test-impl-prelude: #endif */
-/* tfm-test-impl-prelude: void *test_malloc(size_t bytes); void test_free(void *p); void *test_realloc(void *p, size_t bytes); */
-/* tfm-test-impl-prelude: #ifdef __cplusplus */
-/* tfm-test-impl-prelude: } */
-/* tfm-test-impl-prelude: #endif */
-/* tfm-test-impl-prelude: #define TFM_MALLOC(sz) test_malloc(sz) */
-/* tfm-test-impl-prelude: #define TFM_FREE(p) test_free(p) */
-/* tfm-test-impl-prelude: #define TFM_REALLOC(p, sz) test_realloc(p, sz) */
+#define TT_OWN_ALLOCATION_HOOKS /* below: they also count bytes */
 #include "tfm_test.h"
 #include "tfm_attention.h"
 

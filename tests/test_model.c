@@ -1,17 +1,5 @@
 /* Tests of tfm_model.h: the forward pass against llama2.c's logits (../shared/golden) and against a
    float64 forward pass written plainly here, prefill vs decode, thread determinism, and hostile files. */
-/* tfm-test-impl-prelude: #include <stddef.h> */
-/* tfm-test-impl-prelude: #ifdef __cplusplus */
-/* tfm-test-impl-prelude: extern "C" { */
-/* tfm-test-impl-prelude: #endif */
-/* tfm-test-impl-prelude: void *test_malloc(size_t bytes); void test_free(void *p); void *test_realloc(void *p, size_t bytes); */
-/* tfm-test-impl-prelude: #ifdef __cplusplus */
-/* tfm-test-impl-prelude: } */
-/* tfm-test-impl-prelude: #endif */
-/* tfm-test-impl-prelude: #define TFM_MALLOC(sz) test_malloc(sz) */
-/* tfm-test-impl-prelude: #define TFM_FREE(p) test_free(p) */
-/* tfm-test-impl-prelude: #define TFM_REALLOC(p, sz) test_realloc(p, sz) */
-#define TT_ALLOCATION_HOOKS
 #include "tfm_test.h"
 #include "tfm_model.h"
 #include "tfm_quant.h"

@@ -2,18 +2,6 @@
    a float64 loop written plainly here (per token, no grouping); and of tfm_model.h's mixture-of-experts
    layers, through the real GGUF loader: stories260K "upcycled" (every expert a copy of its dense FFN,
    a random router) must give llama2.c's golden logits. */
-/* tfm-test-impl-prelude: #include <stddef.h> */
-/* tfm-test-impl-prelude: #ifdef __cplusplus */
-/* tfm-test-impl-prelude: extern "C" { */
-/* tfm-test-impl-prelude: #endif */
-/* tfm-test-impl-prelude: void *test_malloc(size_t bytes); void test_free(void *p); void *test_realloc(void *p, size_t bytes); */
-/* tfm-test-impl-prelude: #ifdef __cplusplus */
-/* tfm-test-impl-prelude: } */
-/* tfm-test-impl-prelude: #endif */
-/* tfm-test-impl-prelude: #define TFM_MALLOC(sz) test_malloc(sz) */
-/* tfm-test-impl-prelude: #define TFM_FREE(p) test_free(p) */
-/* tfm-test-impl-prelude: #define TFM_REALLOC(p, sz) test_realloc(p, sz) */
-#define TT_ALLOCATION_HOOKS
 #include "tfm_test.h"
 #include "tfm_gguf.h"
 #include "tfm_model.h"

@@ -188,12 +188,13 @@ TT_FN float *tt_llama2c_model(int dim, int hidden, int layers, int heads, int kv
     return f;
 }
 
-/* TT_ALLOCATION_HOOKS defined before this include: counting allocators test_malloc / test_free /
-   test_realloc for the library (the test's tfm-test-impl-prelude lines route TFM_MALLOC and friends to
-   them): hook_calls counts allocations, hook_live the blocks not yet freed, hook_fail = 1 makes every
-   allocation fail, hook_fail_kth(k) makes only the k-th allocation from now fail (k = 0: the next one;
-   hook_kth_reached() tells whether the run got that far). */
-#ifdef TT_ALLOCATION_HOOKS
+/* The library's allocation hooks (tests/run.sh compiles the implementation every test links with
+   TFM_MALLOC, TFM_FREE and TFM_REALLOC routed to test_malloc, test_free and test_realloc): counting
+   allocators, unless the test defines TT_OWN_ALLOCATION_HOOKS before this include and its own
+   functions of those names. hook_calls counts allocations, hook_live the blocks not yet freed,
+   hook_fail = 1 makes every allocation fail, hook_fail_kth(k) makes only the k-th allocation from now
+   fail (k = 0: the next one; hook_kth_reached() tells whether the run got that far). */
+#ifndef TT_OWN_ALLOCATION_HOOKS
 static long hook_calls, hook_live; /* allocations made, blocks not yet freed */
 static int hook_fail;              /* nonzero: every allocation fails */
 static long hook_fail_at = -1, hook_seen; /* the allocation to fail, allocations since hook_fail_kth */
@@ -247,6 +248,6 @@ void *test_realloc(void *p, size_t bytes)
     if (hook_fail || hook_kth_now()) return NULL;
     return realloc(p, bytes ? bytes : 1);
 }
-#endif /* TT_ALLOCATION_HOOKS */
+#endif /* TT_OWN_ALLOCATION_HOOKS */
 
 #endif
