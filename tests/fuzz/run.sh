@@ -43,8 +43,21 @@ fi
 rm -f "$out.probe"
 opt=${TFM_FUZZ_OPT:-$([ "$seconds" -lt 60 ] && echo -O0 || echo -O1)}
 flags="-std=c99 -pedantic -Wall -Wextra -Werror $opt -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
-# the targets and the seed corpus build side by side
-for src in gguf model tokenizer_bin tokenize embed_index vocab state chat; do
+# the targets and the seed corpus build side by side; the two that use only the public API and the whole
+# model link one instrumented implementation, compiled once (TFM_IMPLEMENTATION_ELSEWHERE)
+printf '#define TFM_IMPLEMENTATION\n#include "tfm.h"\n' >"$out/impl.c"
+rm -f "$out/impl.o" "$out"/fuzz_{gguf,model,tokenizer_bin,tokenize,embed_index,vocab,state,chat} # never an earlier build's
+{
+    if $cc ${flags/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,} -c "$out/impl.c" -o "$out/impl.o" 2>"$out/build_impl.log"; then
+        for src in model tokenize; do
+            $cc $flags -DTFM_IMPLEMENTATION_ELSEWHERE "tests/fuzz/fuzz_$src.c" "$out/impl.o" -o "$out/fuzz_$src" -lm \
+                2>"$out/build_$src.log"
+        done
+    else
+        for src in model tokenize; do cp "$out/build_impl.log" "$out/build_$src.log"; done
+    fi
+} &
+for src in gguf tokenizer_bin embed_index vocab state chat; do
     $cc $flags "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
 done
 bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -pedantic -Wall -Wextra -Werror -O0 -Iinclude" 2>"$out/seeds.log" &
