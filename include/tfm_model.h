@@ -105,7 +105,10 @@
      The loaders repack every quantized matrix once (tfm_model_pack; tfm_quant_pack, every build) and
      the forward pass multiplies the packed copies: the same logits bit for bit, faster decode, close to
      the read bandwidth where the weights are not in cache. Each matrix carries its copies
-     (tfm_weight.packed: one per matrix, one per expert of a stacked tensor); they are the only weights
+     (tfm_weight.packed: one per matrix, one per expert of a stacked tensor), all in one block
+     (tfm_model.packed_memory) in the order a decode step reads them, on huge pages where the system
+     has them (Linux: madvise(MADV_HUGEPAGE), which transparent huge pages in their usual "madvise"
+     mode need; 4 KiB pages cost a step a TLB miss every 4 KiB of weights); they are the only weights
      the forward pass reads; the mapped file pages packing read once stay mapped (clean page cache the
      kernel may reclaim, but counted in RSS: TinyLlama-1.1B q4_0 peaks at ~2x its file; dropping them
      needs madvise, which strict C99 headers do not declare). options.no_pack keeps the stored layout;

@@ -101,7 +101,9 @@
    SPEED
      A decode step reads every weight once, so a gemv is memory-bound only if its in-cache rate is
      well above the read bandwidth (one core does not fully overlap compute and its reads): the
-     kernels prefetch the next tile into L2 a block's share at a time. README has the measurements.
+     kernels prefetch the next tile into L2 a block's share at a time. tfm_quant_pack's copies are
+     aligned to 2 MiB and advised as huge pages (Linux), so that the stream does not miss the TLB every
+     4 KiB. README has the measurements.
 
    THREADS
      n_threads splits a gemv's (or gemm's) 16-row tiles in equal shares, but only above 512K
