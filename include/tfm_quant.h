@@ -1276,60 +1276,12 @@ static const tfm__qtype *const tfm__qtypes[] = {&tfm__q_f32, &tfm__q_f16, &tfm__
 #include "tfm_quant_kernels.h"
 #undef TFM__PN
 #if defined(TFM__DISPATCH)
-#define TFM__PN(name) TFM__PN_PASTE(name, TFM__PASS_SUFFIX)
-#define TFM__PN_PASTE(name, suffix) TFM__PN_PASTE2(name, suffix)
-#define TFM__PN_PASTE2(name, suffix) name##suffix
-#include "tfm_simd_rename.h"
-#undef TFM__SIMD_SCALAR
-
-#define TFM__SIMD_AVX2 1
-#define TFM__PASS_SUFFIX _avx2
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c")
-#endif
-#include "tfm_simd.h"
+#include "tfm_simd_pass.h"
 #include "tfm_quant_kernels.h"
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-#undef TFM__SIMD_AVX2
-#undef TFM__PASS_SUFFIX
-
-#define TFM__SIMD_AVX512 1
-#define TFM__HAS_AVX512BW 1
-#define TFM__HAS_AVX512VNNI 1
-#define TFM__PASS_SUFFIX _avx512
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")
-#endif
-#include "tfm_simd.h"
+#include "tfm_simd_pass.h"
 #include "tfm_quant_kernels.h"
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-#undef TFM__SIMD_AVX512
-#undef TFM__HAS_AVX512BW
-#undef TFM__HAS_AVX512VNNI
-#undef TFM__PASS_SUFFIX
-
+#include "tfm_simd_pass.h"
 /* back to the build's own layer for the code that follows */
-#include "tfm_simd_rename.h"
-#undef TFM__PN
-#undef TFM__PN_PASTE
-#undef TFM__PN_PASTE2
-#define TFM__SIMD_SCALAR 1
-#undef TFM__VF_N
-#define TFM__VF_N 1
 #undef TFM__WIDE_BIAS
 #define TFM__WIDE_BIAS 0
 static const tfm__qkern *const tfm__qkern_paths[] = {tfm__qkern_table, tfm__qkern_table_avx2, tfm__qkern_table_avx512};

@@ -1,13 +1,51 @@
-/* tfm_simd_rename.h - internal: the names tfm_simd.h and tfm_quant_kernels.h define, renamed by
- * the instruction set of the pass (TFM__PN: tfm__vf_add becomes tfm__vf_add_avx2) so that each set's
- * copy of the one kernel source can live in one translation unit (see RUN-TIME DISPATCH in
- * tfm_tensor.h). Included twice: the first time renames, the second time undoes it. A name added to
- * either file and missing here is a redefinition error in a portable x86-64 build. */
-#if !defined(TFM__SIMD_PASS)
-typedef int tfm__simd_rename_h_alone; /* an ISO C translation unit must declare something */
-#elif !defined(TFM__SIMD_RENAMED)
-#define TFM__SIMD_RENAMED 1
+/* tfm_simd_pass.h - internal: the instruction sets a portable x86-64 build dispatches to at run time,
+   one per inclusion (see RUN-TIME DISPATCH in tfm_tensor.h). A header with kernels to dispatch includes
+   its kernel file (a file without include guard) once as the build's own path, with TFM__PN(name) as
+   name, then, when TFM__DISPATCH is defined, once per set between inclusions of this file:
+       #include "tfm_simd_pass.h"    AVX2 + FMA + F16C begins
+       #include "tfm_<h>_kernels.h"
+       #include "tfm_simd_pass.h"    AVX-512 (F BW VL DQ VNNI) begins
+       #include "tfm_<h>_kernels.h"
+       #include "tfm_simd_pass.h"    back to the build's own (scalar) layer
+   tfm_tensor.h, the first, also includes tfm_simd.h (the f32 layer) in each pass, before its kernels.
+   Inside a pass: TFM__SIMD_<set>, TFM__VF_N and the set's extensions (TFM__HAS_*) are defined, the set's
+   target is on for every function (#pragma GCC target, or clang's attribute pragma: both span files)
+   and every name the kernel files define is suffixed by the set (TFM__PN, and the list below: a name
+   added to a kernel file and missing here is a redefinition error in a portable x86-64 build). */
+#if !defined(TFM__DISPATCH)
+typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare something */
+#elif !defined(TFM__DISPATCH_PASS)
+#define TFM__DISPATCH_PASS 1 /* ---------------- begin AVX2 */
+#undef TFM__PN
+#define TFM__PN(name) TFM__PN_PASTE(name, TFM__PASS_SUFFIX)
+#define TFM__PN_PASTE(name, suffix) TFM__PN_PASTE2(name, suffix)
+#define TFM__PN_PASTE2(name, suffix) name##suffix
 #define tfm__avx2_mask TFM__PN(tfm__avx2_mask)
+#define tfm__gemm_micro TFM__PN(tfm__gemm_micro)
+#define tfm__gemm_pack_block TFM__PN(tfm__gemm_pack_block)
+#define tfm__gemm_pack_w TFM__PN(tfm__gemm_pack_w)
+#define tfm__gemm_pack_x TFM__PN(tfm__gemm_pack_x)
+#define tfm__gemm_prefetch_step TFM__PN(tfm__gemm_prefetch_step)
+#define tfm__k_add TFM__PN(tfm__k_add)
+#define tfm__k_axpy TFM__PN(tfm__k_axpy)
+#define tfm__k_bf16_to_f32_row TFM__PN(tfm__k_bf16_to_f32_row)
+#define tfm__k_dot TFM__PN(tfm__k_dot)
+#define tfm__k_f16_to_f32_row TFM__PN(tfm__k_f16_to_f32_row)
+#define tfm__k_f32_to_bf16_row TFM__PN(tfm__k_f32_to_bf16_row)
+#define tfm__k_f32_to_f16_row TFM__PN(tfm__k_f32_to_f16_row)
+#define tfm__k_gelu_erf TFM__PN(tfm__k_gelu_erf)
+#define tfm__k_gelu_tanh TFM__PN(tfm__k_gelu_tanh)
+#define tfm__k_gemm_columns TFM__PN(tfm__k_gemm_columns)
+#define tfm__k_gemm_small TFM__PN(tfm__k_gemm_small)
+#define tfm__k_gemv_rows TFM__PN(tfm__k_gemv_rows)
+#define tfm__k_layernorm TFM__PN(tfm__k_layernorm)
+#define tfm__k_mul TFM__PN(tfm__k_mul)
+#define tfm__k_rmsnorm TFM__PN(tfm__k_rmsnorm)
+#define tfm__k_scale TFM__PN(tfm__k_scale)
+#define tfm__k_silu TFM__PN(tfm__k_silu)
+#define tfm__k_softcap TFM__PN(tfm__k_softcap)
+#define tfm__k_softmax TFM__PN(tfm__k_softmax)
+#define tfm__k_swiglu TFM__PN(tfm__k_swiglu)
 #define tfm__qbit4 TFM__PN(tfm__qbit4)
 #define tfm__qdec_iq4_nl TFM__PN(tfm__qdec_iq4_nl)
 #define tfm__qdec_iq4_xs TFM__PN(tfm__qdec_iq4_xs)
@@ -36,12 +74,16 @@ typedef int tfm__simd_rename_h_alone; /* an ISO C translation unit must declare 
 #define tfm__qsub_init TFM__PN(tfm__qsub_init)
 #define tfm__qword TFM__PN(tfm__qword)
 #define tfm__qzero TFM__PN(tfm__qzero)
+#define tfm__softmax_exp_sum TFM__PN(tfm__softmax_exp_sum)
 #define tfm__vf TFM__PN(tfm__vf)
 #define tfm__vf_add TFM__PN(tfm__vf_add)
 #define tfm__vf_div TFM__PN(tfm__vf_div)
+#define tfm__vf_erf TFM__PN(tfm__vf_erf)
 #define tfm__vf_exp TFM__PN(tfm__vf_exp)
 #define tfm__vf_fma TFM__PN(tfm__vf_fma)
 #define tfm__vf_fma1 TFM__PN(tfm__vf_fma1)
+#define tfm__vf_gelu_erf TFM__PN(tfm__vf_gelu_erf)
+#define tfm__vf_gelu_tanh TFM__PN(tfm__vf_gelu_tanh)
 #define tfm__vf_hmax TFM__PN(tfm__vf_hmax)
 #define tfm__vf_load TFM__PN(tfm__vf_load)
 #define tfm__vf_load_any TFM__PN(tfm__vf_load_any)
@@ -56,6 +98,8 @@ typedef int tfm__simd_rename_h_alone; /* an ISO C translation unit must declare 
 #define tfm__vf_mul_pow2 TFM__PN(tfm__vf_mul_pow2)
 #define tfm__vf_round TFM__PN(tfm__vf_round)
 #define tfm__vf_set1 TFM__PN(tfm__vf_set1)
+#define tfm__vf_silu TFM__PN(tfm__vf_silu)
+#define tfm__vf_softcap TFM__PN(tfm__vf_softcap)
 #define tfm__vf_store TFM__PN(tfm__vf_store)
 #define tfm__vf_store_bf16 TFM__PN(tfm__vf_store_bf16)
 #define tfm__vf_store_f16 TFM__PN(tfm__vf_store_f16)
@@ -63,6 +107,7 @@ typedef int tfm__simd_rename_h_alone; /* an ISO C translation unit must declare 
 #define tfm__vf_sub TFM__PN(tfm__vf_sub)
 #define tfm__vf_sum TFM__PN(tfm__vf_sum)
 #define tfm__vf_sum4 TFM__PN(tfm__vf_sum4)
+#define tfm__vf_tanh TFM__PN(tfm__vf_tanh)
 #define tfm__vf_zero TFM__PN(tfm__vf_zero)
 #define tfm__vi TFM__PN(tfm__vi)
 #define tfm__vi_add TFM__PN(tfm__vi_add)
@@ -90,9 +135,82 @@ typedef int tfm__simd_rename_h_alone; /* an ISO C translation unit must declare 
 #define tfm__vi_u16 TFM__PN(tfm__vi_u16)
 #define tfm__vi_xor TFM__PN(tfm__vi_xor)
 #define tfm__vi_zero TFM__PN(tfm__vi_zero)
+#undef TFM__SIMD_SCALAR
+#define TFM__SIMD_AVX2 1
+#undef TFM__VF_N
+#define TFM__VF_N 8
+#define TFM__PASS_SUFFIX _avx2
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 #else
-#undef TFM__SIMD_RENAMED
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+#endif
+#elif TFM__DISPATCH_PASS == 1
+#undef TFM__DISPATCH_PASS /* ---------------- end AVX2, begin AVX-512 */
+#define TFM__DISPATCH_PASS 2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#undef TFM__SIMD_AVX2
+#undef TFM__PASS_SUFFIX
+#define TFM__SIMD_AVX512 1
+#define TFM__HAS_AVX512BW 1
+#define TFM__HAS_AVX512VNNI 1
+#undef TFM__VF_N
+#define TFM__VF_N 16
+#define TFM__PASS_SUFFIX _avx512
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")
+#endif
+#else
+#undef TFM__DISPATCH_PASS /* ---------------- end AVX-512, back to the build's layer */
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#undef TFM__SIMD_AVX512
+#undef TFM__HAS_AVX512BW
+#undef TFM__HAS_AVX512VNNI
+#undef TFM__PASS_SUFFIX
+#define TFM__SIMD_SCALAR 1
+#undef TFM__VF_N
+#define TFM__VF_N 1
+#undef TFM__PN
+#undef TFM__PN_PASTE
+#undef TFM__PN_PASTE2
 #undef tfm__avx2_mask
+#undef tfm__gemm_micro
+#undef tfm__gemm_pack_block
+#undef tfm__gemm_pack_w
+#undef tfm__gemm_pack_x
+#undef tfm__gemm_prefetch_step
+#undef tfm__k_add
+#undef tfm__k_axpy
+#undef tfm__k_bf16_to_f32_row
+#undef tfm__k_dot
+#undef tfm__k_f16_to_f32_row
+#undef tfm__k_f32_to_bf16_row
+#undef tfm__k_f32_to_f16_row
+#undef tfm__k_gelu_erf
+#undef tfm__k_gelu_tanh
+#undef tfm__k_gemm_columns
+#undef tfm__k_gemm_small
+#undef tfm__k_gemv_rows
+#undef tfm__k_layernorm
+#undef tfm__k_mul
+#undef tfm__k_rmsnorm
+#undef tfm__k_scale
+#undef tfm__k_silu
+#undef tfm__k_softcap
+#undef tfm__k_softmax
+#undef tfm__k_swiglu
 #undef tfm__qbit4
 #undef tfm__qdec_iq4_nl
 #undef tfm__qdec_iq4_xs
@@ -121,12 +239,16 @@ typedef int tfm__simd_rename_h_alone; /* an ISO C translation unit must declare 
 #undef tfm__qsub_init
 #undef tfm__qword
 #undef tfm__qzero
+#undef tfm__softmax_exp_sum
 #undef tfm__vf
 #undef tfm__vf_add
 #undef tfm__vf_div
+#undef tfm__vf_erf
 #undef tfm__vf_exp
 #undef tfm__vf_fma
 #undef tfm__vf_fma1
+#undef tfm__vf_gelu_erf
+#undef tfm__vf_gelu_tanh
 #undef tfm__vf_hmax
 #undef tfm__vf_load
 #undef tfm__vf_load_any
@@ -141,6 +263,8 @@ typedef int tfm__simd_rename_h_alone; /* an ISO C translation unit must declare 
 #undef tfm__vf_mul_pow2
 #undef tfm__vf_round
 #undef tfm__vf_set1
+#undef tfm__vf_silu
+#undef tfm__vf_softcap
 #undef tfm__vf_store
 #undef tfm__vf_store_bf16
 #undef tfm__vf_store_f16
@@ -148,6 +272,7 @@ typedef int tfm__simd_rename_h_alone; /* an ISO C translation unit must declare 
 #undef tfm__vf_sub
 #undef tfm__vf_sum
 #undef tfm__vf_sum4
+#undef tfm__vf_tanh
 #undef tfm__vf_zero
 #undef tfm__vi
 #undef tfm__vi_add
