@@ -72,8 +72,12 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__qscales_k4 TFM__PN(tfm__qscales_k4)
 #define tfm__qsub TFM__PN(tfm__qsub)
 #define tfm__qsub_init TFM__PN(tfm__qsub_init)
+#define tfm__quantize_q8_0 TFM__PN(tfm__quantize_q8_0)
+#define tfm__quantize_q8_1 TFM__PN(tfm__quantize_q8_1)
+#define tfm__quantize_q8_K TFM__PN(tfm__quantize_q8_K)
 #define tfm__qword TFM__PN(tfm__qword)
 #define tfm__qzero TFM__PN(tfm__qzero)
+#define tfm__round_clamp TFM__PN(tfm__round_clamp)
 #define tfm__softmax_exp_sum TFM__PN(tfm__softmax_exp_sum)
 #define tfm__vf TFM__PN(tfm__vf)
 #define tfm__vf_add TFM__PN(tfm__vf_add)
@@ -135,6 +139,9 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__vi_u16 TFM__PN(tfm__vi_u16)
 #define tfm__vi_xor TFM__PN(tfm__vi_xor)
 #define tfm__vi_zero TFM__PN(tfm__vi_zero)
+#define tfm__x86_amax32 TFM__PN(tfm__x86_amax32)
+#define tfm__x86_nearest32 TFM__PN(tfm__x86_nearest32)
+#define tfm__x86_round32 TFM__PN(tfm__x86_round32)
 #undef TFM__SIMD_SCALAR
 #define TFM__SIMD_AVX2 1
 #undef TFM__VF_N
@@ -237,8 +244,12 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef tfm__qscales_k4
 #undef tfm__qsub
 #undef tfm__qsub_init
+#undef tfm__quantize_q8_0
+#undef tfm__quantize_q8_1
+#undef tfm__quantize_q8_K
 #undef tfm__qword
 #undef tfm__qzero
+#undef tfm__round_clamp
 #undef tfm__softmax_exp_sum
 #undef tfm__vf
 #undef tfm__vf_add
@@ -300,4 +311,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef tfm__vi_u16
 #undef tfm__vi_xor
 #undef tfm__vi_zero
+#undef tfm__x86_amax32
+#undef tfm__x86_nearest32
+#undef tfm__x86_round32
 #endif
