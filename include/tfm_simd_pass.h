@@ -20,6 +20,28 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define TFM__PN(name) TFM__PN_PASTE(name, TFM__PASS_SUFFIX)
 #define TFM__PN_PASTE(name, suffix) TFM__PN_PASTE2(name, suffix)
 #define TFM__PN_PASTE2(name, suffix) name##suffix
+#define tfm__attn_chunk TFM__PN(tfm__attn_chunk)
+#define tfm__attn_decode_chunk TFM__PN(tfm__attn_decode_chunk)
+#define tfm__attn_decode_chunk_f32 TFM__PN(tfm__attn_decode_chunk_f32)
+#define tfm__attn_decode_chunk_i8 TFM__PN(tfm__attn_decode_chunk_i8)
+#define tfm__attn_decode_qk TFM__PN(tfm__attn_decode_qk)
+#define tfm__attn_decode_softmax TFM__PN(tfm__attn_decode_softmax)
+#define tfm__attn_dequant TFM__PN(tfm__attn_dequant)
+#define tfm__attn_dqk TFM__PN(tfm__attn_dqk)
+#define tfm__attn_exp TFM__PN(tfm__attn_exp)
+#define tfm__attn_ld TFM__PN(tfm__attn_ld)
+#define tfm__attn_ld_n TFM__PN(tfm__attn_ld_n)
+#define tfm__attn_pv TFM__PN(tfm__attn_pv)
+#define tfm__attn_pv_1w TFM__PN(tfm__attn_pv_1w)
+#define tfm__attn_pv_4w TFM__PN(tfm__attn_pv_4w)
+#define tfm__attn_pv_narrow TFM__PN(tfm__attn_pv_narrow)
+#define tfm__attn_pv_row TFM__PN(tfm__attn_pv_row)
+#define tfm__attn_qk_micro TFM__PN(tfm__attn_qk_micro)
+#define tfm__attn_qk_row TFM__PN(tfm__attn_qk_row)
+#define tfm__attn_qk_tile TFM__PN(tfm__attn_qk_tile)
+#define tfm__attn_softmax_step TFM__PN(tfm__attn_softmax_step)
+#define tfm__attn_tile_finish TFM__PN(tfm__attn_tile_finish)
+#define tfm__attn_tile_keys TFM__PN(tfm__attn_tile_keys)
 #define tfm__avx2_mask TFM__PN(tfm__avx2_mask)
 #define tfm__gemm_micro TFM__PN(tfm__gemm_micro)
 #define tfm__gemm_pack_block TFM__PN(tfm__gemm_pack_block)
@@ -192,6 +214,28 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef TFM__PN
 #undef TFM__PN_PASTE
 #undef TFM__PN_PASTE2
+#undef tfm__attn_chunk
+#undef tfm__attn_decode_chunk
+#undef tfm__attn_decode_chunk_f32
+#undef tfm__attn_decode_chunk_i8
+#undef tfm__attn_decode_qk
+#undef tfm__attn_decode_softmax
+#undef tfm__attn_dequant
+#undef tfm__attn_dqk
+#undef tfm__attn_exp
+#undef tfm__attn_ld
+#undef tfm__attn_ld_n
+#undef tfm__attn_pv
+#undef tfm__attn_pv_1w
+#undef tfm__attn_pv_4w
+#undef tfm__attn_pv_narrow
+#undef tfm__attn_pv_row
+#undef tfm__attn_qk_micro
+#undef tfm__attn_qk_row
+#undef tfm__attn_qk_tile
+#undef tfm__attn_softmax_step
+#undef tfm__attn_tile_finish
+#undef tfm__attn_tile_keys
 #undef tfm__avx2_mask
 #undef tfm__gemm_micro
 #undef tfm__gemm_pack_block
