@@ -810,7 +810,7 @@ static const float tfm__attn_first[32] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 
 /* The tile of the h-th kv head of a decode task whose first head's tile is t0: its query rows, its
    rows of scores (lds apart) and its partial (slot_floats after the previous head's). */
-static tfm__attn_tile tfm__attn_decode_head(const tfm__attn_tile *t0, int h, size_t lds, size_t slot_floats)
+TFM__ATTN_SPECIALISE tfm__attn_tile tfm__attn_decode_head(const tfm__attn_tile *t0, int h, size_t lds, size_t slot_floats)
 {
     tfm__attn_tile t = *t0;
     size_t slot = (size_t)h * slot_floats;

@@ -307,7 +307,7 @@ TFM_API void tfm_file_writer_abort(tfm_file_writer *w);
 
 /* ---------------------------------------------------------------- build facts */
 
-/* "avx512", "avx2", "neon" or "scalar": the path the int8 kernels run (RUN-TIME DISPATCH in a portable
+/* "avx512", "avx2", "neon" or "scalar": the path the kernels run (RUN-TIME DISPATCH in a portable
    x86-64 build: the best the CPU has, or the one TFM_SIMD / tfm_simd_select named; otherwise the
    vector layer compiled in). */
 TFM_API const char *tfm_simd_name(void);
