@@ -243,11 +243,6 @@ TFM_API tfm_status tfm_quant_packed_gemm(float *y, size_t ldy, const float *x, s
 extern "C" {
 #endif
 
-/* the activation quantizers' 8-lane x86 helpers (AVX2 or AVX-512 builds, both with FMA and F16C) */
-#if (defined(TFM__SIMD_AVX512) || defined(TFM__SIMD_AVX2)) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-#define TFM__Q_X86 1
-#endif
-
 /* The reference quantizers below must round every product on its own, as GGML's source reads (and
    llama.cpp builds them: ggml-base without -march, so no fused multiply-adds). gcc contracts a * b + c
    into one fma in GNU and C++ modes: switched off for these functions; clang keeps to the pragma
@@ -258,26 +253,6 @@ extern "C" {
 #endif
 
 /* ---------------------------------------------------------------- rounding helpers */
-
-/* (int)roundf(v) clamped to [lo, hi] (|lo|, |hi| < 2^23); NaN gives 0. Equals GGML's roundf + int8
-   conversion on the values its quantizers produce, without undefined behaviour on others. Rounded
-   here rather than by libm's roundf: the fraction v - trunc(v) is exact, and a call into libm from
-   AVX-512 code can cost a state transition per element. (x86 rounds 8 lanes at a time the same way:
-   tfm__x86_round32.) */
-#if !defined(TFM__Q_X86)
-static int tfm__round_clamp(float v, int lo, int hi)
-{
-    int i;
-    float frac;
-    /* selects rather than branches: the inputs are data, the branches would mispredict */
-    v = v == v ? v : 0.0f;
-    v = v < (float)lo ? (float)lo : v;
-    v = v > (float)hi ? (float)hi : v;
-    i = (int)v;
-    frac = v - (float)i;
-    return i + (frac >= 0.5f) - (frac <= -0.5f);
-}
-#endif
 
 /* min(hi, (int)trunc(v)) for v >= 0; 0 for negative or NaN v (GGML's (int8_t)(v) then MIN). */
 static int tfm__trunc_clamp(float v, int hi)
@@ -306,115 +281,19 @@ static int tfm__imax(int a, int b) { return a > b ? a : b; }
 
 /* ---------------------------------------------------------------- legacy formats */
 
-#if defined(TFM__Q_X86)
-/* max |x| over 32 values, as the scalar loop's amax > a ? amax : a (for finite x the order of the
-   comparisons does not matter) */
-static float tfm__x86_amax32(const float *x)
-{
-    __m256 sign = _mm256_set1_ps(-0.0f), m = _mm256_andnot_ps(sign, _mm256_loadu_ps(x));
-    __m128 h;
-    int i;
-    for (i = 8; i < 32; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
-    h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_max_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h);
-}
-
-/* q[i] = tfm__round_clamp(x[i] * id, -127, 127) for 32 values, 8 lanes at a time */
-static void tfm__x86_round32(const float *x, float id, int8_t *q)
-{
-    const __m256 vid = _mm256_set1_ps(id), lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
-    const __m256 half = _mm256_set1_ps(0.5f), mhalf = _mm256_set1_ps(-0.5f);
-    __m256i r[4], p;
-    int i;
-    for (i = 0; i < 4; i++) {
-        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), vid), f;
-        __m256i t;
-        v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); /* NaN -> 0 */
-        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-        t = _mm256_cvttps_epi32(v);
-        f = _mm256_sub_ps(v, _mm256_cvtepi32_ps(t)); /* exact */
-        t = _mm256_sub_epi32(t, _mm256_castps_si256(_mm256_cmp_ps(f, half, _CMP_GE_OQ)));
-        r[i] = _mm256_add_epi32(t, _mm256_castps_si256(_mm256_cmp_ps(f, mhalf, _CMP_LE_OQ)));
-    }
-    /* the packs interleave 128-bit lanes: 4-byte groups come out as 0 2 4 6 1 3 5 7 */
-    p = _mm256_packs_epi16(_mm256_packs_epi32(r[0], r[1]), _mm256_packs_epi32(r[2], r[3]));
-    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_storeu_si256((__m256i *)(void *)q, p);
-}
-
-/* q[i] = clamp(nearest_int(x[i] * iscale), -128, 127) for 32 finite values (vcvtps2dq rounds half
-   to even like nearest_int) */
-static void tfm__x86_nearest32(const float *x, float iscale, int8_t *q)
-{
-    const __m256 vs = _mm256_set1_ps(iscale);
-    const __m256i lo = _mm256_set1_epi32(-128), hi = _mm256_set1_epi32(127);
-    __m256i r[4], p;
-    int i;
-    for (i = 0; i < 4; i++)
-        r[i] = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), vs)), lo), hi);
-    p = _mm256_packs_epi16(_mm256_packs_epi32(r[0], r[1]), _mm256_packs_epi32(r[2], r[3]));
-    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_storeu_si256((__m256i *)(void *)q, p);
-}
+/* The activation quantizers (tfm_quant_act_kernels.h) for the build's instruction set, then (a portable
+   x86-64 build) for each one it dispatches to; tfm__qact_quantizer picks the path that runs. */
+typedef void (*tfm__quantize_fn)(const float *x, void *y, size_t nb);
+#define TFM__PN(name) name
+#include "tfm_quant_act_kernels.h"
+#undef TFM__PN
+#if defined(TFM__DISPATCH)
+#include "tfm_simd_pass.h"
+#include "tfm_quant_act_kernels.h"
+#include "tfm_simd_pass.h"
+#include "tfm_quant_act_kernels.h"
+#include "tfm_simd_pass.h"
 #endif
-
-static void tfm__quantize_q8_0(const float *x, void *vy, size_t nb)
-{
-    tfm_block_q8_0 *y = (tfm_block_q8_0 *)vy;
-    size_t i;
-    int j;
-    for (i = 0; i < nb; i++, x += TFM_QK) {
-        float amax = 0.0f, d, id;
-#if defined(TFM__Q_X86)
-        amax = tfm__x86_amax32(x);
-#else
-        for (j = 0; j < TFM_QK; j++) {
-            float a = fabsf(x[j]);
-            amax = amax > a ? amax : a;
-        }
-#endif
-        d = amax / 127.0f;
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = tfm_f32_to_f16(d);
-#if defined(TFM__Q_X86)
-        tfm__x86_round32(x, id, y[i].qs);
-        (void)j;
-#else
-        for (j = 0; j < TFM_QK; j++) y[i].qs[j] = (int8_t)tfm__round_clamp(x[j] * id, -127, 127);
-#endif
-    }
-}
-
-static void tfm__quantize_q8_1(const float *x, void *vy, size_t nb)
-{
-    tfm_block_q8_1 *y = (tfm_block_q8_1 *)vy;
-    size_t i;
-    int j;
-    for (i = 0; i < nb; i++, x += TFM_QK) {
-        float amax = 0.0f, d, id;
-        int sum = 0;
-#if defined(TFM__Q_X86)
-        amax = tfm__x86_amax32(x);
-#else
-        for (j = 0; j < TFM_QK; j++) {
-            float a = fabsf(x[j]);
-            amax = amax > a ? amax : a;
-        }
-#endif
-        d = amax / 127.0f;
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = tfm_f32_to_f16(d);
-#if defined(TFM__Q_X86)
-        tfm__x86_round32(x, id, y[i].qs);
-#else
-        for (j = 0; j < TFM_QK; j++) y[i].qs[j] = (int8_t)tfm__round_clamp(x[j] * id, -127, 127);
-#endif
-        for (j = 0; j < TFM_QK; j++) sum += y[i].qs[j];
-        y[i].s = tfm_f32_to_f16((float)sum * d);
-    }
-}
 
 /* GGML's q4_0 / q5_0 rounding of one block of 32: d = v / -nmax for the first element v of largest
    magnitude, level = min(2 nmax - 1, trunc(x / d + nmax + 0.5)); returns d */
@@ -1052,56 +931,6 @@ static void tfm__quantize_q6_K(const float *x, void *vy, size_t nb)
     }
 }
 
-static void tfm__quantize_q8_K(const float *x, void *vy, size_t nb)
-{
-    tfm_block_q8_K *y = (tfm_block_q8_K *)vy;
-    size_t i;
-    int j, l;
-    for (i = 0; i < nb; i++, x += TFM_QK_K) {
-        float max = 0.0f, amax = 0.0f, iscale;
-        int finite = 0;
-#if defined(TFM__Q_X86)
-        /* the largest magnitude by vector, then its first element (the scalar loop's choice) */
-        for (j = 0; j < TFM_QK_K; j += 32) {
-            float a = tfm__x86_amax32(x + j);
-            amax = amax > a ? amax : a;
-        }
-        finite = amax - amax == 0.0f;
-        if (finite) {
-            for (j = 0; fabsf(x[j]) != amax; j++) continue;
-            max = x[j];
-        } else
-#endif
-        {
-            amax = 0.0f;
-            for (j = 0; j < TFM_QK_K; j++) {
-                if (fabsf(x[j]) > amax) {
-                    amax = fabsf(x[j]);
-                    max = x[j];
-                }
-            }
-        }
-        if (amax == 0.0f) {
-            memset(&y[i], 0, sizeof y[i]);
-            continue;
-        }
-        iscale = -127.0f / max;
-#if defined(TFM__Q_X86)
-        if (finite)
-            for (j = 0; j < TFM_QK_K; j += 32) tfm__x86_nearest32(x + j, iscale, y[i].qs + j);
-        else
-#endif
-            for (j = 0; j < TFM_QK_K; j++) y[i].qs[j] = (int8_t)tfm__imax(-128, tfm__imin(127, tfm__nearest_int(iscale * x[j])));
-        (void)finite;
-        for (j = 0; j < 16; j++) {
-            int sum = 0;
-            for (l = 0; l < 16; l++) sum += y[i].qs[16 * j + l];
-            y[i].bsums[j] = (int16_t)sum;
-        }
-        y[i].d = 1.0f / iscale;
-    }
-}
-
 static void tfm__dequantize_q8_K(const void *vx, float *y, size_t nb)
 {
     const tfm_block_q8_K *x = (const tfm_block_q8_K *)vx;
@@ -1278,60 +1107,12 @@ static const tfm__qtype *const tfm__qtypes[] = {&tfm__q_f32, &tfm__q_f16, &tfm__
 #include "tfm_quant_kernels.h"
 #undef TFM__PN
 #if defined(TFM__DISPATCH)
-#define TFM__PN(name) TFM__PN_PASTE(name, TFM__PASS_SUFFIX)
-#define TFM__PN_PASTE(name, suffix) TFM__PN_PASTE2(name, suffix)
-#define TFM__PN_PASTE2(name, suffix) name##suffix
-#include "tfm_simd_rename.h"
-#undef TFM__SIMD_SCALAR
-
-#define TFM__SIMD_AVX2 1
-#define TFM__PASS_SUFFIX _avx2
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c")
-#endif
-#include "tfm_simd.h"
+#include "tfm_simd_pass.h"
 #include "tfm_quant_kernels.h"
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-#undef TFM__SIMD_AVX2
-#undef TFM__PASS_SUFFIX
-
-#define TFM__SIMD_AVX512 1
-#define TFM__HAS_AVX512BW 1
-#define TFM__HAS_AVX512VNNI 1
-#define TFM__PASS_SUFFIX _avx512
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")
-#endif
-#include "tfm_simd.h"
+#include "tfm_simd_pass.h"
 #include "tfm_quant_kernels.h"
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-#undef TFM__SIMD_AVX512
-#undef TFM__HAS_AVX512BW
-#undef TFM__HAS_AVX512VNNI
-#undef TFM__PASS_SUFFIX
-
+#include "tfm_simd_pass.h"
 /* back to the build's own layer for the code that follows */
-#include "tfm_simd_rename.h"
-#undef TFM__PN
-#undef TFM__PN_PASTE
-#undef TFM__PN_PASTE2
-#define TFM__SIMD_SCALAR 1
-#undef TFM__VF_N
-#define TFM__VF_N 1
 #undef TFM__WIDE_BIAS
 #define TFM__WIDE_BIAS 0
 static const tfm__qkern *const tfm__qkern_paths[] = {tfm__qkern_table, tfm__qkern_table_avx2, tfm__qkern_table_avx512};
@@ -1419,9 +1200,22 @@ static void tfm__qact_sums(tfm__qact_rows *r, size_t c)
     }
 }
 
+/* the quantizer of an activation type (q8_0, q8_1, q8_K) on the path that runs */
+static tfm__quantize_fn tfm__qact_quantizer(const tfm__qtype *A)
+{
+#if defined(TFM__DISPATCH)
+    static const tfm__quantize_fn *const paths[] = {tfm__qact_quantizers, tfm__qact_quantizers_avx2, tfm__qact_quantizers_avx512};
+    const tfm__quantize_fn *q = paths[tfm__simd_path()];
+#else
+    const tfm__quantize_fn *q = tfm__qact_quantizers;
+#endif
+    return q[A->type == TFM_Q8_0 ? 0 : A->type == TFM_Q8_1 ? 1 : 2];
+}
+
 /* m rows of x (ldx apart) quantized to A */
 static void tfm__qact_quantize(tfm__qact_rows *r, const tfm__qtype *A, const float *x, size_t ldx, int m, int n_threads)
 {
+    const tfm__quantize_fn quantize = tfm__qact_quantizer(A);
     int c;
     /* ~1 ns per value: a team only for a few tens of microseconds of work */
     TFM__PARALLEL_FOR((double)m * (double)r->a.cols >= 65536.0 ? n_threads : 1)
@@ -1429,7 +1223,7 @@ static void tfm__qact_quantize(tfm__qact_rows *r, const tfm__qtype *A, const flo
         union { tfm_block_q8_0 z; tfm_block_q8_1 o; tfm_block_q8_K k; } blk;
         size_t b;
         for (b = 0; b < r->a.nb; b++) {
-            A->quantize(x + (size_t)c * ldx + b * A->block, &blk, 1);
+            quantize(x + (size_t)c * ldx + b * A->block, &blk, 1);
             tfm__qact_block(r, (size_t)c, b, A, (const unsigned char *)&blk);
         }
         tfm__qact_sums(r, (size_t)c);

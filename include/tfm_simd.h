@@ -4,7 +4,7 @@
    tfm_tensor.h includes it once for the instruction set the build targets. A portable x86-64 build
    (no -mavx2/-march) includes it again for each instruction set it dispatches to at run time, with
    TFM__SIMD_* naming the set, the set's target switched on for the functions (#pragma GCC target,
-   or clang's attribute pragma) and every name renamed by tfm_simd_rename.h: see RUN-TIME DISPATCH in
+   or clang's attribute pragma) and every name renamed (tfm_simd_pass.h): see RUN-TIME DISPATCH in
    tfm_tensor.h. Hence no include guard, and nothing here may be defined outside a function body
    but the layer's own names. */
 #if !defined(TFM__SIMD_PASS)

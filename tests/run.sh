@@ -7,7 +7,7 @@
 #   scalar   -DTFM_NO_SIMD: the portable fallback path
 #   avx2     -mavx2 -mfma -mf16c without AVX-512: the AVX2 path (when the CPU has AVX2)
 #   dispatch a portable build (-O2 without -march, x86-64): every test on the path the library picks at
-#            run time (checked to be the best /proc/cpuinfo allows), then tensor, quant and gguf_model
+#            run time (checked to be the best /proc/cpuinfo allows), then tensor, quant, attention and gguf_model
 #            once per lower path the CPU has (TFM_SIMD=avx2, scalar)
 #   cxx      the implementation compiled as C++ by g++, linked with the C tests
 #   clang    clang for the tests and the implementation (when clang is installed)
@@ -226,7 +226,7 @@ run_one() {
         [ "$best" = avx2 ] && paths=auto
         paths="$paths scalar"
         if [ "$(uname -m)" != x86_64 ]; then echo "== dispatch: skipped (x86-64 only)"
-        else TFM_TEST_QUICK=1 TFM_TEST_EXPECT_SIMD=$best SIMD_PATHS=$paths DISPATCH_TESTS="tensor quant gguf_model" \
+        else TFM_TEST_QUICK=1 TFM_TEST_EXPECT_SIMD=$best SIMD_PATHS=$paths DISPATCH_TESTS="tensor quant attention gguf_model" \
             run_config dispatch gcc "$cflags -O2 $omp" gcc "$cflags -O2 $omp" "$omp -lm"; fi ;;
     cxx) TFM_TEST_QUICK=1 run_config cxx gcc "$cflags -O2 $native $omp -DTFM_TEST_IMPL_CXX" g++ "$cxxflags -O2 $native $omp" "$omp -lm" ;;
     clang)
