@@ -84,8 +84,9 @@
      from GGML rows (gathered). Per type there is only a row of a table (block shape, activation type,
      zero point, which fp16 field does what) and a decoder that turns the block's bytes into unsigned
      levels, one byte per element, and its integer sub-block scales, as GGML's own code reads them but
-     16 rows at once. A gemv (and a gemm of up to 3 rows) decodes as it goes; a gemm of more rows
-     decodes each 16-row tile once per 1024 columns and runs 4 activation rows at a time over it, so
+     16 rows at once. A gemv decodes as it goes; so does a gemm of 2 to 8 rows (a decode step of a few
+     sequences), each decoded block dotted with 4 activation rows at once; a gemm of more rows decodes
+     each 16-row tile once per 1024 columns and runs 4 activation rows at a time over it. Either way
      the weights are read once per call. The lanes are TFM__VF_N wide (16 AVX-512, 8 AVX2, 4 NEON, 1
      scalar): a 16-row tile is 1 to 16 lane groups.
 
