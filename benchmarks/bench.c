@@ -419,11 +419,13 @@ static float bench_read_sum(const float *p, size_t n)
 
 #define BENCH_BW_BYTES ((size_t)512 << 20)
 
-/* Best of 3 read passes and 2 copies; each thread reads (or copies) its contiguous share. */
+/* Best of 3 read passes and 2 copies; each thread reads (or copies) its contiguous share. The buffer
+   comes from the allocator of the packed weights (tfm__alloc_streamed: huge pages where the system has
+   them), so that a model's decode is measured against what the same memory can deliver. */
 static void bench_measure_bandwidth(int threads, double *read_gbps, double *copy_gbps)
 {
     size_t n = BENCH_BW_BYTES / sizeof(float), i;
-    float *buf = (float *)tfm_aligned_alloc(BENCH_BW_BYTES);
+    float *buf = (float *)tfm__alloc_streamed(BENCH_BW_BYTES);
     float sinks[BENCH_MAX_THREADS] = {0};
     volatile float sink;
     double best_read = INFINITY, best_copy = INFINITY;

@@ -102,7 +102,9 @@
    SPEED
      A decode step reads every weight once, so a gemv is memory-bound only if its in-cache rate is
      well above the read bandwidth (one core does not fully overlap compute and its reads): the
-     kernels prefetch the next tile into L2 a block's share at a time. README has the measurements.
+     kernels prefetch the next tile into L2 a block's share at a time. tfm_quant_pack's copies are
+     aligned to 2 MiB and advised as huge pages (Linux), so that the stream does not miss the TLB every
+     4 KiB. README has the measurements.
 
    THREADS
      n_threads splits a gemv's (or gemm's) 16-row tiles in equal shares, but only above 512K
@@ -197,7 +199,7 @@ typedef struct tfm_quant_packed {
     tfm_dtype dtype; /* of the original rows */
     int rows, cols;
     size_t bytes;    /* of data */
-    void *data;      /* the layout, 64-byte aligned (tfm_aligned_alloc; tfm_quant_packed_free) */
+    void *data;      /* the layout, 64-byte aligned (huge pages where the system has them; tfm_quant_packed_free) */
 } tfm_quant_packed;
 
 /* 1 if wtype is a weight type with int8 kernels (every build packs all of them), else 0. */
@@ -1805,28 +1807,34 @@ static void tfm__qpack_tile(unsigned char *dst, const tfm__qtype *T, const unsig
     }
 }
 
-tfm_status tfm_quant_pack(tfm_quant_packed *out, tfm_dtype wtype, const void *w, int rows, int cols, int n_threads)
+/* The bytes of the packed copy of rows x cols of wtype (0: the arguments are refused; the reason in *status) */
+static size_t tfm__qpack_bytes(tfm_dtype wtype, const void *w, int rows, int cols, tfm_status *status)
 {
     const tfm__qtype *T;
-    size_t nb, row_bytes, tile_bytes, tiles;
-    unsigned char *data;
-    int t;
-    if (!out) return TFM_ERR_INVALID_ARGUMENT;
-    memset(out, 0, sizeof *out);
-    if (!w || rows <= 0 || cols <= 0) return TFM_ERR_INVALID_ARGUMENT;
-    if (!(T = tfm__qweight(wtype))) return TFM_ERR_UNSUPPORTED;
-    if ((size_t)cols % T->block) return TFM_ERR_SHAPE;
-    if (!tfm__aligned(w, wtype)) return TFM_ERR_INVALID_ARGUMENT;
-    nb = (size_t)cols / T->block;
-    row_bytes = nb * tfm__qblock_bytes(T);
-    tile_bytes = tfm__qtile_bytes(T, nb);
+    size_t tile_bytes, tiles;
+    *status = TFM_ERR_INVALID_ARGUMENT;
+    if (!w || rows <= 0 || cols <= 0) return 0;
+    if (!(T = tfm__qweight(wtype))) return *status = TFM_ERR_UNSUPPORTED, 0;
+    if ((size_t)cols % T->block) return *status = TFM_ERR_SHAPE, 0;
+    if (!tfm__aligned(w, wtype)) return 0;
+    tile_bytes = tfm__qtile_bytes(T, (size_t)cols / T->block);
     tiles = ((size_t)rows + TFM__QROWS - 1) / TFM__QROWS;
-    if (tiles > SIZE_MAX / tile_bytes) return TFM_ERR_OUT_OF_RANGE;
-    data = (unsigned char *)tfm_aligned_alloc(tiles * tile_bytes);
-    if (!data) return TFM_ERR_OUT_OF_MEMORY;
+    if (tiles > SIZE_MAX / tile_bytes) return *status = TFM_ERR_OUT_OF_RANGE, 0;
+    *status = TFM_OK;
+    return tiles * tile_bytes;
+}
+
+/* tfm_quant_pack into data (64-byte aligned, tfm__qpack_bytes long): out does not own it */
+static void tfm__qpack_into(tfm_quant_packed *out, tfm_dtype wtype, const void *w, int rows, int cols, int n_threads,
+                            unsigned char *data)
+{
+    const tfm__qtype *T = tfm__qweight(wtype);
+    const size_t nb = (size_t)cols / T->block, row_bytes = nb * tfm__qblock_bytes(T), tile_bytes = tfm__qtile_bytes(T, nb);
+    const int tiles = (rows + TFM__QROWS - 1) / TFM__QROWS;
+    int t;
     n_threads = tfm__threads(n_threads);
     TFM__PARALLEL_FOR((double)rows * (double)cols >= 65536.0 ? n_threads : 1)
-    for (t = 0; t < (int)tiles; t++) {
+    for (t = 0; t < tiles; t++) {
         const int r0 = t * TFM__QROWS;
         tfm__qpack_tile(data + (size_t)t * tile_bytes, T, (const unsigned char *)w + (size_t)r0 * row_bytes, row_bytes,
                         rows - r0 < TFM__QROWS ? rows - r0 : TFM__QROWS, nb);
@@ -1834,8 +1842,20 @@ tfm_status tfm_quant_pack(tfm_quant_packed *out, tfm_dtype wtype, const void *w,
     out->dtype = wtype;
     out->rows = rows;
     out->cols = cols;
-    out->bytes = tiles * tile_bytes;
+    out->bytes = (size_t)tiles * tile_bytes;
     out->data = data;
+}
+
+tfm_status tfm_quant_pack(tfm_quant_packed *out, tfm_dtype wtype, const void *w, int rows, int cols, int n_threads)
+{
+    tfm_status status;
+    size_t bytes;
+    unsigned char *data;
+    if (!out) return TFM_ERR_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    if (!(bytes = tfm__qpack_bytes(wtype, w, rows, cols, &status))) return status;
+    if (!(data = (unsigned char *)tfm__alloc_streamed(bytes))) return TFM_ERR_OUT_OF_MEMORY;
+    tfm__qpack_into(out, wtype, w, rows, cols, n_threads, data);
     return TFM_OK;
 }
 

@@ -957,6 +957,24 @@ static void test_quantized_gguf_round_trip(void)
         TT_ASSERT(m->token_embd.dtype == types[ti] && m->output.tensor.data == m->token_embd.data, "%s: tensors", tfm_dtype_name(types[ti]));
         TT_ASSERT((m->output.packed != NULL) == tfm_quant_packable(types[ti]),
                   "%s: the tied classifier is packed iff the build packs the type", tfm_dtype_name(types[ti]));
+        if (m->output.packed) { /* every copy in the one block, back to back in the order a step reads them */
+            const unsigned char *at = (const unsigned char *)m->packed_memory;
+            const tfm_weight *order[8];
+            int l, j, k = 0;
+            for (l = 0; l < m->config.n_layers; l++) {
+                const tfm_layer *L = &m->layers[l];
+                order[0] = &L->wq, order[1] = &L->wk, order[2] = &L->wv, order[3] = &L->wo;
+                order[4] = &L->ffn_gate, order[5] = &L->ffn_up, order[6] = &L->ffn_down;
+                for (j = 0; j < 7; j++) {
+                    if (!order[j]->packed) continue;
+                    TT_ASSERT(order[j]->packed[0].data == (const void *)at && (uintptr_t)at % 64 == 0, "%s: layer %d matrix %d at %td",
+                              tfm_dtype_name(types[ti]), l, j, (const unsigned char *)order[j]->packed[0].data - at);
+                    at += order[j]->packed[0].bytes, k++;
+                }
+            }
+            TT_ASSERT(k == 7 * m->config.n_layers && m->output.packed[0].data == (const void *)at, "%s: %d copies, then the classifier",
+                      tfm_dtype_name(types[ti]), k);
+        }
         for (t = 0; t < 3; t++) {
             tfm_context *prefill, *decode;
             if (t == 2) tfm_model_unpack(m); /* the same weights as stored: the forward pass takes the plain kernels */
