@@ -15,6 +15,12 @@
 #if defined(_WIN32)
 #include <windows.h> /* the implementation included it already (tfm_file_map) */
 #endif
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 static int bench_all(int argc, char **argv);
 
@@ -453,6 +459,76 @@ static void bench_measure_bandwidth(int threads, double *read_gbps, double *copy
     tfm_aligned_free(buf);
     *read_gbps = (double)BENCH_BW_BYTES / best_read * 1e-9;
     *copy_gbps = (double)BENCH_BW_BYTES / best_copy * 1e-9; /* half read + half written */
+}
+
+double bench_int8_peak_gops(int threads)
+{
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+    double best = INFINITY;
+    long iters = 4000000;
+    int rep;
+    volatile int sink = 0;
+    for (rep = 0; rep < 5; rep++) {
+        double start = 0, end = 0;
+        int sinks[64] = {0};
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+#endif
+        {
+            __m512i a0 = _mm512_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            __m512i a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+            const __m512i u = _mm512_set1_epi8(1), w = _mm512_set1_epi8(1);
+            long it;
+#if defined(_OPENMP)
+#pragma omp barrier
+            if (omp_get_thread_num() == 0) start = bench_now();
+#else
+            start = bench_now();
+#endif
+            for (it = 0; it < iters; it++) {
+                a0 = _mm512_dpbusd_epi32(a0, u, w), a1 = _mm512_dpbusd_epi32(a1, u, w), a2 = _mm512_dpbusd_epi32(a2, u, w);
+                a3 = _mm512_dpbusd_epi32(a3, u, w), a4 = _mm512_dpbusd_epi32(a4, u, w), a5 = _mm512_dpbusd_epi32(a5, u, w);
+                a6 = _mm512_dpbusd_epi32(a6, u, w), a7 = _mm512_dpbusd_epi32(a7, u, w), a8 = _mm512_dpbusd_epi32(a8, u, w);
+                a9 = _mm512_dpbusd_epi32(a9, u, w), a10 = _mm512_dpbusd_epi32(a10, u, w), a11 = _mm512_dpbusd_epi32(a11, u, w);
+            }
+#if defined(_OPENMP)
+#pragma omp barrier
+            if (omp_get_thread_num() == 0) end = bench_now();
+            sinks[omp_get_thread_num() % 64] =
+#else
+            end = bench_now();
+            sinks[0] =
+#endif
+                _mm512_reduce_add_epi32(_mm512_add_epi32(
+                    _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
+                    _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7)),
+                                     _mm512_add_epi32(_mm512_add_epi32(a8, a9), _mm512_add_epi32(a10, a11)))));
+        }
+        sink += sinks[0];
+        if (end - start < best) best = end - start;
+    }
+    (void)sink;
+    return 2.0 * 64.0 * 12.0 * (double)iters * threads / best * 1e-9;
+#else
+    (void)threads;
+    return 0;
+#endif
+}
+
+double bench_token_macs(const tfm_model *m)
+{
+    double macs = 0;
+    int l;
+    for (l = 0; l < m->config.n_layers; l++) {
+        const tfm_layer *L = &m->layers[l];
+        const tfm_weight *w[7];
+        int i;
+        w[0] = &L->wq, w[1] = &L->wk, w[2] = &L->wv, w[3] = &L->wo, w[4] = &L->ffn_gate, w[5] = &L->ffn_up;
+        w[6] = &L->ffn_down;
+        for (i = 0; i < 7; i++)
+            if (w[i]->tensor.data) macs += (double)w[i]->tensor.ne[0] * (double)w[i]->tensor.ne[1];
+    }
+    return macs;
 }
 
 #define BENCH_MAX_CEILINGS 16

@@ -103,6 +103,12 @@ typedef struct bench_ceiling {
 
 /* Measured on first use for each thread count (about a second), then cached for the run. */
 const bench_ceiling *bench_ceiling_get(int threads);
+/* Peak int8 multiply-adds of vpdpbusd (64 a vector instruction) as GOP/s x 2, like FLOPs, on `threads`
+   threads: 0 where the build has no AVX-512 VNNI. */
+double bench_int8_peak_gops(int threads);
+/* Multiply-adds of one token through every matrix of the model's blocks (attention's own products and
+   the classifier apart). */
+double bench_token_macs(const tfm_model *m);
 /* 100 * value / ceiling, or NaN when the ceiling is unknown. */
 double bench_pct(double value, double ceiling);
 

@@ -32,9 +32,6 @@
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
-#if defined(__AVX512VNNI__) && defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 /* ---------------------------------------------------------------- embedding throughput */
 
@@ -48,79 +45,6 @@ static double load_average(void)
         fclose(f);
     }
     return v;
-}
-
-/* Peak int8 multiply-adds of vpdpbusd (64 a vector instruction) as GOP/s x 2, like FLOPs, on `threads`
-   threads: 0 where the build has no VNNI. */
-static double int8_peak_gops(int threads)
-{
-#if defined(__AVX512VNNI__) && defined(__AVX512F__)
-    double best = INFINITY;
-    long iters = 4000000;
-    int rep;
-    volatile int sink = 0;
-    for (rep = 0; rep < 5; rep++) {
-        double start = 0, end = 0;
-        int sinks[64] = {0};
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-#endif
-        {
-            __m512i a0 = _mm512_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            __m512i a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-            const __m512i u = _mm512_set1_epi8(1), w = _mm512_set1_epi8(1);
-            long it;
-#if defined(_OPENMP)
-#pragma omp barrier
-            if (omp_get_thread_num() == 0) start = bench_now();
-#else
-            start = bench_now();
-#endif
-            for (it = 0; it < iters; it++) {
-                a0 = _mm512_dpbusd_epi32(a0, u, w), a1 = _mm512_dpbusd_epi32(a1, u, w), a2 = _mm512_dpbusd_epi32(a2, u, w);
-                a3 = _mm512_dpbusd_epi32(a3, u, w), a4 = _mm512_dpbusd_epi32(a4, u, w), a5 = _mm512_dpbusd_epi32(a5, u, w);
-                a6 = _mm512_dpbusd_epi32(a6, u, w), a7 = _mm512_dpbusd_epi32(a7, u, w), a8 = _mm512_dpbusd_epi32(a8, u, w);
-                a9 = _mm512_dpbusd_epi32(a9, u, w), a10 = _mm512_dpbusd_epi32(a10, u, w), a11 = _mm512_dpbusd_epi32(a11, u, w);
-            }
-#if defined(_OPENMP)
-#pragma omp barrier
-            if (omp_get_thread_num() == 0) end = bench_now();
-            sinks[omp_get_thread_num() % 64] =
-#else
-            end = bench_now();
-            sinks[0] =
-#endif
-                _mm512_reduce_add_epi32(_mm512_add_epi32(
-                    _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
-                    _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7)),
-                                     _mm512_add_epi32(_mm512_add_epi32(a8, a9), _mm512_add_epi32(a10, a11)))));
-        }
-        sink += sinks[0];
-        if (end - start < best) best = end - start;
-    }
-    (void)sink;
-    return 2.0 * 64.0 * 12.0 * (double)iters * threads / best * 1e-9;
-#else
-    (void)threads;
-    return 0;
-#endif
-}
-
-/* Multiply-adds of one token through every matrix of the model (attention's own products apart). */
-static double token_macs(const tfm_model *m)
-{
-    double macs = 0;
-    int l;
-    for (l = 0; l < m->config.n_layers; l++) {
-        const tfm_layer *L = &m->layers[l];
-        const tfm_weight *w[7];
-        int i;
-        w[0] = &L->wq, w[1] = &L->wk, w[2] = &L->wv, w[3] = &L->wo, w[4] = &L->ffn_gate, w[5] = &L->ffn_up;
-        w[6] = &L->ffn_down;
-        for (i = 0; i < 7; i++)
-            if (w[i]->tensor.data) macs += (double)w[i]->tensor.ne[0] * (double)w[i]->tensor.ne[1];
-    }
-    return macs;
 }
 
 typedef struct embed_job {
@@ -215,7 +139,7 @@ static int bench_embed_model(int argc, char **argv)
             start = i + 1;
         }
     for (l = 0; l < m->config.n_layers; l++) quantized |= tfm_quant_vec_dot_type(m->layers[l].wq.tensor.dtype) != TFM_F32;
-    macs = token_macs(m);
+    macs = bench_token_macs(m);
     if (!csv) {
         double load = load_average();
         printf("embedding %d lines of %s, batches of %ld, with %s (%s matrices); load average %.2f\n", n_lines, text, batch,
@@ -225,7 +149,7 @@ static int bench_embed_model(int argc, char **argv)
         tfm_context_params p;
         embed_job job;
         const bench_ceiling *ceil = bench_ceiling_get(threads[t]);
-        double peak = quantized ? int8_peak_gops(threads[t]) : ceil->fma_gflops, best = INFINITY, lcpp_best = INFINITY;
+        double peak = quantized ? bench_int8_peak_gops(threads[t]) : ceil->fma_gflops, best = INFINITY, lcpp_best = INFINITY;
         bench_row row;
         long r;
         memset(&job, 0, sizeof job);

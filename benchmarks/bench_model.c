@@ -22,7 +22,10 @@
    --parallel N decodes N sequences side by side (tfm_forward_batch: each weight matrix read once a
    step for all N): tg_tok_s is then the total over the N, tg1_tok_s one sequence alone, speedup their
    ratio; --batched-bench runs llama.cpp's llama-batched-bench -npp 1 -ntg n -npl N after ours in each
-   rep (its S_TG: lcpp_tg_tok_s, tg_ratio ours over it).
+   rep (its S_TG: lcpp_tg_tok_s, tg_ratio ours over it). The step's limits beside them, in tok/s: mem_limit
+   = N x read_bw / weight_gb (each weight read once a step for the N), int8_limit = int8_gops / (2 x the
+   multiply-adds of a token through every matrix, the classifier's included; int8_gops: vpdpbusd's peak,
+   measured), and pct_limit, tg_tok_s over the lower of the two.
    --llama-bench does the same with llama.cpp's llama-bench on a GGUF file (`-p P -n N -t T -r 1`, its own
    warm-up included): the same two tests, its avg_ts of each; columns lcpp_pp_tok_s and lcpp_tg_tok_s. */
 #include "bench.h"
@@ -281,6 +284,22 @@ static int bench_model_parallel(tfm_model *model, const char *path, int n_seq, i
         bench_row_num(&row, "tg_tok_s", tg, 1);
         bench_row_num(&row, "tg1_tok_s", tg1, 1);
         bench_row_num(&row, "speedup", tg1 > 0 ? tg / tg1 : NAN, 2);
+        {
+            /* the step's limits: every weight read once (N tokens a step) at the read bandwidth, or N
+               tokens' multiply-adds at the int8 peak, whichever is slower */
+            const bench_ceiling *ceil = bench_ceiling_get(threads[i]);
+            const double weight_gb = (double)tfm_model_weight_bytes(model) * 1e-9, int8 = bench_int8_peak_gops(threads[i]);
+            const tfm_tensor *out = &model->output.tensor;
+            const double macs = bench_token_macs(model) + (out->data ? (double)out->ne[0] * (double)out->ne[1] : 0);
+            const double mem_limit = n_seq * ceil->read_gbps / weight_gb, int8_limit = int8 > 0 ? int8 * 1e9 / (2 * macs) : NAN;
+            const double limit = int8_limit < mem_limit ? int8_limit : mem_limit;
+            bench_row_num(&row, "weight_gb", weight_gb, 3);
+            bench_row_num(&row, "read_bw", ceil->read_gbps, 1);
+            bench_row_num(&row, "int8_gops", int8 > 0 ? int8 : NAN, 0);
+            bench_row_num(&row, "mem_limit", mem_limit, 1);
+            bench_row_num(&row, "int8_limit", int8_limit, 1);
+            bench_row_num(&row, "pct_limit", bench_pct(tg, limit), 1);
+        }
         if (batched) {
             bench_row_num(&row, "lcpp_tg_tok_s", lcpp > 0 ? lcpp : NAN, 1);
             bench_row_num(&row, "tg_ratio", lcpp > 0 ? tg / lcpp : NAN, 2);

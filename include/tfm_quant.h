@@ -84,8 +84,9 @@
      from GGML rows (gathered). Per type there is only a row of a table (block shape, activation type,
      zero point, which fp16 field does what) and a decoder that turns the block's bytes into unsigned
      levels, one byte per element, and its integer sub-block scales, as GGML's own code reads them but
-     16 rows at once. A gemv (and a gemm of up to 3 rows) decodes as it goes; a gemm of more rows
-     decodes each 16-row tile once per 1024 columns and runs 4 activation rows at a time over it, so
+     16 rows at once. A gemv decodes as it goes; so does a gemm of 2 to 8 rows (a decode step of a few
+     sequences), each decoded block dotted with 4 activation rows at once; a gemm of more rows decodes
+     each 16-row tile once per 1024 columns and runs 4 activation rows at a time over it. Either way
      the weights are read once per call. The lanes are TFM__VF_N wide (16 AVX-512, 8 AVX2, 4 NEON, 1
      scalar): a 16-row tile is 1 to 16 lane groups.
 
@@ -997,6 +998,8 @@ typedef struct tfm__qkern {
     void (*dot)(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next);
     void (*decode)(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t);
     void (*mm)(float *y, size_t ldy, const tfm__qtile *t, size_t nbk, const tfm__qact *a, size_t b0, int m, int nr, int first);
+    /* 16 rows dotted with m (1..4) activation rows at once: y[i * 16 + r], 4 x 16 floats written */
+    void (*dotm)(const tfm__qsrc *w, const tfm__qact *a, int m, size_t nb, float *y, const tfm__qsrc *next);
 } tfm__qkern;
 
 /* ---------------------------------------------------------------- the packed layout
@@ -1051,7 +1054,8 @@ struct tfm__qtile {
     X(q3_K, tfm__qdec_q3_K) X(q5_K, tfm__qdec_q5_K) X(iq4_xs, tfm__qdec_iq4_xs)
 #define TFM__QK_ENUM(name, dec) TFM__QK_##name,
 enum { TFM__QK_NONE = -1, TFM__QKERNEL_TYPES(TFM__QK_ENUM) TFM__QK_COUNT };
-#define TFM__QKERNELS_ENTRY(name, dec) {TFM__PN(tfm__qdot_##name), TFM__PN(tfm__qdecode_##name), TFM__PN(tfm__qmm_##name)},
+#define TFM__QKERNELS_ENTRY(name, dec) \
+    {TFM__PN(tfm__qdot_##name), TFM__PN(tfm__qdecode_##name), TFM__PN(tfm__qmm_##name), TFM__PN(tfm__qdotm_##name)},
 #define TFM__QKERNELS_DEFINE(name, dec)                                                                                \
     static void TFM__PN(tfm__qdot_##name)(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next) \
     {                                                                                                                   \
@@ -1067,6 +1071,18 @@ enum { TFM__QK_NONE = -1, TFM__QKERNEL_TYPES(TFM__QK_ENUM) TFM__QK_COUNT };
                                          int nr, int first)                                                             \
     {                                                                                                                   \
         tfm__qmm_body(&tfm__q_##name, y, ldy, t, nbk, a, b0, m, nr, first);                                              \
+    }                                                                                                                   \
+    static void TFM__PN(tfm__qdotm_##name)(const tfm__qsrc *w, const tfm__qact *a, int m, size_t nb, float *y,          \
+                                           const tfm__qsrc *next)                                                       \
+    {                                                                                                                   \
+        if (w->row_bytes) {                                                                                             \
+            if (m <= 2) tfm__qdotm_body(&tfm__q_##name, dec, 0, w, a, 2, m, nb, y, next);                               \
+            else tfm__qdotm_body(&tfm__q_##name, dec, 0, w, a, 4, m, nb, y, next);                                      \
+        } else if (m <= 2) {                                                                                            \
+            tfm__qdotm_body(&tfm__q_##name, dec, 1, w, a, 2, m, nb, y, next);                                           \
+        } else {                                                                                                        \
+            tfm__qdotm_body(&tfm__q_##name, dec, 1, w, a, 4, m, nb, y, next);                                           \
+        }                                                                                                               \
     }
 
 /* ---------------------------------------------------------------- the table */
@@ -1283,6 +1299,30 @@ static void tfm__qdot_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float
     }
 }
 
+/* tfm__qdot_tiles for a few activation rows: 4 at a time through the many-rows dot kernel, which
+   decodes each block once for all of them (the first 4 prefetch the next tile; the next 4 find this
+   one in cache) */
+static void tfm__qdotm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int r0, int r1, int t0, int t1)
+{
+    const tfm__qkern *K = tfm__qkernels(w->T);
+    int t, i0, k;
+    for (t = t0; t < t1; t++) {
+        const tfm__qsrc s = tfm__qmat_tile(w, t);
+        const int first = t * TFM__QROWS, lo = first > r0 ? first : r0;
+        const int hi = first + TFM__QROWS < r1 ? first + TFM__QROWS : r1;
+        tfm__qsrc next;
+        if (t + 1 < t1) next = tfm__qmat_tile(w, t + 1);
+        for (i0 = 0; i0 < m; i0 += 4) {
+            float out[4 * TFM__QROWS];
+            const tfm__qact ai = tfm__qact_row(a, i0);
+            const int mi = m - i0 < 4 ? m - i0 : 4;
+            K->dotm(&s, &ai, mi, w->nb, out, i0 == 0 && t + 1 < t1 ? &next : NULL);
+            for (k = 0; k < mi; k++)
+                memcpy(y + (size_t)(i0 + k) * ldy + (size_t)(lo - r0), out + k * TFM__QROWS + (lo - first), (size_t)(hi - lo) * sizeof(float));
+        }
+    }
+}
+
 /* Y[i][16 t ..] for row-tiles [t0, t1) and m >= 4 activation rows: each tile decoded a chunk of K at a
    time, which all m rows then pass over (the weights are read once per call) */
 static void tfm__qmm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int t0, int t1)
@@ -1314,7 +1354,9 @@ static int tfm__gemv_threads(int n_threads, double weights)
     return weights < TFM__GEMV_MIN_WEIGHTS ? 1 : n_threads;
 }
 
-#define TFM__QMM_MIN_ROWS 4 /* activation rows from which a gemm decodes its tiles once for all rows */
+/* activation rows from which a gemm decodes its tiles once into a buffer for all rows; below, the
+   many-rows dot kernel decodes each block in registers for 4 rows at a time */
+#define TFM__QMM_MIN_ROWS 9
 
 /* Y[i][r - r0] = rows [r0, r1) of W times the m activation rows; the row-tiles split in equal shares
    over the threads (each output computed by one thread, in the one order: no result depends on the
@@ -1328,7 +1370,8 @@ static void tfm__qmatmul(const tfm__qmat *w, const tfm__qact *a, int m, float *y
     for (th = 0; th < n_threads; th++) {
         const int a0 = t0 + (t1 - t0) * th / n_threads, a1 = t0 + (t1 - t0) * (th + 1) / n_threads;
         if (a0 >= a1) continue;
-        if (m < TFM__QMM_MIN_ROWS || r0 % TFM__QROWS || r1 != w->rows) tfm__qdot_tiles(w, a, m, y, ldy, r0, r1, a0, a1);
+        if (m == 1) tfm__qdot_tiles(w, a, m, y, ldy, r0, r1, a0, a1);
+        else if (m < TFM__QMM_MIN_ROWS || r0 % TFM__QROWS || r1 != w->rows) tfm__qdotm_tiles(w, a, m, y, ldy, r0, r1, a0, a1);
         else tfm__qmm_tiles(w, a, m, y - r0, ldy, a0, a1);
     }
 }

@@ -602,6 +602,75 @@ TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec,
 }
 
 
+/* y[i * 16 + r] = row r of the tile w dotted with activation row i, for M (2 or 4, a constant where it
+   is inlined) activation rows sharing each decoded block: a decode step of M sequences reads and
+   decodes each weight once for all of them. Rows i >= m repeat row m - 1 (their outputs are written,
+   the caller ignores them). Each row's sums follow tfm__qdot_body's order exactly (the integer sums
+   are exact, the float update is the same chain), so row i equals the gemv of that row bit for bit. */
+TFM__Q_FORCE_INLINE void tfm__qdotm_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, const tfm__qsrc *w, const tfm__qact *a,
+                                        int M, int m, size_t nb, float *y, const tfm__qsrc *next)
+{
+    const int groups = T->block / T->group, n = T->group / 4;
+    tfm__qsub sub[TFM__QSUBS];
+    tfm__vf acc[TFM__QSUBS][4];
+    const int8_t *q[4];
+    const int32_t *s16[4];
+    const float *d[4], *s[4];
+    size_t b;
+    int c, i, k, t;
+    for (k = 0; k < M; k++) {
+        const size_t row = (size_t)(k < m ? k : m - 1);
+        q[k] = a->q + row * a->cols;
+        s16[k] = a->s16 + row * (a->cols / 16);
+        d[k] = a->d + row * a->nb;
+        s[k] = a->s ? a->s + row * a->nb : NULL;
+    }
+    for (c = 0; c < TFM__QSUBS; c++) {
+        tfm__qsub_init(&sub[c], T, w, c, packed);
+        for (k = 0; k < M; k++) acc[c][k] = tfm__vf_zero();
+    }
+    for (b = 0; b < nb; b++) {
+        tfm__qprefetch_next(T, next, b, nb);
+        for (c = 0; c < TFM__QSUBS; c++) {
+            tfm__vi isum[4], msum[4];
+            tfm__vf dw, dm = tfm__vf_zero();
+            for (k = 0; k < M; k++) isum[k] = msum[k] = tfm__vi_zero();
+            TFM__Q_UNROLL
+            for (i = 0; i < groups; i++) {
+                tfm__vi L[8], sc = tfm__vi_zero(), mn = tfm__vi_zero();
+                const int g = dec(&sub[c], packed, b, i, L, &sc, &mn);
+                TFM__Q_UNROLL
+                for (k = 0; k < M; k++) {
+                    const int8_t *qk = q[k] + b * T->block + (size_t)g * T->group;
+                    const int32_t gsum = tfm__qgroup_sum(T, s16[k] + b * (T->block / 16), g);
+                    tfm__vi r0 = tfm__vi_set1(-tfm__qzero(T) * gsum), r1 = tfm__vi_zero();
+                    TFM__Q_UNROLL
+                    for (t = 0; t < n; t++) { /* two chains of a group of 8 vectors for two rows (latency) */
+                        if (M == 2 && n == 8 && t % 2) r1 = tfm__qdot4(T, r1, L[t], qk + 4 * t);
+                        else r0 = tfm__qdot4(T, r0, L[t], qk + 4 * t);
+                    }
+                    r0 = tfm__vi_add(r0, r1);
+                    isum[k] = groups == 1 ? r0 : tfm__vi_add(isum[k], tfm__vi_mul(r0, sc));
+                    if (T->min == TFM__QMIN_SUB) msum[k] = tfm__vi_add(msum[k], tfm__vi_mul(mn, tfm__vi_set1(gsum)));
+                }
+            }
+            dw = tfm__qhalf_f32(&sub[c], packed, b, 0, T->half_at[0]);
+            if (T->min != TFM__QMIN_NONE) dm = tfm__qhalf_f32(&sub[c], packed, b, 1, T->half_at[1]);
+            TFM__Q_UNROLL
+            for (k = 0; k < M; k++) {
+                const tfm__vf da = tfm__vf_set1(d[k][b]);
+                acc[c][k] = tfm__vf_fma1(tfm__vi_float(isum[k]), tfm__vf_mul(dw, da), acc[c][k]);
+                if (T->min == TFM__QMIN_ADD) acc[c][k] = tfm__vf_fma1(dm, tfm__vf_set1(s[k][b]), acc[c][k]);
+                if (T->min == TFM__QMIN_SUB)
+                    acc[c][k] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum[k])), tfm__vf_mul(dm, da), acc[c][k]);
+            }
+        }
+    }
+    for (c = 0; c < TFM__QSUBS; c++)
+        for (k = 0; k < M; k++) tfm__vf_store(y + k * TFM__QROWS + c * TFM__VF_N, acc[c][k]);
+}
+
+
 TFM__Q_FORCE_INLINE void tfm__qdecode_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, const tfm__qsrc *w, size_t b0,
                                           size_t nbk, tfm__qtile *tl)
 {

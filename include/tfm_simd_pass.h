@@ -83,6 +83,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__qdecoder TFM__PN(tfm__qdecoder)
 #define tfm__qdot4 TFM__PN(tfm__qdot4)
 #define tfm__qdot_body TFM__PN(tfm__qdot_body)
+#define tfm__qdotm_body TFM__PN(tfm__qdotm_body)
 #define tfm__qgroup_sum TFM__PN(tfm__qgroup_sum)
 #define tfm__qhalf_f32 TFM__PN(tfm__qhalf_f32)
 #define tfm__qhalf_u16 TFM__PN(tfm__qhalf_u16)
@@ -277,6 +278,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef tfm__qdecoder
 #undef tfm__qdot4
 #undef tfm__qdot_body
+#undef tfm__qdotm_body
 #undef tfm__qgroup_sum
 #undef tfm__qhalf_f32
 #undef tfm__qhalf_u16

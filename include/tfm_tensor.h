@@ -588,27 +588,67 @@ static uint64_t tfm__hash_lane(uint64_t lane, uint64_t word)
     return tfm__hash_rotl(lane + word * TFM__HASH_P2, 31) * TFM__HASH_P1;
 }
 
-uint64_t tfm_hash64(const void *data, size_t n, uint64_t seed)
+/* tfm_hash64 of bytes that arrive in parts: begin, add the parts in order, end gives tfm_hash64 of
+   their concatenation (a state file hashes a large piece a cache-sized part at a time, beside its copy) */
+typedef struct tfm__hasher {
+    uint64_t lane[4], n;
+    unsigned char tail[32]; /* a stripe's first `held` bytes, waiting for the rest */
+    size_t held;
+} tfm__hasher;
+
+static void tfm__hasher_begin(tfm__hasher *h, uint64_t seed)
+{
+    int j;
+    for (j = 0; j < 4; j++) h->lane[j] = seed + (uint64_t)(j + 1) * TFM__HASH_P1;
+    h->n = 0;
+    h->held = 0;
+}
+
+/* four independent multiply chains: the checksum runs at several bytes a cycle */
+static void tfm__hasher_stripes(uint64_t *lane, const unsigned char *p, size_t stripes)
+{
+    size_t i;
+    int j;
+    for (i = 0; i < stripes; i++, p += 32)
+        for (j = 0; j < 4; j++) lane[j] = tfm__hash_lane(lane[j], tfm__hash_le64(p + 8 * j));
+}
+
+static void tfm__hasher_add(tfm__hasher *h, const void *data, size_t n)
 {
     const unsigned char *p = (const unsigned char *)data;
-    uint64_t lane[4], h;
-    unsigned char tail[32];
-    size_t i = 0, rest;
-    int j;
-    for (j = 0; j < 4; j++) lane[j] = seed + (uint64_t)(j + 1) * TFM__HASH_P1;
-    if (!p) n = 0;
-    /* four independent multiply chains: the checksum runs at several bytes a cycle */
-    for (; i + 32 <= n; i += 32)
-        for (j = 0; j < 4; j++) lane[j] = tfm__hash_lane(lane[j], tfm__hash_le64(p + i + 8 * j));
-    rest = n - i;
-    if (rest) {
-        memset(tail, 0, sizeof tail);
-        memcpy(tail, p + i, rest);
-        for (j = 0; j < 4; j++) lane[j] = tfm__hash_lane(lane[j], tfm__hash_le64(tail + 8 * j));
+    h->n += n;
+    if (h->held) {
+        size_t take = n < 32 - h->held ? n : 32 - h->held;
+        memcpy(h->tail + h->held, p, take);
+        h->held += take, p += take, n -= take;
+        if (h->held < 32) return;
+        tfm__hasher_stripes(h->lane, h->tail, 1);
+        h->held = 0;
     }
-    h = (uint64_t)n * TFM__HASH_P2;
-    for (j = 0; j < 4; j++) h = tfm__hash_rotl(h ^ tfm__hash_mix(lane[j]), 27) * TFM__HASH_P1;
-    return tfm__hash_mix(h);
+    tfm__hasher_stripes(h->lane, p, n / 32);
+    h->held = n % 32;
+    if (h->held) memcpy(h->tail, p + n - h->held, h->held);
+}
+
+static uint64_t tfm__hasher_end(tfm__hasher *h)
+{
+    uint64_t out;
+    int j;
+    if (h->held) { /* the last stripe, zero-padded */
+        memset(h->tail + h->held, 0, 32 - h->held);
+        tfm__hasher_stripes(h->lane, h->tail, 1);
+    }
+    out = h->n * TFM__HASH_P2;
+    for (j = 0; j < 4; j++) out = tfm__hash_rotl(out ^ tfm__hash_mix(h->lane[j]), 27) * TFM__HASH_P1;
+    return tfm__hash_mix(out);
+}
+
+uint64_t tfm_hash64(const void *data, size_t n, uint64_t seed)
+{
+    tfm__hasher h;
+    tfm__hasher_begin(&h, seed);
+    if (data) tfm__hasher_add(&h, data, n);
+    return tfm__hasher_end(&h);
 }
 
 /* ---------------------------------------------------------------- dtypes */

@@ -1057,6 +1057,80 @@ static void test_packed(void)
     }
 }
 
+/* How far the documented order may lie from the float64 dot of the dequantized operands: the float
+   rounding of the sum, plus for q4_1 and q5_1 the activations' s = d * sum(q) stored in fp16 (the
+   format's, as GGML's: the kernel's m * s term carries s's rounding, at most 2^-11 of it). */
+static double few_rows_tolerance(tfm_dtype wt, const unsigned char *w, const unsigned char *xq, size_t n, double want)
+{
+    tfm_dtype at = tfm_quant_vec_dot_type(wt);
+    double tol = 1e-5 * (1.0 + fabs(want)) + 1e-6 * (double)n;
+    size_t b;
+    if (wt == TFM_Q4_1 || wt == TFM_Q5_1)
+        for (b = 0; b < n / bsize(wt); b++) {
+            decoded dw, da;
+            decode_block(wt, w + b * bbytes(wt), &dw);
+            decode_block(at, xq + b * bbytes(at), &da);
+            tol += fabs(dw.M) * fabs(da.s) * ldexp(1.0, -10);
+        }
+    return tol;
+}
+
+/* A decode step of a few sequences (tfm_forward_batch): 2 to 9 activation rows through the kernel that
+   decodes each block once for 4 of them (9: the decode-once-then-mm path), GGML rows and packed, 1 and
+   2 threads, on 37 rows (a partial 16-row tile) and an odd number of blocks: every row equals the
+   documented order (reference_dot) bit for bit, and the float64 dot of the dequantized operands within
+   few_rows_tolerance. */
+static void test_gemm_few_rows(void)
+{
+    const int n = 37, m_max = 9;
+    size_t wi;
+    tt_seed(83);
+    for (wi = 0; wi < N_WEIGHT_TYPES; wi++) {
+        tfm_dtype wt = weight_types[wi], at = tfm_quant_vec_dot_type(wt);
+        const int k = (int)bsize(wt) * (bsize(wt) == 32 ? 13 : 3);
+        const size_t row_bytes = (size_t)k / bsize(wt) * bbytes(wt), xq_bytes = (size_t)k / bsize(at) * bbytes(at);
+        const size_t ldx = (size_t)k + 5, ldy = (size_t)n + 3;
+        float *wf = (float *)tt_alloc((size_t)n * k * 4), *x = (float *)tt_alloc((size_t)m_max * ldx * 4);
+        float *y = (float *)tt_alloc((size_t)m_max * ldy * 4);
+        unsigned char *w = (unsigned char *)tt_alloc((size_t)n * row_bytes), *xq = (unsigned char *)tt_alloc((size_t)m_max * xq_bytes);
+        tfm_quant_packed p;
+        int m, r, c, packed, threads;
+        tt_fill(wf, (size_t)n * k, -1.0f, 1.0f);
+        tt_fill(x, (size_t)m_max * ldx, -3.0f, 3.0f);
+        TT_ASSERT(tfm_quantize(wt, wf, w, (size_t)n, (size_t)k, 1) == TFM_OK, "quantize");
+        TT_ASSERT(tfm_quant_pack(&p, wt, w, n, k, 1) == TFM_OK, "pack");
+        for (c = 0; c < m_max; c++) tfm_quantize_row(at, x + (size_t)c * ldx, xq + (size_t)c * xq_bytes, (size_t)k);
+        for (m = 2; m <= m_max; m++) {
+            if (tt_quick() && m != 2 && m != 5 && m != 8) continue;
+            for (packed = 0; packed < 2; packed++)
+                for (threads = 1; threads <= 2; threads++) {
+                    const float sentinel = -7.0f;
+                    for (c = 0; c < m_max * (int)ldy; c++) y[c] = sentinel;
+                    TT_ASSERT((packed ? tfm_quant_packed_gemm(y, ldy, x, ldx, &p, m, threads, NULL, 0)
+                                      : tfm_quant_gemm(y, ldy, x, ldx, wt, w, m, n, k, threads)) == TFM_OK, "gemm");
+                    for (c = 0; c < m_max; c++)
+                        for (r = 0; r < (int)ldy; r++) {
+                            const float got = y[(size_t)c * ldy + (size_t)r];
+                            const unsigned char *wr = w + (size_t)r * row_bytes, *xr = xq + (size_t)c * xq_bytes;
+                            if (c >= m || r >= n) {
+                                TT_ASSERT(got == sentinel, "%s m=%d: y[%d][%d] written outside the output", tfm_dtype_name(wt), m, c, r);
+                                continue;
+                            }
+                            TT_ASSERT(got == reference_dot(wt, wr, xr, (size_t)k), "%s m=%d %s %d threads: y[%d][%d] = %.9g, documented order %.9g",
+                                      tfm_dtype_name(wt), m, packed ? "packed" : "rows", threads, c, r, got, reference_dot(wt, wr, xr, (size_t)k));
+                            if (!packed && threads == 1) {
+                                double want = dequantized_dot(wt, wr, xr, (size_t)k);
+                                TT_ASSERT(fabs(got - want) <= few_rows_tolerance(wt, wr, xr, (size_t)k, want),
+                                          "%s m=%d: y[%d][%d] = %.9g, float64 %.9g", tfm_dtype_name(wt), m, c, r, got, want);
+                            }
+                        }
+                }
+        }
+        tfm_quant_packed_free(&p);
+        free(wf); free(x); free(y); free(w); free(xq);
+    }
+}
+
 static void test_packed_bad_input(void)
 {
     unsigned char w[2 * 34];
@@ -1259,6 +1333,7 @@ int main(void)
     TT_RUN(test_vec_dot);
     TT_RUN(test_gemv_on_synth15m_blocks);
     TT_RUN(test_gemv_gemm);
+    TT_RUN(test_gemm_few_rows);
     TT_RUN(test_gemv_row_blocks);
     TT_RUN(test_packed);
     TT_RUN(test_packed_bad_input);

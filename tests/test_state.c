@@ -451,6 +451,52 @@ static void test_save_file_never_over_the_model(void)
 }
 
 /* The fingerprint: the same file twice agrees, another seed or another quantization differs. */
+/* The checksum at the end of a state is the documented one: tfm_hash64 chained over each piece of the
+   layout (header, layer records, payload size, tokens, logits, each layer's K then V rows), computed
+   here from the saved bytes; with a vocabulary of 33000 the logits are one piece of 132000 bytes, longer
+   than the part a load reads and hashes at a time (128 KiB), and the file of it loads again. */
+static void test_checksum_of_the_pieces(void)
+{
+    enum { BIG_VOCAB = 33000, N = 21, ROW = KV_HEADS * (DIM / HEADS) * 4 };
+    tfm_model *m = load_model(11, BIG_VOCAB);
+    tfm_context *a, *b;
+    unsigned char *buf;
+    size_t size = 0, wrote = 0, at = 0;
+    uint64_t h = 0, stored = 0;
+    int t[N], l, i;
+    char path[1200];
+    tfm_error err;
+    TT_ASSERT(m, "setup");
+    a = new_context(m, "flash", TFM_F32, 40, 2);
+    b = new_context(m, "flash", TFM_F32, 40, 1);
+    TT_ASSERT(a && b, "contexts");
+    random_tokens(t, N);
+    buf = (unsigned char *)tt_alloc(4 * BIG_VOCAB);
+    TT_CHECK(prefill(a, t, N, (float *)(void *)buf)); /* with the logits */
+    free(buf);
+    TT_CHECK(tfm_context_state_save(a, NULL, 0, &size, &err) == TFM_OK);
+    TT_ASSERT(size == 48 + 48 * LAYERS + 8 + 4 * N + 4 * BIG_VOCAB + 2 * LAYERS * N * ROW + 8, "state of %zu bytes", size);
+    buf = (unsigned char *)tt_alloc(size);
+    TT_CHECK(tfm_context_state_save(a, buf, size, &wrote, &err) == TFM_OK && wrote == size);
+    h = tfm_hash64(buf, 48, h), at = 48;
+    for (l = 0; l < LAYERS; l++) h = tfm_hash64(buf + at, 48, h), at += 48;
+    h = tfm_hash64(buf + at, 8, h), at += 8;
+    h = tfm_hash64(buf + at, 4 * N, h), at += 4 * N;
+    h = tfm_hash64(buf + at, 4 * BIG_VOCAB, h), at += 4 * BIG_VOCAB;
+    for (l = 0; l < 2 * LAYERS; l++) h = tfm_hash64(buf + at, (size_t)N * ROW, h), at += (size_t)N * ROW;
+    TT_ASSERT(at + 8 == size, "layout");
+    for (i = 7; i >= 0; i--) stored = stored << 8 | buf[at + (size_t)i];
+    TT_ASSERT(stored == h, "checksum %016llx, the pieces give %016llx", (unsigned long long)stored, (unsigned long long)h);
+    snprintf(path, sizeof path, "%s", build_path("test_state_big.bin"));
+    TT_ASSERT(tfm_context_state_save_file(a, path, &err) == TFM_OK, "save file: %s", err.message);
+    TT_ASSERT(tfm_context_state_load_file(b, path, &err) == TFM_OK, "load file: %s", err.message);
+    TT_CHECK(tfm_context_pos(b) == N && memcmp(tfm_context_logits(b), tfm_context_logits(a), 4 * BIG_VOCAB) == 0);
+    remove(path);
+    free(buf);
+    tfm_context_free(a), tfm_context_free(b);
+    tfm_model_free(m);
+}
+
 static void test_fingerprint(void)
 {
     tfm_model *a = load_model(8, VOCAB), *b, *c;
@@ -482,6 +528,7 @@ int main(int argc, char **argv)
     TT_RUN(test_save_load_continues);
     TT_RUN(test_copy_refusals);
     TT_RUN(test_bad_states);
+    TT_RUN(test_checksum_of_the_pieces);
     TT_RUN(test_fingerprint);
     TT_RUN(test_save_file_never_over_the_model);
     free(model_file);
