@@ -18,13 +18,13 @@ pass=0 fail=0 skip=0
 
 # build_tool NAME EXE: examples/NAME.c built with $cc, or copied from TFM_CLI_TOOLS (the tools `make` has just
 # built with these flags, kept up to date by the Makefile's dependencies on every header) when that is set.
-# With TFM_CLI_IMPL (an object of the implementation built with these flags) and TFM_CLI_LINK (the command
+# With TFM_CLI_IMPL (objects of the implementation built with these flags) and TFM_CLI_LINK (the command
 # that links it), the program is compiled with TFM_IMPLEMENTATION_ELSEWHERE and linked with that object, as
 # `make` builds the tools: the implementation is compiled once, not once a program.
 compile_program() {
     if [ -n "${TFM_CLI_IMPL:-}" ]; then
         $cc -DTFM_IMPLEMENTATION_ELSEWHERE -c "$1" -o "$2.o" 2>"$out/cli_build.log" &&
-            ${TFM_CLI_LINK:-$cc} "$2.o" "$TFM_CLI_IMPL" -o "$2" -lm 2>>"$out/cli_build.log"
+            ${TFM_CLI_LINK:-$cc} "$2.o" $TFM_CLI_IMPL -o "$2" -lm 2>>"$out/cli_build.log"
     else $cc "$1" -o "$2" -lm 2>"$out/cli_build.log"; fi
 }
 build_tool() {

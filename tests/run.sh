@@ -157,7 +157,14 @@ run_config() {
         local tools="" impl_object="" impl_link=""
         if [ "$cfg" = native ] && make --no-print-directory -s all BUILD="$build_root" OPENMP="$OPENMP" >"$dir/make.log" 2>&1
         then tools=$build_root; fi
-        if [ "$cfg" = clangsan ]; then impl_object=$(cd "$dir" && pwd)/impl_umbrella.o impl_link="$impl_cc $ld_flags"; fi
+        if [ "$cfg" = clangsan ]; then
+            # the umbrella's allocations go to the tests' hooks: a program gets plain ones
+            printf '%s\n' '#include <stdlib.h>' 'void *test_malloc(size_t bytes) { return malloc(bytes); }' \
+                'void test_free(void *p) { free(p); }' 'void *test_realloc(void *p, size_t bytes) { return realloc(p, bytes); }' \
+                >"$dir/plain_hooks.c"
+            $cc $cc_flags -c "$dir/plain_hooks.c" -o "$dir/plain_hooks.o" 2>>"$dir/cli_hooks.log"
+            impl_object="$(cd "$dir" && pwd)/impl_umbrella.o $(cd "$dir" && pwd)/plain_hooks.o" impl_link="$impl_cc $ld_flags"
+        fi
         TFM_CLI_TOOLS=$tools TFM_CLI_IMPL=$impl_object TFM_CLI_LINK=$impl_link TFM_BENCH=${TFM_BENCH:-$build_root/tfm-bench} \
             run_script cli "$dir/cli.stderr" tests/cli.sh "$dir" "$cc $cc_flags"
     fi
