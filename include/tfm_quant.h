@@ -1117,8 +1117,8 @@ static const tfm__qtype *const tfm__qtypes[] = {&tfm__q_f32, &tfm__q_f16, &tfm__
                                                 &tfm__q_q8_0, &tfm__q_q4_0, &tfm__q_q4_1, &tfm__q_q5_0, &tfm__q_q5_1, &tfm__q_iq4_nl,
                                                 &tfm__q_q2_K, &tfm__q_q3_K, &tfm__q_q4_K, &tfm__q_q5_K, &tfm__q_q6_K, &tfm__q_iq4_xs};
 
-/* The kernels for the build's instruction set, then (a portable x86-64 build) for each one it can
-   dispatch to at run time; tfm__qkernels picks the table of the path tfm__simd_path() names. */
+/* The kernels for the build's instruction set, then (a portable build) for each one it can dispatch
+   to at run time; tfm__qkernels picks the table of the path tfm__simd_path() names. */
 #define TFM__PN(name) name
 #include "tfm_quant_kernels.h"
 #undef TFM__PN
@@ -1132,6 +1132,12 @@ static const tfm__qtype *const tfm__qtypes[] = {&tfm__q_f32, &tfm__q_f16, &tfm__
 #undef TFM__WIDE_BIAS
 #define TFM__WIDE_BIAS 0
 static const tfm__qkern *const tfm__qkern_paths[] = {tfm__qkern_table, tfm__qkern_table_avx2, tfm__qkern_table_avx512};
+#elif defined(TFM__DISPATCH_DOTPROD)
+#include "tfm_simd_pass.h"
+#include "tfm_simd.h"
+#include "tfm_quant_kernels.h"
+#include "tfm_simd_pass.h"
+static const tfm__qkern *const tfm__qkern_paths[] = {tfm__qkern_table, tfm__qkern_table_dotprod};
 #else
 static const tfm__qkern *const tfm__qkern_paths[] = {tfm__qkern_table};
 #endif

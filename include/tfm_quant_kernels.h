@@ -155,6 +155,9 @@ TFM__INLINE tfm__vi tfm__vi_dot(tfm__vi acc, tfm__vi u, tfm__vi s)
     int8x16_t a = vreinterpretq_s8_s32(u), b = vreinterpretq_s8_s32(s);
 #if defined(__ARM_FEATURE_DOTPROD)
     return vdotq_s32(acc, a, b);
+#elif defined(TFM__HAS_DOTPROD) /* clang's dispatched pass: the extension is on, vdotq_s32 undeclared */
+    __asm__("sdot %0.4s, %1.16b, %2.16b" : "+w"(acc) : "w"(a), "w"(b));
+    return acc;
 #else /* lane i: bytes 4i..4i+3, through 16-bit products and two pairwise sums */
     int32x4_t lo = vpaddlq_s16(vmull_s8(vget_low_s8(a), vget_low_s8(b)));
     int32x4_t hi = vpaddlq_s16(vmull_s8(vget_high_s8(a), vget_high_s8(b)));

@@ -11,11 +11,17 @@
    Inside a pass: TFM__SIMD_<set>, TFM__VF_N and the set's extensions (TFM__HAS_*) are defined, the set's
    target is on for every function (#pragma GCC target, or clang's attribute pragma: both span files)
    and every name the kernel files define is suffixed by the set (TFM__PN, and the list below: a name
-   added to a kernel file and missing here is a redefinition error in a portable x86-64 build). */
-#if !defined(TFM__DISPATCH)
+   added to a kernel file and missing here is a redefinition error in a portable x86-64 build).
+   A portable aarch64 build (TFM__DISPATCH_DOTPROD) has one pass, NEON with the dot product, into which
+   only tfm_quant.h includes its kernels (the int8 kernels are all that differ):
+       #include "tfm_simd_pass.h"    NEON + dot product begins (TFM__HAS_DOTPROD)
+       #include "tfm_simd.h"
+       #include "tfm_quant_kernels.h"
+       #include "tfm_simd_pass.h"    back to plain NEON */
+#if !defined(TFM__DISPATCH) && !defined(TFM__DISPATCH_DOTPROD)
 typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare something */
 #elif !defined(TFM__DISPATCH_PASS)
-#define TFM__DISPATCH_PASS 1 /* ---------------- begin AVX2 */
+#define TFM__DISPATCH_PASS 1 /* ---------------- begin AVX2 (aarch64: NEON + dot product) */
 #undef TFM__PN
 #define TFM__PN(name) TFM__PN_PASTE(name, TFM__PASS_SUFFIX)
 #define TFM__PN_PASTE(name, suffix) TFM__PN_PASTE2(name, suffix)
@@ -165,6 +171,18 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__x86_amax32 TFM__PN(tfm__x86_amax32)
 #define tfm__x86_nearest32 TFM__PN(tfm__x86_nearest32)
 #define tfm__x86_round32 TFM__PN(tfm__x86_round32)
+#if defined(TFM__DISPATCH_DOTPROD)
+/* the only aarch64 pass; gcc's pragma also defines __ARM_FEATURE_DOTPROD (and declares vdotq_s32),
+   clang's does neither (tfm_quant_kernels.h then writes SDOT itself) */
+#define TFM__HAS_DOTPROD 1
+#define TFM__PASS_SUFFIX _dotprod
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("dotprod"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("arch=armv8.2-a+dotprod")
+#endif
+#else
 #undef TFM__SIMD_SCALAR
 #define TFM__SIMD_AVX2 1
 #undef TFM__VF_N
@@ -176,7 +194,8 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
 #endif
-#elif TFM__DISPATCH_PASS == 1
+#endif
+#elif TFM__DISPATCH_PASS == 1 && !defined(TFM__DISPATCH_DOTPROD)
 #undef TFM__DISPATCH_PASS /* ---------------- end AVX2, begin AVX-512 */
 #define TFM__DISPATCH_PASS 2
 #if defined(__clang__)
@@ -199,19 +218,23 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")
 #endif
 #else
-#undef TFM__DISPATCH_PASS /* ---------------- end AVX-512, back to the build's layer */
+#undef TFM__DISPATCH_PASS /* ---------------- end AVX-512 (aarch64: NEON + dot product), back to the build's layer */
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
 #pragma GCC pop_options
 #endif
+#undef TFM__PASS_SUFFIX
+#if defined(TFM__DISPATCH_DOTPROD)
+#undef TFM__HAS_DOTPROD
+#else
 #undef TFM__SIMD_AVX512
 #undef TFM__HAS_AVX512BW
 #undef TFM__HAS_AVX512VNNI
-#undef TFM__PASS_SUFFIX
 #define TFM__SIMD_SCALAR 1
 #undef TFM__VF_N
 #define TFM__VF_N 1
+#endif
 #undef TFM__PN
 #undef TFM__PN_PASTE
 #undef TFM__PN_PASTE2

@@ -47,6 +47,11 @@
      set. Each set's kernels form one table; a public kernel calls its path's entry (one indirect call,
      none in a build without dispatch) and a matrix product looks its weight type up in the table of
      the chosen path (one indirect call per 16-row tile, as without dispatch).
+     aarch64: NEON is the base; a build without the dot product extension (-march=armv8-a, no
+     +dotprod) compiles the int8 kernels once more with it (tfm_simd_pass.h's one aarch64 pass) and
+     runs them where Linux reports the extension (getauxval's HWCAP_ASIMDDP): the paths "neon" and
+     "neon_dotprod" (TFM_SIMD picks either), the same bits on both. The f32 kernels are the same NEON
+     code on both paths.
    CONVENTIONS
      - Row-major. A weight matrix is W[rows][cols] with cols contiguous; gemv computes y = W x,
        gemm computes Y[m][n] = X[m][k] * W[n][k]^T (a batch of activation rows, the prefill shape).
@@ -314,15 +319,17 @@ TFM_API void tfm_file_writer_abort(tfm_file_writer *w);
 
 /* ---------------------------------------------------------------- build facts */
 
-/* "avx512", "avx2", "neon" or "scalar": the path the kernels run (RUN-TIME DISPATCH in a portable
-   x86-64 build: the best the CPU has, or the one TFM_SIMD / tfm_simd_select named; otherwise the
+/* "avx512", "avx2", "neon_dotprod", "neon" or "scalar": the path the kernels run (RUN-TIME DISPATCH in
+   a portable build: the best the CPU has, or the one TFM_SIMD / tfm_simd_select named; otherwise the
    vector layer compiled in). */
 TFM_API const char *tfm_simd_name(void);
-/* Runs the dispatched kernels on the path `name` ("avx512", "avx2", "scalar"; NULL, "" or "auto": the
-   best the CPU has) from now on. TFM_ERR_UNSUPPORTED when this build cannot run that path on this CPU
-   (a build without dispatch runs only its own). For tests and benchmarks: not while kernels run. */
+/* Runs the dispatched kernels on the path `name` ("avx512", "avx2", "scalar" in a portable x86-64
+   build, "neon_dotprod", "neon" in a portable aarch64 one; NULL, "" or "auto": the best the CPU has)
+   from now on. TFM_ERR_UNSUPPORTED when this build cannot run that path on this CPU (a build without
+   dispatch runs only its own). For tests and benchmarks: not while kernels run. */
 TFM_API tfm_status tfm_simd_select(const char *name);
-/* internal: the dispatched path's index (0 the build's own vector layer, 1 avx2, 2 avx512) */
+/* internal: the dispatched path's index (0 the build's own vector layer; x86-64: 1 avx2, 2 avx512;
+   aarch64: 1 neon_dotprod) */
 TFM_API int tfm__simd_path(void);
 /* Threads used when a kernel or a context is given n_threads <= 0: OpenMP's maximum (OMP_NUM_THREADS,
    else the processors), at most tfm_max_threads(); 1 without OpenMP. */
@@ -406,11 +413,11 @@ TFM_API tfm_status tfm_matmul(tfm_tensor *y, const tfm_tensor *w, const tfm_tens
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h> /* getenv; malloc unless the allocator hooks name others */
 #include <string.h>
 
 #if defined(TFM_MALLOC) && defined(TFM_FREE) && defined(TFM_REALLOC)
 #elif !defined(TFM_MALLOC) && !defined(TFM_FREE) && !defined(TFM_REALLOC)
-#include <stdlib.h>
 #define TFM_MALLOC(sz) malloc(sz)
 #define TFM_FREE(p) free(p)
 #define TFM_REALLOC(p, sz) realloc(p, sz)
@@ -442,6 +449,13 @@ TFM_API tfm_status tfm_matmul(tfm_tensor *y, const tfm_tensor *w, const tfm_tens
     (defined(__GNUC__) || defined(__clang__))
 #define TFM__DISPATCH 1
 #endif
+/* A portable aarch64 build (NEON without the dot product extension: -march=armv8-a, a distribution's
+   default) also compiles the int8 kernels with the dot product instructions (SDOT) and runs them where
+   the CPU has them (Linux: the kernel's hwcaps); only the int8 kernels differ between the two. */
+#if defined(TFM__SIMD_NEON) && !defined(__ARM_FEATURE_DOTPROD) && !defined(TFM_NO_DISPATCH) && defined(__linux__) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define TFM__DISPATCH_DOTPROD 1
+#endif
 /* the extensions the vector layers may use beyond their base set (a dispatched pass sets its own) */
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
 #define TFM__HAS_AVX512BW 1
@@ -468,6 +482,12 @@ TFM_API tfm_status tfm_matmul(tfm_tensor *y, const tfm_tensor *w, const tfm_tens
 #endif
 #if defined(TFM__SIMD_NEON)
 #include <arm_neon.h>
+#endif
+#if defined(TFM__DISPATCH_DOTPROD)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20) /* Linux's bit for the dot product instructions */
+#endif
 #endif
 
 #if defined(_OPENMP)
@@ -1290,6 +1310,8 @@ static const char *const tfm__simd_paths[] = {
     "avx512",
 #elif defined(TFM__SIMD_AVX2)
     "avx2",
+#elif defined(TFM__SIMD_NEON) && defined(__ARM_FEATURE_DOTPROD)
+    "neon_dotprod",
 #elif defined(TFM__SIMD_NEON)
     "neon",
 #else
@@ -1297,6 +1319,8 @@ static const char *const tfm__simd_paths[] = {
 #endif
 #if defined(TFM__DISPATCH)
     "avx2", "avx512"
+#elif defined(TFM__DISPATCH_DOTPROD)
+    "neon_dotprod"
 #endif
 };
 #define TFM__SIMD_NPATHS ((int)(sizeof tfm__simd_paths / sizeof tfm__simd_paths[0]))
@@ -1309,6 +1333,8 @@ static int tfm__simd_runs(int p)
     if (p == 2)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+#elif defined(TFM__DISPATCH_DOTPROD)
+    if (p == 1) return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
 #endif
     return p == 0;
 }
@@ -1332,7 +1358,7 @@ static int tfm__simd_chosen = -1;
 
 int tfm__simd_path(void)
 {
-#if defined(TFM__DISPATCH)
+#if defined(TFM__DISPATCH) || defined(TFM__DISPATCH_DOTPROD)
     if (tfm__simd_chosen < 0) {
         int p = tfm__simd_find(getenv("TFM_SIMD"));
         tfm__simd_chosen = p >= 0 ? p : tfm__simd_find(NULL);

@@ -13,7 +13,9 @@
 #   clang    clang for the tests and the implementation (when clang is installed)
 #   clangxx  the implementation compiled as C++ by clang++ at -O2 (not in the default set: clangsan compiles it
 #            with clang++ too, under the sanitizers)
-#   neon     aarch64 cross-build (NEON + dot product) run under qemu-aarch64 (when both are installed)
+#   neon     aarch64 cross-build run under qemu-aarch64 (when both are installed): a portable build
+#            (-march=armv8-a), every test on the path it picks (NEON with the dot product, checked), the
+#            quant tests again on plain NEON (TFM_SIMD=neon)
 #   windows  x86_64-w64-mingw32-gcc cross-build run under wine (when both are installed)
 #   package  tests/packaging.sh: make install, pkg-config, CMake (add_subdirectory, find_package), the
 #            single header, TFM_IMPLEMENTATION in several files, the tools built for Windows, a fresh clone
@@ -244,8 +246,12 @@ run_one() {
         else echo "== clangxx: skipped (clang++ not installed)"; fi ;;
     neon)
         if have aarch64-linux-gnu-gcc && have qemu-aarch64; then
-            arm="-O2 -march=armv8.2-a+dotprod+fp16 $omp"
-            TFM_TEST_QUICK=1 run_config neon aarch64-linux-gnu-gcc "$cflags $arm" aarch64-linux-gnu-gcc "$cflags $arm" "-static $omp -lm" qemu-aarch64
+            # a portable build (NEON, the int8 kernels also with the dot product, picked at run time):
+            # every test on the path it picks (qemu's CPU has the dot product), the int8 kernels' tests
+            # again on plain NEON (TFM_SIMD=neon)
+            arm="-O2 -march=armv8-a $omp"
+            TFM_TEST_QUICK=1 TFM_TEST_EXPECT_SIMD=neon_dotprod SIMD_PATHS="auto neon" DISPATCH_TESTS="quant" \
+                run_config neon aarch64-linux-gnu-gcc "$cflags $arm" aarch64-linux-gnu-gcc "$cflags $arm" "-static $omp -lm" qemu-aarch64
         else echo "== neon: skipped (needs aarch64-linux-gnu-gcc and qemu-aarch64)"; fi ;;
     windows)
         if have x86_64-w64-mingw32-gcc && have wine; then
