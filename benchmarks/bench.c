@@ -18,9 +18,6 @@
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
-#if defined(__AVX512VNNI__) && defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 static int bench_all(int argc, char **argv);
 
@@ -346,34 +343,37 @@ void bench_row_print(const bench_row *row, int csv, int header)
 
 #define BENCH_MAX_THREADS 1024
 
-#define BENCH_FMA_CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-#define BENCH_FMA_DECL(i) tfm__vf a##i = tfm__vf_set1(1.0f + 0.01f * (float)(i));
-#define BENCH_FMA_STEP(i) a##i = tfm__vf_fma(a##i, b, c);
-#define BENCH_FMA_SUM(i) s = tfm__vf_add(s, a##i);
-#define BENCH_FMA_PER_ITER 12
-
-/* 12 independent FMA chains: enough to fill two pipes of latency 4 to 6. a*b+c stays near 1. */
-static float bench_fma_loop(long iters)
-{
-    tfm__vf b = tfm__vf_set1(0.999999f), c = tfm__vf_set1(1e-6f), s = tfm__vf_zero();
-    long it;
-    BENCH_FMA_CHAINS(BENCH_FMA_DECL)
-    for (it = 0; it < iters; it++) {
-        BENCH_FMA_CHAINS(BENCH_FMA_STEP)
-    }
-    BENCH_FMA_CHAINS(BENCH_FMA_SUM)
-    return tfm__vf_sum(s);
-}
+/* the ceilings' inner loops on the path the kernels run (bench_ceiling_kernels.h) */
+typedef struct bench_ceiling_kernels {
+    double (*fma_loop)(long iters, float *sink);
+    float (*read_sum)(const float *p, size_t n);
+    double (*int8_loop)(long iters, int *sink);
+} bench_ceiling_kernels;
+#define TFM__PN(name) name
+#include "bench_ceiling_kernels.h"
+#undef TFM__PN
+#if defined(TFM__DISPATCH)
+#include "tfm_simd_pass.h"
+#include "bench_ceiling_kernels.h"
+#include "tfm_simd_pass.h"
+#include "bench_ceiling_kernels.h"
+#include "tfm_simd_pass.h"
+static const bench_ceiling_kernels *const bench_ceiling_paths[] = {&bench_ceiling_table, &bench_ceiling_table_avx2,
+                                                                   &bench_ceiling_table_avx512};
+#define BENCH_CEILING(name) (bench_ceiling_paths[tfm__simd_path()]->name)
+#else
+#define BENCH_CEILING(name) (bench_ceiling_table.name)
+#endif
 
 static double bench_measure_fma(int threads)
 {
     float sinks[BENCH_MAX_THREADS] = {0};
     volatile float sink = 0.0f;
     long iters = 2000000;
-    double best = INFINITY, dt;
+    double best = INFINITY, dt, flops = 0;
     int rep;
     double t0 = bench_now();
-    sink += bench_fma_loop(iters);
+    BENCH_CEILING(fma_loop)(iters, &sinks[0]);
     dt = bench_now() - t0;
     if (dt > 0) iters = (long)((double)iters * 0.02 / dt) + 1; /* about 20 ms a run */
     /* many short runs: on a shared machine the best one is the one nobody else interrupted */
@@ -382,39 +382,19 @@ static double bench_measure_fma(int threads)
         BENCH_PARALLEL(threads)
         {
             float s;
+            double f;
             BENCH_BARRIER
             if (BENCH_THREAD_ID == 0) start = bench_now();
-            s = bench_fma_loop(iters);
+            f = BENCH_CEILING(fma_loop)(iters, &s);
             BENCH_BARRIER
-            if (BENCH_THREAD_ID == 0) end = bench_now();
+            if (BENCH_THREAD_ID == 0) end = bench_now(), flops = f;
             sinks[BENCH_THREAD_ID % BENCH_MAX_THREADS] = s;
         }
         if (end - start < best) best = end - start;
     }
     sink = sinks[0];
     (void)sink;
-    return 2.0 * BENCH_FMA_PER_ITER * TFM__VF_N * (double)iters * threads / best * 1e-9;
-}
-
-/* Eight accumulators of loads: the core's read ceiling, not an add-latency bound. */
-static float bench_read_sum(const float *p, size_t n)
-{
-    tfm__vf s0 = tfm__vf_zero(), s1 = tfm__vf_zero(), s2 = tfm__vf_zero(), s3 = tfm__vf_zero();
-    tfm__vf s4 = tfm__vf_zero(), s5 = tfm__vf_zero(), s6 = tfm__vf_zero(), s7 = tfm__vf_zero();
-    size_t i;
-    for (i = 0; i + 8 * TFM__VF_N <= n; i += 8 * TFM__VF_N) {
-        s0 = tfm__vf_add(s0, tfm__vf_load(p + i));
-        s1 = tfm__vf_add(s1, tfm__vf_load(p + i + TFM__VF_N));
-        s2 = tfm__vf_add(s2, tfm__vf_load(p + i + 2 * TFM__VF_N));
-        s3 = tfm__vf_add(s3, tfm__vf_load(p + i + 3 * TFM__VF_N));
-        s4 = tfm__vf_add(s4, tfm__vf_load(p + i + 4 * TFM__VF_N));
-        s5 = tfm__vf_add(s5, tfm__vf_load(p + i + 5 * TFM__VF_N));
-        s6 = tfm__vf_add(s6, tfm__vf_load(p + i + 6 * TFM__VF_N));
-        s7 = tfm__vf_add(s7, tfm__vf_load(p + i + 7 * TFM__VF_N));
-    }
-    s0 = tfm__vf_add(tfm__vf_add(tfm__vf_add(s0, s1), tfm__vf_add(s2, s3)),
-                     tfm__vf_add(tfm__vf_add(s4, s5), tfm__vf_add(s6, s7)));
-    return tfm__vf_sum(s0);
+    return flops * threads / best * 1e-9;
 }
 
 #define BENCH_BW_BYTES ((size_t)512 << 20)
@@ -444,7 +424,7 @@ static void bench_measure_bandwidth(int threads, double *read_gbps, double *copy
             BENCH_BARRIER
             if (t == 0) start = bench_now();
             if (copy) memcpy(buf + half + share * (size_t)t, buf + share * (size_t)t, share * sizeof(float));
-            else sinks[t % BENCH_MAX_THREADS] = bench_read_sum(buf + share * (size_t)t, share);
+            else sinks[t % BENCH_MAX_THREADS] = BENCH_CEILING(read_sum)(buf + share * (size_t)t, share);
             BENCH_BARRIER
             if (t == 0) end = bench_now();
         }
@@ -461,58 +441,30 @@ static void bench_measure_bandwidth(int threads, double *read_gbps, double *copy
     *copy_gbps = (double)BENCH_BW_BYTES / best_copy * 1e-9; /* half read + half written */
 }
 
+/* The int8 dot product peak (AVX-512 VNNI), 0 where the path that runs has none */
 double bench_int8_peak_gops(int threads)
 {
-#if defined(__AVX512VNNI__) && defined(__AVX512F__)
-    double best = INFINITY;
+    double best = INFINITY, ops = 0;
     long iters = 4000000;
-    int rep;
+    int rep, sinks[BENCH_MAX_THREADS] = {0};
     volatile int sink = 0;
+    if (BENCH_CEILING(int8_loop)(1, &sinks[0]) == 0) return 0;
     for (rep = 0; rep < 5; rep++) {
         double start = 0, end = 0;
-        int sinks[64] = {0};
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-#endif
+        BENCH_PARALLEL(threads)
         {
-            __m512i a0 = _mm512_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            __m512i a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-            const __m512i u = _mm512_set1_epi8(1), w = _mm512_set1_epi8(1);
-            long it;
-#if defined(_OPENMP)
-#pragma omp barrier
-            if (omp_get_thread_num() == 0) start = bench_now();
-#else
-            start = bench_now();
-#endif
-            for (it = 0; it < iters; it++) {
-                a0 = _mm512_dpbusd_epi32(a0, u, w), a1 = _mm512_dpbusd_epi32(a1, u, w), a2 = _mm512_dpbusd_epi32(a2, u, w);
-                a3 = _mm512_dpbusd_epi32(a3, u, w), a4 = _mm512_dpbusd_epi32(a4, u, w), a5 = _mm512_dpbusd_epi32(a5, u, w);
-                a6 = _mm512_dpbusd_epi32(a6, u, w), a7 = _mm512_dpbusd_epi32(a7, u, w), a8 = _mm512_dpbusd_epi32(a8, u, w);
-                a9 = _mm512_dpbusd_epi32(a9, u, w), a10 = _mm512_dpbusd_epi32(a10, u, w), a11 = _mm512_dpbusd_epi32(a11, u, w);
-            }
-#if defined(_OPENMP)
-#pragma omp barrier
-            if (omp_get_thread_num() == 0) end = bench_now();
-            sinks[omp_get_thread_num() % 64] =
-#else
-            end = bench_now();
-            sinks[0] =
-#endif
-                _mm512_reduce_add_epi32(_mm512_add_epi32(
-                    _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
-                    _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7)),
-                                     _mm512_add_epi32(_mm512_add_epi32(a8, a9), _mm512_add_epi32(a10, a11)))));
+            double o;
+            BENCH_BARRIER
+            if (BENCH_THREAD_ID == 0) start = bench_now();
+            o = BENCH_CEILING(int8_loop)(iters, &sinks[BENCH_THREAD_ID % BENCH_MAX_THREADS]);
+            BENCH_BARRIER
+            if (BENCH_THREAD_ID == 0) end = bench_now(), ops = o;
         }
         sink += sinks[0];
         if (end - start < best) best = end - start;
     }
     (void)sink;
-    return 2.0 * 64.0 * 12.0 * (double)iters * threads / best * 1e-9;
-#else
-    (void)threads;
-    return 0;
-#endif
+    return ops * threads / best * 1e-9;
 }
 
 double bench_token_macs(const tfm_model *m)
