@@ -87,58 +87,48 @@ static void tfm__x86_nearest32(const float *x, float iscale, int8_t *q)
 }
 #endif
 
+/* one block of 32 as q8_0 and q8_1 quantize it: d = max |x| / 127, qs = round(x / d); returns d */
+static float tfm__quantize_q8_block(const float *x, int8_t *qs)
+{
+    float amax = 0.0f, d, id;
+    int j;
+#if defined(TFM__Q_X86)
+    amax = tfm__x86_amax32(x);
+#else
+    for (j = 0; j < TFM_QK; j++) {
+        float a = fabsf(x[j]);
+        amax = amax > a ? amax : a;
+    }
+#endif
+    d = amax / 127.0f;
+    id = d != 0.0f ? 1.0f / d : 0.0f;
+#if defined(TFM__Q_X86)
+    tfm__x86_round32(x, id, qs);
+    (void)j;
+#else
+    for (j = 0; j < TFM_QK; j++) qs[j] = (int8_t)tfm__round_clamp(x[j] * id, -127, 127);
+#endif
+    return d;
+}
+
 static void tfm__quantize_q8_0(const float *x, void *vy, size_t nb)
 {
     tfm_block_q8_0 *y = (tfm_block_q8_0 *)vy;
     size_t i;
-    int j;
-    for (i = 0; i < nb; i++, x += TFM_QK) {
-        float amax = 0.0f, d, id;
-#if defined(TFM__Q_X86)
-        amax = tfm__x86_amax32(x);
-#else
-        for (j = 0; j < TFM_QK; j++) {
-            float a = fabsf(x[j]);
-            amax = amax > a ? amax : a;
-        }
-#endif
-        d = amax / 127.0f;
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = tfm_f32_to_f16(d);
-#if defined(TFM__Q_X86)
-        tfm__x86_round32(x, id, y[i].qs);
-        (void)j;
-#else
-        for (j = 0; j < TFM_QK; j++) y[i].qs[j] = (int8_t)tfm__round_clamp(x[j] * id, -127, 127);
-#endif
-    }
+    for (i = 0; i < nb; i++, x += TFM_QK) y[i].d = tfm_f32_to_f16(tfm__quantize_q8_block(x, y[i].qs));
 }
 
+/* q8_0's block and s = d * sum(qs) */
 static void tfm__quantize_q8_1(const float *x, void *vy, size_t nb)
 {
     tfm_block_q8_1 *y = (tfm_block_q8_1 *)vy;
     size_t i;
     int j;
     for (i = 0; i < nb; i++, x += TFM_QK) {
-        float amax = 0.0f, d, id;
+        const float d = tfm__quantize_q8_block(x, y[i].qs);
         int sum = 0;
-#if defined(TFM__Q_X86)
-        amax = tfm__x86_amax32(x);
-#else
-        for (j = 0; j < TFM_QK; j++) {
-            float a = fabsf(x[j]);
-            amax = amax > a ? amax : a;
-        }
-#endif
-        d = amax / 127.0f;
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = tfm_f32_to_f16(d);
-#if defined(TFM__Q_X86)
-        tfm__x86_round32(x, id, y[i].qs);
-#else
-        for (j = 0; j < TFM_QK; j++) y[i].qs[j] = (int8_t)tfm__round_clamp(x[j] * id, -127, 127);
-#endif
         for (j = 0; j < TFM_QK; j++) sum += y[i].qs[j];
+        y[i].d = tfm_f32_to_f16(d);
         y[i].s = tfm_f32_to_f16((float)sum * d);
     }
 }

@@ -103,6 +103,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__qsub_init TFM__PN(tfm__qsub_init)
 #define tfm__quantize_q8_0 TFM__PN(tfm__quantize_q8_0)
 #define tfm__quantize_q8_1 TFM__PN(tfm__quantize_q8_1)
+#define tfm__quantize_q8_block TFM__PN(tfm__quantize_q8_block)
 #define tfm__quantize_q8_K TFM__PN(tfm__quantize_q8_K)
 #define tfm__qword TFM__PN(tfm__qword)
 #define tfm__qzero TFM__PN(tfm__qzero)
@@ -315,6 +316,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef tfm__qsub_init
 #undef tfm__quantize_q8_0
 #undef tfm__quantize_q8_1
+#undef tfm__quantize_q8_block
 #undef tfm__quantize_q8_K
 #undef tfm__qword
 #undef tfm__qzero
