@@ -14,8 +14,8 @@
 #   clangxx  the implementation compiled as C++ by clang++ at -O2 (not in the default set: clangsan compiles it
 #            with clang++ too, under the sanitizers)
 #   neon     aarch64 cross-build run under qemu-aarch64 (when both are installed): a portable build
-#            (-march=armv8-a), every test on the path it picks (NEON with the dot product, checked), the
-#            quant tests again on plain NEON (TFM_SIMD=neon)
+#            (-march=armv8-a), every test on the path it picks (NEON with the dot product, checked); plain
+#            NEON's int8 kernels against it bit for bit (test_quant's test_paths_agree)
 #   windows  x86_64-w64-mingw32-gcc cross-build run under wine (when both are installed)
 #   package  tests/packaging.sh: make install, pkg-config, CMake (add_subdirectory, find_package), the
 #            single header, TFM_IMPLEMENTATION in several files, the tools built for Windows, a fresh clone
@@ -247,11 +247,10 @@ run_one() {
     neon)
         if have aarch64-linux-gnu-gcc && have qemu-aarch64; then
             # a portable build (NEON, the int8 kernels also with the dot product, picked at run time):
-            # every test on the path it picks (qemu's CPU has the dot product), the int8 kernels' tests
-            # again on plain NEON (TFM_SIMD=neon)
+            # every test on the path it picks (qemu's CPU has the dot product); test_quant's
+            # test_paths_agree compares plain NEON's int8 kernels with it bit for bit
             arm="-O2 -march=armv8-a $omp"
-            TFM_TEST_QUICK=1 TFM_TEST_EXPECT_SIMD=neon_dotprod SIMD_PATHS="auto neon" DISPATCH_TESTS="quant" \
-                run_config neon aarch64-linux-gnu-gcc "$cflags $arm" aarch64-linux-gnu-gcc "$cflags $arm" "-static $omp -lm" qemu-aarch64
+            TFM_TEST_QUICK=1 TFM_TEST_EXPECT_SIMD=neon_dotprod run_config neon aarch64-linux-gnu-gcc "$cflags $arm" aarch64-linux-gnu-gcc "$cflags $arm" "-static $omp -lm" qemu-aarch64
         else echo "== neon: skipped (needs aarch64-linux-gnu-gcc and qemu-aarch64)"; fi ;;
     windows)
         if have x86_64-w64-mingw32-gcc && have wine; then

@@ -1280,7 +1280,7 @@ static void test_non_finite_inputs(void)
    columns that leave partial tiles. */
 static void test_paths_agree(void)
 {
-    static const char *const paths[] = {"scalar", "avx2", "avx512"};
+    static const char *const paths[] = {"scalar", "avx2", "avx512", "neon", "neon_dotprod"};
     const char *was = tfm_simd_name();
     const int rows = 37, cols = 512, m = 6;
     float *w = (float *)tt_alloc(sizeof(float) * (size_t)rows * cols), *x = (float *)tt_alloc(sizeof(float) * (size_t)m * cols);
@@ -1296,7 +1296,7 @@ static void test_paths_agree(void)
         TT_CHECK(tfm_quantize(type, w, q, (size_t)rows, (size_t)cols, 1) == TFM_OK);
         TT_CHECK(tfm_quant_pack(&packed, type, q, rows, cols, 1) == TFM_OK);
         int have_ref = 0;
-        for (p = 0; p < 3; p++) {
+        for (p = 0; p < (int)(sizeof paths / sizeof paths[0]); p++) {
             float *out = have_ref ? y : ref;
             int i;
             if (tfm_simd_select(paths[p]) != TFM_OK) continue; /* not this build's, or not this CPU's */
