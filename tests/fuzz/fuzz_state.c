@@ -61,15 +61,15 @@ static void put64(unsigned char *p, uint64_t v)
 }
 
 /* Two states of one size are the same but for what describes the context rather than the state: the
-   header's context length and, per layer, the ring's capacity (it only matters once the ring wrapped, and
-   then it must agree) and the reserved bytes; and so the checksum. */
+   header's context length and, per layer, the ring's capacity (the loading context's, which may have a
+   ring where the saver had none); and so the checksum. The reserved bytes must be 0 in both. */
 static int same_state(const unsigned char *a, const unsigned char *b, size_t size, int n_layers)
 {
     size_t i, layer;
     for (i = 0; i + 8 < size; i++) {
         if (i >= 36 && i < 40) continue;
         layer = i >= TFM__STATE_HEAD ? (i - TFM__STATE_HEAD) / TFM__STATE_LAYER : (size_t)n_layers;
-        if (layer < (size_t)n_layers && (i - TFM__STATE_HEAD) % TFM__STATE_LAYER >= 36) continue;
+        if (layer < (size_t)n_layers && (i - TFM__STATE_HEAD) % TFM__STATE_LAYER / 4 == 9) continue;
         if (a[i] != b[i]) return 0;
     }
     return 1;
