@@ -291,6 +291,8 @@ typedef struct tfm_model {
     tfm_file_map file;      /* the file the weights point into (empty when loaded from memory) */
     tfm_tokenizer *tokenizer; /* the vocab the file carries (GGUF), owned by the model; NULL if none */
     char *chat_template;      /* the file's tokenizer.chat_template (NUL-terminated copy), NULL if none */
+    uint64_t fingerprint;     /* tfm_model_fingerprint, computed once at load (every state save and load
+                                 compares it) */
 } tfm_model;
 
 typedef struct tfm_model_options {
@@ -1681,6 +1683,8 @@ static tfm_status tfm__model_load_bytes(tfm_model *m, const unsigned char *data,
                          size, tfm_escape(start, sizeof start, (const char *)data, size < 12 ? size : 12));
 }
 
+static uint64_t tfm__model_fingerprint(const tfm_model *model);
+
 static tfm_model *tfm__model_new(void)
 {
     tfm_model *m = (tfm_model *)TFM_MALLOC(sizeof(tfm_model));
@@ -1702,6 +1706,7 @@ tfm_status tfm_model_load(const char *path, const tfm_model_options *options, tf
     if (s == TFM_OK) {
         s = tfm__model_load_bytes(m, m->file.data, m->file.size, options && options->no_vocab, err);
         if (s == TFM_OK && !(options && options->no_pack)) s = tfm_model_pack(m, 0, err);
+        if (s == TFM_OK) m->fingerprint = tfm__model_fingerprint(m);
         /* prefix the loader's message with the file it is about */
         if (s != TFM_OK && err) {
             char message[sizeof err->message];
@@ -1729,6 +1734,7 @@ tfm_status tfm_model_load_memory(const void *data, size_t size, tfm_model **mode
     if (!m) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     s = tfm__model_load_bytes(m, (const unsigned char *)data, size, 0, err);
     if (s == TFM_OK) s = tfm_model_pack(m, 0, err);
+    if (s == TFM_OK) m->fingerprint = tfm__model_fingerprint(m);
     if (s != TFM_OK) {
         tfm_model_free(m);
         return s;
@@ -2944,7 +2950,7 @@ static uint64_t tfm__hash_u64(uint64_t h, uint64_t v)
     return tfm_hash64(b, 8, h);
 }
 
-uint64_t tfm_model_fingerprint(const tfm_model *model)
+static uint64_t tfm__model_fingerprint(const tfm_model *model)
 {
     const size_t head = (size_t)1 << 20, stride = (size_t)1 << 20, window = 4096;
     const unsigned char *data;
@@ -2975,6 +2981,12 @@ uint64_t tfm_model_fingerprint(const tfm_model *model)
         }
         return h;
     }
+}
+
+uint64_t tfm_model_fingerprint(const tfm_model *model)
+{
+    if (!model) return 0;
+    return model->fingerprint ? model->fingerprint : tfm__model_fingerprint(model);
 }
 
 /* The file layout (every integer little-endian):

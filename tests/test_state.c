@@ -584,6 +584,23 @@ static void test_fingerprint(void)
     TT_CHECK(tfm_model_fingerprint(a) == tfm_model_fingerprint(b));
     TT_CHECK(tfm_model_fingerprint(a) != tfm_model_fingerprint(c));
     TT_CHECK(tfm_model_fingerprint(NULL) == 0);
+    {
+        /* as documented for a model from memory (computed once at load since): the config's sizes and the
+           embedding's f32 dtype (0), each as 8 little-endian bytes, then the embedding table's first 4 KiB
+           (it is smaller than the 1 MiB stride), chained through tfm_hash64; the table follows the
+           llama2.c header of 7 int32 */
+        const int64_t values[8] = {DIM, HIDDEN, LAYERS, HEADS, KV_HEADS, DIM / HEADS, VOCAB, 0};
+        unsigned char b8[8];
+        uint64_t h = 0;
+        int i, k;
+        for (i = 0; i < 8; i++) {
+            for (k = 0; k < 8; k++) b8[k] = (unsigned char)((uint64_t)values[i] >> (8 * k));
+            h = tfm_hash64(b8, 8, h);
+        }
+        h = tfm_hash64((const unsigned char *)fa + 28, 4096, h);
+        TT_ASSERT(tfm_model_fingerprint(a) == h, "fingerprint %016llx, documented %016llx",
+                  (unsigned long long)tfm_model_fingerprint(a), (unsigned long long)h);
+    }
     tfm_model_free(a), tfm_model_free(b), tfm_model_free(c);
     free(fa), free(fb);
 }
