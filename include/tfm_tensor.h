@@ -611,7 +611,7 @@ static void tfm__hasher_begin(tfm__hasher *h, uint64_t seed)
 }
 
 /* Bytes ahead of a checksum's reads that each line is prefetched: on its own the hardware prefetcher
-   kept too few lines in flight, and hashing a piece in memory ran at half a plain read's speed. */
+   kept too few lines in flight, and hashing a piece in memory ran well below a plain read's speed. */
 #define TFM__HASH_PREFETCH_BYTES 1024
 
 /* four independent multiply chains: the checksum runs at several bytes a cycle */
