@@ -45,8 +45,10 @@
      tokens decode to exactly that answer's text after the previous turn's prompt), only the text after
      the answer is encoded and appended: the turns before are neither encoded nor prefilled again. A
      template that trims answers (Llama 3, Gemma, ...) renders an answer that began or ended with
-     whitespace without it: the context keeps the answer as it was generated (as llama.cpp's chat does)
-     and the text after the trimmed answer is appended, rather than the answer being prefilled again.
+     whitespace without it, and the [INST] families write a space before an answer that the generation
+     prompt does not end with: the context keeps the answer as it was generated (as llama.cpp's chat
+     does) and the text after the rendered answer is appended, rather than the answer being prefilled
+     again.
      Otherwise (an edited history, an answer cut by a stop string) the whole text is the prompt and the
      common prefix is kept as above.
 */
@@ -492,15 +494,21 @@ static int tfm__generate_answer_end(const tfm_context *ctx, const tfm_tokenizer 
     return i;
 }
 
-/* The bytes the answer `content` takes where the template put it at the start of `text`: all of it, or
+/* The bytes of `text` up to the end of the answer `content` where the template put it: all of it, or
    (the templates that trim an answer: Llama 3, Gemma, Llama 2, Mistral) it without its leading and
-   trailing whitespace; (size_t)-1 when neither is there. */
+   trailing whitespace, at the start of `text` or after the spaces a template writes before an answer
+   (Llama 2 and Mistral: "[/INST] ANSWER"); (size_t)-1 when it is not there. */
 static size_t tfm__generate_rendered_answer(const char *text, size_t text_len, const char *content)
 {
     const char *b = content, *e = content + strlen(content);
-    if ((size_t)(e - b) <= text_len && memcmp(text, b, (size_t)(e - b)) == 0) return (size_t)(e - b);
+    size_t skip;
     tfm__chat_trim(&b, &e, 1, 1);
-    if ((size_t)(e - b) <= text_len && memcmp(text, b, (size_t)(e - b)) == 0) return (size_t)(e - b);
+    for (skip = 0; skip <= text_len; skip++) {
+        const size_t left = text_len - skip, whole = strlen(content), trimmed = (size_t)(e - b);
+        if (whole <= left && memcmp(text + skip, content, whole) == 0) return skip + whole;
+        if (trimmed <= left && memcmp(text + skip, b, trimmed) == 0) return skip + trimmed;
+        if (skip == text_len || (text[skip] != ' ' && text[skip] != '\n' && text[skip] != '\t')) break;
+    }
     return (size_t)-1;
 }
 
