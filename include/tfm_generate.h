@@ -43,7 +43,12 @@
      tfm_generate_chat renders the messages with the template's generation prompt (tfm_chat.h). When
      the last message is the user's and the one before is an answer that this context generated (its
      tokens decode to exactly that answer's text after the previous turn's prompt), only the text after
-     the answer is encoded and appended: the turns before are neither encoded nor prefilled again.
+     the answer is encoded and appended: the turns before are neither encoded nor prefilled again. A
+     template that trims answers (Llama 3, Gemma, ...) renders an answer that began or ended with
+     whitespace without it, and the [INST] families write a space before an answer that the generation
+     prompt does not end with: the context keeps the answer as it was generated (as llama.cpp's chat
+     does) and the text after the rendered answer is appended, rather than the answer being prefilled
+     again.
      Otherwise (an edited history, an answer cut by a stop string) the whole text is the prompt and the
      common prefix is kept as above.
 */
@@ -489,6 +494,24 @@ static int tfm__generate_answer_end(const tfm_context *ctx, const tfm_tokenizer 
     return i;
 }
 
+/* The bytes of `text` up to the end of the answer `content` where the template put it: all of it, or
+   (the templates that trim an answer: Llama 3, Gemma, Llama 2, Mistral) it without its leading and
+   trailing whitespace, at the start of `text` or after the spaces a template writes before an answer
+   (Llama 2 and Mistral: "[/INST] ANSWER"); (size_t)-1 when it is not there. */
+static size_t tfm__generate_rendered_answer(const char *text, size_t text_len, const char *content)
+{
+    const char *b = content, *e = content + strlen(content);
+    size_t skip;
+    tfm__chat_trim(&b, &e, 1, 1);
+    for (skip = 0; skip <= text_len; skip++) {
+        const size_t left = text_len - skip, whole = strlen(content), trimmed = (size_t)(e - b);
+        if (whole <= left && memcmp(text + skip, content, whole) == 0) return skip + whole;
+        if (trimmed <= left && memcmp(text + skip, b, trimmed) == 0) return skip + trimmed;
+        if (skip == text_len || (text[skip] != ' ' && text[skip] != '\n' && text[skip] != '\t')) break;
+    }
+    return (size_t)-1;
+}
+
 /* How much of the conversation the context holds: walks the answers in order, each turn's text (from
    the end of the previous answer to the next generation prompt) encoded as tfm_generate_chat appended
    it, each answer decoded from the context's tokens, all matched against `full`. Returns the tokens
@@ -505,13 +528,13 @@ static int tfm__generate_chat_held(const tfm_context *ctx, const tfm_tokenizer *
     if (!piece) return 0;
     for (a = 1; a < n && pos > 0; a++) {
         char *turn = NULL;
-        size_t turn_len, content_len;
+        size_t turn_len, content_len = 0;
         int *ids = NULL, n_ids = 0, end, ok;
         if (strcmp(m[a].role, "assistant") != 0) continue;
-        content_len = strlen(m[a].content);
         ok = tfm__generate_render(t, m, a, &turn, &turn_len, NULL) == TFM_OK && turn_len >= done_text &&
-             turn_len + content_len <= full_len && memcmp(full, turn, turn_len) == 0 &&
-             memcmp(full + turn_len, m[a].content, content_len) == 0 &&
+             turn_len <= full_len && memcmp(full, turn, turn_len) == 0 &&
+             (content_len = tfm__generate_rendered_answer(full + turn_len, full_len - turn_len, m[a].content)) !=
+                 (size_t)-1 &&
              tfm__generate_encode(tok, full + done_text, turn_len - done_text, done_tok == 0, 0, &ids, &n_ids, NULL) ==
                  TFM_OK &&
              done_tok + n_ids <= pos && memcmp(held + done_tok, ids, sizeof(int) * (size_t)n_ids) == 0;
