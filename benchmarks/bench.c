@@ -30,7 +30,7 @@ typedef struct bench_command {
 
 /* One line per subcommand; `all` runs those with all_args, in this order, after the ceilings. */
 static const bench_command bench_commands[] = {
-    {"ceilings", bench_ceilings_cmd, "machine ceilings: FMA peak GFLOP/s, read and copy GB/s per thread count", NULL},
+    {"ceilings", bench_ceilings_cmd, "machine ceilings: FMA peak GFLOP/s, read and copy GB/s, int8 (VNNI) peak GOP/s per thread count", NULL},
     {"gemm", bench_gemm, "Y = X W^T: --m --n --k --dtype f32|f16|bf16, GFLOP/s vs peak and OpenBLAS", ""},
     {"gemv", bench_gemv, "y = W x: --rows --cols --dtype, GB/s of weights vs read bandwidth", ""},
     {"kernels", bench_kernels, "rmsnorm, softmax, rope, silu, dot on one token: ns and GB/s", ""},
@@ -516,11 +516,14 @@ int bench_ceilings_cmd(int argc, char **argv)
     for (i = 0; i < n; i++) {
         const bench_ceiling *c = bench_ceiling_get(threads[i]);
         bench_row row;
+        double int8;
         bench_row_init(&row);
         bench_row_int(&row, "threads", c->threads);
         bench_row_num(&row, "fma_gflops", c->fma_gflops, 1);
         bench_row_num(&row, "read_gbps", c->read_gbps, 1);
         bench_row_num(&row, "copy_gbps", c->copy_gbps, 1);
+        int8 = bench_int8_peak_gops(threads[i]);
+        bench_row_num(&row, "int8_gops", int8 > 0 ? int8 : NAN, 1); /* nan: no VNNI in this build */
         bench_row_print(&row, csv, i == 0);
     }
     return 0;

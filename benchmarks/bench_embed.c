@@ -11,6 +11,13 @@
    of a token (2 x the weights it multiplies, attention apart) over the pass's time, as GFLOP/s beside the
    machine's peak for the weights' kind: f32 FMAs (f32, f16, bf16 weights) or int8 dot products (the
    quantized types; AVX-512 VNNI's vpdpbusd, measured here), pct_peak.
+   The products alone: after the passes, the same matrix products are replayed with the shapes the
+   passes ran (tfm_encode's batches of whole sentences up to the context's max_batch rows, at least
+   TFM_ENCODE_MIN_ROWS; every layer's matrices through the call the model makes: tfm_quant_gemm_ws, or
+   tfm_quant_packed_gemm on packed weights, activation quantizing included), best of --reps:
+   gemm_gflops = 2 x M x K x N summed over the products (filler rows included: the kernels compute them)
+   over the replay's time, gemm_pct = gemm_gflops over the same peak (the "gemm share of peak" of issue
+   #15), gemm_time = the replay's time over the pass's (the share of a pass the products take).
    --llama-embedding runs llama.cpp's llama-embedding on the same lines and threads right after each of
    our passes: batches of about --batch lines (its batches are by tokens: -b is the lines' mean tokens x
    --batch, at least the longest line), its "prompt eval time" (the forward passes alone); lcpp_sent_s
@@ -98,6 +105,110 @@ static double llama_embedding_seconds(const char *bin, const char *model, const 
     return ms * 1e-3;
 }
 
+/* The products of one embedding pass, replayed: the lines' token counts grouped as tfm_encode groups
+   them (whole sequences while they fit in max_batch rows; at least TFM_ENCODE_MIN_ROWS), each group's
+   every layer matrix (bench_token_macs's seven) through the call tfm_forward makes, on X random. */
+typedef struct gemm_replay {
+    const tfm_model *m;
+    const int *counts;
+    int n_lines, batch, max_batch, threads;
+    float *x, *y;
+    void *ws;
+    size_t ws_bytes;
+    double flops; /* of one replay: 2 M K N summed */
+    int failed;
+} gemm_replay;
+
+static const tfm_weight *replay_weight(const tfm_layer *L, int i)
+{
+    const tfm_weight *w[7];
+    w[0] = &L->wq, w[1] = &L->wk, w[2] = &L->wv, w[3] = &L->wo, w[4] = &L->ffn_gate, w[5] = &L->ffn_up, w[6] = &L->ffn_down;
+    return w[i];
+}
+
+static void replay_products(gemm_replay *r, int rows)
+{
+    int l, i;
+    for (l = 0; l < r->m->config.n_layers; l++)
+        for (i = 0; i < 7; i++) {
+            const tfm_weight *w = replay_weight(&r->m->layers[l], i);
+            const int n = (int)w->tensor.ne[1], k = (int)w->tensor.ne[0];
+            tfm_status s;
+            if (!w->tensor.data) continue;
+            s = w->packed ? tfm_quant_packed_gemm(r->y, (size_t)n, r->x, (size_t)k, w->packed, rows, r->threads, r->ws, r->ws_bytes)
+                          : tfm_quant_gemm_ws(r->y, (size_t)n, r->x, (size_t)k, w->tensor.dtype, w->tensor.data, rows, n, k,
+                                              r->threads, r->ws, r->ws_bytes);
+            if (s != TFM_OK) r->failed = 1;
+            r->flops += 2.0 * rows * (double)n * (double)k;
+        }
+}
+
+static void replay_all(void *p)
+{
+    gemm_replay *r = (gemm_replay *)p;
+    int i, j;
+    r->flops = 0;
+    for (i = 0; i < r->n_lines; i += r->batch) {
+        int end = r->n_lines - i < r->batch ? r->n_lines : i + r->batch, rows = 0;
+        for (j = i; j < end; j++) {
+            if (rows && rows + r->counts[j] > r->max_batch) {
+                replay_products(r, rows < TFM_ENCODE_MIN_ROWS ? TFM_ENCODE_MIN_ROWS : rows);
+                rows = 0;
+            }
+            rows += r->counts[j];
+        }
+        if (rows) replay_products(r, rows < TFM_ENCODE_MIN_ROWS ? TFM_ENCODE_MIN_ROWS : rows);
+    }
+}
+
+/* The replay's best time of reps (after a warm-up), or NAN; *flops its products' FLOPs. */
+static double replay_seconds(const tfm_model *m, const int *counts, int n_lines, int batch, int max_batch, int threads,
+                             long reps, double *flops)
+{
+    gemm_replay r;
+    size_t cols = 0, rows_cap = (size_t)max_batch, ws = 0;
+    double best = INFINITY;
+    int l, i, rows;
+    long rep;
+    memset(&r, 0, sizeof r);
+    r.m = m, r.counts = counts, r.n_lines = n_lines, r.batch = batch, r.max_batch = max_batch, r.threads = threads;
+    for (l = 0; l < m->config.n_layers; l++)
+        for (i = 0; i < 7; i++) {
+            const tfm_weight *w = replay_weight(&m->layers[l], i);
+            if (!w->tensor.data) continue;
+            if ((size_t)w->tensor.ne[0] > cols) cols = (size_t)w->tensor.ne[0];
+            if ((size_t)w->tensor.ne[1] > cols) cols = (size_t)w->tensor.ne[1];
+            for (rows = 1; rows <= max_batch; rows++) {
+                size_t need = tfm_quant_workspace_size(w->tensor.dtype, rows, (int)w->tensor.ne[0]);
+                if (need > ws) ws = need;
+            }
+        }
+    r.x = (float *)malloc(sizeof(float) * rows_cap * cols);
+    r.y = (float *)malloc(sizeof(float) * rows_cap * cols);
+    r.ws = ws ? malloc(ws) : NULL;
+    r.ws_bytes = ws;
+    if (r.x && r.y && (r.ws || !ws)) {
+        size_t e;
+        uint32_t seed = 12345;
+        for (e = 0; e < rows_cap * cols; e++) {
+            seed = seed * 1664525u + 1013904223u;
+            r.x[e] = (float)(seed >> 8) / 16777216.0f - 0.5f;
+        }
+        replay_all(&r); /* warm-up */
+        for (rep = 0; rep < reps && !r.failed; rep++) {
+            double t0 = bench_now(), dt;
+            replay_all(&r);
+            dt = bench_now() - t0;
+            if (dt < best) best = dt;
+        }
+    }
+    *flops = r.flops;
+    free(r.x);
+    free(r.y);
+    free(r.ws);
+    return r.failed || best == INFINITY ? NAN : best;
+}
+
 static int bench_embed_model(int argc, char **argv)
 {
     const char *path = bench_arg_str(argc, argv, "-m", NULL), *text = bench_arg_str(argc, argv, "-f", NULL);
@@ -111,6 +222,7 @@ static int bench_embed_model(int argc, char **argv)
     char *data = NULL, tmp[64];
     const char **lines = NULL;
     size_t *lens = NULL, size = 0, i, start;
+    int *counts = NULL;
     long tokens = 0;
     double macs;
     FILE *f;
@@ -129,7 +241,8 @@ static int bench_embed_model(int argc, char **argv)
     if (tfm_file_map_open(&doc, text, 0, &err) == TFM_OK) data = (char *)(uintptr_t)doc.data, size = doc.size;
     lines = (const char **)malloc(sizeof(char *) * (size_t)max_lines);
     lens = (size_t *)malloc(sizeof(size_t) * (size_t)max_lines);
-    if (!data || !lines || !lens) {
+    counts = (int *)malloc(sizeof(int) * (size_t)max_lines);
+    if (!data || !lines || !lens || !counts) {
         fprintf(stderr, "tfm-bench embed: cannot read '%s'\n", text);
         goto done;
     }
@@ -150,6 +263,7 @@ static int bench_embed_model(int argc, char **argv)
         embed_job job;
         const bench_ceiling *ceil = bench_ceiling_get(threads[t]);
         double peak = quantized ? bench_int8_peak_gops(threads[t]) : ceil->fma_gflops, best = INFINITY, lcpp_best = INFINITY;
+        double gemm_s, gemm_flops = 0;
         bench_row row;
         long r;
         memset(&job, 0, sizeof job);
@@ -167,6 +281,7 @@ static int bench_embed_model(int argc, char **argv)
                 int count = 0;
                 tfm_tokenize(tfm_model_tokenizer(m), lines[r], lens[r], TFM_TOKENIZE_ADD_SPECIAL, NULL, 0, &count, NULL);
                 tokens += count;
+                counts[r] = count;
                 if (count > longest) longest = count;
             }
             if (lcpp) { /* the lines, one a line, for llama-embedding */
@@ -193,6 +308,9 @@ static int bench_embed_model(int argc, char **argv)
             }
         }
         if (job.failed) fprintf(stderr, "tfm-bench embed: %s\n", job.err.message);
+        gemm_s = job.failed ? NAN
+                            : replay_seconds(m, counts, n_lines, (int)batch, tfm_context_max_batch(job.ctx), threads[t], reps,
+                                             &gemm_flops);
         bench_row_init(&row);
         bench_row_int(&row, "threads", threads[t]);
         bench_row_num(&row, "sent_s", n_lines / best, 1);
@@ -200,6 +318,9 @@ static int bench_embed_model(int argc, char **argv)
         bench_row_num(&row, "gflops", 2.0 * macs * (double)tokens / best * 1e-9, 1);
         bench_row_num(&row, "peak", peak, 1);
         bench_row_num(&row, "pct_peak", bench_pct(2.0 * macs * (double)tokens / best * 1e-9, peak), 0);
+        bench_row_num(&row, "gemm_gflops", gemm_flops / gemm_s * 1e-9, 1);
+        bench_row_num(&row, "gemm_pct", bench_pct(gemm_flops / gemm_s * 1e-9, peak), 0);
+        bench_row_num(&row, "gemm_time", bench_pct(gemm_s, best), 0);
         if (lcpp) {
             bench_row_num(&row, "lcpp_sent_s", lcpp_best < INFINITY ? n_lines / lcpp_best : NAN, 1);
             bench_row_num(&row, "ratio", lcpp_best < INFINITY ? lcpp_best / best : NAN, 2);
@@ -215,6 +336,7 @@ done:
     if (lcpp) remove(tmp);
     free(lines);
     free(lens);
+    free(counts);
     tfm_file_map_close(&doc);
     tfm_model_free(m);
     return rc;

@@ -997,7 +997,9 @@ typedef struct tfm__qtype {
 typedef struct tfm__qkern {
     void (*dot)(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next);
     void (*decode)(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t);
-    void (*mm)(float *y, size_t ldy, const tfm__qtile *t, size_t nbk, const tfm__qact *a, size_t b0, int m, int nr, int first);
+    /* nt (1 or 2) consecutive decoded row-tiles t[0..nt) times m activation rows; nr: rows of the last tile */
+    void (*mm)(float *y, size_t ldy, const tfm__qtile *t, int nt, size_t nbk, const tfm__qact *a, size_t b0, int m, int nr,
+               int first);
     /* 16 rows dotted with m (1..4) activation rows at once: y[i * 16 + r], 4 x 16 floats written */
     void (*dotm)(const tfm__qsrc *w, const tfm__qact *a, int m, size_t nb, float *y, const tfm__qsrc *next);
 } tfm__qkern;
@@ -1067,10 +1069,11 @@ enum { TFM__QK_NONE = -1, TFM__QKERNEL_TYPES(TFM__QK_ENUM) TFM__QK_COUNT };
         if (w->row_bytes) tfm__qdecode_body(&tfm__q_##name, dec, 0, w, b0, nbk, t);                                      \
         else tfm__qdecode_body(&tfm__q_##name, dec, 1, w, b0, nbk, t);                                                   \
     }                                                                                                                   \
-    static void TFM__PN(tfm__qmm_##name)(float *y, size_t ldy, const tfm__qtile *t, size_t nbk, const tfm__qact *a, size_t b0, int m, \
-                                         int nr, int first)                                                             \
+    static void TFM__PN(tfm__qmm_##name)(float *y, size_t ldy, const tfm__qtile *t, int nt, size_t nbk, const tfm__qact *a,  \
+                                         size_t b0, int m, int nr, int first)                                           \
     {                                                                                                                   \
-        tfm__qmm_body(&tfm__q_##name, y, ldy, t, nbk, a, b0, m, nr, first);                                              \
+        if (nt == 2) tfm__qmm_body(&tfm__q_##name, 2, y, ldy, t, nbk, a, b0, m, nr, first);                              \
+        else tfm__qmm_body(&tfm__q_##name, 1, y, ldy, t, nbk, a, b0, m, nr, first);                                      \
     }                                                                                                                   \
     static void TFM__PN(tfm__qdotm_##name)(const tfm__qsrc *w, const tfm__qact *a, int m, size_t nb, float *y,          \
                                            const tfm__qsrc *next)                                                       \
@@ -1329,21 +1332,29 @@ static void tfm__qdotm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, floa
     }
 }
 
-/* Y[i][16 t ..] for row-tiles [t0, t1) and m >= 4 activation rows: each tile decoded a chunk of K at a
-   time, which all m rows then pass over (the weights are read once per call) */
+/* Y[i][16 t ..] for row-tiles [t0, t1) and m >= 4 activation rows: two tiles at a time (one where the
+   second would be the matrix's cut last tile, or past t1) decoded a chunk of K at a time, which all m
+   rows then pass over (the weights are read once per call) */
 static void tfm__qmm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int t0, int t1)
 {
-    tfm__qtile tile;
+    tfm__qtile tile[2];
     const tfm__qkern *K = tfm__qkernels(w->T);
     const size_t kc = TFM__QTILE_ELEMS / w->T->block;
     size_t b0;
-    int t;
-    for (t = t0; t < t1; t++) {
-        const tfm__qsrc s = tfm__qmat_tile(w, t);
+    int t, nt;
+    for (t = t0; t < t1; t += nt) {
+        tfm__qsrc s[2];
+        s[0] = tfm__qmat_tile(w, t);
+        nt = 1;
+        if (t + 1 < t1) {
+            s[1] = tfm__qmat_tile(w, t + 1);
+            if (s[1].nr == TFM__QROWS) nt = 2;
+        }
         for (b0 = 0; b0 < w->nb; b0 += kc) {
             size_t nbk = w->nb - b0 < kc ? w->nb - b0 : kc;
-            K->decode(&s, b0, nbk, &tile);
-            K->mm(y + (size_t)t * TFM__QROWS, ldy, &tile, nbk, a, b0, m, s.nr, b0 == 0);
+            int k;
+            for (k = 0; k < nt; k++) K->decode(&s[k], b0, nbk, &tile[k]);
+            K->mm(y + (size_t)t * TFM__QROWS, ldy, tile, nt, nbk, a, b0, m, s[nt - 1].nr, b0 == 0);
         }
     }
 }

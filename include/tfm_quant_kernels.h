@@ -697,14 +697,18 @@ TFM__Q_FORCE_INLINE void tfm__qdecode_body(const tfm__qtype *T, tfm__qdecoder *d
         }
 }
 
-/* Y[i][r] (r < nr) over blocks [b0, b0 + nbk) of the decoded chunk, for the m activation rows,
-   continuing the sums in Y unless first. Four activation rows run together: four independent dot
-   chains (two each) hide the latency; a tail of fewer rows repeats the last one. */
-TFM__Q_FORCE_INLINE void tfm__qmm_body(const tfm__qtype *T, float *y, size_t ldy, const tfm__qtile *tl, size_t nbk, const tfm__qact *a,
-                                      size_t b0, int m, int nr, int first)
+/* Y[i][16 k + r] (tile k < NT, r < nr in the last tile, 16 in the others) over blocks [b0, b0 + nbk) of
+   NT (1 or 2, a constant where it is inlined) decoded chunks of consecutive row-tiles, for the m
+   activation rows, continuing the sums in Y unless first. Four activation rows run together against
+   every tile: each activation broadcast serves NT level vectors, and 4 NT independent dot chains (two
+   each for groups of 8 vectors) hide the latency; a tail of fewer rows repeats the last one. The
+   integer sums are exact and the float update of each output is the one chain, in block order, so an
+   output does not depend on the tiles it was computed with. */
+TFM__Q_FORCE_INLINE void tfm__qmm_body(const tfm__qtype *T, int NT, float *y, size_t ldy, const tfm__qtile *tl, size_t nbk,
+                                      const tfm__qact *a, size_t b0, int m, int nr, int first)
 {
     const int groups = T->block / T->group, n = T->group / 4;
-    int c, i, i0, g, t;
+    int c, i, i0, g, t, k;
     size_t b;
     for (c = 0; c < TFM__QSUBS && c * TFM__VF_N < nr; c++) {
         const size_t lanes = (size_t)(nr - c * TFM__VF_N < TFM__VF_N ? nr - c * TFM__VF_N : TFM__VF_N);
@@ -713,7 +717,8 @@ TFM__Q_FORCE_INLINE void tfm__qmm_body(const tfm__qtype *T, float *y, size_t ldy
             const int8_t *q[4];
             const int32_t *s16[4];
             const float *d[4], *s[4];
-            tfm__vf acc[4];
+            tfm__vf acc[2][4];
+            TFM__Q_UNROLL
             for (i = 0; i < 4; i++) {
                 size_t ci = (size_t)(i0 + i < m ? i0 + i : m - 1);
                 yc[i] = y + ci * ldy + (size_t)c * TFM__VF_N;
@@ -721,52 +726,71 @@ TFM__Q_FORCE_INLINE void tfm__qmm_body(const tfm__qtype *T, float *y, size_t ldy
                 s16[i] = a->s16 + ci * (a->cols / 16) + b0 * (T->block / 16);
                 d[i] = a->d + ci * a->nb + b0;
                 s[i] = a->s ? a->s + ci * a->nb + b0 : NULL;
-                acc[i] = first ? tfm__vf_zero() : tfm__vf_load_n(yc[i], lanes);
+                TFM__Q_UNROLL
+                for (k = 0; k < NT; k++)
+                    acc[k][i] = first ? tfm__vf_zero() : tfm__vf_load_n(yc[i] + k * TFM__QROWS, k == NT - 1 ? lanes : TFM__VF_N);
             }
             for (b = 0; b < nbk; b++) {
-                tfm__vi isum[4], msum[4];
-                const tfm__vf dw = tfm__vf_load(&tl->d[b][c * TFM__VF_N]);
-                for (i = 0; i < 4; i++) isum[i] = msum[i] = tfm__vi_zero();
+                tfm__vi isum[2][4], msum[2][4];
+                tfm__vf dw[2];
+                TFM__Q_UNROLL
+                for (k = 0; k < NT; k++) {
+                    dw[k] = tfm__vf_load(&tl[k].d[b][c * TFM__VF_N]);
+                    TFM__Q_UNROLL
+                    for (i = 0; i < 4; i++) isum[k][i] = msum[k][i] = tfm__vi_zero();
+                }
                 for (g = 0; g < groups; g++) {
                     const size_t j = b * (size_t)groups + (size_t)g;
-                    const tfm__vi sc = tfm__vi_load(&tl->sc[j][c * TFM__VF_N]);
-                    tfm__vi r0[4], r1[4];
+                    tfm__vi r0[2][4], r1[2][4];
                     int32_t gsum[4];
                     TFM__Q_UNROLL
                     for (i = 0; i < 4; i++) {
-                        gsum[i] = tfm__qgroup_sum(T, s16[i] + b * (T->block / 16), g);
-                        r0[i] = tfm__vi_set1(-tfm__qzero(T) * gsum[i]);
-                        r1[i] = tfm__vi_zero();
+                        const tfm__vi z = tfm__vi_set1(-tfm__qzero(T) * (gsum[i] = tfm__qgroup_sum(T, s16[i] + b * (T->block / 16), g)));
+                        TFM__Q_UNROLL
+                        for (k = 0; k < NT; k++) r0[k][i] = z, r1[k][i] = tfm__vi_zero();
                     }
                     TFM__Q_UNROLL
                     for (t = 0; t < n; t++) {
-                        const tfm__vi L = tfm__vi_load(&tl->lv[j * (size_t)n + (size_t)t][c * TFM__VI_BYTES]);
                         const size_t e = b * T->block + (size_t)g * T->group + 4 * (size_t)t;
+                        tfm__vi L[2];
                         TFM__Q_UNROLL
-                        for (i = 0; i < 4; i++) {
-                            if (n == 8 && t % 2) r1[i] = tfm__qdot4(T, r1[i], L, q[i] + e);
-                            else r0[i] = tfm__qdot4(T, r0[i], L, q[i] + e);
-                        }
+                        for (k = 0; k < NT; k++) L[k] = tfm__vi_load(&tl[k].lv[j * (size_t)n + (size_t)t][c * TFM__VI_BYTES]);
+                        TFM__Q_UNROLL
+                        for (i = 0; i < 4; i++)
+                            TFM__Q_UNROLL
+                            for (k = 0; k < NT; k++) {
+                                if (n == 8 && t % 2) r1[k][i] = tfm__qdot4(T, r1[k][i], L[k], q[i] + e);
+                                else r0[k][i] = tfm__qdot4(T, r0[k][i], L[k], q[i] + e);
+                            }
                     }
                     TFM__Q_UNROLL
-                    for (i = 0; i < 4; i++) {
-                        r0[i] = tfm__vi_add(r0[i], r1[i]);
-                        isum[i] = groups == 1 ? r0[i] : tfm__vi_add(isum[i], tfm__vi_mul(r0[i], sc));
-                        if (T->min == TFM__QMIN_SUB)
-                            msum[i] = tfm__vi_add(msum[i], tfm__vi_mul(tfm__vi_load(&tl->mn[j][c * TFM__VF_N]), tfm__vi_set1(gsum[i])));
+                    for (k = 0; k < NT; k++) {
+                        const tfm__vi sc = tfm__vi_load(&tl[k].sc[j][c * TFM__VF_N]);
+                        TFM__Q_UNROLL
+                        for (i = 0; i < 4; i++) {
+                            r0[k][i] = tfm__vi_add(r0[k][i], r1[k][i]);
+                            isum[k][i] = groups == 1 ? r0[k][i] : tfm__vi_add(isum[k][i], tfm__vi_mul(r0[k][i], sc));
+                            if (T->min == TFM__QMIN_SUB)
+                                msum[k][i] = tfm__vi_add(msum[k][i], tfm__vi_mul(tfm__vi_load(&tl[k].mn[j][c * TFM__VF_N]), tfm__vi_set1(gsum[i])));
+                        }
                     }
                 }
                 TFM__Q_UNROLL
                 for (i = 0; i < 4; i++) {
                     const tfm__vf da = tfm__vf_set1(d[i][b]);
-                    acc[i] = tfm__vf_fma1(tfm__vi_float(isum[i]), tfm__vf_mul(dw, da), acc[i]);
-                    if (T->min == TFM__QMIN_ADD) acc[i] = tfm__vf_fma1(tfm__vf_load(&tl->dm[b][c * TFM__VF_N]), tfm__vf_set1(s[i][b]), acc[i]);
-                    if (T->min == TFM__QMIN_SUB)
-                        acc[i] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum[i])), tfm__vf_mul(tfm__vf_load(&tl->dm[b][c * TFM__VF_N]), da),
-                                             acc[i]);
+                    TFM__Q_UNROLL
+                    for (k = 0; k < NT; k++) {
+                        acc[k][i] = tfm__vf_fma1(tfm__vi_float(isum[k][i]), tfm__vf_mul(dw[k], da), acc[k][i]);
+                        if (T->min == TFM__QMIN_ADD) acc[k][i] = tfm__vf_fma1(tfm__vf_load(&tl[k].dm[b][c * TFM__VF_N]), tfm__vf_set1(s[i][b]), acc[k][i]);
+                        if (T->min == TFM__QMIN_SUB)
+                            acc[k][i] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum[k][i])),
+                                                     tfm__vf_mul(tfm__vf_load(&tl[k].dm[b][c * TFM__VF_N]), da), acc[k][i]);
+                    }
                 }
             }
-            for (i = 3; i >= 0; i--) tfm__vf_store_n(yc[i], acc[i], lanes);
+            for (i = 3; i >= 0; i--)
+                TFM__Q_UNROLL
+                for (k = 0; k < NT; k++) tfm__vf_store_n(yc[i] + k * TFM__QROWS, acc[k][i], k == NT - 1 ? lanes : TFM__VF_N);
         }
     }
 }
