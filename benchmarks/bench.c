@@ -523,7 +523,7 @@ int bench_ceilings_cmd(int argc, char **argv)
         bench_row_num(&row, "read_gbps", c->read_gbps, 1);
         bench_row_num(&row, "copy_gbps", c->copy_gbps, 1);
         int8 = bench_int8_peak_gops(threads[i]);
-        bench_row_num(&row, "int8_gops", int8 > 0 ? int8 : NAN, 1); /* nan: no VNNI in this build */
+        bench_row_num(&row, "int8_gops", int8 > 0 ? int8 : NAN, 1); /* nan: no VNNI on the path that runs */
         bench_row_print(&row, csv, i == 0);
     }
     return 0;
