@@ -21,8 +21,8 @@
 #            values out of range in C++), the implementation compiled as C++ by clang++; tests/cli.sh runs
 #            against it too (every tool built with the sanitizers); at -O0, where clang compiles the
 #            instrumented library about 15x faster than at -O1 and the tests run about 3x slower
-#   fuzz     each libFuzzer target of tests/fuzz for TFM_FUZZ_SECONDS (default 5, built at -O0) after its regression
-#            files (tests/fuzz/run.sh; clang with libFuzzer)
+#   fuzz     each libFuzzer target of tests/fuzz for TFM_FUZZ_SECONDS (default 5, built at -O0 with the scalar kernels
+#            only) after its regression files (tests/fuzz/run.sh; clang with libFuzzer)
 #   valgrind tfm-generate and tfm-perplexity under memcheck, an AVX2 build without OpenMP (tests/valgrind.sh)
 #
 # TFM_TEST_CONFIGS="native scalar" picks a subset; TFM_TESTS="tensor quant" picks test files ("cli":
