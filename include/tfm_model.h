@@ -291,6 +291,8 @@ typedef struct tfm_model {
     tfm_file_map file;      /* the file the weights point into (empty when loaded from memory) */
     tfm_tokenizer *tokenizer; /* the vocab the file carries (GGUF), owned by the model; NULL if none */
     char *chat_template;      /* the file's tokenizer.chat_template (NUL-terminated copy), NULL if none */
+    uint64_t fingerprint;     /* tfm_model_fingerprint, computed once at load (every state save and load
+                                 compares it) */
 } tfm_model;
 
 typedef struct tfm_model_options {
@@ -1681,6 +1683,8 @@ static tfm_status tfm__model_load_bytes(tfm_model *m, const unsigned char *data,
                          size, tfm_escape(start, sizeof start, (const char *)data, size < 12 ? size : 12));
 }
 
+static uint64_t tfm__model_fingerprint(const tfm_model *model);
+
 static tfm_model *tfm__model_new(void)
 {
     tfm_model *m = (tfm_model *)TFM_MALLOC(sizeof(tfm_model));
@@ -1702,6 +1706,7 @@ tfm_status tfm_model_load(const char *path, const tfm_model_options *options, tf
     if (s == TFM_OK) {
         s = tfm__model_load_bytes(m, m->file.data, m->file.size, options && options->no_vocab, err);
         if (s == TFM_OK && !(options && options->no_pack)) s = tfm_model_pack(m, 0, err);
+        if (s == TFM_OK) m->fingerprint = tfm__model_fingerprint(m);
         /* prefix the loader's message with the file it is about */
         if (s != TFM_OK && err) {
             char message[sizeof err->message];
@@ -1729,6 +1734,7 @@ tfm_status tfm_model_load_memory(const void *data, size_t size, tfm_model **mode
     if (!m) return tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory");
     s = tfm__model_load_bytes(m, (const unsigned char *)data, size, 0, err);
     if (s == TFM_OK) s = tfm_model_pack(m, 0, err);
+    if (s == TFM_OK) m->fingerprint = tfm__model_fingerprint(m);
     if (s != TFM_OK) {
         tfm_model_free(m);
         return s;
@@ -2944,7 +2950,7 @@ static uint64_t tfm__hash_u64(uint64_t h, uint64_t v)
     return tfm_hash64(b, 8, h);
 }
 
-uint64_t tfm_model_fingerprint(const tfm_model *model)
+static uint64_t tfm__model_fingerprint(const tfm_model *model)
 {
     const size_t head = (size_t)1 << 20, stride = (size_t)1 << 20, window = 4096;
     const unsigned char *data;
@@ -2977,10 +2983,17 @@ uint64_t tfm_model_fingerprint(const tfm_model *model)
     }
 }
 
+uint64_t tfm_model_fingerprint(const tfm_model *model)
+{
+    if (!model) return 0;
+    return model->fingerprint ? model->fingerprint : tfm__model_fingerprint(model);
+}
+
 /* The file layout (every integer little-endian):
      "TFMSTATE", u32 version, u32 n_layers, n_kv_heads, head_dim, vocab_size, n_tokens, has_logits,
-     context_length (of the saver, for messages), u64 fingerprint,
-     per layer: u32 function, window, block, n_global, n_window, n_random, u64 seed, u32 kv_type, ring_capacity,
+     context_length (of the saver: at least n_tokens), u64 fingerprint,
+     per layer: u32 function, window, block, n_global, n_window, n_random, u64 seed, u32 kv_type, ring_capacity
+     (the window when the saver's context_length exceeded it, else 0), u64 reserved (0);
      u64 payload bytes;
      payload: n_tokens int32 tokens, vocab_size f32 logits (if has_logits), then per layer the cached rows
      of K, of V (and of the K and V scales of an int8 cache) in the cache's own row order;
@@ -3145,7 +3158,7 @@ static tfm_status tfm__state_check_head(const tfm_context *ctx, const unsigned c
     const tfm_model_config *c = &ctx->model->config;
     uint32_t version = tfm__get_u32(head + 8), n_layers = tfm__get_u32(head + 12);
     uint32_t kv_heads = tfm__get_u32(head + 16), head_dim = tfm__get_u32(head + 20), vocab = tfm__get_u32(head + 24);
-    uint32_t n = tfm__get_u32(head + 28), has_logits = tfm__get_u32(head + 32);
+    uint32_t n = tfm__get_u32(head + 28), has_logits = tfm__get_u32(head + 32), saved_length = tfm__get_u32(head + 36);
     if (memcmp(head, TFM__STATE_MAGIC, 8) != 0) return tfm_error_set(err, TFM_ERR_FORMAT, "not a tfm state (bad magic)");
     if (version != TFM__STATE_VERSION)
         return tfm_error_set(err, TFM_ERR_UNSUPPORTED, "state version %lu; this tfm reads version %u",
@@ -3163,7 +3176,8 @@ static tfm_status tfm__state_check_head(const tfm_context *ctx, const unsigned c
                              "model %016llx)",
                              (unsigned long long)tfm__get_u64(head + 40),
                              (unsigned long long)tfm_model_fingerprint(ctx->model));
-    if (has_logits > 1) return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state header");
+    if (has_logits > 1 || saved_length == 0 || saved_length > (uint32_t)INT_MAX || n > saved_length)
+        return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state header");
     if (n > (uint32_t)ctx->context_length)
         return tfm_error_set(err, TFM_ERR_CONTEXT_FULL, "the state holds %lu positions, the context %d",
                              (unsigned long)n, ctx->context_length);
@@ -3177,6 +3191,7 @@ tfm_status tfm_context_state_read(tfm_context *ctx, tfm_state_read_fn read, void
     tfm__state_stream st;
     tfm_status s;
     int l, n = 0, has_logits = 0, i;
+    uint32_t saved_length = 0;
     tfm_error_clear(err);
     if (!ctx || !read) return tfm_error_set(err, TFM_ERR_INVALID_ARGUMENT, "no context or no reader");
     if (!tfm__state_little_endian())
@@ -3190,6 +3205,7 @@ tfm_status tfm_context_state_read(tfm_context *ctx, tfm_state_read_fn read, void
     if (s == TFM_OK) {
         n = (int)tfm__get_u32(head + 28);
         has_logits = (int)tfm__get_u32(head + 32);
+        saved_length = tfm__get_u32(head + 36);
     }
     for (l = 0; l < c->n_layers && s == TFM_OK; l++) {
         unsigned char rec[TFM__STATE_LAYER];
@@ -3197,6 +3213,12 @@ tfm_status tfm_context_state_read(tfm_context *ctx, tfm_state_read_fn read, void
         s = tfm__state_in(&st, rec, TFM__STATE_LAYER);
         if (s != TFM_OK) break;
         d = tfm__state_get_layer(rec);
+        /* the fields a loader does not compare with its own context are still what a writer writes: a ring
+           (of the window's rows) exactly when the saver's context was longer than its window, nothing reserved */
+        if (d.ring_capacity != (d.function == (uint32_t)TFM_ATTN_WINDOW && d.window < saved_length ? d.window : 0) ||
+            tfm__get_u64(rec + 40) != 0)
+            return tfm_error_set(err, TFM_ERR_FORMAT, "corrupted state: layer %d's record (a ring of %lu rows)", l,
+                                 (unsigned long)d.ring_capacity);
         if ((s = tfm__state_fits(ctx, l, &d, n, err)) != TFM_OK) return s;
     }
     if (s == TFM_OK) s = tfm__state_in(&st, head, 8);

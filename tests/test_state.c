@@ -403,6 +403,81 @@ static void test_bad_states(void)
     free(files[0]), free(files[1]), free(files[2]);
 }
 
+/* The checksum of a state as the layout documents it (tfm_hash64 chained over the header, each layer's
+   record, the payload size, tokens, logits, each layer's K and V rows), for a context of f32 caches of
+   `rows` rows a layer; written over the last 8 bytes. */
+static uint64_t rehash(unsigned char *buf, size_t size, int rows)
+{
+    enum { ROW = KV_HEADS * (DIM / HEADS) * 4 };
+    uint64_t h = 0, n = buf[28], has_logits = buf[32];
+    size_t at = 0;
+    int l, i;
+    h = tfm_hash64(buf, 48, h), at = 48;
+    for (l = 0; l < LAYERS; l++) h = tfm_hash64(buf + at, 48, h), at += 48;
+    h = tfm_hash64(buf + at, 8, h), at += 8;
+    h = tfm_hash64(buf + at, 4 * n, h), at += 4 * n;
+    if (has_logits) h = tfm_hash64(buf + at, 4 * VOCAB, h), at += 4 * VOCAB;
+    for (l = 0; l < 2 * LAYERS; l++) h = tfm_hash64(buf + at, (size_t)rows * ROW, h), at += (size_t)rows * ROW;
+    if (at + 8 != size) return 0;
+    for (i = 0; i < 8; i++) buf[at + (size_t)i] = (unsigned char)(h >> (8 * i));
+    return h;
+}
+
+/* The header fields a loader does not compare with its own context are checked against each other:
+   the saver's context length (at least the positions held), each layer's ring capacity (the window
+   exactly when the saver's context was longer) and reserved bytes (0). Before, any value loaded: these
+   states, checksums made right, were accepted. */
+static void test_header_fields_checked(void)
+{
+    tfm_model *m = load_model(12, VOCAB);
+    tfm_context *ring = new_context(m, "window:8", TFM_F32, 48, 1), *short_ctx = new_context(m, "window:8", TFM_F32, 8, 1);
+    tfm_context *flash = new_context(m, "flash", TFM_F32, 48, 1);
+    unsigned char buf[8192], bad[8192];
+    size_t size = 0, flash_size = 0;
+    tfm_error err;
+    int t[5];
+    TT_ASSERT(m && ring && short_ctx && flash, "setup");
+    random_tokens(t, 5);
+    TT_CHECK(prefill(ring, t, 5, NULL) && prefill(short_ctx, t, 5, NULL) && prefill(flash, t, 5, NULL));
+    TT_ASSERT(tfm_context_state_save(ring, buf, sizeof buf, &size, &err) == TFM_OK, "save: %s", err.message);
+    memcpy(bad, buf, size);
+    TT_ASSERT(rehash(bad, size, 5) != 0 && memcmp(bad, buf, size) == 0, "the checksum as documented");
+    TT_CHECK(buf[36] == 48 && buf[48 + 36] == 8 && buf[48 + 48 + 36] == 8); /* a ring of 8 rows, not wrapped */
+    /* the saver's context shorter than the positions it held, or none */
+    buf[36] = 4, rehash(buf, size, 5);
+    TT_CHECK(load_fails(ring, buf, size, TFM_ERR_FORMAT, "header"));
+    buf[36] = 0, rehash(buf, size, 5);
+    TT_CHECK(load_fails(ring, buf, size, TFM_ERR_FORMAT, "header"));
+    memcpy(buf, bad, size);
+    buf[39] = 0x80, rehash(buf, size, 5);
+    TT_CHECK(load_fails(ring, buf, size, TFM_ERR_FORMAT, "header"));
+    /* a ring that is not the window, or no ring where the saver's context exceeded the window */
+    memcpy(buf, bad, size);
+    buf[48 + 48 + 36] = 9, rehash(buf, size, 5);
+    TT_CHECK(load_fails(ring, buf, size, TFM_ERR_FORMAT, "layer 1"));
+    memcpy(buf, bad, size);
+    buf[48 + 36] = 0, rehash(buf, size, 5);
+    TT_CHECK(load_fails(ring, buf, size, TFM_ERR_FORMAT, "layer 0"));
+    /* a reserved byte set */
+    memcpy(buf, bad, size);
+    buf[48 + 47] = 1, rehash(buf, size, 5);
+    TT_CHECK(load_fails(ring, buf, size, TFM_ERR_FORMAT, "layer 0"));
+    /* a ring on a layer without a window */
+    TT_ASSERT(tfm_context_state_save(flash, buf, sizeof buf, &flash_size, &err) == TFM_OK, "save: %s", err.message);
+    buf[48 + 36] = 5, rehash(buf, flash_size, 5);
+    TT_CHECK(load_fails(flash, buf, flash_size, TFM_ERR_FORMAT, "layer 0"));
+    /* the unchanged states load; a state of a context no longer than its window (no ring) into one with a
+       ring and back */
+    TT_CHECK(tfm_context_state_load(ring, bad, size, &err) == TFM_OK && tfm_context_pos(ring) == 5);
+    TT_ASSERT(tfm_context_state_save(short_ctx, buf, sizeof buf, &size, &err) == TFM_OK, "save: %s", err.message);
+    TT_CHECK(buf[36] == 8 && buf[48 + 36] == 0);
+    TT_ASSERT(tfm_context_state_load(ring, buf, size, &err) == TFM_OK, "no ring into a ring: %s", err.message);
+    TT_ASSERT(tfm_context_state_save(ring, buf, sizeof buf, &size, &err) == TFM_OK, "save: %s", err.message);
+    TT_ASSERT(tfm_context_state_load(short_ctx, buf, size, &err) == TFM_OK, "a ring into no ring: %s", err.message);
+    tfm_context_free(ring), tfm_context_free(short_ctx), tfm_context_free(flash);
+    tfm_model_free(m);
+}
+
 /* A state file written over the model's own file (by another path too) is refused and the model file
    stays byte for byte; an existing state file is replaced whole. Before: the state went to PATH.tmp and
    was renamed over PATH whatever PATH was, so saving a prompt cache onto the model lost the model. */
@@ -509,6 +584,23 @@ static void test_fingerprint(void)
     TT_CHECK(tfm_model_fingerprint(a) == tfm_model_fingerprint(b));
     TT_CHECK(tfm_model_fingerprint(a) != tfm_model_fingerprint(c));
     TT_CHECK(tfm_model_fingerprint(NULL) == 0);
+    {
+        /* as documented for a model from memory (computed once at load since): the config's sizes and the
+           embedding's f32 dtype (0), each as 8 little-endian bytes, then the embedding table's first 4 KiB
+           (it is smaller than the 1 MiB stride), chained through tfm_hash64; the table follows the
+           llama2.c header of 7 int32 */
+        const int64_t values[8] = {DIM, HIDDEN, LAYERS, HEADS, KV_HEADS, DIM / HEADS, VOCAB, 0};
+        unsigned char b8[8];
+        uint64_t h = 0;
+        int i, k;
+        for (i = 0; i < 8; i++) {
+            for (k = 0; k < 8; k++) b8[k] = (unsigned char)((uint64_t)values[i] >> (8 * k));
+            h = tfm_hash64(b8, 8, h);
+        }
+        h = tfm_hash64((const unsigned char *)fa + 28, 4096, h);
+        TT_ASSERT(tfm_model_fingerprint(a) == h, "fingerprint %016llx, documented %016llx",
+                  (unsigned long long)tfm_model_fingerprint(a), (unsigned long long)h);
+    }
     tfm_model_free(a), tfm_model_free(b), tfm_model_free(c);
     free(fa), free(fb);
 }
@@ -528,6 +620,7 @@ int main(int argc, char **argv)
     TT_RUN(test_save_load_continues);
     TT_RUN(test_copy_refusals);
     TT_RUN(test_bad_states);
+    TT_RUN(test_header_fields_checked);
     TT_RUN(test_checksum_of_the_pieces);
     TT_RUN(test_fingerprint);
     TT_RUN(test_save_file_never_over_the_model);

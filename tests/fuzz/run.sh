@@ -107,10 +107,10 @@ run_target gguf fuzz_gguf tests/fuzz/gguf.dict 65536
 run_target model_gguf fuzz_model tests/fuzz/gguf.dict 32768
 run_target model_llama2c fuzz_model "" 32768
 run_target tokenizer_bin fuzz_tokenizer_bin "" 16384
-run_target tokenize fuzz_tokenize "" 4096
+run_target tokenize fuzz_tokenize "" 1024
 run_target embed_index fuzz_embed_index "" 8192
 run_target vocab fuzz_vocab tests/fuzz/gguf.dict 32768
-run_target state fuzz_state "" 4096
+run_target state fuzz_state "" 2048
 run_target chat fuzz_chat tests/fuzz/chat.dict 8192
 echo "fuzz: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

@@ -122,16 +122,18 @@ static void tensor_seed(const char *name, uint32_t alignment, int n_dims)
     write_gguf(name, w);
 }
 
-/* A llama2.c tokenizer.bin: <unk> <s> </s>, the byte tokens, then words; in fuzz_tokenizer_bin's frame:
-   a byte asking for a vocab size (0: whatever the file holds), two for the text's length, the file, the text. */
-static void tokenizer_seed(const char *name, int ask, int n_words, const char *text)
+/* A llama2.c tokenizer.bin: <unk> <s> </s>, the byte tokens (with_bytes), then words; in fuzz_tokenizer_bin's
+   frame: a byte asking for a vocab size (0: whatever the file holds), two for the text's length, the file,
+   the text. The small files (no byte tokens) put the fields a mutation must hit among fewer bytes. */
+static void tokenizer_seed(const char *name, int ask, int with_bytes, int n_words, const char *text)
 {
     static unsigned char buf[1 << 15];
     size_t n = 0;
-    int i, count = 3 + 256 + n_words;
+    int i, count = 3 + (with_bytes ? 256 : 0) + n_words;
     char piece[16];
 #define PUT(p, k) (memcpy(buf + n, (p), (k)), n += (k))
-    buf[n++] = (unsigned char)(ask ? 128 + (count - 256) : 0); /* fuzz_tokenizer_bin: >= 128 asks for 256 + byte - 128 */
+    /* fuzz_tokenizer_bin: below 128 asks for none, 128..191 for 1..64 tokens, 192.. for 256.. */
+    buf[n++] = (unsigned char)(!ask ? 0 : count <= 64 ? 127 + count : 192 + (count - 256));
     buf[n++] = (unsigned char)(strlen(text) & 255);
     buf[n++] = (unsigned char)(strlen(text) >> 8);
     {
@@ -139,10 +141,10 @@ static void tokenizer_seed(const char *name, int ask, int n_words, const char *t
         PUT(&max_len, 4);
     }
     for (i = 0; i < count; i++) {
-        float score = i < 259 ? 0.0f : -(float)i;
+        float score = i < count - n_words ? 0.0f : -(float)i;
         int32_t len;
         if (i < 3) snprintf(piece, sizeof piece, "%s", i == 0 ? "<unk>" : i == 1 ? "\n<s>\n" : "\n</s>\n");
-        else if (i < 259) snprintf(piece, sizeof piece, "<0x%02X>", i - 3);
+        else if (with_bytes && i < 259) snprintf(piece, sizeof piece, "<0x%02X>", i - 3);
         else snprintf(piece, sizeof piece, "%s%c%c", i % 2 ? " " : "", 'a' + i % 26, 'a' + i / 26 % 26);
         len = (int32_t)strlen(piece);
         PUT(&score, 4);
@@ -537,8 +539,11 @@ int main(int argc, char **argv)
     tensor_seed("tensors-align1.gguf", 1, 1);
     tensor_seed("tensors-align8-3d.gguf", 8, 3);
     tensor_seed("tensors-align64-4d.gguf", 64, 4);
-    tokenizer_seed("vocab-all.bin", 0, 40, "Once upon a time");
-    tokenizer_seed("vocab-asked.bin", 1, 20, "caf\xc3\xa9 abab ba");
+    tokenizer_seed("vocab-all.bin", 0, 1, 40, "Once upon a time");
+    tokenizer_seed("vocab-asked.bin", 1, 1, 20, "caf\xc3\xa9 abab ba");
+    tokenizer_seed("small-all.bin", 0, 0, 6, "abba ab");
+    tokenizer_seed("small-asked.bin", 1, 0, 12, " ba ca");
+    tokenizer_seed("small-asked-text.bin", 1, 0, 5, "the text after the file: moving its start cuts the file");
     for (i = 0; i < sizeof texts / sizeof texts[0]; i++) write_file("tokenize", texts[i][0], texts[i][1], strlen(texts[i][1]));
     write_file("tokenize", "nul.txt", "a\0b\0", 4);
     index_seed("paths.idx", 3, 2, "models/m.gguf", "doc.txt");
