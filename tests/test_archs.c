@@ -754,7 +754,9 @@ static void test_shared_archs_greedy(void)
    128 -b 128 -t 1, its default F16 KV cache: the `running:` values in NAME-shared.ppl.txt) within 0.1%,
    every file through its own vocab: tokenized as llama-perplexity does (BOS where the vocab adds it, then
    each chunk starts with it), tfm_perplexity at 128. The slow
-   configurations score the first chunk against llama.cpp's value after 1. */
+   configurations score the first chunk against llama.cpp's value after 1, for the files whose vocab is
+   under 64k tokens (gemma2, phi3, gpt2: the 128-152k-wide output layer of the others was 3/4 of the time
+   under qemu; their logits are checked against llama.cpp's by test_shared_archs_greedy there too). */
 static void check_shared_ppl(const char *name)
 {
     char rel[128], *text, *ppl, key[16];
@@ -766,6 +768,7 @@ static void check_shared_ppl(const char *name)
     tfm_context *ctx;
     tfm_perplexity_result r;
     tfm_error err;
+    if (chunks && (!strcmp(name, "llama3") || !strncmp(name, "qwen", 4))) return; /* the vocabs over 64k */
     if (!(path = tt_shared("golden/tinystories.valid.first500.txt")) || !(text = tt_read_file(path, &size)))
         TT_SKIP("the TinyStories text is missing");
     snprintf(rel, sizeof rel, "archs/%s-shared.ppl.txt", name);

@@ -18,9 +18,11 @@
 #   vocab           a GGUF vocab (llama, gpt2, bert) + a text and ids     generated vocabs, cuts of ../shared/vocab
 #   state           a context state into 3 contexts (checksum fixed up)   states of tiny_model.h's model
 #   chat            a chat template text + a conversation, rendered       each family, marker texts, real templates
-# Short runs (under a minute a target: CI) build at -O0, long ones at -O1 (TFM_FUZZ_OPT overrides): the
-# sanitizers make -O1 builds of the model-reading targets take about a minute of CPU each, -O0 ones 5 s,
-# for 3-4x fewer executions a second.
+# Short runs (under a minute a target: CI) build at -O0 with the scalar kernels only (TFM_NO_DISPATCH: the
+# instrumented AVX2 and AVX-512 passes made each model-reading target about 40 s of CPU to build instead of
+# 12; the readers are the same), long ones at -O1 with every path (TFM_FUZZ_OPT overrides): the sanitizers
+# make -O1 builds of the model-reading targets take about a minute of CPU each, for 3-4x more executions a
+# second than -O0.
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -41,7 +43,7 @@ if ! command -v "$cc" >/dev/null 2>&1 || ! echo 'int LLVMFuzzerTestOneInput(cons
     exit 0
 fi
 rm -f "$out.probe"
-opt=${TFM_FUZZ_OPT:-$([ "$seconds" -lt 60 ] && echo -O0 || echo -O1)}
+opt=${TFM_FUZZ_OPT:-$([ "$seconds" -lt 60 ] && echo -O0 -DTFM_NO_DISPATCH || echo -O1)}
 flags="-std=c99 -pedantic -Wall -Wextra -Werror $opt -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
 # the targets and the seed corpus build side by side; the two that use only the public API and the whole
 # model link one instrumented implementation, compiled once (TFM_IMPLEMENTATION_ELSEWHERE)
