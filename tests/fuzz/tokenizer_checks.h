@@ -84,10 +84,19 @@ static void check_round_trip(const tfm_tokenizer *tok, const char *text, size_t 
     ids = (int *)malloc(sizeof(int) * (3 * len + 2));
     out = (char *)malloc(len * 4 + 16);
     if (ids && out && tfm_tokenize(tok, text, len, 0, ids, (int)(3 * len + 2), &n, NULL) == TFM_OK) {
+        int i;
+        tfm_token_type type;
+        /* a merge may end in a control or unused token (a hostile vocab's): llama.cpp produces it too,
+           and decode renders it as nothing, so such a text cannot come back */
+        for (i = 0; i < n; i++)
+            if (tfm_tokenizer_token(tok, ids[i], NULL, NULL, NULL, &type) == TFM_OK &&
+                (type == TFM_TOKEN_CONTROL || type == TFM_TOKEN_UNUSED))
+                goto done;
         got = 0;
         FUZZ_CHECK(tfm_tokenizer_decode_ids(tok, ids, n, out, len * 4 + 16, &got) == TFM_OK);
         FUZZ_CHECK(got == len && memcmp(out, text, len) == 0);
     }
+done:
     free(ids), free(out);
 }
 
