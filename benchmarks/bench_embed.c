@@ -169,7 +169,6 @@ static double replay_seconds(const tfm_model *m, const int *counts, int n_lines,
     size_t cols = 0, rows_cap = (size_t)max_batch, ws = 0;
     double best = INFINITY;
     int l, i, rows;
-    long rep;
     memset(&r, 0, sizeof r);
     r.m = m, r.counts = counts, r.n_lines = n_lines, r.batch = batch, r.max_batch = max_batch, r.threads = threads;
     for (l = 0; l < m->config.n_layers; l++)
@@ -194,13 +193,7 @@ static double replay_seconds(const tfm_model *m, const int *counts, int n_lines,
             seed = seed * 1664525u + 1013904223u;
             r.x[e] = (float)(seed >> 8) / 16777216.0f - 0.5f;
         }
-        replay_all(&r); /* warm-up */
-        for (rep = 0; rep < reps && !r.failed; rep++) {
-            double t0 = bench_now(), dt;
-            replay_all(&r);
-            dt = bench_now() - t0;
-            if (dt < best) best = dt;
-        }
+        best = bench_best(replay_all, &r, (int)reps, 0.0);
     }
     *flops = r.flops;
     free(r.x);
