@@ -43,6 +43,9 @@
 # test links that umbrella unit (one compile of the implementation per configuration), whose allocations go
 # through the tests' hooks (tests/tfm_test.h); the native configuration checks that each test's own set of
 # headers compiles on its own (-fsyntax-only).
+# Where the time goes: each test's line gives the CPU seconds of its run and its compile, each configuration's
+# report the implementation's compile, the summary line each configuration's split (implementation, tests'
+# compiles, runs, cli), and $TFM_BUILD_DIR/test/CONFIG/budget the milliseconds per step (name compile run).
 set -u
 cd "$(dirname "$0")/.."
 
@@ -90,6 +93,18 @@ write_impl() {
     if ! cmp -s "$out.tmp" "$out"; then mv "$out.tmp" "$out"; else rm -f "$out.tmp"; fi
 }
 
+# cpu_now VAR: VAR = the CPU milliseconds (user + system) of every child this shell has waited for so far
+# (bash's `times` into a file: in $(...) it would describe a subshell without children of its own)
+cpu_now() {
+    local f=$build_root/test/.times.$BASHPID u s
+    times >"$f"
+    { read -r _ _; read -r u s; } <"$f"
+    rm -f "$f"
+    printf -v "$1" '%d' "$(( $(ms_of "$u") + $(ms_of "$s") ))"
+}
+ms_of() { local t=${1%s} sec; sec=${t#*m}; echo $(( ${t%%m*} * 60000 + 10#${sec%.*} * 1000 + 10#${sec#*.} )); }
+secs() { printf '%d.%d' $(( $1 / 1000 )) $(( $1 % 1000 / 100 )); } # milliseconds as seconds, one decimal
+
 run_config() {
     local cfg=$1 cc=$2 cc_flags=$3 impl_cc=$4 impl_flags=$5 ld_flags=$6 runner=${7:-}
     local dir=$build_root/test/$cfg
@@ -98,8 +113,14 @@ run_config() {
     local t pass=0 fail=0 skip=0
     write_impl umbrella "$dir/impl_umbrella.c"
     rm -f "$dir/impl_umbrella.o"
+    # CPU seconds per step, for the report and $dir/budget (where a configuration's time goes)
+    local c0 c1 c2 compile_ms run_ms
+    cpu_now c0
     if $impl_cc $impl_flags -c "$dir/impl_umbrella.c" -o "$dir/impl_umbrella.o" 2>"$dir/umbrella.log"; then
         pass=$((pass + 1))
+        cpu_now c1
+        echo "  implementation compiled ($(secs $((c1 - c0))) s of CPU)"
+        echo "impl $((c1 - c0))" >"$dir/budget"
     else
         head -n 30 "$dir/umbrella.log"
         echo "  FAIL umbrella: tfm.h with TFM_IMPLEMENTATION does not compile"
@@ -110,6 +131,7 @@ run_config() {
         # checked to compile on their own
         local impl="$dir/impl_umbrella.o"
         : >"$dir/$t.log"
+        cpu_now c0
         if [ "$cfg" = native ]; then
             write_impl "$t" "$dir/impl_$t.c"
             $impl_cc $impl_flags -fsyntax-only "$dir/impl_$t.c" 2>>"$dir/$t.log" || impl=""
@@ -122,14 +144,19 @@ run_config() {
             fail=$((fail + 1))
             continue
         fi
+        cpu_now c1
+        compile_ms=$((c1 - c0)) run_ms=0
         local path
         for path in ${SIMD_PATHS:-build}; do
         # the dispatch configuration: once per path, "auto" the one the library picks itself
         [ "$path" != build ] && [ "$path" != auto ] && [[ " $DISPATCH_TESTS " != *" $t "* ]] && continue
-        local out rc line started=$SECONDS
+        local out rc line
+        cpu_now c1
         out=$(if [ "$path" = build ] || [ "$path" = auto ]; then timeout 1200 $runner "./$dir/test_$t${EXE_SUFFIX:-}"
               else TFM_SIMD=$path timeout 1200 $runner "./$dir/test_$t${EXE_SUFFIX:-}"; fi 2>"$dir/$t.stderr")
         rc=$?
+        cpu_now c2
+        run_ms=$((run_ms + c2 - c1))
         line=$(printf '%s\n' "$out" | tr -d '\r' | grep -E '^[a-z0-9_]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
         grep -E '^  (FAIL|SKIP)' "$dir/$t.stderr" | head -n 40
         if [ -z "$line" ]; then
@@ -138,7 +165,7 @@ run_config() {
             fail=$((fail + 1))
             continue
         fi
-        echo "  $line ($((SECONDS - started)) s)${SIMD_PATHS:+ [$path]}"
+        echo "  $line (CPU: $(secs $((c2 - c1))) s run$([ "$path" = build ] || [ "$path" = auto ] && echo ", $(secs "$compile_ms") s compile"))${SIMD_PATHS:+ [$path]}"
         local p f s
         p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
         f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
@@ -150,6 +177,7 @@ run_config() {
         fi
         pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
         done
+        echo "$t $compile_ms $run_ms" >>"$dir/budget"
     done
     # the command-line interface (tests/cli.sh builds the tools itself), in the native configuration and
     # under clang's sanitizers
@@ -158,6 +186,7 @@ run_config() {
         # under the sanitizers, each program compiled on its own and linked with this configuration's
         # implementation unit
         local tools="" impl_object="" impl_link=""
+        cpu_now c0
         if [ "$cfg" = native ] && make --no-print-directory -s all BUILD="$build_root" OPENMP="$OPENMP" >"$dir/make.log" 2>&1
         then tools=$build_root; fi
         if [ "$cfg" = clangsan ]; then
@@ -170,6 +199,9 @@ run_config() {
         fi
         TFM_CLI_TOOLS=$tools TFM_CLI_IMPL=$impl_object TFM_CLI_LINK=$impl_link TFM_BENCH=${TFM_BENCH:-$build_root/tfm-bench} \
             run_script cli "$dir/cli.stderr" tests/cli.sh "$dir" "$cc $cc_flags"
+        cpu_now c2
+        echo "  (cli: $(secs $((c2 - c0))) s of CPU, the tools' build included)"
+        echo "cli 0 $((c2 - c0))" >>"$dir/budget"
     fi
     echo "$pass $fail $skip" >"$dir/counts"
 }
@@ -286,12 +318,16 @@ run_one() {
 
 for cfg in $configs; do
     mkdir -p "$build_root/test/$cfg"
-    rm -f "$build_root/test/$cfg/counts" "$build_root/test/$cfg/done" "$build_root/test/$cfg/seconds"
+    rm -f "$build_root/test/$cfg/counts" "$build_root/test/$cfg/done" "$build_root/test/$cfg/seconds" "$build_root/test/$cfg/budget"
 done
-# the slowest configurations start first, so that they do not finish alone at the end
+# the longest first (by the CPU seconds of the last clean-clone CI run: neon 306, clangsan 207, dispatch 142,
+# fuzz 131, native 128, avx2 121, package 118, asan 91, scalar 87, cxx 50, valgrind 49, clang 45; windows, not
+# on CI, takes minutes under wine), so that no long one starts late and runs alone at the end (on those numbers
+# two cores finish at 744 and 731 s; the old order, package last, at 776 and 699)
+longest_first="neon windows clangsan dispatch fuzz native avx2 package asan scalar cxx valgrind clang"
 {
-    for cfg in $configs; do case $cfg in neon | asan | clangsan | fuzz) start_config "$cfg" ;; esac; done
-    for cfg in $configs; do case $cfg in neon | asan | clangsan | fuzz) ;; *) start_config "$cfg" ;; esac; done
+    for cfg in $longest_first; do [[ " $configs " == *" $cfg "* ]] && start_config "$cfg"; done
+    for cfg in $configs; do [[ " $longest_first " == *" $cfg "* ]] || start_config "$cfg"; done
     wait
 } &
 starter=$!
@@ -303,7 +339,11 @@ for cfg in $configs; do
         read -r p f s <"$counts"
         total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))
         read -r wall cpu <"$build_root/test/$cfg/seconds" 2>/dev/null
-        summary="$summary\n  $cfg: $p passed, $f failed, $s skipped (${wall:-?} s, ${cpu:-?} s of CPU)"
+        split=""
+        [ -f "$build_root/test/$cfg/budget" ] && split=$(awk '$1 == "impl" { i += $2; next } $1 == "cli" { l += $3; next }
+            { c += $2; r += $3 } END { printf ": implementation %.0f, tests compile %.0f, run %.0f", i / 1000, c / 1000, r / 1000
+            if (l) printf ", cli %.0f", l / 1000 }' "$build_root/test/$cfg/budget")
+        summary="$summary\n  $cfg: $p passed, $f failed, $s skipped (${wall:-?} s, ${cpu:-?} s of CPU$split)"
         total_cpu=$((total_cpu + ${cpu:-0}))
     elif ! grep -q "^== $cfg: skipped" "$(report "$cfg")"; then
         echo "  FAIL $cfg: the configuration stopped before its counts"
