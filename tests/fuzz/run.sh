@@ -20,9 +20,10 @@
 #   chat            a chat template text + a conversation, rendered       each family, marker texts, real templates
 # Short runs (under a minute a target: CI) build at -O0 with the scalar kernels only (TFM_NO_DISPATCH: the
 # instrumented AVX2 and AVX-512 passes made each model-reading target about 40 s of CPU to build instead of
-# 12; the readers are the same), long ones at -O1 with every path (TFM_FUZZ_OPT overrides): the sanitizers
-# make -O1 builds of the model-reading targets take about a minute of CPU each, for 3-4x more executions a
-# second than -O0.
+# 12; the readers are the same), long ones at -O1 -gline-tables-only with every path (TFM_FUZZ_OPT overrides):
+# about twice the executions a second of -O0, but with the sanitizers an -O1 build of a target that compiles
+# the whole library took minutes of CPU (see the README's Fuzzing section). TFM_FUZZ_TARGETS="gguf chat"
+# runs some targets (only their programs are built), TFM_FUZZ_RUNS=N stops each at N executions.
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
