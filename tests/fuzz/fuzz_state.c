@@ -86,11 +86,14 @@ static int same_state(const unsigned char *a, const unsigned char *b, size_t siz
    same positions and tokens. Leaves ctx as the load from memory did. */
 static void check_file_load(tfm_context *ctx, const unsigned char *bytes, size_t size, tfm_status from_memory)
 {
-    FILE *f = fopen(state_path, "wb");
+    FILE *f;
     int pos = tfm_context_pos(ctx), *tokens = NULL;
     tfm_error err;
     tfm_status s;
-    if (!f) return;
+    /* a new file each time: ext4 writes a file truncated to 0 back to disk when it is closed (auto_da_alloc),
+       which made these writes most of the target's time */
+    remove(state_path);
+    if ((f = fopen(state_path, "wb")) == NULL) return;
     if (fwrite(bytes, 1, size, f) != size) {
         fclose(f);
         return;

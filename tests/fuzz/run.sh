@@ -20,9 +20,10 @@
 #   chat            a chat template text + a conversation, rendered       each family, marker texts, real templates
 # Short runs (under a minute a target: CI) build at -O0 with the scalar kernels only (TFM_NO_DISPATCH: the
 # instrumented AVX2 and AVX-512 passes made each model-reading target about 40 s of CPU to build instead of
-# 12; the readers are the same), long ones at -O1 with every path (TFM_FUZZ_OPT overrides): the sanitizers
-# make -O1 builds of the model-reading targets take about a minute of CPU each, for 3-4x more executions a
-# second than -O0.
+# 12; the readers are the same), long ones at -O1 -gline-tables-only with every path (TFM_FUZZ_OPT overrides):
+# about twice the executions a second of -O0, but with the sanitizers an -O1 build of a target that compiles
+# the whole library took minutes of CPU (see the README's Fuzzing section). TFM_FUZZ_TARGETS="gguf chat"
+# runs some targets (only their programs are built), TFM_FUZZ_RUNS=N stops each at N executions.
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -32,6 +33,8 @@ mkdir -p "$out" && out=$(cd "$out" && pwd)
 # tokenize reads ../shared/models/tok512.bin (absent: a vocab of its own)
 shared=$(cd "${TFM_SHARED:-../shared}" 2>/dev/null && pwd) && export TFM_SHARED=$shared
 cc=${TFM_FUZZ_CC:-clang}
+targets=${TFM_FUZZ_TARGETS:-gguf model_gguf model_llama2c tokenizer_bin tokenize embed_index vocab state chat}
+runs=${TFM_FUZZ_RUNS:-}
 pass=0 fail=0 skip=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "  FAIL fuzz: $*" >&2; fail=$((fail + 1)); }
@@ -43,23 +46,27 @@ if ! command -v "$cc" >/dev/null 2>&1 || ! echo 'int LLVMFuzzerTestOneInput(cons
     exit 0
 fi
 rm -f "$out.probe"
-opt=${TFM_FUZZ_OPT:-$([ "$seconds" -lt 60 ] && echo -O0 -DTFM_NO_DISPATCH || echo -O1)}
-flags="-std=c99 -pedantic -Wall -Wextra -Werror $opt -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
+opt=${TFM_FUZZ_OPT:-$([ "$seconds" -lt 60 ] && echo -O0 -g -DTFM_NO_DISPATCH || echo -O1 -gline-tables-only)}
+flags="-std=c99 -pedantic -Wall -Wextra -Werror $opt -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
 # the targets and the seed corpus build side by side; the two that use only the public API and the whole
 # model link one instrumented implementation, compiled once (TFM_IMPLEMENTATION_ELSEWHERE)
 printf '#define TFM_IMPLEMENTATION\n#include "tfm.h"\n' >"$out/impl.c"
 rm -f "$out/impl.o" "$out"/fuzz_{gguf,model,tokenizer_bin,tokenize,embed_index,vocab,state,chat} # never an earlier build's
+programs=$(for t in $targets; do case $t in model_*) echo model ;; *) echo "$t" ;; esac; done | sort -u)
+shared_impl=$(for p in $programs; do case $p in model | tokenize) echo "$p" ;; esac; done)
 {
-    if $cc ${flags/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,} -c "$out/impl.c" -o "$out/impl.o" 2>"$out/build_impl.log"; then
-        for src in model tokenize; do
+    if [ -z "$shared_impl" ]; then :
+    elif $cc ${flags/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,} -c "$out/impl.c" -o "$out/impl.o" 2>"$out/build_impl.log"; then
+        for src in $shared_impl; do
             $cc $flags -DTFM_IMPLEMENTATION_ELSEWHERE "tests/fuzz/fuzz_$src.c" "$out/impl.o" -o "$out/fuzz_$src" -lm \
                 2>"$out/build_$src.log"
         done
     else
-        for src in model tokenize; do cp "$out/build_impl.log" "$out/build_$src.log"; done
+        for src in $shared_impl; do cp "$out/build_impl.log" "$out/build_$src.log"; done
     fi
 } &
-for src in gguf tokenizer_bin embed_index vocab state chat; do
+for src in $programs; do
+    case $src in model | tokenize) continue ;; esac
     $cc $flags "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
 done
 bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -pedantic -Wall -Wextra -Werror -O0 -Iinclude" 2>"$out/seeds.log" &
@@ -88,29 +95,40 @@ run_target() {
         if (cd "$out/$target" && "$out/$program" $files >"$out/$target.replay.log" 2>&1); then ok
         else tail -n 30 "$out/$target.replay.log" >&2; bad "$target: a regression file fails again"; fi
     fi
-    (cd "$out/$target" && "$out/$program" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -max_len="$max_len" ${dict:+-dict="$root/$dict"} -print_final_stats=1 >"$log" 2>&1)
-    local rc=$? runs cov
-    runs=$(grep -E '^stat::number_of_executed_units:' "$log" | awk '{print $2}')
+    local TIMEFORMAT='%R %U %S' times rc executed cov
+    # the time keyword's wall, user and system seconds: executions per CPU second do not depend on the load
+    times=$({ time (cd "$out/$target" && "$out/$program" "$corpus" -max_total_time="$seconds" ${runs:+-runs="$runs"} \
+        -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" ${dict:+-dict="$root/$dict"} -print_final_stats=1 \
+        >"$log" 2>&1); } 2>&1)
+    rc=$?
+    executed=$(grep -E '^stat::number_of_executed_units:' "$log" | awk '{print $2}')
     cov=$(grep -aE '^#[0-9]+[[:space:]]+(DONE|INITED|pulse|NEW|REDUCE)' "$log" | tail -n 1 | sed -E 's/.*cov: ([0-9]+).*/\1/')
-    if [ $rc -eq 0 ] && [ -n "$runs" ]; then
+    if [ $rc -eq 0 ] && [ -n "$executed" ]; then
         ok
-        printf "  fuzz %-14s %9s executions in %s s, cov %s, corpus %s files\n" "$target" "$runs" "$seconds" "${cov:-?}" \
-            "$(ls "$corpus" | wc -l)"
+        read -r wall user sys <<<"$times"
+        printf "  fuzz %-14s %9s executions in %s s (%s s of CPU: %s a CPU second), cov %s, corpus %s files\n" "$target" \
+            "$executed" "${wall%.*}" "$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.1f", u + s}')" \
+            "$(awk -v n="$executed" -v u="$user" -v s="$sys" 'BEGIN {printf "%.0f", (u + s > 0 ? n / (u + s) : 0)}')" \
+            "${cov:-?}" "$(ls "$corpus" | wc -l)"
     else
         grep -E 'ERROR|SUMMARY|property broken|Test unit written' "$log" | head -n 10 >&2
         bad "$target found something (exit $rc): see $log and $out/$target/"
     fi
 }
 
-run_target gguf fuzz_gguf tests/fuzz/gguf.dict 65536
-run_target model_gguf fuzz_model tests/fuzz/gguf.dict 32768
-run_target model_llama2c fuzz_model "" 32768
-run_target tokenizer_bin fuzz_tokenizer_bin "" 16384
-run_target tokenize fuzz_tokenize "" 1024
-run_target embed_index fuzz_embed_index "" 8192
-run_target vocab fuzz_vocab tests/fuzz/gguf.dict 32768
-run_target state fuzz_state "" 2048
-run_target chat fuzz_chat tests/fuzz/chat.dict 8192
+for target in $targets; do
+    case $target in
+    gguf) run_target gguf fuzz_gguf tests/fuzz/gguf.dict 65536 ;;
+    model_gguf) run_target model_gguf fuzz_model tests/fuzz/gguf.dict 32768 ;;
+    model_llama2c) run_target model_llama2c fuzz_model "" 32768 ;;
+    tokenizer_bin) run_target tokenizer_bin fuzz_tokenizer_bin "" 16384 ;;
+    tokenize) run_target tokenize fuzz_tokenize "" 1024 ;;
+    embed_index) run_target embed_index fuzz_embed_index "" 8192 ;;
+    vocab) run_target vocab fuzz_vocab tests/fuzz/gguf.dict 32768 ;;
+    state) run_target state fuzz_state "" 2048 ;;
+    chat) run_target chat fuzz_chat tests/fuzz/chat.dict 8192 ;;
+    *) bad "no fuzz target $target" ;;
+    esac
+done
 echo "fuzz: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
