@@ -995,13 +995,16 @@ typedef struct tfm__qtype {
 /* A weight type's kernels: 16 rows dotted with one activation row; a chunk of blocks decoded to one
    byte per level; m activation rows against a decoded chunk */
 typedef struct tfm__qkern {
-    void (*dot)(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next);
+    /* nt (1 or 2) row-tiles w[0..nt) dotted with one activation row: y[16 k + r]; the nn (0..2) tiles
+       next[0..nn) are prefetched along the way */
+    void (*dot)(const tfm__qsrc *w, int nt, const tfm__qact *a, size_t nb, float *y, const tfm__qsrc *next, int nn);
     void (*decode)(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t);
     /* nt (1 or 2) consecutive decoded row-tiles t[0..nt) times m activation rows; nr: rows of the last tile */
     void (*mm)(float *y, size_t ldy, const tfm__qtile *t, int nt, size_t nbk, const tfm__qact *a, size_t b0, int m, int nr,
                int first);
-    /* 16 rows dotted with m (1..4) activation rows at once: y[i * 16 + r], 4 x 16 floats written */
-    void (*dotm)(const tfm__qsrc *w, const tfm__qact *a, int m, size_t nb, float *y, const tfm__qsrc *next);
+    /* nt (1 or 2) row-tiles w[0..nt) dotted with m (1..4) activation rows at once: y[(4 k + i) * 16 + r],
+       nt x 4 x 16 floats written; next[0..nn) prefetched */
+    void (*dotm)(const tfm__qsrc *w, int nt, const tfm__qact *a, int m, size_t nb, float *y, const tfm__qsrc *next, int nn);
 } tfm__qkern;
 
 /* ---------------------------------------------------------------- the packed layout
@@ -1059,10 +1062,16 @@ enum { TFM__QK_NONE = -1, TFM__QKERNEL_TYPES(TFM__QK_ENUM) TFM__QK_COUNT };
 #define TFM__QKERNELS_ENTRY(name, dec) \
     {TFM__PN(tfm__qdot_##name), TFM__PN(tfm__qdecode_##name), TFM__PN(tfm__qmm_##name), TFM__PN(tfm__qdotm_##name)},
 #define TFM__QKERNELS_DEFINE(name, dec)                                                                                \
-    static void TFM__PN(tfm__qdot_##name)(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y16, const tfm__qsrc *next) \
+    static void TFM__PN(tfm__qdot_##name)(const tfm__qsrc *w, int nt, const tfm__qact *a, size_t nb, float *y,         \
+                                          const tfm__qsrc *next, int nn)                                                \
     {                                                                                                                   \
-        if (w->row_bytes) tfm__qdot_body(&tfm__q_##name, dec, 0, w, a, nb, y16, next);                                   \
-        else tfm__qdot_body(&tfm__q_##name, dec, 1, w, a, nb, y16, next);                                                \
+        int k;                                                                                                          \
+        if (nt == 2 && !w->row_bytes) tfm__qdot_body(&tfm__q_##name, dec, 1, 2, w, a, nb, y, next, nn);                  \
+        else                                                                                                            \
+            for (k = 0; k < nt; k++) {                                                                                  \
+                if (w->row_bytes) tfm__qdot_body(&tfm__q_##name, dec, 0, 1, &w[k], a, nb, y + k * TFM__QROWS, next, k ? 0 : nn); \
+                else tfm__qdot_body(&tfm__q_##name, dec, 1, 1, &w[k], a, nb, y + k * TFM__QROWS, next, k ? 0 : nn);     \
+            }                                                                                                           \
     }                                                                                                                   \
     static void TFM__PN(tfm__qdecode_##name)(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t)                  \
     {                                                                                                                   \
@@ -1075,17 +1084,26 @@ enum { TFM__QK_NONE = -1, TFM__QKERNEL_TYPES(TFM__QK_ENUM) TFM__QK_COUNT };
         if (nt == 2) tfm__qmm_body(&tfm__q_##name, 2, y, ldy, t, nbk, a, b0, m, nr, first);                              \
         else tfm__qmm_body(&tfm__q_##name, 1, y, ldy, t, nbk, a, b0, m, nr, first);                                      \
     }                                                                                                                   \
-    static void TFM__PN(tfm__qdotm_##name)(const tfm__qsrc *w, const tfm__qact *a, int m, size_t nb, float *y,          \
-                                           const tfm__qsrc *next)                                                       \
+    static void TFM__PN(tfm__qdotm_##name)(const tfm__qsrc *w, int nt, const tfm__qact *a, int m, size_t nb, float *y,  \
+                                           const tfm__qsrc *next, int nn)                                               \
     {                                                                                                                   \
-        if (w->row_bytes) {                                                                                             \
-            if (m <= 2) tfm__qdotm_body(&tfm__q_##name, dec, 0, w, a, 2, m, nb, y, next);                               \
-            else tfm__qdotm_body(&tfm__q_##name, dec, 0, w, a, 4, m, nb, y, next);                                      \
-        } else if (m <= 2) {                                                                                            \
-            tfm__qdotm_body(&tfm__q_##name, dec, 1, w, a, 2, m, nb, y, next);                                           \
-        } else {                                                                                                        \
-            tfm__qdotm_body(&tfm__q_##name, dec, 1, w, a, 4, m, nb, y, next);                                           \
-        }                                                                                                               \
+        int k;                                                                                                          \
+        if (nt == 2 && !w->row_bytes) {                                                                                 \
+            if (m <= 2) tfm__qdotm_body(&tfm__q_##name, dec, 1, 2, w, a, 2, m, nb, y, next, nn);                        \
+            else tfm__qdotm_body(&tfm__q_##name, dec, 1, 2, w, a, 4, m, nb, y, next, nn);                               \
+        } else                                                                                                          \
+            for (k = 0; k < nt; k++) {                                                                                  \
+                const int kn = k ? 0 : nn;                                                                              \
+                float *yk = y + 4 * k * TFM__QROWS;                                                                     \
+                if (w->row_bytes) {                                                                                     \
+                    if (m <= 2) tfm__qdotm_body(&tfm__q_##name, dec, 0, 1, &w[k], a, 2, m, nb, yk, next, kn);           \
+                    else tfm__qdotm_body(&tfm__q_##name, dec, 0, 1, &w[k], a, 4, m, nb, yk, next, kn);                  \
+                } else if (m <= 2) {                                                                                    \
+                    tfm__qdotm_body(&tfm__q_##name, dec, 1, 1, &w[k], a, 2, m, nb, yk, next, kn);                       \
+                } else {                                                                                                \
+                    tfm__qdotm_body(&tfm__q_##name, dec, 1, 1, &w[k], a, 4, m, nb, yk, next, kn);                       \
+                }                                                                                                       \
+            }                                                                                                           \
     }
 
 /* ---------------------------------------------------------------- the table */
@@ -1287,47 +1305,61 @@ static tfm__qsrc tfm__qmat_tile(const tfm__qmat *w, int t)
     return s;
 }
 
-/* Y[i][r - r0] for rows r in [r0, r1) inside row-tiles [t0, t1) and the m activation rows, 16 rows at
-   a time through the dot kernel (each tile stays in cache while the m rows pass over it) */
+/* row-tile t's 16 outputs `out`, the rows of them in [r0, r1), into y[r - r0] */
+static void tfm__qtile_out(float *y, const float *out, int t, int r0, int r1)
+{
+    const int first = t * TFM__QROWS, lo = first > r0 ? first : r0, hi = first + TFM__QROWS < r1 ? first + TFM__QROWS : r1;
+    memcpy(y + (lo - r0), out + (lo - first), (size_t)(hi - lo) * sizeof(float));
+}
+
+/* the row-tiles [t, t + n) of w that lie below t1, into s; returns how many */
+static int tfm__qmat_tiles(const tfm__qmat *w, int t, int n, int t1, tfm__qsrc *s)
+{
+    int k;
+    for (k = 0; k < n && t + k < t1; k++) s[k] = tfm__qmat_tile(w, t + k);
+    return k;
+}
+
+/* Y[i][r - r0] for rows r in [r0, r1) inside row-tiles [t0, t1) and the m activation rows, two tiles at
+   a time through the dot kernel (which stay in cache while the m rows pass over them; the first row
+   prefetches the next two) */
 static void tfm__qdot_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int r0, int r1, int t0, int t1)
 {
     const tfm__qkern *K = tfm__qkernels(w->T);
-    int t, i;
-    for (t = t0; t < t1; t++) {
-        const tfm__qsrc s = tfm__qmat_tile(w, t);
-        const int first = t * TFM__QROWS, lo = first > r0 ? first : r0;
-        const int hi = first + TFM__QROWS < r1 ? first + TFM__QROWS : r1;
-        tfm__qsrc next;
-        if (t + 1 < t1) next = tfm__qmat_tile(w, t + 1);
+    int t, i, k, nt;
+    for (t = t0; t < t1; t += nt) {
+        tfm__qsrc s[2], next[2];
+        int nn;
+        nt = tfm__qmat_tiles(w, t, 2, t1, s);
+        nn = tfm__qmat_tiles(w, t + nt, 2, t1, next);
         for (i = 0; i < m; i++) {
-            float out[TFM__QROWS];
+            float out[2 * TFM__QROWS];
             const tfm__qact ai = tfm__qact_row(a, i);
-            K->dot(&s, &ai, w->nb, out, i == 0 && t + 1 < t1 ? &next : NULL);
-            memcpy(y + (size_t)i * ldy + (size_t)(lo - r0), out + (lo - first), (size_t)(hi - lo) * sizeof(float));
+            K->dot(s, nt, &ai, w->nb, out, next, i == 0 ? nn : 0);
+            for (k = 0; k < nt; k++) tfm__qtile_out(y + (size_t)i * ldy, out + k * TFM__QROWS, t + k, r0, r1);
         }
     }
 }
 
-/* tfm__qdot_tiles for a few activation rows: 4 at a time through the many-rows dot kernel, which
-   decodes each block once for all of them (the first 4 prefetch the next tile; the next 4 find this
-   one in cache) */
+/* tfm__qdot_tiles for a few activation rows: two tiles and 4 rows at a time through the many-rows dot
+   kernel, which decodes each block once for all of them (the first 4 prefetch the next two tiles; the
+   next 4 find these in cache) */
 static void tfm__qdotm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int r0, int r1, int t0, int t1)
 {
     const tfm__qkern *K = tfm__qkernels(w->T);
-    int t, i0, k;
-    for (t = t0; t < t1; t++) {
-        const tfm__qsrc s = tfm__qmat_tile(w, t);
-        const int first = t * TFM__QROWS, lo = first > r0 ? first : r0;
-        const int hi = first + TFM__QROWS < r1 ? first + TFM__QROWS : r1;
-        tfm__qsrc next;
-        if (t + 1 < t1) next = tfm__qmat_tile(w, t + 1);
+    int t, i0, k, j, nt;
+    for (t = t0; t < t1; t += nt) {
+        tfm__qsrc s[2], next[2];
+        int nn;
+        nt = tfm__qmat_tiles(w, t, 2, t1, s);
+        nn = tfm__qmat_tiles(w, t + nt, 2, t1, next);
         for (i0 = 0; i0 < m; i0 += 4) {
-            float out[4 * TFM__QROWS];
+            float out[2 * 4 * TFM__QROWS];
             const tfm__qact ai = tfm__qact_row(a, i0);
             const int mi = m - i0 < 4 ? m - i0 : 4;
-            K->dotm(&s, &ai, mi, w->nb, out, i0 == 0 && t + 1 < t1 ? &next : NULL);
-            for (k = 0; k < mi; k++)
-                memcpy(y + (size_t)(i0 + k) * ldy + (size_t)(lo - r0), out + k * TFM__QROWS + (lo - first), (size_t)(hi - lo) * sizeof(float));
+            K->dotm(s, nt, &ai, mi, w->nb, out, next, i0 == 0 ? nn : 0);
+            for (j = 0; j < nt; j++)
+                for (k = 0; k < mi; k++) tfm__qtile_out(y + (size_t)(i0 + k) * ldy, out + (4 * j + k) * TFM__QROWS, t + j, r0, r1);
         }
     }
 }
@@ -1527,7 +1559,7 @@ tfm_status tfm_quant_vec_dot(tfm_dtype wtype, const void *w, const void *xq, siz
     for (b = 0; b < m.nb; b++) tfm__qact_block(&r, 0, b, A, (const unsigned char *)xq + b * tfm_dtype_block_bytes(A->type));
     tfm__qact_sums(&r, 0);
     s = tfm__qmat_tile(&m, 0);
-    tfm__qkernels(m.T)->dot(&s, &r.a, m.nb, y16, NULL);
+    tfm__qkernels(m.T)->dot(&s, 1, &r.a, m.nb, y16, NULL, 0);
     *out = y16[0];
     if (ws != stack) TFM_FREE(ws);
     return TFM_OK;

@@ -547,10 +547,13 @@ TFM__Q_FORCE_INLINE void tfm__qprefetch_next(const tfm__qtype *T, const tfm__qsr
     }
 }
 
-TFM__Q_FORCE_INLINE tfm__vi tfm__qdot4(const tfm__qtype *T, tfm__vi acc, tfm__vi L, const int8_t *a)
+/* acc + the dot of level vector L with bc (4 activation bytes in every lane) */
+TFM__Q_FORCE_INLINE tfm__vi tfm__qdotv(const tfm__qtype *T, tfm__vi acc, tfm__vi L, tfm__vi bc)
 {
-    return T->wide ? tfm__vi_dot_wide(acc, L, tfm__vi_bcast4(a)) : tfm__vi_dot(acc, L, tfm__vi_bcast4(a));
+    return T->wide ? tfm__vi_dot_wide(acc, L, bc) : tfm__vi_dot(acc, L, bc);
 }
+
+TFM__Q_FORCE_INLINE tfm__vi tfm__qdot4(const tfm__qtype *T, tfm__vi acc, tfm__vi L, const int8_t *a) { return tfm__qdotv(T, acc, L, tfm__vi_bcast4(a)); }
 
 TFM__Q_FORCE_INLINE int32_t tfm__qgroup_sum(const tfm__qtype *T, const int32_t *s16, int g)
 {
@@ -559,68 +562,99 @@ TFM__Q_FORCE_INLINE int32_t tfm__qgroup_sum(const tfm__qtype *T, const int32_t *
 
 TFM__Q_FORCE_INLINE int32_t tfm__qzero(const tfm__qtype *T) { return T->zero - (T->wide ? TFM__WIDE_BIAS : 0); }
 
-/* y16[r] = row r of the tile w dotted with the activation row a (nb blocks) */
-TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, const tfm__qsrc *w, const tfm__qact *a,
-                                       size_t nb, float *y16, const tfm__qsrc *next)
+/* y[16 k + r] = row r of tile w[k] (k < NT: 1 or 2, a constant where it is inlined) dotted with the
+   activation row a (nb blocks), prefetching the nn tiles next[0..nn) along the way. Two tiles share
+   each activation broadcast and give twice the independent dot chains; each output's sums are the
+   one-tile kernel's (the integer sums are exact, the float update is the same chain in block order),
+   so an output does not depend on the tile it was paired with. */
+TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, int NT, const tfm__qsrc *w, const tfm__qact *a,
+                                       size_t nb, float *y, const tfm__qsrc *next, int nn)
 {
     const int groups = T->block / T->group, n = T->group / 4;
-    tfm__qsub sub[TFM__QSUBS];
-    tfm__vf acc[TFM__QSUBS];
+    tfm__qsub sub[2][TFM__QSUBS];
+    tfm__vf acc[2][TFM__QSUBS];
     size_t b;
-    int c, i, t;
-    for (c = 0; c < TFM__QSUBS; c++) {
-        tfm__qsub_init(&sub[c], T, w, c, packed);
-        acc[c] = tfm__vf_zero();
-    }
+    int c, i, t, k;
+    TFM__Q_UNROLL
+    for (k = 0; k < NT; k++)
+        for (c = 0; c < TFM__QSUBS; c++) {
+            tfm__qsub_init(&sub[k][c], T, &w[k], c, packed);
+            acc[k][c] = tfm__vf_zero();
+        }
     for (b = 0; b < nb; b++) {
         const int8_t *q = a->q + b * T->block;
         const int32_t *s16 = a->s16 + b * (T->block / 16);
         const tfm__vf da = tfm__vf_set1(a->d[b]);
-        tfm__qprefetch_next(T, next, b, nb);
+        if (nn > 0) tfm__qprefetch_next(T, &next[0], b, nb);
+        if (nn > 1) tfm__qprefetch_next(T, &next[1], b, nb);
         for (c = 0; c < TFM__QSUBS; c++) {
-            tfm__vi isum = tfm__vi_zero(), msum = tfm__vi_zero();
+            tfm__vi isum[2], msum[2];
+            TFM__Q_UNROLL
+            for (k = 0; k < NT; k++) isum[k] = msum[k] = tfm__vi_zero();
             TFM__Q_UNROLL
             for (i = 0; i < groups; i++) {
-                tfm__vi L[8], sc = tfm__vi_zero(), mn = tfm__vi_zero(), r0, r1 = tfm__vi_zero();
-                const int g = dec(&sub[c], packed, b, i, L, &sc, &mn);
-                const int32_t gsum = tfm__qgroup_sum(T, s16, g);
-                r0 = tfm__vi_set1(-tfm__qzero(T) * gsum);
+                tfm__vi L[2][8], sc[2], mn[2], r0[2], r1[2], z;
+                int g = 0;
+                int32_t gsum;
                 TFM__Q_UNROLL
-                for (t = 0; t < n; t++) { /* two chains in a group of 8 vectors (latency), one in 4 */
-                    if (n == 8 && t % 2) r1 = tfm__qdot4(T, r1, L[t], q + g * T->group + 4 * t);
-                    else r0 = tfm__qdot4(T, r0, L[t], q + g * T->group + 4 * t);
+                for (k = 0; k < NT; k++) {
+                    sc[k] = mn[k] = tfm__vi_zero();
+                    g = dec(&sub[k][c], packed, b, i, L[k], &sc[k], &mn[k]);
                 }
-                r0 = tfm__vi_add(r0, r1);
-                isum = groups == 1 ? r0 : tfm__vi_add(isum, tfm__vi_mul(r0, sc));
-                if (T->min == TFM__QMIN_SUB) msum = tfm__vi_add(msum, tfm__vi_mul(mn, tfm__vi_set1(gsum)));
+                gsum = tfm__qgroup_sum(T, s16, g);
+                z = tfm__vi_set1(-tfm__qzero(T) * gsum);
+                TFM__Q_UNROLL
+                for (k = 0; k < NT; k++) r0[k] = z, r1[k] = tfm__vi_zero();
+                TFM__Q_UNROLL
+                for (t = 0; t < n; t++) { /* two chains per tile in a group of 8 vectors (latency), one in 4 */
+                    const tfm__vi bc = tfm__vi_bcast4(q + g * T->group + 4 * t);
+                    TFM__Q_UNROLL
+                    for (k = 0; k < NT; k++) {
+                        if (n == 8 && t % 2) r1[k] = tfm__qdotv(T, r1[k], L[k][t], bc);
+                        else r0[k] = tfm__qdotv(T, r0[k], L[k][t], bc);
+                    }
+                }
+                TFM__Q_UNROLL
+                for (k = 0; k < NT; k++) {
+                    r0[k] = tfm__vi_add(r0[k], r1[k]);
+                    isum[k] = groups == 1 ? r0[k] : tfm__vi_add(isum[k], tfm__vi_mul(r0[k], sc[k]));
+                    if (T->min == TFM__QMIN_SUB) msum[k] = tfm__vi_add(msum[k], tfm__vi_mul(mn[k], tfm__vi_set1(gsum)));
+                }
             }
-            acc[c] = tfm__vf_fma1(tfm__vi_float(isum), tfm__vf_mul(tfm__qhalf_f32(&sub[c], packed, b, 0, T->half_at[0]), da), acc[c]);
-            if (T->min == TFM__QMIN_ADD) acc[c] = tfm__vf_fma1(tfm__qhalf_f32(&sub[c], packed, b, 1, T->half_at[1]), tfm__vf_set1(a->s[b]), acc[c]);
-            if (T->min == TFM__QMIN_SUB)
-                acc[c] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum)), tfm__vf_mul(tfm__qhalf_f32(&sub[c], packed, b, 1, T->half_at[1]), da),
-                                     acc[c]);
+            TFM__Q_UNROLL
+            for (k = 0; k < NT; k++) {
+                const tfm__qsub *sk = &sub[k][c];
+                acc[k][c] = tfm__vf_fma1(tfm__vi_float(isum[k]), tfm__vf_mul(tfm__qhalf_f32(sk, packed, b, 0, T->half_at[0]), da), acc[k][c]);
+                if (T->min == TFM__QMIN_ADD) acc[k][c] = tfm__vf_fma1(tfm__qhalf_f32(sk, packed, b, 1, T->half_at[1]), tfm__vf_set1(a->s[b]), acc[k][c]);
+                if (T->min == TFM__QMIN_SUB)
+                    acc[k][c] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum[k])),
+                                             tfm__vf_mul(tfm__qhalf_f32(sk, packed, b, 1, T->half_at[1]), da), acc[k][c]);
+            }
         }
     }
-    for (c = 0; c < TFM__QSUBS; c++) tfm__vf_store(y16 + c * TFM__VF_N, acc[c]);
+    TFM__Q_UNROLL
+    for (k = 0; k < NT; k++)
+        for (c = 0; c < TFM__QSUBS; c++) tfm__vf_store(y + k * TFM__QROWS + c * TFM__VF_N, acc[k][c]);
 }
 
 
-/* y[i * 16 + r] = row r of the tile w dotted with activation row i, for M (2 or 4, a constant where it
-   is inlined) activation rows sharing each decoded block: a decode step of M sequences reads and
-   decodes each weight once for all of them. Rows i >= m repeat row m - 1 (their outputs are written,
-   the caller ignores them). Each row's sums follow tfm__qdot_body's order exactly (the integer sums
-   are exact, the float update is the same chain), so row i equals the gemv of that row bit for bit. */
-TFM__Q_FORCE_INLINE void tfm__qdotm_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, const tfm__qsrc *w, const tfm__qact *a,
-                                        int M, int m, size_t nb, float *y, const tfm__qsrc *next)
+/* y[(4 k + i) * 16 + r] = row r of tile w[k] (k < NT: 1 or 2) dotted with activation row i, for M (2
+   or 4) activation rows sharing each decoded block (NT, M constants where it is inlined): a decode step
+   of M sequences reads and decodes each weight once for all of them, and two tiles share each
+   activation broadcast. Rows i >= m repeat row m - 1 (their outputs are written, the caller ignores
+   them). Each row's sums follow tfm__qdot_body's order exactly (the integer sums are exact, the float
+   update is the same chain), so row i equals the gemv of that row bit for bit. */
+TFM__Q_FORCE_INLINE void tfm__qdotm_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, int NT, const tfm__qsrc *w, const tfm__qact *a,
+                                        int M, int m, size_t nb, float *y, const tfm__qsrc *next, int nn)
 {
     const int groups = T->block / T->group, n = T->group / 4;
-    tfm__qsub sub[TFM__QSUBS];
-    tfm__vf acc[TFM__QSUBS][4];
+    tfm__qsub sub[2][TFM__QSUBS];
+    tfm__vf acc[2][TFM__QSUBS][4];
     const int8_t *q[4];
     const int32_t *s16[4];
     const float *d[4], *s[4];
     size_t b;
-    int c, i, k, t;
+    int c, i, k, t, j;
     for (k = 0; k < M; k++) {
         const size_t row = (size_t)(k < m ? k : m - 1);
         q[k] = a->q + row * a->cols;
@@ -628,49 +662,73 @@ TFM__Q_FORCE_INLINE void tfm__qdotm_body(const tfm__qtype *T, tfm__qdecoder *dec
         d[k] = a->d + row * a->nb;
         s[k] = a->s ? a->s + row * a->nb : NULL;
     }
-    for (c = 0; c < TFM__QSUBS; c++) {
-        tfm__qsub_init(&sub[c], T, w, c, packed);
-        for (k = 0; k < M; k++) acc[c][k] = tfm__vf_zero();
-    }
-    for (b = 0; b < nb; b++) {
-        tfm__qprefetch_next(T, next, b, nb);
+    TFM__Q_UNROLL
+    for (j = 0; j < NT; j++)
         for (c = 0; c < TFM__QSUBS; c++) {
-            tfm__vi isum[4], msum[4];
-            tfm__vf dw, dm = tfm__vf_zero();
-            for (k = 0; k < M; k++) isum[k] = msum[k] = tfm__vi_zero();
+            tfm__qsub_init(&sub[j][c], T, &w[j], c, packed);
+            for (k = 0; k < M; k++) acc[j][c][k] = tfm__vf_zero();
+        }
+    for (b = 0; b < nb; b++) {
+        if (nn > 0) tfm__qprefetch_next(T, &next[0], b, nb);
+        if (nn > 1) tfm__qprefetch_next(T, &next[1], b, nb);
+        for (c = 0; c < TFM__QSUBS; c++) {
+            tfm__vi isum[2][4], msum[2][4];
+            TFM__Q_UNROLL
+            for (j = 0; j < NT; j++)
+                for (k = 0; k < M; k++) isum[j][k] = msum[j][k] = tfm__vi_zero();
             TFM__Q_UNROLL
             for (i = 0; i < groups; i++) {
-                tfm__vi L[8], sc = tfm__vi_zero(), mn = tfm__vi_zero();
-                const int g = dec(&sub[c], packed, b, i, L, &sc, &mn);
+                tfm__vi L[2][8], sc[2], mn[2];
+                int g = 0;
+                TFM__Q_UNROLL
+                for (j = 0; j < NT; j++) {
+                    sc[j] = mn[j] = tfm__vi_zero();
+                    g = dec(&sub[j][c], packed, b, i, L[j], &sc[j], &mn[j]);
+                }
                 TFM__Q_UNROLL
                 for (k = 0; k < M; k++) {
                     const int8_t *qk = q[k] + b * T->block + (size_t)g * T->group;
                     const int32_t gsum = tfm__qgroup_sum(T, s16[k] + b * (T->block / 16), g);
-                    tfm__vi r0 = tfm__vi_set1(-tfm__qzero(T) * gsum), r1 = tfm__vi_zero();
+                    const tfm__vi z = tfm__vi_set1(-tfm__qzero(T) * gsum);
+                    tfm__vi r0[2], r1[2];
                     TFM__Q_UNROLL
-                    for (t = 0; t < n; t++) { /* two chains of a group of 8 vectors for two rows (latency) */
-                        if (M == 2 && n == 8 && t % 2) r1 = tfm__qdot4(T, r1, L[t], qk + 4 * t);
-                        else r0 = tfm__qdot4(T, r0, L[t], qk + 4 * t);
+                    for (j = 0; j < NT; j++) r0[j] = z, r1[j] = tfm__vi_zero();
+                    TFM__Q_UNROLL
+                    for (t = 0; t < n; t++) { /* two chains of a group of 8 vectors for two rows of one tile (latency) */
+                        const tfm__vi bc = tfm__vi_bcast4(qk + 4 * t);
+                        TFM__Q_UNROLL
+                        for (j = 0; j < NT; j++) {
+                            if (NT == 1 && M == 2 && n == 8 && t % 2) r1[j] = tfm__qdotv(T, r1[j], L[j][t], bc);
+                            else r0[j] = tfm__qdotv(T, r0[j], L[j][t], bc);
+                        }
                     }
-                    r0 = tfm__vi_add(r0, r1);
-                    isum[k] = groups == 1 ? r0 : tfm__vi_add(isum[k], tfm__vi_mul(r0, sc));
-                    if (T->min == TFM__QMIN_SUB) msum[k] = tfm__vi_add(msum[k], tfm__vi_mul(mn, tfm__vi_set1(gsum)));
+                    TFM__Q_UNROLL
+                    for (j = 0; j < NT; j++) {
+                        r0[j] = tfm__vi_add(r0[j], r1[j]);
+                        isum[j][k] = groups == 1 ? r0[j] : tfm__vi_add(isum[j][k], tfm__vi_mul(r0[j], sc[j]));
+                        if (T->min == TFM__QMIN_SUB) msum[j][k] = tfm__vi_add(msum[j][k], tfm__vi_mul(mn[j], tfm__vi_set1(gsum)));
+                    }
                 }
             }
-            dw = tfm__qhalf_f32(&sub[c], packed, b, 0, T->half_at[0]);
-            if (T->min != TFM__QMIN_NONE) dm = tfm__qhalf_f32(&sub[c], packed, b, 1, T->half_at[1]);
             TFM__Q_UNROLL
-            for (k = 0; k < M; k++) {
-                const tfm__vf da = tfm__vf_set1(d[k][b]);
-                acc[c][k] = tfm__vf_fma1(tfm__vi_float(isum[k]), tfm__vf_mul(dw, da), acc[c][k]);
-                if (T->min == TFM__QMIN_ADD) acc[c][k] = tfm__vf_fma1(dm, tfm__vf_set1(s[k][b]), acc[c][k]);
-                if (T->min == TFM__QMIN_SUB)
-                    acc[c][k] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum[k])), tfm__vf_mul(dm, da), acc[c][k]);
+            for (j = 0; j < NT; j++) {
+                const tfm__vf dw = tfm__qhalf_f32(&sub[j][c], packed, b, 0, T->half_at[0]);
+                const tfm__vf dm = T->min != TFM__QMIN_NONE ? tfm__qhalf_f32(&sub[j][c], packed, b, 1, T->half_at[1]) : tfm__vf_zero();
+                TFM__Q_UNROLL
+                for (k = 0; k < M; k++) {
+                    const tfm__vf da = tfm__vf_set1(d[k][b]);
+                    acc[j][c][k] = tfm__vf_fma1(tfm__vi_float(isum[j][k]), tfm__vf_mul(dw, da), acc[j][c][k]);
+                    if (T->min == TFM__QMIN_ADD) acc[j][c][k] = tfm__vf_fma1(dm, tfm__vf_set1(s[k][b]), acc[j][c][k]);
+                    if (T->min == TFM__QMIN_SUB)
+                        acc[j][c][k] = tfm__vf_fma1(tfm__vi_float(tfm__vi_sub(tfm__vi_zero(), msum[j][k])), tfm__vf_mul(dm, da), acc[j][c][k]);
+                }
             }
         }
     }
-    for (c = 0; c < TFM__QSUBS; c++)
-        for (k = 0; k < M; k++) tfm__vf_store(y + k * TFM__QROWS + c * TFM__VF_N, acc[c][k]);
+    TFM__Q_UNROLL
+    for (j = 0; j < NT; j++)
+        for (c = 0; c < TFM__QSUBS; c++)
+            for (k = 0; k < M; k++) tfm__vf_store(y + (4 * j + k) * TFM__QROWS + c * TFM__VF_N, acc[j][c][k]);
 }
 
 

@@ -88,6 +88,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__qdecode_body TFM__PN(tfm__qdecode_body)
 #define tfm__qdecoder TFM__PN(tfm__qdecoder)
 #define tfm__qdot4 TFM__PN(tfm__qdot4)
+#define tfm__qdotv TFM__PN(tfm__qdotv)
 #define tfm__qdot_body TFM__PN(tfm__qdot_body)
 #define tfm__qdotm_body TFM__PN(tfm__qdotm_body)
 #define tfm__qgroup_sum TFM__PN(tfm__qgroup_sum)
@@ -301,6 +302,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef tfm__qdecode_body
 #undef tfm__qdecoder
 #undef tfm__qdot4
+#undef tfm__qdotv
 #undef tfm__qdot_body
 #undef tfm__qdotm_body
 #undef tfm__qgroup_sum
