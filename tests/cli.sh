@@ -441,6 +441,56 @@ $gguf Q6_K 137d1fbe834a43bc
 $gguf F16 4cd29bbe9cb3b735
 $gguf BF16 633551c4cd934c20
 EOT
+        # tfm's perplexity on each preset's file is llama.cpp's within 0.1%: synth-d's shape in f32 (the
+        # tfm-synth weights, uniform +-0.05: the same file on every run), quantized by tfm-quantize (llama-quantize's
+        # bytes, checked above), 16 chunks of 128 of the golden text (llama's protocol, f32 KV cache).
+        # References, llama.cpp b4747 (/work/peers/llama.cpp/build/bin) on llama-quantize's own files:
+        #   tfm-synth --dim 256 --hidden 512 --layers 8 --heads 8 --kv-heads 2 --vocab 512 --seq-len 128 \
+        #       --own-classifier --format gguf --type f32 -z ../shared/models/tok512.bin -o D.gguf
+        #   llama-quantize D.gguf D-PRESET.gguf PRESET 2
+        #   LD_PRELOAD=noamx.so llama-perplexity -m D-PRESET.gguf -f tinystories.valid.first500.txt -c 128 -b 128 \
+        #       -ctk f32 -ctv f32 -t 2 --chunks 16   (the `Final estimate`; 4 chunks: the running value [4])
+        # noamx.so refuses the AMX tile permission (syscall arch_prctl ARCH_REQ_XCOMP_PERM -> EPERM), so ggml runs
+        # its plain CPU kernels: this machine's build otherwise computes Q4_0 and Q4_1 batches with its AMX
+        # kernels, 4.6% and 9.3% off on this file (the AMX bug llama.cpp fixed in 2026, PRs 16315 and 19925;
+        # see the README's Quantizing section). On this model float summation order alone moves a preset's
+        # perplexity by up to ~0.13% over 4 chunks (tfm's scalar vs AVX-512 kernels, or llama.cpp's two paths),
+        # ~0.035% over 16, hence 16 chunks. TFM_TEST_QUICK (clangsan): Q2_K and Q8_0 over 4 chunks.
+        ppl_chunks=16 ppl_presets="all"
+        [ -n "${TFM_TEST_QUICK:-}" ] && ppl_chunks=4 ppl_presets="Q2_K Q8_0"
+        if [ -x "$ppl" ]; then
+            "$synth" $synth_d --format gguf --type f32 -z "$tok" -o "$out/synth-d32.gguf" 2>/dev/null
+            head -c 20000 "$text" >"$out/text20k.txt" # 16 chunks need 2048 tokens: the same ones, tokenized faster
+            while read -r preset want16 want4; do
+                [ "$ppl_presets" = all ] || case " $ppl_presets " in *" $preset "*) ;; *) continue ;; esac
+                want=$want16; [ $ppl_chunks = 4 ] && want=$want4
+                "$quant" "$out/synth-d32.gguf" "$out/q.gguf" $preset --threads 2 >/dev/null 2>"$out/cli_stderr"
+                got=$("$ppl" -m "$out/q.gguf" -f "$out/text20k.txt" -c 128 --chunks $ppl_chunks -t 2 2>/dev/null | sed -n 's/^Final estimate: PPL = \([0-9.]*\).*/\1/p')
+                if awk -v g="$got" -v w="$want" 'BEGIN { d = (g - w) / w; exit !(g != "" && d < 0.001 && d > -0.001) }'; then ok
+                else bad "tfm-perplexity on synth-d $preset: PPL ${got:-none}, llama.cpp's $want (over 0.1% apart)"; fi
+                rm -f "$out/q.gguf"
+            done <<EOT
+Q4_0 559.2767 574.4393
+Q4_1 560.3273 565.3885
+Q5_0 564.0981 579.0865
+Q5_1 558.6030 568.8949
+Q8_0 560.5804 569.7557
+IQ4_NL 560.2027 574.3161
+IQ4_XS 559.4986 572.9347
+Q2_K 551.7105 557.7959
+Q3_K_S 557.1676 567.4755
+Q3_K_M 558.2565 564.9838
+Q3_K_L 560.1991 569.9010
+Q4_K_S 560.0856 568.3635
+Q4_K_M 558.9600 566.5114
+Q5_K_S 558.0626 568.7341
+Q5_K_M 558.3436 569.7437
+Q6_K 560.7987 570.9567
+F16 560.3384 569.7057
+BF16 560.3033 569.8963
+EOT
+            rm -f "$out/synth-d32.gguf" "$out/text20k.txt"
+        fi
         # where llama-quantize stops (stories260K's ffn_down rows of 172 fit no q4_0 block) tfm keeps f16
         # and says so; rows of 64 fall back from q4_k to q5_0
         "$quant" "$gguf" "$out/quant-gguf.gguf" Q4_0 >"$out/cli_stdout" 2>"$out/cli_stderr"
