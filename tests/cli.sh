@@ -457,7 +457,7 @@ EOT
         # perplexity by up to ~0.13% over 4 chunks (tfm's scalar vs AVX-512 kernels, or llama.cpp's two paths),
         # ~0.035% over 16, hence 16 chunks. TFM_TEST_QUICK (clangsan): Q2_K and Q8_0 over 4 chunks.
         ppl_chunks=16 ppl_presets="all"
-        [ -n "${TFM_TEST_QUICK:-}" ] && ppl_chunks=4 ppl_presets="Q2_K Q8_0"
+        [ -n "${TFM_TEST_QUICK:-}" ] && [ "$TFM_TEST_QUICK" != 0 ] && ppl_chunks=4 ppl_presets="Q2_K Q8_0"
         if [ -x "$ppl" ]; then
             "$synth" $synth_d --format gguf --type f32 -z "$tok" -o "$out/synth-d32.gguf" 2>/dev/null
             head -c 20000 "$text" >"$out/text20k.txt" # 16 chunks need 2048 tokens: the same ones, tokenized faster
