@@ -255,6 +255,33 @@ TFM__INLINE tfm__vi tfm__vi_byte(tfm__vi v, int k) { return tfm__vi_and(tfm__vi_
 TFM__INLINE tfm__vi tfm__vi_sbyte(tfm__vi v, int k) { return tfm__vi_sub(tfm__vi_xor(tfm__vi_byte(v, k), tfm__vi_set1(128)), tfm__vi_set1(128)); }
 #endif
 
+/* bits from..from + width - 1 of every byte moved to bits to.., the byte's other bits zero (a field of
+   a byte, never crossing into the next). With GFNI one GF(2) affine transform per byte does it (row i
+   of the bit matrix, its byte 7 - i, picks output bit i's source); elsewhere a shift and a mask. */
+#if defined(__GFNI__) && (defined(TFM__SIMD_AVX512) || defined(TFM__SIMD_AVX2))
+TFM__INLINE long long tfm__gf_move(int from, int width, int to)
+{
+    uint64_t m = 0;
+    int i;
+    for (i = to; i < to + width; i++) m |= (uint64_t)1 << (i - to + from) << 8 * (7 - i);
+    return (long long)m;
+}
+TFM__INLINE tfm__vi tfm__vi_field(tfm__vi v, int from, int width, int to)
+{
+    if (from == to) return tfm__vi_and(v, tfm__vi_bytes(((1u << width) - 1u) << to));
+#if defined(TFM__SIMD_AVX512)
+    return _mm512_gf2p8affine_epi64_epi8(v, _mm512_set1_epi64(tfm__gf_move(from, width, to)), 0);
+#else
+    return _mm256_gf2p8affine_epi64_epi8(v, _mm256_set1_epi64x(tfm__gf_move(from, width, to)), 0);
+#endif
+}
+#else
+TFM__INLINE tfm__vi tfm__vi_field(tfm__vi v, int from, int width, int to)
+{
+    const tfm__vi mask = tfm__vi_bytes(((1u << width) - 1u) << to);
+    return tfm__vi_and(from > to ? tfm__vi_shr(v, from - to) : from < to ? tfm__vi_shl(v, to - from) : v, mask);
+}
+#endif
 
 /* lane group c of a row-tile (rows 16c/TFM__QSUBS..): where block b's halves and body words are */
 typedef struct tfm__qsub {
@@ -335,13 +362,12 @@ typedef int tfm__qdecoder(const tfm__qsub *s, int packed, size_t b, int i, tfm__
 /* the nibbles of 4 words from w0: low nibbles are elements 4t.., high ones 16 + 4t.. (q4_0's order) */
 TFM__Q_FORCE_INLINE void tfm__qnibbles(const tfm__qsub *s, int packed, size_t b, int w0, tfm__vi *L)
 {
-    const tfm__vi m4 = tfm__vi_bytes(0x0f);
     int t;
     TFM__Q_UNROLL
     for (t = 0; t < 4; t++) {
         tfm__vi q = tfm__qword(s, packed, b, w0 + t);
-        L[t] = tfm__vi_and(q, m4);
-        L[t + 4] = tfm__vi_and(tfm__vi_shr(q, 4), m4);
+        L[t] = tfm__vi_field(q, 0, 4, 0);
+        L[t + 4] = tfm__vi_field(q, 4, 4, 0);
     }
 }
 
@@ -380,11 +406,10 @@ TFM__Q_FORCE_INLINE void tfm__qscales_k4(const tfm__qsub *s, int packed, size_t 
 /* q4_k sub-block g: qs bytes 32 (g / 2).., low nibbles for even g, high for odd */
 TFM__Q_FORCE_INLINE int tfm__qdec_q4_K(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
 {
-    const tfm__vi m4 = tfm__vi_bytes(0x0f);
     const int w0 = TFM__QW(tfm_block_q4_K, qs, 4) + 8 * (g / 2);
     int t;
     TFM__Q_UNROLL
-    for (t = 0; t < 8; t++) L[t] = tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, w0 + t), 4 * (g % 2)), m4);
+    for (t = 0; t < 8; t++) L[t] = tfm__vi_field(tfm__qword(s, packed, b, w0 + t), 4 * (g % 2), 4, 0);
     tfm__qscales_k4(s, packed, b, g, sc, mn);
     return g;
 }
@@ -397,12 +422,10 @@ TFM__Q_FORCE_INLINE int tfm__qdec_q6_K(const tfm__qsub *s, int packed, size_t b,
 {
     const int h = i / 8, o = 16 * (i % 8 / 4), q = i % 4, g = 8 * h + 2 * q + o / 16;
     const int wl = TFM__QW(tfm_block_q6_K, ql, 0) + (64 * h + 32 * (q & 1) + o) / 4, wh = TFM__QW(tfm_block_q6_K, qh, 0) + (32 * h + o) / 4;
-    const tfm__vi m2 = tfm__vi_bytes(0x30);
     int t;
     TFM__Q_UNROLL
     for (t = 0; t < 4; t++) {
-        tfm__vi hi = tfm__qword(s, packed, b, wh + t);
-        hi = tfm__vi_and(q < 3 ? tfm__vi_shl(hi, 4 - 2 * q) : tfm__vi_shr(hi, 2), m2);
+        const tfm__vi hi = tfm__vi_field(tfm__qword(s, packed, b, wh + t), 2 * q, 2, 4);
         L[t] = tfm__vi_select(tfm__vi_bytes(0x0f), tfm__vi_shr(tfm__qword(s, packed, b, wl + t), 4 * (q / 2)), hi);
     }
     *sc = tfm__vi_sbyte(tfm__qword(s, packed, b, TFM__QW(tfm_block_q6_K, scales, 0) + g / 4), g % 4);
@@ -464,14 +487,13 @@ TFM__Q_FORCE_INLINE int tfm__qdec_iq4_xs(const tfm__qsub *s, int packed, size_t 
    as bit 4 */
 TFM__Q_FORCE_INLINE int tfm__qdec_q5_K(const tfm__qsub *s, int packed, size_t b, int g, tfm__vi *L, tfm__vi *sc, tfm__vi *mn)
 {
-    const tfm__vi m4 = tfm__vi_bytes(0x0f), m5 = tfm__vi_bytes(0x10);
     const int wq = TFM__QW(tfm_block_q5_K, qs, 4) + 8 * (g / 2), wh = TFM__QW(tfm_block_q5_K, qh, 4);
     int t;
     TFM__Q_UNROLL
-    for (t = 0; t < 8; t++) {
-        tfm__vi h = tfm__qword(s, packed, b, wh + t);
-        h = g <= 4 ? tfm__vi_shl(h, 4 - g) : tfm__vi_shr(h, g - 4);
-        L[t] = tfm__vi_or(tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, wq + t), 4 * (g % 2)), m4), tfm__vi_and(h, m5));
+    for (t = 0; t < 8; t++) { /* qh by a shift, which reads its word from memory: all 8 groups share those 8 words */
+        const tfm__vi h = tfm__qword(s, packed, b, wh + t);
+        L[t] = tfm__vi_or(tfm__vi_field(tfm__qword(s, packed, b, wq + t), 4 * (g % 2), 4, 0),
+                          tfm__vi_and(g <= 4 ? tfm__vi_shl(h, 4 - g) : tfm__vi_shr(h, g - 4), tfm__vi_bytes(0x10)));
     }
     tfm__qscales_k4(s, packed, b, g, sc, mn);
     return g;
@@ -489,7 +511,7 @@ TFM__Q_FORCE_INLINE int tfm__qdec_q2_K(const tfm__qsub *s, int packed, size_t b,
     const tfm__vi w = tfm__qword(s, packed, b, TFM__QW(tfm_block_q2_K, scales, 0) + g / 4), m4 = tfm__vi_bytes(0x0f);
     int t;
     TFM__Q_UNROLL
-    for (t = 0; t < 4; t++) L[t] = tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, wq + t), 2 * sh), tfm__vi_bytes(3));
+    for (t = 0; t < 4; t++) L[t] = tfm__vi_field(tfm__qword(s, packed, b, wq + t), 2 * sh, 2, 0);
     *sc = tfm__vi_byte(tfm__vi_and(w, m4), g % 4);
     *mn = tfm__vi_byte(tfm__vi_and(tfm__vi_shr(w, 4), m4), g % 4);
     return g;
@@ -508,10 +530,10 @@ TFM__Q_FORCE_INLINE int tfm__qdec_q3_K(const tfm__qsub *s, int packed, size_t b,
     const tfm__vi top = tfm__vi_and(q < 2 ? tfm__vi_shl(c, 4 - 2 * q) : tfm__vi_shr(c, 2 * q - 4), tfm__vi_bytes(0x30));
     int t;
     TFM__Q_UNROLL
-    for (t = 0; t < 4; t++) {
-        tfm__vi hb = tfm__vi_shr(tfm__qword(s, packed, b, wm + t), 4 * h + sh);
-        L[t] = tfm__vi_or(tfm__vi_and(tfm__vi_shr(tfm__qword(s, packed, b, wq + t), 2 * sh), tfm__vi_bytes(3)),
-                          tfm__vi_and(tfm__vi_shl(hb, 2), tfm__vi_bytes(4)));
+    for (t = 0; t < 4; t++) { /* hmask by a shift, which reads its word from memory: 8 groups share each word */
+        const tfm__vi hm = tfm__qword(s, packed, b, wm + t);
+        L[t] = tfm__vi_or(tfm__vi_field(tfm__qword(s, packed, b, wq + t), 2 * sh, 2, 0),
+                          tfm__vi_and(4 * h + sh >= 2 ? tfm__vi_shr(hm, 4 * h + sh - 2) : tfm__vi_shl(hm, 2 - 4 * h - sh), tfm__vi_bytes(4)));
     }
     *sc = tfm__vi_sub(tfm__vi_byte(tfm__vi_or(lo, top), g % 4), tfm__vi_set1(32));
     (void)mn;

@@ -54,6 +54,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__gemm_pack_w TFM__PN(tfm__gemm_pack_w)
 #define tfm__gemm_pack_x TFM__PN(tfm__gemm_pack_x)
 #define tfm__gemm_prefetch_step TFM__PN(tfm__gemm_prefetch_step)
+#define tfm__gf_move TFM__PN(tfm__gf_move)
 #define tfm__k_add TFM__PN(tfm__k_add)
 #define tfm__k_axpy TFM__PN(tfm__k_axpy)
 #define tfm__k_bf16_to_f32_row TFM__PN(tfm__k_bf16_to_f32_row)
@@ -152,6 +153,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__vi_bytes TFM__PN(tfm__vi_bytes)
 #define tfm__vi_dot TFM__PN(tfm__vi_dot)
 #define tfm__vi_dot_wide TFM__PN(tfm__vi_dot_wide)
+#define tfm__vi_field TFM__PN(tfm__vi_field)
 #define tfm__vi_float TFM__PN(tfm__vi_float)
 #define tfm__vi_gather TFM__PN(tfm__vi_gather)
 #define tfm__vi_half_f32 TFM__PN(tfm__vi_half_f32)
@@ -268,6 +270,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef tfm__gemm_pack_w
 #undef tfm__gemm_pack_x
 #undef tfm__gemm_prefetch_step
+#undef tfm__gf_move
 #undef tfm__k_add
 #undef tfm__k_axpy
 #undef tfm__k_bf16_to_f32_row
@@ -366,6 +369,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef tfm__vi_bytes
 #undef tfm__vi_dot
 #undef tfm__vi_dot_wide
+#undef tfm__vi_field
 #undef tfm__vi_float
 #undef tfm__vi_gather
 #undef tfm__vi_half_f32
