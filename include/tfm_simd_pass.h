@@ -160,6 +160,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__vi_load TFM__PN(tfm__vi_load)
 #define tfm__vi_lookup TFM__PN(tfm__vi_lookup)
 #define tfm__vi_mul TFM__PN(tfm__vi_mul)
+#define tfm__vi_mul16 TFM__PN(tfm__vi_mul16)
 #define tfm__vi_or TFM__PN(tfm__vi_or)
 #define tfm__vi_pick TFM__PN(tfm__vi_pick)
 #define tfm__vi_sbyte TFM__PN(tfm__vi_sbyte)
@@ -376,6 +377,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef tfm__vi_load
 #undef tfm__vi_lookup
 #undef tfm__vi_mul
+#undef tfm__vi_mul16
 #undef tfm__vi_or
 #undef tfm__vi_pick
 #undef tfm__vi_sbyte
