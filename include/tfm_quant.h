@@ -990,6 +990,8 @@ typedef struct tfm__qtype {
     void (*quantize)(const float *x, void *y, size_t nb);
     void (*dequantize)(const void *x, float *y, size_t nb); /* formats without a decoder (activations, floats) */
     signed char kernels;      /* TFM__QK_*: its kernels' index in the kernel tables; TFM__QK_NONE if it has none */
+    unsigned char chain16;    /* a group's dot chains fit in 16 bits and its scales are non-negative (zero 0, levels
+                                 up to 15 in 16-element chains): the scales multiply 16-bit (tfm__qscaled) */
 } tfm__qtype;
 
 /* A weight type's kernels: 16 rows dotted with one activation row; a chunk of blocks decoded to one
@@ -1116,23 +1118,23 @@ static void tfm__dequantize_f16(const void *x, float *y, size_t n) { tfm_f16_to_
 static void tfm__dequantize_bf16(const void *x, float *y, size_t n) { tfm_bf16_to_f32_row(y, (const uint16_t *)x, n); }
 
 /*                                              type      act       block halves  at      body wrds group zero wide min */
-static const tfm__qtype tfm__q_f32 =  {TFM_F32,  TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_f32, tfm__dequantize_f32, TFM__QK_NONE};
-static const tfm__qtype tfm__q_f16 =  {TFM_F16,  TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_f16, tfm__dequantize_f16, TFM__QK_NONE};
-static const tfm__qtype tfm__q_bf16 = {TFM_BF16, TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_bf16, tfm__dequantize_bf16, TFM__QK_NONE};
-static const tfm__qtype tfm__q_q8_1 = {TFM_Q8_1, TFM_Q8_1, 32,  2, {0, 2},     4, 8,  32,  0,   0, TFM__QMIN_NONE, tfm__quantize_q8_1, tfm__dequantize_q8_1, TFM__QK_NONE};
-static const tfm__qtype tfm__q_q8_K = {TFM_Q8_K, TFM_Q8_K, 256, 0, {0, 0},     4, 72, 256, 0,   0, TFM__QMIN_NONE, tfm__quantize_q8_K, tfm__dequantize_q8_K, TFM__QK_NONE};
-static const tfm__qtype tfm__q_q8_0 = {TFM_Q8_0, TFM_Q8_0, 32,  1, {0, 0},     2, 8,  32,  128, 1, TFM__QMIN_NONE, tfm__quantize_q8_0, NULL, TFM__QK_q8_0};
-static const tfm__qtype tfm__q_q4_0 = {TFM_Q4_0, TFM_Q8_0, 32,  1, {0, 0},     2, 4,  32,  8,   0, TFM__QMIN_NONE, tfm__quantize_q4_0, NULL, TFM__QK_q4_0};
-static const tfm__qtype tfm__q_q4_1 = {TFM_Q4_1, TFM_Q8_1, 32,  2, {0, 2},     4, 4,  32,  0,   0, TFM__QMIN_ADD,  tfm__quantize_q4_1, NULL, TFM__QK_q4_1};
-static const tfm__qtype tfm__q_q4_K = {TFM_Q4_K, TFM_Q8_K, 256, 2, {0, 2},     4, 35, 32,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q4_K, NULL, TFM__QK_q4_K};
-static const tfm__qtype tfm__q_q6_K = {TFM_Q6_K, TFM_Q8_K, 256, 1, {208, 0},   0, 52, 16,  32,  0, TFM__QMIN_NONE, tfm__quantize_q6_K, NULL, TFM__QK_q6_K};
-static const tfm__qtype tfm__q_q5_0 = {TFM_Q5_0, TFM_Q8_0, 32,  1, {0, 0},     2, 5,  32,  16,  0, TFM__QMIN_NONE, tfm__quantize_q5_0, NULL, TFM__QK_q5_0};
-static const tfm__qtype tfm__q_q5_1 = {TFM_Q5_1, TFM_Q8_1, 32,  2, {0, 2},     4, 5,  32,  0,   0, TFM__QMIN_ADD,  tfm__quantize_q5_1, NULL, TFM__QK_q5_1};
-static const tfm__qtype tfm__q_iq4_nl = {TFM_IQ4_NL, TFM_Q8_0, 32, 1, {0, 0}, 2, 4,  32,  128, 1, TFM__QMIN_NONE, tfm__quantize_iq4_nl, NULL, TFM__QK_iq4_nl};
-static const tfm__qtype tfm__q_q2_K = {TFM_Q2_K, TFM_Q8_K, 256, 2, {80, 82},   0, 20, 16,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q2_K, NULL, TFM__QK_q2_K};
-static const tfm__qtype tfm__q_q3_K = {TFM_Q3_K, TFM_Q8_K, 256, 1, {108, 0},   0, 27, 16,  4,   0, TFM__QMIN_NONE, tfm__quantize_q3_K, NULL, TFM__QK_q3_K};
-static const tfm__qtype tfm__q_q5_K = {TFM_Q5_K, TFM_Q8_K, 256, 2, {0, 2},     4, 43, 32,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q5_K, NULL, TFM__QK_q5_K};
-static const tfm__qtype tfm__q_iq4_xs = {TFM_IQ4_XS, TFM_Q8_K, 256, 2, {0, 2}, 4, 33, 32,  128, 1, TFM__QMIN_NONE, tfm__quantize_iq4_xs, NULL, TFM__QK_iq4_xs};
+static const tfm__qtype tfm__q_f32 =  {TFM_F32,  TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_f32, tfm__dequantize_f32, TFM__QK_NONE, 0};
+static const tfm__qtype tfm__q_f16 =  {TFM_F16,  TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_f16, tfm__dequantize_f16, TFM__QK_NONE, 0};
+static const tfm__qtype tfm__q_bf16 = {TFM_BF16, TFM_F32,  1,   0, {0, 0},     0, 0,  1,   0,   0, TFM__QMIN_NONE, tfm__quantize_bf16, tfm__dequantize_bf16, TFM__QK_NONE, 0};
+static const tfm__qtype tfm__q_q8_1 = {TFM_Q8_1, TFM_Q8_1, 32,  2, {0, 2},     4, 8,  32,  0,   0, TFM__QMIN_NONE, tfm__quantize_q8_1, tfm__dequantize_q8_1, TFM__QK_NONE, 0};
+static const tfm__qtype tfm__q_q8_K = {TFM_Q8_K, TFM_Q8_K, 256, 0, {0, 0},     4, 72, 256, 0,   0, TFM__QMIN_NONE, tfm__quantize_q8_K, tfm__dequantize_q8_K, TFM__QK_NONE, 0};
+static const tfm__qtype tfm__q_q8_0 = {TFM_Q8_0, TFM_Q8_0, 32,  1, {0, 0},     2, 8,  32,  128, 1, TFM__QMIN_NONE, tfm__quantize_q8_0, NULL, TFM__QK_q8_0, 0};
+static const tfm__qtype tfm__q_q4_0 = {TFM_Q4_0, TFM_Q8_0, 32,  1, {0, 0},     2, 4,  32,  8,   0, TFM__QMIN_NONE, tfm__quantize_q4_0, NULL, TFM__QK_q4_0, 0};
+static const tfm__qtype tfm__q_q4_1 = {TFM_Q4_1, TFM_Q8_1, 32,  2, {0, 2},     4, 4,  32,  0,   0, TFM__QMIN_ADD,  tfm__quantize_q4_1, NULL, TFM__QK_q4_1, 0};
+static const tfm__qtype tfm__q_q4_K = {TFM_Q4_K, TFM_Q8_K, 256, 2, {0, 2},     4, 35, 32,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q4_K, NULL, TFM__QK_q4_K, 1};
+static const tfm__qtype tfm__q_q6_K = {TFM_Q6_K, TFM_Q8_K, 256, 1, {208, 0},   0, 52, 16,  32,  0, TFM__QMIN_NONE, tfm__quantize_q6_K, NULL, TFM__QK_q6_K, 0};
+static const tfm__qtype tfm__q_q5_0 = {TFM_Q5_0, TFM_Q8_0, 32,  1, {0, 0},     2, 5,  32,  16,  0, TFM__QMIN_NONE, tfm__quantize_q5_0, NULL, TFM__QK_q5_0, 0};
+static const tfm__qtype tfm__q_q5_1 = {TFM_Q5_1, TFM_Q8_1, 32,  2, {0, 2},     4, 5,  32,  0,   0, TFM__QMIN_ADD,  tfm__quantize_q5_1, NULL, TFM__QK_q5_1, 0};
+static const tfm__qtype tfm__q_iq4_nl = {TFM_IQ4_NL, TFM_Q8_0, 32, 1, {0, 0}, 2, 4,  32,  128, 1, TFM__QMIN_NONE, tfm__quantize_iq4_nl, NULL, TFM__QK_iq4_nl, 0};
+static const tfm__qtype tfm__q_q2_K = {TFM_Q2_K, TFM_Q8_K, 256, 2, {80, 82},   0, 20, 16,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q2_K, NULL, TFM__QK_q2_K, 1};
+static const tfm__qtype tfm__q_q3_K = {TFM_Q3_K, TFM_Q8_K, 256, 1, {108, 0},   0, 27, 16,  4,   0, TFM__QMIN_NONE, tfm__quantize_q3_K, NULL, TFM__QK_q3_K, 0};
+static const tfm__qtype tfm__q_q5_K = {TFM_Q5_K, TFM_Q8_K, 256, 2, {0, 2},     4, 43, 32,  0,   0, TFM__QMIN_SUB,  tfm__quantize_q5_K, NULL, TFM__QK_q5_K, 0};
+static const tfm__qtype tfm__q_iq4_xs = {TFM_IQ4_XS, TFM_Q8_K, 256, 2, {0, 2}, 4, 33, 32,  128, 1, TFM__QMIN_NONE, tfm__quantize_iq4_xs, NULL, TFM__QK_iq4_xs, 0};
 
 static const tfm__qtype *const tfm__qtypes[] = {&tfm__q_f32, &tfm__q_f16, &tfm__q_bf16, &tfm__q_q8_1, &tfm__q_q8_K,
                                                 &tfm__q_q8_0, &tfm__q_q4_0, &tfm__q_q4_1, &tfm__q_q5_0, &tfm__q_q5_1, &tfm__q_iq4_nl,

@@ -223,7 +223,8 @@ TFM__INLINE tfm__vf tfm__vf_fma1(tfm__vf a, tfm__vf b, tfm__vf c) { return fmaf(
 #else
 TFM__INLINE tfm__vf tfm__vf_fma1(tfm__vf a, tfm__vf b, tfm__vf c) { return tfm__vf_fma(a, b, c); }
 #endif
-/* a * b for lanes a in 0..32767 and b in -32768..32767 (a min times an activation group sum): on x86 one
+/* a * b for lanes a in 0..32767 and b in -32768..32767, or the other way round (a min times an activation
+   group sum): on x86 one
    16-bit multiply-add, whose high halves' product is 0, instead of the 32-bit multiply's two uops */
 #if defined(TFM__SIMD_AVX512)
 TFM__INLINE tfm__vi tfm__vi_mul16(tfm__vi a, tfm__vi b) { return _mm512_madd_epi16(a, b); }
@@ -231,6 +232,15 @@ TFM__INLINE tfm__vi tfm__vi_mul16(tfm__vi a, tfm__vi b) { return _mm512_madd_epi
 TFM__INLINE tfm__vi tfm__vi_mul16(tfm__vi a, tfm__vi b) { return _mm256_madd_epi16(a, b); }
 #else
 TFM__INLINE tfm__vi tfm__vi_mul16(tfm__vi a, tfm__vi b) { return tfm__vi_mul(a, b); }
+#endif
+/* acc + a * b for lanes a in -32768..32767 and b in 0..32767: a 16-bit multiply-add (VNNI: accumulating,
+   vpdpwssd), whose high halves' product is 0 */
+#if defined(TFM__SIMD_AVX512) && defined(TFM__HAS_AVX512VNNI)
+TFM__INLINE tfm__vi tfm__vi_dot16(tfm__vi acc, tfm__vi a, tfm__vi b) { return _mm512_dpwssd_epi32(acc, a, b); }
+#elif defined(TFM__SIMD_AVX2) && defined(TFM__HAS_AVXVNNI)
+TFM__INLINE tfm__vi tfm__vi_dot16(tfm__vi acc, tfm__vi a, tfm__vi b) { return _mm256_dpwssd_avx_epi32(acc, a, b); }
+#else
+TFM__INLINE tfm__vi tfm__vi_dot16(tfm__vi acc, tfm__vi a, tfm__vi b) { return tfm__vi_add(acc, tfm__vi_mul16(a, b)); }
 #endif
 TFM__INLINE tfm__vi tfm__vi_bytes(unsigned b) { return tfm__vi_set1((int32_t)(0x01010101u * (b & 255u))); }
 /* the 4 bytes at p in every lane */
@@ -591,6 +601,15 @@ TFM__Q_FORCE_INLINE int32_t tfm__qgroup_sum(const tfm__qtype *T, const int32_t *
     return T->group == 16 ? s16[g] : s16[2 * g] + s16[2 * g + 1];
 }
 
+/* isum + (r0 + r1) * sc: a group's dot chains (two when `two`, else r0 alone) times its scale. Where the
+   type's chains fit in 16 bits and its scales are non-negative (T->chain16), one 16-bit multiply-add per
+   chain instead of the 32-bit multiply (two uops on x86) and two adds. */
+TFM__Q_FORCE_INLINE tfm__vi tfm__qscaled(const tfm__qtype *T, tfm__vi isum, tfm__vi r0, tfm__vi r1, int two, tfm__vi sc)
+{
+    if (T->chain16) return two ? tfm__vi_dot16(tfm__vi_dot16(isum, r0, sc), r1, sc) : tfm__vi_dot16(isum, r0, sc);
+    return tfm__vi_add(isum, tfm__vi_mul(two ? tfm__vi_add(r0, r1) : r0, sc));
+}
+
 TFM__Q_FORCE_INLINE int32_t tfm__qzero(const tfm__qtype *T) { return T->zero - (T->wide ? TFM__WIDE_BIAS : 0); }
 
 /* y[16 k + r] = row r of tile w[k] (k < NT: 1 or 2, a constant where it is inlined) dotted with the
@@ -647,8 +666,7 @@ TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec,
                 }
                 TFM__Q_UNROLL
                 for (k = 0; k < NT; k++) {
-                    r0[k] = tfm__vi_add(r0[k], r1[k]);
-                    isum[k] = groups == 1 ? r0[k] : tfm__vi_add(isum[k], tfm__vi_mul(r0[k], sc[k]));
+                    isum[k] = groups == 1 ? tfm__vi_add(r0[k], r1[k]) : tfm__qscaled(T, isum[k], r0[k], r1[k], n == 8, sc[k]);
                     if (T->min == TFM__QMIN_SUB) msum[k] = tfm__vi_add(msum[k], tfm__vi_mul16(mn[k], tfm__vi_set1(gsum)));
                 }
             }
@@ -735,8 +753,8 @@ TFM__Q_FORCE_INLINE void tfm__qdotm_body(const tfm__qtype *T, tfm__qdecoder *dec
                     }
                     TFM__Q_UNROLL
                     for (j = 0; j < NT; j++) {
-                        r0[j] = tfm__vi_add(r0[j], r1[j]);
-                        isum[j][k] = groups == 1 ? r0[j] : tfm__vi_add(isum[j][k], tfm__vi_mul(r0[j], sc[j]));
+                        isum[j][k] = groups == 1 ? tfm__vi_add(r0[j], r1[j])
+                                                 : tfm__qscaled(T, isum[j][k], r0[j], r1[j], NT == 1 && M == 2 && n == 8, sc[j]);
                         if (T->min == TFM__QMIN_SUB) msum[j][k] = tfm__vi_add(msum[j][k], tfm__vi_mul16(mn[j], tfm__vi_set1(gsum)));
                     }
                 }
@@ -857,8 +875,7 @@ TFM__Q_FORCE_INLINE void tfm__qmm_body(const tfm__qtype *T, int NT, float *y, si
                         const tfm__vi sc = tfm__vi_load(&tl[k].sc[j][c * TFM__VF_N]);
                         TFM__Q_UNROLL
                         for (i = 0; i < 4; i++) {
-                            r0[k][i] = tfm__vi_add(r0[k][i], r1[k][i]);
-                            isum[k][i] = groups == 1 ? r0[k][i] : tfm__vi_add(isum[k][i], tfm__vi_mul(r0[k][i], sc));
+                            isum[k][i] = groups == 1 ? tfm__vi_add(r0[k][i], r1[k][i]) : tfm__qscaled(T, isum[k][i], r0[k][i], r1[k][i], n == 8, sc);
                             if (T->min == TFM__QMIN_SUB)
                                 msum[k][i] = tfm__vi_add(msum[k][i], tfm__vi_mul16(tfm__vi_load(&tl[k].mn[j][c * TFM__VF_N]), tfm__vi_set1(gsum[i])));
                         }

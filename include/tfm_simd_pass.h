@@ -100,6 +100,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__qnibbles TFM__PN(tfm__qnibbles)
 #define tfm__qprefetch TFM__PN(tfm__qprefetch)
 #define tfm__qprefetch_next TFM__PN(tfm__qprefetch_next)
+#define tfm__qscaled TFM__PN(tfm__qscaled)
 #define tfm__qscales_k4 TFM__PN(tfm__qscales_k4)
 #define tfm__qsub TFM__PN(tfm__qsub)
 #define tfm__qsub_init TFM__PN(tfm__qsub_init)
@@ -152,6 +153,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__vi_byte TFM__PN(tfm__vi_byte)
 #define tfm__vi_bytes TFM__PN(tfm__vi_bytes)
 #define tfm__vi_dot TFM__PN(tfm__vi_dot)
+#define tfm__vi_dot16 TFM__PN(tfm__vi_dot16)
 #define tfm__vi_dot_wide TFM__PN(tfm__vi_dot_wide)
 #define tfm__vi_field TFM__PN(tfm__vi_field)
 #define tfm__vi_float TFM__PN(tfm__vi_float)
@@ -317,6 +319,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef tfm__qnibbles
 #undef tfm__qprefetch
 #undef tfm__qprefetch_next
+#undef tfm__qscaled
 #undef tfm__qscales_k4
 #undef tfm__qsub
 #undef tfm__qsub_init
@@ -369,6 +372,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef tfm__vi_byte
 #undef tfm__vi_bytes
 #undef tfm__vi_dot
+#undef tfm__vi_dot16
 #undef tfm__vi_dot_wide
 #undef tfm__vi_field
 #undef tfm__vi_float
