@@ -1,5 +1,6 @@
-/* tfm_model.h - the decoder families (Llama, Qwen, Gemma, Phi-3, GPT-2) and BERT encoders (BERT, nomic-bert): config, weights,
-   loaders, the forward pass. MIT or public domain, your choice: see the end of this file (and LICENSE).
+/* tfm_model.h - the decoder families (Llama, Qwen, Gemma, Phi-3, GPT-2) and BERT encoders (BERT, nomic-bert):
+   config, weights, loaders, the forward pass. MIT or public domain, your choice: see the end of this file (and
+   LICENSE).
 
    WHAT IS HERE
      A model (config + weights as typed views into the mapped file; read-only after load, shareable
@@ -100,8 +101,8 @@
      GELU MLP; bidirectional attention (config.bidirectional); no final norm, no classifier. A nomic-bert
      file (nomic-embed-text) is the same with its own row: no learned positions but RoPE (NeoX halves,
      nomic-bert.rope.freq_base), q|k|v fused in attn_qkv, a SwiGLU block (ffn_gate, ffn_up), no biases in
-     the blocks. tfm_forward refuses an encoder; tfm_encode runs a batch of sequences (of any model) to their final hidden states,
-     which tfm_embed.h pools into sentence vectors.
+     the blocks. tfm_forward refuses an encoder; tfm_encode runs a batch of sequences (of any model) to
+     their final hidden states, which tfm_embed.h pools into sentence vectors.
 
    PACKED WEIGHTS
      The loaders repack every quantized matrix once (tfm_model_pack; tfm_quant_pack, every build) and
