@@ -16,7 +16,7 @@
    file and the llama2.c file compute the same logits. Formats, one entry each in `writers` below:
      llama2c  llama2.c's legacy .bin (f32; the llama family only)
      gguf     GGUF v3 in the layout llama.cpp's converters write for the family (--arch, or the shape's:
-              llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3, gpt2; its {arch}.* keys and tensors as
+              llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3, gpt2, bert, nomic-bert; its {arch}.* keys and tensors as
               tfm_model.h lists them), matrices of --type (f32 f16 bf16 and every weight type of tfm_quant.h,
               quantized with tfm_quantize_row); a matrix whose rows are no multiple of the type's block stays f16, as
               llama.cpp's quantizer leaves it; norms and biases f32. Rows are produced while the file is
@@ -78,6 +78,8 @@ static const shape shapes[] = {
     {"bge-small", "bert", 384, 1536, 12, 12, 12, 30522, 512, 0, 0, 32, 0, 0, 0},
     {"minilm-l6", "bert", 384, 1536, 6, 12, 12, 30522, 512, 0, 0, 32, 0, 0, 0},
     {"bge-base", "bert", 768, 3072, 12, 12, 12, 30522, 512, 0, 0, 64, 0, 0, 0},
+    {"nomic-embed-text-v1.5", "nomic-bert", 768, 3072, 12, 12, 12, 30522, 2048, 0, 0, 64, 1000, 0, 0},
+    {"nomic-small", "nomic-bert", 64, 160, 2, 4, 4, 30522, 256, 0, 0, 16, 1000, 0, 0},
 };
 
 typedef struct options {
@@ -285,6 +287,7 @@ static tfm_model_config file_config(const options *o)
 {
     const shape *s = &o->s;
     tfm_model_config c;
+    int encoder;
     memset(&c, 0, sizeof c);
     c.arch = o->arch ? o->arch : s->arch ? s->arch : "llama";
     c.dim = s->dim, c.hidden_dim = s->hidden_dim, c.n_layers = s->n_layers, c.n_heads = s->n_heads;
@@ -292,9 +295,10 @@ static tfm_model_config file_config(const options *o)
     c.vocab_size = s->vocab_size, c.context_length = s->seq_len;
     c.rope_base = s->rope_base > 0 ? s->rope_base : 10000.0f;
     c.rope_dim = strcmp(c.arch, "gpt2") && strcmp(c.arch, "bert") ? c.head_dim : 0;
-    c.norm_eps = !strncmp(c.arch, "qwen", 4) || !strncmp(c.arch, "gemma", 5) ? 1e-6f : !strcmp(c.arch, "bert") ? 1e-12f : 1e-5f;
-    /* an encoder: BGE pools the [CLS] vector, MiniLM (sentence-transformers) the mean */
-    if (!strcmp(c.arch, "bert")) c.bidirectional = 1, c.pooling = s->name && !strncmp(s->name, "bge", 3) ? 2 : 1;
+    encoder = !strcmp(c.arch, "bert") || !strcmp(c.arch, "nomic-bert");
+    c.norm_eps = !strncmp(c.arch, "qwen", 4) || !strncmp(c.arch, "gemma", 5) ? 1e-6f : encoder ? 1e-12f : 1e-5f;
+    /* an encoder: BGE pools the [CLS] vector, MiniLM (sentence-transformers) and nomic-embed the mean */
+    if (encoder) c.bidirectional = 1, c.pooling = s->name && !strncmp(s->name, "bge", 3) ? 2 : 1;
     c.n_experts = s->n_experts, c.n_experts_used = s->n_experts_used;
     c.sliding_window = s->window;
     if (!strcmp(c.arch, "gemma2")) c.attn_softcap = 50.0f, c.logit_softcap = 30.0f; /* Gemma 2's config */
@@ -448,6 +452,7 @@ static void usage(FILE *out)
     fprintf(out,
             "\n  --arch A           gguf: the family (default: the shape's, else llama): llama qwen2 qwen3 qwen3moe\n"
             "                     gemma2 gemma3 phi3 gpt2 bert (an encoder: --shape bge-small, minilm-l6, bge-base)\n"
+            "                     nomic-bert (an encoder: --shape nomic-embed-text-v1.5, nomic-small)\n"
             "  --kv-heads K       key/value heads (default: --heads)\n"
             "  --head-dim D       dims per head (default: the shape's, else dim / heads)\n"
             "  --window W         the family's sliding window (gemma2, gemma3, phi3; default the shape's)\n"

@@ -1,5 +1,6 @@
-/* tfm_model.h - the decoder families (Llama, Qwen, Gemma, Phi-3, GPT-2) and BERT encoders: config, weights,
-   loaders, the forward pass. MIT or public domain, your choice: see the end of this file (and LICENSE).
+/* tfm_model.h - the decoder families (Llama, Qwen, Gemma, Phi-3, GPT-2) and BERT encoders (BERT, nomic-bert):
+   config, weights, loaders, the forward pass. MIT or public domain, your choice: see the end of this file (and
+   LICENSE).
 
    WHAT IS HERE
      A model (config + weights as typed views into the mapped file; read-only after load, shareable
@@ -76,7 +77,7 @@
      (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a negative vocab_size means the
      classifier is stored separately at the end) then f32 arrays in run.c's order.
      GGUF v2/v3 (tfm_gguf.h) of the architectures llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3,
-     gpt2 and the encoder bert (see ENCODERS), with the `{arch}.*` keys and tensor names llama.cpp's converter writes: one row per family in
+     gpt2 and the encoders bert and nomic-bert (see ENCODERS), with the `{arch}.*` keys and tensor names llama.cpp's converter writes: one row per family in
      tfm__archs says which tensors its layers require (a missing one is an error naming it), its norm,
      feed-forward and RoPE kinds and its own keys (soft-caps, sliding window, expert width); the table
      tfm__layer_tensors names every layer tensor with the shape it must have. A fused attn_qkv (rows
@@ -97,9 +98,11 @@
      A bert file is the same forward pass read from its row of tfm__archs: the embedding plus its learned
      position and token type 0, LayerNorm'd (token_embd_norm); blocks without input norms whose residual
      sums are LayerNorm'd instead (attn_output_norm, layer_output_norm: post-norm); biases everywhere; a
-     GELU MLP; bidirectional attention (config.bidirectional); no final norm, no classifier. tfm_forward
-     refuses an encoder; tfm_encode runs a batch of sequences (of any model) to their final hidden states,
-     which tfm_embed.h pools into sentence vectors.
+     GELU MLP; bidirectional attention (config.bidirectional); no final norm, no classifier. A nomic-bert
+     file (nomic-embed-text) is the same with its own row: no learned positions but RoPE (NeoX halves,
+     nomic-bert.rope.freq_base), q|k|v fused in attn_qkv, a SwiGLU block (ffn_gate, ffn_up), no biases in
+     the blocks. tfm_forward refuses an encoder; tfm_encode runs a batch of sequences (of any model) to
+     their final hidden states, which tfm_embed.h pools into sentence vectors.
 
    PACKED WEIGHTS
      The loaders repack every quantized matrix once (tfm_model_pack; tfm_quant_pack, every build) and
@@ -1051,6 +1054,11 @@ static const tfm__arch tfm__archs[] = {
     {"bert", TFM_NORM_LAYER, TFM_FFN_GELU, -1,
      TFM__F_BASE | TFM__F_QKV_BIAS | TFM__F_OUT_BIAS | TFM__F_FFN_BIAS | TFM__F_RES_NORMS | TFM__F_POS_EMBD |
          TFM__F_TOKEN_TYPES, 0, 0, TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0, 1},
+    /* nomic-embed: BERT's post-norm encoder with RoPE (NeoX halves) for positions, a fused attn_qkv, a
+       SwiGLU feed-forward block and no biases in the blocks */
+    {"nomic-bert", TFM_NORM_LAYER, TFM_FFN_SWIGLU, TFM_ROPE_NEOX,
+     TFM__F_BASE | TFM__F_GATE | TFM__F_FUSED_QKV | TFM__F_RES_NORMS | TFM__F_TOKEN_TYPES, 0, 0,
+     TFM_MOE_GATE_TOPK_SOFTMAX, 0, 0, 0, -1, 0, 0.0f, 0, 1},
 };
 
 #define TFM__N_ARCHS (sizeof tfm__archs / sizeof tfm__archs[0])
@@ -1604,10 +1612,6 @@ static tfm_status tfm__model_gguf_fill(tfm_model *m, const tfm_gguf *g, int no_v
     tfm_status s = tfm_gguf_get_string(g, "general.architecture", &arch, &arch_len, err);
     if (s != TFM_OK) return s;
     a = tfm__model_arch(arch, arch_len);
-    if (!a && arch_len == 10 && memcmp(arch, "nomic-bert", 10) == 0)
-        return tfm_error_set(err, TFM_ERR_UNSUPPORTED,
-                             "architecture 'nomic-bert' is not supported yet (its RoPE, SwiGLU and fused attn_qkv would "
-                             "be a row of the family table, but there is no reference file to test it against)");
     if (!a) {
         char names[160] = "";
         size_t i;

@@ -1257,16 +1257,34 @@ static tfm__quantize_fn tfm__qact_quantizer(const tfm__qtype *A)
     return q[A->type == TFM_Q8_0 ? 0 : A->type == TFM_Q8_1 ? 1 : 2];
 }
 
+/* q8_0's row quantizer on the path that runs: the layout written directly, no GGML block between */
+typedef void (*tfm__qact_row_fn)(const float *x, size_t nb, int8_t *q, int32_t *s16, float *d);
+static tfm__qact_row_fn tfm__qact_q8_0_rows(void)
+{
+#if defined(TFM__DISPATCH)
+    static const tfm__qact_row_fn paths[] = {tfm__qact_q8_0_row, tfm__qact_q8_0_row_avx2, tfm__qact_q8_0_row_avx512};
+    return paths[tfm__simd_path()];
+#else
+    return tfm__qact_q8_0_row;
+#endif
+}
+
 /* m rows of x (ldx apart) quantized to A */
 static void tfm__qact_quantize(tfm__qact_rows *r, const tfm__qtype *A, const float *x, size_t ldx, int m, int n_threads)
 {
     const tfm__quantize_fn quantize = tfm__qact_quantizer(A);
+    const tfm__qact_row_fn q8_0_row = A->type == TFM_Q8_0 ? tfm__qact_q8_0_rows() : NULL;
     int c;
     /* ~1 ns per value: a team only for a few tens of microseconds of work */
     TFM__PARALLEL_FOR((double)m * (double)r->a.cols >= 65536.0 ? n_threads : 1)
     for (c = 0; c < m; c++) {
         union { tfm_block_q8_0 z; tfm_block_q8_1 o; tfm_block_q8_K k; } blk;
         size_t b;
+        if (q8_0_row) {
+            q8_0_row(x + (size_t)c * ldx, r->a.nb, r->q + (size_t)c * r->a.cols, r->s16 + (size_t)c * (r->a.cols / 16),
+                     r->d + (size_t)c * r->a.nb);
+            continue;
+        }
         for (b = 0; b < r->a.nb; b++) {
             quantize(x + (size_t)c * ldx + b * A->block, &blk, 1);
             tfm__qact_block(r, (size_t)c, b, A, (const unsigned char *)&blk);

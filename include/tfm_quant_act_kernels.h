@@ -183,6 +183,50 @@ static void tfm__quantize_q8_K(const float *x, void *vy, size_t nb)
     }
 }
 
+/* One activation row of nb q8_0 blocks straight into the gemm's layout (tfm_quant.h's tfm__qact): the
+   levels in q, the sum of every 16 of them in s16, each block's fp16-rounded scale in d, the bits
+   tfm__quantize_q8_0 and the copy out of its blocks give. AVX-512 rounds a block in two 16-lane vectors
+   and sums its levels before they are narrowed; a block with a NaN or infinity goes the scalar way (the
+   lanes' maximum would not be the scalar loop's). */
+static void TFM__PN(tfm__qact_q8_0_row)(const float *x, size_t nb, int8_t *q, int32_t *s16, float *d)
+{
+    size_t b;
+    int j;
+    for (b = 0; b < nb; b++, x += TFM_QK, q += TFM_QK, s16 += 2) {
+        float db;
+#if defined(TFM__SIMD_AVX512)
+        const __m512 sign = _mm512_set1_ps(-0.0f), big = _mm512_set1_ps(FLT_MAX);
+        const __m512 a0 = _mm512_andnot_ps(sign, _mm512_loadu_ps(x)), a1 = _mm512_andnot_ps(sign, _mm512_loadu_ps(x + 16));
+        if (!(_mm512_cmp_ps_mask(a0, big, _CMP_NLE_UQ) | _mm512_cmp_ps_mask(a1, big, _CMP_NLE_UQ))) {
+            const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+            const __m512 half = _mm512_set1_ps(0.5f), mhalf = _mm512_set1_ps(-0.5f);
+            const __m512i one = _mm512_set1_epi32(1);
+            __m512 vid;
+            db = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1)) / 127.0f;
+            vid = _mm512_set1_ps(db != 0.0f ? 1.0f / db : 0.0f);
+            for (j = 0; j < 2; j++) {
+                __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + 16 * j), vid), f;
+                __m512i t;
+                v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v); /* 0 * inf: NaN -> 0 */
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                t = _mm512_cvttps_epi32(v);
+                f = _mm512_sub_ps(v, _mm512_cvtepi32_ps(t)); /* exact */
+                t = _mm512_mask_add_epi32(t, _mm512_cmp_ps_mask(f, half, _CMP_GE_OQ), t, one);
+                t = _mm512_mask_sub_epi32(t, _mm512_cmp_ps_mask(f, mhalf, _CMP_LE_OQ), t, one);
+                s16[j] = _mm512_reduce_add_epi32(t);
+                _mm_storeu_si128((__m128i *)(void *)(q + 16 * j), _mm512_cvtsepi32_epi8(t));
+            }
+            *d++ = tfm_f16_to_f32(tfm_f32_to_f16(db));
+            continue;
+        }
+#endif
+        db = tfm__quantize_q8_block(x, q);
+        *d++ = tfm_f16_to_f32(tfm_f32_to_f16(db));
+        s16[0] = s16[1] = 0;
+        for (j = 0; j < TFM_QK; j++) s16[j / 16] += q[j];
+    }
+}
+
 /* the quantizers of the activation types, in the order tfm__qact_quantizer reads */
 static const tfm__quantize_fn TFM__PN(tfm__qact_quantizers)[] = {tfm__quantize_q8_0, tfm__quantize_q8_1, tfm__quantize_q8_K};
 #undef TFM__Q_X86

@@ -1,11 +1,14 @@
-/* Tests of the encoder (GGUF "bert": the family table's bert row through the one forward pass, by
-   tfm_encode) and of tfm_encode on decoders, against independent references:
+/* Tests of the encoders (GGUF "bert" and "nomic-bert": the family table's rows through the one forward
+   pass, by tfm_encode) and of tfm_encode on decoders, against independent references:
      - llama.cpp's embeddings of ../shared/archs/bert-shared.gguf (mean and cls pooling, normalised; the
        commands are in ../shared/archs/README.md: llama-embedding's vectors written exactly by a small
        program on llama.cpp's C API, embed_f32, all sentences in one batch);
+     - llama.cpp's embeddings of a nomic-bert written here (with the bge vocab), recorded below with the
+       commands that made them;
      - a float64 BERT written here from its definition (token + position + token-type embeddings, their
-       LayerNorm, post-norm blocks with biases, GELU, bidirectional attention) on files written here with
-       the keys and tensor names llama.cpp's converter writes, in every weight type;
+       LayerNorm, post-norm blocks with biases, GELU, bidirectional attention; nomic-bert's RoPE, SwiGLU
+       and no biases) on files written here with the keys and tensor names llama.cpp's converters write,
+       in every weight type;
      - a batch of sentences of different lengths gives each the vectors it gets alone, bit for bit, with 1
        and 2 threads and batches split by max_batch (padding never attended);
      - a decoder's last hidden state times its classifier is tfm_forward's logits;
@@ -18,15 +21,17 @@
 
 /* ---------------------------------------------------------------- a BERT written here */
 
+/* A BERT, or with nomic set a nomic-bert: no learned positions but RoPE (NeoX halves, base rope_base),
+   q|k|v stored as one attn_qkv, a SwiGLU feed-forward block (ffn_gate), no biases in the blocks. */
 typedef struct bert_src {
-    int dim, hidden, heads, layers, vocab, context, types;
-    float eps;
+    int dim, hidden, heads, layers, vocab, context, types, nomic;
+    float eps, rope_base;
     float *tok, *pos, *type, *embd_norm, *embd_norm_b;
-    float *w[4][12]; /* per layer: q, q_b, k, k_b, v, v_b, o, o_b, up, up_b, down, down_b */
+    float *w[4][13]; /* per layer: q, q_b, k, k_b, v, v_b, o, o_b, up, up_b, down, down_b, gate (NULL: absent) */
     float *norm[4][4]; /* per layer: attn_output_norm w, b; layer_output_norm w, b */
 } bert_src;
 
-enum { WQ, BQ, WK, BK, WV, BV, WO, BO, WUP, BUP, WDOWN, BDOWN };
+enum { WQ, BQ, WK, BK, WV, BV, WO, BO, WUP, BUP, WDOWN, BDOWN, WGATE };
 
 static float *rnd(size_t n, float lo, float hi)
 {
@@ -35,26 +40,27 @@ static float *rnd(size_t n, float lo, float hi)
     return v;
 }
 
-static void bert_make(bert_src *b, int dim, int hidden, int heads, int layers, int vocab, uint64_t seed)
+static void bert_make(bert_src *b, int dim, int hidden, int heads, int layers, int vocab, int nomic, uint64_t seed)
 {
     int l;
     float a = 1.5f / sqrtf((float)dim), ah = 1.5f / sqrtf((float)hidden);
     memset(b, 0, sizeof *b);
     b->dim = dim, b->hidden = hidden, b->heads = heads, b->layers = layers, b->vocab = vocab, b->context = 32;
-    b->types = 2, b->eps = 1e-12f;
+    b->types = 2, b->eps = 1e-12f, b->nomic = nomic, b->rope_base = 1000.0f;
     tt_seed(seed);
     b->tok = rnd((size_t)vocab * dim, -1, 1);
-    b->pos = rnd((size_t)b->context * dim, -1, 1);
+    if (!nomic) b->pos = rnd((size_t)b->context * dim, -1, 1);
     b->type = rnd((size_t)(b->types + 2) * dim, -1, 1); /* room for a file that declares more types */
     b->embd_norm = rnd((size_t)dim, 0.6f, 1.4f), b->embd_norm_b = rnd((size_t)dim, -0.2f, 0.2f);
     for (l = 0; l < layers; l++) {
         int i;
         for (i = 0; i < 8; i += 2) {
             b->w[l][i] = rnd((size_t)dim * dim, -a, a);
-            b->w[l][i + 1] = rnd((size_t)dim, -0.2f, 0.2f);
+            if (!nomic) b->w[l][i + 1] = rnd((size_t)dim, -0.2f, 0.2f);
         }
-        b->w[l][WUP] = rnd((size_t)hidden * dim, -a, a), b->w[l][BUP] = rnd((size_t)hidden, -0.2f, 0.2f);
-        b->w[l][WDOWN] = rnd((size_t)dim * hidden, -ah, ah), b->w[l][BDOWN] = rnd((size_t)dim, -0.2f, 0.2f);
+        b->w[l][WUP] = rnd((size_t)hidden * dim, -a, a), b->w[l][WDOWN] = rnd((size_t)dim * hidden, -ah, ah);
+        if (!nomic) b->w[l][BUP] = rnd((size_t)hidden, -0.2f, 0.2f), b->w[l][BDOWN] = rnd((size_t)dim, -0.2f, 0.2f);
+        else b->w[l][WGATE] = rnd((size_t)hidden * dim, -2 * a, 2 * a);
         for (i = 0; i < 4; i++) b->norm[l][i] = i % 2 ? rnd((size_t)dim, -0.2f, 0.2f) : rnd((size_t)dim, 0.6f, 1.4f);
     }
 }
@@ -64,12 +70,12 @@ static void bert_free(bert_src *b)
     int l, i;
     free(b->tok), free(b->pos), free(b->type), free(b->embd_norm), free(b->embd_norm_b);
     for (l = 0; l < b->layers; l++) {
-        for (i = 0; i < 12; i++) free(b->w[l][i]);
+        for (i = 0; i < 13; i++) free(b->w[l][i]);
         for (i = 0; i < 4; i++) free(b->norm[l][i]);
     }
 }
 
-/* What a bad file changes: a tensor left out, token_types with another row count than declared. */
+/* What a bad file changes: a tensor or key left out, token_types with another row count than declared. */
 typedef struct bert_bad {
     const char *drop;
     int type_rows;
@@ -96,13 +102,26 @@ static int put(tfm_gguf_writer *w, blobs *keep, const char *name, const float *v
     return tfm_gguf_writer_add_tensor(w, name, dt, rows ? 2 : 1, ne, bytes, &err) == TFM_OK;
 }
 
-/* The model as llama.cpp's converter writes a BERT (no vocab: the tests give token ids), matrices and
-   embeddings in `type`. *size bytes; NULL on failure. */
-static void *bert_write(const bert_src *b, tfm_dtype type, const bert_bad *bad, size_t *size)
+/* A key `<arch>.<name>` unless the bad file leaves it out: u32, or f32 when is_float. */
+static int put_key(tfm_gguf_writer *w, const bert_src *b, const char *name, double v, int is_float, const bert_bad *bad)
 {
-    static const char *const names[12] = {"attn_q.weight", "attn_q.bias", "attn_k.weight", "attn_k.bias",
+    char key[96];
+    tfm_error err;
+    snprintf(key, sizeof key, "%s.%s", b->nomic ? "nomic-bert" : "bert", name);
+    if (bad && bad->drop && !strcmp(bad->drop, key)) return 1;
+    return (is_float ? tfm_gguf_writer_add_f32(w, key, (float)v, &err) : tfm_gguf_writer_add_u32(w, key, (uint32_t)v, &err)) ==
+           TFM_OK;
+}
+
+/* The model as llama.cpp's converter writes a BERT or a nomic-bert, matrices and embeddings in `type`;
+   the vocab's tokenizer.* keys copied (NULL: none, the tests give token ids). *size bytes; NULL on
+   failure. */
+static void *bert_write(const bert_src *b, tfm_dtype type, const bert_bad *bad, const tfm_gguf *vocab, size_t *size)
+{
+    static const char *const names[13] = {"attn_q.weight", "attn_q.bias", "attn_k.weight", "attn_k.bias",
                                           "attn_v.weight", "attn_v.bias", "attn_output.weight", "attn_output.bias",
-                                          "ffn_up.weight", "ffn_up.bias", "ffn_down.weight", "ffn_down.bias"};
+                                          "ffn_up.weight", "ffn_up.bias", "ffn_down.weight", "ffn_down.bias",
+                                          "ffn_gate.weight"};
     static const char *const norms[4] = {"attn_output_norm.weight", "attn_output_norm.bias", "layer_output_norm.weight",
                                          "layer_output_norm.bias"};
     tfm_gguf_writer *w = NULL;
@@ -111,28 +130,40 @@ static void *bert_write(const bert_src *b, tfm_dtype type, const bert_bad *bad, 
     void *buf = NULL;
     char name[64];
     int ok, l, i;
+    int64_t k;
     keep.n = 0;
     ok = tfm_gguf_writer_create(&w, &err) == TFM_OK;
-    ok = ok && tfm_gguf_writer_add_string(w, "general.architecture", "bert", &err) == TFM_OK;
-    ok = ok && tfm_gguf_writer_add_u32(w, "bert.context_length", (uint32_t)b->context, &err) == TFM_OK;
-    ok = ok && tfm_gguf_writer_add_u32(w, "bert.embedding_length", (uint32_t)b->dim, &err) == TFM_OK;
-    ok = ok && tfm_gguf_writer_add_u32(w, "bert.feed_forward_length", (uint32_t)b->hidden, &err) == TFM_OK;
-    ok = ok && tfm_gguf_writer_add_u32(w, "bert.block_count", (uint32_t)b->layers, &err) == TFM_OK;
-    ok = ok && tfm_gguf_writer_add_u32(w, "bert.attention.head_count", (uint32_t)b->heads, &err) == TFM_OK;
-    ok = ok && tfm_gguf_writer_add_f32(w, "bert.attention.layer_norm_epsilon", b->eps, &err) == TFM_OK;
-    ok = ok && tfm_gguf_writer_add_bool(w, "bert.attention.causal", 0, &err) == TFM_OK;
-    ok = ok && tfm_gguf_writer_add_u32(w, "bert.pooling_type", 1, &err) == TFM_OK;
+    ok = ok && tfm_gguf_writer_add_string(w, "general.architecture", b->nomic ? "nomic-bert" : "bert", &err) == TFM_OK;
+    ok = ok && put_key(w, b, "context_length", b->context, 0, bad) && put_key(w, b, "embedding_length", b->dim, 0, bad);
+    ok = ok && put_key(w, b, "feed_forward_length", b->hidden, 0, bad) && put_key(w, b, "block_count", b->layers, 0, bad);
+    ok = ok && put_key(w, b, "attention.head_count", b->heads, 0, bad);
+    ok = ok && put_key(w, b, "attention.layer_norm_epsilon", b->eps, 1, bad);
+    ok = ok && tfm_gguf_writer_add_bool(w, b->nomic ? "nomic-bert.attention.causal" : "bert.attention.causal", 0, &err) == TFM_OK;
+    ok = ok && put_key(w, b, "pooling_type", 1, 0, bad);
+    if (b->nomic) ok = ok && put_key(w, b, "rope.freq_base", b->rope_base, 1, bad);
+    for (k = 0; ok && vocab && k < tfm_gguf_n_kv(vocab); k++)
+        if (!strncmp(tfm_gguf_key(vocab, k), "tokenizer.", 10) && strcmp(tfm_gguf_key(vocab, k), "tokenizer.ggml.token_type_count"))
+            ok = tfm_gguf_writer_copy_kv(w, vocab, k, &err) == TFM_OK;
     ok = ok && tfm_gguf_writer_add_u32(w, "tokenizer.ggml.token_type_count", (uint32_t)b->types, &err) == TFM_OK;
     ok = ok && put(w, &keep, "token_embd.weight", b->tok, b->dim, b->vocab, type, bad);
     ok = ok && put(w, &keep, "token_types.weight", b->type, b->dim, bad && bad->type_rows ? bad->type_rows : b->types,
                    TFM_F32, bad);
-    ok = ok && put(w, &keep, "position_embd.weight", b->pos, b->dim, b->context, type, bad);
+    if (!b->nomic) ok = ok && put(w, &keep, "position_embd.weight", b->pos, b->dim, b->context, type, bad);
     ok = ok && put(w, &keep, "token_embd_norm.weight", b->embd_norm, b->dim, 0, type, bad);
     ok = ok && put(w, &keep, "token_embd_norm.bias", b->embd_norm_b, b->dim, 0, type, bad);
     for (l = 0; ok && l < b->layers; l++) {
-        for (i = 0; ok && i < 12; i++) {
+        if (b->nomic) { /* q | k | v as one matrix */
+            float *qkv = (float *)tt_alloc(sizeof(float) * 3 * (size_t)b->dim * (size_t)b->dim);
+            for (i = 0; i < 3; i++)
+                memcpy(qkv + (size_t)i * b->dim * b->dim, b->w[l][WQ + 2 * i], sizeof(float) * (size_t)b->dim * b->dim);
+            snprintf(name, sizeof name, "blk.%d.attn_qkv.weight", l);
+            ok = put(w, &keep, name, qkv, b->dim, 3 * b->dim, type, bad);
+            free(qkv);
+        }
+        for (i = b->nomic ? WO : 0; ok && i < 13; i++) {
             int64_t cols = i == WDOWN ? b->hidden : i % 2 ? (i == BUP ? b->hidden : b->dim) : b->dim;
-            int64_t rows = i % 2 ? 0 : i == WUP ? b->hidden : b->dim;
+            int64_t rows = i % 2 ? 0 : i == WUP || i == WGATE ? b->hidden : b->dim;
+            if (!b->w[l][i]) continue;
             snprintf(name, sizeof name, "blk.%d.%s", l, names[i]);
             ok = put(w, &keep, name, b->w[l][i], cols, rows, type, bad);
         }
@@ -168,23 +199,38 @@ static void ref_matvec(double *y, const float *w, const double *x, int rows, int
 {
     int r, c;
     for (r = 0; r < rows; r++) {
-        double s = b[r];
+        double s = b ? b[r] : 0;
         for (c = 0; c < cols; c++) s += (double)w[(size_t)r * (size_t)cols + (size_t)c] * x[c];
         y[r] = s;
     }
 }
 
-/* hidden[T][dim] of one sentence by BERT's definition (GELU in llama.cpp's tanh form). */
+/* Each head of row x (dim values) turned by position pos: RoPE in NeoX's layout, value i paired with
+   value i + hd/2, angle pos * base^(-2i / hd). */
+static void ref_rope_neox(double *x, int dim, int hd, int pos, double base)
+{
+    int h, i;
+    for (h = 0; h < dim; h += hd)
+        for (i = 0; i < hd / 2; i++) {
+            double angle = pos * pow(base, -2.0 * i / hd), a = x[h + i], b = x[h + i + hd / 2];
+            x[h + i] = a * cos(angle) - b * sin(angle);
+            x[h + i + hd / 2] = a * sin(angle) + b * cos(angle);
+        }
+}
+
+/* hidden[T][dim] of one sentence by BERT's definition (GELU in llama.cpp's tanh form), or nomic-bert's
+   (rotated q and k instead of learned positions, SwiGLU, no biases). */
 static void ref_bert(const bert_src *b, const int *tokens, int T, double *x)
 {
     int dim = b->dim, hd = dim / b->heads, l, t, j, i, h;
     double *q = (double *)tt_alloc(sizeof(double) * (size_t)T * dim), *k = (double *)tt_alloc(sizeof(double) * (size_t)T * dim);
     double *v = (double *)tt_alloc(sizeof(double) * (size_t)T * dim), *att = (double *)tt_alloc(sizeof(double) * dim);
     double *o = (double *)tt_alloc(sizeof(double) * dim), *u = (double *)tt_alloc(sizeof(double) * (size_t)b->hidden);
-    double *p = (double *)tt_alloc(sizeof(double) * (size_t)T);
+    double *g = (double *)tt_alloc(sizeof(double) * (size_t)b->hidden), *p = (double *)tt_alloc(sizeof(double) * (size_t)T);
     for (t = 0; t < T; t++) {
         for (i = 0; i < dim; i++)
-            x[(size_t)t * dim + i] = (double)b->tok[(size_t)tokens[t] * dim + i] + b->pos[(size_t)t * dim + i] + b->type[i];
+            x[(size_t)t * dim + i] =
+                (double)b->tok[(size_t)tokens[t] * dim + i] + (b->pos ? b->pos[(size_t)t * dim + i] : 0) + b->type[i];
         ref_layernorm(x + (size_t)t * dim, dim, b->embd_norm, b->embd_norm_b, b->eps);
     }
     for (l = 0; l < b->layers; l++) {
@@ -193,6 +239,10 @@ static void ref_bert(const bert_src *b, const int *tokens, int T, double *x)
             ref_matvec(q + (size_t)t * dim, w[WQ], x + (size_t)t * dim, dim, dim, w[BQ]);
             ref_matvec(k + (size_t)t * dim, w[WK], x + (size_t)t * dim, dim, dim, w[BK]);
             ref_matvec(v + (size_t)t * dim, w[WV], x + (size_t)t * dim, dim, dim, w[BV]);
+            if (b->nomic) {
+                ref_rope_neox(q + (size_t)t * dim, dim, hd, t, b->rope_base);
+                ref_rope_neox(k + (size_t)t * dim, dim, hd, t, b->rope_base);
+            }
         }
         for (t = 0; t < T; t++) {
             for (h = 0; h < b->heads; h++) {
@@ -217,14 +267,19 @@ static void ref_bert(const bert_src *b, const int *tokens, int T, double *x)
         for (t = 0; t < T; t++) {
             double *xt = x + (size_t)t * dim;
             ref_matvec(u, w[WUP], xt, b->hidden, dim, w[BUP]);
-            for (i = 0; i < b->hidden; i++)
-                u[i] = 0.5 * u[i] * (1.0 + tanh(0.7978845608028654 * (u[i] + 0.044715 * u[i] * u[i] * u[i])));
+            if (b->nomic) {
+                ref_matvec(g, w[WGATE], xt, b->hidden, dim, NULL);
+                for (i = 0; i < b->hidden; i++) u[i] *= g[i] / (1.0 + exp(-g[i])); /* silu(gate) * up */
+            } else {
+                for (i = 0; i < b->hidden; i++)
+                    u[i] = 0.5 * u[i] * (1.0 + tanh(0.7978845608028654 * (u[i] + 0.044715 * u[i] * u[i] * u[i])));
+            }
             ref_matvec(o, w[WDOWN], u, dim, b->hidden, w[BDOWN]);
             for (i = 0; i < dim; i++) xt[i] += o[i];
             ref_layernorm(xt, dim, b->norm[l][2], b->norm[l][3], b->eps);
         }
     }
-    free(q), free(k), free(v), free(att), free(o), free(u), free(p);
+    free(q), free(k), free(v), free(att), free(o), free(u), free(g), free(p);
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -357,20 +412,118 @@ static void test_shared_bert_matches_llamacpp(void)
     tfm_model_free(m);
 }
 
+/* llama.cpp's nomic-bert embeddings of the three sentences of ../shared/archs/bert.sentences.txt (ids
+   as llama.cpp tokenizes them, [CLS] .. [SEP]) on the nomic-bert this test writes: bert_make(64, 160, 4
+   heads, 2 layers, vocab 30522, nomic, seed 2027), context 128, RoPE base 1000, f32, the vocab of
+   ../shared/vocab/ggml-vocab-bert-bge.gguf. Made by (llama.cpp b4747):
+     TFM_TEST_NOMIC_FILE=/tmp/nomic-test.gguf build/test_encoder     (writes the file it tests)
+     printf 'The cat sat on the mat.\nA quick brown fox jumps over the lazy dog.\nLlamas are domesticated South American camelids.\n' > s.txt
+     llama-embedding -m /tmp/nomic-test.gguf -f s.txt --pooling mean --embd-normalize 2 -t 1 -c 128 -b 128 --embd-output-format json
+   (and --pooling cls; and --embd-normalize -1 for the norms before normalisation): the first 16 of the 64
+   components of each normalised vector (json's 7 decimals), and the norms. */
+static const int nomic_ids[3][13] = {{101, 1996, 4937, 2938, 2006, 1996, 13523, 1012, 102},
+                                     {101, 1037, 4248, 2829, 4419, 14523, 2058, 1996, 13971, 3899, 1012, 102},
+                                     {101, 2222, 8067, 2015, 2024, 4968, 4383, 2148, 2137, 19130, 9821, 1012, 102}};
+static const float nomic_want[2][3][16] = {
+    {{-0.0702625f, 0.2290138f, 0.0861497f, 0.1720379f, 0.0421937f, -0.1691030f, 0.0335475f, 0.1779371f,
+      0.0372599f, 0.0314237f, -0.1255907f, -0.1476125f, -0.0428337f, -0.1893424f, -0.0575838f, -0.0389868f},
+     {-0.0367518f, 0.2446097f, 0.1315871f, 0.1756217f, 0.0582340f, -0.2298629f, 0.0606811f, 0.1379865f,
+      0.0329322f, 0.0449518f, -0.1252910f, -0.1046633f, -0.0625728f, -0.1828510f, -0.1158647f, -0.0259883f},
+     {-0.0381696f, 0.3022084f, 0.1156736f, 0.2570456f, 0.0142947f, -0.2111897f, 0.0545102f, 0.1314972f,
+      0.0208282f, 0.0029674f, -0.1125157f, -0.0771754f, -0.0170817f, -0.1783035f, -0.1059081f, 0.0120936f}},
+    {{-0.1822646f, 0.2164170f, 0.1536349f, 0.0683824f, 0.0327595f, -0.2140177f, -0.0106572f, 0.1230209f,
+      0.0146687f, 0.1335403f, -0.1049296f, -0.0996836f, 0.0291749f, -0.2235105f, -0.1015384f, -0.0423358f},
+     {-0.1268744f, 0.1933040f, 0.1417115f, 0.0884103f, 0.0517517f, -0.2631627f, -0.0163313f, 0.1098411f,
+      -0.0017080f, 0.1231769f, -0.0778067f, -0.0934232f, 0.0459353f, -0.1862208f, -0.1540239f, -0.0266367f},
+     {-0.1477299f, 0.2013803f, 0.1474539f, 0.0954460f, 0.0460957f, -0.2582657f, -0.0238292f, 0.0928522f,
+      0.0022078f, 0.1279534f, -0.0545963f, -0.1027648f, 0.0827583f, -0.1850127f, -0.1543438f, -0.0037679f}}};
+static const double nomic_norms[2][3] = {{7.157333, 7.02477, 6.86074}, {8.168626, 8.163822, 8.224341}};
+
+/* nomic-bert against llama.cpp within 1e-4 per component, the norms within 1e-4 relative (measured: 1e-7,
+   all 64 components 2e-7 through tfm-embed); the batch equals each sentence alone, bit for bit. */
+static void test_nomic_matches_llamacpp(void)
+{
+    static const char *const sentences[3] = {"The cat sat on the mat.", "A quick brown fox jumps over the lazy dog.",
+                                             "Llamas are domesticated South American camelids."};
+    static const int want_lens[3] = {9, 12, 13};
+    const char *vocab_path = tt_shared("vocab/ggml-vocab-bert-bge.gguf"), *out = getenv("TFM_TEST_NOMIC_FILE");
+    tfm_gguf *vocab = NULL;
+    tfm_model *m = NULL;
+    tfm_error err;
+    bert_src b;
+    size_t size;
+    void *file;
+    int ids[3][64], lens[3], i, k, d, at;
+    const int *seqs[3];
+    float hidden[34 * 64], vec[64];
+    double worst = 0, worst_norm = 0;
+    if (!vocab_path) TT_SKIP("../shared/vocab/ggml-vocab-bert-bge.gguf missing");
+    TT_ASSERT(tfm_gguf_open(&vocab, vocab_path, 0, &err) == TFM_OK, "%s", err.message);
+    bert_make(&b, 64, 160, 4, 2, 30522, 1, 2027);
+    b.context = 128;
+    file = bert_write(&b, TFM_F32, NULL, vocab, &size);
+    tfm_gguf_close(vocab);
+    TT_ASSERT(file, "writing the file");
+    if (out && *out) {
+        FILE *f = fopen(out, "wb");
+        TT_ASSERT(f && fwrite(file, 1, size, f) == size && fclose(f) == 0, "writing %s", out);
+    }
+    TT_ASSERT(tfm_model_load_memory(file, size, &m, &err) == TFM_OK, "%s", err.message);
+    TT_ASSERT(!strcmp(m->config.arch, "nomic-bert") && m->config.bidirectional && m->config.rope_dim == 16 &&
+                  m->config.rope_mode == TFM_ROPE_NEOX && m->config.rope_base == 1000.0f && !m->pos_embd.data,
+              "config: %s rope_dim %d base %g", m->config.arch, m->config.rope_dim, (double)m->config.rope_base);
+    for (i = 0; i < 3; i++) {
+        TT_ASSERT(tfm_tokenize(tfm_model_tokenizer(m), sentences[i], strlen(sentences[i]), TFM_TOKENIZE_ADD_SPECIAL, ids[i],
+                               64, &lens[i], &err) == TFM_OK, "%s", err.message);
+        TT_ASSERT(lens[i] == want_lens[i] && !memcmp(ids[i], nomic_ids[i], sizeof(int) * (size_t)lens[i]),
+                  "sentence %d: not llama.cpp's %d ids", i, want_lens[i]);
+        seqs[i] = ids[i];
+    }
+    TT_ASSERT(encode(m, seqs, lens, 3, 0, 2, hidden), "encode");
+    for (k = 0; k < 2; k++)
+        for (i = 0, at = 0; i < 3; at += lens[i], i++) {
+            double norm = 0;
+            TT_CHECK(tfm_embed_pool(vec, hidden + at * 64, lens[i], 64, k ? TFM_POOLING_CLS : TFM_POOLING_MEAN) == TFM_OK);
+            for (d = 0; d < 64; d++) norm += (double)vec[d] * vec[d];
+            norm = sqrt(norm);
+            if (fabs(norm - nomic_norms[k][i]) / nomic_norms[k][i] > worst_norm)
+                worst_norm = fabs(norm - nomic_norms[k][i]) / nomic_norms[k][i];
+            tfm_embed_normalize(vec, 64);
+            if (getenv("TFM_TEST_VERBOSE")) {
+                fprintf(stderr, "  nomic %s %d: norm %.7g:", k ? "cls" : "mean", i, norm);
+                for (d = 0; d < 16; d++) fprintf(stderr, " %.7f", (double)vec[d]);
+                fprintf(stderr, "\n");
+            }
+            for (d = 0; d < 16; d++)
+                if (fabs(vec[d] - nomic_want[k][i][d]) > worst) worst = fabs(vec[d] - nomic_want[k][i][d]);
+        }
+    if (getenv("TFM_TEST_VERBOSE")) fprintf(stderr, "  nomic: off llama.cpp by %.2g, norms by %.2g\n", worst, worst_norm);
+    TT_ASSERT(worst <= 1e-4 && worst_norm <= 1e-4, "off llama.cpp's embeddings by %g, norms by %g (relative)", worst,
+              worst_norm);
+    check_batch_equals_alone(m, seqs, lens, 3, "nomic-bert");
+    tfm_model_free(m);
+    free(file);
+    bert_free(&b);
+}
+
 /* A BERT with odd sizes (width 48, 4 heads of 12, inner 80, vocab 97, 2 layers), f32: three sentences of
    13, 5 and 9 tokens in one batch within 1e-5 of the largest float64 hidden value (measured ~1e-6; a
    causal mask, a padded key attended, a norm before instead of after the sum: 1e-1 and more); then
    every weight type at block-sized widths (256, inner 512) within its bound, and in each the batch
-   equal to each sentence alone, bit for bit. */
+   equal to each sentence alone, bit for bit. Each also as a nomic-bert (RoPE, fused attn_qkv, SwiGLU, no
+   block biases; measured: f32 3e-7 of the largest value, q8_0 0.015, q4_k 0.16, bf16 0.004). */
 static void test_encoder_matches_float64(void)
 {
     static const tfm_dtype types[] = {TFM_F32, TFM_Q8_0, TFM_Q4_0, TFM_Q4_1, TFM_Q4_K, TFM_Q6_K, TFM_F16, TFM_BF16};
     /* of the largest hidden value; measured: f32 3e-7, q8_0 0.01, q4_0 0.085, q4_1 0.073, q4_k 0.08,
        q6_k 0.025, f16 3.5e-4, bf16 2.5e-3 */
     static const double limits[] = {1e-5, 0.03, 0.25, 0.25, 0.25, 0.08, 0.002, 0.01};
-    int lens[3] = {13, 5, 9}, store[27], ti, i;
+    int lens[3] = {13, 5, 9}, store[27], ti, i, run;
     const int *seqs[3];
-    for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++) {
+    for (run = 0; run < 2 * (int)(sizeof types / sizeof types[0]); run++) {
+        const int nomic = run % 2;
+        const char *what;
+        char label[48];
         bert_src b;
         tfm_model *m = NULL;
         tfm_error err;
@@ -378,13 +531,18 @@ static void test_encoder_matches_float64(void)
         void *file;
         double *want, worst = 0, scale = 0;
         float *got;
-        int wide = ti > 0;
+        int wide;
+        ti = run / 2, wide = ti > 0;
         if (tt_quick() && ti > 1 && ti != 4) continue; /* slow configurations: f32, q8_0, q4_k */
-        bert_make(&b, wide ? 256 : 48, wide ? 512 : 80, 4, 2, 97, 7 + (uint64_t)ti);
+        snprintf(label, sizeof label, "%s %s", nomic ? "nomic-bert" : "bert", tfm_dtype_name(types[ti]));
+        what = label;
+        bert_make(&b, wide ? 256 : 48, wide ? 512 : 80, 4, 2, 97, nomic, 7 + (uint64_t)ti);
         make_sentences(store, seqs, lens, 3, 97);
-        file = bert_write(&b, types[ti], NULL, &size);
+        file = bert_write(&b, types[ti], NULL, NULL, &size);
         TT_ASSERT(file, "writing the file");
-        TT_ASSERT(tfm_model_load_memory(file, size, &m, &err) == TFM_OK, "%s: %s", tfm_dtype_name(types[ti]), err.message);
+        TT_ASSERT(tfm_model_load_memory(file, size, &m, &err) == TFM_OK, "%s: %s", what, err.message);
+        TT_ASSERT(m->config.rope_dim == (nomic ? 12 + wide * 52 : 0) && m->config.ffn == (nomic ? TFM_FFN_SWIGLU : TFM_FFN_GELU),
+                  "%s: rope_dim %d, ffn %d", what, m->config.rope_dim, (int)m->config.ffn);
         want = (double *)tt_alloc(sizeof(double) * total * (size_t)b.dim);
         got = (float *)tt_alloc(sizeof(float) * total * (size_t)b.dim);
         for (i = 0; i < 3; i++) {
@@ -397,10 +555,9 @@ static void test_encoder_matches_float64(void)
             if (fabs(got[i] - want[i]) > worst) worst = fabs(got[i] - want[i]);
         }
         if (getenv("TFM_TEST_VERBOSE"))
-            fprintf(stderr, "  bert %s: off float64 by %.2g of %.3g\n", tfm_dtype_name(types[ti]), worst / scale, scale);
-        TT_ASSERT(worst <= limits[ti] * scale, "%s: off the float64 reference by %g (largest %g)", tfm_dtype_name(types[ti]),
-                  worst, scale);
-        check_batch_equals_alone(m, seqs, lens, 3, tfm_dtype_name(types[ti]));
+            fprintf(stderr, "  %s: off float64 by %.2g of %.3g\n", what, worst / scale, scale);
+        TT_ASSERT(worst <= limits[ti] * scale, "%s: off the float64 reference by %g (largest %g)", what, worst, scale);
+        check_batch_equals_alone(m, seqs, lens, 3, what);
         free(want), free(got), free(file);
         tfm_model_free(m);
         bert_free(&b);
@@ -449,19 +606,24 @@ static void test_decoder_hidden_states(void)
 }
 
 /* Bad files and inputs, each a clear error: position embeddings missing, token_types rows against
-   tokenizer.ggml.token_type_count, a sentence longer than the context, a token outside the vocab,
-   tfm_forward on an encoder. */
+   tokenizer.ggml.token_type_count, a nomic-bert without its attn_qkv, ffn_gate, token types or norm
+   epsilon, a sentence longer than the context, a token outside the vocab, tfm_forward on an encoder. */
 static void test_bad_encoder_input(void)
 {
     static const struct {
+        int nomic;
         const char *drop;
         int type_rows;
         const char *says;
-    } files[] = {{"position_embd.weight", 0, "position_embd"},
-                 {NULL, 3, "token_type_count"},
-                 {"token_embd_norm.bias", 0, "token_embd_norm.bias"},
-                 {"blk.0.layer_output_norm.weight", 0, "layer_output_norm"}};
-    bert_src b;
+    } files[] = {{0, "position_embd.weight", 0, "position_embd"},
+                 {0, NULL, 3, "token_type_count"},
+                 {0, "token_embd_norm.bias", 0, "token_embd_norm.bias"},
+                 {0, "blk.0.layer_output_norm.weight", 0, "layer_output_norm"},
+                 {1, "blk.0.attn_qkv.weight", 0, "blk.0.attn_qkv.weight"},
+                 {1, "blk.0.ffn_gate.weight", 0, "blk.0.ffn_gate.weight"},
+                 {1, "token_types.weight", 0, "token_types.weight"},
+                 {1, "nomic-bert.attention.layer_norm_epsilon", 0, "nomic-bert.attention.layer_norm_epsilon"}};
+    bert_src b, bn;
     bert_bad bad;
     tfm_model *m = NULL;
     tfm_context *ctx;
@@ -471,17 +633,18 @@ static void test_bad_encoder_input(void)
     int long_seq[40], i, n = 40, bad_token[3] = {1, 97, 2}, n3 = 3;
     const int *seq = long_seq, *bad_seq = bad_token;
     float *hidden = (float *)tt_alloc(sizeof(float) * 40 * 48), logits[97];
-    bert_make(&b, 48, 80, 4, 1, 97, 5);
+    bert_make(&bn, 48, 80, 4, 1, 97, 1, 6);
+    bert_make(&b, 48, 80, 4, 1, 97, 0, 5);
     for (i = 0; i < (int)(sizeof files / sizeof files[0]); i++) {
         memset(&bad, 0, sizeof bad);
         bad.drop = files[i].drop, bad.type_rows = files[i].type_rows;
-        file = bert_write(&b, TFM_F32, &bad, &size);
+        file = bert_write(files[i].nomic ? &bn : &b, TFM_F32, &bad, NULL, &size);
         TT_ASSERT(file, "writing");
         TT_ASSERT(tfm_model_load_memory(file, size, &m, &err) != TFM_OK && !m, "bad file %d loaded", i);
         TT_ASSERT(strstr(err.message, files[i].says), "bad file %d: '%s' does not name %s", i, err.message, files[i].says);
         free(file);
     }
-    file = bert_write(&b, TFM_F32, NULL, &size);
+    file = bert_write(&b, TFM_F32, NULL, NULL, &size);
     TT_ASSERT(file && tfm_model_load_memory(file, size, &m, &err) == TFM_OK, "%s", err.message);
     ctx = new_context(m, 0, 1);
     TT_ASSERT(ctx, "context");
@@ -497,7 +660,7 @@ static void test_bad_encoder_input(void)
     tfm_context_free(ctx);
     tfm_model_free(m);
     free(file), free(hidden);
-    bert_free(&b);
+    bert_free(&b), bert_free(&bn);
 }
 
 /* tfm_embed_texts and tfm_embed_tokens on bert-shared against plain loops over tfm_encode's hidden states:
@@ -571,6 +734,7 @@ int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     TT_RUN(test_shared_bert_matches_llamacpp);
+    TT_RUN(test_nomic_matches_llamacpp);
     TT_RUN(test_encoder_matches_float64);
     TT_RUN(test_decoder_hidden_states);
     TT_RUN(test_bad_encoder_input);
