@@ -22,17 +22,33 @@ out=${1:-build/test/package}
 build=${2:-build}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+rm -f "$out/steps"
 pass=0 fail=0 skip=0
 
 ok() { pass=$((pass + 1)); }
 bad() { echo "  FAIL packaging: $*" >&2; fail=$((fail + 1)); }
 skipped() { echo "  SKIP packaging: $*" >&2; skip=$((skip + 1)); }
 have() { command -v "$1" >/dev/null 2>&1; }
-# logged LOG COMMAND...: runs it with its output in $out/LOG.log, whose end is shown if it fails
+# cpu_ms VAR: VAR = the CPU milliseconds (user + system) of every child this shell has waited for (bash's
+# `times`, through a file as in tests/run.sh)
+cpu_ms() {
+    local f=$out/.times.$BASHPID u s
+    times >"$f"
+    { read -r _ _; read -r u s; } <"$f"
+    rm -f "$f"
+    printf -v "$1" '%d' "$(( $(ms_of "$u") + $(ms_of "$s") ))"
+}
+ms_of() { local t=${1%s} sec; sec=${t#*m}; echo $(( ${t%%m*} * 60000 + 10#${sec%.*} * 1000 + 10#${sec#*.} )); }
+# logged LOG COMMAND...: runs it with its output in $out/LOG.log, whose end is shown if it fails; its CPU
+# milliseconds are added to $out/steps (one line "LOG MS" a run: where the configuration's time goes)
 logged() {
-    local log=$out/$1.log
+    local log=$out/$1.log name=$1 c0 c1 rc=0
     shift
-    if "$@" >"$log" 2>&1; then return 0; fi
+    cpu_ms c0
+    "$@" >"$log" 2>&1 || rc=$?
+    cpu_ms c1
+    echo "$name $((c1 - c0))" >>"$out/steps"
+    [ $rc -eq 0 ] && return 0
     tail -n 25 "$log" >&2
     return 1
 }
