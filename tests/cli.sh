@@ -393,7 +393,10 @@ if [ -f "$gguf" ] && [ -f "$golden" ] && [ -f "$tok" ]; then
             "$quant" "$model" "$out/quant-$type.gguf" $type -z "$tok" >"$out/cli_stdout" 2>"$out/cli_stderr"
             rc=$?
             if [ $rc -eq 0 ] && grep -q "wrote" "$out/cli_stderr"; then ok; else bad "tfm-quantize $type: exit $rc, $(head -c 300 "$out/cli_stderr")"; fi
-            run -m "$out/quant-$type.gguf" -p "Once upon a time" -n 196 --temp 0
+            # (the others' first 60 bytes take far fewer than 196 tokens: 60 tokens made 277 bytes)
+            tokens=196
+            [ $type = f16 ] || tokens=60
+            run -m "$out/quant-$type.gguf" -p "Once upon a time" -n $tokens --temp 0
             if [ $type = f16 ]; then
                 if [ $rc -eq 0 ] && cmp -s "$out/cli_stdout" "$golden"; then ok
                 else bad "the tfm-quantize f16 model's greedy story (exit $rc) differs from llama2.c's"; fi
@@ -664,13 +667,19 @@ if [ -f "$vocab/ggml-vocab-llama3.gguf" ] && [ -f "$vocab/ggml-vocab-qwen3.gguf"
         if [ -f "$vocab/ggml-vocab-qwen3.gguf.hard.inp" ]; then
             awk -v dir="$out" 'BEGIN { RS = "\n__ggml_vocab_test__\n"; ORS = "" } { f = dir "/hard." NR ".txt"; print > f; close(f) }' \
                 "$vocab/ggml-vocab-qwen3.gguf.hard.inp"
-            n=0 same=0
+            # (with TFM_TEST_QUICK every third case: a process a case, each loading the vocab, 0.3 s under the
+            # sanitizers; test_tokenizer checks every case of every vocab in every configuration)
+            n=0 same=0 checked=0 step=1
+            [ -n "${TFM_TEST_QUICK:-}" ] && [ "$TFM_TEST_QUICK" != 0 ] && step=3
             while IFS= read -r want; do
                 n=$((n + 1))
+                [ $(((n - 1) % step)) -eq 0 ] || continue
+                checked=$((checked + 1))
                 got=$("$tokenize" -m "$vocab/ggml-vocab-qwen3.gguf" -f "$out/hard.$n.txt" --ids --no-bos 2>/dev/null)
                 [ " $got" = "$want" ] || [ -z "$got$want" ] && same=$((same + 1))
             done <"$vocab/ggml-vocab-qwen3.gguf.hard.noparse.out"
-            if [ $n -eq 21 ] && [ $same -eq 21 ]; then ok; else bad "tfm-tokenize on qwen3's hard cases: $same of $n as llama.cpp"; fi
+            if [ $n -eq 21 ] && [ $same -eq $checked ]; then ok
+            else bad "tfm-tokenize on qwen3's hard cases: $same of $checked (of $n) as llama.cpp"; fi
         fi
         # one "id<TAB>piece" a line by default, control tokens by their text, escapes for bytes of no character
         "$tokenize" -m "$vocab/ggml-vocab-llama3.gguf" -p $'Hi\n\xf0\x9f\xa6\x99' >"$out/cli_stdout" 2>"$out/cli_stderr"
