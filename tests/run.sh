@@ -200,7 +200,7 @@ run_config() {
         TFM_CLI_TOOLS=$tools TFM_CLI_IMPL=$impl_object TFM_CLI_LINK=$impl_link TFM_BENCH=${TFM_BENCH:-$build_root/tfm-bench} \
             run_script cli "$dir/cli.stderr" tests/cli.sh "$dir" "$cc $cc_flags"
         cpu_now c2
-        echo "  (cli: $(secs $((c2 - c0))) s of CPU, the tools' build included)"
+        echo "  (cli: $(secs $((c2 - c0))) s of CPU, the tools' build included; by section: $(sections "$dir/cli.budget"))"
         echo "cli 0 $((c2 - c0))" >>"$dir/budget"
     fi
     echo "$pass $fail $skip" >"$dir/counts"
@@ -219,11 +219,21 @@ run_script() {
     else fail=$((fail + 1)); fi
 }
 
+# sections FILE: the lines "NAME MS" of a script's budget (cli.sh's sections, packaging.sh's steps) summed by
+# name, in seconds, in the order they first come
+sections() {
+    [ -f "$1" ] && awk '{ if (!($1 in ms)) order[++n] = $1; ms[$1] += $2 }
+        END { for (i = 1; i <= n; i++) printf "%s%s %.1f", (i > 1 ? ", " : ""), order[i], ms[order[i]] / 1000 }' "$1"
+}
+
 # The package configuration: tests/packaging.sh, run when TFM_TESTS is unset or names "packaging".
 run_packaging() {
     local dir=$build_root/test/package pass=0 fail=0 skip=0
     echo "== package: tests/packaging.sh (install, pkg-config, CMake, single header, split implementation, Windows, clone)"
-    if selected packaging; then run_script packaging "$dir/packaging.stderr" tests/packaging.sh "$dir" "$build_root"; fi
+    if selected packaging; then
+        run_script packaging "$dir/packaging.stderr" tests/packaging.sh "$dir" "$build_root"
+        echo "  (s of CPU by step: $(sections "$dir/steps"))"
+    fi
     echo "$pass $fail $skip" >"$dir/counts"
 }
 

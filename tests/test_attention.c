@@ -1172,10 +1172,10 @@ static void test_int8_cache_attention(void)
    long cache takes the split-key decode path. 1 and 2 threads are bit-identical. */
 static void test_int8_cache_decode_and_threads(void)
 {
-    /* 1300 tokens (700 in quick runs): past the 512-key decode split, and the window's ring wraps; 8 query
+    /* 1300 tokens (600 in quick runs): past the 512-key decode split, and the window's ring wraps; 8 query
        heads on 2 KV heads (4 in quick runs); each plan with 1 and 2 threads (in quick runs, one token at a
        time with 1, the mixed plan with 2: its single steps past 512 keys split them across the threads) */
-    int n = tt_quick() ? 700 : 1300, half = (n - 50) / 2, H = tt_quick() ? 4 : 8;
+    int n = tt_quick() ? 600 : 1300, half = (n - 50) / 2, H = tt_quick() ? 4 : 8;
     int whole[1], ones[] = {1}, mixed[6];
     const int *plans[3];
     int n_plans[3], plan, t, ki;
