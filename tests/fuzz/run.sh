@@ -5,7 +5,8 @@
 # tests/run.sh's fuzz configuration runs it for a short time on every run (TFM_FUZZ_SECONDS), `make fuzz`
 # for longer (FUZZ_SECONDS). Prints each target's executions and coverage (libFuzzer's edge count, "cov")
 # and ends "fuzz: N passed, M failed, S skipped" like cli.sh. The working corpus stays in
-# OUT_DIR/corpus/<target>, so longer runs build on earlier ones. A finding leaves its input in
+# OUT_DIR/corpus/<target> (TFM_FUZZ_CORPUS=DIR: DIR/<target>, e.g. outside a worktree's build/ so that it
+# outlives the worktree), so longer runs build on earlier ones. A finding leaves its input in
 # OUT_DIR/<target>/crash-* (or leak-*, timeout-*): fix the bug, then copy the input into
 # tests/fuzz/regressions/<target>/ so it is replayed from then on.
 #   targets         what they read                                    seeds (tests/fuzz/seeds.sh)
@@ -35,6 +36,8 @@ shared=$(cd "${TFM_SHARED:-../shared}" 2>/dev/null && pwd) && export TFM_SHARED=
 cc=${TFM_FUZZ_CC:-clang}
 targets=${TFM_FUZZ_TARGETS:-gguf model_gguf model_llama2c tokenizer_bin tokenize embed_index vocab state chat}
 runs=${TFM_FUZZ_RUNS:-}
+corpora=${TFM_FUZZ_CORPUS:-$out/corpus}
+mkdir -p "$corpora" && corpora=$(cd "$corpora" && pwd)
 pass=0 fail=0 skip=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "  FAIL fuzz: $*" >&2; fail=$((fail + 1)); }
@@ -81,7 +84,7 @@ fi
 
 # target name, program, dictionary, longest input
 run_target() {
-    local target=$1 program=$2 dict=$3 max_len=$4 corpus=$out/corpus/$1 log=$out/$1.log files
+    local target=$1 program=$2 dict=$3 max_len=$4 corpus=$corpora/$1 log=$out/$1.log files
     if [ ! -x "$out/$program" ]; then
         head -n 20 "$out/build_${program#fuzz_}.log" >&2
         bad "$program does not build"
