@@ -21,9 +21,10 @@
 #   chat            a chat template text + a conversation, rendered       each family, marker texts, real templates
 # Short runs (under a minute a target: CI) build at -O0 with the scalar kernels only (TFM_NO_DISPATCH: the
 # instrumented AVX2 and AVX-512 passes made each model-reading target about 40 s of CPU to build instead of
-# 12; the readers are the same), long ones at -O1 -gline-tables-only with every path (TFM_FUZZ_OPT overrides):
-# about twice the executions a second of -O0, but with the sanitizers an -O1 build of a target that compiles
-# the whole library took minutes of CPU (see the README's Fuzzing section). TFM_FUZZ_TARGETS="gguf chat"
+# 12; the readers are the same). Long ones build gguf, chat and tokenizer_bin at -O1 -gline-tables-only
+# (about twice the executions a second of -O0) and the targets that compile the whole library at -O0 with
+# every path: with the sanitizers an -O1 build of those took minutes of CPU without finishing (see the
+# README's Fuzzing section). TFM_FUZZ_OPT overrides both. TFM_FUZZ_TARGETS="gguf chat"
 # runs some targets (only their programs are built), TFM_FUZZ_RUNS=N stops each at N executions.
 set -u
 cd "$(dirname "$0")/../.."
@@ -49,8 +50,20 @@ if ! command -v "$cc" >/dev/null 2>&1 || ! echo 'int LLVMFuzzerTestOneInput(cons
     exit 0
 fi
 rm -f "$out.probe"
-opt=${TFM_FUZZ_OPT:-$([ "$seconds" -lt 60 ] && echo -O0 -g -DTFM_NO_DISPATCH || echo -O1 -gline-tables-only)}
-flags="-std=c99 -pedantic -Wall -Wextra -Werror $opt -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
+# the build of a program: short runs -O0 scalar; long ones -O1 for the programs that compile only a reader
+# (an -O1 build with the sanitizers of the whole library did not finish in minutes of CPU), -O0 with
+# every path for the rest; TFM_FUZZ_OPT for all
+opt_of() {
+    if [ -n "${TFM_FUZZ_OPT:-}" ]; then echo "$TFM_FUZZ_OPT"
+    elif [ "$seconds" -lt 60 ]; then echo -O0 -g -DTFM_NO_DISPATCH
+    else case $1 in gguf | chat | tokenizer_bin) echo -O1 -gline-tables-only ;; *) echo -O0 -g ;; esac; fi
+}
+# the numeric kernels, hashing and message escaping are left out of the coverage instrumentation
+# (kernels.ignorelist): a forward pass under the fuzzer was mostly their comparison hooks
+flags_of() {
+    echo "-std=c99 -pedantic -Wall -Wextra -Werror $(opt_of "$1") -fsanitize=${2:-fuzzer},address,undefined" \
+        "-fno-sanitize-recover=all -fsanitize-coverage-ignorelist=$root/tests/fuzz/kernels.ignorelist -Iinclude -Itests/fuzz"
+}
 # the targets and the seed corpus build side by side; the two that use only the public API and the whole
 # model link one instrumented implementation, compiled once (TFM_IMPLEMENTATION_ELSEWHERE)
 printf '#define TFM_IMPLEMENTATION\n#include "tfm.h"\n' >"$out/impl.c"
@@ -59,9 +72,9 @@ programs=$(for t in $targets; do case $t in model_*) echo model ;; *) echo "$t" 
 shared_impl=$(for p in $programs; do case $p in model | tokenize) echo "$p" ;; esac; done)
 {
     if [ -z "$shared_impl" ]; then :
-    elif $cc ${flags/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,} -c "$out/impl.c" -o "$out/impl.o" 2>"$out/build_impl.log"; then
+    elif $cc $(flags_of model fuzzer-no-link) -c "$out/impl.c" -o "$out/impl.o" 2>"$out/build_impl.log"; then
         for src in $shared_impl; do
-            $cc $flags -DTFM_IMPLEMENTATION_ELSEWHERE "tests/fuzz/fuzz_$src.c" "$out/impl.o" -o "$out/fuzz_$src" -lm \
+            $cc $(flags_of "$src") -DTFM_IMPLEMENTATION_ELSEWHERE "tests/fuzz/fuzz_$src.c" "$out/impl.o" -o "$out/fuzz_$src" -lm \
                 2>"$out/build_$src.log"
         done
     else
@@ -70,7 +83,7 @@ shared_impl=$(for p in $programs; do case $p in model | tokenize) echo "$p" ;; e
 } &
 for src in $programs; do
     case $src in model | tokenize) continue ;; esac
-    $cc $flags "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
+    $cc $(flags_of "$src") "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
 done
 bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -pedantic -Wall -Wextra -Werror -O0 -Iinclude" 2>"$out/seeds.log" &
 seeds=$!
