@@ -138,7 +138,7 @@ for target in $targets; do
     model_gguf) run_target model_gguf fuzz_model tests/fuzz/gguf.dict 32768 ;;
     model_llama2c) run_target model_llama2c fuzz_model "" 32768 ;;
     tokenizer_bin) run_target tokenizer_bin fuzz_tokenizer_bin "" 16384 ;;
-    tokenize) run_target tokenize fuzz_tokenize "" 1024 ;;
+    tokenize) run_target tokenize fuzz_tokenize "" 512 ;;
     embed_index) run_target embed_index fuzz_embed_index "" 8192 ;;
     vocab) run_target vocab fuzz_vocab tests/fuzz/gguf.dict 32768 ;;
     state) run_target state fuzz_state "" 2048 ;;
