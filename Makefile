@@ -1,7 +1,8 @@
 # tfm - build, test and benchmark. `make` builds every example and benchmark into build/.
 #   make test        all tests in every configuration (see tests/run.sh); ends "N passed, M failed"
 #   make fuzz        every fuzz target of tests/fuzz for FUZZ_SECONDS each (default 600; clang + libFuzzer),
-#                    or until FUZZ_RUNS executions if that comes first; FUZZ_TARGETS picks some of them
+#                    or until FUZZ_RUNS executions if that comes first; FUZZ_TARGETS picks some of them,
+#                    FUZZ_CORPUS=DIR keeps the corpora in DIR/<target> (default build/fuzz/corpus)
 #   make bench       the benchmark harness
 #   make run         build tfm-generate and tell a story with models/stories260K.gguf
 #   make install     headers, the tools, tfm.pc and tfmConfig.cmake under PREFIX (default /usr/local;
@@ -36,6 +37,7 @@ VERSION := $(shell awk '/^\#define TFM_VERSION_(MAJOR|MINOR|PATCH) /{v = v sep $
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS ?=
 FUZZ_TARGETS ?=
+FUZZ_CORPUS ?=
 
 .PHONY: all test bench run install single clean fuzz
 all: $(EXAMPLES) $(BENCH)
@@ -60,7 +62,7 @@ test: all
 	OPENMP=$(OPENMP) TFM_BUILD_DIR=$(BUILD) bash tests/run.sh
 
 fuzz:
-	TFM_FUZZ_RUNS=$(FUZZ_RUNS) TFM_FUZZ_TARGETS="$(FUZZ_TARGETS)" bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz
+	TFM_FUZZ_RUNS=$(FUZZ_RUNS) TFM_FUZZ_TARGETS="$(FUZZ_TARGETS)" TFM_FUZZ_CORPUS="$(FUZZ_CORPUS)" bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz
 
 bench: $(BENCH)
 	$(BUILD)/tfm-bench all

@@ -5,7 +5,8 @@
 # tests/run.sh's fuzz configuration runs it for a short time on every run (TFM_FUZZ_SECONDS), `make fuzz`
 # for longer (FUZZ_SECONDS). Prints each target's executions and coverage (libFuzzer's edge count, "cov")
 # and ends "fuzz: N passed, M failed, S skipped" like cli.sh. The working corpus stays in
-# OUT_DIR/corpus/<target>, so longer runs build on earlier ones. A finding leaves its input in
+# OUT_DIR/corpus/<target> (TFM_FUZZ_CORPUS=DIR: DIR/<target>, e.g. outside a worktree's build/ so that it
+# outlives the worktree), so longer runs build on earlier ones. A finding leaves its input in
 # OUT_DIR/<target>/crash-* (or leak-*, timeout-*): fix the bug, then copy the input into
 # tests/fuzz/regressions/<target>/ so it is replayed from then on.
 #   targets         what they read                                    seeds (tests/fuzz/seeds.sh)
@@ -20,9 +21,10 @@
 #   chat            a chat template text + a conversation, rendered       each family, marker texts, real templates
 # Short runs (under a minute a target: CI) build at -O0 with the scalar kernels only (TFM_NO_DISPATCH: the
 # instrumented AVX2 and AVX-512 passes made each model-reading target about 40 s of CPU to build instead of
-# 12; the readers are the same), long ones at -O1 -gline-tables-only with every path (TFM_FUZZ_OPT overrides):
-# about twice the executions a second of -O0, but with the sanitizers an -O1 build of a target that compiles
-# the whole library took minutes of CPU (see the README's Fuzzing section). TFM_FUZZ_TARGETS="gguf chat"
+# 12; the readers are the same). Long ones build gguf, chat and tokenizer_bin at -O1 -gline-tables-only
+# (about twice the executions a second of -O0) and the targets that compile the whole library at -O0 with
+# every path: with the sanitizers an -O1 build of those took minutes of CPU without finishing (see the
+# README's Fuzzing section). TFM_FUZZ_OPT overrides both. TFM_FUZZ_TARGETS="gguf chat"
 # runs some targets (only their programs are built), TFM_FUZZ_RUNS=N stops each at N executions.
 set -u
 cd "$(dirname "$0")/../.."
@@ -35,6 +37,8 @@ shared=$(cd "${TFM_SHARED:-../shared}" 2>/dev/null && pwd) && export TFM_SHARED=
 cc=${TFM_FUZZ_CC:-clang}
 targets=${TFM_FUZZ_TARGETS:-gguf model_gguf model_llama2c tokenizer_bin tokenize embed_index vocab state chat}
 runs=${TFM_FUZZ_RUNS:-}
+corpora=${TFM_FUZZ_CORPUS:-$out/corpus}
+mkdir -p "$corpora" && corpora=$(cd "$corpora" && pwd)
 pass=0 fail=0 skip=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "  FAIL fuzz: $*" >&2; fail=$((fail + 1)); }
@@ -46,8 +50,20 @@ if ! command -v "$cc" >/dev/null 2>&1 || ! echo 'int LLVMFuzzerTestOneInput(cons
     exit 0
 fi
 rm -f "$out.probe"
-opt=${TFM_FUZZ_OPT:-$([ "$seconds" -lt 60 ] && echo -O0 -g -DTFM_NO_DISPATCH || echo -O1 -gline-tables-only)}
-flags="-std=c99 -pedantic -Wall -Wextra -Werror $opt -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Itests/fuzz"
+# the build of a program: short runs -O0 scalar; long ones -O1 for the programs that compile only a reader
+# (an -O1 build with the sanitizers of the whole library did not finish in minutes of CPU), -O0 with
+# every path for the rest; TFM_FUZZ_OPT for all
+opt_of() {
+    if [ -n "${TFM_FUZZ_OPT:-}" ]; then echo "$TFM_FUZZ_OPT"
+    elif [ "$seconds" -lt 60 ]; then echo -O0 -g -DTFM_NO_DISPATCH
+    else case $1 in gguf | chat | tokenizer_bin) echo -O1 -gline-tables-only ;; *) echo -O0 -g ;; esac; fi
+}
+# the numeric kernels, hashing and message escaping are left out of the coverage instrumentation
+# (kernels.ignorelist): a forward pass under the fuzzer was mostly their comparison hooks
+flags_of() {
+    echo "-std=c99 -pedantic -Wall -Wextra -Werror $(opt_of "$1") -fsanitize=${2:-fuzzer},address,undefined" \
+        "-fno-sanitize-recover=all -fsanitize-coverage-ignorelist=$root/tests/fuzz/kernels.ignorelist -Iinclude -Itests/fuzz"
+}
 # the targets and the seed corpus build side by side; the two that use only the public API and the whole
 # model link one instrumented implementation, compiled once (TFM_IMPLEMENTATION_ELSEWHERE)
 printf '#define TFM_IMPLEMENTATION\n#include "tfm.h"\n' >"$out/impl.c"
@@ -56,9 +72,9 @@ programs=$(for t in $targets; do case $t in model_*) echo model ;; *) echo "$t" 
 shared_impl=$(for p in $programs; do case $p in model | tokenize) echo "$p" ;; esac; done)
 {
     if [ -z "$shared_impl" ]; then :
-    elif $cc ${flags/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,} -c "$out/impl.c" -o "$out/impl.o" 2>"$out/build_impl.log"; then
+    elif $cc $(flags_of model fuzzer-no-link) -c "$out/impl.c" -o "$out/impl.o" 2>"$out/build_impl.log"; then
         for src in $shared_impl; do
-            $cc $flags -DTFM_IMPLEMENTATION_ELSEWHERE "tests/fuzz/fuzz_$src.c" "$out/impl.o" -o "$out/fuzz_$src" -lm \
+            $cc $(flags_of "$src") -DTFM_IMPLEMENTATION_ELSEWHERE "tests/fuzz/fuzz_$src.c" "$out/impl.o" -o "$out/fuzz_$src" -lm \
                 2>"$out/build_$src.log"
         done
     else
@@ -67,7 +83,7 @@ shared_impl=$(for p in $programs; do case $p in model | tokenize) echo "$p" ;; e
 } &
 for src in $programs; do
     case $src in model | tokenize) continue ;; esac
-    $cc $flags "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
+    $cc $(flags_of "$src") "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
 done
 bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -pedantic -Wall -Wextra -Werror -O0 -Iinclude" 2>"$out/seeds.log" &
 seeds=$!
@@ -81,7 +97,7 @@ fi
 
 # target name, program, dictionary, longest input
 run_target() {
-    local target=$1 program=$2 dict=$3 max_len=$4 corpus=$out/corpus/$1 log=$out/$1.log files
+    local target=$1 program=$2 dict=$3 max_len=$4 corpus=$corpora/$1 log=$out/$1.log files
     if [ ! -x "$out/$program" ]; then
         head -n 20 "$out/build_${program#fuzz_}.log" >&2
         bad "$program does not build"
@@ -122,7 +138,7 @@ for target in $targets; do
     model_gguf) run_target model_gguf fuzz_model tests/fuzz/gguf.dict 32768 ;;
     model_llama2c) run_target model_llama2c fuzz_model "" 32768 ;;
     tokenizer_bin) run_target tokenizer_bin fuzz_tokenizer_bin "" 16384 ;;
-    tokenize) run_target tokenize fuzz_tokenize "" 1024 ;;
+    tokenize) run_target tokenize fuzz_tokenize "" 512 ;;
     embed_index) run_target embed_index fuzz_embed_index "" 8192 ;;
     vocab) run_target vocab fuzz_vocab tests/fuzz/gguf.dict 32768 ;;
     state) run_target state fuzz_state "" 2048 ;;
