@@ -562,11 +562,11 @@ TFM__Q_FORCE_INLINE int32_t tfm__qgroup_sum(const tfm__qtype *T, const int32_t *
 
 TFM__Q_FORCE_INLINE int32_t tfm__qzero(const tfm__qtype *T) { return T->zero - (T->wide ? TFM__WIDE_BIAS : 0); }
 
-/* y[16 k + r] = row r of tile w[k] (k < NT: 1 or 2, a constant where it is inlined) dotted with the
-   activation row a (nb blocks), prefetching the nn tiles next[0..nn) along the way. Two tiles share
-   each activation broadcast and give twice the independent dot chains; each output's sums are the
-   one-tile kernel's (the integer sums are exact, the float update is the same chain in block order),
-   so an output does not depend on the tile it was paired with. */
+/* y[16 k + r] = row r of tile w[k] (k < NT, a constant where it is inlined: 1 for GGML rows, 2 packed)
+   dotted with the activation row a (nb blocks), prefetching the nn tiles next[0..nn) along the way.
+   Two tiles share each activation broadcast and give twice the independent dot chains; each output's
+   sums are the one-tile kernel's (the integer sums are exact, the float update is the same chain in
+   block order), so an output does not depend on the tile it was paired with. */
 TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, int NT, const tfm__qsrc *w, const tfm__qact *a,
                                        size_t nb, float *y, const tfm__qsrc *next, int nn)
 {
@@ -638,12 +638,12 @@ TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec,
 }
 
 
-/* y[(4 k + i) * 16 + r] = row r of tile w[k] (k < NT: 1 or 2) dotted with activation row i, for M (2
-   or 4) activation rows sharing each decoded block (NT, M constants where it is inlined): a decode step
-   of M sequences reads and decodes each weight once for all of them, and two tiles share each
-   activation broadcast. Rows i >= m repeat row m - 1 (their outputs are written, the caller ignores
-   them). Each row's sums follow tfm__qdot_body's order exactly (the integer sums are exact, the float
-   update is the same chain), so row i equals the gemv of that row bit for bit. */
+/* y[(4 k + i) * 16 + r] = row r of tile w[k] (k < NT: 1 or 2, as tfm__qdot_body's) dotted with
+   activation row i, for M (2 or 4) activation rows sharing each decoded block (NT, M constants where it
+   is inlined): a decode step of M sequences reads and decodes each weight once for all of them, and
+   two tiles share each activation broadcast. Rows i >= m repeat row m - 1 (their outputs are written,
+   the caller ignores them). Each row's sums follow tfm__qdot_body's order exactly (the integer sums are
+   exact, the float update is the same chain), so row i equals the gemv of that row bit for bit. */
 TFM__Q_FORCE_INLINE void tfm__qdotm_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, int NT, const tfm__qsrc *w, const tfm__qact *a,
                                         int M, int m, size_t nb, float *y, const tfm__qsrc *next, int nn)
 {
