@@ -531,19 +531,26 @@ TFM__Q_FORCE_INLINE void tfm__qprefetch(const unsigned char *p, size_t from, siz
     for (l = from / 64; l <= (from + bytes - 1) / 64; l++) TFM__Q_PREFETCH(p + 64 * l);
 }
 
-/* block b's share of the next row-tile (one core keeps too few reads in flight alone to reach the
-   read bandwidth): packed, a 1/nb slice of the tile; rows, block b of each row */
-TFM__Q_FORCE_INLINE void tfm__qprefetch_next(const tfm__qtype *T, const tfm__qsrc *next, size_t b, size_t nb)
+/* the bytes of a next packed row-tile each block prefetches (a 1/nb slice of it), worked out once per
+   call (gcc does not hoist the division out of the block loop) */
+TFM__Q_FORCE_INLINE size_t tfm__qprefetch_share(const tfm__qtype *T, int packed, size_t nb)
 {
-    int r;
-    if (!next) return;
-    if (!next->row_bytes) {
-        size_t share = (tfm__qtile_bytes(T, nb) + nb - 1) / nb;
-        tfm__qprefetch(next->p, b * share, share);
+    return packed && nb ? (tfm__qtile_bytes(T, nb) + nb - 1) / nb : 0;
+}
+
+/* block b's share of the nn next row-tiles next[0..nn) (one core keeps too few reads in flight alone to
+   reach the read bandwidth): packed, `share` bytes of each (tfm__qprefetch_share); rows, block b of
+   each row */
+TFM__Q_FORCE_INLINE void tfm__qprefetch_next(const tfm__qtype *T, int packed, const tfm__qsrc *next, int nn, size_t share, size_t b)
+{
+    int k, r;
+    if (packed) {
+        for (k = 0; k < nn; k++) tfm__qprefetch(next[k].p, b * share, share);
     } else { /* the lines block b reaches into that earlier blocks did not */
         const size_t bb = tfm__qblock_bytes(T), from = b ? (b * bb - 1) / 64 + 1 : 0, to = ((b + 1) * bb - 1) / 64;
         if (from <= to)
-            for (r = 0; r < next->nr; r++) tfm__qprefetch(next->p + (size_t)r * next->row_bytes, 64 * from, 64 * (to - from) + 1);
+            for (k = 0; k < nn; k++)
+                for (r = 0; r < next[k].nr; r++) tfm__qprefetch(next[k].p + (size_t)r * next[k].row_bytes, 64 * from, 64 * (to - from) + 1);
     }
 }
 
@@ -571,6 +578,7 @@ TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec,
                                        size_t nb, float *y, const tfm__qsrc *next, int nn)
 {
     const int groups = T->block / T->group, n = T->group / 4;
+    const size_t share = tfm__qprefetch_share(T, packed, nb);
     tfm__qsub sub[2][TFM__QSUBS];
     tfm__vf acc[2][TFM__QSUBS];
     size_t b;
@@ -585,8 +593,7 @@ TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec,
         const int8_t *q = a->q + b * T->block;
         const int32_t *s16 = a->s16 + b * (T->block / 16);
         const tfm__vf da = tfm__vf_set1(a->d[b]);
-        if (nn > 0) tfm__qprefetch_next(T, &next[0], b, nb);
-        if (nn > 1) tfm__qprefetch_next(T, &next[1], b, nb);
+        tfm__qprefetch_next(T, packed, next, nn, share, b);
         for (c = 0; c < TFM__QSUBS; c++) {
             tfm__vi isum[2], msum[2];
             TFM__Q_UNROLL
@@ -648,6 +655,7 @@ TFM__Q_FORCE_INLINE void tfm__qdotm_body(const tfm__qtype *T, tfm__qdecoder *dec
                                         int M, int m, size_t nb, float *y, const tfm__qsrc *next, int nn)
 {
     const int groups = T->block / T->group, n = T->group / 4;
+    const size_t share = tfm__qprefetch_share(T, packed, nb);
     tfm__qsub sub[2][TFM__QSUBS];
     tfm__vf acc[2][TFM__QSUBS][4];
     const int8_t *q[4];
@@ -669,8 +677,7 @@ TFM__Q_FORCE_INLINE void tfm__qdotm_body(const tfm__qtype *T, tfm__qdecoder *dec
             for (k = 0; k < M; k++) acc[j][c][k] = tfm__vf_zero();
         }
     for (b = 0; b < nb; b++) {
-        if (nn > 0) tfm__qprefetch_next(T, &next[0], b, nb);
-        if (nn > 1) tfm__qprefetch_next(T, &next[1], b, nb);
+        tfm__qprefetch_next(T, packed, next, nn, share, b);
         for (c = 0; c < TFM__QSUBS; c++) {
             tfm__vi isum[2][4], msum[2][4];
             TFM__Q_UNROLL
