@@ -995,8 +995,8 @@ typedef struct tfm__qtype {
 /* A weight type's kernels: 16 rows dotted with one activation row; a chunk of blocks decoded to one
    byte per level; m activation rows against a decoded chunk */
 typedef struct tfm__qkern {
-    /* the row-tiles of a pass (GGML rows: w[0]; packed: w[0] and w[1]) dotted with one activation row:
-       y[16 k + r]; the nn (0..2) tiles next[0..nn) are prefetched along the way */
+    /* the row-tiles of a pass (GGML rows: w[0]; packed: w[0..packed_tiles)) dotted with one activation
+       row: y[16 k + r]; the nn (0..2) tiles next[0..nn) are prefetched along the way */
     void (*dot)(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y, const tfm__qsrc *next, int nn);
     void (*decode)(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t);
     /* nt (1 or 2) consecutive decoded row-tiles t[0..nt) times m activation rows; nr: rows of the last tile */
@@ -1005,6 +1005,7 @@ typedef struct tfm__qkern {
     /* the row-tiles of a pass dotted with m (1..4) activation rows at once: y[(4 k + i) * 16 + r], 4 x 16
        floats written per tile; next[0..nn) prefetched */
     void (*dotm)(const tfm__qsrc *w, const tfm__qact *a, int m, size_t nb, float *y, const tfm__qsrc *next, int nn);
+    int packed_tiles; /* row-tiles of a pass of dot and dotm on packed weights: TFM__QPACKED_TILES */
 } tfm__qkern;
 
 /* ---------------------------------------------------------------- the packed layout
@@ -1054,7 +1055,7 @@ struct tfm__qtile {
 /* The kernels of one weight type: the bodies with its row of the table and its decoder, named for the
    instruction set of the pass (TFM__PN). Each calls a body once per layout and never inside a loop
    (gcc's loop optimisations take far longer over a body inlined in a loop). A pass of the dot kernels
-   takes one row-tile of GGML rows, two packed ones (tfm__qdot_pass). */
+   takes one row-tile of GGML rows, TFM__QPACKED_TILES packed ones (tfm__qdot_pass). */
 #define TFM__QKERNEL_TYPES(X)                                                                                         \
     X(q8_0, tfm__qdec_q8_0) X(q4_0, tfm__qdec_q4_0) X(q4_1, tfm__qdec_q4_0) X(q4_K, tfm__qdec_q4_K) X(q6_K, tfm__qdec_q6_K) \
     X(q5_0, tfm__qdec_q5_0) X(q5_1, tfm__qdec_q5_0) X(iq4_nl, tfm__qdec_iq4_nl) X(q2_K, tfm__qdec_q2_K)                  \
@@ -1062,7 +1063,7 @@ struct tfm__qtile {
 #define TFM__QK_ENUM(name, dec) TFM__QK_##name,
 enum { TFM__QK_NONE = -1, TFM__QKERNEL_TYPES(TFM__QK_ENUM) TFM__QK_COUNT };
 #define TFM__QKERNELS_ENTRY(name, dec) \
-    {TFM__PN(tfm__qdot_##name), TFM__PN(tfm__qdecode_##name), TFM__PN(tfm__qmm_##name), TFM__PN(tfm__qdotm_##name)},
+    {TFM__PN(tfm__qdot_##name), TFM__PN(tfm__qdecode_##name), TFM__PN(tfm__qmm_##name), TFM__PN(tfm__qdotm_##name), TFM__QPACKED_TILES},
 /* tfm__qdotm_body for the tiles of a pass (NT) and M = 2 or 4 activation rows, the fewer that hold m */
 #define TFM__QDOTM_BODY(name, dec, packed, NT)                                                                         \
     if (m <= 2) tfm__qdotm_body(&tfm__q_##name, dec, packed, NT, w, a, 2, m, nb, y, next, nn);                          \
@@ -1072,7 +1073,7 @@ enum { TFM__QK_NONE = -1, TFM__QKERNEL_TYPES(TFM__QK_ENUM) TFM__QK_COUNT };
                                           const tfm__qsrc *next, int nn)                                                \
     {                                                                                                                   \
         if (w->row_bytes) tfm__qdot_body(&tfm__q_##name, dec, 0, 1, w, a, nb, y, next, nn);                              \
-        else tfm__qdot_body(&tfm__q_##name, dec, 1, 2, w, a, nb, y, next, nn);                                           \
+        else tfm__qdot_body(&tfm__q_##name, dec, 1, TFM__QPACKED_TILES, w, a, nb, y, next, nn);                          \
     }                                                                                                                   \
     static void TFM__PN(tfm__qdecode_##name)(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t)                  \
     {                                                                                                                   \
@@ -1091,7 +1092,7 @@ enum { TFM__QK_NONE = -1, TFM__QKERNEL_TYPES(TFM__QK_ENUM) TFM__QK_COUNT };
         if (w->row_bytes) {                                                                                             \
             TFM__QDOTM_BODY(name, dec, 0, 1);                                                                           \
         } else {                                                                                                        \
-            TFM__QDOTM_BODY(name, dec, 1, 2);                                                                           \
+            TFM__QDOTM_BODY(name, dec, 1, TFM__QPACKED_TILES);                                                          \
         }                                                                                                               \
     }
 
@@ -1309,13 +1310,13 @@ static int tfm__qmat_tiles(const tfm__qmat *w, int t, int n, int t1, tfm__qsrc *
     return k;
 }
 
-/* the row-tiles of a pass of the dot kernels from tile t on (below t1) into s, those of the next pass
-   into next (*nn of them); returns how many s holds. A pass takes one tile of GGML rows, two packed
-   ones: a lone last tile goes twice (its second outputs unused), so the packed kernels have one body
-   for two tiles and none for one. */
-static int tfm__qdot_pass(const tfm__qmat *w, int t, int t1, tfm__qsrc *s, tfm__qsrc *next, int *nn)
+/* the row-tiles of a pass of K's dot kernels from tile t on (below t1) into s, those of the next pass
+   into next (*nn of them); returns how many s holds. A pass takes one tile of GGML rows, K->packed_tiles
+   packed ones: a lone last tile of two goes twice (its second outputs unused), so the packed kernels
+   have one body, for a whole pass. */
+static int tfm__qdot_pass(const tfm__qkern *K, const tfm__qmat *w, int t, int t1, tfm__qsrc *s, tfm__qsrc *next, int *nn)
 {
-    const int per_pass = w->row_bytes ? 1 : 2, nt = tfm__qmat_tiles(w, t, per_pass, t1, s);
+    const int per_pass = w->row_bytes ? 1 : K->packed_tiles, nt = tfm__qmat_tiles(w, t, per_pass, t1, s);
     if (nt < per_pass) s[1] = s[0];
     *nn = tfm__qmat_tiles(w, t + nt, per_pass, t1, next);
     return nt;
@@ -1331,7 +1332,7 @@ static void tfm__qdot_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float
     for (t = t0; t < t1; t += nt) {
         tfm__qsrc s[2], next[2];
         int nn;
-        nt = tfm__qdot_pass(w, t, t1, s, next, &nn);
+        nt = tfm__qdot_pass(K, w, t, t1, s, next, &nn);
         for (i = 0; i < m; i++) {
             float out[2 * TFM__QROWS];
             const tfm__qact ai = tfm__qact_row(a, i);
@@ -1351,7 +1352,7 @@ static void tfm__qdotm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, floa
     for (t = t0; t < t1; t += nt) {
         tfm__qsrc s[2], next[2];
         int nn;
-        nt = tfm__qdot_pass(w, t, t1, s, next, &nn);
+        nt = tfm__qdot_pass(K, w, t, t1, s, next, &nn);
         for (i0 = 0; i0 < m; i0 += 4) {
             float out[2 * 4 * TFM__QROWS];
             const tfm__qact ai = tfm__qact_row(a, i0);

@@ -518,6 +518,15 @@ TFM__Q_FORCE_INLINE int tfm__qdec_q3_K(const tfm__qsub *s, int packed, size_t b,
     return g;
 }
 
+/* row-tiles a pass of the packed dot kernels takes: two share each activation broadcast between twice
+   the independent dot chains where there are vectors; the scalar path would only compile longer */
+#undef TFM__QPACKED_TILES
+#if defined(TFM__SIMD_SCALAR)
+#define TFM__QPACKED_TILES 1
+#else
+#define TFM__QPACKED_TILES 2
+#endif
+
 /* ---------------------------------------------------------------- the kernel bodies
    Per block: for each group, a chain of byte dots starting at -(zero - bias) * (the group's activation
    sum) (two chains for latency, summed), times the group's scale when the type has them; the min term
@@ -569,11 +578,12 @@ TFM__Q_FORCE_INLINE int32_t tfm__qgroup_sum(const tfm__qtype *T, const int32_t *
 
 TFM__Q_FORCE_INLINE int32_t tfm__qzero(const tfm__qtype *T) { return T->zero - (T->wide ? TFM__WIDE_BIAS : 0); }
 
-/* y[16 k + r] = row r of tile w[k] (k < NT, a constant where it is inlined: 1 for GGML rows, 2 packed)
-   dotted with the activation row a (nb blocks), prefetching the nn tiles next[0..nn) along the way.
-   Two tiles share each activation broadcast and give twice the independent dot chains; each output's
-   sums are the one-tile kernel's (the integer sums are exact, the float update is the same chain in
-   block order), so an output does not depend on the tile it was paired with. */
+/* y[16 k + r] = row r of tile w[k] (k < NT, a constant where it is inlined: 1 for GGML rows,
+   TFM__QPACKED_TILES packed) dotted with the activation row a (nb blocks), prefetching the nn tiles
+   next[0..nn) along the way. Two tiles share each activation broadcast and give twice the independent
+   dot chains; each output's sums are the one-tile kernel's (the integer sums are exact, the float
+   update is the same chain in block order), so an output does not depend on the tile it was paired
+   with. */
 TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, int NT, const tfm__qsrc *w, const tfm__qact *a,
                                        size_t nb, float *y, const tfm__qsrc *next, int nn)
 {
