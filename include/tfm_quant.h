@@ -997,16 +997,17 @@ typedef struct tfm__qtype {
 /* A weight type's kernels: 16 rows dotted with one activation row; a chunk of blocks decoded to one
    byte per level; m activation rows against a decoded chunk */
 typedef struct tfm__qkern {
-    /* nt (1 or 2) row-tiles w[0..nt) dotted with one activation row: y[16 k + r]; the nn (0..2) tiles
-       next[0..nn) are prefetched along the way */
-    void (*dot)(const tfm__qsrc *w, int nt, const tfm__qact *a, size_t nb, float *y, const tfm__qsrc *next, int nn);
+    /* the row-tiles of a pass (GGML rows: w[0]; packed: w[0..packed_tiles)) dotted with one activation
+       row: y[16 k + r]; the nn (0..2) tiles next[0..nn) are prefetched along the way */
+    void (*dot)(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y, const tfm__qsrc *next, int nn);
     void (*decode)(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t);
     /* nt (1 or 2) consecutive decoded row-tiles t[0..nt) times m activation rows; nr: rows of the last tile */
     void (*mm)(float *y, size_t ldy, const tfm__qtile *t, int nt, size_t nbk, const tfm__qact *a, size_t b0, int m, int nr,
                int first);
-    /* nt (1 or 2) row-tiles w[0..nt) dotted with m (1..4) activation rows at once: y[(4 k + i) * 16 + r],
-       nt x 4 x 16 floats written; next[0..nn) prefetched */
-    void (*dotm)(const tfm__qsrc *w, int nt, const tfm__qact *a, int m, size_t nb, float *y, const tfm__qsrc *next, int nn);
+    /* the row-tiles of a pass dotted with m (1..4) activation rows at once: y[(4 k + i) * 16 + r], 4 x 16
+       floats written per tile; next[0..nn) prefetched */
+    void (*dotm)(const tfm__qsrc *w, const tfm__qact *a, int m, size_t nb, float *y, const tfm__qsrc *next, int nn);
+    int packed_tiles; /* row-tiles of a pass of dot and dotm on packed weights: TFM__QPACKED_TILES */
 } tfm__qkern;
 
 /* ---------------------------------------------------------------- the packed layout
@@ -1054,7 +1055,9 @@ struct tfm__qtile {
 };
 
 /* The kernels of one weight type: the bodies with its row of the table and its decoder, named for the
-   instruction set of the pass (TFM__PN). */
+   instruction set of the pass (TFM__PN). Each calls a body once per layout and never inside a loop
+   (gcc's loop optimisations take far longer over a body inlined in a loop). A pass of the dot kernels
+   takes one row-tile of GGML rows, TFM__QPACKED_TILES packed ones (tfm__qdot_pass). */
 #define TFM__QKERNEL_TYPES(X)                                                                                         \
     X(q8_0, tfm__qdec_q8_0) X(q4_0, tfm__qdec_q4_0) X(q4_1, tfm__qdec_q4_0) X(q4_K, tfm__qdec_q4_K) X(q6_K, tfm__qdec_q6_K) \
     X(q5_0, tfm__qdec_q5_0) X(q5_1, tfm__qdec_q5_0) X(iq4_nl, tfm__qdec_iq4_nl) X(q2_K, tfm__qdec_q2_K)                  \
@@ -1062,18 +1065,17 @@ struct tfm__qtile {
 #define TFM__QK_ENUM(name, dec) TFM__QK_##name,
 enum { TFM__QK_NONE = -1, TFM__QKERNEL_TYPES(TFM__QK_ENUM) TFM__QK_COUNT };
 #define TFM__QKERNELS_ENTRY(name, dec) \
-    {TFM__PN(tfm__qdot_##name), TFM__PN(tfm__qdecode_##name), TFM__PN(tfm__qmm_##name), TFM__PN(tfm__qdotm_##name)},
+    {TFM__PN(tfm__qdot_##name), TFM__PN(tfm__qdecode_##name), TFM__PN(tfm__qmm_##name), TFM__PN(tfm__qdotm_##name), TFM__QPACKED_TILES},
+/* tfm__qdotm_body for the tiles of a pass (NT) and M = 2 or 4 activation rows, the fewer that hold m */
+#define TFM__QDOTM_BODY(name, dec, packed, NT)                                                                         \
+    if (m <= 2) tfm__qdotm_body(&tfm__q_##name, dec, packed, NT, w, a, 2, m, nb, y, next, nn);                          \
+    else tfm__qdotm_body(&tfm__q_##name, dec, packed, NT, w, a, 4, m, nb, y, next, nn)
 #define TFM__QKERNELS_DEFINE(name, dec)                                                                                \
-    static void TFM__PN(tfm__qdot_##name)(const tfm__qsrc *w, int nt, const tfm__qact *a, size_t nb, float *y,         \
+    static void TFM__PN(tfm__qdot_##name)(const tfm__qsrc *w, const tfm__qact *a, size_t nb, float *y,                 \
                                           const tfm__qsrc *next, int nn)                                                \
     {                                                                                                                   \
-        int k;                                                                                                          \
-        if (nt == 2 && !w->row_bytes) tfm__qdot_body(&tfm__q_##name, dec, 1, 2, w, a, nb, y, next, nn);                  \
-        else                                                                                                            \
-            for (k = 0; k < nt; k++) {                                                                                  \
-                if (w->row_bytes) tfm__qdot_body(&tfm__q_##name, dec, 0, 1, &w[k], a, nb, y + k * TFM__QROWS, next, k ? 0 : nn); \
-                else tfm__qdot_body(&tfm__q_##name, dec, 1, 1, &w[k], a, nb, y + k * TFM__QROWS, next, k ? 0 : nn);     \
-            }                                                                                                           \
+        if (w->row_bytes) tfm__qdot_body(&tfm__q_##name, dec, 0, 1, w, a, nb, y, next, nn);                              \
+        else tfm__qdot_body(&tfm__q_##name, dec, 1, TFM__QPACKED_TILES, w, a, nb, y, next, nn);                          \
     }                                                                                                                   \
     static void TFM__PN(tfm__qdecode_##name)(const tfm__qsrc *w, size_t b0, size_t nbk, tfm__qtile *t)                  \
     {                                                                                                                   \
@@ -1086,26 +1088,14 @@ enum { TFM__QK_NONE = -1, TFM__QKERNEL_TYPES(TFM__QK_ENUM) TFM__QK_COUNT };
         if (nt == 2) tfm__qmm_body(&tfm__q_##name, 2, y, ldy, t, nbk, a, b0, m, nr, first);                              \
         else tfm__qmm_body(&tfm__q_##name, 1, y, ldy, t, nbk, a, b0, m, nr, first);                                      \
     }                                                                                                                   \
-    static void TFM__PN(tfm__qdotm_##name)(const tfm__qsrc *w, int nt, const tfm__qact *a, int m, size_t nb, float *y,  \
+    static void TFM__PN(tfm__qdotm_##name)(const tfm__qsrc *w, const tfm__qact *a, int m, size_t nb, float *y,          \
                                            const tfm__qsrc *next, int nn)                                               \
     {                                                                                                                   \
-        int k;                                                                                                          \
-        if (nt == 2 && !w->row_bytes) {                                                                                 \
-            if (m <= 2) tfm__qdotm_body(&tfm__q_##name, dec, 1, 2, w, a, 2, m, nb, y, next, nn);                        \
-            else tfm__qdotm_body(&tfm__q_##name, dec, 1, 2, w, a, 4, m, nb, y, next, nn);                               \
-        } else                                                                                                          \
-            for (k = 0; k < nt; k++) {                                                                                  \
-                const int kn = k ? 0 : nn;                                                                              \
-                float *yk = y + 4 * k * TFM__QROWS;                                                                     \
-                if (w->row_bytes) {                                                                                     \
-                    if (m <= 2) tfm__qdotm_body(&tfm__q_##name, dec, 0, 1, &w[k], a, 2, m, nb, yk, next, kn);           \
-                    else tfm__qdotm_body(&tfm__q_##name, dec, 0, 1, &w[k], a, 4, m, nb, yk, next, kn);                  \
-                } else if (m <= 2) {                                                                                    \
-                    tfm__qdotm_body(&tfm__q_##name, dec, 1, 1, &w[k], a, 2, m, nb, yk, next, kn);                       \
-                } else {                                                                                                \
-                    tfm__qdotm_body(&tfm__q_##name, dec, 1, 1, &w[k], a, 4, m, nb, yk, next, kn);                       \
-                }                                                                                                       \
-            }                                                                                                           \
+        if (w->row_bytes) {                                                                                             \
+            TFM__QDOTM_BODY(name, dec, 0, 1);                                                                           \
+        } else {                                                                                                        \
+            TFM__QDOTM_BODY(name, dec, 1, TFM__QPACKED_TILES);                                                          \
+        }                                                                                                               \
     }
 
 /* ---------------------------------------------------------------- the table */
@@ -1340,9 +1330,21 @@ static int tfm__qmat_tiles(const tfm__qmat *w, int t, int n, int t1, tfm__qsrc *
     return k;
 }
 
-/* Y[i][r - r0] for rows r in [r0, r1) inside row-tiles [t0, t1) and the m activation rows, two tiles at
-   a time through the dot kernel (which stay in cache while the m rows pass over them; the first row
-   prefetches the next two) */
+/* the row-tiles of a pass of K's dot kernels from tile t on (below t1) into s, those of the next pass
+   into next (*nn of them); returns how many s holds. A pass takes one tile of GGML rows, K->packed_tiles
+   packed ones: a lone last tile of two goes twice (its second outputs unused), so the packed kernels
+   have one body, for a whole pass. */
+static int tfm__qdot_pass(const tfm__qkern *K, const tfm__qmat *w, int t, int t1, tfm__qsrc *s, tfm__qsrc *next, int *nn)
+{
+    const int per_pass = w->row_bytes ? 1 : K->packed_tiles, nt = tfm__qmat_tiles(w, t, per_pass, t1, s);
+    if (nt < per_pass) s[1] = s[0];
+    *nn = tfm__qmat_tiles(w, t + nt, per_pass, t1, next);
+    return nt;
+}
+
+/* Y[i][r - r0] for rows r in [r0, r1) inside row-tiles [t0, t1) and the m activation rows, a pass of
+   tiles at a time through the dot kernel (which stay in cache while the m rows pass over them; the
+   first row prefetches the next pass's) */
 static void tfm__qdot_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int r0, int r1, int t0, int t1)
 {
     const tfm__qkern *K = tfm__qkernels(w->T);
@@ -1350,20 +1352,19 @@ static void tfm__qdot_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float
     for (t = t0; t < t1; t += nt) {
         tfm__qsrc s[2], next[2];
         int nn;
-        nt = tfm__qmat_tiles(w, t, 2, t1, s);
-        nn = tfm__qmat_tiles(w, t + nt, 2, t1, next);
+        nt = tfm__qdot_pass(K, w, t, t1, s, next, &nn);
         for (i = 0; i < m; i++) {
             float out[2 * TFM__QROWS];
             const tfm__qact ai = tfm__qact_row(a, i);
-            K->dot(s, nt, &ai, w->nb, out, next, i == 0 ? nn : 0);
+            K->dot(s, &ai, w->nb, out, next, i == 0 ? nn : 0);
             for (k = 0; k < nt; k++) tfm__qtile_out(y + (size_t)i * ldy, out + k * TFM__QROWS, t + k, r0, r1);
         }
     }
 }
 
-/* tfm__qdot_tiles for a few activation rows: two tiles and 4 rows at a time through the many-rows dot
-   kernel, which decodes each block once for all of them (the first 4 prefetch the next two tiles; the
-   next 4 find these in cache) */
+/* tfm__qdot_tiles for a few activation rows: a pass of tiles and 4 rows at a time through the
+   many-rows dot kernel, which decodes each block once for all of them (the first 4 prefetch the next
+   pass's tiles; the next 4 find these in cache) */
 static void tfm__qdotm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, float *y, size_t ldy, int r0, int r1, int t0, int t1)
 {
     const tfm__qkern *K = tfm__qkernels(w->T);
@@ -1371,13 +1372,12 @@ static void tfm__qdotm_tiles(const tfm__qmat *w, const tfm__qact *a, int m, floa
     for (t = t0; t < t1; t += nt) {
         tfm__qsrc s[2], next[2];
         int nn;
-        nt = tfm__qmat_tiles(w, t, 2, t1, s);
-        nn = tfm__qmat_tiles(w, t + nt, 2, t1, next);
+        nt = tfm__qdot_pass(K, w, t, t1, s, next, &nn);
         for (i0 = 0; i0 < m; i0 += 4) {
             float out[2 * 4 * TFM__QROWS];
             const tfm__qact ai = tfm__qact_row(a, i0);
             const int mi = m - i0 < 4 ? m - i0 : 4;
-            K->dotm(s, nt, &ai, mi, w->nb, out, next, i0 == 0 ? nn : 0);
+            K->dotm(s, &ai, mi, w->nb, out, next, i0 == 0 ? nn : 0);
             for (j = 0; j < nt; j++)
                 for (k = 0; k < mi; k++) tfm__qtile_out(y + (size_t)(i0 + k) * ldy, out + (4 * j + k) * TFM__QROWS, t + j, r0, r1);
         }
@@ -1579,7 +1579,7 @@ tfm_status tfm_quant_vec_dot(tfm_dtype wtype, const void *w, const void *xq, siz
     for (b = 0; b < m.nb; b++) tfm__qact_block(&r, 0, b, A, (const unsigned char *)xq + b * tfm_dtype_block_bytes(A->type));
     tfm__qact_sums(&r, 0);
     s = tfm__qmat_tile(&m, 0);
-    tfm__qkernels(m.T)->dot(&s, 1, &r.a, m.nb, y16, NULL, 0);
+    tfm__qkernels(m.T)->dot(&s, &r.a, m.nb, y16, NULL, 0);
     *out = y16[0];
     if (ws != stack) TFM_FREE(ws);
     return TFM_OK;

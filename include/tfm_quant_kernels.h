@@ -559,6 +559,15 @@ TFM__Q_FORCE_INLINE int tfm__qdec_q3_K(const tfm__qsub *s, int packed, size_t b,
     return g;
 }
 
+/* row-tiles a pass of the packed dot kernels takes: two share each activation broadcast between twice
+   the independent dot chains where there are vectors; the scalar path would only compile longer */
+#undef TFM__QPACKED_TILES
+#if defined(TFM__SIMD_SCALAR)
+#define TFM__QPACKED_TILES 1
+#else
+#define TFM__QPACKED_TILES 2
+#endif
+
 /* ---------------------------------------------------------------- the kernel bodies
    Per block: for each group, a chain of byte dots starting at -(zero - bias) * (the group's activation
    sum) (two chains for latency, summed), times the group's scale when the type has them; the min term
@@ -572,19 +581,26 @@ TFM__Q_FORCE_INLINE void tfm__qprefetch(const unsigned char *p, size_t from, siz
     for (l = from / 64; l <= (from + bytes - 1) / 64; l++) TFM__Q_PREFETCH(p + 64 * l);
 }
 
-/* block b's share of the next row-tile (one core keeps too few reads in flight alone to reach the
-   read bandwidth): packed, a 1/nb slice of the tile; rows, block b of each row */
-TFM__Q_FORCE_INLINE void tfm__qprefetch_next(const tfm__qtype *T, const tfm__qsrc *next, size_t b, size_t nb)
+/* the bytes of a next packed row-tile each block prefetches (a 1/nb slice of it), worked out once per
+   call (gcc does not hoist the division out of the block loop) */
+TFM__Q_FORCE_INLINE size_t tfm__qprefetch_share(const tfm__qtype *T, int packed, size_t nb)
 {
-    int r;
-    if (!next) return;
-    if (!next->row_bytes) {
-        size_t share = (tfm__qtile_bytes(T, nb) + nb - 1) / nb;
-        tfm__qprefetch(next->p, b * share, share);
+    return packed && nb ? (tfm__qtile_bytes(T, nb) + nb - 1) / nb : 0;
+}
+
+/* block b's share of the nn next row-tiles next[0..nn) (one core keeps too few reads in flight alone to
+   reach the read bandwidth): packed, `share` bytes of each (tfm__qprefetch_share); rows, block b of
+   each row */
+TFM__Q_FORCE_INLINE void tfm__qprefetch_next(const tfm__qtype *T, int packed, const tfm__qsrc *next, int nn, size_t share, size_t b)
+{
+    int k, r;
+    if (packed) {
+        for (k = 0; k < nn; k++) tfm__qprefetch(next[k].p, b * share, share);
     } else { /* the lines block b reaches into that earlier blocks did not */
         const size_t bb = tfm__qblock_bytes(T), from = b ? (b * bb - 1) / 64 + 1 : 0, to = ((b + 1) * bb - 1) / 64;
         if (from <= to)
-            for (r = 0; r < next->nr; r++) tfm__qprefetch(next->p + (size_t)r * next->row_bytes, 64 * from, 64 * (to - from) + 1);
+            for (k = 0; k < nn; k++)
+                for (r = 0; r < next[k].nr; r++) tfm__qprefetch(next[k].p + (size_t)r * next[k].row_bytes, 64 * from, 64 * (to - from) + 1);
     }
 }
 
@@ -612,15 +628,17 @@ TFM__Q_FORCE_INLINE tfm__vi tfm__qscaled(const tfm__qtype *T, tfm__vi isum, tfm_
 
 TFM__Q_FORCE_INLINE int32_t tfm__qzero(const tfm__qtype *T) { return T->zero - (T->wide ? TFM__WIDE_BIAS : 0); }
 
-/* y[16 k + r] = row r of tile w[k] (k < NT: 1 or 2, a constant where it is inlined) dotted with the
-   activation row a (nb blocks), prefetching the nn tiles next[0..nn) along the way. Two tiles share
-   each activation broadcast and give twice the independent dot chains; each output's sums are the
-   one-tile kernel's (the integer sums are exact, the float update is the same chain in block order),
-   so an output does not depend on the tile it was paired with. */
+/* y[16 k + r] = row r of tile w[k] (k < NT, a constant where it is inlined: 1 for GGML rows,
+   TFM__QPACKED_TILES packed) dotted with the activation row a (nb blocks), prefetching the nn tiles
+   next[0..nn) along the way. Two tiles share each activation broadcast and give twice the independent
+   dot chains; each output's sums are the one-tile kernel's (the integer sums are exact, the float
+   update is the same chain in block order), so an output does not depend on the tile it was paired
+   with. */
 TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, int NT, const tfm__qsrc *w, const tfm__qact *a,
                                        size_t nb, float *y, const tfm__qsrc *next, int nn)
 {
     const int groups = T->block / T->group, n = T->group / 4;
+    const size_t share = tfm__qprefetch_share(T, packed, nb);
     tfm__qsub sub[2][TFM__QSUBS];
     tfm__vf acc[2][TFM__QSUBS];
     size_t b;
@@ -635,8 +653,7 @@ TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec,
         const int8_t *q = a->q + b * T->block;
         const int32_t *s16 = a->s16 + b * (T->block / 16);
         const tfm__vf da = tfm__vf_set1(a->d[b]);
-        if (nn > 0) tfm__qprefetch_next(T, &next[0], b, nb);
-        if (nn > 1) tfm__qprefetch_next(T, &next[1], b, nb);
+        tfm__qprefetch_next(T, packed, next, nn, share, b);
         for (c = 0; c < TFM__QSUBS; c++) {
             tfm__vi isum[2], msum[2];
             TFM__Q_UNROLL
@@ -687,16 +704,17 @@ TFM__Q_FORCE_INLINE void tfm__qdot_body(const tfm__qtype *T, tfm__qdecoder *dec,
 }
 
 
-/* y[(4 k + i) * 16 + r] = row r of tile w[k] (k < NT: 1 or 2) dotted with activation row i, for M (2
-   or 4) activation rows sharing each decoded block (NT, M constants where it is inlined): a decode step
-   of M sequences reads and decodes each weight once for all of them, and two tiles share each
-   activation broadcast. Rows i >= m repeat row m - 1 (their outputs are written, the caller ignores
-   them). Each row's sums follow tfm__qdot_body's order exactly (the integer sums are exact, the float
-   update is the same chain), so row i equals the gemv of that row bit for bit. */
+/* y[(4 k + i) * 16 + r] = row r of tile w[k] (k < NT: 1 or 2, as tfm__qdot_body's) dotted with
+   activation row i, for M (2 or 4) activation rows sharing each decoded block (NT, M constants where it
+   is inlined): a decode step of M sequences reads and decodes each weight once for all of them, and
+   two tiles share each activation broadcast. Rows i >= m repeat row m - 1 (their outputs are written,
+   the caller ignores them). Each row's sums follow tfm__qdot_body's order exactly (the integer sums are
+   exact, the float update is the same chain), so row i equals the gemv of that row bit for bit. */
 TFM__Q_FORCE_INLINE void tfm__qdotm_body(const tfm__qtype *T, tfm__qdecoder *dec, int packed, int NT, const tfm__qsrc *w, const tfm__qact *a,
                                         int M, int m, size_t nb, float *y, const tfm__qsrc *next, int nn)
 {
     const int groups = T->block / T->group, n = T->group / 4;
+    const size_t share = tfm__qprefetch_share(T, packed, nb);
     tfm__qsub sub[2][TFM__QSUBS];
     tfm__vf acc[2][TFM__QSUBS][4];
     const int8_t *q[4];
@@ -718,8 +736,7 @@ TFM__Q_FORCE_INLINE void tfm__qdotm_body(const tfm__qtype *T, tfm__qdecoder *dec
             for (k = 0; k < M; k++) acc[j][c][k] = tfm__vf_zero();
         }
     for (b = 0; b < nb; b++) {
-        if (nn > 0) tfm__qprefetch_next(T, &next[0], b, nb);
-        if (nn > 1) tfm__qprefetch_next(T, &next[1], b, nb);
+        tfm__qprefetch_next(T, packed, next, nn, share, b);
         for (c = 0; c < TFM__QSUBS; c++) {
             tfm__vi isum[2][4], msum[2][4];
             TFM__Q_UNROLL

@@ -100,6 +100,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #define tfm__qnibbles TFM__PN(tfm__qnibbles)
 #define tfm__qprefetch TFM__PN(tfm__qprefetch)
 #define tfm__qprefetch_next TFM__PN(tfm__qprefetch_next)
+#define tfm__qprefetch_share TFM__PN(tfm__qprefetch_share)
 #define tfm__qscaled TFM__PN(tfm__qscaled)
 #define tfm__qscales_k4 TFM__PN(tfm__qscales_k4)
 #define tfm__qsub TFM__PN(tfm__qsub)
@@ -319,6 +320,7 @@ typedef int tfm__simd_pass_h_alone; /* an ISO C translation unit must declare so
 #undef tfm__qnibbles
 #undef tfm__qprefetch
 #undef tfm__qprefetch_next
+#undef tfm__qprefetch_share
 #undef tfm__qscaled
 #undef tfm__qscales_k4
 #undef tfm__qsub
