@@ -560,9 +560,10 @@ TFM__Q_FORCE_INLINE int tfm__qdec_q3_K(const tfm__qsub *s, int packed, size_t b,
 }
 
 /* row-tiles a pass of the packed dot kernels takes: two share each activation broadcast between twice
-   the independent dot chains where there are vectors; the scalar path would only compile longer */
+   the independent dot chains on x86's vectors (measured); the scalar path would only compile longer, and
+   on NEON, where no ARM core has measured what two tiles gain, they would more than double the compile */
 #undef TFM__QPACKED_TILES
-#if defined(TFM__SIMD_SCALAR)
+#if defined(TFM__SIMD_SCALAR) || defined(TFM__SIMD_NEON)
 #define TFM__QPACKED_TILES 1
 #else
 #define TFM__QPACKED_TILES 2
