@@ -34,16 +34,13 @@ build_tool() {
 ok() { pass=$((pass + 1)); }
 bad() { echo "  FAIL cli: $*" >&2; fail=$((fail + 1)); }
 # section NAME: the CPU milliseconds of the section that ends here (every child waited for since the last
-# mark: bash's `times`, through a file as in tests/run.sh) go to $out/cli.budget; NAME's begins
-ms_of() { local t=${1%s} sec; sec=${t#*m}; echo $(( ${t%%m*} * 60000 + 10#${sec%.*} * 1000 + 10#${sec#*.} )); }
+# mark: tests/cpu_time.sh) go to $out/cli.budget; NAME's begins
+. tests/cpu_time.sh
 cli_section=generate cli_mark=0
 rm -f "$out/cli.budget"
 section() {
-    local f=$out/.times.$BASHPID u s now
-    times >"$f"
-    { read -r _ _; read -r u s; } <"$f"
-    rm -f "$f"
-    now=$(( $(ms_of "$u") + $(ms_of "$s") ))
+    local now
+    cpu_now now "$out"
     echo "$cli_section $((now - cli_mark))" >>"$out/cli.budget"
     cli_section=$1 cli_mark=$now
 }

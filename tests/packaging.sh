@@ -29,24 +29,15 @@ ok() { pass=$((pass + 1)); }
 bad() { echo "  FAIL packaging: $*" >&2; fail=$((fail + 1)); }
 skipped() { echo "  SKIP packaging: $*" >&2; skip=$((skip + 1)); }
 have() { command -v "$1" >/dev/null 2>&1; }
-# cpu_ms VAR: VAR = the CPU milliseconds (user + system) of every child this shell has waited for (bash's
-# `times`, through a file as in tests/run.sh)
-cpu_ms() {
-    local f=$out/.times.$BASHPID u s
-    times >"$f"
-    { read -r _ _; read -r u s; } <"$f"
-    rm -f "$f"
-    printf -v "$1" '%d' "$(( $(ms_of "$u") + $(ms_of "$s") ))"
-}
-ms_of() { local t=${1%s} sec; sec=${t#*m}; echo $(( ${t%%m*} * 60000 + 10#${sec%.*} * 1000 + 10#${sec#*.} )); }
+. tests/cpu_time.sh
 # logged LOG COMMAND...: runs it with its output in $out/LOG.log, whose end is shown if it fails; its CPU
 # milliseconds are added to $out/steps (one line "LOG MS" a run: where the configuration's time goes)
 logged() {
     local log=$out/$1.log name=$1 c0 c1 rc=0
     shift
-    cpu_ms c0
+    cpu_now c0 "$out"
     "$@" >"$log" 2>&1 || rc=$?
-    cpu_ms c1
+    cpu_now c1 "$out"
     echo "$name $((c1 - c0))" >>"$out/steps"
     [ $rc -eq 0 ] && return 0
     tail -n 25 "$log" >&2

@@ -93,16 +93,7 @@ write_impl() {
     if ! cmp -s "$out.tmp" "$out"; then mv "$out.tmp" "$out"; else rm -f "$out.tmp"; fi
 }
 
-# cpu_now VAR: VAR = the CPU milliseconds (user + system) of every child this shell has waited for so far
-# (bash's `times` into a file: in $(...) it would describe a subshell without children of its own)
-cpu_now() {
-    local f=$build_root/test/.times.$BASHPID u s
-    times >"$f"
-    { read -r _ _; read -r u s; } <"$f"
-    rm -f "$f"
-    printf -v "$1" '%d' "$(( $(ms_of "$u") + $(ms_of "$s") ))"
-}
-ms_of() { local t=${1%s} sec; sec=${t#*m}; echo $(( ${t%%m*} * 60000 + 10#${sec%.*} * 1000 + 10#${sec#*.} )); }
+. tests/cpu_time.sh
 secs() { printf '%d.%d' $(( $1 / 1000 )) $(( $1 % 1000 / 100 )); } # milliseconds as seconds, one decimal
 
 run_config() {
@@ -115,10 +106,10 @@ run_config() {
     rm -f "$dir/impl_umbrella.o"
     # CPU seconds per step, for the report and $dir/budget (where a configuration's time goes)
     local c0 c1 c2 compile_ms run_ms
-    cpu_now c0
+    cpu_now c0 "$build_root/test"
     if $impl_cc $impl_flags -c "$dir/impl_umbrella.c" -o "$dir/impl_umbrella.o" 2>"$dir/umbrella.log"; then
         pass=$((pass + 1))
-        cpu_now c1
+        cpu_now c1 "$build_root/test"
         echo "  implementation compiled ($(secs $((c1 - c0))) s of CPU)"
         echo "impl $((c1 - c0))" >"$dir/budget"
     else
@@ -131,7 +122,7 @@ run_config() {
         # checked to compile on their own
         local impl="$dir/impl_umbrella.o"
         : >"$dir/$t.log"
-        cpu_now c0
+        cpu_now c0 "$build_root/test"
         if [ "$cfg" = native ]; then
             write_impl "$t" "$dir/impl_$t.c"
             $impl_cc $impl_flags -fsyntax-only "$dir/impl_$t.c" 2>>"$dir/$t.log" || impl=""
@@ -144,18 +135,18 @@ run_config() {
             fail=$((fail + 1))
             continue
         fi
-        cpu_now c1
+        cpu_now c1 "$build_root/test"
         compile_ms=$((c1 - c0)) run_ms=0
         local path
         for path in ${SIMD_PATHS:-build}; do
         # the dispatch configuration: once per path, "auto" the one the library picks itself
         [ "$path" != build ] && [ "$path" != auto ] && [[ " $DISPATCH_TESTS " != *" $t "* ]] && continue
         local out rc line
-        cpu_now c1
+        cpu_now c1 "$build_root/test"
         out=$(if [ "$path" = build ] || [ "$path" = auto ]; then timeout 1200 $runner "./$dir/test_$t${EXE_SUFFIX:-}"
               else TFM_SIMD=$path timeout 1200 $runner "./$dir/test_$t${EXE_SUFFIX:-}"; fi 2>"$dir/$t.stderr")
         rc=$?
-        cpu_now c2
+        cpu_now c2 "$build_root/test"
         run_ms=$((run_ms + c2 - c1))
         line=$(printf '%s\n' "$out" | tr -d '\r' | grep -E '^[a-z0-9_]+: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
         grep -E '^  (FAIL|SKIP)' "$dir/$t.stderr" | head -n 40
@@ -186,7 +177,7 @@ run_config() {
         # under the sanitizers, each program compiled on its own and linked with this configuration's
         # implementation unit
         local tools="" impl_object="" impl_link=""
-        cpu_now c0
+        cpu_now c0 "$build_root/test"
         if [ "$cfg" = native ] && make --no-print-directory -s all BUILD="$build_root" OPENMP="$OPENMP" >"$dir/make.log" 2>&1
         then tools=$build_root; fi
         if [ "$cfg" = clangsan ]; then
@@ -199,7 +190,7 @@ run_config() {
         fi
         TFM_CLI_TOOLS=$tools TFM_CLI_IMPL=$impl_object TFM_CLI_LINK=$impl_link TFM_BENCH=${TFM_BENCH:-$build_root/tfm-bench} \
             run_script cli "$dir/cli.stderr" tests/cli.sh "$dir" "$cc $cc_flags"
-        cpu_now c2
+        cpu_now c2 "$build_root/test"
         echo "  (cli: $(secs $((c2 - c0))) s of CPU, the tools' build included; by section: $(sections "$dir/cli.budget"))"
         echo "cli 0 $((c2 - c0))" >>"$dir/budget"
     fi
