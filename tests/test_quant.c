@@ -220,6 +220,32 @@ static int m_at(tfm_dtype t)
 static size_t bsize(tfm_dtype t) { return tfm_dtype_block_size(t); }
 static size_t bbytes(tfm_dtype t) { return tfm_dtype_block_bytes(t); }
 
+/* The kernel tests' weights (test_gemv_gemm, test_gemv_row_blocks, test_packed): every block a random pick
+   from POOL_BLOCKS blocks of the type, quantized once from random floats (2 threads) by the quantizer under
+   test. Quantizing every test matrix afresh was most of these tests' time (the k-quants' and iq4's searches;
+   10-80x slower under the sanitizers and qemu); picked block by block, no two rows are alike, so a row or
+   tile read from the wrong place still shows. */
+#define POOL_BLOCKS 512
+static unsigned char *block_pool[N_WEIGHT_TYPES];
+
+static int pool_matrix(size_t wi, unsigned char *w, int n, int k)
+{
+    tfm_dtype wt = weight_types[wi];
+    size_t i, bb = bbytes(wt), nb = (size_t)n * (size_t)k / bsize(wt);
+    if (!block_pool[wi]) {
+        size_t cols = 8 * bsize(wt), rows = POOL_BLOCKS / 8;
+        float *wf = (float *)tt_alloc(rows * cols * sizeof(float));
+        tfm_status st;
+        block_pool[wi] = (unsigned char *)tt_alloc(POOL_BLOCKS * bb);
+        tt_fill(wf, rows * cols, -1.0f, 1.0f);
+        st = tfm_quantize(wt, wf, block_pool[wi], rows, cols, 2);
+        free(wf);
+        if (st != TFM_OK) return 0;
+    }
+    for (i = 0; i < nb; i++) memcpy(w + i * bb, block_pool[wi] + tt_next() % POOL_BLOCKS * bb, bb);
+    return 1;
+}
+
 /* ---------------------------------------------------------------- layouts */
 
 static void test_block_sizes(void)
@@ -917,16 +943,15 @@ static void test_gemv_gemm(void)
                     int k = (int)ks[ki], n = ns[ni], m = ms[mi], r, c;
                     size_t row_bytes = (size_t)k / bsize(wt) * bbytes(wt), xq_bytes = (size_t)k / bsize(at) * bbytes(at);
                     size_t ldx = (size_t)k + 3, ldy = (size_t)n + 2;
-                    float *wf = (float *)tt_alloc((size_t)n * k * 4), *x = (float *)tt_alloc((size_t)m * ldx * 4);
+                    float *x = (float *)tt_alloc((size_t)m * ldx * 4);
                     float *y1 = (float *)tt_alloc((size_t)m * ldy * 4), *y2 = (float *)tt_alloc((size_t)m * ldy * 4);
                     unsigned char *w = (unsigned char *)tt_alloc((size_t)n * row_bytes), *xq = (unsigned char *)tt_alloc(xq_bytes);
                     if ((m == 128 && (n > 5 || ki == 0)) || (m == 13 && n < 49)) { /* keep the runtime small */
-                        free(wf); free(x); free(y1); free(y2); free(w); free(xq);
+                        free(x); free(y1); free(y2); free(w); free(xq);
                         continue;
                     }
-                    tt_fill(wf, (size_t)n * k, -1.0f, 1.0f);
                     tt_fill(x, (size_t)m * ldx, -3.0f, 3.0f);
-                    TT_ASSERT(tfm_quantize(wt, wf, w, (size_t)n, (size_t)k, 2) == TFM_OK, "quantize matrix");
+                    TT_ASSERT(pool_matrix(wi, w, n, k), "quantize matrix");
                     memset(y1, 0x7f, (size_t)m * ldy * 4);
                     memcpy(y2, y1, (size_t)m * ldy * 4);
                     if (m == 1) {
@@ -945,7 +970,7 @@ static void test_gemv_gemm(void)
                                       m, n, k, c, r, y1[(size_t)c * ldy + (size_t)r], want);
                         }
                     }
-                    free(wf); free(x); free(y1); free(y2); free(w); free(xq);
+                    free(x); free(y1); free(y2); free(w); free(xq);
                 }
     }
 }
@@ -965,18 +990,17 @@ static void test_gemv_row_blocks(void)
             for (bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
                 int n = rows[ri], k = blocks[bi] * (int)bsize(wt), r;
                 size_t row_bytes = (size_t)k / bsize(wt) * bbytes(wt);
-                float *wf, *x, *y1, *y2;
+                float *x, *y1, *y2;
                 unsigned char *w, *xq;
                 /* runtime: the k-quants (slow to quantize) have no 4-block groups to cover; 1041 rows only
                    with 512 columns */
                 if (bsize(wt) == 256 && (blocks[bi] > 2 || (n > 33 && n != 1041))) continue;
                 if (n > 300 && blocks[bi] * (int)bsize(wt) != 512) continue;
-                wf = (float *)tt_alloc((size_t)n * k * 4), x = (float *)tt_alloc((size_t)k * 4);
+                x = (float *)tt_alloc((size_t)k * 4);
                 y1 = (float *)tt_alloc((size_t)n * 4), y2 = (float *)tt_alloc((size_t)n * 4);
                 w = (unsigned char *)tt_alloc((size_t)n * row_bytes), xq = (unsigned char *)tt_alloc((size_t)k / bsize(at) * bbytes(at));
-                tt_fill(wf, (size_t)n * k, -1.0f, 1.0f);
                 tt_fill(x, (size_t)k, -2.0f, 2.0f);
-                TT_ASSERT(tfm_quantize(wt, wf, w, (size_t)n, (size_t)k, 1) == TFM_OK, "quantize");
+                TT_ASSERT(pool_matrix(wi, w, n, k), "quantize");
                 TT_ASSERT(tfm_quant_gemv(y1, wt, w, x, n, k, 1) == TFM_OK, "gemv");
                 TT_ASSERT(tfm_quant_gemv(y2, wt, w, x, n, k, 2) == TFM_OK, "gemv 2 threads");
                 TT_ASSERT(memcmp(y1, y2, (size_t)n * 4) == 0, "%s %dx%d: 1 vs 2 threads differ", tfm_dtype_name(wt), n, k);
@@ -985,7 +1009,7 @@ static void test_gemv_row_blocks(void)
                     float want = reference_dot(wt, w + (size_t)r * row_bytes, xq, (size_t)k);
                     TT_ASSERT(y1[r] == want, "%s %dx%d row %d: %.9g, want %.9g", tfm_dtype_name(wt), n, k, r, y1[r], want);
                 }
-                free(wf); free(x); free(y1); free(y2); free(w); free(xq);
+                free(x); free(y1); free(y2); free(w); free(xq);
             }
     }
 }
@@ -1014,18 +1038,17 @@ static void test_packed(void)
                 int kq = bsize(wt) == 256, nbk = kq ? 1 + blocks[bi] % 4 : blocks[bi];
                 int n = rows[ri], k = nbk * (int)bsize(wt), m = 7, r0, i;
                 size_t row_bytes = (size_t)nbk * bbytes(wt), ldy = (size_t)n + 3;
-                float *wf = (float *)tt_alloc((size_t)n * k * 4), *x = (float *)tt_alloc((size_t)m * k * 4);
+                float *x = (float *)tt_alloc((size_t)m * k * 4);
                 float *y1 = (float *)tt_alloc((size_t)m * ldy * 4), *y2 = (float *)tt_alloc((size_t)m * ldy * 4);
                 unsigned char *w = (unsigned char *)tt_alloc((size_t)n * row_bytes);
                 tfm_quant_packed p;
                 int keep = n > 300 ? k == 512 && (!kq || bi == 0) : k != 512 && (!kq || bi == 1 || bi == 2);
                 if (!keep) {
-                    free(wf); free(x); free(y1); free(y2); free(w);
+                    free(x); free(y1); free(y2); free(w);
                     continue;
                 }
-                tt_fill(wf, (size_t)n * k, -1.0f, 1.0f);
                 tt_fill(x, (size_t)m * k, -2.0f, 2.0f);
-                TT_ASSERT(tfm_quantize(wt, wf, w, (size_t)n, (size_t)k, 1) == TFM_OK, "quantize");
+                TT_ASSERT(pool_matrix(wi, w, n, k), "quantize");
                 TT_ASSERT(tfm_quant_pack(&p, wt, w, n, k, 1 + (int)(ri % 2)) == TFM_OK, "pack %s %dx%d", tfm_dtype_name(wt), n, k);
                 /* the original's size, padded to 16 rows, plus at most 64 bytes per block of 16 rows (2.8% for q4_k) */
                 TT_ASSERT(p.bytes <= (size_t)(n + 15) / 16 * (16 * row_bytes + (kq ? (size_t)nbk * 64 : 64)), "packed %zu bytes", p.bytes);
@@ -1054,7 +1077,7 @@ static void test_packed(void)
                 }
                 tfm_quant_packed_free(&p);
                 TT_CHECK(p.data == NULL);
-                free(wf); free(x); free(y1); free(y2); free(w);
+                free(x); free(y1); free(y2); free(w);
             }
     }
 }
@@ -1322,6 +1345,7 @@ static void test_paths_agree(void)
 
 int main(void)
 {
+    size_t i;
     printf("simd: %s, threads: %d\n", tfm_simd_name(), tfm_default_threads());
     TT_RUN(test_block_sizes);
     TT_RUN(test_dequantize_matches_hand_decoding);
@@ -1345,5 +1369,6 @@ int main(void)
     TT_RUN(test_bad_input);
     TT_RUN(test_non_finite_inputs);
     TT_RUN(test_paths_agree);
+    for (i = 0; i < N_WEIGHT_TYPES; i++) free(block_pool[i]);
     return tt_summary("quant");
 }
