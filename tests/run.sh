@@ -178,8 +178,10 @@ run_config() {
         # implementation unit
         local tools="" impl_object="" impl_link=""
         cpu_now c0 "$build_root/test"
+        # natively the README's programs link make's implementation object too (each compiled whole at -O0 was
+        # 2 s of CPU; a header implemented alone is packaging.sh's split check)
         if [ "$cfg" = native ] && make --no-print-directory -s all BUILD="$build_root" OPENMP="$OPENMP" >"$dir/make.log" 2>&1
-        then tools=$build_root; fi
+        then tools=$build_root impl_object="$(cd "$build_root" && pwd)/tfm_impl.o" impl_link="$impl_cc $ld_flags"; fi
         if [ "$cfg" = clangsan ]; then
             # the umbrella's allocations go to the tests' hooks: a program gets plain ones
             printf '%s\n' '#include <stdlib.h>' 'void *test_malloc(size_t bytes) { return malloc(bytes); }' \
