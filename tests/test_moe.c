@@ -34,12 +34,43 @@ static void mat_store(test_mat *m)
     }
 }
 
-/* values uniform in [-scale, scale], n_dims 2 when ne2 == 0. Quantized dtypes: the values are
-   quantized once and replaced by what the blocks hold (tfm_quant.h's codecs, tested in test_quant). */
+/* Blocks of a quantized dtype, quantized once per dtype and scale from values uniform in [-scale, scale]:
+   a quantized matrix is random picks of them, block by block (no two rows alike). Quantizing every matrix
+   afresh was most of the quantized tests' time (the k-quants' and iq4's searches), far more under the
+   sanitizers and qemu. */
+#define POOL_BLOCKS 256
+static struct {
+    tfm_dtype dt;
+    float scale;
+    unsigned char *blocks;
+} block_pools[64];
+static int n_block_pools;
+
+static const unsigned char *block_pool(tfm_dtype dt, float scale)
+{
+    size_t bs = tfm_dtype_block_size(dt), j;
+    float *x;
+    int i;
+    for (i = 0; i < n_block_pools; i++)
+        if (block_pools[i].dt == dt && block_pools[i].scale == scale) return block_pools[i].blocks;
+    if (n_block_pools == (int)(sizeof block_pools / sizeof block_pools[0])) return NULL;
+    x = (float *)tt_alloc(POOL_BLOCKS * bs * sizeof(float));
+    for (j = 0; j < POOL_BLOCKS * bs; j++) x[j] = tt_uniform(-scale, scale);
+    block_pools[i].blocks = (unsigned char *)tt_alloc(POOL_BLOCKS * tfm_dtype_block_bytes(dt));
+    if (tfm_quantize_row(dt, x, block_pools[i].blocks, POOL_BLOCKS * bs) != TFM_OK) abort();
+    free(x);
+    block_pools[i].dt = dt, block_pools[i].scale = scale;
+    n_block_pools++;
+    return block_pools[i].blocks;
+}
+
+/* values uniform in [-scale, scale], n_dims 2 when ne2 == 0. Quantized dtypes: blocks of block_pool,
+   the values what they hold (tfm_quant.h's codecs, tested in test_quant). */
 static void mat_make(test_mat *m, tfm_dtype dt, int64_t ne0, int64_t ne1, int64_t ne2, float scale)
 {
     int64_t ne[3];
     size_t i, n, rows;
+    const unsigned char *pool = NULL;
     ne[0] = ne0;
     ne[1] = ne1;
     ne[2] = ne2 ? ne2 : 1;
@@ -47,17 +78,22 @@ static void mat_make(test_mat *m, tfm_dtype dt, int64_t ne0, int64_t ne1, int64_
     rows = n / (size_t)ne0;
     m->values = (float *)tt_alloc(n * sizeof(float));
     m->storage = tt_alloc(n * 4);
-    for (i = 0; i < n; i++) m->values[i] = round_to(dt, tt_uniform(-scale, scale));
     if (tfm_tensor_init(&m->t, dt, ne2 ? 3 : 2, ne, m->storage) != TFM_OK) abort();
-    if (tfm_dtype_block_size(dt) == 1) {
-        mat_store(m);
-        return;
+    if (tfm_dtype_block_size(dt) == 1 || !(pool = block_pool(dt, scale))) {
+        for (i = 0; i < n; i++) m->values[i] = round_to(dt, tt_uniform(-scale, scale));
+        if (tfm_dtype_block_size(dt) == 1) {
+            mat_store(m);
+            return;
+        }
     }
     for (i = 0; i < rows; i++) {
         unsigned char *row = (unsigned char *)m->storage + i * m->t.nb[1];
-        if (tfm_quantize_row(dt, m->values + i * ne0, row, (size_t)ne0) != TFM_OK ||
-            tfm_dequantize_row(dt, row, m->values + i * ne0, (size_t)ne0) != TFM_OK)
+        size_t bb = tfm_dtype_block_bytes(dt), b, nb = (size_t)ne0 / tfm_dtype_block_size(dt);
+        if (pool)
+            for (b = 0; b < nb; b++) memcpy(row + b * bb, pool + tt_next() % POOL_BLOCKS * bb, bb);
+        else if (tfm_quantize_row(dt, m->values + i * ne0, row, (size_t)ne0) != TFM_OK)
             abort();
+        if (tfm_dequantize_row(dt, row, m->values + i * ne0, (size_t)ne0) != TFM_OK) abort();
     }
 }
 
@@ -1514,5 +1550,6 @@ int main(void)
     TT_RUN(test_model_context_memory);
     TT_RUN(test_model_bad_files);
     TT_RUN(test_model_stats_print);
+    while (n_block_pools > 0) free(block_pools[--n_block_pools].blocks);
     return tt_summary("moe");
 }
