@@ -1992,6 +1992,7 @@ typedef struct tfm__tok_frag {
 } tfm__tok_frag;
 
 #define TFM__CACHE_WORD 64 /* bytes of the longest key cached: longer words are merged every time */
+#define TFM__CACHE_FIRST 32 /* slots of the cache's first table, inside the encode's own state */
 
 /* One encode call: the ids so far and every scratch buffer (grown, never shrunk, freed at the end). */
 typedef struct tfm__tok_enc {
@@ -2008,8 +2009,9 @@ typedef struct tfm__tok_enc {
     size_t bytes_cap;     /* WordPiece: the word being built */
     uint32_t *hashes;     /* WordPiece: hashes of a word's prefixes */
     size_t hashes_cap;
-    tfm__tok_cached *cache; /* words merged so far (tfm__cache_find) */
+    tfm__tok_cached *cache; /* words merged so far (tfm__cache_find): first cache_first, then the heap's */
     uint32_t cache_mask, cache_n;
+    tfm__tok_cached cache_first[TFM__CACHE_FIRST]; /* a short text's words: no allocation per call */
     char *keys;
     size_t keys_n, keys_cap;
     int *cache_ids;
@@ -2177,7 +2179,7 @@ static int tfm__cache_add(tfm__tok_enc *e, const void *key, size_t n, uint32_t h
                 while (grown[s].key_len) s = (s + 1) & (uint32_t)(slots - 1);
                 grown[s] = e->cache[j];
             }
-        TFM_FREE(e->cache);
+        if (e->cache != e->cache_first) TFM_FREE(e->cache);
         e->cache = grown;
         e->cache_mask = (uint32_t)(slots - 1);
         for (slot = h & e->cache_mask; e->cache[slot].key_len; slot = (slot + 1) & e->cache_mask) {
@@ -2745,7 +2747,7 @@ static void tfm__tok_enc_free(tfm__tok_enc *e)
     TFM_FREE(e->off);
     TFM_FREE(e->bytes);
     TFM_FREE(e->hashes);
-    TFM_FREE(e->cache);
+    if (e->cache != e->cache_first) TFM_FREE(e->cache);
     TFM_FREE(e->keys);
     TFM_FREE(e->cache_ids);
     TFM_FREE(e->frag);
@@ -2770,14 +2772,10 @@ static tfm_status tfm__tok_encode(const tfm_tokenizer *tok, const char *text, si
     e.t = tok;
     e.ids = ids;
     e.max_ids = max_ids;
-    if (tok->kind != TFM_TOKENIZER_WPM) {
-        e.cache = (tfm__tok_cached *)TFM_MALLOC(256 * sizeof *e.cache);
-        if (e.cache) memset(e.cache, 0, 256 * sizeof *e.cache);
-        e.cache_mask = 255;
-    }
-    ok = tok->kind == TFM_TOKENIZER_WPM || e.cache;
-    if (ok && bos) tfm__tok_emit(&e, tok->special[TFM_SPECIAL_BOS]);
-    if (ok && len > 0) ok = tfm__tok_partition(&e, text, len, parse_special);
+    e.cache = e.cache_first;
+    e.cache_mask = TFM__CACHE_FIRST - 1;
+    if (bos) tfm__tok_emit(&e, tok->special[TFM_SPECIAL_BOS]);
+    ok = len == 0 || tfm__tok_partition(&e, text, len, parse_special);
     for (f = 0; ok && len > 0 && f >= 0; f = e.frag[f].next) {
         const tfm__tok_frag *fr = &e.frag[f];
         if (fr->id >= 0) {

@@ -24,7 +24,9 @@
 # 12; the readers are the same). Long ones build gguf, chat and tokenizer_bin at -O1 -gline-tables-only
 # (about twice the executions a second of -O0) and the targets that compile the whole library at -O0 with
 # every path: with the sanitizers an -O1 build of those took minutes of CPU without finishing (see the
-# README's Fuzzing section). TFM_FUZZ_OPT overrides both. TFM_FUZZ_TARGETS="gguf chat"
+# README's Fuzzing section); their tokenizer is built apart at -O1 (tests/fuzz/tokenizer_impl.c, the others
+# defining TFM_TOKENIZER_IMPLEMENTATION_DONE), and so is the harness of the two that link a shared
+# implementation. TFM_FUZZ_OPT overrides both (and builds one program in one piece). TFM_FUZZ_TARGETS="gguf chat"
 # runs some targets (only their programs are built), TFM_FUZZ_RUNS=N stops each at N executions.
 set -u
 cd "$(dirname "$0")/../.."
@@ -56,8 +58,12 @@ rm -f "$out.probe"
 opt_of() {
     if [ -n "${TFM_FUZZ_OPT:-}" ]; then echo "$TFM_FUZZ_OPT"
     elif [ "$seconds" -lt 60 ]; then echo -O0 -g -DTFM_NO_DISPATCH
-    else case $1 in gguf | chat | tokenizer_bin) echo -O1 -gline-tables-only ;; *) echo -O0 -g ;; esac; fi
+    else case $1 in gguf | chat | tokenizer_bin | tokenizer_impl | harness) echo -O1 -gline-tables-only ;; *) echo -O0 -g ;; esac; fi
 }
+# long runs: the whole-library programs take their tokenizer from tokenizer.o (-O1); "=": the header's own
+# (empty) definition, so its redefinition is no warning
+split=""
+[ -z "${TFM_FUZZ_OPT:-}" ] && [ "$seconds" -ge 60 ] && split="-DTFM_TOKENIZER_IMPLEMENTATION_DONE= $out/tokenizer.o"
 # the numeric kernels, hashing and message escaping are left out of the coverage instrumentation
 # (kernels.ignorelist): a forward pass under the fuzzer was mostly their comparison hooks
 flags_of() {
@@ -67,23 +73,30 @@ flags_of() {
 # the targets and the seed corpus build side by side; the two that use only the public API and the whole
 # model link one instrumented implementation, compiled once (TFM_IMPLEMENTATION_ELSEWHERE)
 printf '#define TFM_IMPLEMENTATION\n#include "tfm.h"\n' >"$out/impl.c"
-rm -f "$out/impl.o" "$out"/fuzz_{gguf,model,tokenizer_bin,tokenize,embed_index,vocab,state,chat} # never an earlier build's
+rm -f "$out/impl.o" "$out/tokenizer.o" "$out"/fuzz_{gguf,model,tokenizer_bin,tokenize,embed_index,vocab,state,chat} # never an earlier build's
 programs=$(for t in $targets; do case $t in model_*) echo model ;; *) echo "$t" ;; esac; done | sort -u)
 shared_impl=$(for p in $programs; do case $p in model | tokenize) echo "$p" ;; esac; done)
+whole=$(for p in $programs; do case $p in model | tokenize | vocab | state) echo "$p" ;; esac; done)
+if [ -n "$split" ] && [ -n "$whole" ]; then
+    $cc $(flags_of tokenizer_impl fuzzer-no-link) -c tests/fuzz/tokenizer_impl.c -o "$out/tokenizer.o" 2>"$out/build_tokenizer.log" ||
+        cat "$out/build_tokenizer.log" >&2
+fi
 {
     if [ -z "$shared_impl" ]; then :
-    elif $cc $(flags_of model fuzzer-no-link) -c "$out/impl.c" -o "$out/impl.o" 2>"$out/build_impl.log"; then
+    elif $cc $(flags_of model fuzzer-no-link) ${split%% *} -c "$out/impl.c" -o "$out/impl.o" 2>"$out/build_impl.log"; then
         for src in $shared_impl; do
-            $cc $(flags_of "$src") -DTFM_IMPLEMENTATION_ELSEWHERE "tests/fuzz/fuzz_$src.c" "$out/impl.o" -o "$out/fuzz_$src" -lm \
-                2>"$out/build_$src.log"
+            harness=$src
+            [ -n "$split" ] && harness=harness
+            $cc $(flags_of "$harness") -DTFM_IMPLEMENTATION_ELSEWHERE "tests/fuzz/fuzz_$src.c" "$out/impl.o" \
+                ${split#* } -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log"
         done
     else
         for src in $shared_impl; do cp "$out/build_impl.log" "$out/build_$src.log"; done
     fi
 } &
 for src in $programs; do
-    case $src in model | tokenize) continue ;; esac
-    $cc $(flags_of "$src") "tests/fuzz/fuzz_$src.c" -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
+    case $src in model | tokenize) continue ;; vocab | state) extra=$split ;; *) extra="" ;; esac
+    $cc $(flags_of "$src") "tests/fuzz/fuzz_$src.c" $extra -o "$out/fuzz_$src" -lm 2>"$out/build_$src.log" &
 done
 bash tests/fuzz/seeds.sh "$out/seeds" "gcc -std=c99 -pedantic -Wall -Wextra -Werror -O0 -Iinclude" 2>"$out/seeds.log" &
 seeds=$!

@@ -70,36 +70,42 @@ static void fuzz_spelled_bytes(const tfm_tokenizer *tok, char spelled[256])
         if (tfm_tokenizer_decode(tok, -1, i, &piece, &m) == TFM_OK && m == 1) spelled[(unsigned char)piece[0]] = 1;
 }
 
-/* The text back from a byte-level vocab where it can be: every byte of text is some token's whole piece. */
-static void check_round_trip(const tfm_tokenizer *tok, const char *text, size_t len, int flags, const char *spelled)
+/* The text back from a byte-level vocab where it can be: every byte of text is some token's whole piece.
+   encoded[0, n_encoded): the text's ids with flags, reused when they are its plain encoding (no BOS or
+   EOS added), else the text is encoded again without them. */
+static void check_round_trip(const tfm_tokenizer *tok, const char *text, size_t len, int flags, const char *spelled,
+                             const int *encoded, int n_encoded)
 {
-    int n = 0, *ids;
-    size_t k, got;
+    int n = n_encoded, *own = NULL, i;
+    const int *ids = encoded;
+    size_t k, got = 0;
     char *out;
+    tfm_token_type type;
     if (tfm_tokenizer_kind_of(tok) != TFM_TOKENIZER_BPE || (flags & TFM_TOKENIZE_PARSE_SPECIAL) ||
         !strict_utf8((const unsigned char *)text, len))
         return;
     for (k = 0; k < len; k++)
         if (!spelled[(unsigned char)text[k]]) return;
-    ids = (int *)malloc(sizeof(int) * (3 * len + 2));
+    if ((flags & TFM_TOKENIZE_ADD_SPECIAL) && (tfm_tokenizer_add_bos(tok) || tfm_tokenizer_add_eos(tok))) {
+        ids = own = (int *)malloc(sizeof(int) * (3 * len + 2));
+        if (!own || tfm_tokenize(tok, text, len, 0, own, (int)(3 * len + 2), &n, NULL) != TFM_OK) goto done;
+    }
+    /* a merge may end in a control, unused or user-defined token (a hostile vocab's): llama.cpp produces
+       it too (a merge's text is looked up among all tokens), and decode renders a control or unused token
+       as nothing and a user-defined one verbatim (its text is not byte-level mapped), so such a text
+       cannot come back */
+    for (i = 0; i < n; i++)
+        if (tfm_tokenizer_token(tok, ids[i], NULL, NULL, NULL, &type) == TFM_OK &&
+            (type == TFM_TOKEN_CONTROL || type == TFM_TOKEN_UNUSED || type == TFM_TOKEN_USER_DEFINED))
+            goto done;
     out = (char *)malloc(len * 4 + 16);
-    if (ids && out && tfm_tokenize(tok, text, len, 0, ids, (int)(3 * len + 2), &n, NULL) == TFM_OK) {
-        int i;
-        tfm_token_type type;
-        /* a merge may end in a control, unused or user-defined token (a hostile vocab's): llama.cpp
-           produces it too (a merge's text is looked up among all tokens), and decode renders a control or
-           unused token as nothing and a user-defined one verbatim (its text is not byte-level mapped), so
-           such a text cannot come back */
-        for (i = 0; i < n; i++)
-            if (tfm_tokenizer_token(tok, ids[i], NULL, NULL, NULL, &type) == TFM_OK &&
-                (type == TFM_TOKEN_CONTROL || type == TFM_TOKEN_UNUSED || type == TFM_TOKEN_USER_DEFINED))
-                goto done;
-        got = 0;
+    if (out) {
         FUZZ_CHECK(tfm_tokenizer_decode_ids(tok, ids, n, out, len * 4 + 16, &got) == TFM_OK);
         FUZZ_CHECK(got == len && memcmp(out, text, len) == 0);
     }
+    free(out);
 done:
-    free(ids), free(out);
+    free(own);
 }
 
 /* spelled: fuzz_spelled_bytes of tok (read by byte-level vocabs only) */
@@ -121,7 +127,7 @@ static void fuzz_check_text(const tfm_tokenizer *tok, const char *text, size_t l
         FUZZ_CHECK(n_short == n && memcmp(short_ids, ids, sizeof(int) * (size_t)(n - 1)) == 0);
     }
     decode_both_ways(tok, ids, n);
-    check_round_trip(tok, text, len, flags, spelled);
+    check_round_trip(tok, text, len, flags, spelled, ids, n);
 done:
     free(ids), free(short_ids);
 }
