@@ -813,9 +813,10 @@ TFM__Q_FORCE_INLINE void tfm__qdecode_body(const tfm__qtype *T, tfm__qdecoder *d
             for (i = 0; i < groups; i++) {
                 tfm__vi L[8], sc = tfm__vi_zero(), mn = tfm__vi_zero();
                 const size_t j = b * (size_t)groups + (size_t)dec(&sub[c], packed, b0 + b, i, L, &sc, &mn);
+                TFM__Q_UNROLL /* else L lives on the stack, copied out in halves that wait for its stores */
                 for (t = 0; t < n; t++) tfm__vi_store(&tl->lv[j * (size_t)n + (size_t)t][c * TFM__VI_BYTES], L[t]);
-                tfm__vi_store(&tl->sc[j][c * TFM__VF_N], sc);
-                tfm__vi_store(&tl->mn[j][c * TFM__VF_N], mn);
+                if (groups > 1) tfm__vi_store(&tl->sc[j][c * TFM__VF_N], sc); /* what tfm__qmm_body reads */
+                if (T->min == TFM__QMIN_SUB) tfm__vi_store(&tl->mn[j][c * TFM__VF_N], mn);
             }
             tfm__vf_store(&tl->d[b][c * TFM__VF_N], tfm__qhalf_f32(&sub[c], packed, b0 + b, 0, T->half_at[0]));
             if (T->min != TFM__QMIN_NONE) tfm__vf_store(&tl->dm[b][c * TFM__VF_N], tfm__qhalf_f32(&sub[c], packed, b0 + b, 1, T->half_at[1]));
@@ -891,7 +892,7 @@ TFM__Q_FORCE_INLINE void tfm__qmm_body(const tfm__qtype *T, int NT, float *y, si
                     }
                     TFM__Q_UNROLL
                     for (k = 0; k < NT; k++) {
-                        const tfm__vi sc = tfm__vi_load(&tl[k].sc[j][c * TFM__VF_N]);
+                        const tfm__vi sc = groups > 1 ? tfm__vi_load(&tl[k].sc[j][c * TFM__VF_N]) : tfm__vi_zero();
                         TFM__Q_UNROLL
                         for (i = 0; i < 4; i++) {
                             isum[k][i] = groups == 1 ? (two ? tfm__vi_add(r0[k][i], r1[k][i]) : r0[k][i])
