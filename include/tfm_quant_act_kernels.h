@@ -216,7 +216,8 @@ static void TFM__PN(tfm__qact_q8_0_row)(const float *x, size_t nb, int8_t *q, in
                 s16[j] = _mm512_reduce_add_epi32(t);
                 _mm_storeu_si128((__m128i *)(void *)(q + 16 * j), _mm512_cvtsepi32_epi8(t));
             }
-            *d++ = tfm_f16_to_f32(tfm_f32_to_f16(db));
+            /* the fp16 rounding by F16C: the scalar functions' bits for a finite scale, no call */
+            *d++ = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(db), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
             continue;
         }
 #endif

@@ -813,9 +813,10 @@ TFM__Q_FORCE_INLINE void tfm__qdecode_body(const tfm__qtype *T, tfm__qdecoder *d
             for (i = 0; i < groups; i++) {
                 tfm__vi L[8], sc = tfm__vi_zero(), mn = tfm__vi_zero();
                 const size_t j = b * (size_t)groups + (size_t)dec(&sub[c], packed, b0 + b, i, L, &sc, &mn);
+                TFM__Q_UNROLL /* else L lives on the stack, copied out in halves that wait for its stores */
                 for (t = 0; t < n; t++) tfm__vi_store(&tl->lv[j * (size_t)n + (size_t)t][c * TFM__VI_BYTES], L[t]);
-                tfm__vi_store(&tl->sc[j][c * TFM__VF_N], sc);
-                tfm__vi_store(&tl->mn[j][c * TFM__VF_N], mn);
+                if (groups > 1) tfm__vi_store(&tl->sc[j][c * TFM__VF_N], sc); /* what tfm__qmm_body reads */
+                if (T->min == TFM__QMIN_SUB) tfm__vi_store(&tl->mn[j][c * TFM__VF_N], mn);
             }
             tfm__vf_store(&tl->d[b][c * TFM__VF_N], tfm__qhalf_f32(&sub[c], packed, b0 + b, 0, T->half_at[0]));
             if (T->min != TFM__QMIN_NONE) tfm__vf_store(&tl->dm[b][c * TFM__VF_N], tfm__qhalf_f32(&sub[c], packed, b0 + b, 1, T->half_at[1]));
@@ -825,14 +826,15 @@ TFM__Q_FORCE_INLINE void tfm__qdecode_body(const tfm__qtype *T, tfm__qdecoder *d
 /* Y[i][16 k + r] (tile k < NT, r < nr in the last tile, 16 in the others) over blocks [b0, b0 + nbk) of
    NT (1 or 2, a constant where it is inlined) decoded chunks of consecutive row-tiles, for the m
    activation rows, continuing the sums in Y unless first. Four activation rows run together against
-   every tile: each activation broadcast serves NT level vectors, and 4 NT independent dot chains (two
-   each for groups of 8 vectors) hide the latency; a tail of fewer rows repeats the last one. The
+   every tile: each activation broadcast serves NT level vectors, and 4 NT independent dot chains (with
+   one tile, two each for groups of 8 vectors) hide the latency; a tail of fewer rows repeats the last one. The
    integer sums are exact and the float update of each output is the one chain, in block order, so an
    output does not depend on the tiles it was computed with. */
 TFM__Q_FORCE_INLINE void tfm__qmm_body(const tfm__qtype *T, int NT, float *y, size_t ldy, const tfm__qtile *tl, size_t nbk,
                                       const tfm__qact *a, size_t b0, int m, int nr, int first)
 {
-    const int groups = T->block / T->group, n = T->group / 4;
+    /* two tiles give 8 chains, enough for the latency: a second chain each only adds a sum and spills */
+    const int groups = T->block / T->group, n = T->group / 4, two = NT == 1 && n == 8;
     int c, i, i0, g, t, k;
     size_t b;
     for (c = 0; c < TFM__QSUBS && c * TFM__VF_N < nr; c++) {
@@ -884,16 +886,17 @@ TFM__Q_FORCE_INLINE void tfm__qmm_body(const tfm__qtype *T, int NT, float *y, si
                         for (i = 0; i < 4; i++)
                             TFM__Q_UNROLL
                             for (k = 0; k < NT; k++) {
-                                if (n == 8 && t % 2) r1[k][i] = tfm__qdot4(T, r1[k][i], L[k], q[i] + e);
+                                if (two && t % 2) r1[k][i] = tfm__qdot4(T, r1[k][i], L[k], q[i] + e);
                                 else r0[k][i] = tfm__qdot4(T, r0[k][i], L[k], q[i] + e);
                             }
                     }
                     TFM__Q_UNROLL
                     for (k = 0; k < NT; k++) {
-                        const tfm__vi sc = tfm__vi_load(&tl[k].sc[j][c * TFM__VF_N]);
+                        const tfm__vi sc = groups > 1 ? tfm__vi_load(&tl[k].sc[j][c * TFM__VF_N]) : tfm__vi_zero();
                         TFM__Q_UNROLL
                         for (i = 0; i < 4; i++) {
-                            isum[k][i] = groups == 1 ? tfm__vi_add(r0[k][i], r1[k][i]) : tfm__qscaled(T, isum[k][i], r0[k][i], r1[k][i], n == 8, sc);
+                            isum[k][i] = groups == 1 ? (two ? tfm__vi_add(r0[k][i], r1[k][i]) : r0[k][i])
+                                                     : tfm__qscaled(T, isum[k][i], r0[k][i], r1[k][i], two, sc);
                             if (T->min == TFM__QMIN_SUB)
                                 msum[k][i] = tfm__vi_add(msum[k][i], tfm__vi_mul16(tfm__vi_load(&tl[k].mn[j][c * TFM__VF_N]), tfm__vi_set1(gsum[i])));
                         }
