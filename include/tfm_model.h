@@ -2397,7 +2397,7 @@ typedef struct tfm__model_act {
     void *heap;
 } tfm__model_act;
 
-/* Tiles [t0, t1) of the step, each matrix's by its kernel, biases added. */
+/* Tiles [t0, t1) of the step, each matrix's by its kernel (packed or as stored), biases added. */
 static tfm_status tfm__model_matvec_tiles(const float *x, const tfm__product *p, const tfm__model_tiles *tl, int t0,
                                           int t1, tfm__model_act *act)
 {
@@ -2409,8 +2409,17 @@ static tfm_status tfm__model_matvec_tiles(const float *x, const tfm__product *p,
         const int begin = a * 16, end = b * 16 < rows ? b * 16 : rows;
         tfm__qmat m;
         if (a >= b) continue;
-        if (p[j].w->packed) {
-            if (!tfm__qpacked_mat(p[j].w->packed, &m)) return TFM_ERR_INVALID_ARGUMENT;
+        if (w->dtype == TFM_F32 || w->dtype == TFM_F16 || w->dtype == TFM_BF16) {
+            tfm_status s = tfm_gemv(p[j].y + begin, w->dtype, (const unsigned char *)w->data + (size_t)begin * w->nb[1], x,
+                                    end - begin, cols, 1);
+            if (s != TFM_OK) return s;
+        } else {
+            if (p[j].w->packed) {
+                if (!tfm__qpacked_mat(p[j].w->packed, &m)) return TFM_ERR_INVALID_ARGUMENT;
+            } else {
+                tfm_status s = tfm__qcheck(w->dtype, w->data, rows, cols, &m);
+                if (s != TFM_OK) return s;
+            }
             if (act->type != tfm__qfind(m.T->act)) {
                 size_t bytes = tfm__qact_bytes(1, (size_t)cols, m.nb);
                 void *ws = act->stack;
@@ -2423,10 +2432,6 @@ static tfm_status tfm__model_matvec_tiles(const float *x, const tfm__product *p,
                 tfm__qact_quantize(&act->rows, act->type, x, (size_t)cols, 1, 1);
             }
             tfm__qdot_tiles(&m, &act->rows.a, 1, p[j].y, 0, 0, rows, a, b);
-        } else {
-            tfm_status s = tfm_quant_gemv(p[j].y + begin, w->dtype, (const unsigned char *)w->data + (size_t)begin * w->nb[1], x,
-                                          end - begin, cols, 1);
-            if (s != TFM_OK) return s;
         }
         if (p[j].bias) tfm__model_add_bias(p[j].y, 0, 1, p[j].bias, begin, end);
     }
