@@ -1923,6 +1923,7 @@ struct tfm_context {
     float rope_mscale;     /* cos and sin times this (config.rope_attn_factor) */
     float *rope_cs;        /* [n_rope][max_batch][rope_dim] cos and sin of each pair, the chunk's positions */
     void *quant_ws;        /* a chunk's activations quantized for quantized weights (tfm_quant_gemm_ws) */
+    struct tfm__model_run *runs; /* [max_threads] the threads' runs of a one-token step's products */
     size_t quant_ws_bytes; /* 0 when every matrix is f32, f16 or bf16 */
     /* mixture of experts (model config.n_experts > 0) */
     tfm_moe_config moe;      /* every MoE layer's block: Mixtral gating, k of E experts */
@@ -2099,7 +2100,7 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     const tfm_model_config *c;
     tfm_context *ctx;
     uint64_t batch, dim, hidden, q_dim, kv_dim, rope_dim;
-    size_t bytes = 0, quant_ws_bytes, attn_ws_bytes, moe_ws_bytes = 0;
+    size_t bytes = 0, quant_ws_bytes, attn_ws_bytes, moe_ws_bytes = 0, runs_bytes;
     tfm_status s;
     int l;
     tfm_error_clear(err);
@@ -2153,6 +2154,7 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
         return s;
     }
     quant_ws_bytes = tfm__model_quant_ws_bytes(model, ctx->max_batch);
+    runs_bytes = 64 * (size_t)ctx->max_threads;
 
     batch = (uint64_t)ctx->max_batch;
     dim = (uint64_t)c->dim;
@@ -2172,8 +2174,8 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
         (c->n_experts == 0 && (!tfm__add_floats(&bytes, batch, hidden, 1) ||
                                (c->ffn != TFM_FFN_GELU && !tfm__add_floats(&bytes, batch, hidden, 1)))) ||
         (c->n_experts > 0 && !tfm__add_floats(&bytes, batch, dim, 1)) ||
-        bytes > SIZE_MAX - 192 - quant_ws_bytes - attn_ws_bytes - moe_ws_bytes ||
-        tfm_arena_init(&ctx->memory, bytes + 192 + quant_ws_bytes + attn_ws_bytes + moe_ws_bytes) != TFM_OK) {
+        bytes > SIZE_MAX - 256 - runs_bytes - quant_ws_bytes - attn_ws_bytes - moe_ws_bytes ||
+        tfm_arena_init(&ctx->memory, bytes + 256 + runs_bytes + quant_ws_bytes + attn_ws_bytes + moe_ws_bytes) != TFM_OK) {
         tfm_error_set(err, TFM_ERR_OUT_OF_MEMORY, "out of memory for a context of %d positions (%zu bytes)",
                       ctx->context_length, bytes);
         tfm_context_free(ctx);
@@ -2200,6 +2202,7 @@ tfm_status tfm_context_create(const tfm_model *model, const tfm_context_params *
     ctx->attn_ws = tfm_arena_alloc(&ctx->memory, attn_ws_bytes);
     ctx->quant_ws_bytes = quant_ws_bytes;
     ctx->quant_ws = quant_ws_bytes ? tfm_arena_alloc(&ctx->memory, quant_ws_bytes) : NULL;
+    ctx->runs = (struct tfm__model_run *)tfm_arena_alloc(&ctx->memory, runs_bytes);
     if (c->n_experts > 0) {
         ctx->moe_out = tfm__take_floats(&ctx->memory, batch, dim, 1);
         ctx->moe_ws_bytes = moe_ws_bytes;
@@ -2338,21 +2341,157 @@ static void tfm__model_add_bias(float *y, size_t ld, int n, const tfm_tensor *bi
    it either way.) */
 #define TFM__MODEL_TEAM_MIN_WEIGHTS 65536.0
 
-/* Products of one input x with `count` matrices (q, k and v; gate and up): every matrix product of the
-   model goes through here, whatever W's dtype (tfm_quant.h multiplies f32, f16, bf16 and the GGML block
-   formats). A batch is a gemm per matrix (compute-bound: each weight read once for all the tokens). One
-   token is memory-bound: each thread takes one contiguous, equal share of every matrix's rows, all the
-   matrices in one pass of the thread team (one synchronisation, not one per matrix), and adds the
-   biases of its rows. Shares are whole 16-row groups (the int8 kernels' tile: a cut tile would be
-   computed by both sides), as even as that allows (a 64-row granularity leaves one of two threads a
-   third idle on 288 rows); each row is still summed by one thread in one order, so the result does not
-   depend on the thread count. */
+/* The smallest piece of a one-token step a thread takes at a time (a few microseconds of reading). */
+#define TFM__MODEL_PIECE_BYTES 65536.0
+
+/* One thread's run of a one-token step's row-tiles: the tiles taken from its front (low 32 bits, by
+   its owner) and from its back (high 32 bits, by the others), one atomic add a piece; a cache line each. */
+typedef struct tfm__model_run {
+    unsigned long long taken;
+    char pad[64 - sizeof(unsigned long long)];
+} tfm__model_run;
+
+/* *word += add, atomically among the thread team; the value before */
+static unsigned long long tfm__model_take(unsigned long long *word, unsigned long long add)
+{
+    unsigned long long old;
+#if defined(_OPENMP)
+#pragma omp atomic capture
+#endif
+    {
+        old = *word;
+        *word += add;
+    }
+    return old;
+}
+
+/* The 16-row tiles of a one-token step's matrices laid end to end: matrix j has tiles [first[j],
+   first[j + 1]) of tile_bytes[j] bytes each (the int8 kernels' tile: a cut one would be computed by
+   both sides). */
+typedef struct tfm__model_tiles {
+    int count, first[4];
+    double tile_bytes[3], bytes;
+    int piece; /* tiles of a thread's smallest piece */
+} tfm__model_tiles;
+
+/* Where thread t of n's run starts: the tile nearest t/n of the step's bytes. */
+static int tfm__model_run_start(const tfm__model_tiles *tl, int t, int n)
+{
+    double target = tl->bytes * t / n, before = 0;
+    int j;
+    if (t >= n) return tl->first[tl->count];
+    for (j = 0; j < tl->count; j++) {
+        double bytes = (tl->first[j + 1] - tl->first[j]) * tl->tile_bytes[j];
+        if (target < before + bytes) return tl->first[j] + (int)((target - before) / tl->tile_bytes[j] + 0.5);
+        before += bytes;
+    }
+    return tl->first[tl->count];
+}
+
+/* A thread's activation, quantized for the packed kernels once a step (again only for a matrix of
+   another activation type): on the stack, or allocated for a row wider than TFM_QUANT_STACK_COLS. */
+typedef struct tfm__model_act {
+    const tfm__qtype *type;
+    tfm__qact_rows rows;
+    unsigned char stack[TFM_QUANT_STACK_COLS + TFM_QUANT_STACK_COLS / 2 + 256];
+    void *heap;
+} tfm__model_act;
+
+/* Tiles [t0, t1) of the step, each matrix's by its kernel (packed or as stored), biases added. */
+static tfm_status tfm__model_matvec_tiles(const float *x, const tfm__product *p, const tfm__model_tiles *tl, int t0,
+                                          int t1, tfm__model_act *act)
+{
+    int j;
+    for (j = 0; j < tl->count && tl->first[j] < t1; j++) {
+        const tfm_tensor *w = &p[j].w->tensor;
+        const int rows = (int)w->ne[1], cols = (int)w->ne[0], first = tl->first[j];
+        const int a = t0 > first ? t0 - first : 0, b = (t1 < tl->first[j + 1] ? t1 : tl->first[j + 1]) - first;
+        const int begin = a * 16, end = b * 16 < rows ? b * 16 : rows;
+        tfm__qmat m;
+        if (a >= b) continue;
+        if (w->dtype == TFM_F32 || w->dtype == TFM_F16 || w->dtype == TFM_BF16) {
+            tfm_status s = tfm_gemv(p[j].y + begin, w->dtype, (const unsigned char *)w->data + (size_t)begin * w->nb[1], x,
+                                    end - begin, cols, 1);
+            if (s != TFM_OK) return s;
+        } else {
+            if (p[j].w->packed) {
+                if (!tfm__qpacked_mat(p[j].w->packed, &m)) return TFM_ERR_INVALID_ARGUMENT;
+            } else {
+                tfm_status s = tfm__qcheck(w->dtype, w->data, rows, cols, &m);
+                if (s != TFM_OK) return s;
+            }
+            if (act->type != tfm__qfind(m.T->act)) {
+                size_t bytes = tfm__qact_bytes(1, (size_t)cols, m.nb);
+                void *ws = act->stack;
+                if (bytes > sizeof act->stack) {
+                    TFM_FREE(act->heap);
+                    if (!(ws = act->heap = TFM_MALLOC(bytes))) return TFM_ERR_OUT_OF_MEMORY;
+                }
+                act->type = tfm__qfind(m.T->act);
+                tfm__qact_init(&act->rows, ws, 1, (size_t)cols, m.nb);
+                tfm__qact_quantize(&act->rows, act->type, x, (size_t)cols, 1, 1);
+            }
+            tfm__qdot_tiles(&m, &act->rows.a, 1, p[j].y, 0, 0, rows, a, b);
+        }
+        if (p[j].bias) tfm__model_add_bias(p[j].y, 0, 1, p[j].bias, begin, end);
+    }
+    return TFM_OK;
+}
+
+/* Thread t of n's part of a one-token step: its own run from the front, in pieces of half what is left
+   down to tl->piece, then tl->piece at a time from the back of the others' runs until no tile is left. */
+static tfm_status tfm__model_matvec_thread(tfm__model_run *runs, const float *x, const tfm__product *p,
+                                           const tfm__model_tiles *tl, int t, int n)
+{
+    tfm__model_act act;
+    tfm_status s = TFM_OK;
+    int k;
+    act.type = NULL;
+    act.heap = NULL;
+    for (k = 0; k < n && s == TFM_OK; k++) {
+        const int v = (t + k) % n, lo = tfm__model_run_start(tl, v, n), hi = tfm__model_run_start(tl, v + 1, n);
+        int mine = 0, theirs = 0;
+        while (s == TFM_OK) {
+            unsigned long long seen;
+            int size, front, back;
+            if (k == 0) {
+                const int left = hi - lo - mine - theirs;
+                size = n == 1 ? hi - lo : left / 2 > tl->piece ? left / 2 : tl->piece;
+                seen = tfm__model_take(&runs[v].taken, (unsigned long long)size);
+                mine += size;
+            } else {
+                size = tl->piece;
+                seen = tfm__model_take(&runs[v].taken, (unsigned long long)size << 32);
+            }
+            front = lo + (int)(seen & 0xffffffffu), back = hi - (int)(seen >> 32);
+            theirs = (int)(seen >> 32);
+            if (front >= back) break;
+            if (k == 0) s = tfm__model_matvec_tiles(x, p, tl, front, front + size < back ? front + size : back, &act);
+            else s = tfm__model_matvec_tiles(x, p, tl, back - size > front ? back - size : front, back, &act);
+        }
+    }
+    TFM_FREE(act.heap);
+    return s;
+}
+
+/* Products of one input x with `count` <= 3 matrices (q, k and v; gate and up): every matrix product of
+   the model goes through here, whatever W's dtype (tfm_quant.h multiplies f32, f16, bf16 and the GGML
+   block formats). A batch is a gemm per matrix (compute-bound: each weight read once for all the
+   tokens). One token is memory-bound: the matrices' row-tiles, laid end to end, are one parallel
+   region (one synchronisation, not one per matrix); each thread owns one contiguous run of them, an
+   equal share of the bytes, which it reads as one stream (the static shares keep more reads in flight
+   than rows handed out in small pieces), and a thread done early takes pieces from the back of the
+   others' runs, so that no one waits long at the end for a thread that fell behind (a core shared
+   with another program, a slower share of the memory). Each tile is still computed whole, by one
+   thread, by the same kernel call, so the result does not depend on the thread count or on who took
+   which tile. */
 static tfm_status tfm__model_matmuls(const tfm_context *ctx, const float *x, int n_tokens, const tfm__product *p,
                                      int count)
 {
     tfm_status status = TFM_OK;
+    tfm__model_tiles tl;
     double weights = 0;
-    int n_threads, t, j;
+    int n_threads, j;
     if (n_tokens > 1) {
         for (j = 0; j < count && status == TFM_OK; j++) {
             const tfm_tensor *w = &p[j].w->tensor;
@@ -2365,31 +2504,34 @@ static tfm_status tfm__model_matmuls(const tfm_context *ctx, const float *x, int
         }
         return status;
     }
-    for (j = 0; j < count; j++) weights += (double)p[j].w->tensor.ne[0] * (double)p[j].w->tensor.ne[1];
+    tl.count = count;
+    tl.first[0] = 0;
+    tl.bytes = 0;
+    for (j = 0; j < count; j++) {
+        const tfm_weight *w = p[j].w;
+        const int rows = (int)w->tensor.ne[1];
+        weights += (double)w->tensor.ne[0] * (double)rows;
+        tl.first[j + 1] = tl.first[j] + (rows + 15) / 16;
+        tl.tile_bytes[j] = w->packed ? (double)w->packed->bytes / (double)(tl.first[j + 1] - tl.first[j])
+                                     : 16.0 * (double)w->tensor.nb[1];
+        tl.bytes += tl.tile_bytes[j] * (tl.first[j + 1] - tl.first[j]);
+    }
+    tl.piece = (int)(TFM__MODEL_PIECE_BYTES * tl.first[count] / tl.bytes) + 1;
     n_threads = weights < TFM__MODEL_TEAM_MIN_WEIGHTS ? 1 : ctx->n_threads;
-    TFM__PARALLEL_FOR(n_threads)
-    for (t = 0; t < n_threads; t++) {
-        int i;
-        for (i = 0; i < count; i++) {
-            const tfm_tensor *w = &p[i].w->tensor;
-            int rows = (int)w->ne[1], groups = (rows + 15) / 16;
-            int begin = (int)((int64_t)groups * t / n_threads) * 16, end = (int)((int64_t)groups * (t + 1) / n_threads) * 16;
-            tfm_status s;
-            if (end > rows) end = rows;
-            s = end <= begin ? TFM_OK
-                : p[i].w->packed ? tfm_quant_packed_gemv(p[i].y + begin, p[i].w->packed, x, begin, end, 1)
-                                 : tfm_quant_gemv(p[i].y + begin, w->dtype,
-                                                  (const unsigned char *)w->data + (size_t)begin * w->nb[1], x,
-                                                  end - begin, (int)w->ne[0], 1);
-            if (s == TFM_OK && end > begin && p[i].bias) tfm__model_add_bias(p[i].y, 0, 1, p[i].bias, begin, end);
-            if (s != TFM_OK) {
+    memset(ctx->runs, 0, sizeof(tfm__model_run) * (size_t)n_threads);
+    /* a team smaller than asked (inside a caller's parallel region) takes the missing threads' runs too */
 #if defined(_OPENMP)
+#pragma omp parallel num_threads(n_threads) if (n_threads > 1)
+    {
+        tfm_status s = tfm__model_matvec_thread(ctx->runs, x, p, &tl, omp_get_thread_num(), n_threads);
+        if (s != TFM_OK) {
 #pragma omp critical(tfm_model_matmul_status)
-#endif
-                status = s;
-            }
+            status = s;
         }
     }
+#else
+    status = tfm__model_matvec_thread(ctx->runs, x, p, &tl, 0, n_threads);
+#endif
     return status;
 }
 

@@ -5,6 +5,10 @@
 #include "tfm_quant.h"
 #include "tfm_tokenizer.h"
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 static char build_dir[1024] = ".";
 
 /* ---------------------------------------------------------------- a synthetic llama2.c file */
@@ -469,6 +473,42 @@ static void test_threads_bit_identical(void)
     free(logits[0]), free(logits[1]);
     tfm_model_free(m);
     synth_free(&s);
+}
+
+/* A context of two threads where OpenMP runs a team of one (no parallel region may be active: so it is
+   inside a caller's own region): the one thread computes its own run of a one-token step's row-tiles,
+   then takes the other thread's run from the back, piece by piece, as a thread done early does. The
+   logits are those of two threads, bit for bit, prefill and decode. */
+static void test_threads_team_of_one(void)
+{
+#if defined(_OPENMP)
+    synth s;
+    enum { N = 20, GEN = 6 };
+    int tokens[N + GEN], t, levels = omp_get_max_active_levels();
+    float *logits[2];
+    tfm_model *m;
+    tfm_error err;
+    make_threaded_model(&s);
+    m = load_synth(&s);
+    TT_ASSERT(m, "no model");
+    random_tokens(tokens, N + GEN, 1000);
+    for (t = 0; t < 2; t++) {
+        tfm_context *ctx = new_context(m, 0, 0, 2);
+        int i;
+        logits[t] = (float *)tt_alloc(sizeof(float) * (N + GEN) * 1000);
+        if (t == 1) omp_set_max_active_levels(0);
+        TT_ASSERT(tfm_forward(ctx, tokens, N, logits[t], TFM_LOGITS_ALL, &err) == TFM_OK, "%s", err.message);
+        for (i = N; i < N + GEN; i++)
+            TT_ASSERT(tfm_forward(ctx, &tokens[i], 1, logits[t] + (size_t)i * 1000, TFM_LOGITS_LAST, &err) == TFM_OK,
+                      "%s", err.message);
+        omp_set_max_active_levels(levels);
+        tfm_context_free(ctx);
+    }
+    TT_ASSERT(memcmp(logits[0], logits[1], sizeof(float) * (N + GEN) * 1000) == 0, "a team of one differs from two threads");
+    free(logits[0]), free(logits[1]);
+    tfm_model_free(m);
+    synth_free(&s);
+#endif
 }
 
 /* Thread counts beyond the machine run as tfm_max_threads() of them (100000 once made a 2.3 GB attention
@@ -1823,6 +1863,7 @@ int main(int argc, char **argv)
     TT_RUN(test_matches_float64_reference);
     TT_RUN(test_prefill_then_decode_equals_decode);
     TT_RUN(test_threads_bit_identical);
+    TT_RUN(test_threads_team_of_one);
     TT_RUN(test_thread_limits);
     TT_RUN(test_context_accessors);
     TT_RUN(test_default_context);
