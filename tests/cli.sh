@@ -508,6 +508,58 @@ Q6_K 560.7987 570.9567
 F16 560.3384 569.7057
 BF16 560.3033 569.8963
 EOT
+        # the same for a mixture of experts: synth-e's shape (8 experts a layer, 2 per token: llama.cpp's
+        # 8-expert rules pick attn_k, attn_v, attn_output and ffn_down_exps' types) in f32, each preset made once
+        # by tfm-quantize, byte for byte llama-quantize's (the first 16 hex digits of the sha256 of its file), and
+        # tfm-perplexity on it llama.cpp's within 0.1% over 32 chunks of 128. References, llama.cpp b4747:
+        #   tfm-synth --dim 256 --hidden 256 --layers 2 --heads 8 --kv-heads 2 --vocab 512 --seq-len 128 \
+        #       --experts 8 --experts-used 2 --format gguf --type f32 -z ../shared/models/tok512.bin -o E.gguf
+        #   llama-quantize E.gguf E-PRESET.gguf PRESET 2; sha256sum E-PRESET.gguf
+        #   LD_PRELOAD=noamx.so llama-perplexity -m E-PRESET.gguf -f tinystories.valid.first500.txt -c 128 -b 128 \
+        #       -ctk f32 -ctv f32 -t 2 --chunks 32   (the `Final estimate`; 4 chunks: the running value [4])
+        # Two builds that sum in another order agree to float rounding until one int8 activation rounds the other
+        # way; from there on every later token differs by the activations' quantization noise (~1e-2 in the
+        # logits, where f32 weights stay within 1e-6 over 128 tokens), and a router picking other experts adds
+        # its own steps. Measured with tfm's AVX-512, AVX2 and scalar kernels against these references, every
+        # preset: up to 0.093% apart over 16 chunks (the dense shape above: 0.04%), 0.068% over 32 (0.043% over
+        # 64, for 2.3 s more CPU), hence 32. TFM_TEST_QUICK (clangsan, where quantizing it takes 3 s): Q4_K_M
+        # alone (q4_k, q5_k, q6_k and q8_0 matrices) over 4 chunks, 0.057% or less from llama.cpp's [4] with
+        # tfm's scalar, AVX2, AVX-512 and clangsan builds.
+        section quantize_perplexity_moe
+        moe_chunks=32 moe_presets="all"
+        [ -n "${TFM_TEST_QUICK:-}" ] && [ "$TFM_TEST_QUICK" != 0 ] && moe_chunks=4 moe_presets="Q4_K_M"
+        "$synth" $synth_e --format gguf --type f32 -z "$tok" -o "$out/synth-e32.gguf" 2>/dev/null
+        while read -r preset sha want32 want4; do
+            [ "$moe_presets" = all ] || case " $moe_presets " in *" $preset "*) ;; *) continue ;; esac
+            want=$want32; [ $moe_chunks = 4 ] && want=$want4
+            "$quant" "$out/synth-e32.gguf" "$out/q.gguf" $preset --threads 2 >/dev/null 2>"$out/cli_stderr"
+            got=$(sha256sum "$out/q.gguf" 2>/dev/null | cut -c1-16)
+            if [ "$got" = "$sha" ]; then ok; else bad "tfm-quantize synth-e (f32) $preset: sha256 $got, llama-quantize's $sha"; fi
+            got=$("$ppl" -m "$out/q.gguf" -f "$out/text20k.txt" -c 128 --chunks $moe_chunks -t 2 2>/dev/null | sed -n 's/^Final estimate: PPL = \([0-9.]*\).*/\1/p')
+            if awk -v g="$got" -v w="$want" 'BEGIN { d = (g - w) / w; exit !(g != "" && d < 0.001 && d > -0.001) }'; then ok
+            else bad "tfm-perplexity on MoE synth-e $preset: PPL ${got:-none}, llama.cpp's $want (over 0.1% apart)"; fi
+            rm -f "$out/q.gguf"
+        done <<EOT
+Q4_0 6ccba37de51bd1b5 539.1652 560.3629
+Q4_1 dc69d2c4014fb0d9 539.9560 568.0010
+Q5_0 783522307b5a3d33 542.7048 570.3296
+Q5_1 f7a42659b5ff1348 541.5367 568.0978
+Q8_0 990769cccda11259 541.7187 567.5677
+IQ4_NL 411d9f7fe22b7520 542.0058 572.8922
+IQ4_XS fd24a96ce155ae4c 542.0613 571.3925
+Q2_K a50ede53188ab3d6 542.0518 571.8452
+Q3_K_S ecb8229f6be4d000 541.6264 564.0608
+Q3_K_M 38e17528bbdef131 541.3779 566.4348
+Q3_K_L 6b7919493b08dd5f 539.9474 558.1552
+Q4_K_S 0aeece8d6b140607 542.4270 569.7738
+Q4_K_M 85c2e24f26423320 542.3303 569.6562
+Q5_K_S 34a82af0ee45e591 541.4398 569.2864
+Q5_K_M b333529bf2e3bcc1 541.4166 569.2295
+Q6_K 58f2c9d0a3449819 541.4544 570.0621
+F16 804ca86f5a92c639 541.4933 567.9312
+BF16 a152d4e81029332d 541.3744 567.0359
+EOT
+        rm -f "$out/synth-e32.gguf"
         section quantize
             rm -f "$out/synth-d32.gguf" "$out/text20k.txt"
         fi
