@@ -36,7 +36,11 @@
 # with TFM_TEST_QUICK=1: the sanitizers, scalar and neon (10-80x slower), cxx and clang (the same kernels
 # as native through another compiler), dispatch (the native paths again, picked at run time) and windows
 # (there for the platform, not the kernels). Tests may shrink or skip their longest runs there (e.g.
-# test_gguf_model's full-text perplexity), never what a fast configuration leaves out. Configurations run in parallel, one per core (TFM_TEST_JOBS=1: one at a time).
+# test_gguf_model's full-text perplexity), never what a fast configuration leaves out. Under qemu every NEON
+# FMA lane is a softfloat call (float32_muladd: 40% of a profile), so a test's cost there is its FMA count;
+# under the sanitizers and qemu, quantizing test weights (the k-quants' and iq4's searches) was the other
+# large cost (test_quant and test_moe draw their blocks from a pool quantized once). Configurations run in
+# parallel, one per core (TFM_TEST_JOBS=1: one at a time).
 # Where the implementation is C++ (cxx, clangxx, clangsan) the tests see TFM_TEST_IMPL_CXX: a value outside an
 # enum's range of values is undefined behaviour there, so tests pass such values only when it is not defined.
 # Each configuration also counts one check that tfm.h (every header) compiles with TFM_IMPLEMENTATION; every
