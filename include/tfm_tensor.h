@@ -1592,20 +1592,21 @@ tfm_status tfm_layernorm(float *out, const float *x, const float *weight, const 
     return TFM_OK;
 }
 
+/* Two passes without a branch on the values: the largest (eight running maxima, NaN never greater),
+   then the first index holding it (== makes -0 and +0 one value, as > did) */
 size_t tfm_argmax(const float *x, size_t n)
 {
-    size_t i, best = 0;
-    int found = 0;
-    float best_value = 0.0f;
-    for (i = 0; i < n; i++) {
-        if (x[i] != x[i]) continue;
-        if (!found || x[i] > best_value) {
-            best = i;
-            best_value = x[i];
-            found = 1;
-        }
-    }
-    return best;
+    float m[8], best;
+    size_t i, k;
+    for (k = 0; k < 8; k++) m[k] = -INFINITY;
+    for (i = 0; i + 8 <= n; i += 8)
+        for (k = 0; k < 8; k++) m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
+    for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
+    best = m[0];
+    for (k = 1; k < 8; k++) best = m[k] > best ? m[k] : best;
+    for (i = 0; i < n; i++)
+        if (x[i] == best) return i;
+    return 0; /* empty, or all NaN */
 }
 
 /* Pair (first, second) of each head turned by the angle whose cosine and sine are c, s. */

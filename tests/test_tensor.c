@@ -252,6 +252,15 @@ static void test_argmax(void)
     TT_CHECK(tfm_argmax(x, 9) == 1); /* first of the ties, NaN ignored */
     TT_CHECK(tfm_argmax(all_nan, 3) == 0);
     TT_CHECK(tfm_argmax(x, 0) == 0);
+    {
+        /* past the eight running maxima: a maximum in the tail, ties, -0 beside +0, only -inf and NaN */
+        float y[19] = {NAN, -0.0f, 0.0f, -1, -2, -3, -4, -5, -6, -7, -8, -9, NAN, 1, 1, -1, 2, 5, 5};
+        float z[5] = {NAN, -INFINITY, NAN, -INFINITY, NAN};
+        TT_CHECK(tfm_argmax(y, 19) == 17);
+        TT_CHECK(tfm_argmax(y, 15) == 13);
+        TT_CHECK(tfm_argmax(y, 12) == 1);
+        TT_CHECK(tfm_argmax(z, 5) == 1);
+    }
     tt_seed(4);
     for (si = 0; si < N_SIZES; si++) {
         size_t n = sizes[si], want = 0;
