@@ -90,13 +90,14 @@ static void check_round_trip(const tfm_tokenizer *tok, const char *text, size_t 
         ids = own = (int *)malloc(sizeof(int) * (3 * len + 2));
         if (!own || tfm_tokenize(tok, text, len, 0, own, (int)(3 * len + 2), &n, NULL) != TFM_OK) goto done;
     }
-    /* a merge may end in a control, unused or user-defined token (a hostile vocab's): llama.cpp produces
-       it too (a merge's text is looked up among all tokens), and decode renders a control or unused token
-       as nothing and a user-defined one verbatim (its text is not byte-level mapped), so such a text
-       cannot come back */
+    /* a merge may end in a control, unknown, unused or user-defined token (a hostile vocab's): llama.cpp
+       produces it too (a merge's text is looked up among all tokens), and decode renders a control,
+       unknown or unused token as nothing (llama.cpp's token_to_piece for a BPE vocab too) and a
+       user-defined one verbatim (its text is not byte-level mapped), so such a text cannot come back */
     for (i = 0; i < n; i++)
         if (tfm_tokenizer_token(tok, ids[i], NULL, NULL, NULL, &type) == TFM_OK &&
-            (type == TFM_TOKEN_CONTROL || type == TFM_TOKEN_UNUSED || type == TFM_TOKEN_USER_DEFINED))
+            (type == TFM_TOKEN_CONTROL || type == TFM_TOKEN_UNKNOWN || type == TFM_TOKEN_UNUSED ||
+             type == TFM_TOKEN_USER_DEFINED))
             goto done;
     out = (char *)malloc(len * 4 + 16);
     if (out) {
